@@ -1,0 +1,78 @@
+/**
+ * Errors with stable codes. Code that decides what to do switches on `code`;
+ * the message is what a user reads: what happened and what to do.
+ */
+export type ErrorCode =
+  | 'USAGE' // bad command-line arguments (exit 2)
+  | 'CONFIG' // config file missing, unreadable or invalid (exit 2)
+  | 'BAD_PATH' // a relative path that is unsafe or malformed
+  | 'PROTOCOL' // a peer sent something we will not accept; the connection is closed
+  | 'PEER_AUTH' // TLS identity did not check out: wrong CA, wrong ID, revoked
+  | 'UNREACHABLE' // could not connect to a peer
+  | 'NOT_RUNNING' // no daemon is listening on the control socket
+  | 'FOLDER_HALTED' // a folder stopped syncing to protect data (root or marker missing)
+  | 'CHANGED' // the disk no longer matches the index; rescan and decide again
+  | 'HASH_MISMATCH' // received content does not match the announced hash
+  | 'TIMEOUT'
+  | 'CLOSED'
+  | 'INTERNAL';
+
+/** Base of every error Wizard raises on purpose. */
+export class WizardError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'WizardError';
+  }
+}
+
+/** A relative path that fails validation (traversal, absolute, NUL, inside `.wizard/`, ...). */
+export class BadPathError extends WizardError {
+  constructor(message: string) {
+    super('BAD_PATH', message);
+    this.name = 'BadPathError';
+  }
+}
+
+/** A peer broke the protocol; the session that saw it closes. */
+export class ProtocolError extends WizardError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PROTOCOL', message, options);
+    this.name = 'ProtocolError';
+  }
+}
+
+/** The config file is invalid; `file` and `line` point at the problem when known. */
+export class ConfigError extends WizardError {
+  constructor(
+    message: string,
+    readonly file?: string,
+    readonly line?: number,
+  ) {
+    super('CONFIG', message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Bad command-line usage. */
+export class UsageError extends WizardError {
+  constructor(message: string) {
+    super('USAGE', message);
+    this.name = 'UsageError';
+  }
+}
+
+/** True when `err` is a WizardError with the given code. */
+export function hasCode(err: unknown, code: ErrorCode): boolean {
+  return err instanceof WizardError && err.code === code;
+}
+
+/** A short, single-line description of any thrown value, for logs and status. */
+export function describeError(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code && !(err instanceof WizardError) ? `${code}: ${err.message}` : err.message;
+  }
+  return String(err);
+}

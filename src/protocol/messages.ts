@@ -1,0 +1,123 @@
+/**
+ * The wire messages. Every message is a msgpack map with a `type` field, sent
+ * in one length-prefixed frame (see framing.ts and docs/PROTOCOL.md). Nothing
+ * here is trusted until `validateMessage` (validate.ts) has checked it.
+ */
+import type { FileEntry } from '../index/entry.js';
+
+/** Bumped on any incompatible change; peers with another version are refused. */
+export const PROTOCOL_VERSION = 1;
+
+/** Hard ceilings, checked before anything is allocated or used. */
+export const LIMITS = {
+  /** Largest frame body accepted (bytes). A data chunk plus headroom. */
+  maxFrameBytes: 4 * 1024 * 1024,
+  /** Largest block a Request may ask for, and a Response may carry. */
+  maxBlockBytes: 1024 * 1024,
+  /** Entries in one Index message. */
+  maxEntriesPerIndex: 1000,
+  /** Folders in one Hello. */
+  maxFolders: 1000,
+  /** Keys in one version vector. */
+  maxVersionKeys: 1000,
+  /** Bytes of a relative path (UTF-8). Linux PATH_MAX. */
+  maxPathBytes: 4096,
+  /** Bytes of one path component (UTF-8). NAME_MAX on common filesystems. */
+  maxNameBytes: 255,
+  /** Characters of a node's display name. */
+  maxNodeNameChars: 64,
+  /** Characters of an error message. */
+  maxMessageChars: 1024,
+} as const;
+
+/** Per shared folder, in Hello. */
+export interface HelloFolder {
+  /** Folder ID, the same on every node that shares the folder. */
+  readonly id: string;
+  /** Identifies this incarnation of the sender's index (16 hex); a new one means "start over". */
+  readonly indexId: string;
+  /** The sender's highest sequence in this folder. */
+  readonly maxSequence: number;
+  /** Order-independent digest of the sender's (path, version, deleted) set (32 hex). */
+  readonly digest: string;
+  /** What the sender already has of the receiver's index: the receiver sends only entries above `sequence` when `indexId` matches. */
+  readonly have: { readonly indexId: string; readonly sequence: number };
+}
+
+/** First message on every connection, both ways. */
+export interface Hello {
+  readonly type: 'hello';
+  readonly protocol: number;
+  /** Sender's node ID (64 hex); must equal its certificate fingerprint. */
+  readonly id: string;
+  readonly name: string;
+  /** Port the sender accepts connections on, so a pairing peer can dial back (0: none). */
+  readonly listenPort: number;
+  /** 'pair': record me as a peer, answer with your Hello, then I close. */
+  readonly intent: 'sync' | 'pair';
+  readonly folders: readonly HelloFolder[];
+}
+
+/** Index entries of one folder, in sequence order. */
+export interface IndexMessage {
+  readonly type: 'index';
+  readonly folder: string;
+  /** The sender's indexId for this folder. */
+  readonly indexId: string;
+  /** True on the first batch of a full index: the receiver forgets what it had of the sender's index. */
+  readonly reset: boolean;
+  readonly entries: readonly FileEntry[];
+}
+
+/** Asks for `length` bytes at `offset` of a file whose content has `hash`. */
+export interface RequestMessage {
+  readonly type: 'request';
+  readonly id: number;
+  readonly folder: string;
+  readonly path: string;
+  readonly hash: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** The bytes for request `id`. Shorter than asked only at end of file. */
+export interface ResponseMessage {
+  readonly type: 'response';
+  readonly id: number;
+  readonly data: Uint8Array;
+}
+
+/** Why request `id` cannot be answered. */
+export interface ErrorMessage {
+  readonly type: 'error';
+  readonly id: number;
+  /** 'not-found': no such file; 'changed': the file no longer has that hash; 'io': read failed. */
+  readonly code: 'not-found' | 'changed' | 'io';
+  readonly message: string;
+}
+
+export interface PingMessage {
+  readonly type: 'ping';
+}
+
+export interface PongMessage {
+  readonly type: 'pong';
+}
+
+/** The sender is closing the connection, and why. */
+export interface CloseMessage {
+  readonly type: 'close';
+  readonly reason: string;
+}
+
+export type Message =
+  | Hello
+  | IndexMessage
+  | RequestMessage
+  | ResponseMessage
+  | ErrorMessage
+  | PingMessage
+  | PongMessage
+  | CloseMessage;
+
+export type MessageType = Message['type'];

@@ -1,0 +1,81 @@
+/**
+ * Version vectors: one counter per node that changed a file. They decide which
+ * version of a file is newer; wall clocks never do.
+ *
+ * Keys are short node IDs (the first 16 hex digits of the node ID, 64 bits):
+ * enough to be unique among one person's machines, and a quarter of the bytes
+ * of a full ID in every index entry on the wire.
+ */
+export type VersionVector = Readonly<Record<string, number>>;
+
+/** How two vectors relate. `concurrent`: neither saw the other's change. */
+export type Ordering = 'equal' | 'greater' | 'lesser' | 'concurrent';
+
+/** Length of a short node ID in hex digits. */
+export const SHORT_ID_HEX = 16;
+
+/** The vector key for a node ID. */
+export function shortId(nodeId: string): string {
+  return nodeId.slice(0, SHORT_ID_HEX);
+}
+
+/** Compares `a` to `b`: `greater` means `a` has seen everything `b` has, and more. */
+export function compare(a: VersionVector, b: VersionVector): Ordering {
+  let aAhead = false;
+  let bAhead = false;
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const x = a[key] ?? 0;
+    const y = b[key] ?? 0;
+    if (x > y) aAhead = true;
+    else if (y > x) bAhead = true;
+    if (aAhead && bAhead) return 'concurrent';
+  }
+  if (aAhead) return 'greater';
+  if (bAhead) return 'lesser';
+  return 'equal';
+}
+
+/** True when `a` has seen every change `b` has (equal or greater). */
+export function dominates(a: VersionVector, b: VersionVector): boolean {
+  const order = compare(a, b);
+  return order === 'greater' || order === 'equal';
+}
+
+/** The element-wise maximum: a vector that has seen both. */
+export function merge(a: VersionVector, b: VersionVector): VersionVector {
+  const out: Record<string, number> = { ...a };
+  for (const [key, value] of Object.entries(b)) {
+    if (value > (out[key] ?? 0)) out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * Records a change made by `id`. The new counter is one more than the largest
+ * counter in the vector, so a node's own counter also orders its edits after
+ * every version it has seen (a Lamport clock per file).
+ */
+export function bump(v: VersionVector, id: string): VersionVector {
+  let max = 0;
+  for (const value of Object.values(v)) if (value > max) max = value;
+  return { ...v, [id]: max + 1 };
+}
+
+/** A canonical string form (sorted keys) for hashing and storage. */
+export function canonical(v: VersionVector): string {
+  return Object.keys(v)
+    .sort()
+    .map((k) => `${k}:${v[k]}`)
+    .join(',');
+}
+
+/** Parses `canonical` output back into a vector. */
+export function parseCanonical(s: string): VersionVector {
+  const out: Record<string, number> = {};
+  if (s === '') return out;
+  for (const part of s.split(',')) {
+    const [key, value] = part.split(':');
+    if (key !== undefined && value !== undefined) out[key] = Number(value);
+  }
+  return out;
+}
