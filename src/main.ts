@@ -1,1 +1,124 @@
-export {};
+/**
+ * The `wizard` command: parses arguments, runs one command, and exits with
+ * its code. The only file that calls process.exit. Errors reach the user as
+ * one line; the detail is in the daemon's log.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { nodeIdOf } from './certs/ca.js';
+import { certsDir, resolveHome } from './cli/home.js';
+import { initHome } from './cli/init.js';
+import { runDaemon } from './cli/daemon.js';
+import { pair } from './cli/pair.js';
+import { fetchStatus, formatStatus, printable } from './cli/status.js';
+import { describeError, WizardError } from './core/errors.js';
+
+/** Exit codes: 0 ok, 1 the operation failed, 2 usage or config error. */
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+function out(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function homeOf(cmd: Command): string {
+  return resolveHome(cmd.optsWithGlobals<{ home?: string }>().home);
+}
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('wizard')
+    .description('Keeps folders identical across your machines, in real time, over mutually authenticated TLS.')
+    .addOption(new Option('--home <dir>', 'node home (default: $WIZARD_HOME, then ~/.wizard)'))
+    .showSuggestionAfterError()
+    .exitOverride();
+
+  program
+    .command('init')
+    .description('create a node: config, certificates and (without --ca) a new CA')
+    .option('--name <name>', 'this node name as peers see it (default: host name)')
+    .option('--listen <host:port>', 'address to accept peers on', '0.0.0.0:7842')
+    .option('--folder <id=path>', 'a folder to sync (repeatable; default: default=~/Wizard)', (v: string, acc: string[]) => [...acc, v], [])
+    .option('--ca <dir>', 'issue this node certificate from DIR/ca.crt and DIR/ca.key instead of creating a CA')
+    .option('--force', 'overwrite an existing home (the node gets a new ID)')
+    .option('--json', 'print the result as JSON')
+    .action((opts: { name?: string; listen: string; folder: string[]; ca?: string; force?: boolean; json?: boolean }, cmd: Command) => {
+      const home = homeOf(cmd);
+      const id = initHome({ home, name: opts.name, listen: opts.listen, folders: opts.folder, ca: opts.ca, force: opts.force });
+      if (opts.json === true) out(JSON.stringify({ id, home }));
+      else {
+        out(`Initialised ${home}`);
+        out(`Node ID: ${id}`);
+      }
+    });
+
+  program
+    .command('start')
+    .description('run the daemon in the foreground (creates the home on first run)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      setExit(await runDaemon(homeOf(cmd), { say: (line) => process.stderr.write(`${line}\n`) }));
+    });
+
+  program
+    .command('pair')
+    .description('pair with a running node signed by the same CA')
+    .argument('<host[:port]>', 'the peer to pair with (default port 7842)')
+    .option('--json', 'print the result as JSON')
+    .action(async (target: string, opts: { json?: boolean }, cmd: Command) => {
+      const result = await pair(homeOf(cmd), target);
+      if (opts.json === true) out(JSON.stringify(result));
+      else {
+        out(`Paired with ${printable(result.name)} (${result.id}) at ${result.address}`);
+        if (!result.daemonNotified) out("The local daemon is not running; the peer is used from the next 'wizard start'.");
+      }
+    });
+
+  program
+    .command('status')
+    .description('show what the running daemon is doing')
+    .option('--json', 'print one JSON object')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const status = await fetchStatus(homeOf(cmd));
+      if (opts.json === true) out(JSON.stringify(status));
+      else formatStatus(status).forEach(out);
+    });
+
+  program
+    .command('id')
+    .description("print this node's ID")
+    .option('--json', 'print the result as JSON')
+    .action((opts: { json?: boolean }, cmd: Command) => {
+      const file = path.join(certsDir(homeOf(cmd)), 'node.crt');
+      let pem: string;
+      try {
+        pem = readFileSync(file, 'utf8');
+      } catch {
+        throw new WizardError('CONFIG', `no node certificate at ${file}; run 'wizard init' first`);
+      }
+      const id = nodeIdOf(pem);
+      out(opts.json === true ? JSON.stringify({ id }) : id);
+    });
+
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has already printed its message (or the help, for --help and --version).
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    process.stderr.write(`wizard: ${describeError(err)}\n`);
+    if (err instanceof WizardError && (err.code === 'USAGE' || err.code === 'CONFIG')) return EXIT_USAGE;
+    return EXIT_FAILURE;
+  }
+}
+
+process.exitCode = await main(process.argv);
+// Handles left open by a finished command (a half-open socket, a watcher thread) must not keep it alive.
+setTimeout(() => process.exit(), 100).unref();

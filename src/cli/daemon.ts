@@ -1,0 +1,84 @@
+/**
+ * `wizard start`: runs a node in the foreground until SIGINT or SIGTERM.
+ */
+import os from 'node:os';
+import { loadNodeCredentials } from '../certs/store.js';
+import { ConfigWatcher, readConfig } from '../config/file.js';
+import { systemClock } from '../core/clock.js';
+import { describeError } from '../core/errors.js';
+import { createLogger } from '../core/log.js';
+import { IndexStore } from '../index/store.js';
+import { WizardNode } from '../node.js';
+import { controlSocketPath, serveControl } from '../status/control.js';
+import { certsDir, indexPath, isInitialised } from './home.js';
+import { initHome } from './init.js';
+
+/** Where `start` writes what a person reads (logs go to stdout as JSON). */
+export interface DaemonIo {
+  readonly say: (line: string) => void;
+}
+
+/**
+ * Runs the daemon. Initialises a missing home first (the first `npm start`).
+ * Resolves with the exit code once a shutdown signal has been handled.
+ */
+export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
+  const homeDir = os.homedir();
+  if (!isInitialised(home)) {
+    const id = initHome({ home });
+    io.say(`Initialised a new Wizard node in ${home} with a new CA.`);
+    io.say(`Node ID: ${id}`);
+  }
+  const { config } = readConfig(home, { homeDir });
+  const credentials = loadNodeCredentials(certsDir(home));
+  const log = createLogger(config.log.level);
+  const store = IndexStore.open(indexPath(home));
+  const node = new WizardNode({ home, homeDir, config, credentials, store, clock: systemClock, log });
+
+  const watcher = new ConfigWatcher({
+    home,
+    homeDir,
+    initial: config,
+    onChange: (next) => {
+      log.info('config changed; applying');
+      node.applyConfig(next);
+    },
+    onError: (err) => log.error({ file: err.file, line: err.line }, `config not applied: ${err.message}`),
+  });
+
+  await node.start();
+  const control = await serveControl(controlSocketPath(home), (req) => {
+    if (req.cmd === 'reload') {
+      watcher.reload();
+      return Promise.resolve({ reloaded: true });
+    }
+    return Promise.resolve(node.status());
+  });
+  watcher.start();
+
+  const status = node.status();
+  io.say(`Wizard node '${status.name}' is running.`);
+  io.say(`  Node ID: ${status.id}`);
+  io.say(`  Listening on ${status.listen}; folders: ${status.folders.map((f) => `${f.id}=${f.path}`).join(', ') || 'none'}`);
+  io.say(`  To pair another machine initialised with this CA, run there: wizard pair <this host>:${status.listen.split(':').pop() ?? ''}`);
+  io.say(`  To add a machine, copy ${certsDir(home)}/ca.crt and ca.key to it and run: wizard init --ca <that dir>`);
+
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+  process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  log.info({ signal }, 'shutting down');
+  try {
+    watcher.stop();
+    await control.close();
+    await node.stop();
+    store.close();
+  } catch (err) {
+    log.error({ err }, `error during shutdown: ${describeError(err)}`);
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,110 @@
+/**
+ * Which paths a folder does not sync: the master ignore list, the folder's
+ * `.wizardignore` files (gitignore syntax), and Wizard's own files.
+ */
+import ignore, { type Ignore } from 'ignore';
+
+/** Decides whether a folder-relative path is left out of syncing. */
+export interface IgnoreMatcher {
+  /**
+   * True when `relPath` (relative POSIX, NFC, as `toRelPath` returns it) is
+   * not synced. `isDir` says whether it is a directory, for patterns such as
+   * `build/` that only match directories. The folder root ('') never is.
+   */
+  isIgnored(relPath: string, isDir: boolean): boolean;
+}
+
+/** One ignore file's text and the folder-relative directory it sits in ('' for the root and the master list). */
+export interface IgnoreSource {
+  readonly text: string;
+  readonly base: string;
+}
+
+/**
+ * What is ignored whatever the user writes, as gitignore patterns: the
+ * folder's `.wizard` directory (index marker, trash) and the temp files new
+ * content is written to before it is renamed into place.
+ */
+export const ALWAYS_IGNORED: readonly string[] = ['/.wizard', '.~wizard-*.tmp'];
+
+const WIZARD_DIR = '.wizard';
+const TEMP_NAME = /^\.~wizard-.*\.tmp$/;
+
+/** True for `.wizard` at the root and what is inside it, and for Wizard temp names (and anything below one) at any depth. */
+export function isAlwaysIgnored(relPath: string): boolean {
+  if (relPath === WIZARD_DIR || relPath.startsWith(`${WIZARD_DIR}/`)) return true;
+  return relPath.split('/').some((name) => TEMP_NAME.test(name));
+}
+
+/** Escapes a directory name so that gitignore reads it literally inside a pattern. */
+function escapeGlob(dir: string): string {
+  return dir.replace(/[\\*?[\]!#]/g, '\\$&');
+}
+
+/**
+ * Rewrites one line of a nested ignore file as a pattern relative to the
+ * folder root, with git's meaning: a pattern with a slash before its end is
+ * anchored to the file's directory, one without matches at any depth below it.
+ */
+function rebase(line: string, base: string): string | undefined {
+  // Trailing blanks are not part of a pattern unless escaped with a backslash.
+  const trimmed = line.replace(/(?<!\\)[ \t]+$/, '');
+  if (trimmed === '' || trimmed.startsWith('#')) return undefined;
+  const negated = trimmed.startsWith('!');
+  const body = negated ? trimmed.slice(1) : trimmed;
+  if (body === '') return undefined;
+  const isAnchored = body.replace(/\/$/, '').includes('/');
+  const rebased = isAnchored ? `${escapeGlob(base)}/${body.replace(/^\//, '')}` : `${escapeGlob(base)}/**/${body}`;
+  return negated ? `!${rebased}` : rebased;
+}
+
+/** Depth of a directory path; '' is 0. */
+function depth(dir: string): number {
+  return dir === '' ? 0 : dir.split('/').length;
+}
+
+/** The ancestors of a relative path, shortest first: 'a/b/c' gives 'a', 'a/b'. */
+function* ancestors(relPath: string): Generator<string> {
+  for (let i = relPath.indexOf('/'); i !== -1; i = relPath.indexOf('/', i + 1)) yield relPath.slice(0, i);
+}
+
+/**
+ * Compiles ignore sources into one matcher. Sources are applied from the
+ * shallowest base down (the master list and the root file first, in the order
+ * given), so, as in git, a deeper file overrides a shallower one, and a later
+ * line overrides an earlier one.
+ */
+export function compileIgnore(sources: readonly IgnoreSource[]): IgnoreMatcher {
+  // Case-sensitive, like git on Linux: a pattern must select the same paths
+  // on every peer, whatever each one's filesystem does with case.
+  const rules: Ignore = ignore({ ignorecase: false });
+  const ordered = sources.map((source, order) => ({ source, order }));
+  ordered.sort((a, b) => depth(a.source.base) - depth(b.source.base) || a.order - b.order);
+  for (const { source } of ordered) {
+    if (source.base === '') {
+      rules.add(source.text);
+      continue;
+    }
+    for (const line of source.text.split(/\r?\n/)) {
+      const pattern = rebase(line, source.base);
+      if (pattern !== undefined) rules.add(pattern);
+    }
+  }
+  rules.add([...ALWAYS_IGNORED]);
+
+  return {
+    isIgnored(relPath, isDir) {
+      if (relPath === '') return false;
+      if (isAlwaysIgnored(relPath)) return true;
+      // Git never looks inside an excluded directory, so nothing below one can
+      // be re-included. The package applies that to each ancestor itself, but
+      // only an explicit check makes it a guarantee of this function rather
+      // than of one version of a dependency.
+      for (const dir of ancestors(relPath)) if (rules.ignores(`${dir}/`)) return true;
+      return rules.ignores(isDir ? `${relPath}/` : relPath);
+    },
+  };
+}
+
+/** A matcher with no user patterns: only `ALWAYS_IGNORED` applies, since Wizard's own files never sync. */
+export const NO_IGNORES: IgnoreMatcher = compileIgnore([]);

@@ -1,0 +1,153 @@
+/**
+ * Walks a folder on disk and reports what is there, without deciding
+ * anything: the folder compares observations with its index (see
+ * `classify`) and records the changes.
+ */
+import type { Dirent, Stats } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import path from 'node:path';
+import { BadPathError } from '../core/errors.js';
+import { toRelPath } from '../core/paths.js';
+import type { IgnoreMatcher } from '../ignore/matcher.js';
+import type { EntryType, LocalEntry } from './entry.js';
+
+/** What the disk holds at one path. */
+export interface Observation {
+  readonly path: string;
+  readonly type: EntryType;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly mode: number;
+  readonly inode: number;
+  /** Symlink target; '' otherwise. */
+  readonly target: string;
+}
+
+/** The result of walking a subtree. */
+export interface WalkResult {
+  /** Everything found that is not ignored, keyed by relative path. */
+  readonly seen: Map<string, Observation>;
+  /** Dirs (relative) that could not be read: nothing below them may be taken as deleted. */
+  readonly unreadable: string[];
+  /** Names that cannot be synced (not valid on the wire), with the reason. */
+  readonly skipped: Array<{ path: string; reason: string }>;
+}
+
+/** What the walk needs. */
+export interface WalkOptions {
+  readonly matcher: IgnoreMatcher;
+  /** Paths that are never synced whatever the ignore list says (Wizard's own files). */
+  readonly isInternal: (rel: string) => boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** Observation of one path, or undefined when it does not exist (or is a kind we do not sync: sockets, fifos, devices). */
+export async function observe(root: string, rel: string): Promise<Observation | undefined> {
+  let st: Stats;
+  try {
+    st = await lstat(rel === '' ? root : path.join(root, ...rel.split('/')));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
+      return undefined;
+    }
+    throw err;
+  }
+  return toObservation(root, rel, st);
+}
+
+async function toObservation(root: string, rel: string, st: Stats): Promise<Observation | undefined> {
+  const type: EntryType | undefined = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
+  if (type === undefined) return undefined;
+  const target = type === 'symlink' ? await readlink(path.join(root, ...rel.split('/'))) : '';
+  return {
+    path: rel,
+    type,
+    size: type === 'file' ? st.size : 0,
+    mtimeMs: st.mtimeMs,
+    mode: st.mode & 0o7777,
+    inode: st.ino,
+    target,
+  };
+}
+
+/**
+ * Walks `rel` (a dir, a file, or a path that is gone) below `root`. Never
+ * follows symlinks. Errors on a subdir are recorded in `unreadable`, not
+ * thrown, so one unreadable dir does not stop the rest of the scan.
+ */
+export async function walk(root: string, rel: string, opts: WalkOptions): Promise<WalkResult> {
+  const result: WalkResult = { seen: new Map(), unreadable: [], skipped: [] };
+  const top = await observe(root, rel);
+  if (top === undefined) return result;
+  if (rel !== '') result.seen.set(rel, top);
+  if (top.type !== 'dir') return result;
+
+  const stack = [rel];
+  while (stack.length > 0) {
+    opts.signal?.throwIfAborted();
+    const dir = stack.pop() as string;
+    let names: Dirent[];
+    try {
+      names = await readdir(dir === '' ? root : path.join(root, ...dir.split('/')), { withFileTypes: true });
+    } catch {
+      result.unreadable.push(dir);
+      // Vanished or unreadable: either way nothing below it may be taken as deleted until a later scan reads it.
+      continue;
+    }
+    for (const dirent of names) {
+      const raw = dir === '' ? dirent.name : `${dir}/${dirent.name}`;
+      let child: string;
+      try {
+        child = toRelPath(raw);
+      } catch (err) {
+        if (opts.isInternal(raw)) continue;
+        result.skipped.push({ path: raw, reason: err instanceof BadPathError ? err.message : String(err) });
+        continue;
+      }
+      if (child !== raw) {
+        // A name that is not NFC on disk would be written back under another name by peers; report it rather than sync it.
+        result.skipped.push({ path: raw, reason: 'name is not in Unicode NFC form' });
+        continue;
+      }
+      if (opts.isInternal(child)) continue;
+      const isDir = dirent.isDirectory();
+      if (opts.matcher.isIgnored(child, isDir)) continue;
+      let obs: Observation | undefined;
+      try {
+        obs = await observe(root, child);
+      } catch {
+        result.unreadable.push(child);
+        continue;
+      }
+      if (obs === undefined) continue;
+      result.seen.set(child, obs);
+      if (obs.type === 'dir') stack.push(child);
+    }
+  }
+  return result;
+}
+
+/** How an observation relates to the index entry for the same path. */
+export type Classification =
+  /** Nothing changed. */
+  | 'same'
+  /** Content may have changed: hash it (files) or record it (dirs, links). */
+  | 'changed'
+  /** Only the permission bits changed. */
+  | 'mode';
+
+/** Compares what the disk holds with what the index says. Pure. */
+export function classify(obs: Observation, entry: LocalEntry | undefined): Classification {
+  if (entry === undefined || entry.deleted || entry.type !== obs.type) return 'changed';
+  switch (obs.type) {
+    case 'file':
+      if (obs.size !== entry.size || obs.mtimeMs !== entry.mtimeMs || obs.inode !== entry.inode) return 'changed';
+      break;
+    case 'symlink':
+      if (obs.target !== entry.target) return 'changed';
+      return 'same';
+    case 'dir':
+      break;
+  }
+  return (obs.mode & 0o777) !== (entry.mode & 0o777) ? 'mode' : 'same';
+}

@@ -1,0 +1,598 @@
+/**
+ * The persistent index: our own entries per folder, the last index each peer
+ * sent us, and how far each peer's index has been read. One SQLite file per
+ * home, written only in transactions, so a kill -9 leaves either the state
+ * before a batch or the state after it.
+ */
+import { randomBytes } from 'node:crypto';
+
+import Database from 'better-sqlite3';
+
+import { WizardError, describeError } from '../core/errors.js';
+import { canonical, parseCanonical } from '../versions/vector.js';
+import { EMPTY_DIGEST_HEX, entryDigest, xorInto } from './digest.js';
+import type { EntryType, FileEntry, LocalEntry } from './entry.js';
+
+/** The schema version this code reads and writes (SQLite `user_version`). */
+export const SCHEMA_VERSION = 1;
+
+/** A folder's own index, as announced in `Hello`. */
+export interface FolderState {
+  /** Random ID of this incarnation of the index; a new one tells peers to forget what they read. */
+  readonly indexId: string;
+  /** The sequence of the latest local change. */
+  readonly maxSequence: number;
+  /** XOR of the entry digests (hex), see `digest.ts`. */
+  readonly digest: string;
+}
+
+/** How far we have read a peer's index of one folder. */
+export interface PeerState {
+  /** The peer's index ID; '' when we know nothing of it. */
+  readonly indexId: string;
+  /** The highest sequence of the peer's we have stored. */
+  readonly sequence: number;
+}
+
+/** Counts over a folder's local entries. */
+export interface LocalStats {
+  /** Live regular files and symlinks. */
+  readonly files: number;
+  /** Live directories. */
+  readonly dirs: number;
+  /** Bytes of the live entries. */
+  readonly bytes: number;
+  /** Entries that record a deletion. */
+  readonly tombstones: number;
+}
+
+/** A local change to record; the store assigns its sequence. */
+export type LocalChange = Omit<LocalEntry, 'sequence'>;
+
+/**
+ * Schema steps: `MIGRATIONS[n]` takes a database at version n to n + 1.
+ * Append a step for every schema change; never edit a shipped one.
+ */
+const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
+  (db) => {
+    // WITHOUT ROWID: every lookup goes by the natural key, so clustering the
+    // rows on it saves the second b-tree a rowid table would need.
+    db.exec(`
+      CREATE TABLE folders (
+        folder       TEXT PRIMARY KEY,
+        index_id     TEXT NOT NULL,
+        max_sequence INTEGER NOT NULL,
+        digest       TEXT NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE local (
+        folder   TEXT NOT NULL,
+        path     TEXT NOT NULL,
+        type     TEXT NOT NULL CHECK (type IN ('file', 'dir', 'symlink')),
+        size     INTEGER NOT NULL,
+        mtime_ms REAL NOT NULL,
+        mode     INTEGER NOT NULL,
+        hash     TEXT NOT NULL,
+        target   TEXT NOT NULL,
+        version  TEXT NOT NULL,
+        deleted  INTEGER NOT NULL CHECK (deleted IN (0, 1)),
+        sequence INTEGER NOT NULL,
+        inode    INTEGER NOT NULL,
+        PRIMARY KEY (folder, path)
+      ) WITHOUT ROWID;
+      CREATE INDEX local_by_sequence ON local (folder, sequence);
+
+      CREATE TABLE remote (
+        folder   TEXT NOT NULL,
+        peer     TEXT NOT NULL,
+        path     TEXT NOT NULL,
+        type     TEXT NOT NULL CHECK (type IN ('file', 'dir', 'symlink')),
+        size     INTEGER NOT NULL,
+        mtime_ms REAL NOT NULL,
+        mode     INTEGER NOT NULL,
+        hash     TEXT NOT NULL,
+        target   TEXT NOT NULL,
+        version  TEXT NOT NULL,
+        deleted  INTEGER NOT NULL CHECK (deleted IN (0, 1)),
+        sequence INTEGER NOT NULL,
+        PRIMARY KEY (folder, peer, path)
+      ) WITHOUT ROWID;
+      -- remotesFor asks every peer about one path.
+      CREATE INDEX remote_by_path ON remote (folder, path);
+
+      CREATE TABLE peer_state (
+        folder   TEXT NOT NULL,
+        peer     TEXT NOT NULL,
+        index_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        PRIMARY KEY (folder, peer)
+      ) WITHOUT ROWID;
+    `);
+  },
+];
+
+/** Brings `db` to `SCHEMA_VERSION`, one step per transaction. */
+function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new WizardError(
+      'INTERNAL',
+      `the index was written by a newer Wizard (schema ${current}, this one knows ${SCHEMA_VERSION}); upgrade Wizard`,
+    );
+  }
+  for (let version = current; version < SCHEMA_VERSION; version++) {
+    const step = MIGRATIONS[version];
+    if (step === undefined) throw new WizardError('INTERNAL', `no migration from index schema ${version}`);
+    db.transaction(() => {
+      step(db);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}
+
+interface EntryRow {
+  path: string;
+  type: string;
+  size: number;
+  mtime_ms: number;
+  mode: number;
+  hash: string;
+  target: string;
+  version: string;
+  deleted: number;
+  sequence: number;
+}
+
+interface LocalRow extends EntryRow {
+  inode: number;
+}
+
+interface FolderRow {
+  index_id: string;
+  max_sequence: number;
+  digest: string;
+}
+
+/** Bind parameters of an entry: versions as canonical strings so SQL can compare them, booleans as 0/1. */
+interface EntryParams {
+  path: string;
+  type: string;
+  size: number;
+  mtimeMs: number;
+  mode: number;
+  hash: string;
+  target: string;
+  version: string;
+  deleted: number;
+  sequence: number;
+}
+
+function toEntry(row: EntryRow): FileEntry {
+  return {
+    path: row.path,
+    type: row.type as EntryType,
+    size: row.size,
+    mtimeMs: row.mtime_ms,
+    mode: row.mode,
+    hash: row.hash,
+    target: row.target,
+    version: parseCanonical(row.version),
+    deleted: row.deleted !== 0,
+    sequence: row.sequence,
+  };
+}
+
+function toLocal(row: LocalRow): LocalEntry {
+  return { ...toEntry(row), inode: row.inode };
+}
+
+function toParams(e: FileEntry): EntryParams {
+  return {
+    path: e.path,
+    type: e.type,
+    size: e.size,
+    mtimeMs: e.mtimeMs,
+    mode: e.mode,
+    hash: e.hash,
+    target: e.target,
+    version: canonical(e.version),
+    deleted: e.deleted ? 1 : 0,
+    sequence: e.sequence,
+  };
+}
+
+const ENTRY_COLUMNS = 'path, type, size, mtime_ms, mode, hash, target, version, deleted, sequence';
+const REMOTE_ENTRY_COLUMNS = ENTRY_COLUMNS.split(', ')
+  .map((column) => `r.${column}`)
+  .join(', ');
+const ENTRY_VALUES = '@path, @type, @size, @mtimeMs, @mode, @hash, @target, @version, @deleted, @sequence';
+
+/** Paths that differ between our index and a peer's; see `countOutOfSync`. */
+const OUT_OF_SYNC_SQL = `
+  SELECT l.path FROM local l
+    LEFT JOIN remote r ON r.folder = l.folder AND r.peer = @peer AND r.path = l.path
+    WHERE l.folder = @folder
+      AND ((r.path IS NULL AND l.deleted = 0) OR (r.path IS NOT NULL AND r.version <> l.version))
+  UNION ALL
+  SELECT r.path FROM remote r
+    LEFT JOIN local l ON l.folder = r.folder AND l.path = r.path
+    WHERE r.folder = @folder AND r.peer = @peer AND l.path IS NULL AND r.deleted = 0`;
+
+type FolderKey = { folder: string };
+type PathKey = { folder: string; path: string };
+type PeerKey = { folder: string; peer: string };
+type Statement<P extends object, R = unknown> = Database.Statement<P, R>;
+
+/**
+ * The index database (`index.db`). All methods are synchronous and each
+ * mutation is one transaction. One process owns the file; SQLite's busy
+ * timeout only covers a second reader such as a status command.
+ */
+export class IndexStore {
+  readonly #db: Database.Database;
+  readonly #insertFolder: Statement<FolderKey & { indexId: string }>;
+  readonly #getFolder: Statement<FolderKey, FolderRow>;
+  readonly #setFolder: Statement<FolderKey & { indexId: string; maxSequence: number; digest: string }>;
+  readonly #updateFolder: Statement<FolderKey & { maxSequence: number; digest: string }>;
+  readonly #getLocal: Statement<PathKey, LocalRow>;
+  readonly #allLocal: Statement<FolderKey, LocalRow>;
+  readonly #localUnder: Statement<FolderKey & { dir: string; lo: string; hi: string }, LocalRow>;
+  readonly #localSince: Statement<FolderKey & { after: number; limit: number }, LocalRow>;
+  readonly #putLocal: Statement<EntryParams & FolderKey & { inode: number }>;
+  readonly #deleteLocal: Statement<PathKey>;
+  readonly #deleteAllLocal: Statement<FolderKey>;
+  readonly #localStats: Statement<FolderKey, LocalStats>;
+  readonly #getRemote: Statement<PeerKey & { path: string }, EntryRow>;
+  readonly #remotesFor: Statement<PathKey, EntryRow & { peer: string }>;
+  readonly #putRemote: Statement<EntryParams & PeerKey>;
+  readonly #deletePeerRemote: Statement<PeerKey>;
+  readonly #deleteFolderRemote: Statement<FolderKey>;
+  readonly #copyLocalToRemote: Statement<PeerKey>;
+  readonly #remoteDiffering: Statement<PeerKey, EntryRow>;
+  readonly #getPeer: Statement<PeerKey, { index_id: string; sequence: number }>;
+  readonly #setPeer: Statement<PeerKey & { indexId: string; sequence: number }>;
+  readonly #deletePeer: Statement<PeerKey>;
+  readonly #deleteFolderPeers: Statement<FolderKey>;
+  readonly #countOutOfSync: Statement<PeerKey, number>;
+  readonly #listOutOfSync: Statement<PeerKey, string>;
+
+  readonly #commitLocalTx: (folder: string, changes: readonly LocalChange[]) => LocalEntry[];
+  readonly #forgetLocalTx: (folder: string, paths: readonly string[]) => void;
+  readonly #resetFolderTx: (folder: string) => void;
+  readonly #applyRemoteTx: (
+    folder: string,
+    peer: string,
+    indexId: string,
+    entries: readonly FileEntry[],
+    reset: boolean,
+  ) => void;
+  readonly #adoptTx: (folder: string, peer: string, indexId: string, sequence: number) => void;
+  readonly #forgetPeerTx: (folder: string, peer: string) => void;
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+    this.#insertFolder = db.prepare(
+      `INSERT OR IGNORE INTO folders (folder, index_id, max_sequence, digest)
+       VALUES (@folder, @indexId, 0, '${EMPTY_DIGEST_HEX}')`,
+    );
+    this.#getFolder = db.prepare('SELECT index_id, max_sequence, digest FROM folders WHERE folder = @folder');
+    this.#setFolder = db.prepare(
+      `INSERT OR REPLACE INTO folders (folder, index_id, max_sequence, digest)
+       VALUES (@folder, @indexId, @maxSequence, @digest)`,
+    );
+    this.#updateFolder = db.prepare(
+      'UPDATE folders SET max_sequence = @maxSequence, digest = @digest WHERE folder = @folder',
+    );
+
+    this.#getLocal = db.prepare(`SELECT ${ENTRY_COLUMNS}, inode FROM local WHERE folder = @folder AND path = @path`);
+    this.#allLocal = db.prepare(`SELECT ${ENTRY_COLUMNS}, inode FROM local WHERE folder = @folder ORDER BY path`);
+    // A range on the primary key, not LIKE: LIKE gives '%' and '_' in names a
+    // meaning and cannot use the index. The range [dir, dir + '0') holds dir,
+    // everything under dir + '/', and siblings such as 'dir-x' or 'dir.txt'
+    // (their next character sorts before '/'), which the last test drops.
+    this.#localUnder = db.prepare(
+      `SELECT ${ENTRY_COLUMNS}, inode FROM local
+       WHERE folder = @folder AND path >= @dir AND path < @hi AND (path = @dir OR path >= @lo)
+       ORDER BY path`,
+    );
+    this.#localSince = db.prepare(
+      `SELECT ${ENTRY_COLUMNS}, inode FROM local
+       WHERE folder = @folder AND sequence > @after ORDER BY sequence LIMIT @limit`,
+    );
+    this.#putLocal = db.prepare(
+      `INSERT OR REPLACE INTO local (folder, ${ENTRY_COLUMNS}, inode) VALUES (@folder, ${ENTRY_VALUES}, @inode)`,
+    );
+    this.#deleteLocal = db.prepare('DELETE FROM local WHERE folder = @folder AND path = @path');
+    this.#deleteAllLocal = db.prepare('DELETE FROM local WHERE folder = @folder');
+    this.#localStats = db.prepare(
+      `SELECT
+         COALESCE(SUM(deleted = 0 AND type <> 'dir'), 0) AS files,
+         COALESCE(SUM(deleted = 0 AND type = 'dir'), 0) AS dirs,
+         COALESCE(SUM(CASE WHEN deleted = 0 THEN size ELSE 0 END), 0) AS bytes,
+         COALESCE(SUM(deleted), 0) AS tombstones
+       FROM local WHERE folder = @folder`,
+    );
+
+    this.#getRemote = db.prepare(
+      `SELECT ${ENTRY_COLUMNS} FROM remote WHERE folder = @folder AND peer = @peer AND path = @path`,
+    );
+    this.#remotesFor = db.prepare(
+      `SELECT peer, ${ENTRY_COLUMNS} FROM remote WHERE folder = @folder AND path = @path ORDER BY peer`,
+    );
+    this.#putRemote = db.prepare(
+      `INSERT OR REPLACE INTO remote (folder, peer, ${ENTRY_COLUMNS}) VALUES (@folder, @peer, ${ENTRY_VALUES})`,
+    );
+    this.#deletePeerRemote = db.prepare('DELETE FROM remote WHERE folder = @folder AND peer = @peer');
+    this.#deleteFolderRemote = db.prepare('DELETE FROM remote WHERE folder = @folder');
+    this.#copyLocalToRemote = db.prepare(
+      `INSERT INTO remote (folder, peer, ${ENTRY_COLUMNS})
+       SELECT folder, @peer, ${ENTRY_COLUMNS} FROM local WHERE folder = @folder`,
+    );
+    this.#remoteDiffering = db.prepare(
+      `SELECT ${REMOTE_ENTRY_COLUMNS}
+       FROM remote r LEFT JOIN local l ON l.folder = r.folder AND l.path = r.path
+       WHERE r.folder = @folder AND r.peer = @peer AND (l.path IS NULL OR l.version <> r.version)
+       ORDER BY r.path`,
+    );
+
+    this.#getPeer = db.prepare('SELECT index_id, sequence FROM peer_state WHERE folder = @folder AND peer = @peer');
+    this.#setPeer = db.prepare(
+      `INSERT OR REPLACE INTO peer_state (folder, peer, index_id, sequence)
+       VALUES (@folder, @peer, @indexId, @sequence)`,
+    );
+    this.#deletePeer = db.prepare('DELETE FROM peer_state WHERE folder = @folder AND peer = @peer');
+    this.#deleteFolderPeers = db.prepare('DELETE FROM peer_state WHERE folder = @folder');
+    this.#countOutOfSync = db.prepare<PeerKey, number>(`SELECT COUNT(*) FROM (${OUT_OF_SYNC_SQL})`).pluck();
+    this.#listOutOfSync = db.prepare<PeerKey, string>(OUT_OF_SYNC_SQL).pluck();
+
+    this.#commitLocalTx = db.transaction((folder: string, changes: readonly LocalChange[]) =>
+      this.#commitLocalIn(folder, changes),
+    );
+    this.#forgetLocalTx = db.transaction((folder: string, paths: readonly string[]) =>
+      this.#forgetLocalIn(folder, paths),
+    );
+    this.#resetFolderTx = db.transaction((folder: string) => {
+      this.#deleteAllLocal.run({ folder });
+      this.#deleteFolderRemote.run({ folder });
+      this.#deleteFolderPeers.run({ folder });
+      this.#setFolder.run({ folder, indexId: newIndexId(), maxSequence: 0, digest: EMPTY_DIGEST_HEX });
+    });
+    this.#applyRemoteTx = db.transaction(
+      (folder: string, peer: string, indexId: string, entries: readonly FileEntry[], reset: boolean) =>
+        this.#applyRemoteIn(folder, peer, indexId, entries, reset),
+    );
+    this.#adoptTx = db.transaction((folder: string, peer: string, indexId: string, sequence: number) => {
+      this.#deletePeerRemote.run({ folder, peer });
+      this.#copyLocalToRemote.run({ folder, peer });
+      this.#setPeer.run({ folder, peer, indexId, sequence });
+    });
+    this.#forgetPeerTx = db.transaction((folder: string, peer: string) => {
+      this.#deletePeerRemote.run({ folder, peer });
+      this.#deletePeer.run({ folder, peer });
+    });
+  }
+
+  /** Opens (creating and migrating as needed) the index at `file`; ':memory:' gives a throwaway one. */
+  static open(file: string): IndexStore {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(file);
+      db.pragma('journal_mode = WAL');
+      // NORMAL under WAL: a power cut may lose the last commits but never
+      // corrupts the file; a rescan finds whatever those commits recorded.
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = OFF');
+      db.pragma('busy_timeout = 5000');
+      migrate(db);
+      return new IndexStore(db);
+    } catch (err) {
+      db?.close();
+      if (err instanceof WizardError) throw err;
+      throw new WizardError('INTERNAL', `opening the index ${file}: ${describeError(err)}`, { cause: err });
+    }
+  }
+
+  /** Closes the database. The store must not be used afterwards. */
+  close(): void {
+    this.#db.close();
+  }
+
+  /** The folder's index ID, latest sequence and digest; a folder seen for the first time gets a fresh, empty index. */
+  folderState(folder: string): FolderState {
+    const row = this.#folderRow(folder);
+    return { indexId: row.index_id, maxSequence: row.max_sequence, digest: row.digest };
+  }
+
+  /**
+   * Forgets everything about a folder (our entries, peers' entries, read
+   * positions) and gives it a new index ID, so peers drop what they read of
+   * the old index instead of trusting stale sequences.
+   */
+  resetFolder(folder: string): void {
+    this.#resetFolderTx(folder);
+  }
+
+  /** Our entry for `path`, if any (tombstones included). */
+  getLocal(folder: string, path: string): LocalEntry | undefined {
+    const row = this.#getLocal.get({ folder, path });
+    return row === undefined ? undefined : toLocal(row);
+  }
+
+  /** All our entries of the folder, by path. */
+  allLocal(folder: string): LocalEntry[] {
+    return this.#allLocal.all({ folder }).map(toLocal);
+  }
+
+  /** Our entries for `dir` itself and everything below it, by path; '' means the whole folder. */
+  localUnder(folder: string, dir: string): LocalEntry[] {
+    if (dir === '') return this.allLocal(folder);
+    // '0' is the code point after '/', so [dir + '/', dir + '0') is exactly the
+    // paths inside dir (SQLite's BINARY collation compares UTF-8 bytes, which
+    // orders like code points).
+    return this.#localUnder.all({ folder, dir, lo: `${dir}/`, hi: `${dir}0` }).map(toLocal);
+  }
+
+  /** Up to `limit` of our entries with a sequence above `afterSequence`, ascending. */
+  localSince(folder: string, afterSequence: number, limit: number): LocalEntry[] {
+    return this.#localSince.all({ folder, after: afterSequence, limit }).map(toLocal);
+  }
+
+  /**
+   * Records local changes in one transaction: each gets the next sequence
+   * (in array order; a path listed twice ends at its last change), and the
+   * folder's digest follows. Returns the entries as stored.
+   */
+  commitLocal(folder: string, changes: readonly LocalChange[]): LocalEntry[] {
+    if (changes.length === 0) return [];
+    return this.#commitLocalTx(folder, changes);
+  }
+
+  /**
+   * Removes entries outright, for tombstones past their lifetime. The
+   * sequence does not move: there is nothing new to send, and a peer that
+   * still holds the tombstone keeps it harmlessly.
+   */
+  forgetLocal(folder: string, paths: readonly string[]): void {
+    if (paths.length === 0) return;
+    this.#forgetLocalTx(folder, paths);
+  }
+
+  /** Counts over our entries of the folder. */
+  localStats(folder: string): LocalStats {
+    return this.#localStats.get({ folder }) ?? { files: 0, dirs: 0, bytes: 0, tombstones: 0 };
+  }
+
+  /** The peer's entry for `path`, as it last told us. */
+  getRemote(folder: string, peer: string, path: string): FileEntry | undefined {
+    const row = this.#getRemote.get({ folder, peer, path });
+    return row === undefined ? undefined : toEntry(row);
+  }
+
+  /** Every peer's entry for `path`, by peer. */
+  remotesFor(folder: string, path: string): Array<{ peer: string; entry: FileEntry }> {
+    return this.#remotesFor.all({ folder, path }).map((row) => ({ peer: row.peer, entry: toEntry(row) }));
+  }
+
+  /**
+   * Stores index entries a peer sent, in one transaction. `reset` (a full
+   * index, or a new index ID) first drops everything we held for the peer.
+   * The read position becomes the highest sequence seen, so the next request
+   * asks only for what follows.
+   */
+  applyRemote(folder: string, peer: string, indexId: string, entries: readonly FileEntry[], reset: boolean): void {
+    this.#applyRemoteTx(folder, peer, indexId, entries, reset);
+  }
+
+  /** How far we have read the peer's index; `{ indexId: '', sequence: 0 }` when never. */
+  peerState(folder: string, peer: string): PeerState {
+    const row = this.#getPeer.get({ folder, peer });
+    return row === undefined ? { indexId: '', sequence: 0 } : { indexId: row.index_id, sequence: row.sequence };
+  }
+
+  /**
+   * Takes our own entries as the peer's index, for when the digests are equal
+   * and the peer's index is known to match ours without being sent. The
+   * copied entries carry our sequences, not the peer's; only the read
+   * position (`sequence`) is the peer's.
+   */
+  adoptLocalAsRemote(folder: string, peer: string, indexId: string, sequence: number): void {
+    this.#adoptTx(folder, peer, indexId, sequence);
+  }
+
+  /** Drops the peer's entries and read position for the folder. */
+  forgetPeer(folder: string, peer: string): void {
+    this.#forgetPeerTx(folder, peer);
+  }
+
+  /** The peer's entries whose version differs from ours, or that we have no entry for, by path. */
+  remoteDiffering(folder: string, peer: string): FileEntry[] {
+    return this.#remoteDiffering.all({ folder, peer }).map(toEntry);
+  }
+
+  /**
+   * Paths on which we and the peer disagree: our live entries the peer lacks,
+   * entries with different versions, and the peer's live entries we lack. A
+   * tombstone facing nothing is agreement (both sides lack the file).
+   * Paths for which `isIgnored` is true are not counted.
+   */
+  countOutOfSync(folder: string, peer: string, isIgnored?: (path: string) => boolean): number {
+    if (isIgnored === undefined) return this.#countOutOfSync.get({ folder, peer }) ?? 0;
+    let count = 0;
+    for (const path of this.#listOutOfSync.iterate({ folder, peer })) if (!isIgnored(path)) count++;
+    return count;
+  }
+
+  #folderRow(folder: string): FolderRow {
+    // Read first: an insert attempt would take the write lock on every call.
+    const existing = this.#getFolder.get({ folder });
+    if (existing !== undefined) return existing;
+    this.#insertFolder.run({ folder, indexId: newIndexId() });
+    const row = this.#getFolder.get({ folder });
+    if (row === undefined) throw new WizardError('INTERNAL', `folder ${folder} missing from the index right after insert`);
+    return row;
+  }
+
+  #commitLocalIn(folder: string, changes: readonly LocalChange[]): LocalEntry[] {
+    const state = this.#folderRow(folder);
+    const digest = Buffer.from(state.digest, 'hex');
+    let sequence = state.max_sequence;
+    const stored: LocalEntry[] = [];
+    for (const change of changes) {
+      const previous = this.#getLocal.get({ folder, path: change.path });
+      if (previous !== undefined) {
+        xorInto(digest, entryDigest(previous.path, parseCanonical(previous.version), previous.deleted !== 0));
+      }
+      const entry: LocalEntry = {
+        path: change.path,
+        type: change.type,
+        size: change.size,
+        mtimeMs: change.mtimeMs,
+        mode: change.mode,
+        hash: change.hash,
+        target: change.target,
+        version: change.version,
+        deleted: change.deleted,
+        sequence: ++sequence,
+        inode: change.inode,
+      };
+      xorInto(digest, entryDigest(entry.path, entry.version, entry.deleted));
+      this.#putLocal.run({ ...toParams(entry), folder, inode: entry.inode });
+      stored.push(entry);
+    }
+    this.#updateFolder.run({ folder, maxSequence: sequence, digest: digest.toString('hex') });
+    return stored;
+  }
+
+  #forgetLocalIn(folder: string, paths: readonly string[]): void {
+    const state = this.#folderRow(folder);
+    const digest = Buffer.from(state.digest, 'hex');
+    for (const path of paths) {
+      const previous = this.#getLocal.get({ folder, path });
+      if (previous === undefined) continue;
+      xorInto(digest, entryDigest(previous.path, parseCanonical(previous.version), previous.deleted !== 0));
+      this.#deleteLocal.run({ folder, path });
+    }
+    this.#updateFolder.run({ folder, maxSequence: state.max_sequence, digest: digest.toString('hex') });
+  }
+
+  #applyRemoteIn(
+    folder: string,
+    peer: string,
+    indexId: string,
+    entries: readonly FileEntry[],
+    reset: boolean,
+  ): void {
+    if (reset) this.#deletePeerRemote.run({ folder, peer });
+    let sequence = reset ? 0 : this.peerState(folder, peer).sequence;
+    for (const entry of entries) {
+      this.#putRemote.run({ ...toParams(entry), folder, peer });
+      if (entry.sequence > sequence) sequence = entry.sequence;
+    }
+    this.#setPeer.run({ folder, peer, indexId, sequence });
+  }
+}
+
+/** 64 random bits: enough that two incarnations of one folder's index never share an ID. */
+function newIndexId(): string {
+  return randomBytes(8).toString('hex');
+}

@@ -1,0 +1,366 @@
+/**
+ * The composition root: one running Wizard node built from a config. It owns
+ * the listener, the folders, the peer links and the dialers, and wires them
+ * together; the logic lives in the parts.
+ */
+import { readFileSync } from 'node:fs';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import type { NodeCredentials } from './certs/store.js';
+import { editConfig, ignorePath } from './config/file.js';
+import { addPeer, type Config, type PeerConfig } from './config/schema.js';
+import type { Clock } from './core/clock.js';
+import { describeError, WizardError } from './core/errors.js';
+import type { IndexStore } from './index/store.js';
+import type { Hello } from './protocol/messages.js';
+import { PROTOCOL_VERSION } from './protocol/messages.js';
+import { helloFolder, PeerLink } from './sync/exchange.js';
+import { Folder, type FolderStatus } from './sync/folder.js';
+import { dial, formatHostPort, listen, parseHostPort, type Listener } from './transport/tls.js';
+import { Redialer } from './transport/redialer.js';
+import { PeerSession, short } from './transport/session.js';
+import { shortId } from './versions/vector.js';
+
+/** Default port of the Wizard protocol. */
+export const DEFAULT_PORT = 7842;
+
+/** What a node is built from. */
+export interface NodeDeps {
+  readonly home: string;
+  /** The user's home dir, for '~' in config paths. */
+  readonly homeDir: string;
+  readonly config: Config;
+  readonly credentials: NodeCredentials;
+  readonly store: IndexStore;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly random?: () => number;
+}
+
+/** One peer in status. */
+export interface PeerStatus {
+  readonly id: string;
+  readonly name: string;
+  readonly address: string;
+  readonly connected: boolean;
+  /** Frame bytes written to / read from this peer since the daemon started. */
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+}
+
+/** What `wizard status --json` prints. */
+export interface StatusSnapshot {
+  readonly id: string;
+  readonly name: string;
+  readonly listen: string;
+  readonly peers: PeerStatus[];
+  readonly folders: FolderStatus[];
+  readonly errors: string[];
+}
+
+/** Errors kept for status. */
+const MAX_ERRORS = 20;
+
+/** A running node. */
+export class WizardNode {
+  private config: Config;
+  private listener: Listener | undefined;
+  private readonly folders = new Map<string, Folder>();
+  private readonly links = new Map<string, PeerLink>();
+  private readonly dialers = new Map<string, { address: string; redialer: Redialer }>();
+  /** Bytes of sessions that have ended, per peer, so totals survive reconnects. */
+  private readonly pastBytes = new Map<string, { sent: number; received: number }>();
+  private readonly recentErrors: string[] = [];
+  private masterIgnore = '';
+  private stopped = false;
+
+  constructor(private readonly deps: NodeDeps) {
+    this.config = deps.config;
+  }
+
+  /** This node's ID. */
+  get id(): string {
+    return this.deps.credentials.nodeId;
+  }
+
+  /** Binds the listener, starts every folder and dials every peer. */
+  async start(): Promise<void> {
+    this.masterIgnore = this.readMasterIgnore();
+    await this.bind();
+    this.syncFolders();
+    this.syncDialers();
+  }
+
+  /** Closes every link, stops folders and dialers, closes the listener. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.dialers.values()].map((d) => d.redialer.stop()));
+    this.dialers.clear();
+    for (const link of this.links.values()) link.session.close('shutting down');
+    await Promise.all([...this.folders.values()].map((f) => f.stop()));
+    this.folders.clear();
+    await this.listener?.close();
+  }
+
+  /** Applies a new config to the running node: folders, peers, limits, ignores. */
+  applyConfig(next: Config): void {
+    if (this.stopped) return;
+    const previous = this.config;
+    this.config = next;
+    this.deps.log.level = next.log.level;
+    this.masterIgnore = this.readMasterIgnore();
+    const foldersChanged = JSON.stringify(previous.folders) !== JSON.stringify(next.folders);
+    this.syncFolders();
+    // Links whose peer is gone or revoked close now; with new folders every link restarts so the Hellos carry them.
+    for (const link of [...this.links.values()]) {
+      if (foldersChanged || this.peerConfig(link.peerId) === undefined || next.revoked.includes(link.peerId)) {
+        link.session.close(foldersChanged ? 'folders changed' : 'peer removed from config');
+      }
+    }
+    this.syncDialers();
+    if (previous.listen !== next.listen) void this.rebind();
+    for (const folder of this.folders.values()) folder.queueScan(['']);
+  }
+
+  /** The status snapshot. */
+  status(): StatusSnapshot {
+    const peers = this.config.peers.map((p) => {
+      const link = this.links.get(p.id);
+      const past = this.pastBytes.get(p.id) ?? { sent: 0, received: 0 };
+      return {
+        id: p.id,
+        name: p.name,
+        address: p.address,
+        connected: link !== undefined && !link.session.isClosed,
+        bytesSent: past.sent + (link?.session.bytesSent ?? 0),
+        bytesReceived: past.received + (link?.session.bytesReceived ?? 0),
+      };
+    });
+    const folders = [...this.folders.values()].map((f) => f.status());
+    const errors = [...this.recentErrors, ...[...this.folders.values()].flatMap((f) => f.errors())];
+    return {
+      id: this.id,
+      name: this.config.name,
+      listen: this.listener === undefined ? '' : formatHostPort(this.listener.host, this.listener.port),
+      peers,
+      folders,
+      errors,
+    };
+  }
+
+  // ---- folders -------------------------------------------------------------------------------
+
+  private syncFolders(): void {
+    const wanted = new Map(this.config.folders.map((f) => [f.id, f]));
+    for (const [id, folder] of this.folders) {
+      const cfg = wanted.get(id);
+      if (cfg === undefined || cfg.path !== folder.root) {
+        this.folders.delete(id);
+        void folder.stop();
+      }
+    }
+    for (const cfg of this.config.folders) {
+      if (this.folders.has(cfg.id)) continue;
+      const folder = new Folder({
+        id: cfg.id,
+        root: cfg.path,
+        store: this.deps.store,
+        localId: shortId(this.id),
+        clock: this.deps.clock,
+        log: this.deps.log.child({ folder: cfg.id }),
+        masterIgnore: () => this.masterIgnore,
+        limits: () => this.config.limits,
+        rescanIntervalMs: () => this.config.rescanIntervalS * 1000,
+        peers: {
+          connected: () => [...this.links.values()].filter((l) => l.shares(cfg.id) && !l.session.isClosed).map((l) => l.peerId),
+          readBlock: (peer, req) => {
+            const link = this.links.get(peer);
+            if (link === undefined) return Promise.reject(new WizardError('UNREACHABLE', `peer ${short(peer)} is not connected`));
+            return link.session.request({ folder: cfg.id, ...req });
+          },
+          announce: () => {
+            for (const link of this.links.values()) link.announce(cfg.id);
+          },
+        },
+      });
+      this.folders.set(cfg.id, folder);
+      folder.start().catch((err: unknown) => this.noteError(`folder ${cfg.id} failed to start: ${describeError(err)}`, err));
+    }
+  }
+
+  private readMasterIgnore(): string {
+    try {
+      return readFileSync(ignorePath(this.deps.home), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  // ---- listener and links --------------------------------------------------------------------
+
+  private async bind(): Promise<void> {
+    const { host, port } = parseHostPort(this.config.listen, DEFAULT_PORT, { allowZero: true });
+    this.listener = await listen({
+      host,
+      port,
+      credentials: this.deps.credentials,
+      onConnection: (socket, peerId) => {
+        socket.on('error', () => undefined);
+        this.accept(socket, peerId).catch((err: unknown) => this.deps.log.warn({ err: describeError(err) }, 'inbound connection failed'));
+      },
+      onError: (err) => this.deps.log.info({ err: describeError(err) }, 'rejected an inbound connection'),
+    });
+    this.deps.log.info({ listen: formatHostPort(this.listener.host, this.listener.port) }, 'listening');
+  }
+
+  private async rebind(): Promise<void> {
+    await this.listener?.close();
+    this.listener = undefined;
+    await this.bind().catch((err: unknown) => this.noteError(`cannot listen on ${this.config.listen}: ${describeError(err)}`, err));
+  }
+
+  private async accept(socket: TLSSocket, peerId: string): Promise<void> {
+    const log = this.deps.log.child({ peer: short(peerId) });
+    if (this.config.revoked.includes(peerId)) {
+      log.warn('refused a revoked node');
+      socket.destroy();
+      return;
+    }
+    const known = this.peerConfig(peerId);
+    if (known === undefined && this.config.trust === 'allowlist') {
+      log.warn('refused a node that is not in the peer list (trust: allowlist)');
+      socket.destroy();
+      return;
+    }
+    const session = new PeerSession({ socket, clock: this.deps.clock, log }, peerId, 'in');
+    // An unknown node learns nothing about our folders: it may only pair.
+    const ours = this.hello(known === undefined ? undefined : peerId, 'sync');
+    const theirs = await session.handshake(ours);
+    if (theirs.intent === 'pair') {
+      this.recordPairing(theirs, socket.remoteAddress ?? '');
+      session.close('paired');
+      return;
+    }
+    if (known === undefined) {
+      session.close(`not paired: run 'wizard pair' on one of the two machines first`);
+      return;
+    }
+    this.register(session, ours, theirs);
+  }
+
+  private async connect(peer: PeerConfig, signal: AbortSignal): Promise<void> {
+    const { host, port } = parseHostPort(peer.address, DEFAULT_PORT);
+    const log = this.deps.log.child({ peer: short(peer.id) });
+    const { socket } = await dial({ host, port, credentials: this.deps.credentials, expectedId: peer.id, signal });
+    const session = new PeerSession({ socket, clock: this.deps.clock, log }, peer.id, 'out');
+    const ours = this.hello(peer.id, 'sync');
+    const theirs = await session.handshake(ours);
+    this.register(session, ours, theirs);
+  }
+
+  /**
+   * Makes a handshaken session the link to its peer. Both ends may have dialed
+   * at once; both then keep the connection whose dialer has the lower node ID,
+   * so they agree without talking about it.
+   */
+  private register(session: PeerSession, ours: Hello, theirs: Hello): void {
+    if (this.stopped) {
+      session.close('shutting down');
+      return;
+    }
+    const existing = this.links.get(session.peerId);
+    if (existing !== undefined && !existing.session.isClosed) {
+      const dialer = (s: PeerSession) => (s.direction === 'out' ? this.id : s.peerId);
+      if (!(dialer(session) < dialer(existing.session))) {
+        session.close('duplicate connection');
+        return;
+      }
+      this.links.delete(session.peerId);
+      existing.session.close('duplicate connection');
+    }
+    const link = new PeerLink({
+      session,
+      store: this.deps.store,
+      folder: (id) => this.folders.get(id),
+      log: this.deps.log.child({ peer: short(session.peerId) }),
+      onClose: (l, reason) => this.onLinkClosed(l, reason),
+    });
+    this.links.set(session.peerId, link);
+    this.deps.log.info({ peer: short(session.peerId), name: theirs.name, direction: session.direction }, 'connected');
+    link.start(ours, theirs);
+  }
+
+  private onLinkClosed(link: PeerLink, reason: string): void {
+    const past = this.pastBytes.get(link.peerId) ?? { sent: 0, received: 0 };
+    past.sent += link.session.bytesSent;
+    past.received += link.session.bytesReceived;
+    this.pastBytes.set(link.peerId, past);
+    if (this.links.get(link.peerId) !== link) return;
+    this.links.delete(link.peerId);
+    this.deps.log.info({ peer: short(link.peerId), reason }, 'disconnected');
+    this.dialers.get(link.peerId)?.redialer.kick();
+  }
+
+  /** Records a node that paired with us (trust 'ca': any node our CA signed may pair). */
+  private recordPairing(theirs: Hello, remoteAddress: string): void {
+    const host = remoteAddress.replace(/^::ffff:/, '');
+    const address = theirs.listenPort > 0 && host !== '' ? formatHostPort(host, theirs.listenPort) : '';
+    const peer: PeerConfig = { id: theirs.id, name: theirs.name, address };
+    try {
+      const next = editConfig(this.deps.home, (text) => addPeer(text, peer), { homeDir: this.deps.homeDir });
+      this.deps.log.info({ peer: short(peer.id), name: peer.name, address }, 'paired');
+      this.applyConfig(next);
+    } catch (err) {
+      this.noteError(`pairing with ${short(peer.id)} failed: ${describeError(err)}`, err);
+    }
+  }
+
+  private syncDialers(): void {
+    const wanted = new Map(
+      this.config.peers.filter((p) => p.address !== '' && !this.config.revoked.includes(p.id)).map((p) => [p.id, p]),
+    );
+    for (const [id, d] of this.dialers) {
+      if (wanted.get(id)?.address !== d.address) {
+        this.dialers.delete(id);
+        void d.redialer.stop();
+      }
+    }
+    for (const peer of wanted.values()) {
+      if (this.dialers.has(peer.id)) continue;
+      const redialer = new Redialer({
+        clock: this.deps.clock,
+        log: this.deps.log.child({ peer: short(peer.id) }),
+        random: this.deps.random ?? Math.random,
+        connect: (signal) => this.connect(this.peerConfig(peer.id) ?? peer, signal),
+        isConnected: () => {
+          const link = this.links.get(peer.id);
+          return link !== undefined && !link.session.isClosed;
+        },
+      });
+      this.dialers.set(peer.id, { address: peer.address, redialer });
+      redialer.start();
+    }
+  }
+
+  private hello(peer: string | undefined, intent: Hello['intent']): Hello {
+    return {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      id: this.id,
+      name: this.config.name,
+      listenPort: this.listener?.port ?? 0,
+      intent,
+      folders: peer === undefined ? [] : [...this.folders.keys()].map((f) => helloFolder(this.deps.store, f, peer)),
+    };
+  }
+
+  private peerConfig(id: string): PeerConfig | undefined {
+    return this.config.peers.find((p) => p.id === id);
+  }
+
+  private noteError(message: string, err: unknown): void {
+    this.deps.log.error({ err }, message);
+    this.recentErrors.push(`${new Date(this.deps.clock.now()).toISOString()} ${message}`);
+    if (this.recentErrors.length > MAX_ERRORS) this.recentErrors.shift();
+  }
+}

@@ -1,0 +1,379 @@
+/**
+ * Validation of decoded peer messages. Each message type has one validator,
+ * and each rule its own error, so a log line says which rule a peer broke.
+ * Validators copy only the fields they checked into a fresh object: unknown
+ * keys and prototype tricks in the input never reach the rest of Wizard.
+ */
+import { BadPathError, ProtocolError } from '../core/errors.js';
+import { isTempName, toRelPath } from '../core/paths.js';
+import type { EntryType, FileEntry } from '../index/entry.js';
+import { SHORT_ID_HEX, type VersionVector } from '../versions/vector.js';
+import {
+  LIMITS,
+  type CloseMessage,
+  type ErrorMessage,
+  type Hello,
+  type HelloFolder,
+  type IndexMessage,
+  type Message,
+  type MessageType,
+  type RequestMessage,
+  type ResponseMessage,
+} from './messages.js';
+
+type Fields = Readonly<Record<string, unknown>>;
+
+const NODE_ID = /^[0-9a-f]{64}$/;
+const INDEX_ID = /^[0-9a-f]{16}$/;
+const DIGEST = /^[0-9a-f]{32}$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+const SHORT_ID = new RegExp(`^[0-9a-f]{${SHORT_ID_HEX}}$`);
+const FOLDER_ID = /^[A-Za-z0-9._-]{1,64}$/;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHAR = /[\u0000-\u001f\u007f]/;
+const ERROR_CODES: ReadonlySet<string> = new Set<ErrorMessage['code']>(['not-found', 'changed', 'io']);
+const ENTRY_TYPES: ReadonlySet<string> = new Set<EntryType>(['file', 'dir', 'symlink']);
+/** Highest permission bits: setuid, setgid, sticky, rwx for all. */
+const MAX_MODE = 0o7777;
+const MAX_PORT = 65535;
+
+/** Validates a decoded message and returns a fresh copy holding only the validated fields. */
+export function validateMessage(value: unknown): Message {
+  const m = plainObject(value, 'message');
+  const type = field(m, 'type');
+  if (typeof type !== 'string') throw new ProtocolError(`message: type is ${describe(type)}, not a string`);
+  switch (type as MessageType) {
+    case 'hello':
+      return validateHello(m);
+    case 'index':
+      return validateIndex(m);
+    case 'request':
+      return validateRequest(m);
+    case 'response':
+      return validateResponse(m);
+    case 'error':
+      return validateError(m);
+    case 'close':
+      return validateClose(m);
+    case 'ping':
+      return { type: 'ping' };
+    case 'pong':
+      return { type: 'pong' };
+    default:
+      throw new ProtocolError(`message: unknown type ${JSON.stringify(type.slice(0, 32))}`);
+  }
+}
+
+/** Validates a Hello (see docs/PROTOCOL.md). */
+export function validateHello(value: unknown): Hello {
+  const ctx = 'hello';
+  const m = plainObject(value, ctx);
+  const intent = field(m, 'intent');
+  if (intent !== 'sync' && intent !== 'pair') throw new ProtocolError(`${ctx}: intent is ${describe(intent)}`);
+  const protocol = safeUint(m, 'protocol', ctx);
+  if (protocol < 1) throw new ProtocolError(`${ctx}: protocol is 0`);
+  const listenPort = safeUint(m, 'listenPort', ctx);
+  if (listenPort > MAX_PORT) throw new ProtocolError(`${ctx}: listenPort ${listenPort} is above ${MAX_PORT}`);
+  const rawFolders = array(m, 'folders', ctx, LIMITS.maxFolders);
+  const folders: HelloFolder[] = [];
+  const seen = new Set<string>();
+  for (const raw of rawFolders) {
+    const folder = validateHelloFolder(raw);
+    if (seen.has(folder.id)) throw new ProtocolError(`${ctx}: folder ${folder.id} listed twice`);
+    seen.add(folder.id);
+    folders.push(folder);
+  }
+  return {
+    type: 'hello',
+    protocol,
+    id: hex(m, 'id', ctx, NODE_ID, '64 lowercase hex digits'),
+    name: nodeName(m, ctx),
+    listenPort,
+    intent,
+    folders,
+  };
+}
+
+/** Validates one folder of a Hello. `have.indexId` may be '' (nothing of the receiver's index yet). */
+export function validateHelloFolder(value: unknown): HelloFolder {
+  const ctx = 'hello folder';
+  const f = plainObject(value, ctx);
+  const have = plainObject(field(f, 'have'), `${ctx} have`);
+  const haveIndexId = field(have, 'indexId');
+  if (haveIndexId !== '' && !(typeof haveIndexId === 'string' && INDEX_ID.test(haveIndexId))) {
+    throw new ProtocolError(`${ctx}: have.indexId is not 16 lowercase hex digits or ''`);
+  }
+  return {
+    id: folderId(f, 'id', ctx),
+    indexId: hex(f, 'indexId', ctx, INDEX_ID, '16 lowercase hex digits'),
+    maxSequence: safeUint(f, 'maxSequence', ctx),
+    digest: hex(f, 'digest', ctx, DIGEST, '32 lowercase hex digits'),
+    have: { indexId: haveIndexId, sequence: safeUint(have, 'sequence', `${ctx} have`) },
+  };
+}
+
+/** Validates an Index message: at most `LIMITS.maxEntriesPerIndex` entries, no path twice. */
+export function validateIndex(value: unknown): IndexMessage {
+  const ctx = 'index';
+  const m = plainObject(value, ctx);
+  const rawEntries = array(m, 'entries', ctx, LIMITS.maxEntriesPerIndex);
+  const entries: FileEntry[] = [];
+  const seen = new Set<string>();
+  for (const raw of rawEntries) {
+    const entry = validateEntry(raw);
+    if (seen.has(entry.path)) throw new ProtocolError(`${ctx}: path ${describe(entry.path)} listed twice`);
+    seen.add(entry.path);
+    entries.push(entry);
+  }
+  return {
+    type: 'index',
+    folder: folderId(m, 'folder', ctx),
+    indexId: hex(m, 'indexId', ctx, INDEX_ID, '16 lowercase hex digits'),
+    reset: bool(m, 'reset', ctx),
+    entries,
+  };
+}
+
+/**
+ * Validates one index entry, including the consistency rules between fields:
+ * only a live file has a size and a hash, only a live symlink has a target.
+ */
+export function validateEntry(value: unknown): FileEntry {
+  const ctx = 'index entry';
+  const e = plainObject(value, ctx);
+  const path = relPath(e, ctx);
+  const type = field(e, 'type');
+  if (typeof type !== 'string' || !ENTRY_TYPES.has(type)) throw new ProtocolError(`${ctx}: type is ${describe(type)}`);
+  const entryType = type as EntryType;
+  const deleted = bool(e, 'deleted', ctx);
+  const kind = deleted ? 'deleted entry' : `${entryType} entry`;
+  const isLiveFile = !deleted && entryType === 'file';
+  const isLiveSymlink = !deleted && entryType === 'symlink';
+
+  const size = safeUint(e, 'size', ctx);
+  if (!isLiveFile && size !== 0) throw new ProtocolError(`${ctx}: ${kind} has size ${size}`);
+
+  const hash = string(e, 'hash', ctx);
+  if (isLiveFile && !SHA256.test(hash)) {
+    throw new ProtocolError(`${ctx}: hash of a file is not 64 lowercase hex digits`);
+  }
+  if (!isLiveFile && hash !== '') throw new ProtocolError(`${ctx}: ${kind} has a hash`);
+
+  const target = string(e, 'target', ctx);
+  if (isLiveSymlink) {
+    if (target === '') throw new ProtocolError(`${ctx}: symlink target is empty`);
+    if (target.includes('\0')) throw new ProtocolError(`${ctx}: symlink target contains NUL`);
+    if (Buffer.byteLength(target, 'utf8') > LIMITS.maxPathBytes) {
+      throw new ProtocolError(`${ctx}: symlink target longer than ${LIMITS.maxPathBytes} bytes`);
+    }
+  } else if (target !== '') {
+    throw new ProtocolError(`${ctx}: ${kind} has a target`);
+  }
+
+  const mtimeMs = field(e, 'mtimeMs');
+  if (typeof mtimeMs !== 'number' || !Number.isFinite(mtimeMs)) {
+    throw new ProtocolError(`${ctx}: mtimeMs is ${describe(mtimeMs)}, not a finite number`);
+  }
+  const mode = safeUint(e, 'mode', ctx);
+  if (mode > MAX_MODE) throw new ProtocolError(`${ctx}: mode ${mode.toString(8)} is above 7777 (octal)`);
+  const sequence = safeUint(e, 'sequence', ctx);
+  if (sequence < 1) throw new ProtocolError(`${ctx}: sequence is 0`);
+
+  return {
+    path,
+    type: entryType,
+    size,
+    mtimeMs,
+    mode,
+    hash,
+    target,
+    version: validateVersion(field(e, 'version'), ctx),
+    deleted,
+    sequence,
+  };
+}
+
+/** Validates a version vector: 1..`LIMITS.maxVersionKeys` short node IDs, each with a positive counter. */
+export function validateVersion(value: unknown, ctx: string): VersionVector {
+  const v = plainObject(value, `${ctx} version`);
+  const keys = Object.keys(v);
+  if (keys.length === 0) throw new ProtocolError(`${ctx}: version is empty`);
+  if (keys.length > LIMITS.maxVersionKeys) {
+    throw new ProtocolError(`${ctx}: version has ${keys.length} keys, more than ${LIMITS.maxVersionKeys}`);
+  }
+  const out: Record<string, number> = {};
+  for (const key of keys) {
+    if (!SHORT_ID.test(key)) {
+      throw new ProtocolError(`${ctx}: version key ${describe(key)} is not ${SHORT_ID_HEX} lowercase hex digits`);
+    }
+    const counter = v[key];
+    if (typeof counter !== 'number' || !Number.isSafeInteger(counter) || counter < 1) {
+      throw new ProtocolError(`${ctx}: version counter of ${key} is ${describe(counter)}, not a positive integer`);
+    }
+    out[key] = counter;
+  }
+  return out;
+}
+
+/** Validates a Request: a block of 1..`LIMITS.maxBlockBytes` bytes of a file with a given hash. */
+export function validateRequest(value: unknown): RequestMessage {
+  const ctx = 'request';
+  const m = plainObject(value, ctx);
+  const length = safeUint(m, 'length', ctx);
+  if (length < 1 || length > LIMITS.maxBlockBytes) {
+    throw new ProtocolError(`${ctx}: length ${length} is outside 1..${LIMITS.maxBlockBytes}`);
+  }
+  return {
+    type: 'request',
+    id: safeUint(m, 'id', ctx),
+    folder: folderId(m, 'folder', ctx),
+    path: relPath(m, ctx),
+    hash: hex(m, 'hash', ctx, SHA256, '64 lowercase hex digits'),
+    offset: safeUint(m, 'offset', ctx),
+    length,
+  };
+}
+
+/** Validates a Response. `data` is returned as a Buffer view of the decoded bytes, not a copy. */
+export function validateResponse(value: unknown): ResponseMessage {
+  const ctx = 'response';
+  const m = plainObject(value, ctx);
+  const data = field(m, 'data');
+  if (!(data instanceof Uint8Array)) throw new ProtocolError(`${ctx}: data is ${describe(data)}, not binary`);
+  if (data.byteLength > LIMITS.maxBlockBytes) {
+    throw new ProtocolError(`${ctx}: data of ${data.byteLength} bytes exceeds ${LIMITS.maxBlockBytes}`);
+  }
+  return {
+    type: 'response',
+    id: safeUint(m, 'id', ctx),
+    data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+  };
+}
+
+/** Validates an Error; an overlong message is truncated, not refused. */
+export function validateError(value: unknown): ErrorMessage {
+  const ctx = 'error';
+  const m = plainObject(value, ctx);
+  const code = field(m, 'code');
+  if (typeof code !== 'string' || !ERROR_CODES.has(code)) throw new ProtocolError(`${ctx}: code is ${describe(code)}`);
+  return {
+    type: 'error',
+    id: safeUint(m, 'id', ctx),
+    code: code as ErrorMessage['code'],
+    message: truncateChars(string(m, 'message', ctx), LIMITS.maxMessageChars),
+  };
+}
+
+/** Validates a Close; an overlong reason is truncated, not refused. */
+export function validateClose(value: unknown): CloseMessage {
+  const m = plainObject(value, 'close');
+  return { type: 'close', reason: truncateChars(string(m, 'reason', 'close'), LIMITS.maxMessageChars) };
+}
+
+/** `s` cut to at most `max` UTF-16 units, never splitting a surrogate pair. */
+export function truncateChars(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const code = s.charCodeAt(max - 1);
+  const end = code >= 0xd800 && code <= 0xdbff ? max - 1 : max;
+  return s.slice(0, end);
+}
+
+/** An own property only: an inherited `constructor` or `toString` is not a field the peer sent. */
+function field(o: Fields, key: string): unknown {
+  return Object.hasOwn(o, key) ? o[key] : undefined;
+}
+
+function plainObject(value: unknown, ctx: string): Fields {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ProtocolError(`${ctx}: expected a map, got ${describe(value)}`);
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  // Decoder extensions can produce Dates, Sets, Buffers...: none of them is a map.
+  if (proto !== Object.prototype && proto !== null) {
+    throw new ProtocolError(`${ctx}: expected a map, got ${describe(value)}`);
+  }
+  return value as Fields;
+}
+
+function array(o: Fields, key: string, ctx: string, max: number): readonly unknown[] {
+  const value = field(o, key);
+  if (!Array.isArray(value)) throw new ProtocolError(`${ctx}: ${key} is ${describe(value)}, not an array`);
+  if (value.length > max) throw new ProtocolError(`${ctx}: ${key} has ${value.length} items, more than ${max}`);
+  return value as readonly unknown[];
+}
+
+function string(o: Fields, key: string, ctx: string): string {
+  const value = field(o, key);
+  if (typeof value !== 'string') throw new ProtocolError(`${ctx}: ${key} is ${describe(value)}, not a string`);
+  return value;
+}
+
+function bool(o: Fields, key: string, ctx: string): boolean {
+  const value = field(o, key);
+  if (typeof value !== 'boolean') throw new ProtocolError(`${ctx}: ${key} is ${describe(value)}, not a boolean`);
+  return value;
+}
+
+function safeUint(o: Fields, key: string, ctx: string): number {
+  const value = field(o, key);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new ProtocolError(`${ctx}: ${key} is ${describe(value)}, not a non-negative integer`);
+  }
+  return value;
+}
+
+function hex(o: Fields, key: string, ctx: string, pattern: RegExp, what: string): string {
+  const value = field(o, key);
+  if (typeof value !== 'string' || !pattern.test(value)) throw new ProtocolError(`${ctx}: ${key} is not ${what}`);
+  return value;
+}
+
+function folderId(o: Fields, key: string, ctx: string): string {
+  const value = field(o, key);
+  if (typeof value !== 'string' || !FOLDER_ID.test(value) || value === '.' || value === '..') {
+    throw new ProtocolError(`${ctx}: ${key} is not a folder ID (1-64 of A-Z a-z 0-9 . _ -, not "." or "..")`);
+  }
+  return value;
+}
+
+function nodeName(o: Fields, ctx: string): string {
+  const name = string(o, 'name', ctx);
+  // Code points, so an emoji counts once; only counted when the quick UTF-16 bound is exceeded.
+  if (name.length > LIMITS.maxNodeNameChars && [...name].length > LIMITS.maxNodeNameChars) {
+    throw new ProtocolError(`${ctx}: name longer than ${LIMITS.maxNodeNameChars} characters`);
+  }
+  if (CONTROL_CHAR.test(name)) throw new ProtocolError(`${ctx}: name contains a control character`);
+  return name;
+}
+
+/**
+ * The `path` field through `toRelPath`. Temp names are refused too: no
+ * compliant peer indexes or serves them, and accepting one would let a peer
+ * write over a download in progress.
+ */
+function relPath(o: Fields, ctx: string): string {
+  let path: string;
+  try {
+    path = toRelPath(field(o, 'path'));
+  } catch (err) {
+    if (err instanceof BadPathError) throw new ProtocolError(`${ctx}: path: ${err.message}`, { cause: err });
+    throw err;
+  }
+  if (path.split('/').some(isTempName)) throw new ProtocolError(`${ctx}: path names a Wizard temp file`);
+  return path;
+}
+
+/** What a bad value is, without echoing peer data at length. */
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Uint8Array) return 'binary';
+  if (typeof value === 'string') return JSON.stringify(value.length > 32 ? `${value.slice(0, 32)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'object') {
+    const tag = Object.prototype.toString.call(value).slice(8, -1);
+    return tag === 'Object' ? 'a map' : `a ${tag}`;
+  }
+  return typeof value;
+}

@@ -1,0 +1,129 @@
+/**
+ * The local control socket: a Unix socket in the home (mode 0600, so only
+ * the user who runs Wizard can talk to it) through which `wizard status` and
+ * other commands reach the running daemon. One JSON request per line, one
+ * JSON response per line.
+ */
+import { chmod, rm } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { describeError, WizardError } from '../core/errors.js';
+
+/** The socket's path in a home. */
+export function controlSocketPath(home: string): string {
+  return path.join(home, 'wizard.sock');
+}
+
+/** A command to the daemon. */
+export type ControlRequest = { cmd: 'status' } | { cmd: 'reload' };
+
+/** Answers control commands; returns the JSON-serialisable result. */
+export type ControlHandler = (req: ControlRequest) => Promise<unknown>;
+
+/** Largest request line accepted: commands are tiny, anything bigger is not ours. */
+const MAX_REQUEST_BYTES = 64 * 1024;
+
+/** A running control socket server. */
+export interface ControlServer {
+  close(): Promise<void>;
+}
+
+/** Serves the control socket at `socketPath`. A stale socket file from a crashed daemon is replaced. */
+export async function serveControl(socketPath: string, handle: ControlHandler): Promise<ControlServer> {
+  if (await isDaemonListening(socketPath)) {
+    throw new WizardError('CONFIG', `another Wizard daemon is already running with this home (${socketPath}); stop it first`);
+  }
+  await rm(socketPath, { force: true });
+  const server = net.createServer((socket) => {
+    let buffered = '';
+    socket.setEncoding('utf8');
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      if (buffered.length > MAX_REQUEST_BYTES) {
+        socket.destroy();
+        return;
+      }
+      const nl = buffered.indexOf('\n');
+      if (nl < 0) return;
+      const line = buffered.slice(0, nl);
+      buffered = '';
+      void answer(line, handle).then((reply) => socket.end(`${JSON.stringify(reply)}\n`));
+    });
+  });
+  // umask-independent: the socket must never be reachable by other users, even for the moment before chmod.
+  const oldMask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => resolve());
+    });
+  } finally {
+    process.umask(oldMask);
+  }
+  await chmod(socketPath, 0o600);
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        void rm(socketPath, { force: true });
+      }),
+  };
+}
+
+async function answer(line: string, handle: ControlHandler): Promise<unknown> {
+  let req: unknown;
+  try {
+    req = JSON.parse(line);
+  } catch {
+    return { ok: false, error: 'request is not JSON' };
+  }
+  const cmd = (req as { cmd?: unknown } | null)?.cmd;
+  if (cmd !== 'status' && cmd !== 'reload') return { ok: false, error: `unknown command ${JSON.stringify(cmd)}` };
+  try {
+    return { ok: true, result: await handle({ cmd }) };
+  } catch (err) {
+    return { ok: false, error: describeError(err) };
+  }
+}
+
+/** Sends one command to the daemon of `home` and returns its result. Throws NOT_RUNNING when none listens. */
+export async function controlRequest(home: string, req: ControlRequest, timeoutMs = 10_000): Promise<unknown> {
+  const socketPath = controlSocketPath(home);
+  const reply = await new Promise<string>((resolve, reject) => {
+    const socket = net.connect(socketPath);
+    let data = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new WizardError('TIMEOUT', `the daemon at ${home} did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write(`${JSON.stringify(req)}\n`));
+    socket.on('data', (chunk: string) => (data += chunk));
+    socket.on('end', () => {
+      clearTimeout(timer);
+      resolve(data);
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') {
+        reject(new WizardError('NOT_RUNNING', `no Wizard daemon is running with home ${home}; start it with 'wizard start --home ${home}'`));
+      } else reject(err);
+    });
+  });
+  const parsed = JSON.parse(reply) as { ok: boolean; result?: unknown; error?: string };
+  if (!parsed.ok) throw new WizardError('INTERNAL', `daemon: ${parsed.error ?? 'unknown error'}`);
+  return parsed.result;
+}
+
+/** True when a daemon answers on the socket. */
+async function isDaemonListening(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(socketPath);
+    socket.on('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+}

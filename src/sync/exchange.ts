@@ -1,0 +1,137 @@
+/**
+ * PeerLink: the index exchange and block service over one session with one
+ * peer. At the start it sends each shared folder's index (all of it, or only
+ * what the peer has not seen, or nothing when both digests agree); afterwards
+ * every local change follows as an `index` message, and the peer's arrive the
+ * same way.
+ */
+import type { Logger } from 'pino';
+import { describeError } from '../core/errors.js';
+import type { IndexStore } from '../index/store.js';
+import { LIMITS, type Hello, type HelloFolder, type IndexMessage, type RequestMessage } from '../protocol/messages.js';
+import { short, type PeerSession, type SessionHandler } from '../transport/session.js';
+import type { Folder } from './folder.js';
+import { ServeError } from './serve.js';
+
+/** What a link needs from the node. */
+export interface PeerLinkDeps {
+  readonly session: PeerSession;
+  readonly store: IndexStore;
+  /** The folder with this ID, if we have it. */
+  readonly folder: (id: string) => Folder | undefined;
+  readonly log: Logger;
+  /** The session ended. */
+  readonly onClose: (link: PeerLink, reason: string) => void;
+}
+
+/** Our Hello entry for a folder. */
+export function helloFolder(store: IndexStore, folder: string, peer: string | undefined): HelloFolder {
+  const state = store.folderState(folder);
+  const have = peer === undefined ? { indexId: '', sequence: 0 } : store.peerState(folder, peer);
+  return { id: folder, indexId: state.indexId, maxSequence: state.maxSequence, digest: state.digest, have };
+}
+
+/** The index exchange with one connected peer. */
+export class PeerLink implements SessionHandler {
+  /** Folder ID -> highest local sequence already sent to this peer. */
+  private readonly sent = new Map<string, number>();
+
+  constructor(private readonly deps: PeerLinkDeps) {}
+
+  get peerId(): string {
+    return this.deps.session.peerId;
+  }
+
+  get session(): PeerSession {
+    return this.deps.session;
+  }
+
+  /** Folders both sides have. */
+  get sharedFolders(): string[] {
+    return [...this.sent.keys()];
+  }
+
+  /** Whether the peer shares this folder with us. */
+  shares(folder: string): boolean {
+    return this.sent.has(folder);
+  }
+
+  /**
+   * Starts the exchange after both Hellos: for every folder both sides have,
+   * sends what the peer is missing of our index, then lets the folder pull.
+   */
+  start(ours: Hello, theirs: Hello): void {
+    const { store, session } = this.deps;
+    for (const mine of ours.folders) {
+      const remote = theirs.folders.find((f) => f.id === mine.id);
+      if (remote === undefined) continue;
+      if (remote.digest === mine.digest) {
+        // Same (path, version) set on both sides: the peer's index is ours; nothing crosses the wire.
+        store.adoptLocalAsRemote(mine.id, this.peerId, remote.indexId, remote.maxSequence);
+        this.sent.set(mine.id, mine.maxSequence);
+        continue;
+      }
+      const resume = remote.have.indexId === mine.indexId ? Math.min(remote.have.sequence, mine.maxSequence) : 0;
+      this.sent.set(mine.id, resume);
+      this.sendSince(mine.id, resume === 0);
+    }
+    session.attach(this);
+    for (const id of this.sent.keys()) this.deps.folder(id)?.requestPull();
+  }
+
+  /** Sends local entries the peer has not seen yet for `folder`. */
+  announce(folder: string): void {
+    if (!this.sent.has(folder) || this.deps.session.isClosed) return;
+    try {
+      this.sendSince(folder, false);
+    } catch (err) {
+      this.deps.log.debug({ peer: short(this.peerId), err: describeError(err) }, 'could not announce');
+    }
+  }
+
+  onIndex(msg: IndexMessage): void {
+    const folder = this.deps.folder(msg.folder);
+    if (folder === undefined || !this.sent.has(msg.folder)) {
+      // The peer may know a folder we removed a moment ago; that is not hostile, just stale.
+      this.deps.log.debug({ peer: short(this.peerId), folder: msg.folder }, 'index for a folder we do not share; ignored');
+      return;
+    }
+    this.deps.store.applyRemote(msg.folder, this.peerId, msg.indexId, msg.entries, msg.reset);
+    folder.requestPull();
+  }
+
+  async onRequest(msg: RequestMessage): Promise<Buffer> {
+    const folder = this.deps.folder(msg.folder);
+    if (folder === undefined || !this.sent.has(msg.folder)) throw new ServeError('not-found', `no shared folder ${msg.folder}`);
+    if (folder.isIgnored(msg.path)) throw new ServeError('not-found', `${msg.path} is not synced here`);
+    return folder.readBlock(msg);
+  }
+
+  onClose(reason: string): void {
+    this.deps.onClose(this, reason);
+  }
+
+  private sendSince(folder: string, reset: boolean): void {
+    const { store, session } = this.deps;
+    const indexId = store.folderState(folder).indexId;
+    let after = this.sent.get(folder) ?? 0;
+    let first = true;
+    for (;;) {
+      const entries = store.localSince(folder, after, LIMITS.maxEntriesPerIndex);
+      if (entries.length === 0 && !(first && reset)) return;
+      session.send({
+        type: 'index',
+        folder,
+        indexId,
+        reset: first && reset,
+        // Inodes are ours alone; only wire fields cross.
+        entries: entries.map(({ inode: _inode, ...wire }) => wire),
+      });
+      first = false;
+      const last = entries.at(-1);
+      if (last === undefined) return;
+      after = last.sequence;
+      this.sent.set(folder, after);
+    }
+  }
+}

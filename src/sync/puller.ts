@@ -1,0 +1,223 @@
+/**
+ * Carries out reconcile decisions on disk, one path at a time, following the
+ * write rule: new content goes to a temp file in the same dir, is verified,
+ * fsynced and given its mtime and mode; then, with the folder lock held, the
+ * disk is checked to still match the index, the old content is kept in the
+ * trash, the temp file is renamed over the target, the dir is fsynced, and
+ * only then is the index updated.
+ */
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, open, rename, rm, rmdir, symlink, utimes, chmod } from 'node:fs/promises';
+import path from 'node:path';
+import { WizardError } from '../core/errors.js';
+import { parentOf, resolveInside, tempNameFor } from '../core/paths.js';
+import type { FileEntry, LocalEntry } from '../index/entry.js';
+import { observe, type Observation } from '../index/scanner.js';
+import type { VersionVector } from '../versions/vector.js';
+import { fetchToTemp, fileMode, type BlockSource } from './fetch.js';
+import type { Trash } from './trash.js';
+
+/** What applying a decision needs from the folder. */
+export interface PullContext {
+  readonly root: string;
+  readonly trash: Trash;
+  readonly readBlock: BlockSource;
+  /** Our current entry for a path. */
+  readonly getLocal: (rel: string) => LocalEntry | undefined;
+  /** Runs `fn` holding the folder's commit lock (scans commit under the same lock). */
+  readonly locked: <T>(fn: () => Promise<T> | T) => Promise<T>;
+  /** Records entries in the index (called with the lock held). */
+  readonly commit: (entries: Array<Omit<LocalEntry, 'sequence'>>) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** Makes the local path match `entry` and records it at `version`. Throws CHANGED when the disk moved under us. */
+export async function applyTake(ctx: PullContext, entry: FileEntry, version: VersionVector, sources: readonly string[]): Promise<void> {
+  if (entry.deleted) return applyDelete(ctx, entry.path, version);
+  switch (entry.type) {
+    case 'dir':
+      return applyDir(ctx, entry, version);
+    case 'symlink':
+      return applySymlink(ctx, entry, version);
+    case 'file':
+      return applyFile(ctx, entry, version, sources);
+  }
+}
+
+/** Records a merged version for content we already have. */
+export async function applyMerge(ctx: PullContext, rel: string, version: VersionVector): Promise<void> {
+  await ctx.locked(() => {
+    const local = ctx.getLocal(rel);
+    if (local !== undefined) ctx.commit([{ ...local, version }]);
+  });
+}
+
+async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVector, sources: readonly string[]): Promise<void> {
+  const abs = resolveInside(ctx.root, entry.path);
+  const local = ctx.getLocal(entry.path);
+  if (local !== undefined && !local.deleted && local.type === 'file' && local.hash === entry.hash) {
+    // Same bytes already here (for example the other side of a resolved conflict): only metadata moves.
+    await ctx.locked(async () => {
+      const current = await expectUnchanged(ctx, entry.path);
+      if (current === undefined || current.type !== 'file') throw changed(entry.path);
+      await chmod(abs, fileMode(entry.mode));
+      await utimes(abs, new Date(), new Date(entry.mtimeMs));
+      ctx.commit([await recorded(ctx.root, entry, version)]);
+    });
+    return;
+  }
+  await ensureParent(ctx, entry.path);
+  const temp = await fetchToTemp(path.dirname(abs), entry, sources, ctx.readBlock, ctx.signal);
+  try {
+    await utimes(temp, new Date(), new Date(entry.mtimeMs));
+    await ctx.locked(async () => {
+      await replaceWith(ctx, entry.path, abs, temp);
+      ctx.commit([await recorded(ctx.root, entry, version)]);
+    });
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+async function applySymlink(ctx: PullContext, entry: FileEntry, version: VersionVector): Promise<void> {
+  if (!isSafeLinkTarget(entry.path, entry.target)) {
+    throw new WizardError('BAD_PATH', `${entry.path}: not creating a symlink to '${entry.target}', which points outside the folder`);
+  }
+  const abs = resolveInside(ctx.root, entry.path);
+  await ensureParent(ctx, entry.path);
+  const temp = path.join(path.dirname(abs), tempNameFor(path.posix.basename(entry.path), randomBytes(4).toString('hex')));
+  await symlink(entry.target, temp);
+  try {
+    await ctx.locked(async () => {
+      await replaceWith(ctx, entry.path, abs, temp);
+      ctx.commit([await recorded(ctx.root, entry, version)]);
+    });
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVector): Promise<void> {
+  const abs = resolveInside(ctx.root, entry.path);
+  await ensureParent(ctx, entry.path);
+  await ctx.locked(async () => {
+    const current = await expectUnchanged(ctx, entry.path);
+    if (current !== undefined && current.type !== 'dir') {
+      await ctx.trash.moveIn(abs, entry.path);
+    }
+    if (current?.type !== 'dir') await mkdir(abs);
+    await chmod(abs, (entry.mode & 0o777) | 0o700);
+    ctx.commit([await recorded(ctx.root, entry, version)]);
+  });
+}
+
+async function applyDelete(ctx: PullContext, rel: string, version: VersionVector): Promise<void> {
+  const abs = resolveInside(ctx.root, rel);
+  await ctx.locked(async () => {
+    const local = ctx.getLocal(rel);
+    if (local === undefined) return;
+    const current = await expectUnchanged(ctx, rel);
+    if (current?.type === 'dir') {
+      // Only an empty dir goes: anything still inside is either being deleted on its own, or new here and must stay.
+      try {
+        await rmdir(abs);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY') throw changed(rel);
+        throw err;
+      }
+    } else if (current !== undefined) {
+      await ctx.trash.moveIn(abs, rel);
+    }
+    await fsyncDir(path.dirname(abs));
+    ctx.commit([{ ...local, size: 0, hash: '', target: '', deleted: true, version, inode: 0 }]);
+  });
+}
+
+/**
+ * Renames `temp` over `abs`, keeping whatever was at `abs` in the trash.
+ * Must be called with the lock held.
+ */
+async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: string): Promise<void> {
+  const current = await expectUnchanged(ctx, rel);
+  if (current?.type === 'dir') {
+    // A dir becomes a file or link: only when it is empty (its contents, if any, are still being deleted).
+    try {
+      await rmdir(abs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY') throw changed(rel);
+      throw err;
+    }
+  } else if (current !== undefined) {
+    await ctx.trash.preserve(abs, rel);
+  }
+  await rename(temp, abs);
+  await fsyncDir(path.dirname(abs));
+}
+
+/**
+ * The disk at `rel` must be what the index last recorded: the same file
+ * (size, mtime, inode), or nothing if the index has nothing live there.
+ * Anything else is a local change not yet scanned; overwriting it would lose it.
+ */
+async function expectUnchanged(ctx: PullContext, rel: string): Promise<Observation | undefined> {
+  const local = ctx.getLocal(rel);
+  const current = await observe(ctx.root, rel);
+  if (local === undefined || local.deleted) {
+    if (current !== undefined) throw changed(rel);
+    return undefined;
+  }
+  if (current === undefined || current.type !== local.type) throw changed(rel);
+  if (current.type === 'file' && (current.size !== local.size || current.mtimeMs !== local.mtimeMs || current.inode !== local.inode)) {
+    throw changed(rel);
+  }
+  if (current.type === 'symlink' && current.target !== local.target) throw changed(rel);
+  return current;
+}
+
+/** Parent dirs of a pulled path normally arrive as entries first; create any that are missing. */
+async function ensureParent(ctx: PullContext, rel: string): Promise<void> {
+  const parent = parentOf(rel);
+  if (parent === '') return;
+  const obs = await observe(ctx.root, parent);
+  if (obs?.type === 'dir') return;
+  if (obs !== undefined) throw changed(rel);
+  await mkdir(resolveInside(ctx.root, parent), { recursive: true });
+}
+
+/** The local entry for content just put at `entry.path`. */
+async function recorded(root: string, entry: FileEntry, version: VersionVector): Promise<Omit<LocalEntry, 'sequence'>> {
+  const st = await lstat(resolveInside(root, entry.path));
+  return {
+    path: entry.path,
+    type: entry.type,
+    size: entry.type === 'file' ? st.size : 0,
+    mtimeMs: st.mtimeMs,
+    // What the disk really has: recording the peer's bits instead would look like a local mode change at the next scan.
+    mode: st.mode & 0o7777,
+    hash: entry.hash,
+    target: entry.target,
+    version,
+    deleted: false,
+    inode: st.ino,
+  };
+}
+
+/** A relative link target that stays inside the folder. Absolute targets and ones that climb out are never created. */
+export function isSafeLinkTarget(linkPath: string, target: string): boolean {
+  if (target === '' || target.includes('\0') || path.posix.isAbsolute(target) || target.includes('\\')) return false;
+  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(linkPath), target));
+  return resolved !== '..' && !resolved.startsWith('../') && resolved !== '.wizard' && !resolved.startsWith('.wizard/');
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function changed(rel: string): WizardError {
+  return new WizardError('CHANGED', `${rel} changed on disk since it was last scanned; rescanning before deciding again`);
+}

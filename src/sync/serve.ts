@@ -1,0 +1,56 @@
+/**
+ * Answers a peer's request for a block of one of our files.
+ */
+import { open } from 'node:fs/promises';
+import { WizardError } from '../core/errors.js';
+import { resolveInside } from '../core/paths.js';
+import type { LocalEntry } from '../index/entry.js';
+import { sameStat, statKey } from '../index/hash.js';
+
+/** Why a block cannot be served; `wireCode` goes back to the peer in an `error` message. */
+export class ServeError extends WizardError {
+  constructor(
+    readonly wireCode: 'not-found' | 'changed' | 'io',
+    message: string,
+  ) {
+    super(wireCode === 'io' ? 'INTERNAL' : 'CHANGED', message);
+    this.name = 'ServeError';
+  }
+}
+
+/**
+ * Reads `length` bytes at `offset` of the file at `rel`, but only while the
+ * file is the exact version the peer asked for: our index has that hash for
+ * it and the disk still matches the index. Otherwise the peer would get bytes
+ * of another version and fail its hash check after the whole transfer.
+ */
+export async function readBlock(
+  root: string,
+  entry: LocalEntry | undefined,
+  req: { path: string; hash: string; offset: number; length: number },
+): Promise<Buffer> {
+  if (entry === undefined || entry.deleted || entry.type !== 'file') throw new ServeError('not-found', `${req.path}: no such file`);
+  if (entry.hash !== req.hash) throw new ServeError('changed', `${req.path}: we no longer have that version`);
+  if (req.offset > entry.size) throw new ServeError('not-found', `${req.path}: offset ${req.offset} is past the end`);
+  let fh;
+  try {
+    fh = await open(resolveInside(root, req.path), 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ServeError(code === 'ENOENT' ? 'changed' : 'io', `${req.path}: ${code ?? 'open failed'}`);
+  }
+  try {
+    if (!sameStat(statKey(await fh.stat()), entry)) throw new ServeError('changed', `${req.path}: changed on disk`);
+    const length = Math.min(req.length, entry.size - req.offset);
+    const buf = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await fh.read(buf, done, length - done, req.offset + done);
+      if (bytesRead === 0) throw new ServeError('changed', `${req.path}: shorter than indexed`);
+      done += bytesRead;
+    }
+    return buf;
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * A conversation with one peer over any byte stream (a TLS socket in the
+ * daemon, a pair of PassThroughs in tests). It frames, decodes and validates
+ * every message, correlates requests with responses, keeps the link alive
+ * with pings, and closes on the first protocol violation.
+ *
+ * Only transport/ knows about TLS; this file takes a Duplex.
+ */
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
+import { describeError, ProtocolError, WizardError } from '../core/errors.js';
+import { decodeMessage, encodeMessage } from '../protocol/codec.js';
+import { FrameDecoder } from '../protocol/framing.js';
+import { PROTOCOL_VERSION, type Hello, type IndexMessage, type Message, type RequestMessage } from '../protocol/messages.js';
+
+/** What a session delivers upward once it is up. The node implements it. */
+export interface SessionHandler {
+  /** Index entries from the peer (already validated). */
+  onIndex(msg: IndexMessage): void;
+  /** A block request; resolve with the bytes, or throw an error with a `wireCode` ('not-found' | 'changed' | 'io'). */
+  onRequest(msg: RequestMessage): Promise<Buffer>;
+  /** The session ended; called exactly once. */
+  onClose(reason: string): void;
+}
+
+/** Session timing and limits. */
+export interface SessionOptions {
+  /** Wait this long for the peer's Hello. */
+  readonly helloTimeoutMs?: number;
+  /** Send a ping after this much silence on our side. */
+  readonly pingIntervalMs?: number;
+  /** Close after this much silence from the peer. */
+  readonly idleTimeoutMs?: number;
+  /** Give up on a request after this long. */
+  readonly requestTimeoutMs?: number;
+  /** Requests from the peer being answered at once; more is a protocol violation (a well-behaved peer keeps a small window). */
+  readonly maxServedRequests?: number;
+}
+
+type Pending = { resolve: (data: Buffer) => void; reject: (err: Error) => void; cancelTimer: () => void };
+
+/** One connection with one peer. */
+export class PeerSession {
+  /** Hello the peer sent, once the handshake is done. */
+  peerHello: Hello | undefined;
+  private readonly decoder = new FrameDecoder();
+  private handler: SessionHandler | undefined;
+  private readonly early: Message[] = [];
+  private helloWaiter: ((hello: Hello) => void) | undefined;
+  /** The peer's Hello as received, possibly before `handshake` was called. */
+  private receivedHello: Hello | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextRequestId = 1;
+  private served = 0;
+  private sent = 0;
+  private received = 0;
+  private lastSentAt: number;
+  private lastReceivedAt: number;
+  private cancelTick: (() => void) | undefined;
+  private closeReason: string | undefined;
+  private resolveClosed!: (reason: string) => void;
+  /** Resolves with the reason once the session has ended. */
+  readonly closed: Promise<string>;
+  private readonly opts: Required<SessionOptions>;
+
+  constructor(
+    private readonly deps: { socket: Duplex; clock: Clock; log: Logger },
+    readonly peerId: string,
+    readonly direction: 'in' | 'out',
+    opts: SessionOptions = {},
+  ) {
+    this.opts = {
+      helloTimeoutMs: opts.helloTimeoutMs ?? 10_000,
+      pingIntervalMs: opts.pingIntervalMs ?? 30_000,
+      idleTimeoutMs: opts.idleTimeoutMs ?? 90_000,
+      requestTimeoutMs: opts.requestTimeoutMs ?? 60_000,
+      maxServedRequests: opts.maxServedRequests ?? 256,
+    };
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.lastSentAt = this.lastReceivedAt = deps.clock.now();
+    const { socket } = deps;
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.end(`connection error: ${describeError(err)}`, false));
+    socket.on('close', () => this.end('connection closed by peer', false));
+    socket.on('end', () => this.end('connection closed by peer', false));
+    this.scheduleTick();
+  }
+
+  /** Bytes of frames written to the peer. */
+  get bytesSent(): number {
+    return this.sent;
+  }
+
+  /** Bytes of frames read from the peer. */
+  get bytesReceived(): number {
+    return this.received;
+  }
+
+  /** True once closed. */
+  get isClosed(): boolean {
+    return this.closeReason !== undefined;
+  }
+
+  /**
+   * Sends our Hello and waits for the peer's. The peer's must speak our
+   * protocol version and claim the ID its certificate proves. Rejects (and
+   * closes) otherwise.
+   */
+  async handshake(local: Hello): Promise<Hello> {
+    let cancelTimer = () => {};
+    const got = new Promise<Hello>((resolve, reject) => {
+      if (this.receivedHello !== undefined) resolve(this.receivedHello);
+      this.helloWaiter = resolve;
+      cancelTimer = this.deps.clock.setTimer(this.opts.helloTimeoutMs, () =>
+        reject(new WizardError('TIMEOUT', `peer ${short(this.peerId)} sent no hello within ${this.opts.helloTimeoutMs} ms`)),
+      );
+      void this.closed.then((reason) => reject(new WizardError('CLOSED', `connection closed during handshake: ${reason}`)));
+    });
+    this.send(local);
+    try {
+      const hello = await got.finally(() => cancelTimer());
+      if (hello.protocol !== PROTOCOL_VERSION) {
+        throw new ProtocolError(`peer speaks protocol ${hello.protocol}, we speak ${PROTOCOL_VERSION}: update Wizard on both machines`);
+      }
+      if (hello.id !== this.peerId) {
+        throw new ProtocolError(`peer claims ID ${short(hello.id)} but its certificate is ${short(this.peerId)}`);
+      }
+      this.peerHello = hello;
+      return hello;
+    } catch (err) {
+      this.close(describeError(err));
+      throw err;
+    }
+  }
+
+  /** Starts delivering messages to `handler` (those that arrived early first). */
+  attach(handler: SessionHandler): void {
+    this.handler = handler;
+    if (this.closeReason !== undefined) {
+      handler.onClose(this.closeReason);
+      return;
+    }
+    for (const msg of this.early.splice(0)) this.dispatch(msg);
+  }
+
+  /** Sends one message. Throws CLOSED after the session ended. */
+  send(msg: Message): void {
+    if (this.closeReason !== undefined) throw new WizardError('CLOSED', `session with ${short(this.peerId)} is closed`);
+    const frame = encodeMessage(msg);
+    this.sent += frame.length;
+    this.lastSentAt = this.deps.clock.now();
+    this.deps.socket.write(frame);
+  }
+
+  /** Asks the peer for a block of a file. */
+  request(req: Omit<RequestMessage, 'type' | 'id'>): Promise<Buffer> {
+    const id = this.nextRequestId++;
+    return new Promise<Buffer>((resolve, reject) => {
+      const cancelTimer = this.deps.clock.setTimer(this.opts.requestTimeoutMs, () => {
+        this.pending.delete(id);
+        reject(new WizardError('TIMEOUT', `peer ${short(this.peerId)} did not answer a request for ${req.path} in time`));
+      });
+      this.pending.set(id, { resolve, reject, cancelTimer });
+      try {
+        this.send({ type: 'request', id, ...req });
+      } catch (err) {
+        this.pending.delete(id);
+        cancelTimer();
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  }
+
+  /** Closes the session, telling the peer why. */
+  close(reason: string): void {
+    if (this.closeReason !== undefined) return;
+    try {
+      this.send({ type: 'close', reason });
+    } catch {
+      // Already unwritable: nothing to tell.
+    }
+    this.end(reason, true);
+  }
+
+  private end(reason: string, ours: boolean): void {
+    if (this.closeReason !== undefined) return;
+    this.closeReason = reason;
+    this.cancelTick?.();
+    for (const [id, p] of this.pending) {
+      p.cancelTimer();
+      p.reject(new WizardError('CLOSED', `connection to ${short(this.peerId)} closed: ${reason}`));
+      this.pending.delete(id);
+    }
+    if (ours) this.deps.socket.end();
+    // Give a polite close a moment to flush, then make sure the socket is gone.
+    this.deps.clock.setTimer(ours ? 1000 : 0, () => this.deps.socket.destroy());
+    this.deps.log.info({ peer: short(this.peerId), reason }, 'session closed');
+    this.handler?.onClose(reason);
+    this.resolveClosed(reason);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closeReason !== undefined) return;
+    this.received += chunk.length;
+    this.lastReceivedAt = this.deps.clock.now();
+    let msgs: Message[];
+    try {
+      msgs = this.decoder.push(chunk).map((body) => decodeMessage(body));
+    } catch (err) {
+      this.deps.log.warn({ peer: short(this.peerId), err: describeError(err) }, 'protocol violation; closing');
+      this.close(`protocol error: ${describeError(err)}`);
+      return;
+    }
+    for (const msg of msgs) {
+      if (this.closeReason !== undefined) return;
+      if (this.receivedHello === undefined && msg.type !== 'hello' && msg.type !== 'close') {
+        this.close('protocol error: first message was not hello');
+        return;
+      }
+      this.dispatch(msg);
+    }
+  }
+
+  private dispatch(msg: Message): void {
+    switch (msg.type) {
+      case 'hello':
+        if (this.receivedHello !== undefined) {
+          this.close('protocol error: second hello');
+          return;
+        }
+        this.receivedHello = msg;
+        this.helloWaiter?.(msg);
+        return;
+      case 'ping':
+        this.send({ type: 'pong' });
+        return;
+      case 'pong':
+        return;
+      case 'close':
+        this.end(`peer closed: ${msg.reason}`, false);
+        return;
+      case 'response':
+      case 'error': {
+        const p = this.pending.get(msg.id);
+        // An answer to a request that timed out is late, not hostile.
+        if (p === undefined) return;
+        this.pending.delete(msg.id);
+        p.cancelTimer();
+        if (msg.type === 'response') p.resolve(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength));
+        else p.reject(new WizardError(msg.code === 'io' ? 'INTERNAL' : 'CHANGED', `peer ${short(this.peerId)}: ${msg.message}`));
+        return;
+      }
+      case 'index':
+      case 'request':
+        if (this.handler === undefined) {
+          this.early.push(msg);
+          return;
+        }
+        if (msg.type === 'index') this.handler.onIndex(msg);
+        else this.serve(this.handler, msg);
+        return;
+    }
+  }
+
+  private serve(handler: SessionHandler, req: RequestMessage): void {
+    if (this.served >= this.opts.maxServedRequests) {
+      this.close(`protocol error: more than ${this.opts.maxServedRequests} requests in flight`);
+      return;
+    }
+    this.served++;
+    handler
+      .onRequest(req)
+      .then(
+        (data) => this.trySend({ type: 'response', id: req.id, data }),
+        (err: unknown) => {
+          const wireCode = (err as { wireCode?: 'not-found' | 'changed' | 'io' }).wireCode ?? 'io';
+          this.trySend({ type: 'error', id: req.id, code: wireCode, message: describeError(err) });
+        },
+      )
+      .finally(() => this.served--);
+  }
+
+  private trySend(msg: Message): void {
+    if (this.closeReason !== undefined) return;
+    try {
+      this.send(msg);
+    } catch (err) {
+      this.deps.log.debug({ err: describeError(err) }, 'could not send');
+    }
+  }
+
+  private scheduleTick(): void {
+    const every = Math.min(this.opts.pingIntervalMs, this.opts.idleTimeoutMs) / 3;
+    this.cancelTick = this.deps.clock.setTimer(every, () => {
+      const now = this.deps.clock.now();
+      if (now - this.lastReceivedAt > this.opts.idleTimeoutMs) {
+        this.close(`no traffic from peer for ${this.opts.idleTimeoutMs} ms`);
+        return;
+      }
+      if (now - this.lastSentAt >= this.opts.pingIntervalMs) this.trySend({ type: 'ping' });
+      this.scheduleTick();
+    });
+  }
+}
+
+/** First 8 hex digits of an ID, for logs. */
+export function short(id: string): string {
+  return id.slice(0, 8);
+}

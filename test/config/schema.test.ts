@@ -1,0 +1,344 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/core/errors.js';
+import {
+  type Config,
+  DEFAULTS,
+  addFolder,
+  addPeer,
+  parseConfig,
+  removeFolder,
+  removePeer,
+  renderNewConfig,
+} from '../../src/config/schema.js';
+
+const FILE = 'config.yaml';
+const HOME_DIR = '/home/ada';
+const idA = 'a'.repeat(64);
+const idB = 'b'.repeat(64);
+
+function parse(text: string): Config {
+  return parseConfig(text, FILE, { homeDir: HOME_DIR });
+}
+
+function parseError(text: string): ConfigError {
+  try {
+    parse(text);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError, but the config parsed');
+}
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseConfig', () => {
+  it('fills every default when only name is given', () => {
+    expect(parse('name: laptop\n')).toEqual({
+      name: 'laptop',
+      folders: [],
+      peers: [],
+      revoked: [],
+      ...DEFAULTS,
+    });
+  });
+
+  it('treats an empty value as the default', () => {
+    const c = parse('name: laptop\nlisten:\nlimits:\n  transfers:\nfolders:\n');
+    expect(c.listen).toBe(DEFAULTS.listen);
+    expect(c.limits.transfers).toBe(DEFAULTS.limits.transfers);
+    expect(c.folders).toEqual([]);
+  });
+
+  it('reads every setting', () => {
+    const c = parse(
+      [
+        'name: desk',
+        'listen: "[::1]:9000"',
+        'trust: allowlist',
+        'folders:',
+        '  - id: docs',
+        '    path: /srv/docs',
+        'peers:',
+        `  - id: ${idA.toUpperCase()}`,
+        '    name: laptop',
+        '    address: laptop.lan:7842',
+        `  - id: ${idB}`,
+        'revoked: []',
+        'limits: { transfers: 8, hashers: 3, bandwidth: { up: 1000, down: 2000 }, debounceMs: 0 }',
+        'compression: zstd',
+        'trash: { retentionDays: 7 }',
+        'tombstoneDays: 30',
+        'rescanIntervalS: 60',
+        'log: { level: debug }',
+      ].join('\n'),
+    );
+    expect(c).toEqual({
+      name: 'desk',
+      listen: '[::1]:9000',
+      trust: 'allowlist',
+      folders: [{ id: 'docs', path: '/srv/docs' }],
+      peers: [
+        { id: idA, name: 'laptop', address: 'laptop.lan:7842' },
+        { id: idB, name: '', address: '' },
+      ],
+      revoked: [],
+      limits: { transfers: 8, hashers: 3, bandwidthUp: 1000, bandwidthDown: 2000, debounceMs: 0 },
+      compression: 'zstd',
+      trash: { retentionDays: 7 },
+      tombstoneDays: 30,
+      rescanIntervalS: 60,
+      log: { level: 'debug' },
+    });
+  });
+
+  it.each([
+    { description: "a bare ~ (YAML null) is the home dir", path: '~', want: HOME_DIR },
+    { description: "a quoted '~' is the home dir", path: "'~'", want: HOME_DIR },
+    { description: "'~/x' is under the home dir", path: '~/Sync/notes', want: `${HOME_DIR}/Sync/notes` },
+    { description: 'an absolute path is normalized', path: '/srv//docs/./a/', want: '/srv/docs/a' },
+  ])('folder path: $description', ({ path, want }) => {
+    expect(parse(`name: n\nfolders:\n  - id: f\n    path: ${path}\n`).folders[0]?.path).toBe(want);
+  });
+
+  it('returns defaults that are copies, not the frozen DEFAULTS', () => {
+    const c = parse('name: n\n');
+    c.limits.transfers = 9;
+    expect(DEFAULTS.limits.transfers).toBe(4);
+  });
+});
+
+/** One rejected config: the text, the line the error must name, and a fragment of what it must say. */
+interface Rejection {
+  description: string;
+  text: string;
+  line: number;
+  says: string;
+}
+
+const folder = (id: string, path: string) => `  - id: ${id}\n    path: ${path}\n`;
+
+const rejections: Rejection[] = [
+  { description: 'YAML: tab as indentation', text: 'name: n\nlimits:\n\ttransfers: 4\n', line: 3, says: 'YAML syntax: Tabs' },
+  { description: 'YAML: misaligned key', text: 'name: n\nfolders:\n  - id: a\n  path: /x\n', line: 4, says: 'YAML syntax' },
+  { description: 'YAML: nested map on one line', text: 'name: n\nlisten: a: b\nlog: x\n', line: 2, says: 'YAML syntax' },
+  { description: 'YAML: a second document', text: 'name: n\n---\nname: m\n', line: 2, says: 'multiple documents' },
+  { description: 'duplicate key', text: 'name: n\nlisten: a:1\nlisten: b:2\n', line: 3, says: 'unique' },
+  { description: 'empty file', text: '# nothing here\n', line: 1, says: 'name is required' },
+  { description: 'not a map', text: '- name\n', line: 1, says: 'must be a map' },
+  { description: 'name missing', text: 'listen: a:1\n', line: 1, says: 'name is required' },
+  { description: 'name empty', text: 'listen: a:1\nname:\n', line: 2, says: 'name is required' },
+  { description: 'name too long', text: `name: ${'x'.repeat(65)}\n`, line: 1, says: '1 to 64 characters' },
+  { description: 'name with a control char', text: 'listen: a:1\nname: "a\\tb"\n', line: 2, says: 'control characters' },
+  { description: 'name is a number', text: 'name: 42\n', line: 1, says: 'must be text' },
+  { description: 'unknown top-level key', text: 'name: n\n\ncolour: blue\n', line: 3, says: "unknown key 'colour'" },
+  { description: 'typo at top level', text: 'name: n\ncompresion: lz4\n', line: 2, says: "unknown key 'compresion' (did you mean 'compression'?)" },
+  { description: 'typo in limits', text: 'name: n\nlimits:\n  hashers: 2\n  transfer: 3\n', line: 4, says: "unknown key 'transfer' (did you mean 'transfers'?)" },
+  { description: 'typo in bandwidth', text: 'name: n\nlimits:\n  bandwidth:\n    upp: 1\n', line: 4, says: "did you mean 'up'?" },
+  { description: 'unknown key in a folder', text: 'name: n\nfolders:\n  - id: f\n    path: /a\n    mode: ro\n', line: 5, says: "unknown key 'mode'" },
+  { description: 'unknown key in trash', text: 'name: n\ntrash:\n  days: 3\n', line: 3, says: "unknown key 'days'" },
+  { description: 'unknown key in log', text: 'name: n\nlog:\n  levle: info\n', line: 3, says: "did you mean 'level'?" },
+  { description: 'listen without a port', text: 'name: n\nlisten: localhost\n', line: 2, says: 'listen must be host:port' },
+  { description: 'listen port too big', text: 'name: n\nlisten: 0.0.0.0:65536\n', line: 2, says: 'port 0 to 65535' },
+  { description: 'listen IPv6 without brackets', text: 'name: n\nlisten: "::1:7842"\n', line: 2, says: '[::1]:7842' },
+  { description: 'listen bracketed non-IPv6', text: 'name: n\nlisten: "[nope]:7842"\n', line: 2, says: 'listen must be host:port' },
+  { description: 'trust unknown', text: 'name: n\ntrust: everyone\n', line: 2, says: 'trust must be one of ca, allowlist' },
+  { description: 'compression unknown', text: 'name: n\ncompression: lz5\n', line: 2, says: 'one of auto, none, lz4, zstd' },
+  { description: 'log level unknown', text: 'name: n\nlog:\n  level: loud\n', line: 3, says: 'log.level must be one of' },
+  { description: 'folders not a list', text: 'name: n\nfolders: docs\n', line: 2, says: 'folders must be a list' },
+  { description: 'folder without id', text: 'name: n\nfolders:\n  - path: /a\n', line: 3, says: "folder needs 'id'" },
+  { description: 'folder without path', text: 'name: n\nfolders:\n  - id: f\n', line: 3, says: "needs 'path'" },
+  { description: 'folder id with a slash', text: `name: n\nfolders:\n${folder('a/b', '/a')}`, line: 3, says: "folder id 'a/b'" },
+  { description: "folder id '..'", text: `name: n\nfolders:\n${folder("'..'", '/a')}`, line: 3, says: "not '.' or '..'" },
+  { description: 'folder id too long', text: `name: n\nfolders:\n${folder('f'.repeat(65), '/a')}`, line: 3, says: 'folder id' },
+  { description: 'folder id twice', text: `name: n\nfolders:\n${folder('f', '/a')}${folder('f', '/b')}`, line: 5, says: 'listed twice (also on line 3)' },
+  { description: 'folder path empty', text: `name: n\nfolders:\n${folder('f', "''")}`, line: 4, says: 'non-empty' },
+  { description: 'folder path relative', text: `name: n\nfolders:\n${folder('f', 'docs')}`, line: 4, says: 'must be absolute' },
+  { description: 'folder path ~user', text: `name: n\nfolders:\n${folder('f', '~bob/x')}`, line: 4, says: 'must be absolute' },
+  { description: 'two folders, same path', text: `name: n\nfolders:\n${folder('a', '/x')}${folder('b', '/x/')}`, line: 6, says: "same path as folder 'a' (line 3)" },
+  { description: 'folder inside another', text: `name: n\nfolders:\n${folder('a', '/x')}${folder('b', '/x/y')}`, line: 6, says: "inside folder 'a'" },
+  { description: 'folder containing another', text: `name: n\nfolders:\n${folder('a', '~/x/y')}${folder('b', '~')}`, line: 6, says: "contains folder 'a'" },
+  { description: 'peer id not hex', text: `name: n\npeers:\n  - id: ${'g'.repeat(64)}\n`, line: 3, says: 'peer id must be 64 hex digits' },
+  { description: 'peer id too short', text: 'name: n\npeers:\n  - id: abc\n', line: 3, says: '64 hex digits' },
+  { description: 'peer id twice, in different case', text: `name: n\npeers:\n  - id: ${idA}\n  - id: ${idA.toUpperCase()}\n`, line: 4, says: 'listed twice (also on line 3)' },
+  { description: 'peer also revoked', text: `name: n\nrevoked:\n  - ${idA}\npeers:\n  - id: ${idA}\n`, line: 5, says: "also in 'revoked'" },
+  { description: 'peer name too long', text: `name: n\npeers:\n  - id: ${idA}\n    name: ${'p'.repeat(65)}\n`, line: 4, says: 'peer name must be 0 to 64' },
+  { description: 'peer address without port', text: `name: n\npeers:\n  - id: ${idA}\n    address: host\n`, line: 4, says: 'peer address must be host:port' },
+  { description: 'peer address port 0', text: `name: n\npeers:\n  - id: ${idA}\n    address: host:0\n`, line: 4, says: 'port 1 to 65535' },
+  { description: 'revoked entry not an ID', text: 'name: n\nrevoked:\n  - bob\n', line: 3, says: 'revoked ID must be 64 hex digits' },
+  { description: 'transfers 0', text: 'name: n\nlimits:\n  transfers: 0\n', line: 3, says: 'limits.transfers must be a whole number from 1 to 64' },
+  { description: 'transfers 65', text: 'name: n\nlimits:\n  transfers: 65\n', line: 3, says: 'from 1 to 64 (got 65)' },
+  { description: 'transfers fractional', text: 'name: n\nlimits:\n  transfers: 2.5\n', line: 3, says: 'limits.transfers' },
+  { description: 'transfers as text', text: 'name: n\nlimits:\n  transfers: "4"\n', line: 3, says: 'limits.transfers' },
+  { description: 'hashers 33', text: 'name: n\nlimits:\n  hashers: 33\n', line: 3, says: 'limits.hashers must be a whole number from 1 to 32' },
+  { description: 'bandwidth up negative', text: 'name: n\nlimits:\n  bandwidth:\n    up: -1\n', line: 4, says: 'limits.bandwidth.up must be a whole number of at least 0' },
+  { description: 'bandwidth down as text', text: 'name: n\nlimits:\n  bandwidth:\n    down: 10MB\n', line: 4, says: 'limits.bandwidth.down' },
+  { description: 'debounceMs too big', text: 'name: n\nlimits:\n  debounceMs: 10001\n', line: 3, says: 'limits.debounceMs must be a whole number from 0 to 10000' },
+  { description: 'limits not a map', text: 'name: n\nlimits: 4\n', line: 2, says: 'expected a map' },
+  { description: 'retentionDays 0', text: 'name: n\ntrash:\n  retentionDays: 0\n', line: 3, says: 'trash.retentionDays must be a whole number from 1 to 3650' },
+  { description: 'tombstoneDays 3651', text: 'name: n\ntombstoneDays: 3651\n', line: 2, says: 'tombstoneDays must be a whole number from 1 to 3650' },
+  { description: 'rescanIntervalS 9', text: 'name: n\nrescanIntervalS: 9\n', line: 2, says: 'rescanIntervalS must be a whole number from 10 to 86400' },
+  { description: 'rescanIntervalS 86401', text: 'name: n\nrescanIntervalS: 86401\n', line: 2, says: 'from 10 to 86400' },
+];
+
+describe('parseConfig rejects', () => {
+  it.each(rejections)('$description', ({ text, line, says }) => {
+    const err = parseError(text);
+    expect(err.message.startsWith(`${FILE}:${line}: `), err.message).toBe(true);
+    expect(err.message).toContain(says);
+    expect(err.message).not.toContain('\n');
+    expect(err.line).toBe(line);
+    expect(err.file).toBe(FILE);
+  });
+});
+
+describe('parseConfig accepts edge values', () => {
+  it.each([
+    { description: 'listen on port 0 (pick any)', text: 'name: n\nlisten: 127.0.0.1:0\n' },
+    { description: 'bracketed IPv6 listen', text: 'name: n\nlisten: "[::]:7842"\n' },
+    { description: 'limits at their bounds', text: 'name: n\nlimits: { transfers: 64, hashers: 32, debounceMs: 10000 }\n' },
+    { description: 'a 64-character name', text: `name: ${'x'.repeat(64)}\n` },
+    { description: 'sibling folders with a shared prefix', text: `name: n\nfolders:\n${folder('a', '/x/doc')}${folder('b', '/x/docs')}` },
+    { description: 'folder ids with dots and dashes', text: `name: n\nfolders:\n${folder('my.docs-2_x', '/a')}` },
+    { description: 'an alias reused as a value', text: 'name: &n laptop\npeers:\n  - id: ' + idA + '\n    name: *n\n' },
+  ])('$description', ({ text }) => {
+    expect(() => parse(text)).not.toThrow();
+  });
+});
+
+describe('renderNewConfig', () => {
+  const init = {
+    name: 'ada: laptop',
+    listen: '[::]:7842',
+    folders: [
+      { id: 'docs', path: '/home/ada/Docs' },
+      { id: 'photos', path: '/home/ada/Photos #2' },
+    ],
+  };
+
+  it('parses back to the given values and the defaults', () => {
+    expect(parse(renderNewConfig(init))).toEqual({ ...DEFAULTS, ...init, peers: [], revoked: [] });
+  });
+
+  it('parses back with no folders', () => {
+    expect(parse(renderNewConfig({ name: 'n', listen: DEFAULTS.listen, folders: [] })).folders).toEqual([]);
+  });
+
+  it('names every setting and explains it', () => {
+    const text = renderNewConfig(init);
+    for (const key of ['listen:', 'trust:', 'peers:', 'revoked:', 'transfers:', 'hashers:', 'up:', 'down:', 'debounceMs:', 'compression:', 'retentionDays:', 'tombstoneDays:', 'rescanIntervalS:', 'level:']) {
+      const lines = text.split('\n');
+      const at = lines.findIndex((l) => l.trimStart().startsWith(key));
+      expect(at, key).toBeGreaterThan(0);
+      expect(lines[at - 1]?.trimStart().startsWith('#'), `comment above ${key}`).toBe(true);
+    }
+    expect(text).toContain("'ignore' file");
+    expect(text).toContain('reloads');
+  });
+});
+
+/** A config as a user might have edited it: comments, odd quoting, flow maps. */
+const userText = [
+  '# my laptop',
+  "name: 'ada laptop' # single quotes on purpose",
+  'limits: { transfers: 2, hashers: 1 }',
+  '',
+  '# friends',
+  'peers:',
+  `  - id: ${idA}`,
+  '    name: desk # the big one',
+  '    address: desk.lan:7842',
+  'log:',
+  '  level: debug',
+  '',
+].join('\n');
+
+function addedLines(before: string, after: string): string[] {
+  const remaining = before.split('\n');
+  const added: string[] = [];
+  for (const line of after.split('\n')) {
+    const i = remaining.indexOf(line);
+    if (i === 0) remaining.shift();
+    else added.push(line);
+  }
+  expect(remaining, 'every original line is kept, in order').toEqual([]);
+  return added;
+}
+
+describe('addPeer', () => {
+  it('adds a peer and leaves every other line as it was', () => {
+    const out = addPeer(userText, { id: idB, name: 'phone', address: '' });
+    expect(addedLines(userText, out)).toEqual([`  - id: ${idB}`, '    name: phone', '    address: ""']);
+    expect(parse(out).peers).toEqual([
+      { id: idA, name: 'desk', address: 'desk.lan:7842' },
+      { id: idB, name: 'phone', address: '' },
+    ]);
+  });
+
+  it('updates a listed peer in place, matching the ID without case', () => {
+    const out = addPeer(userText, { id: idA.toUpperCase(), name: 'tower', address: '10.0.0.2:7842' });
+    expect(out).toBe(userText.replace('name: desk #', 'name: tower #').replace('desk.lan:7842', '10.0.0.2:7842'));
+  });
+
+  it('keeps a known address when the update has none', () => {
+    const out = addPeer(userText, { id: idA, name: 'desk', address: '' });
+    expect(out).toBe(userText);
+  });
+
+  it('adds the first peer to a freshly rendered config as a block list, touching nothing else', () => {
+    const fresh = renderNewConfig({ name: 'n', listen: DEFAULTS.listen, folders: [] });
+    const out = addPeer(fresh, { id: idB, name: 'desk', address: 'desk:7842' });
+    expect(addedLines(fresh.replace('peers: []', 'peers:'), out)).toEqual([`  - id: ${idB}`, '    name: desk', '    address: desk:7842']);
+    expect(parse(out).peers).toEqual([{ id: idB, name: 'desk', address: 'desk:7842' }]);
+  });
+
+  it('creates the peers list when there is none', () => {
+    expect(parse(addPeer('name: n\n', { id: idB, name: '', address: '' })).peers).toEqual([{ id: idB, name: '', address: '' }]);
+  });
+
+  it('refuses a revoked node', () => {
+    const text = `name: n\nrevoked:\n  - ${idB.toUpperCase()}\n`;
+    const err = errorOf(() => addPeer(text, { id: idB, name: 'x', address: '' }));
+    expect(err.message).toBe(`node ${idB} is revoked in config.yaml; remove it from 'revoked' to pair again`);
+    expect(err.line).toBe(3);
+  });
+
+  it('reports a syntax error in the text it edits with its line', () => {
+    const err = errorOf(() => addPeer('name: n\npeers: [\n', { id: idB, name: '', address: '' }, 'home/config.yaml'));
+    expect(err.message).toMatch(/^home\/config\.yaml:\d+: YAML syntax/);
+  });
+});
+
+describe('removePeer, addFolder, removeFolder', () => {
+  it('removes a peer and keeps the comments around it', () => {
+    const out = removePeer(userText, idA.toUpperCase());
+    expect(parse(out).peers).toEqual([]);
+    expect(out).toContain('# friends');
+    expect(out).toContain("name: 'ada laptop' # single quotes on purpose");
+  });
+
+  it('refuses to remove a peer that is not listed', () => {
+    expect(errorOf(() => removePeer(userText, idB)).message).toContain(`no peer ${idB}`);
+  });
+
+  it('adds a folder, then changes its path in place, then removes it', () => {
+    const added = addFolder(userText, { id: 'docs', path: '/srv/docs' });
+    expect(addedLines(userText, added)).toEqual(['folders:', '  - id: docs', '    path: /srv/docs']);
+    const moved = addFolder(added, { id: 'docs', path: '/srv/papers' });
+    expect(parse(moved).folders).toEqual([{ id: 'docs', path: '/srv/papers' }]);
+    expect(parse(removeFolder(moved, 'docs')).folders).toEqual([]);
+  });
+
+  it('treats folder IDs as case-sensitive', () => {
+    const text = addFolder('name: n\n', { id: 'docs', path: '/a' });
+    expect(errorOf(() => removeFolder(text, 'Docs')).message).toContain('no folder Docs');
+  });
+});

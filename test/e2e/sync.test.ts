@@ -1,0 +1,135 @@
+/**
+ * Two real daemons on loopback, initialised from one CA and paired with the
+ * real CLI, keep a folder identical in both directions.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, waitSameTree, type TestNode } from '../support/daemon.js';
+import { waitFor } from '../support/wait.js';
+
+let base: string;
+let a: TestNode;
+let b: TestNode;
+
+/** Every file in a folder's trash, relative to the trash dir. */
+function trashOf(node: TestNode): string[] {
+  const root = path.join(node.folder, '.wizard', 'trash');
+  if (!existsSync(root)) return [];
+  return (readdirSync(root, { recursive: true }) as string[]).map((p) => p.split(path.sep).join('/'));
+}
+
+beforeAll(async () => {
+  base = tempDir('e2e');
+  a = await initNode(base, 'alpha');
+  b = await initNode(base, 'beta', a);
+  await startDaemon(a);
+  await startDaemon(b);
+  const paired = await runCli(b.home, ['pair', `127.0.0.1:${a.port}`, '--json']);
+  expect(paired.code, paired.stderr).toBe(0);
+  expect(JSON.parse(paired.stdout)).toMatchObject({ id: a.id, name: 'alpha', daemonNotified: true });
+  await waitConnected(a, b);
+});
+
+afterAll(async () => {
+  await cleanup(base, [a, b]);
+});
+
+describe('two paired daemons', () => {
+  it('records each other in their configs after one pair command', () => {
+    expect(readFileSync(path.join(a.home, 'config.yaml'), 'utf8')).toContain(b.id);
+    expect(readFileSync(path.join(b.home, 'config.yaml'), 'utf8')).toContain(a.id);
+  });
+
+  it('syncs a new file from A to B, and an edit on B back to A', async () => {
+    writeFileSync(path.join(a.folder, 'hello.txt'), 'hello from alpha\n');
+    await waitSameTree(a, b);
+    expect(readFileSync(path.join(b.folder, 'hello.txt'), 'utf8')).toBe('hello from alpha\n');
+
+    writeFileSync(path.join(b.folder, 'hello.txt'), 'edited on beta\n');
+    await waitFor('the edit to reach alpha', () => readFileSync(path.join(a.folder, 'hello.txt'), 'utf8') === 'edited on beta\n');
+    await waitSameTree(a, b);
+    // The overwritten version is kept in A's trash.
+    expect(trashOf(a).some((p) => p.startsWith('hello.txt~'))).toBe(true);
+  });
+
+  it('deletes on the peer, keeping the deleted copy in its trash', async () => {
+    writeFileSync(path.join(a.folder, 'doomed.txt'), 'short-lived');
+    await waitFor('doomed.txt on beta', () => existsSync(path.join(b.folder, 'doomed.txt')));
+    rmSync(path.join(a.folder, 'doomed.txt'));
+    await waitFor('doomed.txt gone from beta', () => !existsSync(path.join(b.folder, 'doomed.txt')));
+    const trashed = trashOf(b).find((p) => p.startsWith('doomed.txt~'));
+    expect(trashed).toBeDefined();
+    expect(readFileSync(path.join(b.folder, '.wizard', 'trash', trashed as string), 'utf8')).toBe('short-lived');
+  });
+
+  it('syncs a rename, nested dirs, empty dirs and a symlink', async () => {
+    mkdirSync(path.join(b.folder, 'deep', 'er', 'est'), { recursive: true });
+    mkdirSync(path.join(b.folder, 'empty'));
+    writeFileSync(path.join(b.folder, 'deep', 'er', 'est', 'leaf.md'), '# leaf\n');
+    writeFileSync(path.join(b.folder, 'before.txt'), 'rename me');
+    symlinkSync('deep/er', path.join(b.folder, 'link-to-er'));
+    await waitSameTree(a, b);
+    renameSync(path.join(b.folder, 'before.txt'), path.join(b.folder, 'deep', 'after.txt'));
+    const tree = await waitSameTree(a, b);
+    expect(tree).toContain('d empty');
+    expect(tree).toContain('l link-to-er deep/er');
+    expect(tree.some((l) => l.startsWith('f deep/after.txt '))).toBe(true);
+    expect(tree.some((l) => l.startsWith('f before.txt '))).toBe(false);
+
+    rmSync(path.join(a.folder, 'deep'), { recursive: true });
+    await waitFor('deep/ gone from beta', () => !existsSync(path.join(b.folder, 'deep')));
+    await waitSameTree(a, b);
+  });
+
+  it('syncs a 50 MB file intact', async () => {
+    const big = randomBytes(50 * 1024 * 1024);
+    writeFileSync(path.join(a.folder, 'big.bin'), big);
+    await waitFor(
+      'big.bin complete on beta',
+      () => existsSync(path.join(b.folder, 'big.bin')) && readFileSync(path.join(b.folder, 'big.bin')).equals(big),
+      60_000,
+      200,
+    );
+    const status = await a.daemon?.status();
+    const toBeta = status?.peers.find((p) => p.id === b.id);
+    expect(toBeta?.bytesSent).toBeGreaterThan(50 * 1024 * 1024);
+  });
+
+  it('reports both folders in sync in status', async () => {
+    await waitFor('both in sync', async () => {
+      const [sa, sb] = await Promise.all([a.daemon?.status(), b.daemon?.status()]);
+      return sa?.folders[0]?.inSync === true && sb?.folders[0]?.inSync === true;
+    });
+    const s = await a.daemon?.status();
+    expect(s).toMatchObject({ id: a.id, name: 'alpha', errors: [] });
+    expect(s?.folders[0]).toMatchObject({ id: 'shared', path: a.folder, inSync: true, pending: 0 });
+    expect(s?.folders[0]?.files).toBeGreaterThan(0);
+  });
+
+  it('reconciles changes made on both sides while one daemon was down', async () => {
+    writeFileSync(path.join(a.folder, 'keep.txt'), 'v1');
+    writeFileSync(path.join(a.folder, 'gone-while-down.txt'), 'bye');
+    writeFileSync(path.join(a.folder, 'edited-while-down.txt'), 'old');
+    await waitSameTree(a, b);
+
+    expect(await b.daemon?.stop()).toBe(0);
+    // While beta is down: alpha changes and deletes, and beta's disk changes too.
+    writeFileSync(path.join(a.folder, 'edited-while-down.txt'), 'new on alpha');
+    rmSync(path.join(a.folder, 'gone-while-down.txt'));
+    writeFileSync(path.join(a.folder, 'made-on-alpha.txt'), 'alpha');
+    writeFileSync(path.join(b.folder, 'made-on-beta-offline.txt'), 'beta');
+    rmSync(path.join(b.folder, 'keep.txt'));
+
+    await startDaemon(b);
+    await waitConnected(a, b);
+    const tree = await waitSameTree(a, b);
+    const names = tree.map((l) => l.split(' ')[1]);
+    expect(names).toContain('made-on-alpha.txt');
+    expect(names).toContain('made-on-beta-offline.txt');
+    expect(names).not.toContain('gone-while-down.txt');
+    expect(names).not.toContain('keep.txt');
+    expect(readFileSync(path.join(b.folder, 'edited-while-down.txt'), 'utf8')).toBe('new on alpha');
+  });
+});

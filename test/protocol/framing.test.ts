@@ -1,0 +1,134 @@
+import { describe, it, expect } from 'vitest';
+import { ProtocolError } from '../../src/core/errors.js';
+import { encodeFrame, FrameDecoder } from '../../src/protocol/framing.js';
+import { LIMITS } from '../../src/protocol/messages.js';
+
+/** Deterministic bytes, so a failure reproduces. */
+function bytes(length: number, seed: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+function header(length: number): Buffer {
+  const h = Buffer.alloc(4);
+  h.writeUInt32BE(length >>> 0, 0);
+  return h;
+}
+
+/** Pushes `stream` in chunks of `chunkBytes` and collects every frame. */
+function feed(decoder: FrameDecoder, stream: Buffer, chunkBytes: number): Buffer[] {
+  const frames: Buffer[] = [];
+  for (let i = 0; i < stream.length; i += chunkBytes) frames.push(...decoder.push(stream.subarray(i, i + chunkBytes)));
+  return frames;
+}
+
+describe('encodeFrame', () => {
+  it('prefixes the big-endian length', () => {
+    expect(encodeFrame(Buffer.from([7, 8, 9]))).toEqual(Buffer.from([0, 0, 0, 3, 7, 8, 9]));
+  });
+
+  const rejected: { description: string; body: Uint8Array; message: string }[] = [
+    { description: 'an empty body', body: new Uint8Array(0), message: 'empty' },
+    { description: 'a body over maxFrameBytes', body: new Uint8Array(LIMITS.maxFrameBytes + 1), message: 'exceeds' },
+  ];
+  for (const c of rejected) {
+    it(`rejects ${c.description}`, () => {
+      expect(() => encodeFrame(c.body)).toThrow(ProtocolError);
+      expect(() => encodeFrame(c.body)).toThrow(c.message);
+    });
+  }
+});
+
+describe('FrameDecoder', () => {
+  const bodies = [bytes(1, 1), bytes(100, 2), bytes(70_000, 3), bytes(5, 4), bytes(200_000, 5)];
+  const stream = Buffer.concat(bodies.map((b) => encodeFrame(b)));
+
+  /** The same stream cut into chunks of different sizes must give the same frames. */
+  const chunkings: { description: string; chunkBytes: number }[] = [
+    { description: 'the whole stream in one chunk', chunkBytes: stream.length },
+    { description: 'one byte at a time', chunkBytes: 1 },
+    { description: 'three bytes at a time (headers split)', chunkBytes: 3 },
+    { description: '4 KiB chunks', chunkBytes: 4096 },
+    { description: 'chunks of 65,537 bytes', chunkBytes: 65_537 },
+  ];
+  for (const c of chunkings) {
+    it(`round-trips ${c.description}`, () => {
+      const decoder = new FrameDecoder();
+      const frames = feed(decoder, stream, c.chunkBytes);
+      expect(frames).toHaveLength(bodies.length);
+      frames.forEach((frame, i) => expect(frame.equals(bodies[i] ?? Buffer.alloc(0))).toBe(true));
+      expect(decoder.hasPartialFrame).toBe(false);
+    });
+  }
+
+  it('returns many frames from one chunk', () => {
+    const many = Array.from({ length: 1000 }, (_, i) => bytes(1 + (i % 17), i + 1));
+    const frames = new FrameDecoder().push(Buffer.concat(many.map((b) => encodeFrame(b))));
+    expect(frames).toHaveLength(1000);
+    frames.forEach((frame, i) => expect(frame.equals(many[i] ?? Buffer.alloc(0))).toBe(true));
+  });
+
+  it('holds a partial frame until it completes', () => {
+    const decoder = new FrameDecoder();
+    const frame = encodeFrame(bytes(10, 9));
+    expect(decoder.push(frame.subarray(0, 2))).toEqual([]);
+    expect(decoder.hasPartialFrame).toBe(true);
+    expect(decoder.push(frame.subarray(2, 9))).toEqual([]);
+    expect(decoder.push(frame.subarray(9))).toHaveLength(1);
+    expect(decoder.hasPartialFrame).toBe(false);
+  });
+
+  it('ignores empty chunks', () => {
+    const decoder = new FrameDecoder();
+    expect(decoder.push(Buffer.alloc(0))).toEqual([]);
+    expect(decoder.hasPartialFrame).toBe(false);
+  });
+
+  it('accepts a body of exactly maxFrameBytes', () => {
+    const body = bytes(LIMITS.maxFrameBytes, 11);
+    const frames = feed(new FrameDecoder(), encodeFrame(body), 64 * 1024);
+    expect(frames).toHaveLength(1);
+    expect(frames[0]?.equals(body)).toBe(true);
+  });
+
+  /** Headers that must be refused as soon as their 4 bytes are in, with nothing of a body sent. */
+  const badHeaders: { description: string; length: number; maxFrameBytes?: number; message: string }[] = [
+    { description: 'length 0', length: 0, message: 'zero-length' },
+    { description: 'length 0xFFFFFFFF', length: 0xffffffff, message: 'exceeds' },
+    { description: 'one byte over maxFrameBytes', length: LIMITS.maxFrameBytes + 1, message: 'exceeds' },
+    { description: 'over a custom limit', length: 101, maxFrameBytes: 100, message: 'exceeds the limit of 100' },
+  ];
+  for (const c of badHeaders) {
+    it(`rejects ${c.description} on the header alone`, () => {
+      const decoder = new FrameDecoder(c.maxFrameBytes === undefined ? {} : { maxFrameBytes: c.maxFrameBytes });
+      expect(() => decoder.push(header(c.length))).toThrow(ProtocolError);
+    });
+    it(`names the problem for ${c.description}`, () => {
+      const decoder = new FrameDecoder(c.maxFrameBytes === undefined ? {} : { maxFrameBytes: c.maxFrameBytes });
+      expect(() => decoder.push(header(c.length))).toThrow(c.message);
+    });
+  }
+
+  it('rejects a bad header split over single bytes on its fourth byte', () => {
+    const decoder = new FrameDecoder();
+    const h = header(0xffffffff);
+    for (let i = 0; i < 3; i++) expect(decoder.push(h.subarray(i, i + 1))).toEqual([]);
+    expect(() => decoder.push(h.subarray(3))).toThrow(ProtocolError);
+  });
+
+  it('returns the good frames before a bad header, then stays dead', () => {
+    const decoder = new FrameDecoder();
+    const good = encodeFrame(bytes(3, 12));
+    expect(decoder.push(good)).toHaveLength(1);
+    expect(() => decoder.push(header(0))).toThrow(ProtocolError);
+    expect(() => decoder.push(good)).toThrow(ProtocolError);
+    expect(() => decoder.push(good)).toThrow('failed earlier');
+  });
+});

@@ -1,0 +1,178 @@
+/**
+ * Real Wizard daemons as child processes, for end-to-end tests: temp homes,
+ * loopback ports, the real CLI. Each helper registers its own cleanup.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, lstatSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { StatusSnapshot } from '../../src/node.js';
+import { waitFor } from './wait.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const bin = path.join(repo, 'bin', 'wizard.js');
+
+/** The result of one CLI run. */
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `wizard --home HOME ...args` to completion. */
+export function runCli(home: string, args: string[], timeoutMs = 30_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, '--home', home, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`wizard ${args.join(' ')} did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+/** A free TCP port on 127.0.0.1 (closed again before returning). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A temp dir removed when the test process ends (and by `cleanup`). */
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `wizard-${prefix}-`));
+}
+
+/** One test node: a home, a folder, a port. */
+export interface TestNode {
+  readonly name: string;
+  readonly home: string;
+  readonly folder: string;
+  readonly port: number;
+  id: string;
+  daemon: Daemon | undefined;
+}
+
+/** Initialises a node; with `caFrom`, its certificate is issued by that node's CA. */
+export async function initNode(base: string, name: string, caFrom?: TestNode): Promise<TestNode> {
+  const home = path.join(base, name, 'home');
+  const folder = path.join(base, name, 'folder');
+  const port = await freePort();
+  const args = ['init', '--name', name, '--listen', `127.0.0.1:${port}`, '--folder', `shared=${folder}`, '--json'];
+  if (caFrom !== undefined) args.push('--ca', path.join(caFrom.home, 'certs'));
+  const res = await runCli(home, args);
+  if (res.code !== 0) throw new Error(`init ${name} failed: ${res.stderr}`);
+  const { id } = JSON.parse(res.stdout) as { id: string };
+  return { name, home, folder, port, id, daemon: undefined };
+}
+
+/** A running daemon. */
+export class Daemon {
+  private output = '';
+  private exited: Promise<number | null>;
+
+  constructor(
+    readonly node: TestNode,
+    private readonly child: ChildProcess,
+  ) {
+    child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  }
+
+  /** Everything the daemon printed (logs included), for failure messages. */
+  get log(): string {
+    return this.output;
+  }
+
+  /** The daemon's status, via the real CLI. */
+  async status(): Promise<StatusSnapshot> {
+    const res = await runCli(this.node.home, ['status', '--json']);
+    if (res.code !== 0) throw new Error(`status failed: ${res.stderr}`);
+    return JSON.parse(res.stdout) as StatusSnapshot;
+  }
+
+  /** SIGTERM and wait; returns the exit code. */
+  async stop(): Promise<number | null> {
+    this.child.kill('SIGTERM');
+    return this.exited;
+  }
+
+  /** SIGKILL and wait. */
+  async kill(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+/** Starts `wizard start` for a node and waits until its control socket answers. */
+export async function startDaemon(node: TestNode): Promise<Daemon> {
+  const child = spawn(process.execPath, [bin, '--home', node.home, 'start'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const daemon = new Daemon(node, child);
+  node.daemon = daemon;
+  await waitFor(`${node.name} to answer status`, () => daemon.status(), 20_000, 50).catch((err: unknown) => {
+    throw new Error(`${String(err)}\n--- ${node.name} output ---\n${daemon.log}`);
+  });
+  return daemon;
+}
+
+/** Waits until `a` and `b` report each other connected. */
+export async function waitConnected(a: TestNode, b: TestNode, timeoutMs = 20_000): Promise<void> {
+  const linked = async (x: TestNode, y: TestNode) => (await x.daemon?.status())?.peers.some((p) => p.id === y.id && p.connected);
+  await waitFor(`${a.name} and ${b.name} to connect`, async () => (await linked(a, b)) && (await linked(b, a)), timeoutMs);
+}
+
+/** A folder's content as sorted lines: `d path`, `f path sha256 mode`, `l path target`. Ignores `.wizard/`. */
+export function treeOf(root: string): string[] {
+  const lines: string[] = [];
+  const walk = (rel: string) => {
+    for (const name of readdirSync(path.join(root, rel))) {
+      const child = rel === '' ? name : `${rel}/${name}`;
+      if (child === '.wizard' || name.startsWith('.~wizard-')) continue;
+      const abs = path.join(root, child);
+      const st = lstatSync(abs);
+      if (st.isDirectory()) {
+        lines.push(`d ${child}`);
+        walk(child);
+      } else if (st.isSymbolicLink()) lines.push(`l ${child} ${readlinkSync(abs)}`);
+      else lines.push(`f ${child} ${createHash('sha256').update(readFileSync(abs)).digest('hex')}`);
+    }
+  };
+  walk('');
+  return lines.sort();
+}
+
+/** Waits until both folders hold the same tree; returns it. */
+export async function waitSameTree(a: TestNode, b: TestNode, timeoutMs = 30_000): Promise<string[]> {
+  let last: [string[], string[]] = [[], []];
+  try {
+    return await waitFor(
+      `${a.name} and ${b.name} to hold the same tree`,
+      () => {
+        last = [treeOf(a.folder), treeOf(b.folder)];
+        return JSON.stringify(last[0]) === JSON.stringify(last[1]) ? last[0] : undefined;
+      },
+      timeoutMs,
+    );
+  } catch (err) {
+    throw new Error(`${String(err)}\n${a.name}: ${last[0].join('\n  ')}\n${b.name}: ${last[1].join('\n  ')}\n--- ${b.name} log tail ---\n${b.daemon?.log.slice(-3000) ?? ''}`);
+  }
+}
+
+/** Stops every daemon and removes the base dir. */
+export async function cleanup(base: string, nodes: TestNode[]): Promise<void> {
+  await Promise.all(nodes.map((n) => n.daemon?.kill()));
+  rmSync(base, { recursive: true, force: true });
+}

@@ -1,0 +1,328 @@
+import { once } from 'node:events';
+import net from 'node:net';
+import type tls from 'node:tls';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { type PemPair, createCa, issueNodeCert, nodeIdOf } from '../../src/certs/ca.js';
+import { WizardError } from '../../src/core/errors.js';
+import {
+  type ListenOptions,
+  type Listener,
+  type TlsCredentials,
+  dial,
+  formatHostPort,
+  listen,
+  parseHostPort,
+} from '../../src/transport/tls.js';
+
+const HOST = '127.0.0.1';
+// Generous: a condition that should hold in milliseconds gets this long before the test fails.
+const DEADLINE_MS = 5_000;
+
+let credA1: TlsCredentials;
+let credA2: TlsCredentials;
+let credB1: TlsCredentials;
+/** A node certificate from CA B that trusts CA A: passes its own check, fails the server's. */
+let credB1TrustingA: TlsCredentials;
+
+function credentials(ca: PemPair, node: PemPair): TlsCredentials {
+  return { caPem: ca.certPem, certPem: node.certPem, keyPem: node.keyPem };
+}
+
+beforeAll(() => {
+  const now = new Date();
+  const caA = createCa('Wizard CA', now);
+  // Same name as A on purpose: only the key may tell the CAs apart.
+  const caB = createCa('Wizard CA', now);
+  credA1 = credentials(caA, issueNodeCert(caA, 'a1', now));
+  credA2 = credentials(caA, issueNodeCert(caA, 'a2', now));
+  credB1 = credentials(caB, issueNodeCert(caB, 'b1', now));
+  credB1TrustingA = { ...credB1, caPem: caA.certPem };
+});
+
+interface TestServer {
+  listener: Listener;
+  connections: { socket: tls.TLSSocket; peerId: string }[];
+  errors: Error[];
+  firstConnection: Promise<{ socket: tls.TLSSocket; peerId: string }>;
+  firstError: Promise<Error>;
+}
+
+async function startServer(
+  credentials: TlsCredentials,
+  extra: Partial<Pick<ListenOptions, 'handshakeTimeoutMs'>> = {},
+): Promise<TestServer> {
+  const connections: TestServer['connections'] = [];
+  const errors: Error[] = [];
+  let onFirstConnection: (c: TestServer['connections'][number]) => void = () => {};
+  let onFirstError: (err: Error) => void = () => {};
+  const firstConnection = new Promise<TestServer['connections'][number]>((resolve) => (onFirstConnection = resolve));
+  const firstError = new Promise<Error>((resolve) => (onFirstError = resolve));
+  const listener = await listen({
+    host: HOST,
+    port: 0,
+    credentials,
+    ...extra,
+    onConnection(socket, peerId) {
+      socket.on('error', () => {});
+      connections.push({ socket, peerId });
+      onFirstConnection({ socket, peerId });
+    },
+    onError(err) {
+      errors.push(err);
+      onFirstError(err);
+    },
+  });
+  onTestFinished(() => listener.close());
+  return { listener, connections, errors, firstConnection, firstError };
+}
+
+async function dialTracked(...args: Parameters<typeof dial>): ReturnType<typeof dial> {
+  const result = await dial(...args);
+  result.socket.on('error', () => {});
+  onTestFinished(() => {
+    result.socket.destroy();
+  });
+  return result;
+}
+
+async function rejection(p: Promise<unknown>): Promise<WizardError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WizardError);
+  return err as WizardError;
+}
+
+function withDeadline<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), DEADLINE_MS);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** A port that was free a moment ago and has nothing listening on it. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, HOST);
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A TCP server that accepts and never answers: a stuck handshake. */
+async function silentServer(): Promise<number> {
+  const accepted = new Set<net.Socket>();
+  const server = net.createServer((socket) => accepted.add(socket));
+  server.listen(0, HOST);
+  await once(server, 'listening');
+  onTestFinished(async () => {
+    for (const socket of accepted) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return (server.address() as net.AddressInfo).port;
+}
+
+async function readSome(socket: tls.TLSSocket): Promise<string> {
+  const [chunk] = (await withDeadline(once(socket, 'data'), 'data')) as [Buffer];
+  return chunk.toString();
+}
+
+describe('dial and listen with one CA', () => {
+  const roles = [
+    { description: 'a1 serves, a2 dials', server: () => credA1, client: () => credA2 },
+    { description: 'a2 serves, a1 dials', server: () => credA2, client: () => credA1 },
+  ];
+  it.each(roles)('$description: both learn the other ID and bytes flow both ways', async ({ server, client }) => {
+    const srv = await startServer(server());
+    const { socket, peerId } = await dialTracked({ host: HOST, port: srv.listener.port, credentials: client() });
+    const inbound = await withDeadline(srv.firstConnection, 'onConnection');
+
+    expect(peerId).toBe(nodeIdOf(server().certPem));
+    expect(inbound.peerId).toBe(nodeIdOf(client().certPem));
+    socket.write('ping');
+    expect(await readSome(inbound.socket)).toBe('ping');
+    inbound.socket.write('pong');
+    expect(await readSome(socket)).toBe('pong');
+  });
+
+  it('accepts the expected ID in any case', async () => {
+    const srv = await startServer(credA1);
+    const expectedId = nodeIdOf(credA1.certPem).toUpperCase();
+    const { peerId } = await dialTracked({ host: HOST, port: srv.listener.port, credentials: credA2, expectedId });
+    expect(peerId).toBe(nodeIdOf(credA1.certPem));
+  });
+
+  it('refuses a same-CA server that is not the expected node', async () => {
+    const srv = await startServer(credA1);
+    const expectedId = nodeIdOf(credA2.certPem);
+    const err = await rejection(dial({ host: HOST, port: srv.listener.port, credentials: credA2, expectedId }));
+    expect(err.code).toBe('PEER_AUTH');
+    expect(err.message).toContain(`presented ID ${nodeIdOf(credA1.certPem).slice(0, 12)}`);
+    expect(err.message).toContain('it is not the node you paired with');
+  });
+
+  it('ends established connections on close', async () => {
+    const srv = await startServer(credA1);
+    const { socket } = await dialTracked({ host: HOST, port: srv.listener.port, credentials: credA2 });
+    await withDeadline(srv.firstConnection, 'onConnection');
+    const closed = once(socket, 'close');
+    await withDeadline(srv.listener.close(), 'listener close');
+    await withDeadline(closed, 'client socket close');
+    await srv.listener.close();
+  });
+});
+
+describe('peers from another CA', () => {
+  it('refuses a server whose certificate comes from another CA', async () => {
+    const srv = await startServer(credB1);
+    const err = await rejection(dial({ host: HOST, port: srv.listener.port, credentials: credA1 }));
+    expect(err.code).toBe('PEER_AUTH');
+    expect(err.message).toBe(
+      `peer at ${HOST}:${srv.listener.port} has a certificate from another CA: ` +
+        'pair only nodes initialised with the same CA (wizard init --ca)',
+    );
+  });
+
+  it('never hands the server a client whose certificate comes from another CA', async () => {
+    const srv = await startServer(credA1);
+    // TLS 1.3: the client may see its handshake finish before the server refuses it.
+    const outcome = dial({ host: HOST, port: srv.listener.port, credentials: credB1TrustingA }).then(
+      async ({ socket }) => {
+        socket.on('error', () => {});
+        onTestFinished(() => {
+          socket.destroy();
+        });
+        if (!socket.closed) await once(socket, 'close');
+      },
+      (err: unknown) => err,
+    );
+    await withDeadline(outcome, 'the refused client to be cut off');
+    const err = await withDeadline(srv.firstError, 'onError');
+
+    expect(srv.connections).toEqual([]);
+    expect(err).toBeInstanceOf(WizardError);
+    expect((err as WizardError).code).toBe('PEER_AUTH');
+  });
+});
+
+describe('failures', () => {
+  it('drops a TCP client that never starts the handshake', async () => {
+    const srv = await startServer(credA1, { handshakeTimeoutMs: 300 });
+    const started = Date.now();
+    const socket = net.connect(srv.listener.port, HOST);
+    socket.on('error', () => {});
+    onTestFinished(() => {
+      socket.destroy();
+    });
+    await withDeadline(once(socket, 'close'), 'the idle client to be dropped');
+    const err = await withDeadline(srv.firstError, 'onError');
+
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect((err as WizardError).code).toBe('TIMEOUT');
+    expect(srv.connections).toEqual([]);
+  });
+
+  it('reports a closed port as unreachable', async () => {
+    const port = await closedPort();
+    const err = await rejection(dial({ host: HOST, port, credentials: credA1 }));
+    expect(err.code).toBe('UNREACHABLE');
+    expect(err.message).toMatch(new RegExp(`^cannot reach ${HOST}:${port}: .*ECONNREFUSED.*; is the peer running\\?$`));
+    expect(err.cause).toBeInstanceOf(Error);
+  });
+
+  it('gives up on a handshake that never finishes', async () => {
+    const port = await silentServer();
+    const err = await rejection(dial({ host: HOST, port, credentials: credA1, timeoutMs: 200 }));
+    expect(err.code).toBe('UNREACHABLE');
+    expect(err.message).toContain('no TLS handshake within 200 ms');
+  });
+
+  it('rejects with the abort reason when the signal fires mid-dial', async () => {
+    const port = await silentServer();
+    const controller = new AbortController();
+    const pending = dial({ host: HOST, port, credentials: credA1, signal: controller.signal });
+    const reason = new Error('shutting down');
+    setTimeout(() => controller.abort(reason), 20);
+    await expect(pending).rejects.toBe(reason);
+  });
+
+  it('does not connect when the signal has already fired', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('already stopped'));
+    await expect(dial({ host: HOST, port: 1, credentials: credA1, signal: controller.signal })).rejects.toThrow(
+      'already stopped',
+    );
+  });
+
+  it('reports unusable credentials as CONFIG', async () => {
+    const broken = { ...credA1, keyPem: 'not a key' };
+    expect((await rejection(dial({ host: HOST, port: 1, credentials: broken }))).code).toBe('CONFIG');
+    const listening = listen({ host: HOST, port: 0, credentials: broken, onConnection: () => {} });
+    expect((await rejection(listening)).code).toBe('CONFIG');
+  });
+
+  it('reports a port in use as CONFIG', async () => {
+    const srv = await startServer(credA1);
+    const second = listen({ host: HOST, port: srv.listener.port, credentials: credA1, onConnection: () => {} });
+    const err = await rejection(second);
+    expect(err.code).toBe('CONFIG');
+    expect(err.message).toContain('EADDRINUSE');
+  });
+});
+
+describe('parseHostPort', () => {
+  interface Case {
+    /** What the input exercises. */
+    description: string;
+    input: string;
+    /** Parsed result, or undefined when the input must be refused with USAGE. */
+    expected?: { host: string; port: number };
+    allowZero?: boolean;
+  }
+  const cases: Case[] = [
+    { description: 'bare host name', input: 'nas.local', expected: { host: 'nas.local', port: 22000 } },
+    { description: 'host and port', input: 'nas:4000', expected: { host: 'nas', port: 4000 } },
+    { description: 'IPv4 and port', input: '1.2.3.4:5', expected: { host: '1.2.3.4', port: 5 } },
+    { description: 'bracketed IPv6 and port', input: '[::1]:8443', expected: { host: '::1', port: 8443 } },
+    { description: 'bracketed IPv6 alone', input: '[fe80::1]', expected: { host: 'fe80::1', port: 22000 } },
+    { description: 'surrounding spaces', input: ' nas:1 ', expected: { host: 'nas', port: 1 } },
+    { description: 'highest port', input: 'nas:65535', expected: { host: 'nas', port: 65535 } },
+    { description: 'port 0 when allowed', input: '0.0.0.0:0', allowZero: true, expected: { host: '0.0.0.0', port: 0 } },
+    { description: 'port 0 by default', input: 'nas:0' },
+    { description: 'port too large', input: 'nas:65536' },
+    { description: 'negative port', input: 'nas:-1' },
+    { description: 'non-numeric port', input: 'nas:http' },
+    { description: 'empty port', input: 'nas:' },
+    { description: 'empty input', input: '' },
+    { description: 'port only', input: ':22000' },
+    { description: 'unbracketed IPv6', input: '::1' },
+    { description: 'bracketed non-IPv6', input: '[nas]:1' },
+    { description: 'bad IPv4', input: '1.2.3.999:1' },
+    { description: 'URL, not an address', input: 'tcp://nas:1' },
+    { description: 'space inside', input: 'my nas:1' },
+    { description: 'trailing garbage after bracket', input: '[::1]x' },
+  ];
+  it.each(cases)('$description: "$input"', ({ input, expected, allowZero }) => {
+    const parse = (): { host: string; port: number } => parseHostPort(input, 22000, { allowZero });
+    if (expected) {
+      expect(parse()).toEqual(expected);
+      return;
+    }
+    try {
+      parse();
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(WizardError);
+      expect((err as WizardError).code).toBe('USAGE');
+    }
+  });
+
+  it('formats what it parses', () => {
+    expect(formatHostPort('::1', 80)).toBe('[::1]:80');
+    expect(formatHostPort('nas', 80)).toBe('nas:80');
+    expect(parseHostPort(formatHostPort('fe80::2', 9), 1)).toEqual({ host: 'fe80::2', port: 9 });
+  });
+});
