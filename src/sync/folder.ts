@@ -79,7 +79,9 @@ const HALT_RECHECK_MS = 5_000;
 
 /** One synced folder. */
 export class Folder {
-  private state: FolderState = 'starting';
+  /** Lifecycle; what the folder is doing while running is derived from `scansRunning` and `pulling`. */
+  private lifecycle: 'starting' | 'running' | 'halted' | 'stopped' = 'starting';
+  private scansRunning = 0;
   private haltReason: string | undefined;
   private readonly lock = new Mutex();
   private readonly trash: Trash;
@@ -140,7 +142,7 @@ export class Folder {
 
   /** Stops watching, scanning and pulling. In-flight disk operations finish or roll back on their own. */
   async stop(): Promise<void> {
-    this.state = 'stopped';
+    this.lifecycle = 'stopped';
     this.abort.abort(new WizardError('CLOSED', 'folder stopped'));
     for (const cancel of this.timers) cancel();
     this.timers.clear();
@@ -151,7 +153,7 @@ export class Folder {
   /** Peers' index changed, or a peer connected: see whether there is something to pull. */
   requestPull(): void {
     this.pullRequested = true;
-    if (this.pulling || this.state === 'halted' || this.state === 'stopped' || this.state === 'starting') return;
+    if (this.pulling || this.lifecycle !== 'running') return;
     this.pulling = true;
     void this.runPulls()
       .catch((err: unknown) => this.deps.log.error({ err }, 'pull loop failed'))
@@ -177,17 +179,25 @@ export class Folder {
     for (const peer of this.deps.peers.connected()) {
       outOfSync += this.deps.store.countOutOfSync(this.deps.id, peer, (p) => this.isIgnored(p));
     }
-    const busy = this.state !== 'idle' || this.pulling;
+    const state = this.state;
+    const busy = state !== 'idle';
     return {
       id: this.deps.id,
       path: this.deps.root,
-      state: this.state,
+      state,
       ...(this.haltReason === undefined ? {} : { haltReason: this.haltReason }),
       files: stats.files,
       bytes: stats.bytes,
       inSync: !busy && outOfSync === 0,
       pending: Math.max(outOfSync, this.pendingCount),
     };
+  }
+
+  /** What the folder is doing now. */
+  get state(): FolderState {
+    if (this.lifecycle !== 'running') return this.lifecycle;
+    if (this.scansRunning > 0) return 'scanning';
+    return this.pulling ? 'syncing' : 'idle';
   }
 
   /** Errors worth showing the user: paths that keep failing. */
@@ -216,7 +226,7 @@ export class Folder {
       await writeFile(path.join(this.deps.root, MARKER_DIR, 'folder'), `${this.deps.id}\n`);
     }
     this.haltReason = undefined;
-    this.state = 'idle';
+    this.lifecycle = 'running';
     return true;
   }
 
@@ -236,8 +246,8 @@ export class Folder {
   }
 
   private halt(reason: string): void {
-    if (this.state !== 'halted') this.deps.log.error({ reason }, 'folder halted to protect data');
-    this.state = 'halted';
+    if (this.lifecycle !== 'halted') this.deps.log.error({ reason }, 'folder halted to protect data');
+    this.lifecycle = 'halted';
     this.haltReason = reason;
     this.after(HALT_RECHECK_MS, () => {
       void this.resumeIfIntact();
@@ -245,14 +255,13 @@ export class Folder {
   }
 
   private async resumeIfIntact(): Promise<void> {
-    if (this.state !== 'halted') return;
+    if (this.lifecycle !== 'halted') return;
     if ((await this.integrityProblem()) !== undefined) {
       this.after(HALT_RECHECK_MS, () => void this.resumeIfIntact());
       return;
     }
     this.deps.log.info('folder intact again; resuming');
     this.haltReason = undefined;
-    this.state = 'idle';
     await this.start().catch((err: unknown) => this.deps.log.error({ err }, 'resume failed'));
   }
 
@@ -272,21 +281,20 @@ export class Folder {
   }
 
   private async scanNow(paths: string[]): Promise<void> {
-    if (this.state === 'stopped' || this.state === 'halted') return;
+    if (this.lifecycle === 'stopped' || this.lifecycle === 'halted') return;
     const problem = await this.integrityProblem();
     if (problem !== undefined) {
       this.halt(problem);
       return;
     }
-    const wasState = this.state;
-    this.state = 'scanning';
+    this.scansRunning++;
     try {
       await this.refreshMatcher();
       let committed = 0;
       for (const rel of minimalRoots(paths)) committed += await this.scanSubtree(rel);
       if (committed > 0) this.deps.peers.announce();
     } finally {
-      if (this.state === 'scanning') this.state = wasState === 'starting' ? 'idle' : wasState;
+      this.scansRunning--;
     }
     // A local change can settle what a pull was waiting for (or supersede it).
     this.requestPull();
@@ -402,7 +410,7 @@ export class Folder {
   // ---- pulling -----------------------------------------------------------------------------
 
   private async runPulls(): Promise<void> {
-    while (this.pullRequested && (this.state === 'idle' || this.state === 'syncing' || this.state === 'scanning')) {
+    while (this.pullRequested && this.lifecycle === 'running') {
       this.pullRequested = false;
       await this.pullRound();
     }
@@ -441,7 +449,6 @@ export class Folder {
     }
     const total = dirs.length + files.length + deletes.length + merges.length;
     if (total === 0) return;
-    this.state = 'syncing';
     this.pendingCount = total;
     let progressed = 0;
     const ctx = this.pullContext();
@@ -467,7 +474,6 @@ export class Folder {
       for (const [p, d] of deletes) await attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources));
     } finally {
       this.pendingCount = 0;
-      if (this.state === 'syncing') this.state = 'idle';
     }
     if (progressed > 0) {
       this.deps.peers.announce();
@@ -505,7 +511,7 @@ export class Folder {
   }
 
   private after(ms: number, fn: () => void): void {
-    if (this.state === 'stopped') return;
+    if (this.lifecycle === 'stopped') return;
     const cancel = this.deps.clock.setTimer(ms, () => {
       this.timers.delete(cancel);
       fn();

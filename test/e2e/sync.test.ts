@@ -98,9 +98,13 @@ describe('two paired daemons', () => {
   });
 
   it('reports both folders in sync in status', async () => {
+    let last = '';
     await waitFor('both in sync', async () => {
       const [sa, sb] = await Promise.all([a.daemon?.status(), b.daemon?.status()]);
+      last = JSON.stringify([sa?.folders, sb?.folders, sa?.errors, sb?.errors]);
       return sa?.folders[0]?.inSync === true && sb?.folders[0]?.inSync === true;
+    }).catch((err: unknown) => {
+      throw new Error(`${String(err)}: ${last}`);
     });
     const s = await a.daemon?.status();
     expect(s).toMatchObject({ id: a.id, name: 'alpha', errors: [] });

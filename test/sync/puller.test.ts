@@ -1,0 +1,152 @@
+/**
+ * The write rule on a real temp dir: the puller never overwrites or deletes
+ * what the index has not seen, keeps old content in the trash, and refuses
+ * links that point out of the folder.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/core/clock.js';
+import { hasCode } from '../../src/core/errors.js';
+import { Mutex } from '../../src/core/mutex.js';
+import type { FileEntry, LocalEntry } from '../../src/index/entry.js';
+import { IndexStore } from '../../src/index/store.js';
+import { applyTake, isSafeLinkTarget, type PullContext } from '../../src/sync/puller.js';
+import { Trash } from '../../src/sync/trash.js';
+
+let root: string;
+let store: IndexStore;
+
+beforeEach(() => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'wizard-puller-'));
+  mkdirSync(path.join(root, '.wizard'));
+  store = IndexStore.open(':memory:');
+});
+
+afterEach(() => {
+  store.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+/** A peer entry for `content` at `rel`. */
+function remoteFile(rel: string, content: string, version = { p: 1 }): FileEntry {
+  return { path: rel, type: 'file', size: Buffer.byteLength(content), mtimeMs: 1_700_000_000_000, mode: 0o644, hash: sha(content), target: '', version, deleted: false, sequence: 1 };
+}
+
+/** Context whose peer serves `served` (path -> bytes). */
+function context(served: Record<string, string>): PullContext {
+  const lock = new Mutex();
+  return {
+    root,
+    trash: new Trash(root, systemClock),
+    readBlock: (_peer, req) => Promise.resolve(Buffer.from(served[req.path] ?? '').subarray(req.offset, req.offset + req.length)),
+    getLocal: (rel) => store.getLocal('f', rel),
+    locked: (fn) => lock.run(fn),
+    commit: (entries) => void store.commitLocal('f', entries),
+  };
+}
+
+/** Records what is on disk at `rel` as the index's view of it. */
+function indexDisk(rel: string, version = { me: 1 }): LocalEntry {
+  const abs = path.join(root, rel);
+  const st = lstatSync(abs);
+  const content = readFileSync(abs);
+  const [stored] = store.commitLocal('f', [
+    { path: rel, type: 'file', size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, hash: sha(content), target: '', version, deleted: false, inode: st.ino },
+  ]);
+  return stored as LocalEntry;
+}
+
+function trashFiles(): string[] {
+  const dir = path.join(root, '.wizard', 'trash');
+  return existsSync(dir) ? (readdirSync(dir, { recursive: true }) as string[]) : [];
+}
+
+describe('applyTake', () => {
+  it('writes a new file with the peer mtime and records it', async () => {
+    const entry = remoteFile('a/new.txt', 'fresh');
+    await applyTake(context({ 'a/new.txt': 'fresh' }), entry, entry.version, ['peer']);
+    expect(readFileSync(path.join(root, 'a/new.txt'), 'utf8')).toBe('fresh');
+    expect(Math.round(lstatSync(path.join(root, 'a/new.txt')).mtimeMs)).toBe(entry.mtimeMs);
+    expect(store.getLocal('f', 'a/new.txt')).toMatchObject({ hash: entry.hash, version: { p: 1 } });
+    expect(readdirSync(path.join(root, 'a'))).toEqual(['new.txt']);
+  });
+
+  it('replaces an indexed file and keeps the old content in the trash', async () => {
+    writeFileSync(path.join(root, 'doc.txt'), 'old');
+    indexDisk('doc.txt');
+    const entry = remoteFile('doc.txt', 'new', { me: 1, p: 1 });
+    await applyTake(context({ 'doc.txt': 'new' }), entry, entry.version, ['peer']);
+    expect(readFileSync(path.join(root, 'doc.txt'), 'utf8')).toBe('new');
+    const [trashed] = trashFiles();
+    expect(trashed).toMatch(/^doc\.txt~\d{8}-\d{6}-\d{3}$/);
+    expect(readFileSync(path.join(root, '.wizard', 'trash', trashed as string), 'utf8')).toBe('old');
+  });
+
+  it('does not overwrite a file changed on disk since the index saw it', async () => {
+    writeFileSync(path.join(root, 'doc.txt'), 'old');
+    indexDisk('doc.txt');
+    writeFileSync(path.join(root, 'doc.txt'), 'edited locally, not yet scanned');
+    const entry = remoteFile('doc.txt', 'new', { me: 1, p: 1 });
+    const err: unknown = await applyTake(context({ 'doc.txt': 'new' }), entry, entry.version, ['peer']).catch((e: unknown) => e);
+    expect(hasCode(err, 'CHANGED')).toBe(true);
+    expect(readFileSync(path.join(root, 'doc.txt'), 'utf8')).toBe('edited locally, not yet scanned');
+    expect(readdirSync(root).filter((n) => n.startsWith('.~wizard-'))).toEqual([]);
+  });
+
+  it('does not overwrite a file the index has never seen', async () => {
+    writeFileSync(path.join(root, 'mine.txt'), 'unscanned');
+    const entry = remoteFile('mine.txt', 'theirs');
+    const err: unknown = await applyTake(context({ 'mine.txt': 'theirs' }), entry, entry.version, ['peer']).catch((e: unknown) => e);
+    expect(hasCode(err, 'CHANGED')).toBe(true);
+    expect(readFileSync(path.join(root, 'mine.txt'), 'utf8')).toBe('unscanned');
+  });
+
+  it('rejects content that does not match the announced hash and leaves no temp file', async () => {
+    const entry = remoteFile('x.bin', 'expected');
+    const err: unknown = await applyTake(context({ 'x.bin': 'tampered' }), entry, entry.version, ['peer']).catch((e: unknown) => e);
+    expect(hasCode(err, 'HASH_MISMATCH')).toBe(true);
+    expect(readdirSync(root).sort()).toEqual(['.wizard']);
+  });
+
+  it('deletes into the trash, and not a file that changed since it was indexed', async () => {
+    writeFileSync(path.join(root, 'bye.txt'), 'contents');
+    const local = indexDisk('bye.txt');
+    writeFileSync(path.join(root, 'bye.txt'), 'changed!');
+    const tombstone: FileEntry = { ...local, size: 0, hash: '', deleted: true, version: { me: 1, p: 1 } };
+    const err: unknown = await applyTake(context({}), tombstone, tombstone.version, []).catch((e: unknown) => e);
+    expect(hasCode(err, 'CHANGED')).toBe(true);
+    expect(existsSync(path.join(root, 'bye.txt'))).toBe(true);
+
+    indexDisk('bye.txt');
+    await applyTake(context({}), tombstone, tombstone.version, []);
+    expect(existsSync(path.join(root, 'bye.txt'))).toBe(false);
+    expect(trashFiles().some((p) => p.startsWith('bye.txt~'))).toBe(true);
+    expect(store.getLocal('f', 'bye.txt')?.deleted).toBe(true);
+  });
+
+  it('refuses symlinks that point outside the folder', async () => {
+    const link: FileEntry = { ...remoteFile('evil', ''), type: 'symlink', size: 0, hash: '', target: '../../etc' };
+    const err: unknown = await applyTake(context({}), link, link.version, []).catch((e: unknown) => e);
+    expect(hasCode(err, 'BAD_PATH')).toBe(true);
+    expect(existsSync(path.join(root, 'evil'))).toBe(false);
+  });
+});
+
+describe('isSafeLinkTarget', () => {
+  it.each([
+    ['a/link', 'b', true],
+    ['a/link', '../b', true],
+    ['a/link', '../../b', false],
+    ['link', '/etc/passwd', false],
+    ['link', '.wizard/trash', false],
+    ['link', '', false],
+    ['a/b/link', '../../c/../d', true],
+  ])('%s -> %s is safe: %s', (linkPath, target, safe) => {
+    expect(isSafeLinkTarget(linkPath, target)).toBe(safe);
+  });
+});

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import type { FileEntry } from '../../src/index/entry.js';
+import { reconcile, wins, type Decision, type RemoteEntry } from '../../src/sync/reconcile.js';
+import type { VersionVector } from '../../src/versions/vector.js';
+
+const H1 = 'a'.repeat(64);
+const H2 = 'b'.repeat(64);
+
+/** A live file entry. */
+function file(version: VersionVector, hash = H1, mtimeMs = 1000): FileEntry {
+  return { path: 'f', type: 'file', size: 3, mtimeMs, mode: 0o644, hash, target: '', version, deleted: false, sequence: 1 };
+}
+/** A tombstone. */
+function gone(version: VersionVector, mtimeMs = 1000): FileEntry {
+  return { ...file(version, '', mtimeMs), size: 0, deleted: true };
+}
+function dir(version: VersionVector): FileEntry {
+  return { ...file(version, ''), type: 'dir', size: 0 };
+}
+const at = (peer: string, entry: FileEntry): RemoteEntry => ({ peer, entry });
+
+describe('reconcile', () => {
+  const cases: Array<{ description: string; local: FileEntry | undefined; remotes: RemoteEntry[]; expected: Decision | { kind: 'take'; [k: string]: unknown } }> = [
+    { description: 'no remote entries: nothing to do', local: file({ me: 1 }), remotes: [], expected: { kind: 'none' } },
+    { description: 'equal versions: nothing to do', local: file({ me: 1 }), remotes: [at('p', file({ me: 1 }))], expected: { kind: 'none' } },
+    { description: 'ours is newer: the peer pulls, not us', local: file({ me: 2 }), remotes: [at('p', file({ me: 1 }))], expected: { kind: 'none' } },
+    {
+      description: 'a file we never saw is taken from the peers that have it',
+      local: undefined,
+      remotes: [at('p', file({ p: 1 })), at('q', file({ p: 1 }))],
+      expected: { kind: 'take', version: { p: 1 }, sources: ['p', 'q'], replacesConcurrent: false },
+    },
+    { description: 'a tombstone for a path we never had: nothing to do', local: undefined, remotes: [at('p', gone({ p: 2 }))], expected: { kind: 'none' } },
+    {
+      description: 'a newer version is taken only from peers that have exactly it',
+      local: file({ me: 1 }),
+      remotes: [at('p', file({ me: 1, p: 1 }, H2)), at('q', file({ me: 1 }))],
+      expected: { kind: 'take', version: { me: 1, p: 1 }, sources: ['p'], replacesConcurrent: false },
+    },
+    {
+      description: 'the newest of several remote versions wins',
+      local: file({ me: 1 }),
+      remotes: [at('p', file({ me: 1, p: 1 }, H2)), at('q', file({ me: 1, p: 1, q: 1 }, H1))],
+      expected: { kind: 'take', version: { me: 1, p: 1, q: 1 }, sources: ['q'] },
+    },
+    {
+      description: 'a newer deletion is taken (no sources needed)',
+      local: file({ me: 1 }),
+      remotes: [at('p', gone({ me: 1, p: 1 }))],
+      expected: { kind: 'take', version: { me: 1, p: 1 }, sources: [] },
+    },
+    {
+      description: 'a newer deletion of something we also deleted only merges the version',
+      local: gone({ me: 2 }),
+      remotes: [at('p', gone({ me: 2, p: 1 }))],
+      expected: { kind: 'merge', version: { me: 2, p: 1 } },
+    },
+    {
+      description: 'concurrent edits with identical content merge without a transfer',
+      local: file({ me: 2, p: 1 }, H1),
+      remotes: [at('p', file({ me: 1, p: 2 }, H1, 5000))],
+      expected: { kind: 'merge', version: { me: 2, p: 2 } },
+    },
+    {
+      description: 'concurrent edits: the newer mtime wins and the merged version is recorded',
+      local: file({ me: 2, p: 1 }, H1, 1000),
+      remotes: [at('p', file({ me: 1, p: 2 }, H2, 2000))],
+      expected: { kind: 'take', version: { me: 2, p: 2 }, sources: ['p'], replacesConcurrent: true },
+    },
+    {
+      description: 'concurrent edits: our newer mtime wins, the peer will take ours',
+      local: file({ me: 2, p: 1 }, H1, 3000),
+      remotes: [at('p', file({ me: 1, p: 2 }, H2, 2000))],
+      expected: { kind: 'none' },
+    },
+    {
+      description: 'a deletion concurrent with our edit loses: the file stays',
+      local: file({ me: 2, p: 1 }, H1, 1000),
+      remotes: [at('p', gone({ me: 1, p: 2 }, 9000))],
+      expected: { kind: 'none' },
+    },
+    {
+      description: 'our deletion concurrent with a peer edit loses: the file comes back',
+      local: gone({ me: 2, p: 1 }, 9000),
+      remotes: [at('p', file({ me: 1, p: 2 }, H2, 1000))],
+      expected: { kind: 'take', version: { me: 2, p: 2 }, sources: ['p'], replacesConcurrent: true },
+    },
+    {
+      description: 'a dir made concurrently on both sides merges',
+      local: dir({ me: 1 }),
+      remotes: [at('p', dir({ p: 1 }))],
+      expected: { kind: 'merge', version: { me: 1, p: 1 } },
+    },
+  ];
+
+  it.each(cases)('$description', ({ local, remotes, expected }) => {
+    expect(reconcile(local, remotes)).toMatchObject(expected);
+  });
+});
+
+describe('wins (the concurrent tie-break)', () => {
+  it('is decided the same way from both sides', () => {
+    const pairs: Array<[FileEntry, FileEntry]> = [
+      [file({ a: 2, b: 1 }, H1, 5), file({ a: 1, b: 2 }, H2, 5)],
+      [file({ a: 1 }, H1, 7), file({ b: 1 }, H2, 5)],
+      [gone({ a: 3 }), file({ b: 1 })],
+    ];
+    for (const [x, y] of pairs) expect(wins(x, y)).toBe(!wins(y, x));
+  });
+
+  it('breaks an mtime tie by the node that changed last', () => {
+    expect(wins(file({ a: 1, b: 3 }, H1, 5), file({ a: 3, b: 1 }, H2, 5))).toBe(true);
+    expect(wins(file({ a: 3, b: 1 }, H1, 5), file({ a: 1, b: 3 }, H2, 5))).toBe(false);
+  });
+});

@@ -1,0 +1,112 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/core/clock.js';
+import { encodeFrame } from '../../src/protocol/framing.js';
+import { PROTOCOL_VERSION, type Hello, type IndexMessage } from '../../src/protocol/messages.js';
+import { PeerSession, type SessionHandler } from '../../src/transport/session.js';
+import { duplexPair } from '../support/streams.js';
+
+const log = pino({ level: 'silent' });
+const ID_A = 'a'.repeat(64);
+const ID_B = 'b'.repeat(64);
+
+function hello(id: string, overrides: Partial<Hello> = {}): Hello {
+  return { type: 'hello', protocol: PROTOCOL_VERSION, id, name: id.slice(0, 4), listenPort: 0, intent: 'sync', folders: [], ...overrides };
+}
+
+function pair(opts = {}): [PeerSession, PeerSession] {
+  const [x, y] = duplexPair();
+  // Each side names the peer by the ID its certificate would prove.
+  return [new PeerSession({ socket: x, clock: systemClock, log }, ID_B, 'out', opts), new PeerSession({ socket: y, clock: systemClock, log }, ID_A, 'in', opts)];
+}
+
+function handler(overrides: Partial<SessionHandler> = {}): SessionHandler & { indexes: IndexMessage[]; closedWith: string[] } {
+  const indexes: IndexMessage[] = [];
+  const closedWith: string[] = [];
+  return {
+    indexes,
+    closedWith,
+    onIndex: (m) => indexes.push(m),
+    onRequest: () => Promise.resolve(Buffer.from('block')),
+    onClose: (r) => closedWith.push(r),
+    ...overrides,
+  };
+}
+
+describe('PeerSession', () => {
+  it('exchanges hellos, then requests and responses in both directions', async () => {
+    const [a, b] = pair();
+    const [ha, hb] = await Promise.all([a.handshake(hello(ID_A)), b.handshake(hello(ID_B))]);
+    expect(ha.id).toBe(ID_B);
+    expect(hb.id).toBe(ID_A);
+    b.attach(handler({ onRequest: (req) => Promise.resolve(Buffer.from(`${req.path}@${req.offset}`)) }));
+    a.attach(handler());
+    const data = await a.request({ folder: 'f', path: 'x.txt', hash: 'c'.repeat(64), offset: 7, length: 10 });
+    expect(data.toString()).toBe('x.txt@7');
+    expect(a.bytesSent).toBeGreaterThan(0);
+    expect(a.bytesSent).toBe(b.bytesReceived);
+  });
+
+  it('passes a serving error back to the requester with its reason', async () => {
+    const [a, b] = pair();
+    await Promise.all([a.handshake(hello(ID_A)), b.handshake(hello(ID_B))]);
+    b.attach(handler({ onRequest: () => Promise.reject(Object.assign(new Error('gone'), { wireCode: 'not-found' })) }));
+    a.attach(handler());
+    await expect(a.request({ folder: 'f', path: 'x', hash: 'c'.repeat(64), offset: 0, length: 1 })).rejects.toThrow(/gone/);
+  });
+
+  it('refuses a peer whose hello claims another ID than its certificate', async () => {
+    const [a, b] = pair();
+    const result = Promise.allSettled([a.handshake(hello(ID_A)), b.handshake(hello('c'.repeat(64)))]);
+    const [ra] = await result;
+    expect(ra.status).toBe('rejected');
+    expect(String((ra as PromiseRejectedResult).reason)).toMatch(/claims ID/);
+    await a.closed;
+  });
+
+  it('refuses another protocol version', async () => {
+    const [a, b] = pair();
+    const [ra] = await Promise.allSettled([a.handshake(hello(ID_A)), b.handshake(hello(ID_B, { protocol: PROTOCOL_VERSION + 1 }))]);
+    expect(String((ra as PromiseRejectedResult).reason)).toMatch(/protocol/);
+  });
+
+  it('closes on a frame that is not a valid message, and tells the handler once', async () => {
+    const [x, y] = duplexPair();
+    const a = new PeerSession({ socket: x, clock: systemClock, log }, ID_B, 'out');
+    const h = handler();
+    a.attach(h);
+    y.write(encodeFrame(Buffer.from([0xc1])));
+    expect(await a.closed).toMatch(/protocol error/);
+    expect(h.closedWith).toHaveLength(1);
+  });
+
+  it('closes on a frame header announcing more than the limit, before the body arrives', async () => {
+    const [x, y] = duplexPair();
+    const a = new PeerSession({ socket: x, clock: systemClock, log }, ID_B, 'out');
+    y.write(Buffer.from([0xff, 0xff, 0xff, 0xff]));
+    expect(await a.closed).toMatch(/protocol error/);
+  });
+
+  it('closes a session when the peer sends something other than hello first', async () => {
+    const [a, b] = pair();
+    const handshake = a.handshake(hello(ID_A));
+    b.send({ type: 'ping' });
+    await expect(handshake).rejects.toThrow();
+    expect(await a.closed).toMatch(/first message was not hello/);
+  });
+
+  it('fails pending requests when the connection closes', async () => {
+    const [a, b] = pair();
+    await Promise.all([a.handshake(hello(ID_A)), b.handshake(hello(ID_B))]);
+    b.attach(handler({ onRequest: () => new Promise(() => {}) }));
+    a.attach(handler());
+    const pending = a.request({ folder: 'f', path: 'x', hash: 'c'.repeat(64), offset: 0, length: 1 });
+    b.close('bye');
+    await expect(pending).rejects.toThrow(/closed/);
+  });
+
+  it('closes a silent peer after the idle timeout', async () => {
+    const [a] = pair({ idleTimeoutMs: 150, pingIntervalMs: 10_000 });
+    expect(await a.closed).toMatch(/no traffic/);
+  });
+});
