@@ -173,6 +173,6 @@ export async function waitSameTree(a: TestNode, b: TestNode, timeoutMs = 30_000)
 
 /** Stops every daemon and removes the base dir. */
 export async function cleanup(base: string, nodes: TestNode[]): Promise<void> {
-  await Promise.all(nodes.map((n) => n.daemon?.kill()));
+  await Promise.all(nodes.map((n) => n.daemon?.kill() ?? Promise.resolve()));
   rmSync(base, { recursive: true, force: true });
 }

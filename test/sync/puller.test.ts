@@ -15,6 +15,7 @@ import type { FileEntry, LocalEntry } from '../../src/index/entry.js';
 import { IndexStore } from '../../src/index/store.js';
 import { applyTake, isSafeLinkTarget, type PullContext } from '../../src/sync/puller.js';
 import { Trash } from '../../src/sync/trash.js';
+import type { VersionVector } from '../../src/versions/vector.js';
 
 let root: string;
 let store: IndexStore;
@@ -33,7 +34,7 @@ afterEach(() => {
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 /** A peer entry for `content` at `rel`. */
-function remoteFile(rel: string, content: string, version = { p: 1 }): FileEntry {
+function remoteFile(rel: string, content: string, version: VersionVector = { p: 1 }): FileEntry {
   return { path: rel, type: 'file', size: Buffer.byteLength(content), mtimeMs: 1_700_000_000_000, mode: 0o644, hash: sha(content), target: '', version, deleted: false, sequence: 1 };
 }
 
