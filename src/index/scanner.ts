@@ -77,7 +77,10 @@ async function toObservation(root: string, rel: string, st: Stats): Promise<Obse
  */
 export async function walk(root: string, rel: string, opts: WalkOptions): Promise<WalkResult> {
   const result: WalkResult = { seen: new Map(), unreadable: [], skipped: [] };
+  // A watcher event can name an ignored path directly; it must not slip past the rules applied during the walk.
+  if (rel !== '' && (opts.isInternal(rel) || opts.matcher.isIgnored(rel, false))) return result;
   const top = await observe(root, rel);
+  if (top !== undefined && top.type === 'dir' && rel !== '' && opts.matcher.isIgnored(rel, true)) return result;
   if (top === undefined) return result;
   if (rel !== '') result.seen.set(rel, top);
   if (top.type !== 'dir') return result;
