@@ -3,26 +3,28 @@
  * and the disk in step with its peers (pull rounds). The decisions are made by
  * the pure `reconcile`; the disk work by the puller; this file sequences them.
  */
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { describeError, hasCode, WizardError } from '../core/errors.js';
 import { Mutex } from '../core/mutex.js';
-import { isUnder } from '../core/paths.js';
 import type { Limits } from '../config/schema.js';
 import type { LocalEntry } from '../index/entry.js';
-import { hashFile, sameStat } from '../index/hash.js';
+import { hashFile } from '../index/hash.js';
 import type { IndexStore } from '../index/store.js';
-import { classify, observe, walk, type Observation } from '../index/scanner.js';
+import { observe, walk } from '../index/scanner.js';
 import { FolderWatcher } from '../index/watcher.js';
 import { compileIgnore, isAlwaysIgnored, type IgnoreMatcher } from '../ignore/matcher.js';
-import { bump } from '../versions/vector.js';
 import type { BlockSource } from './fetch.js';
 import { applyMerge, applyTake, type PullContext } from './puller.js';
-import { reconcile, type Decision } from './reconcile.js';
+import { changedPaths, entryFor, minimalRoots, sameObservation, type Candidate } from './local-changes.js';
+import { planPull, planSize } from './pull-plan.js';
+import { reconcile } from './reconcile.js';
 import { readBlock } from './serve.js';
+import { RetryBook } from './retry.js';
+import { integrityProblem, MARKER_DIR } from './safety.js';
 import { Trash } from './trash.js';
 
 /** The folder's view of the peers it shares with. */
@@ -66,14 +68,10 @@ export interface FolderStatus {
   readonly pending: number;
 }
 
-/** The `.wizard` dir at the root marks a folder Wizard has synced; its absence means the disk is not the one we know. */
-const MARKER_DIR = '.wizard';
 /** The folder's own ignore file at its root (not synced, like Syncthing's .stignore). */
 const FOLDER_IGNORE = '.wizardignore';
 /** Changes recorded per index transaction during a scan. */
 const COMMIT_BATCH = 500;
-/** Longest wait before retrying a path that failed. */
-const MAX_RETRY_MS = 60_000;
 /** How often a halted folder checks whether it can resume. */
 const HALT_RECHECK_MS = 5_000;
 
@@ -95,7 +93,7 @@ export class Folder {
   private pendingCount = 0;
   /** Watcher and periodic rescan are running (they outlive a halt). */
   private started = false;
-  private readonly failures = new Map<string, { attempts: number; nextAt: number; error: string }>();
+  private readonly failures = new RetryBook();
   private readonly timers = new Set<() => void>();
 
   constructor(private readonly deps: FolderDeps) {
@@ -202,7 +200,7 @@ export class Folder {
 
   /** Errors worth showing the user: paths that keep failing. */
   errors(): string[] {
-    return [...this.failures.entries()].map(([p, f]) => `${this.deps.id}/${p}: ${f.error}`);
+    return this.failures.describe().map((line) => `${this.deps.id}/${line}`);
   }
 
   // ---- root and marker -------------------------------------------------------------------
@@ -230,19 +228,8 @@ export class Folder {
     return true;
   }
 
-  private async integrityProblem(): Promise<string | undefined> {
-    const root = this.deps.root;
-    try {
-      if (!(await stat(root)).isDirectory()) return `${root} is not a directory`;
-    } catch {
-      return `${root} is missing (unmounted or deleted?); restore it to resume`;
-    }
-    try {
-      await stat(path.join(root, MARKER_DIR));
-    } catch {
-      return `${path.join(root, MARKER_DIR)} is missing, so this may not be the disk Wizard synced; recreate that dir if the folder is intact`;
-    }
-    return undefined;
+  private integrityProblem(): Promise<string | undefined> {
+    return integrityProblem(this.deps.root);
   }
 
   private halt(reason: string): void {
@@ -327,27 +314,13 @@ export class Folder {
     });
     for (const s of result.skipped) this.deps.log.warn({ path: s.path, reason: s.reason }, 'not syncing path');
     const known = new Map(store.localUnder(id, rel).map((e) => [e.path, e]));
-
-    const candidates: Array<{ obs: Observation | undefined; prev: LocalEntry | undefined; path: string }> = [];
-    for (const obs of result.seen.values()) {
-      const prev = known.get(obs.path);
-      if (classify(obs, prev) !== 'same') candidates.push({ obs, prev, path: obs.path });
-    }
-    for (const prev of known.values()) {
-      if (prev.deleted || result.seen.has(prev.path)) continue;
-      if (this.isIgnored(prev.path) || matcher.isIgnored(prev.path, prev.type === 'dir')) continue;
-      // A path below a dir we could not read is unknown, not deleted.
-      if (result.unreadable.some((dir) => isUnder(prev.path, dir))) continue;
-      candidates.push({ obs: undefined, prev, path: prev.path });
-    }
-    // Parents before children, so a peer creates dirs before their contents.
-    candidates.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const candidates = changedPaths(result.seen, known, result.unreadable, (p, isDir) => this.isIgnored(p) || matcher.isIgnored(p, isDir));
 
     const limit = pLimit(this.deps.limits().hashers);
     let committed = 0;
     for (let i = 0; i < candidates.length; i += COMMIT_BATCH) {
       const batch = candidates.slice(i, i + COMMIT_BATCH);
-      const records = await Promise.all(batch.map((c) => limit(() => this.record(c.path, c.obs, c.prev))));
+      const records = await Promise.all(batch.map((c) => limit(() => this.record(c))));
       committed += await this.lock.run(async () => {
         const changes: Array<Omit<LocalEntry, 'sequence'>> = [];
         for (const [j, rec] of records.entries()) {
@@ -370,30 +343,18 @@ export class Folder {
     return committed;
   }
 
-  /** The entry to record for a changed path, or undefined when there is nothing to record after all. */
-  private async record(rel: string, obs: Observation | undefined, prev: LocalEntry | undefined): Promise<Omit<LocalEntry, 'sequence'> | undefined> {
-    const localId = this.deps.localId;
-    if (obs === undefined) {
-      if (prev === undefined) return undefined;
-      return { ...prev, size: 0, hash: '', target: '', deleted: true, inode: 0, version: bump(prev.version, localId) };
+  /** The entry to record for a changed path (hashing a file), or undefined when there is nothing to record after all. */
+  private async record(c: Candidate): Promise<Omit<LocalEntry, 'sequence'> | undefined> {
+    if (c.obs?.type !== 'file') return entryFor(c, '', this.deps.localId);
+    try {
+      const hash = await hashFile(path.join(this.deps.root, ...c.path.split('/')), c.obs, this.abort.signal);
+      return entryFor(c, hash, this.deps.localId);
+    } catch (err) {
+      // CHANGED: a file being written right now; look again once it settles.
+      if (!hasCode(err, 'CHANGED')) this.deps.log.warn({ path: c.path, err: describeError(err) }, 'cannot read file; will retry');
+      this.queueScanLater(c.path);
+      return undefined;
     }
-    let hash = '';
-    if (obs.type === 'file') {
-      try {
-        hash = await hashFile(path.join(this.deps.root, ...rel.split('/')), obs, this.abort.signal);
-      } catch (err) {
-        // CHANGED: a file being written right now; look again once it settles.
-        if (!hasCode(err, 'CHANGED')) this.deps.log.warn({ path: rel, err: describeError(err) }, 'cannot read file; will retry');
-        this.queueScanLater(rel);
-        return undefined;
-      }
-    }
-    const entry = { path: rel, type: obs.type, size: obs.size, mtimeMs: obs.mtimeMs, mode: obs.mode, hash, target: obs.target, deleted: false, inode: obs.inode };
-    const contentSame =
-      prev !== undefined && !prev.deleted && prev.type === obs.type && prev.hash === hash && prev.target === obs.target && prev.mode === obs.mode;
-    // Same bytes under a new inode (a restore, a copy-back): remember where it is without announcing a new version.
-    const metaOnly = contentSame && (obs.type !== 'file' || prev.mtimeMs === obs.mtimeMs);
-    return { ...entry, version: metaOnly ? prev.version : bump(prev?.version ?? {}, localId) };
   }
 
   private queueScanLater(rel: string): void {
@@ -429,25 +390,9 @@ export class Folder {
     for (const peer of connected) for (const e of store.remoteDiffering(id, peer)) paths.add(e.path);
 
     const now = this.deps.clock.now();
-    const dirs: Array<[string, Decision & { kind: 'take' }]> = [];
-    const files: Array<[string, Decision & { kind: 'take' }]> = [];
-    const deletes: Array<[string, Decision & { kind: 'take' }]> = [];
-    const merges: Array<[string, Decision & { kind: 'merge' }]> = [];
-    for (const p of paths) {
-      if (this.isIgnored(p)) continue;
-      const failure = this.failures.get(p);
-      if (failure !== undefined && failure.nextAt > now) continue;
-      const decision = reconcile(store.getLocal(id, p), store.remotesFor(id, p));
-      if (decision.kind === 'merge') merges.push([p, decision]);
-      else if (decision.kind === 'take') {
-        const sources = decision.sources.filter((s) => connected.has(s));
-        const d = { ...decision, sources };
-        if (d.entry.deleted) deletes.push([p, d]);
-        else if (d.entry.type === 'dir') dirs.push([p, d]);
-        else if (sources.length > 0) files.push([p, d]);
-      }
-    }
-    const total = dirs.length + files.length + deletes.length + merges.length;
+    const wanted = [...paths].filter((p) => !this.isIgnored(p) && !this.failures.isWaiting(p, now));
+    const plan = planPull(wanted, (p) => reconcile(store.getLocal(id, p), store.remotesFor(id, p)), connected);
+    const total = planSize(plan);
     if (total === 0) return;
     this.pendingCount = total;
     let progressed = 0;
@@ -455,7 +400,7 @@ export class Folder {
     const attempt = async (p: string, fn: () => Promise<void>) => {
       try {
         await fn();
-        this.failures.delete(p);
+        this.failures.succeed(p);
         progressed++;
       } catch (err) {
         this.noteFailure(p, err);
@@ -464,14 +409,11 @@ export class Folder {
       }
     };
     try {
-      for (const [p, d] of merges) await attempt(p, () => applyMerge(ctx, p, d.version));
-      dirs.sort(([a], [b]) => (a < b ? -1 : 1));
-      for (const [p, d] of dirs) await attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources));
+      for (const [p, d] of plan.merges) await attempt(p, () => applyMerge(ctx, p, d.version));
+      for (const [p, d] of plan.dirs) await attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources));
       const limit = pLimit(this.deps.limits().transfers);
-      await Promise.all(files.map(([p, d]) => limit(() => attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources)))));
-      // Children before parents, so a dir is empty by the time its own deletion comes.
-      deletes.sort(([a], [b]) => (a < b ? 1 : -1));
-      for (const [p, d] of deletes) await attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources));
+      await Promise.all(plan.files.map(([p, d]) => limit(() => attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources)))));
+      for (const [p, d] of plan.deletes) await attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources));
     } finally {
       this.pendingCount = 0;
     }
@@ -497,16 +439,15 @@ export class Folder {
 
   private noteFailure(rel: string, err: unknown): void {
     if (hasCode(err, 'CLOSED')) return;
-    if (hasCode(err, 'CHANGED')) {
-      // The disk has news: record it first, then this path is decided again.
-      this.queueScan([rel]);
-      return;
+    const changed = hasCode(err, 'CHANGED');
+    // The disk has news: record it first, then this path is decided again. Still counted, so a path
+    // that keeps looking changed (a dir that holds ignored files, say) backs off instead of spinning.
+    if (changed) this.queueScan([rel]);
+    const delay = this.failures.fail(rel, err, this.deps.clock.now(), changed ? 250 : 1000);
+    const attempts = this.failures.attempts(rel);
+    if (!changed || attempts > 3) {
+      this.deps.log.warn({ path: rel, attempts, retryInMs: delay, err: describeError(err) }, 'sync of path failed; will retry');
     }
-    const previous = this.failures.get(rel);
-    const attempts = (previous?.attempts ?? 0) + 1;
-    const delay = Math.min(MAX_RETRY_MS, 1000 * 2 ** (attempts - 1));
-    this.failures.set(rel, { attempts, nextAt: this.deps.clock.now() + delay, error: describeError(err) });
-    this.deps.log.warn({ path: rel, attempts, retryInMs: delay, err: describeError(err) }, 'sync of path failed; will retry');
     this.after(delay, () => this.requestPull());
   }
 
@@ -518,23 +459,4 @@ export class Folder {
     });
     this.timers.add(cancel);
   }
-}
-
-/** Observations equal in everything a scan records. */
-function sameObservation(a: Observation | undefined, b: Observation | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  if (a.type !== b.type || a.mode !== b.mode || a.target !== b.target) return false;
-  // A dir's mtime moves whenever its children change, which says nothing about the dir entry itself.
-  return a.type === 'dir' || sameStat(a, b);
-}
-
-/** Drops paths covered by another path in the list ('' covers all). */
-export function minimalRoots(paths: string[]): string[] {
-  const sorted = [...new Set(paths)].sort();
-  const out: string[] = [];
-  for (const p of sorted) {
-    if (out.some((r) => isUnder(p, r))) continue;
-    out.push(p);
-  }
-  return out;
 }

@@ -1,0 +1,82 @@
+/**
+ * What a scan has to record: compares what the disk holds with what the
+ * index says, and builds the entries for the differences. Pure: the folder
+ * walks, hashes and commits.
+ */
+import { isUnder } from '../core/paths.js';
+import type { LocalEntry } from '../index/entry.js';
+import { sameStat } from '../index/hash.js';
+import { classify, type Observation } from '../index/scanner.js';
+import { bump } from '../versions/vector.js';
+
+/** A path whose disk state differs from its index entry. `obs` undefined: it is gone from disk. */
+export interface Candidate {
+  readonly path: string;
+  readonly obs: Observation | undefined;
+  readonly prev: LocalEntry | undefined;
+}
+
+/**
+ * Paths to record after walking a subtree: everything seen that differs from
+ * its entry, and every live entry no longer seen, except where the path is
+ * ignored (it stops syncing but is never deleted on peers) or below a dir the
+ * walk could not read (unknown is not deleted). Sorted parents first, so a
+ * peer creates dirs before their contents.
+ */
+export function changedPaths(
+  seen: ReadonlyMap<string, Observation>,
+  known: ReadonlyMap<string, LocalEntry>,
+  unreadable: readonly string[],
+  isIgnored: (path: string, isDir: boolean) => boolean,
+): Candidate[] {
+  const out: Candidate[] = [];
+  for (const obs of seen.values()) {
+    const prev = known.get(obs.path);
+    if (classify(obs, prev) !== 'same') out.push({ path: obs.path, obs, prev });
+  }
+  for (const prev of known.values()) {
+    if (prev.deleted || seen.has(prev.path)) continue;
+    if (isIgnored(prev.path, prev.type === 'dir')) continue;
+    if (unreadable.some((dir) => isUnder(prev.path, dir))) continue;
+    out.push({ path: prev.path, obs: undefined, prev });
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/**
+ * The entry to record for a candidate, given the content hash of a file
+ * ('' otherwise). A change bumps our counter in the version vector; the same
+ * bytes under a new inode (a restore, a copy-back) only update where the
+ * file is, without announcing a new version.
+ */
+export function entryFor(c: Candidate, hash: string, localId: string): Omit<LocalEntry, 'sequence'> | undefined {
+  const { obs, prev } = c;
+  if (obs === undefined) {
+    if (prev === undefined) return undefined;
+    return { ...prev, size: 0, hash: '', target: '', deleted: true, inode: 0, version: bump(prev.version, localId) };
+  }
+  const entry = { path: c.path, type: obs.type, size: obs.size, mtimeMs: obs.mtimeMs, mode: obs.mode, hash, target: obs.target, deleted: false, inode: obs.inode };
+  const contentSame =
+    prev !== undefined && !prev.deleted && prev.type === obs.type && prev.hash === hash && prev.target === obs.target && prev.mode === obs.mode;
+  const metaOnly = contentSame && (obs.type !== 'file' || prev.mtimeMs === obs.mtimeMs);
+  return { ...entry, version: metaOnly ? prev.version : bump(prev?.version ?? {}, localId) };
+}
+
+/** Observations equal in everything a scan records. */
+export function sameObservation(a: Observation | undefined, b: Observation | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.type !== b.type || a.mode !== b.mode || a.target !== b.target) return false;
+  // A dir's mtime moves whenever its children change, which says nothing about the dir entry itself.
+  return a.type === 'dir' || sameStat(a, b);
+}
+
+/** Drops paths covered by another path in the list ('' covers all). */
+export function minimalRoots(paths: string[]): string[] {
+  const sorted = [...new Set(paths)].sort();
+  const out: string[] = [];
+  for (const p of sorted) {
+    if (out.some((r) => isUnder(p, r))) continue;
+    out.push(p);
+  }
+  return out;
+}

@@ -1,0 +1,41 @@
+/**
+ * Which paths failed to sync, and when each may be tried again: exponential
+ * backoff per path, so one broken file neither stalls the rest nor spins.
+ */
+import { describeError } from '../core/errors.js';
+
+/** Longest wait between two tries of one path. */
+const MAX_RETRY_MS = 60_000;
+
+/** Failures per path. */
+export class RetryBook {
+  private readonly failures = new Map<string, { attempts: number; nextAt: number; error: string }>();
+
+  /** Records a failure at `now`; returns how long to wait before the next try. */
+  fail(path: string, err: unknown, now: number, baseMs = 1000): number {
+    const attempts = (this.failures.get(path)?.attempts ?? 0) + 1;
+    const delay = Math.min(MAX_RETRY_MS, baseMs * 2 ** (attempts - 1));
+    this.failures.set(path, { attempts, nextAt: now + delay, error: describeError(err) });
+    return delay;
+  }
+
+  /** The path synced: forget its failures. */
+  succeed(path: string): void {
+    this.failures.delete(path);
+  }
+
+  /** True while the path is in its backoff. */
+  isWaiting(path: string, now: number): boolean {
+    return (this.failures.get(path)?.nextAt ?? 0) > now;
+  }
+
+  /** Tries so far for a path. */
+  attempts(path: string): number {
+    return this.failures.get(path)?.attempts ?? 0;
+  }
+
+  /** One line per failing path. */
+  describe(): string[] {
+    return [...this.failures.entries()].map(([p, f]) => `${p}: ${f.error}`);
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * Guards against the scariest mistake a sync tool can make: taking a folder
+ * that is merely missing (an unmounted disk, a renamed dir) for a folder
+ * whose files were all deleted, and deleting them on every peer.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+
+/** The `.wizard` dir at the root marks a folder Wizard has synced; its absence means the disk is not the one we know. */
+export const MARKER_DIR = '.wizard';
+
+/** Why the folder at `root` cannot be trusted right now, or undefined when it can. */
+export async function integrityProblem(root: string): Promise<string | undefined> {
+  try {
+    if (!(await stat(root)).isDirectory()) return `${root} is not a directory`;
+  } catch {
+    return `${root} is missing (unmounted or deleted?); restore it to resume`;
+  }
+  try {
+    await stat(path.join(root, MARKER_DIR));
+  } catch {
+    return `${path.join(root, MARKER_DIR)} is missing, so this may not be the disk Wizard synced; recreate that dir if the folder is intact`;
+  }
+  return undefined;
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import type { LocalEntry } from '../../src/index/entry.js';
+import type { Observation } from '../../src/index/scanner.js';
+import { changedPaths, entryFor, minimalRoots, sameObservation } from '../../src/sync/local-changes.js';
+
+const H = 'a'.repeat(64);
+const obs = (path: string, extra: Partial<Observation> = {}): Observation => ({ path, type: 'file', size: 3, mtimeMs: 10, mode: 0o644, inode: 7, target: '', ...extra });
+const entry = (path: string, extra: Partial<LocalEntry> = {}): LocalEntry => ({
+  path, type: 'file', size: 3, mtimeMs: 10, mode: 0o644, hash: H, target: '', version: { me: 1 }, deleted: false, sequence: 1, inode: 7, ...extra,
+});
+const noIgnores = () => false;
+
+describe('changedPaths', () => {
+  it('finds new, changed and vanished paths, parents first', () => {
+    const seen = new Map([
+      ['same', obs('same')],
+      ['new', obs('new')],
+      ['grew', obs('grew', { size: 4 })],
+    ]);
+    const known = new Map([
+      ['same', entry('same')],
+      ['grew', entry('grew')],
+      ['gone', entry('gone')],
+      ['gone-long-ago', entry('gone-long-ago', { deleted: true })],
+    ]);
+    expect(changedPaths(seen, known, [], noIgnores).map((c) => c.path)).toEqual(['gone', 'grew', 'new']);
+  });
+
+  it('never takes an ignored path or one below an unreadable dir as deleted', () => {
+    const known = new Map([
+      ['build/out.o', entry('build/out.o')],
+      ['locked/secret', entry('locked/secret')],
+      ['plain', entry('plain')],
+    ]);
+    const ignored = (p: string) => p.startsWith('build/');
+    expect(changedPaths(new Map(), known, ['locked'], ignored).map((c) => c.path)).toEqual(['plain']);
+  });
+});
+
+describe('entryFor', () => {
+  it('bumps our counter for new content', () => {
+    expect(entryFor({ path: 'f', obs: obs('f'), prev: entry('f', { hash: 'b'.repeat(64) }) }, H, 'me')?.version).toEqual({ me: 2 });
+  });
+
+  it('records a deletion as a bumped tombstone', () => {
+    expect(entryFor({ path: 'f', obs: undefined, prev: entry('f', { version: { p: 3 } }) }, '', 'me')).toMatchObject({ deleted: true, size: 0, hash: '', version: { p: 3, me: 4 } });
+  });
+
+  it('keeps the version when only the inode moved', () => {
+    expect(entryFor({ path: 'f', obs: obs('f', { inode: 99 }), prev: entry('f') }, H, 'me')).toMatchObject({ inode: 99, version: { me: 1 } });
+  });
+
+  it('bumps when only the mtime moved, so peers get the new mtime', () => {
+    expect(entryFor({ path: 'f', obs: obs('f', { mtimeMs: 11 }), prev: entry('f') }, H, 'me')?.version).toEqual({ me: 2 });
+  });
+});
+
+describe('sameObservation and minimalRoots', () => {
+  it('ignores a dir mtime but not a file mtime', () => {
+    expect(sameObservation(obs('d', { type: 'dir', mtimeMs: 1 }), obs('d', { type: 'dir', mtimeMs: 2 }))).toBe(true);
+    expect(sameObservation(obs('f', { mtimeMs: 1 }), obs('f', { mtimeMs: 2 }))).toBe(false);
+    expect(sameObservation(undefined, undefined)).toBe(true);
+  });
+
+  it('drops paths covered by another', () => {
+    expect(minimalRoots(['a/b', 'a', 'c/d', 'c/de', 'a/b/c'])).toEqual(['a', 'c/d', 'c/de']);
+    expect(minimalRoots(['x', ''])).toEqual(['']);
+  });
+});
