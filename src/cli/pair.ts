@@ -5,14 +5,15 @@
 import os from 'node:os';
 import { loadNodeCredentials } from '../certs/store.js';
 import { editConfig, readConfig } from '../config/file.js';
-import { addPeer } from '../config/schema.js';
+import { addPeer } from '../config/edit.js';
 import { systemClock } from '../core/clock.js';
 import { hasCode, UsageError, WizardError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { DEFAULT_PORT } from '../node.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { controlRequest } from '../status/control.js';
-import { dial, formatHostPort, parseHostPort } from '../transport/tls.js';
+import { formatHostPort, parseHostPort } from '../transport/address.js';
+import { dial } from '../transport/tls.js';
 import { PeerSession } from '../transport/session.js';
 import { certsDir } from './home.js';
 

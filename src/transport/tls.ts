@@ -13,7 +13,8 @@ import { constants as cryptoConstants } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { nodeIdOfDer, shortNodeId } from '../certs/ca.js';
-import { UsageError, WizardError, describeError } from '../core/errors.js';
+import { WizardError, describeError } from '../core/errors.js';
+import { formatHostPort } from './address.js';
 
 /** The CA this node trusts plus its own certificate and key, all PEM. */
 export interface TlsCredentials {
@@ -71,21 +72,11 @@ export interface DialResult {
   peerId: string;
 }
 
-/** Options for {@link parseHostPort}. */
-export interface ParseHostPortOptions {
-  /** Accept port 0 ("any free port"), which only makes sense for listening. */
-  allowZero?: boolean;
-}
-
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
 // Keepalive probes find peers that vanished without a FIN (sleep, NAT drop)
 // when the session is idle; the session's own ping catches the rest sooner.
 const KEEPALIVE_DELAY_MS = 30_000;
-const MAX_PORT = 65_535;
-const MAX_HOSTNAME_CHARS = 253;
-// Dot-separated labels; '_' is allowed because real LAN names use it, though DNS proper does not.
-const HOSTNAME = /^[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$/;
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'ENOTFOUND',
@@ -182,27 +173,6 @@ export function dial(opts: DialOptions): Promise<DialResult> {
     socket.once('close', onClose);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/** "host:port", with IPv6 literals in brackets. */
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** Parses "host", "host:port", "[v6]" or "[v6]:port"; throws a 'USAGE' WizardError on anything else. */
-export function parseHostPort(
-  s: string,
-  defaultPort: number,
-  opts: ParseHostPortOptions = {},
-): { host: string; port: number } {
-  const text = s.trim();
-  const match = /^\[([^\]]+)\](?::([^:]*))?$/.exec(text) ?? /^([^:[\]]+)(?::([^:]*))?$/.exec(text);
-  const host = match?.[1];
-  if (host === undefined || !isValidHost(host, text.startsWith('['))) {
-    throw new UsageError(`invalid address "${s}": expected host, host:port or [ipv6]:port`);
-  }
-  const portText = match?.[2];
-  return { host, port: portText === undefined ? defaultPort : parsePort(portText, s, opts) };
 }
 
 function createServer(opts: ListenOptions): tls.Server {
@@ -383,20 +353,4 @@ function abortReason(signal: AbortSignal): Error {
 
 function errorCode(err: Error): string {
   return (err as NodeJS.ErrnoException).code ?? '';
-}
-
-function isValidHost(host: string, bracketed: boolean): boolean {
-  if (bracketed) return net.isIP(host) === 6;
-  // A dotted-digit string that is not an IPv4 address is a typo, not a host name.
-  if (/^[\d.]+$/.test(host)) return net.isIP(host) === 4;
-  return host.length <= MAX_HOSTNAME_CHARS && HOSTNAME.test(host);
-}
-
-function parsePort(text: string, original: string, opts: ParseHostPortOptions): number {
-  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  const min = opts.allowZero ? 0 : 1;
-  if (!(port >= min && port <= MAX_PORT)) {
-    throw new UsageError(`invalid port in "${original}": expected a number from ${min} to ${MAX_PORT}`);
-  }
-  return port;
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
 import { ConfigWatcher, configPath, editConfig, ignorePath, readConfig, writeConfigText } from '../../src/config/file.js';
-import { type Config, addPeer } from '../../src/config/schema.js';
+import { addPeer } from '../../src/config/edit.js';
+import type { Config } from '../../src/config/schema.js';
 
 const HOME_DIR = '/home/ada';
 const idA = 'a'.repeat(64);

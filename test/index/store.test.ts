@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { EMPTY_DIGEST_HEX, digestOf, entryDigest } from '../../src/index/digest.js';
 import type { FileEntry } from '../../src/index/entry.js';
-import { IndexStore, SCHEMA_VERSION, type LocalChange } from '../../src/index/store.js';
+import { SCHEMA_VERSION } from '../../src/index/schema.js';
+import { IndexStore, type LocalChange } from '../../src/index/store.js';
 import type { VersionVector } from '../../src/versions/vector.js';
 
 const FOLDER = 'docs';

@@ -9,9 +9,7 @@ import {
   type Listener,
   type TlsCredentials,
   dial,
-  formatHostPort,
   listen,
-  parseHostPort,
 } from '../../src/transport/tls.js';
 
 const HOST = '127.0.0.1';
@@ -270,59 +268,5 @@ describe('failures', () => {
     const err = await rejection(second);
     expect(err.code).toBe('CONFIG');
     expect(err.message).toContain('EADDRINUSE');
-  });
-});
-
-describe('parseHostPort', () => {
-  interface Case {
-    /** What the input exercises. */
-    description: string;
-    input: string;
-    /** Parsed result, or undefined when the input must be refused with USAGE. */
-    expected?: { host: string; port: number };
-    allowZero?: boolean;
-  }
-  const cases: Case[] = [
-    { description: 'bare host name', input: 'nas.local', expected: { host: 'nas.local', port: 22000 } },
-    { description: 'host and port', input: 'nas:4000', expected: { host: 'nas', port: 4000 } },
-    { description: 'IPv4 and port', input: '1.2.3.4:5', expected: { host: '1.2.3.4', port: 5 } },
-    { description: 'bracketed IPv6 and port', input: '[::1]:8443', expected: { host: '::1', port: 8443 } },
-    { description: 'bracketed IPv6 alone', input: '[fe80::1]', expected: { host: 'fe80::1', port: 22000 } },
-    { description: 'surrounding spaces', input: ' nas:1 ', expected: { host: 'nas', port: 1 } },
-    { description: 'highest port', input: 'nas:65535', expected: { host: 'nas', port: 65535 } },
-    { description: 'port 0 when allowed', input: '0.0.0.0:0', allowZero: true, expected: { host: '0.0.0.0', port: 0 } },
-    { description: 'port 0 by default', input: 'nas:0' },
-    { description: 'port too large', input: 'nas:65536' },
-    { description: 'negative port', input: 'nas:-1' },
-    { description: 'non-numeric port', input: 'nas:http' },
-    { description: 'empty port', input: 'nas:' },
-    { description: 'empty input', input: '' },
-    { description: 'port only', input: ':22000' },
-    { description: 'unbracketed IPv6', input: '::1' },
-    { description: 'bracketed non-IPv6', input: '[nas]:1' },
-    { description: 'bad IPv4', input: '1.2.3.999:1' },
-    { description: 'URL, not an address', input: 'tcp://nas:1' },
-    { description: 'space inside', input: 'my nas:1' },
-    { description: 'trailing garbage after bracket', input: '[::1]x' },
-  ];
-  it.each(cases)('$description: "$input"', ({ input, expected, allowZero }) => {
-    const parse = (): { host: string; port: number } => parseHostPort(input, 22000, { allowZero });
-    if (expected) {
-      expect(parse()).toEqual(expected);
-      return;
-    }
-    try {
-      parse();
-      expect.unreachable();
-    } catch (err) {
-      expect(err).toBeInstanceOf(WizardError);
-      expect((err as WizardError).code).toBe('USAGE');
-    }
-  });
-
-  it('formats what it parses', () => {
-    expect(formatHostPort('::1', 80)).toBe('[::1]:80');
-    expect(formatHostPort('nas', 80)).toBe('nas:80');
-    expect(parseHostPort(formatHostPort('fe80::2', 9), 1)).toEqual({ host: 'fe80::2', port: 9 });
   });
 });

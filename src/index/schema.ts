@@ -1,0 +1,92 @@
+/**
+ * The index database's schema: its version and the migrations that create it
+ * and bring an older file up to date. store.ts opens the file and calls
+ * `migrate` before preparing any statement.
+ */
+import type Database from 'better-sqlite3';
+
+import { WizardError } from '../core/errors.js';
+
+/** The schema version this code reads and writes (SQLite `user_version`). */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * Schema steps: `MIGRATIONS[n]` takes a database at version n to n + 1.
+ * Append a step for every schema change; never edit a shipped one.
+ */
+const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
+  (db) => {
+    // WITHOUT ROWID: every lookup goes by the natural key, so clustering the
+    // rows on it saves the second b-tree a rowid table would need.
+    db.exec(`
+      CREATE TABLE folders (
+        folder       TEXT PRIMARY KEY,
+        index_id     TEXT NOT NULL,
+        max_sequence INTEGER NOT NULL,
+        digest       TEXT NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE local (
+        folder   TEXT NOT NULL,
+        path     TEXT NOT NULL,
+        type     TEXT NOT NULL CHECK (type IN ('file', 'dir', 'symlink')),
+        size     INTEGER NOT NULL,
+        mtime_ms REAL NOT NULL,
+        mode     INTEGER NOT NULL,
+        hash     TEXT NOT NULL,
+        target   TEXT NOT NULL,
+        version  TEXT NOT NULL,
+        deleted  INTEGER NOT NULL CHECK (deleted IN (0, 1)),
+        sequence INTEGER NOT NULL,
+        inode    INTEGER NOT NULL,
+        PRIMARY KEY (folder, path)
+      ) WITHOUT ROWID;
+      CREATE INDEX local_by_sequence ON local (folder, sequence);
+
+      CREATE TABLE remote (
+        folder   TEXT NOT NULL,
+        peer     TEXT NOT NULL,
+        path     TEXT NOT NULL,
+        type     TEXT NOT NULL CHECK (type IN ('file', 'dir', 'symlink')),
+        size     INTEGER NOT NULL,
+        mtime_ms REAL NOT NULL,
+        mode     INTEGER NOT NULL,
+        hash     TEXT NOT NULL,
+        target   TEXT NOT NULL,
+        version  TEXT NOT NULL,
+        deleted  INTEGER NOT NULL CHECK (deleted IN (0, 1)),
+        sequence INTEGER NOT NULL,
+        PRIMARY KEY (folder, peer, path)
+      ) WITHOUT ROWID;
+      -- remotesFor asks every peer about one path.
+      CREATE INDEX remote_by_path ON remote (folder, path);
+
+      CREATE TABLE peer_state (
+        folder   TEXT NOT NULL,
+        peer     TEXT NOT NULL,
+        index_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        PRIMARY KEY (folder, peer)
+      ) WITHOUT ROWID;
+    `);
+  },
+];
+
+/** Brings `db` to `SCHEMA_VERSION`, one step per transaction. */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new WizardError(
+      'INTERNAL',
+      `the index was written by a newer Wizard (schema ${current}, this one knows ${SCHEMA_VERSION}); upgrade Wizard`,
+    );
+  }
+  for (let version = current; version < SCHEMA_VERSION; version++) {
+    const step = MIGRATIONS[version];
+    if (step === undefined) throw new WizardError('INTERNAL', `no migration from index schema ${version}`);
+    db.transaction(() => {
+      step(db);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/core/errors.js';
+import { addFolder, addPeer, removeFolder, removePeer } from '../../src/config/edit.js';
+import { type Config, DEFAULTS, parseConfig, renderNewConfig } from '../../src/config/schema.js';
+
+const FILE = 'config.yaml';
+const HOME_DIR = '/home/ada';
+const idA = 'a'.repeat(64);
+const idB = 'b'.repeat(64);
+
+function parse(text: string): Config {
+  return parseConfig(text, FILE, { homeDir: HOME_DIR });
+}
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+/** A config as a user might have edited it: comments, odd quoting, flow maps. */
+const userText = [
+  '# my laptop',
+  "name: 'ada laptop' # single quotes on purpose",
+  'limits: { transfers: 2, hashers: 1 }',
+  '',
+  '# friends',
+  'peers:',
+  `  - id: ${idA}`,
+  '    name: desk # the big one',
+  '    address: desk.lan:7842',
+  'log:',
+  '  level: debug',
+  '',
+].join('\n');
+
+function addedLines(before: string, after: string): string[] {
+  const remaining = before.split('\n');
+  const added: string[] = [];
+  for (const line of after.split('\n')) {
+    const i = remaining.indexOf(line);
+    if (i === 0) remaining.shift();
+    else added.push(line);
+  }
+  expect(remaining, 'every original line is kept, in order').toEqual([]);
+  return added;
+}
+
+describe('addPeer', () => {
+  it('adds a peer and leaves every other line as it was', () => {
+    const out = addPeer(userText, { id: idB, name: 'phone', address: '' });
+    expect(addedLines(userText, out)).toEqual([`  - id: ${idB}`, '    name: phone', '    address: ""']);
+    expect(parse(out).peers).toEqual([
+      { id: idA, name: 'desk', address: 'desk.lan:7842' },
+      { id: idB, name: 'phone', address: '' },
+    ]);
+  });
+
+  it('updates a listed peer in place, matching the ID without case', () => {
+    const out = addPeer(userText, { id: idA.toUpperCase(), name: 'tower', address: '10.0.0.2:7842' });
+    expect(out).toBe(userText.replace('name: desk #', 'name: tower #').replace('desk.lan:7842', '10.0.0.2:7842'));
+  });
+
+  it('keeps a known address when the update has none', () => {
+    const out = addPeer(userText, { id: idA, name: 'desk', address: '' });
+    expect(out).toBe(userText);
+  });
+
+  it('adds the first peer to a freshly rendered config as a block list, touching nothing else', () => {
+    const fresh = renderNewConfig({ name: 'n', listen: DEFAULTS.listen, folders: [] });
+    const out = addPeer(fresh, { id: idB, name: 'desk', address: 'desk:7842' });
+    expect(addedLines(fresh.replace('peers: []', 'peers:'), out)).toEqual([`  - id: ${idB}`, '    name: desk', '    address: desk:7842']);
+    expect(parse(out).peers).toEqual([{ id: idB, name: 'desk', address: 'desk:7842' }]);
+  });
+
+  it('creates the peers list when there is none', () => {
+    expect(parse(addPeer('name: n\n', { id: idB, name: '', address: '' })).peers).toEqual([{ id: idB, name: '', address: '' }]);
+  });
+
+  it('refuses a revoked node', () => {
+    const text = `name: n\nrevoked:\n  - ${idB.toUpperCase()}\n`;
+    const err = errorOf(() => addPeer(text, { id: idB, name: 'x', address: '' }));
+    expect(err.message).toBe(`node ${idB} is revoked in config.yaml; remove it from 'revoked' to pair again`);
+    expect(err.line).toBe(3);
+  });
+
+  it('reports a syntax error in the text it edits with its line', () => {
+    const err = errorOf(() => addPeer('name: n\npeers: [\n', { id: idB, name: '', address: '' }, 'home/config.yaml'));
+    expect(err.message).toMatch(/^home\/config\.yaml:\d+: YAML syntax/);
+  });
+});
+
+describe('removePeer, addFolder, removeFolder', () => {
+  it('removes a peer and keeps the comments around it', () => {
+    const out = removePeer(userText, idA.toUpperCase());
+    expect(parse(out).peers).toEqual([]);
+    expect(out).toContain('# friends');
+    expect(out).toContain("name: 'ada laptop' # single quotes on purpose");
+  });
+
+  it('refuses to remove a peer that is not listed', () => {
+    expect(errorOf(() => removePeer(userText, idB)).message).toContain(`no peer ${idB}`);
+  });
+
+  it('adds a folder, then changes its path in place, then removes it', () => {
+    const added = addFolder(userText, { id: 'docs', path: '/srv/docs' });
+    expect(addedLines(userText, added)).toEqual(['folders:', '  - id: docs', '    path: /srv/docs']);
+    const moved = addFolder(added, { id: 'docs', path: '/srv/papers' });
+    expect(parse(moved).folders).toEqual([{ id: 'docs', path: '/srv/papers' }]);
+    expect(parse(removeFolder(moved, 'docs')).folders).toEqual([]);
+  });
+
+  it('treats folder IDs as case-sensitive', () => {
+    const text = addFolder('name: n\n', { id: 'docs', path: '/a' });
+    expect(errorOf(() => removeFolder(text, 'Docs')).message).toContain('no folder Docs');
+  });
+});
