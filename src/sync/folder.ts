@@ -18,10 +18,11 @@ import { observe, walk } from '../index/scanner.js';
 import { FolderWatcher } from '../index/watcher.js';
 import { compileIgnore, isAlwaysIgnored, type IgnoreMatcher } from '../ignore/matcher.js';
 import type { BlockSource } from './fetch.js';
-import { applyMerge, applyTake, type PullContext } from './puller.js';
+import { conflictName } from './conflict.js';
+import { applyMerge, applyTake, type PullContext, type TakeOptions } from './puller.js';
 import { changedPaths, entryFor, minimalRoots, sameObservation, type Candidate } from './local-changes.js';
 import { planPull, planSize } from './pull-plan.js';
-import { reconcile } from './reconcile.js';
+import { lastModifier, reconcile } from './reconcile.js';
 import { readBlock } from './serve.js';
 import { RetryBook } from './retry.js';
 import { integrityProblem, MARKER_DIR } from './safety.js';
@@ -121,8 +122,13 @@ export class Folder {
 
   /** Checks the folder is intact, scans it, starts watching and pulling. */
   async start(): Promise<void> {
-    if (!(await this.prepareRoot())) return;
+    if (!(await this.prepareRoot()) || this.lifecycle === 'stopped') return;
+    this.lifecycle = 'starting';
+    // Pulls wait for the first scan: deciding against an index that has not yet seen the edits
+    // made while Wizard was down would treat them as absent.
     await this.scan(['']);
+    if (this.lifecycle !== 'starting') return;
+    this.lifecycle = 'running';
     if (this.started) {
       this.requestPull();
       return;
@@ -224,7 +230,6 @@ export class Folder {
       await writeFile(path.join(this.deps.root, MARKER_DIR, 'folder'), `${this.deps.id}\n`);
     }
     this.haltReason = undefined;
-    this.lifecycle = 'running';
     return true;
   }
 
@@ -391,7 +396,16 @@ export class Folder {
 
     const now = this.deps.clock.now();
     const wanted = [...paths].filter((p) => !this.isIgnored(p) && !this.failures.isWaiting(p, now));
-    const plan = planPull(wanted, (p) => reconcile(store.getLocal(id, p), store.remotesFor(id, p)), connected);
+    const basedOn = new Map<string, number>();
+    const plan = planPull(
+      wanted,
+      (p) => {
+        const local = store.getLocal(id, p);
+        basedOn.set(p, local?.sequence ?? 0);
+        return reconcile(local, store.remotesFor(id, p));
+      },
+      connected,
+    );
     const total = planSize(plan);
     if (total === 0) return;
     this.pendingCount = total;
@@ -410,10 +424,11 @@ export class Folder {
     };
     try {
       for (const [p, d] of plan.merges) await attempt(p, () => applyMerge(ctx, p, d.version));
-      for (const [p, d] of plan.dirs) await attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources));
+      const opts = (p: string, d: { replacesConcurrent: boolean }) => ({ ...this.takeOptions(p, d), basedOn: basedOn.get(p) ?? 0 });
+      for (const [p, d] of plan.dirs) await attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources, opts(p, d)));
       const limit = pLimit(this.deps.limits().transfers);
-      await Promise.all(plan.files.map(([p, d]) => limit(() => attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources)))));
-      for (const [p, d] of plan.deletes) await attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources));
+      await Promise.all(plan.files.map(([p, d]) => limit(() => attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources, opts(p, d))))));
+      for (const [p, d] of plan.deletes) await attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources, opts(p, d)));
     } finally {
       this.pendingCount = 0;
     }
@@ -422,6 +437,13 @@ export class Folder {
       // What we just did may unblock more (a dir that is now empty, a file whose parent now exists).
       this.pullRequested = true;
     }
+  }
+
+  /** A lost concurrent edit of a live file is kept as a conflict copy named after its author. */
+  private takeOptions(rel: string, d: { replacesConcurrent: boolean }): TakeOptions {
+    const local = this.deps.store.getLocal(this.deps.id, rel);
+    if (!d.replacesConcurrent || local === undefined || local.deleted || local.type === 'dir') return {};
+    return { keepLocalAs: conflictName(rel, this.deps.clock.now(), lastModifier(local.version)) };
   }
 
   private pullContext(): PullContext {
@@ -433,6 +455,7 @@ export class Folder {
       getLocal: (rel) => store.getLocal(id, rel),
       locked: (fn) => this.lock.run(fn),
       commit: (entries) => void store.commitLocal(id, entries),
+      created: (rel) => this.queueScan([rel]),
       signal: this.abort.signal,
     };
   }

@@ -7,7 +7,7 @@
  * only then is the index updated.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, rename, rm, rmdir, symlink, utimes, chmod } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, open, rename, rm, rmdir, symlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { WizardError } from '../core/errors.js';
 import { parentOf, resolveInside, tempNameFor } from '../core/paths.js';
@@ -28,19 +28,43 @@ export interface PullContext {
   readonly locked: <T>(fn: () => Promise<T> | T) => Promise<T>;
   /** Records entries in the index (called with the lock held). */
   readonly commit: (entries: Array<Omit<LocalEntry, 'sequence'>>) => void;
+  /** A new local file appeared that a scan should record (a conflict copy). */
+  readonly created?: (rel: string) => void;
   readonly signal?: AbortSignal;
 }
 
+/** How to treat what is at the path now. */
+export interface TakeOptions {
+  /**
+   * Sequence of our entry when the decision was made (0: we had none). If
+   * the index has moved since (a scan recorded a local edit), the decision is
+   * stale and must be made again: acting on it could bury that edit.
+   */
+  readonly basedOn?: number;
+  /**
+   * Our version lost a conflict: keep it beside the winner under this
+   * folder-relative name (a conflict copy that then syncs like any file)
+   * instead of only in the trash.
+   */
+  readonly keepLocalAs?: string;
+}
+
 /** Makes the local path match `entry` and records it at `version`. Throws CHANGED when the disk moved under us. */
-export async function applyTake(ctx: PullContext, entry: FileEntry, version: VersionVector, sources: readonly string[]): Promise<void> {
-  if (entry.deleted) return applyDelete(ctx, entry.path, version);
+export async function applyTake(
+  ctx: PullContext,
+  entry: FileEntry,
+  version: VersionVector,
+  sources: readonly string[],
+  opts: TakeOptions = {},
+): Promise<void> {
+  if (entry.deleted) return applyDelete(ctx, entry.path, version, opts);
   switch (entry.type) {
     case 'dir':
-      return applyDir(ctx, entry, version);
+      return applyDir(ctx, entry, version, opts);
     case 'symlink':
-      return applySymlink(ctx, entry, version);
+      return applySymlink(ctx, entry, version, opts);
     case 'file':
-      return applyFile(ctx, entry, version, sources);
+      return applyFile(ctx, entry, version, sources, opts);
   }
 }
 
@@ -52,12 +76,13 @@ export async function applyMerge(ctx: PullContext, rel: string, version: Version
   });
 }
 
-async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVector, sources: readonly string[]): Promise<void> {
+async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVector, sources: readonly string[], opts: TakeOptions): Promise<void> {
   const abs = resolveInside(ctx.root, entry.path);
   const local = ctx.getLocal(entry.path);
   if (local !== undefined && !local.deleted && local.type === 'file' && local.hash === entry.hash) {
     // Same bytes already here (for example the other side of a resolved conflict): only metadata moves.
     await ctx.locked(async () => {
+      expectDecidedOn(ctx, entry.path, opts);
       const current = await expectUnchanged(ctx, entry.path);
       if (current === undefined || current.type !== 'file') throw changed(entry.path);
       await chmod(abs, fileMode(entry.mode));
@@ -71,7 +96,8 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
   try {
     await utimes(temp, new Date(), new Date(entry.mtimeMs));
     await ctx.locked(async () => {
-      await replaceWith(ctx, entry.path, abs, temp);
+      expectDecidedOn(ctx, entry.path, opts);
+      await replaceWith(ctx, entry.path, abs, temp, opts);
       ctx.commit([await recorded(ctx.root, entry, version)]);
     });
   } finally {
@@ -79,7 +105,7 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
   }
 }
 
-async function applySymlink(ctx: PullContext, entry: FileEntry, version: VersionVector): Promise<void> {
+async function applySymlink(ctx: PullContext, entry: FileEntry, version: VersionVector, opts: TakeOptions): Promise<void> {
   if (!isSafeLinkTarget(entry.path, entry.target)) {
     throw new WizardError('BAD_PATH', `${entry.path}: not creating a symlink to '${entry.target}', which points outside the folder`);
   }
@@ -89,7 +115,8 @@ async function applySymlink(ctx: PullContext, entry: FileEntry, version: Version
   await symlink(entry.target, temp);
   try {
     await ctx.locked(async () => {
-      await replaceWith(ctx, entry.path, abs, temp);
+      expectDecidedOn(ctx, entry.path, opts);
+      await replaceWith(ctx, entry.path, abs, temp, opts);
       ctx.commit([await recorded(ctx.root, entry, version)]);
     });
   } finally {
@@ -97,10 +124,11 @@ async function applySymlink(ctx: PullContext, entry: FileEntry, version: Version
   }
 }
 
-async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVector): Promise<void> {
+async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVector, opts: TakeOptions): Promise<void> {
   const abs = resolveInside(ctx.root, entry.path);
   await ensureParent(ctx, entry.path);
   await ctx.locked(async () => {
+    expectDecidedOn(ctx, entry.path, opts);
     const current = await expectUnchanged(ctx, entry.path);
     if (current !== undefined && current.type !== 'dir') {
       await ctx.trash.moveIn(abs, entry.path);
@@ -111,9 +139,10 @@ async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVect
   });
 }
 
-async function applyDelete(ctx: PullContext, rel: string, version: VersionVector): Promise<void> {
+async function applyDelete(ctx: PullContext, rel: string, version: VersionVector, opts: TakeOptions): Promise<void> {
   const abs = resolveInside(ctx.root, rel);
   await ctx.locked(async () => {
+    expectDecidedOn(ctx, rel, opts);
     const local = ctx.getLocal(rel);
     if (local === undefined) return;
     const current = await expectUnchanged(ctx, rel);
@@ -134,10 +163,10 @@ async function applyDelete(ctx: PullContext, rel: string, version: VersionVector
 }
 
 /**
- * Renames `temp` over `abs`, keeping whatever was at `abs` in the trash.
- * Must be called with the lock held.
+ * Renames `temp` over `abs`, keeping whatever was at `abs` in the trash (or
+ * as a conflict copy). Must be called with the lock held.
  */
-async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: string): Promise<void> {
+async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: string, opts: TakeOptions): Promise<void> {
   const current = await expectUnchanged(ctx, rel);
   if (current?.type === 'dir') {
     // A dir becomes a file or link: only when it is empty (its contents, if any, are still being deleted).
@@ -147,6 +176,10 @@ async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: str
       if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY') throw changed(rel);
       throw err;
     }
+  } else if (current !== undefined && opts.keepLocalAs !== undefined) {
+    // A second name for the losing version first, so at no moment is either version without a name.
+    await link(abs, resolveInside(ctx.root, opts.keepLocalAs));
+    ctx.created?.(opts.keepLocalAs);
   } else if (current !== undefined) {
     await ctx.trash.preserve(abs, rel);
   }
@@ -172,6 +205,11 @@ async function expectUnchanged(ctx: PullContext, rel: string): Promise<Observati
   }
   if (current.type === 'symlink' && current.target !== local.target) throw changed(rel);
   return current;
+}
+
+/** Throws CHANGED when the index entry moved since the decision (see TakeOptions.basedOn). */
+function expectDecidedOn(ctx: PullContext, rel: string, opts: TakeOptions): void {
+  if (opts.basedOn !== undefined && (ctx.getLocal(rel)?.sequence ?? 0) !== opts.basedOn) throw changed(rel);
 }
 
 /** Parent dirs of a pulled path normally arrive as entries first; create any that are missing. */

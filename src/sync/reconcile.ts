@@ -88,7 +88,7 @@ export function wins(a: FileEntry, b: FileEntry): boolean {
 }
 
 /** The short ID holding the largest counter: the node that made the latest change. */
-function lastModifier(v: VersionVector): string {
+export function lastModifier(v: VersionVector): string {
   let who = '';
   let max = -1;
   for (const [id, counter] of Object.entries(v)) {

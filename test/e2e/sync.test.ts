@@ -2,11 +2,11 @@
  * Two real daemons on loopback, initialised from one CA and paired with the
  * real CLI, keep a folder identical in both directions.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, waitSameTree, type TestNode } from '../support/daemon.js';
+import { cleanup, initNode, runCli, startDaemon, tempDir, treeOf, waitConnected, waitSameTree, type TestNode } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
 
 let base: string;
@@ -110,6 +110,30 @@ describe('two paired daemons', () => {
     expect(s).toMatchObject({ id: a.id, name: 'alpha', errors: [] });
     expect(s?.folders[0]).toMatchObject({ id: 'shared', path: a.folder, inSync: true, pending: 0 });
     expect(s?.folders[0]?.files).toBeGreaterThan(0);
+  });
+
+  it('keeps both versions of a file edited on both sides while apart, as a conflict copy', async () => {
+    writeFileSync(path.join(a.folder, 'shared-doc.txt'), 'base');
+    await waitSameTree(a, b);
+    expect(await b.daemon?.stop()).toBe(0);
+    writeFileSync(path.join(b.folder, 'shared-doc.txt'), 'edit made on beta');
+    writeFileSync(path.join(a.folder, 'shared-doc.txt'), 'edit made on alpha');
+    // Alpha's edit is the newer one, so it keeps the name on both machines.
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(path.join(a.folder, 'shared-doc.txt'), later, later);
+    await startDaemon(b);
+    await waitConnected(a, b);
+    const tree = await waitFor('a conflict copy on both sides', () => {
+      const t = treeOf(a.folder);
+      return t.some((l) => l.includes('shared-doc.sync-conflict-')) && JSON.stringify(t) === JSON.stringify(treeOf(b.folder)) ? t : undefined;
+    }).catch((err: unknown) => {
+      throw new Error(`${String(err)}\nalpha: ${treeOf(a.folder).join(' | ')}\nbeta: ${treeOf(b.folder).join(' | ')}\n${b.daemon?.log.slice(-4000) ?? ''}`);
+    });
+    const copy = tree.find((l) => l.includes('shared-doc.sync-conflict-'))?.split(' ')[1] as string;
+    expect(copy).toMatch(/^shared-doc\.sync-conflict-\d{8}-\d{6}-[0-9a-f]{7}\.txt$/);
+    expect(readFileSync(path.join(a.folder, 'shared-doc.txt'), 'utf8')).toBe('edit made on alpha');
+    expect(readFileSync(path.join(a.folder, copy), 'utf8')).toBe('edit made on beta');
+    expect(readFileSync(path.join(b.folder, copy), 'utf8')).toBe('edit made on beta');
   });
 
   it('reconciles changes made on both sides while one daemon was down', async () => {

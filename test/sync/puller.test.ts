@@ -88,6 +88,20 @@ describe('applyTake', () => {
     expect(readFileSync(path.join(root, '.wizard', 'trash', trashed as string), 'utf8')).toBe('old');
   });
 
+  it('keeps a losing concurrent version as a conflict copy instead of trashing it', async () => {
+    writeFileSync(path.join(root, 'doc.txt'), 'my concurrent edit');
+    indexDisk('doc.txt');
+    const created: string[] = [];
+    const entry = remoteFile('doc.txt', 'their winning edit', { me: 1, p: 2 });
+    await applyTake({ ...context({ 'doc.txt': 'their winning edit' }), created: (rel) => created.push(rel) }, entry, { me: 1, p: 2 }, ['peer'], {
+      keepLocalAs: 'doc.sync-conflict-20261125-090000-abcdef1.txt',
+    });
+    expect(readFileSync(path.join(root, 'doc.txt'), 'utf8')).toBe('their winning edit');
+    expect(readFileSync(path.join(root, 'doc.sync-conflict-20261125-090000-abcdef1.txt'), 'utf8')).toBe('my concurrent edit');
+    expect(created).toEqual(['doc.sync-conflict-20261125-090000-abcdef1.txt']);
+    expect(trashFiles()).toEqual([]);
+  });
+
   it('does not overwrite a file changed on disk since the index saw it', async () => {
     writeFileSync(path.join(root, 'doc.txt'), 'old');
     indexDisk('doc.txt');
@@ -97,6 +111,18 @@ describe('applyTake', () => {
     expect(hasCode(err, 'CHANGED')).toBe(true);
     expect(readFileSync(path.join(root, 'doc.txt'), 'utf8')).toBe('edited locally, not yet scanned');
     expect(readdirSync(root).filter((n) => n.startsWith('.~wizard-'))).toEqual([]);
+  });
+
+  it('refuses to act on a decision made before the index recorded a local edit', async () => {
+    writeFileSync(path.join(root, 'doc.txt'), 'v1');
+    const decidedOn = indexDisk('doc.txt').sequence;
+    // A scan records a local edit after the decision was made, before it is carried out.
+    writeFileSync(path.join(root, 'doc.txt'), 'v2, edited locally');
+    indexDisk('doc.txt', { me: 2 });
+    const entry = remoteFile('doc.txt', 'theirs', { me: 1, p: 1 });
+    const err: unknown = await applyTake(context({ 'doc.txt': 'theirs' }), entry, entry.version, ['peer'], { basedOn: decidedOn }).catch((e: unknown) => e);
+    expect(hasCode(err, 'CHANGED')).toBe(true);
+    expect(readFileSync(path.join(root, 'doc.txt'), 'utf8')).toBe('v2, edited locally');
   });
 
   it('does not overwrite a file the index has never seen', async () => {

@@ -1,0 +1,15 @@
+import { expect, it } from 'vitest';
+import { conflictName, isConflictCopy } from '../../src/sync/conflict.js';
+
+const at = Date.UTC(2026, 10, 25, 9, 5, 7);
+
+it.each([
+  ['report.docx', 'report.sync-conflict-20261125-090507-abcdef1.docx'],
+  ['dir/sub/notes.tar.gz', 'dir/sub/notes.tar.sync-conflict-20261125-090507-abcdef1.gz'],
+  ['Makefile', 'Makefile.sync-conflict-20261125-090507-abcdef1'],
+  ['.bashrc', '.bashrc.sync-conflict-20261125-090507-abcdef1'],
+])('%s -> %s', (rel, expected) => {
+  expect(conflictName(rel, at, 'abcdef1234567890')).toBe(expected);
+  expect(isConflictCopy(expected)).toBe(true);
+  expect(isConflictCopy(rel)).toBe(false);
+});
