@@ -49,7 +49,7 @@ async function node(name, caFrom) {
   say(`${name}: initialised, node ID ${id.slice(0, 16)}…`);
   const child = spawn(process.execPath, [bin, '--home', home, 'start'], { stdio: 'ignore' });
   children.push(child);
-  await until(`${name} to start`, () => JSON.parse(cli(home, ['status', '--json'])).id === id);
+  await until(`${name} to start`, () => JSON.parse(cli(home, ['status', '--json'])).listen !== '');
   say(`${name}: daemon running on 127.0.0.1:${port}, folder ${folder}`);
   return { name, home, folder, port, id };
 }

@@ -119,6 +119,11 @@ export class WizardNode {
         link.session.close(foldersChanged ? 'folders changed' : 'peer removed from config');
       }
     }
+    // A peer that is gone must not keep winning decisions with versions no connected node can serve.
+    for (const old of previous.peers) {
+      if (this.peerConfig(old.id) !== undefined && !next.revoked.includes(old.id)) continue;
+      for (const folder of next.folders) this.deps.store.forgetPeer(folder.id, old.id);
+    }
     this.syncDialers();
     if (previous.listen !== next.listen) void this.rebind();
     for (const folder of this.folders.values()) folder.queueScan(['']);
@@ -223,6 +228,11 @@ export class WizardNode {
 
   private async accept(socket: TLSSocket, peerId: string): Promise<void> {
     const log = this.deps.log.child({ peer: short(peerId) });
+    if (peerId === this.id) {
+      log.warn('refused a connection from this node itself');
+      socket.destroy();
+      return;
+    }
     if (this.config.revoked.includes(peerId)) {
       log.warn('refused a revoked node');
       socket.destroy();
@@ -273,7 +283,8 @@ export class WizardNode {
     const existing = this.links.get(session.peerId);
     if (existing !== undefined && !existing.session.isClosed) {
       const dialer = (s: PeerSession) => (s.direction === 'out' ? this.id : s.peerId);
-      if (!(dialer(session) < dialer(existing.session))) {
+      // Same dialer: the peer reconnected (after sleep, a network change) while we still hold its dead link; the new one wins.
+      if (dialer(session) > dialer(existing.session)) {
         session.close('duplicate connection');
         return;
       }
@@ -289,7 +300,12 @@ export class WizardNode {
     });
     this.links.set(session.peerId, link);
     this.deps.log.info({ peer: short(session.peerId), name: theirs.name, direction: session.direction }, 'connected');
-    link.start(ours, theirs);
+    try {
+      link.start(ours, theirs);
+    } catch (err) {
+      this.deps.log.warn({ peer: short(session.peerId), err: describeError(err) }, 'index exchange failed; closing');
+      session.close(`index exchange failed: ${describeError(err)}`);
+    }
   }
 
   private onLinkClosed(link: PeerLink, reason: string): void {
@@ -319,7 +335,7 @@ export class WizardNode {
 
   private syncDialers(): void {
     const wanted = new Map(
-      this.config.peers.filter((p) => p.address !== '' && !this.config.revoked.includes(p.id)).map((p) => [p.id, p]),
+      this.config.peers.filter((p) => p.address !== '' && p.id !== this.id && !this.config.revoked.includes(p.id)).map((p) => [p.id, p]),
     );
     for (const [id, d] of this.dialers) {
       if (wanted.get(id)?.address !== d.address) {

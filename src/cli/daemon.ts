@@ -30,8 +30,11 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
     io.say(`Node ID: ${id}`);
   }
   const { config } = readConfig(home, { homeDir });
-  const credentials = loadNodeCredentials(certsDir(home));
+  // Logged from the start, so nothing that goes wrong while starting up vanishes silently.
   const log = createLogger(config.log.level);
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+  process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
+  const credentials = loadNodeCredentials(certsDir(home));
   const store = IndexStore.open(indexPath(home));
   const node = new WizardNode({ home, homeDir, config, credentials, store, clock: systemClock, log });
 
@@ -46,7 +49,7 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
     onError: (err) => log.error({ file: err.file, line: err.line }, `config not applied: ${err.message}`),
   });
 
-  await node.start();
+  // The control socket first: it refuses to start a second daemon on the same home before that one touches anything.
   const control = await serveControl(controlSocketPath(home), (req) => {
     if (req.cmd === 'reload') {
       watcher.reload();
@@ -54,6 +57,7 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
     }
     return Promise.resolve(node.status());
   });
+  await node.start();
   watcher.start();
 
   const status = node.status();
@@ -62,9 +66,6 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   io.say(`  Listening on ${status.listen}; folders: ${status.folders.map((f) => `${f.id}=${f.path}`).join(', ') || 'none'}`);
   io.say(`  To pair another machine initialised with this CA, run there: wizard pair <this host>:${status.listen.split(':').pop() ?? ''}`);
   io.say(`  To add a machine, copy ${certsDir(home)}/ca.crt and ca.key to it and run: wizard init --ca <that dir>`);
-
-  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
-  process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));

@@ -2,8 +2,8 @@
  * Content hashing of files on disk.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
 import { WizardError } from '../core/errors.js';
 
 /** The identity of a file's bytes for change detection: if any of these moved, the content may have. */
@@ -30,7 +30,9 @@ export function sameStat(a: StatKey, b: StatKey): boolean {
  */
 export async function hashFile(absPath: string, before: StatKey, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
-  const stream = createReadStream(absPath, { highWaterMark: 1024 * 1024, signal });
+  // O_NOFOLLOW: a file swapped for a symlink after it was stat'ed is not read through.
+  const fh = await open(absPath, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const stream = fh.createReadStream({ highWaterMark: 1024 * 1024, signal });
   let read = 0;
   for await (const chunk of stream) {
     hash.update(chunk as Buffer);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { BadPathError } from '../core/errors.js';
 import { toRelPath } from '../core/paths.js';
 import type { IgnoreMatcher } from '../ignore/matcher.js';
+import { realAncestors } from './real-path.js';
 import type { EntryType, LocalEntry } from './entry.js';
 
 /** What the disk holds at one path. */
@@ -43,6 +44,8 @@ export interface WalkOptions {
 
 /** Observation of one path, or undefined when it does not exist (or is a kind we do not sync: sockets, fifos, devices). */
 export async function observe(root: string, rel: string): Promise<Observation | undefined> {
+  // Below a symlinked or vanished dir nothing is ours: lstat alone would follow the link in the dirs above.
+  if (rel !== '' && !(await realAncestors(root, rel).catch(() => false))) return undefined;
   let st: Stats;
   try {
     st = await lstat(rel === '' ? root : path.join(root, ...rel.split('/')));

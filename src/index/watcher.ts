@@ -34,6 +34,7 @@ export class FolderWatcher {
 
   /** Starts watching; rejects if the OS refuses (for example the inotify watch limit). */
   async start(): Promise<void> {
+    if (this.subscription !== undefined) return;
     this.subscription = await watcher.subscribe(
       this.deps.root,
       (err, events) => {
@@ -61,7 +62,7 @@ export class FolderWatcher {
     if (this.pending.size === 0) this.firstPendingAt = now;
     for (const ev of events) {
       const rel = path.relative(this.deps.root, ev.path);
-      if (rel.startsWith('..') || path.isAbsolute(rel)) continue;
+      if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) continue;
       this.pending.add(rel.split(path.sep).join('/'));
     }
     if (this.pending.size === 0) return;

@@ -193,6 +193,9 @@ export function validateEntry(value: unknown): FileEntry {
   };
 }
 
+/** Largest version counter accepted from a peer (2^52): counters are Lamport clocks floored at Unix seconds, nowhere near it. */
+export const MAX_VERSION_COUNTER = 2 ** 52;
+
 /** Validates a version vector: 1..`LIMITS.maxVersionKeys` short node IDs, each with a positive counter. */
 export function validateVersion(value: unknown, ctx: string): VersionVector {
   const v = plainObject(value, `${ctx} version`);
@@ -207,8 +210,9 @@ export function validateVersion(value: unknown, ctx: string): VersionVector {
       throw new ProtocolError(`${ctx}: version key ${describe(key)} is not ${SHORT_ID_HEX} lowercase hex digits`);
     }
     const counter = v[key];
-    if (typeof counter !== 'number' || !Number.isSafeInteger(counter) || counter < 1) {
-      throw new ProtocolError(`${ctx}: version counter of ${key} is ${describe(counter)}, not a positive integer`);
+    // Capped well below 2^53 so that our own bump of the largest counter stays a safe integer.
+    if (typeof counter !== 'number' || !Number.isSafeInteger(counter) || counter < 1 || counter > MAX_VERSION_COUNTER) {
+      throw new ProtocolError(`${ctx}: version counter of ${key} is ${describe(counter)}, not an integer from 1 to 2^52`);
     }
     out[key] = counter;
   }

@@ -85,7 +85,9 @@ export class PeerLink implements SessionHandler {
     try {
       this.sendSince(folder, false);
     } catch (err) {
-      this.deps.log.debug({ peer: short(this.peerId), err: describeError(err) }, 'could not announce');
+      // An unsendable batch would block every later change behind it: better to start the link over.
+      this.deps.log.warn({ peer: short(this.peerId), err: describeError(err) }, 'could not send index; reconnecting');
+      this.deps.session.close(`could not send index: ${describeError(err)}`);
     }
   }
 
@@ -119,19 +121,45 @@ export class PeerLink implements SessionHandler {
     for (;;) {
       const entries = store.localSince(folder, after, LIMITS.maxEntriesPerIndex);
       if (entries.length === 0 && !(first && reset)) return;
-      session.send({
-        type: 'index',
-        folder,
-        indexId,
-        reset: first && reset,
-        // Inodes are ours alone; only wire fields cross.
-        entries: entries.map(({ inode: _inode, ...wire }) => wire),
-      });
-      first = false;
-      const last = entries.at(-1);
-      if (last === undefined) return;
-      after = last.sequence;
-      this.sent.set(folder, after);
+      for (const batch of byEncodedSize(entries)) {
+        session.send({
+          type: 'index',
+          folder,
+          indexId,
+          reset: first && reset,
+          // Inodes are ours alone; only wire fields cross.
+          entries: batch.map(({ inode: _inode, ...wire }) => wire),
+        });
+        first = false;
+        const last = batch.at(-1);
+        if (last !== undefined) {
+          after = last.sequence;
+          this.sent.set(folder, after);
+        }
+      }
+      if (entries.length === 0) return;
     }
   }
+}
+
+/** Index bytes per message, far below the frame limit so a batch of long paths and wide vectors still fits. */
+const MAX_INDEX_BATCH_BYTES = 1024 * 1024;
+
+/** Splits entries into batches whose encoded size stays under MAX_INDEX_BATCH_BYTES (an upper estimate per entry). */
+export function byEncodedSize<T extends { path: string; target: string; version: Readonly<Record<string, number>> }>(entries: readonly T[]): T[][] {
+  const batches: T[][] = [[]];
+  let bytes = 0;
+  for (const e of entries) {
+    // UTF-8 is at most 3 bytes per UTF-16 unit; each vector key is 16 hex plus a 9-byte number; 160 bytes for the rest.
+    const size = 3 * (e.path.length + e.target.length) + 26 * Object.keys(e.version).length + 160;
+    const current = batches.at(-1) as T[];
+    if (bytes + size > MAX_INDEX_BATCH_BYTES && current.length > 0) {
+      batches.push([e]);
+      bytes = size;
+    } else {
+      current.push(e);
+      bytes += size;
+    }
+  }
+  return batches;
 }

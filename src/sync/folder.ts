@@ -92,7 +92,7 @@ export class Folder {
   private pullRequested = false;
   private pulling = false;
   private pendingCount = 0;
-  /** Watcher and periodic rescan are running (they outlive a halt). */
+  /** The periodic rescan is scheduled (it outlives a halt). */
   private started = false;
   private readonly failures = new RetryBook();
   private readonly timers = new Set<() => void>();
@@ -129,18 +129,14 @@ export class Folder {
     await this.scan(['']);
     if (this.lifecycle !== 'starting') return;
     this.lifecycle = 'running';
-    if (this.started) {
-      this.requestPull();
-      return;
-    }
-    this.started = true;
     try {
       await this.watcher.start();
     } catch (err) {
       // Without a watcher the periodic rescan still catches every change, only later.
       this.deps.log.error({ err }, 'cannot watch folder; changes are picked up by the periodic rescan only');
     }
-    this.schedulePeriodicRescan();
+    if (!this.started) this.schedulePeriodicRescan();
+    this.started = true;
     this.requestPull();
   }
 
@@ -254,6 +250,8 @@ export class Folder {
     }
     this.deps.log.info('folder intact again; resuming');
     this.haltReason = undefined;
+    // A watch on a root that vanished and came back reports nothing more: subscribe again.
+    await this.watcher.stop();
     await this.start().catch((err: unknown) => this.deps.log.error({ err }, 'resume failed'));
   }
 
@@ -350,10 +348,10 @@ export class Folder {
 
   /** The entry to record for a changed path (hashing a file), or undefined when there is nothing to record after all. */
   private async record(c: Candidate): Promise<Omit<LocalEntry, 'sequence'> | undefined> {
-    if (c.obs?.type !== 'file') return entryFor(c, '', this.deps.localId);
+    if (c.obs?.type !== 'file') return entryFor(c, '', this.deps.localId, this.deps.clock.now());
     try {
       const hash = await hashFile(path.join(this.deps.root, ...c.path.split('/')), c.obs, this.abort.signal);
-      return entryFor(c, hash, this.deps.localId);
+      return entryFor(c, hash, this.deps.localId, this.deps.clock.now());
     } catch (err) {
       // CHANGED: a file being written right now; look again once it settles.
       if (!hasCode(err, 'CHANGED')) this.deps.log.warn({ path: c.path, err: describeError(err) }, 'cannot read file; will retry');
@@ -423,8 +421,8 @@ export class Folder {
       }
     };
     try {
-      for (const [p, d] of plan.merges) await attempt(p, () => applyMerge(ctx, p, d.version));
       const opts = (p: string, d: { replacesConcurrent: boolean }) => ({ ...this.takeOptions(p, d), basedOn: basedOn.get(p) ?? 0 });
+      for (const [p, d] of plan.merges) await attempt(p, () => applyMerge(ctx, p, d.version, opts(p, { replacesConcurrent: false })));
       for (const [p, d] of plan.dirs) await attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources, opts(p, d)));
       const limit = pLimit(this.deps.limits().transfers);
       await Promise.all(plan.files.map(([p, d]) => limit(() => attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources, opts(p, d))))));

@@ -49,17 +49,17 @@ export function changedPaths(
  * bytes under a new inode (a restore, a copy-back) only update where the
  * file is, without announcing a new version.
  */
-export function entryFor(c: Candidate, hash: string, localId: string): Omit<LocalEntry, 'sequence'> | undefined {
+export function entryFor(c: Candidate, hash: string, localId: string, nowMs = 0): Omit<LocalEntry, 'sequence'> | undefined {
   const { obs, prev } = c;
   if (obs === undefined) {
     if (prev === undefined) return undefined;
-    return { ...prev, size: 0, hash: '', target: '', deleted: true, inode: 0, version: bump(prev.version, localId) };
+    return { ...prev, size: 0, hash: '', target: '', deleted: true, inode: 0, version: bump(prev.version, localId, nowMs) };
   }
   const entry = { path: c.path, type: obs.type, size: obs.size, mtimeMs: obs.mtimeMs, mode: obs.mode, hash, target: obs.target, deleted: false, inode: obs.inode };
   const contentSame =
     prev !== undefined && !prev.deleted && prev.type === obs.type && prev.hash === hash && prev.target === obs.target && prev.mode === obs.mode;
   const metaOnly = contentSame && (obs.type !== 'file' || prev.mtimeMs === obs.mtimeMs);
-  return { ...entry, version: metaOnly ? prev.version : bump(prev?.version ?? {}, localId) };
+  return { ...entry, version: metaOnly ? prev.version : bump(prev?.version ?? {}, localId, nowMs) };
 }
 
 /** Observations equal in everything a scan records. */

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { WizardError } from '../core/errors.js';
 import { parentOf, resolveInside, tempNameFor } from '../core/paths.js';
 import type { FileEntry, LocalEntry } from '../index/entry.js';
+import { realAncestors } from '../index/real-path.js';
 import { observe, type Observation } from '../index/scanner.js';
 import type { VersionVector } from '../versions/vector.js';
 import { fetchToTemp, fileMode, type BlockSource } from './fetch.js';
@@ -69,8 +70,9 @@ export async function applyTake(
 }
 
 /** Records a merged version for content we already have. */
-export async function applyMerge(ctx: PullContext, rel: string, version: VersionVector): Promise<void> {
+export async function applyMerge(ctx: PullContext, rel: string, version: VersionVector, opts: TakeOptions = {}): Promise<void> {
   await ctx.locked(() => {
+    expectDecidedOn(ctx, rel, opts);
     const local = ctx.getLocal(rel);
     if (local !== undefined) ctx.commit([{ ...local, version }]);
   });
@@ -214,12 +216,20 @@ function expectDecidedOn(ctx: PullContext, rel: string, opts: TakeOptions): void
 
 /** Parent dirs of a pulled path normally arrive as entries first; create any that are missing. */
 async function ensureParent(ctx: PullContext, rel: string): Promise<void> {
-  const parent = parentOf(rel);
-  if (parent === '') return;
-  const obs = await observe(ctx.root, parent);
-  if (obs?.type === 'dir') return;
-  if (obs !== undefined) throw changed(rel);
-  await mkdir(resolveInside(ctx.root, parent), { recursive: true });
+  // Throws on a symlinked ancestor: a peer must never get us to write through a link.
+  if (await realAncestors(ctx.root, rel)) return;
+  const parts = parentOf(rel).split('/');
+  for (let i = 1; i <= parts.length; i++) {
+    const dir = parts.slice(0, i).join('/');
+    const obs = await observe(ctx.root, dir);
+    if (obs?.type === 'dir') continue;
+    if (obs !== undefined) throw changed(rel);
+    // One level at a time, never `recursive`, which would follow a link planted meanwhile.
+    await mkdir(resolveInside(ctx.root, dir)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+  }
+  if (!(await realAncestors(ctx.root, rel))) throw changed(rel);
 }
 
 /** The local entry for content just put at `entry.path`. */

@@ -1,11 +1,13 @@
 /**
  * Answers a peer's request for a block of one of our files.
  */
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { WizardError } from '../core/errors.js';
 import { resolveInside } from '../core/paths.js';
 import type { LocalEntry } from '../index/entry.js';
 import { sameStat, statKey } from '../index/hash.js';
+import { realAncestors } from '../index/real-path.js';
 
 /** Why a block cannot be served; `wireCode` goes back to the peer in an `error` message. */
 export class ServeError extends WizardError {
@@ -31,13 +33,17 @@ export async function readBlock(
 ): Promise<Buffer> {
   if (entry === undefined || entry.deleted || entry.type !== 'file') throw new ServeError('not-found', `${req.path}: no such file`);
   if (entry.hash !== req.hash) throw new ServeError('changed', `${req.path}: we no longer have that version`);
-  if (req.offset > entry.size) throw new ServeError('not-found', `${req.path}: offset ${req.offset} is past the end`);
+  // Past the end is an empty answer (docs/PROTOCOL.md), not an error.
+  if (req.offset >= entry.size) return Buffer.alloc(0);
   let fh;
   try {
-    fh = await open(resolveInside(root, req.path), 'r');
+    if (!(await realAncestors(root, req.path))) throw Object.assign(new Error('parent missing'), { code: 'ENOENT' });
+    // O_NOFOLLOW: a file swapped for a link since it was indexed is not read through.
+    fh = await open(resolveInside(root, req.path), constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ServeError(code === 'ENOENT' ? 'changed' : 'io', `${req.path}: ${code ?? 'open failed'}`);
+    const wire = code === 'ENOENT' || code === 'ELOOP' || code === 'BAD_PATH' ? 'changed' : 'io';
+    throw new ServeError(wire, `${req.path}: ${code ?? 'open failed'}`);
   }
   try {
     if (!sameStat(statKey(await fh.stat()), entry)) throw new ServeError('changed', `${req.path}: changed on disk`);

@@ -17,7 +17,28 @@ export function trashName(rel: string, atMs: number): string {
   const stamp =
     `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}-` +
     `${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}-${pad(d.getUTCMilliseconds(), 3)}`;
-  return `${rel}~${stamp}`;
+  const slash = rel.lastIndexOf('/');
+  const dir = rel.slice(0, slash + 1);
+  // The suffix (and a collision counter after it) must fit in NAME_MAX with the name: cut long names by bytes.
+  const room = NAME_MAX_BYTES - Buffer.byteLength(`~${stamp}-99`);
+  return `${dir}${truncateUtf8(rel.slice(slash + 1), room)}~${stamp}`;
+}
+
+/** Longest file name most filesystems take, in bytes. */
+const NAME_MAX_BYTES = 255;
+
+/** The longest prefix of `s` that fits in `maxBytes` of UTF-8, never splitting a character. */
+function truncateUtf8(s: string, maxBytes: number): string {
+  if (Buffer.byteLength(s) <= maxBytes) return s;
+  let out = '';
+  let bytes = 0;
+  for (const ch of s) {
+    const n = Buffer.byteLength(ch);
+    if (bytes + n > maxBytes) break;
+    out += ch;
+    bytes += n;
+  }
+  return out;
 }
 
 /** Moves and copies old versions of a folder's files into its trash. */

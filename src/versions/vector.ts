@@ -51,14 +51,18 @@ export function merge(a: VersionVector, b: VersionVector): VersionVector {
 }
 
 /**
- * Records a change made by `id`. The new counter is one more than the largest
- * counter in the vector, so a node's own counter also orders its edits after
- * every version it has seen (a Lamport clock per file).
+ * Records a change made by `id` at `nowMs`. The new counter is one more than
+ * the largest counter in the vector (a Lamport clock per file, so a node's
+ * edit is ordered after every version it has seen), and at least the current
+ * time in seconds. The time floor is Syncthing's answer to a node that lost
+ * its index: its fresh counters would otherwise restart at 1 and be
+ * dominated by versions it made before, so its new edits would silently lose;
+ * with the floor they are concurrent, and surface as conflicts instead.
  */
-export function bump(v: VersionVector, id: string): VersionVector {
+export function bump(v: VersionVector, id: string, nowMs = 0): VersionVector {
   let max = 0;
   for (const value of Object.values(v)) if (value > max) max = value;
-  return { ...v, [id]: max + 1 };
+  return { ...v, [id]: Math.max(max + 1, Math.floor(nowMs / 1000)) };
 }
 
 /** A canonical string form (sorted keys) for hashing and storage. */

@@ -122,7 +122,8 @@ export async function startDaemon(node: TestNode): Promise<Daemon> {
   const child = spawn(process.execPath, [bin, '--home', node.home, 'start'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const daemon = new Daemon(node, child);
   node.daemon = daemon;
-  await waitFor(`${node.name} to answer status`, () => daemon.status(), 20_000, 50).catch((err: unknown) => {
+  // The control socket answers before the listener is bound; ready means listening.
+  await waitFor(`${node.name} to answer status`, async () => (await daemon.status()).listen !== '', 20_000, 50).catch((err: unknown) => {
     throw new Error(`${String(err)}\n--- ${node.name} output ---\n${daemon.log}`);
   });
   return daemon;

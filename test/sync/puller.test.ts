@@ -4,7 +4,7 @@
  * links that point out of the folder.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -175,5 +175,31 @@ describe('isSafeLinkTarget', () => {
     ['a/b/link', '../../c/../d', true],
   ])('%s -> %s is safe: %s', (linkPath, target, safe) => {
     expect(isSafeLinkTarget(linkPath, target)).toBe(safe);
+  });
+});
+
+describe('symlinks in the way', () => {
+  it('never writes through a symlinked dir, even one whose target text looks harmless', async () => {
+    const outside = mkdtempSync(path.join(os.tmpdir(), 'wizard-outside-'));
+    try {
+      symlinkSync(outside, path.join(root, 'escape'));
+      const entry = remoteFile('escape/evil.sh', 'pwned');
+      const err: unknown = await applyTake(context({ 'escape/evil.sh': 'pwned' }), entry, entry.version, ['peer']).catch((e: unknown) => e);
+      expect(hasCode(err, 'BAD_PATH')).toBe(true);
+      expect(readdirSync(outside)).toEqual([]);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('composed links (a/b -> .., c -> a/b/..) cannot lead a write out of the root', async () => {
+    const ctx = context({ 'c/victim.txt': 'pwned' });
+    mkdirSync(path.join(root, 'a'));
+    const link = (p: string, target: string): FileEntry => ({ ...remoteFile(p, ''), type: 'symlink', size: 0, hash: '', target });
+    await applyTake(ctx, link('a/b', '..'), { p: 1 }, []).catch(() => undefined);
+    await applyTake(ctx, link('c', 'a/b/..'), { p: 1 }, []).catch(() => undefined);
+    const entry = remoteFile('c/victim.txt', 'pwned');
+    await applyTake(ctx, entry, entry.version, ['peer']).catch(() => undefined);
+    expect(existsSync(path.join(root, '..', 'victim.txt'))).toBe(false);
   });
 });

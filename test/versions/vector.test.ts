@@ -31,6 +31,15 @@ describe('bump, merge, dominates', () => {
     expect(v).toEqual({ x: 3, y: 7 });
   });
 
+  it('floors a new counter at the time in seconds, so a node that lost its index cannot be dominated by its own old versions', () => {
+    const now = Date.UTC(2026, 10, 25);
+    const old = { me: 7, other: 5 };
+    const fresh = bump({}, 'me', now);
+    expect(fresh.me).toBe(now / 1000);
+    expect(compare(fresh, old)).toBe('concurrent');
+    expect(bump({ me: now / 1000 + 5 }, 'me', now).me).toBe(now / 1000 + 6);
+  });
+
   it('merge is the element-wise maximum and dominates both inputs', () => {
     const a = { x: 3, y: 1 };
     const b = { y: 4, z: 2 };
