@@ -89,6 +89,9 @@ export class Folder {
   private matcher: IgnoreMatcher | undefined;
   private matcherSource = '';
   private scanning: Promise<void> = Promise.resolve();
+  /** Paths waiting for the next scan, and that scan once scheduled. */
+  private readonly scanQueue = new Set<string>();
+  private nextScan: Promise<void> | undefined;
   private pullRequested = false;
   private pulling = false;
   private pendingCount = 0;
@@ -259,15 +262,26 @@ export class Folder {
 
   /** Queues a scan of `paths` behind any running one. */
   queueScan(paths: string[]): void {
-    const run = this.scan(paths).catch((err: unknown) => this.deps.log.error({ err }, 'scan failed'));
-    this.scanning = run;
+    this.scan(paths).catch((err: unknown) => this.deps.log.error({ err }, 'scan failed'));
   }
 
+  /**
+   * Adds `paths` to the next scan and resolves when it has run. Requests that
+   * arrive while a scan runs are merged into one follow-up scan, so a burst
+   * of watcher events during a long scan costs one more pass, not one each.
+   */
   private scan(paths: string[]): Promise<void> {
-    const previous = this.scanning;
-    const next = previous.catch(() => undefined).then(() => this.scanNow(paths));
-    this.scanning = next;
-    return next;
+    for (const p of paths) this.scanQueue.add(p);
+    this.nextScan ??= this.scanning
+      .catch(() => undefined)
+      .then(() => {
+        this.nextScan = undefined;
+        const batch = [...this.scanQueue];
+        this.scanQueue.clear();
+        return this.scanNow(batch);
+      });
+    this.scanning = this.nextScan;
+    return this.nextScan;
   }
 
   private async scanNow(paths: string[]): Promise<void> {

@@ -38,6 +38,9 @@ export interface SessionOptions {
   readonly maxServedRequests?: number;
 }
 
+/** Bytes we let wait in the socket's send buffer before answering more block requests. */
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+
 type Pending = { resolve: (data: Buffer) => void; reject: (err: Error) => void; cancelTimer: () => void };
 
 /** One connection with one peer. */
@@ -53,6 +56,9 @@ export class PeerSession {
   private readonly pending = new Map<number, Pending>();
   private nextRequestId = 1;
   private served = 0;
+  /** Bytes of answers admitted but not yet handed to the socket, and answers waiting for room. */
+  private reserved = 0;
+  private readonly admissions: Array<{ bytes: number; resolve: () => void }> = [];
   private sent = 0;
   private received = 0;
   private lastSentAt: number;
@@ -81,6 +87,7 @@ export class PeerSession {
     this.lastSentAt = this.lastReceivedAt = deps.clock.now();
     const { socket } = deps;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.pump());
     socket.on('error', (err) => this.end(`connection error: ${describeError(err)}`, false));
     socket.on('close', () => this.end('connection closed by peer', false));
     socket.on('end', () => this.end('connection closed by peer', false));
@@ -187,6 +194,7 @@ export class PeerSession {
     if (this.closeReason !== undefined) return;
     this.closeReason = reason;
     this.cancelTick?.();
+    this.pump();
     for (const [id, p] of this.pending) {
       p.cancelTimer();
       p.reject(new WizardError('CLOSED', `connection to ${short(this.peerId)} closed: ${reason}`));
@@ -269,8 +277,8 @@ export class PeerSession {
       return;
     }
     this.served++;
-    handler
-      .onRequest(req)
+    this.admit(req.length)
+      .then(() => handler.onRequest(req))
       .then(
         (data) => this.trySend({ type: 'response', id: req.id, data }),
         (err: unknown) => {
@@ -278,7 +286,42 @@ export class PeerSession {
           this.trySend({ type: 'error', id: req.id, code: wireCode, message: describeError(err) });
         },
       )
-      .finally(() => this.served--);
+      .finally(() => {
+        this.served--;
+        this.reserved -= req.length;
+        this.pump();
+      });
+  }
+
+  /**
+   * Resolves when an answer of `bytes` may be prepared: the bytes waiting in
+   * the socket plus those of answers being prepared stay under
+   * MAX_QUEUED_BYTES. A peer that asks for blocks but does not read the
+   * answers would otherwise have us read and buffer every block it asked for.
+   */
+  private admit(bytes: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.admissions.push({ bytes, resolve });
+      this.pump();
+    });
+  }
+
+  /** Lets waiting answers go while there is room; 'drain' calls it again as the peer reads. */
+  private pump(): void {
+    for (;;) {
+      const next = this.admissions[0];
+      if (next === undefined) return;
+      const queued = this.deps.socket.writableLength;
+      const room =
+        this.closeReason !== undefined ||
+        queued + this.reserved + next.bytes <= MAX_QUEUED_BYTES ||
+        // One answer larger than the whole allowance still goes once nothing else is pending.
+        (this.reserved === 0 && queued < MAX_QUEUED_BYTES);
+      if (!room) return;
+      this.admissions.shift();
+      this.reserved += next.bytes;
+      next.resolve();
+    }
   }
 
   private trySend(msg: Message): void {

@@ -1,10 +1,12 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
+import { encodeMessage } from '../../src/protocol/codec.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
 import { PROTOCOL_VERSION, type Hello, type IndexMessage } from '../../src/protocol/messages.js';
 import { PeerSession, type SessionHandler } from '../../src/transport/session.js';
 import { duplexPair } from '../support/streams.js';
+import { waitFor } from '../support/wait.js';
 
 const log = pino({ level: 'silent' });
 const ID_A = 'a'.repeat(64);
@@ -108,5 +110,27 @@ describe('PeerSession', () => {
   it('closes a silent peer after the idle timeout', async () => {
     const [a] = pair({ idleTimeoutMs: 150, pingIntervalMs: 10_000 });
     expect(await a.closed).toMatch(/no traffic/);
+  });
+});
+
+describe('PeerSession backpressure', () => {
+  it('stops reading blocks for a peer that does not read the answers, and resumes when it does', async () => {
+    const [x, y] = duplexPair();
+    const a = new PeerSession({ socket: x, clock: systemClock, log }, ID_B, 'in');
+    y.write(encodeMessage(hello(ID_B)));
+    await a.handshake(hello(ID_A));
+    let calls = 0;
+    a.attach(handler({ onRequest: () => (calls++, Promise.resolve(Buffer.alloc(1024 * 1024))) }));
+    // The peer sends 40 requests for 1 MiB and never reads: its side of the pipe stays paused.
+    y.pause();
+    for (let id = 1; id <= 40; id++) {
+      y.write(encodeMessage({ type: 'request', id, folder: 'f', path: 'big', hash: 'c'.repeat(64), offset: 0, length: 1024 * 1024 }));
+    }
+    await waitFor('the send buffer to fill', () => x.writableLength >= 8 * 1024 * 1024);
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toBeLessThan(20);
+    y.resume();
+    await waitFor('every request answered once the peer reads', () => calls === 40);
+    a.close('done');
   });
 });
