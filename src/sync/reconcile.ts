@@ -9,7 +9,7 @@
  * the node that made the last change.
  */
 import { sameContent, type FileEntry } from '../index/entry.js';
-import { compare, merge, type VersionVector } from '../versions/vector.js';
+import { canonical, compare, merge, type VersionVector } from '../versions/vector.js';
 
 /** One peer's entry for a path. */
 export interface RemoteEntry {
@@ -39,52 +39,65 @@ export type Decision =
 
 const NONE: Decision = { kind: 'none' };
 
-/** Decides what to do about one path. `local` is undefined when we have never seen the path. */
+/**
+ * Decides what to do about one path. `local` is undefined when we have never
+ * seen the path.
+ *
+ * The candidates are our entry and every peer's. The ones no other candidate
+ * dominates are the live contenders; `wins` picks one of them the same way
+ * on every node. Being concurrent is not transitive (a deletion can dominate
+ * one edit and be concurrent with another), so the winner is chosen among all
+ * contenders at once, never by comparing the best remote with ours alone.
+ *
+ * The version recorded for the winner merges ours with the versions of every
+ * contender holding the winner's content, and nothing else: a contender with
+ * other content stays concurrent, so its node sees a conflict and keeps its
+ * version as a conflict copy instead of having it overruled.
+ */
 export function reconcile(local: FileEntry | undefined, remotes: readonly RemoteEntry[]): Decision {
-  const best = newest(remotes.map((r) => r.entry));
-  if (best === undefined) return NONE;
-  const sources = remotes
-    .filter((r) => !r.entry.deleted && compare(r.entry.version, best.version) === 'equal')
-    .map((r) => r.peer);
+  if (remotes.length === 0) return NONE;
+  const all = local === undefined ? remotes.map((r) => r.entry) : [local, ...remotes.map((r) => r.entry)];
+  const contenders = all.filter((e) => !all.some((o) => compare(o.version, e.version) === 'greater'));
+  const winner = pickWinner(contenders);
+  const version = contenders.filter((e) => sameContent(e, winner)).reduce((v, e) => merge(v, e.version), local?.version ?? {});
 
   if (local === undefined) {
-    return best.deleted ? NONE : { kind: 'take', entry: best, version: best.version, sources, replacesConcurrent: false };
+    return winner.deleted ? NONE : { kind: 'take', entry: winner, version, sources: sourcesOf(remotes, winner), replacesConcurrent: false };
   }
-  switch (compare(best.version, local.version)) {
-    case 'equal':
-    case 'lesser':
-      return NONE;
-    case 'greater':
-      if (best.deleted && local.deleted) return { kind: 'merge', version: best.version };
-      return { kind: 'take', entry: best, version: best.version, sources, replacesConcurrent: false };
-    case 'concurrent': {
-      const version = merge(local.version, best.version);
-      if (sameContent(local, best)) return { kind: 'merge', version };
-      if (wins(local, best)) return NONE;
-      return { kind: 'take', entry: best, version, sources, replacesConcurrent: true };
-    }
+  if (sameContent(local, winner)) {
+    return compare(local.version, version) === 'equal' ? NONE : { kind: 'merge', version };
   }
+  // Ours lost. It is a conflict when ours is a contender (no one has seen our change): then it is kept beside the winner.
+  const replacesConcurrent = contenders.includes(local);
+  return { kind: 'take', entry: winner, version, sources: sourcesOf(remotes, winner), replacesConcurrent };
 }
 
-/** The newest of several entries: the one that dominates, or the winner among concurrent ones. */
-export function newest(entries: readonly FileEntry[]): FileEntry | undefined {
-  let best: FileEntry | undefined;
-  for (const e of entries) {
-    if (best === undefined) {
-      best = e;
-      continue;
-    }
-    const order = compare(e.version, best.version);
-    if (order === 'greater' || (order === 'concurrent' && wins(e, best))) best = e;
-  }
+/** Peers that hold exactly the winning version (and so its bytes). */
+function sourcesOf(remotes: readonly RemoteEntry[], winner: FileEntry): string[] {
+  if (winner.deleted) return [];
+  return remotes.filter((r) => !r.entry.deleted && compare(r.entry.version, winner.version) === 'equal').map((r) => r.peer);
+}
+
+/** The contender every node picks: a total order, so the choice does not depend on the order entries arrive in. */
+function pickWinner(contenders: readonly FileEntry[]): FileEntry {
+  let best = contenders[0] as FileEntry;
+  for (const e of contenders) if (wins(e, best)) best = e;
   return best;
 }
 
-/** Whether `a` beats `b` when their versions are concurrent. Total and symmetric: exactly one wins unless they are equal. */
+/**
+ * Whether `a` beats `b` when their versions are concurrent. A strict total
+ * order on (live, mtime, last modifier, version, content), so every node
+ * picks the same winner: exactly one of two different entries wins.
+ */
 export function wins(a: FileEntry, b: FileEntry): boolean {
   if (a.deleted !== b.deleted) return !a.deleted;
   if (a.mtimeMs !== b.mtimeMs) return a.mtimeMs > b.mtimeMs;
-  return lastModifier(a.version) > lastModifier(b.version);
+  const [ma, mb] = [lastModifier(a.version), lastModifier(b.version)];
+  if (ma !== mb) return ma > mb;
+  const [va, vb] = [canonical(a.version), canonical(b.version)];
+  if (va !== vb) return va > vb;
+  return `${a.type}:${a.hash}:${a.target}` > `${b.type}:${b.hash}:${b.target}`;
 }
 
 /** The short ID holding the largest counter: the node that made the latest change. */

@@ -5,6 +5,7 @@ import type { VersionVector } from '../../src/versions/vector.js';
 
 const H1 = 'a'.repeat(64);
 const H2 = 'b'.repeat(64);
+const H3 = 'c'.repeat(64);
 
 /** A live file entry. */
 function file(version: VersionVector, hash = H1, mtimeMs = 1000): FileEntry {
@@ -39,7 +40,7 @@ describe('reconcile', () => {
     },
     {
       description: 'the newest of several remote versions wins',
-      local: file({ me: 1 }),
+      local: file({ me: 1 }, H3),
       remotes: [at('p', file({ me: 1, p: 1 }, H2)), at('q', file({ me: 1, p: 1, q: 1 }, H1))],
       expected: { kind: 'take', version: { me: 1, p: 1, q: 1 }, sources: ['q'] },
     },
@@ -84,6 +85,19 @@ describe('reconcile', () => {
       local: gone({ me: 2, p: 1 }, 9000),
       remotes: [at('p', file({ me: 1, p: 2 }, H2, 1000))],
       expected: { kind: 'take', version: { me: 2, p: 2 }, sources: ['p'], replacesConcurrent: true },
+    },
+    {
+      description: 'a deletion that dominates one edit does not hide another edit it never saw',
+      // Ours deleted c's version; b's edit is concurrent with our deletion and, being live, wins.
+      local: gone({ c: 1, me: 2 }, 9000),
+      remotes: [at('c', file({ c: 1 }, H1, 5000)), at('b', file({ b: 1 }, H2, 1000))],
+      expected: { kind: 'take', version: { b: 1, c: 1, me: 2 }, sources: ['b'] },
+    },
+    {
+      description: 'a losing edit keeps its own version out of the winner, so its node sees the conflict',
+      local: file({ me: 1 }, H1, 1000),
+      remotes: [at('p', file({ p: 1 }, H2, 5000)), at('q', file({ q: 1 }, H3, 2000))],
+      expected: { kind: 'take', version: { me: 1, p: 1 }, sources: ['p'], replacesConcurrent: true },
     },
     {
       description: 'a dir made concurrently on both sides merges',
