@@ -1,12 +1,15 @@
 /**
- * Turns @parcel/watcher events into batches of relative paths to rescan.
+ * Turns file system events into batches of relative paths to rescan: on
+ * Linux from a tree of per-directory watches (see dir-tree-watch.ts for why),
+ * elsewhere from @parcel/watcher (FSEvents, ReadDirectoryChangesW).
  * Events are coalesced: a path is handed over once the folder has been quiet
  * for `debounceMs`, and a path that keeps changing is handed over at least
  * every `maxDelayMs` anyway, so a file being written continuously still syncs.
  */
-import watcher, { type AsyncSubscription, type Event } from '@parcel/watcher';
+import watcher from '@parcel/watcher';
 import path from 'node:path';
 import type { Clock } from '../core/clock.js';
+import { watchTree } from './dir-tree-watch.js';
 
 /** What the watcher needs from its owner. */
 export interface FolderWatcherDeps {
@@ -25,7 +28,7 @@ const MAX_DELAY_MS = 2000;
 
 /** Watches one folder root. */
 export class FolderWatcher {
-  private subscription: AsyncSubscription | undefined;
+  private subscription: { close(): Promise<void> | void } | undefined;
   private pending = new Set<string>();
   private firstPendingAt = 0;
   private cancelTimer: (() => void) | undefined;
@@ -35,17 +38,27 @@ export class FolderWatcher {
   /** Starts watching; rejects if the OS refuses (for example the inotify watch limit). */
   async start(): Promise<void> {
     if (this.subscription !== undefined) return;
-    this.subscription = await watcher.subscribe(
-      this.deps.root,
+    const { root } = this.deps;
+    if (process.platform === 'linux') {
+      this.subscription = await watchTree(root, {
+        onPaths: (rels) => this.add(rels),
+        onError: (err) => this.deps.onError(err),
+        isExcluded: (rel) => rel === '.wizard',
+      });
+      return;
+    }
+    const sub = await watcher.subscribe(
+      root,
       (err, events) => {
         if (err) {
           this.deps.onError(err);
           return;
         }
-        this.add(events);
+        this.add(events.map((ev) => path.relative(root, ev.path)).filter(isInside).map((rel) => rel.split(path.sep).join('/')));
       },
-      { ignore: [path.join(this.deps.root, '.wizard')] },
+      { ignore: [path.join(root, '.wizard')] },
     );
+    this.subscription = { close: () => sub.unsubscribe() };
   }
 
   /** Stops watching and drops pending events. */
@@ -54,17 +67,13 @@ export class FolderWatcher {
     this.pending.clear();
     const sub = this.subscription;
     this.subscription = undefined;
-    await sub?.unsubscribe();
+    await sub?.close();
   }
 
-  private add(events: Event[]): void {
+  private add(rels: string[]): void {
     const now = this.deps.clock.now();
     if (this.pending.size === 0) this.firstPendingAt = now;
-    for (const ev of events) {
-      const rel = path.relative(this.deps.root, ev.path);
-      if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) continue;
-      this.pending.add(rel.split(path.sep).join('/'));
-    }
+    for (const rel of rels) this.pending.add(rel);
     if (this.pending.size === 0) return;
     this.cancelTimer?.();
     const waited = now - this.firstPendingAt;
@@ -78,4 +87,9 @@ export class FolderWatcher {
     this.pending.clear();
     if (paths.length > 0) this.deps.onChanges(paths);
   }
+}
+
+/** A path.relative result that does not leave the root. */
+function isInside(rel: string): boolean {
+  return !(rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel));
 }

@@ -295,7 +295,9 @@ export class Folder {
     try {
       await this.refreshMatcher();
       let committed = 0;
-      for (const rel of minimalRoots(paths)) committed += await this.scanSubtree(rel);
+      const roots = minimalRoots(paths);
+      for (const rel of roots) committed += await this.scanSubtree(rel);
+      this.deps.log.debug({ roots: roots.slice(0, 20), committed }, 'scanned');
       if (committed > 0) this.deps.peers.announce();
     } finally {
       this.scansRunning--;

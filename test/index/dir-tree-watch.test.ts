@@ -1,0 +1,38 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { watchTree, type TreeWatch } from '../../src/index/dir-tree-watch.js';
+import { waitFor } from '../support/wait.js';
+
+let root: string;
+let tree: TreeWatch | undefined;
+let seen: string[];
+
+beforeEach(async () => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'wizard-watch-'));
+  mkdirSync(path.join(root, '.wizard'));
+  seen = [];
+  tree = await watchTree(root, { onPaths: (rels) => seen.push(...rels), onError: (err) => seen.push(`error: ${err.message}`), isExcluded: (rel) => rel === '.wizard' });
+});
+
+afterEach(() => {
+  tree?.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+it('sees later changes deep inside dirs created all at once (mkdir -p)', async () => {
+  mkdirSync(path.join(root, 'a', 'b', 'c'), { recursive: true });
+  writeFileSync(path.join(root, 'a', 'b', 'c', 'first.txt'), '1');
+  // A new dir is reported when it appears and again once every dir inside it is watched.
+  await waitFor('the new tree to be watched', () => seen.filter((p) => p === 'a').length >= 2);
+  writeFileSync(path.join(root, 'a', 'b', 'c', 'second.txt'), '2');
+  await waitFor('the save deep inside to be reported', () => seen.includes('a/b/c/second.txt'));
+});
+
+it('reports changes at the root and never inside .wizard', async () => {
+  writeFileSync(path.join(root, '.wizard', 'internal'), 'x');
+  writeFileSync(path.join(root, 'top.txt'), 'x');
+  await waitFor('top.txt', () => seen.includes('top.txt'));
+  expect(seen.filter((p) => p.startsWith('.wizard'))).toEqual([]);
+});
