@@ -1,0 +1,71 @@
+/**
+ * A hostile peer for end-to-end tests: a node whose certificate our CA
+ * signed and that the daemon has paired with, but that sends whatever the
+ * test tells it to, frames and all.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import { pino } from 'pino';
+import { loadNodeCredentials } from '../../src/certs/store.js';
+import { systemClock } from '../../src/core/clock.js';
+import type { FileEntry } from '../../src/index/entry.js';
+import { PROTOCOL_VERSION, type Hello } from '../../src/protocol/messages.js';
+import { dial } from '../../src/transport/tls.js';
+import { PeerSession } from '../../src/transport/session.js';
+import type { TestNode } from './daemon.js';
+
+/** An open, handshaken connection from the hostile node to a daemon. */
+export interface HostileLink {
+  readonly session: PeerSession;
+  readonly socket: TLSSocket;
+  /** Content the hostile node serves, by hash. */
+  readonly serves: Map<string, Buffer>;
+}
+
+/** A version vector key for the hostile node. */
+export function hostileKey(hostile: TestNode): string {
+  return hostile.id.slice(0, 16);
+}
+
+/** Connects as `hostile` to `target`'s daemon and completes the Hello exchange for `folder`. */
+export async function connectHostile(hostile: TestNode, target: TestNode, folder: string): Promise<HostileLink> {
+  const credentials = loadNodeCredentials(path.join(hostile.home, 'certs'));
+  const { socket } = await dial({ host: '127.0.0.1', port: target.port, credentials, expectedId: target.id });
+  const session = new PeerSession({ socket, clock: systemClock, log: pino({ level: 'silent' }) }, target.id, 'out');
+  const hello: Hello = {
+    type: 'hello',
+    protocol: PROTOCOL_VERSION,
+    id: hostile.id,
+    name: hostile.name,
+    listenPort: 0,
+    intent: 'sync',
+    folders: [{ id: folder, indexId: randomBytes(8).toString('hex'), maxSequence: 1_000_000, digest: 'f'.repeat(32), have: { indexId: '', sequence: 0 } }],
+  };
+  await session.handshake(hello);
+  const serves = new Map<string, Buffer>();
+  session.attach({
+    onIndex: () => undefined,
+    onRequest: (req) => {
+      const data = serves.get(req.hash);
+      return data === undefined ? Promise.reject(new Error('not here')) : Promise.resolve(data.subarray(req.offset, req.offset + req.length));
+    },
+    onClose: () => undefined,
+  });
+  return { session, socket, serves };
+}
+
+let sequence = 1;
+
+/** A file entry for `content`, which `link` will serve. */
+export function fileEntry(link: HostileLink, hostile: TestNode, rel: string, content: string): FileEntry {
+  const data = Buffer.from(content);
+  const hash = createHash('sha256').update(data).digest('hex');
+  link.serves.set(hash, data);
+  return { path: rel, type: 'file', size: data.length, mtimeMs: Date.now(), mode: 0o644, hash, target: '', version: { [hostileKey(hostile)]: sequence }, deleted: false, sequence: sequence++ };
+}
+
+/** A symlink entry. */
+export function linkEntry(hostile: TestNode, rel: string, target: string): FileEntry {
+  return { path: rel, type: 'symlink', size: 0, mtimeMs: Date.now(), mode: 0o777, hash: '', target, version: { [hostileKey(hostile)]: sequence }, deleted: false, sequence: sequence++ };
+}
