@@ -13,6 +13,7 @@ import { runDaemon } from './cli/daemon.js';
 import { pair } from './cli/pair.js';
 import { fetchStatus, formatStatus, printable } from './cli/status.js';
 import { describeError, WizardError } from './core/errors.js';
+import { controlRequest } from './status/control.js';
 
 /** Exit codes: 0 ok, 1 the operation failed, 2 usage or config error. */
 const EXIT_FAILURE = 1;
@@ -81,6 +82,17 @@ function buildProgram(setExit: (code: number) => void): Command {
       const status = await fetchStatus(homeOf(cmd));
       if (opts.json === true) out(JSON.stringify(status));
       else formatStatus(status).forEach(out);
+    });
+
+  program
+    .command('resume')
+    .description('apply deletions held back by the deletion budget')
+    .argument('<folder>', 'the folder ID')
+    .option('--json', 'print the result as JSON')
+    .action(async (folder: string, opts: { json?: boolean }, cmd: Command) => {
+      const result = (await controlRequest(homeOf(cmd), { cmd: 'resume', folder })) as { folder: string; released: number };
+      if (opts.json === true) out(JSON.stringify(result));
+      else out(`Folder ${printable(folder)}: ${result.released} held deletions will now sync to peers (their copies go to the peers' trash).`);
     });
 
   program

@@ -155,6 +155,13 @@ export class WizardNode {
     };
   }
 
+  /** Lets a folder's held deletions go (`wizard resume`); returns how many were held. */
+  resume(folderId: string): number {
+    const folder = this.folders.get(folderId);
+    if (folder === undefined) throw new WizardError('USAGE', `no folder '${folderId}'; 'wizard status' lists the folders`);
+    return folder.confirmDeletions();
+  }
+
   // ---- folders -------------------------------------------------------------------------------
 
   private syncFolders(): void {
@@ -178,6 +185,7 @@ export class WizardNode {
         masterIgnore: () => this.masterIgnore,
         limits: () => this.config.limits,
         rescanIntervalMs: () => this.config.rescanIntervalS * 1000,
+        deletionBudget: () => this.config.deletionBudget,
         peers: {
           connected: () => [...this.links.values()].filter((l) => l.shares(cfg.id) && !l.session.isClosed).map((l) => l.peerId),
           readBlock: (peer, req) => {

@@ -55,6 +55,7 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
       watcher.reload();
       return Promise.resolve({ reloaded: true });
     }
+    if (req.cmd === 'resume') return Promise.resolve({ folder: req.folder, released: node.resume(req.folder) });
     return Promise.resolve(node.status());
   });
   await node.start();

@@ -53,6 +53,8 @@ export interface Config {
   trash: { retentionDays: number };
   tombstoneDays: number;
   rescanIntervalS: number;
+  /** Outgoing deletions pause for confirmation (`wizard resume`) past either bound. */
+  deletionBudget: { percent: number; perMinute: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' };
 }
 
@@ -68,6 +70,7 @@ export const DEFAULTS: Readonly<ConfigDefaults> = Object.freeze({
   trash: Object.freeze({ retentionDays: 30 }),
   tombstoneDays: 365,
   rescanIntervalS: 600,
+  deletionBudget: Object.freeze({ percent: 50, perMinute: 1000 }),
   log: Object.freeze({ level: 'info' }),
 });
 
@@ -103,7 +106,7 @@ export function parseConfig(text: string, file: string, opts: { homeDir: string 
   const root = ctx.doc.contents;
   if (root === null) fail(ctx, null, 'name is required: the config is empty');
   if (!isMap(root)) fail(ctx, root, 'the config must be a map of settings (name: ..., listen: ...)');
-  const top = fields(ctx, root, ['name', 'listen', 'trust', 'folders', 'peers', 'revoked', 'limits', 'compression', 'trash', 'tombstoneDays', 'rescanIntervalS', 'log']);
+  const top = fields(ctx, root, ['name', 'listen', 'trust', 'folders', 'peers', 'revoked', 'limits', 'compression', 'trash', 'tombstoneDays', 'rescanIntervalS', 'deletionBudget', 'log']);
   const at = (key: string): Node | null => top.get(key)?.value ?? null;
 
   const nameNode = at('name');
@@ -135,7 +138,18 @@ export function parseConfig(text: string, file: string, opts: { homeDir: string 
     trash: { retentionDays: num(fields(ctx, at('trash'), ['retentionDays']), 'retentionDays', 'trash.retentionDays', DEFAULTS.trash.retentionDays, 1, 3650) },
     tombstoneDays: num(top, 'tombstoneDays', 'tombstoneDays', DEFAULTS.tombstoneDays, 1, 3650),
     rescanIntervalS: num(top, 'rescanIntervalS', 'rescanIntervalS', DEFAULTS.rescanIntervalS, 10, 86_400),
+    deletionBudget: deletionBudget(fields(ctx, at('deletionBudget'), ['percent', 'perMinute']), num),
     log: { level: oneOf(ctx, fields(ctx, at('log'), ['level']).get('level')?.value ?? null, 'log.level', LOG_LEVELS, DEFAULTS.log.level) },
+  };
+}
+
+function deletionBudget(
+  map: Map<string, Entry>,
+  num: (map: Map<string, Entry>, key: string, what: string, def: number, min: number, max?: number) => number,
+): Config['deletionBudget'] {
+  return {
+    percent: num(map, 'percent', 'deletionBudget.percent', DEFAULTS.deletionBudget.percent, 1, 100),
+    perMinute: num(map, 'perMinute', 'deletionBudget.perMinute', DEFAULTS.deletionBudget.perMinute, 1),
   };
 }
 
@@ -386,6 +400,11 @@ export function renderNewConfig(init: { name: string; listen: string; folders: F
     `tombstoneDays: ${d.tombstoneDays}`,
     '# Seconds between full rescans, the safety net for changes the watcher missed (10 to 86400).',
     `rescanIntervalS: ${d.rescanIntervalS}`,
+    '# Deletions that pause until you confirm them with `wizard resume <folder>`: more than',
+    '# this percent of a folder (an emptied or unmounted disk looks like that), or more per minute.',
+    'deletionBudget:',
+    `  percent: ${d.deletionBudget.percent}`,
+    `  perMinute: ${d.deletionBudget.perMinute}`,
     'log:',
     '  # fatal, error, warn, info, debug or trace.',
     `  level: ${d.log.level}`,

@@ -15,7 +15,7 @@ export function controlSocketPath(home: string): string {
 }
 
 /** A command to the daemon. */
-export type ControlRequest = { cmd: 'status' } | { cmd: 'reload' };
+export type ControlRequest = { cmd: 'status' } | { cmd: 'reload' } | { cmd: 'resume'; folder: string };
 
 /** Answers control commands; returns the JSON-serialisable result. */
 export type ControlHandler = (req: ControlRequest) => Promise<unknown>;
@@ -79,9 +79,13 @@ async function answer(line: string, handle: ControlHandler): Promise<unknown> {
     return { ok: false, error: 'request is not JSON' };
   }
   const cmd = (req as { cmd?: unknown } | null)?.cmd;
-  if (cmd !== 'status' && cmd !== 'reload') return { ok: false, error: `unknown command ${JSON.stringify(cmd)}` };
+  const folder = (req as { folder?: unknown } | null)?.folder;
+  let parsed: ControlRequest;
+  if (cmd === 'status' || cmd === 'reload') parsed = { cmd };
+  else if (cmd === 'resume' && typeof folder === 'string') parsed = { cmd, folder };
+  else return { ok: false, error: `unknown command ${JSON.stringify(cmd)}` };
   try {
-    return { ok: true, result: await handle({ cmd }) };
+    return { ok: true, result: await handle(parsed) };
   } catch (err) {
     return { ok: false, error: describeError(err) };
   }

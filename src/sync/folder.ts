@@ -25,7 +25,7 @@ import { planPull, planSize } from './pull-plan.js';
 import { lastModifier, reconcile } from './reconcile.js';
 import { readBlock } from './serve.js';
 import { RetryBook } from './retry.js';
-import { integrityProblem, MARKER_DIR } from './safety.js';
+import { deletionBudgetExceeded, integrityProblem, MARKER_DIR, type DeletionBudget } from './safety.js';
 import { Trash } from './trash.js';
 
 /** The folder's view of the peers it shares with. */
@@ -52,6 +52,7 @@ export interface FolderDeps {
   readonly masterIgnore: () => string;
   readonly limits: () => Limits;
   readonly rescanIntervalMs: () => number;
+  readonly deletionBudget: () => DeletionBudget;
 }
 
 /** A folder's state, as status shows it. */
@@ -67,6 +68,8 @@ export interface FolderStatus {
   readonly bytes: number;
   readonly inSync: boolean;
   readonly pending: number;
+  /** Local deletions waiting for `wizard resume`. */
+  readonly heldDeletions: number;
 }
 
 /** The folder's own ignore file at its root (not synced, like Syncthing's .stignore). */
@@ -98,6 +101,10 @@ export class Folder {
   /** The periodic rescan is scheduled (it outlives a halt). */
   private started = false;
   private readonly failures = new RetryBook();
+  /** Deletions waiting for `wizard resume`, and deletions recorded in the last minute ([time, count]). */
+  private held: { count: number; reason: string } | undefined;
+  private recentDeletions: Array<[number, number]> = [];
+  private deletionsConfirmed = false;
   private readonly timers = new Set<() => void>();
 
   constructor(private readonly deps: FolderDeps) {
@@ -191,8 +198,9 @@ export class Folder {
       ...(this.haltReason === undefined ? {} : { haltReason: this.haltReason }),
       files: stats.files,
       bytes: stats.bytes,
-      inSync: !busy && outOfSync === 0,
+      inSync: !busy && outOfSync === 0 && this.held === undefined,
       pending: Math.max(outOfSync, this.pendingCount),
+      heldDeletions: this.held?.count ?? 0,
     };
   }
 
@@ -205,7 +213,8 @@ export class Folder {
 
   /** Errors worth showing the user: paths that keep failing. */
   errors(): string[] {
-    return this.failures.describe().map((line) => `${this.deps.id}/${line}`);
+    const held = this.held === undefined ? [] : [`${this.deps.id}: ${this.held.count} deletions held (${this.held.reason}); run 'wizard resume ${this.deps.id}' to apply them`];
+    return [...held, ...this.failures.describe().map((line) => `${this.deps.id}/${line}`)];
   }
 
   // ---- root and marker -------------------------------------------------------------------
@@ -296,7 +305,12 @@ export class Folder {
       await this.refreshMatcher();
       let committed = 0;
       const roots = minimalRoots(paths);
+      const heldBefore = this.held;
+      if (roots.includes('')) this.held = undefined;
       for (const rel of roots) committed += await this.scanSubtree(rel);
+      // A full scan settles what is held: confirmed deletions went through, others are held anew (or are gone).
+      if (roots.includes('')) this.deletionsConfirmed = false;
+      else this.held ??= heldBefore;
       this.deps.log.debug({ roots: roots.slice(0, 20), committed }, 'scanned');
       if (committed > 0) this.deps.peers.announce();
     } finally {
@@ -333,7 +347,9 @@ export class Folder {
     });
     for (const s of result.skipped) this.deps.log.warn({ path: s.path, reason: s.reason }, 'not syncing path');
     const known = new Map(store.localUnder(id, rel).map((e) => [e.path, e]));
-    const candidates = changedPaths(result.seen, known, result.unreadable, (p, isDir) => this.isIgnored(p) || matcher.isIgnored(p, isDir));
+    const candidates = this.withinDeletionBudget(
+      changedPaths(result.seen, known, result.unreadable, (p, isDir) => this.isIgnored(p) || matcher.isIgnored(p, isDir)),
+    );
 
     const limit = pLimit(this.deps.limits().hashers);
     let committed = 0;
@@ -360,6 +376,36 @@ export class Folder {
       });
     }
     return committed;
+  }
+
+  /**
+   * Holds back deletions past the budget until the user confirms them with
+   * `wizard resume`: the other changes go through, the deletions wait (and
+   * are found again by every scan until then).
+   */
+  private withinDeletionBudget(candidates: Candidate[]): Candidate[] {
+    const deletions = candidates.filter((c) => c.obs === undefined && c.prev !== undefined && !c.prev.deleted).length;
+    if (deletions === 0) return candidates;
+    const now = this.deps.clock.now();
+    this.recentDeletions = this.recentDeletions.filter(([at]) => now - at < 60_000);
+    const recent = this.recentDeletions.reduce((sum, [, n]) => sum + n, 0);
+    const stats = this.deps.store.localStats(this.deps.id);
+    const verdict = this.deletionsConfirmed ? undefined : deletionBudgetExceeded(deletions, stats.files + stats.dirs, recent, this.deps.deletionBudget());
+    if (verdict === undefined) {
+      this.recentDeletions.push([now, deletions]);
+      return candidates;
+    }
+    if (this.held?.count !== deletions) this.deps.log.warn({ deletions, reason: verdict }, `deletions held until 'wizard resume ${this.deps.id}'`);
+    this.held = { count: deletions, reason: verdict };
+    return candidates.filter((c) => !(c.obs === undefined && c.prev !== undefined && !c.prev.deleted));
+  }
+
+  /** The user confirmed held deletions: the next scan records them whatever the budget says. */
+  confirmDeletions(): number {
+    const count = this.held?.count ?? 0;
+    this.deletionsConfirmed = true;
+    this.queueScan(['']);
+    return count;
   }
 
   /** The entry to record for a changed path (hashing a file), or undefined when there is nothing to record after all. */

@@ -23,3 +23,28 @@ export async function integrityProblem(root: string): Promise<string | undefined
   }
   return undefined;
 }
+
+/** The user's bounds on outgoing deletions (config `deletionBudget`). */
+export interface DeletionBudget {
+  readonly percent: number;
+  readonly perMinute: number;
+}
+
+/** Deletions below this count never trip the percentage rule: removing 3 of 5 files is an edit, not a wiped disk. */
+export const MIN_DELETIONS_FOR_PERCENT = 10;
+
+/**
+ * Why `deletions` new deletions should wait for the user's confirmation, or
+ * undefined when they may go: more than `percent` of the folder's live
+ * entries at once (an emptied or half-unmounted folder), or more than
+ * `perMinute` within a minute counting `recent` ones. Pure.
+ */
+export function deletionBudgetExceeded(deletions: number, live: number, recent: number, budget: DeletionBudget): string | undefined {
+  if (deletions >= MIN_DELETIONS_FOR_PERCENT && deletions * 100 > live * budget.percent) {
+    return `${deletions} of ${live} entries vanished at once (more than ${budget.percent}%)`;
+  }
+  if (recent + deletions > budget.perMinute) {
+    return `${recent + deletions} deletions within a minute (more than ${budget.perMinute})`;
+  }
+  return undefined;
+}

@@ -59,6 +59,7 @@ describe('parseConfig', () => {
         'trash: { retentionDays: 7 }',
         'tombstoneDays: 30',
         'rescanIntervalS: 60',
+        'deletionBudget: { percent: 25, perMinute: 100 }',
         'log: { level: debug }',
       ].join('\n'),
     );
@@ -77,6 +78,7 @@ describe('parseConfig', () => {
       trash: { retentionDays: 7 },
       tombstoneDays: 30,
       rescanIntervalS: 60,
+      deletionBudget: { percent: 25, perMinute: 100 },
       log: { level: 'debug' },
     });
   });

@@ -3,7 +3,7 @@
  * vanished folder (an unmounted disk) into deletions on its peers. And it
  * must come back after either side restarts.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
@@ -78,4 +78,23 @@ it('halts a folder whose root vanished instead of deleting everything on the pee
   expect(existsSync(path.join(b.folder, '.wizard', 'trash', 'precious.txt'))).toBe(false);
   const trash = path.join(b.folder, '.wizard', 'trash');
   expect(existsSync(trash) ? readdirSync(trash).filter((n) => n.startsWith('precious.txt')) : []).toEqual([]);
+});
+
+it('holds deletions of most of the folder until the user resumes, then syncs them', async () => {
+  mkdirSync(path.join(a.folder, 'bulk'));
+  for (let i = 0; i < 30; i++) writeFileSync(path.join(a.folder, 'bulk', `f${i}.txt`), `file ${i}`);
+  await waitFor('bulk on beta', () => existsSync(path.join(b.folder, 'bulk', 'f29.txt')));
+  await waitFor('both in sync', async () => (await a.daemon?.status())?.folders[0]?.inSync && (await b.daemon?.status())?.folders[0]?.inSync);
+  rmSync(path.join(a.folder, 'bulk'), { recursive: true });
+  await waitFor('alpha to hold the deletions', async () => ((await a.daemon?.status())?.folders[0]?.heldDeletions ?? 0) >= 30);
+  const status = await a.daemon?.status();
+  expect(status?.folders[0]?.inSync).toBe(false);
+  expect(status?.errors.join('\n')).toMatch(/wizard resume shared/);
+  expect(existsSync(path.join(b.folder, 'bulk', 'f0.txt'))).toBe(true);
+
+  const res = await runCli(a.home, ['resume', 'shared', '--json']);
+  expect(res.code, res.stderr).toBe(0);
+  expect(JSON.parse(res.stdout)).toMatchObject({ folder: 'shared' });
+  await waitFor('the deletions to reach beta', () => !existsSync(path.join(b.folder, 'bulk')));
+  expect((await a.daemon?.status())?.folders[0]?.heldDeletions).toBe(0);
 });
