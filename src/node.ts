@@ -186,6 +186,7 @@ export class WizardNode {
         limits: () => this.config.limits,
         rescanIntervalMs: () => this.config.rescanIntervalS * 1000,
         deletionBudget: () => this.config.deletionBudget,
+        tombstoneDays: () => this.config.tombstoneDays,
         peers: {
           connected: () => [...this.links.values()].filter((l) => l.shares(cfg.id) && !l.session.isClosed).map((l) => l.peerId),
           readBlock: (peer, req) => {

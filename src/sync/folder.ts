@@ -20,7 +20,7 @@ import { compileIgnore, isAlwaysIgnored, type IgnoreMatcher } from '../ignore/ma
 import type { BlockSource } from './fetch.js';
 import { conflictName } from './conflict.js';
 import { applyMerge, applyTake, type PullContext, type TakeOptions } from './puller.js';
-import { changedPaths, entryFor, minimalRoots, sameObservation, type Candidate } from './local-changes.js';
+import { changedPaths, entryFor, expiredTombstones, minimalRoots, sameObservation, type Candidate } from './local-changes.js';
 import { planPull, planSize } from './pull-plan.js';
 import { lastModifier, reconcile } from './reconcile.js';
 import { readBlock } from './serve.js';
@@ -53,6 +53,7 @@ export interface FolderDeps {
   readonly limits: () => Limits;
   readonly rescanIntervalMs: () => number;
   readonly deletionBudget: () => DeletionBudget;
+  readonly tombstoneDays: () => number;
 }
 
 /** A folder's state, as status shows it. */
@@ -428,8 +429,20 @@ export class Folder {
 
   private schedulePeriodicRescan(): void {
     this.after(this.deps.rescanIntervalMs(), () => {
+      this.expireTombstones().catch((err: unknown) => this.deps.log.error({ err }, 'tombstone expiry failed'));
       this.queueScan(['']);
       this.schedulePeriodicRescan();
+    });
+  }
+
+  /** Forgets deletions older than `tombstoneDays` (see expiredTombstones for what that means for a returning peer). */
+  private async expireTombstones(): Promise<void> {
+    const { store, id } = this.deps;
+    await this.lock.run(() => {
+      const expired = expiredTombstones(store.allLocal(id), this.deps.clock.now(), this.deps.tombstoneDays());
+      if (expired.length === 0) return;
+      store.forgetLocal(id, expired);
+      this.deps.log.info({ count: expired.length }, 'forgot expired deletions');
     });
   }
 

@@ -80,3 +80,24 @@ export function minimalRoots(paths: string[]): string[] {
   }
   return out;
 }
+
+/**
+ * Tombstones older than `days`, judged by the deleting node's counter: a
+ * bump is floored at the time in seconds, so the largest counter of a
+ * tombstone tells (at the latest) when the deletion happened. A tombstone
+ * whose counters run ahead of our clock is never expired early.
+ *
+ * Once a tombstone is forgotten, a peer that was away for longer and still
+ * has the file brings it back: resurrecting a file deleted long ago is the
+ * safe failure, deleting one somebody kept is not.
+ */
+export function expiredTombstones(entries: Iterable<LocalEntry>, nowMs: number, days: number): string[] {
+  const cutoffS = Math.floor(nowMs / 1000) - days * 86_400;
+  const out: string[] = [];
+  for (const e of entries) {
+    if (!e.deleted) continue;
+    const newest = Math.max(...Object.values(e.version));
+    if (newest < cutoffS) out.push(e.path);
+  }
+  return out;
+}

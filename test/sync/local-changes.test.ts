@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LocalEntry } from '../../src/index/entry.js';
 import type { Observation } from '../../src/index/scanner.js';
-import { changedPaths, entryFor, minimalRoots, sameObservation } from '../../src/sync/local-changes.js';
+import { changedPaths, entryFor, expiredTombstones, minimalRoots, sameObservation } from '../../src/sync/local-changes.js';
 
 const H = 'a'.repeat(64);
 const obs = (path: string, extra: Partial<Observation> = {}): Observation => ({ path, type: 'file', size: 3, mtimeMs: 10, mode: 0o644, inode: 7, target: '', ...extra });
@@ -65,5 +65,22 @@ describe('sameObservation and minimalRoots', () => {
   it('drops paths covered by another', () => {
     expect(minimalRoots(['a/b', 'a', 'c/d', 'c/de', 'a/b/c'])).toEqual(['a', 'c/d', 'c/de']);
     expect(minimalRoots(['x', ''])).toEqual(['']);
+  });
+});
+
+describe('expiredTombstones', () => {
+  const now = Date.UTC(2026, 10, 25);
+  const day = 86_400;
+  const nowS = now / 1000;
+
+  it('forgets deletions older than the limit, judged by the newest counter, and keeps live entries', () => {
+    const entries = [
+      entry('old', { deleted: true, version: { me: nowS - 400 * day } }),
+      entry('recent', { deleted: true, version: { me: nowS - 10 * day } }),
+      entry('re-deleted', { deleted: true, version: { me: nowS - 400 * day, peer: nowS - 1 * day } }),
+      entry('ahead-of-our-clock', { deleted: true, version: { peer: nowS + 1000 * day } }),
+      entry('live', { version: { me: 1 } }),
+    ];
+    expect(expiredTombstones(entries, now, 365)).toEqual(['old']);
   });
 });
