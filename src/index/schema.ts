@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import { WizardError } from '../core/errors.js';
 
 /** The schema version this code reads and writes (SQLite `user_version`). */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * Schema steps: `MIGRATIONS[n]` takes a database at version n to n + 1.
@@ -69,6 +69,10 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
         PRIMARY KEY (folder, peer)
       ) WITHOUT ROWID;
     `);
+  },
+  (db) => {
+    // A file a peer renamed or copied is usually already here under another name: find it by content.
+    db.exec(`CREATE INDEX local_by_hash ON local (folder, hash) WHERE deleted = 0 AND type = 'file';`);
   },
 ];
 

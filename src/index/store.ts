@@ -151,6 +151,7 @@ export class IndexStore {
   readonly #getFolder: Statement<FolderKey, FolderRow>;
   readonly #setFolder: Statement<FolderKey & { indexId: string; maxSequence: number; digest: string }>;
   readonly #updateFolder: Statement<FolderKey & { maxSequence: number; digest: string }>;
+  readonly #localWithHash: Statement<FolderKey & { hash: string }, LocalRow>;
   readonly #getLocal: Statement<PathKey, LocalRow>;
   readonly #allLocal: Statement<FolderKey, LocalRow>;
   readonly #localUnder: Statement<FolderKey & { dir: string; lo: string; hi: string }, LocalRow>;
@@ -202,6 +203,9 @@ export class IndexStore {
     );
 
     this.#getLocal = db.prepare(`SELECT ${ENTRY_COLUMNS}, inode FROM local WHERE folder = @folder AND path = @path`);
+    this.#localWithHash = db.prepare(
+      `SELECT ${ENTRY_COLUMNS}, inode FROM local WHERE folder = @folder AND hash = @hash AND deleted = 0 AND type = 'file' LIMIT 1`,
+    );
     this.#allLocal = db.prepare(`SELECT ${ENTRY_COLUMNS}, inode FROM local WHERE folder = @folder ORDER BY path`);
     // A range on the primary key, not LIKE: LIKE gives '%' and '_' in names a
     // meaning and cannot use the index. The range [dir, dir + '0') holds dir,
@@ -332,6 +336,12 @@ export class IndexStore {
   /** Our entry for `path`, if any (tombstones included). */
   getLocal(folder: string, path: string): LocalEntry | undefined {
     const row = this.#getLocal.get({ folder, path });
+    return row === undefined ? undefined : toLocal(row);
+  }
+
+  /** One of our live files with this content hash, if any (for renames and copies made elsewhere). */
+  localWithHash(folder: string, hash: string): LocalEntry | undefined {
+    const row = this.#localWithHash.get({ folder, hash });
     return row === undefined ? undefined : toLocal(row);
   }
 

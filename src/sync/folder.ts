@@ -526,6 +526,7 @@ export class Folder {
       trash: this.trash,
       readBlock: this.deps.peers.readBlock,
       getLocal: (rel) => store.getLocal(id, rel),
+      findByHash: (hash) => store.localWithHash(id, hash),
       locked: (fn) => this.lock.run(fn),
       commit: (entries) => void store.commitLocal(id, entries),
       created: (rel) => this.queueScan([rel]),

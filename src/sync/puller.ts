@@ -16,6 +16,7 @@ import { realAncestors } from '../index/real-path.js';
 import { observe, type Observation } from '../index/scanner.js';
 import type { VersionVector } from '../versions/vector.js';
 import { fetchToTemp, fileMode, type BlockSource } from './fetch.js';
+import { copyFromLocal } from './local-source.js';
 import type { Trash } from './trash.js';
 
 /** What applying a decision needs from the folder. */
@@ -29,6 +30,8 @@ export interface PullContext {
   readonly locked: <T>(fn: () => Promise<T> | T) => Promise<T>;
   /** Records entries in the index (called with the lock held). */
   readonly commit: (entries: Array<Omit<LocalEntry, 'sequence'>>) => void;
+  /** One of our live files with this content, to copy instead of fetching (a rename or copy made on a peer). */
+  readonly findByHash?: (hash: string) => LocalEntry | undefined;
   /** A new local file appeared that a scan should record (a conflict copy). */
   readonly created?: (rel: string) => void;
   readonly signal?: AbortSignal;
@@ -94,7 +97,9 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
     return;
   }
   await ensureParent(ctx, entry.path);
-  const temp = await fetchToTemp(path.dirname(abs), entry, sources, ctx.readBlock, ctx.signal);
+  const source = ctx.findByHash?.(entry.hash);
+  const copied = source === undefined ? undefined : await copyFromLocal(ctx.root, path.dirname(abs), entry, source);
+  const temp = copied ?? (await fetchToTemp(path.dirname(abs), entry, sources, ctx.readBlock, ctx.signal));
   try {
     await utimes(temp, new Date(), new Date(entry.mtimeMs));
     await ctx.locked(async () => {

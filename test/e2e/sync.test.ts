@@ -93,8 +93,16 @@ describe('two paired daemons', () => {
       200,
     );
     const status = await a.daemon?.status();
-    const toBeta = status?.peers.find((p) => p.id === b.id);
-    expect(toBeta?.bytesSent).toBeGreaterThan(50 * 1024 * 1024);
+    const sentBefore = status?.peers.find((p) => p.id === b.id)?.bytesSent ?? 0;
+    expect(sentBefore).toBeGreaterThan(50 * 1024 * 1024);
+
+    // A rename is a copy of content beta already has: the 50 MB do not cross the wire again.
+    mkdirSync(path.join(a.folder, 'moved'));
+    renameSync(path.join(a.folder, 'big.bin'), path.join(a.folder, 'moved', 'big.bin'));
+    await waitFor('the renamed file on beta', () => existsSync(path.join(b.folder, 'moved', 'big.bin')) && !existsSync(path.join(b.folder, 'big.bin')), 60_000);
+    expect(readFileSync(path.join(b.folder, 'moved', 'big.bin')).equals(big)).toBe(true);
+    const sentAfter = (await a.daemon?.status())?.peers.find((p) => p.id === b.id)?.bytesSent ?? 0;
+    expect(sentAfter - sentBefore).toBeLessThan(1024 * 1024);
   });
 
   it('reports both folders in sync in status', async () => {

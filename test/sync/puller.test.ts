@@ -77,6 +77,20 @@ describe('applyTake', () => {
     expect(readdirSync(path.join(root, 'a'))).toEqual(['new.txt']);
   });
 
+  it('copies content it already has under another name instead of fetching it (a rename on a peer)', async () => {
+    writeFileSync(path.join(root, 'old-name.txt'), 'same bytes');
+    indexDisk('old-name.txt');
+    const entry = remoteFile('new-name.txt', 'same bytes');
+    const offline: PullContext = {
+      ...context({}),
+      readBlock: () => Promise.reject(new Error('the network must not be used')),
+      findByHash: (hash) => store.localWithHash('f', hash),
+    };
+    await applyTake(offline, entry, entry.version, ['peer']);
+    expect(readFileSync(path.join(root, 'new-name.txt'), 'utf8')).toBe('same bytes');
+    expect(readFileSync(path.join(root, 'old-name.txt'), 'utf8')).toBe('same bytes');
+  });
+
   it('replaces an indexed file and keeps the old content in the trash', async () => {
     writeFileSync(path.join(root, 'doc.txt'), 'old');
     indexDisk('doc.txt');
