@@ -7,11 +7,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { nodeIdOf } from './certs/ca.js';
-import { certsDir, resolveHome } from './cli/home.js';
+import { certsDir } from './cli/home.js';
+import { homeOf, type CliIo } from './cli/io.js';
+import { registerTrash } from './cli/trash.js';
 import { initHome } from './cli/init.js';
 import { runDaemon } from './cli/daemon.js';
 import { pair } from './cli/pair.js';
-import { fetchStatus, formatStatus, printable } from './cli/status.js';
+import { printable } from './cli/format.js';
+import { fetchStatus, formatStatus } from './cli/status.js';
 import { describeError, WizardError } from './core/errors.js';
 
 /** Exit codes: 0 ok, 1 the operation failed, 2 usage or config error. */
@@ -20,10 +23,6 @@ const EXIT_USAGE = 2;
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
-}
-
-function homeOf(cmd: Command): string {
-  return resolveHome(cmd.optsWithGlobals<{ home?: string }>().home);
 }
 
 function buildProgram(setExit: (code: number) => void): Command {
@@ -99,6 +98,8 @@ function buildProgram(setExit: (code: number) => void): Command {
       out(opts.json === true ? JSON.stringify({ id }) : id);
     });
 
+  const io: CliIo = { out, setExit, cwd: process.cwd() };
+  registerTrash(program, io);
   return program;
 }
 

@@ -17,6 +17,7 @@ import type { Hello } from './protocol/messages.js';
 import { PROTOCOL_VERSION } from './protocol/messages.js';
 import { helloFolder, PeerLink } from './sync/exchange.js';
 import { Folder, type FolderStatus } from './sync/folder.js';
+import { TrashPurger } from './sync/trash-purger.js';
 import { formatHostPort, parseHostPort } from './transport/address.js';
 import { dial, listen, type Listener } from './transport/tls.js';
 import { Redialer } from './transport/redialer.js';
@@ -37,6 +38,8 @@ export interface NodeDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly random?: () => number;
+  /** A clock that never jumps, for the trash purge; performance.now by default. */
+  readonly monotonicMs?: () => number;
 }
 
 /** One peer in status. */
@@ -75,9 +78,17 @@ export class WizardNode {
   private readonly recentErrors: string[] = [];
   private masterIgnore = '';
   private stopped = false;
+  private readonly purger: TrashPurger;
 
   constructor(private readonly deps: NodeDeps) {
     this.config = deps.config;
+    this.purger = new TrashPurger({
+      clock: deps.clock,
+      monotonicMs: deps.monotonicMs ?? (() => performance.now()),
+      folders: () => this.config.folders.map((f) => ({ id: f.id, root: f.path })),
+      retentionDays: () => this.config.trash.retentionDays,
+      log: deps.log.child({ part: 'trash' }),
+    });
   }
 
   /** This node's ID. */
@@ -91,11 +102,13 @@ export class WizardNode {
     await this.bind();
     this.syncFolders();
     this.syncDialers();
+    this.purger.start();
   }
 
   /** Closes every link, stops folders and dialers, closes the listener. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.purger.stop();
     await Promise.all([...this.dialers.values()].map((d) => d.redialer.stop()));
     this.dialers.clear();
     for (const link of this.links.values()) link.session.close('shutting down');

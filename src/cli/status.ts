@@ -3,17 +3,13 @@
  */
 import type { StatusSnapshot } from '../node.js';
 import { controlRequest } from '../status/control.js';
+import { printable } from './format.js';
 
 /** Fetches the daemon's status snapshot. */
 export async function fetchStatus(home: string): Promise<StatusSnapshot> {
   return (await controlRequest(home, { cmd: 'status' })) as StatusSnapshot;
 }
 
-/** Strips terminal control characters from strings a peer chose (names, paths) before they reach a terminal. */
-export function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-}
 
 /** A short human summary of a snapshot. */
 export function formatStatus(s: StatusSnapshot): string[] {
