@@ -10,6 +10,7 @@ import { nodeIdOf } from './certs/ca.js';
 import { certsDir } from './cli/home.js';
 import { homeOf, type CliIo } from './cli/io.js';
 import { registerTrash } from './cli/trash.js';
+import { registerConflicts } from './cli/conflicts.js';
 import { initHome } from './cli/init.js';
 import { runDaemon } from './cli/daemon.js';
 import { pair } from './cli/pair.js';
@@ -100,6 +101,7 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   const io: CliIo = { out, setExit, cwd: process.cwd() };
   registerTrash(program, io);
+  registerConflicts(program, io);
   return program;
 }
 
