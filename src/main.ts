@@ -11,12 +11,14 @@ import { certsDir } from './cli/home.js';
 import { homeOf, type CliIo } from './cli/io.js';
 import { registerTrash } from './cli/trash.js';
 import { registerConflicts } from './cli/conflicts.js';
+import { registerConfigCommands } from './cli/config-commands.js';
 import { initHome } from './cli/init.js';
 import { runDaemon } from './cli/daemon.js';
 import { pair } from './cli/pair.js';
 import { printable } from './cli/format.js';
 import { fetchStatus, formatStatus } from './cli/status.js';
 import { describeError, WizardError } from './core/errors.js';
+import { prettyStream } from './core/pretty.js';
 
 /** Exit codes: 0 ok, 1 the operation failed, 2 usage or config error. */
 const EXIT_FAILURE = 1;
@@ -54,9 +56,13 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('start')
-    .description('run the daemon in the foreground (creates the home on first run)')
-    .action(async (_opts: unknown, cmd: Command) => {
-      setExit(await runDaemon(homeOf(cmd), { say: (line) => process.stderr.write(`${line}\n`) }));
+    .description('run the daemon in the foreground (creates the home on first run); logs are JSON lines on stdout')
+    .option('--pretty', 'human-readable log lines when stdout is a terminal')
+    .action(async (opts: { pretty?: boolean }, cmd: Command) => {
+      // JSON stays the format for pipes and journald, where lines are parsed, not read.
+      const pretty = opts.pretty === true && process.stdout.isTTY;
+      const logDestination = pretty ? prettyStream(process.stdout, true) : undefined;
+      setExit(await runDaemon(homeOf(cmd), { say: (line) => process.stderr.write(`${line}\n`), logDestination }));
     });
 
   program
@@ -102,6 +108,7 @@ function buildProgram(setExit: (code: number) => void): Command {
   const io: CliIo = { out, setExit, cwd: process.cwd() };
   registerTrash(program, io);
   registerConflicts(program, io);
+  registerConfigCommands(program, io);
   return program;
 }
 

@@ -9,9 +9,9 @@ import type { Logger } from 'pino';
 import type { NodeCredentials } from './certs/store.js';
 import { editConfig, ignorePath } from './config/file.js';
 import { addPeer } from './config/edit.js';
-import type { Config, PeerConfig } from './config/schema.js';
+import type { Config, Limits, PeerConfig } from './config/schema.js';
 import type { Clock } from './core/clock.js';
-import { describeError, WizardError } from './core/errors.js';
+import { type ConfigError, describeError, WizardError } from './core/errors.js';
 import type { IndexStore } from './index/store.js';
 import type { Hello } from './protocol/messages.js';
 import { PROTOCOL_VERSION } from './protocol/messages.js';
@@ -38,6 +38,8 @@ export interface NodeDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly random?: () => number;
+  /** Changes the level of the daemon's loggers (root and children); without it only the root's level is set. */
+  readonly setLogLevel?: (level: string) => void;
   /** A clock that never jumps, for the trash purge; performance.now by default. */
   readonly monotonicMs?: () => number;
 }
@@ -53,6 +55,25 @@ export interface PeerStatus {
   readonly bytesReceived: number;
 }
 
+/** An invalid config edit that was not applied (the last good config stays in force). */
+export interface ConfigProblem {
+  readonly message: string;
+  readonly file?: string;
+  readonly line?: number;
+  readonly atMs: number;
+}
+
+/** The settings in force, for status: what a hot reload changed is visible here. */
+export interface SettingsStatus {
+  readonly limits: Limits;
+  readonly compression: Config['compression'];
+  readonly trashRetentionDays: number;
+  readonly rescanIntervalS: number;
+  readonly logLevel: string;
+  readonly trust: Config['trust'];
+  readonly revoked: number;
+}
+
 /** What `wizard status --json` prints. */
 export interface StatusSnapshot {
   readonly id: string;
@@ -61,6 +82,21 @@ export interface StatusSnapshot {
   readonly peers: PeerStatus[];
   readonly folders: FolderStatus[];
   readonly errors: string[];
+  readonly settings: SettingsStatus;
+  /** Present while the config file holds an edit that could not be applied. */
+  readonly configProblem?: ConfigProblem;
+}
+
+function settingsOf(c: Config): SettingsStatus {
+  return {
+    limits: c.limits,
+    compression: c.compression,
+    trashRetentionDays: c.trash.retentionDays,
+    rescanIntervalS: c.rescanIntervalS,
+    logLevel: c.log.level,
+    trust: c.trust,
+    revoked: c.revoked.length,
+  };
 }
 
 /** Errors kept for status. */
@@ -77,6 +113,7 @@ export class WizardNode {
   private readonly pastBytes = new Map<string, { sent: number; received: number }>();
   private readonly recentErrors: string[] = [];
   private masterIgnore = '';
+  private configProblem: ConfigProblem | undefined;
   private stopped = false;
   private readonly purger: TrashPurger;
 
@@ -122,7 +159,8 @@ export class WizardNode {
     if (this.stopped) return;
     const previous = this.config;
     this.config = next;
-    this.deps.log.level = next.log.level;
+    if (this.deps.setLogLevel !== undefined) this.deps.setLogLevel(next.log.level);
+    else this.deps.log.level = next.log.level;
     this.masterIgnore = this.readMasterIgnore();
     const foldersChanged = JSON.stringify(previous.folders) !== JSON.stringify(next.folders);
     this.syncFolders();
@@ -135,6 +173,29 @@ export class WizardNode {
     this.syncDialers();
     if (previous.listen !== next.listen) void this.rebind();
     for (const folder of this.folders.values()) folder.queueScan(['']);
+  }
+
+  /**
+   * Re-reads the master ignore list; when it changed, every folder rescans: a
+   * newly ignored path stops syncing (and is not deleted on peers), a newly
+   * un-ignored subtree is scanned and pulled.
+   */
+  reloadIgnore(): void {
+    if (this.stopped) return;
+    const next = this.readMasterIgnore();
+    if (next === this.masterIgnore) return;
+    this.masterIgnore = next;
+    this.deps.log.info('ignore list changed; rescanning folders');
+    for (const folder of this.folders.values()) folder.queueScan(['']);
+  }
+
+  /** Records that the config file on disk is invalid (shown in status until a good one loads); undefined clears it. */
+  reportConfigProblem(err: ConfigError | undefined): void {
+    if (err === undefined) {
+      this.configProblem = undefined;
+      return;
+    }
+    this.configProblem = { message: err.message, ...(err.file === undefined ? {} : { file: err.file }), ...(err.line === undefined ? {} : { line: err.line }), atMs: this.deps.clock.now() };
   }
 
   /** The status snapshot. */
@@ -160,6 +221,8 @@ export class WizardNode {
       peers,
       folders,
       errors,
+      settings: settingsOf(this.config),
+      ...(this.configProblem === undefined ? {} : { configProblem: this.configProblem }),
     };
   }
 

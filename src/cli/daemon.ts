@@ -6,7 +6,7 @@ import { loadNodeCredentials } from '../certs/store.js';
 import { ConfigWatcher, readConfig } from '../config/file.js';
 import { systemClock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
-import { createLogger } from '../core/log.js';
+import { createDaemonLogger } from '../core/log.js';
 import { IndexStore } from '../index/store.js';
 import { WizardNode } from '../node.js';
 import { controlSocketPath, serveControl } from '../status/control.js';
@@ -16,6 +16,8 @@ import { initHome } from './init.js';
 /** Where `start` writes what a person reads (logs go to stdout as JSON). */
 export interface DaemonIo {
   readonly say: (line: string) => void;
+  /** Where the JSON log lines go; stdout by default. */
+  readonly logDestination?: NodeJS.WritableStream;
 }
 
 /**
@@ -31,9 +33,9 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   }
   const { config } = readConfig(home, { homeDir });
   const credentials = loadNodeCredentials(certsDir(home));
-  const log = createLogger(config.log.level);
+  const { log, setLevel } = createDaemonLogger(config.log.level, io.logDestination);
   const store = IndexStore.open(indexPath(home));
-  const node = new WizardNode({ home, homeDir, config, credentials, store, clock: systemClock, log });
+  const node = new WizardNode({ home, homeDir, config, credentials, store, clock: systemClock, log, setLogLevel: setLevel });
 
   const watcher = new ConfigWatcher({
     home,
@@ -43,7 +45,12 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
       log.info('config changed; applying');
       node.applyConfig(next);
     },
-    onError: (err) => log.error({ file: err.file, line: err.line }, `config not applied: ${err.message}`),
+    onError: (err) => {
+      log.error({ file: err.file, line: err.line }, `config not applied, the last good one stays in force: ${err.message}`);
+      node.reportConfigProblem(err);
+    },
+    onValid: () => node.reportConfigProblem(undefined),
+    onIgnoreChange: () => node.reloadIgnore(),
   });
 
   await node.start();

@@ -6,6 +6,8 @@ import os from 'node:os';
 import { type Command, InvalidArgumentError } from 'commander';
 import { readConfig } from '../config/file.js';
 import type { Config } from '../config/schema.js';
+import { hasCode } from '../core/errors.js';
+import { controlRequest } from '../status/control.js';
 import { resolveHome } from './home.js';
 
 /** Output and context for a command. */
@@ -34,4 +36,15 @@ export function wholeNumber(what: string): (v: string) => number {
     if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${what} must be a whole number, got '${v}'`);
     return n;
   };
+}
+
+/** Asks the running daemon to re-read its config now; false when no daemon runs (it reads the file at start). */
+export async function reloadDaemon(home: string): Promise<boolean> {
+  try {
+    await controlRequest(home, { cmd: 'reload' });
+    return true;
+  } catch (err) {
+    if (hasCode(err, 'NOT_RUNNING')) return false;
+    throw err;
+  }
 }

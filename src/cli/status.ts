@@ -27,6 +27,7 @@ export function formatStatus(s: StatusSnapshot): string[] {
     );
   }
   if (s.peers.length === 0) lines.push("  (none; pair one with 'wizard pair HOST')");
+  if (s.configProblem !== undefined) lines.push(`Config error (last good config in force): ${printable(s.configProblem.message)}`);
   if (s.errors.length > 0) {
     lines.push('Recent errors:');
     for (const e of s.errors) lines.push(`  ${printable(e)}`);

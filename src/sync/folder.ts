@@ -279,7 +279,10 @@ export class Folder {
       await this.refreshMatcher();
       let committed = 0;
       for (const rel of minimalRoots(paths)) committed += await this.scanSubtree(rel);
-      if (committed > 0) this.deps.peers.announce();
+      if (committed > 0) {
+        this.deps.log.debug({ committed }, 'scan recorded local changes');
+        this.deps.peers.announce();
+      }
     } finally {
       this.scansRunning--;
     }
