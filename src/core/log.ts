@@ -12,7 +12,7 @@ export function createLogger(level: string, destination: NodeJS.WritableStream =
 /** A root logger whose level can change while the daemon runs, children included. */
 export interface LevelledLogger {
   readonly log: Logger;
-  setLevel(level: string): void;
+  readonly setLevel: (level: string) => void;
 }
 
 /**
