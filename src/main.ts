@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { nodeIdOf } from './certs/ca.js';
 import { certsDir } from './cli/home.js';
-import { homeOf, type CliIo } from './cli/io.js';
+import { homeOf } from './cli/io.js';
 import { registerTrash } from './cli/trash.js';
 import { registerConflicts } from './cli/conflicts.js';
 import { registerConfigCommands } from './cli/config-commands.js';
@@ -16,7 +16,7 @@ import { initHome } from './cli/init.js';
 import { runDaemon } from './cli/daemon.js';
 import { pair } from './cli/pair.js';
 import { printable } from './cli/format.js';
-import { fetchStatus, formatStatus } from './cli/status.js';
+import { registerStatus, type StatusIo } from './cli/status-command.js';
 import { describeError, WizardError } from './core/errors.js';
 import { prettyStream } from './core/pretty.js';
 
@@ -80,16 +80,6 @@ function buildProgram(setExit: (code: number) => void): Command {
     });
 
   program
-    .command('status')
-    .description('show what the running daemon is doing')
-    .option('--json', 'print one JSON object')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const status = await fetchStatus(homeOf(cmd));
-      if (opts.json === true) out(JSON.stringify(status));
-      else formatStatus(status).forEach(out);
-    });
-
-  program
     .command('id')
     .description("print this node's ID")
     .option('--json', 'print the result as JSON')
@@ -105,7 +95,20 @@ function buildProgram(setExit: (code: number) => void): Command {
       out(opts.json === true ? JSON.stringify({ id }) : id);
     });
 
-  const io: CliIo = { out, setExit, cwd: process.cwd() };
+  const io: StatusIo = {
+    out,
+    setExit,
+    cwd: process.cwd(),
+    stopSignal: () => {
+      // Only the live view traps Ctrl-C (to restore the cursor); other commands keep the default of dying at once.
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      return stop.signal;
+    },
+    view: { write: (text) => process.stdout.write(text), isTty: process.stdout.isTTY, columns: () => process.stdout.columns || 80 },
+  };
+  registerStatus(program, io);
   registerTrash(program, io);
   registerConflicts(program, io);
   registerConfigCommands(program, io);

@@ -9,15 +9,19 @@ import type { Logger } from 'pino';
 import type { NodeCredentials } from './certs/store.js';
 import { editConfig, ignorePath } from './config/file.js';
 import { addPeer } from './config/edit.js';
-import type { Config, Limits, PeerConfig } from './config/schema.js';
+import type { Config, PeerConfig } from './config/schema.js';
 import type { Clock } from './core/clock.js';
 import { type ConfigError, describeError, WizardError } from './core/errors.js';
 import type { IndexStore } from './index/store.js';
 import type { Hello } from './protocol/messages.js';
 import { PROTOCOL_VERSION } from './protocol/messages.js';
 import { helloFolder, PeerLink } from './sync/exchange.js';
-import { Folder, type FolderStatus } from './sync/folder.js';
+import { Folder } from './sync/folder.js';
 import { TrashPurger } from './sync/trash-purger.js';
+import { type ConfigProblem, settingsOf, type StatusSnapshot } from './status/snapshot.js';
+import { explainPath, type Why } from './status/why.js';
+import { conflictCopiesOf } from './sync/conflicts.js';
+import { toRelPath } from './core/paths.js';
 import { formatHostPort, parseHostPort } from './transport/address.js';
 import { dial, listen, type Listener } from './transport/tls.js';
 import { Redialer } from './transport/redialer.js';
@@ -44,60 +48,7 @@ export interface NodeDeps {
   readonly monotonicMs?: () => number;
 }
 
-/** One peer in status. */
-export interface PeerStatus {
-  readonly id: string;
-  readonly name: string;
-  readonly address: string;
-  readonly connected: boolean;
-  /** Frame bytes written to / read from this peer since the daemon started. */
-  readonly bytesSent: number;
-  readonly bytesReceived: number;
-}
-
-/** An invalid config edit that was not applied (the last good config stays in force). */
-export interface ConfigProblem {
-  readonly message: string;
-  readonly file?: string;
-  readonly line?: number;
-  readonly atMs: number;
-}
-
-/** The settings in force, for status: what a hot reload changed is visible here. */
-export interface SettingsStatus {
-  readonly limits: Limits;
-  readonly compression: Config['compression'];
-  readonly trashRetentionDays: number;
-  readonly rescanIntervalS: number;
-  readonly logLevel: string;
-  readonly trust: Config['trust'];
-  readonly revoked: number;
-}
-
-/** What `wizard status --json` prints. */
-export interface StatusSnapshot {
-  readonly id: string;
-  readonly name: string;
-  readonly listen: string;
-  readonly peers: PeerStatus[];
-  readonly folders: FolderStatus[];
-  readonly errors: string[];
-  readonly settings: SettingsStatus;
-  /** Present while the config file holds an edit that could not be applied. */
-  readonly configProblem?: ConfigProblem;
-}
-
-function settingsOf(c: Config): SettingsStatus {
-  return {
-    limits: c.limits,
-    compression: c.compression,
-    trashRetentionDays: c.trash.retentionDays,
-    rescanIntervalS: c.rescanIntervalS,
-    logLevel: c.log.level,
-    trust: c.trust,
-    revoked: c.revoked.length,
-  };
-}
+export type { ConfigProblem, PeerStatus, SettingsStatus, StatusSnapshot } from './status/snapshot.js';
 
 /** Errors kept for status. */
 const MAX_ERRORS = 20;
@@ -198,6 +149,30 @@ export class WizardNode {
     this.configProblem = { message: err.message, ...(err.file === undefined ? {} : { file: err.file }), ...(err.line === undefined ? {} : { line: err.line }), atMs: this.deps.clock.now() };
   }
 
+  /** Explains one path of a folder for `status --why`. */
+  async why(folderId: string, rel: string): Promise<Why> {
+    const folder = this.folders.get(folderId);
+    if (folder === undefined) throw new WizardError('USAGE', `folder '${folderId}' is not running on this daemon`);
+    const path = toRelPath(rel);
+    const { store } = this.deps;
+    const remotes = new Map(store.remotesFor(folderId, path).map((r) => [r.peer, r.entry]));
+    const failure = folder.failureOf(path);
+    const transfer = folder.transfers.list().find((t) => t.path === path);
+    const status = folder.status();
+    return explainPath({
+      folder: folderId,
+      path,
+      nowMs: this.deps.clock.now(),
+      ignored: folder.isIgnored(path),
+      ...(status.haltReason === undefined ? {} : { haltReason: status.haltReason }),
+      local: store.getLocal(folderId, path),
+      peers: this.config.peers.map((p) => ({ id: p.id, name: p.name, connected: this.links.get(p.id)?.session.isClosed === false, entry: remotes.get(p.id) })),
+      ...(failure === undefined ? {} : { failure }),
+      ...(transfer === undefined ? {} : { transfer }),
+      conflictCopies: await conflictCopiesOf(folder.root, path),
+    });
+  }
+
   /** The status snapshot. */
   status(): StatusSnapshot {
     const peers = this.config.peers.map((p) => {
@@ -221,6 +196,7 @@ export class WizardNode {
       peers,
       folders,
       errors,
+      transfers: [...this.folders.values()].flatMap((f) => f.transfers.list().map((t) => ({ folder: f.id, ...t }))),
       settings: settingsOf(this.config),
       ...(this.configProblem === undefined ? {} : { configProblem: this.configProblem }),
     };

@@ -59,6 +59,7 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
       watcher.reload();
       return Promise.resolve({ reloaded: true });
     }
+    if (req.cmd === 'why') return node.why(req.folder, req.path);
     return Promise.resolve(node.status());
   });
   watcher.start();

@@ -35,6 +35,22 @@ export function parseConflictName(rel: string): ConflictName | undefined {
   return { original: dir === '' ? name : `${dir}/${name}`, atMs: at, node };
 }
 
+/** Conflict copies of `rel` next to it on disk (folder-relative paths). */
+export async function conflictCopiesOf(root: string, rel: string): Promise<string[]> {
+  const dir = parentOf(rel);
+  let names: string[];
+  try {
+    names = await readdir(onDisk(root, dir));
+  } catch {
+    // No parent dir: no copies beside it.
+    return [];
+  }
+  return names
+    .map((n) => (dir === '' ? n : `${dir}/${n}`))
+    .filter((p) => parseConflictName(p)?.original === rel)
+    .sort();
+}
+
 /** One side of a conflict as the disk has it now. */
 export interface ConflictSide {
   readonly path: string;

@@ -25,6 +25,7 @@ import { reconcile } from './reconcile.js';
 import { readBlock } from './serve.js';
 import { RetryBook } from './retry.js';
 import { integrityProblem, MARKER_DIR } from './safety.js';
+import { TransferBook } from './transfers.js';
 import { Trash } from './trash.js';
 
 /** The folder's view of the peers it shares with. */
@@ -94,10 +95,13 @@ export class Folder {
   /** Watcher and periodic rescan are running (they outlive a halt). */
   private started = false;
   private readonly failures = new RetryBook();
+  /** Downloads in progress, for status. */
+  readonly transfers: TransferBook;
   private readonly timers = new Set<() => void>();
 
   constructor(private readonly deps: FolderDeps) {
     this.trash = new Trash(deps.root, deps.clock);
+    this.transfers = new TransferBook(() => deps.clock.now());
     this.watcher = new FolderWatcher({
       root: deps.root,
       clock: deps.clock,
@@ -196,6 +200,11 @@ export class Folder {
     if (this.lifecycle !== 'running') return this.lifecycle;
     if (this.scansRunning > 0) return 'scanning';
     return this.pulling ? 'syncing' : 'idle';
+  }
+
+  /** Why a path last failed to sync and when it is tried again, for `status --why`. */
+  failureOf(rel: string): { attempts: number; nextAt: number; error: string } | undefined {
+    return this.failures.state(rel);
   }
 
   /** Errors worth showing the user: paths that keep failing. */
@@ -415,7 +424,15 @@ export class Folder {
       for (const [p, d] of plan.merges) await attempt(p, () => applyMerge(ctx, p, d.version));
       for (const [p, d] of plan.dirs) await attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources));
       const limit = pLimit(this.deps.limits().transfers);
-      await Promise.all(plan.files.map(([p, d]) => limit(() => attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources)))));
+      const download = async (p: string, d: (typeof plan.files)[number][1]) => {
+        this.transfers.begin(p, d.entry.size, d.sources);
+        try {
+          await applyTake(ctx, d.entry, d.version, d.sources);
+        } finally {
+          this.transfers.end(p);
+        }
+      };
+      await Promise.all(plan.files.map(([p, d]) => limit(() => attempt(p, () => download(p, d)))));
       for (const [p, d] of plan.deletes) await attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources));
     } finally {
       this.pendingCount = 0;
@@ -432,7 +449,11 @@ export class Folder {
     return {
       root,
       trash: this.trash,
-      readBlock: this.deps.peers.readBlock,
+      readBlock: async (peer, req) => {
+        const data = await this.deps.peers.readBlock(peer, req);
+        this.transfers.add(req.path, data.length);
+        return data;
+      },
       getLocal: (rel) => store.getLocal(id, rel),
       locked: (fn) => this.lock.run(fn),
       commit: (entries) => void store.commitLocal(id, entries),
