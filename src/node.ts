@@ -20,8 +20,7 @@ import { Folder } from './sync/folder.js';
 import { TrashPurger } from './sync/trash-purger.js';
 import { type ConfigProblem, settingsOf, type StatusSnapshot } from './status/snapshot.js';
 import { explainPath, type Why } from './status/why.js';
-import { conflictCopiesOf } from './sync/conflicts.js';
-import { toRelPath } from './core/paths.js';
+import { gatherWhy } from './status/why-input.js';
 import { formatHostPort, parseHostPort } from './transport/address.js';
 import { dial, listen, type Listener } from './transport/tls.js';
 import { Redialer } from './transport/redialer.js';
@@ -48,6 +47,7 @@ export interface NodeDeps {
   readonly monotonicMs?: () => number;
 }
 
+/** The status types, where callers of the node have always found them. */
 export type { ConfigProblem, PeerStatus, SettingsStatus, StatusSnapshot } from './status/snapshot.js';
 
 /** Errors kept for status. */
@@ -153,24 +153,8 @@ export class WizardNode {
   async why(folderId: string, rel: string): Promise<Why> {
     const folder = this.folders.get(folderId);
     if (folder === undefined) throw new WizardError('USAGE', `folder '${folderId}' is not running on this daemon`);
-    const path = toRelPath(rel);
-    const { store } = this.deps;
-    const remotes = new Map(store.remotesFor(folderId, path).map((r) => [r.peer, r.entry]));
-    const failure = folder.failureOf(path);
-    const transfer = folder.transfers.list().find((t) => t.path === path);
-    const status = folder.status();
-    return explainPath({
-      folder: folderId,
-      path,
-      nowMs: this.deps.clock.now(),
-      ignored: folder.isIgnored(path),
-      ...(status.haltReason === undefined ? {} : { haltReason: status.haltReason }),
-      local: store.getLocal(folderId, path),
-      peers: this.config.peers.map((p) => ({ id: p.id, name: p.name, connected: this.links.get(p.id)?.session.isClosed === false, entry: remotes.get(p.id) })),
-      ...(failure === undefined ? {} : { failure }),
-      ...(transfer === undefined ? {} : { transfer }),
-      conflictCopies: await conflictCopiesOf(folder.root, path),
-    });
+    const peers = this.config.peers.map((p) => ({ id: p.id, name: p.name, connected: this.links.get(p.id)?.session.isClosed === false }));
+    return explainPath(await gatherWhy({ folder, store: this.deps.store, peers, nowMs: this.deps.clock.now() }, rel));
   }
 
   /** The status snapshot. */

@@ -63,7 +63,7 @@ describe('wizard config check', () => {
 });
 
 describe('hot reload of the config file', () => {
-  it('applies limits, trash retention, rescan interval, compression and log level within a second', async () => {
+  it('applies limits, trash retention, rescan interval, compression, trust and log level within a second', async () => {
     editConfigText(a, (t) =>
       t
         .replace(/transfers: \d+/, 'transfers: 7')
@@ -73,7 +73,8 @@ describe('hot reload of the config file', () => {
         .replace(/retentionDays: \d+/, 'retentionDays: 9')
         .replace(/rescanIntervalS: \d+/, 'rescanIntervalS: 120')
         .replace(/compression: \w+/, 'compression: lz4')
-        .replace(/level: \w+/, 'level: debug'),
+        .replace(/level: \w+/, 'level: debug')
+        .replace(/trust: \w+/, 'trust: allowlist'),
     );
     const s = await waitFor('new settings in status', async () => {
       const st = await a.daemon?.status();
@@ -85,7 +86,10 @@ describe('hot reload of the config file', () => {
       rescanIntervalS: 120,
       compression: 'lz4',
       logLevel: 'debug',
+      trust: 'allowlist',
     });
+    // Beta is in alpha's peer list, so allowlist keeps it connected.
+    expect(s.peers.find((p) => p.id === b.id)?.connected).toBe(true);
     // Debug lines from parts created before the change (the folder's) now reach the log.
     writeFileSync(path.join(a.folder, 'debug-me.txt'), 'x');
     await waitFor('a debug line in the log', () => a.daemon?.log.includes('"level":20'), APPLY_MS);
