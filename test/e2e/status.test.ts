@@ -18,8 +18,8 @@ let a: TestNode;
 let b: TestNode;
 
 /** Starts `wizard status --watch` (through `wrap`, if given) and collects its output until stopped. */
-function watch(home: string, wrap?: (cmd: string[]) => string[]) {
-  const cmd = [process.execPath, bin, '--home', home, 'status', '--watch', '--interval', '200'];
+function watch(home: string, wrap?: (cmd: string[]) => string[], extra: string[] = []) {
+  const cmd = [process.execPath, bin, '--home', home, 'status', '--watch', '--interval', '200', ...extra];
   const argv = wrap === undefined ? cmd : wrap(cmd);
   const child = spawn(argv[0] ?? '', argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, COLUMNS: '160', LINES: '50' } });
   let output = '';
@@ -126,6 +126,18 @@ describe('wizard status --watch', () => {
     expect(await view.exited).toBe(0);
     expect(view.output()).not.toContain('\u001b');
     expect(view.output()).toContain('Folders:\n  shared  ');
+  });
+});
+
+describe('wizard status --watch --json', () => {
+  it('prints one snapshot per line', async () => {
+    const view = watch(a.home, undefined, ['--json']);
+    await waitFor('two lines', () => view.output().split('\n').length > 2, 10_000);
+    view.child.kill('SIGINT');
+    expect(await view.exited).toBe(0);
+    const lines = view.output().trim().split('\n').map((l) => JSON.parse(l) as { id: string; folders: unknown[] });
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const l of lines) expect(l).toMatchObject({ id: a.id, folders: [expect.objectContaining({ id: 'shared' }) as unknown] });
   });
 });
 
