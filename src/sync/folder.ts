@@ -285,9 +285,10 @@ export class Folder {
     }
     this.scansRunning++;
     try {
-      await this.refreshMatcher();
+      // New ignore rules can un-ignore paths anywhere, which only a whole-folder scan finds.
+      const roots = (await this.refreshMatcher()) ? [''] : minimalRoots(paths);
       let committed = 0;
-      for (const rel of minimalRoots(paths)) committed += await this.scanSubtree(rel);
+      for (const rel of roots) committed += await this.scanSubtree(rel);
       if (committed > 0) {
         this.deps.log.debug({ committed }, 'scan recorded local changes');
         this.deps.peers.announce();
@@ -299,7 +300,8 @@ export class Folder {
     this.requestPull();
   }
 
-  private async refreshMatcher(): Promise<void> {
+  /** Recompiles the ignore rules when either list changed; true when rules already in use changed. */
+  private async refreshMatcher(): Promise<boolean> {
     let own = '';
     try {
       own = await readFile(path.join(this.deps.root, FOLDER_IGNORE), 'utf8');
@@ -307,12 +309,14 @@ export class Folder {
       // No .wizardignore: only the master list applies.
     }
     const source = `${this.deps.masterIgnore()}\0${own}`;
-    if (this.matcher !== undefined && source === this.matcherSource) return;
+    if (this.matcher !== undefined && source === this.matcherSource) return false;
+    const hadRules = this.matcher !== undefined;
     this.matcher = compileIgnore([
       { text: this.deps.masterIgnore(), base: '' },
       { text: own, base: '' },
     ]);
     this.matcherSource = source;
+    return hadRules;
   }
 
   /** Scans one subtree and records what changed. Returns the number of entries committed. */

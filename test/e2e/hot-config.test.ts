@@ -127,6 +127,15 @@ describe('hot reload of the master ignore list', () => {
     writeFileSync(path.join(a.home, 'ignore'), '*.log\n');
     await waitFor('secret.txt on beta once un-ignored', () => existsSync(path.join(b.folder, 'secret.txt')), 5000);
   });
+
+  it("does the same for a folder's own .wizardignore", async () => {
+    writeFileSync(path.join(a.folder, '.wizardignore'), 'draft-*\n');
+    await new Promise((r) => setTimeout(r, 500));
+    await writeThenFlush('draft-1.txt', 'not yet');
+    expect(existsSync(path.join(b.folder, 'draft-1.txt'))).toBe(false);
+    writeFileSync(path.join(a.folder, '.wizardignore'), '');
+    await waitFor('draft-1.txt on beta once un-ignored', () => existsSync(path.join(b.folder, 'draft-1.txt')), 5000);
+  });
 });
 
 describe('folder and peer commands', () => {
