@@ -88,12 +88,30 @@ async function readCauses(root: string): Promise<Map<string, TrashCause>> {
   return causes;
 }
 
-/** Rewrites the trash index to the entries still present, so it does not grow forever. */
-async function compactIndex(root: string, keep: readonly TrashEntry[]): Promise<void> {
-  const lines = keep.filter((e) => e.cause !== 'unknown').map((e) => JSON.stringify({ entry: e.entry, path: e.path, cause: e.cause }));
+/**
+ * Drops the records of `gone` entries from the trash index, so it does not
+ * grow forever. Works on the raw lines, so a record the daemon appended
+ * since the entries were listed is kept.
+ */
+async function dropFromIndex(root: string, gone: ReadonlySet<string>): Promise<void> {
   const file = path.join(root, TRASH_INDEX);
-  const tmp = `${file}.tmp`;
-  await writeFile(tmp, lines.map((l) => `${l}\n`).join(''), { mode: 0o600 });
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  const kept = text.split('\n').filter((line) => {
+    if (line === '') return false;
+    try {
+      return !gone.has(String((JSON.parse(line) as Partial<TrashRecord>).entry));
+    } catch {
+      return false;
+    }
+  });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, kept.map((l) => `${l}\n`).join(''), { mode: 0o600 });
   await rename(tmp, file);
 }
 
@@ -106,8 +124,7 @@ export async function purgeEntries(root: string, victims: readonly TrashEntry[])
     freed += v.size;
   }
   await pruneEmptyDirs(path.join(root, TRASH_DIR));
-  const gone = new Set(victims.map((v) => v.entry));
-  await compactIndex(root, (await listTrash(root)).filter((e) => !gone.has(e.entry)));
+  await dropFromIndex(root, new Set(victims.map((v) => v.entry)));
   return freed;
 }
 
@@ -165,5 +182,6 @@ export async function restoreEntry(root: string, trash: Trash, entry: TrashEntry
   if (existing !== undefined) replacedInto = path.relative(path.join(root, TRASH_DIR), await trash.moveIn(target, rel, 'restored-over')).split(path.sep).join('/');
   await rename(path.join(root, TRASH_DIR, ...entry.entry.split('/')), target);
   if (entry.type === 'file') await utimes(target, new Date(nowMs), new Date(nowMs));
+  await dropFromIndex(root, new Set([entry.entry]));
   return { entry: entry.entry, path: rel, ...(replacedInto === undefined ? {} : { replacedInto }) };
 }

@@ -127,6 +127,7 @@ describe('restoreEntry', () => {
     expect(Math.round(statSync(path.join(root, 'n.txt')).mtimeMs)).toBe(now);
     const left = await listTrash(root);
     expect(left).toMatchObject([{ path: 'n.txt', cause: 'restored-over', size: 3 }]);
+    expect(readFileSync(path.join(root, '.wizard', 'trash.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
   });
 
   it('restores to another path, creating its parents', async () => {
