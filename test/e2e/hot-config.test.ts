@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
+import { cleanup, freePort, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
 
 /** A change must show within a second; the slack is for a loaded CI machine, not for the daemon. */
@@ -108,6 +108,15 @@ describe('hot reload of the config file', () => {
     expect(during?.peers.find((p) => p.id === b.id)?.connected).toBe(true);
     writeFileSync(configFile(a), good);
     await waitFor('config problem cleared', async () => (await a.daemon?.status())?.configProblem === undefined, APPLY_MS);
+  });
+});
+
+describe('hot reload of the listen address', () => {
+  it('rebinds to a new port, and the peers find each other again', async () => {
+    const port = await freePort();
+    editConfigText(a, (t) => t.replace(/listen: .*/, `listen: 127.0.0.1:${port}`));
+    await waitFor('alpha to listen on the new port', async () => (await a.daemon?.status())?.listen === `127.0.0.1:${port}`, APPLY_MS);
+    await waitConnected(a, b);
   });
 });
 
