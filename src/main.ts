@@ -106,7 +106,7 @@ function buildProgram(setExit: (code: number) => void): Command {
       process.once('SIGTERM', () => stop.abort());
       return stop.signal;
     },
-    view: { write: (text) => process.stdout.write(text), isTty: process.stdout.isTTY, columns: () => process.stdout.columns || 80 },
+    view: { write: (text) => process.stdout.write(text), isTty: process.stdout.isTTY, columns: () => process.stdout.columns || 80, rows: () => process.stdout.rows || 24 },
   };
   registerStatus(program, io);
   registerTrash(program, io);

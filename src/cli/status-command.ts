@@ -17,6 +17,8 @@ export interface ViewIo {
   readonly isTty: boolean;
   /** Terminal width; lines are cut to it so none wraps and breaks the redraw. */
   readonly columns: () => number;
+  /** Terminal height; a frame taller than it would scroll and break the redraw, so it is cut to fit. */
+  readonly rows: () => number;
 }
 
 const HOME = '\u001b[H';
@@ -26,10 +28,13 @@ const HIDE_CURSOR = '\u001b[?25l';
 const SHOW_CURSOR = '\u001b[?25h';
 
 /** One frame of the live view as text for the terminal (or for a pipe). */
-export function renderFrame(lines: readonly string[], io: Pick<ViewIo, 'isTty' | 'columns'>, nowMs: number): string {
+export function renderFrame(lines: readonly string[], io: Pick<ViewIo, 'isTty' | 'columns' | 'rows'>, nowMs: number): string {
   const stamp = new Date(nowMs).toISOString().slice(11, 19);
-  const all = [...lines, '', `Updated ${stamp} UTC. ${io.isTty ? 'Ctrl-C to quit.' : ''}`.trimEnd()];
-  if (!io.isTty) return `${all.join('\n')}\n\n`;
+  const footer = ['', `Updated ${stamp} UTC. ${io.isTty ? 'Ctrl-C to quit.' : ''}`.trimEnd()];
+  if (!io.isTty) return `${[...lines, ...footer].join('\n')}\n\n`;
+  const room = Math.max(1, io.rows() - footer.length - 1);
+  const body = lines.length <= room ? lines : [...lines.slice(0, room - 1), `… ${lines.length - room + 1} more lines (enlarge the window, or use wizard status)`];
+  const all = [...body, ...footer];
   const width = Math.max(20, io.columns());
   return `${HOME}${all.map((l) => `${[...l].slice(0, width).join('')}${CLEAR_LINE_END}`).join('\n')}\n${CLEAR_BELOW}`;
 }

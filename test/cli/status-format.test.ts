@@ -85,15 +85,22 @@ describe('formatWhy', () => {
 
 describe('renderFrame', () => {
   it('redraws in place on a terminal: home, lines cleared to their end and cut to the width, rest cleared', () => {
-    const frame = renderFrame(['x'.repeat(50), 'short'], { isTty: true, columns: () => 40 }, Date.UTC(2026, 0, 1, 12, 0, 5));
+    const frame = renderFrame(['x'.repeat(50), 'short'], { isTty: true, columns: () => 40, rows: () => 24 }, Date.UTC(2026, 0, 1, 12, 0, 5));
     expect(frame.startsWith('\u001b[H')).toBe(true);
     expect(frame).toContain(`${'x'.repeat(40)}\u001b[K\nshort\u001b[K`);
     expect(frame).toContain('Updated 12:00:05 UTC. Ctrl-C to quit.\u001b[K');
     expect(frame.endsWith('\u001b[J')).toBe(true);
   });
 
+  it('cuts a frame taller than the terminal and says how much is hidden', () => {
+    const frame = renderFrame(Array.from({ length: 30 }, (_, i) => `line ${i}`), { isTty: true, columns: () => 80, rows: () => 10 }, 0);
+    const shown = frame.split('\n').filter((l) => l.startsWith('line ') || l.startsWith('\u001b[Hline'));
+    expect(shown).toHaveLength(6);
+    expect(frame).toContain('… 24 more lines (enlarge the window, or use wizard status)');
+  });
+
   it('prints plain frames without control sequences in a pipe', () => {
-    const frame = renderFrame(['a', 'b'], { isTty: false, columns: () => 80 }, Date.UTC(2026, 0, 1, 12, 0, 5));
+    const frame = renderFrame(['a', 'b'], { isTty: false, columns: () => 80, rows: () => 24 }, Date.UTC(2026, 0, 1, 12, 0, 5));
     expect(frame).toBe('a\nb\n\nUpdated 12:00:05 UTC.\n\n');
   });
 });
