@@ -41,7 +41,8 @@ async function startPretty(wrap: (cmd: string[]) => string[]): Promise<string> {
 
 it('prints readable log lines on a terminal', async () => {
   const out = await startPretty((cmd) => ['script', '-q', '-e', '-c', cmd.map((c) => `'${c}'`).join(' '), '/dev/null']);
-  expect(out).toMatch(/\d\d:\d\d:\d\d\.\d{3} \u001b\[32mINFO \u001b\[0m listening listen=127\.0\.0\.1:\d+/);
+  const esc = '\u001b';
+  expect(out).toMatch(new RegExp(`\\d\\d:\\d\\d:\\d\\d\\.\\d{3} ${esc}\\[32mINFO ${esc}\\[0m listening listen=127\\.0\\.0\\.1:\\d+`));
   expect(out).not.toContain('{"level"');
 });
 
