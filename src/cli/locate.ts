@@ -28,7 +28,11 @@ export function locate(config: Config, input: string, opts: { folder?: string; c
     }
   }
   const only = folders.length === 1 ? folders[0] : undefined;
-  if (only !== undefined && !path.isAbsolute(input)) return { folder: only, rel: path.posix.normalize(input.split(path.sep).join('/')) };
+  if (only !== undefined && !path.isAbsolute(input)) {
+    const rel = path.posix.normalize(input.split(path.sep).join('/'));
+    if (rel === '..' || rel.startsWith('../') || rel === '.') throw new UsageError(`${input} is not a path inside folder '${only.id}'`);
+    return { folder: only, rel };
+  }
   throw new UsageError(`${input} is not inside a synced folder; give a path inside one, or --folder ID and a path relative to it`);
 }
 

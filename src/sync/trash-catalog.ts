@@ -54,7 +54,12 @@ export async function listTrash(root: string): Promise<TrashEntry[]> {
     }
     for (const name of names) {
       const rel = dirRel === '' ? name : `${dirRel}/${name}`;
-      const st = await lstat(path.join(root, TRASH_DIR, ...rel.split('/')));
+      const st = await lstat(path.join(root, TRASH_DIR, ...rel.split('/'))).catch((err: NodeJS.ErrnoException) => {
+        // Purged or restored by someone else while we listed: no longer an entry.
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      if (st === undefined) continue;
       const parsed = parseTrashName(rel);
       if (parsed !== undefined) {
         const type = st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : 'file';
