@@ -41,6 +41,9 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
   const seconds = prev === undefined ? 0 : (nowMs - prev.atMs) / 1000;
   const lines = [`${printable(s.name)} (${s.id})  listening on ${printable(s.listen) || '(not listening)'}`];
   if (s.configProblem !== undefined) lines.push(`Config error (last good config in force): ${printable(s.configProblem.message)}`);
+  const l = s.settings.limits;
+  const bw = (n: number) => (n === 0 ? 'unlimited' : `${formatBytes(n)}/s`);
+  lines.push(`Limits: ${l.transfers} transfers, ${l.hashers} hashers, up ${bw(l.bandwidthUp)}, down ${bw(l.bandwidthDown)}; trash kept ${s.settings.trashRetentionDays} days; log ${s.settings.logLevel}`);
 
   lines.push('Peers:');
   for (const p of s.peers) {

@@ -136,7 +136,8 @@ export async function resolveConflict(root: string, trash: Trash, c: Conflict, k
   if (keep === 'theirs') {
     const trashed: string[] = [];
     const mine = await side(root, c.original);
-    if (mine.exists) trashed.push(trashRel(await trash.moveIn(resolveInside(root, c.original), c.original, 'conflict-resolved')));
+    // A link in the trash, then a rename over the file: the path never goes missing, so no peer sees a deletion.
+    if (mine.exists) trashed.push(trashRel(await trash.preserve(resolveInside(root, c.original), c.original, 'conflict-resolved')));
     await rename(copyAbs, resolveInside(root, c.original));
     return { kept: 'theirs', paths: [c.original], trashed };
   }

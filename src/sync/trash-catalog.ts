@@ -184,8 +184,12 @@ export async function restoreEntry(root: string, trash: Trash, entry: TrashEntry
     throw err;
   });
   if (existing?.isDirectory()) throw new WizardError('USAGE', `${rel} is a directory; restore with --as NEWPATH`);
-  if (existing !== undefined) replacedInto = path.relative(path.join(root, TRASH_DIR), await trash.moveIn(target, rel, 'restored-over')).split(path.sep).join('/');
-  await rename(path.join(root, TRASH_DIR, ...entry.entry.split('/')), target);
+  // Kept by a link, then renamed over: the path never goes missing, so no peer sees a deletion in between.
+  if (existing !== undefined) replacedInto = path.relative(path.join(root, TRASH_DIR), await trash.preserve(target, rel, 'restored-over')).split(path.sep).join('/');
+  const source = path.join(root, TRASH_DIR, ...entry.entry.split('/'));
+  await rename(source, target);
+  // rename() between two links of one inode succeeds without doing anything; the entry is restored all the same.
+  if ((await lstat(source).catch(() => undefined)) !== undefined) await rm(source, { force: true });
   if (entry.type === 'file') await utimes(target, new Date(nowMs), new Date(nowMs));
   await dropFromIndex(root, new Set([entry.entry]));
   return { entry: entry.entry, path: rel, ...(replacedInto === undefined ? {} : { replacedInto }) };

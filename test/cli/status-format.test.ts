@@ -40,6 +40,7 @@ describe('formatStatus', () => {
     const lines = formatStatus(snapshot());
     expect(lines).toContain('  beta  connected  10.0.0.2:7842  sent 1.0 KiB, received 0 B');
     expect(lines).toContain('  docs  /srv/docs  3 files, 2.0 KiB  syncing, 2 left');
+    expect(lines).toContain('Limits: 4 transfers, 2 hashers, up unlimited, down unlimited; trash kept 30 days; log info');
   });
 
   it('turns two snapshots into up and down rates', () => {

@@ -130,6 +130,15 @@ describe('restoreEntry', () => {
     expect(readFileSync(path.join(root, '.wizard', 'trash.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
   });
 
+  it('restores an entry that is a hard link of the current file', async () => {
+    await trash.preserve(put('same.txt', 'same'), 'same.txt');
+    clock.advance(1);
+    const [entry] = await listTrash(root);
+    await restoreEntry(root, trash, entry as TrashEntry);
+    expect(readFileSync(path.join(root, 'same.txt'), 'utf8')).toBe('same');
+    expect((await listTrash(root)).map((e) => e.cause)).toEqual(['restored-over']);
+  });
+
   it('restores to another path, creating its parents', async () => {
     await trash.moveIn(put('x.txt', 'x'), 'x.txt');
     const [entry] = await listTrash(root);
