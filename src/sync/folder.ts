@@ -67,6 +67,8 @@ export interface FolderStatus {
   readonly bytes: number;
   readonly inSync: boolean;
   readonly pending: number;
+  /** Bytes of file content still to download in the current pull round. */
+  readonly bytesLeft: number;
 }
 
 /** The folder's own ignore file at its root (not synced, like Syncthing's .stignore). */
@@ -92,6 +94,8 @@ export class Folder {
   private pullRequested = false;
   private pulling = false;
   private pendingCount = 0;
+  /** Sizes of the files of the current pull round not yet finished. */
+  private plannedBytes = 0;
   /** Watcher and periodic rescan are running (they outlive a halt). */
   private started = false;
   private readonly failures = new RetryBook();
@@ -192,6 +196,7 @@ export class Folder {
       bytes: stats.bytes,
       inSync: !busy && outOfSync === 0,
       pending: Math.max(outOfSync, this.pendingCount),
+      bytesLeft: Math.max(0, this.plannedBytes - this.transfers.list().reduce((n, t) => n + t.bytesDone, 0)),
     };
   }
 
@@ -428,18 +433,21 @@ export class Folder {
       for (const [p, d] of plan.merges) await attempt(p, () => applyMerge(ctx, p, d.version));
       for (const [p, d] of plan.dirs) await attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources));
       const limit = pLimit(this.deps.limits().transfers);
+      this.plannedBytes = plan.files.reduce((n, [, d]) => n + d.entry.size, 0);
       const download = async (p: string, d: (typeof plan.files)[number][1]) => {
         this.transfers.begin(p, d.entry.size, d.sources);
         try {
           await applyTake(ctx, d.entry, d.version, d.sources);
         } finally {
           this.transfers.end(p);
+          this.plannedBytes -= d.entry.size;
         }
       };
       await Promise.all(plan.files.map(([p, d]) => limit(() => attempt(p, () => download(p, d)))));
       for (const [p, d] of plan.deletes) await attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources));
     } finally {
       this.pendingCount = 0;
+      this.plannedBytes = 0;
     }
     if (progressed > 0) {
       this.deps.peers.announce();

@@ -15,7 +15,7 @@ const snapshot = (over: Partial<StatusSnapshot> = {}): StatusSnapshot => ({
   name: 'alpha',
   listen: '127.0.0.1:7842',
   peers: [{ id: peerId, name: 'beta', address: '10.0.0.2:7842', connected: true, bytesSent: 1024, bytesReceived: 0 }],
-  folders: [{ id: 'docs', path: '/srv/docs', state: 'syncing', files: 3, bytes: 2048, inSync: false, pending: 2 }],
+  folders: [{ id: 'docs', path: '/srv/docs', state: 'syncing', files: 3, bytes: 2048, inSync: false, pending: 2, bytesLeft: 3 * 1024 * 1024 }],
   errors: [],
   transfers: [],
   settings: { limits: { transfers: 4, hashers: 2, bandwidthUp: 0, bandwidthDown: 0, debounceMs: 50 }, compression: 'auto', trashRetentionDays: 30, rescanIntervalS: 600, logLevel: 'info', trust: 'ca', revoked: 0 },
@@ -39,7 +39,7 @@ describe('formatStatus', () => {
   it('shows peers, folders and how much is left', () => {
     const lines = formatStatus(snapshot());
     expect(lines).toContain('  beta  connected  10.0.0.2:7842  sent 1.0 KiB, received 0 B');
-    expect(lines).toContain('  docs  /srv/docs  3 files, 2.0 KiB  syncing, 2 left');
+    expect(lines).toContain('  docs  /srv/docs  3 files, 2.0 KiB  syncing, 2 left (3.0 MiB)');
     expect(lines).toContain('Limits: 4 transfers, 2 hashers, up unlimited, down unlimited; trash kept 30 days; log info');
   });
 
