@@ -120,6 +120,19 @@ describe('hot reload of the listen address', () => {
   });
 });
 
+describe('hot reload of the peer list', () => {
+  it('disconnects a peer taken out of the file, and reconnects once it is back', async () => {
+    const withPeer = readFileSync(configFile(a), 'utf8');
+    const without = withPeer.replace(/^peers:\n(?: {2}.*\n)+/m, 'peers: []\n');
+    expect(without).not.toContain(b.id);
+    writeFileSync(configFile(a), without);
+    await waitFor('beta disconnected', async () => (await b.daemon?.status())?.peers.find((p) => p.id === a.id)?.connected === false, APPLY_MS);
+    expect((await a.daemon?.status())?.peers).toEqual([]);
+    writeFileSync(configFile(a), withPeer);
+    await waitConnected(a, b);
+  });
+});
+
 describe('hot reload of the master ignore list', () => {
   it('stops syncing newly ignored paths without deleting them on the peer, and syncs them again once un-ignored', async () => {
     await writeThenFlush('old.log', 'synced before the ignore');
