@@ -42,6 +42,7 @@ export function olderThan(entries: readonly TrashEntry[], nowMs: number, days: n
 
 /** Every entry in the trash of the folder at `root`, oldest first. */
 export async function listTrash(root: string): Promise<TrashEntry[]> {
+  if (!(await isRealTrash(root))) return [];
   const causes = await readCauses(root);
   const out: TrashEntry[] = [];
   const walk = async (dirRel: string): Promise<void> => {
@@ -71,6 +72,25 @@ export async function listTrash(root: string): Promise<TrashEntry[]> {
   };
   await walk('');
   return out.sort((a, b) => a.trashedAtMs - b.trashedAtMs || (a.entry < b.entry ? -1 : 1));
+}
+
+/**
+ * True when `.wizard/trash` exists as a real dir under a real `.wizard`;
+ * false when it does not exist. A symlink on the way is refused with an
+ * error: listing through it would let a purge delete files elsewhere.
+ */
+async function isRealTrash(root: string): Promise<boolean> {
+  let dir = root;
+  for (const part of TRASH_DIR.split(path.sep)) {
+    dir = path.join(dir, part);
+    const st = await lstat(dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (st === undefined) return false;
+    if (!st.isDirectory()) throw new WizardError('BAD_PATH', `${dir} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; Wizard's trash never follows links`);
+  }
+  return true;
 }
 
 async function readCauses(root: string): Promise<Map<string, TrashCause>> {

@@ -86,6 +86,13 @@ describe('Trash and listTrash', () => {
     expect(existsSync(path.join(root, 'a.txt'))).toBe(true);
   });
 
+  it('refuses to list (and so to purge) through a symlinked trash dir', async () => {
+    writeFileSync(path.join(outside, 'victim~20200101-000000-000'), 'not trash');
+    symlinkSync(outside, path.join(root, '.wizard', 'trash'));
+    await expect(listTrash(root)).rejects.toThrow(/symlink/);
+    expect(readFileSync(path.join(outside, 'victim~20200101-000000-000'), 'utf8')).toBe('not trash');
+  });
+
   it('lists a symlink in the trash as an entry without following it, and purges only the link', async () => {
     writeFileSync(path.join(outside, 'precious'), 'keep me');
     mkdirSync(path.join(root, '.wizard', 'trash', 'dir'), { recursive: true });
