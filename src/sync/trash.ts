@@ -5,6 +5,7 @@
  * is there (deleted, replaced, ...) is appended to `.wizard/trash.jsonl`, as
  * the name alone cannot say it.
  */
+import { constants } from 'node:fs';
 import { appendFile, copyFile, link, lstat, mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../core/clock.js';
@@ -12,6 +13,8 @@ import { WizardError } from '../core/errors.js';
 
 /** Where trash lives inside a folder root. */
 export const TRASH_DIR = path.join('.wizard', 'trash');
+
+const INDEX_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
 
 /** Where the causes of trash entries are recorded, one JSON object a line. */
 export const TRASH_INDEX = path.join('.wizard', 'trash.jsonl');
@@ -86,7 +89,8 @@ export class Trash {
       try {
         await put(dest);
         const record: TrashRecord = { entry: n === 0 ? name : `${name}-${n}`, path: rel, cause };
-        await appendFile(path.join(this.root, TRASH_INDEX), `${JSON.stringify(record)}\n`, { mode: 0o600 });
+        // O_NOFOLLOW: a symlink planted at the index's name must not make us append to a file elsewhere.
+        await appendFile(path.join(this.root, TRASH_INDEX), `${JSON.stringify(record)}\n`, { mode: 0o600, flag: INDEX_FLAGS });
         return dest;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || n >= 100) throw err;

@@ -86,6 +86,14 @@ describe('Trash and listTrash', () => {
     expect(existsSync(path.join(root, 'a.txt'))).toBe(true);
   });
 
+  it('does not append causes through a symlink planted at the index name', async () => {
+    const elsewhere = path.join(outside, 'log');
+    writeFileSync(elsewhere, 'untouched');
+    symlinkSync(elsewhere, path.join(root, '.wizard', 'trash.jsonl'));
+    await expect(trash.moveIn(put('a.txt', 'x'), 'a.txt')).rejects.toThrow(/ELOOP|symbolic/);
+    expect(readFileSync(elsewhere, 'utf8')).toBe('untouched');
+  });
+
   it('refuses to list (and so to purge) through a symlinked trash dir', async () => {
     writeFileSync(path.join(outside, 'victim~20200101-000000-000'), 'not trash');
     symlinkSync(outside, path.join(root, '.wizard', 'trash'));
