@@ -5,6 +5,7 @@
  */
 import { toRelPath } from '../core/paths.js';
 import type { IndexStore } from '../index/store.js';
+import { classify, observe } from '../index/scanner.js';
 import { conflictCopiesOf } from '../sync/conflicts.js';
 import type { Folder } from '../sync/folder.js';
 import type { WhyInput } from './why.js';
@@ -26,13 +27,17 @@ export async function gatherWhy(src: WhySources, rel: string): Promise<WhyInput>
   const failure = folder.failureOf(path);
   const transfer = folder.transfers.list().find((t) => t.path === path);
   const { haltReason } = folder.status();
+  const local = store.getLocal(folder.id, path);
+  const disk = await observe(folder.root, path).catch(() => undefined);
+  const notYetScanned = disk === undefined ? local !== undefined && !local.deleted : classify(disk, local) !== 'same';
   return {
     folder: folder.id,
     path,
     nowMs: src.nowMs,
     ignored: folder.isIgnored(path),
     ...(haltReason === undefined ? {} : { haltReason }),
-    local: store.getLocal(folder.id, path),
+    local,
+    changedSinceScan: notYetScanned,
     peers: src.peers.map((p) => ({ ...p, entry: remotes.get(p.id) })),
     ...(failure === undefined ? {} : { failure }),
     ...(transfer === undefined ? {} : { transfer }),

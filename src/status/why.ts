@@ -18,6 +18,8 @@ export interface WhyInput {
   readonly ignored: boolean;
   readonly haltReason?: string;
   readonly local?: FileEntry;
+  /** The disk differs from our index entry: a change the watcher has seen but not yet recorded (or one still being written). */
+  readonly changedSinceScan?: boolean;
   /** Every configured peer, with its entry for the path when it sent one. */
   readonly peers: ReadonlyArray<{ id: string; name: string; connected: boolean; entry?: FileEntry }>;
   readonly failure?: { attempts: number; nextAt: number; error: string };
@@ -73,6 +75,9 @@ export function explainPath(w: WhyInput): Why {
   const reasons: string[] = [];
   if (w.ignored) reasons.push('ignored: an ignore pattern matches it, so it is not synced (and never deleted on peers)');
   if (w.haltReason !== undefined) reasons.push(`folder halted: ${w.haltReason}`);
+  if (w.changedSinceScan === true && !w.ignored) {
+    reasons.push('waiting for quiet: it changed on disk and is recorded once the writes settle (limits.debounceMs), then sent');
+  }
   if (w.transfer !== undefined) reasons.push(`downloading now: ${w.transfer.bytesDone} of ${w.transfer.bytesTotal} bytes`);
   if (w.failure !== undefined) {
     const inS = Math.max(0, Math.ceil((w.failure.nextAt - w.nowMs) / 1000));
@@ -94,6 +99,6 @@ export function explainPath(w: WhyInput): Why {
   }
   const offlineBehind = behind.filter((p) => !p.connected);
   if (offlineBehind.length > 0) reasons.push(`not yet on ${offlineBehind.map(label).join(', ')}: not connected`);
-  const inSync = !w.ignored && newer.length === 0 && concurrent.length === 0 && behind.length === 0;
+  const inSync = !w.ignored && w.changedSinceScan !== true && newer.length === 0 && concurrent.length === 0 && behind.length === 0;
   return { folder: w.folder, path: w.path, local: view(w.local), peers, newestAt, inSync, reasons };
 }

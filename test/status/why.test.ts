@@ -64,6 +64,13 @@ describe('explainPath', () => {
       reasons: [/^waiting for the file to stay quiet/],
     },
     {
+      what: 'a local change not yet recorded',
+      in: input({ changedSinceScan: true }),
+      inSync: false,
+      newestAt: ['this node', 'anna', 'bob'],
+      reasons: [/^waiting for quiet: it changed on disk/],
+    },
+    {
       what: 'a download in progress',
       in: input({ local: undefined, transfer: { path: 'x.txt', peers: [peerA], bytesDone: 2, bytesTotal: 5, startedAtMs: NOW, bytesPerSecond: 0 } }),
       inSync: false,
