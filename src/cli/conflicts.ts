@@ -8,19 +8,44 @@ import type { Command } from 'commander';
 import { nodeIdOf } from '../certs/ca.js';
 import type { Config } from '../config/schema.js';
 import { systemClock } from '../core/clock.js';
-import { UsageError } from '../core/errors.js';
+import { hasCode, UsageError } from '../core/errors.js';
 import { type Conflict, type KeepChoice, listConflicts, parseConflictName, type Resolution, resolveConflict } from '../sync/conflicts.js';
 import { Trash } from '../sync/trash.js';
 import { formatBytes, formatTime, printable } from './format.js';
 import { certsDir } from './home.js';
 import { type CliIo, configOf, homeOf } from './io.js';
 import { foldersOf, locate } from './locate.js';
+import { fetchWhy } from './status.js';
 
 /** A conflict, its folder, and who the losing node is, by name when known. */
 export interface FolderConflict extends Conflict {
   readonly folder: string;
   /** The losing node's name from the config ('this node' for ourselves), or '' when unknown. */
   readonly nodeName: string;
+  /**
+   * The nodes whose edits make up the version of the file at the original
+   * path, by name (short ID when unknown), from the running daemon's index;
+   * absent when no daemon runs or it has no entry.
+   */
+  readonly mineEditedBy?: string[];
+}
+
+/** Asks the running daemon which nodes edited each original; leaves the list as it is when none runs. */
+async function withEditors(home: string, config: Config, self: string, list: FolderConflict[]): Promise<FolderConflict[]> {
+  const out: FolderConflict[] = [];
+  for (const c of list) {
+    let version: Record<string, number> | undefined;
+    try {
+      version = (await fetchWhy(home, c.folder, c.original)).local.version;
+    } catch (err) {
+      // No daemon: the disk alone answers. A path the daemon refuses (a hostile name) has no index entry either.
+      if (hasCode(err, 'NOT_RUNNING')) return [...out, ...list.slice(out.length)];
+      version = undefined;
+    }
+    const editors = Object.keys(version ?? {}).map((k) => nameOf(config, self, k) || k);
+    out.push(editors.length === 0 ? c : { ...c, mineEditedBy: editors });
+  }
+  return out;
 }
 
 /** Our own node ID, or '' when the home has no certificate yet. */
@@ -46,7 +71,7 @@ export async function conflictList(config: Config, home: string, folder?: string
   for (const f of foldersOf(config, folder)) {
     for (const c of await listConflicts(f.path)) out.push({ folder: f.id, nodeName: nameOf(config, self, c.node), ...c });
   }
-  return out;
+  return withEditors(home, config, self, out);
 }
 
 /** Human lines for a conflict listing. */
@@ -56,7 +81,8 @@ export function formatConflicts(list: readonly FolderConflict[]): string[] {
   for (const c of list) {
     const who = c.nodeName === '' ? `node ${printable(c.node)}` : `${printable(c.nodeName)} (${printable(c.node)})`;
     lines.push(`${printable(c.folder)}/${printable(c.original)}`);
-    lines.push(c.mine.exists ? `  mine:    modified ${formatTime(c.mine.mtimeMs)}  ${formatBytes(c.mine.size)}` : '  mine:    (deleted here)');
+    const editors = c.mineEditedBy === undefined ? '' : `, edited by ${c.mineEditedBy.map(printable).join(', ')}`;
+    lines.push(c.mine.exists ? `  mine:    modified ${formatTime(c.mine.mtimeMs)}  ${formatBytes(c.mine.size)}${editors}` : '  mine:    (deleted here)');
     lines.push(`  theirs:  from ${who}, conflict at ${formatTime(c.atMs)}, modified ${formatTime(c.theirs.mtimeMs)}  ${formatBytes(c.theirs.size)}`);
     lines.push(`           ${printable(c.theirs.path)}`);
   }

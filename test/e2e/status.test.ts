@@ -141,6 +141,20 @@ describe('wizard status --watch --json', () => {
   });
 });
 
+describe('wizard conflicts with running daemons', () => {
+  it("names the losing node and, from the daemon's index, who edited the kept file", async () => {
+    writeFileSync(path.join(a.folder, 'clash.txt'), 'kept');
+    await waitFor('clash.txt on beta', () => existsSync(path.join(b.folder, 'clash.txt')));
+    const copy = `clash.sync-conflict-20261125-093005-${b.id.slice(0, 16)}.txt`;
+    writeFileSync(path.join(a.folder, copy), 'lost');
+    const res = await runCli(a.home, ['conflicts', '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    const { conflicts } = JSON.parse(res.stdout) as { conflicts: unknown[] };
+    expect(conflicts).toEqual([expect.objectContaining({ original: 'clash.txt', nodeName: 'beta', mineEditedBy: ['this node'] })]);
+    expect((await runCli(a.home, ['conflicts'])).stdout).toMatch(/mine: {4}modified .*, edited by this node\n {2}theirs: {2}from beta \(/);
+  });
+});
+
 describe('wizard trash restore with running daemons', () => {
   it('brings back a file deleted on the peer, and the restore syncs back as a new edit', async () => {
     writeFileSync(path.join(a.folder, 'precious.txt'), 'do not lose me');
