@@ -7,12 +7,18 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { nodeIdOf } from './certs/ca.js';
-import { certsDir, resolveHome } from './cli/home.js';
+import { certsDir } from './cli/home.js';
+import { homeOf } from './cli/io.js';
+import { registerTrash } from './cli/trash.js';
+import { registerConflicts } from './cli/conflicts.js';
+import { registerConfigCommands } from './cli/config-commands.js';
 import { initHome } from './cli/init.js';
 import { runDaemon } from './cli/daemon.js';
 import { pair } from './cli/pair.js';
-import { fetchStatus, formatStatus, printable } from './cli/status.js';
+import { printable } from './cli/format.js';
+import { registerStatus, type StatusIo } from './cli/status-command.js';
 import { describeError, WizardError } from './core/errors.js';
+import { prettyStream } from './core/pretty.js';
 import { controlRequest } from './status/control.js';
 
 /** Exit codes: 0 ok, 1 the operation failed, 2 usage or config error. */
@@ -21,10 +27,6 @@ const EXIT_USAGE = 2;
 
 function out(line: string): void {
   process.stdout.write(`${line}\n`);
-}
-
-function homeOf(cmd: Command): string {
-  return resolveHome(cmd.optsWithGlobals<{ home?: string }>().home);
 }
 
 function buildProgram(setExit: (code: number) => void): Command {
@@ -55,9 +57,13 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('start')
-    .description('run the daemon in the foreground (creates the home on first run)')
-    .action(async (_opts: unknown, cmd: Command) => {
-      setExit(await runDaemon(homeOf(cmd), { say: (line) => process.stderr.write(`${line}\n`) }));
+    .description('run the daemon in the foreground (creates the home on first run); logs are JSON lines on stdout')
+    .option('--pretty', 'human-readable log lines when stdout is a terminal')
+    .action(async (opts: { pretty?: boolean }, cmd: Command) => {
+      // JSON stays the format for pipes and journald, where lines are parsed, not read.
+      const pretty = opts.pretty === true && process.stdout.isTTY;
+      const logDestination = pretty ? prettyStream(process.stdout, true) : undefined;
+      setExit(await runDaemon(homeOf(cmd), { say: (line) => process.stderr.write(`${line}\n`), logDestination }));
     });
 
   program
@@ -72,16 +78,6 @@ function buildProgram(setExit: (code: number) => void): Command {
         out(`Paired with ${printable(result.name)} (${result.id}) at ${result.address}`);
         if (!result.daemonNotified) out("The local daemon is not running; the peer is used from the next 'wizard start'.");
       }
-    });
-
-  program
-    .command('status')
-    .description('show what the running daemon is doing')
-    .option('--json', 'print one JSON object')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
-      const status = await fetchStatus(homeOf(cmd));
-      if (opts.json === true) out(JSON.stringify(status));
-      else formatStatus(status).forEach(out);
     });
 
   program
@@ -111,6 +107,23 @@ function buildProgram(setExit: (code: number) => void): Command {
       out(opts.json === true ? JSON.stringify({ id }) : id);
     });
 
+  const io: StatusIo = {
+    out,
+    setExit,
+    cwd: process.cwd(),
+    stopSignal: () => {
+      // Only the live view traps Ctrl-C (to restore the cursor); other commands keep the default of dying at once.
+      const stop = new AbortController();
+      process.once('SIGINT', () => stop.abort());
+      process.once('SIGTERM', () => stop.abort());
+      return stop.signal;
+    },
+    view: { write: (text) => process.stdout.write(text), isTty: process.stdout.isTTY, columns: () => process.stdout.columns || 80, rows: () => process.stdout.rows || 24 },
+  };
+  registerStatus(program, io);
+  registerTrash(program, io);
+  registerConflicts(program, io);
+  registerConfigCommands(program, io);
   return program;
 }
 

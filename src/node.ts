@@ -11,12 +11,16 @@ import { editConfig, ignorePath } from './config/file.js';
 import { addPeer } from './config/edit.js';
 import type { Config, PeerConfig } from './config/schema.js';
 import type { Clock } from './core/clock.js';
-import { describeError, WizardError } from './core/errors.js';
+import { type ConfigError, describeError, WizardError } from './core/errors.js';
 import type { IndexStore } from './index/store.js';
 import type { Hello } from './protocol/messages.js';
 import { PROTOCOL_VERSION } from './protocol/messages.js';
 import { helloFolder, PeerLink } from './sync/exchange.js';
-import { Folder, type FolderStatus } from './sync/folder.js';
+import { Folder } from './sync/folder.js';
+import { TrashPurger } from './sync/trash-purger.js';
+import { type ConfigProblem, settingsOf, type StatusSnapshot } from './status/snapshot.js';
+import { explainPath, type Why } from './status/why.js';
+import { gatherWhy } from './status/why-input.js';
 import { formatHostPort, parseHostPort } from './transport/address.js';
 import { dial, listen, type Listener } from './transport/tls.js';
 import { Redialer } from './transport/redialer.js';
@@ -37,28 +41,14 @@ export interface NodeDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly random?: () => number;
+  /** Changes the level of the daemon's loggers (root and children); without it only the root's level is set. */
+  readonly setLogLevel?: (level: string) => void;
+  /** A clock that never jumps, for the trash purge; performance.now by default. */
+  readonly monotonicMs?: () => number;
 }
 
-/** One peer in status. */
-export interface PeerStatus {
-  readonly id: string;
-  readonly name: string;
-  readonly address: string;
-  readonly connected: boolean;
-  /** Frame bytes written to / read from this peer since the daemon started. */
-  readonly bytesSent: number;
-  readonly bytesReceived: number;
-}
-
-/** What `wizard status --json` prints. */
-export interface StatusSnapshot {
-  readonly id: string;
-  readonly name: string;
-  readonly listen: string;
-  readonly peers: PeerStatus[];
-  readonly folders: FolderStatus[];
-  readonly errors: string[];
-}
+/** The status types, where callers of the node have always found them. */
+export type { ConfigProblem, PeerStatus, SettingsStatus, StatusSnapshot } from './status/snapshot.js';
 
 /** Errors kept for status. */
 const MAX_ERRORS = 20;
@@ -74,10 +64,19 @@ export class WizardNode {
   private readonly pastBytes = new Map<string, { sent: number; received: number }>();
   private readonly recentErrors: string[] = [];
   private masterIgnore = '';
+  private configProblem: ConfigProblem | undefined;
   private stopped = false;
+  private readonly purger: TrashPurger;
 
   constructor(private readonly deps: NodeDeps) {
     this.config = deps.config;
+    this.purger = new TrashPurger({
+      clock: deps.clock,
+      monotonicMs: deps.monotonicMs ?? (() => performance.now()),
+      folders: () => this.config.folders.map((f) => ({ id: f.id, root: f.path })),
+      retentionDays: () => this.config.trash.retentionDays,
+      log: deps.log.child({ part: 'trash' }),
+    });
   }
 
   /** This node's ID. */
@@ -91,11 +90,13 @@ export class WizardNode {
     await this.bind();
     this.syncFolders();
     this.syncDialers();
+    this.purger.start();
   }
 
   /** Closes every link, stops folders and dialers, closes the listener. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.purger.stop();
     await Promise.all([...this.dialers.values()].map((d) => d.redialer.stop()));
     this.dialers.clear();
     for (const link of this.links.values()) link.session.close('shutting down');
@@ -109,7 +110,8 @@ export class WizardNode {
     if (this.stopped) return;
     const previous = this.config;
     this.config = next;
-    this.deps.log.level = next.log.level;
+    if (this.deps.setLogLevel !== undefined) this.deps.setLogLevel(next.log.level);
+    else this.deps.log.level = next.log.level;
     this.masterIgnore = this.readMasterIgnore();
     const foldersChanged = JSON.stringify(previous.folders) !== JSON.stringify(next.folders);
     this.syncFolders();
@@ -127,6 +129,37 @@ export class WizardNode {
     this.syncDialers();
     if (previous.listen !== next.listen) void this.rebind();
     for (const folder of this.folders.values()) folder.queueScan(['']);
+  }
+
+  /**
+   * Re-reads the master ignore list; when it changed, every folder rescans: a
+   * newly ignored path stops syncing (and is not deleted on peers), a newly
+   * un-ignored subtree is scanned and pulled.
+   */
+  reloadIgnore(): void {
+    if (this.stopped) return;
+    const next = this.readMasterIgnore();
+    if (next === this.masterIgnore) return;
+    this.masterIgnore = next;
+    this.deps.log.info('ignore list changed; rescanning folders');
+    for (const folder of this.folders.values()) folder.queueScan(['']);
+  }
+
+  /** Records that the config file on disk is invalid (shown in status until a good one loads); undefined clears it. */
+  reportConfigProblem(err: ConfigError | undefined): void {
+    if (err === undefined) {
+      this.configProblem = undefined;
+      return;
+    }
+    this.configProblem = { message: err.message, ...(err.file === undefined ? {} : { file: err.file }), ...(err.line === undefined ? {} : { line: err.line }), atMs: this.deps.clock.now() };
+  }
+
+  /** Explains one path of a folder for `status --why`. */
+  async why(folderId: string, rel: string): Promise<Why> {
+    const folder = this.folders.get(folderId);
+    if (folder === undefined) throw new WizardError('USAGE', `folder '${folderId}' is not running on this daemon`);
+    const peers = this.config.peers.map((p) => ({ id: p.id, name: p.name, connected: this.links.get(p.id)?.session.isClosed === false }));
+    return explainPath(await gatherWhy({ folder, store: this.deps.store, peers, nowMs: this.deps.clock.now() }, rel));
   }
 
   /** The status snapshot. */
@@ -152,6 +185,9 @@ export class WizardNode {
       peers,
       folders,
       errors,
+      transfers: [...this.folders.values()].flatMap((f) => f.transfers.list().map((t) => ({ folder: f.id, ...t }))),
+      settings: settingsOf(this.config),
+      ...(this.configProblem === undefined ? {} : { configProblem: this.configProblem }),
     };
   }
 

@@ -6,7 +6,7 @@ import { loadNodeCredentials } from '../certs/store.js';
 import { ConfigWatcher, readConfig } from '../config/file.js';
 import { systemClock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
-import { createLogger } from '../core/log.js';
+import { createDaemonLogger } from '../core/log.js';
 import { IndexStore } from '../index/store.js';
 import { WizardNode } from '../node.js';
 import { controlSocketPath, serveControl } from '../status/control.js';
@@ -16,6 +16,8 @@ import { initHome } from './init.js';
 /** Where `start` writes what a person reads (logs go to stdout as JSON). */
 export interface DaemonIo {
   readonly say: (line: string) => void;
+  /** Where the JSON log lines go; stdout by default. */
+  readonly logDestination?: NodeJS.WritableStream;
 }
 
 /**
@@ -31,12 +33,12 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   }
   const { config } = readConfig(home, { homeDir });
   // Logged from the start, so nothing that goes wrong while starting up vanishes silently.
-  const log = createLogger(config.log.level);
+  const { log, setLevel } = createDaemonLogger(config.log.level, io.logDestination);
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
   const credentials = loadNodeCredentials(certsDir(home));
   const store = IndexStore.open(indexPath(home));
-  const node = new WizardNode({ home, homeDir, config, credentials, store, clock: systemClock, log });
+  const node = new WizardNode({ home, homeDir, config, credentials, store, clock: systemClock, log, setLogLevel: setLevel });
 
   const watcher = new ConfigWatcher({
     home,
@@ -46,7 +48,12 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
       log.info('config changed; applying');
       node.applyConfig(next);
     },
-    onError: (err) => log.error({ file: err.file, line: err.line }, `config not applied: ${err.message}`),
+    onError: (err) => {
+      log.error({ file: err.file, line: err.line }, `config not applied, the last good one stays in force: ${err.message}`);
+      node.reportConfigProblem(err);
+    },
+    onValid: () => node.reportConfigProblem(undefined),
+    onIgnoreChange: () => node.reloadIgnore(),
   });
 
   // The control socket first: it refuses to start a second daemon on the same home before that one touches anything.
@@ -56,6 +63,7 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
       return Promise.resolve({ reloaded: true });
     }
     if (req.cmd === 'resume') return Promise.resolve({ folder: req.folder, released: node.resume(req.folder) });
+    if (req.cmd === 'why') return node.why(req.folder, req.path);
     return Promise.resolve(node.status());
   });
   await node.start();

@@ -1,39 +1,105 @@
 /**
- * `wizard status`: asks the running daemon what it is doing.
+ * `wizard status`: asks the running daemon what it is doing and renders the
+ * snapshot as text. Rates need two snapshots, so only the live view has them.
  */
-import type { StatusSnapshot } from '../node.js';
+import type { StatusSnapshot } from '../status/snapshot.js';
+import type { Why } from '../status/why.js';
 import { controlRequest } from '../status/control.js';
+import { formatBytes, formatDuration, printable } from './format.js';
 
 /** Fetches the daemon's status snapshot. */
 export async function fetchStatus(home: string): Promise<StatusSnapshot> {
   return (await controlRequest(home, { cmd: 'status' })) as StatusSnapshot;
 }
 
-/** Strips terminal control characters from strings a peer chose (names, paths) before they reach a terminal. */
-export function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+/** Asks the daemon why a path is (or is not) in sync. */
+export async function fetchWhy(home: string, folder: string, path: string): Promise<Why> {
+  return (await controlRequest(home, { cmd: 'why', folder, path })) as Why;
 }
 
-/** A short human summary of a snapshot. */
-export function formatStatus(s: StatusSnapshot): string[] {
-  const lines = [`${printable(s.name)} (${s.id})  listening on ${s.listen}`];
-  lines.push('Folders:');
-  for (const f of s.folders) {
-    const state = f.state === 'halted' ? `HALTED: ${printable(f.haltReason ?? '')}` : f.inSync ? 'in sync' : `${f.state}, ${f.pending} pending`;
-    lines.push(`  ${printable(f.id)}  ${printable(f.path)}  ${f.files} files, ${f.bytes} bytes  ${state}`);
-  }
-  if (s.folders.length === 0) lines.push('  (none)');
+/** An earlier snapshot and when it was taken, to turn byte counters into rates. */
+export interface PreviousSnapshot {
+  readonly snapshot: StatusSnapshot;
+  readonly atMs: number;
+}
+
+const BAR_WIDTH = 20;
+
+/** `[#######-------------]` for `done` of `total`. */
+export function progressBar(done: number, total: number, width = BAR_WIDTH): string {
+  const filled = total <= 0 ? width : Math.min(width, Math.floor((done / total) * width));
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+}
+
+function rate(bytesNow: number, bytesThen: number | undefined, seconds: number): string {
+  if (bytesThen === undefined || seconds <= 0) return '';
+  return `${formatBytes(Math.max(0, Math.round((bytesNow - bytesThen) / seconds)))}/s`;
+}
+
+/** The snapshot as lines of text; with `prev`, peers get up/down rates. */
+export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs = Date.now()): string[] {
+  const seconds = prev === undefined ? 0 : (nowMs - prev.atMs) / 1000;
+  const lines = [`${printable(s.name)} (${s.id})  listening on ${printable(s.listen) || '(not listening)'}`];
+  if (s.configProblem !== undefined) lines.push(`Config error (last good config in force): ${printable(s.configProblem.message)}`);
+  const l = s.settings.limits;
+  const bw = (n: number) => (n === 0 ? 'unlimited' : `${formatBytes(n)}/s`);
+  lines.push(`Limits: ${l.transfers} transfers, ${l.hashers} hashers, up ${bw(l.bandwidthUp)}, down ${bw(l.bandwidthDown)}; trash kept ${s.settings.trashRetentionDays} days; log ${s.settings.logLevel}`);
+
   lines.push('Peers:');
   for (const p of s.peers) {
+    const before = prev?.snapshot.peers.find((q) => q.id === p.id);
+    const up = rate(p.bytesSent, before?.bytesSent, seconds);
+    const down = rate(p.bytesReceived, before?.bytesReceived, seconds);
+    const rates = up === '' ? '' : `  up ${up}, down ${down}`;
     lines.push(
-      `  ${printable(p.name)} (${p.id.slice(0, 16)}…)  ${printable(p.address) || 'no address'}  ${p.connected ? 'connected' : 'not connected'}  sent ${p.bytesSent} B, received ${p.bytesReceived} B`,
+      `  ${printable(p.name) || p.id.slice(0, 16)}  ${p.connected ? 'connected' : 'not connected'}  ${printable(p.address) || 'no address'}${rates}  sent ${formatBytes(p.bytesSent)}, received ${formatBytes(p.bytesReceived)}`,
     );
   }
   if (s.peers.length === 0) lines.push("  (none; pair one with 'wizard pair HOST')");
+
+  lines.push('Folders:');
+  for (const f of s.folders) {
+    const state = f.state === 'halted' ? `HALTED: ${printable(f.haltReason ?? '')}` : f.inSync ? 'in sync' : `${f.state}, ${f.pending} left${f.bytesLeft > 0 ? ` (${formatBytes(f.bytesLeft)})` : ''}`;
+    lines.push(`  ${printable(f.id)}  ${printable(f.path)}  ${f.files} files, ${formatBytes(f.bytes)}  ${state}`);
+  }
+  if (s.folders.length === 0) lines.push('  (none)');
+
+  if (s.transfers.length > 0) {
+    lines.push('Transfers:');
+    for (const t of s.transfers) {
+      const pct = t.bytesTotal > 0 ? Math.floor((t.bytesDone / t.bytesTotal) * 100) : 100;
+      const eta = t.etaSeconds === undefined ? '' : `  ETA ${formatDuration(t.etaSeconds)}`;
+      const from = t.peers.map((id) => printable(s.peers.find((p) => p.id === id)?.name || id.slice(0, 16))).join(', ');
+      lines.push(
+        `  ${printable(t.folder)}/${printable(t.path)}  ${progressBar(t.bytesDone, t.bytesTotal)} ${String(pct).padStart(3)}%  ${formatBytes(t.bytesDone)} of ${formatBytes(t.bytesTotal)}  ${formatBytes(t.bytesPerSecond)}/s${eta}  from ${from}`,
+      );
+    }
+  }
   if (s.errors.length > 0) {
     lines.push('Recent errors:');
     for (const e of s.errors) lines.push(`  ${printable(e)}`);
   }
+  return lines;
+}
+
+function describeView(v: Why['local']): string {
+  if (!v.exists) return v.deleted ? 'deleted' : 'not known';
+  const size = v.type === 'file' && v.size !== undefined ? ` ${formatBytes(v.size)}` : '';
+  return `${v.type ?? 'file'}${size}`;
+}
+
+function versionText(v: Why['local']): string {
+  return v.version === undefined ? '' : `  version ${Object.entries(v.version).map(([k, n]) => `${k.slice(0, 8)}:${n}`).join(' ')}`;
+}
+
+/** `status --why` as lines of text. */
+export function formatWhy(w: Why): string[] {
+  const lines = [`${printable(w.folder)}/${printable(w.path)}: ${w.inSync && w.reasons.length === 0 ? 'in sync' : 'not in sync'}`];
+  lines.push(`  this node: ${describeView(w.local)}${versionText(w.local)}`);
+  for (const p of w.peers) {
+    lines.push(`  ${printable(p.name) || p.id.slice(0, 16)} (${p.connected ? 'connected' : 'offline'}): ${p.relation === 'missing' ? 'has no entry' : `${describeView(p)}, ${p.relation}`}${versionText(p)}`);
+  }
+  lines.push(`  newest content at: ${w.newestAt.map(printable).join(', ')}`);
+  for (const r of w.reasons) lines.push(`  - ${printable(r)}`);
   return lines;
 }

@@ -41,6 +41,20 @@ export function removePeer(text: string, id: string, file = DEFAULT_FILE): strin
   return removeById(text, 'peers', id.toLowerCase(), true, file);
 }
 
+/**
+ * Revokes a node: drops it from `peers` (if listed) and adds it to `revoked`,
+ * so the daemon refuses it and closes its live connection.
+ */
+export function revokePeer(text: string, id: string, file = DEFAULT_FILE): string {
+  const ctx = editable(text, file);
+  const lower = id.toLowerCase();
+  const peers = seqAt(ctx, 'peers');
+  peers.items = peers.items.filter((item) => !isMap(item) || !sameId(item, lower, true));
+  const revoked = seqAt(ctx, 'revoked');
+  if (!revoked.items.some((item) => isScalar(item) && String(item.value).toLowerCase() === lower)) revoked.items.push(ctx.doc.createNode(lower));
+  return render(ctx.doc);
+}
+
 /** Adds a folder, or changes its path in place when its ID is listed. */
 export function addFolder(text: string, folder: FolderConfig, file = DEFAULT_FILE): string {
   const ctx = editable(text, file);

@@ -21,6 +21,7 @@ import { ConfigError, describeError } from '../core/errors.js';
 import { type Config, parseConfig } from './schema.js';
 
 const CONFIG_FILE = 'config.yaml';
+const IGNORE_FILE = 'ignore';
 const DEFAULT_DEBOUNCE_MS = 100;
 
 /** Where a node's config lives: HOME/config.yaml. */
@@ -30,7 +31,7 @@ export function configPath(home: string): string {
 
 /** Where the master ignore list lives: HOME/ignore, next to the config. */
 export function ignorePath(home: string): string {
-  return join(home, 'ignore');
+  return join(home, IGNORE_FILE);
 }
 
 /** Options shared by every read: `homeDir` is what '~' in folder paths expands to. */
@@ -119,6 +120,10 @@ export interface ConfigWatcherDeps {
   onChange: (config: Config) => void;
   /** Called when the file is missing or invalid; the last good config stays in force. */
   onError: (err: ConfigError) => void;
+  /** Called after every read that parsed, changed or not: a fixed edit ends an earlier error. */
+  onValid?: () => void;
+  /** Called (debounced) when the master ignore file next to the config changes. */
+  onIgnoreChange?: () => void;
   /** The config the caller already runs with; without it, start() reports the first read through onChange. */
   initial?: Config;
   /** Quiet time after the last file event before re-reading; editors write in several steps. */
@@ -127,7 +132,8 @@ export interface ConfigWatcherDeps {
 }
 
 /**
- * Hot reload of HOME/config.yaml. Watches the directory rather than the file
+ * Hot reload of HOME/config.yaml and, through `onIgnoreChange`, of the
+ * master ignore list beside it. Watches the directory rather than the file
  * because editors save by writing a new file and renaming it over the old one,
  * which silently ends a watch on the old inode.
  */
@@ -138,6 +144,7 @@ export class ConfigWatcher {
   private good: Config | undefined;
   private watcher: FSWatcher | undefined;
   private cancelTimer: (() => void) | undefined;
+  private cancelIgnoreTimer: (() => void) | undefined;
 
   constructor(deps: ConfigWatcherDeps) {
     this.deps = deps;
@@ -158,6 +165,7 @@ export class ConfigWatcher {
       this.watcher = watch(this.deps.home, { persistent: false }, (_event, name) => {
         // Some platforms omit the name; re-reading an unchanged file costs little.
         if (name === null || name === CONFIG_FILE) this.schedule();
+        if (name === null || name === IGNORE_FILE) this.scheduleIgnore();
       });
       this.watcher.on('error', (err) => {
         this.stop();
@@ -180,6 +188,7 @@ export class ConfigWatcher {
       this.report(err instanceof ConfigError ? err : new ConfigError(describeError(err)));
       return this.good;
     }
+    this.deps.onValid?.();
     if (this.good !== undefined && sameConfig(this.good, next)) return this.good;
     this.good = next;
     try {
@@ -194,8 +203,24 @@ export class ConfigWatcher {
   stop(): void {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
+    this.cancelIgnoreTimer?.();
+    this.cancelIgnoreTimer = undefined;
     this.watcher?.close();
     this.watcher = undefined;
+  }
+
+  private scheduleIgnore(): void {
+    const onIgnoreChange = this.deps.onIgnoreChange;
+    if (onIgnoreChange === undefined) return;
+    this.cancelIgnoreTimer?.();
+    this.cancelIgnoreTimer = this.clock.setTimer(this.debounceMs, () => {
+      this.cancelIgnoreTimer = undefined;
+      try {
+        onIgnoreChange();
+      } catch (err) {
+        this.report(new ConfigError(`applying the new ignore list failed: ${describeError(err)}`, join(this.deps.home, IGNORE_FILE)));
+      }
+    });
   }
 
   private schedule(): void {

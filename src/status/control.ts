@@ -15,7 +15,11 @@ export function controlSocketPath(home: string): string {
 }
 
 /** A command to the daemon. */
-export type ControlRequest = { cmd: 'status' } | { cmd: 'reload' } | { cmd: 'resume'; folder: string };
+export type ControlRequest =
+  | { cmd: 'status' }
+  | { cmd: 'reload' }
+  | { cmd: 'resume'; folder: string }
+  | { cmd: 'why'; folder: string; path: string };
 
 /** Answers control commands; returns the JSON-serialisable result. */
 export type ControlHandler = (req: ControlRequest) => Promise<unknown>;
@@ -78,17 +82,28 @@ async function answer(line: string, handle: ControlHandler): Promise<unknown> {
   } catch {
     return { ok: false, error: 'request is not JSON' };
   }
-  const cmd = (req as { cmd?: unknown } | null)?.cmd;
-  const folder = (req as { folder?: unknown } | null)?.folder;
-  let parsed: ControlRequest;
-  if (cmd === 'status' || cmd === 'reload') parsed = { cmd };
-  else if (cmd === 'resume' && typeof folder === 'string') parsed = { cmd, folder };
-  else return { ok: false, error: `unknown command ${JSON.stringify(cmd)}` };
+  const parsed = parseRequest(req);
+  if (typeof parsed === 'string') return { ok: false, error: parsed };
   try {
     return { ok: true, result: await handle(parsed) };
   } catch (err) {
     return { ok: false, error: describeError(err) };
   }
+}
+
+/** The request, or what is wrong with it. */
+function parseRequest(req: unknown): ControlRequest | string {
+  const r = (req ?? {}) as { cmd?: unknown; folder?: unknown; path?: unknown };
+  if (r.cmd === 'status' || r.cmd === 'reload') return { cmd: r.cmd };
+  if (r.cmd === 'why') {
+    if (typeof r.folder !== 'string' || typeof r.path !== 'string') return "'why' needs folder and path";
+    return { cmd: 'why', folder: r.folder, path: r.path };
+  }
+  if (r.cmd === 'resume') {
+    if (typeof r.folder !== 'string') return "'resume' needs a folder";
+    return { cmd: 'resume', folder: r.folder };
+  }
+  return `unknown command ${JSON.stringify(r.cmd)}`;
 }
 
 /** Sends one command to the daemon of `home` and returns its result. Throws NOT_RUNNING when none listens. */

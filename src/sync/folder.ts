@@ -26,6 +26,7 @@ import { lastModifier, reconcile } from './reconcile.js';
 import { readBlock } from './serve.js';
 import { RetryBook } from './retry.js';
 import { deletionBudgetExceeded, integrityProblem, MARKER_DIR, type DeletionBudget } from './safety.js';
+import { TransferBook } from './transfers.js';
 import { Trash } from './trash.js';
 
 /** The folder's view of the peers it shares with. */
@@ -71,6 +72,8 @@ export interface FolderStatus {
   readonly pending: number;
   /** Local deletions waiting for `wizard resume`. */
   readonly heldDeletions: number;
+  /** Bytes of file content still to download in the current pull round. */
+  readonly bytesLeft: number;
 }
 
 /** The folder's own ignore file at its root (not synced, like Syncthing's .stignore). */
@@ -99,6 +102,8 @@ export class Folder {
   private pullRequested = false;
   private pulling = false;
   private pendingCount = 0;
+  /** Sizes of the files of the current pull round not yet finished. */
+  private plannedBytes = 0;
   /** The periodic rescan is scheduled (it outlives a halt). */
   private started = false;
   private readonly failures = new RetryBook();
@@ -106,10 +111,13 @@ export class Folder {
   private held: { count: number; reason: string } | undefined;
   private recentDeletions: Array<[number, number]> = [];
   private deletionsConfirmed = false;
+  /** Downloads in progress, for status. */
+  readonly transfers: TransferBook;
   private readonly timers = new Set<() => void>();
 
   constructor(private readonly deps: FolderDeps) {
     this.trash = new Trash(deps.root, deps.clock);
+    this.transfers = new TransferBook(() => deps.clock.now());
     this.watcher = new FolderWatcher({
       root: deps.root,
       clock: deps.clock,
@@ -202,6 +210,7 @@ export class Folder {
       inSync: !busy && outOfSync === 0 && this.held === undefined,
       pending: Math.max(outOfSync, this.pendingCount),
       heldDeletions: this.held?.count ?? 0,
+      bytesLeft: Math.max(0, this.plannedBytes - this.transfers.list().reduce((n, t) => n + t.bytesDone, 0)),
     };
   }
 
@@ -210,6 +219,11 @@ export class Folder {
     if (this.lifecycle !== 'running') return this.lifecycle;
     if (this.scansRunning > 0) return 'scanning';
     return this.pulling ? 'syncing' : 'idle';
+  }
+
+  /** Why a path last failed to sync and when it is tried again, for `status --why`. */
+  failureOf(rel: string): { attempts: number; nextAt: number; error: string } | undefined {
+    return this.failures.state(rel);
   }
 
   /** Errors worth showing the user: paths that keep failing. */
@@ -303,9 +317,9 @@ export class Folder {
     }
     this.scansRunning++;
     try {
-      await this.refreshMatcher();
+      // New ignore rules can un-ignore paths anywhere, which only a whole-folder scan finds.
+      const roots = (await this.refreshMatcher()) ? [''] : minimalRoots(paths);
       let committed = 0;
-      const roots = minimalRoots(paths);
       const heldBefore = this.held;
       if (roots.includes('')) this.held = undefined;
       for (const rel of roots) committed += await this.scanSubtree(rel);
@@ -321,7 +335,8 @@ export class Folder {
     this.requestPull();
   }
 
-  private async refreshMatcher(): Promise<void> {
+  /** Recompiles the ignore rules when either list changed; true when rules already in use changed. */
+  private async refreshMatcher(): Promise<boolean> {
     let own = '';
     try {
       own = await readFile(path.join(this.deps.root, FOLDER_IGNORE), 'utf8');
@@ -329,12 +344,14 @@ export class Folder {
       // No .wizardignore: only the master list applies.
     }
     const source = `${this.deps.masterIgnore()}\0${own}`;
-    if (this.matcher !== undefined && source === this.matcherSource) return;
+    if (this.matcher !== undefined && source === this.matcherSource) return false;
+    const hadRules = this.matcher !== undefined;
     this.matcher = compileIgnore([
       { text: this.deps.masterIgnore(), base: '' },
       { text: own, base: '' },
     ]);
     this.matcherSource = source;
+    return hadRules;
   }
 
   /** Scans one subtree and records what changed. Returns the number of entries committed. */
@@ -500,10 +517,21 @@ export class Folder {
       for (const [p, d] of plan.merges) await attempt(p, () => applyMerge(ctx, p, d.version, opts(p, { replacesConcurrent: false })));
       for (const [p, d] of plan.dirs) await attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources, opts(p, d)));
       const limit = pLimit(this.deps.limits().transfers);
-      await Promise.all(plan.files.map(([p, d]) => limit(() => attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources, opts(p, d))))));
+      this.plannedBytes = plan.files.reduce((n, [, d]) => n + d.entry.size, 0);
+      const download = async (p: string, d: (typeof plan.files)[number][1]) => {
+        this.transfers.begin(p, d.entry.size, d.sources);
+        try {
+          await applyTake(ctx, d.entry, d.version, d.sources, opts(p, d));
+        } finally {
+          this.transfers.end(p);
+          this.plannedBytes -= d.entry.size;
+        }
+      };
+      await Promise.all(plan.files.map(([p, d]) => limit(() => attempt(p, () => download(p, d)))));
       for (const [p, d] of plan.deletes) await attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources, opts(p, d)));
     } finally {
       this.pendingCount = 0;
+      this.plannedBytes = 0;
     }
     if (progressed > 0) {
       this.deps.peers.announce();
@@ -524,7 +552,11 @@ export class Folder {
     return {
       root,
       trash: this.trash,
-      readBlock: this.deps.peers.readBlock,
+      readBlock: async (peer, req) => {
+        const data = await this.deps.peers.readBlock(peer, req);
+        this.transfers.add(req.path, data.length);
+        return data;
+      },
       getLocal: (rel) => store.getLocal(id, rel),
       findByHash: (hash) => store.localWithHash(id, hash),
       locked: (fn) => this.lock.run(fn),

@@ -34,6 +34,12 @@ export class RetryBook {
     return this.failures.get(path)?.attempts ?? 0;
   }
 
+  /** The failure record of a path, for `status --why`; undefined when it has not failed. */
+  state(path: string): { attempts: number; nextAt: number; error: string } | undefined {
+    const f = this.failures.get(path);
+    return f === undefined ? undefined : { ...f };
+  }
+
   /** One line per failing path. */
   describe(): string[] {
     return [...this.failures.entries()].map(([p, f]) => `${p}: ${f.error}`);

@@ -1,14 +1,39 @@
 /**
  * The folder's trash: nothing Wizard deletes or overwrites is gone. Old
  * content moves to `<folder>/.wizard/trash/<original path>~<YYYYMMDD-HHMMSS-mmm>`,
- * where the user can find it by its name, until it is purged.
+ * where the user can find it by its name, until it is purged. Why each entry
+ * is there (deleted, replaced, ...) is appended to `.wizard/trash.jsonl`, as
+ * the name alone cannot say it.
  */
-import { copyFile, link, lstat, mkdir, rename } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { appendFile, copyFile, link, lstat, mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../core/clock.js';
+import { WizardError } from '../core/errors.js';
 
 /** Where trash lives inside a folder root. */
 export const TRASH_DIR = path.join('.wizard', 'trash');
+
+const INDEX_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
+
+/** Where the causes of trash entries are recorded, one JSON object a line. */
+export const TRASH_INDEX = path.join('.wizard', 'trash.jsonl');
+
+/** Why an entry is in the trash. */
+export type TrashCause =
+  | 'deleted' // a peer deleted the file
+  | 'replaced' // a peer's newer version replaced it
+  | 'restored-over' // `wizard trash restore` put an older version in its place
+  | 'conflict-resolved'; // the side `wizard conflicts keep` discarded
+
+/** One line of the trash index. */
+export interface TrashRecord {
+  /** The entry's path inside the trash dir (POSIX). */
+  readonly entry: string;
+  /** The file's original folder-relative path. */
+  readonly path: string;
+  readonly cause: TrashCause;
+}
 
 /** `name~YYYYMMDD-HHMMSS-mmm` in UTC: sortable, and readable in a file manager. */
 export function trashName(rel: string, atMs: number): string {
@@ -49,8 +74,8 @@ export class Trash {
   ) {}
 
   /** Moves the file or empty dir at `abs` (whose folder-relative path is `rel`) into the trash. Returns the trash path. */
-  async moveIn(abs: string, rel: string): Promise<string> {
-    return this.place(rel, async (dest) => {
+  async moveIn(abs: string, rel: string, cause: TrashCause = 'deleted'): Promise<string> {
+    return this.place(rel, cause, async (dest) => {
       // rename() would silently replace an earlier trash entry of the same name; refuse instead.
       await assertAbsent(dest);
       await rename(abs, dest);
@@ -63,8 +88,8 @@ export class Trash {
    * the path missing. A hard link costs nothing; a copy is the fallback where
    * links are not supported.
    */
-  async preserve(abs: string, rel: string): Promise<string> {
-    return this.place(rel, async (dest) => {
+  async preserve(abs: string, rel: string, cause: TrashCause = 'replaced'): Promise<string> {
+    return this.place(rel, cause, async (dest) => {
       try {
         await link(abs, dest);
       } catch (err) {
@@ -74,18 +99,46 @@ export class Trash {
     });
   }
 
-  private async place(rel: string, put: (dest: string) => Promise<void>): Promise<string> {
-    const base = path.join(this.root, TRASH_DIR, ...trashName(rel, this.clock.now()).split('/'));
-    await mkdir(path.dirname(base), { recursive: true });
+  private async place(rel: string, cause: TrashCause, put: (dest: string) => Promise<void>): Promise<string> {
+    const name = trashName(rel, this.clock.now());
+    const parts = name.split('/');
+    await realDirs(this.root, [...TRASH_DIR.split(path.sep), ...parts.slice(0, -1)]);
+    const base = path.join(this.root, TRASH_DIR, ...parts);
     // Two versions of one path trashed in the same millisecond get a counter rather than overwriting each other.
     for (let n = 0; ; n++) {
       const dest = n === 0 ? base : `${base}-${n}`;
       try {
         await put(dest);
+        const record: TrashRecord = { entry: n === 0 ? name : `${name}-${n}`, path: rel, cause };
+        // O_NOFOLLOW: a symlink planted at the index's name must not make us append to a file elsewhere.
+        await appendFile(path.join(this.root, TRASH_INDEX), `${JSON.stringify(record)}\n`, { mode: 0o600, flag: INDEX_FLAGS });
         return dest;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || n >= 100) throw err;
       }
+    }
+  }
+}
+
+/**
+ * Makes sure each of `parts` below `root` is a real directory, creating the
+ * missing ones one level at a time. A symlink on the way is refused: a
+ * recursive mkdir would follow it and put trash (and later purges) outside the folder.
+ */
+export async function realDirs(root: string, parts: readonly string[]): Promise<void> {
+  let dir = root;
+  for (const part of parts) {
+    dir = path.join(dir, part);
+    try {
+      const st = await lstat(dir);
+      if (!st.isDirectory()) throw new WizardError('BAD_PATH', `${dir} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; Wizard's trash never follows links`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(dir).catch((e: unknown) => {
+        // Another writer made it between our lstat and mkdir; the next lstat decides.
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      });
+      if (!(await lstat(dir)).isDirectory()) throw new WizardError('BAD_PATH', `${dir} is not a directory`);
     }
   }
 }

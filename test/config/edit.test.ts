@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
-import { addFolder, addPeer, removeFolder, removePeer } from '../../src/config/edit.js';
+import { addFolder, addPeer, removeFolder, removePeer, revokePeer } from '../../src/config/edit.js';
 import { type Config, DEFAULTS, parseConfig, renderNewConfig } from '../../src/config/schema.js';
 
 const FILE = 'config.yaml';
@@ -117,5 +117,19 @@ describe('removePeer, addFolder, removeFolder', () => {
   it('treats folder IDs as case-sensitive', () => {
     const text = addFolder('name: n\n', { id: 'docs', path: '/a' });
     expect(errorOf(() => removeFolder(text, 'Docs')).message).toContain('no folder Docs');
+  });
+});
+
+describe('revokePeer', () => {
+  const text = renderNewConfig({ name: 'n', listen: '0.0.0.0:7842', folders: [] });
+  it('moves a listed peer to revoked, keeping the comments', () => {
+    const withPeer = addPeer(text, { id: idA, name: 'a', address: 'a.local:7842' });
+    const next = revokePeer(withPeer, idA.toUpperCase());
+    expect(parse(next)).toMatchObject({ peers: [], revoked: [idA] });
+    expect(next).toContain('# Node IDs refused even when signed by the CA.');
+  });
+
+  it('revokes an unlisted ID once, however often it is asked', () => {
+    expect(parse(revokePeer(revokePeer(text, idB), idB)).revoked).toEqual([idB]);
   });
 });

@@ -1,0 +1,120 @@
+/**
+ * Commands for people who prefer them to editing the file: `config check`,
+ * `folder add|remove`, `peer list|remove`. Each edit is validated before it
+ * is written, keeps the file's comments, and is applied by a running daemon
+ * at once (it also notices the file change by itself).
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { addFolder, removeFolder, removePeer, revokePeer } from '../config/edit.js';
+import { configPath, editConfig } from '../config/file.js';
+import { parseConfig } from '../config/schema.js';
+import { ConfigError, describeError } from '../core/errors.js';
+import { printable } from './format.js';
+import { type CliIo, configOf, homeOf, reloadDaemon } from './io.js';
+import { parseFolderArg } from './init.js';
+
+/** What `config check` found. */
+export interface CheckResult {
+  readonly ok: boolean;
+  readonly file: string;
+  readonly error?: string;
+  readonly line?: number;
+  readonly folders?: number;
+  readonly peers?: number;
+}
+
+/** Validates a config file without applying it. */
+export function checkConfig(file: string): CheckResult {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { ok: false, file, error: `cannot read ${file}: ${describeError(err)}` };
+  }
+  try {
+    const config = parseConfig(text, file, { homeDir: os.homedir() });
+    return { ok: true, file, folders: config.folders.length, peers: config.peers.length };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return { ok: false, file, error: err.message, ...(err.line === undefined ? {} : { line: err.line }) };
+  }
+}
+
+const applied = (running: boolean) => (running ? 'The running daemon applied it.' : "It applies at the next 'wizard start'.");
+
+/** Adds `config check`, `folder add|remove` and `peer list|remove` to the program. */
+export function registerConfigCommands(program: Command, io: CliIo): void {
+  program
+    .command('config')
+    .description('work with the config file')
+    .command('check')
+    .description('validate a config file without applying it (default: the home config)')
+    .argument('[file]', 'the file to check')
+    .option('--json', 'print one JSON object')
+    .action((file: string | undefined, opts: { json?: boolean }, cmd: Command) => {
+      const r = checkConfig(file === undefined ? configPath(homeOf(cmd)) : path.resolve(io.cwd, file));
+      if (opts.json === true) io.out(JSON.stringify(r));
+      else io.out(r.ok ? `${r.file} is valid: ${r.folders ?? 0} folders, ${r.peers ?? 0} peers.` : `${r.error ?? 'invalid'}`);
+      if (!r.ok) io.setExit(2);
+    });
+
+  const folder = program.command('folder').description('add or remove synced folders');
+  folder
+    .command('add')
+    .description('sync a folder: ID is shared with the peers that sync it, PATH is where it lives here')
+    .argument('<id>')
+    .argument('<path>')
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, dir: string, opts: { json?: boolean }, cmd: Command) => {
+      const home = homeOf(cmd);
+      const f = parseFolderArg(`${id}=${path.resolve(io.cwd, dir)}`);
+      editConfig(home, (text) => addFolder(text, f, configPath(home)), { homeDir: os.homedir() });
+      const running = await reloadDaemon(home);
+      if (opts.json === true) io.out(JSON.stringify({ id: f.id, path: f.path, daemonNotified: running }));
+      else io.out(`Folder '${printable(f.id)}' is ${printable(f.path)}. ${applied(running)}`);
+    });
+  folder
+    .command('remove')
+    .description('stop syncing a folder; its files stay on disk')
+    .argument('<id>')
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+      const home = homeOf(cmd);
+      editConfig(home, (text) => removeFolder(text, id, configPath(home)), { homeDir: os.homedir() });
+      const running = await reloadDaemon(home);
+      if (opts.json === true) io.out(JSON.stringify({ id, daemonNotified: running }));
+      else io.out(`Folder '${printable(id)}' is no longer synced; its files are untouched. ${applied(running)}`);
+    });
+
+  const peer = program.command('peer').description('list or remove known nodes');
+  peer
+    .command('list')
+    .description('the peers in the config, and revoked node IDs')
+    .option('--json', 'print one JSON object')
+    .action((opts: { json?: boolean }, cmd: Command) => {
+      const config = configOf(cmd);
+      if (opts.json === true) io.out(JSON.stringify({ peers: config.peers, revoked: config.revoked }));
+      else {
+        for (const p of config.peers) io.out(`${p.id}  ${printable(p.name) || '(no name)'}  ${printable(p.address) || '(they dial us)'}`);
+        if (config.peers.length === 0) io.out("No peers; pair one with 'wizard pair HOST'.");
+        for (const id of config.revoked) io.out(`${id}  revoked`);
+      }
+    });
+  peer
+    .command('remove')
+    .description('forget a peer; with --revoke it is also refused from now on (and disconnected)')
+    .argument('<id>', "the peer's node ID")
+    .option('--revoke', 'add it to revoked, so the CA signature alone no longer lets it in')
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, opts: { revoke?: boolean; json?: boolean }, cmd: Command) => {
+      const home = homeOf(cmd);
+      const file = configPath(home);
+      editConfig(home, (text) => (opts.revoke === true ? revokePeer(text, id, file) : removePeer(text, id, file)), { homeDir: os.homedir() });
+      const running = await reloadDaemon(home);
+      if (opts.json === true) io.out(JSON.stringify({ id: id.toLowerCase(), revoked: opts.revoke === true, daemonNotified: running }));
+      else io.out(`${opts.revoke === true ? 'Revoked' : 'Removed'} ${id.toLowerCase()}. ${applied(running)}`);
+    });
+}

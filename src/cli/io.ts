@@ -1,0 +1,50 @@
+/**
+ * What command modules get from main.ts: where to print, the home, the
+ * config. Keeps process.* out of the commands, so they stay testable.
+ */
+import os from 'node:os';
+import { type Command, InvalidArgumentError } from 'commander';
+import { readConfig } from '../config/file.js';
+import type { Config } from '../config/schema.js';
+import { hasCode } from '../core/errors.js';
+import { controlRequest } from '../status/control.js';
+import { resolveHome } from './home.js';
+
+/** Output and context for a command. */
+export interface CliIo {
+  /** Prints one line on stdout. */
+  readonly out: (line: string) => void;
+  /** Sets the exit code for a command that finished without throwing. */
+  readonly setExit: (code: number) => void;
+  readonly cwd: string;
+}
+
+/** The home the command runs against (`--home`, $WIZARD_HOME, ~/.wizard). */
+export function homeOf(cmd: Command): string {
+  return resolveHome(cmd.optsWithGlobals<{ home?: string }>().home);
+}
+
+/** The validated config of the command's home. */
+export function configOf(cmd: Command): Config {
+  return readConfig(homeOf(cmd), { homeDir: os.homedir() }).config;
+}
+
+/** Parses a whole non-negative number option; commander hands options over as text. */
+export function wholeNumber(what: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${what} must be a whole number, got '${v}'`);
+    return n;
+  };
+}
+
+/** Asks the running daemon to re-read its config now; false when no daemon runs (it reads the file at start). */
+export async function reloadDaemon(home: string): Promise<boolean> {
+  try {
+    await controlRequest(home, { cmd: 'reload' });
+    return true;
+  } catch (err) {
+    if (hasCode(err, 'NOT_RUNNING')) return false;
+    throw err;
+  }
+}

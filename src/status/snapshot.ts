@@ -1,0 +1,71 @@
+/**
+ * The shape of `wizard status --json`: what the daemon reports about itself.
+ * The daemon builds it (node.ts); the CLI renders it (cli/status*.ts).
+ */
+import type { Config, Limits } from '../config/schema.js';
+import type { FolderStatus } from '../sync/folder.js';
+import type { TransferStatus } from '../sync/transfers.js';
+
+/** A download in progress and its folder. */
+export interface FolderTransfer extends TransferStatus {
+  readonly folder: string;
+}
+
+/** One peer in status. */
+export interface PeerStatus {
+  readonly id: string;
+  readonly name: string;
+  readonly address: string;
+  readonly connected: boolean;
+  /** Frame bytes written to / read from this peer since the daemon started. */
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+}
+
+/** An invalid config edit that was not applied (the last good config stays in force). */
+export interface ConfigProblem {
+  readonly message: string;
+  readonly file?: string;
+  readonly line?: number;
+  readonly atMs: number;
+}
+
+/** The settings in force, for status: what a hot reload changed is visible here. */
+export interface SettingsStatus {
+  readonly limits: Limits;
+  readonly compression: Config['compression'];
+  readonly trashRetentionDays: number;
+  readonly rescanIntervalS: number;
+  readonly logLevel: string;
+  readonly trust: Config['trust'];
+  readonly revoked: number;
+}
+
+/** What `wizard status --json` prints. */
+export interface StatusSnapshot {
+  readonly id: string;
+  readonly name: string;
+  readonly listen: string;
+  readonly peers: PeerStatus[];
+  readonly folders: FolderStatus[];
+  readonly errors: string[];
+  /** Downloads in progress, in every folder. */
+  readonly transfers: FolderTransfer[];
+  readonly settings: SettingsStatus;
+  /** Present while the config file holds an edit that could not be applied. */
+  readonly configProblem?: ConfigProblem;
+}
+
+/** The settings of a config, as status shows them. */
+export function settingsOf(c: Config): SettingsStatus {
+  return {
+    limits: c.limits,
+    compression: c.compression,
+    trashRetentionDays: c.trash.retentionDays,
+    rescanIntervalS: c.rescanIntervalS,
+    logLevel: c.log.level,
+    trust: c.trust,
+    revoked: c.revoked.length,
+  };
+}
+

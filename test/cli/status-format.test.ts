@@ -1,0 +1,107 @@
+/**
+ * The status text: peers with rates from two snapshots, folders, transfers
+ * with progress bars, config errors; hostile strings escaped; the live
+ * view's frame redraws in place on a terminal and is plain in a pipe.
+ */
+import { describe, expect, it } from 'vitest';
+import { renderFrame } from '../../src/cli/status-command.js';
+import { formatStatus, formatWhy, progressBar } from '../../src/cli/status.js';
+import { printable } from '../../src/cli/format.js';
+import type { StatusSnapshot } from '../../src/status/snapshot.js';
+
+const peerId = 'c'.repeat(64);
+const snapshot = (over: Partial<StatusSnapshot> = {}): StatusSnapshot => ({
+  id: 'd'.repeat(64),
+  name: 'alpha',
+  listen: '127.0.0.1:7842',
+  peers: [{ id: peerId, name: 'beta', address: '10.0.0.2:7842', connected: true, bytesSent: 1024, bytesReceived: 0 }],
+  folders: [{ id: 'docs', path: '/srv/docs', state: 'syncing', files: 3, bytes: 2048, inSync: false, pending: 2, heldDeletions: 0, bytesLeft: 3 * 1024 * 1024 }],
+  errors: [],
+  transfers: [],
+  settings: { limits: { transfers: 4, hashers: 2, bandwidthUp: 0, bandwidthDown: 0, debounceMs: 50 }, compression: 'auto', trashRetentionDays: 30, rescanIntervalS: 600, logLevel: 'info', trust: 'ca', revoked: 0 },
+  ...over,
+});
+
+describe('printable', () => {
+  const cases = [
+    { what: 'plain text is unchanged', in: 'notes/été.txt', out: 'notes/été.txt' },
+    { what: 'ESC and BEL', in: 'a\u001b[2J\u0007', out: 'a\\x1b[2J\\x07' },
+    { what: 'a C1 CSI', in: 'x\u009b31m', out: 'x\\x9b31m' },
+    { what: 'a bidi override that would reverse the name', in: 'exe.\u202Etxt', out: 'exe.\\u{202e}txt' },
+    { what: 'CR and LF that would forge a new line', in: 'a\r\nfake: line', out: 'a\\x0d\\x0afake: line' },
+  ];
+  it.each(cases)('$what', (c) => {
+    expect(printable(c.in)).toBe(c.out);
+  });
+});
+
+describe('formatStatus', () => {
+  it('shows peers, folders and how much is left', () => {
+    const lines = formatStatus(snapshot());
+    expect(lines).toContain('  beta  connected  10.0.0.2:7842  sent 1.0 KiB, received 0 B');
+    expect(lines).toContain('  docs  /srv/docs  3 files, 2.0 KiB  syncing, 2 left (3.0 MiB)');
+    expect(lines).toContain('Limits: 4 transfers, 2 hashers, up unlimited, down unlimited; trash kept 30 days; log info');
+  });
+
+  it('turns two snapshots into up and down rates', () => {
+    const before = snapshot();
+    const after = snapshot({ peers: [{ id: peerId, name: 'beta', address: '', connected: true, bytesSent: 1024 + 2 * 1024 * 1024, bytesReceived: 512 }] });
+    const lines = formatStatus(after, { snapshot: before, atMs: 0 }, 2000);
+    expect(lines.find((l) => l.includes('beta'))).toContain('up 1.0 MiB/s, down 256 B/s');
+  });
+
+  it('shows transfers with a progress bar, rate, ETA and source, escaping a hostile path', () => {
+    const lines = formatStatus(snapshot({ transfers: [{ folder: 'docs', path: 'big\u001b[2J.bin', peers: [peerId], bytesDone: 512, bytesTotal: 1024, startedAtMs: 0, bytesPerSecond: 256, etaSeconds: 2 }] }));
+    expect(lines).toContain('Transfers:');
+    expect(lines).toContain('  docs/big\\x1b[2J.bin  [##########----------]  50%  512 B of 1.0 KiB  256 B/s  ETA 2s  from beta');
+  });
+
+  it('shows a config error and recent errors', () => {
+    const lines = formatStatus(snapshot({ configProblem: { message: 'config.yaml:3: bad', line: 3, atMs: 0 }, errors: ['docs/x: EACCES'] }));
+    expect(lines).toContain('Config error (last good config in force): config.yaml:3: bad');
+    expect(lines.slice(-2)).toEqual(['Recent errors:', '  docs/x: EACCES']);
+  });
+
+  it('draws a full bar for an empty file', () => {
+    expect(progressBar(0, 0, 4)).toBe('[####]');
+  });
+});
+
+describe('formatWhy', () => {
+  it('says each peer relation and the reasons', () => {
+    const lines = formatWhy({
+      folder: 'docs', path: 'a.txt', inSync: false, newestAt: ['beta'], reasons: ['no peer online with that version'],
+      local: { exists: true, deleted: false, type: 'file', size: 3, version: { dddddddd11: 1 } },
+      peers: [{ id: peerId, name: 'beta', connected: false, relation: 'newer', exists: true, deleted: false, type: 'file', size: 4, version: { dddddddd11: 1, cccccccc22: 1 } }],
+    });
+    expect(lines).toEqual([
+      'docs/a.txt: not in sync',
+      '  this node: file 3 B  version dddddddd:1',
+      '  beta (offline): file 4 B, newer  version dddddddd:1 cccccccc:1',
+      '  newest content at: beta',
+      '  - no peer online with that version',
+    ]);
+  });
+});
+
+describe('renderFrame', () => {
+  it('redraws in place on a terminal: home, lines cleared to their end and cut to the width, rest cleared', () => {
+    const frame = renderFrame(['x'.repeat(50), 'short'], { isTty: true, columns: () => 40, rows: () => 24 }, Date.UTC(2026, 0, 1, 12, 0, 5));
+    expect(frame.startsWith('\u001b[H')).toBe(true);
+    expect(frame).toContain(`${'x'.repeat(40)}\u001b[K\nshort\u001b[K`);
+    expect(frame).toContain('Updated 12:00:05 UTC. Ctrl-C to quit.\u001b[K');
+    expect(frame.endsWith('\u001b[J')).toBe(true);
+  });
+
+  it('cuts a frame taller than the terminal and says how much is hidden', () => {
+    const frame = renderFrame(Array.from({ length: 30 }, (_, i) => `line ${i}`), { isTty: true, columns: () => 80, rows: () => 10 }, 0);
+    const shown = frame.split('\n').filter((l) => l.startsWith('line ') || l.startsWith('\u001b[Hline'));
+    expect(shown).toHaveLength(6);
+    expect(frame).toContain('… 24 more lines (enlarge the window, or use wizard status)');
+  });
+
+  it('prints plain frames without control sequences in a pipe', () => {
+    const frame = renderFrame(['a', 'b'], { isTty: false, columns: () => 80, rows: () => 24 }, Date.UTC(2026, 0, 1, 12, 0, 5));
+    expect(frame).toBe('a\nb\n\nUpdated 12:00:05 UTC.\n\n');
+  });
+});

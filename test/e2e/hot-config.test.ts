@@ -1,0 +1,192 @@
+/**
+ * Hot configuration with real daemons: every setting edited in the file or
+ * through a command applies without a restart, a broken edit is reported in
+ * status while the last good config stays in force, and ignore-list changes
+ * stop or resume syncing without deleting anything on the peer.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, freePort, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
+import { waitFor } from '../support/wait.js';
+
+/** A change must show within a second; the slack is for a loaded CI machine, not for the daemon. */
+const APPLY_MS = 3000;
+
+let base: string;
+let a: TestNode;
+let b: TestNode;
+
+const configFile = (n: TestNode) => path.join(n.home, 'config.yaml');
+const editConfigText = (n: TestNode, fn: (t: string) => string) => writeFileSync(configFile(n), fn(readFileSync(configFile(n), 'utf8')));
+
+/** Writes a file on A, and one more after it, and waits for the second on B: whatever B does with the first has happened by then. */
+async function writeThenFlush(rel: string, content: string): Promise<void> {
+  writeFileSync(path.join(a.folder, rel), content);
+  const marker = `marker-${Date.now()}-${Math.random().toString(16).slice(2)}.txt`;
+  writeFileSync(path.join(a.folder, marker), 'm');
+  await waitFor(`${marker} on beta`, () => existsSync(path.join(b.folder, marker)));
+}
+
+beforeAll(async () => {
+  base = tempDir('hot');
+  a = await initNode(base, 'alpha');
+  b = await initNode(base, 'beta', a);
+  await startDaemon(a);
+  await startDaemon(b);
+  const paired = await runCli(b.home, ['pair', `127.0.0.1:${a.port}`]);
+  expect(paired.code, paired.stderr).toBe(0);
+  await waitConnected(a, b);
+});
+
+afterAll(async () => {
+  await cleanup(base, [a, b]);
+});
+
+describe('wizard config check', () => {
+  it('accepts the home config and a good file, exit 0', async () => {
+    const res = await runCli(a.home, ['config', 'check']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/config\.yaml is valid: 1 folders, 1 peers\./);
+    const json = await runCli(a.home, ['config', 'check', configFile(b), '--json']);
+    expect(JSON.parse(json.stdout)).toEqual({ ok: true, file: configFile(b), folders: 1, peers: 1 });
+  });
+
+  it('reports file, line and problem of a bad file with exit 2, without applying it', async () => {
+    const bad = path.join(base, 'bad.yaml');
+    writeFileSync(bad, 'name: x\nlimits:\n  transfers: lots\n');
+    const res = await runCli(a.home, ['config', 'check', bad, '--json']);
+    expect(res.code).toBe(2);
+    expect(JSON.parse(res.stdout)).toEqual({ ok: false, file: bad, line: 3, error: `${bad}:3: limits.transfers must be a whole number from 1 to 64 (got "lots")` });
+    expect((await runCli(a.home, ['config', 'check', path.join(base, 'missing.yaml')])).code).toBe(2);
+  });
+});
+
+describe('hot reload of the config file', () => {
+  it('applies limits, trash retention, rescan interval, compression, trust and log level within a second', async () => {
+    editConfigText(a, (t) =>
+      t
+        .replace(/transfers: \d+/, 'transfers: 7')
+        .replace(/hashers: \d+/, 'hashers: 3')
+        .replace(/up: \d+/, 'up: 1000000')
+        .replace(/debounceMs: \d+/, 'debounceMs: 20')
+        .replace(/retentionDays: \d+/, 'retentionDays: 9')
+        .replace(/rescanIntervalS: \d+/, 'rescanIntervalS: 120')
+        .replace(/compression: \w+/, 'compression: lz4')
+        .replace(/level: \w+/, 'level: debug')
+        .replace(/trust: \w+/, 'trust: allowlist'),
+    );
+    const s = await waitFor('new settings in status', async () => {
+      const st = await a.daemon?.status();
+      return st?.settings.limits.transfers === 7 ? st : undefined;
+    }, APPLY_MS);
+    expect(s.settings).toMatchObject({
+      limits: { transfers: 7, hashers: 3, bandwidthUp: 1_000_000, debounceMs: 20 },
+      trashRetentionDays: 9,
+      rescanIntervalS: 120,
+      compression: 'lz4',
+      logLevel: 'debug',
+      trust: 'allowlist',
+    });
+    // Beta is in alpha's peer list, so allowlist keeps it connected.
+    expect(s.peers.find((p) => p.id === b.id)?.connected).toBe(true);
+    // Debug lines from parts created before the change (the folder's) now reach the log.
+    writeFileSync(path.join(a.folder, 'debug-me.txt'), 'x');
+    await waitFor('a debug line in the log', () => a.daemon?.log.includes('"level":20'), APPLY_MS);
+  });
+
+  it('reports a broken edit with its line in status, keeps the last good config, and clears the report once fixed', async () => {
+    const good = readFileSync(configFile(a), 'utf8');
+    writeFileSync(configFile(a), good.replace(/transfers: 7/, 'transfers: 7\n  bogus: 1'));
+    const st = await waitFor('config problem in status', async () => (await a.daemon?.status())?.configProblem, APPLY_MS);
+    expect(st.message).toMatch(/config\.yaml:\d+: unknown key 'bogus'/);
+    expect(st.line).toBeGreaterThan(1);
+    const text = await runCli(a.home, ['status']);
+    expect(text.stdout).toMatch(/Config error \(last good config in force\): .*unknown key 'bogus'/);
+    const during = await a.daemon?.status();
+    expect(during?.settings.limits.transfers).toBe(7);
+    expect(during?.peers.find((p) => p.id === b.id)?.connected).toBe(true);
+    writeFileSync(configFile(a), good);
+    await waitFor('config problem cleared', async () => (await a.daemon?.status())?.configProblem === undefined, APPLY_MS);
+  });
+});
+
+describe('hot reload of the listen address', () => {
+  it('rebinds to a new port, and the peers find each other again', async () => {
+    const port = await freePort();
+    editConfigText(a, (t) => t.replace(/listen: .*/, `listen: 127.0.0.1:${port}`));
+    await waitFor('alpha to listen on the new port', async () => (await a.daemon?.status())?.listen === `127.0.0.1:${port}`, APPLY_MS);
+    await waitConnected(a, b);
+  });
+});
+
+describe('hot reload of the peer list', () => {
+  it('disconnects a peer taken out of the file, and reconnects once it is back', async () => {
+    const withPeer = readFileSync(configFile(a), 'utf8');
+    const without = withPeer.replace(/^peers:\n(?: {2}.*\n)+/m, 'peers: []\n');
+    expect(without).not.toContain(b.id);
+    writeFileSync(configFile(a), without);
+    await waitFor('beta disconnected', async () => (await b.daemon?.status())?.peers.find((p) => p.id === a.id)?.connected === false, APPLY_MS);
+    expect((await a.daemon?.status())?.peers).toEqual([]);
+    writeFileSync(configFile(a), withPeer);
+    await waitConnected(a, b);
+  });
+});
+
+describe('hot reload of the master ignore list', () => {
+  it('stops syncing newly ignored paths without deleting them on the peer, and syncs them again once un-ignored', async () => {
+    await writeThenFlush('old.log', 'synced before the ignore');
+    expect(existsSync(path.join(b.folder, 'old.log'))).toBe(true);
+    writeFileSync(path.join(a.home, 'ignore'), '*.log\nsecret*\n');
+    // Give the watcher its debounce, then prove the rule is in force by its effect.
+    await new Promise((r) => setTimeout(r, 500));
+    await writeThenFlush('secret.txt', 'not for beta');
+    expect(existsSync(path.join(b.folder, 'secret.txt'))).toBe(false);
+    writeFileSync(path.join(a.folder, 'old.log'), 'changed while ignored');
+    await writeThenFlush('other.txt', 'o');
+    expect(readFileSync(path.join(b.folder, 'old.log'), 'utf8')).toBe('synced before the ignore');
+
+    writeFileSync(path.join(a.home, 'ignore'), '*.log\n');
+    await waitFor('secret.txt on beta once un-ignored', () => existsSync(path.join(b.folder, 'secret.txt')), 5000);
+  });
+
+  it("does the same for a folder's own .wizardignore", async () => {
+    writeFileSync(path.join(a.folder, '.wizardignore'), 'draft-*\n');
+    await new Promise((r) => setTimeout(r, 500));
+    await writeThenFlush('draft-1.txt', 'not yet');
+    expect(existsSync(path.join(b.folder, 'draft-1.txt'))).toBe(false);
+    writeFileSync(path.join(a.folder, '.wizardignore'), '');
+    await waitFor('draft-1.txt on beta once un-ignored', () => existsSync(path.join(b.folder, 'draft-1.txt')), 5000);
+  });
+});
+
+describe('folder and peer commands', () => {
+  it('adds and removes a folder on the running daemon', async () => {
+    const extra = path.join(base, 'extra');
+    const added = await runCli(a.home, ['folder', 'add', 'extra', extra, '--json']);
+    expect(added.code, added.stderr).toBe(0);
+    expect(JSON.parse(added.stdout)).toEqual({ id: 'extra', path: extra, daemonNotified: true });
+    await waitFor('extra in status', async () => (await a.daemon?.status())?.folders.some((f) => f.id === 'extra'), APPLY_MS);
+    const removed = await runCli(a.home, ['folder', 'remove', 'extra']);
+    expect(removed.stdout).toMatch(/^Folder 'extra' is no longer synced; its files are untouched\. The running daemon applied it\./);
+    await waitFor('extra gone from status', async () => !(await a.daemon?.status())?.folders.some((f) => f.id === 'extra'), APPLY_MS);
+    expect((await runCli(a.home, ['folder', 'remove', 'extra'])).code).toBe(2);
+    expect((await runCli(a.home, ['folder', 'add', 'bad id!', extra])).code).toBe(2);
+  });
+
+  it('lists peers', async () => {
+    const res = await runCli(a.home, ['peer', 'list', '--json']);
+    expect(JSON.parse(res.stdout)).toEqual({ peers: [{ id: b.id, name: 'beta', address: expect.any(String) as string }], revoked: [] });
+    expect((await runCli(a.home, ['peer', 'list'])).stdout).toContain(`${b.id}  beta  `);
+  });
+
+  it('revokes a peer: its live connection closes and it stays out', async () => {
+    const res = await runCli(a.home, ['peer', 'remove', b.id, '--revoke', '--json']);
+    expect(JSON.parse(res.stdout)).toEqual({ id: b.id, revoked: true, daemonNotified: true });
+    await waitFor('beta to see alpha disconnected', async () => (await b.daemon?.status())?.peers.find((p) => p.id === a.id)?.connected === false, APPLY_MS);
+    expect((await a.daemon?.status())?.settings.revoked).toBe(1);
+    // Beta keeps redialing; alpha keeps refusing.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await b.daemon?.status())?.peers.find((p) => p.id === a.id)?.connected).toBe(false);
+  });
+});

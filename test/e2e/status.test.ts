@@ -1,0 +1,171 @@
+/**
+ * Status, live view, --why and trash restore against real daemons: the JSON
+ * shape, the live view through a real pseudo-terminal (util-linux `script`),
+ * hostile names from a peer escaped, and a restored file reaching the peer.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
+import { waitFor } from '../support/wait.js';
+
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/wizard.js');
+
+let base: string;
+let a: TestNode;
+let b: TestNode;
+
+/** Starts `wizard status --watch` (through `wrap`, if given) and collects its output until stopped. */
+function watch(home: string, wrap?: (cmd: string[]) => string[], extra: string[] = []) {
+  const cmd = [process.execPath, bin, '--home', home, 'status', '--watch', '--interval', '200', ...extra];
+  const argv = wrap === undefined ? cmd : wrap(cmd);
+  const child = spawn(argv[0] ?? '', argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, COLUMNS: '160', LINES: '50' } });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, output: () => output };
+}
+
+const filesOf = (frame: string) => Number(/shared {2}\S+ {2}(\d+) files/.exec(frame)?.[1] ?? -1);
+
+beforeAll(async () => {
+  base = tempDir('status');
+  a = await initNode(base, 'alpha');
+  b = await initNode(base, 'beta', a);
+  await startDaemon(a);
+  await startDaemon(b);
+  const paired = await runCli(b.home, ['pair', `127.0.0.1:${a.port}`]);
+  expect(paired.code, paired.stderr).toBe(0);
+  await waitConnected(a, b);
+});
+
+afterAll(async () => {
+  await cleanup(base, [a, b]);
+});
+
+describe('wizard status', () => {
+  it('prints one JSON object with peers, folders, transfers, settings and errors', async () => {
+    const res = await runCli(a.home, ['status', '--json']);
+    expect(res.code).toBe(0);
+    const s = JSON.parse(res.stdout) as Record<string, unknown>;
+    expect(Object.keys(s).sort()).toEqual(['errors', 'folders', 'id', 'listen', 'name', 'peers', 'settings', 'transfers']);
+    expect(s.peers).toEqual([{ id: b.id, name: 'beta', address: expect.any(String) as string, connected: true, bytesSent: expect.any(Number) as number, bytesReceived: expect.any(Number) as number }]);
+    expect(s.transfers).toEqual([]);
+    expect(s.settings).toMatchObject({ trashRetentionDays: 30, logLevel: 'info' });
+  });
+
+  it('fails with exit 1 and one line when no daemon runs, exit 2 for a path outside every folder', async () => {
+    const none = await runCli(path.join(base, 'nowhere'), ['status']);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/^wizard: no Wizard daemon is running with home .*; start it with 'wizard start --home /);
+    const outside = await runCli(a.home, ['status', '--why', '/definitely/not/synced']);
+    expect(outside.code).toBe(2);
+  });
+});
+
+describe('wizard status --why', () => {
+  it('explains a synced path, and an ignored one', async () => {
+    writeFileSync(path.join(a.folder, 'why.txt'), 'explain me');
+    await waitFor('why.txt on beta', () => existsSync(path.join(b.folder, 'why.txt')));
+    await waitFor('beta to acknowledge why.txt', async () => {
+      const w = JSON.parse((await runCli(a.home, ['status', '--why', path.join(a.folder, 'why.txt'), '--json'])).stdout) as { inSync: boolean };
+      return w.inSync;
+    });
+    const text = await runCli(a.home, ['status', '--why', 'why.txt', '--folder', 'shared']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^shared\/why\.txt: in sync\n {2}this node: file 10 B {2}version /);
+    expect(text.stdout).toMatch(/beta \(connected\): file 10 B, same/);
+
+    writeFileSync(path.join(a.folder, '.wizardignore'), 'private/\n');
+    const why = await waitFor('the ignore to apply', async () => {
+      const w = JSON.parse((await runCli(a.home, ['status', '--why', 'private/x', '--json'])).stdout) as { reasons: string[] };
+      return w.reasons.some((r) => r.startsWith('ignored:')) ? w : undefined;
+    });
+    expect(why).toMatchObject({ path: 'private/x', inSync: false, local: { exists: false } });
+  });
+
+  it('escapes a hostile file name that came from the peer', async () => {
+    const hostile = 'invoice\u202Etxt.exe';
+    writeFileSync(path.join(b.folder, hostile), 'x');
+    await waitFor('the hostile name on alpha', () => existsSync(path.join(a.folder, hostile)));
+    const res = await runCli(a.home, ['status', '--why', hostile]);
+    expect(res.stdout).toContain('invoice\\u{202e}txt.exe');
+    expect(res.stdout).not.toContain('\u202E');
+  });
+});
+
+describe('wizard status --watch', () => {
+  it('renders in a pseudo-terminal and redraws in place as the folder changes', async () => {
+    const view = watch(a.home, (cmd) => ['script', '-q', '-e', '-c', cmd.map((c) => `'${c}'`).join(' '), '/dev/null']);
+    try {
+      const first = await waitFor('a first frame', () => {
+        const frames = view.output().split('\u001b[H');
+        // The second frame is the first with rates, which need two snapshots.
+        const last = frames.at(-2) ?? '';
+        return frames.length > 3 && filesOf(last) >= 0 ? last : undefined;
+      }, 10_000);
+      expect(first).toContain('Peers:');
+      expect(first).toMatch(/beta {2}connected {2}127\.0\.0\.1:\d+ {2}up [\d.]+ (B|KiB)\/s, down [\d.]+ (B|KiB)\/s/);
+      const before = filesOf(first);
+      writeFileSync(path.join(a.folder, 'watched.txt'), 'new');
+      await waitFor('a frame with one more file', () => view.output().split('\u001b[H').some((f) => filesOf(f) === before + 1), 10_000);
+      expect(view.output()).toContain('\u001b[?25l');
+    } finally {
+      view.child.kill('SIGKILL');
+      await view.exited;
+    }
+  });
+
+  it('prints plain frames, free of control sequences, when not on a terminal, and exits 0 on SIGINT', async () => {
+    const view = watch(a.home);
+    await waitFor('two frames', () => view.output().split('Updated ').length > 2, 10_000);
+    view.child.kill('SIGINT');
+    expect(await view.exited).toBe(0);
+    expect(view.output()).not.toContain('\u001b');
+    expect(view.output()).toContain('Folders:\n  shared  ');
+  });
+});
+
+describe('wizard status --watch --json', () => {
+  it('prints one snapshot per line', async () => {
+    const view = watch(a.home, undefined, ['--json']);
+    await waitFor('two lines', () => view.output().split('\n').length > 2, 10_000);
+    view.child.kill('SIGINT');
+    expect(await view.exited).toBe(0);
+    const lines = view.output().trim().split('\n').map((l) => JSON.parse(l) as { id: string; folders: unknown[] });
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const l of lines) expect(l).toMatchObject({ id: a.id, folders: [expect.objectContaining({ id: 'shared' }) as unknown] });
+  });
+});
+
+describe('wizard conflicts with running daemons', () => {
+  it("names the losing node and, from the daemon's index, who edited the kept file", async () => {
+    writeFileSync(path.join(a.folder, 'clash.txt'), 'kept');
+    await waitFor('clash.txt on beta', () => existsSync(path.join(b.folder, 'clash.txt')));
+    const copy = `clash.sync-conflict-20261125-093005-${b.id.slice(0, 16)}.txt`;
+    writeFileSync(path.join(a.folder, copy), 'lost');
+    const res = await runCli(a.home, ['conflicts', '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    const { conflicts } = JSON.parse(res.stdout) as { conflicts: unknown[] };
+    expect(conflicts).toEqual([expect.objectContaining({ original: 'clash.txt', nodeName: 'beta', mineEditedBy: ['this node'] })]);
+    expect((await runCli(a.home, ['conflicts'])).stdout).toMatch(/mine: {4}modified .*, edited by this node\n {2}theirs: {2}from beta \(/);
+  });
+});
+
+describe('wizard trash restore with running daemons', () => {
+  it('brings back a file deleted on the peer, and the restore syncs back as a new edit', async () => {
+    writeFileSync(path.join(a.folder, 'precious.txt'), 'do not lose me');
+    await waitFor('precious.txt on beta', () => existsSync(path.join(b.folder, 'precious.txt')));
+    rmSync(path.join(a.folder, 'precious.txt'));
+    await waitFor('precious.txt gone from beta', () => !existsSync(path.join(b.folder, 'precious.txt')));
+    const listed = JSON.parse((await runCli(b.home, ['trash', 'list', 'precious.txt', '--json'])).stdout) as { entries: Array<{ cause: string }> };
+    expect(listed.entries.map((e) => e.cause)).toEqual(['deleted']);
+    const res = await runCli(b.home, ['trash', 'restore', path.join(b.folder, 'precious.txt')]);
+    expect(res.code, res.stderr).toBe(0);
+    await waitFor('the restored file back on alpha', () => existsSync(path.join(a.folder, 'precious.txt')), 10_000);
+    expect(readFileSync(path.join(a.folder, 'precious.txt'), 'utf8')).toBe('do not lose me');
+  });
+});

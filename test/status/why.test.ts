@@ -1,0 +1,106 @@
+/**
+ * explainPath: each peer's relation to our version, who has the newest
+ * data, and every reason a path can be held back.
+ */
+import { describe, expect, it } from 'vitest';
+import type { FileEntry } from '../../src/index/entry.js';
+import { explainPath, type WhyInput } from '../../src/status/why.js';
+
+const NOW = 1_800_000_000_000;
+const peerA = 'a'.repeat(64);
+const peerB = 'b'.repeat(64);
+
+/** A file entry at `version`. */
+const file = (version: Record<string, number>, deleted = false): FileEntry => ({
+  path: 'x.txt', type: 'file', size: 5, mtimeMs: 1, mode: 0o644, hash: 'h', target: '', version, deleted, sequence: 1,
+});
+
+/** Input with our entry at {me:1} and both peers connected and equal, changed by `over`. */
+const input = (over: Partial<WhyInput>): WhyInput => ({
+  folder: 'f',
+  path: 'x.txt',
+  nowMs: NOW,
+  ignored: false,
+  local: file({ me: 1 }),
+  peers: [
+    { id: peerA, name: 'anna', connected: true, entry: file({ me: 1 }) },
+    { id: peerB, name: 'bob', connected: true, entry: file({ me: 1 }) },
+  ],
+  conflictCopies: [],
+  ...over,
+});
+
+describe('explainPath', () => {
+  const cases: Array<{ what: string; in: WhyInput; inSync: boolean; newestAt: string[]; reasons: RegExp[] }> = [
+    { what: 'everyone has our version', in: input({}), inSync: true, newestAt: ['this node', 'anna', 'bob'], reasons: [] },
+    { what: 'an ignored path', in: input({ ignored: true }), inSync: false, newestAt: ['this node', 'anna', 'bob'], reasons: [/^ignored: .*never deleted on peers/] },
+    { what: 'a halted folder', in: input({ haltReason: '/x is missing' }), inSync: true, newestAt: ['this node', 'anna', 'bob'], reasons: [/^folder halted: \/x is missing/] },
+    {
+      what: 'only an offline peer has the newer version',
+      in: input({ peers: [{ id: peerA, name: 'anna', connected: false, entry: file({ me: 1, a: 1 }) }] }),
+      inSync: false,
+      newestAt: ['anna'],
+      reasons: [/^no peer online with that version: anna has it but is not connected/],
+    },
+    {
+      what: 'concurrent edits',
+      in: input({ peers: [{ id: peerA, name: 'anna', connected: true, entry: file({ a: 1 }) }], conflictCopies: ['x.sync-conflict-20261125-093005-aaaa.txt'] }),
+      inSync: false,
+      newestAt: ['this node'],
+      reasons: [/^conflict: concurrent edits here and on anna/, /^conflict copies exist \(x\.sync-conflict-/],
+    },
+    {
+      what: 'a permission error, with its retry time',
+      in: input({ failure: { attempts: 2, nextAt: NOW + 1500, error: 'EACCES: permission denied, open x.txt' } }),
+      inSync: true,
+      newestAt: ['this node', 'anna', 'bob'],
+      reasons: [/^permission error after 2 tries: EACCES.*; next try in 2s$/],
+    },
+    {
+      what: 'a file that keeps changing waits for quiet',
+      in: input({ failure: { attempts: 1, nextAt: NOW, error: 'x.txt changed on disk since it was last scanned' } }),
+      inSync: true,
+      newestAt: ['this node', 'anna', 'bob'],
+      reasons: [/^waiting for the file to stay quiet/],
+    },
+    {
+      what: 'a local change not yet recorded',
+      in: input({ changedSinceScan: true }),
+      inSync: false,
+      newestAt: ['this node', 'anna', 'bob'],
+      reasons: [/^waiting for quiet: it changed on disk/],
+    },
+    {
+      what: 'a download in progress',
+      in: input({ local: undefined, transfer: { path: 'x.txt', peers: [peerA], bytesDone: 2, bytesTotal: 5, startedAtMs: NOW, bytesPerSecond: 0 } }),
+      inSync: false,
+      newestAt: ['anna', 'bob'],
+      reasons: [/^downloading now: 2 of 5 bytes/],
+    },
+    {
+      what: 'a peer that is behind and offline',
+      in: input({ peers: [{ id: peerB, name: '', connected: false, entry: file({}, true) }], local: file({ me: 2 }) }),
+      inSync: false,
+      newestAt: ['this node'],
+      reasons: [/^not yet on bbbbbbbbbbbbbbbb: not connected/],
+    },
+  ];
+  it.each(cases)('$what', (c) => {
+    const why = explainPath(c.in);
+    expect(why.inSync).toBe(c.inSync);
+    expect(why.newestAt).toEqual(c.newestAt);
+    expect(why.reasons).toHaveLength(c.reasons.length);
+    c.reasons.forEach((re, i) => expect(why.reasons[i]).toMatch(re));
+  });
+
+  it('reports each peer relation and version', () => {
+    const why = explainPath(input({ peers: [
+      { id: peerA, name: 'anna', connected: true, entry: file({ me: 1, a: 1 }) },
+      { id: peerB, name: 'bob', connected: true },
+    ] }));
+    expect(why.peers).toEqual([
+      { id: peerA, name: 'anna', connected: true, relation: 'newer', exists: true, deleted: false, type: 'file', size: 5, version: { me: 1, a: 1 } },
+      { id: peerB, name: 'bob', connected: true, relation: 'missing', exists: false, deleted: false },
+    ]);
+  });
+});

@@ -1,0 +1,34 @@
+/**
+ * Conflict copy names: parsed back to the original path, time and node, and
+ * the name a copy kept with `--both` gets.
+ */
+import { describe, expect, it } from 'vitest';
+import { bothName, type Conflict, parseConflictName } from '../../src/sync/conflicts.js';
+
+const AT = Date.UTC(2026, 10, 25, 9, 30, 5);
+
+describe('parseConflictName', () => {
+  const cases: Array<{ what: string; rel: string; want: ReturnType<typeof parseConflictName> }> = [
+    { what: 'a file with an extension', rel: 'notes.sync-conflict-20261125-093005-abcd1234.txt', want: { original: 'notes.txt', atMs: AT, node: 'abcd1234' } },
+    { what: 'a nested file without extension', rel: 'a/b/Makefile.sync-conflict-20261125-093005-ABCDEF0', want: { original: 'a/b/Makefile', atMs: AT, node: 'ABCDEF0' } },
+    { what: 'a double extension keeps the part after the node', rel: 'x.tar.sync-conflict-20261125-093005-ff.gz', want: { original: 'x.tar.gz', atMs: AT, node: 'ff' } },
+    { what: 'a dir named like a conflict only in a parent', rel: 'd.sync-conflict-20261125-093005-ff/plain.txt', want: undefined },
+    { what: 'a plain file', rel: 'notes.txt', want: undefined },
+    { what: 'a stamp with letters', rel: 'n.sync-conflict-2026112X-093005-ff.txt', want: undefined },
+  ];
+  it.each(cases)('$what', ({ rel, want }) => {
+    expect(parseConflictName(rel)).toEqual(want);
+  });
+});
+
+describe('bothName', () => {
+  it('renames the copy so it keeps the node and time but is no longer a conflict', () => {
+    const rel = 'd/notes.sync-conflict-20261125-093005-abcd1234.txt';
+    const parsed = parseConflictName(rel);
+    if (parsed === undefined) throw new Error('fixture does not parse');
+    const side = { exists: true, size: 1, mtimeMs: 0 };
+    const c: Conflict = { ...parsed, mine: { path: parsed.original, ...side }, theirs: { path: rel, ...side } };
+    expect(bothName(c)).toBe('d/notes.from-abcd1234-20261125-093005.txt');
+    expect(parseConflictName(bothName(c))).toBeUndefined();
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * The automatic purge with a fake clock: old entries go, young ones stay,
+ * and no jump of the wall clock makes it purge early.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listTrash } from '../../src/sync/trash-catalog.js';
+import { TrashPurger } from '../../src/sync/trash-purger.js';
+import { trashName } from '../../src/sync/trash.js';
+import { FakeClock } from '../support/clock.js';
+
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 0, 31, 12, 0, 0, 0);
+
+let root: string;
+let clock: FakeClock;
+let retentionDays: number;
+
+beforeEach(() => {
+  root = mkdtempSync(path.join(os.tmpdir(), 'wizard-purge-'));
+  clock = new FakeClock(T0);
+  retentionDays = 30;
+});
+
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+/** A trash entry for `rel` trashed `ageDays` before T0. */
+function trashed(rel: string, ageDays: number): void {
+  const abs = path.join(root, '.wizard', 'trash', ...trashName(rel, T0 - ageDays * DAY).split('/'));
+  mkdirSync(path.dirname(abs), { recursive: true });
+  writeFileSync(abs, rel);
+}
+
+function purger(): TrashPurger {
+  return new TrashPurger(
+    { clock, monotonicMs: () => clock.monotonic(), folders: () => [{ id: 'f', root }], retentionDays: () => retentionDays, log: pino({ level: 'silent' }) },
+    { firstMs: 1000, intervalMs: DAY / 24 },
+  );
+}
+
+const kept = async () => (await listTrash(root)).map((e) => e.path);
+
+describe('TrashPurger', () => {
+  it('purges entries past retention on its first run, and more as time passes', async () => {
+    trashed('ancient', 45);
+    trashed('month', 29);
+    trashed('fresh', 0);
+    const p = purger();
+    expect(await p.runOnce()).toBe(1);
+    expect(await kept()).toEqual(['month', 'fresh']);
+    clock.advance(2 * DAY);
+    expect(await p.runOnce()).toBe(1);
+    expect(await kept()).toEqual(['fresh']);
+  });
+
+  it('follows a hot change of retentionDays', async () => {
+    trashed('week', 7);
+    const p = purger();
+    expect(await p.runOnce()).toBe(0);
+    retentionDays = 5;
+    expect(await p.runOnce()).toBe(1);
+  });
+
+  it('does not purge when the wall clock jumps a year ahead', async () => {
+    trashed('month', 29);
+    trashed('fresh', 0);
+    const p = purger();
+    clock.jump(365 * DAY);
+    expect(await p.runOnce()).toBe(0);
+    expect(await kept()).toEqual(['month', 'fresh']);
+    // Real time still counts: two days later the 29-day-old entry is due.
+    clock.advance(2 * DAY);
+    expect(await p.runOnce()).toBe(1);
+  });
+
+  it('keeps entries stamped in the future after the clock went back', async () => {
+    trashed('future', -10);
+    const p = purger();
+    clock.jump(-20 * DAY);
+    expect(await p.runOnce()).toBe(0);
+    expect(await kept()).toEqual(['future']);
+  });
+
+  it('runs by itself on its timer once started, and not after stop', async () => {
+    trashed('ancient', 45);
+    const p = purger();
+    p.start();
+    clock.advance(1000);
+    await expect.poll(kept).toEqual([]);
+    trashed('ancient2', 45);
+    p.stop();
+    clock.advance(DAY);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await kept()).toEqual(['ancient2']);
+  });
+});
