@@ -38,26 +38,28 @@ export class BlockLocator {
 
 /** One step of filling the target: bytes from the local basis, or bytes to fetch. */
 export type FillOp =
-  | { readonly kind: 'local'; readonly at: number; readonly from: number; readonly length: number }
+  | { readonly kind: 'local'; readonly at: number; readonly from: number; readonly length: number; readonly basis: number }
   | { readonly kind: 'remote'; readonly at: number; readonly length: number };
 
 /**
  * The target as runs of local copies and remote fetches, in target order.
- * Adjacent blocks from adjacent basis offsets merge into one copy; adjacent
- * missing blocks merge into fetches of at most `maxRemote` bytes.
+ * `sources[i]` is where target block i is in its basis (`basisOf[i]`, 0 when
+ * not given), -1 for nowhere. Adjacent blocks from adjacent offsets of one basis
+ * merge into one copy; adjacent missing blocks merge into fetches of at most `maxRemote` bytes.
  */
-export function planFill(target: Signature, sources: Float64Array, maxRemote: number): FillOp[] {
+export function planFill(target: Signature, sources: Float64Array, maxRemote: number, basisOf?: Int8Array): FillOp[] {
   const ops: FillOp[] = [];
   const count = blockCount(target.fileSize, target.blockSize);
   for (let i = 0; i < count; i++) {
     const at = i * target.blockSize;
     const length = blockLength(target, i);
     const from = sources[i] as number;
+    const basis = basisOf?.[i] ?? 0;
     const prev = ops.at(-1);
     if (from >= 0) {
-      if (prev?.kind === 'local' && prev.from + prev.length === from && prev.at + prev.length === at) {
+      if (prev?.kind === 'local' && prev.basis === basis && prev.from + prev.length === from && prev.at + prev.length === at) {
         ops[ops.length - 1] = { ...prev, length: prev.length + length };
-      } else ops.push({ kind: 'local', at, from, length });
+      } else ops.push({ kind: 'local', at, from, length, basis });
     } else if (prev?.kind === 'remote' && prev.length + length <= maxRemote) {
       ops[ops.length - 1] = { ...prev, length: prev.length + length };
     } else ops.push({ kind: 'remote', at, length });

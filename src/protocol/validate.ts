@@ -19,6 +19,8 @@ import {
   type MessageType,
   type RequestMessage,
   type ResponseMessage,
+  type SumsMessage,
+  type SumsRequestMessage,
 } from './messages.js';
 
 const NODE_ID = /^[0-9a-f]{64}$/;
@@ -46,6 +48,10 @@ export function validateMessage(value: unknown): Message {
       return validateRequest(m);
     case 'response':
       return validateResponse(m);
+    case 'sums-request':
+      return validateSumsRequest(m);
+    case 'sums':
+      return validateSums(m);
     case 'error':
       return validateError(m);
     case 'close':
@@ -243,6 +249,67 @@ export function validateResponse(value: unknown): ResponseMessage {
     id: safeUint(m, 'id', ctx),
     data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
   };
+}
+
+/** Validates a SumsRequest: 1..`LIMITS.maxSumsPerMessage` blocks of a block size within the delta bounds. */
+export function validateSumsRequest(value: unknown): SumsRequestMessage {
+  const ctx = 'sums-request';
+  const m = plainObject(value, ctx);
+  const blockSize = sumsBlockSize(m, ctx);
+  const count = safeUint(m, 'count', ctx);
+  if (count < 1 || count > LIMITS.maxSumsPerMessage) throw new ProtocolError(`${ctx}: count ${count} is outside 1..${LIMITS.maxSumsPerMessage}`);
+  return {
+    type: 'sums-request',
+    id: safeUint(m, 'id', ctx),
+    folder: folderId(m, 'folder', ctx),
+    path: relPath(m, ctx),
+    hash: hex(m, 'hash', ctx, SHA256, '64 lowercase hex digits'),
+    blockSize,
+    first: safeUint(m, 'first', ctx),
+    count,
+  };
+}
+
+/**
+ * Validates Sums: a block size within the delta bounds, at most
+ * `LIMITS.maxSumsPerMessage` blocks, and exactly one weak and one strong hash
+ * per block. Whether the blocks fit the file is the requester's check.
+ */
+export function validateSums(value: unknown): SumsMessage {
+  const ctx = 'sums';
+  const m = plainObject(value, ctx);
+  const blockSize = sumsBlockSize(m, ctx);
+  const weak = binary(m, 'weak', ctx, LIMITS.maxSumsPerMessage * 4);
+  const strong = binary(m, 'strong', ctx, LIMITS.maxSumsPerMessage * LIMITS.strongBytes);
+  if (weak.byteLength % 4 !== 0) throw new ProtocolError(`${ctx}: weak has ${weak.byteLength} bytes, not a multiple of 4`);
+  if (strong.byteLength !== (weak.byteLength / 4) * LIMITS.strongBytes) {
+    throw new ProtocolError(`${ctx}: ${strong.byteLength} strong hash bytes for ${weak.byteLength / 4} blocks`);
+  }
+  return {
+    type: 'sums',
+    id: safeUint(m, 'id', ctx),
+    fileSize: safeUint(m, 'fileSize', ctx),
+    blockSize,
+    first: safeUint(m, 'first', ctx),
+    weak,
+    strong,
+  };
+}
+
+function sumsBlockSize(m: Readonly<Record<string, unknown>>, ctx: string): number {
+  const blockSize = safeUint(m, 'blockSize', ctx);
+  if (blockSize < LIMITS.minSumsBlockBytes || blockSize > LIMITS.maxSumsBlockBytes) {
+    throw new ProtocolError(`${ctx}: blockSize ${blockSize} is outside ${LIMITS.minSumsBlockBytes}..${LIMITS.maxSumsBlockBytes}`);
+  }
+  return blockSize;
+}
+
+/** A `bin` field of at most `max` bytes, as a Buffer view (no copy). */
+function binary(m: Readonly<Record<string, unknown>>, key: string, ctx: string, max: number): Buffer {
+  const data = field(m, key);
+  if (!(data instanceof Uint8Array)) throw new ProtocolError(`${ctx}: ${key} is ${describe(data)}, not binary`);
+  if (data.byteLength > max) throw new ProtocolError(`${ctx}: ${key} of ${data.byteLength} bytes exceeds ${max}`);
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /** Validates an Error; an overlong message is truncated, not refused. */

@@ -12,17 +12,19 @@ import { describeError, hasCode, WizardError } from '../core/errors.js';
 import { Mutex } from '../core/mutex.js';
 import type { Limits } from '../config/schema.js';
 import type { LocalEntry } from '../index/entry.js';
-import { hashFile } from '../index/hash.js';
 import type { IndexStore } from '../index/store.js';
 import { observe, walk } from '../index/scanner.js';
 import { FolderWatcher } from '../index/watcher.js';
 import { compileIgnore, isAlwaysIgnored, type IgnoreMatcher } from '../ignore/matcher.js';
+import type { Signature } from '../delta/signature.js';
+import type { JobRunner } from '../workers/pool.js';
+import type { SumsSource } from './delta-fetch.js';
 import type { BlockSource } from './fetch.js';
 import { applyMerge, applyTake, type PullContext } from './puller.js';
 import { changedPaths, entryFor, minimalRoots, sameObservation, type Candidate } from './local-changes.js';
 import { planPull, planSize } from './pull-plan.js';
 import { reconcile } from './reconcile.js';
-import { readBlock } from './serve.js';
+import { readBlock, readSums, type WireSums } from './serve.js';
 import { RetryBook } from './retry.js';
 import { integrityProblem, MARKER_DIR } from './safety.js';
 import { Trash } from './trash.js';
@@ -33,6 +35,8 @@ export interface FolderPeers {
   connected(): string[];
   /** Reads a block of a file from one peer. */
   readonly readBlock: BlockSource;
+  /** Reads block sums of a file from one peer. */
+  readonly readSums: SumsSource;
   /** New local entries are in the index: tell the peers. */
   announce(): void;
 }
@@ -51,6 +55,8 @@ export interface FolderDeps {
   readonly masterIgnore: () => string;
   readonly limits: () => Limits;
   readonly rescanIntervalMs: () => number;
+  /** Worker threads for hashing and delta work. */
+  readonly runner: JobRunner;
 }
 
 /** A folder's state, as status shows it. */
@@ -163,6 +169,12 @@ export class Folder {
   /** Answers a peer's block request. */
   readBlock(req: { path: string; hash: string; offset: number; length: number }): Promise<Buffer> {
     return readBlock(this.deps.root, this.deps.store.getLocal(this.deps.id, req.path), req);
+  }
+
+  /** Answers a peer's block sums request. */
+  readSums(req: { path: string; hash: string; blockSize: number; first: number; count: number }): Promise<WireSums> {
+    const { root, store, id, runner } = this.deps;
+    return readSums(root, store.getLocal(id, req.path), req, store.sums.get(id, req.path, req.hash), runner);
   }
 
   /** Whether a path is ignored here (peers' entries for it are neither pulled nor counted). */
@@ -323,7 +335,9 @@ export class Folder {
       const records = await Promise.all(batch.map((c) => limit(() => this.record(c))));
       committed += await this.lock.run(async () => {
         const changes: Array<Omit<LocalEntry, 'sequence'>> = [];
-        for (const [j, rec] of records.entries()) {
+        const sums: Array<[string, string, Signature]> = [];
+        for (const [j, got] of records.entries()) {
+          const rec = got?.entry;
           const c = batch[j];
           if (rec === undefined || c === undefined) continue;
           // Commit only if nothing moved since we looked: neither the index (a pull landed) nor the disk (a new write).
@@ -335,20 +349,30 @@ export class Folder {
             continue;
           }
           changes.push(rec);
+          if (got?.sums !== undefined) sums.push([rec.path, rec.hash, got.sums]);
         }
         store.commitLocal(id, changes);
+        for (const [p, hash, sig] of sums) store.sums.put(id, p, hash, sig);
         return changes.length;
       });
     }
     return committed;
   }
 
-  /** The entry to record for a changed path (hashing a file), or undefined when there is nothing to record after all. */
-  private async record(c: Candidate): Promise<Omit<LocalEntry, 'sequence'> | undefined> {
-    if (c.obs?.type !== 'file') return entryFor(c, '', this.deps.localId);
+  /**
+   * The entry to record for a changed path, with the block sums of a big
+   * file (hashed in a worker thread), or undefined when there is nothing to record after all.
+   */
+  private async record(c: Candidate): Promise<{ entry: Omit<LocalEntry, 'sequence'>; sums?: Signature } | undefined> {
+    if (c.obs?.type !== 'file') {
+      const entry = entryFor(c, '', this.deps.localId);
+      return entry === undefined ? undefined : { entry };
+    }
     try {
-      const hash = await hashFile(path.join(this.deps.root, ...c.path.split('/')), c.obs, this.abort.signal);
-      return entryFor(c, hash, this.deps.localId);
+      const { hash, sums } = await this.deps.runner.run('hash', { path: path.join(this.deps.root, ...c.path.split('/')), stat: c.obs });
+      const entry = entryFor(c, hash, this.deps.localId);
+      if (entry === undefined) return undefined;
+      return sums === undefined ? { entry } : { entry, sums };
     } catch (err) {
       // CHANGED: a file being written right now; look again once it settles.
       if (!hasCode(err, 'CHANGED')) this.deps.log.warn({ path: c.path, err: describeError(err) }, 'cannot read file; will retry');
@@ -430,6 +454,9 @@ export class Folder {
       root,
       trash: this.trash,
       readBlock: this.deps.peers.readBlock,
+      readSums: this.deps.peers.readSums,
+      runner: this.deps.runner,
+      commitSums: (rel, hash, sums) => store.sums.put(id, rel, hash, sums),
       getLocal: (rel) => store.getLocal(id, rel),
       locked: (fn) => this.lock.run(fn),
       commit: (entries) => void store.commitLocal(id, entries),

@@ -14,7 +14,10 @@ import { parentOf, resolveInside, tempNameFor } from '../core/paths.js';
 import type { FileEntry, LocalEntry } from '../index/entry.js';
 import { observe, type Observation } from '../index/scanner.js';
 import type { VersionVector } from '../versions/vector.js';
-import { fetchToTemp, fileMode, type BlockSource } from './fetch.js';
+import type { Signature } from '../delta/signature.js';
+import type { JobRunner } from '../workers/pool.js';
+import type { SumsSource } from './delta-fetch.js';
+import { download, fileMode, type BlockSource } from './fetch.js';
 import type { Trash } from './trash.js';
 
 /** What applying a decision needs from the folder. */
@@ -22,12 +25,17 @@ export interface PullContext {
   readonly root: string;
   readonly trash: Trash;
   readonly readBlock: BlockSource;
+  readonly readSums: SumsSource;
+  /** Worker threads for hashing and block location. */
+  readonly runner: JobRunner;
   /** Our current entry for a path. */
   readonly getLocal: (rel: string) => LocalEntry | undefined;
   /** Runs `fn` holding the folder's commit lock (scans commit under the same lock). */
   readonly locked: <T>(fn: () => Promise<T> | T) => Promise<T>;
   /** Records entries in the index (called with the lock held). */
   readonly commit: (entries: Array<Omit<LocalEntry, 'sequence'>>) => void;
+  /** Records the block sums of content `hash` at `rel` (called with the lock held, after `commit`). */
+  readonly commitSums: (rel: string, hash: string, sums: Signature) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -67,12 +75,13 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
     return;
   }
   await ensureParent(ctx, entry.path);
-  const temp = await fetchToTemp(path.dirname(abs), entry, sources, ctx.readBlock, ctx.signal);
+  const { temp, sums } = await download(path.dirname(abs), entry, sources, await deltaBasis(ctx, entry.path, abs), ctx);
   try {
     await utimes(temp, new Date(), new Date(entry.mtimeMs));
     await ctx.locked(async () => {
       await replaceWith(ctx, entry.path, abs, temp);
       ctx.commit([await recorded(ctx.root, entry, version)]);
+      if (sums !== undefined) ctx.commitSums(entry.path, entry.hash, sums);
     });
   } finally {
     await rm(temp, { force: true });
@@ -172,6 +181,19 @@ async function expectUnchanged(ctx: PullContext, rel: string): Promise<Observati
   }
   if (current.type === 'symlink' && current.target !== local.target) throw changed(rel);
   return current;
+}
+
+/**
+ * Our current file at `rel` as a delta basis, only while it is exactly what
+ * the index recorded (a file being edited right now would give wrong blocks;
+ * the hash check would catch them, but only after a wasted transfer).
+ */
+async function deltaBasis(ctx: PullContext, rel: string, abs: string): Promise<string | undefined> {
+  const local = ctx.getLocal(rel);
+  if (local === undefined || local.deleted || local.type !== 'file') return undefined;
+  const current = await observe(ctx.root, rel);
+  if (current?.type !== 'file' || current.size !== local.size || current.mtimeMs !== local.mtimeMs || current.inode !== local.inode) return undefined;
+  return abs;
 }
 
 /** Parent dirs of a pulled path normally arrive as entries first; create any that are missing. */

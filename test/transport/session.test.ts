@@ -28,6 +28,7 @@ function handler(overrides: Partial<SessionHandler> = {}): SessionHandler & { in
     closedWith,
     onIndex: (m) => indexes.push(m),
     onRequest: () => Promise.resolve(Buffer.from('block')),
+    onSumsRequest: (m) => Promise.resolve({ fileSize: 5000, blockSize: m.blockSize, first: m.first, weak: Buffer.alloc(4, 7), strong: Buffer.alloc(16, 9) }),
     onClose: (r) => closedWith.push(r),
     ...overrides,
   };
