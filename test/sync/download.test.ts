@@ -1,0 +1,94 @@
+/**
+ * The download path against an in-memory peer on a real temp dir: deltas
+ * against our own file, fallback to a whole transfer when a delta would land
+ * wrong bytes, and resume from a partial download.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { FileEntry } from '../../src/index/entry.js';
+import { download } from '../../src/sync/fetch.js';
+import { inlineRunner } from '../../src/workers/pool.js';
+import { fakePeer } from '../support/peer.js';
+import { seededBytes } from '../support/random.js';
+
+const KiB = 1024;
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'wizard-download-'));
+});
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function entryOf(rel: string, content: Buffer): FileEntry {
+  return { path: rel, type: 'file', size: content.length, mtimeMs: 0, mode: 0o644, hash: createHash('sha256').update(content).digest('hex'), target: '', version: { p: 1 }, deleted: false, sequence: 1 };
+}
+
+const temps = () => readdirSync(dir).filter((n) => n.startsWith('.~wizard-'));
+
+describe('download', () => {
+  /** Each case: what we have, what the peer has, and the most content bytes the peer may send. */
+  const cases: Array<{ description: string; basis: Buffer | undefined; target: Buffer; maxSent: number }> = [
+    { description: 'no basis: the whole file', basis: undefined, target: seededBytes(300 * KiB, 1), maxSent: 300 * KiB },
+    { description: 'a small file goes whole even with a basis', basis: seededBytes(8 * KiB, 2), target: seededBytes(8 * KiB, 3), maxSent: 8 * KiB },
+    {
+      description: 'an in-place edit fetches about one block',
+      basis: seededBytes(1024 * KiB, 4),
+      target: Buffer.concat([seededBytes(1024 * KiB, 4).subarray(0, 500 * KiB), Buffer.alloc(4 * KiB, 1), seededBytes(1024 * KiB, 4).subarray(504 * KiB)]),
+      maxSent: 2 * 5 * KiB + 4 * KiB,
+    },
+    {
+      description: 'an insertion at offset 0 fetches about one block',
+      basis: seededBytes(1024 * KiB, 5),
+      target: Buffer.concat([Buffer.from('x'.repeat(100)), seededBytes(1024 * KiB, 5)]),
+      maxSent: 6 * KiB,
+    },
+  ];
+  for (const c of cases) {
+    it(c.description, async () => {
+      const peer = fakePeer({ f: c.target });
+      let basis: string | undefined;
+      if (c.basis !== undefined) writeFileSync((basis = path.join(dir, 'f')), c.basis);
+      const { temp } = await download(dir, entryOf('f', c.target), ['peer'], basis, { ...peer, runner: inlineRunner });
+      expect(readFileSync(temp).equals(c.target)).toBe(true);
+      expect(peer.blockBytes).toBeLessThanOrEqual(c.maxSent);
+    });
+  }
+
+  it('falls back to a whole transfer when the sums lie about the blocks', async () => {
+    const basis = seededBytes(512 * KiB, 6);
+    const target = Buffer.from(basis);
+    target[100] = (target[100] as number) ^ 1;
+    writeFileSync(path.join(dir, 'f'), basis);
+    // The peer announces the basis's sums for content that differs from them: every block "matches".
+    const peer = fakePeer({ f: target });
+    const liar = { ...peer, readSums: fakePeer({ f: basis }).readSums };
+    const { temp } = await download(dir, entryOf('f', target), ['peer'], path.join(dir, 'f'), { ...liar, runner: inlineRunner });
+    expect(readFileSync(temp).equals(target)).toBe(true);
+    expect(peer.blockBytes).toBe(target.length);
+  });
+
+  it('resumes an interrupted transfer from the partial file it left', async () => {
+    const target = seededBytes(2048 * KiB, 7);
+    const entry = entryOf('f', target);
+    const peer = fakePeer({ f: target });
+    peer.failAfterBytes = 1024 * KiB;
+    await expect(download(dir, entry, ['peer'], undefined, { ...peer, runner: inlineRunner })).rejects.toThrow('link cut');
+    expect(temps()).toHaveLength(1);
+
+    const sentBefore = peer.blockBytes;
+    peer.failAfterBytes = undefined;
+    const { temp } = await download(dir, entry, ['peer'], undefined, { ...peer, runner: inlineRunner });
+    expect(readFileSync(temp).equals(target)).toBe(true);
+    // The second attempt fetched only what the first did not write (plus a block at the seam).
+    expect(peer.blockBytes - sentBefore).toBeLessThanOrEqual(target.length - sentBefore + 64 * KiB);
+    expect(peer.blockBytes - sentBefore).toBeLessThan(target.length * 0.75);
+    // The partial is gone; only the finished temp file remains.
+    expect(temps()).toEqual([path.basename(temp)]);
+  });
+});
