@@ -122,6 +122,22 @@ export class SignatureBuilder {
   }
 }
 
+/**
+ * One digest per `group` consecutive blocks: the first STRONG_BYTES of the
+ * SHA-256 of their strong hashes back to back. Two files whose digests agree
+ * for a group have, with overwhelming odds, the same bytes there.
+ */
+export function groupDigests(strong: Uint8Array, group: number): Uint8Array {
+  const blocks = strong.length / STRONG_BYTES;
+  const groups = Math.ceil(blocks / group);
+  const out = new Uint8Array(groups * STRONG_BYTES);
+  for (let g = 0; g < groups; g++) {
+    const span = strong.subarray(g * group * STRONG_BYTES, Math.min(blocks, (g + 1) * group) * STRONG_BYTES);
+    out.set(createHash('sha256').update(span).digest().subarray(0, STRONG_BYTES), g * STRONG_BYTES);
+  }
+  return out;
+}
+
 /** The signature of an in-memory buffer (tests, small files). */
 export function signatureOf(data: Uint8Array, blockSize = blockSizeFor(data.length)): Signature {
   const b = new SignatureBuilder(data.length, blockSize);

@@ -36,6 +36,8 @@ export const LIMITS = {
   maxSumsBlockBytes: 64 * 1024,
   /** Bytes of strong hash per block in a Sums message (truncated SHA-256). */
   strongBytes: 16,
+  /** Most blocks folded into one group digest; 256 x 64 KiB keeps on-demand work per answer at 16 MiB. */
+  maxSumsGroup: 256,
 } as const;
 
 /** Per shared folder, in Hello. */
@@ -109,12 +111,16 @@ export interface SumsRequestMessage {
   readonly blockSize: number;
   readonly first: number;
   readonly count: number;
+  /** 1: per-block sums. More: one digest per `group` consecutive blocks, to find unchanged regions cheaply. */
+  readonly group: number;
 }
 
 /**
  * Block sums for request `id`: per block a 4-byte big-endian weak sum
- * (librsync rollsum) and `LIMITS.strongBytes` of SHA-256. Fewer blocks than
- * asked only at end of file.
+ * (librsync rollsum) and `LIMITS.strongBytes` of SHA-256; with `group` > 1,
+ * no weak sums and per group the first `LIMITS.strongBytes` of the SHA-256 of
+ * its blocks' strong hashes. Fewer than asked at end of file or when the
+ * responder caps its work (the requester asks again).
  */
 export interface SumsMessage {
   readonly type: 'sums';
@@ -123,6 +129,7 @@ export interface SumsMessage {
   readonly fileSize: number;
   readonly blockSize: number;
   readonly first: number;
+  readonly group: number;
   readonly weak: Uint8Array;
   readonly strong: Uint8Array;
 }

@@ -267,6 +267,7 @@ export function validateSumsRequest(value: unknown): SumsRequestMessage {
     blockSize,
     first: safeUint(m, 'first', ctx),
     count,
+    group: sumsGroup(m, ctx),
   };
 }
 
@@ -279,11 +280,17 @@ export function validateSums(value: unknown): SumsMessage {
   const ctx = 'sums';
   const m = plainObject(value, ctx);
   const blockSize = sumsBlockSize(m, ctx);
+  const group = sumsGroup(m, ctx);
   const weak = binary(m, 'weak', ctx, LIMITS.maxSumsPerMessage * 4);
   const strong = binary(m, 'strong', ctx, LIMITS.maxSumsPerMessage * LIMITS.strongBytes);
-  if (weak.byteLength % 4 !== 0) throw new ProtocolError(`${ctx}: weak has ${weak.byteLength} bytes, not a multiple of 4`);
-  if (strong.byteLength !== (weak.byteLength / 4) * LIMITS.strongBytes) {
-    throw new ProtocolError(`${ctx}: ${strong.byteLength} strong hash bytes for ${weak.byteLength / 4} blocks`);
+  if (group > 1) {
+    if (weak.byteLength !== 0) throw new ProtocolError(`${ctx}: group digests come with no weak sums`);
+    if (strong.byteLength % LIMITS.strongBytes !== 0) throw new ProtocolError(`${ctx}: ${strong.byteLength} bytes of group digests, not whole digests`);
+  } else {
+    if (weak.byteLength % 4 !== 0) throw new ProtocolError(`${ctx}: weak has ${weak.byteLength} bytes, not a multiple of 4`);
+    if (strong.byteLength !== (weak.byteLength / 4) * LIMITS.strongBytes) {
+      throw new ProtocolError(`${ctx}: ${strong.byteLength} strong hash bytes for ${weak.byteLength / 4} blocks`);
+    }
   }
   return {
     type: 'sums',
@@ -291,9 +298,16 @@ export function validateSums(value: unknown): SumsMessage {
     fileSize: safeUint(m, 'fileSize', ctx),
     blockSize,
     first: safeUint(m, 'first', ctx),
+    group,
     weak,
     strong,
   };
+}
+
+function sumsGroup(m: Readonly<Record<string, unknown>>, ctx: string): number {
+  const group = safeUint(m, 'group', ctx);
+  if (group < 1 || group > LIMITS.maxSumsGroup) throw new ProtocolError(`${ctx}: group ${group} is outside 1..${LIMITS.maxSumsGroup}`);
+  return group;
 }
 
 function sumsBlockSize(m: Readonly<Record<string, unknown>>, ctx: string): number {

@@ -18,7 +18,7 @@ import type { BlockSource } from './fetch.js';
 import type { WireSums } from './serve.js';
 
 /** Reads block sums of a file from one peer. */
-export type SumsSource = (peer: string, req: { path: string; hash: string; blockSize: number; first: number; count: number }) => Promise<WireSums>;
+export type SumsSource = (peer: string, req: { path: string; hash: string; blockSize: number; first: number; count: number; group: number }) => Promise<WireSums>;
 
 /** What a delta download needs besides the file. */
 export interface DeltaDeps {
@@ -44,9 +44,9 @@ export async function fetchSignature(peer: string, entry: FileEntry, readSums: S
   let first = 0;
   while (first < count) {
     signal?.throwIfAborted();
-    const page = await readSums(peer, { path: entry.path, hash: entry.hash, blockSize, first, count: Math.min(LIMITS.maxSumsPerMessage, count - first) });
+    const page = await readSums(peer, { path: entry.path, hash: entry.hash, blockSize, first, count: Math.min(LIMITS.maxSumsPerMessage, count - first), group: 1 });
     const n = page.weak.length / 4;
-    if (page.blockSize !== blockSize || page.first !== first || page.fileSize !== entry.size || n < 1 || first + n > count) {
+    if (page.blockSize !== blockSize || page.first !== first || page.group !== 1 || page.fileSize !== entry.size || n < 1 || first + n > count) {
       throw new WizardError('PROTOCOL', `${entry.path}: peer sent sums for blocks ${page.first}+${n} of ${page.blockSize} bytes, asked ${first} of ${blockSize}`);
     }
     const view = Buffer.from(page.weak.buffer, page.weak.byteOffset, page.weak.byteLength);

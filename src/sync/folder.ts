@@ -172,7 +172,7 @@ export class Folder {
   }
 
   /** Answers a peer's block sums request. */
-  readSums(req: { path: string; hash: string; blockSize: number; first: number; count: number }): Promise<WireSums> {
+  readSums(req: { path: string; hash: string; blockSize: number; first: number; count: number; group: number }): Promise<WireSums> {
     const { root, store, id, runner } = this.deps;
     return readSums(root, store.getLocal(id, req.path), req, store.sums.get(id, req.path, req.hash), runner);
   }

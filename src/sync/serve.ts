@@ -5,7 +5,7 @@ import { lstat, open } from 'node:fs/promises';
 import { describeError, hasCode, WizardError } from '../core/errors.js';
 import { resolveInside } from '../core/paths.js';
 import type { LocalEntry } from '../index/entry.js';
-import { blockCount, STRONG_BYTES, type Signature } from '../delta/signature.js';
+import { blockCount, groupDigests, STRONG_BYTES, type Signature } from '../delta/signature.js';
 import { sameStat, statKey } from '../index/hash.js';
 import type { JobRunner } from '../workers/pool.js';
 
@@ -62,6 +62,7 @@ export interface WireSums {
   readonly fileSize: number;
   readonly blockSize: number;
   readonly first: number;
+  readonly group: number;
   readonly weak: Uint8Array;
   readonly strong: Uint8Array;
 }
@@ -79,7 +80,7 @@ export const MAX_SUMS_SPAN_BYTES = 16 * 1024 * 1024;
 export async function readSums(
   root: string,
   entry: LocalEntry | undefined,
-  req: { path: string; hash: string; blockSize: number; first: number; count: number },
+  req: { path: string; hash: string; blockSize: number; first: number; count: number; group: number },
   stored: Signature | undefined,
   runner: JobRunner,
 ): Promise<WireSums> {
@@ -98,20 +99,24 @@ export async function readSums(
   if (!sameStat(st, entry)) throw new ServeError('changed', `${req.path}: changed on disk`);
   if (stored !== undefined && stored.blockSize === req.blockSize && stored.fileSize === entry.size) {
     const end = Math.min(total, req.first + req.count);
-    return wire(entry.size, req.blockSize, req.first, stored.weak.subarray(req.first, end), stored.strong.subarray(req.first * STRONG_BYTES, end * STRONG_BYTES));
+    return wire(entry.size, req, stored.weak.subarray(req.first, end), stored.strong.subarray(req.first * STRONG_BYTES, end * STRONG_BYTES));
   }
-  const count = Math.min(req.count, total - req.first, Math.max(1, Math.floor(MAX_SUMS_SPAN_BYTES / req.blockSize)));
+  // Whole groups only, so a capped answer still ends on a group boundary.
+  const capped = Math.max(req.group, Math.floor(MAX_SUMS_SPAN_BYTES / req.blockSize / req.group) * req.group);
+  const count = Math.min(req.count, total - req.first, capped);
   try {
     const sums = await runner.run('sums', { path: abs, stat: st, blockSize: req.blockSize, first: req.first, count });
-    return wire(entry.size, req.blockSize, req.first, sums.weak, sums.strong);
+    return wire(entry.size, req, sums.weak, sums.strong);
   } catch (err) {
     if (hasCode(err, 'CHANGED')) throw new ServeError('changed', `${req.path}: changed on disk`);
     throw new ServeError('io', `${req.path}: computing block sums: ${describeError(err)}`);
   }
 }
 
-function wire(fileSize: number, blockSize: number, first: number, weak: Uint32Array, strong: Uint8Array): WireSums {
+function wire(fileSize: number, req: { blockSize: number; first: number; group: number }, weak: Uint32Array, strong: Uint8Array): WireSums {
+  const { blockSize, first, group } = req;
+  if (group > 1) return { fileSize, blockSize, first, group, weak: Buffer.alloc(0), strong: Buffer.from(groupDigests(strong, group)) };
   const weakBytes = Buffer.allocUnsafe(weak.length * 4);
   for (let i = 0; i < weak.length; i++) weakBytes.writeUInt32BE(weak[i] as number, i * 4);
-  return { fileSize, blockSize, first, weak: weakBytes, strong: Buffer.from(strong) };
+  return { fileSize, blockSize, first, group, weak: weakBytes, strong: Buffer.from(strong) };
 }

@@ -119,8 +119,8 @@ const request: RequestMessage = {
 };
 
 const response: ResponseMessage = { type: 'response', id: 5, data: Buffer.from('hello world!') };
-const sumsRequest: SumsRequestMessage = { type: 'sums-request', id: 6, folder: 'docs', path: 'big.bin', hash: hashX, blockSize: 4096, first: 0, count: 10 };
-const sums: SumsMessage = { type: 'sums', id: 6, fileSize: 40_000, blockSize: 4096, first: 0, weak: Buffer.alloc(40), strong: Buffer.alloc(10 * LIMITS.strongBytes) };
+const sumsRequest: SumsRequestMessage = { type: 'sums-request', id: 6, folder: 'docs', path: 'big.bin', hash: hashX, blockSize: 4096, first: 0, count: 10, group: 1 };
+const sums: SumsMessage = { type: 'sums', id: 6, fileSize: 40_000, blockSize: 4096, first: 0, group: 1, weak: Buffer.alloc(40), strong: Buffer.alloc(10 * LIMITS.strongBytes) };
 
 const errorMsg: ErrorMessage = { type: 'error', id: 6, code: 'changed', message: 'file changed since indexed' };
 
@@ -137,6 +137,7 @@ const everyMessage: { description: string; msg: Message }[] = [
   { description: 'empty response (end of file)', msg: { type: 'response', id: 0, data: Buffer.alloc(0) } },
   { description: 'sums-request', msg: sumsRequest },
   { description: 'sums', msg: sums },
+  { description: 'sums as group digests', msg: { ...sums, group: 64, weak: Buffer.alloc(0), strong: Buffer.alloc(2 * LIMITS.strongBytes) } },
   { description: 'sums with no blocks', msg: { ...sums, weak: Buffer.alloc(0), strong: Buffer.alloc(0) } },
   { description: 'error', msg: errorMsg },
   { description: 'ping', msg: { type: 'ping' } },
@@ -577,6 +578,10 @@ describe('validateMessage rejects', () => {
     { description: 'sums: weak not whole sums', value: withField(sums, 'weak', Buffer.alloc(39)), mentions: 'multiple of 4' },
     { description: 'sums: strong hashes for fewer blocks', value: withField(sums, 'strong', Buffer.alloc(9 * LIMITS.strongBytes)), mentions: 'strong' },
     { description: 'sums: more sums than a message may carry', value: withField(sums, 'weak', Buffer.alloc(4 * LIMITS.maxSumsPerMessage + 4)), mentions: 'weak' },
+    { description: 'sums-request: group 0', value: withField(sumsRequest, 'group', 0), mentions: 'group' },
+    { description: 'sums-request: group above the limit', value: withField(sumsRequest, 'group', LIMITS.maxSumsGroup + 1), mentions: 'group' },
+    { description: 'sums: group digests with weak sums', value: { ...sums, group: 4 }, mentions: 'no weak sums' },
+    { description: 'sums: group digests cut short', value: { ...sums, group: 4, weak: Buffer.alloc(0), strong: Buffer.alloc(17) }, mentions: 'whole digests' },
     { description: 'sums: block size 0', value: withField(sums, 'blockSize', 0), mentions: 'blockSize' },
     { description: 'sums: negative file size', value: withField(sums, 'fileSize', -1), mentions: 'fileSize' },
   ];

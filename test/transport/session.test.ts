@@ -28,7 +28,7 @@ function handler(overrides: Partial<SessionHandler> = {}): SessionHandler & { in
     closedWith,
     onIndex: (m) => indexes.push(m),
     onRequest: () => Promise.resolve(Buffer.from('block')),
-    onSumsRequest: (m) => Promise.resolve({ fileSize: 5000, blockSize: m.blockSize, first: m.first, weak: Buffer.alloc(4, 7), strong: Buffer.alloc(16, 9) }),
+    onSumsRequest: (m) => Promise.resolve({ fileSize: 5000, blockSize: m.blockSize, first: m.first, group: m.group, weak: Buffer.alloc(4, 7), strong: Buffer.alloc(16, 9) }),
     onClose: (r) => closedWith.push(r),
     ...overrides,
   };
@@ -40,7 +40,7 @@ describe('PeerSession', () => {
     await Promise.all([a.handshake(hello(ID_A)), b.handshake(hello(ID_B))]);
     a.attach(handler());
     b.attach(handler());
-    const sums = await a.requestSums({ folder: 'f', path: 'big', hash: 'ab'.repeat(32), blockSize: 2048, first: 1, count: 1 });
+    const sums = await a.requestSums({ folder: 'f', path: 'big', hash: 'ab'.repeat(32), blockSize: 2048, first: 1, count: 1, group: 1 });
     expect(sums).toMatchObject({ type: 'sums', fileSize: 5000, blockSize: 2048, first: 1 });
     expect(Buffer.from(sums.weak).equals(Buffer.alloc(4, 7))).toBe(true);
     a.close('done');
