@@ -55,16 +55,23 @@ export function planFill(target: Signature, sources: Float64Array, maxRemote: nu
     const length = blockLength(target, i);
     const from = sources[i] as number;
     const basis = basisOf?.[i] ?? 0;
-    const prev = ops.at(-1);
-    if (from >= 0) {
-      if (prev?.kind === 'local' && prev.basis === basis && prev.from + prev.length === from && prev.at + prev.length === at) {
-        ops[ops.length - 1] = { ...prev, length: prev.length + length };
-      } else ops.push({ kind: 'local', at, from, length, basis });
-    } else if (prev?.kind === 'remote' && prev.length + length <= maxRemote) {
-      ops[ops.length - 1] = { ...prev, length: prev.length + length };
-    } else ops.push({ kind: 'remote', at, length });
+    appendFill(ops, from >= 0 ? { kind: 'local', at, from, length, basis } : { kind: 'remote', at, length }, maxRemote);
   }
   return ops;
+}
+
+/**
+ * Appends `op` (which must start where the plan ends) to `ops`, merging it
+ * into the last op when both copy adjacent bytes of one basis, or both fetch
+ * and stay within `maxRemote` bytes together.
+ */
+export function appendFill(ops: FillOp[], op: FillOp, maxRemote: number): void {
+  const prev = ops.at(-1);
+  if (prev?.kind === 'local' && op.kind === 'local' && prev.basis === op.basis && prev.from + prev.length === op.from) {
+    ops[ops.length - 1] = { ...prev, length: prev.length + op.length };
+  } else if (prev?.kind === 'remote' && op.kind === 'remote' && prev.length + op.length <= maxRemote) {
+    ops[ops.length - 1] = { ...prev, length: prev.length + op.length };
+  } else ops.push(op);
 }
 
 /** Bytes the plan fetches from the peer. */

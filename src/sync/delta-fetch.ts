@@ -1,24 +1,19 @@
 /**
  * Downloads a file as a delta against files we already have (zsync's
- * direction; see docs/DELTA.md for why): fetch the target's block sums from
- * the peer, find its blocks in our own bases (the current file, partial
- * downloads) in a worker thread, then write the target in order into a temp
- * file, copying found blocks locally and fetching only the rest. The whole
+ * direction; see docs/DELTA.md for why): plan which bytes we have (delta-plan.ts),
+ * then write the target in order into a temp file, copying what we have and
+ * fetching only the rest. The whole
  * file's SHA-256 is checked before the caller may rename it into place.
  */
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { WizardError } from '../core/errors.js';
-import { planFill, type FillOp } from '../delta/locate.js';
-import { blockSizeFor, checkSignature, SignatureBuilder, STRONG_BYTES, type Signature } from '../delta/signature.js';
+import type { FillOp } from '../delta/locate.js';
+import { SignatureBuilder, type Signature } from '../delta/signature.js';
 import type { FileEntry } from '../index/entry.js';
-import { LIMITS } from '../protocol/messages.js';
 import type { JobRunner } from '../workers/pool.js';
+import { planDelta, type SumsSource } from './delta-plan.js';
 import type { BlockSource } from './fetch.js';
-import type { WireSums } from './serve.js';
-
-/** Reads block sums of a file from one peer. */
-export type SumsSource = (peer: string, req: { path: string; hash: string; blockSize: number; first: number; count: number; group: number }) => Promise<WireSums>;
 
 /** What a delta download needs besides the file. */
 export interface DeltaDeps {
@@ -34,30 +29,6 @@ const PIECE_BYTES = 256 * 1024;
 const WINDOW = 8;
 /** Local bytes copied per read. */
 const COPY_BYTES = 1024 * 1024;
-
-/** The target's signature, fetched page by page from `peer` and checked against the entry. */
-export async function fetchSignature(peer: string, entry: FileEntry, readSums: SumsSource, signal?: AbortSignal): Promise<Signature> {
-  const blockSize = blockSizeFor(entry.size);
-  const count = Math.ceil(entry.size / blockSize);
-  const weak = new Uint32Array(count);
-  const strong = new Uint8Array(count * STRONG_BYTES);
-  let first = 0;
-  while (first < count) {
-    signal?.throwIfAborted();
-    const page = await readSums(peer, { path: entry.path, hash: entry.hash, blockSize, first, count: Math.min(LIMITS.maxSumsPerMessage, count - first), group: 1 });
-    const n = page.weak.length / 4;
-    if (page.blockSize !== blockSize || page.first !== first || page.group !== 1 || page.fileSize !== entry.size || n < 1 || first + n > count) {
-      throw new WizardError('PROTOCOL', `${entry.path}: peer sent sums for blocks ${page.first}+${n} of ${page.blockSize} bytes, asked ${first} of ${blockSize}`);
-    }
-    const view = Buffer.from(page.weak.buffer, page.weak.byteOffset, page.weak.byteLength);
-    for (let i = 0; i < n; i++) weak[first + i] = view.readUInt32BE(i * 4);
-    strong.set(page.strong, first * STRONG_BYTES);
-    first += n;
-  }
-  const sig = { blockSize, fileSize: entry.size, weak, strong };
-  checkSignature(sig, entry.size);
-  return sig;
-}
 
 /** One step of writing the target, small enough to interleave. */
 type Piece = { readonly kind: 'local'; readonly basis: number; readonly at: number; readonly from: number; readonly length: number } | { readonly kind: 'remote'; readonly at: number; readonly length: number };
@@ -98,18 +69,19 @@ export async function fetchDelta(
   entry: FileEntry,
   sources: readonly string[],
   bases: readonly string[],
+  currentSums: Signature | undefined,
   deps: DeltaDeps,
   progress: { written: number },
 ): Promise<DeltaResult> {
-  const peer = sources[0] as string;
-  const target = await fetchSignature(peer, entry, deps.readSums, deps.signal);
-  const found = await deps.runner.run('locate', { bases: [...bases], target });
-  const plan = planFill(target, found.offset, PIECE_BYTES, found.basis);
+  const plan = await planDelta(
+    { peer: sources[0] as string, readSums: deps.readSums, runner: deps.runner, bases, signal: deps.signal, ...(currentSums === undefined ? {} : { currentSums }) },
+    entry,
+  );
   const steps = pieces(plan);
   const fds = await Promise.all(bases.map((b) => open(b, 'r').catch(() => undefined)));
   try {
     const hash = createHash('sha256');
-    const sums = new SignatureBuilder(entry.size, target.blockSize);
+    const sums = new SignatureBuilder(entry.size);
     const buf = Buffer.allocUnsafe(COPY_BYTES);
     const remote = steps.filter((s) => s.kind === 'remote');
     const inflight = new Map<number, Promise<Buffer>>();

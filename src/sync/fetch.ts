@@ -37,11 +37,17 @@ export interface Downloaded {
 
 /**
  * Fetches `entry` into a new temp file in `dirAbs`. `basis` is our own current
- * file at that path (already checked against our index), if any. Partial
+ * file at that path (already checked against our index) with its stored sums, if any. Partial
  * downloads of the same content in `dirAbs` are reused and removed on success.
  * On failure the temp file stays as a partial if it holds anything new.
  */
-export async function download(dirAbs: string, entry: FileEntry, sources: readonly string[], basis: string | undefined, deps: DeltaDeps): Promise<Downloaded> {
+export async function download(
+  dirAbs: string,
+  entry: FileEntry,
+  sources: readonly string[],
+  basis: { file: string; sums: Signature | undefined } | undefined,
+  deps: DeltaDeps,
+): Promise<Downloaded> {
   if (sources.length === 0) throw new WizardError('UNREACHABLE', `no connected peer has ${entry.path}`);
   await mkdir(dirAbs, { recursive: true });
   const base = path.posix.basename(entry.path);
@@ -50,11 +56,11 @@ export async function download(dirAbs: string, entry: FileEntry, sources: readon
   const fh = await open(temp, 'wx', 0o600);
   const progress = { written: 0 };
   try {
-    const bases = [...(basis === undefined ? [] : [basis]), ...partials.map((p) => p.file)];
+    const bases = [...(basis === undefined ? [] : [basis.file]), ...partials.map((p) => p.file)];
     let sums: Signature | undefined;
     if (entry.size >= DELTA_MIN_BYTES && bases.length > 0) {
       try {
-        sums = (await fetchDelta(fh, entry, sources, bases, deps, progress)).sums;
+        sums = (await fetchDelta(fh, entry, sources, bases, basis?.sums, deps, progress)).sums;
       } catch (err) {
         // A delta that rebuilt the wrong bytes, or sums we could not use, never lands: start over whole.
         if (!hasCode(err, 'HASH_MISMATCH') && !hasCode(err, 'PROTOCOL')) throw err;

@@ -18,7 +18,7 @@ import { FolderWatcher } from '../index/watcher.js';
 import { compileIgnore, isAlwaysIgnored, type IgnoreMatcher } from '../ignore/matcher.js';
 import type { Signature } from '../delta/signature.js';
 import type { JobRunner } from '../workers/pool.js';
-import type { SumsSource } from './delta-fetch.js';
+import type { SumsSource } from './delta-plan.js';
 import type { BlockSource } from './fetch.js';
 import { applyMerge, applyTake, type PullContext } from './puller.js';
 import { changedPaths, entryFor, minimalRoots, sameObservation, type Candidate } from './local-changes.js';
@@ -457,6 +457,7 @@ export class Folder {
       readSums: this.deps.peers.readSums,
       runner: this.deps.runner,
       commitSums: (rel, hash, sums) => store.sums.put(id, rel, hash, sums),
+      storedSums: (rel, hash) => store.sums.get(id, rel, hash),
       getLocal: (rel) => store.getLocal(id, rel),
       locked: (fn) => this.lock.run(fn),
       commit: (entries) => void store.commitLocal(id, entries),

@@ -16,7 +16,7 @@ import { observe, type Observation } from '../index/scanner.js';
 import type { VersionVector } from '../versions/vector.js';
 import type { Signature } from '../delta/signature.js';
 import type { JobRunner } from '../workers/pool.js';
-import type { SumsSource } from './delta-fetch.js';
+import type { SumsSource } from './delta-plan.js';
 import { download, fileMode, type BlockSource } from './fetch.js';
 import type { Trash } from './trash.js';
 
@@ -34,6 +34,8 @@ export interface PullContext {
   readonly locked: <T>(fn: () => Promise<T> | T) => Promise<T>;
   /** Records entries in the index (called with the lock held). */
   readonly commit: (entries: Array<Omit<LocalEntry, 'sequence'>>) => void;
+  /** Stored block sums of our content `hash` at `rel`. */
+  readonly storedSums: (rel: string, hash: string) => Signature | undefined;
   /** Records the block sums of content `hash` at `rel` (called with the lock held, after `commit`). */
   readonly commitSums: (rel: string, hash: string, sums: Signature) => void;
   readonly signal?: AbortSignal;
@@ -188,12 +190,12 @@ async function expectUnchanged(ctx: PullContext, rel: string): Promise<Observati
  * the index recorded (a file being edited right now would give wrong blocks;
  * the hash check would catch them, but only after a wasted transfer).
  */
-async function deltaBasis(ctx: PullContext, rel: string, abs: string): Promise<string | undefined> {
+async function deltaBasis(ctx: PullContext, rel: string, abs: string): Promise<{ file: string; sums: Signature | undefined } | undefined> {
   const local = ctx.getLocal(rel);
   if (local === undefined || local.deleted || local.type !== 'file') return undefined;
   const current = await observe(ctx.root, rel);
   if (current?.type !== 'file' || current.size !== local.size || current.mtimeMs !== local.mtimeMs || current.inode !== local.inode) return undefined;
-  return abs;
+  return { file: abs, sums: ctx.storedSums(rel, local.hash) };
 }
 
 /** Parent dirs of a pulled path normally arrive as entries first; create any that are missing. */

@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { signatureOf, type Signature } from '../../src/delta/signature.js';
 import type { FileEntry } from '../../src/index/entry.js';
 import { download } from '../../src/sync/fetch.js';
 import { inlineRunner } from '../../src/workers/pool.js';
@@ -32,8 +33,13 @@ function entryOf(rel: string, content: Buffer): FileEntry {
 const temps = () => readdirSync(dir).filter((n) => n.startsWith('.~wizard-'));
 
 describe('download', () => {
-  /** Each case: what we have, what the peer has, and the most content bytes the peer may send. */
-  const cases: Array<{ description: string; basis: Buffer | undefined; target: Buffer; maxSent: number }> = [
+  const edited = (seed: number) => {
+    const t = seededBytes(1024 * KiB, seed);
+    t.fill(1, 500 * KiB, 504 * KiB);
+    return t;
+  };
+  /** Each case: what we have (with stored sums or not), what the peer has, and the most content bytes the peer may send. */
+  const cases: Array<{ description: string; basis: Buffer | undefined; hasSums?: boolean; target: Buffer; maxSent: number }> = [
     { description: 'no basis: the whole file', basis: undefined, target: seededBytes(300 * KiB, 1), maxSent: 300 * KiB },
     { description: 'a small file goes whole even with a basis', basis: seededBytes(8 * KiB, 2), target: seededBytes(8 * KiB, 3), maxSent: 8 * KiB },
     {
@@ -41,6 +47,27 @@ describe('download', () => {
       basis: seededBytes(1024 * KiB, 4),
       target: Buffer.concat([seededBytes(1024 * KiB, 4).subarray(0, 500 * KiB), Buffer.alloc(4 * KiB, 1), seededBytes(1024 * KiB, 4).subarray(504 * KiB)]),
       maxSent: 2 * 5 * KiB + 4 * KiB,
+    },
+    {
+      description: 'an in-place edit with our stored sums fetches only the changed KiB',
+      basis: seededBytes(1024 * KiB, 4),
+      hasSums: true,
+      target: edited(4),
+      maxSent: 4 * KiB,
+    },
+    {
+      description: 'an append with our stored sums fetches only the new bytes',
+      basis: seededBytes(1024 * KiB, 8),
+      hasSums: true,
+      target: Buffer.concat([seededBytes(1024 * KiB, 8), seededBytes(3000, 9)]),
+      maxSent: 3000 + 5 * KiB,
+    },
+    {
+      description: 'an insertion at offset 0 with our stored sums fetches about one block',
+      basis: seededBytes(1024 * KiB, 10),
+      hasSums: true,
+      target: Buffer.concat([Buffer.from('y'.repeat(100)), seededBytes(1024 * KiB, 10)]),
+      maxSent: 6 * KiB,
     },
     {
       description: 'an insertion at offset 0 fetches about one block',
@@ -52,26 +79,32 @@ describe('download', () => {
   for (const c of cases) {
     it(c.description, async () => {
       const peer = fakePeer({ f: c.target });
-      let basis: string | undefined;
-      if (c.basis !== undefined) writeFileSync((basis = path.join(dir, 'f')), c.basis);
+      let basis: { file: string; sums: Signature | undefined } | undefined;
+      if (c.basis !== undefined) {
+        basis = { file: path.join(dir, 'f'), sums: c.hasSums === true ? signatureOf(c.basis) : undefined };
+        writeFileSync(basis.file, c.basis);
+      }
       const { temp } = await download(dir, entryOf('f', c.target), ['peer'], basis, { ...peer, runner: inlineRunner });
       expect(readFileSync(temp).equals(c.target)).toBe(true);
       expect(peer.blockBytes).toBeLessThanOrEqual(c.maxSent);
     });
   }
 
-  it('falls back to a whole transfer when the sums lie about the blocks', async () => {
-    const basis = seededBytes(512 * KiB, 6);
-    const target = Buffer.from(basis);
-    target[100] = (target[100] as number) ^ 1;
-    writeFileSync(path.join(dir, 'f'), basis);
-    // The peer announces the basis's sums for content that differs from them: every block "matches".
-    const peer = fakePeer({ f: target });
-    const liar = { ...peer, readSums: fakePeer({ f: basis }).readSums };
-    const { temp } = await download(dir, entryOf('f', target), ['peer'], path.join(dir, 'f'), { ...liar, runner: inlineRunner });
-    expect(readFileSync(temp).equals(target)).toBe(true);
-    expect(peer.blockBytes).toBe(target.length);
-  });
+  for (const hasSums of [false, true]) {
+    it(`falls back to a whole transfer when the sums lie about the blocks (${hasSums ? 'group digests' : 'block sums'})`, async () => {
+      const basis = seededBytes(512 * KiB, 6);
+      const target = Buffer.from(basis);
+      target[100] = (target[100] as number) ^ 1;
+      writeFileSync(path.join(dir, 'f'), basis);
+      // The peer announces the basis's sums for content that differs from them: every block "matches".
+      const peer = fakePeer({ f: target });
+      const liar = { ...peer, readSums: fakePeer({ f: basis }).readSums };
+      const current = { file: path.join(dir, 'f'), sums: hasSums ? signatureOf(basis) : undefined };
+      const { temp } = await download(dir, entryOf('f', target), ['peer'], current, { ...liar, runner: inlineRunner });
+      expect(readFileSync(temp).equals(target)).toBe(true);
+      expect(peer.blockBytes).toBe(target.length);
+    });
+  }
 
   it('resumes an interrupted transfer from the partial file it left', async () => {
     const target = seededBytes(2048 * KiB, 7);

@@ -49,6 +49,7 @@ function context(served: Record<string, string>): PullContext {
     ...fakePeer(served),
     runner: inlineRunner,
     commitSums: (rel, hash, sums) => store.sums.put('f', rel, hash, sums),
+    storedSums: (rel, hash) => store.sums.get('f', rel, hash),
     getLocal: (rel) => store.getLocal('f', rel),
     locked: (fn) => lock.run(fn),
     commit: (entries) => void store.commitLocal('f', entries),
