@@ -58,24 +58,26 @@ describe('delta transfers between two daemons', () => {
     writeFileSync(file, original);
     await waitContent('big.bin', original);
 
-    // EDIT: 4 KiB overwritten in the middle, in place.
+    // EDIT: 4 KiB overwritten in the middle, in place. Counters are read before each change, so none of its traffic is missed.
+    const beforeEdit = await receivedByB();
     const edit = seededBytes(4096, 43);
     const fd = openSync(file, 'r+');
     writeSync(fd, edit, 0, edit.length, 32 * MiB);
     closeSync(fd);
     const edited = Buffer.from(original);
     edit.copy(edited, 32 * MiB);
-    const beforeEdit = await receivedByB();
     await waitContent('big.bin', edited);
     const editBytes = (await receivedByB()) - beforeEdit;
-    expect(editBytes).toBeLessThan(200 * 1024);
+    // Group digests, the sums of one block, its 1 KiB sums and the 4 changed KiB (7,118 B when measured).
+    expect(editBytes).toBeLessThan(64 * 1024);
 
     // SHIFT: 100 bytes inserted at offset 0 moves every block.
     const shifted = Buffer.concat([seededBytes(100, 44), edited]);
-    writeFileSync(file, shifted);
     const beforeShift = await receivedByB();
+    writeFileSync(file, shifted);
     await waitContent('big.bin', shifted);
     const shiftBytes = (await receivedByB()) - beforeShift;
-    expect(shiftBytes).toBeLessThan(200 * 1024);
+    // Every block's sums (33,620 B) and the first block (39,936 B): 75,294 B when measured.
+    expect(shiftBytes).toBeLessThan(128 * 1024);
   });
 });
