@@ -30,6 +30,11 @@ export class BlockTable {
   readonly duplicates = new Map<number, number[]>();
   /** Index of a short last block (matched only at the end of the stream), or -1. */
   readonly shortLast: number;
+  /**
+   * One bit per `filterKey` of the weak sums present: the loop tests it
+   * before the map, so a byte that matches nothing costs a bit test, not a map probe.
+   */
+  readonly filter = new Uint8Array(FILTER_BITS / 8);
 
   constructor(readonly sig: Signature) {
     const count = blockCount(sig.fileSize, sig.blockSize);
@@ -37,11 +42,13 @@ export class BlockTable {
     const full = this.shortLast === -1 ? count : count - 1;
     for (let i = 0; i < full; i++) {
       const weak = sig.weak[i] as number;
+      const key = filterKey(weak & 0xffff, weak >>> 16);
+      this.filter[key >>> 3] = (this.filter[key >>> 3] as number) | (1 << (key & 7));
       let inner = this.byWeak.get(weak);
       if (inner === undefined) this.byWeak.set(weak, (inner = new Map<string, number>()));
-      const key = strongKey(sig.strong, i * STRONG_BYTES);
-      const first = inner.get(key);
-      if (first === undefined) inner.set(key, i);
+      const strong = strongKey(sig.strong, i * STRONG_BYTES);
+      const first = inner.get(strong);
+      if (first === undefined) inner.set(strong, i);
       else {
         const dups = this.duplicates.get(first);
         if (dups === undefined) this.duplicates.set(first, [i]);
@@ -59,6 +66,14 @@ export class BlockTable {
   withWeak(weak: number): Map<string, number> | undefined {
     return this.byWeak.get(weak);
   }
+}
+
+/** Bits in the weak-sum filter: 128 KiB, so a few thousand blocks leave it nearly empty. */
+const FILTER_BITS = 1 << 20;
+
+/** The filter bit of a weak sum, from its halves: s1 in the low 16 bits, s2 shifted over the top. */
+export function filterKey(s1: number, s2: number): number {
+  return (s1 ^ (s2 << 4)) & (FILTER_BITS - 1);
 }
 
 /** A strong hash as a map key (latin1 maps each byte to one UTF-16 unit, so no information is lost). */
@@ -156,6 +171,7 @@ export class BlockMatcher {
 
   private scan(): void {
     const { buf, table, blockSize: bs, end, maxLiteral, sink, scratch } = this;
+    const filter = table.filter;
     if (table.isEmpty) {
       // Nothing can match: report whole chunks and skip the rolling.
       const whole = Math.floor((end - this.lit) / maxLiteral) * maxLiteral;
@@ -175,7 +191,8 @@ export class BlockMatcher {
         }
         hasSum = true;
       }
-      const candidates = table.withWeak(((s2 << 16) | s1) >>> 0);
+      const key = (s1 ^ (s2 << 4)) & 0xfffff;
+      const candidates = ((filter[key >>> 3] as number) & (1 << (key & 7))) === 0 ? undefined : table.withWeak(((s2 << 16) | s1) >>> 0);
       if (candidates !== undefined) {
         strongHashInto(buf, pos, pos + bs, scratch, 0);
         const block = candidates.get(strongKey(scratch, 0));

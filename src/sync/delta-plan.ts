@@ -87,6 +87,7 @@ async function locate(input: PlanInput, entry: FileEntry): Promise<{ blockSize: 
   const basis = new Int8Array(count).fill(-1);
   const offset = new Float64Array(count).fill(-1);
   const own = input.currentSums;
+  let ranges: Array<[number, number]> | undefined;
   if (own !== undefined && own.blockSize === blockSize && own.weak.length > 0) {
     const theirs = (await fetchSums(input, entry, blockSize, 0, count, GROUP_BLOCKS)).strong;
     const ours = groupDigests(own.strong, GROUP_BLOCKS);
@@ -100,6 +101,19 @@ async function locate(input: PlanInput, entry: FileEntry): Promise<{ blockSize: 
   }
   const wanted = runs(count, (i) => basis[i] === -1);
   if (wanted.length === 0) return { blockSize, basis, offset };
+  if (own !== undefined && own.blockSize === blockSize && own.weak.length > 0) {
+    // Where groups were compared in place, changed blocks are searched for near where they were, one group either
+    // side: rolling over a whole unchanged 512 MiB file to find one edited block would cost seconds.
+    const margin = GROUP_BLOCKS * blockSize;
+    ranges = [];
+    for (const [a, b] of wanted) {
+      const start = Math.max(0, a * blockSize - margin);
+      const end = b * blockSize + margin;
+      const last = ranges.at(-1);
+      if (last !== undefined && last[1] >= start) last[1] = Math.max(last[1], end);
+      else ranges.push([start, end]);
+    }
+  }
   // One signature made of the wanted runs back to back: only the file's last block can be short, and it can only come last.
   const index: number[] = [];
   const weakParts: Uint32Array[] = [];
@@ -114,7 +128,7 @@ async function locate(input: PlanInput, entry: FileEntry): Promise<{ blockSize: 
   }
   const target: Signature = { blockSize, fileSize: size, weak: concatWeak(weakParts), strong: Buffer.concat(strongParts) };
   checkSignature(target);
-  const found = await input.runner.run('locate', { bases: [...input.bases], target });
+  const found = await input.runner.run('locate', { bases: [...input.bases], target, ...(ranges === undefined ? {} : { ranges }) });
   for (const [v, i] of index.entries()) {
     if ((found.basis[v] as number) >= 0) [basis[i], offset[i]] = [found.basis[v] as number, found.offset[v] as number];
   }

@@ -20,8 +20,11 @@ export const DELTA_MIN_BYTES = 16 * 1024;
 export interface Jobs {
   /** SHA-256 of a file and, when it is big enough for deltas, its block sums. */
   hash: { args: { path: string; stat: StatKey }; result: { hash: string; sums: Signature | undefined } };
-  /** For each block of `target`, where it is found in one of `bases` (`basis[i]` -1: nowhere). */
-  locate: { args: { bases: string[]; target: Signature }; result: { basis: Int8Array; offset: Float64Array } };
+  /**
+   * For each block of `target`, where it is found in one of `bases` (`basis[i]` -1: nowhere).
+   * With `ranges`, only those byte ranges of `bases[0]` are searched.
+   */
+  locate: { args: { bases: string[]; target: Signature; ranges?: Array<[number, number]> }; result: { basis: Int8Array; offset: Float64Array } };
   /** Block sums of `count` blocks from block `first`, of a file that must still match `stat`. */
   sums: { args: { path: string; stat: StatKey; blockSize: number; first: number; count: number }; result: Pick<Signature, 'weak' | 'strong'> };
 }
@@ -38,7 +41,7 @@ export function runJob<K extends JobKind>(kind: K, args: Jobs[K]['args']): Jobs[
     }
     case 'locate': {
       const a = args as Jobs['locate']['args'];
-      return locateJob(a.bases, a.target);
+      return locateJob(a.bases, a.target, a.ranges);
     }
     case 'sums': {
       const a = args as Jobs['sums']['args'];
@@ -77,7 +80,7 @@ function hashJob(path: string, stat: StatKey): Jobs['hash']['result'] {
   }
 }
 
-function locateJob(bases: string[], target: Signature): Jobs['locate']['result'] {
+function locateJob(bases: string[], target: Signature, ranges: Array<[number, number]> | undefined): Jobs['locate']['result'] {
   const basis = new Int8Array(target.weak.length).fill(-1);
   const offset = new Float64Array(target.weak.length).fill(-1);
   const buf = Buffer.allocUnsafe(READ_BYTES);
@@ -91,13 +94,15 @@ function locateJob(bases: string[], target: Signature): Jobs['locate']['result']
       throw err;
     }
     try {
-      const locator = new BlockLocator(target);
-      readRange(fd, 0, Number.MAX_SAFE_INTEGER, buf, (chunk) => locator.push(chunk));
-      const found = locator.finish();
-      for (let i = 0; i < found.length; i++) {
-        if (basis[i] === -1 && (found[i] as number) >= 0) {
-          basis[i] = b;
-          offset[i] = found[i] as number;
+      for (const [start, end] of b === 0 && ranges !== undefined ? ranges : [[0, Number.MAX_SAFE_INTEGER] as const]) {
+        const locator = new BlockLocator(target);
+        readRange(fd, start, end - start, buf, (chunk) => locator.push(chunk));
+        const found = locator.finish();
+        for (let i = 0; i < found.length; i++) {
+          if (basis[i] === -1 && (found[i] as number) >= 0) {
+            basis[i] = b;
+            offset[i] = start + (found[i] as number);
+          }
         }
       }
     } finally {
