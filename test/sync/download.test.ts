@@ -70,6 +70,13 @@ describe('download', () => {
       maxSent: 6 * KiB,
     },
     {
+      description: 'an insertion in the middle with our stored sums finds the shifted blocks after it',
+      basis: seededBytes(4096 * KiB, 11),
+      hasSums: true,
+      target: Buffer.concat([seededBytes(4096 * KiB, 11).subarray(0, 2000 * KiB), Buffer.from('z'.repeat(100)), seededBytes(4096 * KiB, 11).subarray(2000 * KiB)]),
+      maxSent: 2 * 10 * KiB,
+    },
+    {
       description: 'an insertion at offset 0 fetches about one block',
       basis: seededBytes(1024 * KiB, 5),
       target: Buffer.concat([Buffer.from('x'.repeat(100)), seededBytes(1024 * KiB, 5)]),
