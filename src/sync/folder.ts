@@ -351,7 +351,7 @@ export class Folder {
           changes.push(rec);
           if (got?.sums !== undefined) sums.push([rec.path, rec.hash, got.sums]);
         }
-        store.commitLocal(id, changes);
+        this.commitEntries(changes);
         for (const [p, hash, sig] of sums) store.sums.put(id, p, hash, sig);
         return changes.length;
       });
@@ -460,9 +460,16 @@ export class Folder {
       storedSums: (rel, hash) => store.sums.get(id, rel, hash),
       getLocal: (rel) => store.getLocal(id, rel),
       locked: (fn) => this.lock.run(fn),
-      commit: (entries) => void store.commitLocal(id, entries),
+      commit: (entries) => this.commitEntries(entries),
       signal: this.abort.signal,
     };
+  }
+
+  /** Records entries, dropping the stored block sums of paths that are no longer live files. */
+  private commitEntries(entries: Array<Omit<LocalEntry, 'sequence'>>): void {
+    const { store, id } = this.deps;
+    store.commitLocal(id, entries);
+    for (const e of entries) if (e.deleted || e.type !== 'file') store.sums.delete(id, e.path);
   }
 
   private noteFailure(rel: string, err: unknown): void {
