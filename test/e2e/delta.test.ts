@@ -4,7 +4,7 @@
  * the file cross the wire.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
@@ -79,5 +79,23 @@ describe('delta transfers between two daemons', () => {
     const shiftBytes = (await receivedByB()) - beforeShift;
     // Every block's sums (33,620 B) and the first block (39,936 B): 75,294 B when measured.
     expect(shiftBytes).toBeLessThan(128 * 1024);
+  });
+
+  it('resumes a download cut by killing the receiver from the partial file it left', async () => {
+    const content = seededBytes(96 * MiB, 45);
+    // Largest partial download of resume.bin in beta's folder.
+    const partialBytes = () =>
+      Math.max(0, ...readdirSync(b.folder).filter((n) => n.startsWith('.~wizard-resume.bin-')).map((n) => statSync(path.join(b.folder, n)).size));
+    writeFileSync(path.join(a.folder, 'resume.bin'), content);
+    await waitFor('a partial download of at least 16 MiB on beta', () => partialBytes() >= 16 * MiB, 30_000, 2);
+    await b.daemon?.kill();
+    const kept = partialBytes();
+    expect(kept).toBeGreaterThanOrEqual(16 * MiB);
+
+    await startDaemon(b);
+    await waitConnected(a, b);
+    await waitContent('resume.bin', content);
+    // The restarted daemon's counters start at zero: all it fetched is the part the partial did not have.
+    expect(await receivedByB()).toBeLessThan(content.length - kept + 4 * MiB);
   });
 });
