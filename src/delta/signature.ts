@@ -74,9 +74,14 @@ export class SignatureBuilder {
   private blocks = 0;
   private seen = 0;
 
+  /**
+   * With `reuse`, blocks for which `isSame(i)` holds take block i's sums from
+   * `reuse.from` instead of being hashed: the caller knows they hold the same bytes.
+   */
   constructor(
     readonly fileSize: number,
     readonly blockSize = blockSizeFor(fileSize),
+    private readonly reuse?: { readonly from: Signature; readonly isSame: (block: number) => boolean },
   ) {
     const count = blockCount(fileSize, blockSize);
     this.weak = new Uint32Array(count);
@@ -116,6 +121,13 @@ export class SignatureBuilder {
   }
 
   private add(buf: Uint8Array, start: number, end: number): void {
+    const i = this.blocks;
+    if (this.reuse?.isSame(i) === true) {
+      this.weak[i] = this.reuse.from.weak[i] as number;
+      this.strong.set(this.reuse.from.strong.subarray(i * STRONG_BYTES, (i + 1) * STRONG_BYTES), i * STRONG_BYTES);
+      this.blocks++;
+      return;
+    }
     this.weak[this.blocks] = weakSum(buf, start, end);
     strongHashInto(buf, start, end, this.strong, this.blocks * STRONG_BYTES);
     this.blocks++;

@@ -73,15 +73,15 @@ export async function fetchDelta(
   deps: DeltaDeps,
   progress: { written: number },
 ): Promise<DeltaResult> {
-  const plan = await planDelta(
+  const { ops, reuse } = await planDelta(
     { peer: sources[0] as string, readSums: deps.readSums, runner: deps.runner, bases, signal: deps.signal, ...(currentSums === undefined ? {} : { currentSums }) },
     entry,
   );
-  const steps = pieces(plan);
+  const steps = pieces(ops);
   const fds = await Promise.all(bases.map((b) => open(b, 'r').catch(() => undefined)));
   try {
     const hash = createHash('sha256');
-    const sums = new SignatureBuilder(entry.size);
+    const sums = new SignatureBuilder(entry.size, undefined, reuse);
     const buf = Buffer.allocUnsafe(COPY_BYTES);
     const remote = steps.filter((s) => s.kind === 'remote');
     const inflight = new Map<number, Promise<Buffer>>();

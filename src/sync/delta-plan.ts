@@ -29,6 +29,12 @@ const MAX_REFINED_BLOCKS = 64;
 /** Largest remote fetch in a plan (as fetch.ts asks). */
 const MAX_REMOTE = 256 * 1024;
 
+/** The fill plan, and which target blocks hold the same bytes as the same block of our current file (their sums need no hashing). */
+export interface DeltaPlan {
+  readonly ops: FillOp[];
+  readonly reuse?: { readonly from: Signature; readonly isSame: (block: number) => boolean };
+}
+
 /** What the plan needs besides the entry. */
 export interface PlanInput {
   readonly peer: string;
@@ -149,7 +155,7 @@ function concatWeak(parts: Uint32Array[]): Uint32Array {
  * The fill plan for `entry`: local copies from `input.bases` and remote
  * fetches, in target order. Throws PROTOCOL when the peer's sums break a rule.
  */
-export async function planDelta(input: PlanInput, entry: FileEntry): Promise<FillOp[]> {
+export async function planDelta(input: PlanInput, entry: FileEntry): Promise<DeltaPlan> {
   const { blockSize, basis, offset } = await locate(input, entry);
   const count = basis.length;
   const missing = runs(count, (i) => basis[i] === -1).reduce((n, [a, b]) => n + b - a, 0);
@@ -190,5 +196,14 @@ export async function planDelta(input: PlanInput, entry: FileEntry): Promise<Fil
       }
     }
   }
-  return ops;
+  const current = input.currentSums;
+  if (current === undefined || current.blockSize !== blockSize) return { ops };
+  const lastOfCurrent = current.weak.length - 1;
+  const isSame = (i: number): boolean =>
+    basis[i] === 0 &&
+    offset[i] === i * blockSize &&
+    i <= lastOfCurrent &&
+    // Block i has the same length in both files: full in both, or the last of both with equal sizes.
+    (i < lastOfCurrent ? (i + 1) * blockSize <= entry.size : entry.size === current.fileSize);
+  return { ops, reuse: { from: current, isSame } };
 }

@@ -91,9 +91,13 @@ describe('download', () => {
         basis = { file: path.join(dir, 'f'), sums: c.hasSums === true ? signatureOf(c.basis) : undefined };
         writeFileSync(basis.file, c.basis);
       }
-      const { temp } = await download(dir, entryOf('f', c.target), ['peer'], basis, { ...peer, runner: inlineRunner });
+      const { temp, sums } = await download(dir, entryOf('f', c.target), ['peer'], basis, { ...peer, runner: inlineRunner });
       expect(readFileSync(temp).equals(c.target)).toBe(true);
       expect(peer.blockBytes).toBeLessThanOrEqual(c.maxSent);
+      // The sums recorded for the new file are its own, whether hashed or reused from the old file's.
+      const expected = c.target.length >= 16 * KiB ? signatureOf(c.target) : undefined;
+      expect(sums?.weak).toEqual(expected?.weak);
+      expect(Buffer.from(sums?.strong ?? []).equals(Buffer.from(expected?.strong ?? []))).toBe(true);
     });
   }
 
