@@ -4,8 +4,9 @@
  * verifying the SHA-256 either way. Never touches the target itself.
  *
  * An interrupted download leaves its temp file behind as a partial, named
- * after the content's hash; the next attempt for the same content reuses its
- * blocks (they are found by their sums, so holes or stale bytes do no harm).
+ * after the path and the content's hash; the next download to that path
+ * reuses its blocks (they are found by their sums, so holes, stale bytes or an
+ * older version do no harm) and removes it once it succeeds.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
@@ -86,11 +87,19 @@ export async function download(
   }
 }
 
-/** Temp files in `dirAbs` left by earlier downloads of content `hash` to `base`. */
+/**
+ * Temp files in `dirAbs` left by earlier downloads to `base`: of any version
+ * (an older version shares most blocks with a newer one, and this way a
+ * superseded partial is cleaned up by the next success), or only of content
+ * `hash` when the name had to be cut, since then another file's could match.
+ */
 async function findPartials(dirAbs: string, base: string, hash: string): Promise<Array<{ file: string; size: number }>> {
-  const sample = tempNameFor(base, `${hash.slice(0, 16)}-${'0'.repeat(RANDOM_CHARS)}`);
-  const prefix = sample.slice(0, sample.length - RANDOM_CHARS - '.tmp'.length);
-  const names = (await readdir(dirAbs)).filter((n) => n.startsWith(prefix) && n.length === sample.length && n.endsWith('.tmp'));
+  const tag = hash.slice(0, 16);
+  const sample = tempNameFor(base, `${tag}-${'0'.repeat(RANDOM_CHARS)}`);
+  const isCut = !sample.includes(`-${base}-${tag}-`);
+  const prefix = sample.slice(0, sample.length - `${tag}-${'0'.repeat(RANDOM_CHARS)}.tmp`.length);
+  const rest = isCut ? new RegExp(`^${tag}-[0-9a-f]{${RANDOM_CHARS}}\\.tmp$`) : new RegExp(`^[0-9a-f]{16}-[0-9a-f]{${RANDOM_CHARS}}\\.tmp$`);
+  const names = (await readdir(dirAbs)).filter((n) => n.startsWith(prefix) && rest.test(n.slice(prefix.length)));
   const found: Array<{ file: string; size: number }> = [];
   for (const n of names) {
     const file = path.join(dirAbs, n);

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signatureOf, type Signature } from '../../src/delta/signature.js';
+import { tempNameFor } from '../../src/core/paths.js';
 import type { FileEntry } from '../../src/index/entry.js';
 import { download } from '../../src/sync/fetch.js';
 import { inlineRunner } from '../../src/workers/pool.js';
@@ -116,6 +117,21 @@ describe('download', () => {
       expect(peer.blockBytes).toBe(target.length);
     });
   }
+
+  it('reuses and then removes a partial left by a download of an older version', async () => {
+    const older = seededBytes(1024 * KiB, 12);
+    const target = Buffer.concat([older.subarray(0, 700 * KiB), seededBytes(2 * KiB, 13), older.subarray(702 * KiB)]);
+    const stale = path.join(dir, tempNameFor('f', `${'0'.repeat(16)}-abcdef01`));
+    writeFileSync(stale, older);
+    // A symlink's temp name and another file's partial are not ours to touch.
+    const others = [tempNameFor('f', 'abcdef01'), tempNameFor('g', `${'0'.repeat(16)}-abcdef01`)];
+    for (const n of others) writeFileSync(path.join(dir, n), 'x');
+    const peer = fakePeer({ f: target });
+    const { temp } = await download(dir, entryOf('f', target), ['peer'], undefined, { ...peer, runner: inlineRunner });
+    expect(readFileSync(temp).equals(target)).toBe(true);
+    expect(peer.blockBytes).toBeLessThanOrEqual(3 * 5 * KiB);
+    expect(temps().sort()).toEqual([path.basename(temp), ...others].sort());
+  });
 
   it('resumes an interrupted transfer from the partial file it left', async () => {
     const target = seededBytes(2048 * KiB, 7);
