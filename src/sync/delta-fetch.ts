@@ -21,6 +21,8 @@ export interface DeltaDeps {
   readonly readSums: SumsSource;
   readonly runner: JobRunner;
   readonly signal?: AbortSignal;
+  /** Told when a delta could not be used and the file is downloaded whole instead. */
+  readonly onDeltaFallback?: (rel: string, err: unknown) => void;
 }
 
 /** Bytes asked for in one block request (as in fetch.ts). */

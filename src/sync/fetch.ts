@@ -65,6 +65,7 @@ export async function download(
       } catch (err) {
         // A delta that rebuilt the wrong bytes, or sums we could not use, never lands: start over whole.
         if (!hasCode(err, 'HASH_MISMATCH') && !hasCode(err, 'PROTOCOL')) throw err;
+        deps.onDeltaFallback?.(entry.path, err);
         await fh.truncate(0);
         progress.written = 0;
         sums = await fetchWhole(fh, entry, sources, deps, progress);

@@ -458,6 +458,7 @@ export class Folder {
       runner: this.deps.runner,
       commitSums: (rel, hash, sums) => store.sums.put(id, rel, hash, sums),
       storedSums: (rel, hash) => store.sums.get(id, rel, hash),
+      onDeltaFallback: (rel, err) => this.deps.log.warn({ path: rel, err: describeError(err) }, 'delta transfer unusable; downloading the whole file'),
       getLocal: (rel) => store.getLocal(id, rel),
       locked: (fn) => this.lock.run(fn),
       commit: (entries) => this.commitEntries(entries),

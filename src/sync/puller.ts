@@ -15,19 +15,14 @@ import type { FileEntry, LocalEntry } from '../index/entry.js';
 import { observe, type Observation } from '../index/scanner.js';
 import type { VersionVector } from '../versions/vector.js';
 import type { Signature } from '../delta/signature.js';
-import type { JobRunner } from '../workers/pool.js';
-import type { SumsSource } from './delta-plan.js';
-import { download, fileMode, type BlockSource } from './fetch.js';
+import type { DeltaDeps } from './delta-fetch.js';
+import { download, fileMode } from './fetch.js';
 import type { Trash } from './trash.js';
 
-/** What applying a decision needs from the folder. */
-export interface PullContext {
+/** What applying a decision needs from the folder; the download part (peers, workers, abort signal) is DeltaDeps. */
+export interface PullContext extends DeltaDeps {
   readonly root: string;
   readonly trash: Trash;
-  readonly readBlock: BlockSource;
-  readonly readSums: SumsSource;
-  /** Worker threads for hashing and block location. */
-  readonly runner: JobRunner;
   /** Our current entry for a path. */
   readonly getLocal: (rel: string) => LocalEntry | undefined;
   /** Runs `fn` holding the folder's commit lock (scans commit under the same lock). */
@@ -38,7 +33,6 @@ export interface PullContext {
   readonly storedSums: (rel: string, hash: string) => Signature | undefined;
   /** Records the block sums of content `hash` at `rel` (called with the lock held, after `commit`). */
   readonly commitSums: (rel: string, hash: string, sums: Signature) => void;
-  readonly signal?: AbortSignal;
 }
 
 /** Makes the local path match `entry` and records it at `version`. Throws CHANGED when the disk moved under us. */

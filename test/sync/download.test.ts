@@ -112,9 +112,12 @@ describe('download', () => {
       const peer = fakePeer({ f: target });
       const liar = { ...peer, readSums: fakePeer({ f: basis }).readSums };
       const current = { file: path.join(dir, 'f'), sums: hasSums ? signatureOf(basis) : undefined };
-      const { temp } = await download(dir, entryOf('f', target), ['peer'], current, { ...liar, runner: inlineRunner });
+      const fallbacks: unknown[] = [];
+      const deps = { ...liar, runner: inlineRunner, onDeltaFallback: (_rel: string, err: unknown) => fallbacks.push(err) };
+      const { temp } = await download(dir, entryOf('f', target), ['peer'], current, deps);
       expect(readFileSync(temp).equals(target)).toBe(true);
       expect(peer.blockBytes).toBe(target.length);
+      expect(fallbacks).toHaveLength(1);
     });
   }
 
