@@ -2,8 +2,8 @@
  * Downloads a file as a delta against files we already have (zsync's
  * direction; see docs/DELTA.md for why): plan which bytes we have (delta-plan.ts),
  * then write the target in order into a temp file, copying what we have and
- * fetching only the rest. The whole
- * file's SHA-256 is checked before the caller may rename it into place.
+ * fetching only the rest. The whole file's SHA-256 is checked before the
+ * caller may rename it into place.
  */
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -32,12 +32,9 @@ const WINDOW = 8;
 /** Local bytes copied per read. */
 const COPY_BYTES = 1024 * 1024;
 
-/** One step of writing the target, small enough to interleave. */
-type Piece = { readonly kind: 'local'; readonly basis: number; readonly at: number; readonly from: number; readonly length: number } | { readonly kind: 'remote'; readonly at: number; readonly length: number };
-
-/** The fill plan cut into pieces of at most COPY_BYTES (local) and PIECE_BYTES (remote). */
-export function pieces(ops: readonly FillOp[]): Piece[] {
-  const out: Piece[] = [];
+/** The fill plan cut into pieces of at most COPY_BYTES (local) and PIECE_BYTES (remote), small enough to interleave. */
+export function pieces(ops: readonly FillOp[]): FillOp[] {
+  const out: FillOp[] = [];
   for (const op of ops) {
     const step = op.kind === 'local' ? COPY_BYTES : PIECE_BYTES;
     for (let done = 0; done < op.length; done += step) {
@@ -91,7 +88,7 @@ export async function fetchDelta(
     let sourceIndex = 0;
     const fill = () => {
       while (inflight.size < WINDOW && next < remote.length) {
-        const s = remote[next++] as Piece;
+        const s = remote[next++] as FillOp;
         const p = deps.readBlock(sources[sourceIndex++ % sources.length] as string, { path: entry.path, hash: entry.hash, offset: s.at, length: s.length });
         // Pieces behind a failed one are abandoned; keep their rejections from going unhandled.
         p.catch(() => undefined);
