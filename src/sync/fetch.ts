@@ -52,14 +52,16 @@ export async function download(
   if (sources.length === 0) throw new WizardError('UNREACHABLE', `no connected peer has ${entry.path}`);
   await mkdir(dirAbs, { recursive: true });
   const base = path.posix.basename(entry.path);
-  const partials = await findPartials(dirAbs, base, entry.hash);
+  const isDeltaSized = entry.size >= DELTA_MIN_BYTES;
+  // Small files never use a basis, so they skip the directory listing (thousands of small files share a dir).
+  const partials = isDeltaSized ? await findPartials(dirAbs, base, entry.hash) : [];
   const temp = path.join(dirAbs, tempNameFor(base, `${entry.hash.slice(0, 16)}-${randomBytes(RANDOM_CHARS / 2).toString('hex')}`));
   const fh = await open(temp, 'wx', 0o600);
   const progress = { written: 0 };
   try {
     const bases = [...(basis === undefined ? [] : [basis.file]), ...partials.map((p) => p.file)];
     let sums: Signature | undefined;
-    if (entry.size >= DELTA_MIN_BYTES && bases.length > 0) {
+    if (isDeltaSized && bases.length > 0) {
       try {
         sums = (await fetchDelta(fh, entry, sources, bases, basis?.sums, deps, progress)).sums;
       } catch (err) {
