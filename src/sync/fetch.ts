@@ -82,8 +82,8 @@ export async function download(
     return { temp, sums };
   } catch (err) {
     await fh.close().catch(() => undefined);
-    // Keep what this attempt wrote unless it is worthless (a bad hash) or an older partial already has as much.
-    const isUseful = !hasCode(err, 'HASH_MISMATCH') && progress.written > 0 && partials.every((p) => p.size < progress.written);
+    // Keep what this attempt wrote unless it is worthless (a bad hash, a small file that is never resumed) or an older partial already has as much.
+    const isUseful = isDeltaSized && !hasCode(err, 'HASH_MISMATCH') && progress.written > 0 && partials.every((p) => p.size < progress.written);
     if (isUseful) await Promise.all(partials.map((p) => rm(p.file, { force: true })));
     else await rm(temp, { force: true });
     throw err;
