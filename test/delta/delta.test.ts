@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Deltifier, deltifyBytes, type DeltaOp } from '../../src/delta/deltify.js';
 import { BlockLocator, planFill, remoteBytes } from '../../src/delta/locate.js';
-import { patchBytes } from '../../src/delta/patch.js';
+import { patch, patchBytes } from '../../src/delta/patch.js';
 import { blockSizeFor, checkSignature, signatureOf, SignatureBuilder, STRONG_BYTES, type Signature } from '../../src/delta/signature.js';
 import { seededBytes, seededRandom } from '../support/random.js';
 
@@ -123,6 +123,47 @@ describe('deltify + patch', () => {
     expect(literalBytes(ops)).toBe(2048 * KiB);
     // Linear: one map probe per weak hit. A list scan would be 4,096 compares per byte (minutes).
     expect(performance.now() - started).toBeLessThan(20_000);
+  });
+});
+
+describe('patch (streaming) and hostile ops', () => {
+  it('streams the same bytes as patchBytes through an async reader and writer', async () => {
+    const basis = seededBytes(300 * KiB, 17);
+    const target = Buffer.concat([basis.subarray(1000), seededBytes(3000, 18)]);
+    const sig = signatureOf(basis);
+    const ops = deltifyBytes(target, sig);
+    const out: Buffer[] = [];
+    await patch(
+      ops,
+      { blockSize: sig.blockSize, size: basis.length, read: (offset, length) => Promise.resolve(basis.subarray(offset, offset + length)) },
+      (chunk) => {
+        out.push(Buffer.from(chunk));
+        return Promise.resolve();
+      },
+    );
+    expect(Buffer.concat(out).equals(target)).toBe(true);
+  });
+
+  const hostile: Array<{ description: string; op: DeltaOp }> = [
+    { description: 'a copy past the last block', op: { kind: 'copy', block: 3, count: 1 } },
+    { description: 'a copy running off the end', op: { kind: 'copy', block: 1, count: 3 } },
+    { description: 'a negative block', op: { kind: 'copy', block: -1, count: 1 } },
+    { description: 'an empty copy', op: { kind: 'copy', block: 0, count: 0 } },
+    { description: 'a fractional block', op: { kind: 'copy', block: 0.5, count: 1 } },
+  ];
+  for (const c of hostile) {
+    it(`refuses ${c.description}`, () => {
+      expect(() => patchBytes(seededBytes(3 * 1024, 19), 1024, [c.op])).toThrow(/delta copies/);
+    });
+  }
+
+  it('passes a write failure up unchanged', async () => {
+    const basis = seededBytes(10 * KiB, 20);
+    const sig = signatureOf(basis);
+    const failing = patch(deltifyBytes(basis, sig), { blockSize: sig.blockSize, size: basis.length, read: () => Promise.resolve(basis) }, () =>
+      Promise.reject(new Error('disk full')),
+    );
+    await expect(failing).rejects.toThrow('disk full');
   });
 });
 
