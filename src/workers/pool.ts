@@ -59,8 +59,6 @@ export class WorkerPool implements JobRunner {
       if (worker === undefined) {
         if (this.busy.size >= Math.max(1, this.size())) return;
         worker = new Worker(this.script);
-        // Idle workers must not keep the process alive on their own.
-        worker.unref();
       }
       this.start(worker, this.queue.shift() as Task);
     }
@@ -68,10 +66,13 @@ export class WorkerPool implements JobRunner {
 
   private start(worker: Worker, task: Task): void {
     this.busy.add(worker);
+    // A job in progress keeps the process alive; an idle worker does not.
+    worker.ref();
     const done = () => {
       worker.off('message', onMessage);
       worker.off('error', onError);
       worker.off('exit', onExit);
+      worker.unref();
       this.busy.delete(worker);
     };
     const onMessage = (reply: JobReply) => {
