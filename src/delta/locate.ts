@@ -4,7 +4,7 @@
  * target blocks it already has and where. The rest is fetched from the peer.
  */
 import { BlockMatcher } from './matcher.js';
-import { blockCount, blockLength, type Signature } from './signature.js';
+import { blockCount, blockLength, checkSignature, type Signature } from './signature.js';
 
 /** Streams a basis and records, per target block, a basis offset holding its bytes. */
 export class BlockLocator {
@@ -12,7 +12,9 @@ export class BlockLocator {
   readonly sources: Float64Array;
   private readonly matcher: BlockMatcher;
 
+  /** `target` is checked before anything is sized by it. */
   constructor(target: Signature) {
+    checkSignature(target);
     this.sources = new Float64Array(blockCount(target.fileSize, target.blockSize)).fill(-1);
     this.matcher = new BlockMatcher(target, {
       copy: (block, at) => {

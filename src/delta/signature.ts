@@ -46,6 +46,14 @@ export function blockSizeFor(length: number): number {
   return Math.min(MAX_BLOCK_BYTES, Math.max(MIN_BLOCK_BYTES, ideal));
 }
 
+/** Files below this are sent whole: a signature and a round trip cost more than the bytes. */
+export const DELTA_MIN_BYTES = 16 * 1024;
+
+/** Whether a file of `size` bytes gets block sums and delta transfers: not too small, and not past MAX_BLOCKS blocks. */
+export function isDeltaSized(size: number): boolean {
+  return size >= DELTA_MIN_BYTES && blockCount(size, blockSizeFor(size)) <= MAX_BLOCKS;
+}
+
 /** Number of blocks of `blockSize` in `fileSize` bytes (the last one may be short). */
 export function blockCount(fileSize: number, blockSize: number): number {
   return Math.ceil(fileSize / blockSize);
@@ -84,6 +92,7 @@ export class SignatureBuilder {
     private readonly reuse?: { readonly from: Signature; readonly isSame: (block: number) => boolean },
   ) {
     const count = blockCount(fileSize, blockSize);
+    if (count > MAX_BLOCKS) throw new SignatureError(`${count} blocks, more than ${MAX_BLOCKS}`);
     this.weak = new Uint32Array(count);
     this.strong = new Uint8Array(count * STRONG_BYTES);
     this.block = new Uint8Array(blockSize);

@@ -13,7 +13,18 @@
 import { open } from 'node:fs/promises';
 import { WizardError } from '../core/errors.js';
 import { appendFill, type FillOp } from '../delta/locate.js';
-import { blockCount, blockSizeFor, checkSignature, groupDigests, MIN_BLOCK_BYTES, signatureOf, STRONG_BYTES, type Signature } from '../delta/signature.js';
+import {
+  blockCount,
+  blockSizeFor,
+  checkSignature,
+  groupDigests,
+  MAX_BLOCKS,
+  MIN_BLOCK_BYTES,
+  SignatureError,
+  signatureOf,
+  STRONG_BYTES,
+  type Signature,
+} from '../delta/signature.js';
 import type { FileEntry } from '../index/entry.js';
 import { LIMITS } from '../protocol/messages.js';
 import type { JobRunner } from '../workers/pool.js';
@@ -90,6 +101,8 @@ function runs(count: number, isWanted: (i: number) => boolean): Array<[number, n
 async function locate(input: PlanInput, entry: FileEntry): Promise<{ blockSize: number; basis: Int8Array; offset: Float64Array }> {
   const blockSize = blockSizeFor(entry.size);
   const count = blockCount(entry.size, blockSize);
+  // The size comes from the peer's index entry: bound it before sizing arrays by it.
+  if (count > MAX_BLOCKS) throw new SignatureError(`${entry.path}: ${count} blocks, more than ${MAX_BLOCKS}`);
   const basis = new Int8Array(count).fill(-1);
   const offset = new Float64Array(count).fill(-1);
   const own = input.currentSums;

@@ -13,9 +13,8 @@ import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promise
 import path from 'node:path';
 import { hasCode, WizardError } from '../core/errors.js';
 import { tempNameFor } from '../core/paths.js';
-import { SignatureBuilder, type Signature } from '../delta/signature.js';
+import { isDeltaSized, SignatureBuilder, type Signature } from '../delta/signature.js';
 import type { FileEntry } from '../index/entry.js';
-import { DELTA_MIN_BYTES } from '../workers/jobs.js';
 import { fetchDelta, type DeltaDeps } from './delta-fetch.js';
 
 /** Reads one block of a file from one peer. */
@@ -52,16 +51,16 @@ export async function download(
   if (sources.length === 0) throw new WizardError('UNREACHABLE', `no connected peer has ${entry.path}`);
   await mkdir(dirAbs, { recursive: true });
   const base = path.posix.basename(entry.path);
-  const isDeltaSized = entry.size >= DELTA_MIN_BYTES;
+  const hasDeltas = isDeltaSized(entry.size);
   // Small files never use a basis, so they skip the directory listing (thousands of small files share a dir).
-  const partials = isDeltaSized ? await findPartials(dirAbs, base, entry.hash) : [];
+  const partials = hasDeltas ? await findPartials(dirAbs, base, entry.hash) : [];
   const temp = path.join(dirAbs, tempNameFor(base, `${entry.hash.slice(0, 16)}-${randomBytes(RANDOM_CHARS / 2).toString('hex')}`));
   const fh = await open(temp, 'wx', 0o600);
   const progress = { written: 0 };
   try {
     const bases = [...(basis === undefined ? [] : [basis.file]), ...partials.map((p) => p.file)];
     let sums: Signature | undefined;
-    if (isDeltaSized && bases.length > 0) {
+    if (hasDeltas && bases.length > 0) {
       try {
         sums = (await fetchDelta(fh, entry, sources, bases, basis?.sums, deps, progress)).sums;
       } catch (err) {
@@ -83,7 +82,7 @@ export async function download(
   } catch (err) {
     await fh.close().catch(() => undefined);
     // Keep what this attempt wrote unless it is worthless (a bad hash, a small file that is never resumed) or an older partial already has as much.
-    const isUseful = isDeltaSized && !hasCode(err, 'HASH_MISMATCH') && progress.written > 0 && partials.every((p) => p.size < progress.written);
+    const isUseful = hasDeltas && !hasCode(err, 'HASH_MISMATCH') && progress.written > 0 && partials.every((p) => p.size < progress.written);
     if (isUseful) await Promise.all(partials.map((p) => rm(p.file, { force: true })));
     else await rm(temp, { force: true });
     throw err;
@@ -115,7 +114,7 @@ async function findPartials(dirAbs: string, base: string, hash: string): Promise
 /** Fetches the whole content in order into `fh`, verifying its hash; returns its sums for big files. */
 async function fetchWhole(fh: FileHandle, entry: FileEntry, sources: readonly string[], deps: DeltaDeps, progress: { written: number }): Promise<Signature | undefined> {
   const hash = createHash('sha256');
-  const sums = entry.size >= DELTA_MIN_BYTES ? new SignatureBuilder(entry.size) : undefined;
+  const sums = isDeltaSized(entry.size) ? new SignatureBuilder(entry.size) : undefined;
   let next = 0;
   let sourceIndex = 0;
   const inflight: Array<{ offset: number; promise: Promise<Buffer> }> = [];

@@ -8,13 +8,11 @@ import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { WizardError } from '../core/errors.js';
 import { BlockLocator } from '../delta/locate.js';
-import { SignatureBuilder, type Signature } from '../delta/signature.js';
+import { isDeltaSized, SignatureBuilder, type Signature } from '../delta/signature.js';
 import { sameStat, statKey, type StatKey } from '../index/hash.js';
 
 /** Bytes read per call: large enough to amortise syscalls, small enough to stay in cache. */
 const READ_BYTES = 1024 * 1024;
-/** Files below this are sent whole: a signature and a round trip cost more than the bytes. */
-export const DELTA_MIN_BYTES = 16 * 1024;
 
 /** The job kinds with their arguments and results. */
 export interface Jobs {
@@ -67,7 +65,7 @@ function hashJob(path: string, stat: StatKey): Jobs['hash']['result'] {
   const fd = openSync(path, 'r');
   try {
     const hash = createHash('sha256');
-    const sums = stat.size >= DELTA_MIN_BYTES ? new SignatureBuilder(stat.size) : undefined;
+    const sums = isDeltaSized(stat.size) ? new SignatureBuilder(stat.size) : undefined;
     const read = readRange(fd, 0, stat.size + 1, Buffer.allocUnsafe(READ_BYTES), (chunk) => {
       hash.update(chunk);
       sums?.push(chunk);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Deltifier, deltifyBytes, type DeltaOp } from '../../src/delta/deltify.js';
 import { BlockLocator, planFill, remoteBytes } from '../../src/delta/locate.js';
 import { patch, patchBytes } from '../../src/delta/patch.js';
-import { blockSizeFor, checkSignature, signatureOf, SignatureBuilder, STRONG_BYTES, type Signature } from '../../src/delta/signature.js';
+import { blockSizeFor, checkSignature, isDeltaSized, signatureOf, SignatureBuilder, STRONG_BYTES, type Signature } from '../../src/delta/signature.js';
 import { seededBytes, seededRandom } from '../support/random.js';
 
 /** How a test case derives its target from its basis. */
@@ -183,6 +183,15 @@ describe('SignatureBuilder', () => {
     const short = new SignatureBuilder(10);
     short.push(new Uint8Array(9));
     expect(() => short.finish()).toThrow(/9 bytes/);
+  });
+
+  it.each([
+    { size: 16 * KiB - 1, expected: false },
+    { size: 16 * KiB, expected: true },
+    { size: 256 * 1024 * 1024 * KiB, expected: true },
+    { size: 256 * 1024 * 1024 * KiB + 1, expected: false },
+  ])('uses deltas for a file of $size bytes: $expected', ({ size, expected }) => {
+    expect(isDeltaSized(size)).toBe(expected);
   });
 
   it.each([

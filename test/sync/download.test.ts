@@ -136,6 +136,17 @@ describe('download', () => {
     expect(temps().sort()).toEqual([path.basename(temp), ...others].sort());
   });
 
+  it('sizes nothing by a huge size a peer announces (2^50 bytes): no delta, no sums, the short answer fails the download', async () => {
+    writeFileSync(path.join(dir, 'f'), seededBytes(64 * KiB, 15));
+    const entry = { ...entryOf('f', Buffer.alloc(0)), size: 2 ** 50 };
+    const peer = fakePeer({ f: seededBytes(64 * KiB, 15) });
+    const fallbacks: unknown[] = [];
+    const deps = { ...peer, runner: inlineRunner, onDeltaFallback: (_rel: string, err: unknown) => fallbacks.push(err) };
+    await expect(download(dir, entry, ['peer'], { file: path.join(dir, 'f'), sums: undefined }, deps)).rejects.toMatchObject({ code: 'HASH_MISMATCH' });
+    expect(peer.sumsRequests).toBe(0);
+    expect(temps()).toEqual([]);
+  });
+
   it('resumes an interrupted transfer from the partial file it left', async () => {
     const target = seededBytes(2048 * KiB, 7);
     const entry = entryOf('f', target);
