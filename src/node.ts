@@ -26,6 +26,7 @@ import { dial, listen, type Listener } from './transport/tls.js';
 import { Redialer } from './transport/redialer.js';
 import { PeerSession, short } from './transport/session.js';
 import { shortId } from './versions/vector.js';
+import { WorkerPool } from './workers/pool.js';
 
 /** Default port of the Wizard protocol. */
 export const DEFAULT_PORT = 7842;
@@ -67,6 +68,8 @@ export class WizardNode {
   private configProblem: ConfigProblem | undefined;
   private stopped = false;
   private readonly purger: TrashPurger;
+  /** Hashing and delta work, off the event loop; as many threads as the `hashers` limit. */
+  private readonly pool = new WorkerPool(() => this.config.limits.hashers);
 
   constructor(private readonly deps: NodeDeps) {
     this.config = deps.config;
@@ -103,6 +106,7 @@ export class WizardNode {
     await Promise.all([...this.folders.values()].map((f) => f.stop()));
     this.folders.clear();
     await this.listener?.close();
+    await this.pool.close();
   }
 
   /** Applies a new config to the running node: folders, peers, limits, ignores. */
@@ -223,12 +227,18 @@ export class WizardNode {
         rescanIntervalMs: () => this.config.rescanIntervalS * 1000,
         deletionBudget: () => this.config.deletionBudget,
         tombstoneDays: () => this.config.tombstoneDays,
+        runner: this.pool,
         peers: {
           connected: () => [...this.links.values()].filter((l) => l.shares(cfg.id) && !l.session.isClosed).map((l) => l.peerId),
           readBlock: (peer, req) => {
             const link = this.links.get(peer);
             if (link === undefined) return Promise.reject(new WizardError('UNREACHABLE', `peer ${short(peer)} is not connected`));
             return link.session.request({ folder: cfg.id, ...req });
+          },
+          readSums: (peer, req) => {
+            const link = this.links.get(peer);
+            if (link === undefined) return Promise.reject(new WizardError('UNREACHABLE', `peer ${short(peer)} is not connected`));
+            return link.session.requestSums({ folder: cfg.id, ...req });
           },
           announce: () => {
             for (const link of this.links.values()) link.announce(cfg.id);

@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import { WizardError } from '../core/errors.js';
 
 /** The schema version this code reads and writes (SQLite `user_version`). */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Schema steps: `MIGRATIONS[n]` takes a database at version n to n + 1.
@@ -67,6 +67,24 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
         index_id TEXT NOT NULL,
         sequence INTEGER NOT NULL,
         PRIMARY KEY (folder, peer)
+      ) WITHOUT ROWID;
+    `);
+  },
+  (db) => {
+    // Block sums of our own files, for answering peers' delta requests without
+    // re-reading an unchanged file. `hash` is the content they describe: a row
+    // whose hash differs from the file's entry is stale and never served.
+    // Files indexed before this step have no row; theirs are computed on demand.
+    db.exec(`
+      CREATE TABLE block_sums (
+        folder     TEXT NOT NULL,
+        path       TEXT NOT NULL,
+        hash       TEXT NOT NULL,
+        block_size INTEGER NOT NULL,
+        file_size  INTEGER NOT NULL,
+        weak       BLOB NOT NULL,
+        strong     BLOB NOT NULL,
+        PRIMARY KEY (folder, path)
       ) WITHOUT ROWID;
     `);
   },

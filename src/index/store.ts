@@ -13,6 +13,7 @@ import { canonical, parseCanonical } from '../versions/vector.js';
 import { EMPTY_DIGEST_HEX, entryDigest, xorInto } from './digest.js';
 import type { EntryType, FileEntry, LocalEntry } from './entry.js';
 import { migrate } from './schema.js';
+import { BlockSumStore } from './sums.js';
 
 /** A folder's own index, as announced in `Hello`. */
 export interface FolderState {
@@ -187,8 +188,12 @@ export class IndexStore {
   readonly #adoptTx: (folder: string, peer: string, indexId: string, sequence: number) => void;
   readonly #forgetPeerTx: (folder: string, peer: string) => void;
 
+  /** Block sums of our own files. */
+  readonly sums: BlockSumStore;
+
   private constructor(db: Database.Database) {
     this.#db = db;
+    this.sums = new BlockSumStore(db);
     this.#insertFolder = db.prepare(
       `INSERT OR IGNORE INTO folders (folder, index_id, max_sequence, digest)
        VALUES (@folder, @indexId, 0, '${EMPTY_DIGEST_HEX}')`,

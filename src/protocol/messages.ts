@@ -6,7 +6,7 @@
 import type { FileEntry } from '../index/entry.js';
 
 /** Bumped on any incompatible change; peers with another version are refused. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Hard ceilings, checked before anything is allocated or used. */
 export const LIMITS = {
@@ -28,6 +28,16 @@ export const LIMITS = {
   maxNodeNameChars: 64,
   /** Characters of an error message. */
   maxMessageChars: 1024,
+  /** Blocks in one SumsRequest or Sums: 20 bytes each, so a Sums frame stays under 400 KiB. */
+  maxSumsPerMessage: 16384,
+  /** Smallest block size sums may be asked for (the delta floor). */
+  minSumsBlockBytes: 1024,
+  /** Largest block size sums may be asked for. */
+  maxSumsBlockBytes: 64 * 1024,
+  /** Bytes of strong hash per block in a Sums message (truncated SHA-256). */
+  strongBytes: 16,
+  /** Most blocks folded into one group digest; 256 x 64 KiB keeps on-demand work per answer at 16 MiB. */
+  maxSumsGroup: 256,
 } as const;
 
 /** Per shared folder, in Hello. */
@@ -87,6 +97,43 @@ export interface ResponseMessage {
   readonly data: Uint8Array;
 }
 
+/**
+ * Asks for the block sums of a file whose content has `hash`: blocks
+ * `first .. first + count - 1` of `blockSize` bytes (the last may be short).
+ * Answered with `sums` or `error`.
+ */
+export interface SumsRequestMessage {
+  readonly type: 'sums-request';
+  readonly id: number;
+  readonly folder: string;
+  readonly path: string;
+  readonly hash: string;
+  readonly blockSize: number;
+  readonly first: number;
+  readonly count: number;
+  /** 1: per-block sums. More: one digest per `group` consecutive blocks, to find unchanged regions cheaply. */
+  readonly group: number;
+}
+
+/**
+ * Block sums for request `id`: per block a 4-byte big-endian weak sum
+ * (librsync rollsum) and `LIMITS.strongBytes` of SHA-256; with `group` > 1,
+ * no weak sums and per group the first `LIMITS.strongBytes` of the SHA-256 of
+ * its blocks' strong hashes. Fewer than asked at end of file or when the
+ * responder caps its work (the requester asks again).
+ */
+export interface SumsMessage {
+  readonly type: 'sums';
+  readonly id: number;
+  /** Length of the whole file. */
+  readonly fileSize: number;
+  readonly blockSize: number;
+  readonly first: number;
+  readonly group: number;
+  readonly weak: Uint8Array;
+  readonly strong: Uint8Array;
+}
+
 /** Why request `id` cannot be answered. */
 export interface ErrorMessage {
   readonly type: 'error';
@@ -115,6 +162,8 @@ export type Message =
   | IndexMessage
   | RequestMessage
   | ResponseMessage
+  | SumsRequestMessage
+  | SumsMessage
   | ErrorMessage
   | PingMessage
   | PongMessage

@@ -4,8 +4,8 @@
  * Validators copy only the fields they checked into a fresh object: unknown
  * keys and prototype tricks in the input never reach the rest of Wizard.
  */
-import { BadPathError, ProtocolError } from '../core/errors.js';
-import { isTempName, toRelPath } from '../core/paths.js';
+import { ProtocolError } from '../core/errors.js';
+import { array, bool, describe, field, folderId, hex, nodeName, plainObject, relPath, safeUint, string } from './fields.js';
 import type { EntryType, FileEntry } from '../index/entry.js';
 import { SHORT_ID_HEX, type VersionVector } from '../versions/vector.js';
 import {
@@ -19,18 +19,15 @@ import {
   type MessageType,
   type RequestMessage,
   type ResponseMessage,
+  type SumsMessage,
+  type SumsRequestMessage,
 } from './messages.js';
-
-type Fields = Readonly<Record<string, unknown>>;
 
 const NODE_ID = /^[0-9a-f]{64}$/;
 const INDEX_ID = /^[0-9a-f]{16}$/;
 const DIGEST = /^[0-9a-f]{32}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const SHORT_ID = new RegExp(`^[0-9a-f]{${SHORT_ID_HEX}}$`);
-const FOLDER_ID = /^[A-Za-z0-9._-]{1,64}$/;
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL_CHAR = /[\u0000-\u001f\u007f]/;
 const ERROR_CODES: ReadonlySet<string> = new Set<ErrorMessage['code']>(['not-found', 'changed', 'io']);
 const ENTRY_TYPES: ReadonlySet<string> = new Set<EntryType>(['file', 'dir', 'symlink']);
 /** Highest permission bits: setuid, setgid, sticky, rwx for all. */
@@ -51,6 +48,10 @@ export function validateMessage(value: unknown): Message {
       return validateRequest(m);
     case 'response':
       return validateResponse(m);
+    case 'sums-request':
+      return validateSumsRequest(m);
+    case 'sums':
+      return validateSums(m);
     case 'error':
       return validateError(m);
     case 'close':
@@ -254,6 +255,81 @@ export function validateResponse(value: unknown): ResponseMessage {
   };
 }
 
+/** Validates a SumsRequest: 1..`LIMITS.maxSumsPerMessage` blocks of a block size within the delta bounds. */
+export function validateSumsRequest(value: unknown): SumsRequestMessage {
+  const ctx = 'sums-request';
+  const m = plainObject(value, ctx);
+  const blockSize = sumsBlockSize(m, ctx);
+  const count = safeUint(m, 'count', ctx);
+  if (count < 1 || count > LIMITS.maxSumsPerMessage) throw new ProtocolError(`${ctx}: count ${count} is outside 1..${LIMITS.maxSumsPerMessage}`);
+  return {
+    type: 'sums-request',
+    id: safeUint(m, 'id', ctx),
+    folder: folderId(m, 'folder', ctx),
+    path: relPath(m, ctx),
+    hash: hex(m, 'hash', ctx, SHA256, '64 lowercase hex digits'),
+    blockSize,
+    first: safeUint(m, 'first', ctx),
+    count,
+    group: sumsGroup(m, ctx),
+  };
+}
+
+/**
+ * Validates Sums: a block size within the delta bounds, at most
+ * `LIMITS.maxSumsPerMessage` blocks, and exactly one weak and one strong hash
+ * per block. Whether the blocks fit the file is the requester's check.
+ */
+export function validateSums(value: unknown): SumsMessage {
+  const ctx = 'sums';
+  const m = plainObject(value, ctx);
+  const blockSize = sumsBlockSize(m, ctx);
+  const group = sumsGroup(m, ctx);
+  const weak = binary(m, 'weak', ctx, LIMITS.maxSumsPerMessage * 4);
+  const strong = binary(m, 'strong', ctx, LIMITS.maxSumsPerMessage * LIMITS.strongBytes);
+  if (group > 1) {
+    if (weak.byteLength !== 0) throw new ProtocolError(`${ctx}: group digests come with no weak sums`);
+    if (strong.byteLength % LIMITS.strongBytes !== 0) throw new ProtocolError(`${ctx}: ${strong.byteLength} bytes of group digests, not whole digests`);
+  } else {
+    if (weak.byteLength % 4 !== 0) throw new ProtocolError(`${ctx}: weak has ${weak.byteLength} bytes, not a multiple of 4`);
+    if (strong.byteLength !== (weak.byteLength / 4) * LIMITS.strongBytes) {
+      throw new ProtocolError(`${ctx}: ${strong.byteLength} strong hash bytes for ${weak.byteLength / 4} blocks`);
+    }
+  }
+  return {
+    type: 'sums',
+    id: safeUint(m, 'id', ctx),
+    fileSize: safeUint(m, 'fileSize', ctx),
+    blockSize,
+    first: safeUint(m, 'first', ctx),
+    group,
+    weak,
+    strong,
+  };
+}
+
+function sumsGroup(m: Readonly<Record<string, unknown>>, ctx: string): number {
+  const group = safeUint(m, 'group', ctx);
+  if (group < 1 || group > LIMITS.maxSumsGroup) throw new ProtocolError(`${ctx}: group ${group} is outside 1..${LIMITS.maxSumsGroup}`);
+  return group;
+}
+
+function sumsBlockSize(m: Readonly<Record<string, unknown>>, ctx: string): number {
+  const blockSize = safeUint(m, 'blockSize', ctx);
+  if (blockSize < LIMITS.minSumsBlockBytes || blockSize > LIMITS.maxSumsBlockBytes) {
+    throw new ProtocolError(`${ctx}: blockSize ${blockSize} is outside ${LIMITS.minSumsBlockBytes}..${LIMITS.maxSumsBlockBytes}`);
+  }
+  return blockSize;
+}
+
+/** A `bin` field of at most `max` bytes, as a Buffer view (no copy). */
+function binary(m: Readonly<Record<string, unknown>>, key: string, ctx: string, max: number): Buffer {
+  const data = field(m, key);
+  if (!(data instanceof Uint8Array)) throw new ProtocolError(`${ctx}: ${key} is ${describe(data)}, not binary`);
+  if (data.byteLength > max) throw new ProtocolError(`${ctx}: ${key} of ${data.byteLength} bytes exceeds ${max}`);
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
 /** Validates an Error; an overlong message is truncated, not refused. */
 export function validateError(value: unknown): ErrorMessage {
   const ctx = 'error';
@@ -280,104 +356,4 @@ export function truncateChars(s: string, max: number): string {
   const code = s.charCodeAt(max - 1);
   const end = code >= 0xd800 && code <= 0xdbff ? max - 1 : max;
   return s.slice(0, end);
-}
-
-/** An own property only: an inherited `constructor` or `toString` is not a field the peer sent. */
-function field(o: Fields, key: string): unknown {
-  return Object.hasOwn(o, key) ? o[key] : undefined;
-}
-
-function plainObject(value: unknown, ctx: string): Fields {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new ProtocolError(`${ctx}: expected a map, got ${describe(value)}`);
-  }
-  const proto: unknown = Object.getPrototypeOf(value);
-  // Decoder extensions can produce Dates, Sets, Buffers...: none of them is a map.
-  if (proto !== Object.prototype && proto !== null) {
-    throw new ProtocolError(`${ctx}: expected a map, got ${describe(value)}`);
-  }
-  return value as Fields;
-}
-
-function array(o: Fields, key: string, ctx: string, max: number): readonly unknown[] {
-  const value = field(o, key);
-  if (!Array.isArray(value)) throw new ProtocolError(`${ctx}: ${key} is ${describe(value)}, not an array`);
-  if (value.length > max) throw new ProtocolError(`${ctx}: ${key} has ${value.length} items, more than ${max}`);
-  return value as readonly unknown[];
-}
-
-function string(o: Fields, key: string, ctx: string): string {
-  const value = field(o, key);
-  if (typeof value !== 'string') throw new ProtocolError(`${ctx}: ${key} is ${describe(value)}, not a string`);
-  return value;
-}
-
-function bool(o: Fields, key: string, ctx: string): boolean {
-  const value = field(o, key);
-  if (typeof value !== 'boolean') throw new ProtocolError(`${ctx}: ${key} is ${describe(value)}, not a boolean`);
-  return value;
-}
-
-function safeUint(o: Fields, key: string, ctx: string): number {
-  const value = field(o, key);
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new ProtocolError(`${ctx}: ${key} is ${describe(value)}, not a non-negative integer`);
-  }
-  return value;
-}
-
-function hex(o: Fields, key: string, ctx: string, pattern: RegExp, what: string): string {
-  const value = field(o, key);
-  if (typeof value !== 'string' || !pattern.test(value)) throw new ProtocolError(`${ctx}: ${key} is not ${what}`);
-  return value;
-}
-
-function folderId(o: Fields, key: string, ctx: string): string {
-  const value = field(o, key);
-  if (typeof value !== 'string' || !FOLDER_ID.test(value) || value === '.' || value === '..') {
-    throw new ProtocolError(`${ctx}: ${key} is not a folder ID (1-64 of A-Z a-z 0-9 . _ -, not "." or "..")`);
-  }
-  return value;
-}
-
-function nodeName(o: Fields, ctx: string): string {
-  const name = string(o, 'name', ctx);
-  // Code points, so an emoji counts once; only counted when the quick UTF-16 bound is exceeded.
-  if (name.length > LIMITS.maxNodeNameChars && [...name].length > LIMITS.maxNodeNameChars) {
-    throw new ProtocolError(`${ctx}: name longer than ${LIMITS.maxNodeNameChars} characters`);
-  }
-  if (CONTROL_CHAR.test(name)) throw new ProtocolError(`${ctx}: name contains a control character`);
-  return name;
-}
-
-/**
- * The `path` field through `toRelPath`. Temp names are refused too: no
- * compliant peer indexes or serves them, and accepting one would let a peer
- * write over a download in progress.
- */
-function relPath(o: Fields, ctx: string): string {
-  let path: string;
-  try {
-    path = toRelPath(field(o, 'path'));
-  } catch (err) {
-    if (err instanceof BadPathError) throw new ProtocolError(`${ctx}: path: ${err.message}`, { cause: err });
-    throw err;
-  }
-  if (path.split('/').some(isTempName)) throw new ProtocolError(`${ctx}: path names a Wizard temp file`);
-  return path;
-}
-
-/** What a bad value is, without echoing peer data at length. */
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (value instanceof Uint8Array) return 'binary';
-  if (typeof value === 'string') return JSON.stringify(value.length > 32 ? `${value.slice(0, 32)}…` : value);
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'object') {
-    const tag = Object.prototype.toString.call(value).slice(8, -1);
-    return tag === 'Object' ? 'a map' : `a ${tag}`;
-  }
-  return typeof value;
 }

@@ -8,10 +8,10 @@
 import type { Logger } from 'pino';
 import { describeError } from '../core/errors.js';
 import type { IndexStore } from '../index/store.js';
-import { LIMITS, type Hello, type HelloFolder, type IndexMessage, type RequestMessage } from '../protocol/messages.js';
+import { LIMITS, type Hello, type HelloFolder, type IndexMessage, type RequestMessage, type SumsRequestMessage } from '../protocol/messages.js';
 import { short, type PeerSession, type SessionHandler } from '../transport/session.js';
 import type { Folder } from './folder.js';
-import { ServeError } from './serve.js';
+import { ServeError, type WireSums } from './serve.js';
 
 /** What a link needs from the node. */
 export interface PeerLinkDeps {
@@ -107,6 +107,13 @@ export class PeerLink implements SessionHandler {
     if (folder === undefined || !this.sent.has(msg.folder)) throw new ServeError('not-found', `no shared folder ${msg.folder}`);
     if (folder.isIgnored(msg.path)) throw new ServeError('not-found', `${msg.path} is not synced here`);
     return folder.readBlock(msg);
+  }
+
+  async onSumsRequest(msg: SumsRequestMessage): Promise<WireSums> {
+    const folder = this.deps.folder(msg.folder);
+    if (folder === undefined || !this.sent.has(msg.folder)) throw new ServeError('not-found', `no shared folder ${msg.folder}`);
+    if (folder.isIgnored(msg.path)) throw new ServeError('not-found', `${msg.path} is not synced here`);
+    return folder.readSums(msg);
   }
 
   onClose(reason: string): void {

@@ -1,13 +1,21 @@
 /**
  * Downloads a file's content from peers into a temp file next to its target,
- * verifying the SHA-256 as the bytes arrive. Never touches the target itself.
+ * as a delta against what we already have when that pays, whole otherwise,
+ * verifying the SHA-256 either way. Never touches the target itself.
+ *
+ * An interrupted download leaves its temp file behind as a partial, named
+ * after the path and the content's hash; the next download to that path
+ * reuses its blocks (they are found by their sums, so holes, stale bytes or an
+ * older version do no harm) and removes it once it succeeds.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { WizardError } from '../core/errors.js';
+import { hasCode, WizardError } from '../core/errors.js';
 import { tempNameFor } from '../core/paths.js';
+import { isDeltaSized, SignatureBuilder, type Signature } from '../delta/signature.js';
 import type { FileEntry } from '../index/entry.js';
+import { fetchDelta, type DeltaDeps } from './delta-fetch.js';
 
 /** Reads one block of a file from one peer. */
 export type BlockSource = (peer: string, req: { path: string; hash: string; offset: number; length: number }) => Promise<Buffer>;
@@ -16,64 +24,130 @@ export type BlockSource = (peer: string, req: { path: string; hash: string; offs
 export const BLOCK_BYTES = 256 * 1024;
 /** Requests kept in flight per file: hides the round trip on a fast link without buffering much (2 MiB). */
 const WINDOW = 8;
+/** Characters of random suffix in a temp name. */
+const RANDOM_CHARS = 8;
+
+/** A finished download. */
+export interface Downloaded {
+  /** The fsynced temp file with the entry's content and mode; the caller renames it into place. */
+  readonly temp: string;
+  /** Block sums of the content, for the index (undefined for small files). */
+  readonly sums: Signature | undefined;
+}
 
 /**
- * Fetches `entry` into a new temp file in `dirAbs` and returns its path. The
- * temp file is fsynced and has the entry's mode; the caller renames it into
- * place. On any failure the temp file is removed and the error is thrown.
+ * Fetches `entry` into a new temp file in `dirAbs`. `basis` is our own current
+ * file at that path (already checked against our index) with its stored sums, if any. Partial
+ * downloads of the same content in `dirAbs` are reused and removed on success.
+ * On failure the temp file stays as a partial if it holds anything new.
  */
-export async function fetchToTemp(
+export async function download(
   dirAbs: string,
   entry: FileEntry,
   sources: readonly string[],
-  readBlock: BlockSource,
-  signal?: AbortSignal,
-): Promise<string> {
+  basis: { file: string; sums: Signature | undefined } | undefined,
+  deps: DeltaDeps,
+): Promise<Downloaded> {
   if (sources.length === 0) throw new WizardError('UNREACHABLE', `no connected peer has ${entry.path}`);
   await mkdir(dirAbs, { recursive: true });
-  const temp = path.join(dirAbs, tempNameFor(path.posix.basename(entry.path), randomBytes(4).toString('hex')));
+  const base = path.posix.basename(entry.path);
+  const hasDeltas = isDeltaSized(entry.size);
+  // Small files never use a basis, so they skip the directory listing (thousands of small files share a dir).
+  const partials = hasDeltas ? await findPartials(dirAbs, base, entry.hash) : [];
+  const temp = path.join(dirAbs, tempNameFor(base, `${entry.hash.slice(0, 16)}-${randomBytes(RANDOM_CHARS / 2).toString('hex')}`));
   const fh = await open(temp, 'wx', 0o600);
+  const progress = { written: 0 };
   try {
-    const hash = createHash('sha256');
-    let next = 0;
-    let sourceIndex = 0;
-    const inflight: Array<{ offset: number; promise: Promise<Buffer> }> = [];
-    const ask = () => {
-      const offset = next;
-      const length = Math.min(BLOCK_BYTES, entry.size - offset);
-      next += length;
-      // Spread blocks over every peer that has the file.
-      const peer = sources[sourceIndex++ % sources.length] as string;
-      const promise = readBlock(peer, { path: entry.path, hash: entry.hash, offset, length });
-      // Blocks behind a failed one are abandoned; keep their rejections from going unhandled.
-      promise.catch(() => undefined);
-      inflight.push({ offset, promise });
-    };
-    while (next < entry.size && inflight.length < WINDOW) ask();
-    while (inflight.length > 0) {
-      signal?.throwIfAborted();
-      const { offset, promise } = inflight.shift() as { offset: number; promise: Promise<Buffer> };
-      const data = await promise;
-      const expected = Math.min(BLOCK_BYTES, entry.size - offset);
-      if (data.length !== expected) {
-        throw new WizardError('HASH_MISMATCH', `${entry.path}: peer sent ${data.length} bytes at ${offset}, expected ${expected}`);
+    const bases = [...(basis === undefined ? [] : [basis.file]), ...partials.map((p) => p.file)];
+    let sums: Signature | undefined;
+    if (hasDeltas && bases.length > 0) {
+      try {
+        sums = (await fetchDelta(fh, entry, sources, bases, basis?.sums, deps, progress)).sums;
+      } catch (err) {
+        // A delta that rebuilt the wrong bytes, or sums we could not use, never lands: start over whole.
+        if (!hasCode(err, 'HASH_MISMATCH') && !hasCode(err, 'PROTOCOL')) throw err;
+        deps.onDeltaFallback?.(entry.path, err);
+        await fh.truncate(0);
+        progress.written = 0;
+        sums = await fetchWhole(fh, entry, sources, deps, progress);
       }
-      await fh.write(data, 0, data.length, offset);
-      hash.update(data);
-      if (next < entry.size) ask();
-    }
-    if (hash.digest('hex') !== entry.hash) {
-      throw new WizardError('HASH_MISMATCH', `${entry.path}: received content does not match its hash; will retry`);
+    } else {
+      sums = await fetchWhole(fh, entry, sources, deps, progress);
     }
     await fh.chmod(fileMode(entry.mode));
     await fh.sync();
     await fh.close();
-    return temp;
+    await Promise.all(partials.map((p) => rm(p.file, { force: true })));
+    return { temp, sums };
   } catch (err) {
     await fh.close().catch(() => undefined);
-    await rm(temp, { force: true });
+    // Keep what this attempt wrote unless it is worthless (a bad hash, a small file that is never resumed) or an older partial already has as much.
+    const isUseful = hasDeltas && !hasCode(err, 'HASH_MISMATCH') && progress.written > 0 && partials.every((p) => p.size < progress.written);
+    if (isUseful) await Promise.all(partials.map((p) => rm(p.file, { force: true })));
+    else await rm(temp, { force: true });
     throw err;
   }
+}
+
+/**
+ * Temp files in `dirAbs` left by earlier downloads to `base`: of any version
+ * (an older version shares most blocks with a newer one, and this way a
+ * superseded partial is cleaned up by the next success), or only of content
+ * `hash` when the name had to be cut, since then another file's could match.
+ */
+async function findPartials(dirAbs: string, base: string, hash: string): Promise<Array<{ file: string; size: number }>> {
+  const tag = hash.slice(0, 16);
+  const sample = tempNameFor(base, `${tag}-${'0'.repeat(RANDOM_CHARS)}`);
+  const isCut = !sample.includes(`-${base}-${tag}-`);
+  const prefix = sample.slice(0, sample.length - `${tag}-${'0'.repeat(RANDOM_CHARS)}.tmp`.length);
+  const rest = isCut ? new RegExp(`^${tag}-[0-9a-f]{${RANDOM_CHARS}}\\.tmp$`) : new RegExp(`^[0-9a-f]{16}-[0-9a-f]{${RANDOM_CHARS}}\\.tmp$`);
+  const names = (await readdir(dirAbs)).filter((n) => n.startsWith(prefix) && rest.test(n.slice(prefix.length)));
+  const found: Array<{ file: string; size: number }> = [];
+  for (const n of names) {
+    const file = path.join(dirAbs, n);
+    const st = await stat(file).catch(() => undefined);
+    if (st?.isFile() === true) found.push({ file, size: st.size });
+  }
+  return found;
+}
+
+/** Fetches the whole content in order into `fh`, verifying its hash; returns its sums for big files. */
+async function fetchWhole(fh: FileHandle, entry: FileEntry, sources: readonly string[], deps: DeltaDeps, progress: { written: number }): Promise<Signature | undefined> {
+  const hash = createHash('sha256');
+  const sums = isDeltaSized(entry.size) ? new SignatureBuilder(entry.size) : undefined;
+  let next = 0;
+  let sourceIndex = 0;
+  const inflight: Array<{ offset: number; promise: Promise<Buffer> }> = [];
+  const ask = () => {
+    const offset = next;
+    const length = Math.min(BLOCK_BYTES, entry.size - offset);
+    next += length;
+    // Spread blocks over every peer that has the file.
+    const peer = sources[sourceIndex++ % sources.length] as string;
+    const promise = deps.readBlock(peer, { path: entry.path, hash: entry.hash, offset, length });
+    // Blocks behind a failed one are abandoned; keep their rejections from going unhandled.
+    promise.catch(() => undefined);
+    inflight.push({ offset, promise });
+  };
+  while (next < entry.size && inflight.length < WINDOW) ask();
+  while (inflight.length > 0) {
+    deps.signal?.throwIfAborted();
+    const { offset, promise } = inflight.shift() as { offset: number; promise: Promise<Buffer> };
+    const data = await promise;
+    const expected = Math.min(BLOCK_BYTES, entry.size - offset);
+    if (data.length !== expected) {
+      throw new WizardError('HASH_MISMATCH', `${entry.path}: peer sent ${data.length} bytes at ${offset}, expected ${expected}`);
+    }
+    await fh.write(data, 0, data.length, offset);
+    progress.written = offset + data.length;
+    hash.update(data);
+    sums?.push(data);
+    if (next < entry.size) ask();
+  }
+  if (hash.digest('hex') !== entry.hash) {
+    throw new WizardError('HASH_MISMATCH', `${entry.path}: received content does not match its hash; will retry`);
+  }
+  return sums?.finish();
 }
 
 /**

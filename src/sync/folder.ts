@@ -12,18 +12,20 @@ import { describeError, hasCode, WizardError } from '../core/errors.js';
 import { Mutex } from '../core/mutex.js';
 import type { Limits } from '../config/schema.js';
 import type { LocalEntry } from '../index/entry.js';
-import { hashFile } from '../index/hash.js';
 import type { IndexStore } from '../index/store.js';
 import { observe, walk } from '../index/scanner.js';
 import { FolderWatcher } from '../index/watcher.js';
 import { compileIgnore, isAlwaysIgnored, type IgnoreMatcher } from '../ignore/matcher.js';
+import type { Signature } from '../delta/signature.js';
+import type { JobRunner } from '../workers/pool.js';
+import type { SumsSource } from './delta-plan.js';
 import type { BlockSource } from './fetch.js';
 import { conflictName } from './conflict.js';
 import { applyMerge, applyTake, type PullContext, type TakeOptions } from './puller.js';
 import { changedPaths, entryFor, expiredTombstones, minimalRoots, sameObservation, type Candidate } from './local-changes.js';
 import { planPull, planSize } from './pull-plan.js';
 import { lastModifier, reconcile } from './reconcile.js';
-import { readBlock } from './serve.js';
+import { readBlock, readSums, type WireSums } from './serve.js';
 import { RetryBook } from './retry.js';
 import { deletionBudgetExceeded, integrityProblem, MARKER_DIR, type DeletionBudget } from './safety.js';
 import { TransferBook } from './transfers.js';
@@ -35,6 +37,8 @@ export interface FolderPeers {
   connected(): string[];
   /** Reads a block of a file from one peer. */
   readonly readBlock: BlockSource;
+  /** Reads block sums of a file from one peer. */
+  readonly readSums: SumsSource;
   /** New local entries are in the index: tell the peers. */
   announce(): void;
 }
@@ -55,6 +59,8 @@ export interface FolderDeps {
   readonly rescanIntervalMs: () => number;
   readonly deletionBudget: () => DeletionBudget;
   readonly tombstoneDays: () => number;
+  /** Worker threads for hashing and delta work. */
+  readonly runner: JobRunner;
 }
 
 /** A folder's state, as status shows it. */
@@ -184,6 +190,12 @@ export class Folder {
   /** Answers a peer's block request. */
   readBlock(req: { path: string; hash: string; offset: number; length: number }): Promise<Buffer> {
     return readBlock(this.deps.root, this.deps.store.getLocal(this.deps.id, req.path), req);
+  }
+
+  /** Answers a peer's block sums request. */
+  readSums(req: { path: string; hash: string; blockSize: number; first: number; count: number; group: number }): Promise<WireSums> {
+    const { root, store, id, runner } = this.deps;
+    return readSums(root, store.getLocal(id, req.path), req, store.sums.get(id, req.path, req.hash), runner);
   }
 
   /** Whether a path is ignored here (peers' entries for it are neither pulled nor counted). */
@@ -376,7 +388,9 @@ export class Folder {
       const records = await Promise.all(batch.map((c) => limit(() => this.record(c))));
       committed += await this.lock.run(async () => {
         const changes: Array<Omit<LocalEntry, 'sequence'>> = [];
-        for (const [j, rec] of records.entries()) {
+        const sums: Array<[string, string, Signature]> = [];
+        for (const [j, got] of records.entries()) {
+          const rec = got?.entry;
           const c = batch[j];
           if (rec === undefined || c === undefined) continue;
           // Commit only if nothing moved since we looked: neither the index (a pull landed) nor the disk (a new write).
@@ -388,8 +402,10 @@ export class Folder {
             continue;
           }
           changes.push(rec);
+          if (got?.sums !== undefined) sums.push([rec.path, rec.hash, got.sums]);
         }
-        store.commitLocal(id, changes);
+        this.commitEntries(changes);
+        for (const [p, hash, sig] of sums) store.sums.put(id, p, hash, sig);
         return changes.length;
       });
     }
@@ -426,12 +442,20 @@ export class Folder {
     return count;
   }
 
-  /** The entry to record for a changed path (hashing a file), or undefined when there is nothing to record after all. */
-  private async record(c: Candidate): Promise<Omit<LocalEntry, 'sequence'> | undefined> {
-    if (c.obs?.type !== 'file') return entryFor(c, '', this.deps.localId, this.deps.clock.now());
+  /**
+   * The entry to record for a changed path, with the block sums of a big
+   * file (hashed in a worker thread), or undefined when there is nothing to record after all.
+   */
+  private async record(c: Candidate): Promise<{ entry: Omit<LocalEntry, 'sequence'>; sums?: Signature } | undefined> {
+    if (c.obs?.type !== 'file') {
+      const entry = entryFor(c, '', this.deps.localId, this.deps.clock.now());
+      return entry === undefined ? undefined : { entry };
+    }
     try {
-      const hash = await hashFile(path.join(this.deps.root, ...c.path.split('/')), c.obs, this.abort.signal);
-      return entryFor(c, hash, this.deps.localId, this.deps.clock.now());
+      const { hash, sums } = await this.deps.runner.run('hash', { path: path.join(this.deps.root, ...c.path.split('/')), stat: c.obs });
+      const entry = entryFor(c, hash, this.deps.localId, this.deps.clock.now());
+      if (entry === undefined) return undefined;
+      return sums === undefined ? { entry } : { entry, sums };
     } catch (err) {
       // CHANGED: a file being written right now; look again once it settles.
       if (!hasCode(err, 'CHANGED')) this.deps.log.warn({ path: c.path, err: describeError(err) }, 'cannot read file; will retry');
@@ -557,13 +581,25 @@ export class Folder {
         this.transfers.add(req.path, data.length);
         return data;
       },
+      readSums: this.deps.peers.readSums,
+      runner: this.deps.runner,
+      commitSums: (rel, hash, sums) => store.sums.put(id, rel, hash, sums),
+      storedSums: (rel, hash) => store.sums.get(id, rel, hash),
+      onDeltaFallback: (rel, err) => this.deps.log.warn({ path: rel, err: describeError(err) }, 'delta transfer unusable; downloading the whole file'),
       getLocal: (rel) => store.getLocal(id, rel),
       findByHash: (hash) => store.localWithHash(id, hash),
       locked: (fn) => this.lock.run(fn),
-      commit: (entries) => void store.commitLocal(id, entries),
+      commit: (entries) => this.commitEntries(entries),
       created: (rel) => this.queueScan([rel]),
       signal: this.abort.signal,
     };
+  }
+
+  /** Records entries, dropping the stored block sums of paths that are no longer live files. */
+  private commitEntries(entries: Array<Omit<LocalEntry, 'sequence'>>): void {
+    const { store, id } = this.deps;
+    store.commitLocal(id, entries);
+    for (const e of entries) if (e.deleted || e.type !== 'file') store.sums.delete(id, e.path);
   }
 
   private noteFailure(rel: string, err: unknown): void {

@@ -9,8 +9,10 @@ import { copyFile, lstat, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { resolveInside, tempNameFor } from '../core/paths.js';
 import type { FileEntry, LocalEntry } from '../index/entry.js';
-import { hashFile, sameStat, statKey } from '../index/hash.js';
+import type { Signature } from '../delta/signature.js';
+import { sameStat, statKey } from '../index/hash.js';
 import { realAncestors } from '../index/real-path.js';
+import type { JobRunner } from '../workers/pool.js';
 import { fileMode } from './fetch.js';
 
 /**
@@ -18,9 +20,16 @@ import { fileMode } from './fetch.js';
  * file in `dirAbs` and returns its path; undefined when the source changed
  * since it was indexed or the copy does not hash right, so the caller
  * fetches from a peer instead. The temp file is verified, has the entry's
- * mode, and is fsynced, exactly like a fetched one.
+ * mode, and is fsynced, exactly like a fetched one; its block sums come
+ * with it (hashed in a worker thread).
  */
-export async function copyFromLocal(root: string, dirAbs: string, entry: FileEntry, source: LocalEntry): Promise<string | undefined> {
+export async function copyFromLocal(
+  root: string,
+  dirAbs: string,
+  entry: FileEntry,
+  source: LocalEntry,
+  runner: JobRunner,
+): Promise<{ temp: string; sums: Signature | undefined } | undefined> {
   if (source.hash !== entry.hash || source.deleted || source.type !== 'file') return undefined;
   if (!(await realAncestors(root, source.path).catch(() => false))) return undefined;
   const sourceAbs = resolveInside(root, source.path);
@@ -30,7 +39,8 @@ export async function copyFromLocal(root: string, dirAbs: string, entry: FileEnt
   try {
     await copyFile(sourceAbs, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
     // The source may have changed between the stat and the copy: only the hash of what landed counts.
-    if ((await hashFile(temp, statKey(await lstat(temp)))) !== entry.hash) {
+    const { hash, sums } = await runner.run('hash', { path: temp, stat: statKey(await lstat(temp)) });
+    if (hash !== entry.hash) {
       await rm(temp, { force: true });
       return undefined;
     }
@@ -41,7 +51,7 @@ export async function copyFromLocal(root: string, dirAbs: string, entry: FileEnt
     } finally {
       await fh.close();
     }
-    return temp;
+    return { temp, sums };
   } catch {
     await rm(temp, { force: true });
     return undefined;

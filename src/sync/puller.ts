@@ -15,15 +15,16 @@ import type { FileEntry, LocalEntry } from '../index/entry.js';
 import { realAncestors } from '../index/real-path.js';
 import { observe, type Observation } from '../index/scanner.js';
 import type { VersionVector } from '../versions/vector.js';
-import { fetchToTemp, fileMode, type BlockSource } from './fetch.js';
+import type { Signature } from '../delta/signature.js';
+import type { DeltaDeps } from './delta-fetch.js';
+import { download, fileMode } from './fetch.js';
 import { copyFromLocal } from './local-source.js';
 import type { Trash } from './trash.js';
 
-/** What applying a decision needs from the folder. */
-export interface PullContext {
+/** What applying a decision needs from the folder; the download part (peers, workers, abort signal) is DeltaDeps. */
+export interface PullContext extends DeltaDeps {
   readonly root: string;
   readonly trash: Trash;
-  readonly readBlock: BlockSource;
   /** Our current entry for a path. */
   readonly getLocal: (rel: string) => LocalEntry | undefined;
   /** Runs `fn` holding the folder's commit lock (scans commit under the same lock). */
@@ -34,7 +35,10 @@ export interface PullContext {
   readonly findByHash?: (hash: string) => LocalEntry | undefined;
   /** A new local file appeared that a scan should record (a conflict copy). */
   readonly created?: (rel: string) => void;
-  readonly signal?: AbortSignal;
+  /** Stored block sums of our content `hash` at `rel`. */
+  readonly storedSums: (rel: string, hash: string) => Signature | undefined;
+  /** Records the block sums of content `hash` at `rel` (called with the lock held, after `commit`). */
+  readonly commitSums: (rel: string, hash: string, sums: Signature) => void;
 }
 
 /** How to treat what is at the path now. */
@@ -98,14 +102,15 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
   }
   await ensureParent(ctx, entry.path);
   const source = ctx.findByHash?.(entry.hash);
-  const copied = source === undefined ? undefined : await copyFromLocal(ctx.root, path.dirname(abs), entry, source);
-  const temp = copied ?? (await fetchToTemp(path.dirname(abs), entry, sources, ctx.readBlock, ctx.signal));
+  const copied = source === undefined ? undefined : await copyFromLocal(ctx.root, path.dirname(abs), entry, source, ctx.runner);
+  const { temp, sums } = copied ?? (await download(path.dirname(abs), entry, sources, await deltaBasis(ctx, entry.path, abs), ctx));
   try {
     await utimes(temp, new Date(), new Date(entry.mtimeMs));
     await ctx.locked(async () => {
       expectDecidedOn(ctx, entry.path, opts);
       await replaceWith(ctx, entry.path, abs, temp, opts);
       ctx.commit([await recorded(ctx.root, entry, version)]);
+      if (sums !== undefined) ctx.commitSums(entry.path, entry.hash, sums);
     });
   } finally {
     await rm(temp, { force: true });
@@ -217,6 +222,19 @@ async function expectUnchanged(ctx: PullContext, rel: string): Promise<Observati
 /** Throws CHANGED when the index entry moved since the decision (see TakeOptions.basedOn). */
 function expectDecidedOn(ctx: PullContext, rel: string, opts: TakeOptions): void {
   if (opts.basedOn !== undefined && (ctx.getLocal(rel)?.sequence ?? 0) !== opts.basedOn) throw changed(rel);
+}
+
+/**
+ * Our current file at `rel` as a delta basis, only while it is exactly what
+ * the index recorded (a file being edited right now would give wrong blocks;
+ * the hash check would catch them, but only after a wasted transfer).
+ */
+async function deltaBasis(ctx: PullContext, rel: string, abs: string): Promise<{ file: string; sums: Signature | undefined } | undefined> {
+  const local = ctx.getLocal(rel);
+  if (local === undefined || local.deleted || local.type !== 'file') return undefined;
+  const current = await observe(ctx.root, rel);
+  if (current?.type !== 'file' || current.size !== local.size || current.mtimeMs !== local.mtimeMs || current.inode !== local.inode) return undefined;
+  return { file: abs, sums: ctx.storedSums(rel, local.hash) };
 }
 
 /** Parent dirs of a pulled path normally arrive as entries first; create any that are missing. */

@@ -1,13 +1,15 @@
 /**
- * Answers a peer's request for a block of one of our files.
+ * Answers a peer's requests for blocks and block sums of our files.
  */
 import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { WizardError } from '../core/errors.js';
+import { lstat, open } from 'node:fs/promises';
+import { describeError, hasCode, WizardError } from '../core/errors.js';
 import { resolveInside } from '../core/paths.js';
 import type { LocalEntry } from '../index/entry.js';
+import { blockCount, groupDigests, STRONG_BYTES, type Signature } from '../delta/signature.js';
 import { sameStat, statKey } from '../index/hash.js';
 import { realAncestors } from '../index/real-path.js';
+import type { JobRunner } from '../workers/pool.js';
 
 /** Why a block cannot be served; `wireCode` goes back to the peer in an `error` message. */
 export class ServeError extends WizardError {
@@ -59,4 +61,69 @@ export async function readBlock(
   } finally {
     await fh.close();
   }
+}
+
+/** Block sums as they go on the wire (see SumsMessage). */
+export interface WireSums {
+  readonly fileSize: number;
+  readonly blockSize: number;
+  readonly first: number;
+  readonly group: number;
+  readonly weak: Uint8Array;
+  readonly strong: Uint8Array;
+}
+
+/** Most file bytes hashed to answer one sums request when no stored sums fit; the peer asks again for the rest. */
+export const MAX_SUMS_SPAN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Answers a peer's request for block sums of one of our files, under the same
+ * rule as `readBlock`: only for the exact version asked for, while the disk
+ * still matches the index. Stored sums of that version and block size are
+ * served without reading the file; otherwise the sums of at most
+ * MAX_SUMS_SPAN_BYTES are computed by `runner` (a worker thread).
+ */
+export async function readSums(
+  root: string,
+  entry: LocalEntry | undefined,
+  req: { path: string; hash: string; blockSize: number; first: number; count: number; group: number },
+  stored: Signature | undefined,
+  runner: JobRunner,
+): Promise<WireSums> {
+  if (entry === undefined || entry.deleted || entry.type !== 'file') throw new ServeError('not-found', `${req.path}: no such file`);
+  if (entry.hash !== req.hash) throw new ServeError('changed', `${req.path}: we no longer have that version`);
+  const total = blockCount(entry.size, req.blockSize);
+  if (req.first >= total) throw new ServeError('not-found', `${req.path}: block ${req.first} is past the end`);
+  const abs = resolveInside(root, req.path);
+  if (!(await realAncestors(root, req.path).catch(() => false))) throw new ServeError('changed', `${req.path}: its dir is not a real directory any more`);
+  let st;
+  try {
+    st = statKey(await lstat(abs));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ServeError(code === 'ENOENT' ? 'changed' : 'io', `${req.path}: ${code ?? 'stat failed'}`);
+  }
+  if (!sameStat(st, entry)) throw new ServeError('changed', `${req.path}: changed on disk`);
+  if (stored !== undefined && stored.blockSize === req.blockSize && stored.fileSize === entry.size) {
+    const end = Math.min(total, req.first + req.count);
+    return wire(entry.size, req, stored.weak.subarray(req.first, end), stored.strong.subarray(req.first * STRONG_BYTES, end * STRONG_BYTES));
+  }
+  // Whole groups only, so a capped answer still ends on a group boundary.
+  const capped = Math.max(req.group, Math.floor(MAX_SUMS_SPAN_BYTES / req.blockSize / req.group) * req.group);
+  const count = Math.min(req.count, total - req.first, capped);
+  try {
+    const sums = await runner.run('sums', { path: abs, stat: st, blockSize: req.blockSize, first: req.first, count });
+    return wire(entry.size, req, sums.weak, sums.strong);
+  } catch (err) {
+    if (hasCode(err, 'CHANGED')) throw new ServeError('changed', `${req.path}: changed on disk`);
+    throw new ServeError('io', `${req.path}: computing block sums: ${describeError(err)}`);
+  }
+}
+
+function wire(fileSize: number, req: { blockSize: number; first: number; group: number }, weak: Uint32Array, strong: Uint8Array): WireSums {
+  const { blockSize, first, group } = req;
+  if (group > 1) return { fileSize, blockSize, first, group, weak: Buffer.alloc(0), strong: Buffer.from(groupDigests(strong, group)) };
+  const weakBytes = Buffer.allocUnsafe(weak.length * 4);
+  for (let i = 0; i < weak.length; i++) weakBytes.writeUInt32BE(weak[i] as number, i * 4);
+  return { fileSize, blockSize, first, group, weak: weakBytes, strong: Buffer.from(strong) };
 }

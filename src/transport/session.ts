@@ -12,7 +12,16 @@ import type { Clock } from '../core/clock.js';
 import { describeError, ProtocolError, WizardError } from '../core/errors.js';
 import { decodeMessage, encodeMessage } from '../protocol/codec.js';
 import { FrameDecoder } from '../protocol/framing.js';
-import { PROTOCOL_VERSION, type Hello, type IndexMessage, type Message, type RequestMessage } from '../protocol/messages.js';
+import {
+  PROTOCOL_VERSION,
+  type Hello,
+  type IndexMessage,
+  type Message,
+  type RequestMessage,
+  type ResponseMessage,
+  type SumsMessage,
+  type SumsRequestMessage,
+} from '../protocol/messages.js';
 
 /** What a session delivers upward once it is up. The node implements it. */
 export interface SessionHandler {
@@ -20,6 +29,8 @@ export interface SessionHandler {
   onIndex(msg: IndexMessage): void;
   /** A block request; resolve with the bytes, or throw an error with a `wireCode` ('not-found' | 'changed' | 'io'). */
   onRequest(msg: RequestMessage): Promise<Buffer>;
+  /** A block sums request; resolve with the sums, or throw as for `onRequest`. */
+  onSumsRequest(msg: SumsRequestMessage): Promise<Omit<SumsMessage, 'type' | 'id'>>;
   /** The session ended; called exactly once. */
   onClose(reason: string): void;
 }
@@ -41,7 +52,8 @@ export interface SessionOptions {
 /** Bytes we let wait in the socket's send buffer before answering more block requests. */
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
-type Pending = { resolve: (data: Buffer) => void; reject: (err: Error) => void; cancelTimer: () => void };
+type Answer = ResponseMessage | SumsMessage;
+type Pending = { expects: Answer['type']; resolve: (msg: Answer) => void; reject: (err: Error) => void; cancelTimer: () => void };
 
 /** One connection with one peer. */
 export class PeerSession {
@@ -161,16 +173,29 @@ export class PeerSession {
   }
 
   /** Asks the peer for a block of a file. */
-  request(req: Omit<RequestMessage, 'type' | 'id'>): Promise<Buffer> {
+  async request(req: Omit<RequestMessage, 'type' | 'id'>): Promise<Buffer> {
+    const msg = await this.ask('response', req.path, (id) => ({ type: 'request', id, ...req }));
+    if (msg.type !== 'response') throw new WizardError('INTERNAL', 'answer of the wrong type slipped through');
+    return Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
+  }
+
+  /** Asks the peer for block sums of a file. */
+  async requestSums(req: Omit<SumsRequestMessage, 'type' | 'id'>): Promise<SumsMessage> {
+    const msg = await this.ask('sums', req.path, (id) => ({ type: 'sums-request', id, ...req }));
+    if (msg.type !== 'sums') throw new WizardError('INTERNAL', 'answer of the wrong type slipped through');
+    return msg;
+  }
+
+  private ask(expects: Answer['type'], what: string, build: (id: number) => Message): Promise<Answer> {
     const id = this.nextRequestId++;
-    return new Promise<Buffer>((resolve, reject) => {
+    return new Promise<Answer>((resolve, reject) => {
       const cancelTimer = this.deps.clock.setTimer(this.opts.requestTimeoutMs, () => {
         this.pending.delete(id);
-        reject(new WizardError('TIMEOUT', `peer ${short(this.peerId)} did not answer a request for ${req.path} in time`));
+        reject(new WizardError('TIMEOUT', `peer ${short(this.peerId)} did not answer a request for ${what} in time`));
       });
-      this.pending.set(id, { resolve, reject, cancelTimer });
+      this.pending.set(id, { expects, resolve, reject, cancelTimer });
       try {
-        this.send({ type: 'request', id, ...req });
+        this.send(build(id));
       } catch (err) {
         this.pending.delete(id);
         cancelTimer();
@@ -249,46 +274,54 @@ export class PeerSession {
         this.end(`peer closed: ${msg.reason}`, false);
         return;
       case 'response':
+      case 'sums':
       case 'error': {
         const p = this.pending.get(msg.id);
         // An answer to a request that timed out is late, not hostile.
         if (p === undefined) return;
+        if (msg.type !== 'error' && msg.type !== p.expects) {
+          this.close(`protocol error: ${msg.type} answers a request that wanted ${p.expects}`);
+          return;
+        }
         this.pending.delete(msg.id);
         p.cancelTimer();
-        if (msg.type === 'response') p.resolve(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength));
+        if (msg.type !== 'error') p.resolve(msg);
         else p.reject(new WizardError(msg.code === 'io' ? 'INTERNAL' : 'CHANGED', `peer ${short(this.peerId)}: ${msg.message}`));
         return;
       }
       case 'index':
       case 'request':
+      case 'sums-request':
         if (this.handler === undefined) {
           this.early.push(msg);
           return;
         }
         if (msg.type === 'index') this.handler.onIndex(msg);
-        else this.serve(this.handler, msg);
+        else if (msg.type === 'request') this.serve(this.handler, msg.id, msg.length, (h) => h.onRequest(msg).then((data) => ({ type: 'response', id: msg.id, data })));
+        // A sums answer is 20 bytes per block at most (4 weak + 16 strong).
+        else this.serve(this.handler, msg.id, msg.count * 20, (h) => h.onSumsRequest(msg).then((sums) => ({ type: 'sums', id: msg.id, ...sums })));
         return;
     }
   }
 
-  private serve(handler: SessionHandler, req: RequestMessage): void {
+  private serve(handler: SessionHandler, id: number, bytes: number, answer: (h: SessionHandler) => Promise<Message>): void {
     if (this.served >= this.opts.maxServedRequests) {
       this.close(`protocol error: more than ${this.opts.maxServedRequests} requests in flight`);
       return;
     }
     this.served++;
-    this.admit(req.length)
-      .then(() => handler.onRequest(req))
+    this.admit(bytes)
+      .then(() => answer(handler))
       .then(
-        (data) => this.trySend({ type: 'response', id: req.id, data }),
+        (msg) => this.trySend(msg),
         (err: unknown) => {
           const wireCode = (err as { wireCode?: 'not-found' | 'changed' | 'io' }).wireCode ?? 'io';
-          this.trySend({ type: 'error', id: req.id, code: wireCode, message: describeError(err) });
+          this.trySend({ type: 'error', id, code: wireCode, message: describeError(err) });
         },
       )
       .finally(() => {
         this.served--;
-        this.reserved -= req.length;
+        this.reserved -= bytes;
         this.pump();
       });
   }

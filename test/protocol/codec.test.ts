@@ -61,6 +61,14 @@ const everyMessage: { description: string; msg: Message }[] = [
   { description: 'response', msg: { type: 'response', id: 1, data: Buffer.from([0, 1, 2, 0xff]) } },
   { description: 'full-size response', msg: { type: 'response', id: 1, data: Buffer.alloc(LIMITS.maxBlockBytes, 7) } },
   { description: 'empty response', msg: { type: 'response', id: 1, data: Buffer.alloc(0) } },
+  {
+    description: 'sums-request',
+    msg: { type: 'sums-request', id: 9, folder: 'docs', path: fileA.path, hash: hashX, blockSize: 40 * 1024, first: 3, count: LIMITS.maxSumsPerMessage, group: 1 },
+  },
+  {
+    description: 'sums',
+    msg: { type: 'sums', id: 9, fileSize: 2 ** 33, blockSize: 64 * 1024, first: 3, group: 1, weak: Buffer.alloc(8, 1), strong: Buffer.alloc(2 * LIMITS.strongBytes, 2) },
+  },
   { description: 'error', msg: { type: 'error', id: 3, code: 'not-found', message: 'no such file' } },
   { description: 'ping', msg: { type: 'ping' } },
   { description: 'pong', msg: { type: 'pong' } },

@@ -11,6 +11,8 @@ import {
   type Message,
   type RequestMessage,
   type ResponseMessage,
+  type SumsMessage,
+  type SumsRequestMessage,
 } from '../../src/protocol/messages.js';
 import { validateMessage } from '../../src/protocol/validate.js';
 
@@ -117,6 +119,8 @@ const request: RequestMessage = {
 };
 
 const response: ResponseMessage = { type: 'response', id: 5, data: Buffer.from('hello world!') };
+const sumsRequest: SumsRequestMessage = { type: 'sums-request', id: 6, folder: 'docs', path: 'big.bin', hash: hashX, blockSize: 4096, first: 0, count: 10, group: 1 };
+const sums: SumsMessage = { type: 'sums', id: 6, fileSize: 40_000, blockSize: 4096, first: 0, group: 1, weak: Buffer.alloc(40), strong: Buffer.alloc(10 * LIMITS.strongBytes) };
 
 const errorMsg: ErrorMessage = { type: 'error', id: 6, code: 'changed', message: 'file changed since indexed' };
 
@@ -131,6 +135,10 @@ const everyMessage: { description: string; msg: Message }[] = [
   { description: 'request', msg: request },
   { description: 'response', msg: response },
   { description: 'empty response (end of file)', msg: { type: 'response', id: 0, data: Buffer.alloc(0) } },
+  { description: 'sums-request', msg: sumsRequest },
+  { description: 'sums', msg: sums },
+  { description: 'sums as group digests', msg: { ...sums, group: 64, weak: Buffer.alloc(0), strong: Buffer.alloc(2 * LIMITS.strongBytes) } },
+  { description: 'sums with no blocks', msg: { ...sums, weak: Buffer.alloc(0), strong: Buffer.alloc(0) } },
   { description: 'error', msg: errorMsg },
   { description: 'ping', msg: { type: 'ping' } },
   { description: 'pong', msg: { type: 'pong' } },
@@ -558,6 +566,24 @@ describe('validateMessage rejects', () => {
     { description: 'error: message not a string', value: withField(errorMsg, 'message', null), mentions: 'message' },
     { description: 'error: fractional id', value: withField(errorMsg, 'id', 0.5), mentions: 'id' },
     { description: 'close: reason missing', value: withField(close, 'reason', REMOVE), mentions: 'reason' },
+
+    // SumsRequest and Sums: limits checked before anything is allocated for them.
+    { description: 'sums-request: block size below 1 KiB', value: withField(sumsRequest, 'blockSize', 512), mentions: 'blockSize' },
+    { description: 'sums-request: block size above 64 KiB', value: withField(sumsRequest, 'blockSize', 65537), mentions: 'blockSize' },
+    { description: 'sums-request: zero blocks', value: withField(sumsRequest, 'count', 0), mentions: 'count' },
+    { description: 'sums-request: too many blocks', value: withField(sumsRequest, 'count', LIMITS.maxSumsPerMessage + 1), mentions: 'count' },
+    { description: 'sums-request: path into .wizard', value: withField(sumsRequest, 'path', '.wizard/x'), mentions: 'path' },
+    { description: 'sums-request: short hash', value: withField(sumsRequest, 'hash', 'ab'), mentions: 'hash' },
+    { description: 'sums: weak not binary', value: withField(sums, 'weak', [1, 2, 3, 4]), mentions: 'weak' },
+    { description: 'sums: weak not whole sums', value: withField(sums, 'weak', Buffer.alloc(39)), mentions: 'multiple of 4' },
+    { description: 'sums: strong hashes for fewer blocks', value: withField(sums, 'strong', Buffer.alloc(9 * LIMITS.strongBytes)), mentions: 'strong' },
+    { description: 'sums: more sums than a message may carry', value: withField(sums, 'weak', Buffer.alloc(4 * LIMITS.maxSumsPerMessage + 4)), mentions: 'weak' },
+    { description: 'sums-request: group 0', value: withField(sumsRequest, 'group', 0), mentions: 'group' },
+    { description: 'sums-request: group above the limit', value: withField(sumsRequest, 'group', LIMITS.maxSumsGroup + 1), mentions: 'group' },
+    { description: 'sums: group digests with weak sums', value: { ...sums, group: 4 }, mentions: 'no weak sums' },
+    { description: 'sums: group digests cut short', value: { ...sums, group: 4, weak: Buffer.alloc(0), strong: Buffer.alloc(17) }, mentions: 'whole digests' },
+    { description: 'sums: block size 0', value: withField(sums, 'blockSize', 0), mentions: 'blockSize' },
+    { description: 'sums: negative file size', value: withField(sums, 'fileSize', -1), mentions: 'fileSize' },
   ];
   for (const c of cases) {
     it(c.description, () => {

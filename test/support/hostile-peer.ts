@@ -50,6 +50,7 @@ export async function connectHostile(hostile: TestNode, target: TestNode, folder
       const data = serves.get(req.hash);
       return data === undefined ? Promise.reject(new Error('not here')) : Promise.resolve(data.subarray(req.offset, req.offset + req.length));
     },
+    onSumsRequest: () => Promise.reject(new Error('no block sums here')),
     onClose: () => undefined,
   });
   return { session, socket, serves };

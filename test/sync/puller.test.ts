@@ -16,6 +16,8 @@ import { IndexStore } from '../../src/index/store.js';
 import { applyTake, isSafeLinkTarget, type PullContext } from '../../src/sync/puller.js';
 import { Trash } from '../../src/sync/trash.js';
 import type { VersionVector } from '../../src/versions/vector.js';
+import { inlineRunner } from '../../src/workers/pool.js';
+import { fakePeer } from '../support/peer.js';
 
 let root: string;
 let store: IndexStore;
@@ -44,7 +46,10 @@ function context(served: Record<string, string>): PullContext {
   return {
     root,
     trash: new Trash(root, systemClock),
-    readBlock: (_peer, req) => Promise.resolve(Buffer.from(served[req.path] ?? '').subarray(req.offset, req.offset + req.length)),
+    ...fakePeer(served),
+    runner: inlineRunner,
+    commitSums: (rel, hash, sums) => store.sums.put('f', rel, hash, sums),
+    storedSums: (rel, hash) => store.sums.get('f', rel, hash),
     getLocal: (rel) => store.getLocal('f', rel),
     locked: (fn) => lock.run(fn),
     commit: (entries) => void store.commitLocal('f', entries),

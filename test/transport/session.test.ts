@@ -30,12 +30,24 @@ function handler(overrides: Partial<SessionHandler> = {}): SessionHandler & { in
     closedWith,
     onIndex: (m) => indexes.push(m),
     onRequest: () => Promise.resolve(Buffer.from('block')),
+    onSumsRequest: (m) => Promise.resolve({ fileSize: 5000, blockSize: m.blockSize, first: m.first, group: m.group, weak: Buffer.alloc(4, 7), strong: Buffer.alloc(16, 9) }),
     onClose: (r) => closedWith.push(r),
     ...overrides,
   };
 }
 
 describe('PeerSession', () => {
+  it('answers a sums request with sums, and an error with a rejection', async () => {
+    const [a, b] = pair();
+    await Promise.all([a.handshake(hello(ID_A)), b.handshake(hello(ID_B))]);
+    a.attach(handler());
+    b.attach(handler());
+    const sums = await a.requestSums({ folder: 'f', path: 'big', hash: 'ab'.repeat(32), blockSize: 2048, first: 1, count: 1, group: 1 });
+    expect(sums).toMatchObject({ type: 'sums', fileSize: 5000, blockSize: 2048, first: 1 });
+    expect(Buffer.from(sums.weak).equals(Buffer.alloc(4, 7))).toBe(true);
+    a.close('done');
+  });
+
   it('exchanges hellos, then requests and responses in both directions', async () => {
     const [a, b] = pair();
     const [ha, hb] = await Promise.all([a.handshake(hello(ID_A)), b.handshake(hello(ID_B))]);

@@ -1,0 +1,187 @@
+/**
+ * Block signatures: a file cut into equal blocks (the last may be short), each
+ * with a weak rolling sum and a strong hash. A signature that came from a peer
+ * is checked with `checkSignature` before anything indexes by it.
+ */
+import { createHash } from 'node:crypto';
+import { WizardError } from '../core/errors.js';
+import { weakSum } from './rollsum.js';
+
+/** Smallest block: below this the per-block hash costs more than the bytes it saves (rsync's floor too). */
+export const MIN_BLOCK_BYTES = 1024;
+/** Largest block: keeps one changed byte from costing more than 64 KiB on the wire. */
+export const MAX_BLOCK_BYTES = 64 * 1024;
+/** Bytes of strong hash kept per block: a truncated SHA-256; the whole-file SHA-256 still decides. */
+export const STRONG_BYTES = 16;
+/** Most blocks a signature may have: a 256 GiB file at the largest block size. */
+export const MAX_BLOCKS = 4 * 1024 * 1024;
+
+/** The block hashes of one file's content. */
+export interface Signature {
+  /** Bytes per block; every block but the last is exactly this long. */
+  readonly blockSize: number;
+  /** Length of the file the signature describes. */
+  readonly fileSize: number;
+  /** Weak sum of each block. */
+  readonly weak: Uint32Array;
+  /** `STRONG_BYTES` of strong hash per block, back to back. */
+  readonly strong: Uint8Array;
+}
+
+/** A signature that breaks a rule; a peer that sends one is not believed. */
+export class SignatureError extends WizardError {
+  constructor(message: string) {
+    super('PROTOCOL', `bad block signature: ${message}`);
+    this.name = 'SignatureError';
+  }
+}
+
+/**
+ * Block size for a file of `length` bytes: sqrt(24 x length), the optimum of
+ * the rsync thesis, rounded to a multiple of 1 KiB and clamped to [1 KiB, 64 KiB],
+ * so a 512 MiB file has 8,192 blocks and a 160 KiB signature.
+ */
+export function blockSizeFor(length: number): number {
+  const ideal = Math.round(Math.sqrt(24 * length) / 1024) * 1024;
+  return Math.min(MAX_BLOCK_BYTES, Math.max(MIN_BLOCK_BYTES, ideal));
+}
+
+/** Files below this are sent whole: a signature and a round trip cost more than the bytes. */
+export const DELTA_MIN_BYTES = 16 * 1024;
+
+/** Whether a file of `size` bytes gets block sums and delta transfers: not too small, and not past MAX_BLOCKS blocks. */
+export function isDeltaSized(size: number): boolean {
+  return size >= DELTA_MIN_BYTES && blockCount(size, blockSizeFor(size)) <= MAX_BLOCKS;
+}
+
+/** Number of blocks of `blockSize` in `fileSize` bytes (the last one may be short). */
+export function blockCount(fileSize: number, blockSize: number): number {
+  return Math.ceil(fileSize / blockSize);
+}
+
+/** Length of block `i`. */
+export function blockLength(sig: Pick<Signature, 'blockSize' | 'fileSize'>, i: number): number {
+  return Math.min(sig.blockSize, sig.fileSize - i * sig.blockSize);
+}
+
+/** The truncated strong hash of `buf[start..end)`, written into `out` at `outOffset`. */
+export function strongHashInto(buf: Uint8Array, start: number, end: number, out: Uint8Array, outOffset: number): void {
+  const digest = createHash('sha256').update(buf.subarray(start, end)).digest();
+  out.set(digest.subarray(0, STRONG_BYTES), outOffset);
+}
+
+/**
+ * Builds a signature from a stream of chunks of any size, with one reusable
+ * block buffer. Feed every byte of the file with `push`, then call `finish`.
+ */
+export class SignatureBuilder {
+  private readonly weak: Uint32Array;
+  private readonly strong: Uint8Array;
+  private readonly block: Uint8Array;
+  private filled = 0;
+  private blocks = 0;
+  private seen = 0;
+
+  /**
+   * With `reuse`, blocks for which `isSame(i)` holds take block i's sums from
+   * `reuse.from` instead of being hashed: the caller knows they hold the same bytes.
+   */
+  constructor(
+    readonly fileSize: number,
+    readonly blockSize = blockSizeFor(fileSize),
+    private readonly reuse?: { readonly from: Signature; readonly isSame: (block: number) => boolean },
+  ) {
+    const count = blockCount(fileSize, blockSize);
+    if (count > MAX_BLOCKS) throw new SignatureError(`${count} blocks, more than ${MAX_BLOCKS}`);
+    this.weak = new Uint32Array(count);
+    this.strong = new Uint8Array(count * STRONG_BYTES);
+    this.block = new Uint8Array(blockSize);
+  }
+
+  /** Adds the next bytes of the file. Throws when they run past the announced size. */
+  push(chunk: Uint8Array): void {
+    this.seen += chunk.length;
+    if (this.seen > this.fileSize) throw new WizardError('CHANGED', `file grew past ${this.fileSize} bytes while its signature was built`);
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.filled === 0 && chunk.length - at >= this.blockSize) {
+        // Whole blocks straight from the chunk, without a copy.
+        this.add(chunk, at, at + this.blockSize);
+        at += this.blockSize;
+        continue;
+      }
+      const n = Math.min(this.blockSize - this.filled, chunk.length - at);
+      this.block.set(chunk.subarray(at, at + n), this.filled);
+      this.filled += n;
+      at += n;
+      if (this.filled === this.blockSize) {
+        this.add(this.block, 0, this.blockSize);
+        this.filled = 0;
+      }
+    }
+  }
+
+  /** The finished signature. Throws when fewer bytes than announced were pushed. */
+  finish(): Signature {
+    if (this.filled > 0) this.add(this.block, 0, this.filled);
+    this.filled = 0;
+    if (this.seen !== this.fileSize) throw new WizardError('CHANGED', `file has ${this.seen} bytes, expected ${this.fileSize}`);
+    return { blockSize: this.blockSize, fileSize: this.fileSize, weak: this.weak, strong: this.strong };
+  }
+
+  private add(buf: Uint8Array, start: number, end: number): void {
+    const i = this.blocks;
+    if (this.reuse?.isSame(i) === true) {
+      this.weak[i] = this.reuse.from.weak[i] as number;
+      this.strong.set(this.reuse.from.strong.subarray(i * STRONG_BYTES, (i + 1) * STRONG_BYTES), i * STRONG_BYTES);
+      this.blocks++;
+      return;
+    }
+    this.weak[this.blocks] = weakSum(buf, start, end);
+    strongHashInto(buf, start, end, this.strong, this.blocks * STRONG_BYTES);
+    this.blocks++;
+  }
+}
+
+/**
+ * One digest per `group` consecutive blocks: the first STRONG_BYTES of the
+ * SHA-256 of their strong hashes back to back. Two files whose digests agree
+ * for a group have, with overwhelming odds, the same bytes there.
+ */
+export function groupDigests(strong: Uint8Array, group: number): Uint8Array {
+  const blocks = strong.length / STRONG_BYTES;
+  const groups = Math.ceil(blocks / group);
+  const out = new Uint8Array(groups * STRONG_BYTES);
+  for (let g = 0; g < groups; g++) {
+    const span = strong.subarray(g * group * STRONG_BYTES, Math.min(blocks, (g + 1) * group) * STRONG_BYTES);
+    out.set(createHash('sha256').update(span).digest().subarray(0, STRONG_BYTES), g * STRONG_BYTES);
+  }
+  return out;
+}
+
+/** The signature of an in-memory buffer (tests, small files). */
+export function signatureOf(data: Uint8Array, blockSize = blockSizeFor(data.length)): Signature {
+  const b = new SignatureBuilder(data.length, blockSize);
+  b.push(data);
+  return b.finish();
+}
+
+/**
+ * Throws SignatureError unless `sig` is self-consistent: block size within
+ * bounds, a safe file size, exactly one weak and one strong hash per block,
+ * and (when known) the file size the index announced. Matching trusts these.
+ */
+export function checkSignature(sig: Signature, expectedFileSize?: number): void {
+  const { blockSize, fileSize } = sig;
+  if (!Number.isSafeInteger(blockSize) || blockSize < MIN_BLOCK_BYTES || blockSize > MAX_BLOCK_BYTES) {
+    throw new SignatureError(`block size ${blockSize} is outside ${MIN_BLOCK_BYTES}..${MAX_BLOCK_BYTES}`);
+  }
+  if (!Number.isSafeInteger(fileSize) || fileSize < 0) throw new SignatureError(`file size ${fileSize} is not a non-negative integer`);
+  if (expectedFileSize !== undefined && fileSize !== expectedFileSize) {
+    throw new SignatureError(`file size ${fileSize} differs from the indexed ${expectedFileSize}`);
+  }
+  const count = blockCount(fileSize, blockSize);
+  if (count > MAX_BLOCKS) throw new SignatureError(`${count} blocks, more than ${MAX_BLOCKS}`);
+  if (sig.weak.length !== count) throw new SignatureError(`${sig.weak.length} weak sums for ${count} blocks`);
+  if (sig.strong.length !== count * STRONG_BYTES) throw new SignatureError(`${sig.strong.length} strong hash bytes for ${count} blocks`);
+}

@@ -1,0 +1,128 @@
+/**
+ * Downloads a file as a delta against files we already have (zsync's
+ * direction; see docs/DELTA.md for why): plan which bytes we have (delta-plan.ts),
+ * then write the target in order into a temp file, copying what we have and
+ * fetching only the rest. The whole file's SHA-256 is checked before the
+ * caller may rename it into place.
+ */
+import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { WizardError } from '../core/errors.js';
+import type { FillOp } from '../delta/locate.js';
+import { SignatureBuilder, type Signature } from '../delta/signature.js';
+import type { FileEntry } from '../index/entry.js';
+import type { JobRunner } from '../workers/pool.js';
+import { planDelta, type SumsSource } from './delta-plan.js';
+import type { BlockSource } from './fetch.js';
+
+/** What a delta download needs besides the file. */
+export interface DeltaDeps {
+  readonly readBlock: BlockSource;
+  readonly readSums: SumsSource;
+  readonly runner: JobRunner;
+  readonly signal?: AbortSignal;
+  /** Told when a delta could not be used and the file is downloaded whole instead. */
+  readonly onDeltaFallback?: (rel: string, err: unknown) => void;
+}
+
+/** Bytes asked for in one block request (as in fetch.ts). */
+const PIECE_BYTES = 256 * 1024;
+/** Block requests kept in flight. */
+const WINDOW = 8;
+/** Local bytes copied per read. */
+const COPY_BYTES = 1024 * 1024;
+
+/** The fill plan cut into pieces of at most COPY_BYTES (local) and PIECE_BYTES (remote), small enough to interleave. */
+export function pieces(ops: readonly FillOp[]): FillOp[] {
+  const out: FillOp[] = [];
+  for (const op of ops) {
+    const step = op.kind === 'local' ? COPY_BYTES : PIECE_BYTES;
+    for (let done = 0; done < op.length; done += step) {
+      const length = Math.min(step, op.length - done);
+      if (op.kind === 'local') out.push({ kind: 'local', basis: op.basis, at: op.at + done, from: op.from + done, length });
+      else out.push({ kind: 'remote', at: op.at + done, length });
+    }
+  }
+  return out;
+}
+
+/** What a delta download did. */
+export interface DeltaResult {
+  /** Signature of the content written (for the index). */
+  readonly sums: Signature;
+  /** Bytes taken from our own files. */
+  readonly localBytes: number;
+  /** Bytes fetched from the peer. */
+  readonly remoteBytes: number;
+}
+
+/**
+ * Writes `entry`'s content into the open, empty temp file `out`, reusing
+ * blocks of `bases` (absolute paths of our own files), and keeps
+ * `progress.written` at the end of what is written so far. Throws
+ * HASH_MISMATCH when the result is not the announced content: the caller then
+ * falls back to a whole download.
+ */
+export async function fetchDelta(
+  out: FileHandle,
+  entry: FileEntry,
+  sources: readonly string[],
+  bases: readonly string[],
+  currentSums: Signature | undefined,
+  deps: DeltaDeps,
+  progress: { written: number },
+): Promise<DeltaResult> {
+  const { ops, reuse } = await planDelta(
+    { peer: sources[0] as string, readSums: deps.readSums, runner: deps.runner, bases, signal: deps.signal, ...(currentSums === undefined ? {} : { currentSums }) },
+    entry,
+  );
+  const steps = pieces(ops);
+  const fds = await Promise.all(bases.map((b) => open(b, 'r').catch(() => undefined)));
+  try {
+    const hash = createHash('sha256');
+    const sums = new SignatureBuilder(entry.size, undefined, reuse);
+    const buf = Buffer.allocUnsafe(COPY_BYTES);
+    const remote = steps.filter((s) => s.kind === 'remote');
+    const inflight = new Map<number, Promise<Buffer>>();
+    let next = 0;
+    let sourceIndex = 0;
+    const fill = () => {
+      while (inflight.size < WINDOW && next < remote.length) {
+        const s = remote[next++] as FillOp;
+        const p = deps.readBlock(sources[sourceIndex++ % sources.length] as string, { path: entry.path, hash: entry.hash, offset: s.at, length: s.length });
+        // Pieces behind a failed one are abandoned; keep their rejections from going unhandled.
+        p.catch(() => undefined);
+        inflight.set(s.at, p);
+      }
+    };
+    let localBytes = 0;
+    let remoteBytes = 0;
+    for (const s of steps) {
+      deps.signal?.throwIfAborted();
+      let data: Buffer;
+      if (s.kind === 'local') {
+        const fd = fds[s.basis];
+        if (fd === undefined) throw new WizardError('HASH_MISMATCH', `${entry.path}: a local basis vanished`);
+        const { bytesRead } = await fd.read(buf, 0, s.length, s.from);
+        if (bytesRead !== s.length) throw new WizardError('HASH_MISMATCH', `${entry.path}: a local basis shrank while it was reused`);
+        data = buf.subarray(0, s.length);
+        localBytes += s.length;
+      } else {
+        fill();
+        data = await (inflight.get(s.at) as Promise<Buffer>);
+        inflight.delete(s.at);
+        if (data.length !== s.length) throw new WizardError('HASH_MISMATCH', `${entry.path}: peer sent ${data.length} bytes at ${s.at}, expected ${s.length}`);
+        remoteBytes += s.length;
+        fill();
+      }
+      await out.write(data, 0, data.length, s.at);
+      progress.written = s.at + s.length;
+      hash.update(data);
+      sums.push(data);
+    }
+    if (hash.digest('hex') !== entry.hash) throw new WizardError('HASH_MISMATCH', `${entry.path}: content rebuilt from the delta does not match its hash`);
+    return { sums: sums.finish(), localBytes, remoteBytes };
+  } finally {
+    await Promise.all(fds.map((fd) => (fd === undefined ? Promise.resolve() : fd.close())));
+  }
+}

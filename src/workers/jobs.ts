@@ -1,0 +1,131 @@
+/**
+ * The CPU-heavy work on file contents: hashing with block sums, locating a
+ * target's blocks in local files, and sums of part of a file. Each job reads
+ * with one reusable buffer and synchronous calls, because it runs in a worker
+ * thread (pool.ts), where blocking is the point: the daemon's event loop never waits on it.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { WizardError } from '../core/errors.js';
+import { BlockLocator } from '../delta/locate.js';
+import { isDeltaSized, SignatureBuilder, type Signature } from '../delta/signature.js';
+import { sameStat, statKey, type StatKey } from '../index/hash.js';
+
+/** Read-only, and never through a symlink that replaced a file after it was stat'ed. */
+const NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
+
+/** Bytes read per call: large enough to amortise syscalls, small enough to stay in cache. */
+const READ_BYTES = 1024 * 1024;
+
+/** The job kinds with their arguments and results. */
+export interface Jobs {
+  /** SHA-256 of a file and, when it is big enough for deltas, its block sums. */
+  hash: { args: { path: string; stat: StatKey }; result: { hash: string; sums: Signature | undefined } };
+  /**
+   * For each block of `target`, where it is found in one of `bases` (`basis[i]` -1: nowhere).
+   * With `ranges`, only those byte ranges of `bases[0]` are searched.
+   */
+  locate: { args: { bases: string[]; target: Signature; ranges?: Array<[number, number]> }; result: { basis: Int8Array; offset: Float64Array } };
+  /** Block sums of `count` blocks from block `first`, of a file that must still match `stat`. */
+  sums: { args: { path: string; stat: StatKey; blockSize: number; first: number; count: number }; result: Pick<Signature, 'weak' | 'strong'> };
+}
+
+/** The name of a job. */
+export type JobKind = keyof Jobs;
+
+/** Runs one job here and now (in a worker, or inline in tests). */
+export function runJob<K extends JobKind>(kind: K, args: Jobs[K]['args']): Jobs[K]['result'] {
+  switch (kind) {
+    case 'hash': {
+      const a = args as Jobs['hash']['args'];
+      return hashJob(a.path, a.stat);
+    }
+    case 'locate': {
+      const a = args as Jobs['locate']['args'];
+      return locateJob(a.bases, a.target, a.ranges);
+    }
+    case 'sums': {
+      const a = args as Jobs['sums']['args'];
+      return sumsJob(a.path, a.stat, a.blockSize, a.first, a.count);
+    }
+  }
+  throw new WizardError('INTERNAL', `unknown job ${String(kind)}`);
+}
+
+/** Streams `length` bytes at `offset` of an open file into `onChunk`; returns the bytes read. */
+function readRange(fd: number, offset: number, length: number, buf: Buffer, onChunk: (chunk: Buffer) => void): number {
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buf, 0, Math.min(buf.length, length - done), offset + done);
+    if (n === 0) break;
+    onChunk(buf.subarray(0, n));
+    done += n;
+  }
+  return done;
+}
+
+function hashJob(path: string, stat: StatKey): Jobs['hash']['result'] {
+  const fd = openSync(path, NO_FOLLOW);
+  try {
+    const hash = createHash('sha256');
+    const sums = isDeltaSized(stat.size) ? new SignatureBuilder(stat.size) : undefined;
+    const read = readRange(fd, 0, stat.size + 1, Buffer.allocUnsafe(READ_BYTES), (chunk) => {
+      hash.update(chunk);
+      sums?.push(chunk);
+    });
+    // Read one byte past the size and stat again: a file written while we read must not be announced.
+    if (read !== stat.size || !sameStat(stat, statKey(fstatSync(fd)))) throw new WizardError('CHANGED', `${path} changed while it was hashed`);
+    return { hash: hash.digest('hex'), sums: sums?.finish() };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function locateJob(bases: string[], target: Signature, ranges: Array<[number, number]> | undefined): Jobs['locate']['result'] {
+  const basis = new Int8Array(target.weak.length).fill(-1);
+  const offset = new Float64Array(target.weak.length).fill(-1);
+  const buf = Buffer.allocUnsafe(READ_BYTES);
+  for (const [b, file] of bases.entries()) {
+    let fd: number;
+    try {
+      fd = openSync(file, NO_FOLLOW);
+    } catch (err) {
+      // A basis that vanished (a partial download cleaned up) only means less to reuse.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
+    try {
+      for (const [start, end] of b === 0 && ranges !== undefined ? ranges : [[0, Number.MAX_SAFE_INTEGER] as const]) {
+        const locator = new BlockLocator(target);
+        readRange(fd, start, end - start, buf, (chunk) => locator.push(chunk));
+        const found = locator.finish();
+        for (let i = 0; i < found.length; i++) {
+          if (basis[i] === -1 && (found[i] as number) >= 0) {
+            basis[i] = b;
+            offset[i] = start + (found[i] as number);
+          }
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+    if (!basis.includes(-1)) break;
+  }
+  return { basis, offset };
+}
+
+function sumsJob(path: string, stat: StatKey, blockSize: number, first: number, count: number): Jobs['sums']['result'] {
+  const fd = openSync(path, NO_FOLLOW);
+  try {
+    if (!sameStat(stat, statKey(fstatSync(fd)))) throw new WizardError('CHANGED', `${path} changed on disk`);
+    const start = Math.min(stat.size, first * blockSize);
+    const length = Math.min(stat.size - start, count * blockSize);
+    const builder = new SignatureBuilder(length, blockSize);
+    const read = readRange(fd, start, length, Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(length, 1))), (chunk) => builder.push(chunk));
+    if (read !== length) throw new WizardError('CHANGED', `${path} is shorter than indexed`);
+    const { weak, strong } = builder.finish();
+    return { weak, strong };
+  } finally {
+    closeSync(fd);
+  }
+}

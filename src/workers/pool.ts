@@ -1,0 +1,97 @@
+/**
+ * A small pool of worker threads for jobs.ts, sized by the `hashers` limit
+ * (read at each dispatch, so a hot reload takes effect as jobs finish). Jobs
+ * queue in order; a worker that dies fails its job and is replaced on demand.
+ */
+import { Worker } from 'node:worker_threads';
+import { WizardError, type ErrorCode } from '../core/errors.js';
+import { runJob, type JobKind, type Jobs } from './jobs.js';
+import type { JobReply } from './worker.js';
+
+/** Runs jobs somewhere other than the caller's stack. */
+export interface JobRunner {
+  /** Runs one job and resolves with its result; rejects with a WizardError carrying the job's code. */
+  run<K extends JobKind>(kind: K, args: Jobs[K]['args']): Promise<Jobs[K]['result']>;
+  /** Stops the workers; queued jobs fail with CLOSED. */
+  close(): Promise<void>;
+}
+
+/** Runs jobs on the calling thread (tests, tools): same results, no isolation. */
+export const inlineRunner: JobRunner = {
+  run: (kind, args) => new Promise((resolve) => resolve(runJob(kind, args))),
+  close: () => Promise.resolve(),
+};
+
+type Task = { kind: JobKind; args: unknown; resolve: (v: unknown) => void; reject: (e: Error) => void };
+
+/** Worker threads running jobs.ts. */
+export class WorkerPool implements JobRunner {
+  private readonly idle: Worker[] = [];
+  private readonly busy = new Set<Worker>();
+  private readonly queue: Task[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly size: () => number,
+    private readonly script = new URL('./worker.js', import.meta.url),
+  ) {}
+
+  run<K extends JobKind>(kind: K, args: Jobs[K]['args']): Promise<Jobs[K]['result']> {
+    if (this.closed) return Promise.reject(new WizardError('CLOSED', 'worker pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ kind, args, resolve: resolve as (v: unknown) => void, reject });
+      this.dispatch();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.queue.splice(0)) t.reject(new WizardError('CLOSED', 'worker pool closed'));
+    const all = [...this.idle, ...this.busy];
+    this.idle.length = 0;
+    this.busy.clear();
+    await Promise.all(all.map((w) => w.terminate()));
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let worker = this.idle.pop();
+      if (worker === undefined) {
+        if (this.busy.size >= Math.max(1, this.size())) return;
+        worker = new Worker(this.script);
+      }
+      this.start(worker, this.queue.shift() as Task);
+    }
+  }
+
+  private start(worker: Worker, task: Task): void {
+    this.busy.add(worker);
+    // A job in progress keeps the process alive; an idle worker does not.
+    worker.ref();
+    const done = () => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      worker.unref();
+      this.busy.delete(worker);
+    };
+    const onMessage = (reply: JobReply) => {
+      done();
+      if (!this.closed && this.idle.length + this.busy.size < Math.max(1, this.size())) this.idle.push(worker);
+      else void worker.terminate();
+      if (reply.ok) task.resolve(reply.result);
+      else task.reject(new WizardError(reply.code as ErrorCode, reply.message));
+      this.dispatch();
+    };
+    const onError = (err: Error) => {
+      done();
+      task.reject(new WizardError('INTERNAL', `worker failed running ${task.kind}: ${err.message}`, { cause: err }));
+      this.dispatch();
+    };
+    const onExit = (code: number) => onError(new Error(`worker exited with code ${code}`));
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
+    worker.postMessage({ kind: task.kind, args: task.args });
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The download path against an in-memory peer on a real temp dir: deltas
+ * against our own file, fallback to a whole transfer when a delta would land
+ * wrong bytes, and resume from a partial download.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { signatureOf, type Signature } from '../../src/delta/signature.js';
+import { tempNameFor } from '../../src/core/paths.js';
+import type { FileEntry } from '../../src/index/entry.js';
+import { download } from '../../src/sync/fetch.js';
+import { inlineRunner } from '../../src/workers/pool.js';
+import { fakePeer } from '../support/peer.js';
+import { seededBytes } from '../support/random.js';
+
+const KiB = 1024;
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'wizard-download-'));
+});
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function entryOf(rel: string, content: Buffer): FileEntry {
+  return { path: rel, type: 'file', size: content.length, mtimeMs: 0, mode: 0o644, hash: createHash('sha256').update(content).digest('hex'), target: '', version: { p: 1 }, deleted: false, sequence: 1 };
+}
+
+const temps = () => readdirSync(dir).filter((n) => n.startsWith('.~wizard-'));
+
+describe('download', () => {
+  const edited = (seed: number) => {
+    const t = seededBytes(1024 * KiB, seed);
+    t.fill(1, 500 * KiB, 504 * KiB);
+    return t;
+  };
+  /** Each case: what we have (with stored sums or not), what the peer has, and the most content bytes the peer may send. */
+  const cases: Array<{ description: string; basis: Buffer | undefined; hasSums?: boolean; target: Buffer; maxSent: number }> = [
+    { description: 'no basis: the whole file', basis: undefined, target: seededBytes(300 * KiB, 1), maxSent: 300 * KiB },
+    { description: 'a small file goes whole even with a basis', basis: seededBytes(8 * KiB, 2), target: seededBytes(8 * KiB, 3), maxSent: 8 * KiB },
+    {
+      description: 'an in-place edit fetches about one block',
+      basis: seededBytes(1024 * KiB, 4),
+      target: Buffer.concat([seededBytes(1024 * KiB, 4).subarray(0, 500 * KiB), Buffer.alloc(4 * KiB, 1), seededBytes(1024 * KiB, 4).subarray(504 * KiB)]),
+      maxSent: 2 * 5 * KiB + 4 * KiB,
+    },
+    {
+      description: 'an in-place edit with our stored sums fetches only the changed KiB',
+      basis: seededBytes(1024 * KiB, 4),
+      hasSums: true,
+      target: edited(4),
+      maxSent: 4 * KiB,
+    },
+    {
+      description: 'an append with our stored sums fetches only the new bytes',
+      basis: seededBytes(1024 * KiB, 8),
+      hasSums: true,
+      target: Buffer.concat([seededBytes(1024 * KiB, 8), seededBytes(3000, 9)]),
+      maxSent: 3000 + 5 * KiB,
+    },
+    {
+      description: 'an insertion at offset 0 with our stored sums fetches about one block',
+      basis: seededBytes(1024 * KiB, 10),
+      hasSums: true,
+      target: Buffer.concat([Buffer.from('y'.repeat(100)), seededBytes(1024 * KiB, 10)]),
+      maxSent: 6 * KiB,
+    },
+    {
+      description: 'an insertion in the middle with our stored sums finds the shifted blocks after it',
+      basis: seededBytes(4096 * KiB, 11),
+      hasSums: true,
+      target: Buffer.concat([seededBytes(4096 * KiB, 11).subarray(0, 2000 * KiB), Buffer.from('z'.repeat(100)), seededBytes(4096 * KiB, 11).subarray(2000 * KiB)]),
+      maxSent: 2 * 10 * KiB,
+    },
+    {
+      description: 'an insertion at offset 0 fetches about one block',
+      basis: seededBytes(1024 * KiB, 5),
+      target: Buffer.concat([Buffer.from('x'.repeat(100)), seededBytes(1024 * KiB, 5)]),
+      maxSent: 6 * KiB,
+    },
+  ];
+  for (const c of cases) {
+    it(c.description, async () => {
+      const peer = fakePeer({ f: c.target });
+      let basis: { file: string; sums: Signature | undefined } | undefined;
+      if (c.basis !== undefined) {
+        basis = { file: path.join(dir, 'f'), sums: c.hasSums === true ? signatureOf(c.basis) : undefined };
+        writeFileSync(basis.file, c.basis);
+      }
+      const { temp, sums } = await download(dir, entryOf('f', c.target), ['peer'], basis, { ...peer, runner: inlineRunner });
+      expect(readFileSync(temp).equals(c.target)).toBe(true);
+      expect(peer.blockBytes).toBeLessThanOrEqual(c.maxSent);
+      // The sums recorded for the new file are its own, whether hashed or reused from the old file's.
+      const expected = c.target.length >= 16 * KiB ? signatureOf(c.target) : undefined;
+      expect(sums?.weak).toEqual(expected?.weak);
+      expect(Buffer.from(sums?.strong ?? []).equals(Buffer.from(expected?.strong ?? []))).toBe(true);
+    });
+  }
+
+  for (const hasSums of [false, true]) {
+    it(`falls back to a whole transfer when the sums lie about the blocks (${hasSums ? 'group digests' : 'block sums'})`, async () => {
+      const basis = seededBytes(512 * KiB, 6);
+      const target = Buffer.from(basis);
+      target[100] = (target[100] as number) ^ 1;
+      writeFileSync(path.join(dir, 'f'), basis);
+      // The peer announces the basis's sums for content that differs from them: every block "matches".
+      const peer = fakePeer({ f: target });
+      const liar = { ...peer, readSums: fakePeer({ f: basis }).readSums };
+      const current = { file: path.join(dir, 'f'), sums: hasSums ? signatureOf(basis) : undefined };
+      const fallbacks: unknown[] = [];
+      const deps = { ...liar, runner: inlineRunner, onDeltaFallback: (_rel: string, err: unknown) => fallbacks.push(err) };
+      const { temp } = await download(dir, entryOf('f', target), ['peer'], current, deps);
+      expect(readFileSync(temp).equals(target)).toBe(true);
+      expect(peer.blockBytes).toBe(target.length);
+      expect(fallbacks).toHaveLength(1);
+    });
+  }
+
+  it('reuses and then removes a partial left by a download of an older version', async () => {
+    const older = seededBytes(1024 * KiB, 12);
+    const target = Buffer.concat([older.subarray(0, 700 * KiB), seededBytes(2 * KiB, 13), older.subarray(702 * KiB)]);
+    const stale = path.join(dir, tempNameFor('f', `${'0'.repeat(16)}-abcdef01`));
+    writeFileSync(stale, older);
+    // A symlink's temp name and another file's partial are not ours to touch.
+    const others = [tempNameFor('f', 'abcdef01'), tempNameFor('g', `${'0'.repeat(16)}-abcdef01`)];
+    for (const n of others) writeFileSync(path.join(dir, n), 'x');
+    const peer = fakePeer({ f: target });
+    const { temp } = await download(dir, entryOf('f', target), ['peer'], undefined, { ...peer, runner: inlineRunner });
+    expect(readFileSync(temp).equals(target)).toBe(true);
+    expect(peer.blockBytes).toBeLessThanOrEqual(3 * 5 * KiB);
+    expect(temps().sort()).toEqual([path.basename(temp), ...others].sort());
+  });
+
+  it('sizes nothing by a huge size a peer announces (2^50 bytes): no delta, no sums, the short answer fails the download', async () => {
+    writeFileSync(path.join(dir, 'f'), seededBytes(64 * KiB, 15));
+    const entry = { ...entryOf('f', Buffer.alloc(0)), size: 2 ** 50 };
+    const peer = fakePeer({ f: seededBytes(64 * KiB, 15) });
+    const fallbacks: unknown[] = [];
+    const deps = { ...peer, runner: inlineRunner, onDeltaFallback: (_rel: string, err: unknown) => fallbacks.push(err) };
+    await expect(download(dir, entry, ['peer'], { file: path.join(dir, 'f'), sums: undefined }, deps)).rejects.toMatchObject({ code: 'HASH_MISMATCH' });
+    expect(peer.sumsRequests).toBe(0);
+    expect(temps()).toEqual([]);
+  });
+
+  it('resumes an interrupted transfer from the partial file it left', async () => {
+    const target = seededBytes(2048 * KiB, 7);
+    const entry = entryOf('f', target);
+    const peer = fakePeer({ f: target });
+    peer.failAfterBytes = 1024 * KiB;
+    await expect(download(dir, entry, ['peer'], undefined, { ...peer, runner: inlineRunner })).rejects.toThrow('link cut');
+    expect(temps()).toHaveLength(1);
+
+    const sentBefore = peer.blockBytes;
+    peer.failAfterBytes = undefined;
+    const { temp } = await download(dir, entry, ['peer'], undefined, { ...peer, runner: inlineRunner });
+    expect(readFileSync(temp).equals(target)).toBe(true);
+    // The second attempt fetched only what the first did not write (plus a block at the seam).
+    expect(peer.blockBytes - sentBefore).toBeLessThanOrEqual(target.length - sentBefore + 64 * KiB);
+    expect(peer.blockBytes - sentBefore).toBeLessThan(target.length * 0.75);
+    // The partial is gone; only the finished temp file remains.
+    expect(temps()).toEqual([path.basename(temp)]);
+  });
+});
