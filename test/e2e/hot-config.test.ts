@@ -4,7 +4,7 @@
  * status while the last good config stays in force, and ignore-list changes
  * stop or resume syncing without deleting anything on the peer.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, freePort, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
@@ -20,12 +20,18 @@ let b: TestNode;
 const configFile = (n: TestNode) => path.join(n.home, 'config.yaml');
 const editConfigText = (n: TestNode, fn: (t: string) => string) => writeFileSync(configFile(n), fn(readFileSync(configFile(n), 'utf8')));
 
-/** Writes a file on A, and one more after it, and waits for the second on B: whatever B does with the first has happened by then. */
-async function writeThenFlush(rel: string, content: string): Promise<void> {
+/**
+ * Writes an ignored file on A, then a marker file, and waits for the marker
+ * on B; checks that A never recorded the ignored file, so B cannot get it
+ * whatever order transfers finish in.
+ */
+async function writeIgnored(rel: string, content: string): Promise<void> {
   writeFileSync(path.join(a.folder, rel), content);
   const marker = `marker-${Date.now()}-${Math.random().toString(16).slice(2)}.txt`;
   writeFileSync(path.join(a.folder, marker), 'm');
   await waitFor(`${marker} on beta`, () => existsSync(path.join(b.folder, marker)));
+  const why = JSON.parse((await runCli(a.home, ['status', '--why', rel, '--json'])).stdout) as { reasons: string[] };
+  expect(why.reasons.some((r) => r.startsWith('ignored:'))).toBe(true);
 }
 
 beforeAll(async () => {
@@ -135,15 +141,19 @@ describe('hot reload of the peer list', () => {
 
 describe('hot reload of the master ignore list', () => {
   it('stops syncing newly ignored paths without deleting them on the peer, and syncs them again once un-ignored', async () => {
-    await writeThenFlush('old.log', 'synced before the ignore');
-    expect(existsSync(path.join(b.folder, 'old.log'))).toBe(true);
+    writeFileSync(path.join(a.folder, 'old.log'), 'synced before the ignore');
+    await waitFor('old.log on beta', () => existsSync(path.join(b.folder, 'old.log')) && readFileSync(path.join(b.folder, 'old.log'), 'utf8') === 'synced before the ignore');
     writeFileSync(path.join(a.home, 'ignore'), '*.log\nsecret*\n');
-    // Give the watcher its debounce, then prove the rule is in force by its effect.
-    await new Promise((r) => setTimeout(r, 500));
-    await writeThenFlush('secret.txt', 'not for beta');
+    await waitFor('the new ignore list in force', async () => {
+      const why = JSON.parse((await runCli(a.home, ['status', '--why', 'secret.txt', '--json'])).stdout) as { reasons: string[] };
+      return why.reasons.some((r) => r.startsWith('ignored:'));
+    }, APPLY_MS);
+    await writeIgnored('secret.txt', 'not for beta');
     expect(existsSync(path.join(b.folder, 'secret.txt'))).toBe(false);
     writeFileSync(path.join(a.folder, 'old.log'), 'changed while ignored');
-    await writeThenFlush('other.txt', 'o');
+    rmSync(path.join(a.folder, 'old.log'));
+    await writeIgnored('other.log', 'o');
+    // Deleted on alpha while ignored: beta keeps its copy.
     expect(readFileSync(path.join(b.folder, 'old.log'), 'utf8')).toBe('synced before the ignore');
 
     writeFileSync(path.join(a.home, 'ignore'), '*.log\n');
@@ -152,8 +162,11 @@ describe('hot reload of the master ignore list', () => {
 
   it("does the same for a folder's own .wizardignore", async () => {
     writeFileSync(path.join(a.folder, '.wizardignore'), 'draft-*\n');
-    await new Promise((r) => setTimeout(r, 500));
-    await writeThenFlush('draft-1.txt', 'not yet');
+    await waitFor('the folder ignore in force', async () => {
+      const why = JSON.parse((await runCli(a.home, ['status', '--why', 'draft-1.txt', '--json'])).stdout) as { reasons: string[] };
+      return why.reasons.some((r) => r.startsWith('ignored:'));
+    }, APPLY_MS);
+    await writeIgnored('draft-1.txt', 'not yet');
     expect(existsSync(path.join(b.folder, 'draft-1.txt'))).toBe(false);
     writeFileSync(path.join(a.folder, '.wizardignore'), '');
     await waitFor('draft-1.txt on beta once un-ignored', () => existsSync(path.join(b.folder, 'draft-1.txt')), 5000);
