@@ -158,17 +158,8 @@ async function applyDelete(ctx: PullContext, rel: string, version: VersionVector
     const local = ctx.getLocal(rel);
     if (local === undefined) return;
     const current = await expectUnchanged(ctx, rel);
-    if (current?.type === 'dir') {
-      // Only an empty dir goes: anything still inside is either being deleted on its own, or new here and must stay.
-      try {
-        await rmdir(abs);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY') throw changed(rel);
-        throw err;
-      }
-    } else if (current !== undefined) {
-      await ctx.trash.moveIn(abs, rel);
-    }
+    if (current?.type === 'dir') await removeEmptyDir(abs, rel);
+    else if (current !== undefined) await ctx.trash.moveIn(abs, rel);
     await fsyncDir(path.dirname(abs));
     ctx.commit([{ ...local, size: 0, hash: '', target: '', deleted: true, version, inode: 0 }]);
   });
@@ -181,13 +172,8 @@ async function applyDelete(ctx: PullContext, rel: string, version: VersionVector
 async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: string, opts: TakeOptions): Promise<void> {
   const current = await expectUnchanged(ctx, rel);
   if (current?.type === 'dir') {
-    // A dir becomes a file or link: only when it is empty (its contents, if any, are still being deleted).
-    try {
-      await rmdir(abs);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY') throw changed(rel);
-      throw err;
-    }
+    // A dir becomes a file or link.
+    await removeEmptyDir(abs, rel);
   } else if (current !== undefined && opts.keepLocalAs !== undefined) {
     // A second name for the losing version first, so at no moment is either version without a name.
     await link(abs, resolveInside(ctx.root, opts.keepLocalAs));
@@ -217,6 +203,19 @@ async function expectUnchanged(ctx: PullContext, rel: string): Promise<Observati
   }
   if (current.type === 'symlink' && current.target !== local.target) throw changed(rel);
   return current;
+}
+
+/**
+ * Removes a dir only when it is empty: anything still inside is either being
+ * deleted on its own, or new here and must stay (then CHANGED: rescan, decide again).
+ */
+async function removeEmptyDir(abs: string, rel: string): Promise<void> {
+  try {
+    await rmdir(abs);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY') throw changed(rel);
+    throw err;
+  }
 }
 
 /** Throws CHANGED when the index entry moved since the decision (see TakeOptions.basedOn). */

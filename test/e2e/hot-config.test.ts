@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, freePort, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
+import { cleanup, freePort, runCli, waitConnected, type TestNode, startPairedNodes } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
 
 /** A change must show within a second; the slack is for a loaded CI machine, not for the daemon. */
@@ -35,14 +35,7 @@ async function writeIgnored(rel: string, content: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  base = tempDir('hot');
-  a = await initNode(base, 'alpha');
-  b = await initNode(base, 'beta', a);
-  await startDaemon(a);
-  await startDaemon(b);
-  const paired = await runCli(b.home, ['pair', `127.0.0.1:${a.port}`]);
-  expect(paired.code, paired.stderr).toBe(0);
-  await waitConnected(a, b);
+  ({ base, a, b } = await startPairedNodes('hot'));
 });
 
 afterAll(async () => {

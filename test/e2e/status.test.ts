@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
+import { cleanup, runCli, type TestNode, startPairedNodes } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/wizard.js');
@@ -32,14 +32,7 @@ function watch(home: string, wrap?: (cmd: string[]) => string[], extra: string[]
 const filesOf = (frame: string) => Number(/shared {2}\S+ {2}(\d+) files/.exec(frame)?.[1] ?? -1);
 
 beforeAll(async () => {
-  base = tempDir('status');
-  a = await initNode(base, 'alpha');
-  b = await initNode(base, 'beta', a);
-  await startDaemon(a);
-  await startDaemon(b);
-  const paired = await runCli(b.home, ['pair', `127.0.0.1:${a.port}`]);
-  expect(paired.code, paired.stderr).toBe(0);
-  await waitConnected(a, b);
+  ({ base, a, b } = await startPairedNodes('status'));
 });
 
 afterAll(async () => {

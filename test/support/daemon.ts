@@ -177,3 +177,16 @@ export async function cleanup(base: string, nodes: TestNode[]): Promise<void> {
   await Promise.all(nodes.map((n) => n.daemon?.kill() ?? Promise.resolve()));
   rmSync(base, { recursive: true, force: true });
 }
+
+/** Two running daemons, beta's certificate from alpha's CA, paired with the real CLI and connected. */
+export async function startPairedNodes(prefix: string): Promise<{ base: string; a: TestNode; b: TestNode }> {
+  const base = tempDir(prefix);
+  const a = await initNode(base, 'alpha');
+  const b = await initNode(base, 'beta', a);
+  await startDaemon(a);
+  await startDaemon(b);
+  const paired = await runCli(b.home, ['pair', `127.0.0.1:${a.port}`]);
+  if (paired.code !== 0) throw new Error(`pair failed: ${paired.stderr}`);
+  await waitConnected(a, b);
+  return { base, a, b };
+}
