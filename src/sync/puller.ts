@@ -143,7 +143,7 @@ async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVect
     expectDecidedOn(ctx, entry.path, opts);
     const current = await expectUnchanged(ctx, entry.path);
     if (current !== undefined && current.type !== 'dir') {
-      await ctx.trash.moveIn(abs, entry.path);
+      await ctx.trash.moveIn(abs, entry.path, 'replaced');
     }
     if (current?.type !== 'dir') await mkdir(abs);
     await chmod(abs, (entry.mode & 0o777) | 0o700);
