@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'NOT_RUNNING' // no daemon is listening on the control socket
   | 'FOLDER_HALTED' // a folder stopped syncing to protect data (root or marker missing)
   | 'CHANGED' // the disk no longer matches the index; rescan and decide again
+  | 'CASE_CONFLICT' // a path differs only in letter case from one already here, on a filesystem that cannot hold both
   | 'HASH_MISMATCH' // received content does not match the announced hash
   | 'TIMEOUT'
   | 'CLOSED'

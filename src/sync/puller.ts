@@ -7,7 +7,7 @@
  * only then is the index updated.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, link, lstat, mkdir, open, rename, rm, rmdir, symlink, utimes } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, open, readdir, rename, rm, rmdir, symlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { WizardError } from '../core/errors.js';
 import { parentOf, resolveInside, tempNameFor } from '../core/paths.js';
@@ -194,7 +194,14 @@ async function expectUnchanged(ctx: PullContext, rel: string): Promise<Observati
   const local = ctx.getLocal(rel);
   const current = await observe(ctx.root, rel);
   if (local === undefined || local.deleted) {
-    if (current !== undefined) throw changed(rel);
+    if (current !== undefined) {
+      // On a case-insensitive filesystem `Notes.txt` finds our `notes.txt`: that is a clash to report, not a change to rescan.
+      const other = caseVariant(await readdir(path.dirname(resolveInside(ctx.root, rel))).catch(() => []), path.posix.basename(rel));
+      if (other !== undefined) {
+        throw new WizardError('CASE_CONFLICT', `${rel} differs only in letter case from ${other}, which is here already; this filesystem cannot hold both, so neither is overwritten (rename one of them)`);
+      }
+      throw changed(rel);
+    }
     return undefined;
   }
   if (current === undefined || current.type !== local.type) throw changed(rel);
@@ -203,6 +210,13 @@ async function expectUnchanged(ctx: PullContext, rel: string): Promise<Observati
   }
   if (current.type === 'symlink' && current.target !== local.target) throw changed(rel);
   return current;
+}
+
+/** A name in `names` equal to `name` but for letter case (and not `name` itself), if any. */
+export function caseVariant(names: readonly string[], name: string): string | undefined {
+  if (names.includes(name)) return undefined;
+  const folded = name.normalize('NFC').toLowerCase();
+  return names.find((n) => n.normalize('NFC').toLowerCase() === folded);
 }
 
 /**

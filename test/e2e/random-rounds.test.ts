@@ -105,9 +105,15 @@ it(`converges and loses nothing over random rounds (seed ${seed})`, async () => 
             rmSync(path.join(node.folder, target));
             discard(node, target);
             events.push(`  ${node.name} deletes ${target}`);
-          } else {
+          } else if (op < 0.93) {
             renameSync(path.join(node.folder, target), path.join(node.folder, `${target}.r${round}`));
             events.push(`  ${node.name} renames ${target} -> ${target}.r${round}`);
+          } else {
+            // A case-only rename: its own name on this (case-sensitive) filesystem, a clash to report on others.
+            const renamed = path.posix.join(path.posix.dirname(target), path.posix.basename(target).toUpperCase());
+            if (renamed === target || existsSync(path.join(node.folder, renamed))) continue;
+            renameSync(path.join(node.folder, target), path.join(node.folder, renamed));
+            events.push(`  ${node.name} renames ${target} -> ${renamed}`);
           }
           touched.add(`${node.name}:${target}`);
         }

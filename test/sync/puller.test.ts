@@ -13,7 +13,7 @@ import { hasCode } from '../../src/core/errors.js';
 import { Mutex } from '../../src/core/mutex.js';
 import type { FileEntry, LocalEntry } from '../../src/index/entry.js';
 import { IndexStore } from '../../src/index/store.js';
-import { applyTake, isSafeLinkTarget, type PullContext } from '../../src/sync/puller.js';
+import { applyTake, caseVariant, isSafeLinkTarget, type PullContext } from '../../src/sync/puller.js';
 import { Trash } from '../../src/sync/trash.js';
 import type { VersionVector } from '../../src/versions/vector.js';
 import { inlineRunner } from '../../src/workers/pool.js';
@@ -220,5 +220,16 @@ describe('symlinks in the way', () => {
     const entry = remoteFile('c/victim.txt', 'pwned');
     await applyTake(ctx, entry, entry.version, ['peer']).catch(() => undefined);
     expect(existsSync(path.join(root, '..', 'victim.txt'))).toBe(false);
+  });
+});
+
+describe('caseVariant (case-only clashes on case-insensitive filesystems)', () => {
+  it.each([
+    [['notes.txt', 'other'], 'Notes.txt', 'notes.txt'],
+    [['Notes.txt', 'notes.txt'], 'Notes.txt', undefined],
+    [['a.txt'], 'b.txt', undefined],
+    [['ÉTÉ.md'], 'été.md', 'ÉTÉ.md'],
+  ])('%j has a case variant of %s: %s', (names, name, expected) => {
+    expect(caseVariant(names, name)).toBe(expected);
   });
 });
