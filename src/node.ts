@@ -250,11 +250,18 @@ export class WizardNode {
     }
   }
 
+  /**
+   * The master ignore list's text: '' when there is no file. A file that
+   * cannot be read keeps the last good list in force; reading it as empty
+   * would un-ignore everything and send ignored secrets to the peers.
+   */
   private readMasterIgnore(): string {
     try {
       return readFileSync(ignorePath(this.deps.home), 'utf8');
-    } catch {
-      return '';
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      this.noteError(`cannot read ${ignorePath(this.deps.home)}: ${describeError(err)}; the last good ignore list stays in force`, err);
+      return this.masterIgnore;
     }
   }
 

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, link, lstat, mkdir, open, readdir, rename, rm, rmdir, symlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { WizardError } from '../core/errors.js';
-import { parentOf, resolveInside, tempNameFor } from '../core/paths.js';
+import { isTempName, parentOf, resolveInside, tempNameFor } from '../core/paths.js';
 import type { FileEntry, LocalEntry } from '../index/entry.js';
 import { realAncestors } from '../index/real-path.js';
 import { observe, type Observation } from '../index/scanner.js';
@@ -227,8 +227,15 @@ async function removeEmptyDir(abs: string, rel: string): Promise<void> {
   try {
     await rmdir(abs);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY') throw changed(rel);
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw err;
+    // Left-over partial downloads are ours, not the user's: they must not keep a deleted dir alive.
+    // (Deletions run after the round's downloads, so none of these is being written.)
+    const names = await readdir(abs);
+    if (names.length === 0 || !names.every(isTempName)) throw changed(rel);
+    for (const name of names) await rm(path.join(abs, name), { force: true });
+    await rmdir(abs).catch(() => {
+      throw changed(rel);
+    });
   }
 }
 

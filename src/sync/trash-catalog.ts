@@ -40,6 +40,10 @@ export function olderThan(entries: readonly TrashEntry[], nowMs: number, days: n
   return entries.filter((e) => nowMs - e.trashedAtMs > days * DAY_MS);
 }
 
+async function isEmptyDir(abs: string): Promise<boolean> {
+  return (await readdir(abs).catch(() => ['?'])).length === 0;
+}
+
 /** Every entry in the trash of the folder at `root`, oldest first. */
 export async function listTrash(root: string): Promise<TrashEntry[]> {
   if (!(await isRealTrash(root))) return [];
@@ -62,11 +66,14 @@ export async function listTrash(root: string): Promise<TrashEntry[]> {
       });
       if (st === undefined) continue;
       const parsed = parseTrashName(rel);
-      if (parsed !== undefined) {
+      // The trash only ever moves in empty dirs, so a dir with contents is a parent of entries, whatever its
+      // name says: a synced dir may well be called `x~20000101-000000-000`, and purging it whole would take
+      // everything trashed below it.
+      if (st.isDirectory() && (parsed === undefined || !(await isEmptyDir(path.join(root, TRASH_DIR, ...rel.split('/')))))) {
+        await walk(rel);
+      } else if (parsed !== undefined) {
         const type = st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : 'file';
         out.push({ entry: rel, path: parsed.path, trashedAtMs: parsed.trashedAtMs, cause: causes.get(rel) ?? 'unknown', type, size: type === 'file' ? st.size : 0 });
-      } else if (st.isDirectory()) {
-        await walk(rel);
       }
     }
   };

@@ -175,6 +175,27 @@ describe('applyTake', () => {
     expect(store.getLocal('f', 'bye.txt')?.deleted).toBe(true);
   });
 
+  it('deletes a dir that holds only a left-over partial download, but not one with a file of the user', async () => {
+    mkdirSync(path.join(root, 'd'));
+    const [dirEntry] = store.commitLocal('f', [
+      { path: 'd', type: 'dir', size: 0, mtimeMs: 1, mode: 0o755, hash: '', target: '', version: { me: 1 }, deleted: false, inode: lstatSync(path.join(root, 'd')).ino },
+    ]);
+    writeFileSync(path.join(root, 'd', '.~wizard-big.bin-0123456789abcdef-01234567.tmp'), 'partial');
+    const tombstone: FileEntry = { ...(dirEntry as LocalEntry), deleted: true, version: { me: 1, p: 1 } };
+    await applyTake(context({}), tombstone, tombstone.version, []);
+    expect(existsSync(path.join(root, 'd'))).toBe(false);
+
+    mkdirSync(path.join(root, 'e'));
+    const [eEntry] = store.commitLocal('f', [
+      { path: 'e', type: 'dir', size: 0, mtimeMs: 1, mode: 0o755, hash: '', target: '', version: { me: 1 }, deleted: false, inode: lstatSync(path.join(root, 'e')).ino },
+    ]);
+    writeFileSync(path.join(root, 'e', 'new-here.txt'), 'mine');
+    const eGone: FileEntry = { ...(eEntry as LocalEntry), deleted: true, version: { me: 1, p: 1 } };
+    const err: unknown = await applyTake(context({}), eGone, eGone.version, []).catch((e: unknown) => e);
+    expect(hasCode(err, 'CHANGED')).toBe(true);
+    expect(readFileSync(path.join(root, 'e', 'new-here.txt'), 'utf8')).toBe('mine');
+  });
+
   it('refuses symlinks that point outside the folder', async () => {
     const link: FileEntry = { ...remoteFile('evil', ''), type: 'symlink', size: 0, hash: '', target: '../../etc' };
     const err: unknown = await applyTake(context({}), link, link.version, []).catch((e: unknown) => e);

@@ -115,6 +115,13 @@ describe('Trash and listTrash', () => {
 });
 
 describe('purgeEntries', () => {
+  it('never takes a synced dir whose name looks stamped for an old entry: only what was trashed below it ages', async () => {
+    await trash.moveIn(put('x~20000101-000000-000/thesis.txt', 'years of work'), 'x~20000101-000000-000/thesis.txt');
+    const entries = await listTrash(root);
+    expect(entries.map((e) => e.path)).toEqual(['x~20000101-000000-000/thesis.txt']);
+    expect(olderThan(entries, T0 + DAY, 30)).toEqual([]);
+  });
+
   it('removes the entries, their empty dirs and their causes, and keeps the rest', async () => {
     await trash.moveIn(put('deep/er/a.txt', 'aaaa'), 'deep/er/a.txt');
     clock.advance(1);
