@@ -64,8 +64,9 @@ export async function download(
       try {
         sums = (await fetchDelta(fh, entry, sources, bases, basis?.sums, deps, progress)).sums;
       } catch (err) {
-        // A delta that rebuilt the wrong bytes, or sums we could not use, never lands: start over whole.
-        if (!hasCode(err, 'HASH_MISMATCH') && !hasCode(err, 'PROTOCOL')) throw err;
+        // A delta that rebuilt the wrong bytes, or sums we could not use or get (the peer's read or
+        // worker failed: INTERNAL), never lands: start over whole, which needs only plain blocks.
+        if (!hasCode(err, 'HASH_MISMATCH') && !hasCode(err, 'PROTOCOL') && !hasCode(err, 'INTERNAL')) throw err;
         deps.onDeltaFallback?.(entry.path, err);
         await fh.truncate(0);
         progress.written = 0;
