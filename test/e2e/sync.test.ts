@@ -144,6 +144,21 @@ describe('two paired daemons', () => {
     expect(readFileSync(path.join(b.folder, copy), 'utf8')).toBe('edit made on beta');
   });
 
+  it('keeps a file created in a dir that the other side deleted meanwhile, and its parent', async () => {
+    mkdirSync(path.join(a.folder, 'project'));
+    writeFileSync(path.join(a.folder, 'project', 'old.txt'), 'old');
+    await waitSameTree(a, b);
+    expect(await b.daemon?.stop()).toBe(0);
+    rmSync(path.join(a.folder, 'project'), { recursive: true });
+    writeFileSync(path.join(b.folder, 'project', 'new-while-apart.txt'), 'new');
+    await startDaemon(b);
+    await waitConnected(a, b);
+    await waitFor('the new file on alpha', () => existsSync(path.join(a.folder, 'project', 'new-while-apart.txt')));
+    const tree = await waitSameTree(a, b);
+    expect(tree.some((l) => l.startsWith('f project/new-while-apart.txt '))).toBe(true);
+    expect(tree.some((l) => l.startsWith('f project/old.txt '))).toBe(false);
+  });
+
   it('reconciles changes made on both sides while one daemon was down', async () => {
     writeFileSync(path.join(a.folder, 'keep.txt'), 'v1');
     writeFileSync(path.join(a.folder, 'gone-while-down.txt'), 'bye');
