@@ -27,7 +27,8 @@ import { planPull, planSize } from './pull-plan.js';
 import { lastModifier, reconcile } from './reconcile.js';
 import { readBlock, readSums, type WireSums } from './serve.js';
 import { RetryBook } from './retry.js';
-import { deletionBudgetExceeded, integrityProblem, MARKER_DIR, type DeletionBudget } from './safety.js';
+import { DeletionGate } from './deletion-gate.js';
+import { integrityProblem, MARKER_DIR, type DeletionBudget } from './safety.js';
 import { TransferBook } from './transfers.js';
 import { Trash } from './trash.js';
 
@@ -114,15 +115,14 @@ export class Folder {
   private started = false;
   private readonly failures = new RetryBook();
   /** Deletions waiting for `wizard resume`, and deletions recorded in the last minute ([time, count]). */
-  private held: { count: number; reason: string } | undefined;
-  private recentDeletions: Array<[number, number]> = [];
-  private deletionsConfirmed = false;
+  private readonly deletions: DeletionGate;
   /** Downloads in progress, for status. */
   readonly transfers: TransferBook;
   private readonly timers = new Set<() => void>();
 
   constructor(private readonly deps: FolderDeps) {
     this.trash = new Trash(deps.root, deps.clock);
+    this.deletions = new DeletionGate(deps.deletionBudget, deps.clock);
     this.transfers = new TransferBook(() => deps.clock.now());
     this.watcher = new FolderWatcher({
       root: deps.root,
@@ -219,9 +219,9 @@ export class Folder {
       ...(this.haltReason === undefined ? {} : { haltReason: this.haltReason }),
       files: stats.files,
       bytes: stats.bytes,
-      inSync: !busy && outOfSync === 0 && this.held === undefined,
+      inSync: !busy && outOfSync === 0 && this.deletions.held === undefined,
       pending: Math.max(outOfSync, this.pendingCount),
-      heldDeletions: this.held?.count ?? 0,
+      heldDeletions: this.deletions.held?.count ?? 0,
       bytesLeft: Math.max(0, this.plannedBytes - this.transfers.list().reduce((n, t) => n + t.bytesDone, 0)),
     };
   }
@@ -240,7 +240,8 @@ export class Folder {
 
   /** Errors worth showing the user: paths that keep failing. */
   errors(): string[] {
-    const held = this.held === undefined ? [] : [`${this.deps.id}: ${this.held.count} deletions held (${this.held.reason}); run 'wizard resume ${this.deps.id}' to apply them`];
+    const h = this.deletions.held;
+    const held = h === undefined ? [] : [`${this.deps.id}: ${h.count} deletions held (${h.reason}); run 'wizard resume ${this.deps.id}' to apply them`];
     return [...held, ...this.failures.describe().map((line) => `${this.deps.id}/${line}`)];
   }
 
@@ -332,12 +333,9 @@ export class Folder {
       // New ignore rules can un-ignore paths anywhere, which only a whole-folder scan finds.
       const roots = (await this.refreshMatcher()) ? [''] : minimalRoots(paths);
       let committed = 0;
-      const heldBefore = this.held;
-      if (roots.includes('')) this.held = undefined;
-      for (const rel of roots) committed += await this.scanSubtree(rel);
-      // A full scan settles what is held: confirmed deletions went through, others are held anew (or are gone).
-      if (roots.includes('')) this.deletionsConfirmed = false;
-      else this.held ??= heldBefore;
+      await this.deletions.during(roots.includes(''), async () => {
+        for (const rel of roots) committed += await this.scanSubtree(rel);
+      });
       this.deps.log.debug({ roots: roots.slice(0, 20), committed }, 'scanned');
       if (committed > 0) this.deps.peers.announce();
     } finally {
@@ -377,8 +375,11 @@ export class Folder {
     });
     for (const s of result.skipped) this.deps.log.warn({ path: s.path, reason: s.reason }, 'not syncing path');
     const known = new Map(store.localUnder(id, rel).map((e) => [e.path, e]));
-    const candidates = this.withinDeletionBudget(
+    const stats = store.localStats(id);
+    const candidates = this.deletions.admit(
       changedPaths(result.seen, known, result.unreadable, (p, isDir) => this.isIgnored(p) || matcher.isIgnored(p, isDir)),
+      stats.files + stats.dirs,
+      (held) => this.deps.log.warn({ deletions: held.count, reason: held.reason }, `deletions held until 'wizard resume ${id}'`),
     );
 
     const limit = pLimit(this.deps.limits().hashers);
@@ -412,32 +413,9 @@ export class Folder {
     return committed;
   }
 
-  /**
-   * Holds back deletions past the budget until the user confirms them with
-   * `wizard resume`: the other changes go through, the deletions wait (and
-   * are found again by every scan until then).
-   */
-  private withinDeletionBudget(candidates: Candidate[]): Candidate[] {
-    const deletions = candidates.filter((c) => c.obs === undefined && c.prev !== undefined && !c.prev.deleted).length;
-    if (deletions === 0) return candidates;
-    const now = this.deps.clock.now();
-    this.recentDeletions = this.recentDeletions.filter(([at]) => now - at < 60_000);
-    const recent = this.recentDeletions.reduce((sum, [, n]) => sum + n, 0);
-    const stats = this.deps.store.localStats(this.deps.id);
-    const verdict = this.deletionsConfirmed ? undefined : deletionBudgetExceeded(deletions, stats.files + stats.dirs, recent, this.deps.deletionBudget());
-    if (verdict === undefined) {
-      this.recentDeletions.push([now, deletions]);
-      return candidates;
-    }
-    if (this.held?.count !== deletions) this.deps.log.warn({ deletions, reason: verdict }, `deletions held until 'wizard resume ${this.deps.id}'`);
-    this.held = { count: deletions, reason: verdict };
-    return candidates.filter((c) => !(c.obs === undefined && c.prev !== undefined && !c.prev.deleted));
-  }
-
-  /** The user confirmed held deletions: the next scan records them whatever the budget says. */
+  /** The user confirmed held deletions (`wizard resume`): a full scan records them now. Returns how many were held. */
   confirmDeletions(): number {
-    const count = this.held?.count ?? 0;
-    this.deletionsConfirmed = true;
+    const count = this.deletions.confirm();
     this.queueScan(['']);
     return count;
   }
