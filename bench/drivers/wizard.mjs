@@ -1,0 +1,327 @@
+// Wizard driver: two real daemons (`wizard start`) on 127.0.0.1 with temp homes, the second
+// initialised from the first one's CA and paired with `wizard pair`, one fresh pair per group.
+//
+// "Start of sync" for an initial sync is the start of A's daemon: the pair is set up with an
+// empty folder, A is stopped, the template is copied into A's folder, then A is started. So the
+// time includes A's process start, its scan and hashing, the reconnect, the index exchange and
+// B's pull. Live workloads start at the write on A. Bytes on the wire are B's counters for its
+// peer A in `wizard status --json` (framed protocol bytes, sent + received; B runs throughout).
+// IDLE samples both daemons' CPU and RSS after SMALL. SCALE is one node: index = daemon start
+// until status shows the folder idle with every file; rescan = a full rescan with no change
+// (triggered by a config edit), from the first status showing it scanning to idle again.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { generate } from '../lib/gen.mjs';
+import { probeLatency } from '../lib/latprobe.mjs';
+import { watchMixed } from '../lib/mixedwatch.mjs';
+import { freePort, place, runOk, sampleGroups, sleep, spawnTracked, statusKib, stopChild, waitFor } from '../lib/proc.mjs';
+import { waitSync } from '../lib/waitsync.mjs';
+import { failedGroup, freshDir, lastLogLine, record, saveLogs } from './common.mjs';
+
+/**
+ * Status straight from the daemon's control socket (one JSON line each way), the same answer
+ * `wizard status --json` prints. Used for polling: spawning the CLI every 50 ms would cost a
+ * node start each time and disturb what is measured on a 2-core box.
+ */
+function controlStatus(home, timeoutMs = 10_000) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(path.join(home, 'wizard.sock'));
+    let data = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no status answer from ${home} in ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write('{"cmd":"status"}\n'));
+    socket.on('data', (d) => (data += d));
+    socket.on('end', () => {
+      clearTimeout(timer);
+      try {
+        const reply = JSON.parse(data);
+        if (reply.ok) resolve(reply.result);
+        else reject(new Error(`daemon: ${reply.error}`));
+      } catch (err) {
+        reject(err);
+      }
+    });
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+/** Creates the Wizard driver. */
+export function createWizardDriver(ctx) {
+  const { profile, tpl, log, repoRoot } = ctx;
+  // The CLI entry: a private build snapshot of src/ (see run.mjs) or, with --no-build, bin/wizard.js.
+  const bin = ctx.wizardEntry ?? path.join(repoRoot, 'bin', 'wizard.js');
+  const scratch = path.join(ctx.scratch, 'wizard');
+  const ID = 'wizard';
+  const cli = (home, args, timeoutMs = 60_000) => runOk(process.execPath, [bin, '--home', home, ...args], { timeoutMs });
+  const running = new Set();
+
+  const startDaemon = (node) => {
+    node.child = spawnTracked(process.execPath, [bin, '--home', node.home, 'start'], { logFile: path.join(node.base, `${node.name}.log`) });
+    running.add(node);
+    return node.child;
+  };
+  const stopDaemon = async (node) => {
+    if (!node?.child) return;
+    const code = await stopChild(node.child);
+    running.delete(node);
+    node.child = undefined;
+    if (code !== 0) log(`wizard ${node.name} exited with ${code} (log: ${path.join(node.base, `${node.name}.log`)})`);
+  };
+  const waitUp = (node, timeoutMs = 30_000) =>
+    waitFor(`wizard ${node.name} to answer status`, () => controlStatus(node.home), timeoutMs, 25).catch((err) => {
+      throw new Error(`${err.message}; its last log line: ${lastLogLine(path.join(node.base, `${node.name}.log`))}`);
+    });
+
+  async function initNode(base, name, folders, caFrom) {
+    const port = await freePort();
+    const node = { name, base, home: path.join(base, `h${name}`), port, folder: (id) => path.join(base, name, id) };
+    const args = ['init', '--name', name, '--listen', `127.0.0.1:${port}`, '--json'];
+    for (const f of folders) args.push('--folder', `${f}=${node.folder(f)}`);
+    if (caFrom) args.push('--ca', path.join(caFrom.home, 'certs'));
+    node.id = JSON.parse((await cli(node.home, args)).stdout).id;
+    return node;
+  }
+
+  /** A and B, started, paired and connected, each with `folders` (empty). */
+  async function startPair(base, folders) {
+    const a = await initNode(base, 'A', folders);
+    const b = await initNode(base, 'B', folders, a);
+    const t0 = Date.now();
+    startDaemon(a);
+    startDaemon(b);
+    await waitUp(a);
+    const bootMs = Date.now() - t0;
+    await waitUp(b);
+    await cli(b.home, ['pair', `127.0.0.1:${a.port}`, '--json']);
+    await waitConnected(a, b);
+    return { a, b, bootMs };
+  }
+
+  const linked = async (x, y) => (await controlStatus(x.home)).peers.some((p) => p.id === y.id && p.connected);
+  const waitConnected = (a, b, timeoutMs = 30_000) =>
+    waitFor('wizard A and B to connect', async () => (await linked(a, b)) && (await linked(b, a)), timeoutMs, 50);
+
+  /** B's protocol bytes to and from A, as `wizard status --json` reports them. */
+  async function wireBytes(b, a) {
+    const status = JSON.parse((await cli(b.home, ['status', '--json'])).stdout);
+    const peer = status.peers.find((p) => p.id === a.id);
+    if (!peer) throw new Error('B does not list A as a peer');
+    return peer.bytesSent + peer.bytesReceived;
+  }
+
+  /** Initial sync of `template` into folder `id`: restart A with the data in place, time until B converged. */
+  async function initialSync(pair, id, template, workload, rep) {
+    const { a, b } = pair;
+    await stopDaemon(a);
+    await place(tpl.dir(template), a.folder(id));
+    const w0 = await wireBytes(b, a);
+    const t0 = Date.now();
+    startDaemon(a);
+    const r = await waitSync(b.folder(id), tpl.digest(template), t0, { timeoutMs: profile.syncTimeoutMs });
+    if (!r.ok) return record(ID, workload, rep, 'timeout', {}, `B did not converge within ${Math.round(r.ms / 1000)} s`);
+    await sleep(profile.afterSyncMs);
+    return record(ID, workload, rep, 'ok', { ms: r.ms, wire_bytes: (await wireBytes(b, a)) - w0 });
+  }
+
+  /** A live change on A (`mutate`), timed from the write until B holds `expected`. */
+  async function liveChange(pair, id, expected, workload, rep, mutate) {
+    const { a, b } = pair;
+    await sleep(profile.settleMs);
+    const w0 = await wireBytes(b, a);
+    const t0 = Date.now();
+    const done = mutate();
+    const r = await waitSync(b.folder(id), expected, t0, { timeoutMs: profile.syncTimeoutMs });
+    await done;
+    if (!r.ok) return record(ID, workload, rep, 'timeout', {}, `B did not converge within ${Math.round(r.ms / 1000)} s`);
+    await sleep(profile.afterSyncMs);
+    return record(ID, workload, rep, 'ok', { ms: r.ms, wire_bytes: (await wireBytes(b, a)) - w0 });
+  }
+
+  async function runLat(pair, rep) {
+    const out = [];
+    for (const mode of ['rename', 'overwrite']) {
+      const r = await probeLatency({
+        a: pair.a.folder('lat'),
+        b: pair.b.folder('lat'),
+        mode,
+        reps: ctx.latReps,
+        gapMs: profile.latGapMs,
+        timeoutMs: 30_000,
+        log: ctx.verbose,
+      });
+      const { p50_ms, p95_ms, max_ms, min_ms } = r;
+      out.push(record(ID, `LAT-${mode}`, rep, r.ok ? 'ok' : 'timeout', { p50_ms, p95_ms, max_ms, min_ms }, r.ok ? undefined : `${r.timeouts} probe(s) not on B within 30 s`));
+    }
+    return out;
+  }
+
+  async function runIdle(pair, rep) {
+    await sleep(profile.idleSettleMs);
+    const s = await sampleGroups({ A: [pair.a.child.pid], B: [pair.b.child.pid] }, profile.idleWindowMs);
+    return record(ID, 'IDLE', rep, 'ok', {
+      cpu_pct: (s.A.cpu_pct + s.B.cpu_pct) / 2,
+      rss_mib: (s.A.rss_mib + s.B.rss_mib) / 2,
+      A_cpu_pct: s.A.cpu_pct,
+      B_cpu_pct: s.B.cpu_pct,
+      A_rss_mib: s.A.rss_mib,
+      B_rss_mib: s.B.rss_mib,
+    });
+  }
+
+  async function runMixed(pair, rep) {
+    const a = pair.a.folder('mixed');
+    const b = pair.b.folder('mixed');
+    fs.mkdirSync(path.join(a, 'small'), { recursive: true });
+    await waitFor('wizard B to create mixed/small', () => fs.existsSync(path.join(b, 'small')), 30_000);
+    await sleep(profile.settleMs);
+    const smallTpl = tpl.dir('mixedsmall');
+    const bigTpl = path.join(tpl.dir('mixedbig'), 'mixed-big.bin');
+    const smallFiles = fs.readdirSync(smallTpl).map((n) => path.join(smallTpl, n));
+    const t0 = Date.now();
+    const copies = [runOk('cp', [bigTpl, `${a}/`], { timeoutMs: 600_000 }), runOk('cp', ['-t', path.join(a, 'small'), ...smallFiles])];
+    const r = await watchMixed({ b, smallTpl, bigTpl, t0, timeoutMs: profile.syncTimeoutMs });
+    await Promise.all(copies);
+    const { small_first_ms, small_p50_ms, small_max_ms, big_ms } = r;
+    return record(ID, 'MIXED', rep, r.ok ? 'ok' : 'timeout', { small_first_ms, small_p50_ms, small_max_ms, big_ms }, r.ok ? undefined : 'not everything reached B');
+  }
+
+  async function runScale(base, rep) {
+    const node = await initNode(base, 'C', ['scale']);
+    await place(tpl.dir('scale'), node.folder('scale'));
+    const want = tpl.info('scale').files;
+    const t0 = Date.now();
+    startDaemon(node);
+    // A status call sums over the whole index on the daemon's main thread (~25 ms at 100,000
+    // files), so polling every 20x its latency keeps the poller's share near 5%; the price is a
+    // resolution of about 0.5 s at full size (25 ms at quick size).
+    let gap = 25;
+    const poll = async () => {
+      const s = Date.now();
+      const st = await controlStatus(node.home).catch(() => undefined);
+      gap = Math.max(25, 20 * (Date.now() - s));
+      return st?.folders.find((f) => f.id === 'scale');
+    };
+    const indexed = (x) => x !== undefined && x.state === 'idle' && x.files === want;
+    let f;
+    const deadline = t0 + profile.syncTimeoutMs;
+    while (!indexed((f = await poll())) && Date.now() < deadline) await sleep(gap);
+    if (!indexed(f)) return record(ID, 'SCALE', rep, 'timeout', {}, `index held ${f?.files ?? 0} of ${want} files after ${profile.syncTimeoutMs / 1000} s`);
+    const indexMs = Date.now() - t0;
+    await sleep(500);
+    // Any applied config change makes every folder rescan in full (the periodic rescan's code
+    // path); rescanIntervalS is the one setting that cannot affect what the scan does.
+    const cfgFile = path.join(node.home, 'config.yaml');
+    fs.writeFileSync(cfgFile, fs.readFileSync(cfgFile, 'utf8').replace(/^rescanIntervalS: \d+$/m, 'rescanIntervalS: 3600'));
+    let scanSeen = 0;
+    const scanDeadline = Date.now() + 60_000;
+    while (Date.now() < scanDeadline) {
+      f = await poll();
+      if (f?.state === 'scanning' && scanSeen === 0) scanSeen = Date.now();
+      if (scanSeen && f?.state === 'idle') break;
+      await sleep(gap);
+    }
+    if (!scanSeen || f?.state !== 'idle') {
+      return record(ID, 'SCALE', rep, 'failed', { index_ms: indexMs }, 'no complete rescan observed within 60 s of the config edit');
+    }
+    const pid = node.child.pid;
+    return record(ID, 'SCALE', rep, 'ok', {
+      index_ms: indexMs,
+      rescan_ms: Date.now() - scanSeen,
+      rss_mib: statusKib(pid, 'VmRSS') / 1024,
+      peak_rss_mib: statusKib(pid, 'VmHWM') / 1024,
+      files: want,
+    });
+  }
+
+  async function runGroup(group, rep) {
+    const base = freshDir(scratch, `${group.name.toLowerCase()}-${rep}`);
+    const out = [];
+    try {
+      switch (group.name) {
+        case 'LAT':
+          out.push(...(await runLat(await startPair(base, ['lat']), rep)));
+          break;
+        case 'SMALL': {
+          const pair = await startPair(base, ['small']);
+          const r = await initialSync(pair, 'small', 'small', 'SMALL', rep);
+          r.metrics.boot_ms = pair.bootMs;
+          out.push(r);
+          if (rep === 1 && ctx.workloads.includes('IDLE') && r.status === 'ok') out.push(await runIdle(pair, rep));
+          break;
+        }
+        case 'BIG': {
+          const pair = await startPair(base, ['big']);
+          const r = await initialSync(pair, 'big', 'big', 'BIG', rep);
+          out.push(r);
+          if (ctx.workloads.includes('EDIT')) {
+            if (r.status !== 'ok') out.push(record(ID, 'EDIT', rep, 'failed', {}, 'BIG did not sync'));
+            else {
+              const file = path.join(pair.a.folder('big'), 'big.bin');
+              out.push(await liveChange(pair, 'big', tpl.digest('big-edit'), 'EDIT', rep, async () => generate('edit', file, { seed: ctx.seed, profile })));
+            }
+          }
+          break;
+        }
+        case 'SHIFT': {
+          const pair = await startPair(base, ['shift']);
+          const r = await initialSync(pair, 'shift', 'shift', 'SHIFT-initial', rep);
+          out.push(r);
+          if (r.status !== 'ok') out.push(record(ID, 'SHIFT', rep, 'failed', {}, 'the initial 64 MiB sync failed'));
+          else {
+            const file = path.join(pair.a.folder('shift'), 'shift.bin');
+            out.push(await liveChange(pair, 'shift', tpl.digest('shift-ins'), 'SHIFT', rep, async () => generate('shiftins', file, { seed: ctx.seed, profile })));
+          }
+          break;
+        }
+        case 'BURST': {
+          const pair = await startPair(base, ['burst']);
+          // The writer is its own process, as a build tool would be, so the waiter polls while it writes.
+          out.push(await liveChange(pair, 'burst', tpl.digest('burst'), 'BURST', rep, () => ctx.spawnBurst(pair.a.folder('burst'))));
+          break;
+        }
+        case 'MIXED':
+          out.push(await runMixed(await startPair(base, ['mixed']), rep));
+          break;
+        case 'SCALE':
+          out.push(await runScale(base, rep));
+          break;
+        default:
+          throw new Error(`unknown group ${group.name}`);
+      }
+    } catch (err) {
+      log(`wizard ${group.name} rep ${rep} failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      out.push(...failedGroup(ID, group, rep, err).filter((r) => !out.some((o) => o.workload === r.workload)));
+    } finally {
+      await Promise.all([...running].map((n) => stopDaemon(n)));
+      if (out.some((r) => r.status === 'timeout' || r.status === 'failed')) {
+        log(`wizard ${group.name} rep ${rep}: logs kept in ${saveLogs(base, path.join(ctx.logDir, `wizard-${group.name}-${rep}`))}`);
+      }
+      if (!ctx.keepRunDirs) fs.rmSync(base, { recursive: true, force: true });
+    }
+    return out;
+  }
+
+  return {
+    id: ID,
+    label: 'Wizard',
+    config: 'config as written by `wizard init` (debounceMs 50, transfers 4, hashers 2, compression auto), two daemons paired through one CA',
+    supports: () => true,
+    async prepare() {
+      if (!ctx.wizardEntry && !fs.existsSync(path.join(repoRoot, 'dist', 'main.js'))) throw new Error('dist/main.js is missing: run npm run build (or drop --no-build)');
+      const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+      return `wizard ${pkg.version} (${ctx.wizardEntry ? 'src/ compiled at the start of the run' : 'dist/ as found'})`;
+    },
+    runGroup,
+    async cleanup() {
+      await Promise.all([...running].map((n) => stopDaemon(n)));
+      fs.rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}
