@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
+import { cleanup, startDaemon, startPairedNodes, waitConnected, type TestNode } from '../support/daemon.js';
 import { seededBytes } from '../support/random.js';
 import { waitFor } from '../support/wait.js';
 
@@ -37,14 +37,7 @@ async function waitContent(name: string, expected: Buffer): Promise<void> {
 }
 
 beforeAll(async () => {
-  base = tempDir('delta');
-  a = await initNode(base, 'alpha');
-  b = await initNode(base, 'beta', a);
-  await startDaemon(a);
-  await startDaemon(b);
-  const paired = await runCli(b.home, ['pair', `127.0.0.1:${a.port}`, '--json']);
-  expect(paired.code, paired.stderr).toBe(0);
-  await waitConnected(a, b);
+  ({ base, a, b } = await startPairedNodes('delta'));
 });
 
 afterAll(async () => {
