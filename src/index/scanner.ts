@@ -46,6 +46,14 @@ export interface WalkOptions {
 export async function observe(root: string, rel: string): Promise<Observation | undefined> {
   // Below a symlinked or vanished dir nothing is ours: lstat alone would follow the link in the dirs above.
   if (rel !== '' && !(await realAncestors(root, rel).catch(() => false))) return undefined;
+  return observeBelowRealDir(root, rel);
+}
+
+/** Stats in flight at once during a walk. */
+const STAT_BATCH = 64;
+
+/** `observe` for a path whose parent the caller knows to be a real directory (the walk just read it as one). */
+async function observeBelowRealDir(root: string, rel: string): Promise<Observation | undefined> {
   let st: Stats;
   try {
     st = await lstat(rel === '' ? root : path.join(root, ...rel.split('/')));
@@ -100,6 +108,7 @@ export async function walk(root: string, rel: string, opts: WalkOptions): Promis
       // Vanished or unreadable: either way nothing below it may be taken as deleted until a later scan reads it.
       continue;
     }
+    const children: string[] = [];
     for (const dirent of names) {
       const raw = dir === '' ? dirent.name : `${dir}/${dirent.name}`;
       let child: string;
@@ -116,18 +125,22 @@ export async function walk(root: string, rel: string, opts: WalkOptions): Promis
         continue;
       }
       if (opts.isInternal(child)) continue;
-      const isDir = dirent.isDirectory();
-      if (opts.matcher.isIgnored(child, isDir)) continue;
-      let obs: Observation | undefined;
-      try {
-        obs = await observe(root, child);
-      } catch {
-        result.unreadable.push(child);
-        continue;
+      if (opts.matcher.isIgnored(child, dirent.isDirectory())) continue;
+      children.push(child);
+    }
+    // Stat in parallel batches: one lstat after another leaves the disk idle between calls, and
+    // this dir was just read as a real dir, so its children need no check of their ancestors.
+    for (let i = 0; i < children.length; i += STAT_BATCH) {
+      const batch = children.slice(i, i + STAT_BATCH);
+      const observed = await Promise.all(batch.map((child) => observeBelowRealDir(root, child).catch(() => null)));
+      for (const [j, obs] of observed.entries()) {
+        const child = batch[j] as string;
+        if (obs === null) result.unreadable.push(child);
+        else if (obs !== undefined) {
+          result.seen.set(child, obs);
+          if (obs.type === 'dir') stack.push(child);
+        }
       }
-      if (obs === undefined) continue;
-      result.seen.set(child, obs);
-      if (obs.type === 'dir') stack.push(child);
     }
   }
   return result;
