@@ -22,6 +22,29 @@ export function failedGroup(system, group, rep, err) {
   return workloads.map((w) => record(system, w, rep, 'failed', {}, msg));
 }
 
+/**
+ * Runs one group's `body` (which pushes records into `out`) with the clean-up every system
+ * shares: a failure marks the group's workloads without a record 'failed', `stop` ends the
+ * system's processes, the logs of a failed or timed-out group are kept, and the run dir is
+ * removed unless asked to keep it. Returns the records.
+ */
+export async function guardedGroup({ system, group, rep, base, logDir, keepRunDirs, log, stop }, body) {
+  const out = [];
+  try {
+    await body(out);
+  } catch (err) {
+    log(`${system} ${group.name} rep ${rep} failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    out.push(...failedGroup(system, group, rep, err).filter((r) => !out.some((o) => o.workload === r.workload)));
+  } finally {
+    await stop();
+    if (out.some((r) => r.status === 'timeout' || r.status === 'failed')) {
+      log(`${system} ${group.name} rep ${rep}: logs kept in ${saveLogs(base, path.join(logDir, `${system}-${group.name}-${rep}`))}`);
+    }
+    if (!keepRunDirs) fs.rmSync(base, { recursive: true, force: true });
+  }
+  return out;
+}
+
 /** Copies every *.log under `base` (two levels deep: the daemons' logs and homes) to `dest`; returns `dest`. */
 export function saveLogs(base, dest) {
   fs.mkdirSync(dest, { recursive: true });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { generate } from '../lib/gen.mjs';
 import { freePort, place, run, runOk, spawnTracked, stopChild, waitFor } from '../lib/proc.mjs';
 import { treeDigest } from '../lib/treehash.mjs';
-import { failedGroup, freshDir, record, saveLogs } from './common.mjs';
+import { freshDir, guardedGroup, record } from './common.mjs';
 
 const OPTS = ['-a', '--no-whole-file', '--stats'];
 
@@ -53,8 +53,12 @@ export function createRsyncDriver(ctx) {
     if (group.name === 'LAT') return ['LAT-rename', 'LAT-overwrite'].map((w) => record(ID, w, rep, 'n/a'));
     if (group.name === 'MIXED') return [record(ID, 'MIXED', rep, 'n/a')];
     const base = freshDir(scratch, `${group.name.toLowerCase()}-${rep}`);
-    const out = [];
-    try {
+    const stop = async () => {
+      await stopChild(daemon);
+      daemon = undefined;
+    };
+    const guard = { system: ID, group, rep, base, logDir: ctx.logDir, keepRunDirs: ctx.keepRunDirs, log, stop };
+    return guardedGroup(guard, async (out) => {
       const port = await startDaemon(base);
       const A = (sub) => path.join(base, 'A', sub);
       switch (group.name) {
@@ -96,18 +100,7 @@ export function createRsyncDriver(ctx) {
         default:
           throw new Error(`unknown group ${group.name}`);
       }
-    } catch (err) {
-      log(`rsync ${group.name} rep ${rep} failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
-      out.push(...failedGroup(ID, group, rep, err).filter((r) => !out.some((o) => o.workload === r.workload)));
-    } finally {
-      await stopChild(daemon);
-      daemon = undefined;
-      if (out.some((r) => r.status === 'timeout' || r.status === 'failed')) {
-        log(`rsync ${group.name} rep ${rep}: logs kept in ${saveLogs(base, path.join(ctx.logDir, `rsync-${group.name}-${rep}`))}`);
-      }
-      if (!ctx.keepRunDirs) fs.rmSync(base, { recursive: true, force: true });
-    }
-    return out;
+    });
   }
 
   return {

@@ -11,7 +11,7 @@ import { probeLatency } from '../lib/latprobe.mjs';
 import { watchMixed } from '../lib/mixedwatch.mjs';
 import { childPids, freePort, place, run, runOk, sampleGroups, sleep, spawnTracked, statusKib, stopChild, waitFor } from '../lib/proc.mjs';
 import { waitSync } from '../lib/waitsync.mjs';
-import { failedGroup, freshDir, record, saveLogs } from './common.mjs';
+import { freshDir, guardedGroup, record } from './common.mjs';
 
 const BIN = 'syncthing';
 const API_KEY = { A: 'wzb-bench-apikey-A-0123456789', B: 'wzb-bench-apikey-B-0123456789' };
@@ -285,8 +285,9 @@ export function createSyncthingDriver(ctx) {
 
   async function runGroup(group, rep) {
     const base = freshDir(scratch, `${group.name.toLowerCase()}-${rep}`);
-    const out = [];
-    try {
+    const stop = () => Promise.all([...running].map((n) => stopNode(n)));
+    const guard = { system: ID, group, rep, base, logDir: ctx.logDir, keepRunDirs: ctx.keepRunDirs, log, stop };
+    return guardedGroup(guard, async (out) => {
       switch (group.name) {
         case 'LAT': {
           const nodes = await startNodes(base, [shared('lat', false)]);
@@ -372,17 +373,7 @@ export function createSyncthingDriver(ctx) {
         default:
           throw new Error(`unknown group ${group.name}`);
       }
-    } catch (err) {
-      log(`syncthing ${group.name} rep ${rep} failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
-      out.push(...failedGroup(ID, group, rep, err).filter((r) => !out.some((o) => o.workload === r.workload)));
-    } finally {
-      await Promise.all([...running].map((n) => stopNode(n)));
-      if (out.some((r) => r.status === 'timeout' || r.status === 'failed')) {
-        log(`syncthing ${group.name} rep ${rep}: logs kept in ${saveLogs(base, path.join(ctx.logDir, `syncthing-${group.name}-${rep}`))}`);
-      }
-      if (!ctx.keepRunDirs) fs.rmSync(base, { recursive: true, force: true });
-    }
-    return out;
+    });
   }
 
   return {

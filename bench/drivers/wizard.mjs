@@ -17,7 +17,7 @@ import { probeLatency } from '../lib/latprobe.mjs';
 import { watchMixed } from '../lib/mixedwatch.mjs';
 import { freePort, place, runOk, sampleGroups, sleep, spawnTracked, statusKib, stopChild, waitFor } from '../lib/proc.mjs';
 import { waitSync } from '../lib/waitsync.mjs';
-import { failedGroup, freshDir, lastLogLine, record, saveLogs } from './common.mjs';
+import { freshDir, guardedGroup, lastLogLine, record } from './common.mjs';
 
 /**
  * Status straight from the daemon's control socket (one JSON line each way), the same answer
@@ -242,8 +242,9 @@ export function createWizardDriver(ctx) {
 
   async function runGroup(group, rep) {
     const base = freshDir(scratch, `${group.name.toLowerCase()}-${rep}`);
-    const out = [];
-    try {
+    const stop = () => Promise.all([...running].map((n) => stopDaemon(n)));
+    const guard = { system: ID, group, rep, base, logDir: ctx.logDir, keepRunDirs: ctx.keepRunDirs, log, stop };
+    return guardedGroup(guard, async (out) => {
       switch (group.name) {
         case 'LAT':
           out.push(...(await runLat(await startPair(base, ['lat']), rep)));
@@ -295,17 +296,7 @@ export function createWizardDriver(ctx) {
         default:
           throw new Error(`unknown group ${group.name}`);
       }
-    } catch (err) {
-      log(`wizard ${group.name} rep ${rep} failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
-      out.push(...failedGroup(ID, group, rep, err).filter((r) => !out.some((o) => o.workload === r.workload)));
-    } finally {
-      await Promise.all([...running].map((n) => stopDaemon(n)));
-      if (out.some((r) => r.status === 'timeout' || r.status === 'failed')) {
-        log(`wizard ${group.name} rep ${rep}: logs kept in ${saveLogs(base, path.join(ctx.logDir, `wizard-${group.name}-${rep}`))}`);
-      }
-      if (!ctx.keepRunDirs) fs.rmSync(base, { recursive: true, force: true });
-    }
-    return out;
+    });
   }
 
   return {

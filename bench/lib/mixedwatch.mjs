@@ -6,22 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { median } from './stats.mjs';
+import { hashFile } from './treehash.mjs';
 
 const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function shaFile(p) {
-  const h = crypto.createHash('sha256');
-  const fd = fs.openSync(p, 'r');
-  const buf = Buffer.allocUnsafe(8 * 1024 * 1024);
-  try {
-    let n;
-    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex');
-}
 
 /**
  * Watches `b` (B's mixed folder: big file at its root, small files in `small/`) from `t0`
@@ -35,7 +23,7 @@ export async function watchMixed({ b, smallTpl, bigTpl, t0, timeoutMs = 600_000 
     small.set(n, { size: buf.length, h: sha(buf), t: null });
   }
   const bigSize = fs.statSync(bigTpl).size;
-  const bigHash = shaFile(bigTpl);
+  const bigHash = hashFile(bigTpl);
   const bigFile = path.join(b, path.basename(bigTpl));
   const smallDir = path.join(b, 'small');
   let bigT = null;
@@ -58,7 +46,7 @@ export async function watchMixed({ b, smallTpl, bigTpl, t0, timeoutMs = 600_000 
         // Hash only once the size is right and the file stopped changing, then trust the time of that stat.
         if (st.size === bigSize && st.mtimeMs !== bigCheckedMtime) {
           bigCheckedMtime = st.mtimeMs;
-          if (shaFile(bigFile) === bigHash) bigT = now - t0;
+          if (hashFile(bigFile) === bigHash) bigT = now - t0;
         }
       } catch {
         // not there yet

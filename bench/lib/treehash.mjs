@@ -22,7 +22,8 @@ export function ignored(name) {
   );
 }
 
-function hashFile(p) {
+/** SHA-256 of a file, read in 4 MiB chunks. */
+export function hashFile(p) {
   const h = crypto.createHash('sha256');
   const fd = fs.openSync(p, 'r');
   const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
