@@ -116,6 +116,7 @@ export class WizardNode {
     this.config = next;
     if (this.deps.setLogLevel !== undefined) this.deps.setLogLevel(next.log.level);
     else this.deps.log.level = next.log.level;
+    const ignoreBefore = this.masterIgnore;
     this.masterIgnore = this.readMasterIgnore();
     const foldersChanged = JSON.stringify(previous.folders) !== JSON.stringify(next.folders);
     this.syncFolders();
@@ -132,7 +133,8 @@ export class WizardNode {
     }
     this.syncDialers();
     if (previous.listen !== next.listen) void this.rebind();
-    for (const folder of this.folders.values()) folder.queueScan(['']);
+    // Only new ignore rules change what a scan finds; a full rescan of a big folder for a log-level edit would be waste.
+    if (this.masterIgnore !== ignoreBefore) for (const folder of this.folders.values()) folder.queueScan(['']);
   }
 
   /**
