@@ -24,7 +24,8 @@ import { gatherWhy } from './status/why-input.js';
 import { formatHostPort, parseHostPort } from './transport/address.js';
 import { dial, listen, type Listener } from './transport/tls.js';
 import { Redialer } from './transport/redialer.js';
-import { PeerSession, short } from './transport/session.js';
+import { PeerSession, short, type SessionOptions } from './transport/session.js';
+import { TokenBucket } from './transport/token-bucket.js';
 import { shortId } from './versions/vector.js';
 import { WorkerPool } from './workers/pool.js';
 
@@ -70,6 +71,9 @@ export class WizardNode {
   private readonly purger: TrashPurger;
   /** Hashing and delta work, off the event loop; as many threads as the `hashers` limit. */
   private readonly pool = new WorkerPool(() => this.config.limits.hashers);
+  /** The bandwidth limits, shared by every peer and read from the config on each use. */
+  private readonly upload = new TokenBucket(() => this.config.limits.bandwidthUp, () => this.deps.clock.now());
+  private readonly download = new TokenBucket(() => this.config.limits.bandwidthDown, () => this.deps.clock.now());
 
   constructor(private readonly deps: NodeDeps) {
     this.config = deps.config;
@@ -173,13 +177,15 @@ export class WizardNode {
     const peers = this.config.peers.map((p) => {
       const link = this.links.get(p.id);
       const past = this.pastBytes.get(p.id) ?? { sent: 0, received: 0 };
+      const live = link !== undefined && !link.session.isClosed ? link.session : undefined;
       return {
         id: p.id,
         name: p.name,
         address: p.address,
-        connected: link !== undefined && !link.session.isClosed,
+        connected: live !== undefined,
         bytesSent: past.sent + (link?.session.bytesSent ?? 0),
         bytesReceived: past.received + (link?.session.bytesReceived ?? 0),
+        ...(live === undefined ? {} : live.stats()),
       };
     });
     const folders = [...this.folders.values()].map((f) => f.status());
@@ -308,7 +314,7 @@ export class WizardNode {
       socket.destroy();
       return;
     }
-    const session = new PeerSession({ socket, clock: this.deps.clock, log }, peerId, 'in');
+    const session = new PeerSession({ socket, clock: this.deps.clock, log }, peerId, 'in', this.sessionOptions());
     // An unknown node learns nothing about our folders: it may only pair.
     const ours = this.hello(known === undefined ? undefined : peerId, 'sync');
     const theirs = await session.handshake(ours);
@@ -324,11 +330,15 @@ export class WizardNode {
     this.register(session, ours, theirs);
   }
 
+  private sessionOptions(): SessionOptions {
+    return { compression: () => this.config.compression, upload: this.upload, download: this.download };
+  }
+
   private async connect(peer: PeerConfig, signal: AbortSignal): Promise<void> {
     const { host, port } = parseHostPort(peer.address, DEFAULT_PORT);
     const log = this.deps.log.child({ peer: short(peer.id) });
     const { socket } = await dial({ host, port, credentials: this.deps.credentials, expectedId: peer.id, signal });
-    const session = new PeerSession({ socket, clock: this.deps.clock, log }, peer.id, 'out');
+    const session = new PeerSession({ socket, clock: this.deps.clock, log }, peer.id, 'out', this.sessionOptions());
     const ours = this.hello(peer.id, 'sync');
     const theirs = await session.handshake(ours);
     this.register(session, ours, theirs);

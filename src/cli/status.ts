@@ -48,12 +48,19 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
   lines.push('Peers:');
   for (const p of s.peers) {
     const before = prev?.snapshot.peers.find((q) => q.id === p.id);
-    const up = rate(p.bytesSent, before?.bytesSent, seconds);
-    const down = rate(p.bytesReceived, before?.bytesReceived, seconds);
+    // The daemon's own meters when it has them (a live link), else the change since the last view.
+    const up = p.sendBytesPerSecond !== undefined ? `${formatBytes(p.sendBytesPerSecond)}/s` : rate(p.bytesSent, before?.bytesSent, seconds);
+    const down = p.receiveBytesPerSecond !== undefined ? `${formatBytes(p.receiveBytesPerSecond)}/s` : rate(p.bytesReceived, before?.bytesReceived, seconds);
     const rates = up === '' ? '' : `  up ${up}, down ${down}`;
+    const latency = p.latencyMs === undefined ? '' : `  ${p.latencyMs} ms`;
     lines.push(
-      `  ${printable(p.name) || p.id.slice(0, 16)}  ${p.connected ? 'connected' : 'not connected'}  ${printable(p.address) || 'no address'}${rates}  sent ${formatBytes(p.bytesSent)}, received ${formatBytes(p.bytesReceived)}`,
+      `  ${printable(p.name) || p.id.slice(0, 16)}  ${p.connected ? 'connected' : 'not connected'}  ${printable(p.address) || 'no address'}${latency}${rates}  sent ${formatBytes(p.bytesSent)}, received ${formatBytes(p.bytesReceived)}`,
     );
+    const c = p.compression;
+    if (c !== undefined) {
+      const ratio = c.ratio === undefined ? '' : `, ratio ${Math.round(c.ratio * 100)}%`;
+      lines.push(`    compression ${c.codec}${ratio}: ${c.reason}`);
+    }
   }
   if (s.peers.length === 0) lines.push("  (none; pair one with 'wizard pair HOST')");
 

@@ -33,7 +33,12 @@ const unpackr = new Unpackr({
 
 /** Encodes `msg` as one frame (length prefix + msgpack map), ready to write. */
 export function encodeMessage(msg: Message): Buffer {
-  return encodeFrame(packr.pack(msg));
+  return encodeFrame(encodeBody(msg));
+}
+
+/** Encodes `msg` as a frame body (the msgpack map), for a sender that frames and compresses it itself. */
+export function encodeBody(msg: Message): Buffer {
+  return packr.pack(msg);
 }
 
 /**

@@ -1,13 +1,22 @@
 /**
- * Length-prefixed frames: a 4-byte unsigned big-endian body length, then the
- * body. The length is checked before any byte of the body is held, so a peer
- * cannot make us reserve memory by announcing a large frame.
+ * Length-prefixed frames: a 4-byte unsigned big-endian header, then the body.
+ * The header's top byte names the body's codec (0 raw, 1 LZ4, 2 zstd; see
+ * compression.ts), its low 24 bits the body's length on the wire. A
+ * compressed body starts with its 4-byte raw length. Both lengths are checked
+ * before any byte is held or allocated, so a peer cannot make us reserve
+ * memory by announcing a large frame, nor expand a small one past the limit.
  */
 import { ProtocolError } from '../core/errors.js';
+import { CODEC_IDS, decompressBody } from './compression.js';
 import { LIMITS } from './messages.js';
 
-/** Bytes of the length prefix. */
+/** Bytes of the frame header. */
 export const FRAME_HEADER_BYTES = 4;
+/** Bytes of the raw-length prefix of a compressed body. */
+const RAW_LENGTH_BYTES = 4;
+/** Bits of the header that hold the body length. */
+const LENGTH_BITS = 24;
+const LENGTH_MASK = (1 << LENGTH_BITS) - 1;
 
 /**
  * First allocation for a body that arrives in pieces. Bodies then grow by
@@ -25,6 +34,24 @@ export function encodeFrame(body: Uint8Array): Buffer {
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length);
   frame.writeUInt32BE(body.length, 0);
   frame.set(body, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+/**
+ * Frames `payload`, the compression with codec `codecId` of a body of
+ * `rawLength` bytes. The caller sends the raw body instead when compression
+ * does not make it smaller, so the wire length stays under the frame limit.
+ */
+export function encodeCompressedFrame(codecId: number, rawLength: number, payload: Uint8Array): Buffer {
+  if (codecId !== CODEC_IDS.lz4 && codecId !== CODEC_IDS.zstd) throw new ProtocolError(`encoding frame: unknown codec ${codecId}`);
+  if (rawLength === 0 || rawLength > LIMITS.maxFrameBytes || payload.length >= rawLength) {
+    throw new ProtocolError(`encoding frame: compressed body of ${payload.length} bytes for ${rawLength} raw bytes`);
+  }
+  const wireLength = RAW_LENGTH_BYTES + payload.length;
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + wireLength);
+  frame.writeUInt32BE(((codecId << LENGTH_BITS) | wireLength) >>> 0, 0);
+  frame.writeUInt32BE(rawLength, FRAME_HEADER_BYTES);
+  frame.set(payload, FRAME_HEADER_BYTES + RAW_LENGTH_BYTES);
   return frame;
 }
 
@@ -49,6 +76,8 @@ export class FrameDecoder {
   #headerFilled = 0;
   /** Body length of the frame being read; -1 while reading a header. */
   #bodyLength = -1;
+  /** Codec of the frame being read. */
+  #codec = 0;
   #body: Buffer | null = null;
   #bodyFilled = 0;
   #failure: ProtocolError | null = null;
@@ -62,7 +91,7 @@ export class FrameDecoder {
     return this.#headerFilled > 0 || this.#bodyLength >= 0;
   }
 
-  /** Appends `chunk` and returns every frame body it completes, in order. */
+  /** Appends `chunk` and returns every frame body it completes, in order, decompressed. */
   push(chunk: Buffer): Buffer[] {
     if (this.#failure) {
       throw new ProtocolError('frame decoder failed earlier and cannot continue', { cause: this.#failure });
@@ -77,12 +106,12 @@ export class FrameDecoder {
         pos += n;
         if (this.#headerFilled < FRAME_HEADER_BYTES) break;
         this.#headerFilled = 0;
-        this.#bodyLength = this.#checkLength(this.#header.readUInt32BE(0));
+        this.#bodyLength = this.#checkHeader(this.#header.readUInt32BE(0));
         continue;
       }
       const available = chunk.length - pos;
       if (this.#bodyFilled === 0 && available >= this.#bodyLength) {
-        frames.push(chunk.subarray(pos, pos + this.#bodyLength));
+        frames.push(this.#open(chunk.subarray(pos, pos + this.#bodyLength)));
         pos += this.#bodyLength;
         this.#bodyLength = -1;
         continue;
@@ -94,7 +123,7 @@ export class FrameDecoder {
       pos += n;
       if (this.#bodyFilled === this.#bodyLength) {
         // #reserve never grows past the body length, so the buffer is exactly the body.
-        frames.push(body);
+        frames.push(this.#open(body));
         this.#body = null;
         this.#bodyFilled = 0;
         this.#bodyLength = -1;
@@ -103,16 +132,37 @@ export class FrameDecoder {
     return frames;
   }
 
-  #checkLength(length: number): number {
-    if (length === 0 || length > this.#maxFrameBytes) {
-      this.#failure = new ProtocolError(
-        length === 0
-          ? 'reading frame header: zero-length frame'
-          : `reading frame header: frame of ${length} bytes exceeds the limit of ${this.#maxFrameBytes}`,
-      );
-      throw this.#failure;
+  #checkHeader(header: number): number {
+    const codec = header >>> LENGTH_BITS;
+    const length = header & LENGTH_MASK;
+    const minLength = codec === CODEC_IDS.none ? 1 : RAW_LENGTH_BYTES + 1;
+    if (codec !== CODEC_IDS.none && codec !== CODEC_IDS.lz4 && codec !== CODEC_IDS.zstd) {
+      this.#fail(`reading frame header: unknown codec ${codec}`);
     }
+    if (length < minLength) this.#fail(`reading frame header: frame of ${length} bytes is too short`);
+    if (length > this.#maxFrameBytes) this.#fail(`reading frame header: frame of ${length} bytes exceeds the limit of ${this.#maxFrameBytes}`);
+    this.#codec = codec;
     return length;
+  }
+
+  /** The body of a complete frame, decompressed when the header says so. */
+  #open(wire: Buffer): Buffer {
+    if (this.#codec === CODEC_IDS.none) return wire;
+    const rawLength = wire.readUInt32BE(0);
+    if (rawLength === 0 || rawLength > this.#maxFrameBytes) {
+      this.#fail(`reading frame: compressed body claims ${rawLength} raw bytes, the limit is ${this.#maxFrameBytes}`);
+    }
+    try {
+      return decompressBody(this.#codec, wire.subarray(RAW_LENGTH_BYTES), rawLength);
+    } catch (err) {
+      if (err instanceof ProtocolError) this.#failure = err;
+      throw err;
+    }
+  }
+
+  #fail(message: string): never {
+    this.#failure = new ProtocolError(message);
+    throw this.#failure;
   }
 
   /** The partial body buffer, grown (doubling, capped at the body length) to hold `needed` bytes. */

@@ -5,6 +5,7 @@
 import type { Config, Limits } from '../config/schema.js';
 import type { FolderStatus } from '../sync/folder.js';
 import type { TransferStatus } from '../sync/transfers.js';
+import type { CodecStatus } from '../transport/codec-chooser.js';
 
 /** A download in progress and its folder. */
 export interface FolderTransfer extends TransferStatus {
@@ -20,6 +21,11 @@ export interface PeerStatus {
   /** Frame bytes written to / read from this peer since the daemon started. */
   readonly bytesSent: number;
   readonly bytesReceived: number;
+  /** While connected: ping round trip (ms, once measured), wire rates and the link's compression. */
+  readonly latencyMs?: number;
+  readonly sendBytesPerSecond?: number;
+  readonly receiveBytesPerSecond?: number;
+  readonly compression?: CodecStatus;
 }
 
 /** An invalid config edit that was not applied (the last good config stays in force). */

@@ -7,10 +7,11 @@
  * Only transport/ knows about TLS; this file takes a Duplex.
  */
 import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { describeError, ProtocolError, WizardError } from '../core/errors.js';
-import { decodeMessage, encodeMessage } from '../protocol/codec.js';
+import { decodeMessage, encodeBody, encodeMessage } from '../protocol/codec.js';
 import { FrameDecoder } from '../protocol/framing.js';
 import {
   PROTOCOL_VERSION,
@@ -22,6 +23,10 @@ import {
   type SumsMessage,
   type SumsRequestMessage,
 } from '../protocol/messages.js';
+import { CodecChooser, type CodecStatus, type CompressionMode } from './codec-chooser.js';
+import { RateMeter } from './rate-meter.js';
+import { FrameScheduler, type Lane } from './scheduler.js';
+import type { TokenBucket } from './token-bucket.js';
 
 /** What a session delivers upward once it is up. The node implements it. */
 export interface SessionHandler {
@@ -47,10 +52,27 @@ export interface SessionOptions {
   readonly requestTimeoutMs?: number;
   /** Requests from the peer being answered at once; more is a protocol violation (a well-behaved peer keeps a small window). */
   readonly maxServedRequests?: number;
+  /** `compression` in the config, read for every frame. */
+  readonly compression?: () => CompressionMode;
+  /** The node's bandwidth limits, shared by every session. */
+  readonly upload?: TokenBucket;
+  readonly download?: TokenBucket;
 }
 
-/** Bytes we let wait in the socket's send buffer before answering more block requests. */
+/** What status shows of a live session. */
+export interface SessionStats {
+  /** Round trip of the last ping, in ms; absent before the first pong. */
+  readonly latencyMs?: number;
+  /** Wire bytes per second over the last few seconds. */
+  readonly sendBytesPerSecond: number;
+  readonly receiveBytesPerSecond: number;
+  readonly compression: CodecStatus;
+}
+
+/** Bytes we let wait (in the scheduler and the socket) before answering more block requests. */
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+/** An answer this short to a request at offset 0 is a whole small file: it goes in the small lane. */
+const SMALL_ANSWER_BYTES = 256 * 1024;
 
 type Answer = ResponseMessage | SumsMessage;
 type Pending = { expects: Answer['type']; resolve: (msg: Answer) => void; reject: (err: Error) => void; cancelTimer: () => void };
@@ -71,16 +93,25 @@ export class PeerSession {
   /** Bytes of answers admitted but not yet handed to the socket, and answers waiting for room. */
   private reserved = 0;
   private readonly admissions: Array<{ bytes: number; resolve: () => void }> = [];
-  private sent = 0;
+  /** Bytes written around the scheduler: the close frame. */
+  private sentDirect = 0;
   private received = 0;
   private lastSentAt: number;
   private lastReceivedAt: number;
+  private readonly scheduler: FrameScheduler;
+  private readonly chooser: CodecChooser;
+  private readonly sendRate: RateMeter;
+  private readonly receiveRate: RateMeter;
+  private pingSentAt: number | undefined;
+  private lastPingAt: number;
+  private latencyMs: number | undefined;
+  private cancelResume: (() => void) | undefined;
   private cancelTick: (() => void) | undefined;
   private closeReason: string | undefined;
   private resolveClosed!: (reason: string) => void;
   /** Resolves with the reason once the session has ended. */
   readonly closed: Promise<string>;
-  private readonly opts: Required<SessionOptions>;
+  private readonly opts: Required<Omit<SessionOptions, 'upload' | 'download'>> & Pick<SessionOptions, 'upload' | 'download'>;
 
   constructor(
     private readonly deps: { socket: Duplex; clock: Clock; log: Logger },
@@ -94,21 +125,57 @@ export class PeerSession {
       idleTimeoutMs: opts.idleTimeoutMs ?? 90_000,
       requestTimeoutMs: opts.requestTimeoutMs ?? 60_000,
       maxServedRequests: opts.maxServedRequests ?? 256,
+      compression: opts.compression ?? (() => 'auto'),
+      upload: opts.upload,
+      download: opts.download,
     };
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.lastSentAt = this.lastReceivedAt = deps.clock.now();
-    const { socket } = deps;
+    this.lastSentAt = this.lastReceivedAt = this.lastPingAt = deps.clock.now();
+    const { socket, clock } = deps;
+    const now = () => clock.now();
+    this.chooser = new CodecChooser(this.opts.compression, now);
+    this.sendRate = new RateMeter(now);
+    this.receiveRate = new RateMeter(now);
+    this.scheduler = new FrameScheduler({
+      sink: socket,
+      clock,
+      chooser: this.chooser,
+      ...(opts.upload === undefined ? {} : { upload: opts.upload }),
+      cpuNow: () => performance.now(),
+      onWritten: (bytes) => {
+        this.sendRate.add(bytes);
+        this.lastSentAt = clock.now();
+      },
+    });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.pump());
+    socket.on('drain', () => {
+      this.scheduler.pump();
+      this.pump();
+    });
     socket.on('error', (err) => this.end(`connection error: ${describeError(err)}`, false));
     socket.on('close', () => this.end('connection closed by peer', false));
     socket.on('end', () => this.end('connection closed by peer', false));
     this.scheduleTick();
   }
 
-  /** Bytes of frames written to the peer. */
+  /** Bytes of frames written to the peer (compressed size). */
   get bytesSent(): number {
-    return this.sent;
+    return this.scheduler.bytesWritten + this.sentDirect;
+  }
+
+  /** Bytes of frames not yet taken by the network: waiting in the scheduler or in the socket. */
+  get pendingSendBytes(): number {
+    return this.scheduler.queuedBytes + this.deps.socket.writableLength;
+  }
+
+  /** Latency, rates and compression, for status. */
+  stats(): SessionStats {
+    return {
+      ...(this.latencyMs === undefined ? {} : { latencyMs: this.latencyMs }),
+      sendBytesPerSecond: this.sendRate.perSecond(),
+      receiveBytesPerSecond: this.receiveRate.perSecond(),
+      compression: this.chooser.status(),
+    };
   }
 
   /** Bytes of frames read from the peer. */
@@ -146,6 +213,8 @@ export class PeerSession {
         throw new ProtocolError(`peer claims ID ${short(hello.id)} but its certificate is ${short(this.peerId)}`);
       }
       this.peerHello = hello;
+      // A first round trip, so status has a latency from the start.
+      this.ping();
       return hello;
     } catch (err) {
       this.close(describeError(err));
@@ -163,13 +232,13 @@ export class PeerSession {
     for (const msg of this.early.splice(0)) this.dispatch(msg);
   }
 
-  /** Sends one message. Throws CLOSED after the session ended. */
-  send(msg: Message): void {
+  /**
+   * Queues one message for the peer: `lane` and `stream` place it in the fair
+   * order (scheduler.ts); by default, by its type. Throws CLOSED after the session ended.
+   */
+  send(msg: Message, lane: Lane = laneOf(msg), stream?: string): void {
     if (this.closeReason !== undefined) throw new WizardError('CLOSED', `session with ${short(this.peerId)} is closed`);
-    const frame = encodeMessage(msg);
-    this.sent += frame.length;
-    this.lastSentAt = this.deps.clock.now();
-    this.deps.socket.write(frame);
+    this.scheduler.enqueue(lane, encodeBody(msg), stream);
   }
 
   /** Asks the peer for a block of a file. */
@@ -207,8 +276,12 @@ export class PeerSession {
   /** Closes the session, telling the peer why. */
   close(reason: string): void {
     if (this.closeReason !== undefined) return;
+    // Past whatever still waits in the scheduler: nothing after it matters any more.
+    this.scheduler.close();
     try {
-      this.send({ type: 'close', reason });
+      const frame = encodeMessage({ type: 'close', reason });
+      this.sentDirect += frame.length;
+      this.deps.socket.write(frame);
     } catch {
       // Already unwritable: nothing to tell.
     }
@@ -219,6 +292,8 @@ export class PeerSession {
     if (this.closeReason !== undefined) return;
     this.closeReason = reason;
     this.cancelTick?.();
+    this.cancelResume?.();
+    this.scheduler.close();
     this.pump();
     for (const [id, p] of this.pending) {
       p.cancelTimer();
@@ -236,7 +311,9 @@ export class PeerSession {
   private onData(chunk: Buffer): void {
     if (this.closeReason !== undefined) return;
     this.received += chunk.length;
+    this.receiveRate.add(chunk.length);
     this.lastReceivedAt = this.deps.clock.now();
+    this.throttleDownload(chunk.length);
     let msgs: Message[];
     try {
       msgs = this.decoder.push(chunk).map((body) => decodeMessage(body));
@@ -269,6 +346,8 @@ export class PeerSession {
         this.send({ type: 'pong' });
         return;
       case 'pong':
+        if (this.pingSentAt !== undefined) this.latencyMs = this.deps.clock.now() - this.pingSentAt;
+        this.pingSentAt = undefined;
         return;
       case 'close':
         this.end(`peer closed: ${msg.reason}`, false);
@@ -297,14 +376,25 @@ export class PeerSession {
           return;
         }
         if (msg.type === 'index') this.handler.onIndex(msg);
-        else if (msg.type === 'request') this.serve(this.handler, msg.id, msg.length, (h) => h.onRequest(msg).then((data) => ({ type: 'response', id: msg.id, data })));
+        else if (msg.type === 'request') {
+          const small = msg.offset === 0 && msg.length < SMALL_ANSWER_BYTES;
+          const stream = `${msg.folder}/${msg.path}`;
+          this.serve(this.handler, msg.id, msg.length, (h) => h.onRequest(msg).then((data) => ({ type: 'response', id: msg.id, data })), small ? 'small' : 'bulk', stream);
+        }
         // A sums answer is 20 bytes per block at most (4 weak + 16 strong).
-        else this.serve(this.handler, msg.id, msg.count * 20, (h) => h.onSumsRequest(msg).then((sums) => ({ type: 'sums', id: msg.id, ...sums })));
+        else this.serve(this.handler, msg.id, msg.count * 20, (h) => h.onSumsRequest(msg).then((sums) => ({ type: 'sums', id: msg.id, ...sums })), 'small');
         return;
     }
   }
 
-  private serve(handler: SessionHandler, id: number, bytes: number, answer: (h: SessionHandler) => Promise<Message>): void {
+  private serve(
+    handler: SessionHandler,
+    id: number,
+    bytes: number,
+    answer: (h: SessionHandler) => Promise<Message>,
+    lane: Lane,
+    stream?: string,
+  ): void {
     if (this.served >= this.opts.maxServedRequests) {
       this.close(`protocol error: more than ${this.opts.maxServedRequests} requests in flight`);
       return;
@@ -313,7 +403,7 @@ export class PeerSession {
     this.admit(bytes)
       .then(() => answer(handler))
       .then(
-        (msg) => this.trySend(msg),
+        (msg) => this.trySend(msg, lane, stream),
         (err: unknown) => {
           const wireCode = (err as { wireCode?: 'not-found' | 'changed' | 'io' }).wireCode ?? 'io';
           this.trySend({ type: 'error', id, code: wireCode, message: describeError(err) });
@@ -344,7 +434,7 @@ export class PeerSession {
     for (;;) {
       const next = this.admissions[0];
       if (next === undefined) return;
-      const queued = this.deps.socket.writableLength;
+      const queued = this.pendingSendBytes;
       const room =
         this.closeReason !== undefined ||
         queued + this.reserved + next.bytes <= MAX_QUEUED_BYTES ||
@@ -357,10 +447,10 @@ export class PeerSession {
     }
   }
 
-  private trySend(msg: Message): void {
+  private trySend(msg: Message, lane?: Lane, stream?: string): void {
     if (this.closeReason !== undefined) return;
     try {
-      this.send(msg);
+      this.send(msg, lane, stream);
     } catch (err) {
       this.deps.log.debug({ err: describeError(err) }, 'could not send');
     }
@@ -374,10 +464,45 @@ export class PeerSession {
         this.close(`no traffic from peer for ${this.opts.idleTimeoutMs} ms`);
         return;
       }
-      if (now - this.lastSentAt >= this.opts.pingIntervalMs) this.trySend({ type: 'ping' });
+      if (now - this.lastPingAt >= this.opts.pingIntervalMs || now - this.lastSentAt >= this.opts.pingIntervalMs) this.ping();
       this.scheduleTick();
     });
   }
+
+  /** Sends a ping and times its pong (one at a time: a ping unanswered keeps its start time). */
+  private ping(): void {
+    const now = this.deps.clock.now();
+    this.lastPingAt = now;
+    this.pingSentAt ??= now;
+    this.trySend({ type: 'ping' });
+  }
+
+  /**
+   * Pays for `bytes` read from the peer out of the download limit; when it
+   * runs dry, stops reading until the debt is paid, so TCP slows the sender.
+   */
+  private throttleDownload(bytes: number): void {
+    const bucket = this.opts.download;
+    if (bucket === undefined) return;
+    bucket.take(bytes);
+    const waitMs = bucket.waitMs();
+    if (waitMs === 0 || this.cancelResume !== undefined) return;
+    this.deps.socket.pause();
+    this.cancelResume = this.deps.clock.setTimer(waitMs, () => {
+      this.cancelResume = undefined;
+      if (this.closeReason === undefined) this.deps.socket.resume();
+      // The limit may have been lowered meanwhile: pay again for nothing, which re-checks.
+      this.throttleDownload(0);
+    });
+  }
+}
+
+/** The lane a message goes in unless the sender says otherwise. */
+function laneOf(msg: Message): Lane {
+  if (msg.type === 'index') return 'index';
+  if (msg.type === 'response') return 'bulk';
+  if (msg.type === 'sums') return 'small';
+  return 'control';
 }
 
 /** First 8 hex digits of an ID, for logs. */

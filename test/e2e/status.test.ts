@@ -45,7 +45,20 @@ describe('wizard status', () => {
     expect(res.code).toBe(0);
     const s = JSON.parse(res.stdout) as Record<string, unknown>;
     expect(Object.keys(s).sort()).toEqual(['errors', 'folders', 'id', 'listen', 'name', 'peers', 'settings', 'transfers']);
-    expect(s.peers).toEqual([{ id: b.id, name: 'beta', address: expect.any(String) as string, connected: true, bytesSent: expect.any(Number) as number, bytesReceived: expect.any(Number) as number }]);
+    expect(s.peers).toEqual([
+      {
+        id: b.id,
+        name: 'beta',
+        address: expect.any(String) as string,
+        connected: true,
+        bytesSent: expect.any(Number) as number,
+        bytesReceived: expect.any(Number) as number,
+        latencyMs: expect.any(Number) as number,
+        sendBytesPerSecond: expect.any(Number) as number,
+        receiveBytesPerSecond: expect.any(Number) as number,
+        compression: { mode: 'auto', codec: 'none', reason: expect.any(String) as string },
+      },
+    ]);
     expect(s.transfers).toEqual([]);
     expect(s.settings).toMatchObject({ trashRetentionDays: 30, logLevel: 'info' });
   });
@@ -101,7 +114,8 @@ describe('wizard status --watch', () => {
         return frames.length > 3 && filesOf(last) >= 0 ? last : undefined;
       }, 10_000);
       expect(first).toContain('Peers:');
-      expect(first).toMatch(/beta {2}connected {2}127\.0\.0\.1:\d+ {2}up [\d.]+ (B|KiB)\/s, down [\d.]+ (B|KiB)\/s/);
+      expect(first).toMatch(/beta {2}connected {2}127\.0\.0\.1:\d+ {2}\d+ ms {2}up [\d.]+ (B|KiB)\/s, down [\d.]+ (B|KiB)\/s/);
+      expect(first).toMatch(/compression none: the link keeps up/);
       const before = filesOf(first);
       writeFileSync(path.join(a.folder, 'watched.txt'), 'new');
       await waitFor('a frame with one more file', () => view.output().split('\u001b[H').some((f) => filesOf(f) === before + 1), 10_000);

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { ProtocolError } from '../../src/core/errors.js';
-import { encodeFrame, FrameDecoder } from '../../src/protocol/framing.js';
+import { CODEC_IDS, compressBody } from '../../src/protocol/compression.js';
+import { encodeCompressedFrame, encodeFrame, FrameDecoder } from '../../src/protocol/framing.js';
 import { LIMITS } from '../../src/protocol/messages.js';
 
 /** Deterministic bytes, so a failure reproduces. */
@@ -100,8 +101,11 @@ describe('FrameDecoder', () => {
 
   /** Headers that must be refused as soon as their 4 bytes are in, with nothing of a body sent. */
   const badHeaders: { description: string; length: number; maxFrameBytes?: number; message: string }[] = [
-    { description: 'length 0', length: 0, message: 'zero-length' },
-    { description: 'length 0xFFFFFFFF', length: 0xffffffff, message: 'exceeds' },
+    { description: 'length 0', length: 0, message: 'too short' },
+    { description: 'length 0xFFFFFFFF', length: 0xffffffff, message: 'unknown codec 255' },
+    { description: 'raw length 0x00FFFFFF', length: 0x00ffffff, message: 'exceeds' },
+    { description: 'codec 3', length: 0x03000010, message: 'unknown codec 3' },
+    { description: 'a compressed frame too short for its raw length', length: 0x01000004, message: 'too short' },
     { description: 'one byte over maxFrameBytes', length: LIMITS.maxFrameBytes + 1, message: 'exceeds' },
     { description: 'over a custom limit', length: 101, maxFrameBytes: 100, message: 'exceeds the limit of 100' },
   ];
@@ -130,5 +134,70 @@ describe('FrameDecoder', () => {
     expect(() => decoder.push(header(0))).toThrow(ProtocolError);
     expect(() => decoder.push(good)).toThrow(ProtocolError);
     expect(() => decoder.push(good)).toThrow('failed earlier');
+  });
+});
+
+describe('compressed frames', () => {
+  const text = Buffer.from('the quick brown fox jumps over the lazy dog. '.repeat(2000));
+  const choices = [
+    { codec: 'lz4', level: 0 },
+    { codec: 'zstd', level: 1 },
+    { codec: 'zstd', level: 9 },
+  ] as const;
+
+  for (const choice of choices) {
+    it(`round-trips a body compressed with ${choice.codec}-${choice.level}, in any chunking`, () => {
+      const payload = compressBody(choice, text);
+      expect(payload).toBeDefined();
+      const frame = encodeCompressedFrame(CODEC_IDS[choice.codec], text.length, payload!);
+      expect(frame.length).toBeLessThan(text.length / 10);
+      for (const chunk of [1, 7, frame.length]) {
+        const frames = feed(new FrameDecoder(), Buffer.concat([frame, encodeFrame(bytes(5, 1))]), chunk);
+        expect(frames).toHaveLength(2);
+        expect(frames[0]?.equals(text)).toBe(true);
+      }
+    });
+  }
+
+  it('gives up compressing data that does not shrink', () => {
+    expect(compressBody({ codec: 'lz4', level: 0 }, bytes(64 * 1024, 3))).toBeUndefined();
+    expect(compressBody({ codec: 'zstd', level: 3 }, bytes(64 * 1024, 3))).toBeUndefined();
+  });
+
+  /** A compressed frame with a raw-length prefix of `rawLength` in front of `payload`. */
+  function forged(codec: number, rawLength: number, payload: Buffer): Buffer {
+    const frame = Buffer.alloc(8 + payload.length);
+    frame.writeUInt32BE(((codec << 24) | (payload.length + 4)) >>> 0, 0);
+    frame.writeUInt32BE(rawLength >>> 0, 4);
+    payload.copy(frame, 8);
+    return frame;
+  }
+
+  it('refuses a raw length over the frame limit before decompressing anything', () => {
+    const payload = compressBody({ codec: 'zstd', level: 1 }, text)!;
+    expect(() => new FrameDecoder({ maxFrameBytes: 1000 }).push(forged(CODEC_IDS.zstd, text.length, payload))).toThrow('limit is 1000');
+    expect(() => new FrameDecoder().push(forged(CODEC_IDS.lz4, 0xffffffff, payload))).toThrow('limit');
+  });
+
+  for (const codec of ['lz4', 'zstd'] as const) {
+    it(`refuses a ${codec} body that expands past its announced raw length (a bomb)`, () => {
+      const bomb = compressBody({ codec, level: 1 }, Buffer.alloc(1024 * 1024))!;
+      const decoder = new FrameDecoder();
+      expect(() => decoder.push(forged(CODEC_IDS[codec], 1000, bomb))).toThrow(ProtocolError);
+      expect(() => decoder.push(encodeFrame(bytes(5, 1)))).toThrow('failed earlier');
+    });
+
+    it(`refuses a ${codec} body that decodes short of its announced raw length`, () => {
+      const payload = compressBody({ codec, level: 1 }, text)!;
+      expect(() => new FrameDecoder().push(forged(CODEC_IDS[codec], text.length + 10, payload))).toThrow(ProtocolError);
+    });
+
+    it(`refuses a corrupt ${codec} body`, () => {
+      expect(() => new FrameDecoder().push(forged(CODEC_IDS[codec], 5000, bytes(300, 9)))).toThrow(ProtocolError);
+    });
+  }
+
+  it('will not frame a payload that did not shrink', () => {
+    expect(() => encodeCompressedFrame(CODEC_IDS.lz4, 10, Buffer.alloc(10))).toThrow(ProtocolError);
   });
 });

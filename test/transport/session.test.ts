@@ -138,7 +138,7 @@ describe('PeerSession backpressure', () => {
     for (let id = 1; id <= 40; id++) {
       y.write(encodeMessage({ type: 'request', id, folder: 'f', path: 'big', hash: 'c'.repeat(64), offset: 0, length: 1024 * 1024 }));
     }
-    await waitFor('the send buffer to fill', () => x.writableLength >= 8 * 1024 * 1024);
+    await waitFor('the send queue to fill', () => a.pendingSendBytes >= 7 * 1024 * 1024);
     await new Promise((r) => setImmediate(r));
     expect(calls).toBeLessThan(20);
     y.resume();

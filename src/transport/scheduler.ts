@@ -1,0 +1,195 @@
+/**
+ * Writes one peer's outgoing frames in a fair order, so a large transfer
+ * never holds back anything else on the shared TLS connection:
+ *
+ * 1. control: hello, ping/pong, requests, errors — tiny and latency-bound;
+ * 2. index: what changed, so the peer can start asking;
+ * 3. small: answers for whole small files and block sums — a new 4 KiB file
+ *    gets past a 1 GiB transfer after at most the bytes already in the socket;
+ * 4. bulk: blocks of large files, round-robin per file, so several large
+ *    transfers share the link evenly.
+ *
+ * Small answers go before bulk, but every SMALL_RUN of them in a row lets
+ * one bulk frame through, so a flood of small files cannot starve a big one.
+ *
+ * Frames wait here, not in the socket: the socket holds at most HIGH_WATER
+ * bytes, so whatever arrives next is at most that far from the wire. Each
+ * frame is compressed when it leaves (codec-chooser.ts decides how), and the
+ * upload limit is paid for in wire bytes. While frames wait on the socket or
+ * the limit, the scheduler tells the chooser how fast the link drains: that is
+ * what "network-bound" means to it.
+ */
+import type { Clock } from '../core/clock.js';
+import { CODEC_IDS, compressBody } from '../protocol/compression.js';
+import { encodeCompressedFrame, encodeFrame } from '../protocol/framing.js';
+import { WORTH_RATIO, type CodecChooser } from './codec-chooser.js';
+import type { TokenBucket } from './token-bucket.js';
+
+/** Where a frame waits; see the file comment for the order. */
+export type Lane = 'control' | 'index' | 'small' | 'bulk';
+
+/** Where frames go: a socket, or a test's recorder. */
+export interface FrameSink {
+  /** Bytes written but not yet taken by the network. */
+  readonly writableLength: number;
+  write(frame: Buffer): unknown;
+}
+
+/** Bytes the socket may hold before the scheduler waits for 'drain'. */
+export const HIGH_WATER = 256 * 1024;
+/** Small answers in a row before a waiting bulk frame gets its turn. */
+export const SMALL_RUN = 4;
+/** Bodies shorter than this are sent as they are: compressing them saves nothing. */
+const MIN_COMPRESS_BYTES = 512;
+/** A drain measured over less than this is too noisy to tell the link's pace. */
+const MIN_MEASURE_MS = 5;
+
+interface Queued {
+  readonly body: Buffer;
+  readonly stream: string | undefined;
+}
+
+export interface SchedulerDeps {
+  readonly sink: FrameSink;
+  readonly clock: Pick<Clock, 'now' | 'setTimer'>;
+  readonly chooser: CodecChooser;
+  /** The node's upload limit, shared by every peer; undefined for none. */
+  readonly upload?: TokenBucket;
+  /** A fine-grained clock for timing the compressor (performance.now). */
+  readonly cpuNow: () => number;
+  /** Called with each frame's size as it goes to the socket. */
+  readonly onWritten?: (frameBytes: number) => void;
+}
+
+export class FrameScheduler {
+  private readonly control: Queued[] = [];
+  private readonly index: Queued[] = [];
+  private readonly small: Queued[] = [];
+  /** Bulk frames per stream; iteration order is the round-robin order. */
+  private readonly bulk = new Map<string, Queued[]>();
+  private smallRun = 0;
+  private queued = 0;
+  private written = 0;
+  private raw = 0;
+  private cancelWait: (() => void) | undefined;
+  /** Since when frames have waited on the socket, and how much had drained then. */
+  private blocked: { at: number; drained: number } | undefined;
+  private closed = false;
+
+  constructor(private readonly deps: SchedulerDeps) {}
+
+  /** Body bytes waiting here (not yet handed to the socket). */
+  get queuedBytes(): number {
+    return this.queued;
+  }
+
+  /** Frame bytes handed to the socket, after compression. */
+  get bytesWritten(): number {
+    return this.written;
+  }
+
+  /** Body bytes handed to the socket, before compression. */
+  get rawBytesWritten(): number {
+    return this.raw;
+  }
+
+  /** Queues a message body in `lane`; `stream` names the file a bulk frame belongs to. */
+  enqueue(lane: Lane, body: Buffer, stream?: string): void {
+    if (this.closed) return;
+    const item = { body, stream };
+    if (lane === 'bulk') {
+      const key = stream ?? '';
+      const q = this.bulk.get(key);
+      if (q === undefined) this.bulk.set(key, [item]);
+      else q.push(item);
+    } else this[lane].push(item);
+    this.queued += body.length;
+    this.pump();
+  }
+
+  /** Writes waiting frames while the socket and the upload limit have room. The socket's 'drain' calls it too. */
+  pump(): void {
+    if (this.closed) return;
+    this.measureDrain();
+    while (this.queued > 0) {
+      if (this.deps.sink.writableLength >= HIGH_WATER) {
+        this.blocked ??= { at: this.deps.clock.now(), drained: this.drained() };
+        return;
+      }
+      const upload = this.deps.upload;
+      const waitMs = upload?.waitMs() ?? 0;
+      if (waitMs > 0) {
+        this.deps.chooser.recordNetworkBound(upload!.bytesPerSecond);
+        if (this.cancelWait === undefined) {
+          this.cancelWait = this.deps.clock.setTimer(waitMs, () => {
+            this.cancelWait = undefined;
+            this.pump();
+          });
+        }
+        return;
+      }
+      const next = this.next();
+      this.queued -= next.body.length;
+      const frame = this.frame(next);
+      upload?.take(frame.length);
+      this.written += frame.length;
+      this.raw += next.body.length;
+      this.deps.sink.write(frame);
+      this.deps.onWritten?.(frame.length);
+    }
+  }
+
+  /** Drops everything still waiting; later enqueues are ignored. */
+  close(): void {
+    this.closed = true;
+    this.cancelWait?.();
+    this.control.length = this.index.length = this.small.length = 0;
+    this.bulk.clear();
+    this.queued = 0;
+  }
+
+  private next(): Queued {
+    const fromControl = this.control.shift() ?? this.index.shift();
+    if (fromControl !== undefined) return fromControl;
+    const bulkWaiting = this.bulk.size > 0;
+    if (this.small.length > 0 && (!bulkWaiting || this.smallRun < SMALL_RUN)) {
+      this.smallRun++;
+      return this.small.shift()!;
+    }
+    this.smallRun = 0;
+    // Round robin: take the first stream's head, then move that stream to the back.
+    const [key, q] = this.bulk.entries().next().value!;
+    const item = q.shift()!;
+    this.bulk.delete(key);
+    if (q.length > 0) this.bulk.set(key, q);
+    return item;
+  }
+
+  private frame(item: Queued): Buffer {
+    const { body, stream } = item;
+    if (body.length < MIN_COMPRESS_BYTES) return encodeFrame(body);
+    const { chooser, cpuNow } = this.deps;
+    const choice = chooser.choose(stream);
+    if (choice.codec === 'none') return encodeFrame(body);
+    const started = cpuNow();
+    const packed = compressBody(choice, body);
+    const size = packed?.length ?? body.length;
+    chooser.recordCompression(stream, choice, body.length, size, cpuNow() - started);
+    if (packed === undefined || size >= body.length * WORTH_RATIO) return encodeFrame(body);
+    return encodeCompressedFrame(CODEC_IDS[choice.codec], body.length, packed);
+  }
+
+  /** Frame bytes the socket has passed on to the network so far. */
+  private drained(): number {
+    return this.written - this.deps.sink.writableLength;
+  }
+
+  /** After waiting on the socket: how fast did it drain meanwhile? That is the link's pace. */
+  private measureDrain(): void {
+    const b = this.blocked;
+    if (b === undefined || this.deps.sink.writableLength >= HIGH_WATER) return;
+    this.blocked = undefined;
+    const ms = this.deps.clock.now() - b.at;
+    if (ms >= MIN_MEASURE_MS) this.deps.chooser.recordNetworkBound(((this.drained() - b.drained) / ms) * 1000);
+  }
+}
