@@ -26,6 +26,7 @@ import { dial, listen, type Listener } from './transport/tls.js';
 import { Redialer } from './transport/redialer.js';
 import { PeerSession, short, type SessionOptions } from './transport/session.js';
 import { TokenBucket } from './transport/token-bucket.js';
+import { TransferSlots } from './sync/transfer-slots.js';
 import { shortId } from './versions/vector.js';
 import { WorkerPool } from './workers/pool.js';
 
@@ -71,6 +72,8 @@ export class WizardNode {
   private readonly purger: TrashPurger;
   /** Hashing and delta work, off the event loop; as many threads as the `hashers` limit. */
   private readonly pool = new WorkerPool(() => this.config.limits.hashers);
+  /** At most `limits.transfers` downloads at once, across every folder and peer. */
+  private readonly slots = new TransferSlots(() => this.config.limits.transfers);
   /** The bandwidth limits, shared by every peer and read from the config on each use. */
   private readonly upload = new TokenBucket(() => this.config.limits.bandwidthUp, () => this.deps.clock.now());
   private readonly download = new TokenBucket(() => this.config.limits.bandwidthDown, () => this.deps.clock.now());
@@ -124,6 +127,8 @@ export class WizardNode {
     this.masterIgnore = this.readMasterIgnore();
     const foldersChanged = JSON.stringify(previous.folders) !== JSON.stringify(next.folders);
     this.syncFolders();
+    // A raised transfer limit starts waiting downloads now, not when the next one ends.
+    this.slots.pump();
     // Links whose peer is gone or revoked close now; with new folders every link restarts so the Hellos carry them.
     for (const link of [...this.links.values()]) {
       if (foldersChanged || this.peerConfig(link.peerId) === undefined || next.revoked.includes(link.peerId)) {
@@ -236,6 +241,7 @@ export class WizardNode {
         deletionBudget: () => this.config.deletionBudget,
         tombstoneDays: () => this.config.tombstoneDays,
         runner: this.pool,
+        slots: this.slots,
         peers: {
           connected: () => [...this.links.values()].filter((l) => l.shares(cfg.id) && !l.session.isClosed).map((l) => l.peerId),
           readBlock: (peer, req) => {

@@ -59,11 +59,13 @@ export function createWizardDriver(ctx) {
   const bin = ctx.wizardEntry ?? path.join(repoRoot, 'bin', 'wizard.js');
   const scratch = path.join(ctx.scratch, 'wizard');
   const ID = 'wizard';
+  // WZB_NODE_ARGS: extra node flags for the daemons only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const daemonNodeArgs = (process.env.WZB_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
   const cli = (home, args, timeoutMs = 60_000) => runOk(process.execPath, [bin, '--home', home, ...args], { timeoutMs });
   const running = new Set();
 
   const startDaemon = (node) => {
-    node.child = spawnTracked(process.execPath, [bin, '--home', node.home, 'start'], { logFile: path.join(node.base, `${node.name}.log`) });
+    node.child = spawnTracked(process.execPath, [...daemonNodeArgs, bin, '--home', node.home, 'start'], { logFile: path.join(node.base, `${node.name}.log`) });
     running.add(node);
     return node.child;
   };

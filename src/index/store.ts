@@ -161,6 +161,12 @@ export class IndexStore {
   readonly #deleteLocal: Statement<PathKey>;
   readonly #deleteAllLocal: Statement<FolderKey>;
   readonly #localStats: Statement<FolderKey, LocalStats>;
+  /**
+   * localStats per folder, counted once and then kept up to date by every
+   * write: status and each scan ask for them, and a full count costs a pass
+   * over the folder's entries. Dropped when a write fails, so it is recounted.
+   */
+  readonly #stats = new Map<string, MutableStats>();
   readonly #getRemote: Statement<PeerKey & { path: string }, EntryRow>;
   readonly #remotesFor: Statement<PathKey, EntryRow & { peer: string }>;
   readonly #putRemote: Statement<EntryParams & PeerKey>;
@@ -209,7 +215,9 @@ export class IndexStore {
 
     this.#getLocal = db.prepare(`SELECT ${ENTRY_COLUMNS}, inode FROM local WHERE folder = @folder AND path = @path`);
     this.#localWithHash = db.prepare(
-      `SELECT ${ENTRY_COLUMNS}, inode FROM local WHERE folder = @folder AND hash = @hash AND deleted = 0 AND type = 'file' LIMIT 1`,
+      // INDEXED BY: without statistics SQLite prefers the primary key's folder prefix, a scan of the whole folder.
+      `SELECT ${ENTRY_COLUMNS}, inode FROM local INDEXED BY local_by_hash
+       WHERE folder = @folder AND hash = @hash AND deleted = 0 AND type = 'file' LIMIT 1`,
     );
     this.#allLocal = db.prepare(`SELECT ${ENTRY_COLUMNS}, inode FROM local WHERE folder = @folder ORDER BY path`);
     // A range on the primary key, not LIKE: LIKE gives '%' and '_' in names a
@@ -335,6 +343,7 @@ export class IndexStore {
    * the old index instead of trusting stale sequences.
    */
   resetFolder(folder: string): void {
+    this.#stats.delete(folder);
     this.#resetFolderTx(folder);
   }
 
@@ -376,7 +385,7 @@ export class IndexStore {
    */
   commitLocal(folder: string, changes: readonly LocalChange[]): LocalEntry[] {
     if (changes.length === 0) return [];
-    return this.#commitLocalTx(folder, changes);
+    return this.#keepingStats(folder, () => this.#commitLocalTx(folder, changes));
   }
 
   /**
@@ -386,12 +395,27 @@ export class IndexStore {
    */
   forgetLocal(folder: string, paths: readonly string[]): void {
     if (paths.length === 0) return;
-    this.#forgetLocalTx(folder, paths);
+    this.#keepingStats(folder, () => this.#forgetLocalTx(folder, paths));
   }
 
   /** Counts over our entries of the folder. */
   localStats(folder: string): LocalStats {
-    return this.#localStats.get({ folder }) ?? { files: 0, dirs: 0, bytes: 0, tombstones: 0 };
+    let stats = this.#stats.get(folder);
+    if (stats === undefined) {
+      stats = { ...(this.#localStats.get({ folder }) ?? { files: 0, dirs: 0, bytes: 0, tombstones: 0 }) };
+      this.#stats.set(folder, stats);
+    }
+    return { ...stats };
+  }
+
+  /** Runs a write that adjusts the folder's cached stats as it goes; a failed one drops them (its transaction rolled back). */
+  #keepingStats<T>(folder: string, write: () => T): T {
+    try {
+      return write();
+    } catch (err) {
+      this.#stats.delete(folder);
+      throw err;
+    }
   }
 
   /** The peer's entry for `path`, as it last told us. */
@@ -469,10 +493,12 @@ export class IndexStore {
     const digest = Buffer.from(state.digest, 'hex');
     let sequence = state.max_sequence;
     const stored: LocalEntry[] = [];
+    const stats = this.#stats.get(folder);
     for (const change of changes) {
       const previous = this.#getLocal.get({ folder, path: change.path });
       if (previous !== undefined) {
         xorInto(digest, entryDigest(previous.path, parseCanonical(previous.version), previous.deleted !== 0));
+        if (stats !== undefined) count(stats, previous.type, previous.size, previous.deleted !== 0, -1);
       }
       const entry: LocalEntry = {
         path: change.path,
@@ -488,6 +514,7 @@ export class IndexStore {
         inode: change.inode,
       };
       xorInto(digest, entryDigest(entry.path, entry.version, entry.deleted));
+      if (stats !== undefined) count(stats, entry.type, entry.size, entry.deleted, 1);
       this.#putLocal.run({ ...toParams(entry), folder, inode: entry.inode });
       stored.push(entry);
     }
@@ -498,10 +525,12 @@ export class IndexStore {
   #forgetLocalIn(folder: string, paths: readonly string[]): void {
     const state = this.#folderRow(folder);
     const digest = Buffer.from(state.digest, 'hex');
+    const stats = this.#stats.get(folder);
     for (const path of paths) {
       const previous = this.#getLocal.get({ folder, path });
       if (previous === undefined) continue;
       xorInto(digest, entryDigest(previous.path, parseCanonical(previous.version), previous.deleted !== 0));
+      if (stats !== undefined) count(stats, previous.type, previous.size, previous.deleted !== 0, -1);
       this.#deleteLocal.run({ folder, path });
     }
     this.#updateFolder.run({ folder, maxSequence: state.max_sequence, digest: digest.toString('hex') });
@@ -522,6 +551,19 @@ export class IndexStore {
     }
     this.#setPeer.run({ folder, peer, indexId, sequence });
   }
+}
+
+type MutableStats = { -readonly [K in keyof LocalStats]: LocalStats[K] };
+
+/** Adds (`sign` 1) or removes (-1) one entry in `stats`, as the localStats query counts it. */
+function count(stats: MutableStats, type: string, size: number, deleted: boolean, sign: 1 | -1): void {
+  if (deleted) {
+    stats.tombstones += sign;
+    return;
+  }
+  if (type === 'dir') stats.dirs += sign;
+  else stats.files += sign;
+  stats.bytes += sign * size;
 }
 
 /** 64 random bits: enough that two incarnations of one folder's index never share an ID. */

@@ -99,7 +99,8 @@ export class PeerLink implements SessionHandler {
       return;
     }
     this.deps.store.applyRemote(msg.folder, this.peerId, msg.indexId, msg.entries, msg.reset);
-    folder.requestPull();
+    // A reset may have dropped entries too, so then every path is decided again.
+    folder.requestPull(msg.reset ? undefined : msg.entries.map((e) => e.path));
   }
 
   async onRequest(msg: RequestMessage): Promise<Buffer> {

@@ -30,7 +30,12 @@ import { RetryBook } from './retry.js';
 import { DeletionGate } from './deletion-gate.js';
 import { integrityProblem, MARKER_DIR, type DeletionBudget } from './safety.js';
 import { TransferBook } from './transfers.js';
+import type { TransferSlots } from './transfer-slots.js';
+import { ContentFetches } from './content-fetches.js';
 import { Trash } from './trash.js';
+
+/** A scanned change ready to record: its entry, and the block sums of a big file. */
+type Recorded = { entry: Omit<LocalEntry, 'sequence'>; sums?: Signature };
 
 /** The folder's view of the peers it shares with. */
 export interface FolderPeers {
@@ -62,6 +67,8 @@ export interface FolderDeps {
   readonly tombstoneDays: () => number;
   /** Worker threads for hashing and delta work. */
   readonly runner: JobRunner;
+  /** The node's limit on concurrent downloads, shared with its other folders. */
+  readonly slots: TransferSlots;
 }
 
 /** A folder's state, as status shows it. */
@@ -85,8 +92,12 @@ export interface FolderStatus {
 
 /** The folder's own ignore file at its root (not synced, like Syncthing's .stignore). */
 const FOLDER_IGNORE = '.wizardignore';
-/** Changes recorded per index transaction during a scan. */
+/** Most changes recorded per index transaction during a scan. */
 const COMMIT_BATCH = 500;
+/** Longest a hashed change waits for others to share its transaction. */
+const COMMIT_DELAY_MS = 20;
+/** Longest wait before downloads that completed are announced, while others still run. */
+const ANNOUNCE_MS = 50;
 /** How often a halted folder checks whether it can resume. */
 const HALT_RECHECK_MS = 5_000;
 
@@ -108,8 +119,17 @@ export class Folder {
   private nextScan: Promise<void> | undefined;
   private pullRequested = false;
   private pulling = false;
-  private pendingCount = 0;
-  /** Sizes of the files of the current pull round not yet finished. */
+  /** Paths whose download or deletion was handed off from a pull round and has not ended. */
+  private readonly handedOff = new Set<string>();
+  /** Downloads in progress by content hash, so a deletion can wait for the ones that may use its file. */
+  private readonly fetching = new ContentFetches();
+  /** Paths skipped by a round because a hand-off held them. */
+  private readonly skipped = new Set<string>();
+  /** What the next pull round decides: every differing path, or only these. */
+  private pullAll = false;
+  private readonly pullPaths = new Set<string>();
+  private announcePending = false;
+  /** Sizes of the handed-off downloads not yet finished. */
   private plannedBytes = 0;
   /** The periodic rescan is scheduled (it outlives a halt). */
   private started = false;
@@ -175,8 +195,14 @@ export class Folder {
     await this.scanning.catch(() => undefined);
   }
 
-  /** Peers' index changed, or a peer connected: see whether there is something to pull. */
-  requestPull(): void {
+  /**
+   * Peers' index changed, or a peer connected: see whether there is something
+   * to pull. With `paths`, only those are decided again (an index update names
+   * what it changed); without, every path a peer differs on.
+   */
+  requestPull(paths?: Iterable<string>): void {
+    if (paths === undefined) this.pullAll = true;
+    else for (const p of paths) this.pullPaths.add(p);
     this.pullRequested = true;
     if (this.pulling || this.lifecycle !== 'running') return;
     this.pulling = true;
@@ -220,7 +246,7 @@ export class Folder {
       files: stats.files,
       bytes: stats.bytes,
       inSync: !busy && outOfSync === 0 && this.deletions.held === undefined,
-      pending: Math.max(outOfSync, this.pendingCount),
+      pending: Math.max(outOfSync, this.handedOff.size),
       heldDeletions: this.deletions.held?.count ?? 0,
       bytesLeft: Math.max(0, this.plannedBytes - this.transfers.list().reduce((n, t) => n + t.bytesDone, 0)),
     };
@@ -230,7 +256,7 @@ export class Folder {
   get state(): FolderState {
     if (this.lifecycle !== 'running') return this.lifecycle;
     if (this.scansRunning > 0) return 'scanning';
-    return this.pulling ? 'syncing' : 'idle';
+    return this.pulling || this.handedOff.size > 0 ? 'syncing' : 'idle';
   }
 
   /** Why a path last failed to sync and when it is tried again, for `status --why`. */
@@ -332,17 +358,18 @@ export class Folder {
     try {
       // New ignore rules can un-ignore paths anywhere, which only a whole-folder scan finds.
       const roots = (await this.refreshMatcher()) ? [''] : minimalRoots(paths);
-      let committed = 0;
+      const committed: string[] = [];
       await this.deletions.during(roots.includes(''), async () => {
-        for (const rel of roots) committed += await this.scanSubtree(rel);
+        for (const rel of roots) committed.push(...(await this.scanSubtree(rel)));
       });
-      this.deps.log.debug({ roots: roots.slice(0, 20), committed }, 'scanned');
-      if (committed > 0) this.deps.peers.announce();
+      this.deps.log.debug({ roots: roots.slice(0, 20), committed: committed.length }, 'scanned');
+      if (committed.length > 0) this.deps.peers.announce();
+      // A local change can settle what a pull was waiting for (or supersede it); a whole-folder
+      // scan (the first, or new ignore rules) may have made any path pullable.
+      this.requestPull(roots.includes('') ? undefined : committed);
     } finally {
       this.scansRunning--;
     }
-    // A local change can settle what a pull was waiting for (or supersede it).
-    this.requestPull();
   }
 
   /** Recompiles the ignore rules when either list changed; true when rules already in use changed. */
@@ -364,8 +391,8 @@ export class Folder {
     return hadRules;
   }
 
-  /** Scans one subtree and records what changed. Returns the number of entries committed. */
-  private async scanSubtree(rel: string): Promise<number> {
+  /** Scans one subtree and records what changed. Returns the paths committed. */
+  private async scanSubtree(rel: string): Promise<string[]> {
     const { root, store, id } = this.deps;
     const matcher = this.matcher as IgnoreMatcher;
     const result = await walk(root, rel, {
@@ -382,35 +409,63 @@ export class Folder {
       (held) => this.deps.log.warn({ deletions: held.count, reason: held.reason }, `deletions held until 'wizard resume ${id}'`),
     );
 
+    // Each file is committed soon after it is hashed, in batches: a big file still hashing holds
+    // back neither the small files found with it nor the peers waiting for them.
     const limit = pLimit(this.deps.limits().hashers);
-    let committed = 0;
-    for (let i = 0; i < candidates.length; i += COMMIT_BATCH) {
-      const batch = candidates.slice(i, i + COMMIT_BATCH);
-      const records = await Promise.all(batch.map((c) => limit(() => this.record(c))));
-      committed += await this.lock.run(async () => {
-        const changes: Array<Omit<LocalEntry, 'sequence'>> = [];
-        const sums: Array<[string, string, Signature]> = [];
-        for (const [j, got] of records.entries()) {
-          const rec = got?.entry;
-          const c = batch[j];
-          if (rec === undefined || c === undefined) continue;
-          // Commit only if nothing moved since we looked: neither the index (a pull landed) nor the disk (a new write).
-          const now = store.getLocal(id, c.path);
-          if (now?.sequence !== c.prev?.sequence) continue;
-          const disk = await observe(root, c.path);
-          if (!sameObservation(disk, c.obs)) {
-            this.queueScanLater(c.path);
-            continue;
-          }
-          changes.push(rec);
-          if (got?.sums !== undefined) sums.push([rec.path, rec.hash, got.sums]);
-        }
-        this.commitEntries(changes);
-        for (const [p, hash, sig] of sums) store.sums.put(id, p, hash, sig);
-        return changes.length;
+    const committed: string[] = [];
+    const ready: Array<[Candidate, Recorded]> = [];
+    let cancelTimer: (() => void) | undefined;
+    let flushing: Promise<void> = Promise.resolve();
+    const flush = (): Promise<void> => {
+      cancelTimer?.();
+      cancelTimer = undefined;
+      const batch = ready.splice(0);
+      if (batch.length === 0) return flushing;
+      flushing = flushing.then(async () => {
+        const paths = await this.commitScanned(batch);
+        committed.push(...paths);
+        if (paths.length > 0) this.deps.peers.announce();
       });
-    }
+      return flushing;
+    };
+    // A failed commit surfaces from the last flush below; these only start batches early.
+    const flushSoon = (): void => void flush().catch(() => undefined);
+    await Promise.all(
+      candidates.map((c) =>
+        limit(async () => {
+          const got = await this.record(c);
+          if (got === undefined) return;
+          ready.push([c, got]);
+          if (ready.length >= COMMIT_BATCH) flushSoon();
+          else cancelTimer ??= this.deps.clock.setTimer(COMMIT_DELAY_MS, flushSoon);
+        }),
+      ),
+    );
+    await flush();
     return committed;
+  }
+
+  /** Records scanned changes in one transaction, each only if neither the index nor the disk moved since it was looked at. */
+  private commitScanned(batch: ReadonlyArray<[Candidate, Recorded]>): Promise<string[]> {
+    const { root, store, id } = this.deps;
+    return this.lock.run(async () => {
+      const changes: Array<Omit<LocalEntry, 'sequence'>> = [];
+      const sums: Array<[string, string, Signature]> = [];
+      for (const [c, got] of batch) {
+        // Commit only if nothing moved since we looked: neither the index (a pull landed) nor the disk (a new write).
+        if (store.getLocal(id, c.path)?.sequence !== c.prev?.sequence) continue;
+        const disk = await observe(root, c.path);
+        if (!sameObservation(disk, c.obs)) {
+          this.queueScanLater(c.path);
+          continue;
+        }
+        changes.push(got.entry);
+        if (got.sums !== undefined) sums.push([got.entry.path, got.entry.hash, got.sums]);
+      }
+      this.commitEntries(changes);
+      for (const [p, hash, sig] of sums) store.sums.put(id, p, hash, sig);
+      return changes.map((e) => e.path);
+    });
   }
 
   /** The user confirmed held deletions (`wizard resume`): a full scan records them now. Returns how many were held. */
@@ -424,7 +479,7 @@ export class Folder {
    * The entry to record for a changed path, with the block sums of a big
    * file (hashed in a worker thread), or undefined when there is nothing to record after all.
    */
-  private async record(c: Candidate): Promise<{ entry: Omit<LocalEntry, 'sequence'>; sums?: Signature } | undefined> {
+  private async record(c: Candidate): Promise<Recorded | undefined> {
     if (c.obs?.type !== 'file') {
       const entry = entryFor(c, '', this.deps.localId, this.deps.clock.now());
       return entry === undefined ? undefined : { entry };
@@ -470,11 +525,22 @@ export class Folder {
   private async runPulls(): Promise<void> {
     while (this.pullRequested && this.lifecycle === 'running') {
       this.pullRequested = false;
-      await this.pullRound();
+      const all = this.pullAll;
+      const only = [...this.pullPaths];
+      this.pullAll = false;
+      this.pullPaths.clear();
+      await this.pullRound(all ? undefined : only);
     }
   }
 
-  private async pullRound(): Promise<void> {
+  /**
+   * Decides `only` those paths, or every path a peer has news for, except
+   * those a hand-off still holds (they are decided again when it ends). Merges and dirs are quick and local, so the round does them itself,
+   * parents first; files and deletions are handed off (see `handOff`) and the
+   * round does not wait for them, so a file that appears while a big one
+   * downloads is started at once instead of after it.
+   */
+  private async pullRound(only?: readonly string[]): Promise<void> {
     const { store, id } = this.deps;
     const connected = new Set(this.deps.peers.connected());
     if (connected.size === 0) return;
@@ -483,11 +549,15 @@ export class Folder {
       this.halt(problem);
       return;
     }
-    const paths = new Set<string>();
-    for (const peer of connected) for (const e of store.remoteDiffering(id, peer)) paths.add(e.path);
+    const paths = new Set<string>(only);
+    if (only === undefined) for (const peer of connected) for (const e of store.remoteDiffering(id, peer)) paths.add(e.path);
 
     const now = this.deps.clock.now();
-    const wanted = [...paths].filter((p) => !this.isIgnored(p) && !this.failures.isWaiting(p, now));
+    const wanted: string[] = [];
+    for (const p of paths) {
+      if (this.handedOff.has(p)) this.skipped.add(p);
+      else if (!this.isIgnored(p) && !this.failures.isWaiting(p, now)) wanted.push(p);
+    }
     const basedOn = new Map<string, number>();
     const plan = planPull(
       wanted,
@@ -498,47 +568,91 @@ export class Folder {
       },
       connected,
     );
-    const total = planSize(plan);
-    if (total === 0) return;
-    this.pendingCount = total;
-    let progressed = 0;
+    if (planSize(plan) === 0) return;
     const ctx = this.pullContext();
-    const attempt = async (p: string, fn: () => Promise<void>) => {
-      try {
-        await fn();
-        this.failures.succeed(p);
-        progressed++;
-      } catch (err) {
-        this.noteFailure(p, err);
-      } finally {
-        this.pendingCount--;
-      }
-    };
-    try {
-      const opts = (p: string, d: { replacesConcurrent: boolean }) => ({ ...this.takeOptions(p, d), basedOn: basedOn.get(p) ?? 0 });
-      for (const [p, d] of plan.merges) await attempt(p, () => applyMerge(ctx, p, d.version, opts(p, { replacesConcurrent: false })));
-      for (const [p, d] of plan.dirs) await attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources, opts(p, d)));
-      const limit = pLimit(this.deps.limits().transfers);
-      this.plannedBytes = plan.files.reduce((n, [, d]) => n + d.entry.size, 0);
-      const download = async (p: string, d: (typeof plan.files)[number][1]) => {
-        this.transfers.begin(p, d.entry.size, d.sources);
+    const opts = (p: string, d: { replacesConcurrent: boolean }) => ({ ...this.takeOptions(p, d), basedOn: basedOn.get(p) ?? 0 });
+    let progressed = false;
+    for (const [p, d] of plan.merges) progressed = (await this.attempt(p, () => applyMerge(ctx, p, d.version, opts(p, { replacesConcurrent: false })))) || progressed;
+    for (const [p, d] of plan.dirs) progressed = (await this.attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources, opts(p, d)))) || progressed;
+    if (progressed) this.deps.peers.announce();
+
+    for (const [p, d] of plan.files) {
+      const size = d.entry.type === 'file' ? d.entry.size : 0;
+      this.plannedBytes += size;
+      const download = async (): Promise<void> => {
+        this.transfers.begin(p, size, d.sources);
         try {
           await applyTake(ctx, d.entry, d.version, d.sources, opts(p, d));
         } finally {
           this.transfers.end(p);
-          this.plannedBytes -= d.entry.size;
         }
       };
-      await Promise.all(plan.files.map(([p, d]) => limit(() => attempt(p, () => download(p, d)))));
-      for (const [p, d] of plan.deletes) await attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources, opts(p, d)));
-    } finally {
-      this.pendingCount = 0;
-      this.plannedBytes = 0;
+      const done = this.handOff([p], () => this.deps.slots.run(size, () => this.attempt(p, download), this.abort.signal)).finally(() => {
+        this.plannedBytes -= size;
+      });
+      if (d.entry.type === 'file') this.fetching.add(d.entry.hash, done);
     }
-    if (progressed > 0) {
+    if (plan.deletes.length > 0) {
+      // A file being fetched may be built from one of these (a rename: same content, new name),
+      // so a deletion waits for the fetches of its content; other deletions go at once, children first.
+      const bases = plan.deletes.flatMap(([p]) => this.fetching.of(store.getLocal(id, p)?.hash));
+      const paths = plan.deletes.map(([p]) => p);
+      void this.handOff(paths, async () => {
+        await Promise.allSettled(bases);
+        let any = false;
+        for (const [p, d] of plan.deletes) any = (await this.attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources, opts(p, d)))) || any;
+        return any;
+      });
+    }
+  }
+
+  /**
+   * Runs `work` for `paths` beside the pull rounds: later rounds leave the
+   * paths alone until it ends, then decide again any that had news meanwhile.
+   * When it made progress the peers hear of it.
+   */
+  private async handOff(paths: string[], work: () => Promise<boolean>): Promise<void> {
+    for (const p of paths) this.handedOff.add(p);
+    let progressed = false;
+    try {
+      progressed = await work();
+    } catch (err) {
+      // Only a queued download whose folder stopped ends here: `attempt` records every other failure.
+      if (!hasCode(err, 'CLOSED') && this.lifecycle !== 'stopped') this.deps.log.error({ err: describeError(err) }, 'pull hand-off failed');
+    } finally {
+      for (const p of paths) this.handedOff.delete(p);
+    }
+    // A path that had news while this ran is decided now.
+    const again = paths.filter((p) => this.skipped.delete(p));
+    if (again.length > 0) this.requestPull(again);
+    if (progressed) this.followUp();
+  }
+
+  /** Tells the peers what hand-offs completed: at most every ANNOUNCE_MS while others run, at once when none is left. */
+  private followUp(): void {
+    if (this.handedOff.size === 0) {
+      this.announcePending = false;
       this.deps.peers.announce();
-      // What we just did may unblock more (a dir that is now empty, a file whose parent now exists).
-      this.pullRequested = true;
+      return;
+    }
+    if (this.announcePending) return;
+    this.announcePending = true;
+    this.after(ANNOUNCE_MS, () => {
+      if (!this.announcePending) return;
+      this.announcePending = false;
+      this.deps.peers.announce();
+    });
+  }
+
+  /** Carries out one path's action; true when it succeeded, and a failure is recorded for a retry. */
+  private async attempt(rel: string, fn: () => Promise<void>): Promise<boolean> {
+    try {
+      await fn();
+      this.failures.succeed(rel);
+      return true;
+    } catch (err) {
+      this.noteFailure(rel, err);
+      return false;
     }
   }
 
@@ -591,7 +705,7 @@ export class Folder {
     if (!changed || attempts > 3) {
       this.deps.log.warn({ path: rel, attempts, retryInMs: delay, err: describeError(err) }, 'sync of path failed; will retry');
     }
-    this.after(delay, () => this.requestPull());
+    this.after(delay, () => this.requestPull([rel]));
   }
 
   private after(ms: number, fn: () => void): void {

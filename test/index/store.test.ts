@@ -209,6 +209,33 @@ describe('IndexStore', () => {
     expect(store.localStats('empty')).toEqual({ files: 0, dirs: 0, bytes: 0, tombstones: 0 });
   });
 
+  it('keeps its counts equal to a fresh count through updates, tombstones, forgets and a reset', () => {
+    const store = openStore();
+    const fresh = (): unknown => {
+      const other = IndexStore.open(dbFile);
+      try {
+        return other.localStats(FOLDER);
+      } finally {
+        other.close();
+      }
+    };
+    expect(store.localStats(FOLDER)).toEqual(fresh());
+    const steps: Array<() => void> = [
+      () => store.commitLocal(FOLDER, [change('a', v1, { size: 10 }), change('d', v1, { type: 'dir', size: 0, hash: '' })]),
+      () => store.commitLocal(FOLDER, [change('a', v2, { size: 7 }), change('b', v1, { size: 5 })]),
+      () => store.commitLocal(FOLDER, [tombstone('a', { aaaa: 3 }), change('b', v2, { size: 6 }), change('b', { aaaa: 3 }, { size: 9 })]),
+      () => store.forgetLocal(FOLDER, ['a', 'nothing']),
+      () => store.commitLocal(FOLDER, [change('d', v2, { type: 'dir', size: 0, hash: '' })]),
+      () => store.resetFolder(FOLDER),
+      () => store.commitLocal(FOLDER, [change('c', v1, { size: 4 })]),
+    ];
+    for (const step of steps) {
+      step();
+      expect(store.localStats(FOLDER)).toEqual(fresh());
+    }
+    expect(store.localStats(FOLDER)).toEqual({ files: 1, dirs: 0, bytes: 4, tombstones: 0 });
+  });
+
   it('applies remote entries incrementally and with reset', () => {
     const store = openStore();
     expect(store.peerState(FOLDER, PEER)).toEqual({ indexId: '', sequence: 0 });
