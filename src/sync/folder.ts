@@ -32,6 +32,7 @@ import { integrityProblem, MARKER_DIR, type DeletionBudget } from './safety.js';
 import { TransferBook } from './transfers.js';
 import type { TransferSlots } from './transfer-slots.js';
 import { ContentFetches } from './content-fetches.js';
+import { GroupCommit } from './group-commit.js';
 import { Trash } from './trash.js';
 
 /** A scanned change ready to record: its entry, and the block sums of a big file. */
@@ -108,6 +109,8 @@ export class Folder {
   private scansRunning = 0;
   private haltReason: string | undefined;
   private readonly lock = new Mutex();
+  /** Pulled paths are renamed into place and recorded in batches (see group-commit.ts). */
+  private readonly landing = new GroupCommit({ locked: (fn) => this.lock.run(fn), commit: (entries) => this.commitEntries(entries) });
   private readonly trash: Trash;
   private readonly watcher: FolderWatcher;
   private readonly abort = new AbortController();
@@ -359,8 +362,13 @@ export class Folder {
       // New ignore rules can un-ignore paths anywhere, which only a whole-folder scan finds.
       const roots = (await this.refreshMatcher()) ? [''] : minimalRoots(paths);
       const committed: string[] = [];
+      // Deletions are recorded last, after every root: a file moved away is a deletion plus a new
+      // file that still has to be hashed, and a peer that heard of the deletion first would trash
+      // its copy and then download the "new" file whole instead of moving it.
+      const deletions: Array<[Candidate, Recorded]> = [];
       await this.deletions.during(roots.includes(''), async () => {
-        for (const rel of roots) committed.push(...(await this.scanSubtree(rel)));
+        for (const rel of roots) committed.push(...(await this.scanSubtree(rel, deletions)));
+        committed.push(...(await this.commitScanned(deletions)));
       });
       this.deps.log.debug({ roots: roots.slice(0, 20), committed: committed.length }, 'scanned');
       if (committed.length > 0) this.deps.peers.announce();
@@ -391,8 +399,8 @@ export class Folder {
     return hadRules;
   }
 
-  /** Scans one subtree and records what changed. Returns the paths committed. */
-  private async scanSubtree(rel: string): Promise<string[]> {
+  /** Scans one subtree and records what changed, but for deletions, which it adds to `deletions`. Returns the paths committed. */
+  private async scanSubtree(rel: string, deletions: Array<[Candidate, Recorded]>): Promise<string[]> {
     const { root, store, id } = this.deps;
     const matcher = this.matcher as IgnoreMatcher;
     const result = await walk(root, rel, {
@@ -435,6 +443,7 @@ export class Folder {
         limit(async () => {
           const got = await this.record(c);
           if (got === undefined) return;
+          if (got.entry.deleted) return void deletions.push([c, got]);
           ready.push([c, got]);
           if (ready.length >= COMMIT_BATCH) flushSoon();
           else cancelTimer ??= this.deps.clock.setTimer(COMMIT_DELAY_MS, flushSoon);
@@ -448,6 +457,7 @@ export class Folder {
   /** Records scanned changes in one transaction, each only if neither the index nor the disk moved since it was looked at. */
   private commitScanned(batch: ReadonlyArray<[Candidate, Recorded]>): Promise<string[]> {
     const { root, store, id } = this.deps;
+    if (batch.length === 0) return Promise.resolve([]);
     return this.lock.run(async () => {
       const changes: Array<Omit<LocalEntry, 'sequence'>> = [];
       const sums: Array<[string, string, Signature]> = [];
@@ -682,6 +692,7 @@ export class Folder {
       findByHash: (hash) => store.localWithHash(id, hash),
       locked: (fn) => this.lock.run(fn),
       commit: (entries) => this.commitEntries(entries),
+      landing: this.landing,
       created: (rel) => this.queueScan([rel]),
       signal: this.abort.signal,
     };

@@ -7,7 +7,7 @@
  * only then is the index updated.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, link, lstat, mkdir, open, readdir, rename, rm, rmdir, symlink, utimes } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, readdir, rename, rm, rmdir, symlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { WizardError } from '../core/errors.js';
 import { isTempName, parentOf, resolveInside, tempNameFor } from '../core/paths.js';
@@ -19,6 +19,7 @@ import type { Signature } from '../delta/signature.js';
 import type { DeltaDeps } from './delta-fetch.js';
 import { download, fileMode } from './fetch.js';
 import { copyFromLocal } from './local-source.js';
+import type { GroupCommit } from './group-commit.js';
 import type { Trash } from './trash.js';
 
 /** What applying a decision needs from the folder; the download part (peers, workers, abort signal) is DeltaDeps. */
@@ -31,6 +32,8 @@ export interface PullContext extends DeltaDeps {
   readonly locked: <T>(fn: () => Promise<T> | T) => Promise<T>;
   /** Records entries in the index (called with the lock held). */
   readonly commit: (entries: Array<Omit<LocalEntry, 'sequence'>>) => void;
+  /** Lands a pulled path: its last step under the lock, then the dir fsync and the index commit, batched with others. */
+  readonly landing: GroupCommit;
   /** One of our live files with this content, to copy instead of fetching (a rename or copy made on a peer). */
   readonly findByHash?: (hash: string) => LocalEntry | undefined;
   /** A new local file appeared that a scan should record (a conflict copy). */
@@ -104,16 +107,18 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
   const source = ctx.findByHash?.(entry.hash);
   const copied = source === undefined ? undefined : await copyFromLocal(ctx.root, path.dirname(abs), entry, source, ctx.runner);
   const { temp, sums } = copied ?? (await download(path.dirname(abs), entry, sources, await deltaBasis(ctx, entry.path, abs), ctx));
+  let placed = false;
   try {
     await utimes(temp, new Date(), new Date(entry.mtimeMs));
-    await ctx.locked(async () => {
+    await ctx.landing.land(async () => {
       expectDecidedOn(ctx, entry.path, opts);
       await replaceWith(ctx, entry.path, abs, temp, opts);
-      ctx.commit([await recorded(ctx.root, entry, version)]);
-      if (sums !== undefined) ctx.commitSums(entry.path, entry.hash, sums);
+      placed = true;
+      const landing = { entries: [await recorded(ctx.root, entry, version)], dir: path.dirname(abs) };
+      return sums === undefined ? landing : { ...landing, after: () => ctx.commitSums(entry.path, entry.hash, sums) };
     });
   } finally {
-    await rm(temp, { force: true });
+    if (!placed) await rm(temp, { force: true });
   }
 }
 
@@ -125,14 +130,16 @@ async function applySymlink(ctx: PullContext, entry: FileEntry, version: Version
   await ensureParent(ctx, entry.path);
   const temp = path.join(path.dirname(abs), tempNameFor(path.posix.basename(entry.path), randomBytes(4).toString('hex')));
   await symlink(entry.target, temp);
+  let placed = false;
   try {
-    await ctx.locked(async () => {
+    await ctx.landing.land(async () => {
       expectDecidedOn(ctx, entry.path, opts);
       await replaceWith(ctx, entry.path, abs, temp, opts);
-      ctx.commit([await recorded(ctx.root, entry, version)]);
+      placed = true;
+      return { entries: [await recorded(ctx.root, entry, version)], dir: path.dirname(abs) };
     });
   } finally {
-    await rm(temp, { force: true });
+    if (!placed) await rm(temp, { force: true });
   }
 }
 
@@ -153,21 +160,20 @@ async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVect
 
 async function applyDelete(ctx: PullContext, rel: string, version: VersionVector, opts: TakeOptions): Promise<void> {
   const abs = resolveInside(ctx.root, rel);
-  await ctx.locked(async () => {
+  await ctx.landing.land(async () => {
     expectDecidedOn(ctx, rel, opts);
     const local = ctx.getLocal(rel);
-    if (local === undefined) return;
+    if (local === undefined) return { entries: [] };
     const current = await expectUnchanged(ctx, rel);
     if (current?.type === 'dir') await removeEmptyDir(abs, rel);
     else if (current !== undefined) await ctx.trash.moveIn(abs, rel);
-    await fsyncDir(path.dirname(abs));
-    ctx.commit([{ ...local, size: 0, hash: '', target: '', deleted: true, version, inode: 0 }]);
+    return { entries: [{ ...local, size: 0, hash: '', target: '', deleted: true, version, inode: 0 }], dir: path.dirname(abs) };
   });
 }
 
 /**
  * Renames `temp` over `abs`, keeping whatever was at `abs` in the trash (or
- * as a conflict copy). Must be called with the lock held.
+ * as a conflict copy). Must be called with the lock held; the caller fsyncs the dir.
  */
 async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: string, opts: TakeOptions): Promise<void> {
   const current = await expectUnchanged(ctx, rel);
@@ -182,7 +188,6 @@ async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: str
     await ctx.trash.preserve(abs, rel);
   }
   await rename(temp, abs);
-  await fsyncDir(path.dirname(abs));
 }
 
 /**
@@ -298,15 +303,6 @@ export function isSafeLinkTarget(linkPath: string, target: string): boolean {
   if (target === '' || target.includes('\0') || path.posix.isAbsolute(target) || target.includes('\\')) return false;
   const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(linkPath), target));
   return resolved !== '..' && !resolved.startsWith('../') && resolved !== '.wizard' && !resolved.startsWith('.wizard/');
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 function changed(rel: string): WizardError {

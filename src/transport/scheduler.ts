@@ -33,6 +33,9 @@ export interface FrameSink {
   /** Bytes written but not yet taken by the network. */
   readonly writableLength: number;
   write(frame: Buffer): unknown;
+  /** Holds writes back until `uncork` so they leave together (a socket has both). */
+  cork?(): void;
+  uncork?(): void;
 }
 
 /** Bytes the socket may hold before the scheduler waits for 'drain'. */
@@ -75,6 +78,7 @@ export class FrameScheduler {
   /** Since when frames have waited on the socket, and how much had drained then. */
   private blocked: { at: number; drained: number } | undefined;
   private closed = false;
+  private corked = false;
 
   constructor(private readonly deps: SchedulerDeps) {}
 
@@ -134,9 +138,26 @@ export class FrameScheduler {
       upload?.take(frame.length);
       this.written += frame.length;
       this.raw += next.body.length;
+      this.corkUntilNextTick();
       this.deps.sink.write(frame);
       this.deps.onWritten?.(frame.length);
     }
+  }
+
+  /**
+   * Frames written in one turn of the event loop (a batch of requests, the
+   * answers to them) leave in one write: one TLS record and one syscall
+   * instead of one per frame, which is most of what a small file costs.
+   */
+  private corkUntilNextTick(): void {
+    const { sink } = this.deps;
+    if (this.corked || sink.cork === undefined) return;
+    this.corked = true;
+    sink.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      sink.uncork?.();
+    });
   }
 
   /** Drops everything still waiting; later enqueues are ignored. */

@@ -15,6 +15,7 @@ import type { FileEntry, LocalEntry } from '../../src/index/entry.js';
 import { IndexStore } from '../../src/index/store.js';
 import { applyTake, caseVariant, isSafeLinkTarget, type PullContext } from '../../src/sync/puller.js';
 import { Trash } from '../../src/sync/trash.js';
+import { GroupCommit } from '../../src/sync/group-commit.js';
 import type { VersionVector } from '../../src/versions/vector.js';
 import { inlineRunner } from '../../src/workers/pool.js';
 import { fakePeer } from '../support/peer.js';
@@ -43,6 +44,7 @@ function remoteFile(rel: string, content: string, version: VersionVector = { p: 
 /** Context whose peer serves `served` (path -> bytes). */
 function context(served: Record<string, string>): PullContext {
   const lock = new Mutex();
+  const commit = (entries: Array<Omit<LocalEntry, 'sequence'>>): void => void store.commitLocal('f', entries);
   return {
     root,
     trash: new Trash(root, systemClock),
@@ -52,7 +54,8 @@ function context(served: Record<string, string>): PullContext {
     storedSums: (rel, hash) => store.sums.get('f', rel, hash),
     getLocal: (rel) => store.getLocal('f', rel),
     locked: (fn) => lock.run(fn),
-    commit: (entries) => void store.commitLocal('f', entries),
+    commit,
+    landing: new GroupCommit({ locked: (fn) => lock.run(fn), commit }),
   };
 }
 

@@ -50,6 +50,25 @@ function setup(opts: { mode?: CompressionMode; uploadRate?: number } = {}) {
 }
 
 describe('FrameScheduler', () => {
+  it('corks the socket for the rest of the tick, so frames written together leave together', async () => {
+    const clock = new FakeClock(1_000_000);
+    const calls: string[] = [];
+    const sink = {
+      writableLength: 0,
+      write: () => void calls.push('write'),
+      cork: () => void calls.push('cork'),
+      uncork: () => void calls.push('uncork'),
+    };
+    const chooser = new CodecChooser(() => 'none', () => clock.now());
+    const scheduler = new FrameScheduler({ sink, clock, chooser, cpuNow: () => clock.now() });
+    for (let i = 0; i < 3; i++) scheduler.enqueue('control', body(`c${i}`, 20));
+    expect(calls).toEqual(['cork', 'write', 'write', 'write']);
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(calls.at(-1)).toBe('uncork');
+    scheduler.enqueue('control', body('c3', 20));
+    expect(calls.slice(-2)).toEqual(['cork', 'write']);
+  });
+
   it('writes straight through while the socket has room', () => {
     const { scheduler, wire } = setup();
     scheduler.enqueue('bulk', body('b1', 1000), 'big');

@@ -1,0 +1,111 @@
+/**
+ * The last step of a pull, done for many paths at once. Each path's step
+ * runs with the folder lock held (check the disk, rename the temp file into
+ * place); then the dirs they renamed into are fsynced, each once, and all
+ * their index entries are committed in one transaction; then the lock is
+ * released. The order per file is what it was alone (rename, fsync the dir,
+ * record), so a crash still leaves each file old or new and the index never
+ * ahead of the disk.
+ *
+ * Batches form by themselves: the first path lands alone, and whatever
+ * arrives while a batch holds the lock lands with the next one. A burst of
+ * small files thus costs one dir fsync and one transaction per batch
+ * instead of per file, and the lock is taken once per batch, not per file.
+ */
+import { open } from 'node:fs/promises';
+import type { LocalEntry } from '../index/entry.js';
+
+/** What one path's step leaves to record. */
+export interface Landing {
+  /** Entries to commit (already checked against the index under the lock). */
+  readonly entries: Array<Omit<LocalEntry, 'sequence'>>;
+  /** Absolute dir whose entries changed and must be fsynced before the commit; undefined for none. */
+  readonly dir?: string;
+  /** Runs after the commit, still under the lock (block sums to store, say). */
+  readonly after?: () => void;
+}
+
+export interface GroupCommitDeps {
+  /** Runs `fn` holding the folder's commit lock. */
+  readonly locked: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** Records entries in the index, in one transaction. */
+  readonly commit: (entries: Array<Omit<LocalEntry, 'sequence'>>) => void;
+  /** Makes a dir's entries durable; fsync of the dir by default. */
+  readonly syncDir?: (dir: string) => Promise<void>;
+}
+
+/** Most paths landed under one lock hold, so the lock is never held for long. */
+const MAX_BATCH = 256;
+
+interface Job {
+  readonly step: () => Promise<Landing>;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** Lands pulled paths in batches; one per folder. */
+export class GroupCommit {
+  private readonly queue: Job[] = [];
+  private draining = false;
+
+  constructor(private readonly deps: GroupCommitDeps) {}
+
+  /**
+   * Runs `step` under the lock in the next batch and resolves once its
+   * entries are committed. A step that throws fails only its own path; a
+   * failed fsync or commit fails every path of the batch (their files are
+   * in place, and the next scan records them).
+   */
+  land(step: () => Promise<Landing>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ step, resolve, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        await this.deps.locked(() => this.landBatch(batch)).catch((err: unknown) => {
+          for (const job of batch) job.reject(err);
+        });
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async landBatch(batch: readonly Job[]): Promise<void> {
+    const landed: Array<[Job, Landing]> = [];
+    for (const job of batch) {
+      try {
+        landed.push([job, await job.step()]);
+      } catch (err) {
+        job.reject(err);
+      }
+    }
+    if (landed.length === 0) return;
+    try {
+      const dirs = new Set(landed.flatMap(([, l]) => (l.dir === undefined ? [] : [l.dir])));
+      await Promise.all([...dirs].map((d) => (this.deps.syncDir ?? fsyncDir)(d)));
+      this.deps.commit(landed.flatMap(([, l]) => l.entries));
+      for (const [, l] of landed) l.after?.();
+    } catch (err) {
+      for (const [job] of landed) job.reject(err);
+      return;
+    }
+    for (const [job] of landed) job.resolve();
+  }
+}
+
+/** fsyncs a dir, so the names just created or renamed in it survive a power cut. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

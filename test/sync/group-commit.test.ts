@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { Mutex } from '../../src/core/mutex.js';
+import type { LocalEntry } from '../../src/index/entry.js';
+import { GroupCommit } from '../../src/sync/group-commit.js';
+
+type Entry = Omit<LocalEntry, 'sequence'>;
+
+const entry = (p: string): Entry => ({ path: p, type: 'file', size: 1, mtimeMs: 1, mode: 0o644, hash: 'h', target: '', version: { a: 1 }, deleted: false, inode: 1 });
+
+function setup(opts: { failSync?: boolean } = {}) {
+  const lock = new Mutex();
+  const log: string[] = [];
+  const commits: string[][] = [];
+  const group = new GroupCommit({
+    locked: (fn) => lock.run(fn),
+    commit: (entries) => {
+      log.push(`commit ${entries.map((e) => e.path).join(',')}`);
+      commits.push(entries.map((e) => e.path));
+    },
+    syncDir: (dir) => {
+      log.push(`sync ${dir}`);
+      return opts.failSync === true ? Promise.reject(new Error('EIO')) : Promise.resolve();
+    },
+  });
+  const land = (p: string, dir: string) =>
+    group.land(() => {
+      log.push(`step ${p}`);
+      return Promise.resolve({ entries: [entry(p)], dir });
+    });
+  return { group, log, commits, land };
+}
+
+describe('GroupCommit', () => {
+  it('lands what arrives while a batch holds the lock as one batch: one fsync per dir, one commit', async () => {
+    const { log, commits, land } = setup();
+    await Promise.all([land('a', '/d1'), land('b', '/d1'), land('c', '/d2'), land('d', '/d1')]);
+    // The first lands alone; the three that queued behind it share the next batch.
+    expect(commits).toEqual([['a'], ['b', 'c', 'd']]);
+    expect(log).toEqual(['step a', 'sync /d1', 'commit a', 'step b', 'step c', 'step d', 'sync /d1', 'sync /d2', 'commit b,c,d']);
+  });
+
+  it('fails only the path whose step throws', async () => {
+    const { group, commits, land } = setup();
+    const bad = group.land(() => Promise.reject(new Error('CHANGED')));
+    const results = await Promise.allSettled([land('a', '/d'), bad, land('b', '/d')]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(commits.flat()).toEqual(['a', 'b']);
+  });
+
+  it('records nothing when the dir fsync fails, and fails every path of that batch', async () => {
+    const { commits, land } = setup({ failSync: true });
+    const results = await Promise.allSettled([land('a', '/d'), land('b', '/d')]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(commits).toEqual([]);
+  });
+
+  it('runs the steps, the fsync and the commit holding the lock', async () => {
+    let held = false;
+    const seen: boolean[] = [];
+    const group = new GroupCommit({
+      locked: async (fn) => {
+        held = true;
+        try {
+          return await fn();
+        } finally {
+          held = false;
+        }
+      },
+      commit: () => void seen.push(held),
+      syncDir: () => {
+        seen.push(held);
+        return Promise.resolve();
+      },
+    });
+    await group.land(() => {
+      seen.push(held);
+      return Promise.resolve({ entries: [entry('a')], dir: '/d' });
+    });
+    expect(seen).toEqual([true, true, true]);
+  });
+
+  it('runs `after` once its entries are committed', async () => {
+    const { group, log } = setup();
+    await group.land(() => Promise.resolve({ entries: [entry('a')], dir: '/d', after: () => log.push('after a') }));
+    expect(log).toEqual(['sync /d', 'commit a', 'after a']);
+  });
+});
