@@ -72,7 +72,8 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
   if (s.folders.length === 0) lines.push('  (none)');
 
   if (s.transfers.length > 0) {
-    lines.push('Transfers:');
+    const slots = s.transferSlots;
+    lines.push(`Transfers: ${slots.running} running${slots.waiting > 0 ? `, ${slots.waiting} waiting for a slot` : ''} (limit ${s.settings.limits.transfers})`);
     for (const t of s.transfers) {
       const pct = t.bytesTotal > 0 ? Math.floor((t.bytesDone / t.bytesTotal) * 100) : 100;
       const eta = t.etaSeconds === undefined ? '' : `  ETA ${formatDuration(t.etaSeconds)}`;

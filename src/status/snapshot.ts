@@ -57,6 +57,8 @@ export interface StatusSnapshot {
   readonly errors: string[];
   /** Downloads in progress, in every folder. */
   readonly transfers: FolderTransfer[];
+  /** The node's transfer slots (`limits.transfers`): downloads running, waiting for a slot, and the most that ever ran at once. */
+  readonly transferSlots: { readonly running: number; readonly waiting: number; readonly peak: number };
   readonly settings: SettingsStatus;
   /** Present while the config file holds an edit that could not be applied. */
   readonly configProblem?: ConfigProblem;

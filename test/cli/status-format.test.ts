@@ -18,6 +18,7 @@ const snapshot = (over: Partial<StatusSnapshot> = {}): StatusSnapshot => ({
   folders: [{ id: 'docs', path: '/srv/docs', state: 'syncing', files: 3, bytes: 2048, inSync: false, pending: 2, heldDeletions: 0, bytesLeft: 3 * 1024 * 1024 }],
   errors: [],
   transfers: [],
+  transferSlots: { running: 0, waiting: 0, peak: 0 },
   settings: { limits: { transfers: 4, hashers: 2, bandwidthUp: 0, bandwidthDown: 0, debounceMs: 50 }, compression: 'auto', trashRetentionDays: 30, rescanIntervalS: 600, logLevel: 'info', trust: 'ca', revoked: 0 },
   ...over,
 });
@@ -51,8 +52,13 @@ describe('formatStatus', () => {
   });
 
   it('shows transfers with a progress bar, rate, ETA and source, escaping a hostile path', () => {
-    const lines = formatStatus(snapshot({ transfers: [{ folder: 'docs', path: 'big\u001b[2J.bin', peers: [peerId], bytesDone: 512, bytesTotal: 1024, startedAtMs: 0, bytesPerSecond: 256, etaSeconds: 2 }] }));
-    expect(lines).toContain('Transfers:');
+    const lines = formatStatus(
+      snapshot({
+        transfers: [{ folder: 'docs', path: 'big\u001b[2J.bin', peers: [peerId], bytesDone: 512, bytesTotal: 1024, startedAtMs: 0, bytesPerSecond: 256, etaSeconds: 2 }],
+        transferSlots: { running: 1, waiting: 3, peak: 4 },
+      }),
+    );
+    expect(lines).toContain('Transfers: 1 running, 3 waiting for a slot (limit 4)');
     expect(lines).toContain('  docs/big\\x1b[2J.bin  [##########----------]  50%  512 B of 1.0 KiB  256 B/s  ETA 2s  from beta');
   });
 

@@ -44,7 +44,7 @@ describe('wizard status', () => {
     const res = await runCli(a.home, ['status', '--json']);
     expect(res.code).toBe(0);
     const s = JSON.parse(res.stdout) as Record<string, unknown>;
-    expect(Object.keys(s).sort()).toEqual(['errors', 'folders', 'id', 'listen', 'name', 'peers', 'settings', 'transfers']);
+    expect(Object.keys(s).sort()).toEqual(['errors', 'folders', 'id', 'listen', 'name', 'peers', 'settings', 'transferSlots', 'transfers']);
     expect(s.peers).toEqual([
       {
         id: b.id,
@@ -60,6 +60,7 @@ describe('wizard status', () => {
       },
     ]);
     expect(s.transfers).toEqual([]);
+    expect(s.transferSlots).toEqual({ running: 0, waiting: 0, peak: expect.any(Number) as number });
     expect(s.settings).toMatchObject({ trashRetentionDays: 30, logLevel: 'info' });
   });
 
