@@ -5,6 +5,7 @@
 import type { Config, Limits } from '../config/schema.js';
 import type { FolderStatus } from '../sync/folder.js';
 import type { TransferStatus } from '../sync/transfers.js';
+import type { ServiceStatus } from '../supervisor/supervisor.js';
 import type { CodecStatus } from '../transport/codec-chooser.js';
 
 /** A download in progress and its folder. */
@@ -58,6 +59,8 @@ export interface StatusSnapshot {
   /** Downloads in progress, in every folder. */
   readonly transfers: FolderTransfer[];
   readonly settings: SettingsStatus;
+  /** The supervised parts of the daemon: state, restarts, last crash. */
+  readonly services: ServiceStatus[];
   /** Present while the config file holds an edit that could not be applied. */
   readonly configProblem?: ConfigProblem;
 }
