@@ -118,8 +118,8 @@ export class Daemon {
 }
 
 /** Starts `wizard start` for a node and waits until its control socket answers. */
-export async function startDaemon(node: TestNode): Promise<Daemon> {
-  const child = spawn(process.execPath, [bin, '--home', node.home, 'start'], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startDaemon(node: TestNode, env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
+  const child = spawn(process.execPath, [bin, '--home', node.home, 'start'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const daemon = new Daemon(node, child);
   node.daemon = daemon;
   // The control socket answers before the listener is bound; ready means listening.
