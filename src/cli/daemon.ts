@@ -50,7 +50,10 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   process.on('unhandledRejection', (err) => supervisor.processError(err));
   process.on('uncaughtException', (err) => supervisor.processError(err));
   const credentials = loadNodeCredentials(certsDir(home));
-  const store = IndexStore.open(indexPath(home));
+  const store = IndexStore.openOrRebuild(indexPath(home), (movedTo, err) => {
+    log.error({ err, movedTo }, 'the index database was damaged; moved it aside and rebuilding it by rescanning (differences with peers become conflict copies, never deletions)');
+    io.say(`Wizard: the index database was damaged and is being rebuilt from the folders (the old one is at ${movedTo}).`);
+  });
   const node = new WizardNode({ home, homeDir, config, credentials, store, clock: systemClock, log, setLogLevel: setLevel, supervisor, session: sessionTimingsFromEnv() });
 
   const watcher = new ConfigWatcher({
