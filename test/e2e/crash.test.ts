@@ -13,9 +13,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { indexPath } from '../../src/cli/home.js';
-import { addPeer } from '../../src/config/edit.js';
-import { configPath } from '../../src/config/file.js';
-import { cleanup, initNode, startDaemon, tempDir, waitSameTree, type TestNode } from '../support/daemon.js';
+import { cleanup, initNode, setPeer, startDaemon, tempDir, waitConnected, waitSameTree, type TestNode } from '../support/daemon.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { waitFor } from '../support/wait.js';
 
@@ -27,13 +25,9 @@ let a: TestNode;
 let b: TestNode;
 let proxy: FaultProxy;
 
-async function linked(x: TestNode, y: TestNode): Promise<boolean> {
-  return (await x.daemon?.status())?.peers.some((p) => p.id === y.id && p.connected) ?? false;
-}
-
 async function restartBeta(): Promise<void> {
   await startDaemon(b, TIMINGS);
-  await waitFor('beta to reconnect', async () => (await linked(b, a)) && (await linked(a, b)));
+  await waitConnected(b, a);
 }
 
 /** Names anywhere under `root` that are Wizard temp files. */
@@ -46,13 +40,12 @@ beforeAll(async () => {
   a = await initNode(base, 'alpha');
   b = await initNode(base, 'beta', a);
   proxy = await FaultProxy.start(a.port, { closeWithTest: false });
-  const edit = (node: TestNode, peer: { id: string; name: string; address: string }) => writeFileSync(configPath(node.home), addPeer(readFileSync(configPath(node.home), 'utf8'), peer));
-  edit(a, { id: b.id, name: 'beta', address: '' });
-  edit(b, { id: a.id, name: 'alpha', address: `127.0.0.1:${proxy.port}` });
+  setPeer(a, b, '');
+  setPeer(b, a, `127.0.0.1:${proxy.port}`);
   mkdirSync(a.folder, { recursive: true });
   await startDaemon(a, TIMINGS);
   await startDaemon(b, TIMINGS);
-  await waitFor('alpha and beta to connect', async () => (await linked(a, b)) && (await linked(b, a)));
+  await waitConnected(a, b);
 });
 
 afterAll(async () => {

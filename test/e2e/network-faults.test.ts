@@ -12,9 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { addPeer } from '../../src/config/edit.js';
-import { configPath } from '../../src/config/file.js';
-import { cleanup, initNode, startDaemon, tempDir, waitSameTree, type TestNode } from '../support/daemon.js';
+import { cleanup, initNode, isLinked, setPeer, startDaemon, tempDir, waitConnected, waitSameTree, type TestNode } from '../support/daemon.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { waitFor } from '../support/wait.js';
 
@@ -25,24 +23,18 @@ let a: TestNode;
 let b: TestNode;
 let proxy: FaultProxy;
 
-/** Whether `x` reports `y` connected. */
-async function linked(x: TestNode, y: TestNode): Promise<boolean> {
-  return (await x.daemon?.status())?.peers.some((p) => p.id === y.id && p.connected) ?? false;
-}
-
 beforeAll(async () => {
   base = tempDir('netfaults');
   a = await initNode(base, 'alpha');
   b = await initNode(base, 'beta', a);
   // vitest's onTestFinished does not reach beforeAll; this proxy lives for the file and is closed in afterAll.
   proxy = await FaultProxy.start(a.port, { closeWithTest: false });
-  const edit = (node: TestNode, peer: { id: string; name: string; address: string }) => writeFileSync(configPath(node.home), addPeer(readFileSync(configPath(node.home), 'utf8'), peer));
-  edit(a, { id: b.id, name: 'beta', address: '' });
-  edit(b, { id: a.id, name: 'alpha', address: `127.0.0.1:${proxy.port}` });
+  setPeer(a, b, '');
+  setPeer(b, a, `127.0.0.1:${proxy.port}`);
   mkdirSync(a.folder, { recursive: true });
   await startDaemon(a, TIMINGS);
   await startDaemon(b, TIMINGS);
-  await waitFor('alpha and beta to connect through the proxy', async () => (await linked(a, b)) && (await linked(b, a)));
+  await waitConnected(a, b);
 });
 
 afterAll(async () => {
@@ -69,8 +61,8 @@ it('detects a link that silently drops everything by its idle timeout, and redia
   const connections = proxy.connections;
   writeFileSync(path.join(a.folder, 'during-blackhole.txt'), 'sent while the network ate every byte');
   // No FIN, no RST: only the idle timeout (2 s here) can tell the link is dead.
-  await waitFor('beta to notice the dead link', async () => !(await linked(b, a)), 15_000);
-  await waitFor('alpha to notice the dead link', async () => !(await linked(a, b)), 15_000);
+  await waitFor('beta to notice the dead link', async () => !(await isLinked(b, a)), 15_000);
+  await waitFor('alpha to notice the dead link', async () => !(await isLinked(a, b)), 15_000);
   proxy.faults.blackHole = false;
   await waitSameTree(a, b, 40_000);
   expect(proxy.connections).toBeGreaterThan(connections);
