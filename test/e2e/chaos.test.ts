@@ -5,7 +5,7 @@
  * the faults stop and the cluster must settle: identical trees, and every
  * content ever written still somewhere (a tree, a conflict copy or a trash).
  *
- * Short by default (3 rounds); WIZARD_CHAOS_ROUNDS=30 for a longer run. The
+ * Short by default (2 rounds); WIZARD_CHAOS_ROUNDS=30 for a longer run. The
  * seed is printed on failure; replay with WIZARD_TEST_SEED=<seed>.
  */
 import { randomBytes } from 'node:crypto';
@@ -17,7 +17,7 @@ import { FaultProxy } from '../support/fault-proxy.js';
 import { seededRandom } from '../support/random.js';
 
 const seed = Number(process.env.WIZARD_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const ROUNDS = Number(process.env.WIZARD_CHAOS_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.WIZARD_CHAOS_ROUNDS ?? 2);
 const TIMINGS = { WIZARD_PING_INTERVAL_MS: '400', WIZARD_IDLE_TIMEOUT_MS: '2000' };
 
 let base: string;

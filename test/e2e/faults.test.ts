@@ -1,19 +1,26 @@
 /**
- * Crash safety with real processes (THREATS.md §7.2 K1, K5): the receiving
- * daemon is killed with SIGKILL in the middle of a large transfer, and its
- * user file must be the old or the new content, never a mix; after a restart
- * it converges. A damaged or missing index is rebuilt by rescanning, and what
- * it no longer knows turns into pulls or conflict copies, never deletions.
+ * Two real daemons talking through a fault-injecting TCP proxy, and killed
+ * or robbed of their index:
+ * - network (THREATS.md §7.2 C1): a link reset mid-transfer, a link that
+ *   silently drops every byte, and a flipped byte on the wire. Each time the
+ *   link must come back by itself and the folders converge, content intact.
+ * - crashes (§7.2 K1, K5): the receiver killed with SIGKILL in the middle of
+ *   a large transfer keeps its user file old or new, never a mix, and
+ *   converges after a restart; a damaged or missing index is rebuilt by
+ *   rescanning, and what it no longer knows turns into pulls or conflict
+ *   copies, never deletions.
  *
- * Beta dials alpha through a throttling proxy (alpha has no address for
- * beta), so a transfer takes long enough to be killed half-way.
+ * One file, one pair of nodes: creating nodes (certificates) is the slow
+ * part. Only beta dials (through the proxy); alpha has no address for beta,
+ * so every byte between them crosses the proxy. Short ping and idle timeouts
+ * (env) make a silent drop visible in seconds instead of 90 s.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { indexPath } from '../../src/cli/home.js';
-import { cleanup, initNode, setPeer, startDaemon, tempDir, waitConnected, waitSameTree, type TestNode } from '../support/daemon.js';
+import { cleanup, initNode, isLinked, setPeer, startDaemon, tempDir, waitConnected, waitSameTree, type TestNode } from '../support/daemon.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { waitFor } from '../support/wait.js';
 
@@ -36,9 +43,10 @@ function tempFiles(root: string): string[] {
 }
 
 beforeAll(async () => {
-  base = tempDir('crash');
+  base = tempDir('faults');
   a = await initNode(base, 'alpha');
   b = await initNode(base, 'beta', a);
+  // vitest's onTestFinished does not reach beforeAll; this proxy lives for the file and is closed in afterAll.
   proxy = await FaultProxy.start(a.port, { closeWithTest: false });
   setPeer(a, b, '');
   setPeer(b, a, `127.0.0.1:${proxy.port}`);
@@ -53,30 +61,76 @@ afterAll(async () => {
   await cleanup(base, [a, b]);
 });
 
+it('recovers from a connection reset mid-transfer and converges', async () => {
+  const content = randomBytes(6 * 1024 * 1024);
+  proxy.faults.bytesPerSecond = 2 * 1024 * 1024;
+  const before = { connections: proxy.connections, bytes: proxy.forwarded.toClient };
+  writeFileSync(path.join(a.folder, 'reset.bin'), content);
+  // Cut once a good part of the file has crossed: the transfer is under way, not finished.
+  await waitFor('a third of the file to cross the proxy', () => proxy.forwarded.toClient - before.bytes > content.length / 3);
+  proxy.cut();
+  proxy.faults.bytesPerSecond = 0;
+  await waitSameTree(a, b, 40_000);
+  expect(proxy.connections).toBeGreaterThan(before.connections);
+  expect(readFileSync(path.join(b.folder, 'reset.bin')).equals(content)).toBe(true);
+});
+
+it('detects a link that silently drops everything by its idle timeout, and redials', async () => {
+  proxy.faults.blackHole = true;
+  const connections = proxy.connections;
+  writeFileSync(path.join(a.folder, 'during-blackhole.txt'), 'sent while the network ate every byte');
+  // No FIN, no RST: only the idle timeout (2 s here) can tell the link is dead.
+  await waitFor('beta to notice the dead link', async () => !(await isLinked(b, a)), 15_000);
+  await waitFor('alpha to notice the dead link', async () => !(await isLinked(a, b)), 15_000);
+  proxy.faults.blackHole = false;
+  await waitSameTree(a, b, 40_000);
+  expect(proxy.connections).toBeGreaterThan(connections);
+  expect(readFileSync(path.join(b.folder, 'during-blackhole.txt'), 'utf8')).toBe('sent while the network ate every byte');
+});
+
+it('closes the link on a corrupted byte, reconnects, and never writes corrupt content', async () => {
+  const content = randomBytes(2 * 1024 * 1024);
+  const connections = proxy.connections;
+  // Well into the transfer's bytes, after any handshake a reconnect would need.
+  proxy.corrupt('toClient', 512 * 1024);
+  writeFileSync(path.join(a.folder, 'flipped.bin'), content);
+  await waitSameTree(a, b, 40_000);
+  expect(proxy.corruptionsPending).toBe(0);
+  // TLS authenticates every record: the flipped byte fails it, the connection closes and a new one carries the rest.
+  expect(proxy.connections).toBeGreaterThan(connections);
+  expect(readFileSync(path.join(b.folder, 'flipped.bin')).equals(content)).toBe(true);
+  expect(readdirSync(b.folder, { recursive: true }).filter((n) => String(n).includes('.~wizard-'))).toEqual([]);
+  // Both daemons are still the same processes, running every service.
+  for (const node of [a, b]) {
+    const services = (await node.daemon?.status())?.services ?? [];
+    expect(services.every((s) => s.state === 'running'), JSON.stringify(services)).toBe(true);
+  }
+});
+
 it('a receiver killed with SIGKILL mid-transfer keeps the old file whole, and converges after restart', async () => {
   const oldContent = randomBytes(MiB);
-  writeFileSync(path.join(a.folder, 'big.bin'), oldContent);
+  writeFileSync(path.join(a.folder, 'large.bin'), oldContent);
   await waitSameTree(a, b);
 
   // Kill at two points of the new version's transfer: early and late.
   for (const fraction of [0.25, 0.7]) {
-    const previous = readFileSync(path.join(b.folder, 'big.bin'));
+    const previous = readFileSync(path.join(b.folder, 'large.bin'));
     const newContent = randomBytes(8 * MiB);
     proxy.faults.bytesPerSecond = 4 * MiB;
     const start = proxy.forwarded.toClient;
-    writeFileSync(path.join(a.folder, 'big.bin'), newContent);
+    writeFileSync(path.join(a.folder, 'large.bin'), newContent);
     await waitFor(`${fraction * 100}% of the file to cross`, () => proxy.forwarded.toClient - start > newContent.length * fraction, 20_000, 10);
     await b.daemon?.kill();
     proxy.cut();
     proxy.faults.bytesPerSecond = 0;
 
     // The user's file is exactly the old content: the new bytes only ever went to a temp file.
-    const onDisk = readFileSync(path.join(b.folder, 'big.bin'));
+    const onDisk = readFileSync(path.join(b.folder, 'large.bin'));
     expect(onDisk.equals(previous), `after a kill at ${fraction}: ${onDisk.length} bytes, neither old nor new`).toBe(true);
 
     await restartBeta();
     await waitSameTree(a, b, 40_000);
-    expect(readFileSync(path.join(b.folder, 'big.bin')).equals(newContent)).toBe(true);
+    expect(readFileSync(path.join(b.folder, 'large.bin')).equals(newContent)).toBe(true);
     // A left-over partial is reused or cleaned, never left to pile up.
     await waitFor('no temp files left on beta', () => tempFiles(b.folder).length === 0, 10_000);
   }
@@ -104,7 +158,7 @@ it('a damaged index is rebuilt by rescanning: a deletion it forgot is undone, a 
   const edits = names.filter((n) => n?.startsWith('edited-on-beta')).map((n) => readFileSync(path.join(a.folder, n ?? ''), 'utf8'));
   expect(edits).toContain('v2 from beta');
   expect(readFileSync(path.join(b.folder, 'keep.txt'), 'utf8')).toBe('v1');
-  expect(existsSync(path.join(b.folder, 'big.bin'))).toBe(true);
+  expect(existsSync(path.join(b.folder, 'large.bin'))).toBe(true);
 });
 
 it('a missing index is rebuilt the same way, with nothing lost', async () => {
