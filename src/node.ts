@@ -18,6 +18,7 @@ import { PROTOCOL_VERSION } from './protocol/messages.js';
 import { helloFolder, PeerLink } from './sync/exchange.js';
 import { Folder } from './sync/folder.js';
 import { TrashPurger } from './sync/trash-purger.js';
+import type { Supervisor } from './supervisor/supervisor.js';
 import { type ConfigProblem, settingsOf, type StatusSnapshot } from './status/snapshot.js';
 import { explainPath, type Why } from './status/why.js';
 import { gatherWhy } from './status/why-input.js';
@@ -48,6 +49,10 @@ export interface NodeDeps {
   readonly setLogLevel?: (level: string) => void;
   /** A clock that never jumps, for the trash purge; performance.now by default. */
   readonly monotonicMs?: () => number;
+  /** Runs the node's long-running parts (folders, dialers, trash purge) and restarts them when they crash. */
+  readonly supervisor: Supervisor;
+  /** Ping and idle timings of peer sessions; the defaults suit real networks, tests shrink them. */
+  readonly session?: Pick<SessionOptions, 'pingIntervalMs' | 'idleTimeoutMs'>;
 }
 
 /** The status types, where callers of the node have always found them. */
@@ -62,7 +67,8 @@ export class WizardNode {
   private listener: Listener | undefined;
   private readonly folders = new Map<string, Folder>();
   private readonly links = new Map<string, PeerLink>();
-  private readonly dialers = new Map<string, { address: string; redialer: Redialer }>();
+  /** The wanted dialers, by peer; `redialer` is the live one while its supervised service runs. */
+  private readonly dialers = new Map<string, { address: string; redialer: Redialer | undefined }>();
   /** Bytes of sessions that have ended, per peer, so totals survive reconnects. */
   private readonly pastBytes = new Map<string, { sent: number; received: number }>();
   private readonly recentErrors: string[] = [];
@@ -100,17 +106,20 @@ export class WizardNode {
     await this.bind();
     this.syncFolders();
     this.syncDialers();
-    this.purger.start();
+    void this.deps.supervisor.add({ name: 'trash-purger', start: (crash) => this.purger.start(crash), stop: () => this.purger.stop() });
   }
 
   /** Closes every link, stops folders and dialers, closes the listener. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.purger.stop();
-    await Promise.all([...this.dialers.values()].map((d) => d.redialer.stop()));
+    const sup = this.deps.supervisor;
+    await sup.remove('trash-purger');
+    await Promise.all([...this.dialers.keys()].map((id) => sup.remove(dialerService(id))));
     this.dialers.clear();
     for (const link of this.links.values()) link.session.close('shutting down');
-    await Promise.all([...this.folders.values()].map((f) => f.stop()));
+    // A folder waiting to restart is not in the map; its service still has to go.
+    const folderIds = new Set([...this.folders.keys(), ...this.config.folders.map((f) => f.id)]);
+    await Promise.all([...folderIds].map((id) => sup.remove(folderService(id))));
     this.folders.clear();
     await this.listener?.close();
     await this.pool.close();
@@ -205,6 +214,7 @@ export class WizardNode {
       transfers: [...this.folders.values()].flatMap((f) => f.transfers.list().map((t) => ({ folder: f.id, ...t }))),
       transferSlots: { running: this.slots.active, waiting: this.slots.queued, peak: this.slots.mostActive },
       settings: settingsOf(this.config),
+      services: this.deps.supervisor.status(),
       ...(this.configProblem === undefined ? {} : { configProblem: this.configProblem }),
     };
   }
@@ -224,45 +234,69 @@ export class WizardNode {
       const cfg = wanted.get(id);
       if (cfg === undefined || cfg.path !== folder.root) {
         this.folders.delete(id);
-        void folder.stop();
+        void this.deps.supervisor.remove(folderService(id));
       }
     }
     for (const cfg of this.config.folders) {
       if (this.folders.has(cfg.id)) continue;
-      const folder = new Folder({
-        id: cfg.id,
-        root: cfg.path,
-        store: this.deps.store,
-        localId: shortId(this.id),
-        clock: this.deps.clock,
-        log: this.deps.log.child({ folder: cfg.id }),
-        masterIgnore: () => this.masterIgnore,
-        limits: () => this.config.limits,
-        rescanIntervalMs: () => this.config.rescanIntervalS * 1000,
-        deletionBudget: () => this.config.deletionBudget,
-        tombstoneDays: () => this.config.tombstoneDays,
-        runner: this.pool,
-        slots: this.slots,
-        peers: {
-          connected: () => [...this.links.values()].filter((l) => l.shares(cfg.id) && !l.session.isClosed).map((l) => l.peerId),
-          readBlock: (peer, req) => {
-            const link = this.links.get(peer);
-            if (link === undefined) return Promise.reject(new WizardError('UNREACHABLE', `peer ${short(peer)} is not connected`));
-            return link.session.request({ folder: cfg.id, ...req });
-          },
-          readSums: (peer, req) => {
-            const link = this.links.get(peer);
-            if (link === undefined) return Promise.reject(new WizardError('UNREACHABLE', `peer ${short(peer)} is not connected`));
-            return link.session.requestSums({ folder: cfg.id, ...req });
-          },
-          announce: () => {
-            for (const link of this.links.values()) link.announce(cfg.id);
-          },
+      // A restart after a crash builds the folder afresh: a stopped Folder cannot start again.
+      let folder = this.newFolder(cfg);
+      this.folders.set(cfg.id, folder);
+      void this.deps.supervisor.add({
+        name: folderService(cfg.id),
+        start: async () => {
+          if (this.folders.get(cfg.id) !== folder) {
+            folder = this.newFolder(cfg);
+            this.folders.set(cfg.id, folder);
+          }
+          try {
+            await folder.start();
+          } catch (err) {
+            this.noteError(`folder ${cfg.id} failed to start: ${describeError(err)}; retrying`, err);
+            throw err;
+          }
+        },
+        stop: async () => {
+          // Replaced by a config change meanwhile: the new folder is not ours to drop.
+          if (this.folders.get(cfg.id) === folder) this.folders.delete(cfg.id);
+          await folder.stop();
         },
       });
-      this.folders.set(cfg.id, folder);
-      folder.start().catch((err: unknown) => this.noteError(`folder ${cfg.id} failed to start: ${describeError(err)}`, err));
     }
+  }
+
+  private newFolder(cfg: Config['folders'][number]): Folder {
+    return new Folder({
+      id: cfg.id,
+      root: cfg.path,
+      store: this.deps.store,
+      localId: shortId(this.id),
+      clock: this.deps.clock,
+      log: this.deps.log.child({ folder: cfg.id }),
+      masterIgnore: () => this.masterIgnore,
+      limits: () => this.config.limits,
+      rescanIntervalMs: () => this.config.rescanIntervalS * 1000,
+      deletionBudget: () => this.config.deletionBudget,
+      tombstoneDays: () => this.config.tombstoneDays,
+      runner: this.pool,
+      slots: this.slots,
+      peers: {
+        connected: () => [...this.links.values()].filter((l) => l.shares(cfg.id) && !l.session.isClosed).map((l) => l.peerId),
+        readBlock: (peer, req) => {
+          const link = this.links.get(peer);
+          if (link === undefined) return Promise.reject(new WizardError('UNREACHABLE', `peer ${short(peer)} is not connected`));
+          return link.session.request({ folder: cfg.id, ...req });
+        },
+        readSums: (peer, req) => {
+          const link = this.links.get(peer);
+          if (link === undefined) return Promise.reject(new WizardError('UNREACHABLE', `peer ${short(peer)} is not connected`));
+          return link.session.requestSums({ folder: cfg.id, ...req });
+        },
+        announce: () => {
+          for (const link of this.links.values()) link.announce(cfg.id);
+        },
+      },
+    });
   }
 
   /**
@@ -338,7 +372,7 @@ export class WizardNode {
   }
 
   private sessionOptions(): SessionOptions {
-    return { compression: () => this.config.compression, upload: this.upload, download: this.download };
+    return { compression: () => this.config.compression, upload: this.upload, download: this.download, ...this.deps.session };
   }
 
   private async connect(peer: PeerConfig, signal: AbortSignal): Promise<void> {
@@ -397,7 +431,7 @@ export class WizardNode {
     if (this.links.get(link.peerId) !== link) return;
     this.links.delete(link.peerId);
     this.deps.log.info({ peer: short(link.peerId), reason }, 'disconnected');
-    this.dialers.get(link.peerId)?.redialer.kick();
+    this.dialers.get(link.peerId)?.redialer?.kick();
   }
 
   /** Records a node that paired with us (trust 'ca': any node our CA signed may pair). */
@@ -421,23 +455,34 @@ export class WizardNode {
     for (const [id, d] of this.dialers) {
       if (wanted.get(id)?.address !== d.address) {
         this.dialers.delete(id);
-        void d.redialer.stop();
+        void this.deps.supervisor.remove(dialerService(id));
       }
     }
     for (const peer of wanted.values()) {
       if (this.dialers.has(peer.id)) continue;
-      const redialer = new Redialer({
-        clock: this.deps.clock,
-        log: this.deps.log.child({ peer: short(peer.id) }),
-        random: this.deps.random ?? Math.random,
-        connect: (signal) => this.connect(this.peerConfig(peer.id) ?? peer, signal),
-        isConnected: () => {
-          const link = this.links.get(peer.id);
-          return link !== undefined && !link.session.isClosed;
+      const slot: { address: string; redialer: Redialer | undefined } = { address: peer.address, redialer: undefined };
+      this.dialers.set(peer.id, slot);
+      void this.deps.supervisor.add({
+        name: dialerService(peer.id),
+        start: (crash) => {
+          slot.redialer = new Redialer({
+            clock: this.deps.clock,
+            log: this.deps.log.child({ peer: short(peer.id) }),
+            random: this.deps.random ?? Math.random,
+            connect: (signal) => this.connect(this.peerConfig(peer.id) ?? peer, signal),
+            isConnected: () => {
+              const link = this.links.get(peer.id);
+              return link !== undefined && !link.session.isClosed;
+            },
+            onCrash: crash,
+          });
+          slot.redialer.start();
+        },
+        stop: async () => {
+          await slot.redialer?.stop();
+          slot.redialer = undefined;
         },
       });
-      this.dialers.set(peer.id, { address: peer.address, redialer });
-      redialer.start();
     }
   }
 
@@ -462,4 +507,14 @@ export class WizardNode {
     this.recentErrors.push(`${new Date(this.deps.clock.now()).toISOString()} ${message}`);
     if (this.recentErrors.length > MAX_ERRORS) this.recentErrors.shift();
   }
+}
+
+/** The supervisor's name for a folder's service. */
+function folderService(id: string): string {
+  return `folder:${id}`;
+}
+
+/** The supervisor's name for the dialer of a peer. */
+function dialerService(peerId: string): string {
+  return `dial:${short(peerId)}`;
 }

@@ -9,7 +9,8 @@ import { describeError } from '../core/errors.js';
 import { createDaemonLogger } from '../core/log.js';
 import { IndexStore } from '../index/store.js';
 import { WizardNode } from '../node.js';
-import { controlSocketPath, serveControl } from '../status/control.js';
+import { type ControlServer, controlSocketPath, serveControl, type ControlHandler } from '../status/control.js';
+import { Supervisor } from '../supervisor/supervisor.js';
 import { certsDir, indexPath, isInitialised } from './home.js';
 import { initHome } from './init.js';
 
@@ -34,11 +35,26 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   const { config } = readConfig(home, { homeDir });
   // Logged from the start, so nothing that goes wrong while starting up vanishes silently.
   const { log, setLevel } = createDaemonLogger(config.log.level, io.logDestination);
-  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
-  process.on('uncaughtException', (err) => log.error({ err }, 'uncaught exception'));
+  let fatal: ((message: string) => void) | undefined;
+  let fatalMessage: string | undefined;
+  const supervisor = new Supervisor({
+    clock: systemClock,
+    log: log.child({ part: 'supervisor' }),
+    random: Math.random,
+    onFatal: (message) => {
+      fatalMessage = message;
+      fatal?.(message);
+    },
+  });
+  // Nothing is swallowed: an error no service caught is logged, counted in status, and stops the daemon only when fatal.
+  process.on('unhandledRejection', (err) => supervisor.processError(err));
+  process.on('uncaughtException', (err) => supervisor.processError(err));
   const credentials = loadNodeCredentials(certsDir(home));
-  const store = IndexStore.open(indexPath(home));
-  const node = new WizardNode({ home, homeDir, config, credentials, store, clock: systemClock, log, setLogLevel: setLevel });
+  const store = IndexStore.openOrRebuild(indexPath(home), (movedTo, err) => {
+    log.error({ err, movedTo }, 'the index database was damaged; moved it aside and rebuilding it by rescanning (differences with peers become conflict copies, never deletions)');
+    io.say(`Wizard: the index database was damaged and is being rebuilt from the folders (the old one is at ${movedTo}).`);
+  });
+  const node = new WizardNode({ home, homeDir, config, credentials, store, clock: systemClock, log, setLogLevel: setLevel, supervisor, session: sessionTimingsFromEnv() });
 
   const watcher = new ConfigWatcher({
     home,
@@ -54,10 +70,12 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
     },
     onValid: () => node.reportConfigProblem(undefined),
     onIgnoreChange: () => node.reloadIgnore(),
+    onWatchError: (err) => watchCrash(err),
   });
+  let watchCrash: (err: unknown) => void = () => undefined;
 
   // The control socket first: it refuses to start a second daemon on the same home before that one touches anything.
-  const control = await serveControl(controlSocketPath(home), (req) => {
+  const handle: ControlHandler = (req) => {
     if (req.cmd === 'reload') {
       watcher.reload();
       return Promise.resolve({ reloaded: true });
@@ -65,9 +83,31 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
     if (req.cmd === 'resume') return Promise.resolve({ folder: req.folder, released: node.resume(req.folder) });
     if (req.cmd === 'why') return node.why(req.folder, req.path);
     return Promise.resolve(node.status());
-  });
+  };
+  // Served once outside the supervisor: a second daemon on this home must fail to start, not retry.
+  let control: ControlServer | undefined = await serveControl(controlSocketPath(home), handle);
+  let firstControl: ControlServer | undefined = control;
   await node.start();
-  watcher.start();
+  void supervisor.add({
+    name: 'control-socket',
+    start: async (crash) => {
+      control = firstControl ?? (await serveControl(controlSocketPath(home), handle));
+      firstControl = undefined;
+      control.onError(crash);
+    },
+    stop: async () => {
+      await control?.close();
+      control = undefined;
+    },
+  });
+  void supervisor.add({
+    name: 'config-watcher',
+    start: (crash) => {
+      watchCrash = crash;
+      watcher.start();
+    },
+    stop: () => watcher.stop(),
+  });
 
   const status = node.status();
   io.say(`Wizard node '${status.name}' is running.`);
@@ -76,19 +116,38 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   io.say(`  To pair another machine initialised with this CA, run there: wizard pair <this host>:${status.listen.split(':').pop() ?? ''}`);
   io.say(`  To add a machine, copy ${certsDir(home)}/ca.crt and ca.key to it and run: wizard init --ca <that dir>`);
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  const signal = await new Promise<NodeJS.Signals | 'fatal'>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
+    fatal = () => resolve('fatal');
+    if (fatalMessage !== undefined) resolve('fatal');
   });
   log.info({ signal }, 'shutting down');
   try {
-    watcher.stop();
-    await control.close();
     await node.stop();
+    await supervisor.stopAll();
     store.close();
   } catch (err) {
     log.error({ err }, `error during shutdown: ${describeError(err)}`);
     return 1;
   }
+  if (fatalMessage !== undefined) {
+    io.say(`wizard: stopped: ${fatalMessage}`);
+    return 1;
+  }
   return 0;
+}
+
+/**
+ * Shorter ping and idle timeouts, for tests that cut links silently and must
+ * see them detected in seconds rather than the 90 s a real network deserves.
+ */
+function sessionTimingsFromEnv(env: NodeJS.ProcessEnv = process.env): { pingIntervalMs?: number; idleTimeoutMs?: number } {
+  const ms = (name: string) => {
+    const n = Number(env[name]);
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  };
+  const ping = ms('WIZARD_PING_INTERVAL_MS');
+  const idle = ms('WIZARD_IDLE_TIMEOUT_MS');
+  return { ...(ping === undefined ? {} : { pingIntervalMs: ping }), ...(idle === undefined ? {} : { idleTimeoutMs: idle }) };
 }

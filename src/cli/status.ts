@@ -83,6 +83,16 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
       );
     }
   }
+  // Healthy services are noise; one that crashed or is waiting to restart is what the user needs to see.
+  const troubled = s.services.filter((v) => v.state !== 'running' || v.restarts > 0 || v.lastError !== undefined);
+  if (troubled.length > 0) {
+    lines.push('Services:');
+    for (const v of troubled) {
+      const next = v.restartAtMs === undefined ? '' : `, restarting in ${formatDuration(Math.max(0, Math.ceil((v.restartAtMs - nowMs) / 1000)))}`;
+      const last = v.lastError === undefined ? '' : `; last error: ${printable(v.lastError)}`;
+      lines.push(`  ${printable(v.name)}  ${v.state}${next}, ${v.restarts} restarts${last}`);
+    }
+  }
   if (s.errors.length > 0) {
     lines.push('Recent errors:');
     for (const e of s.errors) lines.push(`  ${printable(e)}`);

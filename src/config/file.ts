@@ -129,6 +129,8 @@ export interface ConfigWatcherDeps {
   /** Quiet time after the last file event before re-reading; editors write in several steps. */
   debounceMs?: number;
   clock?: Clock;
+  /** Told when the watch itself fails (so the supervisor can restart it); without it the failure is reported as a config problem. */
+  onWatchError?: (err: unknown) => void;
 }
 
 /**
@@ -169,9 +171,17 @@ export class ConfigWatcher {
       });
       this.watcher.on('error', (err) => {
         this.stop();
+        if (this.deps.onWatchError !== undefined) {
+          this.deps.onWatchError(err);
+          return;
+        }
         this.report(new ConfigError(`stopped watching ${this.deps.home} (${describeError(err)}); config edits apply after a restart`));
       });
     } catch (err) {
+      if (this.deps.onWatchError !== undefined) {
+        this.deps.onWatchError(err);
+        return;
+      }
       this.report(new ConfigError(`cannot watch ${this.deps.home} (${describeError(err)}); config edits apply after a restart`));
     }
     this.reload();

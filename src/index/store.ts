@@ -5,6 +5,7 @@
  * before a batch or the state after it.
  */
 import { randomBytes } from 'node:crypto';
+import { renameSync, rmSync } from 'node:fs';
 
 import Database from 'better-sqlite3';
 
@@ -326,6 +327,28 @@ export class IndexStore {
     }
   }
 
+  /**
+   * Opens the index; one that SQLite finds damaged (not a database, corrupt
+   * pages, a torn header) is moved aside with its WAL and a fresh one is
+   * created. Nothing is lost by that: the index only caches what a rescan
+   * finds on disk and what peers resend, and with no history every local file
+   * is new, so a difference with a peer becomes a conflict copy or a pull,
+   * never a deletion. `onRebuilt` hears where the damaged file went.
+   */
+  static openOrRebuild(file: string, onRebuilt: (movedTo: string, err: unknown) => void): IndexStore {
+    try {
+      return IndexStore.open(file);
+    } catch (err) {
+      if (!isDamaged(err)) throw err;
+      const movedTo = `${file}.damaged-${Date.now()}`;
+      renameSync(file, movedTo);
+      // The WAL and shared-memory files belong to the damaged database; replayed into a new one they would corrupt it.
+      for (const suffix of ['-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+      onRebuilt(movedTo, err);
+      return IndexStore.open(file);
+    }
+  }
+
   /** Closes the database. The store must not be used afterwards. */
   close(): void {
     this.#db.close();
@@ -569,4 +592,15 @@ function count(stats: MutableStats, type: string, size: number, deleted: boolean
 /** 64 random bits: enough that two incarnations of one folder's index never share an ID. */
 function newIndexId(): string {
   return randomBytes(8).toString('hex');
+}
+
+/** SQLite result codes that mean the file is damaged, not merely unreadable (permissions are fatal, not rebuilt). */
+const DAMAGED = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CORRUPT_VTAB', 'SQLITE_CORRUPT_SEQUENCE', 'SQLITE_CORRUPT_INDEX']);
+
+function isDamaged(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && DAMAGED.has(code)) return true;
+  }
+  return false;
 }

@@ -30,6 +30,8 @@ const MAX_REQUEST_BYTES = 64 * 1024;
 /** A running control socket server. */
 export interface ControlServer {
   close(): Promise<void>;
+  /** Registers a listener for a failure of the listening socket after it started (the supervisor restarts it). */
+  onError(listener: (err: Error) => void): void;
 }
 
 /** Serves the control socket at `socketPath`. A stale socket file from a crashed daemon is replaced. */
@@ -67,6 +69,7 @@ export async function serveControl(socketPath: string, handle: ControlHandler): 
   }
   await chmod(socketPath, 0o600);
   return {
+    onError: (listener) => server.on('error', listener),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -5,6 +5,7 @@
 import type { Config, Limits } from '../config/schema.js';
 import type { FolderStatus } from '../sync/folder.js';
 import type { TransferStatus } from '../sync/transfers.js';
+import type { ServiceStatus } from '../supervisor/supervisor.js';
 import type { CodecStatus } from '../transport/codec-chooser.js';
 
 /** A download in progress and its folder. */
@@ -60,6 +61,8 @@ export interface StatusSnapshot {
   /** The node's transfer slots (`limits.transfers`): downloads running, waiting for a slot, and the most that ever ran at once. */
   readonly transferSlots: { readonly running: number; readonly waiting: number; readonly peak: number };
   readonly settings: SettingsStatus;
+  /** The supervised parts of the daemon: state, restarts, last crash. */
+  readonly services: ServiceStatus[];
   /** Present while the config file holds an edit that could not be applied. */
   readonly configProblem?: ConfigProblem;
 }

@@ -137,6 +137,8 @@ export class Folder {
   /** The periodic rescan is scheduled (it outlives a halt). */
   private started = false;
   private readonly failures = new RetryBook();
+  /** Local files that could not be read for hashing (EACCES, EIO): retried with backoff, shown in status. */
+  private readonly readFailures = new RetryBook();
   /** Deletions waiting for `wizard resume`, and deletions recorded in the last minute ([time, count]). */
   private readonly deletions: DeletionGate;
   /** Downloads in progress, for status. */
@@ -271,7 +273,8 @@ export class Folder {
   errors(): string[] {
     const h = this.deletions.held;
     const held = h === undefined ? [] : [`${this.deps.id}: ${h.count} deletions held (${h.reason}); run 'wizard resume ${this.deps.id}' to apply them`];
-    return [...held, ...this.failures.describe().map((line) => `${this.deps.id}/${line}`)];
+    const unreadable = this.readFailures.describe().map((line) => `${this.deps.id}/${line} (cannot read it here; retrying)`);
+    return [...held, ...this.failures.describe().map((line) => `${this.deps.id}/${line}`), ...unreadable];
   }
 
   // ---- root and marker -------------------------------------------------------------------
@@ -491,18 +494,26 @@ export class Folder {
    */
   private async record(c: Candidate): Promise<Recorded | undefined> {
     if (c.obs?.type !== 'file') {
+      this.readFailures.succeed(c.path);
       const entry = entryFor(c, '', this.deps.localId, this.deps.clock.now());
       return entry === undefined ? undefined : { entry };
     }
     try {
       const { hash, sums } = await this.deps.runner.run('hash', { path: path.join(this.deps.root, ...c.path.split('/')), stat: c.obs });
+      this.readFailures.succeed(c.path);
       const entry = entryFor(c, hash, this.deps.localId, this.deps.clock.now());
       if (entry === undefined) return undefined;
       return sums === undefined ? { entry } : { entry, sums };
     } catch (err) {
       // CHANGED: a file being written right now; look again once it settles.
-      if (!hasCode(err, 'CHANGED')) this.deps.log.warn({ path: c.path, err: describeError(err) }, 'cannot read file; will retry');
-      this.queueScanLater(c.path);
+      if (hasCode(err, 'CHANGED')) {
+        this.queueScanLater(c.path);
+        return undefined;
+      }
+      // Unreadable (permissions, I/O error): back off per path, so one bad file neither spins nor stalls the rest.
+      const delay = this.readFailures.fail(c.path, err, this.deps.clock.now());
+      this.deps.log.warn({ path: c.path, err: describeError(err), retryInMs: delay }, 'cannot read file; will retry');
+      this.after(delay, () => this.queueScan([c.path]));
       return undefined;
     }
   }

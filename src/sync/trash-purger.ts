@@ -33,6 +33,7 @@ export class TrashPurger {
   private readonly baseMonoMs: number;
   private cancel: (() => void) | undefined;
   private stopped = false;
+  private onCrash: ((err: unknown) => void) | undefined;
 
   constructor(
     private readonly deps: TrashPurgerDeps,
@@ -47,8 +48,10 @@ export class TrashPurger {
     return Math.min(this.deps.clock.now(), this.baseWallMs + (this.deps.monotonicMs() - this.baseMonoMs));
   }
 
-  /** Schedules the first purge and the hourly ones after it. */
-  start(): void {
+  /** Schedules the first purge and the hourly ones after it; an unexpected failure goes to `onCrash` (the supervisor) when given. */
+  start(onCrash?: (err: unknown) => void): void {
+    this.stopped = false;
+    this.onCrash = onCrash;
     this.schedule(this.opts.firstMs ?? DEFAULT_FIRST_MS);
   }
 
@@ -81,7 +84,10 @@ export class TrashPurger {
     if (this.stopped) return;
     this.cancel = this.deps.clock.setTimer(ms, () => {
       void this.runOnce()
-        .catch((err: unknown) => this.deps.log.error({ err: describeError(err) }, 'trash purge crashed'))
+        .catch((err: unknown) => {
+          if (this.onCrash !== undefined) this.onCrash(err);
+          else this.deps.log.error({ err: describeError(err) }, 'trash purge crashed');
+        })
         .finally(() => this.schedule(this.opts.intervalMs ?? DEFAULT_INTERVAL_MS));
     });
   }

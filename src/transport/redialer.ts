@@ -18,6 +18,8 @@ export interface RedialerDeps {
   readonly connect: (signal: AbortSignal) => Promise<void>;
   /** A link to the peer is up (in either direction). */
   readonly isConnected: () => boolean;
+  /** Told when the dial loop itself dies (a bug, not a failed dial); the supervisor restarts it. Logged when absent. */
+  readonly onCrash?: (err: unknown) => void;
 }
 
 /** A link that lasted this long was healthy: the next redial starts from the shortest delay. */
@@ -36,7 +38,9 @@ export class Redialer {
   /** Starts the loop. */
   start(): void {
     this.loop ??= this.run().catch((err: unknown) => {
-      if (!this.abort.signal.aborted) this.deps.log.error({ err }, 'dial loop failed');
+      if (this.abort.signal.aborted) return;
+      if (this.deps.onCrash !== undefined) this.deps.onCrash(err);
+      else this.deps.log.error({ err }, 'dial loop failed');
     });
   }
 

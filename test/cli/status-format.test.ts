@@ -20,6 +20,7 @@ const snapshot = (over: Partial<StatusSnapshot> = {}): StatusSnapshot => ({
   transfers: [],
   transferSlots: { running: 0, waiting: 0, peak: 0 },
   settings: { limits: { transfers: 4, hashers: 2, bandwidthUp: 0, bandwidthDown: 0, debounceMs: 50 }, compression: 'auto', trashRetentionDays: 30, rescanIntervalS: 600, logLevel: 'info', trust: 'ca', revoked: 0 },
+  services: [{ name: 'folder:docs', state: 'running', restarts: 0 }],
   ...over,
 });
 
@@ -42,6 +43,18 @@ describe('formatStatus', () => {
     expect(lines).toContain('  beta  connected  10.0.0.2:7842  sent 1.0 KiB, received 0 B');
     expect(lines).toContain('  docs  /srv/docs  3 files, 2.0 KiB  syncing, 2 left (3.0 MiB)');
     expect(lines).toContain('Limits: 4 transfers, 2 hashers, up unlimited, down unlimited; trash kept 30 days; log info');
+  });
+
+  it('lists only the services that crashed or wait to restart, with the escaped last error', () => {
+    expect(formatStatus(snapshot()).some((l) => l.startsWith('Services'))).toBe(false);
+    const lines = formatStatus(
+      snapshot({ services: [{ name: 'folder:docs', state: 'running', restarts: 0 }, { name: 'dial:abcd', state: 'backoff', restarts: 3, lastError: 'boom\u001b[2J', lastErrorAtMs: 0, restartAtMs: 9000 }] }),
+      undefined,
+      5000,
+    );
+    expect(lines).toContain('Services:');
+    expect(lines).toContain('  dial:abcd  backoff, restarting in 4s, 3 restarts; last error: boom\\x1b[2J');
+    expect(lines.some((l) => l.includes('folder:docs'))).toBe(false);
   });
 
   it('turns two snapshots into up and down rates', () => {

@@ -44,7 +44,7 @@ describe('wizard status', () => {
     const res = await runCli(a.home, ['status', '--json']);
     expect(res.code).toBe(0);
     const s = JSON.parse(res.stdout) as Record<string, unknown>;
-    expect(Object.keys(s).sort()).toEqual(['errors', 'folders', 'id', 'listen', 'name', 'peers', 'settings', 'transferSlots', 'transfers']);
+    expect(Object.keys(s).sort()).toEqual(['errors', 'folders', 'id', 'listen', 'name', 'peers', 'services', 'settings', 'transferSlots', 'transfers']);
     expect(s.peers).toEqual([
       {
         id: b.id,
@@ -62,6 +62,11 @@ describe('wizard status', () => {
     expect(s.transfers).toEqual([]);
     expect(s.transferSlots).toEqual({ running: 0, waiting: 0, peak: expect.any(Number) as number });
     expect(s.settings).toMatchObject({ trashRetentionDays: 30, logLevel: 'info' });
+    // Every long-running part is supervised and healthy.
+    const services = s.services as Array<{ name: string; state: string; restarts: number }>;
+    for (const name of ['folder:shared', 'trash-purger', 'control-socket', 'config-watcher']) {
+      expect(services).toContainEqual({ name, state: 'running', restarts: 0 });
+    }
   });
 
   it('fails with exit 1 and one line when no daemon runs, exit 2 for a path outside every folder', async () => {

@@ -357,3 +357,30 @@ describe('IndexStore', () => {
     expect(store.allLocal('other')).toHaveLength(1);
   });
 });
+
+describe('a damaged index file', () => {
+  const cases = [
+    { what: 'bytes that are not a database', bytes: Buffer.from('this is not sqlite at all, just a text file '.repeat(200)) },
+    { what: 'a SQLite header over garbage pages', bytes: Buffer.concat([Buffer.from('SQLite format 3\0'), Buffer.alloc(8192, 0xa5)]) },
+  ];
+  it.each(cases)('$what is moved aside and a fresh, empty index opens', ({ bytes }) => {
+    fs.writeFileSync(dbFile, bytes);
+    fs.writeFileSync(`${dbFile}-wal`, Buffer.alloc(100, 1));
+    const rebuilt: string[] = [];
+    const store = IndexStore.openOrRebuild(dbFile, (movedTo) => rebuilt.push(movedTo));
+    open.push(store);
+    expect(rebuilt).toHaveLength(1);
+    expect(fs.readFileSync(rebuilt[0] ?? '').equals(bytes)).toBe(true);
+    expect(store.localStats(FOLDER)).toMatchObject({ files: 0, dirs: 0, tombstones: 0 });
+  });
+
+  it('a healthy index opens as it is, and an unreadable one is not rebuilt', () => {
+    openStore().close();
+    open = [];
+    const rebuilt: string[] = [];
+    open.push(IndexStore.openOrRebuild(dbFile, (m) => rebuilt.push(m)));
+    expect(rebuilt).toEqual([]);
+    expect(() => IndexStore.openOrRebuild(path.join(dir, 'no-such-dir', 'index.db'), (m) => rebuilt.push(m))).toThrow();
+    expect(rebuilt).toEqual([]);
+  });
+});

@@ -4,11 +4,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, lstatSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { addPeer } from '../../src/config/edit.js';
+import { configPath } from '../../src/config/file.js';
 import type { StatusSnapshot } from '../../src/node.js';
 import { waitFor } from './wait.js';
 
@@ -118,8 +120,8 @@ export class Daemon {
 }
 
 /** Starts `wizard start` for a node and waits until its control socket answers. */
-export async function startDaemon(node: TestNode): Promise<Daemon> {
-  const child = spawn(process.execPath, [bin, '--home', node.home, 'start'], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startDaemon(node: TestNode, env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
+  const child = spawn(process.execPath, [bin, '--home', node.home, 'start'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const daemon = new Daemon(node, child);
   node.daemon = daemon;
   // The control socket answers before the listener is bound; ready means listening.
@@ -131,8 +133,7 @@ export async function startDaemon(node: TestNode): Promise<Daemon> {
 
 /** Waits until `a` and `b` report each other connected. */
 export async function waitConnected(a: TestNode, b: TestNode, timeoutMs = 20_000): Promise<void> {
-  const linked = async (x: TestNode, y: TestNode) => (await x.daemon?.status())?.peers.some((p) => p.id === y.id && p.connected);
-  await waitFor(`${a.name} and ${b.name} to connect`, async () => (await linked(a, b)) && (await linked(b, a)), timeoutMs);
+  await waitFor(`${a.name} and ${b.name} to connect`, async () => (await isLinked(a, b)) && (await isLinked(b, a)), timeoutMs);
 }
 
 /** A folder's content as sorted lines: `d path`, `f path sha256 mode`, `l path target`. Ignores `.wizard/`. */
@@ -189,4 +190,18 @@ export async function startPairedNodes(prefix: string): Promise<{ base: string; 
   if (paired.code !== 0) throw new Error(`pair failed: ${paired.stderr}`);
   await waitConnected(a, b);
   return { base, a, b };
+}
+
+/**
+ * Writes `peer` into a stopped node's config, without pairing: for tests that
+ * route links through a proxy (the address) or want one side never to dial
+ * (address '').
+ */
+export function setPeer(node: TestNode, peer: TestNode, address: string): void {
+  writeFileSync(configPath(node.home), addPeer(readFileSync(configPath(node.home), 'utf8'), { id: peer.id, name: peer.name, address }));
+}
+
+/** Whether `x`'s daemon reports `y` connected. */
+export async function isLinked(x: TestNode, y: TestNode): Promise<boolean> {
+  return (await x.daemon?.status())?.peers.some((p) => p.id === y.id && p.connected) ?? false;
 }
