@@ -64,8 +64,9 @@ export function createWizardDriver(ctx) {
   const cli = (home, args, timeoutMs = 60_000) => runOk(process.execPath, [bin, '--home', home, ...args], { timeoutMs });
   const running = new Set();
 
+  const logFileOf = (node) => path.join(process.env.WZB_LOG_DIR ?? node.base, `${node.name}.log`);
   const startDaemon = (node) => {
-    node.child = spawnTracked(process.execPath, [...daemonNodeArgs, bin, '--home', node.home, 'start'], { logFile: path.join(node.base, `${node.name}.log`) });
+    node.child = spawnTracked(process.execPath, [...daemonNodeArgs, bin, '--home', node.home, 'start'], { logFile: logFileOf(node) });
     running.add(node);
     return node.child;
   };
@@ -74,11 +75,11 @@ export function createWizardDriver(ctx) {
     const code = await stopChild(node.child);
     running.delete(node);
     node.child = undefined;
-    if (code !== 0) log(`wizard ${node.name} exited with ${code} (log: ${path.join(node.base, `${node.name}.log`)})`);
+    if (code !== 0) log(`wizard ${node.name} exited with ${code} (log: ${logFileOf(node)})`);
   };
   const waitUp = (node, timeoutMs = 30_000) =>
     waitFor(`wizard ${node.name} to answer status`, () => controlStatus(node.home), timeoutMs, 25).catch((err) => {
-      throw new Error(`${err.message}; its last log line: ${lastLogLine(path.join(node.base, `${node.name}.log`))}`);
+      throw new Error(`${err.message}; its last log line: ${lastLogLine(logFileOf(node))}`);
     });
 
   async function initNode(base, name, folders, caFrom) {
@@ -88,6 +89,11 @@ export function createWizardDriver(ctx) {
     for (const f of folders) args.push('--folder', `${f}=${node.folder(f)}`);
     if (caFrom) args.push('--ca', path.join(caFrom.home, 'certs'));
     node.id = JSON.parse((await cli(node.home, args)).stdout).id;
+    // WZB_LOG_LEVEL: the daemons' log level; with WZB_LOG_DIR their logs (A.log, B.log) go there and outlive the run.
+    if (process.env.WZB_LOG_LEVEL) {
+      const file = path.join(node.home, 'config.yaml');
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/^(\s+level:) \w+/m, `$1 ${process.env.WZB_LOG_LEVEL}`));
+    }
     return node;
   }
 

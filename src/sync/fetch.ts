@@ -29,7 +29,7 @@ const RANDOM_CHARS = 8;
 
 /** A finished download. */
 export interface Downloaded {
-  /** The fsynced temp file with the entry's content and mode; the caller renames it into place. */
+  /** The temp file with the entry's content and mode; the caller fsyncs it and renames it into place. */
   readonly temp: string;
   /** Block sums of the content, for the index (undefined for small files). */
   readonly sums: Signature | undefined;
@@ -76,7 +76,6 @@ export async function download(
       sums = await fetchWhole(fh, entry, sources, deps, progress);
     }
     await fh.chmod(fileMode(entry.mode));
-    await fh.sync();
     await fh.close();
     await Promise.all(partials.map((p) => rm(p.file, { force: true })));
     return { temp, sums };

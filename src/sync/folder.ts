@@ -153,7 +153,11 @@ export class Folder {
       root: deps.root,
       clock: deps.clock,
       debounceMs: () => deps.limits().debounceMs,
-      onChanges: (paths) => this.queueScan(paths),
+      onChanges: (paths) => {
+        // Our own temp files come and go with every download; there is nothing to record about them.
+        const wanted = paths.filter((p) => !isAlwaysIgnored(p));
+        if (wanted.length > 0) this.queueScan(wanted);
+      },
       onError: (err) => {
         deps.log.warn({ err }, 'watcher error; rescanning the whole folder');
         this.queueScan(['']);
@@ -590,6 +594,10 @@ export class Folder {
       connected,
     );
     if (planSize(plan) === 0) return;
+    this.deps.log.debug(
+      { decided: wanted.length, merges: plan.merges.length, dirs: plan.dirs.length, files: plan.files.length, deletes: plan.deletes.length, inFlight: this.handedOff.size },
+      'pull round',
+    );
     const ctx = this.pullContext();
     const opts = (p: string, d: { replacesConcurrent: boolean }) => ({ ...this.takeOptions(p, d), basedOn: basedOn.get(p) ?? 0 });
     let progressed = false;
@@ -600,15 +608,17 @@ export class Folder {
     for (const [p, d] of plan.files) {
       const size = d.entry.type === 'file' ? d.entry.size : 0;
       this.plannedBytes += size;
-      const download = async (): Promise<void> => {
+      const download = async (release: () => void): Promise<void> => {
         this.transfers.begin(p, size, d.sources);
         try {
-          await applyTake(ctx, d.entry, d.version, d.sources, opts(p, d));
+          const started = this.deps.clock.now();
+          await applyTake(ctx, d.entry, d.version, d.sources, { ...opts(p, d), onFetched: release });
+          this.deps.log.debug({ path: p, bytes: size, ms: this.deps.clock.now() - started }, 'pulled');
         } finally {
           this.transfers.end(p);
         }
       };
-      const done = this.handOff([p], () => this.deps.slots.run(size, () => this.attempt(p, download), this.abort.signal)).finally(() => {
+      const done = this.handOff([p], () => this.deps.slots.run(size, (release) => this.attempt(p, () => download(release)), this.abort.signal)).finally(() => {
         this.plannedBytes -= size;
       });
       if (d.entry.type === 'file') this.fetching.add(d.entry.hash, done);

@@ -89,7 +89,7 @@ export class GroupCommit {
     if (landed.length === 0) return;
     try {
       const dirs = new Set(landed.flatMap(([, l]) => (l.dir === undefined ? [] : [l.dir])));
-      await Promise.all([...dirs].map((d) => (this.deps.syncDir ?? fsyncDir)(d)));
+      await Promise.all([...dirs].map((d) => (this.deps.syncDir ?? fsyncPath)(d)));
       this.deps.commit(landed.flatMap(([, l]) => l.entries));
       for (const [, l] of landed) l.after?.();
     } catch (err) {
@@ -100,9 +100,9 @@ export class GroupCommit {
   }
 }
 
-/** fsyncs a dir, so the names just created or renamed in it survive a power cut. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
+/** fsyncs a file (its bytes) or a dir (the names just created or renamed in it), so they survive a power cut. */
+export async function fsyncPath(file: string): Promise<void> {
+  const fh = await open(file, 'r');
   try {
     await fh.sync();
   } finally {

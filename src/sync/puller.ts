@@ -19,7 +19,7 @@ import type { Signature } from '../delta/signature.js';
 import type { DeltaDeps } from './delta-fetch.js';
 import { download, fileMode } from './fetch.js';
 import { copyFromLocal } from './local-source.js';
-import type { GroupCommit } from './group-commit.js';
+import { fsyncPath, type GroupCommit } from './group-commit.js';
 import type { Trash } from './trash.js';
 
 /** What applying a decision needs from the folder; the download part (peers, workers, abort signal) is DeltaDeps. */
@@ -58,6 +58,8 @@ export interface TakeOptions {
    * instead of only in the trash.
    */
   readonly keepLocalAs?: string;
+  /** The content is all here (in a temp file); what remains is local: fsync, rename, record. */
+  readonly onFetched?: () => void;
 }
 
 /** Makes the local path match `entry` and records it at `version`. Throws CHANGED when the disk moved under us. */
@@ -107,9 +109,11 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
   const source = ctx.findByHash?.(entry.hash);
   const copied = source === undefined ? undefined : await copyFromLocal(ctx.root, path.dirname(abs), entry, source, ctx.runner);
   const { temp, sums } = copied ?? (await download(path.dirname(abs), entry, sources, await deltaBasis(ctx, entry.path, abs), ctx));
+  opts.onFetched?.();
   let placed = false;
   try {
     await utimes(temp, new Date(), new Date(entry.mtimeMs));
+    await fsyncPath(temp);
     await ctx.landing.land(async () => {
       expectDecidedOn(ctx, entry.path, opts);
       await replaceWith(ctx, entry.path, abs, temp, opts);

@@ -45,10 +45,13 @@ export class TransferSlots {
 
   /**
    * Runs `fn` in a slot once one is free; `bytes` (the file's size) picks the
-   * queue. An aborted `signal` takes a waiting download out of the queue and
-   * rejects with the signal's reason; a running one is left to `fn`.
+   * queue. The slot is freed when `fn` settles or calls `release`, whichever
+   * is first: a download whose bytes are all here releases it before its
+   * local work (fsync, rename, commit), which is not a transfer. An aborted
+   * `signal` takes a waiting download out of the queue and rejects with the
+   * signal's reason; a running one is left to `fn`.
    */
-  run<T>(bytes: number, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  run<T>(bytes: number, fn: (release: () => void) => Promise<T>, signal?: AbortSignal): Promise<T> {
     signal?.throwIfAborted();
     const small = bytes <= SMALL_TRANSFER_BYTES;
     return new Promise<T>((resolve, reject) => {
@@ -63,11 +66,17 @@ export class TransferSlots {
         start: () => {
           signal?.removeEventListener('abort', onAbort);
           this.take(small);
+          let held = true;
+          const release = (): void => {
+            if (!held) return;
+            held = false;
+            this.release(small);
+          };
           // Through a promise so that a synchronous throw still frees the slot.
           void Promise.resolve()
-            .then(fn)
+            .then(() => fn(release))
             .then(resolve, reject)
-            .finally(() => this.release(small));
+            .finally(release);
         },
       };
       signal?.addEventListener('abort', onAbort, { once: true });

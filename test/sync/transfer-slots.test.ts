@@ -119,6 +119,30 @@ describe('TransferSlots', () => {
     await Promise.all(done);
   });
 
+  it('frees the slot when the download releases it, before its local work ends', async () => {
+    const slots = new TransferSlots(() => 1);
+    const local = gate();
+    const started: string[] = [];
+    const first = slots.run(SMALL, async (release) => {
+      started.push('first');
+      release();
+      release(); // twice is harmless: one slot, freed once
+      await local.promise;
+    });
+    const second = slots.run(SMALL, () => {
+      started.push('second');
+      return Promise.resolve();
+    });
+    await second;
+    await settle();
+    expect(started).toEqual(['first', 'second']);
+    expect(slots.active).toBe(0);
+    local.open();
+    await first;
+    expect(slots.active).toBe(0);
+    expect(slots.mostActive).toBe(1);
+  });
+
   it('frees the slot when a download fails, even synchronously', async () => {
     const slots = new TransferSlots(() => 1);
     await expect(slots.run(SMALL, () => Promise.reject(new Error('io')))).rejects.toThrow('io');
