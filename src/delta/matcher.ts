@@ -183,12 +183,11 @@ export class BlockMatcher {
     for (;;) {
       if (!hasSum) {
         if (end - pos < bs) break;
-        s1 = 0;
-        s2 = 0;
-        for (let i = pos; i < pos + bs; i++) {
-          s1 = (s1 + (buf[i] as number) + CHAR_OFFSET) & 0xffff;
-          s2 = (s2 + s1) & 0xffff;
-        }
+        // After a match the window starts afresh: in a shifted file that is every block, so this is
+        // most of the loop's bytes, and weakSum adds them a word at a time.
+        const weak = weakSum(buf, pos, pos + bs);
+        s1 = weak & 0xffff;
+        s2 = weak >>> 16;
         hasSum = true;
       }
       const key = (s1 ^ (s2 << 4)) & 0xfffff;
