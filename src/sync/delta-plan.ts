@@ -110,6 +110,7 @@ interface Located {
   readonly peerSums: { readonly weak: Uint32Array; readonly strong: Uint8Array; readonly isKnown: Uint8Array };
 }
 
+/** Where each target block is in our bases: in place by group digests, else by rolling over our files in a worker. */
 async function locate(input: PlanInput, entry: FileEntry): Promise<Located> {
   const blockSize = blockSizeFor(entry.size);
   const count = blockCount(entry.size, blockSize);

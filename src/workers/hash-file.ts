@@ -1,9 +1,9 @@
 /**
  * Hashing one file with all the pool's threads: a big file's SHA-256 is one
  * sequential job, but its block sums cut into independent slices of whole
- * blocks, so they run beside it on the other threads. On 2 cores this takes a
- * 512 MiB file from one thread doing SHA-256, weak sums and per-block SHA-256
- * in turn to about half that (docs/DELTA.md has the figures).
+ * blocks, so they run beside it on the other threads. The CPU is the same as
+ * one job's; on 2 idle cores the wall time is about half (on cores other
+ * processes keep busy it gains little; docs/DELTA.md has the figures).
  */
 import { blockCount, blockSizeFor, isDeltaSized, sliceSignature, STRONG_BYTES, type Signature } from '../delta/signature.js';
 import type { StatKey } from '../index/hash.js';
