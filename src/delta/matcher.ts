@@ -81,6 +81,12 @@ export function strongKey(strong: Uint8Array, offset: number): string {
   return Buffer.from(strong.buffer, strong.byteOffset + offset, STRONG_BYTES).toString('latin1');
 }
 
+/** Whether `a[0..STRONG_BYTES)` equals `b[at..at+STRONG_BYTES)`. */
+function sameStrong(a: Uint8Array, b: Uint8Array, at: number): boolean {
+  for (let k = 0; k < STRONG_BYTES; k++) if (a[k] !== b[at + k]) return false;
+  return true;
+}
+
 /** Streams bytes through the match loop against one signature. */
 export class BlockMatcher {
   private readonly table: BlockTable;
@@ -95,6 +101,13 @@ export class BlockMatcher {
   /** Start of the bytes not yet reported (always <= pos). */
   private lit = 0;
   private hasSum = false;
+  /**
+   * The block expected at the window after a match (the one after the matched
+   * block), or -1. Runs of unchanged or shifted blocks follow each other, so
+   * its strong hash is tried first, without a weak sum: SHA-256 runs at twice
+   * the speed of the weak sum in JS, and a hit costs no map probe.
+   */
+  private expected = -1;
   private s1 = 0;
   private s2 = 0;
   private finished = false;
@@ -179,16 +192,31 @@ export class BlockMatcher {
       this.pos = this.lit += whole;
       return;
     }
-    let { pos, lit, s1, s2, hasSum } = this;
+    let { pos, lit, s1, s2, hasSum, expected } = this;
+    const { sig, shortLast } = table;
+    const fullBlocks = shortLast === -1 ? sig.weak.length : shortLast;
     for (;;) {
       if (!hasSum) {
         if (end - pos < bs) break;
-        s1 = 0;
-        s2 = 0;
-        for (let i = pos; i < pos + bs; i++) {
-          s1 = (s1 + (buf[i] as number) + CHAR_OFFSET) & 0xffff;
-          s2 = (s2 + s1) & 0xffff;
+        if (expected >= 0 && expected < fullBlocks) {
+          strongHashInto(buf, pos, pos + bs, scratch, 0);
+          if (sameStrong(scratch, sig.strong, expected * STRONG_BYTES)) {
+            // Reported as the first block with these bytes, as a match found by rolling would be.
+            const block = table.withWeak(sig.weak[expected] as number)?.get(strongKey(scratch, 0)) ?? expected;
+            if (pos > lit) sink.literal(buf, lit, pos, this.base + lit);
+            sink.copy(block, this.base + pos);
+            pos += bs;
+            lit = pos;
+            expected++;
+            continue;
+          }
         }
+        expected = -1;
+        // After a match the window starts afresh: in a shifted file that is every block, so this is
+        // most of the loop's bytes, and weakSum adds them a word at a time.
+        const weak = weakSum(buf, pos, pos + bs);
+        s1 = weak & 0xffff;
+        s2 = weak >>> 16;
         hasSum = true;
       }
       const key = (s1 ^ (s2 << 4)) & 0xfffff;
@@ -202,6 +230,7 @@ export class BlockMatcher {
           pos += bs;
           lit = pos;
           hasSum = false;
+          expected = block + 1;
           continue;
         }
       }
@@ -221,5 +250,6 @@ export class BlockMatcher {
     this.s1 = s1;
     this.s2 = s2;
     this.hasSum = hasSum;
+    this.expected = expected;
   }
 }

@@ -7,6 +7,16 @@
 /** Added to every byte so runs of zeros still move the sum (librsync ROLLSUM_CHAR_OFFSET). */
 export const CHAR_OFFSET = 31;
 
+/**
+ * Words summed between masks: s1 stays below 2^16 + 1,024 x 255 and s2 below
+ * 2^16 + 256 x (4 x that + 2,550), about 3.4e8, so both stay small integers
+ * (under 2^30) without a mask per byte.
+ */
+const RUN_WORDS = 256;
+
+/** Whether a Uint32Array reads bytes b0..b3 as b0 + b1·2^8 + b2·2^16 + b3·2^24 (the word loop needs that order). */
+const IS_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** A rolling sum over a window of bytes: roll bytes in and out, or rotate one out and one in. */
 export class Rollsum {
   count = 0;
@@ -17,7 +27,37 @@ export class Rollsum {
   update(buf: Uint8Array, start = 0, end = buf.length): void {
     let s1 = this.s1;
     let s2 = this.s2;
-    for (let i = start; i < end; i++) {
+    let i = start;
+    // Bytes up to a 4-byte boundary, then whole 32-bit words, then the rest.
+    const wordStart = IS_LITTLE_ENDIAN ? Math.min(end, start + ((4 - ((buf.byteOffset + start) & 3)) & 3)) : end;
+    for (; i < wordStart; i++) {
+      s1 = (s1 + (buf[i] as number)) & 0xffff;
+      s2 = (s2 + s1) & 0xffff;
+    }
+    const words = (end - i) >>> 2;
+    if (words > 0) {
+      // One load per 4 bytes and the masks once per RUN_WORDS words: this loop is most of the
+      // CPU of a big file's block sums. Int32, not Uint32: words with the top bit set stay
+      // integers instead of becoming heap numbers (about 1.3x faster measured).
+      const view = new Int32Array(buf.buffer, buf.byteOffset + i, words);
+      for (let w = 0; w < words; ) {
+        const stop = Math.min(words, w + RUN_WORDS);
+        for (; w < stop; w++) {
+          const x = view[w] as number;
+          const b0 = x & 0xff;
+          const b1 = (x >>> 8) & 0xff;
+          const b2 = (x >>> 16) & 0xff;
+          const b3 = x >>> 24;
+          // Four steps of s1 += b; s2 += s1 at once.
+          s2 += 4 * s1 + 4 * b0 + 3 * b1 + 2 * b2 + b3;
+          s1 += b0 + b1 + b2 + b3;
+        }
+        s1 &= 0xffff;
+        s2 &= 0xffff;
+      }
+      i += words * 4;
+    }
+    for (; i < end; i++) {
       s1 = (s1 + (buf[i] as number)) & 0xffff;
       s2 = (s2 + s1) & 0xffff;
     }

@@ -85,11 +85,16 @@ export class SignatureBuilder {
   /**
    * With `reuse`, blocks for which `isSame(i)` holds take block i's sums from
    * `reuse.from` instead of being hashed: the caller knows they hold the same bytes.
+   * With `prior` (the signature of an earlier version of the same file, at the
+   * same block size), a block whose strong hash equals prior's block i of the
+   * same length takes its weak sum from there: the strong hash already says the
+   * bytes are the same, and the weak sum costs twice the strong one in JS.
    */
   constructor(
     readonly fileSize: number,
     readonly blockSize = blockSizeFor(fileSize),
     private readonly reuse?: { readonly from: Signature; readonly isSame: (block: number) => boolean },
+    private readonly prior?: Pick<Signature, 'blockSize' | 'fileSize' | 'weak' | 'strong'>,
   ) {
     const count = blockCount(fileSize, blockSize);
     if (count > MAX_BLOCKS) throw new SignatureError(`${count} blocks, more than ${MAX_BLOCKS}`);
@@ -137,9 +142,17 @@ export class SignatureBuilder {
       this.blocks++;
       return;
     }
-    this.weak[this.blocks] = weakSum(buf, start, end);
-    strongHashInto(buf, start, end, this.strong, this.blocks * STRONG_BYTES);
+    strongHashInto(buf, start, end, this.strong, i * STRONG_BYTES);
+    this.weak[i] = this.isPriorBlock(i, end - start) ? (this.prior?.weak[i] as number) : weakSum(buf, start, end);
     this.blocks++;
+  }
+
+  /** Whether block i (of `length` bytes, its strong hash just computed) equals block i of `prior`. */
+  private isPriorBlock(i: number, length: number): boolean {
+    const p = this.prior;
+    if (p === undefined || p.blockSize !== this.blockSize || i >= p.weak.length || blockLength(p, i) !== length) return false;
+    for (let k = 0; k < STRONG_BYTES; k++) if (p.strong[i * STRONG_BYTES + k] !== this.strong[i * STRONG_BYTES + k]) return false;
+    return true;
   }
 }
 
@@ -157,6 +170,17 @@ export function groupDigests(strong: Uint8Array, group: number): Uint8Array {
     out.set(createHash('sha256').update(span).digest().subarray(0, STRONG_BYTES), g * STRONG_BYTES);
   }
   return out;
+}
+
+/**
+ * Blocks `first .. first+count-1` of `sig` as a signature of their own (the
+ * bytes they cover), copied so it clones alone to a worker; empty past the end.
+ */
+export function sliceSignature(sig: Signature, first: number, count: number): Signature {
+  const end = Math.min(sig.weak.length, first + count);
+  const start = Math.min(first, end);
+  const fileSize = end === start ? 0 : Math.min(sig.fileSize, end * sig.blockSize) - start * sig.blockSize;
+  return { blockSize: sig.blockSize, fileSize, weak: sig.weak.slice(start, end), strong: sig.strong.slice(start * STRONG_BYTES, end * STRONG_BYTES) };
 }
 
 /** The signature of an in-memory buffer (tests, small files). */

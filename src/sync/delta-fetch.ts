@@ -13,6 +13,7 @@ import { SignatureBuilder, type Signature } from '../delta/signature.js';
 import type { FileEntry } from '../index/entry.js';
 import type { JobRunner } from '../workers/pool.js';
 import { planDelta, type SumsSource } from './delta-plan.js';
+import type { EarlyWriteback } from './writeback.js';
 import type { BlockSource } from './fetch.js';
 
 /** What a delta download needs besides the file. */
@@ -29,8 +30,16 @@ export interface DeltaDeps {
 const PIECE_BYTES = 256 * 1024;
 /** Block requests kept in flight. */
 const WINDOW = 8;
-/** Local bytes copied per read. */
-const COPY_BYTES = 1024 * 1024;
+/** Local bytes copied per read: few syscalls, and still small enough to interleave. */
+const COPY_BYTES = 2 * 1024 * 1024;
+/**
+ * Local reads started ahead of the piece being hashed. Reads and writes run on
+ * libuv's threads while this thread hashes, so a copy costs about the larger
+ * of the I/O and the SHA-256 instead of their sum. Each holds a buffer of
+ * COPY_BYTES until its write is done: BUFFERS of them, 12 MiB per download.
+ */
+const READ_AHEAD = 4;
+const BUFFERS = READ_AHEAD + 2;
 
 /** The fill plan cut into pieces of at most COPY_BYTES (local) and PIECE_BYTES (remote), small enough to interleave. */
 export function pieces(ops: readonly FillOp[]): FillOp[] {
@@ -59,9 +68,10 @@ export interface DeltaResult {
 /**
  * Writes `entry`'s content into the open, empty temp file `out`, reusing
  * blocks of `bases` (absolute paths of our own files), and keeps
- * `progress.written` at the end of what is written so far. Throws
- * HASH_MISMATCH when the result is not the announced content: the caller then
- * falls back to a whole download.
+ * `progress.written` at the end of what is written so far; `writeback` is told
+ * of every write. Throws HASH_MISMATCH when the result is not the announced
+ * content: the caller then falls back to a whole download. No write to `out`
+ * is still running when it returns or throws.
  */
 export async function fetchDelta(
   out: FileHandle,
@@ -71,6 +81,7 @@ export async function fetchDelta(
   currentSums: Signature | undefined,
   deps: DeltaDeps,
   progress: { written: number },
+  writeback?: EarlyWriteback,
 ): Promise<DeltaResult> {
   const { ops, reuse } = await planDelta(
     { peer: sources[0] as string, readSums: deps.readSums, runner: deps.runner, bases, signal: deps.signal, ...(currentSums === undefined ? {} : { currentSums }) },
@@ -78,10 +89,11 @@ export async function fetchDelta(
   );
   const steps = pieces(ops);
   const fds = await Promise.all(bases.map((b) => open(b, 'r').catch(() => undefined)));
+  const free: Buffer[] = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafe(COPY_BYTES));
+  const writes = new Set<Promise<void>>();
   try {
     const hash = createHash('sha256');
     const sums = new SignatureBuilder(entry.size, undefined, reuse);
-    const buf = Buffer.allocUnsafe(COPY_BYTES);
     const remote = steps.filter((s) => s.kind === 'remote');
     const inflight = new Map<number, Promise<Buffer>>();
     let next = 0;
@@ -95,17 +107,42 @@ export async function fetchDelta(
         inflight.set(s.at, p);
       }
     };
+    // Local reads started ahead, by step index, with the buffer each holds.
+    const reads = new Map<number, { buf: Buffer; data: Promise<Buffer> }>();
+    let readNext = 0;
+    const readAhead = () => {
+      while (readNext < steps.length && reads.size < READ_AHEAD && free.length > 0) {
+        const s = steps[readNext] as FillOp;
+        if (s.kind === 'local') {
+          const fd = fds[s.basis];
+          const buf = free.pop() as Buffer;
+          const data = (async () => {
+            if (fd === undefined) throw new WizardError('HASH_MISMATCH', `${entry.path}: a local basis vanished`);
+            const { bytesRead } = await fd.read(buf, 0, s.length, s.from);
+            if (bytesRead !== s.length) throw new WizardError('HASH_MISMATCH', `${entry.path}: a local basis shrank while it was reused`);
+            return buf.subarray(0, s.length);
+          })();
+          // A read behind a failed step is abandoned; keep its rejection from going unhandled.
+          data.catch(() => undefined);
+          reads.set(readNext, { buf, data });
+        }
+        readNext++;
+      }
+    };
     let localBytes = 0;
     let remoteBytes = 0;
-    for (const s of steps) {
+    for (const [k, s] of steps.entries()) {
       deps.signal?.throwIfAborted();
+      // A local step's buffer may still be out in a write: wait for one to come back.
+      while (s.kind === 'local' && k >= readNext && free.length === 0) await Promise.race(writes);
+      readAhead();
       let data: Buffer;
+      let held: Buffer | undefined;
       if (s.kind === 'local') {
-        const fd = fds[s.basis];
-        if (fd === undefined) throw new WizardError('HASH_MISMATCH', `${entry.path}: a local basis vanished`);
-        const { bytesRead } = await fd.read(buf, 0, s.length, s.from);
-        if (bytesRead !== s.length) throw new WizardError('HASH_MISMATCH', `${entry.path}: a local basis shrank while it was reused`);
-        data = buf.subarray(0, s.length);
+        const read = reads.get(k) as { buf: Buffer; data: Promise<Buffer> };
+        reads.delete(k);
+        held = read.buf;
+        data = await read.data;
         localBytes += s.length;
       } else {
         fill();
@@ -115,14 +152,26 @@ export async function fetchDelta(
         remoteBytes += s.length;
         fill();
       }
-      await out.write(data, 0, data.length, s.at);
-      progress.written = s.at + s.length;
+      // Positional writes may land in any order; a local buffer goes back to `free` once written.
+      const w = out.write(data, 0, data.length, s.at).then(({ bytesWritten }) => {
+        if (bytesWritten !== data.length) throw new WizardError('INTERNAL', `${entry.path}: short write to the temp file`);
+        if (held !== undefined) free.push(held);
+        writeback?.wrote(data.length);
+      });
+      writes.add(w);
+      w.then(
+        () => writes.delete(w),
+        () => undefined,
+      );
       hash.update(data);
       sums.push(data);
+      progress.written = s.at + s.length;
     }
+    await Promise.all(writes);
     if (hash.digest('hex') !== entry.hash) throw new WizardError('HASH_MISMATCH', `${entry.path}: content rebuilt from the delta does not match its hash`);
     return { sums: sums.finish(), localBytes, remoteBytes };
   } finally {
+    await Promise.allSettled(writes);
     await Promise.all(fds.map((fd) => (fd === undefined ? Promise.resolve() : fd.close())));
   }
 }

@@ -97,14 +97,28 @@ function runs(count: number, isWanted: (i: number) => boolean): Array<[number, n
   return out;
 }
 
-/** Where each target block is in our bases (basis index and offset, -1 for nowhere), and the target's block size. */
-async function locate(input: PlanInput, entry: FileEntry): Promise<{ blockSize: number; basis: Int8Array; offset: Float64Array }> {
+/** Where target blocks are in our bases: basis index and offset per block (-1 for nowhere), and the target's block size. */
+interface Located {
+  readonly blockSize: number;
+  readonly basis: Int8Array;
+  readonly offset: Float64Array;
+  /**
+   * The peer's sums of the blocks found by rolling (`isKnown[i]` 1): the
+   * locator hashed our bytes and they matched, so these are the sums of what
+   * we copy, and the new file's signature need not hash those blocks again.
+   */
+  readonly peerSums: { readonly weak: Uint32Array; readonly strong: Uint8Array; readonly isKnown: Uint8Array };
+}
+
+/** Where each target block is in our bases: in place by group digests, else by rolling over our files in a worker. */
+async function locate(input: PlanInput, entry: FileEntry): Promise<Located> {
   const blockSize = blockSizeFor(entry.size);
   const count = blockCount(entry.size, blockSize);
   // The size comes from the peer's index entry: bound it before sizing arrays by it.
   if (count > MAX_BLOCKS) throw new SignatureError(`${entry.path}: ${count} blocks, more than ${MAX_BLOCKS}`);
   const basis = new Int8Array(count).fill(-1);
   const offset = new Float64Array(count).fill(-1);
+  const peerSums = { weak: new Uint32Array(count), strong: new Uint8Array(count * STRONG_BYTES), isKnown: new Uint8Array(count) };
   const own = input.currentSums;
   let ranges: Array<[number, number]> | undefined;
   if (own !== undefined && own.blockSize === blockSize && own.weak.length > 0) {
@@ -119,7 +133,7 @@ async function locate(input: PlanInput, entry: FileEntry): Promise<{ blockSize: 
     }
   }
   const wanted = runs(count, (i) => basis[i] === -1);
-  if (wanted.length === 0) return { blockSize, basis, offset };
+  if (wanted.length === 0) return { blockSize, basis, offset, peerSums };
   if (own !== undefined && own.blockSize === blockSize && own.weak.length > 0) {
     // Where groups were compared in place, changed blocks are searched for near where they were, one group either
     // side: rolling over a whole unchanged 512 MiB file to find one edited block would cost seconds.
@@ -149,9 +163,13 @@ async function locate(input: PlanInput, entry: FileEntry): Promise<{ blockSize: 
   checkSignature(target);
   const found = await input.runner.run('locate', { bases: [...input.bases], target, ...(ranges === undefined ? {} : { ranges }) });
   for (const [v, i] of index.entries()) {
-    if ((found.basis[v] as number) >= 0) [basis[i], offset[i]] = [found.basis[v] as number, found.offset[v] as number];
+    if ((found.basis[v] as number) < 0) continue;
+    [basis[i], offset[i]] = [found.basis[v] as number, found.offset[v] as number];
+    peerSums.weak[i] = target.weak[v] as number;
+    peerSums.strong.set(target.strong.subarray(v * STRONG_BYTES, (v + 1) * STRONG_BYTES), i * STRONG_BYTES);
+    peerSums.isKnown[i] = 1;
   }
-  return { blockSize, basis, offset };
+  return { blockSize, basis, offset, peerSums };
 }
 
 function concatWeak(parts: Uint32Array[]): Uint32Array {
@@ -169,7 +187,7 @@ function concatWeak(parts: Uint32Array[]): Uint32Array {
  * fetches, in target order. Throws PROTOCOL when the peer's sums break a rule.
  */
 export async function planDelta(input: PlanInput, entry: FileEntry): Promise<DeltaPlan> {
-  const { blockSize, basis, offset } = await locate(input, entry);
+  const { blockSize, basis, offset, peerSums } = await locate(input, entry);
   const count = basis.length;
   const missing = runs(count, (i) => basis[i] === -1).reduce((n, [a, b]) => n + b - a, 0);
   const refined = new Map<number, Array<boolean>>();
@@ -209,14 +227,24 @@ export async function planDelta(input: PlanInput, entry: FileEntry): Promise<Del
       }
     }
   }
+  // Sums the new file's signature can take instead of hashing: the peer's for blocks found by rolling,
+  // ours for blocks that stayed in place in our current file.
+  const from: Signature = { blockSize, fileSize: entry.size, weak: peerSums.weak, strong: peerSums.strong };
+  const isKnown = peerSums.isKnown;
   const current = input.currentSums;
-  if (current === undefined || current.blockSize !== blockSize) return { ops };
-  const lastOfCurrent = current.weak.length - 1;
-  const isSame = (i: number): boolean =>
-    basis[i] === 0 &&
-    offset[i] === i * blockSize &&
-    i <= lastOfCurrent &&
-    // Block i has the same length in both files: full in both, or the last of both with equal sizes.
-    (i < lastOfCurrent ? (i + 1) * blockSize <= entry.size : entry.size === current.fileSize);
-  return { ops, reuse: { from: current, isSame } };
+  if (current !== undefined && current.blockSize === blockSize) {
+    const lastOfCurrent = current.weak.length - 1;
+    for (let i = 0; i < count && i <= lastOfCurrent; i++) {
+      const isSame =
+        basis[i] === 0 &&
+        offset[i] === i * blockSize &&
+        // Block i has the same length in both files: full in both, or the last of both with equal sizes.
+        (i < lastOfCurrent ? (i + 1) * blockSize <= entry.size : entry.size === current.fileSize);
+      if (!isSame || isKnown[i] === 1) continue;
+      from.weak[i] = current.weak[i] as number;
+      from.strong.set(current.strong.subarray(i * STRONG_BYTES, (i + 1) * STRONG_BYTES), i * STRONG_BYTES);
+      isKnown[i] = 1;
+    }
+  }
+  return { ops, reuse: { from, isSame: (i) => isKnown[i] === 1 } };
 }

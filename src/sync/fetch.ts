@@ -16,6 +16,7 @@ import { tempNameFor } from '../core/paths.js';
 import { isDeltaSized, SignatureBuilder, type Signature } from '../delta/signature.js';
 import type { FileEntry } from '../index/entry.js';
 import { fetchDelta, type DeltaDeps } from './delta-fetch.js';
+import { EarlyWriteback } from './writeback.js';
 
 /** Reads one block of a file from one peer. */
 export type BlockSource = (peer: string, req: { path: string; hash: string; offset: number; length: number }) => Promise<Buffer>;
@@ -57,12 +58,13 @@ export async function download(
   const temp = path.join(dirAbs, tempNameFor(base, `${entry.hash.slice(0, 16)}-${randomBytes(RANDOM_CHARS / 2).toString('hex')}`));
   const fh = await open(temp, 'wx', 0o600);
   const progress = { written: 0 };
+  const writeback = new EarlyWriteback(fh);
   try {
     const bases = [...(basis === undefined ? [] : [basis.file]), ...partials.map((p) => p.file)];
     let sums: Signature | undefined;
     if (hasDeltas && bases.length > 0) {
       try {
-        sums = (await fetchDelta(fh, entry, sources, bases, basis?.sums, deps, progress)).sums;
+        sums = (await fetchDelta(fh, entry, sources, bases, basis?.sums, deps, progress, writeback)).sums;
       } catch (err) {
         // A delta that rebuilt the wrong bytes, or sums we could not use or get (the peer's read or
         // worker failed: INTERNAL), never lands: start over whole, which needs only plain blocks.
@@ -70,16 +72,20 @@ export async function download(
         deps.onDeltaFallback?.(entry.path, err);
         await fh.truncate(0);
         progress.written = 0;
-        sums = await fetchWhole(fh, entry, sources, deps, progress);
+        sums = await fetchWhole(fh, entry, sources, deps, progress, writeback);
       }
     } else {
-      sums = await fetchWhole(fh, entry, sources, deps, progress);
+      sums = await fetchWhole(fh, entry, sources, deps, progress, writeback);
     }
     await fh.chmod(fileMode(entry.mode));
+    // The caller fsyncs the file; background flushes must have ended (and their errors surfaced) first.
+    await writeback.settle();
     await fh.close();
     await Promise.all(partials.map((p) => rm(p.file, { force: true })));
     return { temp, sums };
   } catch (err) {
+    // No flush may still be running on the handle being closed.
+    await writeback.settle().catch(() => undefined);
     await fh.close().catch(() => undefined);
     // Keep what this attempt wrote unless it is worthless (a bad hash, a small file that is never resumed) or an older partial already has as much.
     const isUseful = hasDeltas && !hasCode(err, 'HASH_MISMATCH') && progress.written > 0 && partials.every((p) => p.size < progress.written);
@@ -112,7 +118,14 @@ async function findPartials(dirAbs: string, base: string, hash: string): Promise
 }
 
 /** Fetches the whole content in order into `fh`, verifying its hash; returns its sums for big files. */
-async function fetchWhole(fh: FileHandle, entry: FileEntry, sources: readonly string[], deps: DeltaDeps, progress: { written: number }): Promise<Signature | undefined> {
+async function fetchWhole(
+  fh: FileHandle,
+  entry: FileEntry,
+  sources: readonly string[],
+  deps: DeltaDeps,
+  progress: { written: number },
+  writeback: EarlyWriteback,
+): Promise<Signature | undefined> {
   const hash = createHash('sha256');
   const sums = isDeltaSized(entry.size) ? new SignatureBuilder(entry.size) : undefined;
   let next = 0;
@@ -139,6 +152,7 @@ async function fetchWhole(fh: FileHandle, entry: FileEntry, sources: readonly st
       throw new WizardError('HASH_MISMATCH', `${entry.path}: peer sent ${data.length} bytes at ${offset}, expected ${expected}`);
     }
     await fh.write(data, 0, data.length, offset);
+    writeback.wrote(data.length);
     progress.written = offset + data.length;
     hash.update(data);
     sums?.push(data);

@@ -18,6 +18,7 @@ import { FolderWatcher } from '../index/watcher.js';
 import { compileIgnore, isAlwaysIgnored, type IgnoreMatcher } from '../ignore/matcher.js';
 import type { Signature } from '../delta/signature.js';
 import type { JobRunner } from '../workers/pool.js';
+import { hashFile } from '../workers/hash-file.js';
 import type { SumsSource } from './delta-plan.js';
 import type { BlockSource } from './fetch.js';
 import { conflictName } from './conflict.js';
@@ -503,7 +504,7 @@ export class Folder {
       return entry === undefined ? undefined : { entry };
     }
     try {
-      const { hash, sums } = await this.deps.runner.run('hash', { path: path.join(this.deps.root, ...c.path.split('/')), stat: c.obs });
+      const { hash, sums } = await hashFile(this.deps.runner, path.join(this.deps.root, ...c.path.split('/')), c.obs, this.priorSums(c));
       this.readFailures.succeed(c.path);
       const entry = entryFor(c, hash, this.deps.localId, this.deps.clock.now());
       if (entry === undefined) return undefined;
@@ -520,6 +521,13 @@ export class Folder {
       this.after(delay, () => this.queueScan([c.path]));
       return undefined;
     }
+  }
+
+  /** Stored sums of the version a changed file replaces (they spare the weak sums of its unchanged blocks). */
+  private priorSums(c: Candidate): Signature | undefined {
+    const prev = c.prev;
+    if (prev === undefined || prev.deleted || prev.type !== 'file' || prev.hash === '') return undefined;
+    return this.deps.store.sums.get(this.deps.id, c.path, prev.hash);
   }
 
   private queueScanLater(rel: string): void {

@@ -13,6 +13,7 @@ import type { Signature } from '../delta/signature.js';
 import { sameStat, statKey } from '../index/hash.js';
 import { realAncestors } from '../index/real-path.js';
 import type { JobRunner } from '../workers/pool.js';
+import { hashFile } from '../workers/hash-file.js';
 import { fileMode } from './fetch.js';
 
 /**
@@ -39,7 +40,7 @@ export async function copyFromLocal(
   try {
     await copyFile(sourceAbs, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
     // The source may have changed between the stat and the copy: only the hash of what landed counts.
-    const { hash, sums } = await runner.run('hash', { path: temp, stat: statKey(await lstat(temp)) });
+    const { hash, sums } = await hashFile(runner, temp, statKey(await lstat(temp)));
     if (hash !== entry.hash) {
       await rm(temp, { force: true });
       return undefined;

@@ -5,7 +5,7 @@
  * thread (pool.ts), where blocking is the point: the daemon's event loop never waits on it.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { WizardError } from '../core/errors.js';
 import { BlockLocator } from '../delta/locate.js';
 import { isDeltaSized, SignatureBuilder, type Signature } from '../delta/signature.js';
@@ -16,18 +16,31 @@ const NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
 
 /** Bytes read per call: large enough to amortise syscalls, small enough to stay in cache. */
 const READ_BYTES = 1024 * 1024;
+/**
+ * Bytes read between checks that the file is still the one we started on: a
+ * file still being written, or renamed away (a temp file of an editor), is
+ * dropped after this much, not after all of it (a 64 MiB temp file hashed to
+ * the end held up the scan of the file it was renamed to).
+ */
+const RECHECK_BYTES = 16 * 1024 * 1024;
 
 /** The job kinds with their arguments and results. */
 export interface Jobs {
-  /** SHA-256 of a file and, when it is big enough for deltas, its block sums. */
-  hash: { args: { path: string; stat: StatKey }; result: { hash: string; sums: Signature | undefined } };
+  /**
+   * SHA-256 of a file and, when it is big enough for deltas and `noSums` is not
+   * set, its block sums; `prior` is the signature of the version it replaces (see SignatureBuilder).
+   */
+  hash: { args: { path: string; stat: StatKey; noSums?: boolean; prior?: Signature }; result: { hash: string; sums: Signature | undefined } };
   /**
    * For each block of `target`, where it is found in one of `bases` (`basis[i]` -1: nowhere).
    * With `ranges`, only those byte ranges of `bases[0]` are searched.
    */
   locate: { args: { bases: string[]; target: Signature; ranges?: Array<[number, number]> }; result: { basis: Int8Array; offset: Float64Array } };
-  /** Block sums of `count` blocks from block `first`, of a file that must still match `stat`. */
-  sums: { args: { path: string; stat: StatKey; blockSize: number; first: number; count: number }; result: Pick<Signature, 'weak' | 'strong'> };
+  /**
+   * Block sums of `count` blocks from block `first`, of a file that must still
+   * match `stat`; `prior` is the earlier version's signature of the same blocks (sliceSignature).
+   */
+  sums: { args: { path: string; stat: StatKey; blockSize: number; first: number; count: number; prior?: Signature }; result: Pick<Signature, 'weak' | 'strong'> };
 }
 
 /** The name of a job. */
@@ -38,7 +51,7 @@ export function runJob<K extends JobKind>(kind: K, args: Jobs[K]['args']): Jobs[
   switch (kind) {
     case 'hash': {
       const a = args as Jobs['hash']['args'];
-      return hashJob(a.path, a.stat);
+      return hashJob(a.path, a.stat, a.noSums === true, a.prior);
     }
     case 'locate': {
       const a = args as Jobs['locate']['args'];
@@ -46,33 +59,58 @@ export function runJob<K extends JobKind>(kind: K, args: Jobs[K]['args']): Jobs[
     }
     case 'sums': {
       const a = args as Jobs['sums']['args'];
-      return sumsJob(a.path, a.stat, a.blockSize, a.first, a.count);
+      return sumsJob(a.path, a.stat, a.blockSize, a.first, a.count, a.prior);
     }
   }
   throw new WizardError('INTERNAL', `unknown job ${String(kind)}`);
 }
 
-/** Streams `length` bytes at `offset` of an open file into `onChunk`; returns the bytes read. */
-function readRange(fd: number, offset: number, length: number, buf: Buffer, onChunk: (chunk: Buffer) => void): number {
+/**
+ * Streams `length` bytes at `offset` of an open file into `onChunk`; returns
+ * the bytes read. With `expect`, throws CHANGED as soon as the file (by its
+ * descriptor) or its path (another file renamed over it, or it renamed away)
+ * stops matching `expect.stat`, checked every RECHECK_BYTES.
+ */
+function readRange(fd: number, offset: number, length: number, buf: Buffer, onChunk: (chunk: Buffer) => void, expect?: { path: string; stat: StatKey }): number {
   let done = 0;
+  let sinceCheck = 0;
   while (done < length) {
     const n = readSync(fd, buf, 0, Math.min(buf.length, length - done), offset + done);
     if (n === 0) break;
     onChunk(buf.subarray(0, n));
     done += n;
+    sinceCheck += n;
+    if (expect !== undefined && sinceCheck >= RECHECK_BYTES && done < length) {
+      sinceCheck = 0;
+      if (!isStill(fd, expect.path, expect.stat)) throw new WizardError('CHANGED', `${expect.path} changed while it was read`);
+    }
   }
   return done;
 }
 
-function hashJob(path: string, stat: StatKey): Jobs['hash']['result'] {
+/** Whether the open file and the file at `path` are both still the version `stat` describes. */
+function isStill(fd: number, path: string, stat: StatKey): boolean {
+  if (!sameStat(stat, statKey(fstatSync(fd)))) return false;
+  const now = lstatSync(path, { throwIfNoEntry: false });
+  return now !== undefined && now.ino === stat.inode;
+}
+
+function hashJob(path: string, stat: StatKey, noSums: boolean, prior: Signature | undefined): Jobs['hash']['result'] {
   const fd = openSync(path, NO_FOLLOW);
   try {
     const hash = createHash('sha256');
-    const sums = isDeltaSized(stat.size) ? new SignatureBuilder(stat.size) : undefined;
-    const read = readRange(fd, 0, stat.size + 1, Buffer.allocUnsafe(READ_BYTES), (chunk) => {
-      hash.update(chunk);
-      sums?.push(chunk);
-    });
+    const sums = !noSums && isDeltaSized(stat.size) ? new SignatureBuilder(stat.size, undefined, undefined, prior) : undefined;
+    const read = readRange(
+      fd,
+      0,
+      stat.size + 1,
+      Buffer.allocUnsafe(READ_BYTES),
+      (chunk) => {
+        hash.update(chunk);
+        sums?.push(chunk);
+      },
+      { path, stat },
+    );
     // Read one byte past the size and stat again: a file written while we read must not be announced.
     if (read !== stat.size || !sameStat(stat, statKey(fstatSync(fd)))) throw new WizardError('CHANGED', `${path} changed while it was hashed`);
     return { hash: hash.digest('hex'), sums: sums?.finish() };
@@ -114,15 +152,17 @@ function locateJob(bases: string[], target: Signature, ranges: Array<[number, nu
   return { basis, offset };
 }
 
-function sumsJob(path: string, stat: StatKey, blockSize: number, first: number, count: number): Jobs['sums']['result'] {
+function sumsJob(path: string, stat: StatKey, blockSize: number, first: number, count: number, prior: Signature | undefined): Jobs['sums']['result'] {
   const fd = openSync(path, NO_FOLLOW);
   try {
     if (!sameStat(stat, statKey(fstatSync(fd)))) throw new WizardError('CHANGED', `${path} changed on disk`);
     const start = Math.min(stat.size, first * blockSize);
     const length = Math.min(stat.size - start, count * blockSize);
-    const builder = new SignatureBuilder(length, blockSize);
-    const read = readRange(fd, start, length, Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(length, 1))), (chunk) => builder.push(chunk));
+    const builder = new SignatureBuilder(length, blockSize, undefined, prior);
+    const read = readRange(fd, start, length, Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(length, 1))), (chunk) => builder.push(chunk), { path, stat });
     if (read !== length) throw new WizardError('CHANGED', `${path} is shorter than indexed`);
+    // These sums may be half of a file's signature (hash-file.ts): they must describe the version stat'ed.
+    if (!sameStat(stat, statKey(fstatSync(fd)))) throw new WizardError('CHANGED', `${path} changed while its sums were computed`);
     const { weak, strong } = builder.finish();
     return { weak, strong };
   } finally {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Deltifier, deltifyBytes, type DeltaOp } from '../../src/delta/deltify.js';
 import { BlockLocator, planFill, remoteBytes } from '../../src/delta/locate.js';
+import { BlockMatcher } from '../../src/delta/matcher.js';
 import { patch, patchBytes } from '../../src/delta/patch.js';
 import { blockSizeFor, checkSignature, isDeltaSized, signatureOf, SignatureBuilder, STRONG_BYTES, type Signature } from '../../src/delta/signature.js';
 import { seededBytes, seededRandom } from '../support/random.js';
@@ -219,6 +220,28 @@ describe('BlockLocator + planFill (receiver rolls over its old file)', () => {
     }
     expect(rebuilt.equals(target)).toBe(true);
     expect(remoteBytes(plan)).toBeLessThanOrEqual(4 * sig.blockSize);
+  });
+
+  it('reports a run of consecutive blocks whose next block repeats an earlier one as copies of the first of the equals', () => {
+    // Blocks A B A C: after B matches, the block expected next (2) has the bytes of block 0.
+    const block = 1024;
+    const [a, b, c] = [seededBytes(block, 21), seededBytes(block, 22), seededBytes(block, 23)];
+    const target = Buffer.concat([a, b, a, c]);
+    const sig = signatureOf(target, block);
+    const copies: Array<[number, number]> = [];
+    const matcher = new BlockMatcher(sig, { copy: (i, at) => copies.push([i, at]), literal: () => undefined });
+    matcher.push(Buffer.concat([seededBytes(10, 24), target]));
+    matcher.finish();
+    expect(copies).toEqual([
+      [0, 10],
+      [1, 10 + block],
+      [0, 10 + 2 * block],
+      [3, 10 + 3 * block],
+    ]);
+    // And the locator gives both equal blocks a source.
+    const locator = new BlockLocator(sig);
+    locator.push(target);
+    expect(Array.from(locator.finish())).toEqual([0, block, 0, 3 * block]);
   });
 
   it('fetches everything when the basis shares nothing, in fetches no larger than asked', () => {

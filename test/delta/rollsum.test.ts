@@ -35,4 +35,27 @@ describe('Rollsum (librsync rrs0 golden vectors, tests/rollsum_test.c)', () => {
     shrunk.rollOut(data[0] as number);
     expect(shrunk.digest()).toBe(weakSum(data, 1, 100));
   });
+
+  it('sums words at any alignment and length exactly as rolling in byte by byte', () => {
+    const rolledIn = (buf: Uint8Array, start: number, end: number): number => {
+      const r = new Rollsum();
+      for (let i = start; i < end; i++) r.rollIn(buf[i] as number);
+      return r.digest();
+    };
+    // All-0xff blocks of the largest size push the unmasked word runs to their bound.
+    const cases: Array<{ name: string; data: Uint8Array }> = [
+      { name: 'random', data: seededBytes(70_000, 11) },
+      { name: 'all 0xff', data: new Uint8Array(70_000).fill(0xff) },
+    ];
+    for (const { name, data } of cases) {
+      for (const start of [0, 1, 2, 3, 5]) {
+        for (const length of [0, 1, 3, 4, 7, 1024, 1027, 4096 + 2, 65_536]) {
+          expect(weakSum(data, start, start + length), `${name} at ${start}, ${length} bytes`).toBe(rolledIn(data, start, start + length));
+        }
+      }
+      // A view whose own byteOffset is odd.
+      const view = data.subarray(3, 3 + 65_536);
+      expect(weakSum(view), `${name} through an odd view`).toBe(rolledIn(data, 3, 3 + 65_536));
+    }
+  });
 });
