@@ -270,7 +270,9 @@ export function createWizardDriver(ctx) {
       const up = k.slow ? profile.compress.slowLinkBytesPerS : 0;
       const recs = [];
       for (const c of k.cases) {
+        const t0 = Date.now();
         await Promise.all([configure(a, b, up, c.mode), configure(b, a, up, c.mode)]);
+        ctx.verbose(`wizard ${c.workload}: bandwidth.up=${up} compression=${c.mode} applied on A and B in ${Date.now() - t0} ms`);
         const src = tpl.dir(c.template);
         const dst = a.folder(c.folder);
         const r = await liveChange(pair, c.folder, tpl.digest(c.template), c.workload, rep, () => runOk('cp', ['-a', `${src}/.`, `${dst}/`], { timeoutMs: profile.syncTimeoutMs }));
@@ -336,9 +338,13 @@ export function createWizardDriver(ctx) {
         case 'SCALE':
           out.push(await runScale(base, rep));
           break;
-        case 'COMPRESS':
-          await runCompress(await startPair(base, compressPlan(rep).flatMap((k) => k.cases.map((c) => c.folder))), rep, out);
+        case 'COMPRESS': {
+          const t0 = Date.now();
+          const pair = await startPair(base, compressPlan(rep).flatMap((k) => k.cases.map((c) => c.folder)));
+          ctx.verbose(`wizard COMPRESS: pair started and connected in ${Date.now() - t0} ms`);
+          await runCompress(pair, rep, out);
           break;
+        }
         default:
           throw new Error(`unknown group ${group.name}`);
       }
