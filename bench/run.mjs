@@ -144,7 +144,7 @@ async function main() {
     machine: machineDescription(),
     started: new Date(started).toISOString(),
     durationS: (Date.now() - started) / 1000,
-    settings: `1-min load average ${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end; seed ${opts.seed}; ${profile.reps} repetition(s) of SMALL/BIG/EDIT/SHIFT/BURST, LAT/MIXED/SCALE/IDLE once; LAT ${profile.latReps} probes per mode after 1 warm-up, ${profile.latGapMs}-${profile.latGapMs + 500} ms apart`,
+    settings: `1-min load average ${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end; seed ${opts.seed}; ${profile.reps} repetition(s) of SMALL/BIG/EDIT/SHIFT/BURST/COMPRESS, LAT/MIXED/SCALE/IDLE once; LAT ${profile.latReps} probes per mode after 1 warm-up, ${profile.latGapMs}-${profile.latGapMs + 500} ms apart`,
     versions,
     sizes: describeProfile(profile),
     systems: drivers.map((d) => ({ id: d.id, label: d.label })),

@@ -1,6 +1,7 @@
 // What every driver shares: result records and the per-group scratch layout.
 import fs from 'node:fs';
 import path from 'node:path';
+import { COMPRESS_CASES } from '../lib/args.mjs';
 
 /** One result record (see lib/table.mjs for the shape). */
 export function record(system, workload, rep, status, metrics = {}, note = undefined) {
@@ -18,7 +19,7 @@ export function freshDir(root, name) {
 /** The records a group yields when its setup failed: every workload of the group marked 'failed'. */
 export function failedGroup(system, group, rep, err) {
   const msg = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-  const workloads = group.name === 'LAT' ? ['LAT-rename', 'LAT-overwrite'] : group.workloads;
+  const workloads = group.name === 'LAT' ? ['LAT-rename', 'LAT-overwrite'] : group.name === 'COMPRESS' ? COMPRESS_CASES : group.workloads;
   return workloads.map((w) => record(system, w, rep, 'failed', {}, msg));
 }
 
@@ -72,4 +73,29 @@ export function lastLogLine(file) {
   } catch {
     return '';
   }
+}
+
+/**
+ * The COMPRESS cases in the order one repetition runs them: per data kind, compression off then
+ * on in odd repetitions and on then off in even ones, so warming up favours neither.
+ * Each case names its template (a dir with one file) and whether the upload is limited.
+ */
+export function compressPlan(rep) {
+  const kinds = [
+    { kind: 'text', slow: true, tpl: { none: 'comptext1', auto: 'comptext2' } },
+    { kind: 'random', slow: false, tpl: { none: 'comprand1', auto: 'comprand2' } },
+  ];
+  const modes = rep % 2 === 1 ? ['none', 'auto'] : ['auto', 'none'];
+  return kinds.map((k) => ({ ...k, cases: modes.map((mode) => ({ mode, template: k.tpl[mode], folder: `${k.kind}-${mode}`, workload: `COMPRESS-${k.kind}-${mode}` })) }));
+}
+
+/** The auto ÷ none record of one data kind, from its two case records (failed when either is). */
+export function compressRatio(system, kind, rep, recs) {
+  const none = recs.find((r) => r.workload === `COMPRESS-${kind}-none`);
+  const auto = recs.find((r) => r.workload === `COMPRESS-${kind}-auto`);
+  if (none?.status !== 'ok' || auto?.status !== 'ok') return record(system, `COMPRESS-${kind}`, rep, 'failed', {}, 'a case did not sync');
+  return record(system, `COMPRESS-${kind}`, rep, 'ok', {
+    ms_ratio: auto.metrics.ms / none.metrics.ms,
+    bytes_ratio: auto.metrics.wire_bytes / none.metrics.wire_bytes,
+  });
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { generate } from '../lib/gen.mjs';
 import { freePort, place, run, runOk, spawnTracked, stopChild, waitFor } from '../lib/proc.mjs';
 import { treeDigest } from '../lib/treehash.mjs';
-import { freshDir, guardedGroup, record } from './common.mjs';
+import { compressPlan, compressRatio, freshDir, guardedGroup, record } from './common.mjs';
 
 const OPTS = ['-a', '--no-whole-file', '--stats'];
 
@@ -37,10 +37,10 @@ export function createRsyncDriver(ctx) {
     return port;
   }
 
-  /** Pushes A/sub to B/sub; { ms, wire_bytes }. */
-  async function push(base, port, sub) {
+  /** Pushes A/sub to B/sub, with `extra` client options; { ms, wire_bytes }. */
+  async function push(base, port, sub, extra = []) {
     const t0 = Date.now();
-    const r = await runOk('rsync', [...OPTS, `${base}/A/${sub}/`, `rsync://127.0.0.1:${port}/b/${sub}/`], { timeoutMs: profile.syncTimeoutMs });
+    const r = await runOk('rsync', [...OPTS, ...extra, `${base}/A/${sub}/`, `rsync://127.0.0.1:${port}/b/${sub}/`], { timeoutMs: profile.syncTimeoutMs });
     const ms = Date.now() - t0;
     return { ms, wire_bytes: statBytes(r.stdout, 'Total bytes sent') + statBytes(r.stdout, 'Total bytes received') };
   }
@@ -97,6 +97,18 @@ export function createRsyncDriver(ctx) {
           out.push(result(base, 'scale', 'scale', 'SCALE', rep, { index_ms: null, rescan_ms: again.ms, rss_mib: null, peak_rss_mib: null, initial_ms: first.ms }));
           break;
         }
+        case 'COMPRESS':
+          // "none" is the plain push, "auto" adds -z; the slow link is --bwlimit (KiB/s) on the client.
+          for (const k of compressPlan(rep)) {
+            const recs = [];
+            for (const c of k.cases) {
+              await place(tpl.dir(c.template), A(c.folder));
+              const extra = [...(c.mode === 'auto' ? ['-z'] : []), ...(k.slow ? [`--bwlimit=${Math.round(profile.compress.slowLinkBytesPerS / 1024)}`] : [])];
+              recs.push(result(base, c.folder, c.template, c.workload, rep, await push(base, port, c.folder, extra)));
+            }
+            out.push(...recs, compressRatio(ID, k.kind, rep, recs));
+          }
+          break;
         default:
           throw new Error(`unknown group ${group.name}`);
       }
@@ -106,7 +118,7 @@ export function createRsyncDriver(ctx) {
   return {
     id: ID,
     label: 'rsync',
-    config: `daemon on 127.0.0.1, client \`rsync ${OPTS.join(' ')}\` (no -z, no ssh); one-shot runs, so no LAT, MIXED or IDLE`,
+    config: `daemon on 127.0.0.1, client \`rsync ${OPTS.join(' ')}\` (no -z, no ssh); one-shot runs, so no LAT, MIXED or IDLE; COMPRESS: auto adds -z, the slow link is --bwlimit`,
     supports: () => true,
     async prepare() {
       const r = await run('rsync', ['--version']);

@@ -4,6 +4,9 @@
 // the "tuned" anchor column). Initial syncs start paused on both sides; "start" is the REST
 // unpause on A (B unpaused and idle first), so the time includes A's scan, the index exchange
 // and B's pull. Bytes = delta of A's /rest/system/connections in + out totals.
+// COMPRESS: one pair per compression mode (device `compression` never for "none", always for
+// "auto": Syncthing has no adaptive mode and its default, metadata, leaves file data raw),
+// limitBandwidthInLan on, and the slow link as options.maxSendKbps on both, set over REST.
 import fs from 'node:fs';
 import path from 'node:path';
 import { generate } from '../lib/gen.mjs';
@@ -11,7 +14,7 @@ import { probeLatency } from '../lib/latprobe.mjs';
 import { watchMixed } from '../lib/mixedwatch.mjs';
 import { childPids, freePort, place, run, runOk, sampleGroups, sleep, spawnTracked, statusKib, stopChild, waitFor } from '../lib/proc.mjs';
 import { waitSync } from '../lib/waitsync.mjs';
-import { freshDir, guardedGroup, record } from './common.mjs';
+import { compressPlan, compressRatio, freshDir, guardedGroup, record } from './common.mjs';
 
 const BIN = 'syncthing';
 const API_KEY = { A: 'wzb-bench-apikey-A-0123456789', B: 'wzb-bench-apikey-B-0123456789' };
@@ -47,8 +50,8 @@ ${devices}
     </folder>`;
 }
 
-function deviceXml(name, id, address) {
-  return `    <device id="${id}" name="${name}" compression="metadata" introducer="false" skipIntroductionRemovals="false" introducedBy="">
+function deviceXml(name, id, address, compression) {
+  return `    <device id="${id}" name="${name}" compression="${compression}" introducer="false" skipIntroductionRemovals="false" introducedBy="">
         <address>${address}</address>
         <paused>false</paused><autoAcceptFolders>false</autoAcceptFolders>
         <maxSendKbps>0</maxSendKbps><maxRecvKbps>0</maxRecvKbps><maxRequestKiB>0</maxRequestKiB>
@@ -56,11 +59,11 @@ function deviceXml(name, id, address) {
     </device>`;
 }
 
-function configXml({ folders, delayS, ids, listen, gui, apiKey, self }) {
+function configXml({ folders, delayS, ids, listen, gui, apiKey, self, compression = 'metadata', limitInLan = false }) {
   const sides = Object.keys(ids);
   return `<configuration version="36">
 ${folders.map((f) => folderXml(f, delayS, ids)).join('\n')}
-${sides.map((s) => deviceXml(s, ids[s], s === self || self === 'B' ? `tcp://127.0.0.1:${listen[s]}` : 'dynamic')).join('\n')}
+${sides.map((s) => deviceXml(s, ids[s], s === self || self === 'B' ? `tcp://127.0.0.1:${listen[s]}` : 'dynamic', compression)).join('\n')}
     <gui enabled="true" tls="false" debugging="false">
         <address>127.0.0.1:${gui}</address>
         <apikey>${apiKey}</apikey>
@@ -96,7 +99,7 @@ ${sides.map((s) => deviceXml(s, ids[s], s === self || self === 'B' ? `tcp://127.
         <keepTemporariesH>24</keepTemporariesH>
         <cacheIgnoredFiles>false</cacheIgnoredFiles>
         <progressUpdateIntervalS>5</progressUpdateIntervalS>
-        <limitBandwidthInLan>false</limitBandwidthInLan>
+        <limitBandwidthInLan>${limitInLan}</limitBandwidthInLan>
         <minHomeDiskFree unit="%">1</minHomeDiskFree>
         <releasesURL>https://upgrades.syncthing.net/meta.json</releasesURL>
         <overwriteRemoteDeviceNamesOnConnect>false</overwriteRemoteDeviceNamesOnConnect>
@@ -187,7 +190,7 @@ export function createSyncthingDriver(ctx) {
    * from their listen ports (SO_REUSEPORT) at the same instant, the TCP simultaneous open stalls
    * the first Hello for 20 s.
    */
-  async function startNodes(base, folders, sides = ['A', 'B']) {
+  async function startNodes(base, folders, sides = ['A', 'B'], { compression, limitInLan } = {}) {
     const nodes = {};
     const ids = {};
     const listen = {};
@@ -202,7 +205,7 @@ export function createSyncthingDriver(ctx) {
       const node = nodes[s];
       const fl = folders.filter((f) => f.devices.includes(s)).map((f) => ({ ...f, path: node.folder(f.id) }));
       for (const f of fl) fs.mkdirSync(path.join(f.path, '.stfolder'), { recursive: true });
-      const xml = configXml({ folders: fl, delayS, ids: Object.fromEntries(sides.map((x) => [x, ids[x]])), listen, gui: node.gui, apiKey: node.apiKey, self: s });
+      const xml = configXml({ folders: fl, delayS, ids: Object.fromEntries(sides.map((x) => [x, ids[x]])), listen, gui: node.gui, apiKey: node.apiKey, self: s, compression, limitInLan });
       fs.writeFileSync(path.join(node.home, 'config.xml'), xml);
     }
     for (const s of sides) startNode(nodes[s]);
@@ -281,6 +284,31 @@ export function createSyncthingDriver(ctx) {
       peak_rss_mib: pids.reduce((s, p) => s + statusKib(p, 'VmHWM'), 0) / 1024,
       files: want,
     });
+  }
+
+  /** COMPRESS: a fresh pair per compression mode; per data kind the upload limit is set over REST, then the file is copied into A's folder. */
+  async function runCompress(base, rep, out) {
+    const plan = compressPlan(rep);
+    const recs = [];
+    for (const mode of plan[0].cases.map((c) => c.mode)) {
+      const cases = plan.map((k) => ({ ...k, c: k.cases.find((c) => c.mode === mode) }));
+      const nodes = await startNodes(path.join(base, mode), cases.map((k) => shared(k.c.folder, false)), ['A', 'B'], { compression: mode === 'auto' ? 'always' : 'never', limitInLan: true });
+      for (const k of cases) {
+        const kbps = k.slow ? Math.round(profile.compress.slowLinkBytesPerS / 1024) : 0;
+        for (const n of [nodes.A, nodes.B]) {
+          await rest(n, 'PATCH', '/rest/config/options', { maxSendKbps: kbps });
+          const o = await rest(n, 'GET', '/rest/config/options');
+          if (o.maxSendKbps !== kbps || o.limitBandwidthInLan !== true) throw new Error(`syncthing ${n.name} did not take maxSendKbps=${kbps}`);
+        }
+        const src = tpl.dir(k.c.template);
+        const dst = nodes.A.folder(k.c.folder);
+        recs.push(await liveChange(nodes, k.c.folder, tpl.digest(k.c.template), k.c.workload, rep, () => runOk('cp', ['-a', `${src}/.`, `${dst}/`], { timeoutMs: profile.syncTimeoutMs })));
+      }
+      await Promise.all([nodes.A, nodes.B].map((n) => stopNode(n)));
+    }
+    for (const k of plan) {
+      out.push(...k.cases.map((c) => recs.find((r) => r.workload === c.workload)), compressRatio(ID, k.kind, rep, recs));
+    }
   }
 
   async function runGroup(group, rep) {
@@ -370,6 +398,9 @@ export function createSyncthingDriver(ctx) {
         case 'SCALE':
           out.push(await runScale(base, rep));
           break;
+        case 'COMPRESS':
+          await runCompress(base, rep, out);
+          break;
         default:
           throw new Error(`unknown group ${group.name}`);
       }
@@ -379,7 +410,7 @@ export function createSyncthingDriver(ctx) {
   return {
     id: ID,
     label: 'Syncthing',
-    config: `fsWatcherDelayS=${delayS}; discovery, relays, NAT, STUN, usage and crash reporting off; B dials A at 127.0.0.1; other settings 1.19 defaults`,
+    config: `fsWatcherDelayS=${delayS}; discovery, relays, NAT, STUN, usage and crash reporting off; B dials A at 127.0.0.1; other settings 1.19 defaults; COMPRESS: compression never (none) / always (auto), limitBandwidthInLan on, the slow link as maxSendKbps on both`,
     supports: () => true,
     async prepare() {
       const r = await run(BIN, ['--version']);

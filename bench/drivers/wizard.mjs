@@ -9,6 +9,8 @@
 // IDLE samples both daemons' CPU and RSS after SMALL. SCALE is one node: index = daemon start
 // until status shows the folder idle with every file; rescan = a full rescan with no change
 // (triggered by a config edit), from the first status showing it scanning to idle again.
+// COMPRESS: per case, `limits.bandwidth.up` and `compression` are edited in both config files
+// (B answers too) and applied by hot reload before the file is copied into A's folder.
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -17,7 +19,7 @@ import { probeLatency } from '../lib/latprobe.mjs';
 import { watchMixed } from '../lib/mixedwatch.mjs';
 import { freePort, place, runOk, sampleGroups, sleep, spawnTracked, statusKib, stopChild, waitFor } from '../lib/proc.mjs';
 import { waitSync } from '../lib/waitsync.mjs';
-import { freshDir, guardedGroup, lastLogLine, record } from './common.mjs';
+import { compressPlan, compressRatio, freshDir, guardedGroup, lastLogLine, record } from './common.mjs';
 
 /**
  * Status straight from the daemon's control socket (one JSON line each way), the same answer
@@ -248,6 +250,45 @@ export function createWizardDriver(ctx) {
     });
   }
 
+  /** Sets the upload limit and compression in `node`'s config.yaml; resolves when status shows both applied, also on the link to `peer`. */
+  async function configure(node, peer, up, compression) {
+    const file = path.join(node.home, 'config.yaml');
+    const text = fs.readFileSync(file, 'utf8');
+    const next = text.replace(/^(\s+up:) \d+/m, `$1 ${up}`).replace(/^compression: \w+/m, `compression: ${compression}`);
+    if (!/^\s+up: /m.test(text) || !/^compression: /m.test(text)) throw new Error(`${file} has no bandwidth.up or compression line to edit`);
+    if (next !== text) fs.writeFileSync(file, next);
+    await waitFor(
+      `wizard ${node.name} to apply bandwidth.up=${up} compression=${compression}`,
+      async () => {
+        const st = await controlStatus(node.home);
+        const link = st.peers.find((p) => p.id === peer.id);
+        return st.settings.limits.bandwidthUp === up && st.settings.compression === compression && link?.connected && link.compression?.mode === compression;
+      },
+      30_000,
+      100,
+    );
+  }
+
+  /** COMPRESS: each file copied into its own folder on A, once per compression mode (see compressPlan). */
+  async function runCompress(pair, rep, out) {
+    const { a, b } = pair;
+    for (const k of compressPlan(rep)) {
+      const up = k.slow ? profile.compress.slowLinkBytesPerS : 0;
+      const recs = [];
+      for (const c of k.cases) {
+        const t0 = Date.now();
+        await Promise.all([configure(a, b, up, c.mode), configure(b, a, up, c.mode)]);
+        ctx.verbose(`wizard ${c.workload}: bandwidth.up=${up} compression=${c.mode} applied on A and B in ${Date.now() - t0} ms`);
+        const src = tpl.dir(c.template);
+        const dst = a.folder(c.folder);
+        // No note of the link's codec after the sync: status steps the codec only as it is
+        // asked, and its ratio is of the codec's recent chunks, which may be the previous case's.
+        recs.push(await liveChange(pair, c.folder, tpl.digest(c.template), c.workload, rep, () => runOk('cp', ['-a', `${src}/.`, `${dst}/`], { timeoutMs: profile.syncTimeoutMs })));
+      }
+      out.push(...recs, compressRatio(ID, k.kind, rep, recs));
+    }
+  }
+
   async function runGroup(group, rep) {
     const base = freshDir(scratch, `${group.name.toLowerCase()}-${rep}`);
     const stop = () => Promise.all([...running].map((n) => stopDaemon(n)));
@@ -301,6 +342,13 @@ export function createWizardDriver(ctx) {
         case 'SCALE':
           out.push(await runScale(base, rep));
           break;
+        case 'COMPRESS': {
+          const t0 = Date.now();
+          const pair = await startPair(base, compressPlan(rep).flatMap((k) => k.cases.map((c) => c.folder)));
+          ctx.verbose(`wizard COMPRESS: pair started and connected in ${Date.now() - t0} ms`);
+          await runCompress(pair, rep, out);
+          break;
+        }
         default:
           throw new Error(`unknown group ${group.name}`);
       }
@@ -310,7 +358,7 @@ export function createWizardDriver(ctx) {
   return {
     id: ID,
     label: 'Wizard',
-    config: 'config as written by `wizard init` (debounceMs 50, transfers 4, hashers 2, compression auto), two daemons paired through one CA',
+    config: 'config as written by `wizard init` (debounceMs 50, transfers 4, hashers 2, compression auto), two daemons paired through one CA; COMPRESS sets limits.bandwidth.up and compression (none/auto) on both',
     supports: () => true,
     async prepare() {
       if (!ctx.wizardEntry && !fs.existsSync(path.join(repoRoot, 'dist', 'main.js'))) throw new Error('dist/main.js is missing: run npm run build (or drop --no-build)');

@@ -2,7 +2,7 @@
 export type SystemId = 'wizard' | 'syncthing' | 'rsync';
 
 /** A workload name. */
-export type Workload = 'LAT' | 'SMALL' | 'IDLE' | 'BIG' | 'EDIT' | 'SHIFT' | 'BURST' | 'MIXED' | 'SCALE';
+export type Workload = 'LAT' | 'SMALL' | 'IDLE' | 'BIG' | 'EDIT' | 'SHIFT' | 'BURST' | 'MIXED' | 'SCALE' | 'COMPRESS';
 
 /** Workloads that share one setup; 'first' groups run in repetition 1 only. */
 export interface Group {
@@ -19,6 +19,9 @@ export declare const WORKLOADS: readonly Workload[];
 
 /** The workload groups, in run order. */
 export declare const GROUPS: readonly Group[];
+
+/** The records COMPRESS yields per system and repetition. */
+export declare const COMPRESS_CASES: readonly string[];
 
 /** A usage problem, reported as one line with exit code 2. */
 export declare class ArgsError extends Error {}

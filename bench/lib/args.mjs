@@ -4,11 +4,11 @@
 export const SYSTEMS = Object.freeze(['wizard', 'syncthing', 'rsync']);
 
 /** Every workload, in run order. */
-export const WORKLOADS = Object.freeze(['LAT', 'SMALL', 'IDLE', 'BIG', 'EDIT', 'SHIFT', 'BURST', 'MIXED', 'SCALE']);
+export const WORKLOADS = Object.freeze(['LAT', 'SMALL', 'IDLE', 'BIG', 'EDIT', 'SHIFT', 'BURST', 'MIXED', 'SCALE', 'COMPRESS']);
 
 /**
  * Workloads that share one setup, in run order: IDLE samples the pair that just synced SMALL,
- * EDIT changes the file BIG just synced. `reps: 'first'` groups run in repetition 1 only
+ * EDIT changes the file BIG just synced; COMPRESS records several cases (see COMPRESS_CASES). `reps: 'first'` groups run in repetition 1 only
  * (LAT and MIXED repeat internally or are minutes long; SCALE is one long index).
  */
 export const GROUPS = Object.freeze([
@@ -19,7 +19,14 @@ export const GROUPS = Object.freeze([
   { name: 'BURST', workloads: ['BURST'], reps: 'all' },
   { name: 'MIXED', workloads: ['MIXED'], reps: 'first' },
   { name: 'SCALE', workloads: ['SCALE'], reps: 'first' },
+  { name: 'COMPRESS', workloads: ['COMPRESS'], reps: 'all' },
 ]);
+
+/**
+ * The records COMPRESS yields per system and repetition: each file synced once with compression
+ * off and once on, and per data kind the auto ÷ none ratios of the two.
+ */
+export const COMPRESS_CASES = Object.freeze(['COMPRESS-text-none', 'COMPRESS-text-auto', 'COMPRESS-text', 'COMPRESS-random-none', 'COMPRESS-random-auto', 'COMPRESS-random']);
 
 /** A usage problem, reported as one line with exit code 2. */
 export class ArgsError extends Error {
@@ -37,7 +44,7 @@ export function usage() {
     '  --quick                 reduced sizes, 1 repetition (a smoke run, under 3 minutes)',
     `  --vs LIST               also run these systems, comma-separated: ${SYSTEMS.filter((s) => s !== 'wizard').join(',')}`,
     `  --workloads LIST        subset of ${WORKLOADS.join(',')} (default: all)`,
-    '  --reps N                repetitions of SMALL/BIG/EDIT/SHIFT/BURST (default 3, quick 1)',
+    '  --reps N                repetitions of SMALL/BIG/EDIT/SHIFT/BURST/COMPRESS (default 3, quick 1)',
     '  --lat-reps N            probes per LAT mode after one warm-up (default 20, quick 3)',
     '  --seed N                workload seed (default 1, the anchors\' seed)',
     '  --syncthing-delay S     Syncthing fsWatcherDelayS (default 1, the smallest 1.19 accepts)',

@@ -6,7 +6,7 @@
 //   node bench/lib/gen.mjs <workload> <target> [--seed N] [--quick]
 //
 // Creation workloads (<target> is a directory): small, big, shift, burst, mixedbig,
-// mixedsmall, scale. Mutations (<target> is a file): edit (pwrite 4 KiB at floor(size/2)),
+// mixedsmall, scale, comptext1/2, comprand1/2. Mutations (<target> is a file): edit (pwrite 4 KiB at floor(size/2)),
 // shiftins (insert 100 bytes at offset 0 via temp file + rename).
 // Random bytes are the AES-256-CTR keystream keyed by sha256("<seed>:<stream>").
 import fs from 'node:fs';
@@ -77,7 +77,7 @@ function genManyFiles(dir, seed, label, spec, dirs, prefix) {
 }
 
 // Text-like, compressible data (gzip -1 ratio ~2.4): words from a seeded 2,048-word vocabulary.
-function writeTextLike(fd, size, seed) {
+function vocabulary(seed) {
   const rng = mulberry32(seedInt(seed, 'big:vocab'));
   const letters = 'etaoinshrdlucmfwypvbgkjqxz';
   const vocab = [];
@@ -87,6 +87,11 @@ function writeTextLike(fd, size, seed) {
     for (let k = 0; k < len; k++) w += letters[Math.floor(Math.pow(rng(), 1.7) * 26)];
     vocab.push(Buffer.from(w));
   }
+  return vocab;
+}
+
+function writeTextLike(fd, size, seed) {
+  const vocab = vocabulary(seed);
   const pick = new ByteStream(seed, 'big:textpick');
   const chunk = Buffer.alloc(4 * MiB + 64);
   let written = 0;
@@ -111,8 +116,39 @@ function writeTextLike(fd, size, seed) {
   }
 }
 
+// Log-like lines (COMPRESS): timestamp, level, component, key=value fields and 4-12 words of
+// BIG's vocabulary; `label` seeds the draws, so two labels give different bytes of one kind.
+const LEVELS = ['INFO', 'INFO', 'INFO', 'INFO', 'DEBUG', 'DEBUG', 'WARN', 'ERROR'];
+const COMPONENTS = ['sync.puller', 'sync.scanner', 'transport.session', 'index.db', 'watch', 'config', 'delta.encoder', 'cli.control'];
+function writeLogLike(file, size, seed, label) {
+  const words = vocabulary(seed).map((b) => b.toString());
+  const rng = mulberry32(seedInt(seed, `${label}:log`));
+  const fd = fs.openSync(file, 'w');
+  let t = Date.UTC(2026, 0, 1);
+  try {
+    for (let written = 0; written < size; ) {
+      const lines = [];
+      let bytes = 0;
+      while (bytes < 4 * MiB) {
+        t += randInt(rng, 0, 250);
+        let line = `${new Date(t).toISOString()} ${LEVELS[Math.floor(rng() * 8)]} ${COMPONENTS[Math.floor(rng() * 8)]} folder=f${randInt(rng, 1, 40)} peer=n${randInt(rng, 1, 12)}`;
+        for (let k = randInt(rng, 4, 12); k > 0; k--) line += ` ${words[Math.floor(rng() * rng() * 2048)]}`;
+        line += ` bytes=${randInt(rng, 0, 1 << 20)} ms=${randInt(rng, 0, 900)}\n`;
+        lines.push(line);
+        bytes += line.length;
+      }
+      const buf = Buffer.from(lines.join(''));
+      const n = Math.min(buf.length, size - written);
+      fs.writeSync(fd, buf, 0, n);
+      written += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Names of the workloads `generate` knows. */
-export const GENERATORS = ['small', 'big', 'shift', 'burst', 'mixedbig', 'mixedsmall', 'scale', 'edit', 'shiftins'];
+export const GENERATORS = ['small', 'big', 'shift', 'burst', 'mixedbig', 'mixedsmall', 'scale', 'comptext1', 'comptext2', 'comprand1', 'comprand2', 'edit', 'shiftins'];
 
 /** Writes one workload into `target` (a dir, or the file to mutate); returns a one-line description. */
 export function generate(workload, target, { seed = 1, profile = profileFor(false) } = {}) {
@@ -166,6 +202,18 @@ export function generate(workload, target, { seed = 1, profile = profileFor(fals
       fs.mkdirSync(target, { recursive: true });
       writeRandomFile(path.join(target, 'mixed-big.bin'), profile.mixedBigBytes, new ByteStream(seed, 'mixedbig'));
       return `file=mixed-big.bin bytes=${profile.mixedBigBytes}`;
+    // COMPRESS: two log-like text files and two random files of one size, each in its own dir;
+    // a pair never shares bytes, so no system can copy the second of a kind from the first.
+    case 'comptext1':
+    case 'comptext2':
+      fs.mkdirSync(target, { recursive: true });
+      writeLogLike(path.join(target, 'text.log'), profile.compress.bytes, seed, workload);
+      return `file=text.log bytes=${profile.compress.bytes}`;
+    case 'comprand1':
+    case 'comprand2':
+      fs.mkdirSync(target, { recursive: true });
+      writeRandomFile(path.join(target, 'random.bin'), profile.compress.bytes, new ByteStream(seed, workload));
+      return `file=random.bin bytes=${profile.compress.bytes}`;
     case 'edit': {
       const off = Math.floor(fs.statSync(target).size / 2);
       const fd = fs.openSync(target, 'r+');

@@ -18,6 +18,8 @@ export interface Profile {
   readonly mixedBigBytes: number;
   readonly mixedSmallFiles: number;
   readonly scale: FilesSpec;
+  /** COMPRESS: the size of each file, and the upload limit (bytes/s) of the slow-link case. */
+  readonly compress: { readonly bytes: number; readonly slowLinkBytesPerS: number };
   readonly idleSettleMs: number;
   readonly idleWindowMs: number;
   readonly settleMs: number;

@@ -17,6 +17,8 @@ export const FULL = Object.freeze({
   mixedBigBytes: 1024 * MiB,
   mixedSmallFiles: 100,
   scale: { files: 100_000, minBytes: 1 * KiB, maxBytes: 4 * KiB },
+  // COMPRESS: a log-like text file synced over an upload limit, a random file unthrottled.
+  compress: { bytes: 64 * MiB, slowLinkBytesPerS: 8 * MiB },
   // IDLE: settle after SMALL converged, then sample over the window.
   idleSettleMs: 15_000,
   idleWindowMs: 60_000,
@@ -40,6 +42,7 @@ export const QUICK = Object.freeze({
   mixedBigBytes: 64 * MiB,
   mixedSmallFiles: 100,
   scale: { files: 5000, minBytes: 1 * KiB, maxBytes: 4 * KiB },
+  compress: { bytes: 8 * MiB, slowLinkBytesPerS: 4 * MiB },
   idleSettleMs: 1000,
   idleWindowMs: 3000,
   settleMs: 500,
@@ -66,6 +69,7 @@ export function describeProfile(p) {
     `BURST ${n3(p.burst.files)} files of ${kib(p.burst)}`,
     `MIXED ${size(p.mixedBigBytes)} + ${p.mixedSmallFiles} files of 1-8 KiB`,
     `SCALE ${n3(p.scale.files)} files of ${kib(p.scale)}`,
+    `COMPRESS ${size(p.compress.bytes)} of log-like text with uploads limited to ${size(p.compress.slowLinkBytesPerS)}/s, ${size(p.compress.bytes)} random unlimited, each with compression off and on`,
     `IDLE ${p.idleWindowMs / 1000} s window, ${p.idleSettleMs / 1000} s after SMALL converged`,
   ].join('; ');
 }

@@ -1,5 +1,5 @@
 /** How a metric is displayed. */
-export type Unit = 'ms' | 'bytes' | 'pct' | 'mib';
+export type Unit = 'ms' | 'bytes' | 'pct' | 'mib' | 'ratio';
 
 /** What became of one workload repetition. */
 export type Status = 'ok' | 'timeout' | 'failed' | 'n/a';

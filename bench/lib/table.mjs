@@ -32,6 +32,19 @@ export const ROWS = Object.freeze([
   { workload: 'SCALE', metric: 'rescan_ms', label: 'SCALE: rescan, no change', unit: 'ms' },
   { workload: 'SCALE', metric: 'rss_mib', label: 'SCALE: RSS after rescan', unit: 'mib' },
   { workload: 'SCALE', metric: 'peak_rss_mib', label: 'SCALE: peak RSS', unit: 'mib' },
+  // COMPRESS: Syncthing's "none"/"auto" are its compression never/always, rsync's are without/with -z.
+  { workload: 'COMPRESS-text-none', metric: 'ms', label: 'COMPRESS text, slow link, none: time', unit: 'ms' },
+  { workload: 'COMPRESS-text-auto', metric: 'ms', label: 'COMPRESS text, slow link, auto: time', unit: 'ms' },
+  { workload: 'COMPRESS-text', metric: 'ms_ratio', label: 'COMPRESS text, slow link: time auto ÷ none', unit: 'ratio' },
+  { workload: 'COMPRESS-text-none', metric: 'wire_bytes', label: 'COMPRESS text, slow link, none: bytes on the wire', unit: 'bytes' },
+  { workload: 'COMPRESS-text-auto', metric: 'wire_bytes', label: 'COMPRESS text, slow link, auto: bytes on the wire', unit: 'bytes' },
+  { workload: 'COMPRESS-text', metric: 'bytes_ratio', label: 'COMPRESS text, slow link: bytes auto ÷ none', unit: 'ratio' },
+  { workload: 'COMPRESS-random-none', metric: 'ms', label: 'COMPRESS random, loopback, none: time', unit: 'ms' },
+  { workload: 'COMPRESS-random-auto', metric: 'ms', label: 'COMPRESS random, loopback, auto: time', unit: 'ms' },
+  { workload: 'COMPRESS-random', metric: 'ms_ratio', label: 'COMPRESS random, loopback: time auto ÷ none', unit: 'ratio' },
+  { workload: 'COMPRESS-random-none', metric: 'wire_bytes', label: 'COMPRESS random, loopback, none: bytes on the wire', unit: 'bytes' },
+  { workload: 'COMPRESS-random-auto', metric: 'wire_bytes', label: 'COMPRESS random, loopback, auto: bytes on the wire', unit: 'bytes' },
+  { workload: 'COMPRESS-random', metric: 'bytes_ratio', label: 'COMPRESS random, loopback: bytes auto ÷ none', unit: 'ratio' },
 ]);
 
 const group3 = (n) => String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
@@ -51,6 +64,8 @@ function scaleFor(v, unit) {
       return { factor: 1, suffix: ' %', digits: 2 };
     case 'mib':
       return { factor: 1, suffix: ' MiB', digits: 1 };
+    case 'ratio':
+      return { factor: 1, suffix: '×', digits: 2 };
     default:
       return { factor: 1, suffix: '', digits: 2 };
   }
@@ -142,7 +157,8 @@ export function formatTable(results, systems) {
     const line = [row.label, formatCell(b, row.unit)];
     for (const o of others) {
       const c = cells[o.id];
-      const ok = b.failures.length === 0 && c.failures.length === 0;
+      // A ratio row is already one system's auto ÷ none; a ratio of two of those says little.
+      const ok = b.failures.length === 0 && c.failures.length === 0 && row.unit !== 'ratio';
       line.push(formatCell(c, row.unit), ok ? formatRatio(b.median, c.median) : '–');
     }
     lines.push(`| ${line.join(' | ')} |`);

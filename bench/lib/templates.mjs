@@ -15,6 +15,7 @@ export const TEMPLATE_NEEDS = Object.freeze({
   BURST: ['burst'],
   MIXED: ['mixedbig', 'mixedsmall'],
   SCALE: ['scale'],
+  COMPRESS: ['comptext1', 'comptext2', 'comprand1', 'comprand2'],
 });
 
 /** Where the templates of one profile and seed live under $WZB. */

@@ -104,6 +104,7 @@ describe('profiles', () => {
     expect(QUICK.mixedBigBytes).toBeLessThan(FULL.mixedBigBytes);
     expect(QUICK.scale.files).toBeLessThan(FULL.scale.files);
     expect(QUICK.idleWindowMs).toBeLessThan(FULL.idleWindowMs);
+    expect(QUICK.compress.bytes).toBeLessThan(FULL.compress.bytes);
   });
 
   it('describes its sizes in one line', () => {
@@ -111,6 +112,7 @@ describe('profiles', () => {
     expect(line).toContain('SMALL 5,000 files of 1-64 KiB');
     expect(line).toContain('MIXED 1 GiB + 100 files');
     expect(line).toContain('SCALE 100,000 files');
+    expect(line).toContain('COMPRESS 64 MiB of log-like text with uploads limited to 8 MiB/s, 64 MiB random unlimited');
     expect(line).not.toContain('\n');
   });
 });

@@ -85,6 +85,7 @@ describe('formatValue', () => {
     { v: 2345, unit: 'bytes', want: '2,345 B' },
     { v: 0.07, unit: 'pct', want: '0.07 %' },
     { v: 58.64, unit: 'mib', want: '58.6 MiB' },
+    { v: 0.4567, unit: 'ratio', want: '0.46×' },
     { v: Infinity, unit: 'ms', want: 'timeout' },
     { v: NaN, unit: 'ms', want: '–' },
   ];
@@ -152,6 +153,24 @@ describe('formatTable', () => {
   it('leaves out workloads nobody ran', () => {
     expect(table).not.toContain('BURST');
     expect(table).not.toContain('MIXED');
+    expect(table).not.toContain('COMPRESS');
+  });
+
+  it('shows COMPRESS cases side by side and each system\'s auto ÷ none without a cross ratio', () => {
+    const compress = [
+      res('wizard', 'COMPRESS-text-none', { ms: 8000, wire_bytes: 67_500_000 }),
+      res('wizard', 'COMPRESS-text-auto', { ms: 3000, wire_bytes: 20_000_000 }),
+      res('wizard', 'COMPRESS-text', { ms_ratio: 0.375, bytes_ratio: 0.296 }),
+      res('syncthing', 'COMPRESS-text-none', { ms: 9000, wire_bytes: 67_400_000 }),
+      res('syncthing', 'COMPRESS-text-auto', { ms: 5000, wire_bytes: 33_000_000 }),
+      res('syncthing', 'COMPRESS-text', { ms_ratio: 0.556, bytes_ratio: 0.49 }),
+    ];
+    const t = formatTable(compress, systems.slice(0, 2)).split('\n');
+    const cells = (label: string) => t.find((l) => l.startsWith(`| ${label} |`))?.split(' | ').slice(1);
+    expect(cells('COMPRESS text, slow link, none: time')).toEqual(['8.00 s', '9.00 s', '0.89× |']);
+    expect(cells('COMPRESS text, slow link: time auto ÷ none')).toEqual(['0.38×', '0.56×', '– |']);
+    expect(cells('COMPRESS text, slow link: bytes auto ÷ none')).toEqual(['0.30×', '0.49×', '– |']);
+    expect(t.join('\n')).not.toContain('COMPRESS random');
   });
 });
 
