@@ -12,19 +12,28 @@ const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Watches `b` (B's mixed folder: big file at its root, small files in `small/`) from `t0`
- * (epoch ms). Resolves { ok, small_first_ms, small_p50_ms, small_max_ms, big_ms } (ms after t0;
- * Infinity for what never arrived).
+ * What B must end up with: each small file's size and sha256, the big file's name, size and
+ * sha256. Computed before T0: hashing the 1 GiB template takes seconds, and done inside the
+ * probe after T0 it held the probe back, so every small file looked as late as that hash.
  */
-export async function watchMixed({ b, smallTpl, bigTpl, t0, timeoutMs = 600_000 }) {
+export function mixedExpectation({ smallTpl, bigTpl }) {
   const small = new Map();
   for (const n of fs.readdirSync(smallTpl).sort()) {
     const buf = fs.readFileSync(path.join(smallTpl, n));
-    small.set(n, { size: buf.length, h: sha(buf), t: null });
+    small.set(n, { size: buf.length, h: sha(buf) });
   }
-  const bigSize = fs.statSync(bigTpl).size;
-  const bigHash = hashFile(bigTpl);
-  const bigFile = path.join(b, path.basename(bigTpl));
+  return { small, bigName: path.basename(bigTpl), bigSize: fs.statSync(bigTpl).size, bigHash: hashFile(bigTpl) };
+}
+
+/**
+ * Watches `b` (B's mixed folder: big file at its root, small files in `small/`) from `t0`
+ * (epoch ms) for what `expect` (mixedExpectation) says. Resolves { ok, small_first_ms,
+ * small_p50_ms, small_max_ms, big_ms } (ms after t0; Infinity for what never arrived).
+ */
+export async function watchMixed({ b, expect, t0, timeoutMs = 600_000 }) {
+  const small = new Map([...expect.small].map(([n, s]) => [n, { ...s, t: null }]));
+  const { bigSize, bigHash } = expect;
+  const bigFile = path.join(b, expect.bigName);
   const smallDir = path.join(b, 'small');
   let bigT = null;
   let bigCheckedMtime = -1;

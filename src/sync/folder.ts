@@ -36,6 +36,11 @@ import { ContentFetches } from './content-fetches.js';
 import { GroupCommit } from './group-commit.js';
 import { Trash } from './trash.js';
 
+/** Bytes a candidate's hashing reads: files by size, everything else nothing (recorded first). Stable sort keeps path order within a size. */
+function sizeOf(c: Candidate): number {
+  return c.obs?.type === 'file' ? c.obs.size + 1 : 0;
+}
+
 /** A scanned change ready to record: its entry, and the block sums of a big file. */
 type Recorded = { entry: Omit<LocalEntry, 'sequence'>; sums?: Signature };
 
@@ -375,7 +380,9 @@ export class Folder {
       // its copy and then download the "new" file whole instead of moving it.
       const deletions: Array<[Candidate, Recorded]> = [];
       await this.deletions.during(roots.includes(''), async () => {
-        for (const rel of roots) committed.push(...(await this.scanSubtree(rel, deletions)));
+        const found: Candidate[] = [];
+        for (const rel of roots) found.push(...(await this.changesUnder(rel)));
+        committed.push(...(await this.recordChanges(found, deletions)));
         committed.push(...(await this.commitScanned(deletions)));
       });
       this.deps.log.debug({ roots: roots.slice(0, 20), committed: committed.length }, 'scanned');
@@ -407,8 +414,8 @@ export class Folder {
     return hadRules;
   }
 
-  /** Scans one subtree and records what changed, but for deletions, which it adds to `deletions`. Returns the paths committed. */
-  private async scanSubtree(rel: string, deletions: Array<[Candidate, Recorded]>): Promise<string[]> {
+  /** Walks one subtree: what changed there since the index last looked, with deletions past the gate only. */
+  private async changesUnder(rel: string): Promise<Candidate[]> {
     const { root, store, id } = this.deps;
     const matcher = this.matcher as IgnoreMatcher;
     const result = await walk(root, rel, {
@@ -424,9 +431,18 @@ export class Folder {
       stats.files + stats.dirs,
       (held) => this.deps.log.warn({ deletions: held.count, reason: held.reason }, `deletions held until 'wizard resume ${id}'`),
     );
+    return candidates;
+  }
 
-    // Each file is committed soon after it is hashed, in batches: a big file still hashing holds
-    // back neither the small files found with it nor the peers waiting for them.
+  /**
+   * Hashes and records `candidates`, but for deletions, which it adds to
+   * `deletions`. Returns the paths committed. Each file is committed soon
+   * after it is hashed, in batches, and small files are hashed first: a big
+   * file still hashing holds back neither the small files found with it nor
+   * the peers waiting for them.
+   */
+  private async recordChanges(found: readonly Candidate[], deletions: Array<[Candidate, Recorded]>): Promise<string[]> {
+    const candidates = [...found].sort((x, y) => sizeOf(x) - sizeOf(y));
     const limit = pLimit(this.deps.limits().hashers);
     const committed: string[] = [];
     const ready: Array<[Candidate, Recorded]> = [];

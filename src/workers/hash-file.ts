@@ -7,8 +7,14 @@
  */
 import { blockCount, blockSizeFor, isDeltaSized, sliceSignature, STRONG_BYTES, type Signature } from '../delta/signature.js';
 import type { StatKey } from '../index/hash.js';
-import type { JobRunner } from './pool.js';
+import { inlineRunner, type JobRunner } from './pool.js';
 
+/**
+ * Files up to this size are hashed on the calling thread: reading and hashing
+ * 64 KiB takes tens of microseconds, less than the hop to a worker, and small
+ * files then never queue behind a big file's jobs on the pool.
+ */
+export const INLINE_MAX_BYTES = 64 * 1024;
 /** Below this a file is hashed by one job: a thread hop per slice costs more than it saves. */
 export const SPLIT_MIN_BYTES = 16 * 1024 * 1024;
 /** Most sums slices per file: enough to balance the SHA-256 job across 2 to 4 threads. */
@@ -42,7 +48,9 @@ export async function hashFile(runner: JobRunner, path: string, stat: StatKey, p
   const blockSize = blockSizeFor(stat.size);
   // Sums at another block size (the file changed size class) have nothing to give.
   const usable = prior?.blockSize === blockSize ? prior : undefined;
-  if (stat.size < SPLIT_MIN_BYTES || !isDeltaSized(stat.size)) return runner.run('hash', { path, stat, ...(usable === undefined ? {} : { prior: usable }) });
+  const args = { path, stat, ...(usable === undefined ? {} : { prior: usable }) };
+  if (stat.size <= INLINE_MAX_BYTES) return inlineRunner.run('hash', args);
+  if (stat.size < SPLIT_MIN_BYTES || !isDeltaSized(stat.size)) return runner.run('hash', args);
   const whole = runner.run('hash', { path, stat, noSums: true });
   const parts = sumsSlices(stat.size, blockSize).map(([first, count]) =>
     runner.run('sums', { path, stat, blockSize, first, count, ...(usable === undefined ? {} : { prior: sliceSignature(usable, first, count) }) }),
