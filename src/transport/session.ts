@@ -145,6 +145,9 @@ export class PeerSession {
       onWritten: (bytes) => {
         this.sendRate.add(bytes);
         this.lastSentAt = clock.now();
+        // Room freed in the scheduler admits waiting answers: a frame written under the upload
+        // limit need not fill the socket, so no 'drain' would come to do it.
+        this.pump();
       },
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
