@@ -73,7 +73,6 @@ export class FrameScheduler {
   private smallRun = 0;
   private queued = 0;
   private written = 0;
-  private raw = 0;
   private cancelWait: (() => void) | undefined;
   /** Since when frames have waited on the socket, and how much had drained then. */
   private blocked: { at: number; drained: number } | undefined;
@@ -92,10 +91,6 @@ export class FrameScheduler {
     return this.written;
   }
 
-  /** Body bytes handed to the socket, before compression. */
-  get rawBytesWritten(): number {
-    return this.raw;
-  }
 
   /** Queues a message body in `lane`; `stream` names the file a bulk frame belongs to. */
   enqueue(lane: Lane, body: Buffer, stream?: string): void {
@@ -137,7 +132,6 @@ export class FrameScheduler {
       const frame = this.frame(next);
       upload?.take(frame.length);
       this.written += frame.length;
-      this.raw += next.body.length;
       this.corkUntilNextTick();
       this.deps.sink.write(frame);
       this.deps.onWritten?.(frame.length);

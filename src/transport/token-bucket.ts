@@ -24,11 +24,6 @@ export class TokenBucket {
     private readonly now: () => number,
   ) {}
 
-  /** True when a limit is in force. */
-  get limited(): boolean {
-    return this.rate() > 0;
-  }
-
   /** Bytes per second in force, 0 for unlimited. */
   get bytesPerSecond(): number {
     return this.rate();

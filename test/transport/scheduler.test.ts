@@ -176,7 +176,6 @@ describe('FrameScheduler', () => {
     const decoded = sink.frames.flatMap((f) => new FrameDecoder().push(f));
     expect(decoded[0]!.equals(text)).toBe(true);
     expect(decoded[1]!.equals(noise)).toBe(true);
-    expect(scheduler.rawBytesWritten).toBe(text.length + noise.length);
     expect(scheduler.bytesWritten).toBeLessThan(noise.length + text.length / 10);
   });
 
