@@ -256,11 +256,9 @@ export class WizardNode {
             throw err;
           }
         },
-        stop: async () => {
-          // Replaced by a config change meanwhile: the new folder is not ours to drop.
-          if (this.folders.get(cfg.id) === folder) this.folders.delete(cfg.id);
-          await folder.stop();
-        },
+        // The stopped folder stays in the map until its restart replaces it (a config change removes it
+        // there first): peers' index updates still reach the store meanwhile, and status still lists it.
+        stop: () => folder.stop(),
       });
     }
   }
@@ -516,5 +514,6 @@ function folderService(id: string): string {
 
 /** The supervisor's name for the dialer of a peer. */
 function dialerService(peerId: string): string {
-  return `dial:${short(peerId)}`;
+  // The whole ID: two peers whose IDs share a prefix must not replace each other's dialer.
+  return `dial:${peerId}`;
 }

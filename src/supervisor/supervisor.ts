@@ -81,6 +81,8 @@ interface Entry {
   cancelRestart?: () => void;
   /** Bumped on every start, so a crash report from an earlier run is ignored. */
   generation: number;
+  /** The service's `stop` while it runs, so a halt meanwhile waits for it instead of racing on. */
+  stopping?: Promise<void>;
 }
 
 /** Runs and restarts services. */
@@ -174,7 +176,12 @@ export class Supervisor {
     entry.restartAtMs = now + delay;
     entry.generation++;
     this.deps.log.error({ service: entry.service.name, err, restartInMs: delay }, `${entry.service.name} crashed: ${entry.lastError}; restarting`);
-    if (this.checkFatal(err)) return;
+    if (this.checkFatal(err)) {
+      // No restart is coming: release what the service holds before the daemon closes the rest.
+      entry.state = 'stopped';
+      await this.stopQuietly(entry);
+      return;
+    }
     await this.stopQuietly(entry);
     if (this.stopping || this.entries.get(entry.service.name) !== entry || entry.state !== 'backoff') return;
     entry.cancelRestart = this.deps.clock.setTimer(delay, () => {
@@ -204,13 +211,23 @@ export class Supervisor {
     const wasUp = entry.state !== 'backoff' && entry.state !== 'stopped';
     entry.state = 'stopped';
     if (wasUp) await this.stopQuietly(entry);
+    // A crash's stop may still be running: the caller (a config change, the daemon's exit) must not go on before it ends.
+    else await entry.stopping;
   }
 
-  private async stopQuietly(entry: Entry): Promise<void> {
-    try {
-      await entry.service.stop();
-    } catch (err) {
-      this.deps.log.warn({ service: entry.service.name, err: describeError(err) }, 'service did not stop cleanly');
-    }
+  private stopQuietly(entry: Entry): Promise<void> {
+    const run: { stopping?: Promise<void> } = {};
+    run.stopping = (async () => {
+      try {
+        await entry.service.stop();
+      } catch (err) {
+        this.deps.log.warn({ service: entry.service.name, err: describeError(err) }, 'service did not stop cleanly');
+      } finally {
+        // Reached only after the await above, so `run.stopping` is set by then.
+        if (entry.stopping === run.stopping) delete entry.stopping;
+      }
+    })();
+    entry.stopping = run.stopping;
+    return run.stopping;
   }
 }
