@@ -14,6 +14,9 @@ import { Supervisor } from '../supervisor/supervisor.js';
 import { certsDir, indexPath, isInitialised } from './home.js';
 import { initHome } from './init.js';
 
+/** Exit code of a daemon stopped by an error a restart cannot fix (scripts/wizard.service does not restart it). */
+export const EXIT_FATAL = 3;
+
 /** Where `start` writes what a person reads (logs go to stdout as JSON). */
 export interface DaemonIo {
   readonly say: (line: string) => void;
@@ -133,7 +136,8 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   }
   if (fatalMessage !== undefined) {
     io.say(`wizard: stopped: ${fatalMessage}`);
-    return 1;
+    // Its own code, so the service manager does not restart into the same error every few seconds.
+    return EXIT_FATAL;
   }
   return 0;
 }
