@@ -69,6 +69,15 @@ export function hasCode(err: unknown, code: ErrorCode): boolean {
   return err instanceof WizardError && err.code === code;
 }
 
+/** The first `code` property along `err`'s cause chain that is in `codes` (errno or SQLite codes, say); undefined if none. */
+export function codeInChain(err: unknown, codes: ReadonlySet<string>): string | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && codes.has(code)) return code;
+  }
+  return undefined;
+}
+
 /** A short, single-line description of any thrown value, for logs and status. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) {

@@ -9,7 +9,7 @@ import { renameSync, rmSync } from 'node:fs';
 
 import Database from 'better-sqlite3';
 
-import { WizardError, describeError } from '../core/errors.js';
+import { WizardError, codeInChain, describeError } from '../core/errors.js';
 import { canonical, parseCanonical } from '../versions/vector.js';
 import { EMPTY_DIGEST_HEX, entryDigest, xorInto } from './digest.js';
 import type { EntryType, FileEntry, LocalEntry } from './entry.js';
@@ -598,9 +598,5 @@ function newIndexId(): string {
 const DAMAGED = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CORRUPT_VTAB', 'SQLITE_CORRUPT_SEQUENCE', 'SQLITE_CORRUPT_INDEX']);
 
 function isDamaged(err: unknown): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && DAMAGED.has(code)) return true;
-  }
-  return false;
+  return codeInChain(err, DAMAGED) !== undefined;
 }

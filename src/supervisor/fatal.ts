@@ -3,7 +3,7 @@
  * backoff; these stop the daemon with one line saying what to do, because
  * restarting in a loop would only fill the log.
  */
-import { WizardError } from '../core/errors.js';
+import { codeInChain, WizardError } from '../core/errors.js';
 
 /** An error that must stop the daemon; the message is the line the user reads. */
 export class FatalError extends WizardError {
@@ -19,8 +19,9 @@ const UNWRITABLE_INDEX = new Set(['SQLITE_READONLY', 'SQLITE_READONLY_DIRECTORY'
 /** The one-line reason when `err` is fatal, else undefined. */
 export function fatalReason(err: unknown): string | undefined {
   if (err instanceof FatalError) return err.message;
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && UNWRITABLE_INDEX.has(code)) {
+  // Along the cause chain: the store wraps SQLite's errors in its own.
+  const code = codeInChain(err, UNWRITABLE_INDEX);
+  if (code !== undefined) {
     return `the index database cannot be written (${code}); make the Wizard home writable and start the daemon again`;
   }
   return undefined;
