@@ -83,8 +83,9 @@ export class SignatureBuilder {
   private seen = 0;
 
   /**
-   * With `reuse`, blocks for which `isSame(i)` holds take block i's sums from
-   * `reuse.from` instead of being hashed: the caller knows they hold the same bytes.
+   * With `reuse`, blocks for which `isSame(i)` holds take block i's strong
+   * hash from `reuse.from` instead of hashing: the caller checked they hold
+   * those bytes. Their weak sums are still computed here.
    * With `prior` (the signature of an earlier version of the same file, at the
    * same block size), a block whose strong hash equals prior's block i of the
    * same length takes its weak sum from there: the strong hash already says the
@@ -137,7 +138,9 @@ export class SignatureBuilder {
   private add(buf: Uint8Array, start: number, end: number): void {
     const i = this.blocks;
     if (this.reuse?.isSame(i) === true) {
-      this.weak[i] = this.reuse.from.weak[i] as number;
+      // The strong hash is the one the caller checked our bytes against; the weak sum, which it did
+      // not check (it may come from a peer), is ours to compute: it is cheap, and it is what we serve.
+      this.weak[i] = weakSum(buf, start, end);
       this.strong.set(this.reuse.from.strong.subarray(i * STRONG_BYTES, (i + 1) * STRONG_BYTES), i * STRONG_BYTES);
       this.blocks++;
       return;

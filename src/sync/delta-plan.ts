@@ -104,8 +104,9 @@ interface Located {
   readonly offset: Float64Array;
   /**
    * The peer's sums of the blocks found by rolling (`isKnown[i]` 1): the
-   * locator hashed our bytes and they matched, so these are the sums of what
-   * we copy, and the new file's signature need not hash those blocks again.
+   * locator hashed our bytes and their strong hashes matched, so the new
+   * file's signature takes those instead of hashing the blocks again (it
+   * computes the weak sums itself: those the locator did not check).
    */
   readonly peerSums: { readonly weak: Uint32Array; readonly strong: Uint8Array; readonly isKnown: Uint8Array };
 }

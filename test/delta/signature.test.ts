@@ -72,3 +72,17 @@ describe('sliceSignature', () => {
     });
   }
 });
+
+describe('SignatureBuilder reusing known blocks', () => {
+  it('takes the checked strong hashes of reused blocks but computes their weak sums itself', () => {
+    const data = seededBytes(8 * BLOCK, 4);
+    const real = signatureOf(data, BLOCK);
+    // A peer's sums: right strong hashes (the locator checked those), made-up weak sums.
+    const from = { ...real, weak: new Uint32Array(real.weak.length).fill(0xdeadbeef) };
+    const b = new SignatureBuilder(data.length, BLOCK, { from, isSame: (i) => i % 2 === 0 });
+    b.push(data);
+    const got = b.finish();
+    expect(Array.from(got.weak)).toEqual(Array.from(real.weak));
+    expect(Buffer.from(got.strong).equals(Buffer.from(real.strong))).toBe(true);
+  });
+});
