@@ -160,6 +160,8 @@ export class Supervisor {
     try {
       await entry.service.start(crash);
       if (entry.generation === generation && entry.state === 'starting') entry.state = 'running';
+      // Halted while it was starting: its stop ran before the start finished, so undo what the start set up since.
+      else if ((entry.state as ServiceState) === 'stopped') await this.stopQuietly(entry);
     } catch (err) {
       crash(err);
     }

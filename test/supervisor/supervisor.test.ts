@@ -162,3 +162,29 @@ it('stops every service and cancels pending restarts on stopAll', async () => {
   expect(b.starts).toBe(1);
   expect(sup.status().map((r) => r.state)).toEqual(['stopped', 'stopped']);
 });
+
+it('stops a service again when it was removed while still starting, so nothing its start set up is left running', async () => {
+  const { sup } = setup();
+  let finishStart: () => void = () => undefined;
+  const open: string[] = [];
+  const svc: Service = {
+    name: 'slow',
+    start: () =>
+      new Promise<void>((resolve) => {
+        finishStart = () => {
+          open.push('server');
+          resolve();
+        };
+      }),
+    stop: () => {
+      open.length = 0;
+    },
+  };
+  const added = sup.add(svc);
+  await settle();
+  await sup.remove('slow');
+  finishStart();
+  await added;
+  await settle();
+  expect(open).toEqual([]);
+});
