@@ -77,6 +77,8 @@ export class WizardNode {
   private stopped = false;
   private readonly purger: TrashPurger;
   /** Hashing and delta work, off the event loop; as many threads as the `hashers` limit. */
+  /** Elapsed real time, which a wall-clock step does not move. */
+  private readonly monotonicMs: () => number;
   private readonly pool = new WorkerPool(() => this.config.limits.hashers);
   /** At most `limits.transfers` downloads at once, across every folder and peer. */
   private readonly slots = new TransferSlots(() => this.config.limits.transfers);
@@ -86,9 +88,10 @@ export class WizardNode {
 
   constructor(private readonly deps: NodeDeps) {
     this.config = deps.config;
+    this.monotonicMs = deps.monotonicMs ?? (() => performance.now());
     this.purger = new TrashPurger({
       clock: deps.clock,
-      monotonicMs: deps.monotonicMs ?? (() => performance.now()),
+      monotonicMs: this.monotonicMs,
       folders: () => this.config.folders.map((f) => ({ id: f.id, root: f.path })),
       retentionDays: () => this.config.trash.retentionDays,
       log: deps.log.child({ part: 'trash' }),
@@ -270,6 +273,7 @@ export class WizardNode {
       store: this.deps.store,
       localId: shortId(this.id),
       clock: this.deps.clock,
+      monotonicMs: this.monotonicMs,
       log: this.deps.log.child({ folder: cfg.id }),
       masterIgnore: () => this.masterIgnore,
       limits: () => this.config.limits,

@@ -2,21 +2,29 @@
  * Turns file system events into batches of relative paths to rescan: on
  * Linux from a tree of per-directory watches (see dir-tree-watch.ts for why),
  * elsewhere from @parcel/watcher (FSEvents, ReadDirectoryChangesW).
- * Events are coalesced: a path is handed over once the folder has been quiet
- * for `debounceMs`, and a path that keeps changing is handed over at least
- * every `maxDelayMs` anyway, so a file being written continuously still syncs.
+ * Events are coalesced per path and per folder (see coalescer.ts): a path
+ * quiet for `debounceMs` is handed over at once, and everything again once
+ * the folder settles, at the latest every 2 s, so a file being written
+ * continuously still syncs.
  */
 import watcher from '@parcel/watcher';
 import path from 'node:path';
 import type { Clock } from '../core/clock.js';
+import { ChangeCoalescer } from './coalescer.js';
 import { watchTree } from './dir-tree-watch.js';
 
 /** What the watcher needs from its owner. */
 export interface FolderWatcherDeps {
   readonly root: string;
   readonly clock: Clock;
-  /** Paths (relative, '' = the whole folder) that changed. */
-  readonly onChanges: (paths: string[]) => void;
+  /** Elapsed real time (see coalescer.ts). */
+  readonly monotonicMs: () => number;
+  /**
+   * Paths (relative, '' = the whole folder) that changed. `settled` false:
+   * other paths still change, so a path found gone may be half of a rename
+   * or part of a mass deletion; it is handed over again once settled.
+   */
+  readonly onChanges: (paths: string[], settled: boolean) => void;
   /** The watcher failed or overflowed: only a full rescan is safe now. */
   readonly onError: (err: Error) => void;
   /** Current coalescing window (hot-reloadable, so read on every event). */
@@ -29,11 +37,17 @@ const MAX_DELAY_MS = 2000;
 /** Watches one folder root. */
 export class FolderWatcher {
   private subscription: { close(): Promise<void> | void } | undefined;
-  private pending = new Set<string>();
-  private firstPendingAt = 0;
-  private cancelTimer: (() => void) | undefined;
+  private readonly coalescer: ChangeCoalescer;
 
-  constructor(private readonly deps: FolderWatcherDeps) {}
+  constructor(private readonly deps: FolderWatcherDeps) {
+    this.coalescer = new ChangeCoalescer({
+      clock: deps.clock,
+      monotonicMs: deps.monotonicMs,
+      debounceMs: deps.debounceMs,
+      maxDelayMs: MAX_DELAY_MS,
+      onChanges: deps.onChanges,
+    });
+  }
 
   /** Starts watching; rejects if the OS refuses (for example the inotify watch limit). */
   async start(): Promise<void> {
@@ -63,29 +77,14 @@ export class FolderWatcher {
 
   /** Stops watching and drops pending events. */
   async stop(): Promise<void> {
-    this.cancelTimer?.();
-    this.pending.clear();
+    this.coalescer.clear();
     const sub = this.subscription;
     this.subscription = undefined;
     await sub?.close();
   }
 
   private add(rels: string[]): void {
-    const now = this.deps.clock.now();
-    if (this.pending.size === 0) this.firstPendingAt = now;
-    for (const rel of rels) this.pending.add(rel);
-    if (this.pending.size === 0) return;
-    this.cancelTimer?.();
-    const waited = now - this.firstPendingAt;
-    const delay = Math.max(0, Math.min(this.deps.debounceMs(), MAX_DELAY_MS - waited));
-    this.cancelTimer = this.deps.clock.setTimer(delay, () => this.flush());
-  }
-
-  private flush(): void {
-    this.cancelTimer = undefined;
-    const paths = [...this.pending];
-    this.pending.clear();
-    if (paths.length > 0) this.deps.onChanges(paths);
+    this.coalescer.add(rels);
   }
 }
 

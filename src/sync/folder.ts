@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { describeError, hasCode, WizardError } from '../core/errors.js';
 import { Mutex } from '../core/mutex.js';
+import { isUnder } from '../core/paths.js';
 import type { Limits } from '../config/schema.js';
 import type { LocalEntry } from '../index/entry.js';
 import type { IndexStore } from '../index/store.js';
@@ -64,6 +65,8 @@ export interface FolderDeps {
   /** Our short node ID: the key we bump in version vectors. */
   readonly localId: string;
   readonly clock: Clock;
+  /** Elapsed real time, which a wall-clock step does not move. */
+  readonly monotonicMs: () => number;
   readonly log: Logger;
   readonly peers: FolderPeers;
   /** The master ignore list's text (hot-reloadable). */
@@ -125,6 +128,8 @@ export class Folder {
   private scanning: Promise<void> = Promise.resolve();
   /** Paths waiting for the next scan, and that scan once scheduled. */
   private readonly scanQueue = new Set<string>();
+  /** The queued paths under which the next scan may record deletions (see `queueScan`). */
+  private readonly deletionQueue = new Set<string>();
   private nextScan: Promise<void> | undefined;
   private pullRequested = false;
   private pulling = false;
@@ -158,11 +163,12 @@ export class Folder {
     this.watcher = new FolderWatcher({
       root: deps.root,
       clock: deps.clock,
+      monotonicMs: deps.monotonicMs,
       debounceMs: () => deps.limits().debounceMs,
-      onChanges: (paths) => {
+      onChanges: (paths, settled) => {
         // Our own temp files come and go with every download; there is nothing to record about them.
         const wanted = paths.filter((p) => !isAlwaysIgnored(p));
-        if (wanted.length > 0) this.queueScan(wanted);
+        if (wanted.length > 0) this.queueScan(wanted, settled);
       },
       onError: (err) => {
         deps.log.warn({ err }, 'watcher error; rescanning the whole folder');
@@ -339,9 +345,15 @@ export class Folder {
 
   // ---- scanning ----------------------------------------------------------------------------
 
-  /** Queues a scan of `paths` behind any running one. */
-  queueScan(paths: string[]): void {
-    this.scan(paths).catch((err: unknown) => this.deps.log.error({ err }, 'scan failed'));
+  /**
+   * Queues a scan of `paths` behind any running one. With `mayDelete` false
+   * the scan records what appeared or changed there but not what vanished:
+   * the watcher's early hand-over (see coalescer.ts), where a vanished path
+   * may be half of a rename or one file of a mass deletion still under way.
+   * The watcher hands the same paths over again once the folder settles.
+   */
+  queueScan(paths: string[], mayDelete = true): void {
+    this.scan(paths, mayDelete).catch((err: unknown) => this.deps.log.error({ err }, 'scan failed'));
   }
 
   /**
@@ -349,21 +361,24 @@ export class Folder {
    * arrive while a scan runs are merged into one follow-up scan, so a burst
    * of watcher events during a long scan costs one more pass, not one each.
    */
-  private scan(paths: string[]): Promise<void> {
+  private scan(paths: string[], mayDelete = true): Promise<void> {
     for (const p of paths) this.scanQueue.add(p);
+    if (mayDelete) for (const p of paths) this.deletionQueue.add(p);
     this.nextScan ??= this.scanning
       .catch(() => undefined)
       .then(() => {
         this.nextScan = undefined;
         const batch = [...this.scanQueue];
+        const deletable = [...this.deletionQueue];
         this.scanQueue.clear();
-        return this.scanNow(batch);
+        this.deletionQueue.clear();
+        return this.scanNow(batch, deletable);
       });
     this.scanning = this.nextScan;
     return this.nextScan;
   }
 
-  private async scanNow(paths: string[]): Promise<void> {
+  private async scanNow(paths: string[], deletable: string[]): Promise<void> {
     if (this.lifecycle === 'stopped' || this.lifecycle === 'halted') return;
     const problem = await this.integrityProblem();
     if (problem !== undefined) {
@@ -374,14 +389,16 @@ export class Folder {
     try {
       // New ignore rules can un-ignore paths anywhere, which only a whole-folder scan finds.
       const roots = (await this.refreshMatcher()) ? [''] : minimalRoots(paths);
+      const deletionRoots = minimalRoots(deletable);
+      const mayDelete = (p: string) => deletionRoots.some((r) => isUnder(p, r));
       const committed: string[] = [];
       // Deletions are recorded last, after every root: a file moved away is a deletion plus a new
       // file that still has to be hashed, and a peer that heard of the deletion first would trash
       // its copy and then download the "new" file whole instead of moving it.
       const deletions: Array<[Candidate, Recorded]> = [];
-      await this.deletions.during(roots.includes(''), async () => {
+      await this.deletions.during(deletionRoots.includes(''), async () => {
         const found: Candidate[] = [];
-        for (const rel of roots) found.push(...(await this.changesUnder(rel)));
+        for (const rel of roots) found.push(...(await this.changesUnder(rel, mayDelete)));
         committed.push(...(await this.recordChanges(found, deletions)));
         committed.push(...(await this.commitScanned(deletions)));
       });
@@ -414,8 +431,8 @@ export class Folder {
     return hadRules;
   }
 
-  /** Walks one subtree: what changed there since the index last looked, with deletions past the gate only. */
-  private async changesUnder(rel: string): Promise<Candidate[]> {
+  /** Walks one subtree: what changed there since the index last looked, with deletions `mayDelete` allows and the gate admits only. */
+  private async changesUnder(rel: string, mayDelete: (path: string) => boolean): Promise<Candidate[]> {
     const { root, store, id } = this.deps;
     const matcher = this.matcher as IgnoreMatcher;
     const result = await walk(root, rel, {
@@ -426,8 +443,9 @@ export class Folder {
     for (const s of result.skipped) this.deps.log.warn({ path: s.path, reason: s.reason }, 'not syncing path');
     const known = new Map(store.localUnder(id, rel).map((e) => [e.path, e]));
     const stats = store.localStats(id);
+    const changed = changedPaths(result.seen, known, result.unreadable, (p, isDir) => this.isIgnored(p) || matcher.isIgnored(p, isDir));
     const candidates = this.deletions.admit(
-      changedPaths(result.seen, known, result.unreadable, (p, isDir) => this.isIgnored(p) || matcher.isIgnored(p, isDir)),
+      changed.filter((c) => c.obs !== undefined || mayDelete(c.path)),
       stats.files + stats.dirs,
       (held) => this.deps.log.warn({ deletions: held.count, reason: held.reason }, `deletions held until 'wizard resume ${id}'`),
     );
