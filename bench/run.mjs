@@ -94,12 +94,14 @@ async function main() {
     fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(snapshot, 'node_modules'));
     log(`compiling src/ into ${snapshot}`);
     const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-    await runOk(process.execPath, [tsc, '-p', path.join(repoRoot, 'tsconfig.build.json'), '--outDir', snapshot], { cwd: repoRoot, timeoutMs: 300_000 }).catch((err) => {
+    await runOk(process.execPath, [tsc, '-p', path.join(repoRoot, 'tsconfig.build.json'), '--outDir', path.join(snapshot, 'dist')], { cwd: repoRoot, timeoutMs: 300_000 }).catch((err) => {
       fs.rmSync(snapshot, { recursive: true, force: true });
       fail(`src/ does not compile, nothing measured: ${err.message.replace(/^.*?failed \(exit \d+\): /, '')}`);
     });
     cleanups.push(() => fs.rmSync(snapshot, { recursive: true, force: true }));
-    wizardEntry = path.join(snapshot, 'main.js');
+    // The daemons start through the same launcher as `wizard` itself (it sizes libuv's thread pool).
+    fs.cpSync(path.join(repoRoot, 'bin'), path.join(snapshot, 'bin'), { recursive: true });
+    wizardEntry = path.join(snapshot, 'bin', 'wizard.js');
   }
   await ensureTools(systems, log);
 
