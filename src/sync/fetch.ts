@@ -30,7 +30,7 @@ const RANDOM_CHARS = 8;
 
 /** A finished download. */
 export interface Downloaded {
-  /** The temp file with the entry's content and mode; the caller fsyncs it and renames it into place. */
+  /** The temp file with the entry's content, mode and mtime, fsynced: the caller only renames it into place. */
   readonly temp: string;
   /** Block sums of the content, for the index (undefined for small files). */
   readonly sums: Signature | undefined;
@@ -78,8 +78,11 @@ export async function download(
       sums = await fetchWhole(fh, entry, sources, deps, progress, writeback);
     }
     await fh.chmod(fileMode(entry.mode));
-    // The caller fsyncs the file; background flushes must have ended (and their errors surfaced) first.
+    // Background flushes must have ended (and their errors surfaced) before the mtime (a write would
+    // move it) and the fsync. Through the open handle: a path would cost an open and close of its own.
     await writeback.settle();
+    await fh.utimes(new Date(), new Date(entry.mtimeMs));
+    await fh.sync();
     await fh.close();
     await Promise.all(partials.map((p) => rm(p.file, { force: true })));
     return { temp, sums };

@@ -21,8 +21,8 @@ import { fileMode } from './fetch.js';
  * file in `dirAbs` and returns its path; undefined when the source changed
  * since it was indexed or the copy does not hash right, so the caller
  * fetches from a peer instead. The temp file is verified, has the entry's
- * mode, and is fsynced, exactly like a fetched one; its block sums come
- * with it (hashed in a worker thread).
+ * mode and mtime, and is fsynced, exactly like a fetched one; its block sums
+ * come with it (hashed in a worker thread).
  */
 export async function copyFromLocal(
   root: string,
@@ -48,6 +48,7 @@ export async function copyFromLocal(
     const fh = await open(temp, 'r+');
     try {
       await fh.chmod(fileMode(entry.mode));
+      await fh.utimes(new Date(), new Date(entry.mtimeMs));
       await fh.sync();
     } finally {
       await fh.close();

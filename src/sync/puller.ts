@@ -19,7 +19,7 @@ import type { Signature } from '../delta/signature.js';
 import type { DeltaDeps } from './delta-fetch.js';
 import { download, fileMode } from './fetch.js';
 import { copyFromLocal } from './local-source.js';
-import { fsyncPath, type GroupCommit } from './group-commit.js';
+import type { GroupCommit } from './group-commit.js';
 import type { Trash } from './trash.js';
 
 /** What applying a decision needs from the folder; the download part (peers, workers, abort signal) is DeltaDeps. */
@@ -112,8 +112,7 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
   opts.onFetched?.();
   let placed = false;
   try {
-    await utimes(temp, new Date(), new Date(entry.mtimeMs));
-    await fsyncPath(temp);
+    // The temp file is complete, stamped and fsynced (download and copyFromLocal see to it).
     await ctx.landing.land(async () => {
       expectDecidedOn(ctx, entry.path, opts);
       await replaceWith(ctx, entry.path, abs, temp, opts);

@@ -4,7 +4,7 @@
  * wrong bytes, and resume from a partial download.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -101,6 +101,15 @@ describe('download', () => {
       expect(Buffer.from(sums?.strong ?? []).equals(Buffer.from(expected?.strong ?? []))).toBe(true);
     });
   }
+
+  it('hands over a temp file stamped with the entry\'s mtime and mode, ready to rename', async () => {
+    const content = seededBytes(3000, 16);
+    const entry = { ...entryOf('f', content), mtimeMs: 1_600_000_000_123, mode: 0o640 };
+    const { temp } = await download(dir, entry, ['peer'], undefined, { ...fakePeer({ f: content }), runner: inlineRunner });
+    const st = statSync(temp);
+    expect(Math.round(st.mtimeMs)).toBe(1_600_000_000_123);
+    expect(st.mode & 0o777).toBe(0o640);
+  });
 
   for (const hasSums of [false, true]) {
     it(`falls back to a whole transfer when the sums lie about the blocks (${hasSums ? 'group digests' : 'block sums'})`, async () => {
