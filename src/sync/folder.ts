@@ -3,6 +3,7 @@
  * and the disk in step with its peers (pull rounds). The decisions are made by
  * the pure `reconcile`; the disk work by the puller; this file sequences them.
  */
+import { setMaxListeners } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -157,6 +158,8 @@ export class Folder {
   private readonly timers = new Set<() => void>();
 
   constructor(private readonly deps: FolderDeps) {
+    // Every queued download listens for the folder stopping, and a burst queues thousands: that is the design, not a leak.
+    setMaxListeners(0, this.abort.signal);
     this.trash = new Trash(deps.root, deps.clock);
     this.deletions = new DeletionGate(deps.deletionBudget, deps.clock);
     this.transfers = new TransferBook(() => deps.clock.now());
