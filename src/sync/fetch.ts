@@ -41,6 +41,8 @@ export interface Downloaded {
  * file at that path (already checked against our index) with its stored sums, if any. Partial
  * downloads of the same content in `dirAbs` are reused and removed on success.
  * On failure the temp file stays as a partial if it holds anything new.
+ * `onFetched` hears when every byte is here and verified, before the local
+ * finish (mode, mtime, fsync), which is no longer a transfer.
  */
 export async function download(
   dirAbs: string,
@@ -48,6 +50,7 @@ export async function download(
   sources: readonly string[],
   basis: { file: string; sums: Signature | undefined } | undefined,
   deps: DeltaDeps,
+  onFetched?: () => void,
 ): Promise<Downloaded> {
   if (sources.length === 0) throw new WizardError('UNREACHABLE', `no connected peer has ${entry.path}`);
   await mkdir(dirAbs, { recursive: true });
@@ -77,6 +80,7 @@ export async function download(
     } else {
       sums = await fetchWhole(fh, entry, sources, deps, progress, writeback);
     }
+    onFetched?.();
     await fh.chmod(fileMode(entry.mode));
     // Background flushes must have ended (and their errors surfaced) before the mtime (a write would
     // move it) and the fsync. Through the open handle: a path would cost an open and close of its own.

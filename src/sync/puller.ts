@@ -108,8 +108,8 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
   await ensureParent(ctx, entry.path);
   const source = ctx.findByHash?.(entry.hash);
   const copied = source === undefined ? undefined : await copyFromLocal(ctx.root, path.dirname(abs), entry, source, ctx.runner);
-  const { temp, sums } = copied ?? (await download(path.dirname(abs), entry, sources, await deltaBasis(ctx, entry.path, abs), ctx));
-  opts.onFetched?.();
+  const { temp, sums } = copied ?? (await download(path.dirname(abs), entry, sources, await deltaBasis(ctx, entry.path, abs), ctx, opts.onFetched));
+  if (copied !== undefined) opts.onFetched?.();
   let placed = false;
   try {
     // The temp file is complete, stamped and fsynced (download and copyFromLocal see to it).

@@ -111,6 +111,22 @@ describe('download', () => {
     expect(st.mode & 0o777).toBe(0o640);
   });
 
+  it('says when every byte is here, once, before the local finish', async () => {
+    const content = seededBytes(40 * KiB, 17);
+    const peer = fakePeer({ f: content });
+    const heard: number[] = [];
+    let resolved = false;
+    const done = download(dir, entryOf('f', content), ['peer'], undefined, { ...peer, runner: inlineRunner }, () => {
+      expect(resolved).toBe(false);
+      heard.push(peer.blockBytes);
+    }).then((d) => {
+      resolved = true;
+      return d;
+    });
+    await done;
+    expect(heard).toEqual([content.length]);
+  });
+
   for (const hasSums of [false, true]) {
     it(`falls back to a whole transfer when the sums lie about the blocks (${hasSums ? 'group digests' : 'block sums'})`, async () => {
       const basis = seededBytes(512 * KiB, 6);
