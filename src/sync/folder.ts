@@ -16,6 +16,7 @@ import type { Limits } from '../config/schema.js';
 import type { LocalEntry } from '../index/entry.js';
 import type { IndexStore } from '../index/store.js';
 import { observe, walk } from '../index/scanner.js';
+import type { WatchDir } from '../index/dir-tree-watch.js';
 import { FolderWatcher } from '../index/watcher.js';
 import { compileIgnore, isAlwaysIgnored, type IgnoreMatcher } from '../ignore/matcher.js';
 import type { Signature } from '../delta/signature.js';
@@ -80,6 +81,8 @@ export interface FolderDeps {
   readonly runner: JobRunner;
   /** The node's limit on concurrent downloads, shared with its other folders. */
   readonly slots: TransferSlots;
+  /** Opens one dir's watch (fs.watch by default); tests inject watch failures here. */
+  readonly watchDir?: WatchDir;
 }
 
 /** A folder's state, as status shows it. */
@@ -99,6 +102,8 @@ export interface FolderStatus {
   readonly heldDeletions: number;
   /** Bytes of file content still to download in the current pull round. */
   readonly bytesLeft: number;
+  /** Why part of the folder is polled instead of watched (the inotify watch limit, and how to raise it). */
+  readonly watchProblem?: string;
 }
 
 /** The folder's own ignore file at its root (not synced, like Syncthing's .stignore). */
@@ -177,6 +182,12 @@ export class Folder {
         deps.log.warn({ err }, 'watcher error; rescanning the whole folder');
         this.queueScan(['']);
       },
+      // Logged when it starts and when it ends, not once per dir: the limit can refuse thousands.
+      onWatchProblem: (problem) => {
+        if (problem === undefined) deps.log.info('every dir of the folder is watched again; polling stopped');
+        else deps.log.warn(problem);
+      },
+      ...(deps.watchDir === undefined ? {} : { watchDir: deps.watchDir }),
     });
   }
 
@@ -198,12 +209,8 @@ export class Folder {
     await this.scan(['']);
     if (this.lifecycle !== 'starting') return;
     this.lifecycle = 'running';
-    try {
-      await this.watcher.start();
-    } catch (err) {
-      // Without a watcher the periodic rescan still catches every change, only later.
-      this.deps.log.error({ err }, 'cannot watch folder; changes are picked up by the periodic rescan only');
-    }
+    // What cannot be watched is polled; watcher.problem() says so in status.
+    await this.watcher.start();
     if (!this.started) this.schedulePeriodicRescan();
     this.started = true;
     this.requestPull();
@@ -262,6 +269,7 @@ export class Folder {
     }
     const state = this.state;
     const busy = state !== 'idle';
+    const watchProblem = this.lifecycle === 'running' ? this.watcher.problem() : undefined;
     return {
       id: this.deps.id,
       path: this.deps.root,
@@ -273,6 +281,7 @@ export class Folder {
       pending: Math.max(outOfSync, this.handedOff.size),
       heldDeletions: this.deletions.held?.count ?? 0,
       bytesLeft: Math.max(0, this.plannedBytes - this.transfers.list().reduce((n, t) => n + t.bytesDone, 0)),
+      ...(watchProblem === undefined ? {} : { watchProblem }),
     };
   }
 
@@ -281,6 +290,11 @@ export class Folder {
     if (this.lifecycle !== 'running') return this.lifecycle;
     if (this.scansRunning > 0) return 'scanning';
     return this.pulling || this.handedOff.size > 0 ? 'syncing' : 'idle';
+  }
+
+  /** Why changes at `rel` are found by polling rather than as they happen; undefined when it is watched. */
+  pollReason(rel: string): string | undefined {
+    return this.lifecycle === 'running' && this.watcher.isPolled(rel) ? this.watcher.problem() : undefined;
   }
 
   /** Why a path last failed to sync and when it is tried again, for `status --why`. */
