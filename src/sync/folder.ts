@@ -71,8 +71,8 @@ export interface FolderDeps {
   readonly monotonicMs: () => number;
   readonly log: Logger;
   readonly peers: FolderPeers;
-  /** The master ignore list's text (hot-reloadable). */
-  readonly masterIgnore: () => string;
+  /** The master ignore list's text (hot-reloadable); undefined while its file exists but has never been readable. */
+  readonly masterIgnore: () => string | undefined;
   readonly limits: () => Limits;
   readonly rescanIntervalMs: () => number;
   readonly deletionBudget: () => DeletionBudget;
@@ -131,6 +131,9 @@ export class Folder {
   private readonly abort = new AbortController();
   private matcher: IgnoreMatcher | undefined;
   private matcherSource = '';
+  /** The folder's own ignore file as last read (undefined: never readable), and why the latest read failed. */
+  private ownIgnore: string | undefined;
+  private ownIgnoreProblem: string | undefined;
   private scanning: Promise<void> = Promise.resolve();
   /** Paths waiting for the next scan, and that scan once scheduled. */
   private readonly scanQueue = new Set<string>();
@@ -307,7 +310,8 @@ export class Folder {
     const h = this.deletions.held;
     const held = h === undefined ? [] : [`${this.deps.id}: ${h.count} deletions held (${h.reason}); run 'wizard resume ${this.deps.id}' to apply them`];
     const unreadable = this.readFailures.describe().map((line) => `${this.deps.id}/${line} (cannot read it here; retrying)`);
-    return [...held, ...this.failures.describe().map((line) => `${this.deps.id}/${line}`), ...unreadable];
+    const ignoreFile = this.ownIgnoreProblem === undefined ? [] : [`${this.deps.id}: ${this.ownIgnoreProblem}`];
+    return [...held, ...ignoreFile, ...this.failures.describe().map((line) => `${this.deps.id}/${line}`), ...unreadable];
   }
 
   // ---- root and marker -------------------------------------------------------------------
@@ -373,6 +377,13 @@ export class Folder {
     this.scan(paths, mayDelete).catch((err: unknown) => this.deps.log.error({ err }, 'scan failed'));
   }
 
+  /** Queues a scan that could not run yet again, keeping which of its paths may record deletions. */
+  private queueScanAgain(paths: string[], deletable: string[]): void {
+    const rest = paths.filter((p) => !deletable.includes(p));
+    if (deletable.length > 0) this.queueScan(deletable);
+    if (rest.length > 0) this.queueScan(rest, false);
+  }
+
   /**
    * Adds `paths` to the next scan and resolves when it has run. Requests that
    * arrive while a scan runs are merged into one follow-up scan, so a burst
@@ -404,8 +415,14 @@ export class Folder {
     }
     this.scansRunning++;
     try {
+      const rulesChanged = await this.refreshMatcher();
+      if (rulesChanged === undefined) {
+        // No ignore rules known yet: a scan now would record, and send, what they exclude.
+        this.after(HALT_RECHECK_MS, () => this.queueScanAgain(paths, deletable));
+        return;
+      }
       // New ignore rules can un-ignore paths anywhere, which only a whole-folder scan finds.
-      const roots = (await this.refreshMatcher()) ? [''] : minimalRoots(paths);
+      const roots = rulesChanged ? [''] : minimalRoots(paths);
       const deletionRoots = minimalRoots(deletable);
       const mayDelete = (p: string) => deletionRoots.some((r) => isUnder(p, r));
       const committed: string[] = [];
@@ -429,23 +446,50 @@ export class Folder {
     }
   }
 
-  /** Recompiles the ignore rules when either list changed; true when rules already in use changed. */
-  private async refreshMatcher(): Promise<boolean> {
-    let own = '';
-    try {
-      own = await readFile(path.join(this.deps.root, FOLDER_IGNORE), 'utf8');
-    } catch {
-      // No .wizardignore: only the master list applies.
-    }
-    const source = `${this.deps.masterIgnore()}\0${own}`;
+  /**
+   * Recompiles the ignore rules when either list changed; true when rules
+   * already in use changed, undefined when a list cannot be read and none was
+   * ever in force (an unreadable list keeps the last good one otherwise).
+   */
+  private async refreshMatcher(): Promise<boolean | undefined> {
+    const master = this.deps.masterIgnore();
+    const own = await this.readOwnIgnore();
+    if (master === undefined || own === undefined) return this.matcher === undefined ? undefined : false;
+    const source = `${master}\0${own}`;
     if (this.matcher !== undefined && source === this.matcherSource) return false;
     const hadRules = this.matcher !== undefined;
     this.matcher = compileIgnore([
-      { text: this.deps.masterIgnore(), base: '' },
+      { text: master, base: '' },
       { text: own, base: '' },
     ]);
     this.matcherSource = source;
     return hadRules;
+  }
+
+  /**
+   * The folder's `.wizardignore` text: '' when there is none. One that cannot
+   * be read (a dir now, EACCES, EIO) keeps the last good text: reading it as
+   * empty would un-ignore everything and send ignored files to the peers.
+   */
+  private async readOwnIgnore(): Promise<string | undefined> {
+    let text: string;
+    try {
+      text = await readFile(path.join(this.deps.root, FOLDER_IGNORE), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        text = '';
+      } else {
+        const keeps = this.ownIgnore === undefined ? 'nothing is scanned until it can be read' : 'the last good rules stay in force';
+        const problem = `cannot read ${FOLDER_IGNORE}: ${describeError(err)}; ${keeps}`;
+        if (problem !== this.ownIgnoreProblem) this.deps.log.warn(problem);
+        this.ownIgnoreProblem = problem;
+        return this.ownIgnore;
+      }
+    }
+    if (this.ownIgnoreProblem !== undefined) this.deps.log.info(`${FOLDER_IGNORE} can be read again`);
+    this.ownIgnoreProblem = undefined;
+    this.ownIgnore = text;
+    return text;
   }
 
   /** Walks one subtree: what changed there since the index last looked, with deletions `mayDelete` allows and the gate admits only. */
@@ -627,7 +671,8 @@ export class Folder {
   private async pullRound(only?: readonly string[]): Promise<void> {
     const { store, id } = this.deps;
     const connected = new Set(this.deps.peers.connected());
-    if (connected.size === 0) return;
+    // Until ignore rules are known, ignored paths cannot be told apart: the next scan asks for a pull.
+    if (connected.size === 0 || this.matcher === undefined) return;
     const problem = await this.integrityProblem();
     if (problem !== undefined) {
       this.halt(problem);
