@@ -134,6 +134,8 @@ export class Folder {
   /** The folder's own ignore file as last read (undefined: never readable), and why the latest read failed. */
   private ownIgnore: string | undefined;
   private ownIgnoreProblem: string | undefined;
+  /** Scans were skipped while no ignore rules could be read. */
+  private scansHeld = false;
   private scanning: Promise<void> = Promise.resolve();
   /** Paths waiting for the next scan, and that scan once scheduled. */
   private readonly scanQueue = new Set<string>();
@@ -418,11 +420,13 @@ export class Folder {
       const rulesChanged = await this.refreshMatcher();
       if (rulesChanged === undefined) {
         // No ignore rules known yet: a scan now would record, and send, what they exclude.
+        this.scansHeld = true;
         this.after(HALT_RECHECK_MS, () => this.queueScanAgain(paths, deletable));
         return;
       }
-      // New ignore rules can un-ignore paths anywhere, which only a whole-folder scan finds.
-      const roots = rulesChanged ? [''] : minimalRoots(paths);
+      // New ignore rules can un-ignore paths anywhere, and held scans may have been of anything: only a whole-folder scan finds them.
+      const roots = rulesChanged || this.scansHeld ? [''] : minimalRoots(paths);
+      this.scansHeld = false;
       const deletionRoots = minimalRoots(deletable);
       const mayDelete = (p: string) => deletionRoots.some((r) => isUnder(p, r));
       const committed: string[] = [];

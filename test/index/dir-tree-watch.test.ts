@@ -21,7 +21,7 @@ afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-it('sees later changes deep inside dirs created all at once (mkdir -p)', async () => {
+it('W3: reports a dir created all at once (mkdir -p) again once every dir inside is watched, and sees later changes deep inside', async () => {
   mkdirSync(path.join(root, 'a', 'b', 'c'), { recursive: true });
   writeFileSync(path.join(root, 'a', 'b', 'c', 'first.txt'), '1');
   // A new dir is reported when it appears and again once every dir inside it is watched.

@@ -4,7 +4,8 @@
  * changes when watching fails. Refused dirs (the inotify limit) are polled and
  * said once in status, the log and `status --why`; a watcher error or lost
  * events end in a full rescan that records every file; files created in a new
- * dir before its watch exists are recorded.
+ * dir before its watch exists are recorded; and nothing is recorded while no
+ * ignore rules could ever be read.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -31,6 +32,8 @@ let faults: WatchFaults;
 let folder: Folder;
 let logLines: Array<{ level: number; msg: string }>;
 let announced: number;
+/** The master ignore list the folder sees; undefined: its file exists but was never readable. */
+let master: string | undefined;
 
 beforeEach(() => {
   root = mkdtempSync(path.join(os.tmpdir(), 'wizard-folder-watch-'));
@@ -41,6 +44,7 @@ beforeEach(() => {
   faults = new WatchFaults();
   logLines = [];
   announced = 0;
+  master = '';
   const log = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(JSON.parse(line) as { level: number; msg: string }) });
   const unreachable = () => Promise.reject(new WizardError('UNREACHABLE', 'no peers in this test'));
   folder = new Folder({
@@ -51,7 +55,7 @@ beforeEach(() => {
     clock,
     log,
     peers: { connected: () => [], readBlock: unreachable, readSums: unreachable, announce: () => void announced++ },
-    masterIgnore: () => '',
+    masterIgnore: () => master,
     limits: () => DEFAULTS.limits,
     // The periodic rescan must not be what finds the changes here.
     rescanIntervalMs: () => 3_600_000,
@@ -155,4 +159,27 @@ it('W3: files written into a new dir tree before its watches exist are all recor
   for (const f of files) writeFileSync(path.join(root, ...f.split('/')), f);
   await settle('every file in the new tree recorded', () => files.every(recorded));
   expect(clock.monotonic()).toBeLessThan(POLL_MS);
+});
+
+it('W4: while no ignore rules could ever be read (master list or .wizardignore), nothing is recorded; once readable, ignored files stay out', async () => {
+  writeFileSync(path.join(root, 'secret.key'), 'k');
+  writeFileSync(path.join(root, 'ok', 'draft-1.txt'), 'd');
+  writeFileSync(path.join(root, 'ok', 'plain.txt'), 'p');
+  master = undefined;
+  mkdirSync(path.join(root, '.wizardignore'));
+  await folder.start();
+  clock.advance(6000);
+  await new Promise((r) => setTimeout(r, 200));
+  clock.advance(6000);
+  await new Promise((r) => setTimeout(r, 200));
+  expect(store.allLocal('f')).toEqual([]);
+  expect(folder.errors()).toContainEqual(expect.stringMatching(/^f: cannot read \.wizardignore: EISDIR.*; nothing is scanned until it can be read$/));
+
+  master = 'secret*\n';
+  rmSync(path.join(root, '.wizardignore'), { recursive: true });
+  writeFileSync(path.join(root, '.wizardignore'), 'draft-*\n');
+  await settle('plain.txt recorded once the rules are known', () => recorded('ok/plain.txt'));
+  expect(recorded('secret.key')).toBe(false);
+  expect(recorded('ok/draft-1.txt')).toBe(false);
+  expect(folder.errors()).toEqual([]);
 });
