@@ -18,7 +18,7 @@ const LIMIT = 5;
 const DIRS = Array.from({ length: 8 }, (_, i) => `d${i}`);
 const limitWatches = (n: number) => `echo ${n} > /proc/sys/user/max_inotify_watches`;
 /** Unprivileged user namespaces may be off (a hardened kernel, a container): then this cannot be set up without touching the machine. */
-const canLimit = spawnSync('unshare', ['-U', '-r', 'sh', '-c', limitWatches(LIMIT)]).status === 0;
+const canLimit = spawnSync('unshare', ['-U', '-r', 'sh', '-c', limitWatches(LIMIT)]).status === 0 && spawnSync('nsenter', ['--version']).status === 0;
 
 let base: string;
 let a: TestNode;
