@@ -14,6 +14,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import { processInotifyQueue, type InotifyQueue } from './inotify-queue.js';
 
 /** Opens the watch of one directory: fs.watch, or a test's stand-in that fails for chosen dirs. */
 export type WatchDir = (absDir: string, listener: (event: string, filename: string | Buffer | null) => void) => FSWatcher;
@@ -37,7 +38,7 @@ export interface TreeWatch {
 export interface TreeWatchHandlers {
   /** Relative paths that changed ('' is the root). */
   readonly onPaths: (rels: string[]) => void;
-  /** A watch failed while running: what it would have reported is lost. */
+  /** A watch failed while running, or the kernel's event queue overflowed: what they would have reported is lost. */
   readonly onError: (err: Error) => void;
   /** A dir could not be watched (for example ENOSPC: the inotify watch limit); its subtree is unwatched now. */
   readonly onUnwatched?: (rel: string, err: Error) => void;
@@ -45,6 +46,8 @@ export interface TreeWatchHandlers {
   readonly isExcluded: (rel: string) => boolean;
   /** Opens one dir's watch; fs.watch unless a test injects failures. */
   readonly watchDir?: WatchDir;
+  /** Where overflows of the inotify event queue are noticed: the process's one queue unless a test gives its own. */
+  readonly queue?: InotifyQueue;
 }
 
 /** Watches `root` and every directory below it. */
@@ -52,7 +55,11 @@ export async function watchTree(root: string, handlers: TreeWatchHandlers): Prom
   const watches = new Map<string, FSWatcher>();
   const unwatched = new Map<string, Error>();
   const watchDir = handlers.watchDir ?? watchDirWithFs;
+  const queue = handlers.queue ?? processInotifyQueue();
   let closed = false;
+  const stopOverflowWatch = queue.onOverflow(() => {
+    if (!closed) handlers.onError(Object.assign(new Error('the inotify event queue overflowed (fs.inotify.max_queued_events): events were lost'), { code: 'EOVERFLOW' }));
+  });
 
   const abs = (rel: string) => (rel === '' ? root : path.join(root, ...rel.split('/')));
   const isBelow = (dir: string, rel: string) => dir === rel || rel === '' || dir.startsWith(`${rel}/`);
@@ -73,6 +80,7 @@ export async function watchTree(root: string, handlers: TreeWatchHandlers): Prom
   };
 
   const onEvent = (dir: string, filename: string | Buffer | null) => {
+    queue.note();
     if (closed) return;
     if (filename === null) {
       handlers.onPaths([dir]);
@@ -134,6 +142,7 @@ export async function watchTree(root: string, handlers: TreeWatchHandlers): Prom
   return {
     close() {
       closed = true;
+      stopOverflowWatch();
       unwatchBelow('');
     },
     unwatched: () => unwatched,
