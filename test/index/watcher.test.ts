@@ -35,6 +35,7 @@ beforeEach(() => {
   watcher = new FolderWatcher({
     root,
     clock,
+    monotonicMs: () => clock.monotonic(),
     debounceMs: () => 50,
     onChanges: (paths) => changed.push(...paths),
     onError: (err) => errors.push(err),

@@ -53,6 +53,7 @@ beforeEach(() => {
     store,
     localId: 'local',
     clock,
+    monotonicMs: () => clock.monotonic(),
     log,
     peers: { connected: () => [], readBlock: unreachable, readSums: unreachable, announce: () => void announced++ },
     masterIgnore: () => master,
