@@ -72,7 +72,8 @@ export class WizardNode {
   /** Bytes of sessions that have ended, per peer, so totals survive reconnects. */
   private readonly pastBytes = new Map<string, { sent: number; received: number }>();
   private readonly recentErrors: string[] = [];
-  private masterIgnore = '';
+  /** The master ignore list; undefined while its file exists but has never been readable (folders wait for it). */
+  private masterIgnore: string | undefined;
   private configProblem: ConfigProblem | undefined;
   private stopped = false;
   private readonly purger: TrashPurger;
@@ -306,12 +307,13 @@ export class WizardNode {
    * cannot be read keeps the last good list in force; reading it as empty
    * would un-ignore everything and send ignored secrets to the peers.
    */
-  private readMasterIgnore(): string {
+  private readMasterIgnore(): string | undefined {
     try {
       return readFileSync(ignorePath(this.deps.home), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-      this.noteError(`cannot read ${ignorePath(this.deps.home)}: ${describeError(err)}; the last good ignore list stays in force`, err);
+      const keeps = this.masterIgnore === undefined ? 'no folder is scanned until it can be read' : 'the last good ignore list stays in force';
+      this.noteError(`cannot read ${ignorePath(this.deps.home)}: ${describeError(err)}; ${keeps}`, err);
       return this.masterIgnore;
     }
   }

@@ -68,6 +68,7 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
   for (const f of s.folders) {
     const state = f.state === 'halted' ? `HALTED: ${printable(f.haltReason ?? '')}` : f.inSync ? 'in sync' : `${f.state}, ${f.pending} left${f.bytesLeft > 0 ? ` (${formatBytes(f.bytesLeft)})` : ''}`;
     lines.push(`  ${printable(f.id)}  ${printable(f.path)}  ${f.files} files, ${formatBytes(f.bytes)}  ${state}`);
+    if (f.watchProblem !== undefined) lines.push(`    ${printable(f.watchProblem)}`);
   }
   if (s.folders.length === 0) lines.push('  (none)');
 

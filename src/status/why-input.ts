@@ -27,6 +27,7 @@ export async function gatherWhy(src: WhySources, rel: string): Promise<WhyInput>
   const failure = folder.failureOf(path);
   const transfer = folder.transfers.list().find((t) => t.path === path);
   const { haltReason } = folder.status();
+  const pollReason = folder.pollReason(path);
   const local = store.getLocal(folder.id, path);
   const disk = await observe(folder.root, path).catch(() => undefined);
   const notYetScanned = disk === undefined ? local !== undefined && !local.deleted : classify(disk, local) !== 'same';
@@ -36,6 +37,7 @@ export async function gatherWhy(src: WhySources, rel: string): Promise<WhyInput>
     nowMs: src.nowMs,
     ignored: folder.isIgnored(path),
     ...(haltReason === undefined ? {} : { haltReason }),
+    ...(pollReason === undefined ? {} : { pollReason }),
     local,
     changedSinceScan: notYetScanned,
     peers: src.peers.map((p) => ({ ...p, entry: remotes.get(p.id) })),

@@ -17,6 +17,8 @@ export interface WhyInput {
   readonly nowMs: number;
   readonly ignored: boolean;
   readonly haltReason?: string;
+  /** Set when the path lies in a subtree that is polled instead of watched: why. */
+  readonly pollReason?: string;
   readonly local?: FileEntry;
   /** The disk differs from our index entry: a change the watcher has seen but not yet recorded (or one still being written). */
   readonly changedSinceScan?: boolean;
@@ -75,6 +77,7 @@ export function explainPath(w: WhyInput): Why {
   const reasons: string[] = [];
   if (w.ignored) reasons.push('ignored: an ignore pattern matches it, so it is not synced (and never deleted on peers)');
   if (w.haltReason !== undefined) reasons.push(`folder halted: ${w.haltReason}`);
+  if (w.pollReason !== undefined) reasons.push(`not watched, polled: ${w.pollReason}`);
   if (w.changedSinceScan === true && !w.ignored) {
     reasons.push('waiting for quiet: it changed on disk and is recorded once the writes settle (limits.debounceMs), then sent');
   }

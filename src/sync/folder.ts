@@ -16,6 +16,7 @@ import type { Limits } from '../config/schema.js';
 import type { LocalEntry } from '../index/entry.js';
 import type { IndexStore } from '../index/store.js';
 import { observe, walk } from '../index/scanner.js';
+import type { WatchDir } from '../index/dir-tree-watch.js';
 import { FolderWatcher } from '../index/watcher.js';
 import { compileIgnore, isAlwaysIgnored, type IgnoreMatcher } from '../ignore/matcher.js';
 import type { Signature } from '../delta/signature.js';
@@ -70,8 +71,8 @@ export interface FolderDeps {
   readonly monotonicMs: () => number;
   readonly log: Logger;
   readonly peers: FolderPeers;
-  /** The master ignore list's text (hot-reloadable). */
-  readonly masterIgnore: () => string;
+  /** The master ignore list's text (hot-reloadable); undefined while its file exists but has never been readable. */
+  readonly masterIgnore: () => string | undefined;
   readonly limits: () => Limits;
   readonly rescanIntervalMs: () => number;
   readonly deletionBudget: () => DeletionBudget;
@@ -80,6 +81,8 @@ export interface FolderDeps {
   readonly runner: JobRunner;
   /** The node's limit on concurrent downloads, shared with its other folders. */
   readonly slots: TransferSlots;
+  /** Opens one dir's watch (fs.watch by default); tests inject watch failures here. */
+  readonly watchDir?: WatchDir;
 }
 
 /** A folder's state, as status shows it. */
@@ -99,6 +102,8 @@ export interface FolderStatus {
   readonly heldDeletions: number;
   /** Bytes of file content still to download in the current pull round. */
   readonly bytesLeft: number;
+  /** Why part of the folder is polled instead of watched (the inotify watch limit, and how to raise it). */
+  readonly watchProblem?: string;
 }
 
 /** The folder's own ignore file at its root (not synced, like Syncthing's .stignore). */
@@ -126,6 +131,11 @@ export class Folder {
   private readonly abort = new AbortController();
   private matcher: IgnoreMatcher | undefined;
   private matcherSource = '';
+  /** The folder's own ignore file as last read (undefined: never readable), and why the latest read failed. */
+  private ownIgnore: string | undefined;
+  private ownIgnoreProblem: string | undefined;
+  /** Scans were skipped while no ignore rules could be read. */
+  private scansHeld = false;
   private scanning: Promise<void> = Promise.resolve();
   /** Paths waiting for the next scan, and that scan once scheduled. */
   private readonly scanQueue = new Set<string>();
@@ -177,6 +187,12 @@ export class Folder {
         deps.log.warn({ err }, 'watcher error; rescanning the whole folder');
         this.queueScan(['']);
       },
+      // Logged when it starts and when it ends, not once per dir: the limit can refuse thousands.
+      onWatchProblem: (problem) => {
+        if (problem === undefined) deps.log.info('every dir of the folder is watched again; polling stopped');
+        else deps.log.warn(problem);
+      },
+      ...(deps.watchDir === undefined ? {} : { watchDir: deps.watchDir }),
     });
   }
 
@@ -198,12 +214,8 @@ export class Folder {
     await this.scan(['']);
     if (this.lifecycle !== 'starting') return;
     this.lifecycle = 'running';
-    try {
-      await this.watcher.start();
-    } catch (err) {
-      // Without a watcher the periodic rescan still catches every change, only later.
-      this.deps.log.error({ err }, 'cannot watch folder; changes are picked up by the periodic rescan only');
-    }
+    // What cannot be watched is polled; watcher.problem() says so in status.
+    await this.watcher.start();
     if (!this.started) this.schedulePeriodicRescan();
     this.started = true;
     this.requestPull();
@@ -262,6 +274,7 @@ export class Folder {
     }
     const state = this.state;
     const busy = state !== 'idle';
+    const watchProblem = this.lifecycle === 'running' ? this.watcher.problem() : undefined;
     return {
       id: this.deps.id,
       path: this.deps.root,
@@ -273,6 +286,7 @@ export class Folder {
       pending: Math.max(outOfSync, this.handedOff.size),
       heldDeletions: this.deletions.held?.count ?? 0,
       bytesLeft: Math.max(0, this.plannedBytes - this.transfers.list().reduce((n, t) => n + t.bytesDone, 0)),
+      ...(watchProblem === undefined ? {} : { watchProblem }),
     };
   }
 
@@ -281,6 +295,11 @@ export class Folder {
     if (this.lifecycle !== 'running') return this.lifecycle;
     if (this.scansRunning > 0) return 'scanning';
     return this.pulling || this.handedOff.size > 0 ? 'syncing' : 'idle';
+  }
+
+  /** Why changes at `rel` are found by polling rather than as they happen; undefined when it is watched. */
+  pollReason(rel: string): string | undefined {
+    return this.lifecycle === 'running' && this.watcher.isPolled(rel) ? this.watcher.problem() : undefined;
   }
 
   /** Why a path last failed to sync and when it is tried again, for `status --why`. */
@@ -293,7 +312,8 @@ export class Folder {
     const h = this.deletions.held;
     const held = h === undefined ? [] : [`${this.deps.id}: ${h.count} deletions held (${h.reason}); run 'wizard resume ${this.deps.id}' to apply them`];
     const unreadable = this.readFailures.describe().map((line) => `${this.deps.id}/${line} (cannot read it here; retrying)`);
-    return [...held, ...this.failures.describe().map((line) => `${this.deps.id}/${line}`), ...unreadable];
+    const ignoreFile = this.ownIgnoreProblem === undefined ? [] : [`${this.deps.id}: ${this.ownIgnoreProblem}`];
+    return [...held, ...ignoreFile, ...this.failures.describe().map((line) => `${this.deps.id}/${line}`), ...unreadable];
   }
 
   // ---- root and marker -------------------------------------------------------------------
@@ -359,6 +379,13 @@ export class Folder {
     this.scan(paths, mayDelete).catch((err: unknown) => this.deps.log.error({ err }, 'scan failed'));
   }
 
+  /** Queues a scan that could not run yet again, keeping which of its paths may record deletions. */
+  private queueScanAgain(paths: string[], deletable: string[]): void {
+    const rest = paths.filter((p) => !deletable.includes(p));
+    if (deletable.length > 0) this.queueScan(deletable);
+    if (rest.length > 0) this.queueScan(rest, false);
+  }
+
   /**
    * Adds `paths` to the next scan and resolves when it has run. Requests that
    * arrive while a scan runs are merged into one follow-up scan, so a burst
@@ -390,8 +417,16 @@ export class Folder {
     }
     this.scansRunning++;
     try {
-      // New ignore rules can un-ignore paths anywhere, which only a whole-folder scan finds.
-      const roots = (await this.refreshMatcher()) ? [''] : minimalRoots(paths);
+      const rulesChanged = await this.refreshMatcher();
+      if (rulesChanged === undefined) {
+        // No ignore rules known yet: a scan now would record, and send, what they exclude.
+        this.scansHeld = true;
+        this.after(HALT_RECHECK_MS, () => this.queueScanAgain(paths, deletable));
+        return;
+      }
+      // New ignore rules can un-ignore paths anywhere, and held scans may have been of anything: only a whole-folder scan finds them.
+      const roots = rulesChanged || this.scansHeld ? [''] : minimalRoots(paths);
+      this.scansHeld = false;
       const deletionRoots = minimalRoots(deletable);
       const mayDelete = (p: string) => deletionRoots.some((r) => isUnder(p, r));
       const committed: string[] = [];
@@ -415,23 +450,50 @@ export class Folder {
     }
   }
 
-  /** Recompiles the ignore rules when either list changed; true when rules already in use changed. */
-  private async refreshMatcher(): Promise<boolean> {
-    let own = '';
-    try {
-      own = await readFile(path.join(this.deps.root, FOLDER_IGNORE), 'utf8');
-    } catch {
-      // No .wizardignore: only the master list applies.
-    }
-    const source = `${this.deps.masterIgnore()}\0${own}`;
+  /**
+   * Recompiles the ignore rules when either list changed; true when rules
+   * already in use changed, undefined when a list cannot be read and none was
+   * ever in force (an unreadable list keeps the last good one otherwise).
+   */
+  private async refreshMatcher(): Promise<boolean | undefined> {
+    const master = this.deps.masterIgnore();
+    const own = await this.readOwnIgnore();
+    if (master === undefined || own === undefined) return this.matcher === undefined ? undefined : false;
+    const source = `${master}\0${own}`;
     if (this.matcher !== undefined && source === this.matcherSource) return false;
     const hadRules = this.matcher !== undefined;
     this.matcher = compileIgnore([
-      { text: this.deps.masterIgnore(), base: '' },
+      { text: master, base: '' },
       { text: own, base: '' },
     ]);
     this.matcherSource = source;
     return hadRules;
+  }
+
+  /**
+   * The folder's `.wizardignore` text: '' when there is none. One that cannot
+   * be read (a dir now, EACCES, EIO) keeps the last good text: reading it as
+   * empty would un-ignore everything and send ignored files to the peers.
+   */
+  private async readOwnIgnore(): Promise<string | undefined> {
+    let text: string;
+    try {
+      text = await readFile(path.join(this.deps.root, FOLDER_IGNORE), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        text = '';
+      } else {
+        const keeps = this.ownIgnore === undefined ? 'nothing is scanned until it can be read' : 'the last good rules stay in force';
+        const problem = `cannot read ${FOLDER_IGNORE}: ${describeError(err)}; ${keeps}`;
+        if (problem !== this.ownIgnoreProblem) this.deps.log.warn(problem);
+        this.ownIgnoreProblem = problem;
+        return this.ownIgnore;
+      }
+    }
+    if (this.ownIgnoreProblem !== undefined) this.deps.log.info(`${FOLDER_IGNORE} can be read again`);
+    this.ownIgnoreProblem = undefined;
+    this.ownIgnore = text;
+    return text;
   }
 
   /** Walks one subtree: what changed there since the index last looked, with deletions `mayDelete` allows and the gate admits only. */
@@ -613,7 +675,8 @@ export class Folder {
   private async pullRound(only?: readonly string[]): Promise<void> {
     const { store, id } = this.deps;
     const connected = new Set(this.deps.peers.connected());
-    if (connected.size === 0) return;
+    // Until ignore rules are known, ignored paths cannot be told apart: the next scan asks for a pull.
+    if (connected.size === 0 || this.matcher === undefined) return;
     const problem = await this.integrityProblem();
     if (problem !== undefined) {
       this.halt(problem);

@@ -4,7 +4,7 @@
  * status while the last good config stays in force, and ignore-list changes
  * stop or resume syncing without deleting anything on the peer.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, freePort, runCli, waitConnected, type TestNode, startPairedNodes } from '../support/daemon.js';
@@ -94,7 +94,7 @@ describe('hot reload of the config file', () => {
     await waitFor('a debug line in the log', () => a.daemon?.log.includes('"level":20'), APPLY_MS);
   });
 
-  it('reports a broken edit with its line in status, keeps the last good config, and clears the report once fixed', async () => {
+  it('W4: reports a broken edit with its line in status, keeps the last good config, and clears the report once fixed', async () => {
     const good = readFileSync(configFile(a), 'utf8');
     writeFileSync(configFile(a), good.replace(/transfers: 7/, 'transfers: 7\n  bogus: 1'));
     const st = await waitFor('config problem in status', async () => (await a.daemon?.status())?.configProblem, APPLY_MS);
@@ -133,7 +133,7 @@ describe('hot reload of the peer list', () => {
 });
 
 describe('hot reload of the master ignore list', () => {
-  it('stops syncing newly ignored paths without deleting them on the peer, and syncs them again once un-ignored', async () => {
+  it('W4: stops syncing newly ignored paths without deleting them on the peer, and syncs them again once un-ignored', async () => {
     writeFileSync(path.join(a.folder, 'old.log'), 'synced before the ignore');
     await waitFor('old.log on beta', () => existsSync(path.join(b.folder, 'old.log')) && readFileSync(path.join(b.folder, 'old.log'), 'utf8') === 'synced before the ignore');
     writeFileSync(path.join(a.home, 'ignore'), '*.log\nsecret*\n');
@@ -153,7 +153,7 @@ describe('hot reload of the master ignore list', () => {
     await waitFor('secret.txt on beta once un-ignored', () => existsSync(path.join(b.folder, 'secret.txt')), 5000);
   });
 
-  it("does the same for a folder's own .wizardignore", async () => {
+  it("W4: does the same for a folder's own .wizardignore", async () => {
     writeFileSync(path.join(a.folder, '.wizardignore'), 'draft-*\n');
     await waitFor('the folder ignore in force', async () => {
       const why = JSON.parse((await runCli(a.home, ['status', '--why', 'draft-1.txt', '--json'])).stdout) as { reasons: string[] };
@@ -163,6 +163,57 @@ describe('hot reload of the master ignore list', () => {
     expect(existsSync(path.join(b.folder, 'draft-1.txt'))).toBe(false);
     writeFileSync(path.join(a.folder, '.wizardignore'), '');
     await waitFor('draft-1.txt on beta once un-ignored', () => existsSync(path.join(b.folder, 'draft-1.txt')), 5000);
+  });
+
+  it('W4: an ignore added for a synced subtree stops syncing it, and deleting it here then deletes nothing on the peer', async () => {
+    mkdirSync(path.join(a.folder, 'build', 'sub'), { recursive: true });
+    writeFileSync(path.join(a.folder, 'build', 'out.bin'), 'built');
+    writeFileSync(path.join(a.folder, 'build', 'sub', 'x.o'), 'object');
+    await waitFor('build/ on beta', () => existsSync(path.join(b.folder, 'build', 'sub', 'x.o')) && existsSync(path.join(b.folder, 'build', 'out.bin')));
+    writeFileSync(path.join(a.home, 'ignore'), '*.log\nbuild/\n');
+    await waitFor('build/ ignored', async () => {
+      const why = JSON.parse((await runCli(a.home, ['status', '--why', 'build/out.bin', '--json'])).stdout) as { reasons: string[] };
+      return why.reasons.some((r) => r.startsWith('ignored:'));
+    }, APPLY_MS);
+    writeFileSync(path.join(a.folder, 'build', 'out.bin'), 'rebuilt while ignored');
+    rmSync(path.join(a.folder, 'build'), { recursive: true });
+    await writeIgnored('after-build.log', 'x');
+    expect(readFileSync(path.join(b.folder, 'build', 'out.bin'), 'utf8')).toBe('built');
+    expect(readFileSync(path.join(b.folder, 'build', 'sub', 'x.o'), 'utf8')).toBe('object');
+  });
+
+  it('W4: an ignore list or .wizardignore that can no longer be read keeps the last good rules in force, and says so', async () => {
+    // Swapped in by rename, so no reader ever sees the file missing (which would mean: no rules).
+    const unreadable = (file: string) => {
+      const dir = path.join(base, `dir-${Math.random().toString(16).slice(2)}`);
+      const link = `${file}.swap`;
+      mkdirSync(dir);
+      symlinkSync(dir, link);
+      renameSync(link, file);
+    };
+    const restore = (file: string, text: string) => {
+      writeFileSync(`${file}.swap`, text);
+      renameSync(`${file}.swap`, file);
+    };
+    const masterFile = path.join(a.home, 'ignore');
+    unreadable(masterFile);
+    await waitFor('the unreadable master list in status', async () => (await a.daemon?.status())?.errors.some((e) => e.includes(`cannot read ${masterFile}: EISDIR`) && e.includes('the last good ignore list stays in force')), APPLY_MS);
+    await writeIgnored('kept.log', 'still ignored');
+    expect(existsSync(path.join(b.folder, 'kept.log'))).toBe(false);
+    restore(masterFile, '*.log\nbuild/\n');
+
+    const own = path.join(a.folder, '.wizardignore');
+    restore(own, 'draft-*\n');
+    await waitFor('the folder ignore in force', async () => {
+      const why = JSON.parse((await runCli(a.home, ['status', '--why', 'draft-2.txt', '--json'])).stdout) as { reasons: string[] };
+      return why.reasons.some((r) => r.startsWith('ignored:'));
+    }, APPLY_MS);
+    unreadable(own);
+    await waitFor('the unreadable .wizardignore in status', async () => (await a.daemon?.status())?.errors.some((e) => e.startsWith('shared: cannot read .wizardignore: EISDIR') && e.endsWith('the last good rules stay in force')), APPLY_MS);
+    await writeIgnored('draft-2.txt', 'still ignored');
+    expect(existsSync(path.join(b.folder, 'draft-2.txt'))).toBe(false);
+    restore(own, 'draft-*\n');
+    await waitFor('the .wizardignore problem cleared', async () => !(await a.daemon?.status())?.errors.some((e) => e.includes('.wizardignore')), APPLY_MS);
   });
 });
 

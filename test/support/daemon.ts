@@ -94,6 +94,11 @@ export class Daemon {
     this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
   }
 
+  /** The daemon's process ID. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** Everything the daemon printed (logs included), for failure messages. */
   get log(): string {
     return this.output;
@@ -119,9 +124,13 @@ export class Daemon {
   }
 }
 
-/** Starts `wizard start` for a node and waits until its control socket answers. */
-export async function startDaemon(node: TestNode, env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
-  const child = spawn(process.execPath, [bin, '--home', node.home, 'start'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+/**
+ * Starts `wizard start` for a node and waits until its control socket answers.
+ * `launcher` is a command line the daemon runs under (it must exec it, keeping the pid): `unshare ...`, say.
+ */
+export async function startDaemon(node: TestNode, env: NodeJS.ProcessEnv = {}, launcher: readonly string[] = []): Promise<Daemon> {
+  const argv = [...launcher, process.execPath, bin, '--home', node.home, 'start'];
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const daemon = new Daemon(node, child);
   node.daemon = daemon;
   // The control socket answers before the listener is bound; ready means listening.
