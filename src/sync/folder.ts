@@ -68,6 +68,8 @@ export interface FolderDeps {
   readonly clock: Clock;
   /** Elapsed real time, which a wall-clock step does not move. */
   readonly monotonicMs: () => number;
+  /** Stamps trash entries (the node's SteadyTime, so a clock step cannot get them purged early); `clock` when absent. */
+  readonly trashClock?: Pick<Clock, 'now'>;
   readonly log: Logger;
   readonly peers: FolderPeers;
   /** The master ignore list's text (hot-reloadable). */
@@ -160,7 +162,7 @@ export class Folder {
   constructor(private readonly deps: FolderDeps) {
     // Every queued download listens for the folder stopping, and a burst queues thousands: that is the design, not a leak.
     setMaxListeners(0, this.abort.signal);
-    this.trash = new Trash(deps.root, deps.clock);
+    this.trash = new Trash(deps.root, deps.trashClock ?? deps.clock);
     this.deletions = new DeletionGate(deps.deletionBudget, deps.clock);
     this.transfers = new TransferBook(() => deps.clock.now());
     this.watcher = new FolderWatcher({

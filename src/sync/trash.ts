@@ -70,7 +70,8 @@ function truncateUtf8(s: string, maxBytes: number): string {
 export class Trash {
   constructor(
     private readonly root: string,
-    private readonly clock: Clock,
+    /** Stamps entries; the daemon's is steady against clock steps (SteadyTime.notBefore), so an age is never overstated. */
+    private readonly clock: Pick<Clock, 'now'>,
   ) {}
 
   /**
