@@ -558,6 +558,7 @@ export class Folder {
     } catch (err) {
       // CHANGED: a file being written right now; look again once it settles.
       if (hasCode(err, 'CHANGED')) {
+        this.deps.log.debug({ path: c.path }, 'changed during hashing; hashing again once it settles');
         this.queueScanLater(c.path);
         return undefined;
       }
