@@ -198,12 +198,12 @@ async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: str
   }
   try {
     await expectStill(ctx, rel, current?.type === 'dir' ? undefined : current);
+    await rename(temp, abs);
   } catch (err) {
     // The user's file stays where it is, under its own name: the extra name would only be a stray copy.
     if (kept !== undefined) await rm(kept, { force: true });
     throw err;
   }
-  await rename(temp, abs);
   if (kept !== undefined && opts.keepLocalAs !== undefined) ctx.created?.(opts.keepLocalAs);
 }
 
