@@ -546,7 +546,8 @@ export class Folder {
     }
     const wait = tooFreshToHash(walkedFrom, c.obs.mtimeMs);
     if (wait > 0) {
-      this.after(wait, () => this.queueScan([c.path]));
+      // Only to hash it then: a deletion is for the watcher's settled hand-over to report.
+      this.after(wait, () => this.queueScan([c.path], false));
       return undefined;
     }
     try {
