@@ -18,6 +18,7 @@ import { PROTOCOL_VERSION } from './protocol/messages.js';
 import { helloFolder, PeerLink } from './sync/exchange.js';
 import { Folder } from './sync/folder.js';
 import { TrashPurger } from './sync/trash-purger.js';
+import { SteadyTime } from './core/steady-time.js';
 import type { Supervisor } from './supervisor/supervisor.js';
 import { type ConfigProblem, settingsOf, type StatusSnapshot } from './status/snapshot.js';
 import { explainPath, type Why } from './status/why.js';
@@ -77,6 +78,8 @@ export class WizardNode {
   private configProblem: ConfigProblem | undefined;
   private stopped = false;
   private readonly purger: TrashPurger;
+  /** Clock readings a clock step cannot turn against the trash: its stamps and its purge share them. */
+  private readonly steady: SteadyTime;
   /** Hashing and delta work, off the event loop; as many threads as the `hashers` limit. */
   /** Elapsed real time, which a wall-clock step does not move. */
   private readonly monotonicMs: () => number;
@@ -90,9 +93,11 @@ export class WizardNode {
   constructor(private readonly deps: NodeDeps) {
     this.config = deps.config;
     this.monotonicMs = deps.monotonicMs ?? (() => performance.now());
+    this.steady = new SteadyTime(deps.clock, this.monotonicMs);
     this.purger = new TrashPurger({
       clock: deps.clock,
       monotonicMs: this.monotonicMs,
+      steady: this.steady,
       folders: () => this.config.folders.map((f) => ({ id: f.id, root: f.path })),
       retentionDays: () => this.config.trash.retentionDays,
       log: deps.log.child({ part: 'trash' }),
@@ -275,6 +280,7 @@ export class WizardNode {
       localId: shortId(this.id),
       clock: this.deps.clock,
       monotonicMs: this.monotonicMs,
+      trashClock: { now: () => this.steady.notBefore() },
       log: this.deps.log.child({ folder: cfg.id }),
       masterIgnore: () => this.masterIgnore,
       limits: () => this.config.limits,

@@ -26,7 +26,7 @@ import type { SumsSource } from './delta-plan.js';
 import type { BlockSource } from './fetch.js';
 import { conflictName } from './conflict.js';
 import { applyMerge, applyTake, type PullContext, type TakeOptions } from './puller.js';
-import { changedPaths, entryFor, expiredTombstones, minimalRoots, sameObservation, type Candidate } from './local-changes.js';
+import { changedPaths, entryFor, expiredTombstones, minimalRoots, sameObservation, tooFreshToHash, type Candidate } from './local-changes.js';
 import { planPull, planSize } from './pull-plan.js';
 import { lastModifier, reconcile } from './reconcile.js';
 import { readBlock, readSums, type WireSums } from './serve.js';
@@ -69,6 +69,8 @@ export interface FolderDeps {
   readonly clock: Clock;
   /** Elapsed real time, which a wall-clock step does not move. */
   readonly monotonicMs: () => number;
+  /** Stamps trash entries (the node's SteadyTime, so a clock step cannot get them purged early); `clock` when absent. */
+  readonly trashClock?: Pick<Clock, 'now'>;
   readonly log: Logger;
   readonly peers: FolderPeers;
   /** The master ignore list's text (hot-reloadable); undefined while its file exists but has never been readable. */
@@ -170,7 +172,7 @@ export class Folder {
   constructor(private readonly deps: FolderDeps) {
     // Every queued download listens for the folder stopping, and a burst queues thousands: that is the design, not a leak.
     setMaxListeners(0, this.abort.signal);
-    this.trash = new Trash(deps.root, deps.clock);
+    this.trash = new Trash(deps.root, deps.trashClock ?? deps.clock);
     this.deletions = new DeletionGate(deps.deletionBudget, deps.clock);
     this.transfers = new TransferBook(() => deps.clock.now());
     this.watcher = new FolderWatcher({
@@ -436,8 +438,10 @@ export class Folder {
       const deletions: Array<[Candidate, Recorded]> = [];
       await this.deletions.during(deletionRoots.includes(''), async () => {
         const found: Candidate[] = [];
+        // Every observation of this scan is taken after this moment (see tooFreshToHash).
+        const walkedFrom = this.deps.clock.now();
         for (const rel of roots) found.push(...(await this.changesUnder(rel, mayDelete)));
-        committed.push(...(await this.recordChanges(found, deletions)));
+        committed.push(...(await this.recordChanges(found, deletions, walkedFrom)));
         committed.push(...(await this.commitScanned(deletions)));
       });
       this.deps.log.debug({ roots: roots.slice(0, 20), committed: committed.length }, 'scanned');
@@ -524,7 +528,7 @@ export class Folder {
    * file still hashing holds back neither the small files found with it nor
    * the peers waiting for them.
    */
-  private async recordChanges(found: readonly Candidate[], deletions: Array<[Candidate, Recorded]>): Promise<string[]> {
+  private async recordChanges(found: readonly Candidate[], deletions: Array<[Candidate, Recorded]>, walkedFrom: number): Promise<string[]> {
     const candidates = [...found].sort((x, y) => sizeOf(x) - sizeOf(y));
     const limit = pLimit(this.deps.limits().hashers);
     const committed: string[] = [];
@@ -548,7 +552,7 @@ export class Folder {
     await Promise.all(
       candidates.map((c) =>
         limit(async () => {
-          const got = await this.record(c);
+          const got = await this.record(c, walkedFrom);
           if (got === undefined) return;
           if (got.entry.deleted) return void deletions.push([c, got]);
           ready.push([c, got]);
@@ -596,11 +600,17 @@ export class Folder {
    * The entry to record for a changed path, with the block sums of a big
    * file (hashed in a worker thread), or undefined when there is nothing to record after all.
    */
-  private async record(c: Candidate): Promise<Recorded | undefined> {
+  private async record(c: Candidate, walkedFrom: number): Promise<Recorded | undefined> {
     if (c.obs?.type !== 'file') {
       this.readFailures.succeed(c.path);
       const entry = entryFor(c, '', this.deps.localId, this.deps.clock.now());
       return entry === undefined ? undefined : { entry };
+    }
+    const wait = tooFreshToHash(walkedFrom, c.obs.mtimeMs);
+    if (wait > 0) {
+      // Only to hash it then: a deletion is for the watcher's settled hand-over to report.
+      this.after(wait, () => this.queueScan([c.path], false));
+      return undefined;
     }
     try {
       const { hash, sums } = await hashFile(this.deps.runner, path.join(this.deps.root, ...c.path.split('/')), c.obs, this.priorSums(c));
@@ -611,6 +621,7 @@ export class Folder {
     } catch (err) {
       // CHANGED: a file being written right now; look again once it settles.
       if (hasCode(err, 'CHANGED')) {
+        this.deps.log.debug({ path: c.path }, 'changed during hashing; hashing again once it settles');
         this.queueScanLater(c.path);
         return undefined;
       }

@@ -20,6 +20,7 @@ import type { DeltaDeps } from './delta-fetch.js';
 import { download, fileMode } from './fetch.js';
 import { copyFromLocal } from './local-source.js';
 import type { GroupCommit } from './group-commit.js';
+import { sameObservation } from './local-changes.js';
 import type { Trash } from './trash.js';
 
 /** What applying a decision needs from the folder; the download part (peers, workers, abort signal) is DeltaDeps. */
@@ -121,7 +122,8 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
       return sums === undefined ? landing : { ...landing, after: () => ctx.commitSums(entry.path, entry.hash, sums) };
     });
   } finally {
-    if (!placed) await rm(temp, { force: true });
+    // Not through a parent swapped for a link meanwhile: the temp file is then out of our reach, and so is that dir.
+    if (!placed && (await realAncestors(ctx.root, entry.path).catch(() => false))) await rm(temp, { force: true });
   }
 }
 
@@ -155,6 +157,8 @@ async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVect
     if (current !== undefined && current.type !== 'dir') {
       await ctx.trash.moveIn(abs, entry.path, 'replaced');
     }
+    // The parent chain once more: mkdir and chmod through a dir swapped for a link would act outside the folder.
+    if (current?.type !== 'dir' && !(await realAncestors(ctx.root, entry.path))) throw changed(entry.path);
     if (current?.type !== 'dir') await mkdir(abs);
     await chmod(abs, (entry.mode & 0o777) | 0o700);
     ctx.commit([await recorded(ctx.root, entry, version)]);
@@ -169,7 +173,7 @@ async function applyDelete(ctx: PullContext, rel: string, version: VersionVector
     if (local === undefined) return { entries: [] };
     const current = await expectUnchanged(ctx, rel);
     if (current?.type === 'dir') await removeEmptyDir(abs, rel);
-    else if (current !== undefined) await ctx.trash.moveIn(abs, rel);
+    else if (current !== undefined) await ctx.trash.moveIn(abs, rel, 'deleted', () => expectStill(ctx, rel, current));
     return { entries: [{ ...local, size: 0, hash: '', target: '', deleted: true, version, inode: 0 }], dir: path.dirname(abs) };
   });
 }
@@ -180,17 +184,46 @@ async function applyDelete(ctx: PullContext, rel: string, version: VersionVector
  */
 async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: string, opts: TakeOptions): Promise<void> {
   const current = await expectUnchanged(ctx, rel);
+  /** A second name made for the old version (conflict copy or trash entry), undone if we do not go on. */
+  let kept: string | undefined;
   if (current?.type === 'dir') {
     // A dir becomes a file or link.
     await removeEmptyDir(abs, rel);
   } else if (current !== undefined && opts.keepLocalAs !== undefined) {
     // A second name for the losing version first, so at no moment is either version without a name.
-    await link(abs, resolveInside(ctx.root, opts.keepLocalAs));
-    ctx.created?.(opts.keepLocalAs);
+    kept = resolveInside(ctx.root, opts.keepLocalAs);
+    await link(abs, kept);
   } else if (current !== undefined) {
-    await ctx.trash.preserve(abs, rel);
+    kept = await ctx.trash.preserve(abs, rel);
   }
-  await rename(temp, abs);
+  try {
+    await expectStill(ctx, rel, current?.type === 'dir' ? undefined : current);
+    await rename(temp, abs);
+  } catch (err) {
+    // The user's file stays where it is, under its own name: the extra name would only be a stray copy.
+    if (kept !== undefined) await rm(kept, { force: true });
+    throw err;
+  }
+  if (kept !== undefined && opts.keepLocalAs !== undefined) ctx.created?.(opts.keepLocalAs);
+}
+
+/**
+ * Looks once more, right before the rename, after the slow steps that follow
+ * `expectUnchanged` (a trash link, a conflict copy): every dir above `rel`
+ * must still be a real directory (a dir swapped for a symlink would send the
+ * rename out of the folder), and `rel` must still be exactly `expected` (an
+ * edit saved meanwhile must not be buried under the pulled version).
+ *
+ * What remains is the window between this check and the rename itself, which
+ * no portable call closes (Node has no renameat2 with RENAME_EXCHANGE and no
+ * dir-relative rename): a racing local writer can still land there. An edit
+ * written in place in that window is kept, as the trash entry is a hard link
+ * to the same file; a file renamed over the target, or a parent swapped for a
+ * link, in that window of microseconds is not caught.
+ */
+async function expectStill(ctx: PullContext, rel: string, expected: Observation | undefined): Promise<void> {
+  if (!(await realAncestors(ctx.root, rel))) throw changed(rel);
+  if (!sameObservation(await observe(ctx.root, rel), expected)) throw changed(rel);
 }
 
 /**

@@ -57,6 +57,9 @@ export async function readBlock(
       if (bytesRead === 0) throw new ServeError('changed', `${req.path}: shorter than indexed`);
       done += bytesRead;
     }
+    // Written to while we read: these bytes may mix two versions. The peer's hash check would catch
+    // it, but only after the whole transfer; saying so now makes it ask again once we rescanned.
+    if (!sameStat(statKey(await fh.stat()), entry)) throw new ServeError('changed', `${req.path}: changed while it was read`);
     return buf;
   } finally {
     await fh.close();

@@ -5,10 +5,14 @@
  * daemon runs, the purge's notion of "now" advances no faster than the
  * monotonic clock, so setting the date a year ahead purges nothing extra;
  * setting it back only delays purges, and an entry stamped in the future is kept.
+ * The folders stamp their trash entries with the same SteadyTime (`notBefore`),
+ * so an entry trashed while the date was set back is not purged early once it
+ * is set right.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
+import { SteadyTime } from '../core/steady-time.js';
 import { listTrash, olderThan, purgeEntries } from './trash-catalog.js';
 
 /** What the purger needs. */
@@ -16,6 +20,8 @@ export interface TrashPurgerDeps {
   readonly clock: Clock;
   /** Milliseconds from a clock that never jumps (performance.now in the daemon). */
   readonly monotonicMs: () => number;
+  /** The node's steady readings of `clock`, shared with the folders' trash stamps; made from `clock` and `monotonicMs` when absent. */
+  readonly steady?: SteadyTime;
   /** The folders to purge, as configured now. */
   readonly folders: () => ReadonlyArray<{ id: string; root: string }>;
   readonly retentionDays: () => number;
@@ -29,8 +35,7 @@ const DEFAULT_FIRST_MS = 60_000;
 
 /** Purges old trash entries in the background. */
 export class TrashPurger {
-  private readonly baseWallMs: number;
-  private readonly baseMonoMs: number;
+  private readonly steady: SteadyTime;
   private cancel: (() => void) | undefined;
   private stopped = false;
   private onCrash: ((err: unknown) => void) | undefined;
@@ -39,13 +44,12 @@ export class TrashPurger {
     private readonly deps: TrashPurgerDeps,
     private readonly opts: { intervalMs?: number; firstMs?: number } = {},
   ) {
-    this.baseWallMs = deps.clock.now();
-    this.baseMonoMs = deps.monotonicMs();
+    this.steady = deps.steady ?? new SteadyTime(deps.clock, deps.monotonicMs);
   }
 
   /** The time purges are judged by: the wall clock, but never ahead of the time actually elapsed since start. */
   trustedNow(): number {
-    return Math.min(this.deps.clock.now(), this.baseWallMs + (this.deps.monotonicMs() - this.baseMonoMs));
+    return this.steady.notAfter();
   }
 
   /** Schedules the first purge and the hourly ones after it; an unexpected failure goes to `onCrash` (the supervisor) when given. */

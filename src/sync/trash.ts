@@ -70,14 +70,20 @@ function truncateUtf8(s: string, maxBytes: number): string {
 export class Trash {
   constructor(
     private readonly root: string,
-    private readonly clock: Clock,
+    /** Stamps entries; the daemon's is steady against clock steps (SteadyTime.notBefore), so an age is never overstated. */
+    private readonly clock: Pick<Clock, 'now'>,
   ) {}
 
-  /** Moves the file or empty dir at `abs` (whose folder-relative path is `rel`) into the trash. Returns the trash path. */
-  async moveIn(abs: string, rel: string, cause: TrashCause = 'deleted'): Promise<string> {
+  /**
+   * Moves the file or empty dir at `abs` (whose folder-relative path is `rel`)
+   * into the trash. Returns the trash path. `check` runs last before the
+   * rename (the caller's look that `abs` is still what it decided on).
+   */
+  async moveIn(abs: string, rel: string, cause: TrashCause = 'deleted', check?: () => Promise<void>): Promise<string> {
     return this.place(rel, cause, async (dest) => {
       // rename() would silently replace an earlier trash entry of the same name; refuse instead.
       await assertAbsent(dest);
+      await check?.();
       await rename(abs, dest);
     });
   }

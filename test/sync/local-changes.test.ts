@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LocalEntry } from '../../src/index/entry.js';
 import type { Observation } from '../../src/index/scanner.js';
-import { changedPaths, entryFor, expiredTombstones, minimalRoots, sameObservation } from '../../src/sync/local-changes.js';
+import { changedPaths, entryFor, expiredTombstones, minimalRoots, MTIME_TICK_MS, sameObservation, tooFreshToHash } from '../../src/sync/local-changes.js';
 
 const H = 'a'.repeat(64);
 const obs = (path: string, extra: Partial<Observation> = {}): Observation => ({ path, type: 'file', size: 3, mtimeMs: 10, mode: 0o644, inode: 7, target: '', ...extra });
@@ -82,5 +82,22 @@ describe('expiredTombstones', () => {
       entry('live', { version: { me: 1 } }),
     ];
     expect(expiredTombstones(entries, now, 365)).toEqual(['old']);
+  });
+});
+
+describe('tooFreshToHash (M1: a file rewritten within one mtime tick)', () => {
+  const T = Date.UTC(2026, 10, 28, 12);
+
+  it('M1: waits until one mtime tick has passed since the last write before hashing, so a same-tick rewrite cannot hide behind the recorded stat', () => {
+    expect(tooFreshToHash(T, T)).toBe(MTIME_TICK_MS + 1);
+    expect(tooFreshToHash(T + 10, T)).toBe(MTIME_TICK_MS - 10 + 1);
+    expect(tooFreshToHash(T + MTIME_TICK_MS, T)).toBe(0);
+    expect(tooFreshToHash(T + 60_000, T)).toBe(0);
+  });
+
+  it('CL1: an mtime in the future (2100, or a clock set back) or before 1970 is hashed at once', () => {
+    expect(tooFreshToHash(T, Date.UTC(2100, 0, 1))).toBe(0);
+    expect(tooFreshToHash(T, T + 5)).toBe(0);
+    expect(tooFreshToHash(T, -86_400_000)).toBe(0);
   });
 });

@@ -127,3 +127,67 @@ describe('wins (the concurrent tie-break)', () => {
     expect(wins(file({ a: 3, b: 1 }, H1, 5), file({ a: 1, b: 3 }, H2, 5))).toBe(false);
   });
 });
+
+describe('CL1: skewed clocks and extreme mtimes', () => {
+  const Y2100 = Date.UTC(2100, 0, 1);
+  const PRE_1970 = Date.UTC(1969, 6, 20);
+  const DAY = 86_400_000;
+
+  it('CL1: version vectors decide, not mtime: a newer version before 1970 replaces an older one from 2100', () => {
+    expect(reconcile(file({ me: 1 }, H1, Y2100), [at('p', file({ me: 1, p: 1 }, H2, PRE_1970))])).toMatchObject({ kind: 'take', replacesConcurrent: false });
+    expect(reconcile(file({ me: 1, p: 1 }, H2, PRE_1970), [at('p', file({ me: 1 }, H1, Y2100))])).toEqual({ kind: 'none' });
+  });
+
+  it('CL1: a peer a day ahead or behind only breaks the tie of concurrent edits, the same way on both sides, and the loser is kept', () => {
+    for (const skew of [DAY, -DAY]) {
+      const mine = file({ me: 2, p: 1 }, H1, 1_800_000_000_000);
+      const theirs = file({ me: 1, p: 2 }, H2, 1_800_000_000_000 + skew);
+      const here = reconcile(mine, [at('p', theirs)]);
+      const there = reconcile(theirs, [at('me', mine)]);
+      // Exactly one side takes the other's version, and keeps its own as a conflict copy.
+      const takers = [here, there].filter((d) => d.kind === 'take');
+      expect(takers).toHaveLength(1);
+      expect(takers[0]).toMatchObject({ replacesConcurrent: true });
+    }
+  });
+
+  /**
+   * Two nodes exchanging their entry for one path until nothing changes, as
+   * the puller applies decisions (take: their entry at the decided version;
+   * merge: our entry at it). Returns how many changes were made in all.
+   */
+  function settle(a: FileEntry, b: FileEntry, rounds: number): { a: FileEntry; b: FileEntry; changes: number[] } {
+    const changes: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      let n = 0;
+      const apply = (local: FileEntry, remote: FileEntry, peer: string): FileEntry => {
+        const d = reconcile(local, [at(peer, remote)]);
+        if (d.kind === 'none') return local;
+        n++;
+        return d.kind === 'take' ? { ...d.entry, version: d.version } : { ...local, version: d.version };
+      };
+      a = apply(a, b, 'b');
+      b = apply(b, a, 'a');
+      changes.push(n);
+    }
+    return { a, b, changes };
+  }
+
+  it('CL1: mtimes in 2100 and before 1970 settle after one exchange and then stay quiet (no ping-pong)', () => {
+    const cases: Array<[FileEntry, FileEntry]> = [
+      // One side changed: the other takes it.
+      [file({ a: 1 }, H1, Y2100), file({}, H2, PRE_1970)],
+      // Concurrent edits, one stamped 2100, one before 1970.
+      [file({ a: 1 }, H1, Y2100), file({ b: 1 }, H2, PRE_1970)],
+      [file({ a: 1 }, H1, PRE_1970), file({ b: 1 }, H2, Y2100)],
+      // Concurrent, same content, different mtimes: merged without a transfer.
+      [file({ a: 1 }, H1, Y2100), file({ b: 1 }, H1, PRE_1970)],
+    ];
+    for (const [a, b] of cases) {
+      const { a: endA, b: endB, changes } = settle(a, b, 6);
+      expect(endA.hash).toBe(endB.hash);
+      expect(reconcile(endA, [at('b', endB)])).toEqual({ kind: 'none' });
+      expect(changes.slice(2)).toEqual([0, 0, 0, 0]);
+    }
+  });
+});

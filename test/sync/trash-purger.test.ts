@@ -9,7 +9,8 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listTrash } from '../../src/sync/trash-catalog.js';
 import { TrashPurger } from '../../src/sync/trash-purger.js';
-import { trashName } from '../../src/sync/trash.js';
+import { SteadyTime } from '../../src/core/steady-time.js';
+import { Trash, trashName } from '../../src/sync/trash.js';
 import { FakeClock } from '../support/clock.js';
 
 const DAY = 86_400_000;
@@ -34,9 +35,9 @@ function trashed(rel: string, ageDays: number): void {
   writeFileSync(abs, rel);
 }
 
-function purger(): TrashPurger {
+function purger(steady?: SteadyTime): TrashPurger {
   return new TrashPurger(
-    { clock, monotonicMs: () => clock.monotonic(), folders: () => [{ id: 'f', root }], retentionDays: () => retentionDays, log: pino({ level: 'silent' }) },
+    { clock, monotonicMs: () => clock.monotonic(), ...(steady === undefined ? {} : { steady }), folders: () => [{ id: 'f', root }], retentionDays: () => retentionDays, log: pino({ level: 'silent' }) },
     { firstMs: 1000, intervalMs: DAY / 24 },
   );
 }
@@ -95,5 +96,38 @@ describe('TrashPurger', () => {
     clock.advance(DAY);
     await new Promise((r) => setTimeout(r, 50));
     expect(await kept()).toEqual(['ancient2']);
+  });
+
+  it('CL1: a file trashed while the clock was set back a day is not purged early once the clock is set right', async () => {
+    // As the daemon wires it: the folder's trash stamps and the purge share one SteadyTime.
+    const steady = new SteadyTime(clock, () => clock.monotonic());
+    const trash = new Trash(root, { now: () => steady.notBefore() });
+    const p = purger(steady);
+    clock.jump(-DAY);
+    writeFileSync(path.join(root, 'doc.txt'), 'old');
+    await trash.moveIn(path.join(root, 'doc.txt'), 'doc.txt');
+    clock.jump(DAY);
+    // 29.5 days of real time: the entry is that old, whatever its stamp would say by the stepped clock.
+    clock.advance(29.5 * DAY);
+    expect(await p.runOnce()).toBe(0);
+    expect(await kept()).toEqual(['doc.txt']);
+    clock.advance(DAY);
+    expect(await p.runOnce()).toBe(1);
+  });
+
+  it('CL1: the clock stepping back and forth during a run never purges an entry before its retention', async () => {
+    const steady = new SteadyTime(clock, () => clock.monotonic());
+    const trash = new Trash(root, { now: () => steady.notBefore() });
+    const p = purger(steady);
+    writeFileSync(path.join(root, 'a.txt'), 'a');
+    await trash.moveIn(path.join(root, 'a.txt'), 'a.txt');
+    // The steps add up to nothing: the clock ends right, and only the real 30 days make the entry due.
+    for (const step of [-DAY, 2 * DAY, -3 * DAY, 400 * DAY, -398 * DAY]) {
+      clock.jump(step);
+      clock.advance(5 * DAY);
+      expect(await p.runOnce()).toBe(0);
+    }
+    clock.advance(5 * DAY + 1);
+    expect(await p.runOnce()).toBe(1);
   });
 });

@@ -57,3 +57,23 @@ describe('bump, merge, dominates', () => {
     expect(canonical({ a: 10, b: 2 })).toBe(canonical(v));
   });
 });
+
+describe('CL1: bump under skewed or stepped clocks', () => {
+  const DAY = 86_400_000;
+  const NOW = Date.UTC(2026, 10, 28);
+
+  it('CL1: an edit after seeing the version of a peer a day ahead still dominates it', () => {
+    const theirs = bump({}, 'peer', NOW + DAY);
+    const mine = bump(theirs, 'me', NOW);
+    expect(compare(mine, theirs)).toBe('greater');
+  });
+
+  it('CL1: the local clock stepping back (a day, or to before 1970) still orders each edit after the last', () => {
+    let v = bump({}, 'me', NOW);
+    for (const t of [NOW - DAY, NOW - 2 * DAY, -DAY, NOW + DAY, NOW]) {
+      const next = bump(v, 'me', t);
+      expect(compare(next, v)).toBe('greater');
+      v = next;
+    }
+  });
+});

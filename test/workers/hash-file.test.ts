@@ -3,7 +3,7 @@
  * sums as one pass over it, and CHANGED when the file moves under the jobs.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,5 +98,58 @@ describe('hashFile', () => {
     renameSync(other, file);
     const err: unknown = await hashFile(pool, file, stat).catch((e: unknown) => e);
     expect(hasCode(err, 'CHANGED')).toBe(true);
+  });
+});
+
+describe('M1: a file appended, truncated and rewritten at about 1 kHz while it is hashed', () => {
+  it('M1: each hash is dropped with CHANGED or is the hash of a version the file really had; once writes stop it is the last content', async () => {
+    const file = path.join(dir, 'busy');
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    let content = Buffer.from(seededBytes(512 * 1024, 9));
+    writeFileSync(file, content);
+    const versions = new Set([sha(content)]);
+    let stop = false;
+    const writer = (async () => {
+      const fd = openSync(file, 'r+');
+      try {
+        for (let n = 0; !stop; n++) {
+          if (n % 3 === 0) {
+            // Rewritten in place: same size, same inode, new bytes.
+            content = Buffer.from(content.map((x, i) => (i % 4096 === 0 ? (x + 1) & 0xff : x)));
+            writeSync(fd, content, 0, content.length, 0);
+          } else if (n % 3 === 1) {
+            const more = Buffer.from(seededBytes(1000, n));
+            writeSync(fd, more, 0, more.length, content.length);
+            content = Buffer.concat([content, more]);
+          } else {
+            content = content.subarray(0, content.length - 700);
+            ftruncateSync(fd, content.length);
+          }
+          versions.add(sha(content));
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      } finally {
+        closeSync(fd);
+      }
+    })();
+    let changed = 0;
+    const deadline = Date.now() + 1500;
+    try {
+      while (Date.now() < deadline) {
+        try {
+          const { hash } = await hashFile(pool, file, statKey(statSync(file)));
+          expect(versions.has(hash)).toBe(true);
+        } catch (err) {
+          expect(hasCode(err, 'CHANGED'), String(err)).toBe(true);
+          changed++;
+        }
+      }
+    } finally {
+      stop = true;
+      await writer;
+    }
+    expect(changed).toBeGreaterThan(0);
+    const { hash } = await hashFile(pool, file, statKey(statSync(file)));
+    expect(hash).toBe(sha(content));
   });
 });
