@@ -80,9 +80,9 @@ export class WizardNode {
   private readonly purger: TrashPurger;
   /** Clock readings a clock step cannot turn against the trash: its stamps and its purge share them. */
   private readonly steady: SteadyTime;
-  /** Hashing and delta work, off the event loop; as many threads as the `hashers` limit. */
   /** Elapsed real time, which a wall-clock step does not move. */
   private readonly monotonicMs: () => number;
+  /** Hashing and delta work, off the event loop; as many threads as the `hashers` limit. */
   private readonly pool = new WorkerPool(() => this.config.limits.hashers);
   /** At most `limits.transfers` downloads at once, across every folder and peer. */
   private readonly slots = new TransferSlots(() => this.config.limits.transfers);
