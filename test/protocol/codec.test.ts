@@ -172,6 +172,8 @@ describe('decodeMessage rejects hostile bodies', () => {
       body: Buffer.from([0xc6, 0x00, 0x01, 0x00, 0x00, 0x00]),
       mentions: 'past the end',
     },
+    { description: 'P2: a string that is not valid UTF-8', body: Buffer.from([0xa3, 0x61, 0xff, 0xfe]), mentions: 'UTF-8' },
+    { description: 'P2: a lone surrogate encoded as CESU bytes', body: Buffer.from([0xa3, 0xed, 0xa0, 0x80]), mentions: 'UTF-8' },
     { description: 'a truncated length field', body: Buffer.from([0xdb, 0xff]), mentions: 'end of data' },
     { description: 'a truncated float64', body: Buffer.from([0xcb, 0x00]), mentions: 'past the end' },
     { description: 'a map missing its last value', body: Buffer.from([0x81, 0xa1, 0x61]), mentions: 'end of data' },

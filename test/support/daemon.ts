@@ -99,6 +99,11 @@ export class Daemon {
     return this.output;
   }
 
+  /** Whether the process is still running (no exit, no fatal signal such as an out-of-memory abort). */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** The daemon's status, via the real CLI. */
   async status(): Promise<StatusSnapshot> {
     const res = await runCli(this.node.home, ['status', '--json']);
@@ -119,9 +124,16 @@ export class Daemon {
   }
 }
 
+/** How to start a daemon beyond the defaults. */
+export interface DaemonOptions {
+  /** Flags for the node binary itself, before the script, e.g. `--max-old-space-size=256` to make an out-of-memory abort fail the test. */
+  readonly nodeFlags?: readonly string[];
+}
+
 /** Starts `wizard start` for a node and waits until its control socket answers. */
-export async function startDaemon(node: TestNode, env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
-  const child = spawn(process.execPath, [bin, '--home', node.home, 'start'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+export async function startDaemon(node: TestNode, env: NodeJS.ProcessEnv = {}, options: DaemonOptions = {}): Promise<Daemon> {
+  const args = [...(options.nodeFlags ?? []), bin, '--home', node.home, 'start'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const daemon = new Daemon(node, child);
   node.daemon = daemon;
   // The control socket answers before the listener is bound; ready means listening.
