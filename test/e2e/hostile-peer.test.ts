@@ -7,13 +7,16 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadNodeCredentials } from '../../src/certs/store.js';
 import type { FileEntry } from '../../src/index/entry.js';
 import { compressBody, CODEC_IDS } from '../../src/protocol/compression.js';
 import { encodeCompressedFrame } from '../../src/protocol/framing.js';
+import { dial } from '../../src/transport/tls.js';
 import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
 import { connectHostile, fileEntry, hostileKey, linkEntry, type HostileLink } from '../support/hostile-peer.js';
 import { waitFor } from '../support/wait.js';
@@ -375,3 +378,37 @@ it('R1: a counter for our own node above ours is bumped past by our next edit; a
   expect(readdirSync(a.folder).filter((n) => n.startsWith('r1.sync-conflict') || n.includes('conflict'))).toEqual([]);
   await assertUnharmed();
 });
+
+it('T5: a connection from alpha to itself is dropped; a second connection from the same node replaces the first', async () => {
+  const own = loadNodeCredentials(path.join(a.home, 'certs'));
+  const { socket } = await dial({ host: '127.0.0.1', port: a.port, credentials: own, expectedId: a.id });
+  socket.on('error', () => undefined);
+  await waitFor('alpha to drop its own connection', () => socket.destroyed || socket.readableEnded, 20_000);
+  socket.destroy();
+  await waitFor('alpha to log why', () => a.daemon?.log.includes('refused a connection from this node itself'), 20_000);
+  const first = await connectHostile(hostile, a, 'shared');
+  const second = await connectHostile(hostile, a, 'shared');
+  expect(await first.session.closed).toMatch(/duplicate/);
+  const data = await second.session.request({ folder: 'shared', path: served.path, hash: sha256(served.content), offset: 0, length: served.content.length });
+  expect(data.toString()).toBe(served.content);
+  second.session.close('done');
+  await assertUnharmed();
+});
+
+it('T8: 300 TCP connections that never start TLS do not keep an honest peer out, and are dropped by the handshake timeout', async () => {
+  const stuck = await Promise.all(
+    Array.from({ length: 300 }, () => new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect(a.port, '127.0.0.1', () => resolve(s));
+      s.on('error', reject);
+    })),
+  );
+  try {
+    const link = await connectHostile(hostile, a, 'shared');
+    link.session.close('done');
+    await assertUnharmed();
+    // The listener's handshake timeout is 10 s.
+    await waitFor('alpha to drop every stuck connection', () => stuck.every((s) => s.destroyed || s.readableEnded), 40_000, 200);
+  } finally {
+    for (const s of stuck) s.destroy();
+  }
+}, 90_000);
