@@ -57,7 +57,7 @@ describe('reconcile', () => {
       expected: { kind: 'merge', version: { me: 2, p: 1 } },
     },
     {
-      description: 'concurrent edits with identical content merge without a transfer',
+      description: 'X2: concurrent edits with identical content merge without a transfer',
       local: file({ me: 2, p: 1 }, H1),
       remotes: [at('p', file({ me: 1, p: 2 }, H1, 5000))],
       expected: { kind: 'merge', version: { me: 2, p: 2 } },
@@ -75,13 +75,13 @@ describe('reconcile', () => {
       expected: { kind: 'none' },
     },
     {
-      description: 'a deletion concurrent with our edit loses: the file stays',
+      description: 'X3: a deletion concurrent with our edit loses: the file stays',
       local: file({ me: 2, p: 1 }, H1, 1000),
       remotes: [at('p', gone({ me: 1, p: 2 }, 9000))],
       expected: { kind: 'none' },
     },
     {
-      description: 'our deletion concurrent with a peer edit loses: the file comes back',
+      description: 'X3: our deletion concurrent with a peer edit loses: the file comes back',
       local: gone({ me: 2, p: 1 }, 9000),
       remotes: [at('p', file({ me: 1, p: 2 }, H2, 1000))],
       expected: { kind: 'take', version: { me: 2, p: 2 }, sources: ['p'], replacesConcurrent: true },
