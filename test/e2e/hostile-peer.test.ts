@@ -150,6 +150,15 @@ it('F3: a msgpack bomb (a map claiming 2^32 entries) closes the connection', asy
   await assertUnharmed();
 });
 
+it('F5: data after a close is never acted on', async () => {
+  const reason = await attack((link) =>
+    link.socket.write(Buffer.concat([rawFrame(plainPackr.pack({ type: 'close', reason: 'bye' })), rawFrame(plainPackr.pack(index([fileEntry(link, hostile, 'after-close.txt', 'late')])))])),
+  );
+  expect(reason).not.toBe('still open');
+  await assertUnharmed();
+  expect(existsSync(path.join(a.folder, 'after-close.txt'))).toBe(false);
+});
+
 it('F5: a second hello closes the connection', async () => {
   const reason = await attack((link) =>
     link.session.send({ type: 'hello', protocol: 1, id: hostile.id, name: 'again', listenPort: 0, intent: 'sync', folders: [] }),
@@ -335,7 +344,9 @@ it('D1: LZ4 and zstd bodies that expand past their announced size, and a corrupt
   await assertUnharmed();
 });
 
-it('P7: a request through a symlinked parent, for a dir or for a fifo gets an error and no data, without blocking', async () => {
+it('P7: a request through a symlinked parent, for a dir, a fifo or an ignored file gets an error and no data, without blocking', async () => {
+  writeFileSync(path.join(a.folder, '.wizardignore'), 'ignored-secret.txt\n');
+  writeFileSync(path.join(a.folder, 'ignored-secret.txt'), 'not for peers');
   symlinkSync('.', path.join(a.folder, 'self-link'));
   mkdirSync(path.join(a.folder, 'a-dir'));
   execFileSync('mkfifo', [path.join(a.folder, 'a-fifo')]);
@@ -345,6 +356,8 @@ it('P7: a request through a symlinked parent, for a dir or for a fifo gets an er
   await expect(link.session.request({ folder: 'shared', path: `self-link/${served.path}`, hash, offset: 0, length: 5 })).rejects.toThrow();
   await expect(link.session.request({ folder: 'shared', path: 'a-dir', hash, offset: 0, length: 5 })).rejects.toThrow();
   await expect(link.session.request({ folder: 'shared', path: 'a-fifo', hash, offset: 0, length: 5 })).rejects.toThrow();
+  await expect(link.session.request({ folder: 'shared', path: 'ignored-secret.txt', hash: sha256('not for peers'), offset: 0, length: 5 })).rejects.toThrow();
+  expect(existsSync(path.join(honest.folder, 'ignored-secret.txt'))).toBe(false);
   link.session.close('done');
   await assertUnharmed();
 });
@@ -361,7 +374,7 @@ it('R2: a request for an old version of a file that changed gets an error, never
   await assertUnharmed();
 });
 
-it('R1: a counter for our own node above ours is bumped past by our next edit; a dominated resend is ignored', async () => {
+it('R1: a counter for our own node above ours is bumped past by our next edit; a dominated resend with an old sequence is ignored', async () => {
   const rel = 'r1.txt';
   const alphaKey = a.id.slice(0, 16);
   const link = await connectHostile(hostile, a, 'shared');
@@ -370,9 +383,9 @@ it('R1: a counter for our own node above ours is bumped past by our next edit; a
   await waitFor('alpha to take the forged entry', () => existsSync(path.join(a.folder, rel)), 30_000);
   writeFileSync(path.join(a.folder, rel), 'the user edit');
   await waitFor('the user edit on the honest peer', () => existsSync(path.join(honest.folder, rel)) && readFileSync(path.join(honest.folder, rel), 'utf8') === 'the user edit', 30_000);
-  // An old version resent: dominated by what alpha now holds.
+  // An old version resent with a sequence gone backwards: dominated by what alpha now holds.
   const stale = fileEntry(link, hostile, rel, 'stale resend');
-  await sendAndSettle(link, [{ ...stale, version: { [alphaKey]: 1, [hostileKey(hostile)]: 1 } }]);
+  await sendAndSettle(link, [{ ...stale, version: { [alphaKey]: 1, [hostileKey(hostile)]: 1 }, sequence: 1 }]);
   link.session.close('done');
   expect(readFileSync(path.join(a.folder, rel), 'utf8')).toBe('the user edit');
   expect(readdirSync(a.folder).filter((n) => n.startsWith('r1.sync-conflict') || n.includes('conflict'))).toEqual([]);
