@@ -4,7 +4,7 @@
  * rename storms. "Concurrent" here means made while the two were apart, so
  * neither saw the other's change first.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cleanup, startDaemon, startPairedNodes, treeOf, waitConnected, waitSameTree, type TestNode } from '../support/daemon.js';
@@ -29,10 +29,11 @@ function contents(node: TestNode): Map<string, string> {
   }));
 }
 
-it('X2, X3, X5: while apart, the same edit on both sides, a delete against an edit, and a file turned dir against an edit', async () => {
+it('X2, X3, X5: while apart, the same edit on both sides, a delete against an edit, and a file turned dir or symlink against an edit', async () => {
   writeFileSync(path.join(a.folder, 'x2.txt'), 'base');
   writeFileSync(path.join(a.folder, 'x3.txt'), 'base');
   writeFileSync(path.join(a.folder, 'x5'), 'base');
+  writeFileSync(path.join(a.folder, 'x5l'), 'base');
   await waitSameTree(a, b);
   expect(await b.daemon?.stop()).toBe(0);
 
@@ -44,6 +45,9 @@ it('X2, X3, X5: while apart, the same edit on both sides, a delete against an ed
   mkdirSync(path.join(a.folder, 'x5'));
   writeFileSync(path.join(a.folder, 'x5', 'inner.txt'), 'inside the new dir');
   writeFileSync(path.join(b.folder, 'x5'), 'x5 edited on beta');
+  rmSync(path.join(a.folder, 'x5l'));
+  symlinkSync('x2.txt', path.join(a.folder, 'x5l'));
+  writeFileSync(path.join(b.folder, 'x5l'), 'x5l edited on beta');
 
   await startDaemon(b);
   await waitConnected(a, b);
@@ -59,6 +63,9 @@ it('X2, X3, X5: while apart, the same edit on both sides, a delete against an ed
     const values = [...files.values()];
     expect(values, `${node.name}: ${tree.join(' | ')}`).toContain('inside the new dir');
     expect(values, `${node.name}: ${tree.join(' | ')}`).toContain('x5 edited on beta');
+    // X5: a file turned symlink against an edit keeps both too.
+    expect(values, `${node.name}: ${tree.join(' | ')}`).toContain('x5l edited on beta');
+    expect(treeOf(node.folder).some((l) => l.startsWith('l x5l') && l.endsWith(' x2.txt')), `${node.name}: ${tree.join(' | ')}`).toBe(true);
   }
 }, 120_000);
 
