@@ -425,3 +425,28 @@ it('T8: 300 TCP connections that never start TLS do not keep an honest peer out,
     for (const s of stuck) s.destroy();
   }
 }, 90_000);
+
+it("R1: a peer claiming our index under another indexId gets the whole index again; a claim past our last sequence is clamped", async () => {
+  const first = await connectHostile(hostile, a, 'shared');
+  const ours = first.hello.folders.find((f) => f.id === 'shared');
+  expect(ours).toBeDefined();
+  first.session.close('done');
+  const roundTrip = (link: HostileLink) =>
+    link.session.request({ folder: 'shared', path: served.path, hash: sha256(served.content), offset: 0, length: served.content.length });
+
+  // The right indexId and a sequence far past ours: nothing is resent (the claim is clamped, not trusted to go further).
+  const current = await connectHostile(hostile, a, 'shared', { have: { indexId: ours?.indexId ?? '', sequence: 1_000_000_000 } });
+  await roundTrip(current);
+  expect(current.indexes).toEqual([]);
+  // Clamped: alpha's next change still reaches the peer, its sequence being below the claim.
+  writeFileSync(path.join(a.folder, 'after-claim.txt'), 'new after the claim');
+  await waitFor('the next change announced', () => current.indexes.some((m) => m.entries.some((e) => e.path === 'after-claim.txt')), 20_000);
+  current.session.close('done');
+
+  // A stale indexId: the whole index again, starting with a reset.
+  const stale = await connectHostile(hostile, a, 'shared', { have: { indexId: 'f'.repeat(16), sequence: 1_000_000_000 } });
+  await waitFor('the full index', () => stale.indexes.some((m) => m.entries.some((e) => e.path === served.path)), 20_000);
+  expect(stale.indexes[0]?.reset).toBe(true);
+  stale.session.close('done');
+  await assertUnharmed();
+});
