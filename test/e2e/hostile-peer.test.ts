@@ -10,9 +10,13 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import tls from 'node:tls';
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadNodeCredentials } from '../../src/certs/store.js';
+import { createCa, issueNodeCert, nodeIdOf } from '../../src/certs/ca.js';
+import { loadNodeCredentials, readCa } from '../../src/certs/store.js';
+import { addPeer } from '../../src/config/edit.js';
+import { configPath } from '../../src/config/file.js';
 import type { FileEntry } from '../../src/index/entry.js';
 import { compressBody, CODEC_IDS } from '../../src/protocol/compression.js';
 import { encodeCompressedFrame } from '../../src/protocol/framing.js';
@@ -450,3 +454,35 @@ it("R1: a peer claiming our index under another indexId gets the whole index aga
   stale.session.close('done');
   await assertUnharmed();
 });
+
+it('T6: a peer that completes TLS 1.3 and then refuses our certificate is never marked up, and is redialed with backoff, not in a hot loop', async () => {
+  // Its certificate is from alpha's CA (alpha accepts it), but it trusts another CA, so it refuses alpha after alpha's side finished.
+  const now = new Date();
+  const liar = issueNodeCert(readCa(path.join(a.home, 'certs')), 'liar', now);
+  const server = tls.createServer({ cert: liar.certPem, key: liar.keyPem, ca: [createCa('other', now).certPem], requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' });
+  server.on('tlsClientError', () => undefined);
+  let dials = 0;
+  server.on('connection', () => dials++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  const liarId = nodeIdOf(liar.certPem);
+  const config = configPath(a.home);
+  const before = readFileSync(config, 'utf8');
+  try {
+    writeFileSync(config, addPeer(before, { id: liarId, name: 'liar', address: `127.0.0.1:${port}` }));
+    await waitFor('alpha to dial the liar twice', () => dials >= 2, 30_000);
+    const from = dials;
+    const started = Date.now();
+    while (Date.now() - started < 6000) {
+      const status = await a.daemon?.status();
+      expect(status?.peers.find((p) => p.id === liarId)?.connected ?? false).toBe(false);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    // Backoff doubles from 1 s: a few dials in 6 s, where a hot loop would make hundreds.
+    expect(dials - from).toBeLessThanOrEqual(5);
+  } finally {
+    writeFileSync(config, before);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+  await assertUnharmed();
+}, 90_000);
