@@ -3,6 +3,7 @@
  * records and no extension types, so any msgpack implementation can talk to
  * Wizard, and a peer cannot reach the decoder's extension machinery.
  */
+import { isUtf8 } from 'node:buffer';
 import { Packr, Unpackr } from 'msgpackr';
 import { ProtocolError } from '../core/errors.js';
 import { encodeFrame } from './framing.js';
@@ -62,7 +63,8 @@ export function decodeMessage(body: Buffer): Message {
  * Walks the msgpack structure without building anything, iteratively, and
  * refuses what the protocol never uses before the recursive decoder runs:
  * extension types (msgpackr records, dates, structured clones), the reserved
- * byte 0xc1, map keys that are not strings, nesting beyond MAX_NESTING, and
+ * byte 0xc1, map keys that are not strings, strings that are not valid UTF-8,
+ * nesting beyond MAX_NESTING, and
  * counts or lengths that cannot fit in the bytes left (each element takes at
  * least one byte, so a map claiming 2^32 entries in 10 bytes fails at once).
  */
@@ -111,6 +113,8 @@ function checkShape(body: Buffer): void {
     else if (b === 0xc1) fail('reserved byte 0xc1', start);
     else fail(`extension type (0x${b.toString(16)})`, start); // 0xc7-0xc9, 0xd4-0xd8
     if (skip > body.length - pos) fail(`value of ${skip} bytes past the end`, start);
+    // The decoder would turn bad bytes into U+FFFD: a name we then write is not the one the peer sent.
+    if (isString && !isUtf8(body.subarray(pos, pos + skip))) fail('string that is not valid UTF-8', start);
     pos += skip;
     if (depth > 0) remaining[depth - 1] = (remaining[depth - 1] ?? 0) - 1;
     if (children > 0) {

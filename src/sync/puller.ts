@@ -7,7 +7,7 @@
  * only then is the index updated.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, link, lstat, mkdir, readdir, rename, rm, rmdir, symlink, utimes } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, readdir, rename, rm, rmdir, symlink, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { WizardError } from '../core/errors.js';
 import { isTempName, parentOf, resolveInside, tempNameFor } from '../core/paths.js';
@@ -154,7 +154,12 @@ async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVect
   await ctx.locked(async () => {
     expectDecidedOn(ctx, entry.path, opts);
     const current = await expectUnchanged(ctx, entry.path);
-    if (current !== undefined && current.type !== 'dir') {
+    if (current !== undefined && current.type !== 'dir' && opts.keepLocalAs !== undefined) {
+      // Our concurrent file lost to a dir: it moves to its conflict name, a second name first so it is never without one.
+      await link(abs, resolveInside(ctx.root, opts.keepLocalAs));
+      ctx.created?.(opts.keepLocalAs);
+      await unlink(abs);
+    } else if (current !== undefined && current.type !== 'dir') {
       await ctx.trash.moveIn(abs, entry.path, 'replaced');
     }
     // The parent chain once more: mkdir and chmod through a dir swapped for a link would act outside the folder.

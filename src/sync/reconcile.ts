@@ -5,8 +5,9 @@
  * Version vectors decide. When neither of two versions has seen the other
  * (concurrent edits), a deterministic winner is chosen the same way on every
  * node, so all of them converge on it: a live file beats a deletion (losing
- * data is never the safe choice), then the newer mtime, then the larger ID of
- * the node that made the last change.
+ * data is never the safe choice), a dir beats a file or link (it may hold
+ * unseen content), then the newer mtime, then the larger ID of the node that
+ * made the last change.
  */
 import { sameContent, type FileEntry } from '../index/entry.js';
 import { canonical, compare, merge, type VersionVector } from '../versions/vector.js';
@@ -87,11 +88,13 @@ function pickWinner(contenders: readonly FileEntry[]): FileEntry {
 
 /**
  * Whether `a` beats `b` when their versions are concurrent. A strict total
- * order on (live, mtime, last modifier, version, content), so every node
+ * order on (live, dir, mtime, last modifier, version, content), so every node
  * picks the same winner: exactly one of two different entries wins.
  */
 export function wins(a: FileEntry, b: FileEntry): boolean {
   if (a.deleted !== b.deleted) return !a.deleted;
+  // A dir beats a file or link: it may hold content the other side never saw, which replacing it would delete.
+  if ((a.type === 'dir') !== (b.type === 'dir')) return a.type === 'dir';
   if (a.mtimeMs !== b.mtimeMs) return a.mtimeMs > b.mtimeMs;
   const [ma, mb] = [lastModifier(a.version), lastModifier(b.version)];
   if (ma !== mb) return ma > mb;

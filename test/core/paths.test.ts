@@ -80,7 +80,7 @@ describe('toRelPath', () => {
     { description: 'lone low surrogate', input: '\uDC00', rule: 'lone surrogate' },
   ];
   for (const c of rejected) {
-    it(`rejects ${c.description}`, () => {
+    it(`P1/P2: rejects ${c.description}`, () => {
       expect(() => toRelPath(c.input)).toThrow(BadPathError);
       expect(() => toRelPath(c.input)).toThrow(c.rule);
     });

@@ -114,7 +114,7 @@ describe('deltify + patch', () => {
     }).toThrow('disk full');
   });
 
-  it('stays fast against a signature of thousands of blocks with equal weak sums', () => {
+  it('F7: stays fast against a signature of thousands of blocks with equal weak sums', () => {
     // A peer can claim any weak sums: 4,096 distinct blocks all announced with one sum.
     const basis = seededBytes(4096 * KiB, 8);
     const sig = signatureOf(basis, 1024);
@@ -127,7 +127,7 @@ describe('deltify + patch', () => {
   });
 });
 
-describe('patch (streaming) and hostile ops', () => {
+describe('F7: patch (streaming) and hostile ops', () => {
   it('streams the same bytes as patchBytes through an async reader and writer', async () => {
     const basis = seededBytes(300 * KiB, 17);
     const target = Buffer.concat([basis.subarray(1000), seededBytes(3000, 18)]);
@@ -255,7 +255,7 @@ describe('BlockLocator + planFill (receiver rolls over its old file)', () => {
   });
 });
 
-describe('checkSignature (a signature from a peer is refused before use)', () => {
+describe('F6: checkSignature (a signature from a peer is refused before use)', () => {
   const good = signatureOf(seededBytes(10 * KiB, 16), 1024);
   const cases: Array<{ description: string; sig: Signature; expectedSize?: number; error: RegExp }> = [
     { description: 'block size below 1 KiB', sig: { ...good, blockSize: 512 }, error: /block size 512/ },

@@ -57,7 +57,7 @@ function contents(dir: string): string[] {
     .map((p) => readFileSync(p, 'utf8'));
 }
 
-it(`settles to identical trees with nothing lost after kills and link resets (seed ${seed})`, async () => {
+it(`X8: settles to identical trees with nothing lost after kills and link resets (seed ${seed})`, async () => {
   const next = seededRandom(seed);
   const random = () => next() / 2 ** 32;
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;

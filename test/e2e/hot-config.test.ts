@@ -237,7 +237,7 @@ describe('folder and peer commands', () => {
     expect((await runCli(a.home, ['peer', 'list'])).stdout).toContain(`${b.id}  beta  `);
   });
 
-  it('revokes a peer: its live connection closes and it stays out', async () => {
+  it('T3: revokes a peer: its live connection closes and it stays out', async () => {
     const res = await runCli(a.home, ['peer', 'remove', b.id, '--revoke', '--json']);
     expect(JSON.parse(res.stdout)).toEqual({ id: b.id, revoked: true, daemonNotified: true });
     await waitFor('beta to see alpha disconnected', async () => (await b.daemon?.status())?.peers.find((p) => p.id === a.id)?.connected === false, APPLY_MS);

@@ -58,7 +58,7 @@ function contents(dir: string): string[] {
     .map((p) => readFileSync(p, 'utf8'));
 }
 
-it(`converges and loses nothing over random rounds (seed ${seed})`, async () => {
+it(`X8: converges and loses nothing over random rounds (seed ${seed})`, async () => {
   const random = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
   const written: string[] = [];

@@ -99,7 +99,7 @@ describe('wizard status --why', () => {
     expect(why).toMatchObject({ path: 'private/x', inSync: false, local: { exists: false } });
   });
 
-  it('escapes a hostile file name that came from the peer', async () => {
+  it('F10: escapes a hostile file name that came from the peer', async () => {
     const hostile = 'invoice\u202Etxt.exe';
     writeFileSync(path.join(b.folder, hostile), 'x');
     await waitFor('the hostile name on alpha', () => existsSync(path.join(a.folder, hostile)));

@@ -120,7 +120,7 @@ describe('two paired daemons', () => {
     expect(s?.folders[0]?.files).toBeGreaterThan(0);
   });
 
-  it('keeps both versions of a file edited on both sides while apart, as a conflict copy', async () => {
+  it('X1: keeps both versions of a file edited on both sides while apart, as a conflict copy', async () => {
     writeFileSync(path.join(a.folder, 'shared-doc.txt'), 'base');
     await waitSameTree(a, b);
     expect(await b.daemon?.stop()).toBe(0);
@@ -144,7 +144,7 @@ describe('two paired daemons', () => {
     expect(readFileSync(path.join(b.folder, copy), 'utf8')).toBe('edit made on beta');
   });
 
-  it('keeps a file created in a dir that the other side deleted meanwhile, and its parent', async () => {
+  it('X4: keeps a file created in a dir that the other side deleted meanwhile, and its parent', async () => {
     mkdirSync(path.join(a.folder, 'project'));
     writeFileSync(path.join(a.folder, 'project', 'old.txt'), 'old');
     await waitSameTree(a, b);

@@ -32,7 +32,7 @@ describe.skipIf(!canLimit)('W2: the inotify watch limit, for real', () => {
     a = await initNode(base, 'alpha');
     b = await initNode(base, 'beta', a);
     for (const d of DIRS) mkdirSync(path.join(a.folder, d, 'inner'), { recursive: true });
-    await startDaemon(a, {}, ['unshare', '-U', '-r', 'sh', '-c', `${limitWatches(LIMIT)} && exec "$@"`, 'sh']);
+    await startDaemon(a, {}, { launcher: ['unshare', '-U', '-r', 'sh', '-c', `${limitWatches(LIMIT)} && exec "$@"`, 'sh'] });
     await startDaemon(b);
     const paired = await runCli(b.home, ['pair', `127.0.0.1:${a.port}`]);
     if (paired.code !== 0) throw new Error(`pair failed: ${paired.stderr}`);

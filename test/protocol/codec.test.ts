@@ -137,7 +137,7 @@ function requestWithRawId(idBytes: number[]): Buffer {
   return Buffer.concat([Buffer.from([0xde, 0x00, 0x07, 0xa2]), Buffer.from('id'), Buffer.from(idBytes), rest.subarray(3)]);
 }
 
-describe('decodeMessage rejects hostile bodies', () => {
+describe('F3/F4: decodeMessage rejects hostile bodies', () => {
   /** Each body must give a ProtocolError whose message contains `mentions`. */
   const cases: { description: string; body: Buffer; mentions: string }[] = [
     { description: 'an empty body', body: Buffer.alloc(0), mentions: 'end of data' },
@@ -172,6 +172,8 @@ describe('decodeMessage rejects hostile bodies', () => {
       body: Buffer.from([0xc6, 0x00, 0x01, 0x00, 0x00, 0x00]),
       mentions: 'past the end',
     },
+    { description: 'P2: a string that is not valid UTF-8', body: Buffer.from([0xa3, 0x61, 0xff, 0xfe]), mentions: 'UTF-8' },
+    { description: 'P2: a lone surrogate encoded as CESU bytes', body: Buffer.from([0xa3, 0xed, 0xa0, 0x80]), mentions: 'UTF-8' },
     { description: 'a truncated length field', body: Buffer.from([0xdb, 0xff]), mentions: 'end of data' },
     { description: 'a truncated float64', body: Buffer.from([0xcb, 0x00]), mentions: 'past the end' },
     { description: 'a map missing its last value', body: Buffer.from([0x81, 0xa1, 0x61]), mentions: 'end of data' },
@@ -227,7 +229,7 @@ describe('decodeMessage rejects hostile bodies', () => {
     });
   }
 
-  it('refuses a huge map claim without trying to fill it', () => {
+  it('F3: refuses a huge map claim without trying to fill it', () => {
     const body = Buffer.from([0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 0x61, 0x01]);
     const started = performance.now();
     expect(() => decodeMessage(body)).toThrow(ProtocolError);
@@ -241,7 +243,7 @@ describe('decodeMessage rejects hostile bodies', () => {
   });
 });
 
-describe('__proto__ from the wire', () => {
+describe('F4: __proto__ from the wire', () => {
   it('drops a __proto__ key on a message and pollutes nothing', () => {
     const body = rawPackr.pack(JSON.parse('{"type":"ping","__proto__":{"polluted":1,"type":"hello"}}'));
     expect(body.includes(Buffer.from('__proto__'))).toBe(true);

@@ -69,14 +69,14 @@ describe('FrameDecoder', () => {
     });
   }
 
-  it('returns many frames from one chunk', () => {
+  it('F2: returns many frames from one chunk', () => {
     const many = Array.from({ length: 1000 }, (_, i) => bytes(1 + (i % 17), i + 1));
     const frames = new FrameDecoder().push(Buffer.concat(many.map((b) => encodeFrame(b))));
     expect(frames).toHaveLength(1000);
     frames.forEach((frame, i) => expect(frame.equals(many[i] ?? Buffer.alloc(0))).toBe(true));
   });
 
-  it('holds a partial frame until it completes', () => {
+  it('F2: holds a partial frame until it completes', () => {
     const decoder = new FrameDecoder();
     const frame = encodeFrame(bytes(10, 9));
     expect(decoder.push(frame.subarray(0, 2))).toEqual([]);
@@ -110,7 +110,7 @@ describe('FrameDecoder', () => {
     { description: 'over a custom limit', length: 101, maxFrameBytes: 100, message: 'exceeds the limit of 100' },
   ];
   for (const c of badHeaders) {
-    it(`rejects ${c.description} on the header alone`, () => {
+    it(`F1: rejects ${c.description} on the header alone`, () => {
       const decoder = new FrameDecoder(c.maxFrameBytes === undefined ? {} : { maxFrameBytes: c.maxFrameBytes });
       expect(() => decoder.push(header(c.length))).toThrow(ProtocolError);
     });
@@ -173,14 +173,14 @@ describe('compressed frames', () => {
     return frame;
   }
 
-  it('refuses a raw length over the frame limit before decompressing anything', () => {
+  it('D1: refuses a raw length over the frame limit before decompressing anything', () => {
     const payload = compressBody({ codec: 'zstd', level: 1 }, text)!;
     expect(() => new FrameDecoder({ maxFrameBytes: 1000 }).push(forged(CODEC_IDS.zstd, text.length, payload))).toThrow('limit is 1000');
     expect(() => new FrameDecoder().push(forged(CODEC_IDS.lz4, 0xffffffff, payload))).toThrow('limit');
   });
 
   for (const codec of ['lz4', 'zstd'] as const) {
-    it(`refuses a ${codec} body that expands past its announced raw length (a bomb)`, () => {
+    it(`D1: refuses a ${codec} body that expands past its announced raw length (a bomb)`, () => {
       const bomb = compressBody({ codec, level: 1 }, Buffer.alloc(1024 * 1024))!;
       const decoder = new FrameDecoder();
       expect(() => decoder.push(forged(CODEC_IDS[codec], 1000, bomb))).toThrow(ProtocolError);
@@ -192,7 +192,7 @@ describe('compressed frames', () => {
       expect(() => new FrameDecoder().push(forged(CODEC_IDS[codec], text.length + 10, payload))).toThrow(ProtocolError);
     });
 
-    it(`refuses a corrupt ${codec} body`, () => {
+    it(`D1: refuses a corrupt ${codec} body`, () => {
       expect(() => new FrameDecoder().push(forged(CODEC_IDS[codec], 5000, bytes(300, 9)))).toThrow(ProtocolError);
     });
   }

@@ -217,7 +217,7 @@ describe('protocol fuzzing', () => {
     );
   });
 
-  it('holds memory for frames that are announced large but never sent, bounded, not what the header claims', () => {
+  it('F1/F3: holds memory for frames that are announced large but never sent, bounded, not what the header claims', () => {
     // 100 peers each announce a 4 MiB frame and send 10 bytes: the decoders must not reserve 400 MiB.
     const before = process.memoryUsage().arrayBuffers;
     const header = Buffer.alloc(4);

@@ -399,7 +399,7 @@ describe('validateMessage rejects', () => {
 
     // Index entries: paths (THREATS P1-P3).
     ...hostilePaths.map((p) => ({
-      description: `index entry: path ${JSON.stringify(p)}`,
+      description: `P1: index entry: path ${JSON.stringify(p)}`,
       value: indexWith(withField(fileA, 'path', p)),
       mentions: 'path',
     })),
@@ -603,7 +603,7 @@ describe('validateMessage rejects', () => {
   });
 });
 
-describe('prototype tricks', () => {
+describe('F4: prototype tricks', () => {
   it('rejects an own __proto__ key in a version vector, and pollutes nothing', () => {
     const version: unknown = JSON.parse(`{"__proto__": {"polluted": 1}, "${shortA}": 1}`);
     expect(() => validateMessage(indexWith(withField(fileA, 'version', version)))).toThrow('version key');

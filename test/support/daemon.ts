@@ -104,6 +104,11 @@ export class Daemon {
     return this.output;
   }
 
+  /** Whether the process is still running (no exit, no fatal signal such as an out-of-memory abort). */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** The daemon's status, via the real CLI. */
   async status(): Promise<StatusSnapshot> {
     const res = await runCli(this.node.home, ['status', '--json']);
@@ -124,12 +129,17 @@ export class Daemon {
   }
 }
 
-/**
- * Starts `wizard start` for a node and waits until its control socket answers.
- * `launcher` is a command line the daemon runs under (it must exec it, keeping the pid): `unshare ...`, say.
- */
-export async function startDaemon(node: TestNode, env: NodeJS.ProcessEnv = {}, launcher: readonly string[] = []): Promise<Daemon> {
-  const argv = [...launcher, process.execPath, bin, '--home', node.home, 'start'];
+/** How to start a daemon beyond the defaults. */
+export interface DaemonOptions {
+  /** Flags for the node binary itself, before the script, e.g. `--max-old-space-size=256` to make an out-of-memory abort fail the test. */
+  readonly nodeFlags?: readonly string[];
+  /** A command line the daemon runs under (it must exec it, keeping the pid): `unshare ...`, say. */
+  readonly launcher?: readonly string[];
+}
+
+/** Starts `wizard start` for a node and waits until its control socket answers. */
+export async function startDaemon(node: TestNode, env: NodeJS.ProcessEnv = {}, options: DaemonOptions = {}): Promise<Daemon> {
+  const argv = [...(options.launcher ?? []), process.execPath, ...(options.nodeFlags ?? []), bin, '--home', node.home, 'start'];
   const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const daemon = new Daemon(node, child);
   node.daemon = daemon;

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { loadNodeCredentials } from '../../src/certs/store.js';
 import { systemClock } from '../../src/core/clock.js';
 import type { FileEntry } from '../../src/index/entry.js';
-import { PROTOCOL_VERSION, type Hello } from '../../src/protocol/messages.js';
+import { PROTOCOL_VERSION, type Hello, type IndexMessage } from '../../src/protocol/messages.js';
 import { dial } from '../../src/transport/tls.js';
 import { PeerSession } from '../../src/transport/session.js';
 import type { TestNode } from './daemon.js';
@@ -21,6 +21,16 @@ export interface HostileLink {
   readonly socket: TLSSocket;
   /** Content the hostile node serves, by hash. */
   readonly serves: Map<string, Buffer>;
+  /** The target's Hello. */
+  readonly hello: Hello;
+  /** Index messages the target sent, in order. */
+  readonly indexes: IndexMessage[];
+}
+
+/** What the hostile node claims in its Hello beyond the defaults. */
+export interface HostileHelloOptions {
+  /** What it claims to hold of the target's index (default: nothing). */
+  readonly have?: { readonly indexId: string; readonly sequence: number };
 }
 
 /** A version vector key for the hostile node. */
@@ -29,7 +39,7 @@ export function hostileKey(hostile: TestNode): string {
 }
 
 /** Connects as `hostile` to `target`'s daemon and completes the Hello exchange for `folder`. */
-export async function connectHostile(hostile: TestNode, target: TestNode, folder: string): Promise<HostileLink> {
+export async function connectHostile(hostile: TestNode, target: TestNode, folder: string, opts: HostileHelloOptions = {}): Promise<HostileLink> {
   const credentials = loadNodeCredentials(path.join(hostile.home, 'certs'));
   const { socket } = await dial({ host: '127.0.0.1', port: target.port, credentials, expectedId: target.id });
   const session = new PeerSession({ socket, clock: systemClock, log: pino({ level: 'silent' }) }, target.id, 'out');
@@ -40,12 +50,13 @@ export async function connectHostile(hostile: TestNode, target: TestNode, folder
     name: hostile.name,
     listenPort: 0,
     intent: 'sync',
-    folders: [{ id: folder, indexId: randomBytes(8).toString('hex'), maxSequence: 1_000_000, digest: 'f'.repeat(32), have: { indexId: '', sequence: 0 } }],
+    folders: [{ id: folder, indexId: randomBytes(8).toString('hex'), maxSequence: 1_000_000, digest: 'f'.repeat(32), have: opts.have ?? { indexId: '', sequence: 0 } }],
   };
-  await session.handshake(hello);
+  const theirs = await session.handshake(hello);
   const serves = new Map<string, Buffer>();
+  const indexes: IndexMessage[] = [];
   session.attach({
-    onIndex: () => undefined,
+    onIndex: (msg) => indexes.push(msg),
     onRequest: (req) => {
       const data = serves.get(req.hash);
       return data === undefined ? Promise.reject(new Error('not here')) : Promise.resolve(data.subarray(req.offset, req.offset + req.length));
@@ -53,7 +64,7 @@ export async function connectHostile(hostile: TestNode, target: TestNode, folder
     onSumsRequest: () => Promise.reject(new Error('no block sums here')),
     onClose: () => undefined,
   });
-  return { session, socket, serves };
+  return { session, socket, serves, hello: theirs, indexes };
 }
 
 let sequence = 1;

@@ -128,7 +128,7 @@ describe('download', () => {
   });
 
   for (const hasSums of [false, true]) {
-    it(`falls back to a whole transfer when the sums lie about the blocks (${hasSums ? 'group digests' : 'block sums'})`, async () => {
+    it(`F7: falls back to a whole transfer when the sums lie about the blocks (${hasSums ? 'group digests' : 'block sums'})`, async () => {
       const basis = seededBytes(512 * KiB, 6);
       const target = Buffer.from(basis);
       target[100] = (target[100] as number) ^ 1;
@@ -161,7 +161,7 @@ describe('download', () => {
     expect(temps().sort()).toEqual([path.basename(temp), ...others].sort());
   });
 
-  it('sizes nothing by a huge size a peer announces (2^50 bytes): no delta, no sums, the short answer fails the download', async () => {
+  it('F6: sizes nothing by a huge size a peer announces (2^50 bytes): no delta, no sums, the short answer fails the download', async () => {
     writeFileSync(path.join(dir, 'f'), seededBytes(64 * KiB, 15));
     const entry = { ...entryOf('f', Buffer.alloc(0)), size: 2 ** 50 };
     const peer = fakePeer({ f: seededBytes(64 * KiB, 15) });

@@ -1,7 +1,9 @@
 /**
- * Model-based check of the sync rules: three simulated nodes edit and delete
- * the same few paths, exchange indexes in random order (any pair, any time,
- * some never directly), then settle. All nodes must converge, and no version
+ * Model-based check of the sync rules (THREATS.md X9): three simulated nodes
+ * edit and delete the same few paths, exchange indexes in random order (any
+ * pair, any time, some never directly), with deliveries lost along the way
+ * (a whole exchange, some of its index updates, or every content fetch of
+ * it), then settle. All nodes must converge, and no version
  * Wizard ever saw may vanish: each is live somewhere, a conflict copy, or in
  * a trash. Only a user's own overwrite on the same machine discards a version.
  *
@@ -38,9 +40,18 @@ class SimNode {
     this.local.set(path, { ...base, ...change, version: bump(prev?.version ?? {}, this.id, now * 1000), mtimeMs: now, sequence: ++this.sequence });
   }
 
-  /** Takes `from`'s whole index and pulls what it can from it. */
-  pullFrom(from: SimNode, now: number): void {
-    this.known.set(from.id, new Map([...from.local].map(([p, e]) => [p, { ...e }])));
+  /** Takes `from`'s index and pulls what it can from it, losing what `loss` says. */
+  pullFrom(from: SimNode, now: number, loss: Loss = NO_LOSS): void {
+    if (loss.kind === 'whole') return;
+    const before = this.known.get(from.id) ?? new Map<string, FileEntry>();
+    const view = new Map<string, FileEntry>();
+    [...from.local.keys()].sort().forEach((p, i) => {
+      // A lost update leaves this node's older view of that path, if it had one.
+      const lost = loss.kind === 'updates' && (loss.mask & (1 << i % 8)) !== 0;
+      const entry = lost ? before.get(p) : from.local.get(p);
+      if (entry !== undefined) view.set(p, { ...entry });
+    });
+    this.known.set(from.id, view);
     const paths = new Set([...this.local.keys(), ...[...this.known.values()].flatMap((m) => [...m.keys()])]);
     for (const path of [...paths].sort()) {
       const remotes: RemoteEntry[] = [...this.known].flatMap(([peer, m]) => (m.has(path) ? [{ peer, entry: m.get(path) as FileEntry }] : []));
@@ -48,8 +59,8 @@ class SimNode {
       const d = reconcile(local, remotes);
       if (d.kind === 'merge' && local !== undefined) this.local.set(path, { ...local, version: d.version, sequence: ++this.sequence });
       if (d.kind !== 'take') continue;
-      // Content only comes from a connected peer that has exactly that version.
-      if (!d.entry.deleted && !d.sources.includes(from.id)) continue;
+      // Content only comes from a connected peer that has exactly that version, and only when the fetch arrives.
+      if (!d.entry.deleted && (!d.sources.includes(from.id) || loss.kind === 'content')) continue;
       if (local !== undefined && !local.deleted && local.hash !== d.entry.hash) {
         if (d.replacesConcurrent && !d.entry.deleted) {
           const copy = conflictName(path, now * 1000, lastModifier(local.version));
@@ -63,12 +74,27 @@ class SimNode {
   }
 }
 
-type Op = { kind: 'write'; node: number; path: number } | { kind: 'delete'; node: number; path: number } | { kind: 'sync'; from: number; to: number };
+/**
+ * What an exchange loses: nothing, everything (the connection dropped before
+ * any of it arrived), the index updates of some paths (`mask` bit i drops the
+ * i-th path), or every content fetch (the index arrives, the blocks never do).
+ */
+type Loss = { kind: 'none' } | { kind: 'whole' } | { kind: 'updates'; mask: number } | { kind: 'content' };
+const NO_LOSS: Loss = { kind: 'none' };
+
+type Op = { kind: 'write'; node: number; path: number } | { kind: 'delete'; node: number; path: number } | { kind: 'sync'; from: number; to: number; loss: Loss };
+
+const lossArb: fc.Arbitrary<Loss> = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(NO_LOSS) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'whole' } as const) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('updates' as const), mask: fc.nat(255) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'content' } as const) },
+);
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant('write' as const), node: fc.nat(2), path: fc.nat(PATHS.length - 1) }),
   fc.record({ kind: fc.constant('delete' as const), node: fc.nat(2), path: fc.nat(PATHS.length - 1) }),
-  fc.record({ kind: fc.constant('sync' as const), from: fc.nat(2), to: fc.nat(2) }),
+  fc.record({ kind: fc.constant('sync' as const), from: fc.nat(2), to: fc.nat(2), loss: lossArb }),
 );
 
 /** Runs ops, then settles over the links allowed; returns the nodes and the bookkeeping for the no-loss check. */
@@ -82,7 +108,7 @@ export function simulate(ops: Op[], links: Array<[number, number]>) {
     now++;
     if (op.kind === 'sync') {
       if (op.from !== op.to && links.some(([x, y]) => (x === op.from && y === op.to) || (x === op.to && y === op.from))) {
-        (nodes[op.to] as SimNode).pullFrom(nodes[op.from] as SimNode, now);
+        (nodes[op.to] as SimNode).pullFrom(nodes[op.from] as SimNode, now, op.loss);
       }
       continue;
     }
@@ -117,7 +143,7 @@ describe('three nodes, random edits and exchanges', () => {
     { name: 'a chain A-B-C (A and C never meet)', links: [[0, 1], [1, 2]] },
   ];
 
-  it.each(topologies)('converge and lose nothing in $name', ({ links }) => {
+  it.each(topologies)('X9: converge and lose nothing in $name, with lost deliveries along the way', ({ links }) => {
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 40 }), (ops) => {
         const { nodes, written, discardedByUser } = simulate(ops, links);

@@ -155,7 +155,7 @@ describe('applyTake', () => {
     expect(readFileSync(path.join(root, 'mine.txt'), 'utf8')).toBe('unscanned');
   });
 
-  it('rejects content that does not match the announced hash and leaves no temp file', async () => {
+  it('F8: rejects content that does not match the announced hash and leaves no temp file', async () => {
     const entry = remoteFile('x.bin', 'expected');
     const err: unknown = await applyTake(context({ 'x.bin': 'tampered' }), entry, entry.version, ['peer']).catch((e: unknown) => e);
     expect(hasCode(err, 'HASH_MISMATCH')).toBe(true);
@@ -199,7 +199,7 @@ describe('applyTake', () => {
     expect(readFileSync(path.join(root, 'e', 'new-here.txt'), 'utf8')).toBe('mine');
   });
 
-  it('refuses symlinks that point outside the folder', async () => {
+  it('P5: refuses symlinks that point outside the folder', async () => {
     const link: FileEntry = { ...remoteFile('evil', ''), type: 'symlink', size: 0, hash: '', target: '../../etc' };
     const err: unknown = await applyTake(context({}), link, link.version, []).catch((e: unknown) => e);
     expect(hasCode(err, 'BAD_PATH')).toBe(true);
@@ -207,7 +207,7 @@ describe('applyTake', () => {
   });
 });
 
-describe('isSafeLinkTarget', () => {
+describe('P5: isSafeLinkTarget', () => {
   it.each([
     ['a/link', 'b', true],
     ['a/link', '../b', true],
@@ -222,7 +222,7 @@ describe('isSafeLinkTarget', () => {
 });
 
 describe('symlinks in the way', () => {
-  it('never writes through a symlinked dir, even one whose target text looks harmless', async () => {
+  it('P4: never writes through a symlinked dir, even one whose target text looks harmless', async () => {
     const outside = mkdtempSync(path.join(os.tmpdir(), 'wizard-outside-'));
     try {
       symlinkSync(outside, path.join(root, 'escape'));
@@ -235,7 +235,7 @@ describe('symlinks in the way', () => {
     }
   });
 
-  it('composed links (a/b -> .., c -> a/b/..) cannot lead a write out of the root', async () => {
+  it('P4: composed links (a/b -> .., c -> a/b/..) cannot lead a write out of the root', async () => {
     const ctx = context({ 'c/victim.txt': 'pwned' });
     mkdirSync(path.join(root, 'a'));
     const link = (p: string, target: string): FileEntry => ({ ...remoteFile(p, ''), type: 'symlink', size: 0, hash: '', target });
@@ -247,7 +247,7 @@ describe('symlinks in the way', () => {
   });
 });
 
-describe('caseVariant (case-only clashes on case-insensitive filesystems)', () => {
+describe('P9: caseVariant (case-only clashes on case-insensitive filesystems)', () => {
   it.each([
     [['notes.txt', 'other'], 'Notes.txt', 'notes.txt'],
     [['Notes.txt', 'notes.txt'], 'Notes.txt', undefined],

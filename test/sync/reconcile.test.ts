@@ -57,7 +57,7 @@ describe('reconcile', () => {
       expected: { kind: 'merge', version: { me: 2, p: 1 } },
     },
     {
-      description: 'concurrent edits with identical content merge without a transfer',
+      description: 'X2: concurrent edits with identical content merge without a transfer',
       local: file({ me: 2, p: 1 }, H1),
       remotes: [at('p', file({ me: 1, p: 2 }, H1, 5000))],
       expected: { kind: 'merge', version: { me: 2, p: 2 } },
@@ -75,13 +75,13 @@ describe('reconcile', () => {
       expected: { kind: 'none' },
     },
     {
-      description: 'a deletion concurrent with our edit loses: the file stays',
+      description: 'X3: a deletion concurrent with our edit loses: the file stays',
       local: file({ me: 2, p: 1 }, H1, 1000),
       remotes: [at('p', gone({ me: 1, p: 2 }, 9000))],
       expected: { kind: 'none' },
     },
     {
-      description: 'our deletion concurrent with a peer edit loses: the file comes back',
+      description: 'X3: our deletion concurrent with a peer edit loses: the file comes back',
       local: gone({ me: 2, p: 1 }, 9000),
       remotes: [at('p', file({ me: 1, p: 2 }, H2, 1000))],
       expected: { kind: 'take', version: { me: 2, p: 2 }, sources: ['p'], replacesConcurrent: true },
@@ -98,6 +98,18 @@ describe('reconcile', () => {
       local: file({ me: 1 }, H1, 1000),
       remotes: [at('p', file({ p: 1 }, H2, 5000)), at('q', file({ q: 1 }, H3, 2000))],
       expected: { kind: 'take', version: { me: 1, p: 1 }, sources: ['p'], replacesConcurrent: true },
+    },
+    {
+      description: 'X5: a concurrent dir beats our newer file edit (the dir may hold content we never saw); our file is kept as a conflict',
+      local: file({ me: 2, p: 1 }, H1, 9000),
+      remotes: [at('p', dir({ me: 1, p: 2 }))],
+      expected: { kind: 'take', version: { me: 2, p: 2 }, sources: ['p'], replacesConcurrent: true },
+    },
+    {
+      description: 'X5: our dir stays against a concurrent newer file from a peer',
+      local: dir({ me: 2, p: 1 }),
+      remotes: [at('p', file({ me: 1, p: 2 }, H1, 9000))],
+      expected: { kind: 'none' },
     },
     {
       description: 'a dir made concurrently on both sides merges',
@@ -118,6 +130,7 @@ describe('wins (the concurrent tie-break)', () => {
       [file({ a: 2, b: 1 }, H1, 5), file({ a: 1, b: 2 }, H2, 5)],
       [file({ a: 1 }, H1, 7), file({ b: 1 }, H2, 5)],
       [gone({ a: 3 }), file({ b: 1 })],
+      [dir({ a: 1 }), file({ b: 1 }, H1, 9000)],
     ];
     for (const [x, y] of pairs) expect(wins(x, y)).toBe(!wins(y, x));
   });

@@ -63,7 +63,7 @@ describe('readSums', () => {
     { description: 'a file changed on disk since it was indexed', req: ask(0, 1), touch: true, wireCode: 'changed' },
   ];
   for (const c of refusals) {
-    it(`refuses ${c.description}`, async () => {
+    it(`R2/F6: refuses ${c.description}`, async () => {
       const indexed = entry();
       if (c.touch === true) writeFileSync(path.join(root, 'big.bin'), 'new');
       const err: unknown = await readSums(root, indexed, c.req, sig, inlineRunner).then(

@@ -80,7 +80,7 @@ describe('Trash and listTrash', () => {
     expect((await listTrash(root))[0]).toMatchObject({ path: 'old.txt', cause: 'unknown' });
   });
 
-  it('refuses to put trash through a symlinked trash dir', async () => {
+  it('P6: refuses to put trash through a symlinked trash dir', async () => {
     symlinkSync(outside, path.join(root, '.wizard', 'trash'));
     await expect(trash.moveIn(put('a.txt', 'x'), 'a.txt')).rejects.toThrow(/symlink/);
     expect(existsSync(path.join(root, 'a.txt'))).toBe(true);

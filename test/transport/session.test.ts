@@ -101,7 +101,7 @@ describe('PeerSession', () => {
     expect(await a.closed).toMatch(/protocol error/);
   });
 
-  it('closes a session when the peer sends something other than hello first', async () => {
+  it('F5: closes a session when the peer sends something other than hello first', async () => {
     const [a, b] = pair();
     const handshake = a.handshake(hello(ID_A));
     b.send({ type: 'ping' });

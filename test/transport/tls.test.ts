@@ -1,6 +1,8 @@
 import { once } from 'node:events';
+import { generateKeyPairSync } from 'node:crypto';
 import net from 'node:net';
-import type tls from 'node:tls';
+import tls from 'node:tls';
+import forge from 'node-forge';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type PemPair, createCa, issueNodeCert, nodeIdOf } from '../../src/certs/ca.js';
 import { WizardError } from '../../src/core/errors.js';
@@ -153,7 +155,7 @@ describe('dial and listen with one CA', () => {
     expect(peerId).toBe(nodeIdOf(credA1.certPem));
   });
 
-  it('refuses a same-CA server that is not the expected node', async () => {
+  it('T2: refuses a same-CA server that is not the expected node', async () => {
     const srv = await startServer(credA1);
     const expectedId = nodeIdOf(credA2.certPem);
     const err = await rejection(dial({ host: HOST, port: srv.listener.port, credentials: credA2, expectedId }));
@@ -184,7 +186,7 @@ describe('peers from another CA', () => {
     );
   });
 
-  it('never hands the server a client whose certificate comes from another CA', async () => {
+  it('T1: never hands the server a client whose certificate comes from another CA', async () => {
     const srv = await startServer(credA1);
     // TLS 1.3: the client may see its handshake finish before the server refuses it.
     const outcome = dial({ host: HOST, port: srv.listener.port, credentials: credB1TrustingA }).then(
@@ -207,7 +209,7 @@ describe('peers from another CA', () => {
 });
 
 describe('failures', () => {
-  it('drops a TCP client that never starts the handshake', async () => {
+  it('T8: drops a TCP client that never starts the handshake', async () => {
     const srv = await startServer(credA1, { handshakeTimeoutMs: 300 });
     const started = Date.now();
     const socket = net.connect(srv.listener.port, HOST);
@@ -231,7 +233,7 @@ describe('failures', () => {
     expect(err.cause).toBeInstanceOf(Error);
   });
 
-  it('gives up on a handshake that never finishes', async () => {
+  it('T8: gives up on a handshake that never finishes', async () => {
     const port = await silentServer();
     const err = await rejection(dial({ host: HOST, port, credentials: credA1, timeoutMs: 200 }));
     expect(err.code).toBe('UNREACHABLE');
@@ -268,5 +270,99 @@ describe('failures', () => {
     const err = await rejection(second);
     expect(err.code).toBe('CONFIG');
     expect(err.message).toContain('EADDRINUSE');
+  });
+});
+
+/** A leaf for `subject` signed by `issuer`'s key, with the EKU given (the real issuer always sets both). */
+function forgeLeaf(issuer: PemPair, extKeyUsage: { serverAuth: boolean; clientAuth: boolean }): PemPair {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const key = forge.pki.privateKeyFromPem(keyPem);
+  const issuerCert = forge.pki.certificateFromPem(issuer.certPem);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  cert.serialNumber = '4a' + forge.util.bytesToHex(forge.random.getBytesSync(15));
+  cert.validity.notBefore = new Date(Date.now() - 3600_000);
+  cert.validity.notAfter = new Date(Date.now() + 365 * 86400_000);
+  cert.setSubject([{ name: 'commonName', value: 'forged' }]);
+  cert.setIssuer(issuerCert.subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', critical: true, cA: false },
+    { name: 'keyUsage', critical: true, digitalSignature: true, keyEncipherment: true },
+    { name: 'extKeyUsage', ...extKeyUsage },
+  ]);
+  cert.sign(forge.pki.privateKeyFromPem(issuer.keyPem), forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem };
+}
+
+describe('client certificates the server refuses (T1)', () => {
+  let caA: PemPair;
+  let nodeA1: PemPair;
+  beforeAll(() => {
+    const now = new Date();
+    caA = createCa('Wizard CA', now);
+    nodeA1 = issueNodeCert(caA, 'a1', now);
+  });
+
+  /** Connects with `options` (trusting the server's CA) and expects the server to refuse it and hand nothing on. */
+  async function expectRefused(options: tls.ConnectionOptions): Promise<void> {
+    const srv = await startServer({ caPem: caA.certPem, certPem: nodeA1.certPem, keyPem: nodeA1.keyPem });
+    const socket = tls.connect({ host: HOST, port: srv.listener.port, ca: [caA.certPem], checkServerIdentity: () => undefined, ...options });
+    socket.on('error', () => {});
+    onTestFinished(() => {
+      socket.destroy();
+    });
+    // TLS 1.3: the client may see its handshake finish before the server refuses it; either way it is cut off.
+    // Not events.once: it rejects on the 'error' (the server's alert) that precedes the close.
+    await withDeadline(new Promise((resolve) => (socket.closed ? resolve(undefined) : socket.once('close', resolve))), 'the refused client to be cut off');
+    const err = await withDeadline(srv.firstError, 'onError');
+    expect(srv.connections).toEqual([]);
+    expect(err).toBeInstanceOf(WizardError);
+  }
+
+  const cases: Array<{ description: string; client: () => tls.ConnectionOptions }> = [
+    { description: 'self-signed', client: () => issued(createCa('a1', new Date())) },
+    { description: 'expired', client: () => issued(issueNodeCert(caA, 'old', new Date(Date.now() - 30 * 365 * 86400_000))) },
+    { description: 'not yet valid', client: () => issued(issueNodeCert(caA, 'future', new Date(Date.now() + 365 * 86400_000))) },
+    { description: 'missing', client: () => ({}) },
+    { description: 'issued by another node (its leaf used as an intermediate)', client: () => chained(forgeLeaf(nodeA1, { serverAuth: true, clientAuth: true }), nodeA1) },
+    { description: 'without the clientAuth EKU', client: () => issued(forgeLeaf(caA, { serverAuth: true, clientAuth: false })) },
+  ];
+  const issued = (pair: PemPair): tls.ConnectionOptions => ({ cert: pair.certPem, key: pair.keyPem });
+  const chained = (leaf: PemPair, via: PemPair): tls.ConnectionOptions => ({ cert: leaf.certPem + via.certPem, key: leaf.keyPem });
+
+  it.each(cases)('T1: refuses a client certificate that is $description', async ({ client }) => {
+    await expectRefused(client());
+  });
+
+  it('T4: refuses a client that offers at most TLS 1.2', async () => {
+    await expectRefused({ cert: nodeA1.certPem, key: nodeA1.keyPem, maxVersion: 'TLSv1.2' });
+  });
+
+  it('T7: still refuses another CA with NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment', async () => {
+    const before = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+    onTestFinished(() => {
+      if (before === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      else process.env.NODE_TLS_REJECT_UNAUTHORIZED = before;
+    });
+    const srv = await startServer(credB1);
+    const err = await rejection(dial({ host: HOST, port: srv.listener.port, credentials: credA1 }));
+    expect(err.code).toBe('PEER_AUTH');
+    // And the server side: a client from another CA is still never handed on.
+    const srvA = await startServer(credA1);
+    const outcome = dial({ host: HOST, port: srvA.listener.port, credentials: credB1TrustingA }).then(
+      async ({ socket }) => {
+        socket.on('error', () => {});
+        onTestFinished(() => {
+          socket.destroy();
+        });
+        if (!socket.closed) await once(socket, 'close');
+      },
+      (e: unknown) => e,
+    );
+    await withDeadline(outcome, 'the refused client to be cut off');
+    await withDeadline(srvA.firstError, 'onError');
+    expect(srvA.connections).toEqual([]);
   });
 });
