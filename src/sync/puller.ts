@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, link, lstat, mkdir, readdir, rename, rm, rmdir, symlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { WizardError } from '../core/errors.js';
+import { isNoSpace, WizardError } from '../core/errors.js';
 import { isTempName, parentOf, resolveInside, tempNameFor } from '../core/paths.js';
 import type { FileEntry, LocalEntry } from '../index/entry.js';
 import { realAncestors } from '../index/real-path.js';
@@ -17,7 +17,7 @@ import { observe, type Observation } from '../index/scanner.js';
 import type { VersionVector } from '../versions/vector.js';
 import type { Signature } from '../delta/signature.js';
 import type { DeltaDeps } from './delta-fetch.js';
-import { download, fileMode } from './fetch.js';
+import { download, fileMode, noSpaceError } from './fetch.js';
 import { copyFromLocal } from './local-source.js';
 import { fsyncPath, type GroupCommit } from './group-commit.js';
 import type { Trash } from './trash.js';
@@ -77,7 +77,10 @@ export async function applyTake(
     case 'symlink':
       return applySymlink(ctx, entry, version, opts);
     case 'file':
-      return applyFile(ctx, entry, version, sources, opts);
+      // A full disk can also surface after the download (the fsync, the trash's record): one clear line either way.
+      return applyFile(ctx, entry, version, sources, opts).catch((err: unknown) => {
+        throw isNoSpace(err) ? noSpaceError(entry, err) : err;
+      });
   }
 }
 
