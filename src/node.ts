@@ -244,13 +244,13 @@ export class WizardNode {
       this.folders.set(cfg.id, folder);
       void this.deps.supervisor.add({
         name: folderService(cfg.id),
-        start: async () => {
+        start: async (crash) => {
           if (this.folders.get(cfg.id) !== folder) {
             folder = this.newFolder(cfg);
             this.folders.set(cfg.id, folder);
           }
           try {
-            await folder.start();
+            await folder.start(crash);
           } catch (err) {
             this.noteError(`folder ${cfg.id} failed to start: ${describeError(err)}; retrying`, err);
             throw err;

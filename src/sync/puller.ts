@@ -13,6 +13,7 @@ import { isNoSpace, WizardError } from '../core/errors.js';
 import { isTempName, parentOf, resolveInside, tempNameFor } from '../core/paths.js';
 import type { FileEntry, LocalEntry } from '../index/entry.js';
 import { realAncestors } from '../index/real-path.js';
+import { sameStat, type StatKey } from '../index/hash.js';
 import { observe, type Observation } from '../index/scanner.js';
 import type { VersionVector } from '../versions/vector.js';
 import type { Signature } from '../delta/signature.js';
@@ -60,6 +61,13 @@ export interface TakeOptions {
   readonly keepLocalAs?: string;
   /** The content is all here (in a temp file); what remains is local: fsync, rename, record. */
   readonly onFetched?: () => void;
+  /**
+   * The disk at the path differs from the index exactly like this (a file
+   * that looks unflushed after a power cut, see looksUnflushed): it may be
+   * replaced all the same, and is kept as `keepLocalAs` (or in the trash). The
+   * recorded content is fetched even when the index says it is here.
+   */
+  readonly acceptDisk?: StatKey;
 }
 
 /** Makes the local path match `entry` and records it at `version`. Throws CHANGED when the disk moved under us. */
@@ -96,7 +104,7 @@ export async function applyMerge(ctx: PullContext, rel: string, version: Version
 async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVector, sources: readonly string[], opts: TakeOptions): Promise<void> {
   const abs = resolveInside(ctx.root, entry.path);
   const local = ctx.getLocal(entry.path);
-  if (local !== undefined && !local.deleted && local.type === 'file' && local.hash === entry.hash) {
+  if (local !== undefined && !local.deleted && local.type === 'file' && local.hash === entry.hash && opts.acceptDisk === undefined) {
     // Same bytes already here (for example the other side of a resolved conflict): only metadata moves.
     await ctx.locked(async () => {
       expectDecidedOn(ctx, entry.path, opts);
@@ -171,7 +179,7 @@ async function applyDelete(ctx: PullContext, rel: string, version: VersionVector
     expectDecidedOn(ctx, rel, opts);
     const local = ctx.getLocal(rel);
     if (local === undefined) return { entries: [] };
-    const current = await expectUnchanged(ctx, rel);
+    const current = await expectUnchanged(ctx, rel, opts.acceptDisk);
     if (current?.type === 'dir') await removeEmptyDir(abs, rel);
     else if (current !== undefined) await ctx.trash.moveIn(abs, rel);
     return { entries: [{ ...local, size: 0, hash: '', target: '', deleted: true, version, inode: 0 }], dir: path.dirname(abs) };
@@ -183,7 +191,7 @@ async function applyDelete(ctx: PullContext, rel: string, version: VersionVector
  * as a conflict copy). Must be called with the lock held; the caller fsyncs the dir.
  */
 async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: string, opts: TakeOptions): Promise<void> {
-  const current = await expectUnchanged(ctx, rel);
+  const current = await expectUnchanged(ctx, rel, opts.acceptDisk);
   if (current?.type === 'dir') {
     // A dir becomes a file or link.
     await removeEmptyDir(abs, rel);
@@ -201,10 +209,12 @@ async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: str
  * The disk at `rel` must be what the index last recorded: the same file
  * (size, mtime, inode), or nothing if the index has nothing live there.
  * Anything else is a local change not yet scanned; overwriting it would lose it.
+ * `accept`: a file known to differ exactly so (see TakeOptions.acceptDisk) passes too.
  */
-async function expectUnchanged(ctx: PullContext, rel: string): Promise<Observation | undefined> {
+async function expectUnchanged(ctx: PullContext, rel: string, accept?: StatKey): Promise<Observation | undefined> {
   const local = ctx.getLocal(rel);
   const current = await observe(ctx.root, rel);
+  if (accept !== undefined && current?.type === 'file' && local !== undefined && !local.deleted && sameStat(current, accept)) return current;
   if (local === undefined || local.deleted) {
     if (current !== undefined) {
       // On a case-insensitive filesystem `Notes.txt` finds our `notes.txt`: that is a clash to report, not a change to rescan.
