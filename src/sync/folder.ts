@@ -14,7 +14,7 @@ import { Mutex } from '../core/mutex.js';
 import type { Limits } from '../config/schema.js';
 import type { LocalEntry } from '../index/entry.js';
 import { isIndexWriteFailure, type IndexStore } from '../index/store.js';
-import { observe, walk, type Observation } from '../index/scanner.js';
+import { observe, walk, type Observation, type WalkOptions } from '../index/scanner.js';
 import { FolderWatcher } from '../index/watcher.js';
 import { compileIgnore, isAlwaysIgnored, type IgnoreMatcher } from '../ignore/matcher.js';
 import type { Signature } from '../delta/signature.js';
@@ -77,6 +77,8 @@ export interface FolderDeps {
   readonly runner: JobRunner;
   /** The node's limit on concurrent downloads, shared with its other folders. */
   readonly slots: TransferSlots;
+  /** How scans list a directory (see WalkOptions.readDir); node's readdir by default. */
+  readonly readDir?: WalkOptions['readDir'];
 }
 
 /** A folder's state, as status shows it. */
@@ -463,6 +465,7 @@ export class Folder {
       matcher,
       isInternal: (p) => isAlwaysIgnored(p) || p === FOLDER_IGNORE,
       signal: this.abort.signal,
+      ...(this.deps.readDir === undefined ? {} : { readDir: this.deps.readDir }),
     });
     for (const s of result.skipped) this.deps.log.warn({ path: s.path, reason: s.reason }, 'not syncing path');
     const known = new Map(store.localUnder(id, rel).map((e) => [e.path, e]));

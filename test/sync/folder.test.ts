@@ -5,13 +5,19 @@
  *   folder through its crash callback, so its supervisor restarts it; the
  *   index keeps its last good state, nothing is recorded as deleted, and the
  *   restart records what was missed.
+ * - S5: a scan that cannot list a subtree (EIO, EACCES) records nothing
+ *   under it as deleted. The fault is injected at the scan's directory read:
+ *   the tests run as root, which reads a dir whatever its permission bits,
+ *   and EIO has no cheap real cause. As a normal user a real chmod 000 is
+ *   tried too.
  * - K4: a file that looks unflushed after a power cut (the index's mtime and
  *   inode, another size) is never recorded as an edit: its content becomes a
  *   conflict copy and the recorded version is restored from the peer. An
  *   ordinary edit is recorded as before.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -19,7 +25,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config/schema.js';
 import { systemClock } from '../../src/core/clock.js';
 import { IndexStore } from '../../src/index/store.js';
-import { Folder, type FolderPeers } from '../../src/sync/folder.js';
+import { Folder, type FolderDeps, type FolderPeers } from '../../src/sync/folder.js';
 import { TransferSlots } from '../../src/sync/transfer-slots.js';
 import { inlineRunner } from '../../src/workers/pool.js';
 import { fakePeer } from '../support/peer.js';
@@ -51,7 +57,7 @@ afterEach(async () => {
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 /** A folder on `root`; `served` is what the one peer serves, `connected` whether it is online. */
-function newFolder(opts: { served?: Record<string, Buffer | string>; connected?: boolean } = {}): Folder {
+function newFolder(opts: { served?: Record<string, Buffer | string>; connected?: boolean; readDir?: FolderDeps['readDir'] } = {}): Folder {
   const peer = fakePeer(opts.served ?? {});
   const peers: FolderPeers = {
     connected: () => (opts.connected === true ? [PEER] : []),
@@ -74,6 +80,7 @@ function newFolder(opts: { served?: Record<string, Buffer | string>; connected?:
     tombstoneDays: () => 365,
     runner: inlineRunner,
     slots: new TransferSlots(() => 4),
+    ...(opts.readDir === undefined ? {} : { readDir: opts.readDir }),
   });
   folders.push(folder);
   return folder;
@@ -214,5 +221,66 @@ describe('K4: a file that looks unflushed after a power cut', () => {
     expect(store.getLocal(ID, 'doc.txt')?.version).not.toEqual(indexed?.version);
     expect(existsSync(path.join(root, 'doc.txt'))).toBe(true);
     expect(readdirSync(root).filter((n) => n.includes('sync-conflict'))).toEqual([]);
+  });
+});
+
+const isRoot = process.getuid?.() === 0;
+
+describe('S5: the scan cannot read a subtree', () => {
+  /** Lists dirs for real, but `failing` (absolute) fails with errno `code` while `broken.on`. */
+  function brokenDir(failing: string, code: string): { readDir: NonNullable<FolderDeps['readDir']>; broken: { on: boolean } } {
+    const broken = { on: false };
+    const readDir = (abs: string) => {
+      if (broken.on && abs === failing) return Promise.reject(Object.assign(new Error(`${code}: injected, scandir '${abs}'`), { code, syscall: 'scandir' }));
+      return readdir(abs, { withFileTypes: true });
+    };
+    return { readDir, broken };
+  }
+
+  it.each(['EIO', 'EACCES'])('S5: %s on a subdirectory: nothing under it is marked deleted, while the rest of the scan still records deletions', async (code) => {
+    mkdirSync(path.join(root, 'd', 'sub'), { recursive: true });
+    writeFileSync(path.join(root, 'd', 'x.txt'), 'x');
+    writeFileSync(path.join(root, 'd', 'sub', 'y.txt'), 'y');
+    writeFileSync(path.join(root, 'e.txt'), 'e');
+    const fault = brokenDir(path.join(root, 'd'), code);
+    const folder = newFolder({ readDir: fault.readDir });
+    await folder.start();
+    const under = () => store.localUnder(ID, 'd');
+    const before = under();
+    expect(before.map((e) => e.path)).toEqual(['d', 'd/sub', 'd/sub/y.txt', 'd/x.txt']);
+
+    fault.broken.on = true;
+    rmSync(path.join(root, 'e.txt'));
+    folder.queueScan(['']);
+    await waitFor('the deletion of e.txt to be recorded', () => store.getLocal(ID, 'e.txt')?.deleted === true, 10_000);
+    expect(under()).toEqual(before);
+
+    // Readable again: the next scan sees the subtree as it is, and nothing was lost meanwhile.
+    fault.broken.on = false;
+    rmSync(path.join(root, 'd', 'x.txt'));
+    folder.queueScan(['']);
+    await waitFor('the deletion of d/x.txt to be recorded', () => store.getLocal(ID, 'd/x.txt')?.deleted === true, 10_000);
+    expect(store.getLocal(ID, 'd/sub/y.txt')?.deleted).toBe(false);
+  });
+
+  it.skipIf(isRoot)('S5: a real chmod 000 subdirectory (as a normal user): nothing under it is marked deleted', async () => {
+    mkdirSync(path.join(root, 'locked', 'inner'), { recursive: true });
+    writeFileSync(path.join(root, 'locked', 'inner', 'f.txt'), 'f');
+    writeFileSync(path.join(root, 'e.txt'), 'e');
+    const folder = newFolder();
+    await folder.start();
+    // The dir's own entry records its new mode; what is below it must stay as it was.
+    const below = () => store.localUnder(ID, 'locked').filter((e) => e.path !== 'locked');
+    const before = below();
+    expect(before.map((e) => e.path)).toEqual(['locked/inner', 'locked/inner/f.txt']);
+    chmodSync(path.join(root, 'locked'), 0o000);
+    try {
+      rmSync(path.join(root, 'e.txt'));
+      folder.queueScan(['']);
+      await waitFor('the deletion of e.txt to be recorded', () => store.getLocal(ID, 'e.txt')?.deleted === true, 10_000);
+      expect(below()).toEqual(before);
+    } finally {
+      chmodSync(path.join(root, 'locked'), 0o755);
+    }
   });
 });
