@@ -245,7 +245,8 @@ export class WizardNode {
       void this.deps.supervisor.add({
         name: folderService(cfg.id),
         start: async (crash) => {
-          if (this.folders.get(cfg.id) !== folder) {
+          // The crashed folder is still in the map (see stop below), so it must be told apart by its state.
+          if (this.folders.get(cfg.id) !== folder || folder.state === 'stopped') {
             folder = this.newFolder(cfg);
             this.folders.set(cfg.id, folder);
           }
