@@ -190,6 +190,32 @@ describe('K4: a file that looks unflushed after a power cut', () => {
     expect(readdirSync(root).filter((n) => n.startsWith('.~wizard-'))).toEqual([]);
   });
 
+  it('K4: when the peer has a newer version meanwhile, that one is taken and the torn content still kept as a conflict copy', async () => {
+    const abs = path.join(root, 'doc.txt');
+    writeFileSync(abs, 'version one, synced');
+    const mtime = ageFile(abs);
+    const first = newFolder();
+    await first.start();
+    const indexed = store.getLocal(ID, 'doc.txt');
+    if (indexed === undefined) throw new Error('doc.txt is not indexed');
+    await first.stop();
+    const newer = Buffer.from('version two, written on the peer');
+    const { inode: _inode, ...mine } = indexed;
+    store.applyRemote(ID, PEER, 'peer-index', [{ ...mine, size: newer.length, hash: sha(newer), version: { ...indexed.version, peer: 1 } }], true);
+    truncateSync(abs, 0);
+    utimesSync(abs, mtime, mtime);
+
+    const folder = newFolder({ served: { 'doc.txt': newer }, connected: true });
+    await folder.start();
+    // The index is committed last (after the rename and the dir's fsync): wait for it, then look at the disk.
+    await waitFor('the newer version recorded', () => store.getLocal(ID, 'doc.txt')?.hash === sha(newer), 10_000);
+    expect(store.getLocal(ID, 'doc.txt')?.version).toEqual({ ...indexed.version, peer: 1 });
+    expect(readFileSync(abs).equals(newer)).toBe(true);
+    const copy = readdirSync(root).find((n) => n.startsWith('doc.sync-conflict-'));
+    expect(copy).toBeDefined();
+    expect(readFileSync(path.join(root, copy ?? ''))).toHaveLength(0);
+  });
+
   it('K4: with no peer online it is reported and left alone, not recorded', async () => {
     const abs = path.join(root, 'doc.txt');
     writeFileSync(abs, 'all the data');
