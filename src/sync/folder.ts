@@ -384,7 +384,7 @@ export class Folder {
     if (this.crash === undefined) return;
     const crash = this.crash;
     this.crash = undefined;
-    crash(new WizardError('INTERNAL', `cannot write the index: ${describeError(err)}; free some space in the Wizard home, the folder restarts by itself`, { cause: err }));
+    crash(new WizardError('INTERNAL', `cannot write the index: ${describeError(err)}; free some space in the Wizard home (or check its disk), the folder restarts by itself`, { cause: err }));
   }
 
   /**
