@@ -253,13 +253,14 @@ export class WizardNode {
       this.folders.set(cfg.id, folder);
       void this.deps.supervisor.add({
         name: folderService(cfg.id),
-        start: async () => {
-          if (this.folders.get(cfg.id) !== folder) {
+        start: async (crash) => {
+          // The crashed folder is still in the map (see stop below), so it must be told apart by its state.
+          if (this.folders.get(cfg.id) !== folder || folder.state === 'stopped') {
             folder = this.newFolder(cfg);
             this.folders.set(cfg.id, folder);
           }
           try {
-            await folder.start();
+            await folder.start(crash);
           } catch (err) {
             this.noteError(`folder ${cfg.id} failed to start: ${describeError(err)}; retrying`, err);
             throw err;

@@ -12,7 +12,7 @@ import {
   renameSync,
   rmSync,
   watch,
-  writeSync,
+  writeFileSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -71,7 +71,9 @@ export function writeConfigText(home: string, text: string): void {
     fd = openSync(tmp, 'wx', 0o600);
     // The open mode is filtered by the umask; peers and paths are nobody else's business.
     fchmodSync(fd, 0o600);
-    writeSync(fd, text);
+    // writeFileSync loops until every byte is written; one write() on a nearly full disk
+    // writes what fits and returns a short count, and renaming that would truncate the config.
+    writeFileSync(fd, text);
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;

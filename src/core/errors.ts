@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'CHANGED' // the disk no longer matches the index; rescan and decide again
   | 'CASE_CONFLICT' // a path differs only in letter case from one already here, on a filesystem that cannot hold both
   | 'HASH_MISMATCH' // received content does not match the announced hash
+  | 'NO_SPACE' // the disk (or quota) is full; retried with backoff, nothing partial is kept or renamed
   | 'TIMEOUT'
   | 'CLOSED'
   | 'INTERNAL';
@@ -76,6 +77,14 @@ export function codeInChain(err: unknown, codes: ReadonlySet<string>): string | 
     if (typeof code === 'string' && codes.has(code)) return code;
   }
   return undefined;
+}
+
+/** errno codes of a full disk or an exhausted quota. */
+const NO_SPACE_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT']);
+
+/** True when `err` (or one of its causes) says the disk or the user's quota is full. */
+export function isNoSpace(err: unknown): boolean {
+  return hasCode(err, 'NO_SPACE') || codeInChain(err, NO_SPACE_CODES) !== undefined;
 }
 
 /** A short, single-line description of any thrown value, for logs and status. */

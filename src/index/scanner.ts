@@ -40,13 +40,34 @@ export interface WalkOptions {
   /** Paths that are never synced whatever the ignore list says (Wizard's own files). */
   readonly isInternal: (rel: string) => boolean;
   readonly signal?: AbortSignal;
+  /**
+   * Lists a directory (absolute path) with file types; node's readdir by
+   * default. Tests inject EIO or EACCES here: root, which runs the tests,
+   * reads any dir whatever its permission bits, and EIO has no cheap real cause.
+   */
+  readonly readDir?: (abs: string) => Promise<Dirent[]>;
+}
+
+function readDirWithTypes(abs: string): Promise<Dirent[]> {
+  return readdir(abs, { withFileTypes: true });
 }
 
 /** Observation of one path, or undefined when it does not exist (or is a kind we do not sync: sockets, fifos, devices). */
 export async function observe(root: string, rel: string): Promise<Observation | undefined> {
   // Below a symlinked or vanished dir nothing is ours: lstat alone would follow the link in the dirs above.
-  if (rel !== '' && !(await realAncestors(root, rel).catch(() => false))) return undefined;
+  // Any other failure (EACCES, EIO on a dir above) is thrown: "not there" would make a scan take the path as deleted.
+  if (rel !== '' && !(await ancestorsAreReal(root, rel))) return undefined;
   return observeBelowRealDir(root, rel);
+}
+
+/** realAncestors, with a symlinked ancestor as false; other errors are thrown. */
+async function ancestorsAreReal(root: string, rel: string): Promise<boolean> {
+  try {
+    return await realAncestors(root, rel);
+  } catch (err) {
+    if (err instanceof BadPathError) return false;
+    throw err;
+  }
 }
 
 /** Stats in flight at once during a walk. */
@@ -102,7 +123,7 @@ export async function walk(root: string, rel: string, opts: WalkOptions): Promis
     const dir = stack.pop() as string;
     let names: Dirent[];
     try {
-      names = await readdir(dir === '' ? root : path.join(root, ...dir.split('/')), { withFileTypes: true });
+      names = await (opts.readDir ?? readDirWithTypes)(dir === '' ? root : path.join(root, ...dir.split('/')));
     } catch {
       result.unreadable.push(dir);
       // Vanished or unreadable: either way nothing below it may be taken as deleted until a later scan reads it.

@@ -24,6 +24,12 @@ export interface DeltaDeps {
   readonly signal?: AbortSignal;
   /** Told when a delta could not be used and the file is downloaded whole instead. */
   readonly onDeltaFallback?: (rel: string, err: unknown) => void;
+  /**
+   * Creates and opens a new temp file for writing (exclusive, mode 0600). The
+   * default is node's `open`; tests inject a handle whose writes fail (ENOSPC,
+   * EIO) to prove what a download leaves behind when the disk fails it.
+   */
+  readonly openTemp?: (file: string) => Promise<FileHandle>;
 }
 
 /** Bytes asked for in one block request (as in fetch.ts). */

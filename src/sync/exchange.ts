@@ -98,7 +98,15 @@ export class PeerLink implements SessionHandler {
       this.deps.log.debug({ peer: short(this.peerId), folder: msg.folder }, 'index for a folder we do not share; ignored');
       return;
     }
-    this.deps.store.applyRemote(msg.folder, this.peerId, msg.indexId, msg.entries, msg.reset);
+    try {
+      this.deps.store.applyRemote(msg.folder, this.peerId, msg.indexId, msg.entries, msg.reset);
+    } catch (err) {
+      // Not stored (the index cannot be written: disk full, I/O error). Carrying on would skip these
+      // entries for good, as the peer sends each change once; a new session resumes from what was stored.
+      this.deps.log.warn({ peer: short(this.peerId), err: describeError(err) }, 'could not store the peer index; reconnecting');
+      this.deps.session.close(`could not store the index: ${describeError(err)}`);
+      return;
+    }
     // A reset may have dropped entries too, so then every path is decided again.
     folder.requestPull(msg.reset ? undefined : msg.entries.map((e) => e.path));
   }

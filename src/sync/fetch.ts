@@ -11,7 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { hasCode, WizardError } from '../core/errors.js';
+import { describeError, hasCode, isNoSpace, WizardError } from '../core/errors.js';
 import { tempNameFor } from '../core/paths.js';
 import { isDeltaSized, SignatureBuilder, type Signature } from '../delta/signature.js';
 import type { FileEntry } from '../index/entry.js';
@@ -59,7 +59,7 @@ export async function download(
   // Small files never use a basis, so they skip the directory listing (thousands of small files share a dir).
   const partials = hasDeltas ? await findPartials(dirAbs, base, entry.hash) : [];
   const temp = path.join(dirAbs, tempNameFor(base, `${entry.hash.slice(0, 16)}-${randomBytes(RANDOM_CHARS / 2).toString('hex')}`));
-  const fh = await open(temp, 'wx', 0o600);
+  const fh = await (deps.openTemp ?? openNewTemp)(temp);
   const progress = { written: 0 };
   const writeback = new EarlyWriteback(fh);
   try {
@@ -95,11 +95,31 @@ export async function download(
     await writeback.settle().catch(() => undefined);
     await fh.close().catch(() => undefined);
     // Keep what this attempt wrote unless it is worthless (a bad hash, a small file that is never resumed) or an older partial already has as much.
-    const isUseful = hasDeltas && !hasCode(err, 'HASH_MISMATCH') && progress.written > 0 && partials.every((p) => p.size < progress.written);
+    // On a full disk it is removed whatever it holds: it is the space the user needs back, and the retry needs it too.
+    const noSpace = isNoSpace(err);
+    const isUseful = hasDeltas && !noSpace && !hasCode(err, 'HASH_MISMATCH') && progress.written > 0 && partials.every((p) => p.size < progress.written);
     if (isUseful) await Promise.all(partials.map((p) => rm(p.file, { force: true })));
     else await rm(temp, { force: true });
-    throw err;
+    throw noSpace ? noSpaceError(entry, err) : err;
   }
+}
+
+/** Opens a new temp file for writing; fails if the name exists. */
+function openNewTemp(file: string): Promise<FileHandle> {
+  return open(file, 'wx', 0o600);
+}
+
+/**
+ * The one line a full disk gives the user (status and log), with the errno
+ * error as its cause. Already one: returned as it is.
+ */
+export function noSpaceError(entry: FileEntry, err: unknown): WizardError {
+  if (hasCode(err, 'NO_SPACE')) return err as WizardError;
+  return new WizardError(
+    'NO_SPACE',
+    `no space left on this folder's disk for the ${entry.size}-byte download (${describeError(err)}); nothing was replaced and the partial file was removed; free some space, the download is retried automatically`,
+    { cause: err },
+  );
 }
 
 /**

@@ -10,12 +10,12 @@ import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { describeError, hasCode, WizardError } from '../core/errors.js';
-import { Mutex } from '../core/mutex.js';
 import { isUnder } from '../core/paths.js';
+import { Mutex } from '../core/mutex.js';
 import type { Limits } from '../config/schema.js';
 import type { LocalEntry } from '../index/entry.js';
-import type { IndexStore } from '../index/store.js';
-import { observe, walk } from '../index/scanner.js';
+import { isIndexWriteFailure, type IndexStore } from '../index/store.js';
+import { observe, walk, type Observation, type WalkOptions } from '../index/scanner.js';
 import type { WatchDir } from '../index/dir-tree-watch.js';
 import { FolderWatcher } from '../index/watcher.js';
 import { compileIgnore, isAlwaysIgnored, type IgnoreMatcher } from '../ignore/matcher.js';
@@ -26,9 +26,9 @@ import type { SumsSource } from './delta-plan.js';
 import type { BlockSource } from './fetch.js';
 import { conflictName } from './conflict.js';
 import { applyMerge, applyTake, type PullContext, type TakeOptions } from './puller.js';
-import { changedPaths, entryFor, expiredTombstones, minimalRoots, sameObservation, tooFreshToHash, type Candidate } from './local-changes.js';
+import { changedPaths, entryFor, expiredTombstones, looksUnflushed, minimalRoots, sameObservation, tooFreshToHash, type Candidate } from './local-changes.js';
 import { planPull, planSize } from './pull-plan.js';
-import { lastModifier, reconcile } from './reconcile.js';
+import { lastModifier, reconcile, restoreDecision } from './reconcile.js';
 import { readBlock, readSums, type WireSums } from './serve.js';
 import { RetryBook } from './retry.js';
 import { DeletionGate } from './deletion-gate.js';
@@ -85,6 +85,8 @@ export interface FolderDeps {
   readonly slots: TransferSlots;
   /** Opens one dir's watch (fs.watch by default); tests inject watch failures here. */
   readonly watchDir?: WatchDir;
+  /** How scans list a directory (see WalkOptions.readDir); node's readdir by default. */
+  readonly readDir?: WalkOptions['readDir'];
 }
 
 /** A folder's state, as status shows it. */
@@ -163,11 +165,19 @@ export class Folder {
   private readonly failures = new RetryBook();
   /** Local files that could not be read for hashing (EACCES, EIO): retried with backoff, shown in status. */
   private readonly readFailures = new RetryBook();
+  /**
+   * Files that look unflushed after a power cut (see looksUnflushed), with
+   * what the scan saw: never recorded as edits; the next pull restores the
+   * indexed version from a peer and keeps this content as a conflict copy.
+   */
+  private readonly unflushed = new Map<string, Observation>();
   /** Deletions waiting for `wizard resume`, and deletions recorded in the last minute ([time, count]). */
   private readonly deletions: DeletionGate;
   /** Downloads in progress, for status. */
   readonly transfers: TransferBook;
   private readonly timers = new Set<() => void>();
+  /** Reports a failure the folder cannot carry on from (its supervisor stops and restarts it). */
+  private crash: ((err: unknown) => void) | undefined;
 
   constructor(private readonly deps: FolderDeps) {
     // Every queued download listens for the folder stopping, and a burst queues thousands: that is the design, not a leak.
@@ -207,8 +217,13 @@ export class Folder {
     return this.deps.root;
   }
 
-  /** Checks the folder is intact, scans it, starts watching and pulling. */
-  async start(): Promise<void> {
+  /**
+   * Checks the folder is intact, scans it, starts watching and pulling.
+   * `onCrash` hears of a failure the folder cannot go on from once started
+   * (the index cannot be written): its supervisor then restarts it.
+   */
+  async start(onCrash?: (err: unknown) => void): Promise<void> {
+    if (onCrash !== undefined) this.crash = onCrash;
     if (!(await this.prepareRoot()) || this.lifecycle === 'stopped') return;
     this.lifecycle = 'starting';
     // Pulls wait for the first scan: deciding against an index that has not yet seen the edits
@@ -245,7 +260,10 @@ export class Folder {
     if (this.pulling || this.lifecycle !== 'running') return;
     this.pulling = true;
     void this.runPulls()
-      .catch((err: unknown) => this.deps.log.error({ err }, 'pull loop failed'))
+      .catch((err: unknown) => {
+        if (isIndexWriteFailure(err)) this.indexWriteFailed(err);
+        else this.deps.log.error({ err }, 'pull loop failed');
+      })
       .finally(() => {
         this.pulling = false;
       });
@@ -315,7 +333,11 @@ export class Folder {
     const held = h === undefined ? [] : [`${this.deps.id}: ${h.count} deletions held (${h.reason}); run 'wizard resume ${this.deps.id}' to apply them`];
     const unreadable = this.readFailures.describe().map((line) => `${this.deps.id}/${line} (cannot read it here; retrying)`);
     const ignoreFile = this.ownIgnoreProblem === undefined ? [] : [`${this.deps.id}: ${this.ownIgnoreProblem}`];
-    return [...held, ...ignoreFile, ...this.failures.describe().map((line) => `${this.deps.id}/${line}`), ...unreadable];
+    const unflushed = [...this.unflushed.keys()].map(
+      (p) =>
+        `${this.deps.id}/${p}: its size changed but not its modification time (data lost in a crash or power cut?); not sent to peers: the recorded version is restored from a peer and this content kept as a conflict copy`,
+    );
+    return [...held, ...ignoreFile, ...this.failures.describe().map((line) => `${this.deps.id}/${line}`), ...unreadable, ...unflushed];
   }
 
   // ---- root and marker -------------------------------------------------------------------
@@ -378,7 +400,10 @@ export class Folder {
    * The watcher hands the same paths over again once the folder settles.
    */
   queueScan(paths: string[], mayDelete = true): void {
-    this.scan(paths, mayDelete).catch((err: unknown) => this.deps.log.error({ err }, 'scan failed'));
+    this.scan(paths, mayDelete).catch((err: unknown) => {
+      if (isIndexWriteFailure(err)) this.indexWriteFailed(err);
+      else this.deps.log.error({ err }, 'scan failed');
+    });
   }
 
   /** Queues a scan that could not run yet again, keeping which of its paths may record deletions. */
@@ -386,6 +411,23 @@ export class Folder {
     const rest = paths.filter((p) => !deletable.includes(p));
     if (deletable.length > 0) this.queueScan(deletable);
     if (rest.length > 0) this.queueScan(rest, false);
+  }
+
+  /**
+   * The index could not be written (disk full, I/O error). The transaction
+   * rolled back, so the index still holds its last good state, but nothing
+   * this folder scans or pulls can be recorded: carrying on would leave
+   * changes unrecorded until the next periodic rescan, and files renamed into
+   * place that the index does not know. The folder stops and its supervisor
+   * restarts it with backoff; the restart's full scan records what was missed.
+   */
+  private indexWriteFailed(err: unknown): void {
+    if (this.lifecycle === 'stopped') return;
+    this.deps.log.error({ err: describeError(err) }, 'cannot write the index (disk full or I/O error); restarting this folder once the index can be written again');
+    if (this.crash === undefined) return;
+    const crash = this.crash;
+    this.crash = undefined;
+    crash(new WizardError('INTERNAL', `cannot write the index: ${describeError(err)}; free some space in the Wizard home (or check its disk), the folder restarts by itself`, { cause: err }));
   }
 
   /**
@@ -508,6 +550,7 @@ export class Folder {
       matcher,
       isInternal: (p) => isAlwaysIgnored(p) || p === FOLDER_IGNORE,
       signal: this.abort.signal,
+      ...(this.deps.readDir === undefined ? {} : { readDir: this.deps.readDir }),
     });
     for (const s of result.skipped) this.deps.log.warn({ path: s.path, reason: s.reason }, 'not syncing path');
     const known = new Map(store.localUnder(id, rel).map((e) => [e.path, e]));
@@ -518,7 +561,34 @@ export class Folder {
       stats.files + stats.dirs,
       (held) => this.deps.log.warn({ deletions: held.count, reason: held.reason }, `deletions held until 'wizard resume ${id}'`),
     );
-    return candidates;
+    return this.setAsideUnflushed(rel, candidates);
+  }
+
+  /**
+   * Takes files that look unflushed after a power cut out of `candidates`
+   * (recording them would bump their version and send truncated content over
+   * the peers' good copy) and has a pull restore them. Paths under `rel` that
+   * no longer look so are forgotten: an edit since is an ordinary change.
+   */
+  private setAsideUnflushed(rel: string, candidates: Candidate[]): Candidate[] {
+    const now = this.deps.clock.now();
+    const kept: Candidate[] = [];
+    const found: string[] = [];
+    for (const c of candidates) {
+      if (c.obs !== undefined && looksUnflushed(c, now)) {
+        if (this.unflushed.get(c.path)?.size !== c.obs.size) {
+          this.deps.log.warn(
+            { path: c.path, indexedSize: c.prev?.size, diskSize: c.obs.size, mtimeMs: c.obs.mtimeMs },
+            'file changed size without a new modification time, as after a power cut that lost its data; not syncing it: restoring the recorded version from a peer and keeping this content as a conflict copy',
+          );
+        }
+        this.unflushed.set(c.path, c.obs);
+        found.push(c.path);
+      } else kept.push(c);
+    }
+    for (const p of [...this.unflushed.keys()]) if (isUnder(p, rel) && !found.includes(p)) this.unflushed.delete(p);
+    if (found.length > 0) this.requestPull(found);
+    return kept;
   }
 
   /**
@@ -646,7 +716,10 @@ export class Folder {
 
   private schedulePeriodicRescan(): void {
     this.after(this.deps.rescanIntervalMs(), () => {
-      this.expireTombstones().catch((err: unknown) => this.deps.log.error({ err }, 'tombstone expiry failed'));
+      this.expireTombstones().catch((err: unknown) => {
+        if (isIndexWriteFailure(err)) this.indexWriteFailed(err);
+        else this.deps.log.error({ err }, 'tombstone expiry failed');
+      });
       this.queueScan(['']);
       this.schedulePeriodicRescan();
     });
@@ -695,6 +768,7 @@ export class Folder {
     }
     const paths = new Set<string>(only);
     if (only === undefined) for (const peer of connected) for (const e of store.remoteDiffering(id, peer)) paths.add(e.path);
+    if (only === undefined) for (const p of this.unflushed.keys()) paths.add(p);
 
     const now = this.deps.clock.now();
     const wanted: string[] = [];
@@ -708,7 +782,9 @@ export class Folder {
       (p) => {
         const local = store.getLocal(id, p);
         basedOn.set(p, local?.sequence ?? 0);
-        return reconcile(local, store.remotesFor(id, p));
+        const remotes = store.remotesFor(id, p);
+        const decided = reconcile(local, remotes);
+        return local !== undefined && this.unflushed.has(p) ? restoreDecision(decided, local, remotes) : decided;
       },
       connected,
     );
@@ -799,6 +875,8 @@ export class Folder {
     try {
       await fn();
       this.failures.succeed(rel);
+      // A take replaced a file that looked unflushed (kept as a conflict copy): it is settled.
+      this.unflushed.delete(rel);
       return true;
     } catch (err) {
       this.noteFailure(rel, err);
@@ -808,6 +886,9 @@ export class Folder {
 
   /** A lost concurrent edit of a live file is kept as a conflict copy named after its author. */
   private takeOptions(rel: string, d: { replacesConcurrent: boolean }): TakeOptions {
+    const torn = this.unflushed.get(rel);
+    // What looks like a power cut's leftovers is replaced only while it is exactly that, and kept beside as a conflict copy.
+    if (torn !== undefined) return { acceptDisk: torn, keepLocalAs: conflictName(rel, this.deps.clock.now(), this.deps.localId) };
     const local = this.deps.store.getLocal(this.deps.id, rel);
     if (!d.replacesConcurrent || local === undefined || local.deleted || local.type === 'dir') return {};
     return { keepLocalAs: conflictName(rel, this.deps.clock.now(), lastModifier(local.version)) };
@@ -847,6 +928,8 @@ export class Folder {
 
   private noteFailure(rel: string, err: unknown): void {
     if (hasCode(err, 'CLOSED')) return;
+    // Not this path's fault: no path can be recorded until the index can be written.
+    if (isIndexWriteFailure(err)) return this.indexWriteFailed(err);
     const changed = hasCode(err, 'CHANGED');
     // The disk has news: record it first, then this path is decided again. Still counted, so a path
     // that keeps looking changed (a dir that holds ignored files, say) backs off instead of spinning.

@@ -62,6 +62,27 @@ export function entryFor(c: Candidate, hash: string, localId: string, nowMs = 0)
   return { ...entry, version: metaOnly ? prev.version : bump(prev?.version ?? {}, localId, nowMs) };
 }
 
+/** How long after its mtime a file must have been left alone before a size change under that mtime is suspicious (see looksUnflushed). */
+export const UNFLUSHED_SETTLE_MS = 5_000;
+
+/**
+ * True when a file looks like what a power cut leaves behind: the metadata
+ * reached the disk and the data did not (Syncthing #3711). Its size differs
+ * from the index while its mtime and inode are exactly what the index
+ * recorded, so no write happened that the filesystem knows of. Wizard's own
+ * writes cannot cause this (the index is committed only after the fsync), and
+ * a normal edit moves the mtime. The one normal edit that may keep it is a
+ * second write within the mtime's granularity (1-2 s on FAT, ext3, HFS+):
+ * that is seen by the watcher within moments, so a file whose mtime is
+ * younger than UNFLUSHED_SETTLE_MS is not suspected. Content changed at the
+ * same size is not caught here (it looks unchanged to a scan and is never sent).
+ */
+export function looksUnflushed(c: Candidate, nowMs: number): boolean {
+  const { obs, prev } = c;
+  if (obs?.type !== 'file' || prev === undefined || prev.deleted || prev.type !== 'file' || prev.hash === '') return false;
+  return obs.size !== prev.size && obs.mtimeMs === prev.mtimeMs && obs.inode === prev.inode && nowMs - obs.mtimeMs >= UNFLUSHED_SETTLE_MS;
+}
+
 /** Observations equal in everything a scan records. */
 export function sameObservation(a: Observation | undefined, b: Observation | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;

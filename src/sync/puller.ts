@@ -9,15 +9,16 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, link, lstat, mkdir, readdir, rename, rm, rmdir, symlink, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { WizardError } from '../core/errors.js';
+import { isNoSpace, WizardError } from '../core/errors.js';
 import { isTempName, parentOf, resolveInside, tempNameFor } from '../core/paths.js';
 import type { FileEntry, LocalEntry } from '../index/entry.js';
 import { realAncestors } from '../index/real-path.js';
+import { sameStat, type StatKey } from '../index/hash.js';
 import { observe, type Observation } from '../index/scanner.js';
 import type { VersionVector } from '../versions/vector.js';
 import type { Signature } from '../delta/signature.js';
 import type { DeltaDeps } from './delta-fetch.js';
-import { download, fileMode } from './fetch.js';
+import { download, fileMode, noSpaceError } from './fetch.js';
 import { copyFromLocal } from './local-source.js';
 import type { GroupCommit } from './group-commit.js';
 import { sameObservation } from './local-changes.js';
@@ -61,6 +62,13 @@ export interface TakeOptions {
   readonly keepLocalAs?: string;
   /** The content is all here (in a temp file); what remains is local: fsync, rename, record. */
   readonly onFetched?: () => void;
+  /**
+   * The disk at the path differs from the index exactly like this (a file
+   * that looks unflushed after a power cut, see looksUnflushed): it may be
+   * replaced all the same, and is kept as `keepLocalAs` (or in the trash). The
+   * recorded content is fetched even when the index says it is here.
+   */
+  readonly acceptDisk?: StatKey;
 }
 
 /** Makes the local path match `entry` and records it at `version`. Throws CHANGED when the disk moved under us. */
@@ -78,7 +86,10 @@ export async function applyTake(
     case 'symlink':
       return applySymlink(ctx, entry, version, opts);
     case 'file':
-      return applyFile(ctx, entry, version, sources, opts);
+      // A full disk can also surface after the download (the fsync, the trash's record): one clear line either way.
+      return applyFile(ctx, entry, version, sources, opts).catch((err: unknown) => {
+        throw isNoSpace(err) ? noSpaceError(entry, err) : err;
+      });
   }
 }
 
@@ -94,7 +105,7 @@ export async function applyMerge(ctx: PullContext, rel: string, version: Version
 async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVector, sources: readonly string[], opts: TakeOptions): Promise<void> {
   const abs = resolveInside(ctx.root, entry.path);
   const local = ctx.getLocal(entry.path);
-  if (local !== undefined && !local.deleted && local.type === 'file' && local.hash === entry.hash) {
+  if (local !== undefined && !local.deleted && local.type === 'file' && local.hash === entry.hash && opts.acceptDisk === undefined) {
     // Same bytes already here (for example the other side of a resolved conflict): only metadata moves.
     await ctx.locked(async () => {
       expectDecidedOn(ctx, entry.path, opts);
@@ -176,7 +187,7 @@ async function applyDelete(ctx: PullContext, rel: string, version: VersionVector
     expectDecidedOn(ctx, rel, opts);
     const local = ctx.getLocal(rel);
     if (local === undefined) return { entries: [] };
-    const current = await expectUnchanged(ctx, rel);
+    const current = await expectUnchanged(ctx, rel, opts.acceptDisk);
     if (current?.type === 'dir') await removeEmptyDir(abs, rel);
     else if (current !== undefined) await ctx.trash.moveIn(abs, rel, 'deleted', () => expectStill(ctx, rel, current));
     return { entries: [{ ...local, size: 0, hash: '', target: '', deleted: true, version, inode: 0 }], dir: path.dirname(abs) };
@@ -188,7 +199,7 @@ async function applyDelete(ctx: PullContext, rel: string, version: VersionVector
  * as a conflict copy). Must be called with the lock held; the caller fsyncs the dir.
  */
 async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: string, opts: TakeOptions): Promise<void> {
-  const current = await expectUnchanged(ctx, rel);
+  const current = await expectUnchanged(ctx, rel, opts.acceptDisk);
   /** A second name made for the old version (conflict copy or trash entry), undone if we do not go on. */
   let kept: string | undefined;
   if (current?.type === 'dir') {
@@ -235,10 +246,12 @@ async function expectStill(ctx: PullContext, rel: string, expected: Observation 
  * The disk at `rel` must be what the index last recorded: the same file
  * (size, mtime, inode), or nothing if the index has nothing live there.
  * Anything else is a local change not yet scanned; overwriting it would lose it.
+ * `accept`: a file known to differ exactly so (see TakeOptions.acceptDisk) passes too.
  */
-async function expectUnchanged(ctx: PullContext, rel: string): Promise<Observation | undefined> {
+async function expectUnchanged(ctx: PullContext, rel: string, accept?: StatKey): Promise<Observation | undefined> {
   const local = ctx.getLocal(rel);
   const current = await observe(ctx.root, rel);
+  if (accept !== undefined && current?.type === 'file' && local !== undefined && !local.deleted && sameStat(current, accept)) return current;
   if (local === undefined || local.deleted) {
     if (current !== undefined) {
       // On a case-insensitive filesystem `Notes.txt` finds our `notes.txt`: that is a clash to report, not a change to rescan.

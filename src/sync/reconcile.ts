@@ -115,3 +115,20 @@ export function lastModifier(v: VersionVector): string {
   }
   return who;
 }
+
+/**
+ * The decision for a path whose file on disk looks unflushed after a power
+ * cut (see looksUnflushed): its bytes are not the version the index
+ * records, so they must not be announced as an edit over the peers' copy. A
+ * peer's newer version is taken as usual. When the peers agree with our
+ * version (`decided` is none or a merge), that content itself is fetched
+ * again from the live peers that hold it; with none, nothing is done yet.
+ * Either way the caller keeps what is on disk as a conflict copy.
+ */
+export function restoreDecision(decided: Decision, local: FileEntry, remotes: readonly RemoteEntry[]): Decision {
+  if (decided.kind === 'take') return decided;
+  const sources = remotes.filter((r) => !r.entry.deleted && r.entry.type === 'file' && r.entry.hash === local.hash).map((r) => r.peer);
+  if (sources.length === 0 || local.deleted || local.type !== 'file') return NONE;
+  const version = decided.kind === 'merge' ? decided.version : local.version;
+  return { kind: 'take', entry: local, version, sources, replacesConcurrent: false };
+}

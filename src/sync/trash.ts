@@ -6,7 +6,7 @@
  * the name alone cannot say it.
  */
 import { constants } from 'node:fs';
-import { appendFile, copyFile, link, lstat, mkdir, rename } from 'node:fs/promises';
+import { appendFile, copyFile, link, lstat, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { WizardError } from '../core/errors.js';
@@ -66,12 +66,20 @@ function truncateUtf8(s: string, maxBytes: number): string {
   return out;
 }
 
+/** Appends a line to the trash index; node's appendFile by default (tests inject a failing disk). */
+export type AppendRecord = (file: string, line: string) => Promise<void>;
+
+const appendRecord: AppendRecord = (file, line) =>
+  // O_NOFOLLOW: a symlink planted at the index's name must not make us append to a file elsewhere.
+  appendFile(file, line, { mode: 0o600, flag: INDEX_FLAGS });
+
 /** Moves and copies old versions of a folder's files into its trash. */
 export class Trash {
   constructor(
     private readonly root: string,
     /** Stamps entries; the daemon's is steady against clock steps (SteadyTime.notBefore), so an age is never overstated. */
     private readonly clock: Pick<Clock, 'now'>,
+    private readonly append: AppendRecord = appendRecord,
   ) {}
 
   /**
@@ -85,6 +93,7 @@ export class Trash {
       await assertAbsent(dest);
       await check?.();
       await rename(abs, dest);
+      return () => rename(dest, abs);
     });
   }
 
@@ -100,12 +109,25 @@ export class Trash {
         await link(abs, dest);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw err;
-        await copyFile(abs, dest);
+        try {
+          await copyFile(abs, dest, constants.COPYFILE_EXCL);
+        } catch (copyErr) {
+          // A copy cut short by a full disk must not stay in the trash as if it were the old version.
+          if ((copyErr as NodeJS.ErrnoException).code !== 'EEXIST') await rm(dest, { force: true });
+          throw copyErr;
+        }
       }
+      return () => rm(dest, { force: true });
     });
   }
 
-  private async place(rel: string, cause: TrashCause, put: (dest: string) => Promise<void>): Promise<string> {
+  /**
+   * Puts an entry in the trash with `put` and records why. Both happen or
+   * neither: when the record cannot be written (disk full, I/O error) `put` is
+   * undone and the error thrown, so the caller's operation fails whole and is
+   * retried, instead of leaving a file moved away with no record of it.
+   */
+  private async place(rel: string, cause: TrashCause, put: (dest: string) => Promise<() => Promise<void>>): Promise<string> {
     const name = trashName(rel, this.clock.now());
     const parts = name.split('/');
     await realDirs(this.root, [...TRASH_DIR.split(path.sep), ...parts.slice(0, -1)]);
@@ -114,10 +136,15 @@ export class Trash {
     for (let n = 0; ; n++) {
       const dest = n === 0 ? base : `${base}-${n}`;
       try {
-        await put(dest);
+        const undo = await put(dest);
         const record: TrashRecord = { entry: n === 0 ? name : `${name}-${n}`, path: rel, cause };
-        // O_NOFOLLOW: a symlink planted at the index's name must not make us append to a file elsewhere.
-        await appendFile(path.join(this.root, TRASH_INDEX), `${JSON.stringify(record)}\n`, { mode: 0o600, flag: INDEX_FLAGS });
+        try {
+          await this.append(path.join(this.root, TRASH_INDEX), `${JSON.stringify(record)}\n`);
+        } catch (err) {
+          await undo();
+          // Not EEXIST, whatever the append said: that would send the loop on to another name.
+          throw (err as NodeJS.ErrnoException).code === 'EEXIST' ? new WizardError('INTERNAL', `cannot record a trash entry: ${String(err)}`, { cause: err }) : err;
+        }
         return dest;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || n >= 100) throw err;

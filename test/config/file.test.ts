@@ -6,6 +6,7 @@ import { ConfigError } from '../../src/core/errors.js';
 import { ConfigWatcher, configPath, editConfig, ignorePath, readConfig, writeConfigText } from '../../src/config/file.js';
 import { addPeer } from '../../src/config/edit.js';
 import type { Config } from '../../src/config/schema.js';
+import { canMountTmpfs, fillDisk, mountTmpfs, NO_TMPFS_REASON, unmount } from '../support/tmpfs.js';
 
 const HOME_DIR = '/home/ada';
 const idA = 'a'.repeat(64);
@@ -84,6 +85,25 @@ describe('writeConfigText', () => {
 
   it('fails with a ConfigError when the dir is missing', () => {
     expect(errorOf(() => writeConfigText(join(home, 'absent'), 'name: n\n')).message).toContain('cannot write');
+  });
+
+  // A real full disk: one write() there writes the page that fits and returns a short count without an error.
+  it.skipIf(!canMountTmpfs)(`S2: on a nearly full disk the config is never replaced by a truncated one${canMountTmpfs ? '' : ` (skipped: ${NO_TMPFS_REASON})`}`, () => {
+    mountTmpfs(home, '64k');
+    try {
+      const old = '# the old config\nname: old\n';
+      writeConfigText(home, old);
+      // One page free, and a config that needs two.
+      fillDisk(home, 'filler', 4096);
+      const next = `name: next\n# ${'x'.repeat(6000)}\n`;
+      const err = errorOf(() => writeConfigText(home, next));
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.message).toMatch(/^cannot write .*config\.yaml: ENOSPC/);
+      expect(readFileSync(configPath(home), 'utf8')).toBe(old);
+      expect(readdirSync(home).sort()).toEqual(['config.yaml', 'filler']);
+    } finally {
+      unmount(home);
+    }
   });
 });
 

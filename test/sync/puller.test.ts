@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -68,6 +69,32 @@ function indexDisk(rel: string, version = { me: 1 }): LocalEntry {
     { path: rel, type: 'file', size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, hash: sha(content), target: '', version, deleted: false, inode: st.ino },
   ]);
   return stored as LocalEntry;
+}
+
+/**
+ * A disk that fills up: temp files open for real, and their writes fail with
+ * ENOSPC once `bytes` were written in all (an injected fault through the
+ * download's `openTemp` seam; node:fs itself is left alone).
+ */
+function diskFullAfter(bytes: number): { openTemp: (file: string) => Promise<FileHandle>; freed: () => void } {
+  let room = bytes;
+  const openTemp = async (file: string): Promise<FileHandle> => {
+    const fh = await open(file, 'wx', 0o600);
+    return new Proxy(fh, {
+      get(target, prop) {
+        if (prop === 'write') {
+          return (buf: Buffer, offset: number, length: number, position: number) => {
+            if (length > room) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' }));
+            room -= length;
+            return target.write(buf, offset, length, position);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  };
+  return { openTemp, freed: () => (room = Number.POSITIVE_INFINITY) };
 }
 
 function trashFiles(): string[] {
@@ -160,6 +187,35 @@ describe('applyTake', () => {
     const err: unknown = await applyTake(context({ 'x.bin': 'tampered' }), entry, entry.version, ['peer']).catch((e: unknown) => e);
     expect(hasCode(err, 'HASH_MISMATCH')).toBe(true);
     expect(readdirSync(root).sort()).toEqual(['.wizard']);
+  });
+
+  it('S1: ENOSPC while writing the temp file removes it, renames nothing, says so in one line, and the retry succeeds once space frees', async () => {
+    const oldContent = Buffer.alloc(600 * 1024, 1);
+    const newContent = Buffer.concat([Buffer.alloc(300 * 1024, 2), Buffer.alloc(300 * 1024, 3)]);
+    writeFileSync(path.join(root, 'big.bin'), oldContent);
+    const before = indexDisk('big.bin');
+    const entry: FileEntry = { ...remoteFile('big.bin', ''), size: newContent.length, hash: sha(newContent), version: { me: 1, p: 1 } };
+    // Room for part of the file: an attempt that wrote blocks, which a partial download would otherwise keep for resuming.
+    const disk = diskFullAfter(300 * 1024);
+    const peer = fakePeer({ 'big.bin': newContent });
+    const ctx: PullContext = { ...context({}), readBlock: peer.readBlock, readSums: peer.readSums, openTemp: disk.openTemp };
+
+    const err: unknown = await applyTake(ctx, entry, entry.version, ['peer']).catch((e: unknown) => e);
+    expect(hasCode(err, 'NO_SPACE'), String(err)).toBe(true);
+    const message = (err as Error).message;
+    expect(message).not.toContain('\n');
+    expect(message).toMatch(/no space left.*ENOSPC.*free some space.*retried/);
+    // Nothing was renamed: the user's file and the index are as they were, and the temp file is gone.
+    expect(readFileSync(path.join(root, 'big.bin')).equals(oldContent)).toBe(true);
+    expect(store.getLocal('f', 'big.bin')).toEqual(before);
+    expect(readdirSync(root).filter((n) => n.startsWith('.~wizard-'))).toEqual([]);
+    expect(trashFiles()).toEqual([]);
+
+    disk.freed();
+    await applyTake(ctx, entry, entry.version, ['peer']);
+    expect(readFileSync(path.join(root, 'big.bin')).equals(newContent)).toBe(true);
+    expect(store.getLocal('f', 'big.bin')).toMatchObject({ hash: entry.hash, version: entry.version });
+    expect(readdirSync(root).filter((n) => n.startsWith('.~wizard-'))).toEqual([]);
   });
 
   it('deletes into the trash, and not a file that changed since it was indexed', async () => {

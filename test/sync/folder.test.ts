@@ -1,0 +1,313 @@
+/**
+ * One Folder on a real temp dir and a real SQLite index, with a fake peer:
+ * - S2: an index write that fails (SQLITE_IOERR, SQLITE_FULL; injected by
+ *   making the store's commit throw what better-sqlite3 throws) stops the
+ *   folder through its crash callback, so its supervisor restarts it; the
+ *   index keeps its last good state, nothing is recorded as deleted, and the
+ *   restart records what was missed.
+ * - S5: a scan that cannot list a subtree (EIO, EACCES) records nothing
+ *   under it as deleted. The fault is injected at the scan's directory read:
+ *   the tests run as root, which reads a dir whatever its permission bits,
+ *   and EIO has no cheap real cause. As a normal user a real chmod 000 is
+ *   tried too.
+ * - K4: a file that looks unflushed after a power cut (the index's mtime and
+ *   inode, another size) is never recorded as an edit: its content becomes a
+ *   conflict copy and the recorded version is restored from the peer. An
+ *   ordinary edit is recorded as before.
+ */
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../src/config/schema.js';
+import { systemClock } from '../../src/core/clock.js';
+import { IndexStore } from '../../src/index/store.js';
+import { Folder, type FolderDeps, type FolderPeers } from '../../src/sync/folder.js';
+import { TransferSlots } from '../../src/sync/transfer-slots.js';
+import { inlineRunner } from '../../src/workers/pool.js';
+import { fakePeer } from '../support/peer.js';
+import { waitFor } from '../support/wait.js';
+
+const ID = 'f';
+const LOCAL = 'aaaaaaaaaaaaaaaa';
+const PEER = 'peer';
+
+let base: string;
+let root: string;
+let store: IndexStore;
+let folders: Folder[];
+
+beforeEach(() => {
+  base = mkdtempSync(path.join(os.tmpdir(), 'wizard-folder-'));
+  root = path.join(base, 'root');
+  mkdirSync(root);
+  store = IndexStore.open(path.join(base, 'index.db'));
+  folders = [];
+});
+
+afterEach(async () => {
+  for (const f of folders) await f.stop();
+  store.close();
+  rmSync(base, { recursive: true, force: true });
+});
+
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+/** A folder on `root`; `served` is what the one peer serves, `connected` whether it is online. */
+function newFolder(opts: { served?: Record<string, Buffer | string>; connected?: boolean; readDir?: FolderDeps['readDir'] } = {}): Folder {
+  const peer = fakePeer(opts.served ?? {});
+  const peers: FolderPeers = {
+    connected: () => (opts.connected === true ? [PEER] : []),
+    readBlock: peer.readBlock,
+    readSums: peer.readSums,
+    announce: () => undefined,
+  };
+  const folder = new Folder({
+    id: ID,
+    root,
+    store,
+    localId: LOCAL,
+    clock: systemClock,
+    monotonicMs: () => performance.now(),
+    log: pino({ level: 'silent' }),
+    peers,
+    masterIgnore: () => '',
+    limits: () => DEFAULTS.limits,
+    rescanIntervalMs: () => 600_000,
+    deletionBudget: () => ({ percent: 50, perMinute: 1000 }),
+    tombstoneDays: () => 365,
+    runner: inlineRunner,
+    slots: new TransferSlots(() => 4),
+    ...(opts.readDir === undefined ? {} : { readDir: opts.readDir }),
+  });
+  folders.push(folder);
+  return folder;
+}
+
+/** Makes every local commit fail as SQLite does with `code` (an injected fault); returns the undo. */
+function failIndexWrites(code: string): () => void {
+  const real = store.commitLocal.bind(store);
+  store.commitLocal = (): never => {
+    throw Object.assign(new Error(code === 'SQLITE_FULL' ? 'database or disk is full' : 'disk I/O error'), { name: 'SqliteError', code });
+  };
+  return () => {
+    store.commitLocal = real;
+  };
+}
+
+describe('S2: the index cannot be written', () => {
+  it.each(['SQLITE_IOERR_WRITE', 'SQLITE_FULL'])('S2: %s during a scan restarts the folder; the old index stays valid and nothing is recorded as deleted', async (code) => {
+    mkdirSync(path.join(root, 'd'));
+    writeFileSync(path.join(root, 'a.txt'), 'a');
+    writeFileSync(path.join(root, 'd', 'b.txt'), 'b');
+    const crashes: unknown[] = [];
+    const folder = newFolder();
+    await folder.start((err) => crashes.push(err));
+    const before = store.allLocal(ID);
+    expect(before.map((e) => e.path)).toEqual(['a.txt', 'd', 'd/b.txt']);
+
+    const restore = failIndexWrites(code);
+    rmSync(path.join(root, 'a.txt'));
+    writeFileSync(path.join(root, 'new.txt'), 'new');
+    folder.queueScan(['']);
+    await waitFor('the folder to report the crash', () => crashes.length > 0, 10_000);
+    expect(crashes).toHaveLength(1);
+    const message = (crashes[0] as Error).message;
+    expect(message).toContain(code);
+    expect(message).not.toContain('\n');
+    // Not treated as damage, not rebuilt: the index is exactly what it was, and still usable.
+    expect(store.allLocal(ID)).toEqual(before);
+    restore();
+
+    // The supervisor's restart: a new Folder on the same index, whose first scan records what was missed.
+    await folder.stop();
+    await newFolder().start();
+    const after = new Map(store.allLocal(ID).map((e) => [e.path, e]));
+    expect(after.get('new.txt')?.deleted).toBe(false);
+    expect(after.get('d/b.txt')).toEqual(before.find((e) => e.path === 'd/b.txt'));
+    // The user's own deletion is recorded now, by the scan that saw it, not by the failure.
+    expect(after.get('a.txt')?.deleted).toBe(true);
+  });
+
+  it('S2: a failure when the folder starts rejects its start, so the supervisor retries it with backoff', async () => {
+    writeFileSync(path.join(root, 'a.txt'), 'a');
+    const restore = failIndexWrites('SQLITE_FULL');
+    const err: unknown = await newFolder()
+      .start()
+      .catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('SQLITE_FULL');
+    restore();
+    expect(store.allLocal(ID)).toEqual([]);
+  });
+});
+
+/** What the peer announced for `rel`: our entry's version and content. */
+function peerHasOurVersion(rel: string): void {
+  const local = store.getLocal(ID, rel);
+  if (local === undefined) throw new Error(`${rel} is not indexed`);
+  const { inode: _inode, ...entry } = local;
+  store.applyRemote(ID, PEER, 'peer-index', [entry], true);
+}
+
+/** Sets a file's mtime an hour back (whole seconds, so it can be set again exactly), as a file written long before a power cut. */
+function ageFile(abs: string): number {
+  const past = Math.floor(Date.now() / 1000) - 3600;
+  utimesSync(abs, past, past);
+  return past;
+}
+
+describe('K4: a file that looks unflushed after a power cut', () => {
+  it.each([
+    ['0 bytes', Buffer.alloc(0)],
+    ['old, shorter content', Buffer.from('version one')],
+  ])('K4: with %s under the indexed mtime it is kept as a conflict copy and the indexed version is restored from the peer, never announced', async (_what, torn) => {
+    const good = Buffer.from('version two, longer and synced by both');
+    const abs = path.join(root, 'doc.txt');
+    writeFileSync(abs, good);
+    const mtime = ageFile(abs);
+    const first = newFolder();
+    await first.start();
+    const indexed = store.getLocal(ID, 'doc.txt');
+    expect(indexed?.hash).toBe(sha(good));
+    peerHasOurVersion('doc.txt');
+    await first.stop();
+
+    // The power cut: the size (and the old bytes) are on disk, the mtime and inode the index recorded are kept.
+    truncateSync(abs, 0);
+    writeFileSync(abs, torn, { flag: 'r+' });
+    utimesSync(abs, mtime, mtime);
+
+    const folder = newFolder({ served: { 'doc.txt': good }, connected: true });
+    await folder.start();
+    const copy = await waitFor('a conflict copy of the torn content', () => readdirSync(root).find((n) => n.startsWith('doc.sync-conflict-')), 10_000);
+    await waitFor('the good version restored', () => readFileSync(abs).equals(good), 10_000);
+    expect(readFileSync(path.join(root, copy)).equals(torn)).toBe(true);
+    // Never recorded as our edit: the version is the one the peer has, so nothing goes over its copy.
+    await waitFor('the folder to settle', () => folder.errors().length === 0 && store.getLocal(ID, copy) !== undefined, 10_000);
+    expect(store.getLocal(ID, 'doc.txt')).toMatchObject({ hash: sha(good), version: indexed?.version, deleted: false });
+    expect(readdirSync(root).filter((n) => n.startsWith('.~wizard-'))).toEqual([]);
+  });
+
+  it('K4: when the peer has a newer version meanwhile, that one is taken and the torn content still kept as a conflict copy', async () => {
+    const abs = path.join(root, 'doc.txt');
+    writeFileSync(abs, 'version one, synced');
+    const mtime = ageFile(abs);
+    const first = newFolder();
+    await first.start();
+    const indexed = store.getLocal(ID, 'doc.txt');
+    if (indexed === undefined) throw new Error('doc.txt is not indexed');
+    await first.stop();
+    const newer = Buffer.from('version two, written on the peer');
+    const { inode: _inode, ...mine } = indexed;
+    store.applyRemote(ID, PEER, 'peer-index', [{ ...mine, size: newer.length, hash: sha(newer), version: { ...indexed.version, peer: 1 } }], true);
+    truncateSync(abs, 0);
+    utimesSync(abs, mtime, mtime);
+
+    const folder = newFolder({ served: { 'doc.txt': newer }, connected: true });
+    await folder.start();
+    // The index is committed last (after the rename and the dir's fsync): wait for it, then look at the disk.
+    await waitFor('the newer version recorded', () => store.getLocal(ID, 'doc.txt')?.hash === sha(newer), 10_000);
+    expect(store.getLocal(ID, 'doc.txt')?.version).toEqual({ ...indexed.version, peer: 1 });
+    expect(readFileSync(abs).equals(newer)).toBe(true);
+    const copy = readdirSync(root).find((n) => n.startsWith('doc.sync-conflict-'));
+    expect(copy).toBeDefined();
+    expect(readFileSync(path.join(root, copy ?? ''))).toHaveLength(0);
+  });
+
+  it('K4: with no peer online it is reported and left alone, not recorded', async () => {
+    const abs = path.join(root, 'doc.txt');
+    writeFileSync(abs, 'all the data');
+    const mtime = ageFile(abs);
+    const first = newFolder();
+    await first.start();
+    const indexed = store.getLocal(ID, 'doc.txt');
+    await first.stop();
+    truncateSync(abs, 0);
+    utimesSync(abs, mtime, mtime);
+
+    const folder = newFolder();
+    await folder.start();
+    expect(store.getLocal(ID, 'doc.txt')).toEqual(indexed);
+    expect(folder.errors().join('\n')).toMatch(/doc\.txt: its size changed but not its modification time/);
+    expect(readFileSync(abs, 'utf8')).toBe('');
+  });
+
+  it('K4: an ordinary edit (new mtime) is recorded as an edit, as before', async () => {
+    const abs = path.join(root, 'doc.txt');
+    writeFileSync(abs, 'first');
+    ageFile(abs);
+    const folder = newFolder();
+    await folder.start();
+    const indexed = store.getLocal(ID, 'doc.txt');
+    writeFileSync(abs, 'an edit of another size');
+    folder.queueScan(['doc.txt']);
+    await waitFor('the edit to be recorded', () => store.getLocal(ID, 'doc.txt')?.hash === sha('an edit of another size'), 10_000);
+    expect(store.getLocal(ID, 'doc.txt')?.version).not.toEqual(indexed?.version);
+    expect(existsSync(path.join(root, 'doc.txt'))).toBe(true);
+    expect(readdirSync(root).filter((n) => n.includes('sync-conflict'))).toEqual([]);
+  });
+});
+
+const isRoot = process.getuid?.() === 0;
+
+describe('S5: the scan cannot read a subtree', () => {
+  /** Lists dirs for real, but `failing` (absolute) fails with errno `code` while `broken.on`. */
+  function brokenDir(failing: string, code: string): { readDir: NonNullable<FolderDeps['readDir']>; broken: { on: boolean } } {
+    const broken = { on: false };
+    const readDir = (abs: string) => {
+      if (broken.on && abs === failing) return Promise.reject(Object.assign(new Error(`${code}: injected, scandir '${abs}'`), { code, syscall: 'scandir' }));
+      return readdir(abs, { withFileTypes: true });
+    };
+    return { readDir, broken };
+  }
+
+  it.each(['EIO', 'EACCES'])('S5: %s on a subdirectory: nothing under it is marked deleted, while the rest of the scan still records deletions', async (code) => {
+    mkdirSync(path.join(root, 'd', 'sub'), { recursive: true });
+    writeFileSync(path.join(root, 'd', 'x.txt'), 'x');
+    writeFileSync(path.join(root, 'd', 'sub', 'y.txt'), 'y');
+    writeFileSync(path.join(root, 'e.txt'), 'e');
+    const fault = brokenDir(path.join(root, 'd'), code);
+    const folder = newFolder({ readDir: fault.readDir });
+    await folder.start();
+    const under = () => store.localUnder(ID, 'd');
+    const before = under();
+    expect(before.map((e) => e.path)).toEqual(['d', 'd/sub', 'd/sub/y.txt', 'd/x.txt']);
+
+    fault.broken.on = true;
+    rmSync(path.join(root, 'e.txt'));
+    folder.queueScan(['']);
+    await waitFor('the deletion of e.txt to be recorded', () => store.getLocal(ID, 'e.txt')?.deleted === true, 10_000);
+    expect(under()).toEqual(before);
+
+    // Readable again: the next scan sees the subtree as it is, and nothing was lost meanwhile.
+    fault.broken.on = false;
+    rmSync(path.join(root, 'd', 'x.txt'));
+    folder.queueScan(['']);
+    await waitFor('the deletion of d/x.txt to be recorded', () => store.getLocal(ID, 'd/x.txt')?.deleted === true, 10_000);
+    expect(store.getLocal(ID, 'd/sub/y.txt')?.deleted).toBe(false);
+  });
+
+  it.skipIf(isRoot)('S5: a real chmod 000 subdirectory (as a normal user): nothing under it is marked deleted', async () => {
+    mkdirSync(path.join(root, 'locked', 'inner'), { recursive: true });
+    writeFileSync(path.join(root, 'locked', 'inner', 'f.txt'), 'f');
+    writeFileSync(path.join(root, 'e.txt'), 'e');
+    const folder = newFolder();
+    await folder.start();
+    // The dir's own entry records its new mode; what is below it must stay as it was.
+    const below = () => store.localUnder(ID, 'locked').filter((e) => e.path !== 'locked');
+    const before = below();
+    expect(before.map((e) => e.path)).toEqual(['locked/inner', 'locked/inner/f.txt']);
+    chmodSync(path.join(root, 'locked'), 0o000);
+    try {
+      rmSync(path.join(root, 'e.txt'));
+      folder.queueScan(['']);
+      await waitFor('the deletion of e.txt to be recorded', () => store.getLocal(ID, 'e.txt')?.deleted === true, 10_000);
+      expect(below()).toEqual(before);
+    } finally {
+      chmodSync(path.join(root, 'locked'), 0o755);
+    }
+  });
+});
