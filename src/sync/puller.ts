@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, link, lstat, mkdir, readdir, rename, rm, rmdir, symlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
+import { crashPoint } from '../core/crash-point.js';
 import { WizardError } from '../core/errors.js';
 import { isTempName, parentOf, resolveInside, tempNameFor } from '../core/paths.js';
 import type { FileEntry, LocalEntry } from '../index/entry.js';
@@ -114,6 +115,8 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
   try {
     await utimes(temp, new Date(), new Date(entry.mtimeMs));
     await fsyncPath(temp);
+    // Crash point: the new content is whole and durable in the temp file; the target is still the old one.
+    crashPoint('after-temp-fsync');
     await ctx.landing.land(async () => {
       expectDecidedOn(ctx, entry.path, opts);
       await replaceWith(ctx, entry.path, abs, temp, opts);
@@ -192,6 +195,8 @@ async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: str
     await ctx.trash.preserve(abs, rel);
   }
   await rename(temp, abs);
+  // Crash point: the target is the new content, but neither its dir is fsynced nor the index told.
+  crashPoint('after-rename');
 }
 
 /**

@@ -9,6 +9,7 @@ import { constants } from 'node:fs';
 import { appendFile, copyFile, link, lstat, mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../core/clock.js';
+import { crashPoint } from '../core/crash-point.js';
 import { WizardError } from '../core/errors.js';
 
 /** Where trash lives inside a folder root. */
@@ -109,6 +110,8 @@ export class Trash {
       const dest = n === 0 ? base : `${base}-${n}`;
       try {
         await put(dest);
+        // Crash point: the old version is in the trash, its cause not yet in trash.jsonl, the index not yet told.
+        crashPoint('mid-trash-move');
         const record: TrashRecord = { entry: n === 0 ? name : `${name}-${n}`, path: rel, cause };
         // O_NOFOLLOW: a symlink planted at the index's name must not make us append to a file elsewhere.
         await appendFile(path.join(this.root, TRASH_INDEX), `${JSON.stringify(record)}\n`, { mode: 0o600, flag: INDEX_FLAGS });
