@@ -35,6 +35,7 @@ import type { TransferSlots } from './transfer-slots.js';
 import { ContentFetches } from './content-fetches.js';
 import { GroupCommit } from './group-commit.js';
 import { Trash } from './trash.js';
+import { removeStaleTemps } from './stale-temps.js';
 
 /** Bytes a candidate's hashing reads: files by size, everything else nothing (recorded first). Stable sort keeps path order within a size. */
 function sizeOf(c: Candidate): number {
@@ -142,6 +143,8 @@ export class Folder {
   private plannedBytes = 0;
   /** The periodic rescan is scheduled (it outlives a halt). */
   private started = false;
+  /** No whole-folder scan has run since the process started: no temp file found is being written. */
+  private afterRestart = true;
   private readonly failures = new RetryBook();
   /** Local files that could not be read for hashing (EACCES, EIO): retried with backoff, shown in status. */
   private readonly readFailures = new RetryBook();
@@ -187,6 +190,7 @@ export class Folder {
     // Pulls wait for the first scan: deciding against an index that has not yet seen the edits
     // made while Wizard was down would treat them as absent.
     await this.scan(['']);
+    this.afterRestart = false;
     if (this.lifecycle !== 'starting') return;
     this.lifecycle = 'running';
     try {
@@ -424,6 +428,10 @@ export class Folder {
       signal: this.abort.signal,
     });
     for (const s of result.skipped) this.deps.log.warn({ path: s.path, reason: s.reason }, 'not syncing path');
+    if (result.temps.length > 0) {
+      const removed = await removeStaleTemps(root, result.temps, { afterRestart: this.afterRestart && rel === '', nowMs: this.deps.clock.now() });
+      if (removed.length > 0) this.deps.log.info({ count: removed.length, first: removed[0] }, 'removed temp files left by interrupted downloads');
+    }
     const known = new Map(store.localUnder(id, rel).map((e) => [e.path, e]));
     const stats = store.localStats(id);
     const candidates = this.deletions.admit(
