@@ -18,7 +18,7 @@
  * each other, so whichever restarts reconnects at once. Short ping and idle
  * timeouts make a dead peer visible in seconds.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -281,11 +281,24 @@ it('K3: a 250-file tree at a capped upload, one side killed and restarted after 
     writeFileSync(path.join(dir, `f${i}.bin`), seededBytes(2 * KiB + (random() % (40 * KiB)), 1000 + i));
   }
   const manifest = treeOf(a.folder);
-  const k3 = treeOf(path.join(a.folder, 'k3'));
-  const sizes = new Map(k3.filter((l) => l.startsWith('f ')).map((l) => [l, lstatSync(path.join(a.folder, 'k3', l.split(' ')[1] ?? '')).size]));
-  const total = [...sizes.values()].reduce((x, y) => x + y, 0);
-  /** Bytes of k3 beta holds with the right content. */
-  const done = () => (existsSync(path.join(b.folder, 'k3')) ? treeOf(path.join(b.folder, 'k3')).reduce((n, l) => n + (sizes.get(l) ?? 0), 0) : 0);
+  const wanted = treeOf(path.join(a.folder, 'k3'))
+    .filter((l) => l.startsWith('f '))
+    .map((l) => {
+      const [, rel = '', hash] = l.split(' ');
+      return { file: path.join('k3', rel), hash, size: lstatSync(path.join(a.folder, 'k3', rel)).size };
+    });
+  const total = wanted.reduce((n, w) => n + w.size, 0);
+  /** Files beta holds with the right content; a file is renamed into place whole, so one seen right stays right (the end checks it all again). */
+  const arrived = new Set<string>();
+  /** Bytes of k3 beta holds with the right content; hashes only what has the right size and is not yet known to be right. */
+  const done = () => {
+    for (const w of wanted) {
+      if (arrived.has(w.file)) continue;
+      const file = path.join(b.folder, w.file);
+      if (existsSync(file) && lstatSync(file).size === w.size && createHash('sha256').update(readFileSync(file)).digest('hex') === w.hash) arrived.add(w.file);
+    }
+    return wanted.reduce((n, w) => n + (arrived.has(w.file) ? w.size : 0), 0);
+  };
 
   for (let step = 1; step <= 9; step++) {
     await waitFor(`beta to hold ${step * 10}% of k3`, () => done() >= (total * step) / 10, 60_000, 100);
