@@ -149,6 +149,8 @@ afterAll(async () => {
 /** One K1 case: what alpha does to make beta pass the crash point, and what beta's disk holds right after the kill. */
 interface CrashCase {
   readonly point: CrashPointName;
+  /** What is being pulled when the kill comes. */
+  readonly during: string;
   /** Which pass of the point kills (1: the first). */
   readonly pass: (round: number) => number;
   /**
@@ -171,13 +173,16 @@ function replacement(rel: string, size: number, keep: 'old' | 'new') {
 
 const CASES: CrashCase[] = [
   // 2 MiB in 256 KiB blocks: the kill lands after block 1 to 7 of 8.
-  { point: 'mid-block-write', pass: (round) => (round === 0 ? 3 : 1 + (seededRandom(round)() % 7)), prepare: replacement('k1/block.bin', 2 * MiB, 'old') },
-  { point: 'after-temp-fsync', pass: () => 1, prepare: replacement('k1/fsynced.txt', 4 * KiB, 'old') },
-  { point: 'after-rename', pass: () => 1, prepare: replacement('k1/renamed.txt', 4 * KiB, 'new') },
-  { point: 'before-index-commit', pass: () => 1, prepare: replacement('k1/landed.bin', 64 * KiB, 'new') },
-  { point: 'mid-index-write', pass: () => 1, prepare: replacement('k1/recorded.txt', 4 * KiB, 'new') },
+  { point: 'mid-block-write', during: 'a replacement', pass: (round) => (round === 0 ? 3 : 1 + (seededRandom(round)() % 7)), prepare: replacement('k1/block.bin', 2 * MiB, 'old') },
+  { point: 'after-temp-fsync', during: 'a replacement', pass: () => 1, prepare: replacement('k1/fsynced.txt', 4 * KiB, 'old') },
+  { point: 'after-rename', during: 'a replacement', pass: () => 1, prepare: replacement('k1/renamed.txt', 4 * KiB, 'new') },
+  { point: 'before-index-commit', during: 'a replacement', pass: () => 1, prepare: replacement('k1/landed.bin', 64 * KiB, 'new') },
+  { point: 'mid-index-write', during: 'a replacement', pass: () => 1, prepare: replacement('k1/recorded.txt', 4 * KiB, 'new') },
+  // The old version is linked into the trash, the new one not yet renamed over it.
+  { point: 'mid-trash-move', during: 'a replacement', pass: () => 1, prepare: replacement('k1/preserved.txt', 4 * KiB, 'old') },
   {
     point: 'mid-trash-move',
+    during: 'a deletion',
     pass: () => 1,
     prepare: (round) => {
       const rel = 'k1/doomed.txt';
@@ -196,7 +201,7 @@ function inTrash(n: TestNode, rel: string, content: Buffer): boolean {
 }
 
 for (const c of CASES) {
-  it(`K1: kill -9 of the receiver at ${c.point}: the file is whole (old or new), and after a restart it converges with no temp file and an index that matches the disk`, async () => {
+  it(`K1: kill -9 of the receiver at ${c.point} during ${c.during}: the file is whole (old or new), and after a restart it converges with no temp file and an index that matches the disk`, async () => {
     for (let round = 0; round < K1_ROUNDS; round++) {
       const { rel, change, expectAfterKill, old } = c.prepare(round);
       await waitSameTree(a, b);
