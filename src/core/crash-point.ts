@@ -12,7 +12,7 @@
 
 /** Every crash point, in the order a pulled file passes them. */
 export const CRASH_POINTS = [
-  /** A downloaded block is written to the temp file and more are to come (fetch.ts, delta-fetch.ts). */
+  /** A downloaded block is written to the temp file: more are to come (fetch.ts), or any write of a delta (delta-fetch.ts). */
   'mid-block-write',
   /** The temp file is complete and fsynced; it is not renamed yet (puller.ts). */
   'after-temp-fsync',
@@ -22,7 +22,7 @@ export const CRASH_POINTS = [
   'before-index-commit',
   /** An old version is in the trash (moved or linked); its cause is not yet recorded, nor the index committed (trash.ts). */
   'mid-trash-move',
-  /** Inside the index transaction that records local entries, after the first row is written (store.ts). */
+  /** Inside the index transaction that records local entries, after a row is written, each row one pass (store.ts). */
   'mid-index-write',
 ] as const;
 
