@@ -143,7 +143,11 @@ export class Folder {
   private plannedBytes = 0;
   /** The periodic rescan is scheduled (it outlives a halt). */
   private started = false;
-  /** No whole-folder scan has run since the process started: no temp file found is being written. */
+  /**
+   * No whole-folder scan has run since this folder was made (a process start, or a restart after
+   * a crash): the temp files found were left by downloads that are dead or aborted, so the ones no
+   * download can reuse go. (An aborted one still finishing would only fail its rename and be retried.)
+   */
   private afterRestart = true;
   private readonly failures = new RetryBook();
   /** Local files that could not be read for hashing (EACCES, EIO): retried with backoff, shown in status. */
