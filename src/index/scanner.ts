@@ -7,7 +7,7 @@ import type { Dirent, Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { BadPathError } from '../core/errors.js';
-import { toRelPath } from '../core/paths.js';
+import { isTempName, toRelPath } from '../core/paths.js';
 import type { IgnoreMatcher } from '../ignore/matcher.js';
 import { realAncestors } from './real-path.js';
 import type { EntryType, LocalEntry } from './entry.js';
@@ -32,6 +32,8 @@ export interface WalkResult {
   readonly unreadable: string[];
   /** Names that cannot be synced (not valid on the wire), with the reason. */
   readonly skipped: Array<{ path: string; reason: string }>;
+  /** Wizard temp files met on the way (relative): never synced, but ones an interrupted download left must be cleaned up. */
+  readonly temps: string[];
 }
 
 /** What the walk needs. */
@@ -108,7 +110,7 @@ async function toObservation(root: string, rel: string, st: Stats): Promise<Obse
  * thrown, so one unreadable dir does not stop the rest of the scan.
  */
 export async function walk(root: string, rel: string, opts: WalkOptions): Promise<WalkResult> {
-  const result: WalkResult = { seen: new Map(), unreadable: [], skipped: [] };
+  const result: WalkResult = { seen: new Map(), unreadable: [], skipped: [], temps: [] };
   // A watcher event can name an ignored path directly; it must not slip past the rules applied during the walk.
   if (rel !== '' && (opts.isInternal(rel) || opts.matcher.isIgnored(rel, false))) return result;
   const top = await observe(root, rel);
@@ -143,6 +145,10 @@ export async function walk(root: string, rel: string, opts: WalkOptions): Promis
       if (child !== raw) {
         // A name that is not NFC on disk would be written back under another name by peers; report it rather than sync it.
         result.skipped.push({ path: raw, reason: 'name is not in Unicode NFC form' });
+        continue;
+      }
+      if (isTempName(dirent.name)) {
+        result.temps.push(child);
         continue;
       }
       if (opts.isInternal(child)) continue;

@@ -9,6 +9,7 @@ import { renameSync, rmSync } from 'node:fs';
 
 import Database from 'better-sqlite3';
 
+import { crashPoint } from '../core/crash-point.js';
 import { WizardError, codeInChain, describeError } from '../core/errors.js';
 import { canonical, parseCanonical } from '../versions/vector.js';
 import { EMPTY_DIGEST_HEX, entryDigest, xorInto } from './digest.js';
@@ -539,6 +540,8 @@ export class IndexStore {
       xorInto(digest, entryDigest(entry.path, entry.version, entry.deleted));
       if (stats !== undefined) count(stats, entry.type, entry.size, entry.deleted, 1);
       this.#putLocal.run({ ...toParams(entry), folder, inode: entry.inode });
+      // Crash point: inside the open transaction, a row written and the commit not reached.
+      crashPoint('mid-index-write');
       stored.push(entry);
     }
     this.#updateFolder.run({ folder, maxSequence: sequence, digest: digest.toString('hex') });

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
+import { crashPoint } from '../core/crash-point.js';
 import { WizardError } from '../core/errors.js';
 import type { FillOp } from '../delta/locate.js';
 import { SignatureBuilder, type Signature } from '../delta/signature.js';
@@ -163,6 +164,8 @@ export async function fetchDelta(
         if (bytesWritten !== data.length) throw new WizardError('INTERNAL', `${entry.path}: short write to the temp file`);
         if (held !== undefined) free.push(held);
         writeback?.wrote(data.length);
+        // Crash point: a temp file with holes (writes land in any order), the target untouched.
+        crashPoint('mid-block-write');
       });
       writes.add(w);
       w.then(

@@ -11,6 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { crashPoint } from '../core/crash-point.js';
 import { describeError, hasCode, isNoSpace, WizardError } from '../core/errors.js';
 import { tempNameFor } from '../core/paths.js';
 import { isDeltaSized, SignatureBuilder, type Signature } from '../delta/signature.js';
@@ -183,6 +184,8 @@ async function fetchWhole(
     progress.written = offset + data.length;
     hash.update(data);
     sums?.push(data);
+    // Crash point: a partial temp file, the target untouched.
+    if (progress.written < entry.size) crashPoint('mid-block-write');
     if (next < entry.size) ask();
   }
   if (hash.digest('hex') !== entry.hash) {

@@ -38,6 +38,7 @@ import type { TransferSlots } from './transfer-slots.js';
 import { ContentFetches } from './content-fetches.js';
 import { GroupCommit } from './group-commit.js';
 import { Trash } from './trash.js';
+import { removeStaleTemps } from './stale-temps.js';
 
 /** Bytes a candidate's hashing reads: files by size, everything else nothing (recorded first). Stable sort keeps path order within a size. */
 function sizeOf(c: Candidate): number {
@@ -162,6 +163,12 @@ export class Folder {
   private plannedBytes = 0;
   /** The periodic rescan is scheduled (it outlives a halt). */
   private started = false;
+  /**
+   * No whole-folder scan has run since this folder was made (a process start, or a restart after
+   * a crash): the temp files found were left by downloads that are dead or aborted, so the ones no
+   * download can reuse go. (An aborted one still finishing would only fail its rename and be retried.)
+   */
+  private afterRestart = true;
   private readonly failures = new RetryBook();
   /** Local files that could not be read for hashing (EACCES, EIO): retried with backoff, shown in status. */
   private readonly readFailures = new RetryBook();
@@ -229,6 +236,7 @@ export class Folder {
     // Pulls wait for the first scan: deciding against an index that has not yet seen the edits
     // made while Wizard was down would treat them as absent.
     await this.scan(['']);
+    this.afterRestart = false;
     if (this.lifecycle !== 'starting') return;
     this.lifecycle = 'running';
     // What cannot be watched is polled; watcher.problem() says so in status.
@@ -553,6 +561,10 @@ export class Folder {
       ...(this.deps.readDir === undefined ? {} : { readDir: this.deps.readDir }),
     });
     for (const s of result.skipped) this.deps.log.warn({ path: s.path, reason: s.reason }, 'not syncing path');
+    if (result.temps.length > 0) {
+      const removed = await removeStaleTemps(root, result.temps, { afterRestart: this.afterRestart && rel === '', nowMs: this.deps.clock.now() });
+      if (removed.length > 0) this.deps.log.info({ count: removed.length, first: removed[0] }, 'removed temp files left by interrupted downloads');
+    }
     const known = new Map(store.localUnder(id, rel).map((e) => [e.path, e]));
     const stats = store.localStats(id);
     const changed = changedPaths(result.seen, known, result.unreadable, (p, isDir) => this.isIgnored(p) || matcher.isIgnored(p, isDir));

@@ -13,6 +13,7 @@
  * instead of per file, and the lock is taken once per batch, not per file.
  */
 import { open } from 'node:fs/promises';
+import { crashPoint } from '../core/crash-point.js';
 import type { LocalEntry } from '../index/entry.js';
 
 /** What one path's step leaves to record. */
@@ -90,6 +91,8 @@ export class GroupCommit {
     try {
       const dirs = new Set(landed.flatMap(([, l]) => (l.dir === undefined ? [] : [l.dir])));
       await Promise.all([...dirs].map((d) => (this.deps.syncDir ?? fsyncPath)(d)));
+      // Crash point: the batch is on disk and durable, the index still has the old entries.
+      crashPoint('before-index-commit');
       this.deps.commit(landed.flatMap(([, l]) => l.entries));
       for (const [, l] of landed) l.after?.();
     } catch (err) {

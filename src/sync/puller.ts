@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, link, lstat, mkdir, readdir, rename, rm, rmdir, symlink, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
+import { crashPoint } from '../core/crash-point.js';
 import { isNoSpace, WizardError } from '../core/errors.js';
 import { isTempName, parentOf, resolveInside, tempNameFor } from '../core/paths.js';
 import type { FileEntry, LocalEntry } from '../index/entry.js';
@@ -125,6 +126,8 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
   let placed = false;
   try {
     // The temp file is complete, stamped and fsynced (download and copyFromLocal see to it).
+    // Crash point: the new content is whole and durable in the temp file; the target is still the old one.
+    crashPoint('after-temp-fsync');
     await ctx.landing.land(async () => {
       expectDecidedOn(ctx, entry.path, opts);
       await replaceWith(ctx, entry.path, abs, temp, opts);
@@ -215,6 +218,8 @@ async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: str
   try {
     await expectStill(ctx, rel, current?.type === 'dir' ? undefined : current);
     await rename(temp, abs);
+    // Crash point: the target is the new content, but neither its dir is fsynced nor the index told.
+    crashPoint('after-rename');
   } catch (err) {
     // The user's file stays where it is, under its own name: the extra name would only be a stray copy.
     if (kept !== undefined) await rm(kept, { force: true });

@@ -9,6 +9,7 @@ import { constants } from 'node:fs';
 import { appendFile, copyFile, link, lstat, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../core/clock.js';
+import { crashPoint } from '../core/crash-point.js';
 import { WizardError } from '../core/errors.js';
 
 /** Where trash lives inside a folder root. */
@@ -137,6 +138,8 @@ export class Trash {
       const dest = n === 0 ? base : `${base}-${n}`;
       try {
         const undo = await put(dest);
+        // Crash point: the old version is in the trash, its cause not yet in trash.jsonl, the index not yet told.
+        crashPoint('mid-trash-move');
         const record: TrashRecord = { entry: n === 0 ? name : `${name}-${n}`, path: rel, cause };
         try {
           await this.append(path.join(this.root, TRASH_INDEX), `${JSON.stringify(record)}\n`);

@@ -84,6 +84,7 @@ export async function initNode(base: string, name: string, caFrom?: TestNode): P
 export class Daemon {
   private output = '';
   private exited: Promise<number | null>;
+  private ended: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(
     readonly node: TestNode,
@@ -91,7 +92,21 @@ export class Daemon {
   ) {
     child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
-    this.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+    this.ended = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    this.exited = this.ended.then(({ code }) => code);
+  }
+
+  /** Waits for the process to end by itself (a crash point, a fatal error); throws after `timeoutMs`. */
+  async exit(timeoutMs = 30_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${this.node.name} did not exit within ${timeoutMs} ms\n--- log tail ---\n${this.output.slice(-3000)}`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.ended, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The daemon's process ID. */
@@ -137,12 +152,18 @@ export interface DaemonOptions {
   readonly launcher?: readonly string[];
 }
 
-/** Starts `wizard start` for a node and waits until its control socket answers. */
-export async function startDaemon(node: TestNode, env: NodeJS.ProcessEnv = {}, options: DaemonOptions = {}): Promise<Daemon> {
+/** Spawns `wizard start` for a node without waiting for it: for a daemon meant to die early (a crash point). */
+export function spawnDaemon(node: TestNode, env: NodeJS.ProcessEnv = {}, options: DaemonOptions = {}): Daemon {
   const argv = [...(options.launcher ?? []), process.execPath, ...(options.nodeFlags ?? []), bin, '--home', node.home, 'start'];
   const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const daemon = new Daemon(node, child);
   node.daemon = daemon;
+  return daemon;
+}
+
+/** Starts `wizard start` for a node and waits until its control socket answers. */
+export async function startDaemon(node: TestNode, env: NodeJS.ProcessEnv = {}, options: DaemonOptions = {}): Promise<Daemon> {
+  const daemon = spawnDaemon(node, env, options);
   // The control socket answers before the listener is bound; ready means listening.
   await waitFor(`${node.name} to answer status`, async () => (await daemon.status()).listen !== '', 20_000, 50).catch((err: unknown) => {
     throw new Error(`${String(err)}\n--- ${node.name} output ---\n${daemon.log}`);
