@@ -343,7 +343,7 @@ export class Folder {
     const ignoreFile = this.ownIgnoreProblem === undefined ? [] : [`${this.deps.id}: ${this.ownIgnoreProblem}`];
     const unflushed = [...this.unflushed.keys()].map(
       (p) =>
-        `${this.deps.id}/${p}: its size changed but not its modification time (data lost in a crash or power cut?); not sent to peers: the recorded version is restored from a peer and this content kept as a conflict copy`,
+        `${this.deps.id}/${p}: it shrank but its modification time did not change (data lost in a crash or power cut?); not sent to peers: the recorded version is restored from a peer and this content kept as a conflict copy`,
     );
     return [...held, ...ignoreFile, ...this.failures.describe().map((line) => `${this.deps.id}/${line}`), ...unreadable, ...unflushed];
   }

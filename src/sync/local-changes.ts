@@ -67,9 +67,15 @@ export const UNFLUSHED_SETTLE_MS = 5_000;
 
 /**
  * True when a file looks like what a power cut leaves behind: the metadata
- * reached the disk and the data did not (Syncthing #3711). Its size differs
- * from the index while its mtime and inode are exactly what the index
- * recorded, so no write happened that the filesystem knows of. Wizard's own
+ * reached the disk and the data did not (Syncthing #3711). It is shorter than
+ * the index says (0 bytes, or an older, shorter content) while its mtime and
+ * inode are exactly what the index recorded, so no write happened that the
+ * filesystem knows of. A file that grew is not suspected: unflushed data
+ * never makes a file longer, and an append whose mtime was set back
+ * afterwards (`touch -d`) is an edit to sync (THREATS M3). An in-place
+ * truncation with its mtime set back looks the same as a power cut's
+ * leftovers and is treated as one: its content is kept as a conflict copy,
+ * so nothing is lost either way. Wizard's own
  * writes cannot cause this (the index is committed only after the fsync), and
  * a normal edit moves the mtime. The one normal edit that may keep it is a
  * second write within the mtime's granularity (1-2 s on FAT, ext3, HFS+):
@@ -80,7 +86,7 @@ export const UNFLUSHED_SETTLE_MS = 5_000;
 export function looksUnflushed(c: Candidate, nowMs: number): boolean {
   const { obs, prev } = c;
   if (obs?.type !== 'file' || prev === undefined || prev.deleted || prev.type !== 'file' || prev.hash === '') return false;
-  return obs.size !== prev.size && obs.mtimeMs === prev.mtimeMs && obs.inode === prev.inode && nowMs - obs.mtimeMs >= UNFLUSHED_SETTLE_MS;
+  return obs.size < prev.size && obs.mtimeMs === prev.mtimeMs && obs.inode === prev.inode && nowMs - obs.mtimeMs >= UNFLUSHED_SETTLE_MS;
 }
 
 /** Observations equal in everything a scan records. */

@@ -241,7 +241,7 @@ describe('K4: a file that looks unflushed after a power cut', () => {
     const folder = newFolder();
     await folder.start();
     expect(store.getLocal(ID, 'doc.txt')).toEqual(indexed);
-    expect(folder.errors().join('\n')).toMatch(/doc\.txt: its size changed but not its modification time/);
+    expect(folder.errors().join('\n')).toMatch(/doc\.txt: it shrank but its modification time did not change/);
     expect(readFileSync(abs, 'utf8')).toBe('');
   });
 

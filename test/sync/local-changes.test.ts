@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LocalEntry } from '../../src/index/entry.js';
 import type { Observation } from '../../src/index/scanner.js';
-import { changedPaths, entryFor, expiredTombstones, minimalRoots, MTIME_TICK_MS, sameObservation, tooFreshToHash } from '../../src/sync/local-changes.js';
+import { changedPaths, entryFor, expiredTombstones, looksUnflushed, minimalRoots, MTIME_TICK_MS, sameObservation, tooFreshToHash, UNFLUSHED_SETTLE_MS } from '../../src/sync/local-changes.js';
 
 const H = 'a'.repeat(64);
 const obs = (path: string, extra: Partial<Observation> = {}): Observation => ({ path, type: 'file', size: 3, mtimeMs: 10, mode: 0o644, inode: 7, target: '', ...extra });
@@ -34,6 +34,26 @@ describe('changedPaths', () => {
     ]);
     const ignored = (p: string) => p.startsWith('build/');
     expect(changedPaths(new Map(), known, ['locked'], ignored).map((c) => c.path)).toEqual(['plain']);
+  });
+});
+
+describe('looksUnflushed', () => {
+  const later = 10 + UNFLUSHED_SETTLE_MS;
+  const candidate = (o: Partial<Observation>) => ({ path: 'f', obs: obs('f', o), prev: entry('f', { size: 100 }) });
+
+  it('K4: suspects a file that shrank (0 bytes or shorter) under its indexed mtime and inode', () => {
+    expect(looksUnflushed(candidate({ size: 0 }), later)).toBe(true);
+    expect(looksUnflushed(candidate({ size: 40 }), later)).toBe(true);
+  });
+
+  it('M3: takes a file that grew under its old mtime (an append, then `touch -d`) as an edit', () => {
+    expect(looksUnflushed(candidate({ size: 150 }), later)).toBe(false);
+  });
+
+  it('takes a new mtime, a new inode, or a write moments ago as an edit', () => {
+    expect(looksUnflushed(candidate({ size: 0, mtimeMs: 11 }), later)).toBe(false);
+    expect(looksUnflushed(candidate({ size: 0, inode: 8 }), later)).toBe(false);
+    expect(looksUnflushed(candidate({ size: 0 }), later - 1)).toBe(false);
   });
 });
 
