@@ -6,6 +6,7 @@ import forge from 'node-forge';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type PemPair, createCa, issueNodeCert, nodeIdOf } from '../../src/certs/ca.js';
 import { WizardError } from '../../src/core/errors.js';
+import { waitFor } from '../support/wait.js';
 import {
   type ListenOptions,
   type Listener,
@@ -49,7 +50,7 @@ interface TestServer {
 
 async function startServer(
   credentials: TlsCredentials,
-  extra: Partial<Pick<ListenOptions, 'handshakeTimeoutMs'>> = {},
+  extra: Partial<Pick<ListenOptions, 'handshakeTimeoutMs' | 'maxPendingHandshakes'>> = {},
 ): Promise<TestServer> {
   const connections: TestServer['connections'] = [];
   const errors: Error[] = [];
@@ -223,6 +224,44 @@ describe('failures', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     expect((err as WizardError).code).toBe('TIMEOUT');
     expect(srv.connections).toEqual([]);
+  });
+
+  /** A raw TCP connection to `port` that never starts TLS. */
+  async function idleClient(port: number): Promise<net.Socket> {
+    const socket = net.connect(port, HOST);
+    socket.on('error', () => {});
+    onTestFinished(() => {
+      socket.destroy();
+    });
+    await withDeadline(once(socket, 'connect'), 'connect');
+    return socket;
+  }
+
+  it('T8: past maxPendingHandshakes the oldest handshake is closed, so an honest client after a flood still gets in', async () => {
+    const srv = await startServer(credA1, { maxPendingHandshakes: 3, handshakeTimeoutMs: 60_000 });
+    const idle: net.Socket[] = [];
+    for (let i = 0; i < 5; i++) idle.push(await idleClient(srv.listener.port));
+    await withDeadline(Promise.all(idle.slice(0, 2).map((s) => once(s, 'close'))), 'the two oldest idle clients to be closed');
+    const { socket } = await dialTracked({ host: HOST, port: srv.listener.port, credentials: credA2 });
+    await withDeadline(srv.firstConnection, 'onConnection');
+    expect(socket.destroyed).toBe(false);
+    // Closed in arrival order: the newest idle ones are still open (one gave way to the honest client).
+    expect(idle.slice(3).map((s) => s.destroyed)).toEqual([false, false]);
+    expect(srv.errors.map((e) => e.message).filter((m) => m.includes('TLS handshake at once'))).toHaveLength(1);
+  });
+
+  it('T8: connections past their handshake never count against the cap', async () => {
+    const srv = await startServer(credA1, { maxPendingHandshakes: 2, handshakeTimeoutMs: 60_000 });
+    const first = await dialTracked({ host: HOST, port: srv.listener.port, credentials: credA2 });
+    const second = await dialTracked({ host: HOST, port: srv.listener.port, credentials: credA2 });
+    await waitFor('both connections on the server', () => srv.connections.length === 2, 10_000);
+    const idle: net.Socket[] = [];
+    for (let i = 0; i < 4; i++) idle.push(await idleClient(srv.listener.port));
+    await withDeadline(Promise.all(idle.slice(0, 2).map((s) => once(s, 'close'))), 'the oldest idle clients to be closed');
+    for (const [i, { socket }] of [first, second].entries()) {
+      socket.write(`ping${i}`);
+      expect(await readSome(srv.connections[i]?.socket as tls.TLSSocket)).toBe(`ping${i}`);
+    }
   });
 
   it('reports a closed port as unreachable', async () => {
