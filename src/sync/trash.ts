@@ -94,7 +94,7 @@ export class Trash {
       await assertAbsent(dest);
       await check?.();
       await rename(abs, dest);
-      return () => rename(dest, abs);
+      return () => putBack(dest, abs);
     });
   }
 
@@ -177,6 +177,27 @@ export async function realDirs(root: string, parts: readonly string[]): Promise<
       if (!(await lstat(dir)).isDirectory()) throw new WizardError('BAD_PATH', `${dir} is not a directory`);
     }
   }
+}
+
+/**
+ * Undoes a move into the trash, but never over something that appeared at
+ * `abs` since (the user saved a new file there meanwhile): a file goes back
+ * by a new link, which fails rather than replace, and then leaves the trash;
+ * if the name is taken it stays in the trash, where it can still be restored.
+ * An empty dir is renamed back, which can only replace another empty dir.
+ */
+async function putBack(dest: string, abs: string): Promise<void> {
+  if ((await lstat(dest)).isDirectory()) {
+    await rename(dest, abs);
+    return;
+  }
+  try {
+    await link(dest, abs);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw err;
+  }
+  await rm(dest, { force: true });
 }
 
 async function assertAbsent(p: string): Promise<void> {

@@ -49,6 +49,21 @@ describe('S2: a trash whose record cannot be written (disk full, I/O error)', ()
     expect(trashed()).toEqual([]);
   });
 
+  it('S2: a file saved at the path while the record failed is never replaced by the undo; the old one stays in the trash', async () => {
+    const doc = path.join(root, 'doc.txt');
+    writeFileSync(doc, 'old');
+    const trash = new Trash(root, systemClock, () => {
+      // The user saves a new doc.txt between the move and the failed record.
+      writeFileSync(doc, 'new, typed meanwhile');
+      return Promise.reject(Object.assign(new Error('ENOSPC: injected, write'), { code: 'ENOSPC' }));
+    });
+    const err: unknown = await trash.moveIn(doc, 'doc.txt').catch((e: unknown) => e);
+    expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    expect(readFileSync(doc, 'utf8')).toBe('new, typed meanwhile');
+    const [kept] = trashed();
+    expect(readFileSync(path.join(root, '.wizard', 'trash', kept as string), 'utf8')).toBe('old');
+  });
+
   it('with a working disk the same calls trash and record', async () => {
     writeFileSync(path.join(root, 'doc.txt'), 'old');
     await new Trash(root, systemClock).moveIn(path.join(root, 'doc.txt'), 'doc.txt');
