@@ -119,6 +119,8 @@ const COMMIT_BATCH = 500;
 const COMMIT_DELAY_MS = 20;
 /** Longest wait before downloads that completed are announced, while others still run. */
 const ANNOUNCE_MS = 50;
+/** Longest wait before looking again at a file still too fresh to hash. */
+const FRESH_RETRY_MAX_MS = 2_000;
 /** How often a halted folder checks whether it can resume. */
 const HALT_RECHECK_MS = 5_000;
 
@@ -172,6 +174,8 @@ export class Folder {
   private readonly failures = new RetryBook();
   /** Local files that could not be read for hashing (EACCES, EIO): retried with backoff, shown in status. */
   private readonly readFailures = new RetryBook();
+  /** Paths found too fresh to hash in a row (see `record`), for the backoff of their next look. */
+  private readonly freshRetries = new Map<string, number>();
   /**
    * Files that look unflushed after a power cut (see looksUnflushed), with
    * what the scan saw: never recorded as edits; the next pull restores the
@@ -488,10 +492,8 @@ export class Folder {
       const deletions: Array<[Candidate, Recorded]> = [];
       await this.deletions.during(deletionRoots.includes(''), async () => {
         const found: Candidate[] = [];
-        // Every observation of this scan is taken after this moment (see tooFreshToHash).
-        const walkedFrom = this.deps.clock.now();
         for (const rel of roots) found.push(...(await this.changesUnder(rel, mayDelete)));
-        committed.push(...(await this.recordChanges(found, deletions, walkedFrom)));
+        committed.push(...(await this.recordChanges(found, deletions)));
         committed.push(...(await this.commitScanned(deletions)));
       });
       this.deps.log.debug({ roots: roots.slice(0, 20), committed: committed.length }, 'scanned');
@@ -610,7 +612,7 @@ export class Folder {
    * file still hashing holds back neither the small files found with it nor
    * the peers waiting for them.
    */
-  private async recordChanges(found: readonly Candidate[], deletions: Array<[Candidate, Recorded]>, walkedFrom: number): Promise<string[]> {
+  private async recordChanges(found: readonly Candidate[], deletions: Array<[Candidate, Recorded]>): Promise<string[]> {
     const candidates = [...found].sort((x, y) => sizeOf(x) - sizeOf(y));
     const limit = pLimit(this.deps.limits().hashers);
     const committed: string[] = [];
@@ -634,7 +636,7 @@ export class Folder {
     await Promise.all(
       candidates.map((c) =>
         limit(async () => {
-          const got = await this.record(c, walkedFrom);
+          const got = await this.record(c);
           if (got === undefined) return;
           if (got.entry.deleted) return void deletions.push([c, got]);
           ready.push([c, got]);
@@ -682,18 +684,25 @@ export class Folder {
    * The entry to record for a changed path, with the block sums of a big
    * file (hashed in a worker thread), or undefined when there is nothing to record after all.
    */
-  private async record(c: Candidate, walkedFrom: number): Promise<Recorded | undefined> {
+  private async record(c: Candidate): Promise<Recorded | undefined> {
     if (c.obs?.type !== 'file') {
       this.readFailures.succeed(c.path);
+      this.freshRetries.delete(c.path);
       const entry = entryFor(c, '', this.deps.localId, this.deps.clock.now());
       return entry === undefined ? undefined : { entry };
     }
-    const wait = tooFreshToHash(walkedFrom, c.obs.mtimeMs);
+    // Judged now, just before the read, not when the walk saw the file: a write after this point
+    // in the tick of the observed mtime is impossible, however long ago the walk began.
+    const wait = tooFreshToHash(this.deps.clock.now(), c.obs.mtimeMs);
     if (wait > 0) {
-      // Only to hash it then: a deletion is for the watcher's settled hand-over to report.
-      this.after(wait, () => this.queueScan([c.path], false));
+      // Only to hash it then: a deletion is for the watcher's settled hand-over to report. A file
+      // written without pause (a log) is fresh every time: back off, up to the watcher's 2 s.
+      const tries = this.freshRetries.get(c.path) ?? 0;
+      this.freshRetries.set(c.path, tries + 1);
+      this.after(Math.min(FRESH_RETRY_MAX_MS, wait * 2 ** tries), () => this.queueScan([c.path], false));
       return undefined;
     }
+    this.freshRetries.delete(c.path);
     try {
       const { hash, sums } = await hashFile(this.deps.runner, path.join(this.deps.root, ...c.path.split('/')), c.obs, this.priorSums(c));
       this.readFailures.succeed(c.path);

@@ -137,16 +137,16 @@ export function expiredTombstones(entries: Iterable<LocalEntry>, nowMs: number, 
 export const MTIME_TICK_MS = 30;
 
 /**
- * How long to wait before hashing a file observed at `observedAtMs` (or
- * later) with mtime `mtimeMs`; 0 when it may be hashed now. A file observed
- * within one mtime tick of its last write may be written again in the same
- * tick, leaving size, mtime and inode as observed: the hash would then be
- * recorded against a stat that no later scan sees move, so the final content
- * would never be picked up (the "racily clean" entry of git). Observed a tick
- * later, any further write shows in the mtime. An mtime in the future (set
- * by hand, or a clock set back) is not a fresh write: no wait.
+ * How long to wait before hashing, at `nowMs`, a file with mtime `mtimeMs`;
+ * 0 when it may be hashed now. A file read within one mtime tick of its last
+ * write may be written again in the same tick, leaving size, mtime and inode
+ * as observed: the hash would then be recorded against a stat that no later
+ * scan sees move, so the final content would never be picked up (the "racily
+ * clean" entry of git). Read a tick later, any further write shows in the
+ * mtime. An mtime in the future (set by hand, or a clock set back) is not a
+ * fresh write: no wait.
  */
-export function tooFreshToHash(observedAtMs: number, mtimeMs: number): number {
-  const age = observedAtMs - mtimeMs;
+export function tooFreshToHash(nowMs: number, mtimeMs: number): number {
+  const age = nowMs - mtimeMs;
   return age >= 0 && age < MTIME_TICK_MS ? MTIME_TICK_MS - age + 1 : 0;
 }
