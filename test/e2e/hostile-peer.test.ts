@@ -75,7 +75,9 @@ async function assertUnharmed(): Promise<void> {
   expect(statSync(sentinel).mode & 0o777).toBe(0o600);
   expect(readdirSync(outside)).toEqual([]);
   for (const name of ['escape.txt', 'f.txt', 'evil.sh', 'bar']) expect(existsSync(path.join(base, name)), name).toBe(false);
-  expect(readdirSync(a.folder).filter((n) => n.startsWith('.~wizard-')), 'temp files at the root').toEqual([]);
+  // A download a reconnecting hostile peer set off (alpha retries what earlier attacks announced) holds a
+  // temp file while it runs; what must not happen is one left behind, so wait for a moment with none.
+  await waitFor('no temp file at the root', () => readdirSync(a.folder).every((n) => !n.startsWith('.~wizard-')), 20_000);
   const probe = `probe-${++probes}.txt`;
   writeFileSync(path.join(a.folder, probe), 'still serving');
   await waitFor(`${probe} on the honest peer`, () => existsSync(path.join(honest.folder, probe)), 30_000);
