@@ -170,11 +170,19 @@ async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVect
     const current = await expectUnchanged(ctx, entry.path);
     if (current !== undefined && current.type !== 'dir' && opts.keepLocalAs !== undefined) {
       // Our concurrent file lost to a dir: it moves to its conflict name, a second name first so it is never without one.
-      await link(abs, resolveInside(ctx.root, opts.keepLocalAs));
+      const copy = resolveInside(ctx.root, opts.keepLocalAs);
+      await link(abs, copy);
+      try {
+        // A save landing after our checks (an editor's rename) must not be unlinked: it has no other name.
+        await expectStill(ctx, entry.path, current);
+      } catch (err) {
+        await rm(copy, { force: true });
+        throw err;
+      }
       ctx.created?.(opts.keepLocalAs);
       await unlink(abs);
     } else if (current !== undefined && current.type !== 'dir') {
-      await ctx.trash.moveIn(abs, entry.path, 'replaced');
+      await ctx.trash.moveIn(abs, entry.path, 'replaced', () => expectStill(ctx, entry.path, current));
     }
     // The parent chain once more: mkdir and chmod through a dir swapped for a link would act outside the folder.
     if (current?.type !== 'dir' && !(await realAncestors(ctx.root, entry.path))) throw changed(entry.path);
