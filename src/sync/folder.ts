@@ -492,7 +492,7 @@ export class Folder {
       const deletions: Array<[Candidate, Recorded]> = [];
       await this.deletions.during(deletionRoots.includes(''), async () => {
         const found: Candidate[] = [];
-        for (const rel of roots) found.push(...(await this.changesUnder(rel, mayDelete)));
+        for (const rel of roots) found.push(...(await this.changesUnderOrRetry(rel, mayDelete)));
         committed.push(...(await this.recordChanges(found, deletions)));
         committed.push(...(await this.commitScanned(deletions)));
       });
@@ -550,6 +550,26 @@ export class Folder {
     this.ownIgnoreProblem = undefined;
     this.ownIgnore = text;
     return text;
+  }
+
+  /**
+   * changesUnder, except that a path that cannot be looked at (EACCES or EIO
+   * on a dir above it) is retried on its own with backoff, instead of failing
+   * the scan of every other path handed over with it. Nothing under it is
+   * taken as deleted meanwhile.
+   */
+  private async changesUnderOrRetry(rel: string, mayDelete: (path: string) => boolean): Promise<Candidate[]> {
+    try {
+      const found = await this.changesUnder(rel, mayDelete);
+      this.readFailures.succeed(rel);
+      return found;
+    } catch (err) {
+      if (this.abort.signal.aborted) throw err;
+      const delay = this.readFailures.fail(rel, err, this.deps.clock.now());
+      this.deps.log.warn({ path: rel, err: describeError(err), retryInMs: delay }, 'cannot scan path; will retry');
+      this.after(delay, () => this.queueScan([rel], mayDelete(rel)));
+      return [];
+    }
   }
 
   /** Walks one subtree: what changed there since the index last looked, with deletions `mayDelete` allows and the gate admits only. */
