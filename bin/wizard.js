@@ -10,6 +10,7 @@
 'use strict';
 process.env.UV_THREADPOOL_SIZE ??= '32';
 import('../dist/main.js').catch((err) => {
-  console.error(`wizard: cannot load dist/main.js (${err && err.message}); run 'npm run build' first`);
+  const unbuilt = err && err.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/main.js');
+  console.error(unbuilt ? "wizard: dist/main.js is missing; run 'npm run build' first" : `wizard: cannot start: ${err && err.stack ? err.stack : err}`);
   process.exitCode = 1;
 });
