@@ -119,6 +119,8 @@ const COMMIT_BATCH = 500;
 const COMMIT_DELAY_MS = 20;
 /** Longest wait before downloads that completed are announced, while others still run. */
 const ANNOUNCE_MS = 50;
+/** Longest `stop` waits for pulls under way to land or give up. */
+const STOP_WAIT_MS = 10_000;
 /** Longest wait before looking again at a file still too fresh to hash. */
 const FRESH_RETRY_MAX_MS = 2_000;
 /** How often a halted folder checks whether it can resume. */
@@ -153,6 +155,8 @@ export class Folder {
   private pulling = false;
   /** Paths whose download or deletion was handed off from a pull round and has not ended. */
   private readonly handedOff = new Set<string>();
+  /** Those hand-offs themselves, for `stop` to wait out. */
+  private readonly handOffs = new Set<Promise<void>>();
   /** Downloads in progress by content hash, so a deletion can wait for the ones that may use its file. */
   private readonly fetching = new ContentFetches();
   /** Paths skipped by a round because a hand-off held them. */
@@ -258,6 +262,15 @@ export class Folder {
     this.timers.clear();
     await this.watcher.stop();
     await this.scanning.catch(() => undefined);
+    // A download is aborted, but a landing under way renames and records: a new Folder on this
+    // root (a restart after a crash) must not scan while this one still does. Bounded, as a block
+    // request a wedged peer never answers ends only with its link.
+    let cancel: (() => void) | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.handOffs]),
+      new Promise<void>((resolve) => (cancel = this.deps.clock.setTimer(STOP_WAIT_MS, resolve))),
+    ]);
+    cancel?.();
   }
 
   /**
@@ -878,7 +891,14 @@ export class Folder {
    * paths alone until it ends, then decide again any that had news meanwhile.
    * When it made progress the peers hear of it.
    */
-  private async handOff(paths: string[], work: () => Promise<boolean>): Promise<void> {
+  private handOff(paths: string[], work: () => Promise<boolean>): Promise<void> {
+    const running = this.runHandOff(paths, work);
+    this.handOffs.add(running);
+    void running.finally(() => this.handOffs.delete(running));
+    return running;
+  }
+
+  private async runHandOff(paths: string[], work: () => Promise<boolean>): Promise<void> {
     for (const p of paths) this.handedOff.add(p);
     let progressed = false;
     try {
