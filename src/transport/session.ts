@@ -77,6 +77,9 @@ const SMALL_ANSWER_BYTES = 256 * 1024;
 type Answer = ResponseMessage | SumsMessage;
 type Pending = { expects: Answer['type']; resolve: (msg: Answer) => void; reject: (err: Error) => void; cancelTimer: () => void };
 
+/** Least a peer must send per idle-timeout window in which no frame completes (see scheduleTick). */
+const MIN_WINDOW_BYTES = 16 * 1024;
+
 /** One connection with one peer. */
 export class PeerSession {
   /** Hello the peer sent, once the handshake is done. */
@@ -98,6 +101,9 @@ export class PeerSession {
   private received = 0;
   private lastSentAt: number;
   private lastReceivedAt: number;
+  /** Start of the current window without a whole frame, and `received` then (see scheduleTick). */
+  private frameWindowAt: number;
+  private frameWindowBytes = 0;
   private readonly scheduler: FrameScheduler;
   private readonly chooser: CodecChooser;
   private readonly sendRate: RateMeter;
@@ -130,7 +136,7 @@ export class PeerSession {
       download: opts.download,
     };
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.lastSentAt = this.lastReceivedAt = this.lastPingAt = deps.clock.now();
+    this.lastSentAt = this.lastReceivedAt = this.lastPingAt = this.frameWindowAt = deps.clock.now();
     const { socket, clock } = deps;
     const now = () => clock.now();
     this.chooser = new CodecChooser(this.opts.compression, now);
@@ -320,6 +326,10 @@ export class PeerSession {
     let msgs: Message[];
     try {
       msgs = this.decoder.push(chunk).map((body) => decodeMessage(body));
+      if (msgs.length > 0) {
+        this.frameWindowAt = this.lastReceivedAt;
+        this.frameWindowBytes = this.received;
+      }
     } catch (err) {
       this.deps.log.warn({ peer: short(this.peerId), err: describeError(err) }, 'protocol violation; closing');
       this.close(`protocol error: ${describeError(err)}`);
@@ -466,6 +476,19 @@ export class PeerSession {
       if (now - this.lastReceivedAt > this.opts.idleTimeoutMs) {
         this.close(`no traffic from peer for ${this.opts.idleTimeoutMs} ms`);
         return;
+      }
+      // Bytes that never add up to a frame (a header, then a byte a second: THREATS F1) keep the
+      // check above happy forever while a frame buffer is held. A window of the idle timeout with
+      // no whole frame must at least carry MIN_WINDOW_BYTES: a slow but real link (1 KiB/s under a
+      // bandwidth limit, a 256 KiB block taking minutes) does; a trickle does not.
+      if (now - this.frameWindowAt > this.opts.idleTimeoutMs) {
+        const got = this.received - this.frameWindowBytes;
+        if (got < MIN_WINDOW_BYTES) {
+          this.close(`peer sends too slowly: ${got} bytes and no whole frame in ${this.opts.idleTimeoutMs} ms`);
+          return;
+        }
+        this.frameWindowAt = now;
+        this.frameWindowBytes = this.received;
       }
       if (now - this.lastPingAt >= this.opts.pingIntervalMs || now - this.lastSentAt >= this.opts.pingIntervalMs) this.ping();
       this.scheduleTick();

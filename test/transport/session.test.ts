@@ -125,6 +125,52 @@ describe('PeerSession', () => {
   });
 });
 
+describe('PeerSession against a trickling peer (F1)', () => {
+  /** A session `a` after its handshake with a raw peer end `y`, and one 200 KiB frame of that peer's. */
+  async function rawPeer(opts: { idleTimeoutMs: number }) {
+    const [x, y] = duplexPair();
+    const a = new PeerSession({ socket: x, clock: systemClock, log }, ID_B, 'in', { ...opts, pingIntervalMs: 60_000 });
+    y.write(encodeMessage(hello(ID_B)));
+    await a.handshake(hello(ID_A));
+    a.attach(handler());
+    y.resume();
+    const frame = encodeMessage({ type: 'response', id: 1, data: Buffer.alloc(200 * 1024, 7) });
+    return { a, y, frame };
+  }
+
+  /** Writes `frame` `step` bytes every 10 ms until `stop` says so; returns how many bytes were written so far. */
+  function trickle(y: NodeJS.WritableStream, frame: Buffer, step: number, stop: () => boolean): () => number {
+    let at = 0;
+    const timer = setInterval(() => {
+      if (stop() || at >= frame.length) return clearInterval(timer);
+      y.write(frame.subarray(at, at + step));
+      at = Math.min(frame.length, at + step);
+    }, 10);
+    return () => at;
+  }
+
+  it('F1: closes a peer whose bytes never add up to a frame, though they keep arriving', async () => {
+    const { a, y, frame } = await rawPeer({ idleTimeoutMs: 300 });
+    let closed = false;
+    void a.closed.then(() => (closed = true));
+    trickle(y, frame, 1, () => closed);
+    expect(await a.closed).toMatch(/too slowly/);
+  });
+
+  it('F1: keeps a slow link whose frame is still coming at a real rate', async () => {
+    const { a, y, frame } = await rawPeer({ idleTimeoutMs: 300 });
+    let closed = false;
+    void a.closed.then(() => (closed = true));
+    // 2 KiB every 10 ms: the 200 KiB frame takes about a second, over three idle windows.
+    const sent = trickle(y, frame, 2048, () => closed);
+    await waitFor('the whole frame to be sent', () => sent() === frame.length, 10_000);
+    // The frame took over three idle windows: a session that took this link for a trickle has closed it by now.
+    await new Promise((r) => setImmediate(r));
+    expect(closed).toBe(false);
+    a.close('done');
+  });
+});
+
 describe('PeerSession backpressure', () => {
   it('stops reading blocks for a peer that does not read the answers, and resumes when it does', async () => {
     const [x, y] = duplexPair();
