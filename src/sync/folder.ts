@@ -119,6 +119,8 @@ const COMMIT_BATCH = 500;
 const COMMIT_DELAY_MS = 20;
 /** Longest wait before downloads that completed are announced, while others still run. */
 const ANNOUNCE_MS = 50;
+/** How long after a pull lands a watcher event for its path is taken for the echo of it. */
+const OWN_ECHO_MS = 2_000;
 /** Longest `stop` waits for pulls under way to land or give up. */
 const STOP_WAIT_MS = 10_000;
 /** Longest wait before looking again at a file still too fresh to hash. */
@@ -134,7 +136,9 @@ export class Folder {
   private haltReason: string | undefined;
   private readonly lock = new Mutex();
   /** Pulled paths are renamed into place and recorded in batches (see group-commit.ts). */
-  private readonly landing = new GroupCommit({ locked: (fn) => this.lock.run(fn), commit: (entries) => this.commitEntries(entries) });
+  private readonly landing = new GroupCommit({ locked: (fn) => this.lock.run(fn), commit: (entries) => this.commitPulled(entries) });
+  /** Paths a pull just put on disk, by when (monotonic): the watcher's echo of our own writes (see `ownEcho`). */
+  private readonly landedAt = new Map<string, number>();
   private readonly trash: Trash;
   private readonly watcher: FolderWatcher;
   private readonly abort = new AbortController();
@@ -207,7 +211,7 @@ export class Folder {
       debounceMs: () => deps.limits().debounceMs,
       onChanges: (paths, settled) => {
         // Our own temp files come and go with every download; there is nothing to record about them.
-        const wanted = paths.filter((p) => !isAlwaysIgnored(p));
+        const wanted = paths.filter((p) => !isAlwaysIgnored(p) && (settled || !this.ownEcho(p)));
         if (wanted.length > 0) this.queueScan(wanted, settled);
       },
       onError: (err) => {
@@ -973,11 +977,36 @@ export class Folder {
       getLocal: (rel) => store.getLocal(id, rel),
       findByHash: (hash) => store.localWithHash(id, hash),
       locked: (fn) => this.lock.run(fn),
-      commit: (entries) => this.commitEntries(entries),
+      commit: (entries) => this.commitPulled(entries),
       landing: this.landing,
       created: (rel) => this.queueScan([rel]),
       signal: this.abort.signal,
     };
+  }
+
+  /** Records what a pull put on disk, remembering when, so the watcher's echo of it can be told apart. */
+  private commitPulled(entries: Array<Omit<LocalEntry, 'sequence'>>): void {
+    this.commitEntries(entries);
+    const now = this.deps.monotonicMs();
+    for (const e of entries) {
+      this.landedAt.delete(e.path);
+      this.landedAt.set(e.path, now);
+    }
+  }
+
+  /**
+   * Whether a watcher event for `rel` is most likely the echo of a pull that
+   * just landed there. An early hand-over (see coalescer.ts) skips those: a
+   * burst of pulls would otherwise cost a scan per file that finds nothing to
+   * record. Nothing is lost: the settled hand-over scans every path again.
+   */
+  private ownEcho(rel: string): boolean {
+    const now = this.deps.monotonicMs();
+    for (const [p, at] of this.landedAt) {
+      if (now - at <= OWN_ECHO_MS) break;
+      this.landedAt.delete(p);
+    }
+    return this.landedAt.has(rel);
   }
 
   /** Records entries, dropping the stored block sums of paths that are no longer live files. */

@@ -202,7 +202,7 @@ async function applyDelete(ctx: PullContext, rel: string, version: VersionVector
     if (current?.type === 'dir') await removeEmptyDir(abs, rel);
     else if (current !== undefined) await ctx.trash.moveIn(abs, rel, 'deleted', () => expectStill(ctx, rel, current));
     return { entries: [{ ...local, size: 0, hash: '', target: '', deleted: true, version, inode: 0 }], dir: path.dirname(abs) };
-  });
+  }, { alone: true });
 }
 
 /**

@@ -84,4 +84,26 @@ describe('GroupCommit', () => {
     await group.land(() => Promise.resolve({ entries: [entry('a')], dir: '/d', after: () => log.push('after a') }));
     expect(log).toEqual(['sync /d', 'commit a', 'after a']);
   });
+
+  it('runs the steps of a batch side by side, but a step marked alone after those before it and before those after it', async () => {
+    const { group, log } = setup();
+    let running = 0;
+    let most = 0;
+    const slow = (p: string, opts: { alone?: boolean } = {}) =>
+      group.land(async () => {
+        running++;
+        most = Math.max(most, running);
+        log.push(`start ${p}`);
+        await new Promise((r) => setTimeout(r, 5));
+        log.push(`end ${p}`);
+        running--;
+        return { entries: [entry(p)], dir: '/d' };
+      }, opts);
+    const first = slow('first');
+    await Promise.all([first, slow('f1'), slow('f2'), slow('f3'), slow('gone', { alone: true }), slow('f4'), slow('f5')]);
+    expect(most).toBeGreaterThanOrEqual(3);
+    const at = (what: string) => log.indexOf(what);
+    for (const p of ['f1', 'f2', 'f3']) expect(at(`end ${p}`)).toBeLessThan(at('start gone'));
+    for (const p of ['f4', 'f5']) expect(at(`start ${p}`)).toBeGreaterThan(at('end gone'));
+  });
 });
