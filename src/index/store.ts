@@ -253,7 +253,9 @@ export class IndexStore {
       `SELECT ${ENTRY_COLUMNS} FROM remote WHERE folder = @folder AND peer = @peer AND path = @path`,
     );
     this.#remotesFor = db.prepare(
-      `SELECT peer, ${ENTRY_COLUMNS} FROM remote WHERE folder = @folder AND path = @path ORDER BY peer`,
+      // INDEXED BY: without statistics SQLite prefers the primary key's folder prefix (it gives the
+      // peer order for free), a scan of every peer's every path of the folder, on each call.
+      `SELECT peer, ${ENTRY_COLUMNS} FROM remote INDEXED BY remote_by_path WHERE folder = @folder AND path = @path ORDER BY peer`,
     );
     this.#putRemote = db.prepare(
       `INSERT OR REPLACE INTO remote (folder, peer, ${ENTRY_COLUMNS}) VALUES (@folder, @peer, ${ENTRY_VALUES})`,
