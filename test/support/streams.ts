@@ -7,5 +7,10 @@ import { Duplex, PassThrough } from 'node:stream';
 export function duplexPair(): [Duplex, Duplex] {
   const aToB = new PassThrough();
   const bToA = new PassThrough();
-  return [Duplex.from({ readable: bToA, writable: aToB }), Duplex.from({ readable: aToB, writable: bToA })];
+  const ends: [Duplex, Duplex] = [Duplex.from({ readable: bToA, writable: aToB }), Duplex.from({ readable: aToB, writable: bToA })];
+  // Destroying an end (a session does, a second after it closes) aborts the inner streams and the
+  // other end with an AbortError. A test's raw end often has no listener of its own, so that would
+  // surface as an uncaught exception in whatever test runs a second later.
+  for (const stream of [aToB, bToA, ...ends]) stream.on('error', () => {});
+  return ends;
 }

@@ -1,5 +1,7 @@
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import net from 'node:net';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import { encodeMessage } from '../../src/protocol/codec.js';
 import { encodeFrame } from '../../src/protocol/framing.js';
@@ -126,9 +128,24 @@ describe('PeerSession', () => {
 });
 
 describe('PeerSession against a trickling peer (F1)', () => {
-  /** A session `a` after its handshake with a raw peer end `y`, and one 200 KiB frame of that peer's. */
+  /**
+   * A session `a` after its handshake with a raw peer `y` over loopback TCP
+   * (an in-memory pair aborts its inner streams when destroyed, and the
+   * session destroys its socket a second after it closes), and one 200 KiB
+   * frame of that peer's.
+   */
   async function rawPeer(opts: { idleTimeoutMs: number }) {
-    const [x, y] = duplexPair();
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const y = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    const [x] = (await once(server, 'connection')) as [net.Socket];
+    server.close();
+    y.on('error', () => {});
+    onTestFinished(() => {
+      y.destroy();
+      x.destroy();
+    });
     const a = new PeerSession({ socket: x, clock: systemClock, log }, ID_B, 'in', { ...opts, pingIntervalMs: 60_000 });
     y.write(encodeMessage(hello(ID_B)));
     await a.handshake(hello(ID_A));
