@@ -101,7 +101,8 @@ export async function download(
     const isUseful = hasDeltas && !noSpace && !hasCode(err, 'HASH_MISMATCH') && progress.written > 0 && partials.every((p) => p.size < progress.written);
     if (isUseful) await Promise.all(partials.map((p) => rm(p.file, { force: true })));
     else await rm(temp, { force: true });
-    throw noSpace ? noSpaceError(entry, err) : err;
+    // The puller turns a full disk into its one line (see noSpaceError), wherever in the pull it happened.
+    throw err;
   }
 }
 
@@ -112,13 +113,16 @@ function openNewTemp(file: string): Promise<FileHandle> {
 
 /**
  * The one line a full disk gives the user (status and log), with the errno
- * error as its cause. Already one: returned as it is.
+ * error as its cause. It says only what holds wherever the pull ran out of
+ * space (writing the temp file, the fsync, the trash's record, the dir fsync
+ * after the rename): no partial file is kept and none is renamed into place.
+ * Already one: returned as it is.
  */
 export function noSpaceError(entry: FileEntry, err: unknown): WizardError {
   if (hasCode(err, 'NO_SPACE')) return err as WizardError;
   return new WizardError(
     'NO_SPACE',
-    `no space left on this folder's disk for the ${entry.size}-byte download (${describeError(err)}); nothing was replaced and the partial file was removed; free some space, the download is retried automatically`,
+    `no space left on this folder's disk for ${entry.size} bytes (${describeError(err)}); no partial file is kept or put in place; free some space, the download is retried automatically`,
     { cause: err },
   );
 }
