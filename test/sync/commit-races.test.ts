@@ -4,6 +4,7 @@
  * racing local attacker (a dir swapped for a symlink, M4) at the exact moment
  * between the puller's checks and its rename. Real files, real index.
  */
+import { pullContext } from '../support/pull-context.js';
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,18 +12,14 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import { hasCode } from '../../src/core/errors.js';
-import { Mutex } from '../../src/core/mutex.js';
 import type { FileEntry, LocalEntry } from '../../src/index/entry.js';
 import { IndexStore } from '../../src/index/store.js';
 import { observe } from '../../src/index/scanner.js';
 import { applyTake, type PullContext } from '../../src/sync/puller.js';
 import { entryFor } from '../../src/sync/local-changes.js';
 import { reconcile } from '../../src/sync/reconcile.js';
-import { GroupCommit } from '../../src/sync/group-commit.js';
 import { Trash, type TrashCause } from '../../src/sync/trash.js';
 import type { VersionVector } from '../../src/versions/vector.js';
-import { inlineRunner } from '../../src/workers/pool.js';
-import { fakePeer } from '../support/peer.js';
 
 let root: string;
 let outside: string;
@@ -70,27 +67,10 @@ class RacingTrash extends Trash {
 
 /** A pull context on `root`; `race` runs inside the trash step, `beforeLanding` under the lock before the landing step. */
 function context(served: Record<string, string>, hooks: { race?: () => void; beforeLanding?: () => void } = {}): PullContext {
-  const lock = new Mutex();
-  const commit = (entries: Array<Omit<LocalEntry, 'sequence'>>): void => void store.commitLocal('f', entries);
-  return {
-    root,
-    trash: hooks.race === undefined ? new Trash(root, systemClock) : new RacingTrash(root, hooks.race),
-    ...fakePeer(served),
-    runner: inlineRunner,
-    commitSums: (rel, hash, sums) => store.sums.put('f', rel, hash, sums),
-    storedSums: (rel, hash) => store.sums.get('f', rel, hash),
-    getLocal: (rel) => store.getLocal('f', rel),
-    locked: (fn) => lock.run(fn),
-    commit,
-    landing: new GroupCommit({
-      locked: (fn) =>
-        lock.run(() => {
-          hooks.beforeLanding?.();
-          return fn();
-        }),
-      commit,
-    }),
-  };
+  return pullContext(root, store, served, {
+    ...(hooks.race === undefined ? {} : { trash: new RacingTrash(root, hooks.race) }),
+    ...(hooks.beforeLanding === undefined ? {} : { beforeLanding: hooks.beforeLanding }),
+  });
 }
 
 /** Records what is on disk at `rel` as the index's view of it (what a scan would). */

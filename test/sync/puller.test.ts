@@ -3,22 +3,18 @@
  * what the index has not seen, keeps old content in the trash, and refuses
  * links that point out of the folder.
  */
+import { pullContext } from '../support/pull-context.js';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/core/clock.js';
 import { hasCode } from '../../src/core/errors.js';
-import { Mutex } from '../../src/core/mutex.js';
 import type { FileEntry, LocalEntry } from '../../src/index/entry.js';
 import { IndexStore } from '../../src/index/store.js';
 import { applyTake, caseVariant, isSafeLinkTarget, type PullContext } from '../../src/sync/puller.js';
-import { Trash } from '../../src/sync/trash.js';
-import { GroupCommit } from '../../src/sync/group-commit.js';
 import type { VersionVector } from '../../src/versions/vector.js';
-import { inlineRunner } from '../../src/workers/pool.js';
 import { fakePeer } from '../support/peer.js';
 
 let root: string;
@@ -44,20 +40,7 @@ function remoteFile(rel: string, content: string, version: VersionVector = { p: 
 
 /** Context whose peer serves `served` (path -> bytes). */
 function context(served: Record<string, string>): PullContext {
-  const lock = new Mutex();
-  const commit = (entries: Array<Omit<LocalEntry, 'sequence'>>): void => void store.commitLocal('f', entries);
-  return {
-    root,
-    trash: new Trash(root, systemClock),
-    ...fakePeer(served),
-    runner: inlineRunner,
-    commitSums: (rel, hash, sums) => store.sums.put('f', rel, hash, sums),
-    storedSums: (rel, hash) => store.sums.get('f', rel, hash),
-    getLocal: (rel) => store.getLocal('f', rel),
-    locked: (fn) => lock.run(fn),
-    commit,
-    landing: new GroupCommit({ locked: (fn) => lock.run(fn), commit }),
-  };
+  return pullContext(root, store, served);
 }
 
 /** Records what is on disk at `rel` as the index's view of it. */
