@@ -79,7 +79,7 @@ export async function watchTree(root: string, handlers: TreeWatchHandlers): Prom
     handlers.onUnwatched?.(dir, err);
   };
 
-  const onEvent = (dir: string, filename: string | Buffer | null) => {
+  const onEvent = (dir: string, event: string, filename: string | Buffer | null) => {
     queue.note();
     if (closed) return;
     if (filename === null) {
@@ -89,6 +89,9 @@ export async function watchTree(root: string, handlers: TreeWatchHandlers): Prom
     const rel = dir === '' ? String(filename) : `${dir}/${String(filename)}`;
     if (handlers.isExcluded(rel)) return;
     handlers.onPaths([rel]);
+    // Written to or chmodded ('change': IN_MODIFY, IN_ATTRIB): the name neither appeared nor went, so
+    // no watch changes. Skipping the lstat matters in a burst, where most events are writes.
+    if (event === 'change') return;
     // A name appeared or went: a new dir needs watching, a gone one releases its watches.
     void lstat(abs(rel)).then(
       (st) => {
@@ -107,7 +110,7 @@ export async function watchTree(root: string, handlers: TreeWatchHandlers): Prom
       if (watches.has(dir) || handlers.isExcluded(dir)) continue;
       let w: FSWatcher;
       try {
-        w = watchDir(abs(dir), (_event, filename) => onEvent(dir, filename));
+        w = watchDir(abs(dir), (event, filename) => onEvent(dir, event, filename));
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         // Gone already, or not a dir any more: its parent's watch reports that.

@@ -156,6 +156,7 @@ export class IndexStore {
   readonly #updateFolder: Statement<FolderKey & { maxSequence: number; digest: string }>;
   readonly #localWithHash: Statement<FolderKey & { hash: string }, LocalRow>;
   readonly #getLocal: Statement<PathKey, LocalRow>;
+  readonly #localVersion: Statement<PathKey, string>;
   readonly #allLocal: Statement<FolderKey, LocalRow>;
   readonly #localUnder: Statement<FolderKey & { dir: string; lo: string; hi: string }, LocalRow>;
   readonly #localSince: Statement<FolderKey & { after: number; limit: number }, LocalRow>;
@@ -192,7 +193,7 @@ export class IndexStore {
     indexId: string,
     entries: readonly FileEntry[],
     reset: boolean,
-  ) => void;
+  ) => string[];
   readonly #adoptTx: (folder: string, peer: string, indexId: string, sequence: number) => void;
   readonly #forgetPeerTx: (folder: string, peer: string) => void;
 
@@ -216,6 +217,7 @@ export class IndexStore {
     );
 
     this.#getLocal = db.prepare(`SELECT ${ENTRY_COLUMNS}, inode FROM local WHERE folder = @folder AND path = @path`);
+    this.#localVersion = db.prepare<PathKey, string>('SELECT version FROM local WHERE folder = @folder AND path = @path').pluck();
     this.#localWithHash = db.prepare(
       // INDEXED BY: without statistics SQLite prefers the primary key's folder prefix, a scan of the whole folder.
       `SELECT ${ENTRY_COLUMNS}, inode FROM local INDEXED BY local_by_hash
@@ -460,9 +462,13 @@ export class IndexStore {
    * index, or a new index ID) first drops everything we held for the peer.
    * The read position becomes the highest sequence seen, so the next request
    * asks only for what follows.
+   *
+   * Returns the paths of `entries` whose version is not the one we hold:
+   * only those can need a pull. Most entries a peer sends in a busy moment
+   * are the echo of what it just pulled from us, at our own version.
    */
-  applyRemote(folder: string, peer: string, indexId: string, entries: readonly FileEntry[], reset: boolean): void {
-    this.#applyRemoteTx(folder, peer, indexId, entries, reset);
+  applyRemote(folder: string, peer: string, indexId: string, entries: readonly FileEntry[], reset: boolean): string[] {
+    return this.#applyRemoteTx(folder, peer, indexId, entries, reset);
   }
 
   /** How far we have read the peer's index; `{ indexId: '', sequence: 0 }` when never. */
@@ -570,14 +576,18 @@ export class IndexStore {
     indexId: string,
     entries: readonly FileEntry[],
     reset: boolean,
-  ): void {
+  ): string[] {
     if (reset) this.#deletePeerRemote.run({ folder, peer });
     let sequence = reset ? 0 : this.peerState(folder, peer).sequence;
+    const differing: string[] = [];
     for (const entry of entries) {
-      this.#putRemote.run({ ...toParams(entry), folder, peer });
+      const params = toParams(entry);
+      this.#putRemote.run({ ...params, folder, peer });
+      if (this.#localVersion.get({ folder, path: entry.path }) !== params.version) differing.push(entry.path);
       if (entry.sequence > sequence) sequence = entry.sequence;
     }
     this.#setPeer.run({ folder, peer, indexId, sequence });
+    return differing;
   }
 }
 

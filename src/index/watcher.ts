@@ -16,6 +16,7 @@ import watcher from '@parcel/watcher';
 import path from 'node:path';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
+import { isTempName } from '../core/paths.js';
 import { ChangeCoalescer } from './coalescer.js';
 import { watchTree, type TreeWatch, type WatchDir } from './dir-tree-watch.js';
 
@@ -146,7 +147,8 @@ export class FolderWatcher {
         onPaths: (rels) => this.add(rels),
         onError: (err) => this.reportError(err),
         onUnwatched: () => this.afterWatchChange(),
-        isExcluded: (rel) => rel === '.wizard',
+        // Wizard's own dir, and its temp files: every download makes several events on one, and none is news.
+        isExcluded: (rel) => rel === '.wizard' || isTempName(rel.slice(rel.lastIndexOf('/') + 1)),
         ...(this.deps.watchDir === undefined ? {} : { watchDir: this.deps.watchDir }),
       });
       this.tree = tree;

@@ -98,8 +98,9 @@ export class PeerLink implements SessionHandler {
       this.deps.log.debug({ peer: short(this.peerId), folder: msg.folder }, 'index for a folder we do not share; ignored');
       return;
     }
+    let differing: string[];
     try {
-      this.deps.store.applyRemote(msg.folder, this.peerId, msg.indexId, msg.entries, msg.reset);
+      differing = this.deps.store.applyRemote(msg.folder, this.peerId, msg.indexId, msg.entries, msg.reset);
     } catch (err) {
       // Not stored (the index cannot be written: disk full, I/O error). Carrying on would skip these
       // entries for good, as the peer sends each change once; a new session resumes from what was stored.
@@ -107,8 +108,10 @@ export class PeerLink implements SessionHandler {
       this.deps.session.close(`could not store the index: ${describeError(err)}`);
       return;
     }
-    // A reset may have dropped entries too, so then every path is decided again.
-    folder.requestPull(msg.reset ? undefined : msg.entries.map((e) => e.path));
+    // A reset may have dropped entries too, so then every path is decided again. Otherwise only
+    // entries at a version we do not hold can change anything (the rest are the peer catching up with us).
+    if (msg.reset) folder.requestPull();
+    else if (differing.length > 0) folder.requestPull(differing);
   }
 
   async onRequest(msg: RequestMessage): Promise<Buffer> {

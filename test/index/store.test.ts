@@ -236,6 +236,19 @@ describe('IndexStore', () => {
     expect(store.localStats(FOLDER)).toEqual({ files: 1, dirs: 0, bytes: 4, tombstones: 0 });
   });
 
+  it('applyRemote names only the entries at a version other than ours (the rest cannot need a pull)', () => {
+    const store = openStore();
+    store.commitLocal(FOLDER, [change('same', v1, { size: 3 }), change('older', v1, { size: 3 }), tombstone('gone', v2)]);
+    const differing = store.applyRemote(
+      FOLDER,
+      PEER,
+      'idx1',
+      [remote('same', v1, 1), remote('older', v2, 2), remote('new', v1, 3), remote('gone', v2, 4, { deleted: true, size: 0, hash: '' })],
+      false,
+    );
+    expect(differing).toEqual(['older', 'new']);
+  });
+
   it('applies remote entries incrementally and with reset', () => {
     const store = openStore();
     expect(store.peerState(FOLDER, PEER)).toEqual({ indexId: '', sequence: 0 });

@@ -4,10 +4,11 @@
  * what cannot be watched is polled every POLL_MS and said once, and watching
  * it is tried again until it works.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { tempNameFor } from '../../src/core/paths.js';
 import { FolderWatcher, POLL_MS } from '../../src/index/watcher.js';
 import { FakeClock } from '../support/clock.js';
 import { waitFor } from '../support/wait.js';
@@ -161,4 +162,13 @@ it('W1: a burst of watcher errors asks for one full rescan now and one after the
   await waitFor('the failed watches back', () => watcher.problem() === undefined);
   writeFileSync(path.join(root, 'ok', 'again.txt'), 'x');
   await settle('ok/again.txt', () => changed.includes('ok/again.txt'));
+});
+
+it("hands over a download's result but never its temp file, whose events every pull makes", async () => {
+  await watcher.start();
+  const temp = path.join(root, 'ok', tempNameFor('a.txt', 'abcd'));
+  writeFileSync(temp, 'x');
+  renameSync(temp, path.join(root, 'ok', 'a.txt'));
+  await settle('the rename handed over', () => count('ok/a.txt') > 0);
+  expect(changed.filter((p) => p.includes('.~wizard-'))).toEqual([]);
 });
