@@ -221,7 +221,7 @@ export class WizardNode {
       folders,
       errors,
       transfers: [...this.folders.values()].flatMap((f) => f.transfers.list().map((t) => ({ folder: f.id, ...t }))),
-      transferSlots: { running: this.slots.active, waiting: this.slots.queued, peak: this.slots.mostActive },
+      transferSlots: { running: this.slots.active, files: this.slots.activeFiles, waiting: this.slots.queued, peak: this.slots.mostActive },
       settings: settingsOf(this.config),
       services: this.deps.supervisor.status(),
       ...(this.configProblem === undefined ? {} : { configProblem: this.configProblem }),

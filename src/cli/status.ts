@@ -74,7 +74,8 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
 
   if (s.transfers.length > 0) {
     const slots = s.transferSlots;
-    lines.push(`Transfers: ${slots.running} running${slots.waiting > 0 ? `, ${slots.waiting} waiting for a slot` : ''} (limit ${s.settings.limits.transfers})`);
+    const shared = slots.files > slots.running ? ` (${slots.files} files)` : '';
+    lines.push(`Transfers: ${slots.running} running${shared}${slots.waiting > 0 ? `, ${slots.waiting} waiting for a slot` : ''} (limit ${s.settings.limits.transfers})`);
     for (const t of s.transfers) {
       const pct = t.bytesTotal > 0 ? Math.floor((t.bytesDone / t.bytesTotal) * 100) : 100;
       const eta = t.etaSeconds === undefined ? '' : `  ETA ${formatDuration(t.etaSeconds)}`;

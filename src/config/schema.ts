@@ -380,7 +380,7 @@ export function renderNewConfig(init: { name: string; listen: string; folders: F
     '',
     '# How hard Wizard may work.',
     'limits:',
-    '  # Files transferred at the same time (1 to 64).',
+    '  # Download slots (1 to 64): one file each, or up to 16 files of at most 64 KiB sharing one.',
     `  transfers: ${d.limits.transfers}`,
     '  # Files hashed or delta-encoded at the same time (1 to 32).',
     `  hashers: ${d.limits.hashers}`,

@@ -58,8 +58,11 @@ export interface StatusSnapshot {
   readonly errors: string[];
   /** Downloads in progress, in every folder. */
   readonly transfers: FolderTransfer[];
-  /** The node's transfer slots (`limits.transfers`): downloads running, waiting for a slot, and the most that ever ran at once. */
-  readonly transferSlots: { readonly running: number; readonly waiting: number; readonly peak: number };
+  /**
+   * The node's transfer slots (`limits.transfers`): slots in use, files downloading in them (small
+   * files share slots, see transfer-slots.ts), downloads waiting for a slot, and the most slots ever in use at once.
+   */
+  readonly transferSlots: { readonly running: number; readonly files: number; readonly waiting: number; readonly peak: number };
   readonly settings: SettingsStatus;
   /** The supervised parts of the daemon: state, restarts, last crash. */
   readonly services: ServiceStatus[];

@@ -8,14 +8,36 @@
  * is allowed the last one is kept for them: however many big files are
  * queued, a new small file waits for at most a small file's transfer, never
  * for a gigabyte.
+ *
+ * Files of at most SHARED_SLOT_BYTES share slots, up to SHARED_SLOT_FILES of
+ * them (and SHARED_SLOT_TOTAL_BYTES) to a slot: such a file costs a round
+ * trip and a few file-system calls on each side, not bandwidth, so one per slot
+ * would leave a burst of thousands waiting on latency while the link idles.
+ * The limit still bounds what the user cares about: bytes in flight, open
+ * files, and work at once (a full shared slot is a few hundred kilobytes).
  */
 
 /** Files up to this size count as small. */
 export const SMALL_TRANSFER_BYTES = 256 * 1024;
+/** Files up to this size may share a slot: a burst of them costs round trips, not bandwidth. */
+export const SHARED_SLOT_BYTES = 64 * 1024;
+/** Most files that ever share one slot, and most bytes between them. */
+export const SHARED_SLOT_FILES = 16;
+export const SHARED_SLOT_TOTAL_BYTES = 1024 * 1024;
 
 interface Waiter {
   readonly small: boolean;
-  readonly start: () => void;
+  /** Small enough to share a slot (see SHARED_SLOT_BYTES). */
+  readonly shares: boolean;
+  readonly bytes: number;
+  readonly start: (group: SharedSlot | undefined) => void;
+}
+
+/** One slot shared by up to SHARED_SLOT_FILES small files; freed when the last of them is. */
+interface SharedSlot {
+  files: number;
+  bytes: number;
+  running: number;
 }
 
 /** The node-wide limit on concurrent downloads. */
@@ -25,12 +47,20 @@ export class TransferSlots {
   private activeSmall = 0;
   private activeBig = 0;
   private highWater = 0;
+  private runningFiles = 0;
+  /** The shared slot new small files join while it has room; undefined when none has. */
+  private joinable: SharedSlot | undefined;
 
   constructor(private readonly limit: () => number) {}
 
-  /** Downloads running now. */
+  /** Slots in use now. */
   get active(): number {
     return this.activeSmall + this.activeBig;
+  }
+
+  /** Files downloading now (more than `active` when small files share slots). */
+  get activeFiles(): number {
+    return this.runningFiles;
   }
 
   /** Downloads waiting for a slot. */
@@ -38,14 +68,15 @@ export class TransferSlots {
     return this.smallQueue.length + this.bigQueue.length;
   }
 
-  /** Most downloads that ever ran at once (for tests and status). */
+  /** Most slots ever in use at once (for tests and status). */
   get mostActive(): number {
     return this.highWater;
   }
 
   /**
    * Runs `fn` in a slot once one is free; `bytes` (the file's size) picks the
-   * queue. The slot is freed when `fn` settles or calls `release`, whichever
+   * queue, and a file of at most SHARED_SLOT_BYTES may join a slot other
+   * small files hold. The file's share is freed when `fn` settles or calls `release`, whichever
    * is first: a download whose bytes are all here releases it before its
    * local work (fsync, rename, commit), which is not a transfer. An aborted
    * `signal` takes a waiting download out of the queue and rejects with the
@@ -63,14 +94,17 @@ export class TransferSlots {
       };
       const waiter: Waiter = {
         small,
-        start: () => {
+        shares: bytes <= SHARED_SLOT_BYTES,
+        bytes,
+        start: (group) => {
           signal?.removeEventListener('abort', onAbort);
-          this.take(small);
+          this.runningFiles++;
           let held = true;
           const release = (): void => {
             if (!held) return;
             held = false;
-            this.release(small);
+            this.runningFiles--;
+            this.release(small, group);
           };
           // Through a promise so that a synchronous throw still frees the slot.
           void Promise.resolve()
@@ -88,13 +122,39 @@ export class TransferSlots {
   /** Starts whatever the current limit allows; call after the limit was raised. */
   pump(): void {
     for (;;) {
+      const head = this.smallQueue[0];
+      // Joining a shared slot takes no new one.
+      if (head?.shares === true && this.joinable !== undefined && this.fits(this.joinable, head.bytes)) {
+        this.smallQueue.shift();
+        this.join(this.joinable, head);
+        continue;
+      }
       const limit = Math.max(1, this.limit());
       if (this.active >= limit) return;
-      const next = this.smallQueue[0] ?? (this.activeBig < Math.max(1, limit - 1) ? this.bigQueue[0] : undefined);
+      const next = head ?? (this.activeBig < Math.max(1, limit - 1) ? this.bigQueue[0] : undefined);
       if (next === undefined) return;
       (next.small ? this.smallQueue : this.bigQueue).shift();
-      next.start();
+      this.take(next.small);
+      if (next.shares) {
+        this.joinable = { files: 0, bytes: 0, running: 0 };
+        this.join(this.joinable, next);
+      } else {
+        next.start(undefined);
+      }
     }
+  }
+
+  private fits(group: SharedSlot, bytes: number): boolean {
+    return group.files < SHARED_SLOT_FILES && group.bytes + bytes <= SHARED_SLOT_TOTAL_BYTES;
+  }
+
+  private join(group: SharedSlot, waiter: Waiter): void {
+    group.files++;
+    group.bytes += waiter.bytes;
+    group.running++;
+    // Full: the next small file opens a slot of its own.
+    if (this.joinable === group && !this.fits(group, 1)) this.joinable = undefined;
+    waiter.start(group);
   }
 
   private take(small: boolean): void {
@@ -103,7 +163,13 @@ export class TransferSlots {
     this.highWater = Math.max(this.highWater, this.active);
   }
 
-  private release(small: boolean): void {
+  private release(small: boolean, group: SharedSlot | undefined): void {
+    if (group !== undefined) {
+      group.running--;
+      if (group.running > 0) return;
+      // Empty: its slot is freed, and nothing joins it any more.
+      if (this.joinable === group) this.joinable = undefined;
+    }
     if (small) this.activeSmall--;
     else this.activeBig--;
     this.pump();

@@ -18,7 +18,7 @@ const snapshot = (over: Partial<StatusSnapshot> = {}): StatusSnapshot => ({
   folders: [{ id: 'docs', path: '/srv/docs', state: 'syncing', files: 3, bytes: 2048, inSync: false, pending: 2, heldDeletions: 0, bytesLeft: 3 * 1024 * 1024 }],
   errors: [],
   transfers: [],
-  transferSlots: { running: 0, waiting: 0, peak: 0 },
+  transferSlots: { running: 0, files: 0, waiting: 0, peak: 0 },
   settings: { limits: { transfers: 4, hashers: 2, bandwidthUp: 0, bandwidthDown: 0, debounceMs: 50 }, compression: 'auto', trashRetentionDays: 30, rescanIntervalS: 600, logLevel: 'info', trust: 'ca', revoked: 0 },
   services: [{ name: 'folder:docs', state: 'running', restarts: 0 }],
   ...over,
@@ -68,10 +68,13 @@ describe('formatStatus', () => {
     const lines = formatStatus(
       snapshot({
         transfers: [{ folder: 'docs', path: 'big\u001b[2J.bin', peers: [peerId], bytesDone: 512, bytesTotal: 1024, startedAtMs: 0, bytesPerSecond: 256, etaSeconds: 2 }],
-        transferSlots: { running: 1, waiting: 3, peak: 4 },
+        transferSlots: { running: 1, files: 1, waiting: 3, peak: 4 },
       }),
     );
     expect(lines).toContain('Transfers: 1 running, 3 waiting for a slot (limit 4)');
+    const transfer = { folder: 'docs', path: 'a.txt', peers: [peerId], bytesDone: 0, bytesTotal: 10, startedAtMs: 0, bytesPerSecond: 0 };
+    const shared = formatStatus(snapshot({ transfers: [transfer], transferSlots: { running: 2, files: 17, waiting: 0, peak: 2 } }));
+    expect(shared).toContain('Transfers: 2 running (17 files) (limit 4)');
     expect(lines).toContain('  docs/big\\x1b[2J.bin  [##########----------]  50%  512 B of 1.0 KiB  256 B/s  ETA 2s  from beta');
   });
 

@@ -83,7 +83,7 @@ describe('limits and scheduling', () => {
     await waitSameTree(a, b, 60_000);
     const slots = (await status(b)).transferSlots;
     expect(slots.peak).toBe(2);
-    expect(slots).toMatchObject({ running: 0, waiting: 0 });
+    expect(slots).toMatchObject({ running: 0, files: 0, waiting: 0 });
   });
 
   it('delivers a small file while a large transfer is still running', async () => {

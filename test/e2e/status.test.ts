@@ -60,7 +60,7 @@ describe('wizard status', () => {
       },
     ]);
     expect(s.transfers).toEqual([]);
-    expect(s.transferSlots).toEqual({ running: 0, waiting: 0, peak: expect.any(Number) as number });
+    expect(s.transferSlots).toEqual({ running: 0, files: 0, waiting: 0, peak: expect.any(Number) as number });
     expect(s.settings).toMatchObject({ trashRetentionDays: 30, logLevel: 'info' });
     // Every long-running part is supervised and healthy.
     const services = s.services as Array<{ name: string; state: string; restarts: number }>;

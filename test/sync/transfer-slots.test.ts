@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { SMALL_TRANSFER_BYTES, TransferSlots } from '../../src/sync/transfer-slots.js';
+import { SHARED_SLOT_BYTES, SHARED_SLOT_FILES, SHARED_SLOT_TOTAL_BYTES, SMALL_TRANSFER_BYTES, TransferSlots } from '../../src/sync/transfer-slots.js';
 
 const BIG = SMALL_TRANSFER_BYTES + 1;
-const SMALL = 4096;
+/** Small (its own queue) but too big to share a slot. */
+const SMALL = SHARED_SLOT_BYTES + 1;
+/** Small enough to share a slot. */
+const TINY = 4096;
 
 /** A download that runs until the test finishes it. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -175,5 +178,86 @@ describe('TransferSlots', () => {
     g.open();
     await settle();
     expect(ran).toBe(false);
+  });
+
+  it('lets up to SHARED_SLOT_FILES tiny files share one slot, and opens the next slot for the rest', async () => {
+    const slots = new TransferSlots(() => 2);
+    const gates = Array.from({ length: SHARED_SLOT_FILES * 2 + 1 }, gate);
+    let running = 0;
+    const done = gates.map((g) =>
+      slots.run(TINY, async () => {
+        running++;
+        await g.promise;
+        running--;
+      }),
+    );
+    await settle();
+    expect(running).toBe(SHARED_SLOT_FILES * 2);
+    expect(slots.active).toBe(2);
+    expect(slots.activeFiles).toBe(SHARED_SLOT_FILES * 2);
+    expect(slots.queued).toBe(1);
+    // One file of a full shared slot ending frees no slot: the last one waits for a whole slot.
+    gates[0]?.open();
+    await settle();
+    expect(slots.queued).toBe(1);
+    // The whole first slot ending starts it.
+    for (const g of gates.slice(0, SHARED_SLOT_FILES)) g.open();
+    await settle();
+    expect(slots.queued).toBe(0);
+    expect(slots.active).toBe(2);
+    for (const g of gates) g.open();
+    await Promise.all(done);
+    expect(slots.active).toBe(0);
+    expect(slots.activeFiles).toBe(0);
+    expect(slots.mostActive).toBe(2);
+  });
+
+  it('caps the bytes a shared slot holds, and never shares one with a file over SHARED_SLOT_BYTES', async () => {
+    const slots = new TransferSlots(() => 3);
+    const perSlot = Math.floor(SHARED_SLOT_TOTAL_BYTES / SHARED_SLOT_BYTES);
+    const gates = Array.from({ length: perSlot + 2 }, gate);
+    const started: number[] = [];
+    const done = gates.map((g, i) =>
+      slots.run(i === perSlot + 1 ? SMALL : SHARED_SLOT_BYTES, async () => {
+        started.push(i);
+        await g.promise;
+      }),
+    );
+    await settle();
+    // perSlot full-sized tiny files fill the first slot's bytes; the next tiny one opens a second slot; SMALL takes a third.
+    expect(started).toHaveLength(perSlot + 2);
+    expect(slots.active).toBe(3);
+    for (const g of gates) g.open();
+    await Promise.all(done);
+  });
+
+  it('frees a shared slot once its files are done, so a big file gets it', async () => {
+    const slots = new TransferSlots(() => 1);
+    const tiny = Array.from({ length: 3 }, gate);
+    const started: string[] = [];
+    const done = tiny.map((g, i) =>
+      slots.run(TINY, async () => {
+        started.push(`tiny${i}`);
+        await g.promise;
+      }),
+    );
+    const big = slots.run(BIG, () => {
+      started.push('big');
+      return Promise.resolve();
+    });
+    await settle();
+    expect(started).toEqual(['tiny0', 'tiny1', 'tiny2']);
+    tiny[0]?.open();
+    tiny[1]?.open();
+    await settle();
+    expect(started).not.toContain('big');
+    tiny[2]?.open();
+    await Promise.all([...done, big]);
+    expect(started).toContain('big');
+    // A tiny file after the slot was freed does not join the finished group: it gets a slot of its own.
+    await slots.run(TINY, () => Promise.resolve());
+    await settle();
+    expect(slots.active).toBe(0);
+    expect(slots.mostActive).toBe(1);
   });
 });
