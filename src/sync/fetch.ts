@@ -9,7 +9,8 @@
  * older version do no harm) and removes it once it succeeds.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crashPoint } from '../core/crash-point.js';
 import { describeError, hasCode, isNoSpace, WizardError } from '../core/errors.js';
@@ -35,10 +36,13 @@ export interface Downloaded {
   readonly temp: string;
   /** Block sums of the content, for the index (undefined for small files). */
   readonly sums: Signature | undefined;
+  /** The temp file as finished, through its handle: what the index records once it is renamed (a rename keeps all of it). */
+  readonly stat: Stats;
 }
 
 /**
- * Fetches `entry` into a new temp file in `dirAbs`. `basis` is our own current
+ * Fetches `entry` into a new temp file in `dirAbs`, which must exist (the
+ * puller makes it one level at a time, never through a link). `basis` is our own current
  * file at that path (already checked against our index) with its stored sums, if any. Partial
  * downloads of the same content in `dirAbs` are reused and removed on success.
  * On failure the temp file stays as a partial if it holds anything new.
@@ -54,7 +58,6 @@ export async function download(
   onFetched?: () => void,
 ): Promise<Downloaded> {
   if (sources.length === 0) throw new WizardError('UNREACHABLE', `no connected peer has ${entry.path}`);
-  await mkdir(dirAbs, { recursive: true });
   const base = path.posix.basename(entry.path);
   const hasDeltas = isDeltaSized(entry.size);
   // Small files never use a basis, so they skip the directory listing (thousands of small files share a dir).
@@ -88,9 +91,10 @@ export async function download(
     await writeback.settle();
     await fh.utimes(new Date(), new Date(entry.mtimeMs));
     await fh.sync();
+    const finished = await fh.stat();
     await fh.close();
     await Promise.all(partials.map((p) => rm(p.file, { force: true })));
-    return { temp, sums };
+    return { temp, sums, stat: finished };
   } catch (err) {
     // No flush may still be running on the handle being closed.
     await writeback.settle().catch(() => undefined);

@@ -9,16 +9,15 @@ import { copyFile, lstat, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { resolveInside, tempNameFor } from '../core/paths.js';
 import type { FileEntry, LocalEntry } from '../index/entry.js';
-import type { Signature } from '../delta/signature.js';
 import { sameStat, statKey } from '../index/hash.js';
 import { realAncestors } from '../index/real-path.js';
 import type { JobRunner } from '../workers/pool.js';
 import { hashFile } from '../workers/hash-file.js';
-import { fileMode } from './fetch.js';
+import { fileMode, type Downloaded } from './fetch.js';
 
 /**
  * Copies our live file `source` (which has `entry`'s hash) into a new temp
- * file in `dirAbs` and returns its path; undefined when the source changed
+ * file in `dirAbs` and returns it as a download does; undefined when the source changed
  * since it was indexed or the copy does not hash right, so the caller
  * fetches from a peer instead. The temp file is verified, has the entry's
  * mode and mtime, and is fsynced, exactly like a fetched one; its block sums
@@ -30,7 +29,7 @@ export async function copyFromLocal(
   entry: FileEntry,
   source: LocalEntry,
   runner: JobRunner,
-): Promise<{ temp: string; sums: Signature | undefined } | undefined> {
+): Promise<Downloaded | undefined> {
   if (source.hash !== entry.hash || source.deleted || source.type !== 'file') return undefined;
   if (!(await realAncestors(root, source.path).catch(() => false))) return undefined;
   const sourceAbs = resolveInside(root, source.path);
@@ -50,10 +49,10 @@ export async function copyFromLocal(
       await fh.chmod(fileMode(entry.mode));
       await fh.utimes(new Date(), new Date(entry.mtimeMs));
       await fh.sync();
+      return { temp, sums, stat: await fh.stat() };
     } finally {
       await fh.close();
     }
-    return { temp, sums };
   } catch {
     await rm(temp, { force: true });
     return undefined;

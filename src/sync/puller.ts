@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, link, lstat, mkdir, readdir, rename, rm, rmdir, symlink, unlink, utimes } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { crashPoint } from '../core/crash-point.js';
 import { isNoSpace, WizardError } from '../core/errors.js';
@@ -121,7 +122,7 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
   await ensureParent(ctx, entry.path);
   const source = ctx.findByHash?.(entry.hash);
   const copied = source === undefined ? undefined : await copyFromLocal(ctx.root, path.dirname(abs), entry, source, ctx.runner);
-  const { temp, sums } = copied ?? (await download(path.dirname(abs), entry, sources, await deltaBasis(ctx, entry.path, abs), ctx, opts.onFetched));
+  const { temp, sums, stat } = copied ?? (await download(path.dirname(abs), entry, sources, await deltaBasis(ctx, entry.path, abs), ctx, opts.onFetched));
   if (copied !== undefined) opts.onFetched?.();
   let placed = false;
   try {
@@ -132,7 +133,7 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
       expectDecidedOn(ctx, entry.path, opts);
       await replaceWith(ctx, entry.path, abs, temp, opts);
       placed = true;
-      const landing = { entries: [await recorded(ctx.root, entry, version)], dir: path.dirname(abs) };
+      const landing = { entries: [recordedAs(entry, version, stat)], dir: path.dirname(abs) };
       return sums === undefined ? landing : { ...landing, after: () => ctx.commitSums(entry.path, entry.hash, sums) };
     });
   } finally {
@@ -224,7 +225,13 @@ async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: str
     kept = await ctx.trash.preserve(abs, rel);
   }
   try {
-    await expectStill(ctx, rel, current?.type === 'dir' ? undefined : current);
+    // Nothing was there and nothing was done since expectUnchanged looked, but its "nothing" may be a
+    // parent gone or swapped for a link: only the parent chain needs looking at again.
+    if (current === undefined) {
+      if (!(await realAncestors(ctx.root, rel))) throw changed(rel);
+    } else {
+      await expectStill(ctx, rel, current.type === 'dir' ? undefined : current);
+    }
     await rename(temp, abs);
     // Crash point: the target is the new content, but neither its dir is fsynced nor the index told.
     crashPoint('after-rename');
@@ -349,7 +356,11 @@ async function ensureParent(ctx: PullContext, rel: string): Promise<void> {
 
 /** The local entry for content just put at `entry.path`. */
 async function recorded(root: string, entry: FileEntry, version: VersionVector): Promise<Omit<LocalEntry, 'sequence'>> {
-  const st = await lstat(resolveInside(root, entry.path));
+  return recordedAs(entry, version, await lstat(resolveInside(root, entry.path)));
+}
+
+/** The local entry for content put at `entry.path` whose stat (lstat, or fstat of the renamed file) is `st`. */
+function recordedAs(entry: FileEntry, version: VersionVector, st: Stats): Omit<LocalEntry, 'sequence'> {
   return {
     path: entry.path,
     type: entry.type,
