@@ -123,6 +123,12 @@ const ANNOUNCE_MS = 50;
 const OWN_ECHO_MS = 2_000;
 /** Longest `stop` waits for pulls under way to land or give up. */
 const STOP_WAIT_MS = 10_000;
+/**
+ * Files this big are hashed beside the scans, not inside one: hashing a
+ * gigabyte takes seconds, and scans run one at a time, so the small files
+ * saved meanwhile would wait for it (see `recordChanges`).
+ */
+const HASH_APART_BYTES = 16 * 1024 * 1024;
 /** Longest wait before looking again at a file still too fresh to hash. */
 const FRESH_RETRY_MAX_MS = 2_000;
 /** How often a halted folder checks whether it can resume. */
@@ -133,6 +139,8 @@ export class Folder {
   /** Lifecycle; what the folder is doing while running is derived from `scansRunning` and `pulling`. */
   private lifecycle: 'starting' | 'running' | 'halted' | 'stopped' = 'starting';
   private scansRunning = 0;
+  /** Big files being hashed beside the scans, by path (see HASH_APART_BYTES). */
+  private readonly hashingApart = new Map<string, Promise<void>>();
   private haltReason: string | undefined;
   private readonly lock = new Mutex();
   /** Pulled paths are renamed into place and recorded in batches (see group-commit.ts). */
@@ -266,6 +274,7 @@ export class Folder {
     this.timers.clear();
     await this.watcher.stop();
     await this.scanning.catch(() => undefined);
+    await Promise.allSettled([...this.hashingApart.values()]);
     // A download is aborted, but a landing under way renames and records: a new Folder on this
     // root (a restart after a crash) must not scan while this one still does. Bounded, as a block
     // request a wedged peer never answers ends only with its link.
@@ -342,7 +351,7 @@ export class Folder {
   /** What the folder is doing now. */
   get state(): FolderState {
     if (this.lifecycle !== 'running') return this.lifecycle;
-    if (this.scansRunning > 0) return 'scanning';
+    if (this.scansRunning > 0 || this.hashingApart.size > 0) return 'scanning';
     return this.pulling || this.handedOff.size > 0 ? 'syncing' : 'idle';
   }
 
@@ -650,7 +659,13 @@ export class Folder {
    * the peers waiting for them.
    */
   private async recordChanges(found: readonly Candidate[], deletions: Array<[Candidate, Recorded]>): Promise<string[]> {
-    const candidates = [...found].sort((x, y) => sizeOf(x) - sizeOf(y));
+    // A big file is hashed apart, so this scan (and the next, which waits for it) need not: but not
+    // when the scan records deletions, which must follow every new file (a move is both; see `scan`).
+    const apart = found.some((c) => c.obs === undefined) ? [] : found.filter((c) => c.obs?.type === 'file' && c.obs.size >= HASH_APART_BYTES);
+    for (const c of apart) this.hashApart(c);
+    const candidates = found
+      .filter((c) => !apart.includes(c) && !(c.obs?.type === 'file' && this.hashingApart.has(c.path)))
+      .sort((x, y) => sizeOf(x) - sizeOf(y));
     const limit = pLimit(this.deps.limits().hashers);
     const committed: string[] = [];
     const ready: Array<[Candidate, Recorded]> = [];
@@ -684,6 +699,29 @@ export class Folder {
     );
     await flush();
     return committed;
+  }
+
+  /**
+   * Hashes and records one big changed file beside the scans. One already
+   * being hashed is left to that: its commit checks the disk is still what
+   * it hashed, and looks again otherwise.
+   */
+  private hashApart(c: Candidate): void {
+    if (this.hashingApart.has(c.path)) return;
+    const run = (async () => {
+      const got = await this.record(c);
+      if (got === undefined || this.lifecycle === 'stopped') return;
+      const committed = await this.commitScanned([[c, got]]);
+      if (committed.length === 0) return;
+      this.deps.peers.announce();
+      this.requestPull(committed);
+    })()
+      .catch((err: unknown) => {
+        if (isIndexWriteFailure(err)) this.indexWriteFailed(err);
+        else this.deps.log.error({ err, path: c.path }, 'hashing failed');
+      })
+      .finally(() => this.hashingApart.delete(c.path));
+    this.hashingApart.set(c.path, run);
   }
 
   /** Records scanned changes in one transaction, each only if neither the index nor the disk moved since it was looked at. */

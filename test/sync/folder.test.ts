@@ -27,7 +27,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { IndexStore } from '../../src/index/store.js';
 import { Folder, type FolderDeps, type FolderPeers } from '../../src/sync/folder.js';
 import { TransferSlots } from '../../src/sync/transfer-slots.js';
-import { inlineRunner } from '../../src/workers/pool.js';
+import { inlineRunner, type JobRunner } from '../../src/workers/pool.js';
 import { fakePeer } from '../support/peer.js';
 import { waitFor } from '../support/wait.js';
 
@@ -57,7 +57,7 @@ afterEach(async () => {
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 /** A folder on `root`; `served` is what the one peer serves, `connected` whether it is online. */
-function newFolder(opts: { served?: Record<string, Buffer | string>; connected?: boolean; readDir?: FolderDeps['readDir'] } = {}): Folder {
+function newFolder(opts: { served?: Record<string, Buffer | string>; connected?: boolean; readDir?: FolderDeps['readDir']; runner?: JobRunner } = {}): Folder {
   const peer = fakePeer(opts.served ?? {});
   const peers: FolderPeers = {
     connected: () => (opts.connected === true ? [PEER] : []),
@@ -79,7 +79,7 @@ function newFolder(opts: { served?: Record<string, Buffer | string>; connected?:
     rescanIntervalMs: () => 600_000,
     deletionBudget: () => ({ percent: 50, perMinute: 1000 }),
     tombstoneDays: () => 365,
-    runner: inlineRunner,
+    runner: opts.runner ?? inlineRunner,
     slots: new TransferSlots(() => 4),
     ...(opts.readDir === undefined ? {} : { readDir: opts.readDir }),
   });
@@ -321,3 +321,46 @@ describe('S5: the scan cannot read a subtree', () => {
     }
   });
 });
+
+describe('a big file is hashed beside the scans', () => {
+  it('a small file saved while a big one is being hashed is recorded without waiting for that hash', async () => {
+    // Hash jobs of big.bin wait for the test; everything else runs at once.
+    let openGate = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const runner: JobRunner = {
+      run: async (kind, args) => {
+        if ((args as { path?: string }).path?.endsWith('big.bin') === true) await gate;
+        return inlineRunner.run(kind, args);
+      },
+      close: () => Promise.resolve(),
+    };
+    const folder = newFolder({ runner });
+    await folder.start();
+    try {
+      await smallBesideBig(folder, openGate);
+    } finally {
+      // Never leave a hash waiting: stopping the folder waits for it.
+      openGate();
+    }
+  });
+});
+
+/** Records a small file while big.bin waits in its hash, then lets big.bin through. */
+async function smallBesideBig(folder: Folder, openGate: () => void): Promise<void> {
+  const old = new Date(Date.now() - 60_000);
+  writeFileSync(path.join(root, 'big.bin'), Buffer.alloc(16 * 1024 * 1024, 7));
+  utimesSync(path.join(root, 'big.bin'), old, old);
+  folder.queueScan(['big.bin']);
+  await waitFor('big.bin being hashed', () => folder.status().state === 'scanning');
+  writeFileSync(path.join(root, 'small.txt'), 'saved meanwhile');
+  utimesSync(path.join(root, 'small.txt'), old, old);
+  folder.queueScan(['small.txt']);
+  await waitFor('small.txt recorded', () => store.getLocal(ID, 'small.txt') !== undefined);
+  expect(store.getLocal(ID, 'big.bin')).toBeUndefined();
+  expect(folder.status().state).toBe('scanning');
+  // A scan that finds big.bin again while it is hashed leaves it to that hash.
+  folder.queueScan(['big.bin']);
+  openGate();
+  await waitFor('big.bin recorded', () => store.getLocal(ID, 'big.bin')?.hash === sha(Buffer.alloc(16 * 1024 * 1024, 7)));
+  await waitFor('idle', () => folder.status().state === 'idle');
+}
