@@ -49,9 +49,22 @@ export function blockSizeFor(length: number): number {
 /** Files below this are sent whole: a signature and a round trip cost more than the bytes. */
 export const DELTA_MIN_BYTES = 16 * 1024;
 
-/** Whether a file of `size` bytes gets block sums and delta transfers: not too small, and not past MAX_BLOCKS blocks. */
+/** Whether a file of `size` bytes gets delta transfers: not too small, and not past MAX_BLOCKS blocks. */
 export function isDeltaSized(size: number): boolean {
   return size >= DELTA_MIN_BYTES && blockCount(size, blockSizeFor(size)) <= MAX_BLOCKS;
+}
+
+/**
+ * Files below this keep no block sums in the index: when a delta needs them
+ * they are computed from the file, which at this size costs less than
+ * computing and storing them for every file hashed or downloaded (thousands
+ * in a burst, most of which never change again).
+ */
+export const STORED_SUMS_MIN_BYTES = 1024 * 1024;
+
+/** Whether the block sums of a file of `size` bytes are kept in the index (computed as it is hashed or downloaded). */
+export function storesSums(size: number): boolean {
+  return size >= STORED_SUMS_MIN_BYTES && isDeltaSized(size);
 }
 
 /** Number of blocks of `blockSize` in `fileSize` bytes (the last one may be short). */

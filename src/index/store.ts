@@ -196,6 +196,7 @@ export class IndexStore {
   ) => string[];
   readonly #adoptTx: (folder: string, peer: string, indexId: string, sequence: number) => void;
   readonly #forgetPeerTx: (folder: string, peer: string) => void;
+  readonly #atomicallyTx: (fn: () => unknown) => unknown;
 
   /** Block sums of our own files. */
   readonly sums: BlockSumStore;
@@ -306,6 +307,7 @@ export class IndexStore {
       this.#copyLocalToRemote.run({ folder, peer });
       this.#setPeer.run({ folder, peer, indexId, sequence });
     });
+    this.#atomicallyTx = db.transaction((fn: () => unknown) => fn());
     this.#forgetPeerTx = db.transaction((folder: string, peer: string) => {
       this.#deletePeerRemote.run({ folder, peer });
       this.#deletePeer.run({ folder, peer });
@@ -414,6 +416,21 @@ export class IndexStore {
   commitLocal(folder: string, changes: readonly LocalChange[]): LocalEntry[] {
     if (changes.length === 0) return [];
     return this.#keepingStats(folder, () => this.#commitLocalTx(folder, changes));
+  }
+
+  /**
+   * Runs the writes `fn` makes (entries, block sums) as one transaction:
+   * all of them or none. One transaction instead of one per write is also
+   * what makes a batch cheap: each commit costs a WAL append and its locks.
+   */
+  atomically<T>(fn: () => T): T {
+    try {
+      return this.#atomicallyTx(fn) as T;
+    } catch (err) {
+      // The counts were adjusted by writes that rolled back with the rest.
+      this.#stats.clear();
+      throw err;
+    }
   }
 
   /**

@@ -10,7 +10,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { crashPoint } from '../core/crash-point.js';
 import { WizardError } from '../core/errors.js';
 import type { FillOp } from '../delta/locate.js';
-import { SignatureBuilder, type Signature } from '../delta/signature.js';
+import { SignatureBuilder, storesSums, type Signature } from '../delta/signature.js';
 import type { FileEntry } from '../index/entry.js';
 import type { JobRunner } from '../workers/pool.js';
 import { planDelta, type SumsSource } from './delta-plan.js';
@@ -64,8 +64,8 @@ export function pieces(ops: readonly FillOp[]): FillOp[] {
 
 /** What a delta download did. */
 export interface DeltaResult {
-  /** Signature of the content written (for the index). */
-  readonly sums: Signature;
+  /** Signature of the content written, for the index (undefined when it keeps none at this size: storesSums). */
+  readonly sums: Signature | undefined;
   /** Bytes taken from our own files. */
   readonly localBytes: number;
   /** Bytes fetched from the peer. */
@@ -100,7 +100,7 @@ export async function fetchDelta(
   const writes = new Set<Promise<void>>();
   try {
     const hash = createHash('sha256');
-    const sums = new SignatureBuilder(entry.size, undefined, reuse);
+    const sums = storesSums(entry.size) ? new SignatureBuilder(entry.size, undefined, reuse) : undefined;
     const remote = steps.filter((s) => s.kind === 'remote');
     const inflight = new Map<number, Promise<Buffer>>();
     let next = 0;
@@ -173,12 +173,12 @@ export async function fetchDelta(
         () => undefined,
       );
       hash.update(data);
-      sums.push(data);
+      sums?.push(data);
       progress.written = s.at + s.length;
     }
     await Promise.all(writes);
     if (hash.digest('hex') !== entry.hash) throw new WizardError('HASH_MISMATCH', `${entry.path}: content rebuilt from the delta does not match its hash`);
-    return { sums: sums.finish(), localBytes, remoteBytes };
+    return { sums: sums?.finish(), localBytes, remoteBytes };
   } finally {
     await Promise.allSettled(writes);
     await Promise.all(fds.map((fd) => (fd === undefined ? Promise.resolve() : fd.close())));

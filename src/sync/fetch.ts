@@ -15,7 +15,7 @@ import path from 'node:path';
 import { crashPoint } from '../core/crash-point.js';
 import { describeError, hasCode, isNoSpace, WizardError } from '../core/errors.js';
 import { tempNameFor } from '../core/paths.js';
-import { isDeltaSized, SignatureBuilder, type Signature } from '../delta/signature.js';
+import { isDeltaSized, SignatureBuilder, storesSums, type Signature } from '../delta/signature.js';
 import type { FileEntry } from '../index/entry.js';
 import { fetchDelta, type DeltaDeps } from './delta-fetch.js';
 import { EarlyWriteback } from './writeback.js';
@@ -34,7 +34,7 @@ const RANDOM_CHARS = 8;
 export interface Downloaded {
   /** The temp file with the entry's content, mode and mtime, fsynced: the caller only renames it into place. */
   readonly temp: string;
-  /** Block sums of the content, for the index (undefined for small files). */
+  /** Block sums of the content, for the index (undefined when it keeps none at this size: storesSums). */
   readonly sums: Signature | undefined;
   /** The temp file as finished, through its handle: what the index records once it is renamed (a rename keeps all of it). */
   readonly stat: Stats;
@@ -153,7 +153,7 @@ async function findPartials(dirAbs: string, base: string, hash: string): Promise
   return found;
 }
 
-/** Fetches the whole content in order into `fh`, verifying its hash; returns its sums for big files. */
+/** Fetches the whole content in order into `fh`, verifying its hash; returns its sums when the index keeps them (storesSums). */
 async function fetchWhole(
   fh: FileHandle,
   entry: FileEntry,
@@ -163,7 +163,7 @@ async function fetchWhole(
   writeback: EarlyWriteback,
 ): Promise<Signature | undefined> {
   const hash = createHash('sha256');
-  const sums = isDeltaSized(entry.size) ? new SignatureBuilder(entry.size) : undefined;
+  const sums = storesSums(entry.size) ? new SignatureBuilder(entry.size) : undefined;
   let next = 0;
   let sourceIndex = 0;
   const inflight: Array<{ offset: number; promise: Promise<Buffer> }> = [];

@@ -144,7 +144,11 @@ export class Folder {
   private haltReason: string | undefined;
   private readonly lock = new Mutex();
   /** Pulled paths are renamed into place and recorded in batches (see group-commit.ts). */
-  private readonly landing = new GroupCommit({ locked: (fn) => this.lock.run(fn), commit: (entries) => this.commitPulled(entries) });
+  private readonly landing = new GroupCommit({
+    locked: (fn) => this.lock.run(fn),
+    commit: (entries) => this.commitPulled(entries),
+    atomically: (fn) => this.deps.store.atomically(fn),
+  });
   /** Paths a pull just put on disk, by when (monotonic): the watcher's echo of our own writes (see `ownEcho`). */
   private readonly landedAt = new Map<string, number>();
   private readonly trash: Trash;
@@ -742,8 +746,10 @@ export class Folder {
         changes.push(got.entry);
         if (got.sums !== undefined) sums.push([got.entry.path, got.entry.hash, got.sums]);
       }
-      this.commitEntries(changes);
-      for (const [p, hash, sig] of sums) store.sums.put(id, p, hash, sig);
+      store.atomically(() => {
+        this.commitEntries(changes);
+        for (const [p, hash, sig] of sums) store.sums.put(id, p, hash, sig);
+      });
       return changes.map((e) => e.path);
     });
   }
@@ -1050,8 +1056,10 @@ export class Folder {
   /** Records entries, dropping the stored block sums of paths that are no longer live files. */
   private commitEntries(entries: Array<Omit<LocalEntry, 'sequence'>>): void {
     const { store, id } = this.deps;
-    store.commitLocal(id, entries);
-    for (const e of entries) if (e.deleted || e.type !== 'file') store.sums.delete(id, e.path);
+    store.atomically(() => {
+      store.commitLocal(id, entries);
+      for (const e of entries) if (e.deleted || e.type !== 'file') store.sums.delete(id, e.path);
+    });
   }
 
   private noteFailure(rel: string, err: unknown): void {

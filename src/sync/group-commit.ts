@@ -37,8 +37,10 @@ export interface Landing {
 export interface GroupCommitDeps {
   /** Runs `fn` holding the folder's commit lock. */
   readonly locked: <T>(fn: () => Promise<T>) => Promise<T>;
-  /** Records entries in the index, in one transaction. */
+  /** Records entries in the index. */
   readonly commit: (entries: Array<Omit<LocalEntry, 'sequence'>>) => void;
+  /** Runs `fn`'s index writes (the commit, then the landings' `after`) as one transaction; as they come by default. */
+  readonly atomically?: (fn: () => void) => void;
   /** Makes a dir's entries durable; fsync of the dir by default. */
   readonly syncDir?: (dir: string) => Promise<void>;
 }
@@ -122,8 +124,10 @@ export class GroupCommit {
       await Promise.all([...dirs].map((d) => (this.deps.syncDir ?? fsyncPath)(d)));
       // Crash point: the batch is on disk and durable, the index still has the old entries.
       crashPoint('before-index-commit');
-      this.deps.commit(landed.flatMap(([, l]) => l.entries));
-      for (const [, l] of landed) l.after?.();
+      (this.deps.atomically ?? ((fn) => fn()))(() => {
+        this.deps.commit(landed.flatMap(([, l]) => l.entries));
+        for (const [, l] of landed) l.after?.();
+      });
     } catch (err) {
       for (const [job] of landed) job.reject(err);
       return;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { WizardError } from '../core/errors.js';
 import { BlockLocator } from '../delta/locate.js';
-import { isDeltaSized, SignatureBuilder, type Signature } from '../delta/signature.js';
+import { SignatureBuilder, storesSums, type Signature } from '../delta/signature.js';
 import { sameStat, statKey, type StatKey } from '../index/hash.js';
 
 /** Read-only, and never through a symlink that replaced a file after it was stat'ed. */
@@ -99,7 +99,7 @@ function hashJob(path: string, stat: StatKey, noSums: boolean, prior: Signature 
   const fd = openSync(path, NO_FOLLOW);
   try {
     const hash = createHash('sha256');
-    const sums = !noSums && isDeltaSized(stat.size) ? new SignatureBuilder(stat.size, undefined, undefined, prior) : undefined;
+    const sums = !noSums && storesSums(stat.size) ? new SignatureBuilder(stat.size, undefined, undefined, prior) : undefined;
     const read = readRange(
       fd,
       0,

@@ -236,6 +236,30 @@ describe('IndexStore', () => {
     expect(store.localStats(FOLDER)).toEqual({ files: 1, dirs: 0, bytes: 4, tombstones: 0 });
   });
 
+  it('atomically: entries and block sums written together roll back together, and the counts stay true', () => {
+    const store = openStore();
+    store.commitLocal(FOLDER, [change('kept', v1, { size: 3 })]);
+    // Counted now, so the writes below adjust the cached counts.
+    expect(store.localStats(FOLDER)).toEqual({ files: 1, dirs: 0, bytes: 3, tombstones: 0 });
+    const sig = { blockSize: 1024, fileSize: 2048, weak: new Uint32Array([1, 2]), strong: new Uint8Array(32) };
+    expect(() =>
+      store.atomically(() => {
+        store.commitLocal(FOLDER, [change('lost', v1, { size: 2048 })]);
+        store.sums.put(FOLDER, 'lost', 'h', sig);
+        throw new Error('SQLITE_FULL');
+      }),
+    ).toThrow('SQLITE_FULL');
+    expect(store.getLocal(FOLDER, 'lost')).toBeUndefined();
+    expect(store.sums.get(FOLDER, 'lost', 'h')).toBeUndefined();
+    expect(store.localStats(FOLDER)).toEqual({ files: 1, dirs: 0, bytes: 3, tombstones: 0 });
+    store.atomically(() => {
+      store.commitLocal(FOLDER, [change('saved', v1, { size: 2048 })]);
+      store.sums.put(FOLDER, 'saved', 'h', sig);
+    });
+    expect(store.getLocal(FOLDER, 'saved')).toBeDefined();
+    expect(store.sums.get(FOLDER, 'saved', 'h')?.weak).toEqual(new Uint32Array([1, 2]));
+  });
+
   it('applyRemote names only the entries at a version other than ours (the rest cannot need a pull)', () => {
     const store = openStore();
     store.commitLocal(FOLDER, [change('same', v1, { size: 3 }), change('older', v1, { size: 3 }), tombstone('gone', v2)]);

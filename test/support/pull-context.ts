@@ -42,6 +42,7 @@ export function pullContext(
           return fn();
         }),
       commit,
+      atomically: (fn) => store.atomically(fn),
     }),
   };
 }

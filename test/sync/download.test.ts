@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { signatureOf, type Signature } from '../../src/delta/signature.js';
+import { signatureOf, storesSums, type Signature } from '../../src/delta/signature.js';
 import { tempNameFor } from '../../src/core/paths.js';
 import type { FileEntry } from '../../src/index/entry.js';
 import { download } from '../../src/sync/fetch.js';
@@ -95,8 +95,8 @@ describe('download', () => {
       const { temp, sums } = await download(dir, entryOf('f', c.target), ['peer'], basis, { ...peer, runner: inlineRunner });
       expect(readFileSync(temp).equals(c.target)).toBe(true);
       expect(peer.blockBytes).toBeLessThanOrEqual(c.maxSent);
-      // The sums recorded for the new file are its own, whether hashed or reused from the old file's.
-      const expected = c.target.length >= 16 * KiB ? signatureOf(c.target) : undefined;
+      // The sums recorded for the new file are its own, whether hashed or reused from the old file's; none below STORED_SUMS_MIN_BYTES.
+      const expected = storesSums(c.target.length) ? signatureOf(c.target) : undefined;
       expect(sums?.weak).toEqual(expected?.weak);
       expect(Buffer.from(sums?.strong ?? []).equals(Buffer.from(expected?.strong ?? []))).toBe(true);
     });

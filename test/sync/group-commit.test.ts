@@ -106,4 +106,24 @@ describe('GroupCommit', () => {
     for (const p of ['f1', 'f2', 'f3']) expect(at(`end ${p}`)).toBeLessThan(at('start gone'));
     for (const p of ['f4', 'f5']) expect(at(`start ${p}`)).toBeGreaterThan(at('end gone'));
   });
+
+  it('runs the commit and the landings\' after hooks inside one `atomically`, and fails the batch when it throws', async () => {
+    const log: string[] = [];
+    const group = new GroupCommit({
+      locked: (fn) => fn(),
+      commit: (entries) => void log.push(`commit ${entries.map((e) => e.path).join(',')}`),
+      atomically: (fn) => {
+        log.push('begin');
+        fn();
+        log.push('end');
+        throw new Error('SQLITE_FULL');
+      },
+      syncDir: () => Promise.resolve(),
+    });
+    const land = (p: string) => group.land(() => Promise.resolve({ entries: [entry(p)], dir: '/d', after: () => void log.push(`after ${p}`) }));
+    const results = await Promise.allSettled([land('a')]);
+    expect(log).toEqual(['begin', 'commit a', 'after a', 'end']);
+    expect(results.map((r) => r.status)).toEqual(['rejected']);
+  });
 });
+
