@@ -97,13 +97,15 @@ export function sameObservation(a: Observation | undefined, b: Observation | und
   return a.type === 'dir' || sameStat(a, b);
 }
 
-/** Drops paths covered by another path in the list ('' covers all). */
+/** Drops paths covered by another path in the list ('' covers all). Linear in the paths (times their depth): a burst hands over thousands. */
 export function minimalRoots(paths: string[]): string[] {
-  const sorted = [...new Set(paths)].sort();
+  const unique = new Set(paths);
+  if (unique.has('')) return [''];
   const out: string[] = [];
-  for (const p of sorted) {
-    if (out.some((r) => isUnder(p, r))) continue;
-    out.push(p);
+  for (const p of [...unique].sort()) {
+    let covered = false;
+    for (let slash = p.indexOf('/'); slash >= 0 && !covered; slash = p.indexOf('/', slash + 1)) covered = unique.has(p.slice(0, slash));
+    if (!covered) out.push(p);
   }
   return out;
 }

@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isUnder } from '../../src/core/paths.js';
 import type { LocalEntry } from '../../src/index/entry.js';
 import type { Observation } from '../../src/index/scanner.js';
 import { changedPaths, entryFor, expiredTombstones, looksUnflushed, minimalRoots, MTIME_TICK_MS, sameObservation, tooFreshToHash, UNFLUSHED_SETTLE_MS } from '../../src/sync/local-changes.js';
@@ -85,6 +87,18 @@ describe('sameObservation and minimalRoots', () => {
   it('drops paths covered by another', () => {
     expect(minimalRoots(['a/b', 'a', 'c/d', 'c/de', 'a/b/c'])).toEqual(['a', 'c/d', 'c/de']);
     expect(minimalRoots(['x', ''])).toEqual(['']);
+    expect(minimalRoots(['a-x', 'a/b', 'a', 'a b/c', 'a b'])).toEqual(['a', 'a b', 'a-x']);
+  });
+
+  it('keeps exactly the paths under no other path of the list (against the definition, on random trees)', () => {
+    const segment = fc.constantFrom('a', 'b', 'a-b', 'a.b', 'a b', 'ab');
+    const relPath = fc.array(segment, { minLength: 1, maxLength: 4 }).map((parts) => parts.join('/'));
+    fc.assert(
+      fc.property(fc.array(relPath, { maxLength: 40 }), (paths) => {
+        const expected = [...new Set(paths)].filter((p) => !paths.some((r) => r !== p && isUnder(p, r))).sort();
+        expect(minimalRoots(paths)).toEqual(expected);
+      }),
+    );
   });
 });
 
