@@ -50,6 +50,12 @@ export class TransferSlots {
   private runningFiles = 0;
   /** The shared slot new small files join while it has room; undefined when none has. */
   private joinable: SharedSlot | undefined;
+  /**
+   * What to do for each waiting download when its signal aborts. One listener per signal, not one per
+   * download: a burst queues thousands on a folder's one signal, and each add and remove of a
+   * listener walks the signal's whole list.
+   */
+  private readonly onAbort = new Map<AbortSignal, Set<() => void>>();
 
   constructor(private readonly limit: () => number) {}
 
@@ -97,7 +103,7 @@ export class TransferSlots {
         shares: bytes <= SHARED_SLOT_BYTES,
         bytes,
         start: (group) => {
-          signal?.removeEventListener('abort', onAbort);
+          if (signal !== undefined) this.unlisten(signal, onAbort);
           this.runningFiles++;
           let held = true;
           const release = (): void => {
@@ -113,7 +119,7 @@ export class TransferSlots {
             .finally(release);
         },
       };
-      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal !== undefined) this.listen(signal, onAbort);
       (small ? this.smallQueue : this.bigQueue).push(waiter);
       this.pump();
     });
@@ -142,6 +148,29 @@ export class TransferSlots {
         next.start(undefined);
       }
     }
+  }
+
+  private listen(signal: AbortSignal, onAbort: () => void): void {
+    let waiting = this.onAbort.get(signal);
+    if (waiting === undefined) {
+      const all = new Set<() => void>();
+      waiting = all;
+      this.onAbort.set(signal, all);
+      signal.addEventListener(
+        'abort',
+        () => {
+          this.onAbort.delete(signal);
+          for (const abort of all) abort();
+        },
+        { once: true },
+      );
+    }
+    waiting.add(onAbort);
+  }
+
+  /** The download started: its signal no longer concerns the queue. The signal's listener stays, cheap, for the next download. */
+  private unlisten(signal: AbortSignal, onAbort: () => void): void {
+    this.onAbort.get(signal)?.delete(onAbort);
   }
 
   private fits(group: SharedSlot, bytes: number): boolean {
