@@ -129,6 +129,8 @@ const STOP_WAIT_MS = 10_000;
  * saved meanwhile would wait for it (see `recordChanges`).
  */
 const HASH_APART_BYTES = 16 * 1024 * 1024;
+/** Roots of one scan walked at once. */
+const ROOTS_WALKED_AT_ONCE = 16;
 /** Longest wait before looking again at a file still too fresh to hash. */
 const FRESH_RETRY_MAX_MS = 2_000;
 /** How often a halted folder checks whether it can resume. */
@@ -496,6 +498,7 @@ export class Folder {
 
   private async scanNow(paths: string[], deletable: string[]): Promise<void> {
     if (this.lifecycle === 'stopped' || this.lifecycle === 'halted') return;
+    const startedAt = this.deps.monotonicMs();
     const problem = await this.integrityProblem();
     if (problem !== undefined) {
       this.halt(problem);
@@ -521,12 +524,14 @@ export class Folder {
       // its copy and then download the "new" file whole instead of moving it.
       const deletions: Array<[Candidate, Recorded]> = [];
       await this.deletions.during(deletionRoots.includes(''), async () => {
-        const found: Candidate[] = [];
-        for (const rel of roots) found.push(...(await this.changesUnderOrRetry(rel, mayDelete)));
+        // Side by side: a watcher hand-over can name thousands of files, each a few file-system calls
+        // whose latency (a busy disk, a busy libuv pool) would otherwise add up one after another.
+        const walkLimit = pLimit(ROOTS_WALKED_AT_ONCE);
+        const found = (await Promise.all(roots.map((rel) => walkLimit(() => this.changesUnderOrRetry(rel, mayDelete))))).flat();
         committed.push(...(await this.recordChanges(found, deletions)));
         committed.push(...(await this.commitScanned(deletions)));
       });
-      this.deps.log.debug({ roots: roots.slice(0, 20), committed: committed.length }, 'scanned');
+      this.deps.log.debug({ roots: roots.slice(0, 20), rootCount: roots.length, committed: committed.length, ms: Math.round(this.deps.monotonicMs() - startedAt) }, 'scanned');
       if (committed.length > 0) this.deps.peers.announce();
       // A local change can settle what a pull was waiting for (or supersede it); a whole-folder
       // scan (the first, or new ignore rules) may have made any path pullable.
@@ -735,10 +740,13 @@ export class Folder {
     return this.lock.run(async () => {
       const changes: Array<Omit<LocalEntry, 'sequence'>> = [];
       const sums: Array<[string, string, Signature]> = [];
-      for (const [c, got] of batch) {
-        // Commit only if nothing moved since we looked: neither the index (a pull landed) nor the disk (a new write).
-        if (store.getLocal(id, c.path)?.sequence !== c.prev?.sequence) continue;
-        const disk = await observe(root, c.path);
+      // Commit only if nothing moved since we looked: neither the index (a pull landed) nor the disk (a new write).
+      const unmoved = batch.filter(([c]) => store.getLocal(id, c.path)?.sequence === c.prev?.sequence);
+      // Looked at side by side: with the lock held, a batch of hundreds must not cost hundreds of hops in a row.
+      const lookLimit = pLimit(ROOTS_WALKED_AT_ONCE);
+      const disks = await Promise.all(unmoved.map(([c]) => lookLimit(() => observe(root, c.path))));
+      for (const [i, [c, got]] of unmoved.entries()) {
+        const disk = disks[i];
         if (!sameObservation(disk, c.obs)) {
           this.queueScanLater(c.path);
           continue;
