@@ -39,6 +39,7 @@ import { ContentFetches } from './content-fetches.js';
 import { GroupCommit } from './group-commit.js';
 import { Trash } from './trash.js';
 import { removeStaleTemps } from './stale-temps.js';
+import { merge, type VersionVector } from '../versions/vector.js';
 
 /** Bytes a candidate's hashing reads: files by size, everything else nothing (recorded first). Stable sort keeps path order within a size. */
 function sizeOf(c: Candidate): number {
@@ -531,7 +532,7 @@ export class Folder {
         committed.push(...(await this.recordChanges(found, deletions)));
         committed.push(...(await this.commitScanned(deletions)));
       });
-      this.deps.log.debug({ roots: roots.slice(0, 20), rootCount: roots.length, committed: committed.length, ms: Math.round(this.deps.monotonicMs() - startedAt) }, 'scanned');
+      this.deps.log.debug({ roots: roots.slice(0, 20), rootCount: roots.length, committed: committed.length, first: committed.slice(0, 5), ms: Math.round(this.deps.monotonicMs() - startedAt) }, 'scanned');
       if (committed.length > 0) this.deps.peers.announce();
       // A local change can settle what a pull was waiting for (or supersede it); a whole-folder
       // scan (the first, or new ignore rules) may have made any path pullable.
@@ -778,7 +779,9 @@ export class Folder {
       this.readFailures.succeed(c.path);
       this.freshRetries.delete(c.path);
       const entry = entryFor(c, '', this.deps.localId, this.deps.clock.now());
-      return entry === undefined ? undefined : { entry };
+      if (entry === undefined) return undefined;
+      const theirs = c.prev === undefined && c.obs?.type === 'dir' ? this.peersDirVersion(c.path, c.obs.mode) : undefined;
+      return { entry: theirs === undefined ? entry : { ...entry, version: theirs } };
     }
     // Judged now, just before the read, not when the walk saw the file: a write after this point
     // in the tick of the observed mtime is impossible, however long ago the walk began.
@@ -811,6 +814,19 @@ export class Folder {
       this.after(delay, () => this.queueScan([c.path]));
       return undefined;
     }
+  }
+
+  /**
+   * The version to give a dir that is new to our index when peers have the
+   * same dir (same mode): theirs, merged, not a new one of ours. Such a dir is
+   * no change of ours: most often a parent our own download made before the
+   * dir's entry arrived. A version of our own would be concurrent with
+   * theirs, and a deletion on our side that came before the merge of the two
+   * would then lose to their copy and bring the dir back.
+   */
+  private peersDirVersion(rel: string, mode: number): VersionVector | undefined {
+    const same = this.deps.store.remotesFor(this.deps.id, rel).filter((r) => r.entry.type === 'dir' && !r.entry.deleted && r.entry.mode === mode);
+    return same.length === 0 ? undefined : same.map((r) => r.entry.version).reduce(merge);
   }
 
   /** Stored sums of the version a changed file replaces (they spare the weak sums of its unchanged blocks). */

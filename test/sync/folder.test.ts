@@ -16,7 +16,7 @@
  *   ordinary edit is recorded as before.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { IndexStore } from '../../src/index/store.js';
 import { Folder, type FolderDeps, type FolderPeers } from '../../src/sync/folder.js';
 import { TransferSlots } from '../../src/sync/transfer-slots.js';
+import { dominates } from '../../src/versions/vector.js';
 import { inlineRunner, type JobRunner } from '../../src/workers/pool.js';
 import { fakePeer } from '../support/peer.js';
 import { waitFor } from '../support/wait.js';
@@ -364,3 +365,25 @@ async function smallBesideBig(folder: Folder, openGate: () => void): Promise<voi
   await waitFor('big.bin recorded', () => store.getLocal(ID, 'big.bin')?.hash === sha(Buffer.alloc(16 * 1024 * 1024, 7)));
   await waitFor('idle', () => folder.status().state === 'idle');
 }
+
+describe('a dir new to our index that a peer already has', () => {
+  it("is recorded at the peer's version (no change of ours), so a deletion of ours dominates theirs; another mode is a change", async () => {
+    const folder = newFolder();
+    await folder.start();
+    const dirEntry = (p: string, mode: number) => ({ path: p, type: 'dir' as const, size: 0, mtimeMs: 1, mode, hash: '', target: '', version: { [PEER]: 7 }, deleted: false, sequence: 1 });
+    mkdirSync(path.join(root, 'made-by-a-download'));
+    mkdirSync(path.join(root, 'other-mode'));
+    chmodSync(path.join(root, 'made-by-a-download'), 0o755);
+    chmodSync(path.join(root, 'other-mode'), 0o700);
+    store.applyRemote(ID, PEER, 'peer-index', [dirEntry('made-by-a-download', 0o755), { ...dirEntry('other-mode', 0o755), sequence: 2 }], true);
+    folder.queueScan(['made-by-a-download', 'other-mode']);
+    await waitFor('both dirs recorded', () => store.getLocal(ID, 'made-by-a-download') !== undefined && store.getLocal(ID, 'other-mode') !== undefined);
+    expect(store.getLocal(ID, 'made-by-a-download')?.version).toEqual({ [PEER]: 7 });
+    expect(store.getLocal(ID, 'other-mode')?.version).toEqual({ [LOCAL]: expect.any(Number) as number });
+    // Deleted here now: the tombstone supersedes the peer's dir instead of being concurrent with it.
+    rmdirSync(path.join(root, 'made-by-a-download'));
+    folder.queueScan(['made-by-a-download']);
+    await waitFor('the deletion recorded', () => store.getLocal(ID, 'made-by-a-download')?.deleted === true);
+    expect(dominates(store.getLocal(ID, 'made-by-a-download')?.version ?? {}, { [PEER]: 7 })).toBe(true);
+  });
+});
