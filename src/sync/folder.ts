@@ -910,7 +910,10 @@ export class Folder {
         basedOn.set(p, local?.sequence ?? 0);
         const remotes = store.remotesFor(id, p);
         const decided = reconcile(local, remotes);
-        return local !== undefined && this.unflushed.has(p) ? restoreDecision(decided, local, remotes) : decided;
+        const final = local !== undefined && this.unflushed.has(p) ? restoreDecision(decided, local, remotes) : decided;
+        // In sync now (a scan recorded what the failed pull was for, or a peer moved on): nothing is failing any more.
+        if (final.kind === 'none') this.failures.succeed(p);
+        return final;
       },
       connected,
     );

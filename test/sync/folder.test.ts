@@ -387,3 +387,23 @@ describe('a dir new to our index that a peer already has', () => {
     expect(dominates(store.getLocal(ID, 'made-by-a-download')?.version ?? {}, { [PEER]: 7 })).toBe(true);
   });
 });
+
+describe('a failed pull that is no longer needed', () => {
+  it('leaves the error list once the path is in sync again, though no pull of it ever succeeded', async () => {
+    writeOld(path.join(root, 'a.txt'), 'mine');
+    const folder = newFolder({ connected: true });
+    await folder.start();
+    const mine = store.getLocal(ID, 'a.txt');
+    if (mine === undefined) throw new Error('a.txt not indexed');
+    // The peer announces a newer version that it then cannot serve: the pull fails and is listed.
+    const { inode: _inode, ...entry } = mine;
+    store.applyRemote(ID, PEER, 'peer-index', [{ ...entry, hash: sha('theirs'), size: 6, version: { ...mine.version, [PEER]: 1 } }], true);
+    folder.requestPull(['a.txt']);
+    await waitFor('the failure listed', () => folder.errors().some((e) => e.includes('a.txt')));
+    // The peer goes back to our version (it restored ours): nothing is left to pull, so nothing is failing.
+    peerHasOurVersion('a.txt');
+    folder.requestPull(['a.txt']);
+    await waitFor('the failure gone', () => !folder.errors().some((e) => e.includes('a.txt')), 10_000);
+    expect(readFileSync(path.join(root, 'a.txt'), 'utf8')).toBe('mine');
+  });
+});
