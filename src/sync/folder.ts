@@ -130,8 +130,8 @@ const STOP_WAIT_MS = 10_000;
  * saved meanwhile would wait for it (see `recordChanges`).
  */
 const HASH_APART_BYTES = 16 * 1024 * 1024;
-/** Roots of one scan walked at once. */
-const ROOTS_WALKED_AT_ONCE = 16;
+/** Paths a scan looks at on disk at once: the roots it walks, the files a commit batch checks again. */
+const SCAN_LOOKS_AT_ONCE = 16;
 /** Longest wait before looking again at a file still too fresh to hash. */
 const FRESH_RETRY_MAX_MS = 2_000;
 /** How often a halted folder checks whether it can resume. */
@@ -527,7 +527,7 @@ export class Folder {
       await this.deletions.during(deletionRoots.includes(''), async () => {
         // Side by side: a watcher hand-over can name thousands of files, each a few file-system calls
         // whose latency (a busy disk, a busy libuv pool) would otherwise add up one after another.
-        const walkLimit = pLimit(ROOTS_WALKED_AT_ONCE);
+        const walkLimit = pLimit(SCAN_LOOKS_AT_ONCE);
         const found = (await Promise.all(roots.map((rel) => walkLimit(() => this.changesUnderOrRetry(rel, mayDelete))))).flat();
         committed.push(...(await this.recordChanges(found, deletions)));
         committed.push(...(await this.commitScanned(deletions)));
@@ -744,7 +744,7 @@ export class Folder {
       // Commit only if nothing moved since we looked: neither the index (a pull landed) nor the disk (a new write).
       const unmoved = batch.filter(([c]) => store.getLocal(id, c.path)?.sequence === c.prev?.sequence);
       // Looked at side by side: with the lock held, a batch of hundreds must not cost hundreds of hops in a row.
-      const lookLimit = pLimit(ROOTS_WALKED_AT_ONCE);
+      const lookLimit = pLimit(SCAN_LOOKS_AT_ONCE);
       const disks = await Promise.all(unmoved.map(([c]) => lookLimit(() => observe(root, c.path))));
       for (const [i, [c, got]] of unmoved.entries()) {
         const disk = disks[i];
