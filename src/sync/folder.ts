@@ -612,6 +612,9 @@ export class Folder {
   private async changesUnder(rel: string, mayDelete: (path: string) => boolean): Promise<Candidate[]> {
     const { root, store, id } = this.deps;
     const matcher = this.matcher as IgnoreMatcher;
+    // A pull may land (or delete) paths here while the walk runs; the walk may have listed a dir
+    // before a landing's rename, and would take the new entry for a file gone (see below).
+    const walkStartedAt = store.folderState(id).maxSequence;
     const result = await walk(root, rel, {
       matcher,
       isInternal: (p) => isAlwaysIgnored(p) || p === FOLDER_IGNORE,
@@ -625,7 +628,13 @@ export class Folder {
     }
     const known = new Map(store.localUnder(id, rel).map((e) => [e.path, e]));
     const stats = store.localStats(id);
-    const changed = changedPaths(result.seen, known, result.unreadable, (p, isDir) => this.isIgnored(p) || matcher.isIgnored(p, isDir));
+    // An entry recorded during the walk was recorded by whoever looked at the disk for it (a
+    // landing, a scan beside this one): what this walk saw of that path may predate it. Counted
+    // as deletions, a burst of downloads landing in a dir being walked held them as "most of
+    // the folder vanished", waiting for a `wizard resume` that had nothing to confirm.
+    const changed = changedPaths(result.seen, known, result.unreadable, (p, isDir) => this.isIgnored(p) || matcher.isIgnored(p, isDir)).filter(
+      (c) => c.prev === undefined || c.prev.sequence <= walkStartedAt,
+    );
     const candidates = this.deletions.admit(
       changed.filter((c) => c.obs !== undefined || mayDelete(c.path)),
       stats.files + stats.dirs,

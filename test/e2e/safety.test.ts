@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
+import { cleanup, initNode, runCli, startDaemon, tempDir, waitBothInSync, waitConnected, type TestNode } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
 
 let base: string;
@@ -72,7 +72,7 @@ it('halts a folder whose root vanished instead of deleting everything on the pee
   renameSync(moved, a.folder);
   await waitFor('alpha to resume', async () => (await a.daemon?.status())?.folders[0]?.state !== 'halted', 30_000);
   await waitFor('probe.txt on alpha after resume', () => existsSync(path.join(a.folder, 'probe.txt')));
-  await waitFor('both folders in sync', async () => (await a.daemon?.status())?.folders[0]?.inSync && (await b.daemon?.status())?.folders[0]?.inSync);
+  await waitBothInSync(a, b);
   // Had alpha recorded the vanished files as deleted, beta would have moved them to its trash.
   expect(readFileSync(path.join(b.folder, 'precious.txt'), 'utf8')).toBe('only copy');
   expect(existsSync(path.join(b.folder, '.wizard', 'trash', 'precious.txt'))).toBe(false);
@@ -84,7 +84,7 @@ it('holds deletions of most of the folder until the user resumes, then syncs the
   mkdirSync(path.join(a.folder, 'bulk'));
   for (let i = 0; i < 30; i++) writeFileSync(path.join(a.folder, 'bulk', `f${i}.txt`), `file ${i}`);
   await waitFor('bulk on beta', () => existsSync(path.join(b.folder, 'bulk', 'f29.txt')));
-  await waitFor('both in sync', async () => (await a.daemon?.status())?.folders[0]?.inSync && (await b.daemon?.status())?.folders[0]?.inSync);
+  await waitBothInSync(a, b);
   rmSync(path.join(a.folder, 'bulk'), { recursive: true });
   await waitFor('alpha to hold the deletions', async () => ((await a.daemon?.status())?.folders[0]?.heldDeletions ?? 0) >= 30);
   const status = await a.daemon?.status();

@@ -213,6 +213,24 @@ export async function waitSameTree(a: TestNode, b: TestNode, timeoutMs = 30_000)
   }
 }
 
+/** Waits until both nodes report their first folder in sync; on timeout the error carries both statuses and log tails. */
+export async function waitBothInSync(a: TestNode, b: TestNode, timeoutMs = 20_000): Promise<void> {
+  let last: [StatusSnapshot | undefined, StatusSnapshot | undefined] = [undefined, undefined];
+  try {
+    await waitFor(
+      `${a.name} and ${b.name} to be in sync`,
+      async () => {
+        last = [await a.daemon?.status(), await b.daemon?.status()];
+        return last[0]?.folders[0]?.inSync === true && last[1]?.folders[0]?.inSync === true;
+      },
+      timeoutMs,
+    );
+  } catch (err) {
+    const show = (n: TestNode, s: StatusSnapshot | undefined) => `--- ${n.name} status ---\n${JSON.stringify(s)}\n--- ${n.name} log tail ---\n${n.daemon?.log.slice(-3000) ?? ''}`;
+    throw new Error(`${String(err)}\n${show(a, last[0])}\n${show(b, last[1])}`);
+  }
+}
+
 /** Stops every daemon and removes the base dir. */
 export async function cleanup(base: string, nodes: TestNode[]): Promise<void> {
   await Promise.all(nodes.map((n) => n.daemon?.kill() ?? Promise.resolve()));

@@ -16,7 +16,7 @@
  *   ordinary edit is recorded as before.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -405,5 +405,40 @@ describe('a failed pull that is no longer needed', () => {
     folder.requestPull(['a.txt']);
     await waitFor('the failure gone', () => !folder.errors().some((e) => e.includes('a.txt')), 10_000);
     expect(readFileSync(path.join(root, 'a.txt'), 'utf8')).toBe('mine');
+  });
+});
+
+describe('downloads landing in a dir while a scan walks it', () => {
+  it('are not taken for deletions, so no deletion is held and nothing is recorded as deleted', async () => {
+    mkdirSync(path.join(root, 'bulk'));
+    for (let i = 0; i < 3; i++) writeOld(path.join(root, 'bulk', `old${i}.txt`), `old ${i}`);
+    // The scan lists bulk/ first; then, before the walk ends, ten downloads land there (renamed into
+    // place and recorded, as the puller does), so the index holds ten files the listing does not.
+    const landing = { on: false };
+    const readDir = async (abs: string) => {
+      const listed = await readdir(abs, { withFileTypes: true });
+      if (landing.on && abs === path.join(root, 'bulk')) {
+        landing.on = false;
+        const landed = Array.from({ length: 10 }, (_, i) => {
+          const abs = path.join(root, 'bulk', `new${i}.txt`);
+          writeFileSync(abs, `new ${i}`);
+          const st = lstatSync(abs);
+          return { path: `bulk/new${i}.txt`, type: 'file' as const, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, hash: sha(`new ${i}`), target: '', version: { [PEER]: i + 1 }, deleted: false, inode: st.ino };
+        });
+        store.commitLocal(ID, landed);
+      }
+      return listed;
+    };
+    const folder = newFolder({ readDir });
+    await folder.start();
+    landing.on = true;
+    writeOld(path.join(root, 'bulk', 'old0.txt'), 'edited');
+    folder.queueScan(['bulk']);
+    await waitFor('the edit recorded', () => store.getLocal(ID, 'bulk/old0.txt')?.hash === sha('edited'));
+    expect(landing.on).toBe(false);
+    // Ten of the folder's fifteen entries missing from the walk would exceed the 50% budget.
+    expect(folder.status().heldDeletions).toBe(0);
+    expect(folder.errors()).toEqual([]);
+    expect(store.localUnder(ID, 'bulk').filter((e) => e.deleted)).toEqual([]);
   });
 });
