@@ -11,7 +11,7 @@
  * `fs.inotify.max_user_watches`; EACCES) is not an error of the whole watch:
  * its subtree is remembered as unwatched, for the owner to poll and to `retry`.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { lstatSync, watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { processInotifyQueue, type InotifyQueue } from './inotify-queue.js';
@@ -92,14 +92,20 @@ export async function watchTree(root: string, handlers: TreeWatchHandlers): Prom
     // Written to or chmodded ('change': IN_MODIFY, IN_ATTRIB): the name neither appeared nor went, so
     // no watch changes. Skipping the lstat matters in a burst, where most events are writes.
     if (event === 'change') return;
-    // A name appeared or went: a new dir needs watching, a gone one releases its watches.
-    void lstat(abs(rel)).then(
-      (st) => {
-        if (st.isDirectory() && !watches.has(rel)) return addTree(rel).then(() => handlers.onPaths([rel]));
-        return undefined;
-      },
-      () => unwatchBelow(rel),
-    ).catch((err: unknown) => handlers.onError(err instanceof Error ? err : new Error(String(err))));
+    // A name appeared or went: a new dir needs watching, a gone one releases its watches. The lstat is
+    // synchronous: the name was just created or removed, so its dentry is cached (see realAncestors).
+    let isDir: boolean;
+    try {
+      isDir = lstatSync(abs(rel)).isDirectory();
+    } catch {
+      unwatchBelow(rel);
+      return;
+    }
+    if (isDir && !watches.has(rel)) {
+      addTree(rel)
+        .then(() => handlers.onPaths([rel]))
+        .catch((err: unknown) => handlers.onError(err instanceof Error ? err : new Error(String(err))));
+    }
   };
 
   /** Watches `rel`, then reads it and does the same for every dir inside. */

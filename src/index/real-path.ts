@@ -5,7 +5,7 @@
  * because links compose (`a/b -> ..` and `c -> a/b/..` each look harmless and
  * together lead out of the root); refusing to walk through any link is.
  */
-import { lstat } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import { BadPathError } from '../core/errors.js';
 
@@ -13,15 +13,21 @@ import { BadPathError } from '../core/errors.js';
  * True when every ancestor dir of `rel` below `root` is a real directory;
  * false when one is missing (then `rel` cannot exist). Throws BadPathError
  * naming the first ancestor that is a symlink or a file: never followed.
+ *
+ * The lstats are synchronous. The dirs above a path being served, landed or
+ * looked at were just walked through and sit in the kernel's dentry cache, so
+ * each is a few microseconds; through libuv's pool the same call costs the
+ * event loop about five times that (a request, a promise, a thread woken), and
+ * every file a burst moves pays it once per ancestor, on both sides.
  */
-export async function realAncestors(root: string, rel: string): Promise<boolean> {
+export function realAncestors(root: string, rel: string): boolean {
   const parts = rel.split('/');
   let current = root;
   for (let i = 0; i < parts.length - 1; i++) {
     current = path.join(current, parts[i] as string);
     let isDir: boolean;
     try {
-      const st = await lstat(current);
+      const st = lstatSync(current);
       isDir = st.isDirectory();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
@@ -30,4 +36,13 @@ export async function realAncestors(root: string, rel: string): Promise<boolean>
     if (!isDir) throw new BadPathError(`${parts.slice(0, i + 1).join('/')} is not a real directory (a symlink or a file); not following it`);
   }
   return true;
+}
+
+/** realAncestors, with any failure (a symlinked ancestor, EACCES, EIO) as false: for callers that only skip the path then. */
+export function hasRealAncestors(root: string, rel: string): boolean {
+  try {
+    return realAncestors(root, rel);
+  } catch {
+    return false;
+  }
 }

@@ -3,7 +3,7 @@
  * anything: the folder compares observations with its index (see
  * `classify`) and records the changes.
  */
-import type { Dirent, Stats } from 'node:fs';
+import { lstatSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { BadPathError } from '../core/errors.js';
@@ -58,14 +58,24 @@ function readDirWithTypes(abs: string): Promise<Dirent[]> {
 export async function observe(root: string, rel: string): Promise<Observation | undefined> {
   // Below a symlinked or vanished dir nothing is ours: lstat alone would follow the link in the dirs above.
   // Any other failure (EACCES, EIO on a dir above) is thrown: "not there" would make a scan take the path as deleted.
-  if (rel !== '' && !(await ancestorsAreReal(root, rel))) return undefined;
-  return observeBelowRealDir(root, rel);
+  if (rel !== '' && !ancestorsAreReal(root, rel)) return undefined;
+  // One path just named by a watcher event, a commit's second look or a pull: its inode is in the
+  // kernel's cache, and a synchronous lstat costs the event loop a fifth of one through libuv's
+  // pool (see realAncestors). A walk's lstats stay asynchronous: a cold tree needs the disk.
+  let st: Stats | undefined;
+  try {
+    st = lstatSync(rel === '' ? root : path.join(root, ...rel.split('/')), { throwIfNoEntry: false });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+  return st === undefined ? undefined : toObservation(root, rel, st);
 }
 
 /** realAncestors, with a symlinked ancestor as false; other errors are thrown. */
-async function ancestorsAreReal(root: string, rel: string): Promise<boolean> {
+function ancestorsAreReal(root: string, rel: string): boolean {
   try {
-    return await realAncestors(root, rel);
+    return realAncestors(root, rel);
   } catch (err) {
     if (err instanceof BadPathError) return false;
     throw err;

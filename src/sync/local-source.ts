@@ -10,7 +10,7 @@ import path from 'node:path';
 import { resolveInside, tempNameFor } from '../core/paths.js';
 import type { FileEntry, LocalEntry } from '../index/entry.js';
 import { sameStat, statKey } from '../index/hash.js';
-import { realAncestors } from '../index/real-path.js';
+import { hasRealAncestors } from '../index/real-path.js';
 import type { JobRunner } from '../workers/pool.js';
 import { hashFile } from '../workers/hash-file.js';
 import { fileMode, type Downloaded } from './fetch.js';
@@ -31,7 +31,7 @@ export async function copyFromLocal(
   runner: JobRunner,
 ): Promise<Downloaded | undefined> {
   if (source.hash !== entry.hash || source.deleted || source.type !== 'file') return undefined;
-  if (!(await realAncestors(root, source.path).catch(() => false))) return undefined;
+  if (!hasRealAncestors(root, source.path)) return undefined;
   const sourceAbs = resolveInside(root, source.path);
   const before = await lstat(sourceAbs).catch(() => undefined);
   if (before === undefined || !before.isFile() || !sameStat(statKey(before), source)) return undefined;

@@ -14,7 +14,7 @@ import { crashPoint } from '../core/crash-point.js';
 import { isNoSpace, WizardError } from '../core/errors.js';
 import { isTempName, parentOf, resolveInside, tempNameFor } from '../core/paths.js';
 import type { FileEntry, LocalEntry } from '../index/entry.js';
-import { realAncestors } from '../index/real-path.js';
+import { hasRealAncestors, realAncestors } from '../index/real-path.js';
 import { sameStat, type StatKey } from '../index/hash.js';
 import { observe, type Observation } from '../index/scanner.js';
 import type { VersionVector } from '../versions/vector.js';
@@ -138,7 +138,7 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
     });
   } finally {
     // Not through a parent swapped for a link meanwhile: the temp file is then out of our reach, and so is that dir.
-    if (!placed && (await realAncestors(ctx.root, entry.path).catch(() => false))) await rm(temp, { force: true });
+    if (!placed && hasRealAncestors(ctx.root, entry.path)) await rm(temp, { force: true });
   }
 }
 
@@ -186,7 +186,7 @@ async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVect
       await ctx.trash.moveIn(abs, entry.path, 'replaced', () => expectStill(ctx, entry.path, current));
     }
     // The parent chain once more: mkdir and chmod through a dir swapped for a link would act outside the folder.
-    if (current?.type !== 'dir' && !(await realAncestors(ctx.root, entry.path))) throw changed(entry.path);
+    if (current?.type !== 'dir' && !realAncestors(ctx.root, entry.path)) throw changed(entry.path);
     if (current?.type !== 'dir') await mkdir(abs);
     await chmod(abs, (entry.mode & 0o777) | 0o700);
     ctx.commit([await recorded(ctx.root, entry, version)]);
@@ -228,7 +228,7 @@ async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: str
     // Nothing was there and nothing was done since expectUnchanged looked, but its "nothing" may be a
     // parent gone or swapped for a link: only the parent chain needs looking at again.
     if (current === undefined) {
-      if (!(await realAncestors(ctx.root, rel))) throw changed(rel);
+      if (!realAncestors(ctx.root, rel)) throw changed(rel);
     } else {
       await expectStill(ctx, rel, current.type === 'dir' ? undefined : current);
     }
@@ -258,7 +258,7 @@ async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: str
  * link, in that window of microseconds is not caught.
  */
 async function expectStill(ctx: PullContext, rel: string, expected: Observation | undefined): Promise<void> {
-  if (!(await realAncestors(ctx.root, rel))) throw changed(rel);
+  if (!realAncestors(ctx.root, rel)) throw changed(rel);
   if (!sameObservation(await observe(ctx.root, rel), expected)) throw changed(rel);
 }
 
@@ -339,7 +339,7 @@ async function deltaBasis(ctx: PullContext, rel: string, abs: string): Promise<{
 /** Parent dirs of a pulled path normally arrive as entries first; create any that are missing. */
 async function ensureParent(ctx: PullContext, rel: string): Promise<void> {
   // Throws on a symlinked ancestor: a peer must never get us to write through a link.
-  if (await realAncestors(ctx.root, rel)) return;
+  if (realAncestors(ctx.root, rel)) return;
   const parts = parentOf(rel).split('/');
   for (let i = 1; i <= parts.length; i++) {
     const dir = parts.slice(0, i).join('/');
@@ -351,7 +351,7 @@ async function ensureParent(ctx: PullContext, rel: string): Promise<void> {
       if (err.code !== 'EEXIST') throw err;
     });
   }
-  if (!(await realAncestors(ctx.root, rel))) throw changed(rel);
+  if (!realAncestors(ctx.root, rel)) throw changed(rel);
 }
 
 /** The local entry for content just put at `entry.path`. */

@@ -8,7 +8,7 @@ import { resolveInside } from '../core/paths.js';
 import type { LocalEntry } from '../index/entry.js';
 import { blockCount, groupDigests, STRONG_BYTES, type Signature } from '../delta/signature.js';
 import { sameStat, statKey } from '../index/hash.js';
-import { realAncestors } from '../index/real-path.js';
+import { hasRealAncestors, realAncestors } from '../index/real-path.js';
 import type { JobRunner } from '../workers/pool.js';
 
 /** Why a block cannot be served; `wireCode` goes back to the peer in an `error` message. */
@@ -39,7 +39,7 @@ export async function readBlock(
   if (req.offset >= entry.size) return Buffer.alloc(0);
   let fh;
   try {
-    if (!(await realAncestors(root, req.path))) throw Object.assign(new Error('parent missing'), { code: 'ENOENT' });
+    if (!realAncestors(root, req.path)) throw Object.assign(new Error('parent missing'), { code: 'ENOENT' });
     // O_NOFOLLOW: a file swapped for a link since it was indexed is not read through.
     fh = await open(resolveInside(root, req.path), constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (err) {
@@ -98,7 +98,7 @@ export async function readSums(
   const total = blockCount(entry.size, req.blockSize);
   if (req.first >= total) throw new ServeError('not-found', `${req.path}: block ${req.first} is past the end`);
   const abs = resolveInside(root, req.path);
-  if (!(await realAncestors(root, req.path).catch(() => false))) throw new ServeError('changed', `${req.path}: its dir is not a real directory any more`);
+  if (!hasRealAncestors(root, req.path)) throw new ServeError('changed', `${req.path}: its dir is not a real directory any more`);
   let st;
   try {
     st = statKey(await lstat(abs));
