@@ -1,7 +1,7 @@
 /**
  * Answers a peer's requests for blocks and block sums of our files.
  */
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import { describeError, hasCode, WizardError } from '../core/errors.js';
 import { resolveInside } from '../core/paths.js';
@@ -9,6 +9,7 @@ import type { LocalEntry } from '../index/entry.js';
 import { blockCount, groupDigests, STRONG_BYTES, type Signature } from '../delta/signature.js';
 import { sameStat, statKey } from '../index/hash.js';
 import { hasRealAncestors, realAncestors } from '../index/real-path.js';
+import { INLINE_MAX_BYTES } from '../workers/hash-file.js';
 import type { JobRunner } from '../workers/pool.js';
 
 /** Why a block cannot be served; `wireCode` goes back to the peer in an `error` message. */
@@ -37,19 +38,63 @@ export async function readBlock(
   if (entry.hash !== req.hash) throw new ServeError('changed', `${req.path}: we no longer have that version`);
   // Past the end is an empty answer (docs/PROTOCOL.md), not an error.
   if (req.offset >= entry.size) return Buffer.alloc(0);
-  let fh;
+  const length = Math.min(req.length, entry.size - req.offset);
+  let abs: string;
   try {
     if (!realAncestors(root, req.path)) throw Object.assign(new Error('parent missing'), { code: 'ENOENT' });
-    // O_NOFOLLOW: a file swapped for a link since it was indexed is not read through.
-    fh = await open(resolveInside(root, req.path), constants.O_RDONLY | constants.O_NOFOLLOW);
+    abs = resolveInside(root, req.path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const wire = code === 'ENOENT' || code === 'ELOOP' || code === 'BAD_PATH' ? 'changed' : 'io';
-    throw new ServeError(wire, `${req.path}: ${code ?? 'open failed'}`);
+    throw cannotOpen(req.path, err);
+  }
+  // A small file is read on this thread, for the reason it is hashed on it (see INLINE_MAX_BYTES):
+  // four calls through libuv's pool cost the event loop more than the read, and a burst of small
+  // files is served one request each.
+  return entry.size <= INLINE_MAX_BYTES ? readNow(abs, entry, req, length) : readThroughPool(abs, entry, req, length);
+}
+
+/** Why a file cannot be opened, as the peer hears it: gone or swapped for a link is a change; anything else is our I/O problem. */
+function cannotOpen(rel: string, err: unknown): ServeError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const wire = code === 'ENOENT' || code === 'ELOOP' || code === 'BAD_PATH' ? 'changed' : 'io';
+  return new ServeError(wire, `${rel}: ${code ?? 'open failed'}`);
+}
+
+// O_NOFOLLOW: a file swapped for a link since it was indexed is not read through.
+const READ_NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
+
+/** readBlock's read with synchronous calls: the file as indexed, or CHANGED. */
+function readNow(abs: string, entry: LocalEntry, req: { path: string; offset: number }, length: number): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(abs, READ_NO_FOLLOW);
+  } catch (err) {
+    throw cannotOpen(req.path, err);
+  }
+  try {
+    if (!sameStat(statKey(fstatSync(fd)), entry)) throw new ServeError('changed', `${req.path}: changed on disk`);
+    const buf = Buffer.allocUnsafe(length);
+    for (let done = 0; done < length; ) {
+      const n = readSync(fd, buf, done, length - done, req.offset + done);
+      if (n === 0) throw new ServeError('changed', `${req.path}: shorter than indexed`);
+      done += n;
+    }
+    if (!sameStat(statKey(fstatSync(fd)), entry)) throw new ServeError('changed', `${req.path}: changed while it was read`);
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** readBlock's read through libuv's pool, for a big file's block: the file as indexed, or CHANGED. */
+async function readThroughPool(abs: string, entry: LocalEntry, req: { path: string; offset: number }, length: number): Promise<Buffer> {
+  let fh;
+  try {
+    fh = await open(abs, READ_NO_FOLLOW);
+  } catch (err) {
+    throw cannotOpen(req.path, err);
   }
   try {
     if (!sameStat(statKey(await fh.stat()), entry)) throw new ServeError('changed', `${req.path}: changed on disk`);
-    const length = Math.min(req.length, entry.size - req.offset);
     const buf = Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {

@@ -1,16 +1,19 @@
 /**
- * Answering sums requests on a real temp dir: stored sums and sums computed
- * on demand agree, group digests fold them, and a request for another
- * version, a moved file or blocks past the end is refused.
+ * Answering block and sums requests on a real temp dir: stored sums and sums
+ * computed on demand agree, group digests fold them, and a request for
+ * another version, a moved file or blocks past the end is refused. Blocks are
+ * read the same, and refused the same, whether the file is small enough to be
+ * read on the calling thread or not.
  */
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { blockCount, groupDigests, signatureOf } from '../../src/delta/signature.js';
 import type { LocalEntry } from '../../src/index/entry.js';
-import { readSums, ServeError, type WireSums } from '../../src/sync/serve.js';
+import { readBlock, readSums, ServeError, type WireSums } from '../../src/sync/serve.js';
+import { INLINE_MAX_BYTES } from '../../src/workers/hash-file.js';
 import { inlineRunner } from '../../src/workers/pool.js';
 import { seededBytes } from '../support/random.js';
 
@@ -72,6 +75,61 @@ describe('readSums', () => {
       );
       expect(err).toBeInstanceOf(ServeError);
       expect((err as ServeError).wireCode).toBe(c.wireCode);
+    });
+  }
+});
+
+describe('readBlock', () => {
+  const sizes = [
+    { kind: 'a small file (read on the calling thread)', size: 10_000 },
+    { kind: 'a big file (read through the pool)', size: 300_000 },
+  ];
+  for (const { kind, size } of sizes) {
+    describe(kind, () => {
+      const bytes = content.subarray(0, size);
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      const indexed = (rel: string): LocalEntry => {
+        const st = lstatSync(path.join(root, rel));
+        return { path: rel, type: 'file', size: st.size, mtimeMs: st.mtimeMs, mode: 0o644, hash: sha, target: '', version: { me: 1 }, deleted: false, sequence: 1, inode: st.ino };
+      };
+      const refusal = (p: Promise<Buffer>) => p.then(() => 'served', (e: unknown) => (e instanceof ServeError ? e.wireCode : `not a ServeError: ${String(e)}`));
+
+      beforeEach(() => {
+        mkdirSync(path.join(root, 'd'));
+        writeFileSync(path.join(root, 'd', 'f.bin'), bytes);
+      });
+
+      it('serves the bytes asked for, cut at the end of the file, and nothing past it', async () => {
+        expect(size <= INLINE_MAX_BYTES).toBe(size === 10_000);
+        const e = indexed('d/f.bin');
+        expect((await readBlock(root, e, { path: 'd/f.bin', hash: sha, offset: 0, length: size })).equals(bytes)).toBe(true);
+        expect((await readBlock(root, e, { path: 'd/f.bin', hash: sha, offset: 100, length: size })).equals(bytes.subarray(100))).toBe(true);
+        expect((await readBlock(root, e, { path: 'd/f.bin', hash: sha, offset: size, length: 10 })).length).toBe(0);
+      });
+
+      it('R2/F6: refuses another version, a file changed on disk, one swapped for a symlink, and one below a symlinked dir', async () => {
+        const e = indexed('d/f.bin');
+        const ask = { path: 'd/f.bin', hash: sha, offset: 0, length: 1024 };
+        expect(await refusal(readBlock(root, e, { ...ask, hash: 'ee'.repeat(32) }))).toBe('changed');
+        expect(await refusal(readBlock(root, undefined, ask))).toBe('not-found');
+
+        writeFileSync(path.join(root, 'd', 'f.bin'), bytes.subarray(1));
+        expect(await refusal(readBlock(root, e, ask))).toBe('changed');
+
+        // The indexed file moved aside and a link to it put in its place: not read through the link.
+        writeFileSync(path.join(root, 'd', 'f.bin'), bytes);
+        const again = indexed('d/f.bin');
+        renameSync(path.join(root, 'd', 'f.bin'), path.join(root, 'real.bin'));
+        symlinkSync(path.join(root, 'real.bin'), path.join(root, 'd', 'f.bin'));
+        expect(await refusal(readBlock(root, again, ask))).toBe('changed');
+
+        // The dir swapped for a link to a dir holding the same file: not followed either.
+        rmSync(path.join(root, 'd'), { recursive: true });
+        mkdirSync(path.join(root, 'elsewhere'));
+        renameSync(path.join(root, 'real.bin'), path.join(root, 'elsewhere', 'f.bin'));
+        symlinkSync(path.join(root, 'elsewhere'), path.join(root, 'd'));
+        expect(await refusal(readBlock(root, again, ask))).toBe('changed');
+      });
     });
   }
 });
