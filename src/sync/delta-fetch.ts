@@ -28,7 +28,9 @@ export interface DeltaDeps {
   /**
    * Creates and opens a new temp file for writing (exclusive, mode 0600). The
    * default is node's `open`; tests inject a handle whose writes fail (ENOSPC,
-   * EIO) to prove what a download leaves behind when the disk fails it.
+   * EIO) to prove what a download leaves behind when the disk fails it. A
+   * small file with nothing to build on is written without it (see
+   * WRITE_NOW_MAX_BYTES in fetch.ts).
    */
   readonly openTemp?: (file: string) => Promise<FileHandle>;
 }

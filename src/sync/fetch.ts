@@ -9,7 +9,7 @@
  * older version do no harm) and removes it once it succeeds.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { Stats } from 'node:fs';
+import { closeSync, fchmodSync, fstatSync, fsync, futimesSync, openSync, rmSync, writeSync, type Stats } from 'node:fs';
 import { open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crashPoint } from '../core/crash-point.js';
@@ -17,6 +17,7 @@ import { describeError, hasCode, isNoSpace, WizardError } from '../core/errors.j
 import { tempNameFor } from '../core/paths.js';
 import { isDeltaSized, SignatureBuilder, storesSums, type Signature } from '../delta/signature.js';
 import type { FileEntry } from '../index/entry.js';
+import { INLINE_MAX_BYTES } from '../workers/hash-file.js';
 import { fetchDelta, type DeltaDeps } from './delta-fetch.js';
 import { EarlyWriteback } from './writeback.js';
 
@@ -63,6 +64,7 @@ export async function download(
   // Small files never use a basis, so they skip the directory listing (thousands of small files share a dir).
   const partials = hasDeltas ? await findPartials(dirAbs, base, entry.hash) : [];
   const temp = path.join(dirAbs, tempNameFor(base, `${entry.hash.slice(0, 16)}-${randomBytes(RANDOM_CHARS / 2).toString('hex')}`));
+  if (entry.size <= WRITE_NOW_MAX_BYTES && (!hasDeltas || (basis === undefined && partials.length === 0))) return downloadSmall(temp, entry, sources, deps, onFetched);
   const fh = await (deps.openTemp ?? openNewTemp)(temp);
   const progress = { written: 0 };
   const writeback = new EarlyWriteback(fh);
@@ -107,6 +109,41 @@ export async function download(
     else await rm(temp, { force: true });
     // The puller turns a full disk into its one line (see noSpaceError), wherever in the pull it happened.
     throw err;
+  }
+}
+
+/**
+ * Files up to this size with nothing to build on are fetched in one request
+ * and then written with synchronous calls, as they are hashed (see
+ * INLINE_MAX_BYTES): open, write, chmod, utimes, fstat and close of a few KiB
+ * through libuv's pool cost the event loop more than the calls, and on a
+ * pool of many threads sharing two cores a queued call can wait for a thread
+ * that holds the queue's lock. Only the fsync, which waits on the disk, goes
+ * through the pool. Nothing is created until the bytes are here and verified.
+ */
+export const WRITE_NOW_MAX_BYTES = INLINE_MAX_BYTES;
+
+/** download, for a file of at most WRITE_NOW_MAX_BYTES (one request) with no basis and no partial. */
+async function downloadSmall(temp: string, entry: FileEntry, sources: readonly string[], deps: DeltaDeps, onFetched?: () => void): Promise<Downloaded> {
+  const data = entry.size === 0 ? Buffer.alloc(0) : await deps.readBlock(sources[0] as string, { path: entry.path, hash: entry.hash, offset: 0, length: entry.size });
+  if (data.length !== entry.size) throw new WizardError('HASH_MISMATCH', `${entry.path}: peer sent ${data.length} bytes, expected ${entry.size}`);
+  if (createHash('sha256').update(data).digest('hex') !== entry.hash) {
+    throw new WizardError('HASH_MISMATCH', `${entry.path}: received content does not match its hash; will retry`);
+  }
+  onFetched?.();
+  deps.signal?.throwIfAborted();
+  const fd = openSync(temp, 'wx', 0o600);
+  try {
+    for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, done);
+    fchmodSync(fd, fileMode(entry.mode));
+    futimesSync(fd, new Date(), new Date(entry.mtimeMs));
+    await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err === null ? resolve() : reject(err))));
+    return { temp, sums: undefined, stat: fstatSync(fd) };
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  } finally {
+    closeSync(fd);
   }
 }
 

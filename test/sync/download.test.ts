@@ -4,17 +4,19 @@
  * wrong bytes, and resume from a partial download.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { signatureOf, storesSums, type Signature } from '../../src/delta/signature.js';
 import { tempNameFor } from '../../src/core/paths.js';
 import type { FileEntry } from '../../src/index/entry.js';
-import { download } from '../../src/sync/fetch.js';
+import { download, WRITE_NOW_MAX_BYTES } from '../../src/sync/fetch.js';
+import { hasCode } from '../../src/core/errors.js';
 import { inlineRunner } from '../../src/workers/pool.js';
 import { fakePeer } from '../support/peer.js';
 import { seededBytes } from '../support/random.js';
+import { canMountTmpfs, fillDisk, mountTmpfs, NO_TMPFS_REASON, unmount } from '../support/tmpfs.js';
 
 const KiB = 1024;
 let dir: string;
@@ -109,6 +111,40 @@ describe('download', () => {
     const st = statSync(temp);
     expect(Math.round(st.mtimeMs)).toBe(1_600_000_000_123);
     expect(st.mode & 0o777).toBe(0o640);
+  });
+
+  describe('a small file (written with synchronous calls once its bytes are here)', () => {
+    const content = seededBytes(WRITE_NOW_MAX_BYTES, 30);
+
+    it('is fetched in one request and handed over with the stat of the temp file it wrote', async () => {
+      const peer = fakePeer({ f: content });
+      const { temp, stat, sums } = await download(dir, entryOf('f', content), ['peer'], undefined, { ...peer, runner: inlineRunner });
+      expect(readFileSync(temp).equals(content)).toBe(true);
+      expect(peer.blockBytes).toBe(content.length);
+      expect(sums).toBeUndefined();
+      const onDisk = statSync(temp);
+      expect([stat.ino, stat.size, stat.mtimeMs, stat.mode]).toEqual([onDisk.ino, onDisk.size, onDisk.mtimeMs, onDisk.mode]);
+    });
+
+    it('creates nothing when the bytes that came do not match the hash', async () => {
+      const err: unknown = await download(dir, entryOf('f', content), ['peer'], undefined, { ...fakePeer({ f: Buffer.from('forged') }), runner: inlineRunner }).catch((e: unknown) => e);
+      expect(hasCode(err, 'HASH_MISMATCH')).toBe(true);
+      expect(temps()).toEqual([]);
+    });
+
+    it.skipIf(!canMountTmpfs)(`S1: leaves no temp file on a disk too full for it, and fails with ENOSPC${canMountTmpfs ? '' : ` (skipped: ${NO_TMPFS_REASON})`}`, async () => {
+      const disk = path.join(dir, 'disk');
+      mkdirSync(disk);
+      mountTmpfs(disk, '1m');
+      try {
+        fillDisk(disk);
+        const err: unknown = await download(disk, entryOf('f', content), ['peer'], undefined, { ...fakePeer({ f: content }), runner: inlineRunner }).catch((e: unknown) => e);
+        expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+        expect(readdirSync(disk).filter((n) => n.startsWith('.~wizard-'))).toEqual([]);
+      } finally {
+        unmount(disk);
+      }
+    });
   });
 
   it('says when every byte is here, once, before the local finish', async () => {
