@@ -442,3 +442,25 @@ describe('downloads landing in a dir while a scan walks it', () => {
     expect(store.localUnder(ID, 'bulk').filter((e) => e.deleted)).toEqual([]);
   });
 });
+
+describe('a folder stopped while a scan checks its root', () => {
+  it('stays stopped when the check then finds the root missing: it is not halted, so nothing starts it again', async () => {
+    const folder = newFolder();
+    await folder.start();
+    // The race made exact: the scan's check of the root waits until the folder has been told to stop.
+    let release = (): void => undefined;
+    const checking = new Promise<void>((resolve) => {
+      (folder as unknown as { integrityProblem: () => Promise<string | undefined> }).integrityProblem = async () => {
+        resolve();
+        await new Promise<void>((r) => (release = r));
+        return `${root} is missing (unmounted or deleted?); restore it to resume`;
+      };
+    });
+    folder.queueScan(['']);
+    await checking;
+    const stopped = folder.stop();
+    release();
+    await stopped;
+    expect(folder.status().state).toBe('stopped');
+  });
+});

@@ -1,0 +1,192 @@
+/**
+ * One scan of a folder's disk: walks the roots it is given, finds what
+ * changed since the index last looked, holds back what must not be recorded
+ * (deletions past the budget or under paths that may not delete, files that
+ * look unflushed after a power cut), and has the rest recorded (see
+ * change-recorder.ts), deletions last. Its own module because deciding what
+ * a walk may count as changed is where the index is kept honest about the
+ * disk, and it is separate from hashing what it found.
+ */
+import pLimit from 'p-limit';
+import { describeError } from '../core/errors.js';
+import { isUnder } from '../core/paths.js';
+import { walk, type Observation } from '../index/scanner.js';
+import { isAlwaysIgnored, type IgnoreMatcher } from '../ignore/matcher.js';
+import { changedPaths, looksUnflushed, minimalRoots, type Candidate } from './local-changes.js';
+import type { RetryBook } from './retry.js';
+import type { DeletionGate } from './deletion-gate.js';
+import { removeStaleTemps } from './stale-temps.js';
+import { SCAN_LOOKS_AT_ONCE, type ChangeRecorder, type Recorded } from './change-recorder.js';
+import { FOLDER_IGNORE, type FolderIgnoreRules } from './ignore-rules.js';
+import type { FolderControl } from './folder-control.js';
+import type { FolderDeps } from './folder.js';
+
+/** What a scan needs. */
+export interface ScanPassDeps
+  extends Pick<FolderDeps, 'id' | 'root' | 'store' | 'clock' | 'monotonicMs' | 'log' | 'readDir'>,
+    Pick<FolderControl, 'lifecycle' | 'integrityProblem' | 'halt' | 'after' | 'queueScan' | 'requestPull' | 'announce'> {
+  readonly ignore: FolderIgnoreRules;
+  /** Holds deletions past the budget until the user confirms them. */
+  readonly deletions: DeletionGate;
+  /** Paths that could not be looked at or read, shared with the recorder; retried with backoff. */
+  readonly readFailures: RetryBook;
+  /** Files that look unflushed after a power cut, with what the scan saw (see Folder). */
+  readonly unflushed: Map<string, Observation>;
+  readonly recorder: ChangeRecorder;
+  /** Aborts walks when the folder stops. */
+  readonly signal: AbortSignal;
+  /** How long a scan that found no ignore rules to go by waits before it tries again. */
+  readonly heldScanRetryMs: number;
+  /** Whether no whole-folder scan ran since the folder was made (see Folder). */
+  readonly afterRestart: () => boolean;
+}
+
+/** Runs a folder's scans. */
+export class ScanPass {
+  private scansRunning = 0;
+  /** Scans were skipped while no ignore rules could be read. */
+  private scansHeld = false;
+
+  constructor(private readonly deps: ScanPassDeps) {}
+
+  /** Whether a scan is running now. */
+  get isScanning(): boolean {
+    return this.scansRunning > 0;
+  }
+
+  /** Scans `paths`, recording deletions only under `deletable` (see `Folder.queueScan`). */
+  async run(paths: string[], deletable: string[]): Promise<void> {
+    const lifecycle = this.deps.lifecycle();
+    if (lifecycle === 'stopped' || lifecycle === 'halted') return;
+    const startedAt = this.deps.monotonicMs();
+    const problem = await this.deps.integrityProblem();
+    if (problem !== undefined) {
+      this.deps.halt(problem);
+      return;
+    }
+    this.scansRunning++;
+    try {
+      const rulesChanged = await this.deps.ignore.refresh();
+      if (rulesChanged === undefined) {
+        // No ignore rules known yet: a scan now would record, and send, what they exclude.
+        this.scansHeld = true;
+        this.deps.after(this.deps.heldScanRetryMs, () => this.queueScanAgain(paths, deletable));
+        return;
+      }
+      // New ignore rules can un-ignore paths anywhere, and held scans may have been of anything: only a whole-folder scan finds them.
+      const roots = rulesChanged || this.scansHeld ? [''] : minimalRoots(paths);
+      this.scansHeld = false;
+      const deletionRoots = minimalRoots(deletable);
+      const mayDelete = (p: string) => deletionRoots.some((r) => isUnder(p, r));
+      const committed: string[] = [];
+      // Deletions are recorded last, after every root: a file moved away is a deletion plus a new
+      // file that still has to be hashed, and a peer that heard of the deletion first would trash
+      // its copy and then download the "new" file whole instead of moving it.
+      const deletions: Array<[Candidate, Recorded]> = [];
+      await this.deps.deletions.during(deletionRoots.includes(''), async () => {
+        // Side by side: a watcher hand-over can name thousands of files, each a few file-system calls
+        // whose latency (a busy disk, a busy libuv pool) would otherwise add up one after another.
+        const walkLimit = pLimit(SCAN_LOOKS_AT_ONCE);
+        const found = (await Promise.all(roots.map((rel) => walkLimit(() => this.changesUnderOrRetry(rel, mayDelete))))).flat();
+        committed.push(...(await this.deps.recorder.recordChanges(found, deletions)));
+        committed.push(...(await this.deps.recorder.commitScanned(deletions)));
+      });
+      this.deps.log.debug({ roots: roots.slice(0, 20), rootCount: roots.length, committed: committed.length, first: committed.slice(0, 5), ms: Math.round(this.deps.monotonicMs() - startedAt) }, 'scanned');
+      if (committed.length > 0) this.deps.announce();
+      // A local change can settle what a pull was waiting for (or supersede it); a whole-folder
+      // scan (the first, or new ignore rules) may have made any path pullable.
+      this.deps.requestPull(roots.includes('') ? undefined : committed);
+    } finally {
+      this.scansRunning--;
+    }
+  }
+
+  /** Queues a scan that could not run yet again, keeping which of its paths may record deletions. */
+  private queueScanAgain(paths: string[], deletable: string[]): void {
+    const rest = paths.filter((p) => !deletable.includes(p));
+    if (deletable.length > 0) this.deps.queueScan(deletable);
+    if (rest.length > 0) this.deps.queueScan(rest, false);
+  }
+
+  /**
+   * changesUnder, except that a path that cannot be looked at (EACCES or EIO
+   * on a dir above it) is retried on its own with backoff, instead of failing
+   * the scan of every other path handed over with it. Nothing under it is
+   * taken as deleted meanwhile.
+   */
+  private async changesUnderOrRetry(rel: string, mayDelete: (path: string) => boolean): Promise<Candidate[]> {
+    try {
+      const found = await this.changesUnder(rel, mayDelete);
+      this.deps.readFailures.succeed(rel);
+      return found;
+    } catch (err) {
+      if (this.deps.signal.aborted) throw err;
+      const delay = this.deps.readFailures.fail(rel, err, this.deps.clock.now());
+      this.deps.log.warn({ path: rel, err: describeError(err), retryInMs: delay }, 'cannot scan path; will retry');
+      this.deps.after(delay, () => this.deps.queueScan([rel], mayDelete(rel)));
+      return [];
+    }
+  }
+
+  /** Walks one subtree: what changed there since the index last looked, with deletions `mayDelete` allows and the gate admits only. */
+  private async changesUnder(rel: string, mayDelete: (path: string) => boolean): Promise<Candidate[]> {
+    const { root, store, id } = this.deps;
+    const matcher = this.deps.ignore.matcher as IgnoreMatcher;
+    // A pull may land (or delete) paths here while the walk runs; the walk may have listed a dir
+    // before a landing's rename, and would take the new entry for a file gone (see below).
+    const walkStartedAt = store.folderState(id).maxSequence;
+    const result = await walk(root, rel, {
+      matcher,
+      isInternal: (p) => isAlwaysIgnored(p) || p === FOLDER_IGNORE,
+      signal: this.deps.signal,
+      ...(this.deps.readDir === undefined ? {} : { readDir: this.deps.readDir }),
+    });
+    for (const s of result.skipped) this.deps.log.warn({ path: s.path, reason: s.reason }, 'not syncing path');
+    if (result.temps.length > 0) {
+      const removed = await removeStaleTemps(root, result.temps, { afterRestart: this.deps.afterRestart() && rel === '', nowMs: this.deps.clock.now() });
+      if (removed.length > 0) this.deps.log.info({ count: removed.length, first: removed[0] }, 'removed temp files left by interrupted downloads');
+    }
+    const known = new Map(store.localUnder(id, rel).map((e) => [e.path, e]));
+    const stats = store.localStats(id);
+    // An entry recorded during the walk was recorded by whoever looked at the disk for it (a
+    // landing, a scan beside this one): what this walk saw of that path may predate it. Counted
+    // as deletions, a burst of downloads landing in a dir being walked held them as "most of
+    // the folder vanished", waiting for a `wizard resume` that had nothing to confirm.
+    const changed = changedPaths(result.seen, known, result.unreadable, (p, isDir) => this.deps.ignore.isIgnored(p) || matcher.isIgnored(p, isDir)).filter(
+      (c) => c.prev === undefined || c.prev.sequence <= walkStartedAt,
+    );
+    const candidates = this.deps.deletions.admit(
+      changed.filter((c) => c.obs !== undefined || mayDelete(c.path)),
+      stats.files + stats.dirs,
+      (held) => this.deps.log.warn({ deletions: held.count, reason: held.reason }, `deletions held until 'wizard resume ${id}'`),
+    );
+    return this.setAsideUnflushed(rel, candidates);
+  }
+
+  /**
+   * Takes files that look unflushed after a power cut out of `candidates`
+   * (recording them would bump their version and send truncated content over
+   * the peers' good copy) and has a pull restore them. Paths under `rel` that
+   * no longer look so are forgotten: an edit since is an ordinary change.
+   */
+  private setAsideUnflushed(rel: string, candidates: Candidate[]): Candidate[] {
+    const now = this.deps.clock.now();
+    const kept: Candidate[] = [];
+    const found: string[] = [];
+    for (const c of candidates) {
+      if (c.obs !== undefined && looksUnflushed(c, now)) {
+        if (this.deps.unflushed.get(c.path)?.size !== c.obs.size) {
+          this.deps.log.warn(
+            { path: c.path, indexedSize: c.prev?.size, diskSize: c.obs.size, mtimeMs: c.obs.mtimeMs },
+            'file changed size without a new modification time, as after a power cut that lost its data; not syncing it: restoring the recorded version from a peer and keeping this content as a conflict copy',
+          );
+        }
+        this.deps.unflushed.set(c.path, c.obs);
+        found.push(c.path);
+      } else kept.push(c);
+    }
+    for (const p of [...this.deps.unflushed.keys()]) if (isUnder(p, rel) && !found.includes(p)) this.deps.unflushed.delete(p);
+    if (found.length > 0) this.deps.requestPull(found);
+    return kept;
+  }
+}
