@@ -89,6 +89,9 @@ export class ScanPass {
         const walkLimit = pLimit(SCAN_LOOKS_AT_ONCE);
         const found = (await Promise.all(roots.map((rel) => walkLimit(() => this.changesUnderOrRetry(rel, mayDelete))))).flat();
         committed.push(...(await this.deps.recorder.recordChanges(found, deletions)));
+        // The same holds for a big file an earlier scan is still hashing apart: a move's new name
+        // and its old one's deletion are often handed over in two scans.
+        if (deletions.length > 0) await this.deps.recorder.hashedApart();
         committed.push(...(await this.deps.recorder.commitScanned(deletions)));
       });
       this.deps.log.debug({ roots: roots.slice(0, 20), rootCount: roots.length, committed: committed.length, first: committed.slice(0, 5), ms: Math.round(this.deps.monotonicMs() - startedAt) }, 'scanned');

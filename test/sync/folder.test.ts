@@ -16,7 +16,7 @@
  *   ordinary edit is recorded as before.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -342,6 +342,46 @@ describe('a big file is hashed beside the scans', () => {
     } finally {
       // Never leave a hash waiting: stopping the folder waits for it.
       openGate();
+    }
+  });
+});
+
+describe('a big file moved', () => {
+  it('is recorded under its new name before the old name is recorded as deleted, though the two were found by separate scans', async () => {
+    // Hash jobs of big.bin wait on the gate (open at first) while the test holds it shut.
+    const gate = { passed: Promise.resolve(), open: (): void => undefined };
+    const runner: JobRunner = {
+      run: async (kind, args) => {
+        if ((args as { path?: string }).path?.endsWith('big.bin') === true) await gate.passed;
+        return inlineRunner.run(kind, args);
+      },
+      close: () => Promise.resolve(),
+    };
+    const content = Buffer.alloc(16 * 1024 * 1024, 9);
+    writeFileSync(path.join(root, 'big.bin'), content);
+    const folder = newFolder({ runner });
+    await folder.start();
+    expect(store.getLocal(ID, 'big.bin')?.hash).toBe(sha(content));
+    gate.passed = new Promise<void>((resolve) => (gate.open = resolve));
+    try {
+      mkdirSync(path.join(root, 'moved'));
+      renameSync(path.join(root, 'big.bin'), path.join(root, 'moved', 'big.bin'));
+      // The watcher's early hand-over of the new name, then the settled one of the old name.
+      folder.queueScan(['moved/big.bin'], false);
+      await waitFor('moved/big.bin being hashed', () => folder.status().state === 'scanning');
+      folder.queueScan(['big.bin']);
+      // Time for the second scan to find the deletion (recorded at once, before the fix). It must wait
+      // for the new name: a peer told of the deletion first trashes its copy and downloads the file whole.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(store.getLocal(ID, 'big.bin')?.deleted).toBe(false);
+      gate.open();
+      await waitFor('the deletion recorded', () => store.getLocal(ID, 'big.bin')?.deleted === true);
+      const moved = store.getLocal(ID, 'moved/big.bin');
+      expect(moved?.hash).toBe(sha(content));
+      expect(moved?.sequence).toBeLessThan(store.getLocal(ID, 'big.bin')?.sequence ?? 0);
+    } finally {
+      // Never leave a hash waiting: stopping the folder waits for it.
+      gate.open();
     }
   });
 });
