@@ -122,6 +122,9 @@ export class FrameScheduler {
         if (this.cancelWait === undefined) {
           this.cancelWait = this.deps.clock.setTimer(waitMs, () => {
             this.cancelWait = undefined;
+            // Said again as the wait ends: a wait (plus the timer's lag on a busy loop) can outlast the
+            // chooser's window for "the link is the bottleneck", and the frames sent now would go raw.
+            this.deps.chooser.recordNetworkBound(upload!.bytesPerSecond);
             this.pump();
           });
         }

@@ -153,6 +153,19 @@ describe('FrameScheduler', () => {
     expect(chooser.status().networkBytesPerSecond).toBe(10_000);
   });
 
+  it('compresses the frames sent after a wait on the upload limit longer than the chooser\'s window for a network-bound link', () => {
+    const { scheduler, clock, sink } = setup({ mode: 'auto', uploadRate: 10_000 });
+    const text = Buffer.from('all work and no play makes jack a dull boy\n'.repeat(200));
+    // Nothing has waited yet: the first frame goes raw and overdraws the bucket by most of a second.
+    scheduler.enqueue('bulk', text, 'f');
+    scheduler.enqueue('bulk', text, 'f');
+    expect(sink.frames).toHaveLength(1);
+    expect(sink.frames[0]!.length).toBe(text.length + 4);
+    clock.advance(Math.ceil((text.length / 10_000) * 1000) + 1);
+    expect(sink.frames).toHaveLength(2);
+    expect(sink.frames[1]!.length).toBeLessThan(text.length / 2);
+  });
+
   it('measures how fast the socket drains while frames wait on it', () => {
     const { scheduler, clock, sink, chooser } = setup({ mode: 'auto' });
     for (let i = 0; i < 10; i++) scheduler.enqueue('bulk', body(`b${i}`, 64 * 1024), 'f');
