@@ -137,7 +137,7 @@ export class Folder {
    */
   private afterRestart = true;
   private readonly failures = new RetryBook();
-  /** Local files that could not be read for hashing (EACCES, EIO): retried with backoff, shown in status. */
+  /** Local paths that could not be read (EACCES, EIO): files a scan could not hash, subtrees it could not walk; retried with backoff, shown in status. */
   private readonly readFailures = new RetryBook();
   /**
    * Files that look unflushed after a power cut (see looksUnflushed), with
