@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { COMPRESS_CASES } from '../lib/args.mjs';
+import { retireRunDir } from '../lib/deleted-inodes.mjs';
 
 /** One result record (see lib/table.mjs for the shape). */
 export function record(system, workload, rep, status, metrics = {}, note = undefined) {
@@ -27,7 +28,8 @@ export function failedGroup(system, group, rep, err) {
  * Runs one group's `body` (which pushes records into `out`) with the clean-up every system
  * shares: a failure marks the group's workloads without a record 'failed', `stop` ends the
  * system's processes, the logs of a failed or timed-out group are kept, and the run dir is
- * removed unless asked to keep it. Returns the records.
+ * set aside for removal at the end of the run (retireRunDir) unless asked to keep it. Returns
+ * the records.
  */
 export async function guardedGroup({ system, group, rep, base, logDir, keepRunDirs, log, stop }, body) {
   const out = [];
@@ -41,7 +43,7 @@ export async function guardedGroup({ system, group, rep, base, logDir, keepRunDi
     if (out.some((r) => r.status === 'timeout' || r.status === 'failed')) {
       log(`${system} ${group.name} rep ${rep}: logs kept in ${saveLogs(base, path.join(logDir, `${system}-${group.name}-${rep}`))}`);
     }
-    if (!keepRunDirs) fs.rmSync(base, { recursive: true, force: true });
+    if (!keepRunDirs) retireRunDir(base);
   }
   return out;
 }
