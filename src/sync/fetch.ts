@@ -119,10 +119,10 @@ export async function download(
  * through libuv's pool cost the event loop more than the calls, and on a
  * pool of many threads sharing two cores a queued call can wait for a thread
  * that holds the queue's lock. The open and the fsync go through the pool:
- * the fsync waits on the disk, and creating a file waits for the journal
- * while other files' fsyncs commit it (on ext4, a burst's synchronous
- * creates held the event loop for 1.4 s of a 4 s pull). Nothing is created
- * until the bytes are here and verified.
+ * the fsync waits on the disk, and so can creating a file, while other
+ * files' fsyncs write the metadata blocks it changes (on this VM's ext4, a
+ * burst's synchronous creates held the event loop for 1.4 s of a 4 s pull).
+ * Nothing is created until the bytes are here and verified.
  */
 export const WRITE_NOW_MAX_BYTES = INLINE_MAX_BYTES;
 
