@@ -2,7 +2,7 @@
 /**
  * CPU each sampled process used (user and system, pool and GC threads included) in the longest
  * busy stretch of a run: the 100 ms buckets where the processes together used more than 40 ms,
- * joined across gaps of up to half a second. With cpu-use.cjs as the daemons' preload, this is
+ * joined across gaps of up to half a second. With cpu-use.mjs as the daemons' preload, this is
  * a workload's CPU per daemon without the start-up and shut-down around it.
  *
  *   node bench/probes/cpu-window.mjs DIR
