@@ -56,20 +56,33 @@ function readDirWithTypes(abs: string): Promise<Dirent[]> {
 
 /** Observation of one path, or undefined when it does not exist (or is a kind we do not sync: sockets, fifos, devices). */
 export async function observe(root: string, rel: string): Promise<Observation | undefined> {
+  const st = lstatNow(root, rel);
+  return st === undefined ? undefined : toObservation(root, rel, st);
+}
+
+/**
+ * `observe` of a path expected to hold a regular file, without waiting: undefined when it holds
+ * anything else (a link's target would need a read) or nothing.
+ */
+export function observeFileNow(root: string, rel: string): Observation | undefined {
+  const st = lstatNow(root, rel);
+  return st?.isFile() === true ? fileObservation(rel, st) : undefined;
+}
+
+/** lstat of one path below real dirs; undefined when it is gone or below a link. */
+function lstatNow(root: string, rel: string): Stats | undefined {
   // Below a symlinked or vanished dir nothing is ours: lstat alone would follow the link in the dirs above.
   // Any other failure (EACCES, EIO on a dir above) is thrown: "not there" would make a scan take the path as deleted.
   if (rel !== '' && !ancestorsAreReal(root, rel)) return undefined;
   // One path just named by a watcher event, a commit's second look or a pull: its inode is in the
   // kernel's cache, and a synchronous lstat costs the event loop a fifth of one through libuv's
   // pool (see realAncestors). A walk's lstats stay asynchronous: a cold tree needs the disk.
-  let st: Stats | undefined;
   try {
-    st = lstatSync(rel === '' ? root : path.join(root, ...rel.split('/')), { throwIfNoEntry: false });
+    return lstatSync(rel === '' ? root : path.join(root, ...rel.split('/')), { throwIfNoEntry: false });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw err;
   }
-  return st === undefined ? undefined : toObservation(root, rel, st);
 }
 
 /** realAncestors, with a symlinked ancestor as false; other errors are thrown. */
@@ -100,18 +113,15 @@ async function observeBelowRealDir(root: string, rel: string): Promise<Observati
 }
 
 async function toObservation(root: string, rel: string, st: Stats): Promise<Observation | undefined> {
-  const type: EntryType | undefined = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
+  if (st.isFile()) return fileObservation(rel, st);
+  const type: EntryType | undefined = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
   if (type === undefined) return undefined;
   const target = type === 'symlink' ? await readlink(path.join(root, ...rel.split('/'))) : '';
-  return {
-    path: rel,
-    type,
-    size: type === 'file' ? st.size : 0,
-    mtimeMs: st.mtimeMs,
-    mode: st.mode & 0o7777,
-    inode: st.ino,
-    target,
-  };
+  return { path: rel, type, size: 0, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, inode: st.ino, target };
+}
+
+function fileObservation(rel: string, st: Stats): Observation {
+  return { path: rel, type: 'file', size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, inode: st.ino, target: '' };
 }
 
 /**
@@ -193,7 +203,7 @@ export type Classification =
   | 'mode';
 
 /** Compares what the disk holds with what the index says. Pure. */
-export function classify(obs: Observation, entry: LocalEntry | undefined): Classification {
+export function classify(obs: Observation, entry: Omit<LocalEntry, 'sequence'> | undefined): Classification {
   if (entry === undefined || entry.deleted || entry.type !== obs.type) return 'changed';
   switch (obs.type) {
     case 'file':

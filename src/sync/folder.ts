@@ -21,7 +21,7 @@ import { Mutex } from '../core/mutex.js';
 import type { Limits } from '../config/schema.js';
 import type { LocalEntry } from '../index/entry.js';
 import { isIndexWriteFailure, type IndexStore } from '../index/store.js';
-import type { Observation, WalkOptions } from '../index/scanner.js';
+import { observeFileNow, type Observation, type WalkOptions } from '../index/scanner.js';
 import type { WatchDir } from '../index/dir-tree-watch.js';
 import { FolderWatcher } from '../index/watcher.js';
 import { isAlwaysIgnored } from '../ignore/matcher.js';
@@ -208,7 +208,9 @@ export class Folder {
       debounceMs: () => deps.limits().debounceMs,
       onChanges: (paths, settled) => {
         // Our own temp files come and go with every download; there is nothing to record about them.
-        const wanted = paths.filter((p) => !isAlwaysIgnored(p) && (settled || !this.landed.isOwnEcho(p)));
+        // Nor about the echo of a pull: left out early, and once settled if the disk still holds what landed.
+        const isEcho = settled ? (p: string) => this.landed.isUnchangedEcho(p, (rel) => observeFileNow(deps.root, rel)) : (p: string) => this.landed.isOwnEcho(p);
+        const wanted = paths.filter((p) => !isAlwaysIgnored(p) && !isEcho(p));
         if (wanted.length > 0) this.queueScan(wanted, settled);
       },
       onError: (err) => {
@@ -452,6 +454,8 @@ export class Folder {
       store.commitLocal(id, entries);
       for (const e of entries) if (e.deleted || e.type !== 'file') store.sums.delete(id, e.path);
     });
+    // What a pull landed at these paths is no longer what the index holds (a pull notes its own entries again).
+    this.landed.forget(entries.map((e) => e.path));
   }
 
   private after(ms: number, fn: () => void): void {

@@ -43,6 +43,12 @@ export interface GroupCommitDeps {
   readonly atomically?: (fn: () => void) => void;
   /** Makes a dir's entries durable; fsync of the dir by default. */
   readonly syncDir?: (dir: string) => Promise<void>;
+  /**
+   * Told of a path's entries as soon as its step has put them on disk, before
+   * the batch is durable and committed: the watcher reports the rename then,
+   * and its echo can be told apart from a user's edit only if they are known.
+   */
+  readonly placed?: (entries: Array<Omit<LocalEntry, 'sequence'>>) => void;
 }
 
 /** Most paths landed under one lock hold, so the lock is never held for long. */
@@ -95,7 +101,9 @@ export class GroupCommit {
     const landed: Array<[Job, Landing]> = [];
     const run = async (job: Job): Promise<void> => {
       try {
-        landed.push([job, await job.step()]);
+        const landing = await job.step();
+        this.deps.placed?.(landing.entries);
+        landed.push([job, landing]);
       } catch (err) {
         job.reject(err);
       }

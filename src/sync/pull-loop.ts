@@ -66,6 +66,7 @@ export class PullLoop {
       locked: (fn) => this.deps.lock.run(fn),
       commit: (entries) => this.commitPulled(entries),
       atomically: (fn) => this.deps.store.atomically(fn),
+      placed: (entries) => this.deps.landed.note(entries),
     });
   }
 
@@ -251,7 +252,7 @@ export class PullLoop {
   /** Records what a pull put on disk, remembering when, so the watcher's echo of it can be told apart. */
   private commitPulled(entries: Array<Omit<LocalEntry, 'sequence'>>): void {
     this.deps.commitEntries(entries);
-    this.deps.landed.note(entries.map((e) => e.path));
+    this.deps.landed.note(entries);
   }
 
   private noteFailure(rel: string, err: unknown): void {

@@ -505,3 +505,19 @@ describe('a folder stopped while a scan checks its root', () => {
     expect(folder.status().state).toBe('stopped');
   });
 });
+
+describe("the watcher's echo of a pull", () => {
+  it('does not hide an edit made right after the pull landed: the watcher alone gets it recorded', async () => {
+    const pulled = Buffer.from('the version the peer sent');
+    const folder = newFolder({ served: { 'doc.txt': pulled }, connected: true });
+    await folder.start();
+    store.applyRemote(ID, PEER, 'peer-index', [{ path: 'doc.txt', type: 'file', size: pulled.length, mtimeMs: Date.now() - 60_000, mode: 0o644, hash: sha(pulled), target: '', version: { [PEER]: 1 }, deleted: false, sequence: 1 }], true);
+    folder.requestPull(['doc.txt']);
+    await waitFor('the pull recorded', () => store.getLocal(ID, 'doc.txt')?.hash === sha(pulled), 10_000);
+    // Within the echo window (2 s): the early hand-over skips the event, the settled one must not.
+    const abs = path.join(root, 'doc.txt');
+    writeFileSync(abs, 'edited at once, and longer than what was pulled');
+    await waitFor('the edit recorded', () => store.getLocal(ID, 'doc.txt')?.hash === sha('edited at once, and longer than what was pulled'), 10_000);
+    expect(dominates(store.getLocal(ID, 'doc.txt')?.version ?? {}, { [PEER]: 1 })).toBe(true);
+  });
+});

@@ -21,6 +21,7 @@ function setup(opts: { failSync?: boolean } = {}) {
       log.push(`sync ${dir}`);
       return opts.failSync === true ? Promise.reject(new Error('EIO')) : Promise.resolve();
     },
+    placed: (entries) => log.push(`placed ${entries.map((e) => e.path).join(',')}`),
   });
   const land = (p: string, dir: string) =>
     group.land(() => {
@@ -36,7 +37,20 @@ describe('GroupCommit', () => {
     await Promise.all([land('a', '/d1'), land('b', '/d1'), land('c', '/d2'), land('d', '/d1')]);
     // The first lands alone; the three that queued behind it share the next batch.
     expect(commits).toEqual([['a'], ['b', 'c', 'd']]);
-    expect(log).toEqual(['step a', 'sync /d1', 'commit a', 'step b', 'step c', 'step d', 'sync /d1', 'sync /d2', 'commit b,c,d']);
+    expect(log.filter((l) => !l.startsWith('placed'))).toEqual(['step a', 'sync /d1', 'commit a', 'step b', 'step c', 'step d', 'sync /d1', 'sync /d2', 'commit b,c,d']);
+  });
+
+  it('tells of each path as soon as its step has put it on disk, before the batch is durable and committed', async () => {
+    const { log, land } = setup();
+    await Promise.all([land('a', '/d1'), land('b', '/d1'), land('c', '/d2')]);
+    // The steps of a batch run side by side: each is told of once its own step has ended.
+    expect(log).toEqual(['step a', 'placed a', 'sync /d1', 'commit a', 'step b', 'step c', 'placed b', 'placed c', 'sync /d1', 'sync /d2', 'commit b,c']);
+  });
+
+  it('tells nothing of a path whose step throws', async () => {
+    const { group, log, land } = setup();
+    await Promise.allSettled([land('a', '/d'), group.land(() => Promise.reject(new Error('CHANGED')))]);
+    expect(log.filter((l) => l.startsWith('placed'))).toEqual(['placed a']);
   });
 
   it('fails only the path whose step throws', async () => {
@@ -82,7 +96,7 @@ describe('GroupCommit', () => {
   it('runs `after` once its entries are committed', async () => {
     const { group, log } = setup();
     await group.land(() => Promise.resolve({ entries: [entry('a')], dir: '/d', after: () => log.push('after a') }));
-    expect(log).toEqual(['sync /d', 'commit a', 'after a']);
+    expect(log).toEqual(['placed a', 'sync /d', 'commit a', 'after a']);
   });
 
   it('runs the steps of a batch side by side, but a step marked alone after those before it and before those after it', async () => {
