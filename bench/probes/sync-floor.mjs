@@ -34,6 +34,8 @@ import { closeSync, fchmodSync, fsync, futimesSync, lstatSync, mkdirSync, open, 
 import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '../lib/proc.mjs';
+import { profileFor } from '../lib/profile.mjs';
 import { median } from '../lib/stats.mjs';
 import { noteDeletions, retireRunDir, waitOutDeletions } from '../lib/deleted-inodes.mjs';
 import { treeDigest } from '../lib/treehash.mjs';
@@ -44,6 +46,8 @@ const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);
 const option = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
 
+/** Files the bench's writer makes for BURST (gen.mjs, full profile). */
+const BURST_FILES = profileFor(false).burst.files;
 /** Larger files are not sent (MIXED's big file): the floor is the small files'. */
 const SEND_MAX_BYTES = 1024 * 1024;
 /** Files the receiver lands at once (Wizard's landing concurrency for small files is of this order). */
@@ -230,15 +234,6 @@ function report(child) {
   });
 }
 
-async function waitFor(pred, ms) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await pred()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
-}
-
 async function once(scratch, certDir, mixed, templates, rep) {
   const base = path.join(scratch, `rep-${rep}`);
   const dirA = path.join(base, 'A');
@@ -257,8 +252,7 @@ async function once(scratch, certDir, mixed, templates, rep) {
       execFileSync(process.execPath, [genScript, 'burst', dirA, '--seed', '1'], { stdio: 'ignore' });
       const writerMs = Date.now() - t0;
       let landed = {};
-      const ok = await waitFor(async () => Object.keys((landed = await report(recv))).length >= 2000, 120_000);
-      if (!ok) throw new Error(`BURST: ${Object.keys(landed).length} of 2000 files arrived within 120 s`);
+      await waitFor(`all ${BURST_FILES} BURST files on B`, async () => Object.keys((landed = await report(recv))).length >= BURST_FILES, 120_000, 20);
       const last = Math.max(...Object.values(landed)) - t0;
       if (treeDigest(dirB).digest !== treeDigest(dirA).digest) throw new Error('BURST: B differs from A');
       console.log(`BURST floor${flag('--no-fsync') ? ' without fsyncs' : ''} rep ${rep}: writer ended at ${writerMs} ms, last file arrived at ${last} ms`);
@@ -271,9 +265,8 @@ async function once(scratch, certDir, mixed, templates, rep) {
         new Promise((r) => spawn('cp', ['-t', path.join(dirA, 'small'), ...small]).once('exit', () => r(Date.now() - t0))),
       ];
       let landed = {};
-      const ok = await waitFor(async () => Object.keys((landed = await report(recv))).filter((p) => p.startsWith('small/')).length >= small.length, 120_000);
+      await waitFor(`all ${small.length} MIXED small files on B`, async () => Object.keys((landed = await report(recv))).filter((p) => p.startsWith('small/')).length >= small.length, 120_000, 20);
       const [, smallCopyMs] = await Promise.all(copies);
-      if (!ok) throw new Error('MIXED: not every small file arrived within 120 s');
       if (treeDigest(path.join(dirB, 'small')).digest !== treeDigest(path.join(dirA, 'small')).digest) throw new Error('MIXED: B differs from A');
       const at = Object.entries(landed)
         .filter(([p]) => p.startsWith('small/'))
