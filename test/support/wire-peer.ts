@@ -1,0 +1,317 @@
+/**
+ * A scripted peer that speaks docs/PROTOCOL.md from its own code: node's
+ * TLS, the frame layout of section 2 and the msgpack of wire-msgpack.ts. It
+ * imports nothing from src/, so a test that attacks the daemon with it
+ * cannot share a bug with the daemon's session, codec or validation code.
+ *
+ * By default it behaves: it answers pings and serves the content it was
+ * given. A test turns either off, or writes whatever bytes it likes.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import tls from 'node:tls';
+import lz4 from 'lz4';
+import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-napi';
+import { pack, unpack } from './wire-msgpack.js';
+
+/** The protocol version this client speaks (PROTOCOL.md, title). */
+export const WIRE_PROTOCOL = 3;
+/** Largest frame body (PROTOCOL.md section 2). */
+export const WIRE_MAX_FRAME = 4 * 1024 * 1024;
+const CODEC = { none: 0, lz4: 1, zstd: 2 } as const;
+
+/** A message as decoded off the wire: a plain map with a `type`. */
+export type WireMessage = Record<string, unknown> & { type: string };
+
+/** A file entry as PROTOCOL.md section 3 writes it. */
+export interface WireEntry {
+  path: string;
+  type: 'file' | 'dir' | 'symlink';
+  size: number;
+  mtimeMs: number;
+  mode: number;
+  hash: string;
+  target: string;
+  version: Record<string, number>;
+  deleted: boolean;
+  sequence: number;
+}
+
+/** The TLS identity the client presents: a node home's certs dir, or none at all. */
+export interface WireIdentity {
+  readonly key: string;
+  readonly cert: string;
+  readonly ca: string;
+}
+
+/** Reads the identity of the node whose home is `home` (HOME/certs/node.key, node.crt, ca.crt). */
+export function identityOf(home: string): WireIdentity {
+  const dir = path.join(home, 'certs');
+  return {
+    key: readFileSync(path.join(dir, 'node.key'), 'utf8'),
+    cert: readFileSync(path.join(dir, 'node.crt'), 'utf8'),
+    ca: readFileSync(path.join(dir, 'ca.crt'), 'utf8'),
+  };
+}
+
+/** A node ID: the lowercase hex SHA-256 of a certificate's DER (PROTOCOL.md section 1). */
+export function nodeIdOfPem(certPem: string): string {
+  return createHash('sha256').update(derOf(certPem)).digest('hex');
+}
+
+function derOf(pem: string): Buffer {
+  const body = pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+  return Buffer.from(body, 'base64');
+}
+
+/** The short ID (version vector key) of a node ID. */
+export function shortId(nodeId: string): string {
+  return nodeId.slice(0, 16);
+}
+
+/** SHA-256 as lowercase hex. */
+export function sha256Hex(data: Buffer | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Frames a body with codec 0 (PROTOCOL.md section 2). */
+export function frame(body: Buffer, codec = 0, length = body.length): Buffer {
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(((codec << 24) | (length & 0xffffff)) >>> 0, 0);
+  return Buffer.concat([head, body]);
+}
+
+/** Frames `raw` compressed with LZ4 (block format) or zstd, with the raw-length prefix; `claimRaw` lies about the raw length. */
+export function compressedFrame(codec: 'lz4' | 'zstd', raw: Buffer, claimRaw = raw.length): Buffer {
+  let payload: Buffer;
+  if (codec === 'lz4') {
+    const out = Buffer.alloc(lz4.encodeBound(raw.length));
+    const n = lz4.encodeBlock(raw, out);
+    payload = out.subarray(0, n);
+  } else payload = zstdCompress(raw);
+  const lengthPrefix = Buffer.alloc(4);
+  lengthPrefix.writeUInt32BE(claimRaw, 0);
+  return frame(Buffer.concat([lengthPrefix, payload]), CODEC[codec]);
+}
+
+/** How the peer behaves and whom it dials. */
+export interface WirePeerOptions {
+  readonly host?: string;
+  readonly port: number;
+  /** The identity to present; undefined connects without a client certificate. */
+  readonly identity: WireIdentity | undefined;
+  /** Answer `ping` with `pong` (default true). */
+  readonly answerPings?: boolean;
+  /** Read from the socket (default true); false leaves everything the daemon sends unread. */
+  readonly read?: boolean;
+}
+
+/** Why and how the link ended. */
+export interface WireEnd {
+  /** The reason of the daemon's `close` message, if it sent one. */
+  readonly reason: string | undefined;
+  /** Milliseconds from connect to the socket's end. */
+  readonly afterMs: number;
+}
+
+/** One TLS connection to a daemon, driven by a test. */
+export class WirePeer {
+  /** Every message the daemon sent, in order. */
+  readonly received: WireMessage[] = [];
+  /** Content served to the daemon's `request`s, by hash. */
+  readonly serves = new Map<string, Buffer>();
+  /** Resolves when the connection has ended. */
+  readonly ended: Promise<WireEnd>;
+  /** The daemon's node ID, from its certificate. */
+  readonly remoteId: string;
+  /** Called for each `request` instead of serving from `serves`, when set. */
+  onRequest: ((msg: WireMessage) => void) | undefined;
+  private buffer: Buffer = Buffer.alloc(0);
+  private closeReason: string | undefined;
+  private waiters: Array<{ match: (m: WireMessage) => boolean; resolve: (m: WireMessage) => void }> = [];
+  private readonly startedAt = Date.now();
+
+  private constructor(
+    readonly socket: tls.TLSSocket,
+    private readonly opts: WirePeerOptions,
+  ) {
+    this.remoteId = createHash('sha256').update(socket.getPeerCertificate().raw).digest('hex');
+    this.ended = new Promise((resolve) => socket.once('close', () => resolve({ reason: this.closeReason, afterMs: Date.now() - this.startedAt })));
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (opts.read === false) socket.pause();
+  }
+
+  /** Opens a TLS 1.3 connection (no name check: the daemon's ID is what identifies it). */
+  static connect(opts: WirePeerOptions): Promise<WirePeer> {
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({
+        host: opts.host ?? '127.0.0.1',
+        port: opts.port,
+        minVersion: 'TLSv1.3',
+        ...(opts.identity === undefined ? {} : { key: opts.identity.key, cert: opts.identity.cert, ca: opts.identity.ca }),
+        rejectUnauthorized: opts.identity !== undefined,
+        checkServerIdentity: () => undefined,
+      });
+      socket.once('secureConnect', () => resolve(new WirePeer(socket, opts)));
+      socket.once('error', reject);
+    });
+  }
+
+  /** Whether the socket is still open. */
+  get isOpen(): boolean {
+    return !this.socket.destroyed;
+  }
+
+  /** Sends `msg` encoded by wire-msgpack, framed raw. */
+  send(msg: Record<string, unknown>): void {
+    this.sendRaw(frame(pack(msg)));
+  }
+
+  /** Sends bytes as they are. */
+  sendRaw(bytes: Buffer): void {
+    if (!this.socket.destroyed) this.socket.write(bytes);
+  }
+
+  /** Waits for the next message (already received or still to come) that `match` accepts. */
+  next(match: string | ((m: WireMessage) => boolean), timeoutMs = 10_000): Promise<WireMessage> {
+    const test = typeof match === 'string' ? (m: WireMessage) => m.type === match : match;
+    const found = this.received.find(test);
+    if (found !== undefined) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const waiter = { match: test, resolve: (m: WireMessage) => (clearTimeout(timer), resolve(m)) };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`no ${typeof match === 'string' ? match : 'matching message'} within ${timeoutMs} ms; got ${this.received.map((m) => m.type).join(', ')}`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Sends a Hello (PROTOCOL.md section 3) and waits for the daemon's. */
+  async hello(fields: Partial<WireHello> & { id: string }): Promise<WireMessage> {
+    this.send({ type: 'hello', protocol: WIRE_PROTOCOL, name: 'wire-peer', listenPort: 0, intent: 'sync', folders: [], ...fields });
+    return this.next('hello');
+  }
+
+  /** Ends the connection politely. */
+  close(reason = 'done'): void {
+    if (this.socket.destroyed) return;
+    this.send({ type: 'close', reason });
+    this.socket.end();
+  }
+
+  /** Stops reading: the daemon's writes back up. */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffer = Buffer.concat([this.buffer, chunk]);
+    for (;;) {
+      if (this.buffer.length < 4) return;
+      const head = this.buffer.readUInt32BE(0);
+      const codec = head >>> 24;
+      const length = head & 0xffffff;
+      if (this.buffer.length < 4 + length) return;
+      let body: Buffer = this.buffer.subarray(4, 4 + length);
+      this.buffer = this.buffer.subarray(4 + length);
+      if (codec !== CODEC.none) {
+        const rawLength = body.readUInt32BE(0);
+        const payload = body.subarray(4);
+        if (codec === CODEC.lz4) {
+          const out = Buffer.alloc(rawLength);
+          lz4.decodeBlock(payload, out);
+          body = out;
+        } else body = zstdDecompress(payload);
+      }
+      this.deliver(unpack(body) as WireMessage);
+    }
+  }
+
+  private deliver(msg: WireMessage): void {
+    this.received.push(msg);
+    if (msg.type === 'close') this.closeReason = String(msg.reason);
+    if (msg.type === 'ping' && this.opts.answerPings !== false) this.send({ type: 'pong' });
+    if (msg.type === 'request') {
+      if (this.onRequest !== undefined) this.onRequest(msg);
+      else {
+        const data = this.serves.get(String(msg.hash));
+        if (data === undefined) this.send({ type: 'error', id: msg.id, code: 'not-found', message: 'not here' });
+        else this.send({ type: 'response', id: msg.id, data: data.subarray(Number(msg.offset), Number(msg.offset) + Number(msg.length)) });
+      }
+    }
+    if (msg.type === 'sums-request') this.send({ type: 'error', id: msg.id, code: 'not-found', message: 'no sums here' });
+    for (const w of this.waiters.filter((x) => x.match(msg))) {
+      this.waiters = this.waiters.filter((x) => x !== w);
+      w.resolve(msg);
+    }
+  }
+}
+
+/** A Hello's fields (PROTOCOL.md section 3). */
+export interface WireHello {
+  protocol: number;
+  id: string;
+  name: string;
+  listenPort: number;
+  intent: 'sync' | 'pair';
+  folders: WireHelloFolder[];
+}
+
+/** One folder record of a Hello. */
+export interface WireHelloFolder {
+  id: string;
+  indexId: string;
+  maxSequence: number;
+  digest: string;
+  have: { indexId: string; sequence: number };
+}
+
+/** A folder record that differs from any real index, so the daemon sends its whole index and takes ours. */
+export function folderRecord(id: string, overrides: Partial<WireHelloFolder> = {}): WireHelloFolder {
+  return { id, indexId: randomBytes(8).toString('hex'), maxSequence: 1_000_000, digest: 'f'.repeat(32), have: { indexId: '', sequence: 0 }, ...overrides };
+}
+
+/** Builds index entries with increasing sequences and versions for one author. */
+export class EntryMaker {
+  private sequence = 1;
+  constructor(
+    /** The author's node ID (its short ID keys the versions). */
+    private readonly authorId: string,
+    /** Where the content of file entries is registered for serving. */
+    private readonly serves?: Map<string, Buffer>,
+  ) {}
+
+  /** The next counter, so each entry dominates the ones made before it. */
+  private bump(): { version: Record<string, number>; sequence: number } {
+    const n = this.sequence++;
+    return { version: { [shortId(this.authorId)]: n }, sequence: n };
+  }
+
+  file(rel: string, content: string | Buffer, extra: Partial<WireEntry> = {}): WireEntry {
+    const data = Buffer.from(content);
+    const hash = sha256Hex(data);
+    this.serves?.set(hash, data);
+    return { path: rel, type: 'file', size: data.length, mtimeMs: Date.now(), mode: 0o644, hash, target: '', deleted: false, ...this.bump(), ...extra };
+  }
+
+  dir(rel: string, extra: Partial<WireEntry> = {}): WireEntry {
+    return { path: rel, type: 'dir', size: 0, mtimeMs: Date.now(), mode: 0o755, hash: '', target: '', deleted: false, ...this.bump(), ...extra };
+  }
+
+  symlink(rel: string, target: string, extra: Partial<WireEntry> = {}): WireEntry {
+    return { path: rel, type: 'symlink', size: 0, mtimeMs: Date.now(), mode: 0o777, hash: '', target, deleted: false, ...this.bump(), ...extra };
+  }
+
+  /** A tombstone for `rel` of `type`, newer than everything made before. */
+  deleted(rel: string, type: WireEntry['type'] = 'file', extra: Partial<WireEntry> = {}): WireEntry {
+    return { path: rel, type, size: 0, mtimeMs: Date.now(), mode: 0o644, hash: '', target: '', deleted: true, ...this.bump(), ...extra };
+  }
+}
+
+/** An `index` message (PROTOCOL.md section 3). */
+export function indexMessage(folder: string, entries: unknown[], indexId = '0123456789abcdef', reset = false): Record<string, unknown> {
+  return { type: 'index', folder, indexId, reset, entries };
+}
