@@ -3,7 +3,7 @@
  * anything: the folder compares observations with its index (see
  * `classify`) and records the changes.
  */
-import { lstatSync, type Dirent, type Stats } from 'node:fs';
+import { lstatSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { BadPathError } from '../core/errors.js';
@@ -58,6 +58,21 @@ function readDirWithTypes(abs: string): Promise<Dirent[]> {
 export async function observe(root: string, rel: string): Promise<Observation | undefined> {
   const st = lstatNow(root, rel);
   return st === undefined ? undefined : toObservation(root, rel, st);
+}
+
+/**
+ * `observe` without waiting at all: a link's target is read synchronously
+ * too. For a last look that must be in one synchronous step with what is
+ * done on its answer (temp-place.ts).
+ */
+export function observeNow(root: string, rel: string): Observation | undefined {
+  const st = lstatNow(root, rel);
+  if (st === undefined) return undefined;
+  if (st.isFile()) return fileObservation(rel, st);
+  const type: EntryType | undefined = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
+  if (type === undefined) return undefined;
+  const target = type === 'symlink' ? readlinkSync(path.join(root, ...rel.split('/'))) : '';
+  return { path: rel, type, size: 0, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, inode: st.ino, target };
 }
 
 /**

@@ -6,7 +6,9 @@
  * caller may rename it into place.
  */
 import { createHash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import { read } from 'node:fs';
+import { promisify } from 'node:util';
+import type { FileHandle } from 'node:fs/promises';
 import { crashPoint } from '../core/crash-point.js';
 import { WizardError } from '../core/errors.js';
 import type { FillOp } from '../delta/locate.js';
@@ -76,7 +78,9 @@ export interface DeltaResult {
 
 /**
  * Writes `entry`'s content into the open, empty temp file `out`, reusing
- * blocks of `bases` (absolute paths of our own files), and keeps
+ * blocks of `bases` (descriptors of our own files, open for reading and
+ * owned by the caller: a path looked up after the waits below could lead
+ * anywhere, see temp-place.ts), and keeps
  * `progress.written` at the end of what is written so far; `writeback` is told
  * of every write. Throws HASH_MISMATCH when the result is not the announced
  * content: the caller then falls back to a whole download. No write to `out`
@@ -86,7 +90,7 @@ export async function fetchDelta(
   out: FileHandle,
   entry: FileEntry,
   sources: readonly string[],
-  bases: readonly string[],
+  bases: readonly number[],
   currentSums: Signature | undefined,
   deps: DeltaDeps,
   progress: { written: number },
@@ -97,7 +101,6 @@ export async function fetchDelta(
     entry,
   );
   const steps = pieces(ops);
-  const fds = await Promise.all(bases.map((b) => open(b, 'r').catch(() => undefined)));
   const free: Buffer[] = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafe(COPY_BYTES));
   const writes = new Set<Promise<void>>();
   try {
@@ -123,11 +126,11 @@ export async function fetchDelta(
       while (readNext < steps.length && reads.size < READ_AHEAD && free.length > 0) {
         const s = steps[readNext] as FillOp;
         if (s.kind === 'local') {
-          const fd = fds[s.basis];
+          const fd = bases[s.basis];
           const buf = free.pop() as Buffer;
           const data = (async () => {
-            if (fd === undefined) throw new WizardError('HASH_MISMATCH', `${entry.path}: a local basis vanished`);
-            const { bytesRead } = await fd.read(buf, 0, s.length, s.from);
+            if (fd === undefined) throw new WizardError('INTERNAL', `${entry.path}: the plan names basis ${s.basis} of ${bases.length}`);
+            const { bytesRead } = await readAt(fd, buf, 0, s.length, s.from);
             if (bytesRead !== s.length) throw new WizardError('HASH_MISMATCH', `${entry.path}: a local basis shrank while it was reused`);
             return buf.subarray(0, s.length);
           })();
@@ -183,6 +186,7 @@ export async function fetchDelta(
     return { sums: sums?.finish(), localBytes, remoteBytes };
   } finally {
     await Promise.allSettled(writes);
-    await Promise.all(fds.map((fd) => (fd === undefined ? Promise.resolve() : fd.close())));
   }
 }
+
+const readAt = promisify(read);

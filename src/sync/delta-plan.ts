@@ -10,7 +10,8 @@
  * 3. For a few blocks still missing that our current file has at the same
  *    offset, ask for 1 KiB sums and fetch only the 1 KiB pieces that differ.
  */
-import { open } from 'node:fs/promises';
+import { read } from 'node:fs';
+import { promisify } from 'node:util';
 import { WizardError } from '../core/errors.js';
 import { appendFill, type FillOp } from '../delta/locate.js';
 import {
@@ -51,8 +52,8 @@ export interface PlanInput {
   readonly peer: string;
   readonly readSums: SumsSource;
   readonly runner: JobRunner;
-  /** Our files to reuse; `bases[0]` is our current file when `currentSums` is given. */
-  readonly bases: readonly string[];
+  /** Our files to reuse, open for reading (the caller owns them); `bases[0]` is our current file when `currentSums` is given. */
+  readonly bases: readonly number[];
   /** Stored sums of our current file, if it has them. */
   readonly currentSums?: Signature;
   readonly signal?: AbortSignal;
@@ -194,23 +195,19 @@ export async function planDelta(input: PlanInput, entry: FileEntry): Promise<Del
   const refined = new Map<number, Array<boolean>>();
   const own = input.currentSums;
   if (own !== undefined && missing > 0 && missing <= MAX_REFINED_BLOCKS) {
-    const fh = await open(input.bases[0] as string, 'r');
-    try {
-      for (let i = 0; i < count; i++) {
-        if (basis[i] !== -1) continue;
-        const at = i * blockSize;
-        const length = Math.min(blockSize, entry.size - at);
-        if (at + length > own.fileSize || length < 2 * MIN_BLOCK_BYTES) continue;
-        const buf = Buffer.allocUnsafe(length);
-        const { bytesRead } = await fh.read(buf, 0, length, at);
-        if (bytesRead !== length) continue;
-        const ours = signatureOf(buf, MIN_BLOCK_BYTES);
-        const theirs = await fetchSums(input, entry, MIN_BLOCK_BYTES, at / MIN_BLOCK_BYTES, ours.weak.length, 1);
-        // Block sizes are multiples of 1 KiB, so the peer's 1 KiB blocks line up with ours.
-        refined.set(i, Array.from(ours.weak, (w, j) => w === theirs.weak[j] && Buffer.compare(ours.strong.subarray(j * STRONG_BYTES, (j + 1) * STRONG_BYTES), theirs.strong.subarray(j * STRONG_BYTES, (j + 1) * STRONG_BYTES)) === 0));
-      }
-    } finally {
-      await fh.close();
+    const fd = input.bases[0] as number;
+    for (let i = 0; i < count; i++) {
+      if (basis[i] !== -1) continue;
+      const at = i * blockSize;
+      const length = Math.min(blockSize, entry.size - at);
+      if (at + length > own.fileSize || length < 2 * MIN_BLOCK_BYTES) continue;
+      const buf = Buffer.allocUnsafe(length);
+      const { bytesRead } = await readAt(fd, buf, 0, length, at);
+      if (bytesRead !== length) continue;
+      const ours = signatureOf(buf, MIN_BLOCK_BYTES);
+      const theirs = await fetchSums(input, entry, MIN_BLOCK_BYTES, at / MIN_BLOCK_BYTES, ours.weak.length, 1);
+      // Block sizes are multiples of 1 KiB, so the peer's 1 KiB blocks line up with ours.
+      refined.set(i, Array.from(ours.weak, (w, j) => w === theirs.weak[j] && Buffer.compare(ours.strong.subarray(j * STRONG_BYTES, (j + 1) * STRONG_BYTES), theirs.strong.subarray(j * STRONG_BYTES, (j + 1) * STRONG_BYTES)) === 0));
     }
   }
   const ops: FillOp[] = [];
@@ -249,3 +246,5 @@ export async function planDelta(input: PlanInput, entry: FileEntry): Promise<Del
   }
   return { ops, reuse: { from, isSame: (i) => isKnown[i] === 1 } };
 }
+
+const readAt = promisify(read);

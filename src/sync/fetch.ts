@@ -9,8 +9,8 @@
  * older version do no harm) and removes it once it succeeds.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fstatSync, fsync, futimesSync, open as openFd, rmSync, writeSync, type Stats } from 'node:fs';
-import { open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { closeSync, fchmodSync, fstatSync, fsync, futimesSync, writeSync, type Stats } from 'node:fs';
+import { readdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crashPoint } from '../core/crash-point.js';
 import { describeError, hasCode, isNoSpace, WizardError } from '../core/errors.js';
@@ -19,6 +19,7 @@ import { isDeltaSized, SignatureBuilder, storesSums, type Signature } from '../d
 import type { FileEntry } from '../index/entry.js';
 import { INLINE_MAX_BYTES } from '../workers/hash-file.js';
 import { fetchDelta, type DeltaDeps } from './delta-fetch.js';
+import { createTemp, createTempFd, openTempToRead, removeTemp, type TempPlace } from './temp-place.js';
 import { EarlyWriteback } from './writeback.js';
 
 /** Reads one block of a file from one peer. */
@@ -42,34 +43,53 @@ export interface Downloaded {
 }
 
 /**
- * Fetches `entry` into a new temp file in `dirAbs`, which must exist (the
- * puller makes it one level at a time, never through a link). `basis` is our own current
- * file at that path (already checked against our index) with its stored sums, if any. Partial
- * downloads of the same content in `dirAbs` are reused and removed on success.
- * On failure the temp file stays as a partial if it holds anything new.
+ * Fetches `entry` into a new temp file in `place` (temp-place.ts). `basis` is
+ * our own current file at that path, open for reading (already checked
+ * against our index), with its stored sums, if any; the caller keeps and
+ * closes its descriptor. Partial downloads of the same path in `place` are
+ * reused and removed on success. On failure the temp file stays as a partial
+ * if it holds anything new.
  * `onFetched` hears when every byte is here and verified, before the local
  * finish (mode, mtime, fsync), which is no longer a transfer.
  */
 export async function download(
-  dirAbs: string,
+  place: TempPlace,
   entry: FileEntry,
   sources: readonly string[],
-  basis: { file: string; sums: Signature | undefined } | undefined,
+  basis: { fd: number; sums: Signature | undefined } | undefined,
   deps: DeltaDeps,
   onFetched?: () => void,
 ): Promise<Downloaded> {
   if (sources.length === 0) throw new WizardError('UNREACHABLE', `no connected peer has ${entry.path}`);
-  const base = path.posix.basename(entry.path);
   const hasDeltas = isDeltaSized(entry.size);
   // Small files never use a basis, so they skip the directory listing (thousands of small files share a dir).
-  const partials = hasDeltas ? await findPartials(dirAbs, base, entry.hash) : [];
-  const temp = path.join(dirAbs, tempNameFor(base, `${entry.hash.slice(0, 16)}-${randomBytes(RANDOM_CHARS / 2).toString('hex')}`));
-  if (entry.size <= WRITE_NOW_MAX_BYTES && (!hasDeltas || (basis === undefined && partials.length === 0))) return downloadSmall(temp, entry, sources, deps, onFetched);
-  const fh = await (deps.openTemp ?? openNewTemp)(temp);
+  const partials = hasDeltas ? await findPartials(place, entry.hash) : [];
+  try {
+    const name = tempNameFor(place.stem, `${entry.hash.slice(0, 16)}-${randomBytes(RANDOM_CHARS / 2).toString('hex')}`);
+    if (entry.size <= WRITE_NOW_MAX_BYTES && (!hasDeltas || (basis === undefined && partials.length === 0))) return await downloadSmall(place, name, entry, sources, deps, onFetched);
+    return await downloadToFile(place, name, entry, sources, basis, partials, deps, onFetched);
+  } finally {
+    for (const p of partials) closeSync(p.fd);
+  }
+}
+
+/** download, for a file that may be built from `basis` and `partials` or is too big for one request. */
+async function downloadToFile(
+  place: TempPlace,
+  name: string,
+  entry: FileEntry,
+  sources: readonly string[],
+  basis: { fd: number; sums: Signature | undefined } | undefined,
+  partials: readonly Partial[],
+  deps: DeltaDeps,
+  onFetched?: () => void,
+): Promise<Downloaded> {
+  const hasDeltas = isDeltaSized(entry.size);
+  const { file: temp, fh } = await createTemp(place, name, deps.openTemp);
   const progress = { written: 0 };
   const writeback = new EarlyWriteback(fh);
   try {
-    const bases = [...(basis === undefined ? [] : [basis.file]), ...partials.map((p) => p.file)];
+    const bases = [...(basis === undefined ? [] : [basis.fd]), ...partials.map((p) => p.fd)];
     let sums: Signature | undefined;
     if (hasDeltas && bases.length > 0) {
       try {
@@ -95,7 +115,7 @@ export async function download(
     await fh.sync();
     const finished = await fh.stat();
     await fh.close();
-    await Promise.all(partials.map((p) => rm(p.file, { force: true })));
+    for (const p of partials) await removeTemp(place, p.file);
     return { temp, sums, stat: finished };
   } catch (err) {
     // No flush may still be running on the handle being closed.
@@ -105,8 +125,8 @@ export async function download(
     // On a full disk it is removed whatever it holds: it is the space the user needs back, and the retry needs it too.
     const noSpace = isNoSpace(err);
     const isUseful = hasDeltas && !noSpace && !hasCode(err, 'HASH_MISMATCH') && progress.written > 0 && partials.every((p) => p.size < progress.written);
-    if (isUseful) await Promise.all(partials.map((p) => rm(p.file, { force: true })));
-    else await rm(temp, { force: true });
+    if (isUseful) for (const p of partials) await removeTemp(place, p.file);
+    else await removeTemp(place, temp);
     // The puller turns a full disk into its one line (see noSpaceError), wherever in the pull it happened.
     throw err;
   }
@@ -127,7 +147,7 @@ export async function download(
 export const WRITE_NOW_MAX_BYTES = INLINE_MAX_BYTES;
 
 /** download, for a file of at most WRITE_NOW_MAX_BYTES (one request) with no basis and no partial. */
-async function downloadSmall(temp: string, entry: FileEntry, sources: readonly string[], deps: DeltaDeps, onFetched?: () => void): Promise<Downloaded> {
+async function downloadSmall(place: TempPlace, name: string, entry: FileEntry, sources: readonly string[], deps: DeltaDeps, onFetched?: () => void): Promise<Downloaded> {
   const data = entry.size === 0 ? Buffer.alloc(0) : await deps.readBlock(sources[0] as string, { path: entry.path, hash: entry.hash, offset: 0, length: entry.size });
   if (data.length !== entry.size) throw new WizardError('HASH_MISMATCH', `${entry.path}: peer sent ${data.length} bytes, expected ${entry.size}`);
   if (createHash('sha256').update(data).digest('hex') !== entry.hash) {
@@ -135,7 +155,8 @@ async function downloadSmall(temp: string, entry: FileEntry, sources: readonly s
   }
   onFetched?.();
   deps.signal?.throwIfAborted();
-  const fd = await new Promise<number>((resolve, reject) => openFd(temp, 'wx', 0o600, (err, opened) => (err === null ? resolve(opened) : reject(err))));
+  // Made only now, after the wait for the peer's bytes, and where that wait cannot have moved it (temp-place.ts).
+  const { file: temp, fd } = await createTempFd(place, name);
   try {
     for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, done);
     fchmodSync(fd, fileMode(entry.mode));
@@ -143,16 +164,11 @@ async function downloadSmall(temp: string, entry: FileEntry, sources: readonly s
     await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err === null ? resolve() : reject(err))));
     return { temp, sums: undefined, stat: fstatSync(fd) };
   } catch (err) {
-    rmSync(temp, { force: true });
+    await removeTemp(place, temp);
     throw err;
   } finally {
     closeSync(fd);
   }
-}
-
-/** Opens a new temp file for writing; fails if the name exists. */
-function openNewTemp(file: string): Promise<FileHandle> {
-  return open(file, 'wx', 0o600);
 }
 
 /**
@@ -171,24 +187,32 @@ export function noSpaceError(entry: FileEntry, err: unknown): WizardError {
   );
 }
 
+/** A partial download found for reuse, open for reading. */
+interface Partial {
+  readonly file: string;
+  readonly size: number;
+  readonly fd: number;
+}
+
 /**
- * Temp files in `dirAbs` left by earlier downloads to `base`: of any version
+ * Temp files in `place` left by earlier downloads to its path: of any version
  * (an older version shares most blocks with a newer one, and this way a
  * superseded partial is cleaned up by the next success), or only of content
  * `hash` when the name had to be cut, since then another file's could match.
+ * Each is opened for reading at once (the caller closes them).
  */
-async function findPartials(dirAbs: string, base: string, hash: string): Promise<Array<{ file: string; size: number }>> {
+async function findPartials(place: TempPlace, hash: string): Promise<Partial[]> {
   const tag = hash.slice(0, 16);
-  const sample = tempNameFor(base, `${tag}-${'0'.repeat(RANDOM_CHARS)}`);
-  const isCut = !sample.includes(`-${base}-${tag}-`);
+  const sample = tempNameFor(place.stem, `${tag}-${'0'.repeat(RANDOM_CHARS)}`);
+  const isCut = !sample.includes(`-${place.stem}-${tag}-`);
   const prefix = sample.slice(0, sample.length - `${tag}-${'0'.repeat(RANDOM_CHARS)}.tmp`.length);
   const rest = isCut ? new RegExp(`^${tag}-[0-9a-f]{${RANDOM_CHARS}}\\.tmp$`) : new RegExp(`^[0-9a-f]{16}-[0-9a-f]{${RANDOM_CHARS}}\\.tmp$`);
-  const names = (await readdir(dirAbs)).filter((n) => n.startsWith(prefix) && rest.test(n.slice(prefix.length)));
-  const found: Array<{ file: string; size: number }> = [];
+  const names = (await readdir(place.dir)).filter((n) => n.startsWith(prefix) && rest.test(n.slice(prefix.length)));
+  const found: Partial[] = [];
   for (const n of names) {
-    const file = path.join(dirAbs, n);
-    const st = await stat(file).catch(() => undefined);
-    if (st?.isFile() === true) found.push({ file, size: st.size });
+    const file = path.join(place.dir, n);
+    const fd = openTempToRead(place, file);
+    if (fd !== undefined) found.push({ file, size: fstatSync(fd).size, fd });
   }
   return found;
 }

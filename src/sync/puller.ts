@@ -1,14 +1,36 @@
 /**
  * Carries out reconcile decisions on disk, one path at a time, following the
- * write rule: new content goes to a temp file in the same dir, is verified,
- * fsynced and given its mtime and mode; then, with the folder lock held, the
- * disk is checked to still match the index, the old content is kept in the
- * trash, the temp file is renamed over the target, the dir is fsynced, and
- * only then is the index updated.
+ * write rule: new content goes to a temp file in the folder's `.wizard/tmp`
+ * (temp-place.ts), is verified, fsynced and given its mtime and mode; then,
+ * with the folder lock held, the disk is checked to still match the index,
+ * the old content is kept in the trash, the temp file is renamed over the
+ * target in the same synchronous step as the last check, the dir is fsynced,
+ * and only then is the index updated.
+ *
+ * Every change to the user's tree (a rename, a mkdir, a link, a removal) is
+ * made in one synchronous step with the check of the dirs above it: a peer
+ * can have our own landings swap a dir for a link while another of its
+ * downloads waits, and an await between a check and its call would let that
+ * swap in.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, link, lstat, mkdir, readdir, rename, rm, rmdir, symlink, unlink, utimes } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  unlinkSync,
+  utimesSync,
+  type Stats,
+} from 'node:fs';
 import path from 'node:path';
 import { crashPoint } from '../core/crash-point.js';
 import { isNoSpace, WizardError } from '../core/errors.js';
@@ -16,14 +38,16 @@ import { isTempName, parentOf, resolveInside, tempNameFor } from '../core/paths.
 import type { FileEntry, LocalEntry } from '../index/entry.js';
 import { hasRealAncestors, realAncestors } from '../index/real-path.js';
 import { sameStat, type StatKey } from '../index/hash.js';
-import { observe, type Observation } from '../index/scanner.js';
+import { observeNow, type Observation } from '../index/scanner.js';
 import type { VersionVector } from '../versions/vector.js';
 import type { Signature } from '../delta/signature.js';
 import type { DeltaDeps } from './delta-fetch.js';
-import { download, fileMode, noSpaceError } from './fetch.js';
+import { download, fileMode, noSpaceError, type Downloaded } from './fetch.js';
 import { copyFromLocal } from './local-source.js';
 import type { GroupCommit } from './group-commit.js';
 import { sameObservation } from './local-changes.js';
+import { linkTargetEscape, linkTargetProblem } from './link-target.js';
+import { createTempLink, openToRead, placeTemp, removeTemp, tempPlaceFor } from './temp-place.js';
 import type { Trash } from './trash.js';
 
 /** What applying a decision needs from the folder; the download part (peers, workers, abort signal) is DeltaDeps. */
@@ -105,25 +129,38 @@ export async function applyMerge(ctx: PullContext, rel: string, version: Version
 }
 
 async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVector, sources: readonly string[], opts: TakeOptions): Promise<void> {
-  const abs = resolveInside(ctx.root, entry.path);
   const local = ctx.getLocal(entry.path);
   if (local !== undefined && !local.deleted && local.type === 'file' && local.hash === entry.hash && opts.acceptDisk === undefined) {
     // Same bytes already here (for example the other side of a resolved conflict): only metadata moves.
-    await ctx.locked(async () => {
+    await ctx.locked(() => {
       expectDecidedOn(ctx, entry.path, opts);
-      const current = await expectUnchanged(ctx, entry.path);
+      // One synchronous step from the look to the change, so none of our other operations can move the path between.
+      const current = expectUnchanged(ctx, entry.path);
       if (current === undefined || current.type !== 'file') throw changed(entry.path);
-      await chmod(abs, fileMode(entry.mode));
-      await utimes(abs, new Date(), new Date(entry.mtimeMs));
-      ctx.commit([await recorded(ctx.root, entry, version)]);
+      const abs = resolveInside(ctx.root, entry.path);
+      chmodSync(abs, fileMode(entry.mode));
+      utimesSync(abs, new Date(), new Date(entry.mtimeMs));
+      ctx.commit([recordedAs(entry, version, lstatSync(abs))]);
     });
     return;
   }
-  await ensureParent(ctx, entry.path);
+  ensureParent(ctx, entry.path);
+  const place = tempPlaceFor(ctx.root, entry.path);
   const source = ctx.findByHash?.(entry.hash);
-  const copied = source === undefined ? undefined : await copyFromLocal(ctx.root, path.dirname(abs), entry, source, ctx.runner);
-  const { temp, sums, stat } = copied ?? (await download(path.dirname(abs), entry, sources, await deltaBasis(ctx, entry.path, abs), ctx, opts.onFetched));
-  if (copied !== undefined) opts.onFetched?.();
+  const copied = source === undefined ? undefined : await copyFromLocal(place, entry, source, ctx.runner);
+  let fetched: Downloaded;
+  if (copied !== undefined) {
+    fetched = copied;
+    opts.onFetched?.();
+  } else {
+    const basis = openBasis(ctx, entry.path);
+    try {
+      fetched = await download(place, entry, sources, basis, ctx, opts.onFetched);
+    } finally {
+      if (basis !== undefined) closeSync(basis.fd);
+    }
+  }
+  const { temp, sums, stat } = fetched;
   let placed = false;
   try {
     // The temp file is complete, stamped and fsynced (download and copyFromLocal see to it).
@@ -131,65 +168,70 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
     crashPoint('after-temp-fsync');
     await ctx.landing.land(async () => {
       expectDecidedOn(ctx, entry.path, opts);
-      await replaceWith(ctx, entry.path, abs, temp, opts);
+      await replaceWith(ctx, entry.path, temp, opts);
       placed = true;
-      const landing = { entries: [recordedAs(entry, version, stat)], dir: path.dirname(abs) };
+      const landing = { entries: [recordedAs(entry, version, stat)], dir: path.dirname(resolveInside(ctx.root, entry.path)) };
       return sums === undefined ? landing : { ...landing, after: () => ctx.commitSums(entry.path, entry.hash, sums) };
     });
   } finally {
-    // Not through a parent swapped for a link meanwhile: the temp file is then out of our reach, and so is that dir.
-    if (!placed && hasRealAncestors(ctx.root, entry.path)) await rm(temp, { force: true });
+    if (!placed) await removeTemp(place, temp);
   }
 }
 
 async function applySymlink(ctx: PullContext, entry: FileEntry, version: VersionVector, opts: TakeOptions): Promise<void> {
-  if (!isSafeLinkTarget(entry.path, entry.target)) {
-    throw new WizardError('BAD_PATH', `${entry.path}: not creating a symlink to '${entry.target}', which points outside the folder`);
-  }
-  const abs = resolveInside(ctx.root, entry.path);
-  await ensureParent(ctx, entry.path);
-  const temp = path.join(path.dirname(abs), tempNameFor(path.posix.basename(entry.path), randomBytes(4).toString('hex')));
-  await symlink(entry.target, temp);
+  const refused = linkTargetProblem(entry.path, entry.target);
+  if (refused !== undefined) throw refusedLink(entry, refused);
+  ensureParent(ctx, entry.path);
+  const place = tempPlaceFor(ctx.root, entry.path);
+  const temp = await createTempLink(place, tempNameFor(place.stem, randomBytes(4).toString('hex')), entry.target);
   let placed = false;
   try {
     await ctx.landing.land(async () => {
       expectDecidedOn(ctx, entry.path, opts);
-      await replaceWith(ctx, entry.path, abs, temp, opts);
+      // Where the link leads depends on the links on disk now, so it is judged in the step that creates it.
+      await replaceWith(ctx, entry.path, temp, opts, () => {
+        const escape = linkTargetEscape(ctx.root, entry.path, entry.target);
+        if (escape !== undefined) throw refusedLink(entry, escape);
+      });
       placed = true;
-      return { entries: [await recorded(ctx.root, entry, version)], dir: path.dirname(abs) };
+      return { entries: [recorded(ctx.root, entry, version)], dir: path.dirname(resolveInside(ctx.root, entry.path)) };
     });
   } finally {
-    if (!placed) await rm(temp, { force: true });
+    if (!placed) await removeTemp(place, temp);
   }
+}
+
+/** A link a peer sent that is not created, and why: shown in status and by `status --why`. */
+function refusedLink(entry: FileEntry, why: string): WizardError {
+  return new WizardError('BAD_PATH', `${entry.path}: not creating a symlink to '${entry.target}': ${why}`);
 }
 
 async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVector, opts: TakeOptions): Promise<void> {
   const abs = resolveInside(ctx.root, entry.path);
-  await ensureParent(ctx, entry.path);
+  ensureParent(ctx, entry.path);
   await ctx.locked(async () => {
     expectDecidedOn(ctx, entry.path, opts);
-    const current = await expectUnchanged(ctx, entry.path);
+    const current = expectUnchanged(ctx, entry.path);
     if (current !== undefined && current.type !== 'dir' && opts.keepLocalAs !== undefined) {
       // Our concurrent file lost to a dir: it moves to its conflict name, a second name first so it is never without one.
-      const copy = resolveInside(ctx.root, opts.keepLocalAs);
-      await link(abs, copy);
+      const copy = secondName(ctx, entry.path, opts.keepLocalAs);
       try {
         // A save landing after our checks (an editor's rename) must not be unlinked: it has no other name.
-        await expectStill(ctx, entry.path, current);
+        expectStill(ctx, entry.path, current);
       } catch (err) {
-        await rm(copy, { force: true });
+        removeNow(ctx.root, opts.keepLocalAs, copy);
         throw err;
       }
       ctx.created?.(opts.keepLocalAs);
-      await unlink(abs);
+      unlinkSync(abs);
     } else if (current !== undefined && current.type !== 'dir') {
       await ctx.trash.moveIn(abs, entry.path, 'replaced', () => expectStill(ctx, entry.path, current));
     }
-    // The parent chain once more: mkdir and chmod through a dir swapped for a link would act outside the folder.
-    if (current?.type !== 'dir' && !realAncestors(ctx.root, entry.path)) throw changed(entry.path);
-    if (current?.type !== 'dir') await mkdir(abs);
-    await chmod(abs, (entry.mode & 0o777) | 0o700);
-    ctx.commit([await recorded(ctx.root, entry, version)]);
+    // The parent chain once more, in the step that makes and stamps the dir: through a dir swapped for a link both would act outside the folder.
+    if (!realAncestors(ctx.root, entry.path)) throw changed(entry.path);
+    if (current?.type !== 'dir') mkdirSync(abs);
+    chmodDirNow(abs, (entry.mode & 0o777) | 0o700);
+    ctx.commit([recorded(ctx.root, entry, version)]);
   });
 }
 
@@ -199,40 +241,41 @@ async function applyDelete(ctx: PullContext, rel: string, version: VersionVector
     expectDecidedOn(ctx, rel, opts);
     const local = ctx.getLocal(rel);
     if (local === undefined) return { entries: [] };
-    const current = await expectUnchanged(ctx, rel, opts.acceptDisk);
-    if (current?.type === 'dir') await removeEmptyDir(abs, rel);
+    const current = expectUnchanged(ctx, rel, opts.acceptDisk);
+    if (current?.type === 'dir') removeEmptyDir(ctx.root, rel);
     else if (current !== undefined) await ctx.trash.moveIn(abs, rel, 'deleted', () => expectStill(ctx, rel, current));
     return { entries: [{ ...local, size: 0, hash: '', target: '', deleted: true, version, inode: 0 }], dir: path.dirname(abs) };
   }, { alone: true });
 }
 
 /**
- * Renames `temp` over `abs`, keeping whatever was at `abs` in the trash (or
- * as a conflict copy). Must be called with the lock held; the caller fsyncs the dir.
+ * Renames `temp` over `rel`, keeping whatever was there in the trash (or as a
+ * conflict copy). `also` is a last look that must hold in the step that
+ * renames (a link's destination). Must be called with the lock held; the
+ * caller fsyncs the dir.
  */
-async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: string, opts: TakeOptions): Promise<void> {
-  const current = await expectUnchanged(ctx, rel, opts.acceptDisk);
+async function replaceWith(ctx: PullContext, rel: string, temp: string, opts: TakeOptions, also?: () => void): Promise<void> {
+  const abs = resolveInside(ctx.root, rel);
+  const current = expectUnchanged(ctx, rel, opts.acceptDisk);
   /** A second name made for the old version (conflict copy or trash entry), undone if we do not go on. */
   let kept: string | undefined;
   if (current?.type === 'dir') {
     // A dir becomes a file or link.
-    await removeEmptyDir(abs, rel);
+    removeEmptyDir(ctx.root, rel);
   } else if (current !== undefined && opts.keepLocalAs !== undefined) {
     // A second name for the losing version first, so at no moment is either version without a name.
-    kept = resolveInside(ctx.root, opts.keepLocalAs);
-    await link(abs, kept);
+    kept = secondName(ctx, rel, opts.keepLocalAs);
   } else if (current !== undefined) {
     kept = await ctx.trash.preserve(abs, rel);
   }
   try {
+    // The last look and the rename in one synchronous step (temp-place.ts): nothing of ours runs between.
     // Nothing was there and nothing was done since expectUnchanged looked, but its "nothing" may be a
-    // parent gone or swapped for a link: only the parent chain needs looking at again.
-    if (current === undefined) {
-      if (!realAncestors(ctx.root, rel)) throw changed(rel);
-    } else {
-      await expectStill(ctx, rel, current.type === 'dir' ? undefined : current);
-    }
-    await rename(temp, abs);
+    // parent gone or swapped for a link, which placeTemp checks.
+    placeTemp(ctx.root, rel, temp, () => {
+      if (current !== undefined) expectStill(ctx, rel, current.type === 'dir' ? undefined : current);
+      also?.();
+    });
     // Crash point: the target is the new content, but neither its dir is fsynced nor the index told.
     crashPoint('after-rename');
   } catch (err) {
@@ -244,22 +287,53 @@ async function replaceWith(ctx: PullContext, rel: string, abs: string, temp: str
 }
 
 /**
+ * Gives our file at `rel` the second name `copyRel` (a conflict copy), in one
+ * step with the check of the dirs above both; fails rather than replace
+ * anything at `copyRel`. Returns the copy's absolute path.
+ */
+function secondName(ctx: PullContext, rel: string, copyRel: string): string {
+  const copy = resolveInside(ctx.root, copyRel);
+  if (!realAncestors(ctx.root, rel) || !realAncestors(ctx.root, copyRel)) throw changed(rel);
+  linkSync(resolveInside(ctx.root, rel), copy);
+  return copy;
+}
+
+/** Removes `abs` (the path of `rel`) unless a dir above it changed meanwhile. */
+function removeNow(root: string, rel: string, abs: string): void {
+  if (hasRealAncestors(root, rel)) rmSync(abs, { force: true });
+}
+
+/**
+ * Sets a dir's mode through a descriptor opened without following a link, so
+ * a dir swapped for a link by another process cannot have us chmod its target.
+ */
+function chmodDirNow(abs: string, mode: number): void {
+  const fd = openSync(abs, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    fchmodSync(fd, mode);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * Looks once more, right before the rename, after the slow steps that follow
  * `expectUnchanged` (a trash link, a conflict copy): every dir above `rel`
  * must still be a real directory (a dir swapped for a symlink would send the
  * rename out of the folder), and `rel` must still be exactly `expected` (an
  * edit saved meanwhile must not be buried under the pulled version).
+ * Synchronous: the caller acts on its answer in the same step.
  *
  * What remains is the window between this check and the rename itself, which
  * no portable call closes (Node has no renameat2 with RENAME_EXCHANGE and no
- * dir-relative rename): a racing local writer can still land there. An edit
+ * dir-relative rename): another process can still land there. An edit
  * written in place in that window is kept, as the trash entry is a hard link
  * to the same file; a file renamed over the target, or a parent swapped for a
  * link, in that window of microseconds is not caught.
  */
-async function expectStill(ctx: PullContext, rel: string, expected: Observation | undefined): Promise<void> {
+function expectStill(ctx: PullContext, rel: string, expected: Observation | undefined): void {
   if (!realAncestors(ctx.root, rel)) throw changed(rel);
-  if (!sameObservation(await observe(ctx.root, rel), expected)) throw changed(rel);
+  if (!sameObservation(observeNow(ctx.root, rel), expected)) throw changed(rel);
 }
 
 /**
@@ -268,14 +342,14 @@ async function expectStill(ctx: PullContext, rel: string, expected: Observation 
  * Anything else is a local change not yet scanned; overwriting it would lose it.
  * `accept`: a file known to differ exactly so (see TakeOptions.acceptDisk) passes too.
  */
-async function expectUnchanged(ctx: PullContext, rel: string, accept?: StatKey): Promise<Observation | undefined> {
+function expectUnchanged(ctx: PullContext, rel: string, accept?: StatKey): Observation | undefined {
   const local = ctx.getLocal(rel);
-  const current = await observe(ctx.root, rel);
+  const current = observeNow(ctx.root, rel);
   if (accept !== undefined && current?.type === 'file' && local !== undefined && !local.deleted && sameStat(current, accept)) return current;
   if (local === undefined || local.deleted) {
     if (current !== undefined) {
       // On a case-insensitive filesystem `Notes.txt` finds our `notes.txt`: that is a clash to report, not a change to rescan.
-      const other = caseVariant(await readdir(path.dirname(resolveInside(ctx.root, rel))).catch(() => []), path.posix.basename(rel));
+      const other = caseVariant(listNow(path.dirname(resolveInside(ctx.root, rel))), path.posix.basename(rel));
       if (other !== undefined) {
         throw new WizardError('CASE_CONFLICT', `${rel} differs only in letter case from ${other}, which is here already; this filesystem cannot hold both, so neither is overwritten (rename one of them)`);
       }
@@ -301,20 +375,34 @@ export function caseVariant(names: readonly string[], name: string): string | un
 /**
  * Removes a dir only when it is empty: anything still inside is either being
  * deleted on its own, or new here and must stay (then CHANGED: rescan, decide again).
+ * Synchronous, with the dirs above it checked in the same step.
  */
-async function removeEmptyDir(abs: string, rel: string): Promise<void> {
+function removeEmptyDir(root: string, rel: string): void {
+  const abs = resolveInside(root, rel);
+  if (!realAncestors(root, rel)) throw changed(rel);
   try {
-    await rmdir(abs);
+    rmdirSync(abs);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw err;
     // Left-over partial downloads are ours, not the user's: they must not keep a deleted dir alive.
     // (Deletions run after the round's downloads, so none of these is being written.)
-    const names = await readdir(abs);
+    const names = readdirSync(abs);
     if (names.length === 0 || !names.every(isTempName)) throw changed(rel);
-    for (const name of names) await rm(path.join(abs, name), { force: true });
-    await rmdir(abs).catch(() => {
+    for (const name of names) rmSync(path.join(abs, name), { force: true });
+    try {
+      rmdirSync(abs);
+    } catch {
       throw changed(rel);
-    });
+    }
+  }
+}
+
+/** The names in `dir`, or none when it cannot be read. */
+function listNow(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }
 
@@ -324,39 +412,47 @@ function expectDecidedOn(ctx: PullContext, rel: string, opts: TakeOptions): void
 }
 
 /**
- * Our current file at `rel` as a delta basis, only while it is exactly what
- * the index recorded (a file being edited right now would give wrong blocks;
- * the hash check would catch them, but only after a wasted transfer).
+ * Our current file at `rel` as a delta basis, open for reading, only while
+ * it is exactly what the index recorded (a file being edited right now would
+ * give wrong blocks; the hash check would catch them, but only after a wasted
+ * transfer). Opened now, before the download's waits, and checked by its
+ * inode: a path opened after them could lead out of the folder (temp-place.ts).
  */
-async function deltaBasis(ctx: PullContext, rel: string, abs: string): Promise<{ file: string; sums: Signature | undefined } | undefined> {
+function openBasis(ctx: PullContext, rel: string): { fd: number; sums: Signature | undefined } | undefined {
   const local = ctx.getLocal(rel);
   if (local === undefined || local.deleted || local.type !== 'file') return undefined;
-  const current = await observe(ctx.root, rel);
-  if (current?.type !== 'file' || current.size !== local.size || current.mtimeMs !== local.mtimeMs || current.inode !== local.inode) return undefined;
-  return { file: abs, sums: ctx.storedSums(rel, local.hash) };
+  const fd = openToRead(ctx.root, rel, local);
+  return fd === undefined ? undefined : { fd, sums: ctx.storedSums(rel, local.hash) };
 }
 
-/** Parent dirs of a pulled path normally arrive as entries first; create any that are missing. */
-async function ensureParent(ctx: PullContext, rel: string): Promise<void> {
-  // Throws on a symlinked ancestor: a peer must never get us to write through a link.
+/**
+ * Parent dirs of a pulled path normally arrive as entries first; create any
+ * that are missing, one level at a time (never `recursive`, which would
+ * follow a link), each in one synchronous step with the check of the dirs
+ * above it. Throws BAD_PATH on a symlinked ancestor: a peer must never get
+ * us to write through a link.
+ */
+function ensureParent(ctx: PullContext, rel: string): void {
   if (realAncestors(ctx.root, rel)) return;
   const parts = parentOf(rel).split('/');
   for (let i = 1; i <= parts.length; i++) {
     const dir = parts.slice(0, i).join('/');
-    const obs = await observe(ctx.root, dir);
+    const obs = observeNow(ctx.root, dir);
     if (obs?.type === 'dir') continue;
     if (obs !== undefined) throw changed(rel);
-    // One level at a time, never `recursive`, which would follow a link planted meanwhile.
-    await mkdir(resolveInside(ctx.root, dir)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
-    });
+    if (!realAncestors(ctx.root, dir)) throw changed(rel);
+    try {
+      mkdirSync(resolveInside(ctx.root, dir));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   }
   if (!realAncestors(ctx.root, rel)) throw changed(rel);
 }
 
 /** The local entry for content just put at `entry.path`. */
-async function recorded(root: string, entry: FileEntry, version: VersionVector): Promise<Omit<LocalEntry, 'sequence'>> {
-  return recordedAs(entry, version, await lstat(resolveInside(root, entry.path)));
+function recorded(root: string, entry: FileEntry, version: VersionVector): Omit<LocalEntry, 'sequence'> {
+  return recordedAs(entry, version, lstatSync(resolveInside(root, entry.path)));
 }
 
 /** The local entry for content put at `entry.path` whose stat (lstat, or fstat of the renamed file) is `st`. */
@@ -374,13 +470,6 @@ function recordedAs(entry: FileEntry, version: VersionVector, st: Stats): Omit<L
     deleted: false,
     inode: st.ino,
   };
-}
-
-/** A relative link target that stays inside the folder. Absolute targets and ones that climb out are never created. */
-export function isSafeLinkTarget(linkPath: string, target: string): boolean {
-  if (target === '' || target.includes('\0') || path.posix.isAbsolute(target) || target.includes('\\')) return false;
-  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(linkPath), target));
-  return resolved !== '..' && !resolved.startsWith('../') && resolved !== '.wizard' && !resolved.startsWith('.wizard/');
 }
 
 function changed(rel: string): WizardError {

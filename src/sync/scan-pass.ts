@@ -15,7 +15,7 @@ import { isAlwaysIgnored, type IgnoreMatcher } from '../ignore/matcher.js';
 import { changedPaths, looksUnflushed, minimalRoots, type Candidate } from './local-changes.js';
 import type { RetryBook } from './retry.js';
 import type { DeletionGate } from './deletion-gate.js';
-import { removeStaleTemps } from './stale-temps.js';
+import { removeStaleTemps, sharedTemps } from './stale-temps.js';
 import { SCAN_LOOKS_AT_ONCE, type ChangeRecorder, type Recorded } from './change-recorder.js';
 import { FOLDER_IGNORE, type FolderIgnoreRules } from './ignore-rules.js';
 import type { FolderControl } from './folder-control.js';
@@ -145,8 +145,10 @@ export class ScanPass {
       ...(this.deps.readDir === undefined ? {} : { readDir: this.deps.readDir }),
     });
     for (const s of result.skipped) this.deps.log.warn({ path: s.path, reason: s.reason }, 'not syncing path');
-    if (result.temps.length > 0) {
-      const removed = await removeStaleTemps(root, result.temps, { afterRestart: this.deps.afterRestart() && rel === '', nowMs: this.deps.clock.now() });
+    // A scan of the whole folder also looks at the shared temp dir, which no walk enters (it is in .wizard).
+    const temps = rel === '' ? [...result.temps, ...(await sharedTemps(root))] : result.temps;
+    if (temps.length > 0) {
+      const removed = await removeStaleTemps(root, temps, { afterRestart: this.deps.afterRestart() && rel === '', nowMs: this.deps.clock.now() });
       if (removed.length > 0) this.deps.log.info({ count: removed.length, first: removed[0] }, 'removed temp files left by interrupted downloads');
     }
     const known = new Map(store.localUnder(id, rel).map((e) => [e.path, e]));

@@ -5,7 +5,7 @@
  * is there (deleted, replaced, ...) is appended to `.wizard/trash.jsonl`, as
  * the name alone cannot say it.
  */
-import { constants } from 'node:fs';
+import { constants, renameSync } from 'node:fs';
 import { appendFile, copyFile, link, lstat, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../core/clock.js';
@@ -86,14 +86,16 @@ export class Trash {
   /**
    * Moves the file or empty dir at `abs` (whose folder-relative path is `rel`)
    * into the trash. Returns the trash path. `check` runs last before the
-   * rename (the caller's look that `abs` is still what it decided on).
+   * rename, in the same synchronous step (the caller's look that `abs` and
+   * the dirs above it are still what it decided on: nothing of ours can move
+   * them between the look and the rename).
    */
-  async moveIn(abs: string, rel: string, cause: TrashCause = 'deleted', check?: () => Promise<void>): Promise<string> {
+  async moveIn(abs: string, rel: string, cause: TrashCause = 'deleted', check?: () => void): Promise<string> {
     return this.place(rel, cause, async (dest) => {
       // rename() would silently replace an earlier trash entry of the same name; refuse instead.
       await assertAbsent(dest);
-      await check?.();
-      await rename(abs, dest);
+      check?.();
+      renameSync(abs, dest);
       return () => putBack(dest, abs);
     });
   }

@@ -33,9 +33,11 @@ export interface Jobs {
   hash: { args: { path: string; stat: StatKey; noSums?: boolean; prior?: Signature }; result: { hash: string; sums: Signature | undefined } };
   /**
    * For each block of `target`, where it is found in one of `bases` (`basis[i]` -1: nowhere).
+   * `bases` are descriptors open for reading, owned by the caller (worker threads share the
+   * process's descriptors): a path opened here, after the caller's waits, could lead anywhere.
    * With `ranges`, only those byte ranges of `bases[0]` are searched.
    */
-  locate: { args: { bases: string[]; target: Signature; ranges?: Array<[number, number]> }; result: { basis: Int8Array; offset: Float64Array } };
+  locate: { args: { bases: number[]; target: Signature; ranges?: Array<[number, number]> }; result: { basis: Int8Array; offset: Float64Array } };
   /**
    * Block sums of `count` blocks from block `first`, of a file that must still
    * match `stat`; `prior` is the earlier version's signature of the same blocks (sliceSignature).
@@ -119,33 +121,21 @@ function hashJob(path: string, stat: StatKey, noSums: boolean, prior: Signature 
   }
 }
 
-function locateJob(bases: string[], target: Signature, ranges: Array<[number, number]> | undefined): Jobs['locate']['result'] {
+function locateJob(bases: number[], target: Signature, ranges: Array<[number, number]> | undefined): Jobs['locate']['result'] {
   const basis = new Int8Array(target.weak.length).fill(-1);
   const offset = new Float64Array(target.weak.length).fill(-1);
   const buf = Buffer.allocUnsafe(READ_BYTES);
-  for (const [b, file] of bases.entries()) {
-    let fd: number;
-    try {
-      fd = openSync(file, NO_FOLLOW);
-    } catch (err) {
-      // A basis that vanished (a partial download cleaned up) only means less to reuse.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw err;
-    }
-    try {
-      for (const [start, end] of b === 0 && ranges !== undefined ? ranges : [[0, Number.MAX_SAFE_INTEGER] as const]) {
-        const locator = new BlockLocator(target);
-        readRange(fd, start, end - start, buf, (chunk) => locator.push(chunk));
-        const found = locator.finish();
-        for (let i = 0; i < found.length; i++) {
-          if (basis[i] === -1 && (found[i] as number) >= 0) {
-            basis[i] = b;
-            offset[i] = start + (found[i] as number);
-          }
+  for (const [b, fd] of bases.entries()) {
+    for (const [start, end] of b === 0 && ranges !== undefined ? ranges : [[0, Number.MAX_SAFE_INTEGER] as const]) {
+      const locator = new BlockLocator(target);
+      readRange(fd, start, end - start, buf, (chunk) => locator.push(chunk));
+      const found = locator.finish();
+      for (let i = 0; i < found.length; i++) {
+        if (basis[i] === -1 && (found[i] as number) >= 0) {
+          basis[i] = b;
+          offset[i] = start + (found[i] as number);
         }
       }
-    } finally {
-      closeSync(fd);
     }
     if (!basis.includes(-1)) break;
   }

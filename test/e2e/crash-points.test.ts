@@ -28,6 +28,7 @@ import type { CrashPointName } from '../../src/core/crash-point.js';
 import { cleanup, initNode, runCli, setPeer, spawnDaemon, startDaemon, tempDir, treeOf, waitConnected, waitSameTree, type TestNode } from '../support/daemon.js';
 import { seededBytes, seededRandom } from '../support/random.js';
 import { waitFor } from '../support/wait.js';
+import { tempFilesIn } from '../support/temps.js';
 
 const TIMINGS = { WIZARD_PING_INTERVAL_MS: '400', WIZARD_IDLE_TIMEOUT_MS: '2000' };
 const KiB = 1024;
@@ -54,11 +55,9 @@ async function start(n: TestNode): Promise<void> {
   await startDaemon(n, TIMINGS);
 }
 
-/** Wizard temp files anywhere in `root` outside `.wizard/`. */
+/** Wizard temp files anywhere in `root`, its `.wizard/tmp` included. */
 function tempFiles(root: string): string[] {
-  return readdirSync(root, { recursive: true })
-    .map(String)
-    .filter((n) => !n.startsWith('.wizard') && path.basename(n).startsWith('.~wizard-'));
+  return tempFilesIn(root);
 }
 
 /** `n`'s own index entries (live ones and tombstones), read from its live index. */

@@ -4,7 +4,7 @@
  * the file cross the wire.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, startDaemon, startPairedNodes, waitConnected, type TestNode } from '../support/daemon.js';
@@ -76,9 +76,10 @@ describe('delta transfers between two daemons', () => {
 
   it('resumes a download cut by killing the receiver from the partial file it left', async () => {
     const content = seededBytes(96 * MiB, 45);
-    // Largest partial download of resume.bin in beta's folder.
+    // Largest partial download of resume.bin in beta's temp dir.
+    const tmp = path.join(b.folder, '.wizard', 'tmp');
     const partialBytes = () =>
-      Math.max(0, ...readdirSync(b.folder).filter((n) => n.startsWith('.~wizard-resume.bin-')).map((n) => statSync(path.join(b.folder, n)).size));
+      Math.max(0, ...(existsSync(tmp) ? readdirSync(tmp) : []).filter((n) => n.includes('-resume.bin-')).map((n) => statSync(path.join(tmp, n)).size));
     writeFileSync(path.join(a.folder, 'resume.bin'), content);
     await waitFor('a partial download of at least 16 MiB on beta', () => partialBytes() >= 16 * MiB, 30_000, 2);
     await b.daemon?.kill();

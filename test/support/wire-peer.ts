@@ -127,6 +127,8 @@ export class WirePeer {
   readonly remoteId: string;
   /** Called for each `request` instead of serving from `serves`, when set. */
   onRequest: ((msg: WireMessage) => void) | undefined;
+  /** Called for each `sums-request` instead of refusing it, when set. */
+  onSumsRequest: ((msg: WireMessage) => void) | undefined;
   private buffer: Buffer = Buffer.alloc(0);
   private closeReason: string | undefined;
   private waiters: Array<{ match: (m: WireMessage) => boolean; resolve: (m: WireMessage) => void }> = [];
@@ -242,7 +244,10 @@ export class WirePeer {
         else this.send({ type: 'response', id: msg.id, data: data.subarray(Number(msg.offset), Number(msg.offset) + Number(msg.length)) });
       }
     }
-    if (msg.type === 'sums-request') this.send({ type: 'error', id: msg.id, code: 'not-found', message: 'no sums here' });
+    if (msg.type === 'sums-request') {
+      if (this.onSumsRequest !== undefined) this.onSumsRequest(msg);
+      else this.send({ type: 'error', id: msg.id, code: 'not-found', message: 'no sums here' });
+    }
     for (const w of this.waiters.filter((x) => x.match(msg))) {
       this.waiters = this.waiters.filter((x) => x !== w);
       w.resolve(msg);
@@ -314,4 +319,40 @@ export class EntryMaker {
 /** An `index` message (PROTOCOL.md section 3). */
 export function indexMessage(folder: string, entries: unknown[], indexId = '0123456789abcdef', reset = false): Record<string, unknown> {
   return { type: 'index', folder, indexId, reset, entries };
+}
+
+/**
+ * The weak sum of PROTOCOL.md section 8.1 (librsync's rrs0): for each byte b,
+ * s1 += b + 31 and s2 += s1, both 16-bit; the sum is s2 << 16 | s1.
+ */
+export function weakSum(block: Buffer): number {
+  let s1 = 0;
+  let s2 = 0;
+  for (const b of block) {
+    s1 = (s1 + b + 31) & 0xffff;
+    s2 = (s2 + s1) & 0xffff;
+  }
+  return ((s2 << 16) | s1) >>> 0;
+}
+
+/** A `sums` answer (PROTOCOL.md sections 3 and 8.1) for `req`, computed over `content`. */
+export function sumsAnswer(req: WireMessage, content: Buffer): Record<string, unknown> {
+  const blockSize = Number(req.blockSize);
+  const first = Number(req.first);
+  const group = Number(req.group);
+  const blocks: Buffer[] = [];
+  for (let i = first; i < first + Number(req.count) && i * blockSize < content.length; i++) blocks.push(content.subarray(i * blockSize, (i + 1) * blockSize));
+  const strongOf = (b: Buffer) => createHash('sha256').update(b).digest().subarray(0, 16);
+  let weak = Buffer.alloc(0);
+  let strong: Buffer;
+  if (group === 1) {
+    weak = Buffer.alloc(4 * blocks.length);
+    blocks.forEach((b, i) => weak.writeUInt32BE(weakSum(b), 4 * i));
+    strong = Buffer.concat(blocks.map(strongOf));
+  } else {
+    const digests: Buffer[] = [];
+    for (let g = 0; g < blocks.length; g += group) digests.push(strongOf(Buffer.concat(blocks.slice(g, g + group).map(strongOf))));
+    strong = Buffer.concat(digests);
+  }
+  return { type: 'sums', id: req.id, fileSize: content.length, blockSize, first, group, weak, strong };
 }

@@ -4,7 +4,7 @@
  * wrong bytes, and resume from a partial download.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { signatureOf, storesSums, type Signature } from '../../src/delta/signatu
 import { tempNameFor } from '../../src/core/paths.js';
 import type { FileEntry } from '../../src/index/entry.js';
 import { download, WRITE_NOW_MAX_BYTES } from '../../src/sync/fetch.js';
+import { tempPlaceFor, type TempPlace } from '../../src/sync/temp-place.js';
 import { hasCode } from '../../src/core/errors.js';
 import { inlineRunner } from '../../src/workers/pool.js';
 import { fakePeer } from '../support/peer.js';
@@ -19,21 +20,37 @@ import { seededBytes } from '../support/random.js';
 import { canMountTmpfs, fillDisk, mountTmpfs, NO_TMPFS_REASON, unmount } from '../support/tmpfs.js';
 
 const KiB = 1024;
+/** The folder root, with its `.wizard` dir. */
 let dir: string;
+/** Where the temp files of `f` go: the folder's `.wizard/tmp`. */
+let place: TempPlace;
+/** Descriptors a test opened for a basis, closed after it. */
+const opened: number[] = [];
 
 beforeEach(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'wizard-download-'));
+  mkdirSync(path.join(dir, '.wizard'));
+  place = tempPlaceFor(dir, 'f');
 });
 
 afterEach(() => {
+  for (const fd of opened.splice(0)) closeSync(fd);
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Our file `f` with `content`, open as a delta basis. */
+function basisOf(content: Buffer, sums: Signature | undefined): { fd: number; sums: Signature | undefined } {
+  writeFileSync(path.join(dir, 'f'), content);
+  const fd = openSync(path.join(dir, 'f'), 'r');
+  opened.push(fd);
+  return { fd, sums };
+}
 
 function entryOf(rel: string, content: Buffer): FileEntry {
   return { path: rel, type: 'file', size: content.length, mtimeMs: 0, mode: 0o644, hash: createHash('sha256').update(content).digest('hex'), target: '', version: { p: 1 }, deleted: false, sequence: 1 };
 }
 
-const temps = () => readdirSync(dir).filter((n) => n.startsWith('.~wizard-'));
+const temps = () => (existsSync(place.dir) ? readdirSync(place.dir).filter((n) => n.startsWith('.~wizard-')) : []);
 
 describe('download', () => {
   const edited = (seed: number) => {
@@ -89,12 +106,8 @@ describe('download', () => {
   for (const c of cases) {
     it(c.description, async () => {
       const peer = fakePeer({ f: c.target });
-      let basis: { file: string; sums: Signature | undefined } | undefined;
-      if (c.basis !== undefined) {
-        basis = { file: path.join(dir, 'f'), sums: c.hasSums === true ? signatureOf(c.basis) : undefined };
-        writeFileSync(basis.file, c.basis);
-      }
-      const { temp, sums } = await download(dir, entryOf('f', c.target), ['peer'], basis, { ...peer, runner: inlineRunner });
+      const basis = c.basis === undefined ? undefined : basisOf(c.basis, c.hasSums === true ? signatureOf(c.basis) : undefined);
+      const { temp, sums } = await download(place, entryOf('f', c.target), ['peer'], basis, { ...peer, runner: inlineRunner });
       expect(readFileSync(temp).equals(c.target)).toBe(true);
       expect(peer.blockBytes).toBeLessThanOrEqual(c.maxSent);
       // The sums recorded for the new file are its own, whether hashed or reused from the old file's; none below STORED_SUMS_MIN_BYTES.
@@ -107,7 +120,7 @@ describe('download', () => {
   it('hands over a temp file stamped with the entry\'s mtime and mode, ready to rename', async () => {
     const content = seededBytes(3000, 16);
     const entry = { ...entryOf('f', content), mtimeMs: 1_600_000_000_123, mode: 0o640 };
-    const { temp } = await download(dir, entry, ['peer'], undefined, { ...fakePeer({ f: content }), runner: inlineRunner });
+    const { temp } = await download(place, entry, ['peer'], undefined, { ...fakePeer({ f: content }), runner: inlineRunner });
     const st = statSync(temp);
     expect(Math.round(st.mtimeMs)).toBe(1_600_000_000_123);
     expect(st.mode & 0o777).toBe(0o640);
@@ -118,7 +131,7 @@ describe('download', () => {
 
     it('is fetched in one request and handed over with the stat of the temp file it wrote', async () => {
       const peer = fakePeer({ f: content });
-      const { temp, stat, sums } = await download(dir, entryOf('f', content), ['peer'], undefined, { ...peer, runner: inlineRunner });
+      const { temp, stat, sums } = await download(place, entryOf('f', content), ['peer'], undefined, { ...peer, runner: inlineRunner });
       expect(readFileSync(temp).equals(content)).toBe(true);
       expect(peer.blockBytes).toBe(content.length);
       expect(sums).toBeUndefined();
@@ -127,7 +140,7 @@ describe('download', () => {
     });
 
     it('creates nothing when the bytes that came do not match the hash', async () => {
-      const err: unknown = await download(dir, entryOf('f', content), ['peer'], undefined, { ...fakePeer({ f: Buffer.from('forged') }), runner: inlineRunner }).catch((e: unknown) => e);
+      const err: unknown = await download(place, entryOf('f', content), ['peer'], undefined, { ...fakePeer({ f: Buffer.from('forged') }), runner: inlineRunner }).catch((e: unknown) => e);
       expect(hasCode(err, 'HASH_MISMATCH')).toBe(true);
       expect(temps()).toEqual([]);
     });
@@ -137,10 +150,12 @@ describe('download', () => {
       mkdirSync(disk);
       mountTmpfs(disk, '1m');
       try {
+        mkdirSync(path.join(disk, '.wizard'));
+        const full = tempPlaceFor(disk, 'f');
         fillDisk(disk);
-        const err: unknown = await download(disk, entryOf('f', content), ['peer'], undefined, { ...fakePeer({ f: content }), runner: inlineRunner }).catch((e: unknown) => e);
+        const err: unknown = await download(full, entryOf('f', content), ['peer'], undefined, { ...fakePeer({ f: content }), runner: inlineRunner }).catch((e: unknown) => e);
         expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
-        expect(readdirSync(disk).filter((n) => n.startsWith('.~wizard-'))).toEqual([]);
+        expect(readdirSync(full.dir).filter((n) => n.startsWith('.~wizard-'))).toEqual([]);
       } finally {
         unmount(disk);
       }
@@ -152,7 +167,7 @@ describe('download', () => {
     const peer = fakePeer({ f: content });
     const heard: number[] = [];
     let resolved = false;
-    const done = download(dir, entryOf('f', content), ['peer'], undefined, { ...peer, runner: inlineRunner }, () => {
+    const done = download(place, entryOf('f', content), ['peer'], undefined, { ...peer, runner: inlineRunner }, () => {
       expect(resolved).toBe(false);
       heard.push(peer.blockBytes);
     }).then((d) => {
@@ -168,14 +183,13 @@ describe('download', () => {
       const basis = seededBytes(512 * KiB, 6);
       const target = Buffer.from(basis);
       target[100] = (target[100] as number) ^ 1;
-      writeFileSync(path.join(dir, 'f'), basis);
       // The peer announces the basis's sums for content that differs from them: every block "matches".
       const peer = fakePeer({ f: target });
       const liar = { ...peer, readSums: fakePeer({ f: basis }).readSums };
-      const current = { file: path.join(dir, 'f'), sums: hasSums ? signatureOf(basis) : undefined };
+      const current = basisOf(basis, hasSums ? signatureOf(basis) : undefined);
       const fallbacks: unknown[] = [];
       const deps = { ...liar, runner: inlineRunner, onDeltaFallback: (_rel: string, err: unknown) => fallbacks.push(err) };
-      const { temp } = await download(dir, entryOf('f', target), ['peer'], current, deps);
+      const { temp } = await download(place, entryOf('f', target), ['peer'], current, deps);
       expect(readFileSync(temp).equals(target)).toBe(true);
       expect(peer.blockBytes).toBe(target.length);
       expect(fallbacks).toHaveLength(1);
@@ -185,25 +199,27 @@ describe('download', () => {
   it('reuses and then removes a partial left by a download of an older version', async () => {
     const older = seededBytes(1024 * KiB, 12);
     const target = Buffer.concat([older.subarray(0, 700 * KiB), seededBytes(2 * KiB, 13), older.subarray(702 * KiB)]);
-    const stale = path.join(dir, tempNameFor('f', `${'0'.repeat(16)}-abcdef01`));
+    const stale = path.join(place.dir, tempNameFor(place.stem, `${'0'.repeat(16)}-abcdef01`));
     writeFileSync(stale, older);
-    // A symlink's temp name and another file's partial are not ours to touch.
-    const others = [tempNameFor('f', 'abcdef01'), tempNameFor('g', `${'0'.repeat(16)}-abcdef01`)];
-    for (const n of others) writeFileSync(path.join(dir, n), 'x');
+    // A symlink's temp name, another path's partial, and a partial of a file `f` in another dir are not ours to touch.
+    const others = [tempNameFor(place.stem, 'abcdef01'), tempNameFor(tempPlaceFor(dir, 'g').stem, `${'0'.repeat(16)}-abcdef01`)];
+    mkdirSync(path.join(dir, 'd'));
+    others.push(tempNameFor(tempPlaceFor(dir, 'd/f').stem, `${'0'.repeat(16)}-abcdef01`));
+    for (const n of others) writeFileSync(path.join(place.dir, n), older);
     const peer = fakePeer({ f: target });
-    const { temp } = await download(dir, entryOf('f', target), ['peer'], undefined, { ...peer, runner: inlineRunner });
+    const { temp } = await download(place, entryOf('f', target), ['peer'], undefined, { ...peer, runner: inlineRunner });
     expect(readFileSync(temp).equals(target)).toBe(true);
     expect(peer.blockBytes).toBeLessThanOrEqual(3 * 5 * KiB);
     expect(temps().sort()).toEqual([path.basename(temp), ...others].sort());
   });
 
   it('F6: sizes nothing by a huge size a peer announces (2^50 bytes): no delta, no sums, the short answer fails the download', async () => {
-    writeFileSync(path.join(dir, 'f'), seededBytes(64 * KiB, 15));
+    const basis = basisOf(seededBytes(64 * KiB, 15), undefined);
     const entry = { ...entryOf('f', Buffer.alloc(0)), size: 2 ** 50 };
     const peer = fakePeer({ f: seededBytes(64 * KiB, 15) });
     const fallbacks: unknown[] = [];
     const deps = { ...peer, runner: inlineRunner, onDeltaFallback: (_rel: string, err: unknown) => fallbacks.push(err) };
-    await expect(download(dir, entry, ['peer'], { file: path.join(dir, 'f'), sums: undefined }, deps)).rejects.toMatchObject({ code: 'HASH_MISMATCH' });
+    await expect(download(place, entry, ['peer'], basis, deps)).rejects.toMatchObject({ code: 'HASH_MISMATCH' });
     expect(peer.sumsRequests).toBe(0);
     expect(temps()).toEqual([]);
   });
@@ -213,12 +229,12 @@ describe('download', () => {
     const entry = entryOf('f', target);
     const peer = fakePeer({ f: target });
     peer.failAfterBytes = 1024 * KiB;
-    await expect(download(dir, entry, ['peer'], undefined, { ...peer, runner: inlineRunner })).rejects.toThrow('link cut');
+    await expect(download(place, entry, ['peer'], undefined, { ...peer, runner: inlineRunner })).rejects.toThrow('link cut');
     expect(temps()).toHaveLength(1);
 
     const sentBefore = peer.blockBytes;
     peer.failAfterBytes = undefined;
-    const { temp } = await download(dir, entry, ['peer'], undefined, { ...peer, runner: inlineRunner });
+    const { temp } = await download(place, entry, ['peer'], undefined, { ...peer, runner: inlineRunner });
     expect(readFileSync(temp).equals(target)).toBe(true);
     // The second attempt fetched only what the first did not write (plus a block at the seam).
     expect(peer.blockBytes - sentBefore).toBeLessThanOrEqual(target.length - sentBefore + 64 * KiB);

@@ -31,6 +31,7 @@ import { dominates } from '../../src/versions/vector.js';
 import { inlineRunner, type JobRunner } from '../../src/workers/pool.js';
 import { fakePeer } from '../support/peer.js';
 import { waitFor } from '../support/wait.js';
+import { tempFilesIn } from '../support/temps.js';
 
 const ID = 'f';
 const LOCAL = 'aaaaaaaaaaaaaaaa';
@@ -199,7 +200,7 @@ describe('K4: a file that looks unflushed after a power cut', () => {
     // Never recorded as our edit: the version is the one the peer has, so nothing goes over its copy.
     await waitFor('the folder to settle', () => folder.errors().length === 0 && store.getLocal(ID, copy) !== undefined, 10_000);
     expect(store.getLocal(ID, 'doc.txt')).toMatchObject({ hash: sha(good), version: indexed?.version, deleted: false });
-    expect(readdirSync(root).filter((n) => n.startsWith('.~wizard-'))).toEqual([]);
+    expect(tempFilesIn(root)).toEqual([]);
   });
 
   it('K4: when the peer has a newer version meanwhile, that one is taken and the torn content still kept as a conflict copy', async () => {
