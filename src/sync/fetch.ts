@@ -1,6 +1,6 @@
 /**
- * Downloads a file's content from peers into a temp file next to its target,
- * as a delta against what we already have when that pays, whole otherwise,
+ * Downloads a file's content from peers into a temp file in the folder's
+ * `.wizard/tmp` (temp-place.ts says where and why), as a delta against what we already have when that pays, whole otherwise,
  * verifying the SHA-256 either way. Never touches the target itself.
  *
  * An interrupted download leaves its temp file behind as a partial, named
