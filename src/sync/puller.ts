@@ -203,7 +203,7 @@ async function applySymlink(ctx: PullContext, entry: FileEntry, version: Version
 
 /** A link a peer sent that is not created, and why: shown in status and by `status --why`. */
 function refusedLink(entry: FileEntry, why: string): WizardError {
-  return new WizardError('BAD_PATH', `${entry.path}: not creating a symlink to '${entry.target}': ${why}`);
+  return new WizardError('BAD_PATH', `${entry.path}: not creating a symlink to '${entry.target}', which points outside the folder or into Wizard's own dir: ${why}`);
 }
 
 async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVector, opts: TakeOptions): Promise<void> {

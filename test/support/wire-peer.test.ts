@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cleanup, initNode, runCli, startDaemon, tempDir, type TestNode } from './daemon.js';
 import { waitFor } from './wait.js';
-import { EntryMaker, folderRecord, identityOf, indexMessage, nodeIdOfPem, WirePeer } from './wire-peer.js';
+import { EntryMaker, folderRecord, identityOf, indexMessage, nodeIdOfPem, weakSum, WirePeer } from './wire-peer.js';
 
 let base: string;
 let a: TestNode;
@@ -44,4 +44,9 @@ it('speaks the protocol: hello both ways, the index of the shared folder, a requ
   expect(readFileSync(path.join(a.folder, 'from-wire.txt'), 'utf8')).toBe('served by the wire peer');
   peer.close();
   await peer.ended;
+});
+
+it("computes PROTOCOL.md's weak-sum test vectors (section 8.1)", () => {
+  expect(weakSum(Buffer.from([0, 1, 2, 3]))).toBe(0x01400082);
+  expect(weakSum(Buffer.from(Array.from({ length: 256 }, (_, i) => i)))).toBe(0x3a009e80);
 });
