@@ -442,7 +442,7 @@ export class WizardNode {
     if (this.links.get(link.peerId) !== link) return;
     this.links.delete(link.peerId);
     this.deps.log.info({ peer: short(link.peerId), reason }, 'disconnected');
-    this.dialers.get(link.peerId)?.redialer?.kick();
+    this.dialers.get(link.peerId)?.redialer?.linkDown();
   }
 
   /** Records a node that paired with us (trust 'ca': any node our CA signed may pair). */

@@ -1,7 +1,12 @@
 /**
  * Keeps one outgoing link to a peer: dials while there is no link, backs off
- * (exponentially, with jitter) after each failure, and starts again the
- * moment a link is lost.
+ * (exponentially, with jitter) after each failure and after each link that
+ * did not last, and dials again once a link is lost.
+ *
+ * A running backoff is never cut short: not by a link closing (the peer
+ * dialing us and being dropped again would otherwise restart our dial at
+ * once, and two nodes that drop each other's links would redial in a loop),
+ * only by `stop`.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
@@ -18,6 +23,8 @@ export interface RedialerDeps {
   readonly connect: (signal: AbortSignal) => Promise<void>;
   /** A link to the peer is up (in either direction). */
   readonly isConnected: () => boolean;
+  /** How long from now the peer must not be dialed (a penalty for protocol violations, violation-backoff.ts); 0 when it may be. */
+  readonly holdOffMs?: () => number;
   /** Told when the dial loop itself dies (a bug, not a failed dial); the supervisor restarts it. Logged when absent. */
   readonly onCrash?: (err: unknown) => void;
 }
@@ -28,9 +35,11 @@ const STABLE_LINK_MS = 30_000;
 /** The dial loop for one peer. */
 export class Redialer {
   private readonly abort = new AbortController();
-  private wake: (() => void) | undefined;
+  /** Wakes the loop waiting for the link to go down. */
+  private wakeOnLinkDown: (() => void) | undefined;
+  /** Ends a backoff pause early; only `stop` calls it. */
+  private endPause: (() => void) | undefined;
   private attempt = 0;
-  private connectedAt = 0;
   private loop: Promise<void> | undefined;
 
   constructor(private readonly deps: RedialerDeps) {}
@@ -44,51 +53,80 @@ export class Redialer {
     });
   }
 
-  /** The link went down (or the peer's address changed): try again. */
-  kick(): void {
-    this.wake?.();
+  /** A link to the peer went down: dial again, after the backoff the link's life calls for. */
+  linkDown(): void {
+    this.wakeOnLinkDown?.();
   }
 
   /** Stops dialing; an attempt under way is aborted. */
   async stop(): Promise<void> {
     this.abort.abort();
-    this.wake?.();
+    this.wakeOnLinkDown?.();
+    this.endPause?.();
     await this.loop;
   }
 
   private async run(): Promise<void> {
     const signal = this.abort.signal;
+    const { clock, random } = this.deps;
     while (!signal.aborted) {
-      if (this.deps.isConnected()) {
-        await this.waitForKick();
-        // A link that dies right after it came up (the peer drops us, say) must not turn into a redial storm.
-        if (this.deps.clock.now() - this.connectedAt < STABLE_LINK_MS) await this.waitForKick(backoffDelay(this.attempt++, this.deps.random));
-        else this.attempt = 0;
-        continue;
+      if (!this.deps.isConnected()) {
+        const held = this.holdOff();
+        if (held > 0) {
+          this.deps.log.info({ retryInMs: held }, 'not dialing a peer that broke the protocol until its backoff ends');
+          await this.pause(held);
+          continue;
+        }
+        try {
+          await this.deps.connect(signal);
+        } catch (err) {
+          if (signal.aborted) return;
+          const delay = Math.max(backoffDelay(this.attempt++, random), this.holdOff());
+          this.deps.log.info({ err: describeError(err), retryInMs: delay }, 'cannot connect to peer; will retry');
+          await this.pause(delay);
+          continue;
+        }
       }
-      try {
-        await this.deps.connect(signal);
-        this.connectedAt = this.deps.clock.now();
-        continue;
-      } catch (err) {
-        if (signal.aborted) return;
-        const delay = backoffDelay(this.attempt++, this.deps.random);
-        this.deps.log.info({ err: describeError(err), retryInMs: delay }, 'cannot connect to peer; will retry');
-        await this.waitForKick(delay);
-      }
+      // A link is up: the one we dialed, or one the peer dialed. It may be down again already:
+      // a link the peer breaks during its start closes before `connect` returns.
+      const upAt = clock.now();
+      await this.untilLinkDown();
+      if (signal.aborted) return;
+      // A link that dies right after it came up (the peer drops us, say) must not turn into a redial storm.
+      let delay = 0;
+      if (clock.now() - upAt < STABLE_LINK_MS) delay = backoffDelay(this.attempt++, random);
+      else this.attempt = 0;
+      await this.pause(Math.max(delay, this.holdOff()));
     }
   }
 
-  /** Resolves on kick/stop, or after `ms` when given. */
-  private waitForKick(ms?: number): Promise<void> {
+  private holdOff(): number {
+    return Math.max(0, this.deps.holdOffMs?.() ?? 0);
+  }
+
+  /** Resolves once no link is up: at once when none is, else on `linkDown` (or `stop`). */
+  private untilLinkDown(): Promise<void> {
+    // Checked and armed in one synchronous step: a link cannot close in between.
+    if (!this.deps.isConnected()) return Promise.resolve();
     return new Promise((resolve) => {
-      const cancel = ms === undefined ? () => {} : this.deps.clock.setTimer(ms, () => done());
-      const done = () => {
-        cancel();
-        this.wake = undefined;
+      this.wakeOnLinkDown = () => {
+        this.wakeOnLinkDown = undefined;
         resolve();
       };
-      this.wake = done;
+    });
+  }
+
+  /** Waits `ms`; only `stop` ends it early. */
+  private pause(ms: number): Promise<void> {
+    if (ms <= 0 || this.abort.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        cancel();
+        this.endPause = undefined;
+        resolve();
+      };
+      const cancel = this.deps.clock.setTimer(ms, done);
+      this.endPause = done;
     });
   }
 }
