@@ -20,13 +20,15 @@ import { Folder } from './sync/folder.js';
 import { TrashPurger } from './sync/trash-purger.js';
 import { SteadyTime } from './core/steady-time.js';
 import type { Supervisor } from './supervisor/supervisor.js';
-import { type ConfigProblem, settingsOf, type StatusSnapshot } from './status/snapshot.js';
+import { type ConfigProblem, peerTrouble, settingsOf, type StatusSnapshot } from './status/snapshot.js';
 import { explainPath, type Why } from './status/why.js';
 import { gatherWhy } from './status/why-input.js';
 import { formatHostPort, parseHostPort } from './transport/address.js';
 import { dial, listen, type Listener } from './transport/tls.js';
-import { Redialer } from './transport/redialer.js';
+import { Dialers } from './transport/dialers.js';
 import { PeerSession, short, type SessionOptions } from './transport/session.js';
+import { ViolationBackoff } from './transport/violation-backoff.js';
+import { CounterRefusals } from './sync/counter-refusals.js';
 import { TokenBucket } from './transport/token-bucket.js';
 import { TransferSlots } from './sync/transfer-slots.js';
 import { shortId } from './versions/vector.js';
@@ -68,8 +70,11 @@ export class WizardNode {
   private listener: Listener | undefined;
   private readonly folders = new Map<string, Folder>();
   private readonly links = new Map<string, PeerLink>();
-  /** The wanted dialers, by peer; `redialer` is the live one while its supervised service runs. */
-  private readonly dialers = new Map<string, { address: string; redialer: Redialer | undefined }>();
+  private readonly dialers: Dialers;
+  /** Peers that broke the protocol, neither dialed nor accepted for a while. */
+  private readonly violations: ViolationBackoff;
+  /** Index entries refused for implausible version counters, per peer and folder. */
+  private readonly refusals: CounterRefusals;
   /** Bytes of sessions that have ended, per peer, so totals survive reconnects. */
   private readonly pastBytes = new Map<string, { sent: number; received: number }>();
   private readonly recentErrors: string[] = [];
@@ -102,6 +107,17 @@ export class WizardNode {
       retentionDays: () => this.config.trash.retentionDays,
       log: deps.log.child({ part: 'trash' }),
     });
+    this.violations = new ViolationBackoff(this.monotonicMs, () => deps.clock.now());
+    this.refusals = new CounterRefusals({ log: deps.log, now: () => deps.clock.now() });
+    this.dialers = new Dialers({
+      supervisor: deps.supervisor,
+      clock: deps.clock,
+      log: deps.log,
+      random: deps.random ?? Math.random,
+      connect: (peer, signal) => this.connect(this.peerConfig(peer.id) ?? peer, signal),
+      isConnected: (id) => this.links.get(id)?.session.isClosed === false,
+      holdOffMs: (id) => this.violations.waitMs(id),
+    });
   }
 
   /** This node's ID. */
@@ -123,8 +139,7 @@ export class WizardNode {
     this.stopped = true;
     const sup = this.deps.supervisor;
     await sup.remove('trash-purger');
-    await Promise.all([...this.dialers.keys()].map((id) => sup.remove(dialerService(id))));
-    this.dialers.clear();
+    await this.dialers.stop();
     for (const link of this.links.values()) link.session.close('shutting down');
     // A folder waiting to restart is not in the map; its service still has to go.
     const folderIds = new Set([...this.folders.keys(), ...this.config.folders.map((f) => f.id)]);
@@ -209,6 +224,7 @@ export class WizardNode {
         bytesSent: past.sent + (link?.session.bytesSent ?? 0),
         bytesReceived: past.received + (link?.session.bytesReceived ?? 0),
         ...(live === undefined ? {} : live.stats()),
+        ...peerTrouble(this.refusals.of(p.id), this.violations.status(p.id)),
       };
     });
     const folders = [...this.folders.values()].map((f) => f.status());
@@ -366,7 +382,13 @@ export class WizardNode {
       socket.destroy();
       return;
     }
-    const session = new PeerSession({ socket, clock: this.deps.clock, log }, peerId, 'in', this.sessionOptions());
+    const session = this.newSession(socket, peerId, 'in', log);
+    const penaltyMs = this.violations.waitMs(peerId);
+    if (penaltyMs > 0) {
+      // Before any Hello: a peer that keeps breaking the protocol costs a handshake, not an index exchange.
+      session.close(`backing off after protocol errors; try again in ${Math.ceil(penaltyMs / 1000)} s`);
+      return;
+    }
     // An unknown node learns nothing about our folders: it may only pair.
     const ours = this.hello(known === undefined ? undefined : peerId, 'sync');
     const theirs = await session.handshake(ours);
@@ -382,15 +404,21 @@ export class WizardNode {
     this.register(session, ours, theirs);
   }
 
-  private sessionOptions(): SessionOptions {
-    return { compression: () => this.config.compression, upload: this.upload, download: this.download, ...this.deps.session };
+  /** A session with `peerId` over `socket`; one the peer ends by breaking the protocol puts it under a penalty. */
+  private newSession(socket: TLSSocket, peerId: string, direction: 'in' | 'out', log: Logger): PeerSession {
+    const options: SessionOptions = { compression: () => this.config.compression, upload: this.upload, download: this.download, ...this.deps.session };
+    const session = new PeerSession({ socket, clock: this.deps.clock, log }, peerId, direction, options);
+    void session.closed.then((reason) => {
+      if (session.endedByViolation) this.violations.record(peerId, reason);
+    });
+    return session;
   }
 
   private async connect(peer: PeerConfig, signal: AbortSignal): Promise<void> {
     const { host, port } = parseHostPort(peer.address, DEFAULT_PORT);
     const log = this.deps.log.child({ peer: short(peer.id) });
     const { socket } = await dial({ host, port, credentials: this.deps.credentials, expectedId: peer.id, signal });
-    const session = new PeerSession({ socket, clock: this.deps.clock, log }, peer.id, 'out', this.sessionOptions());
+    const session = this.newSession(socket, peer.id, 'out', log);
     const ours = this.hello(peer.id, 'sync');
     const theirs = await session.handshake(ours);
     this.register(session, ours, theirs);
@@ -422,6 +450,8 @@ export class WizardNode {
       store: this.deps.store,
       folder: (id) => this.folders.get(id),
       log: this.deps.log.child({ peer: short(session.peerId) }),
+      clock: this.deps.clock,
+      onRefused: (folder, refused) => this.refusals.note(session.peerId, short(session.peerId), folder, refused),
       onClose: (l, reason) => this.onLinkClosed(l, reason),
     });
     this.links.set(session.peerId, link);
@@ -442,7 +472,7 @@ export class WizardNode {
     if (this.links.get(link.peerId) !== link) return;
     this.links.delete(link.peerId);
     this.deps.log.info({ peer: short(link.peerId), reason }, 'disconnected');
-    this.dialers.get(link.peerId)?.redialer?.linkDown();
+    this.dialers.linkDown(link.peerId);
   }
 
   /** Records a node that paired with us (trust 'ca': any node our CA signed may pair). */
@@ -460,41 +490,7 @@ export class WizardNode {
   }
 
   private syncDialers(): void {
-    const wanted = new Map(
-      this.config.peers.filter((p) => p.address !== '' && p.id !== this.id && !this.config.revoked.includes(p.id)).map((p) => [p.id, p]),
-    );
-    for (const [id, d] of this.dialers) {
-      if (wanted.get(id)?.address !== d.address) {
-        this.dialers.delete(id);
-        void this.deps.supervisor.remove(dialerService(id));
-      }
-    }
-    for (const peer of wanted.values()) {
-      if (this.dialers.has(peer.id)) continue;
-      const slot: { address: string; redialer: Redialer | undefined } = { address: peer.address, redialer: undefined };
-      this.dialers.set(peer.id, slot);
-      void this.deps.supervisor.add({
-        name: dialerService(peer.id),
-        start: (crash) => {
-          slot.redialer = new Redialer({
-            clock: this.deps.clock,
-            log: this.deps.log.child({ peer: short(peer.id) }),
-            random: this.deps.random ?? Math.random,
-            connect: (signal) => this.connect(this.peerConfig(peer.id) ?? peer, signal),
-            isConnected: () => {
-              const link = this.links.get(peer.id);
-              return link !== undefined && !link.session.isClosed;
-            },
-            onCrash: crash,
-          });
-          slot.redialer.start();
-        },
-        stop: async () => {
-          await slot.redialer?.stop();
-          slot.redialer = undefined;
-        },
-      });
-    }
+    this.dialers.sync(this.config.peers.filter((p) => p.address !== '' && p.id !== this.id && !this.config.revoked.includes(p.id)));
   }
 
   private hello(peer: string | undefined, intent: Hello['intent']): Hello {
@@ -523,10 +519,4 @@ export class WizardNode {
 /** The supervisor's name for a folder's service. */
 function folderService(id: string): string {
   return `folder:${id}`;
-}
-
-/** The supervisor's name for the dialer of a peer. */
-function dialerService(peerId: string): string {
-  // The whole ID: two peers whose IDs share a prefix must not replace each other's dialer.
-  return `dial:${peerId}`;
 }

@@ -61,6 +61,14 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
       const ratio = c.ratio === undefined ? '' : `, ratio ${Math.round(c.ratio * 100)}%`;
       lines.push(`    compression ${c.codec}${ratio}: ${c.reason}`);
     }
+    for (const r of p.refused ?? []) {
+      lines.push(`    refused ${r.entries} index entries of ${printable(r.folder)}: version counters far ahead of any clock (last: ${printable(r.path)} at ${r.counter})`);
+    }
+    const b = p.backoff;
+    if (b !== undefined && b.untilMs > nowMs) {
+      const wait = formatDuration(Math.ceil((b.untilMs - nowMs) / 1000));
+      lines.push(`    broke the protocol ${b.violations} times; not connecting for ${wait}; last: ${printable(b.lastReason)}`);
+    }
   }
   if (s.peers.length === 0) lines.push("  (none; pair one with 'wizard pair HOST')");
 

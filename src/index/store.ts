@@ -187,13 +187,7 @@ export class IndexStore {
   readonly #commitLocalTx: (folder: string, changes: readonly LocalChange[]) => LocalEntry[];
   readonly #forgetLocalTx: (folder: string, paths: readonly string[]) => void;
   readonly #resetFolderTx: (folder: string) => void;
-  readonly #applyRemoteTx: (
-    folder: string,
-    peer: string,
-    indexId: string,
-    entries: readonly FileEntry[],
-    reset: boolean,
-  ) => string[];
+  readonly #applyRemoteTx: (folder: string, peer: string, indexId: string, entries: readonly FileEntry[], reset: boolean, readUpTo: number | undefined) => string[];
   readonly #adoptTx: (folder: string, peer: string, indexId: string, sequence: number) => void;
   readonly #forgetPeerTx: (folder: string, peer: string) => void;
   readonly #atomicallyTx: (fn: () => unknown) => unknown;
@@ -299,8 +293,8 @@ export class IndexStore {
       this.#setFolder.run({ folder, indexId: newIndexId(), maxSequence: 0, digest: EMPTY_DIGEST_HEX });
     });
     this.#applyRemoteTx = db.transaction(
-      (folder: string, peer: string, indexId: string, entries: readonly FileEntry[], reset: boolean) =>
-        this.#applyRemoteIn(folder, peer, indexId, entries, reset),
+      (folder: string, peer: string, indexId: string, entries: readonly FileEntry[], reset: boolean, readUpTo: number | undefined) =>
+        this.#applyRemoteIn(folder, peer, indexId, entries, reset, readUpTo),
     );
     this.#adoptTx = db.transaction((folder: string, peer: string, indexId: string, sequence: number) => {
       this.#deletePeerRemote.run({ folder, peer });
@@ -478,14 +472,14 @@ export class IndexStore {
    * Stores index entries a peer sent, in one transaction. `reset` (a full
    * index, or a new index ID) first drops everything we held for the peer.
    * The read position becomes the highest sequence seen, so the next request
-   * asks only for what follows.
+   * asks only for what follows; `readUpTo` sets it instead (entries the caller held back).
    *
    * Returns the paths of `entries` whose version is not the one we hold:
    * only those can need a pull. Most entries a peer sends in a busy moment
    * are the echo of what it just pulled from us, at our own version.
    */
-  applyRemote(folder: string, peer: string, indexId: string, entries: readonly FileEntry[], reset: boolean): string[] {
-    return this.#applyRemoteTx(folder, peer, indexId, entries, reset);
+  applyRemote(folder: string, peer: string, indexId: string, entries: readonly FileEntry[], reset: boolean, readUpTo?: number): string[] {
+    return this.#applyRemoteTx(folder, peer, indexId, entries, reset, readUpTo);
   }
 
   /** How far we have read the peer's index; `{ indexId: '', sequence: 0 }` when never. */
@@ -593,6 +587,7 @@ export class IndexStore {
     indexId: string,
     entries: readonly FileEntry[],
     reset: boolean,
+    readUpTo: number | undefined,
   ): string[] {
     if (reset) this.#deletePeerRemote.run({ folder, peer });
     let sequence = reset ? 0 : this.peerState(folder, peer).sequence;
@@ -603,7 +598,7 @@ export class IndexStore {
       if (this.#localVersion.get({ folder, path: entry.path }) !== params.version) differing.push(entry.path);
       if (entry.sequence > sequence) sequence = entry.sequence;
     }
-    this.#setPeer.run({ folder, peer, indexId, sequence });
+    this.#setPeer.run({ folder, peer, indexId, sequence: readUpTo ?? sequence });
     return differing;
   }
 }

@@ -7,7 +7,7 @@
 import { ProtocolError } from '../core/errors.js';
 import { array, bool, describe, field, folderId, hex, nodeName, plainObject, relPath, safeUint, string } from './fields.js';
 import type { EntryType, FileEntry } from '../index/entry.js';
-import { SHORT_ID_HEX, type VersionVector } from '../versions/vector.js';
+import { MAX_COUNTER, SHORT_ID_HEX, type VersionVector } from '../versions/vector.js';
 import {
   LIMITS,
   type CloseMessage,
@@ -194,8 +194,11 @@ export function validateEntry(value: unknown): FileEntry {
   };
 }
 
-/** Largest version counter accepted from a peer (2^52): counters are Lamport clocks floored at Unix seconds, nowhere near it. */
-export const MAX_VERSION_COUNTER = 2 ** 52;
+/**
+ * Largest version counter on the wire (2^52); a larger one is a protocol error.
+ * Which counters below it a node takes is plausible.ts's rule, per entry.
+ */
+export const MAX_VERSION_COUNTER = MAX_COUNTER;
 
 /** Validates a version vector: 1..`LIMITS.maxVersionKeys` short node IDs, each with a positive counter. */
 export function validateVersion(value: unknown, ctx: string): VersionVector {

@@ -7,6 +7,8 @@ import type { FolderStatus } from '../sync/folder.js';
 import type { TransferStatus } from '../sync/transfers.js';
 import type { ServiceStatus } from '../supervisor/supervisor.js';
 import type { CodecStatus } from '../transport/codec-chooser.js';
+import type { ViolationStatus } from '../transport/violation-backoff.js';
+import type { RefusedEntries } from '../sync/counter-refusals.js';
 
 /** A download in progress and its folder. */
 export interface FolderTransfer extends TransferStatus {
@@ -27,6 +29,15 @@ export interface PeerStatus {
   readonly sendBytesPerSecond?: number;
   readonly receiveBytesPerSecond?: number;
   readonly compression?: CodecStatus;
+  /** Index entries of this peer refused for version counters far ahead of any clock, per folder (absent when none). */
+  readonly refused?: RefusedEntries[];
+  /** Present while the peer is left alone for breaking the protocol: neither dialed nor accepted until `untilMs`. */
+  readonly backoff?: ViolationStatus;
+}
+
+/** The fields of a peer's status that say it misbehaved, left out when it did not. */
+export function peerTrouble(refused: RefusedEntries[], backoff: ViolationStatus | undefined): Pick<PeerStatus, 'refused' | 'backoff'> {
+  return { ...(refused.length === 0 ? {} : { refused }), ...(backoff === undefined ? {} : { backoff }) };
 }
 
 /** An invalid config edit that was not applied (the last good config stays in force). */

@@ -6,11 +6,14 @@
  * same way.
  */
 import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
+import type { FileEntry } from '../index/entry.js';
 import type { IndexStore } from '../index/store.js';
 import { LIMITS, type Hello, type HelloFolder, type IndexMessage, type RequestMessage, type SumsRequestMessage } from '../protocol/messages.js';
 import { short, type PeerSession, type SessionHandler } from '../transport/session.js';
 import type { Folder } from './folder.js';
+import { FutureEntries, type RefusedEntry } from './future-entries.js';
 import { ServeError, type WireSums } from './serve.js';
 
 /** What a link needs from the node. */
@@ -20,6 +23,10 @@ export interface PeerLinkDeps {
   /** The folder with this ID, if we have it. */
   readonly folder: (id: string) => Folder | undefined;
   readonly log: Logger;
+  /** Judges version counters against it, and times entries held until it reaches theirs. */
+  readonly clock: Clock;
+  /** Entries of `folder` the peer sent were refused for implausible version counters. */
+  readonly onRefused?: (folder: string, refused: readonly RefusedEntry[]) => void;
   /** The session ended. */
   readonly onClose: (link: PeerLink, reason: string) => void;
 }
@@ -35,8 +42,16 @@ export function helloFolder(store: IndexStore, folder: string, peer: string | un
 export class PeerLink implements SessionHandler {
   /** Folder ID -> highest local sequence already sent to this peer. */
   private readonly sent = new Map<string, number>();
+  /** Folder ID -> highest sequence of the peer's index read on this link (stored, or held back). */
+  private readonly read = new Map<string, number>();
+  /** The peer's entries whose counters are ahead of our clock, until it reaches them. */
+  private readonly future: FutureEntries;
+  /** Folders whose held entries were logged on this link. */
+  private readonly heldLogged = new Set<string>();
 
-  constructor(private readonly deps: PeerLinkDeps) {}
+  constructor(private readonly deps: PeerLinkDeps) {
+    this.future = new FutureEntries({ clock: deps.clock, onDue: (folder, indexId, entries) => this.take(folder, indexId, entries, false) });
+  }
 
   get peerId(): string {
     return this.deps.session.peerId;
@@ -92,15 +107,38 @@ export class PeerLink implements SessionHandler {
   }
 
   onIndex(msg: IndexMessage): void {
-    const folder = this.deps.folder(msg.folder);
-    if (folder === undefined || !this.sent.has(msg.folder)) {
+    this.take(msg.folder, msg.indexId, msg.entries, msg.reset);
+  }
+
+  /**
+   * Stores a batch of the peer's index, but for entries whose version
+   * counters are implausible (versions/plausible.ts): those are refused, and
+   * the link stays up; entries a little ahead of our clock are held until it
+   * reaches them. The read position passes refused entries (asking again
+   * gets the same answer) but stops short of held ones, so a link that ends
+   * before their time gets them again from the next.
+   */
+  private take(folderId: string, indexId: string, entries: readonly FileEntry[], reset: boolean): void {
+    const folder = this.deps.folder(folderId);
+    if (folder === undefined || !this.sent.has(folderId)) {
       // The peer may know a folder we removed a moment ago; that is not hostile, just stale.
-      this.deps.log.debug({ peer: short(this.peerId), folder: msg.folder }, 'index for a folder we do not share; ignored');
+      this.deps.log.debug({ peer: short(this.peerId), folder: folderId }, 'index for a folder we do not share; ignored');
       return;
     }
+    const sorted = this.future.sort(folderId, indexId, entries, reset);
+    if (sorted.refused.length > 0) this.deps.onRefused?.(folderId, sorted.refused);
+    if (sorted.held > 0 && !this.heldLogged.has(folderId)) {
+      this.heldLogged.add(folderId);
+      this.deps.log.info({ peer: short(this.peerId), folder: folderId, entries: sorted.held }, 'holding index entries whose version counters are ahead of this clock until it reaches them');
+    }
+    let highest = reset ? 0 : (this.read.get(folderId) ?? this.deps.store.peerState(folderId, this.peerId).sequence);
+    for (const e of entries) highest = Math.max(highest, e.sequence);
+    const lowestHeld = this.future.lowestHeld(folderId);
+    const readUpTo = lowestHeld === undefined ? highest : Math.min(highest, lowestHeld - 1);
     let differing: string[];
     try {
-      differing = this.deps.store.applyRemote(msg.folder, this.peerId, msg.indexId, msg.entries, msg.reset);
+      differing = this.deps.store.applyRemote(folderId, this.peerId, indexId, sorted.take, reset, readUpTo);
+      this.read.set(folderId, highest);
     } catch (err) {
       // Not stored (the index cannot be written: disk full, I/O error). Carrying on would skip these
       // entries for good, as the peer sends each change once; a new session resumes from what was stored.
@@ -110,7 +148,7 @@ export class PeerLink implements SessionHandler {
     }
     // A reset may have dropped entries too, so then every path is decided again. Otherwise only
     // entries at a version we do not hold can change anything (the rest are the peer catching up with us).
-    if (msg.reset) folder.requestPull();
+    if (reset) folder.requestPull();
     else if (differing.length > 0) folder.requestPull(differing);
   }
 
@@ -129,6 +167,7 @@ export class PeerLink implements SessionHandler {
   }
 
   onClose(reason: string): void {
+    this.future.close();
     this.deps.onClose(this, reason);
   }
 

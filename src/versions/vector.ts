@@ -11,6 +11,13 @@ export type VersionVector = Readonly<Record<string, number>>;
 /** How two vectors relate. `concurrent`: neither saw the other's change. */
 export type Ordering = 'equal' | 'greater' | 'lesser' | 'concurrent';
 
+/**
+ * Largest counter on the wire (docs/PROTOCOL.md section 7): 2^52, well below
+ * 2^53 so that counting on from it stays a safe integer. Peers refuse a larger
+ * one as a protocol error; plausible.ts keeps what a node takes far below it.
+ */
+export const MAX_COUNTER = 2 ** 52;
+
 /** Length of a short node ID in hex digits. */
 export const SHORT_ID_HEX = 16;
 
@@ -58,11 +65,18 @@ export function merge(a: VersionVector, b: VersionVector): VersionVector {
  * its index: its fresh counters would otherwise restart at 1 and be
  * dominated by versions it made before, so its new edits would silently lose;
  * with the floor they are concurrent, and surface as conflicts instead.
+ *
+ * Never past MAX_COUNTER, which every peer would refuse as a protocol error.
+ * Nodes refuse counters anywhere near it (plausible.ts), so only an index
+ * that took one before they did holds such a vector; then the edit counts on
+ * from our own counter alone, which still orders it after the old version.
  */
 export function bump(v: VersionVector, id: string, nowMs = 0): VersionVector {
   let max = 0;
   for (const value of Object.values(v)) if (value > max) max = value;
-  return { ...v, [id]: Math.max(max + 1, Math.floor(nowMs / 1000)) };
+  const next = Math.max(max + 1, Math.floor(nowMs / 1000));
+  if (next <= MAX_COUNTER) return { ...v, [id]: next };
+  return { ...v, [id]: Math.min(MAX_COUNTER, Math.max((v[id] ?? 0) + 1, Math.floor(nowMs / 1000))) };
 }
 
 /** A canonical string form (sorted keys) for hashing and storage. */

@@ -57,6 +57,25 @@ describe('formatStatus', () => {
     expect(lines.some((l) => l.includes('folder:docs'))).toBe(false);
   });
 
+  it('says which peer sent entries with implausible version counters, and which is left alone for breaking the protocol, escaped', () => {
+    const peer = snapshot().peers[0] as StatusSnapshot['peers'][number];
+    const lines = formatStatus(
+      snapshot({
+        peers: [
+          {
+            ...peer,
+            refused: [{ folder: 'docs', entries: 3, path: 'evil\u001b[2J.txt', counter: 2 ** 52, lastAtMs: 0 }],
+            backoff: { violations: 2, untilMs: 125_000, lastReason: 'protocol error: index entry: version counter of x is 2^53\u0007' },
+          },
+        ],
+      }),
+      undefined,
+      5_000,
+    );
+    expect(lines).toContain('    refused 3 index entries of docs: version counters far ahead of any clock (last: evil\\x1b[2J.txt at 4503599627370496)');
+    expect(lines).toContain('    broke the protocol 2 times; not connecting for 2m00s; last: protocol error: index entry: version counter of x is 2^53\\x07');
+  });
+
   it('turns two snapshots into up and down rates', () => {
     const before = snapshot();
     const after = snapshot({ peers: [{ id: peerId, name: 'beta', address: '', connected: true, bytesSent: 1024 + 2 * 1024 * 1024, bytesReceived: 512 }] });

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeMessage } from '../../src/protocol/codec.js';
 import { LIMITS, type Hello } from '../../src/protocol/messages.js';
 import { byEncodedSize, helloFolder, PeerLink } from '../../src/sync/exchange.js';
@@ -7,6 +7,10 @@ import type { Folder } from '../../src/sync/folder.js';
 import type { FileEntry } from '../../src/index/entry.js';
 import { IndexStore } from '../../src/index/store.js';
 import type { PeerSession } from '../../src/transport/session.js';
+import type { RefusedEntry } from '../../src/sync/future-entries.js';
+import { counterLimit } from '../../src/versions/plausible.js';
+import { MAX_COUNTER } from '../../src/versions/vector.js';
+import { FakeClock } from '../support/clock.js';
 
 it('splits an index batch of long paths and wide vectors so every message fits in a frame', () => {
   const version = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [i.toString(16).padStart(16, '0'), 2 ** 40 + i]));
@@ -37,7 +41,7 @@ it('S2: an index update the store cannot write (SQLITE_FULL) closes the session,
   // Only what the link uses of a session; the rest of PeerSession is not reached here.
   const session = { peerId: 'peer', isClosed: false, attach: () => undefined, close: (reason: string) => void closed.push(reason) } as unknown as PeerSession;
   const folder = { requestPull: () => undefined } as unknown as Folder;
-  const link = new PeerLink({ session, store, folder: () => folder, log: pino({ level: 'silent' }), onClose: () => undefined });
+  const link = new PeerLink({ session, store, folder: () => folder, log: pino({ level: 'silent' }), clock: new FakeClock(0), onClose: () => undefined });
   const hello = (folders: Hello['folders']): Hello => ({ type: 'hello', protocol: 1, id: 'x', name: 'x', listenPort: 0, intent: 'sync', folders });
   const mine = helloFolder(store, 'f', 'peer');
   link.start(hello([mine]), hello([{ ...mine, indexId: '1'.repeat(16) }]));
@@ -52,4 +56,94 @@ it('S2: an index update the store cannot write (SQLITE_FULL) closes the session,
   expect(closed[0]).toContain('SQLITE_FULL');
   expect(store.peerState('f', 'peer')).toEqual(before);
   store.close();
+});
+
+describe('version counters from a peer (item 3 of issue 15)', () => {
+  const NOW = Date.UTC(2026, 10, 28, 12);
+  const PEER_INDEX = '1'.repeat(16);
+
+  /** A link whose Hello exchange is done, over a real in-memory index and a fake clock. */
+  function linked() {
+    const store = IndexStore.open(':memory:');
+    const clock = new FakeClock(NOW);
+    const closed: string[] = [];
+    const refused: Array<{ folder: string; refused: readonly RefusedEntry[] }> = [];
+    const session = { peerId: 'peer', isClosed: false, attach: () => undefined, close: (reason: string) => void closed.push(reason) } as unknown as PeerSession;
+    const folder = { requestPull: () => undefined } as unknown as Folder;
+    const link = new PeerLink({
+      session,
+      store,
+      folder: () => folder,
+      log: pino({ level: 'silent' }),
+      clock,
+      onRefused: (f, r) => void refused.push({ folder: f, refused: r }),
+      onClose: () => undefined,
+    });
+    const hello = (folders: Hello['folders']): Hello => ({ type: 'hello', protocol: 1, id: 'x', name: 'x', listenPort: 0, intent: 'sync', folders });
+    const mine = helloFolder(store, 'f', 'peer');
+    link.start(hello([mine]), hello([{ ...mine, indexId: PEER_INDEX }]));
+    const send = (entries: FileEntry[], reset = false) => link.onIndex({ type: 'index', folder: 'f', indexId: PEER_INDEX, reset, entries });
+    const stored = (path: string) => store.remotesFor('f', path).map((r) => r.entry.version);
+    return { store, clock, closed, refused, link, send, stored };
+  }
+
+  const entry = (path: string, sequence: number, counter: number): FileEntry => ({
+    path,
+    type: 'file',
+    size: 1,
+    mtimeMs: 1,
+    mode: 0o644,
+    hash: 'a'.repeat(64),
+    target: '',
+    version: { aaaaaaaaaaaaaaaa: counter },
+    deleted: false,
+    sequence,
+  });
+
+  it('refuses an entry with an implausible counter on its own: the rest of the batch and the next are stored, the link stays up, and the read position passes it', () => {
+    const t = linked();
+    t.send([entry('poison.txt', 1, MAX_COUNTER), entry('after.txt', 2, 1_800_000_000)]);
+    t.send([entry('later.txt', 3, 1_800_000_001)]);
+    expect(t.closed).toEqual([]);
+    expect(t.stored('poison.txt')).toEqual([]);
+    expect(t.stored('after.txt')).toEqual([{ aaaaaaaaaaaaaaaa: 1_800_000_000 }]);
+    expect(t.stored('later.txt')).toEqual([{ aaaaaaaaaaaaaaaa: 1_800_000_001 }]);
+    expect(t.refused).toEqual([{ folder: 'f', refused: [{ path: 'poison.txt', counter: MAX_COUNTER }] }]);
+    // Asking again would get the same refused entry: the read position goes past it.
+    expect(t.store.peerState('f', 'peer')).toEqual({ indexId: PEER_INDEX, sequence: 3 });
+  });
+
+  it('holds an entry a little ahead of the clock and stores it once the clock reaches it; the read position stays below it meanwhile', () => {
+    const t = linked();
+    const ahead = counterLimit(NOW) + 30;
+    t.send([entry('edge.txt', 1, ahead), entry('after.txt', 2, 1_800_000_000)]);
+    expect(t.stored('edge.txt')).toEqual([]);
+    expect(t.stored('after.txt')).toHaveLength(1);
+    expect(t.store.peerState('f', 'peer').sequence).toBe(0);
+    t.clock.advance(29_000);
+    expect(t.stored('edge.txt')).toEqual([]);
+    t.clock.advance(1_000);
+    expect(t.stored('edge.txt')).toEqual([{ aaaaaaaaaaaaaaaa: ahead }]);
+    expect(t.store.peerState('f', 'peer').sequence).toBe(2);
+    expect(t.refused).toEqual([]);
+    expect(t.closed).toEqual([]);
+  });
+
+  it('drops a held entry that a newer one for its path replaced: it is never stored over it', () => {
+    const t = linked();
+    t.send([entry('edge.txt', 1, counterLimit(NOW) + 30)]);
+    t.send([entry('edge.txt', 2, 1_800_000_000)]);
+    expect(t.store.peerState('f', 'peer').sequence).toBe(2);
+    t.clock.advance(60_000);
+    expect(t.stored('edge.txt')).toEqual([{ aaaaaaaaaaaaaaaa: 1_800_000_000 }]);
+  });
+
+  it('a link that ends with entries held stores none of them later, and its read position makes the next link send them again', () => {
+    const t = linked();
+    t.send([entry('edge.txt', 1, counterLimit(NOW) + 30), entry('after.txt', 2, 1_800_000_000)]);
+    t.link.onClose('connection closed by peer');
+    t.clock.advance(60_000);
+    expect(t.stored('edge.txt')).toEqual([]);
+    expect(t.store.peerState('f', 'peer').sequence).toBe(0);
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bump, canonical, compare, dominates, merge, parseCanonical, type VersionVector } from '../../src/versions/vector.js';
+import { bump, canonical, compare, dominates, MAX_COUNTER, merge, parseCanonical, type VersionVector } from '../../src/versions/vector.js';
 
 describe('compare', () => {
   const cases: Array<{ description: string; a: VersionVector; b: VersionVector; expected: ReturnType<typeof compare> }> = [
@@ -75,5 +75,17 @@ describe('CL1: bump under skewed or stepped clocks', () => {
       expect(compare(next, v)).toBe('greater');
       v = next;
     }
+  });
+});
+
+describe('bump at the wire limit', () => {
+  it('never counts past 2^52, which every peer refuses as a protocol error: a vector that took 2^52 counts on from our own counter', () => {
+    const poisoned = { attacker: MAX_COUNTER, me: 1_800_000_000 };
+    const next = bump(poisoned, 'me', Date.UTC(2026, 0, 1));
+    expect(next.me).toBe(1_800_000_001);
+    expect(Math.max(...Object.values(next))).toBeLessThanOrEqual(MAX_COUNTER);
+    expect(compare(next, poisoned)).toBe('greater');
+    expect(bump({ attacker: MAX_COUNTER - 1 }, 'me').me).toBe(MAX_COUNTER);
+    expect(bump({ me: MAX_COUNTER }, 'me').me).toBe(MAX_COUNTER);
   });
 });
