@@ -145,6 +145,11 @@ export class WirePeer {
     if (opts.read === false) socket.pause();
   }
 
+  /** Wraps a connection a WireListener accepted. */
+  static accepted(socket: tls.TLSSocket, opts: WirePeerOptions): WirePeer {
+    return new WirePeer(socket, opts);
+  }
+
   /** Opens a TLS 1.3 connection (no name check: the daemon's ID is what identifies it). */
   static connect(opts: WirePeerOptions): Promise<WirePeer> {
     return new Promise((resolve, reject) => {
@@ -252,6 +257,40 @@ export class WirePeer {
       this.waiters = this.waiters.filter((x) => x !== w);
       w.resolve(msg);
     }
+  }
+}
+
+/**
+ * A TLS 1.3 listener with a node's identity, for a daemon to dial (a peer's
+ * address in its config): it asks for the daemon's certificate, checks it
+ * against the CA, and hands each connection to `onPeer` as a WirePeer.
+ */
+export class WireListener {
+  /** Every connection accepted, in order. */
+  readonly accepted: WirePeer[] = [];
+
+  private constructor(private readonly server: tls.Server) {}
+
+  /** Listens on `host:port` as `identity`. */
+  static listen(opts: { identity: WireIdentity; port: number; host?: string; onPeer: (peer: WirePeer) => void }): Promise<WireListener> {
+    const server = tls.createServer({ key: opts.identity.key, cert: opts.identity.cert, ca: opts.identity.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.3' });
+    const listener = new WireListener(server);
+    server.on('secureConnection', (socket) => {
+      const peer = WirePeer.accepted(socket, { port: opts.port, identity: opts.identity });
+      listener.accepted.push(peer);
+      opts.onPeer(peer);
+    });
+    server.on('tlsClientError', () => undefined);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve(listener));
+    });
+  }
+
+  /** Stops listening and ends every connection it accepted. */
+  close(): Promise<void> {
+    for (const peer of this.accepted) peer.socket.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
   }
 }
 
