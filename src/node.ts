@@ -31,6 +31,7 @@ import { ViolationBackoff } from './transport/violation-backoff.js';
 import { CounterRefusals } from './sync/counter-refusals.js';
 import { TokenBucket } from './transport/token-bucket.js';
 import { TransferSlots } from './sync/transfer-slots.js';
+import { ServeBudget } from './sync/serve-budget.js';
 import { shortId } from './versions/vector.js';
 import { WorkerPool } from './workers/pool.js';
 
@@ -94,6 +95,8 @@ export class WizardNode {
   /** The bandwidth limits, shared by every peer and read from the config on each use. */
   private readonly upload = new TokenBucket(() => this.config.limits.bandwidthUp, () => this.deps.clock.now());
   private readonly download = new TokenBucket(() => this.config.limits.bandwidthDown, () => this.deps.clock.now());
+  /** Disk reads and hashing done for peers' requests, shared fairly between the links asking. */
+  private readonly serving: ServeBudget;
 
   constructor(private readonly deps: NodeDeps) {
     this.config = deps.config;
@@ -107,6 +110,7 @@ export class WizardNode {
       retentionDays: () => this.config.trash.retentionDays,
       log: deps.log.child({ part: 'trash' }),
     });
+    this.serving = new ServeBudget({ clock: deps.clock });
     this.violations = new ViolationBackoff(this.monotonicMs, () => deps.clock.now());
     this.refusals = new CounterRefusals({ log: deps.log, now: () => deps.clock.now() });
     this.dialers = new Dialers({
@@ -451,6 +455,7 @@ export class WizardNode {
       folder: (id) => this.folders.get(id),
       log: this.deps.log.child({ peer: short(session.peerId) }),
       clock: this.deps.clock,
+      serving: this.serving.open(),
       onRefused: (folder, refused) => this.refusals.note(session.peerId, short(session.peerId), folder, refused),
       onClose: (l, reason) => this.onLinkClosed(l, reason),
     });

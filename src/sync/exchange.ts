@@ -14,6 +14,7 @@ import { LIMITS, type Hello, type HelloFolder, type IndexMessage, type RequestMe
 import { short, type PeerSession, type SessionHandler } from '../transport/session.js';
 import type { Folder } from './folder.js';
 import { FutureEntries, type RefusedEntry } from './future-entries.js';
+import type { ServeQueue } from './serve-budget.js';
 import { ServeError, type WireSums } from './serve.js';
 
 /** What a link needs from the node. */
@@ -23,6 +24,8 @@ export interface PeerLinkDeps {
   /** The folder with this ID, if we have it. */
   readonly folder: (id: string) => Folder | undefined;
   readonly log: Logger;
+  /** This link's share of the node's serving budget: block reads and sums hashing wait their turn in it. */
+  readonly serving: ServeQueue;
   /** Judges version counters against it, and times entries held until it reaches theirs. */
   readonly clock: Clock;
   /** Entries of `folder` the peer sent were refused for implausible version counters. */
@@ -156,18 +159,20 @@ export class PeerLink implements SessionHandler {
     const folder = this.deps.folder(msg.folder);
     if (folder === undefined || !this.sent.has(msg.folder)) throw new ServeError('not-found', `no shared folder ${msg.folder}`);
     if (folder.isIgnored(msg.path)) throw new ServeError('not-found', `${msg.path} is not synced here`);
-    return folder.readBlock(msg);
+    return this.deps.serving.run({ readBytes: msg.length, hashBytes: 0 }, () => folder.readBlock(msg));
   }
 
   async onSumsRequest(msg: SumsRequestMessage): Promise<WireSums> {
     const folder = this.deps.folder(msg.folder);
     if (folder === undefined || !this.sent.has(msg.folder)) throw new ServeError('not-found', `no shared folder ${msg.folder}`);
     if (folder.isIgnored(msg.path)) throw new ServeError('not-found', `${msg.path} is not synced here`);
-    return folder.readSums(msg);
+    // Stored sums are answered at once; only sums computed from the file wait for the budget.
+    return folder.readSums(msg, (bytes, job) => this.deps.serving.run({ readBytes: bytes, hashBytes: bytes }, job));
   }
 
   onClose(reason: string): void {
     this.future.close();
+    this.deps.serving.close();
     this.deps.onClose(this, reason);
   }
 

@@ -28,7 +28,7 @@ import { isAlwaysIgnored } from '../ignore/matcher.js';
 import type { JobRunner } from '../workers/pool.js';
 import type { SumsSource } from './delta-plan.js';
 import type { BlockSource } from './fetch.js';
-import { readBlock, readSums, type WireSums } from './serve.js';
+import { readBlock, readSums, type HashGate, type WireSums } from './serve.js';
 import { RetryBook } from './retry.js';
 import { DeletionGate } from './deletion-gate.js';
 import { integrityProblem, MARKER_DIR, type DeletionBudget } from './safety.js';
@@ -301,10 +301,10 @@ export class Folder {
     return readBlock(this.deps.root, this.deps.store.getLocal(this.deps.id, req.path), req);
   }
 
-  /** Answers a peer's block sums request. */
-  readSums(req: { path: string; hash: string; blockSize: number; first: number; count: number; group: number }): Promise<WireSums> {
+  /** Answers a peer's block sums request; `gate` runs any hashing it takes (the serving budget). */
+  readSums(req: { path: string; hash: string; blockSize: number; first: number; count: number; group: number }, gate?: HashGate): Promise<WireSums> {
     const { root, store, id, runner } = this.deps;
-    return readSums(root, store.getLocal(id, req.path), req, store.sums.get(id, req.path, req.hash), runner);
+    return readSums(root, store.getLocal(id, req.path), req, store.sums.get(id, req.path, req.hash), runner, gate);
   }
 
   /** Whether a path is ignored here (peers' entries for it are neither pulled nor counted). */

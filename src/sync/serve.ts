@@ -124,12 +124,15 @@ export interface WireSums {
 /** Most file bytes hashed to answer one sums request when no stored sums fit; the peer asks again for the rest. */
 export const MAX_SUMS_SPAN_BYTES = 16 * 1024 * 1024;
 
+/** Runs the hashing of `bytes` of a file for a sums answer when the serving budget allows (serve-budget.ts). */
+export type HashGate = (bytes: number, job: () => Promise<Pick<Signature, 'weak' | 'strong'>>) => Promise<Pick<Signature, 'weak' | 'strong'>>;
+
 /**
  * Answers a peer's request for block sums of one of our files, under the same
  * rule as `readBlock`: only for the exact version asked for, while the disk
  * still matches the index. Stored sums of that version and block size are
  * served without reading the file; otherwise the sums of at most
- * MAX_SUMS_SPAN_BYTES are computed by `runner` (a worker thread).
+ * MAX_SUMS_SPAN_BYTES are computed by `runner` (a worker thread), when `gate` lets them.
  */
 export async function readSums(
   root: string,
@@ -137,6 +140,7 @@ export async function readSums(
   req: { path: string; hash: string; blockSize: number; first: number; count: number; group: number },
   stored: Signature | undefined,
   runner: JobRunner,
+  gate: HashGate = (_bytes, job) => job(),
 ): Promise<WireSums> {
   if (entry === undefined || entry.deleted || entry.type !== 'file') throw new ServeError('not-found', `${req.path}: no such file`);
   if (entry.hash !== req.hash) throw new ServeError('changed', `${req.path}: we no longer have that version`);
@@ -160,7 +164,7 @@ export async function readSums(
   const capped = Math.max(req.group, Math.floor(MAX_SUMS_SPAN_BYTES / req.blockSize / req.group) * req.group);
   const count = Math.min(req.count, total - req.first, capped);
   try {
-    const sums = await runner.run('sums', { path: abs, stat: st, blockSize: req.blockSize, first: req.first, count });
+    const sums = await gate(Math.min(count * req.blockSize, entry.size - req.first * req.blockSize), () => runner.run('sums', { path: abs, stat: st, blockSize: req.blockSize, first: req.first, count }));
     return wire(entry.size, req, sums.weak, sums.strong);
   } catch (err) {
     if (hasCode(err, 'CHANGED')) throw new ServeError('changed', `${req.path}: changed on disk`);

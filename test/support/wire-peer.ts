@@ -129,6 +129,8 @@ export class WirePeer {
   onRequest: ((msg: WireMessage) => void) | undefined;
   /** Called for each `sums-request` instead of refusing it, when set. */
   onSumsRequest: ((msg: WireMessage) => void) | undefined;
+  /** Called for every message the daemon sends, after the built-in handling, when set. */
+  onMessage: ((msg: WireMessage) => void) | undefined;
   private buffer: Buffer = Buffer.alloc(0);
   private closeReason: string | undefined;
   private waiters: Array<{ match: (m: WireMessage) => boolean; resolve: (m: WireMessage) => void }> = [];
@@ -253,6 +255,7 @@ export class WirePeer {
       if (this.onSumsRequest !== undefined) this.onSumsRequest(msg);
       else this.send({ type: 'error', id: msg.id, code: 'not-found', message: 'no sums here' });
     }
+    this.onMessage?.(msg);
     for (const w of this.waiters.filter((x) => x.match(msg))) {
       this.waiters = this.waiters.filter((x) => x !== w);
       w.resolve(msg);

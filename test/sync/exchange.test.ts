@@ -11,6 +11,7 @@ import type { RefusedEntry } from '../../src/sync/future-entries.js';
 import { counterLimit } from '../../src/versions/plausible.js';
 import { MAX_COUNTER } from '../../src/versions/vector.js';
 import { FakeClock } from '../support/clock.js';
+import { ServeBudget } from '../../src/sync/serve-budget.js';
 
 it('splits an index batch of long paths and wide vectors so every message fits in a frame', () => {
   const version = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [i.toString(16).padStart(16, '0'), 2 ** 40 + i]));
@@ -41,7 +42,7 @@ it('S2: an index update the store cannot write (SQLITE_FULL) closes the session,
   // Only what the link uses of a session; the rest of PeerSession is not reached here.
   const session = { peerId: 'peer', isClosed: false, attach: () => undefined, close: (reason: string) => void closed.push(reason) } as unknown as PeerSession;
   const folder = { requestPull: () => undefined } as unknown as Folder;
-  const link = new PeerLink({ session, store, folder: () => folder, log: pino({ level: 'silent' }), clock: new FakeClock(0), onClose: () => undefined });
+  const link = new PeerLink({ session, store, folder: () => folder, log: pino({ level: 'silent' }), clock: new FakeClock(0), serving: new ServeBudget({ clock: new FakeClock(0) }).open(), onClose: () => undefined });
   const hello = (folders: Hello['folders']): Hello => ({ type: 'hello', protocol: 1, id: 'x', name: 'x', listenPort: 0, intent: 'sync', folders });
   const mine = helloFolder(store, 'f', 'peer');
   link.start(hello([mine]), hello([{ ...mine, indexId: '1'.repeat(16) }]));
@@ -76,6 +77,7 @@ describe('version counters from a peer (item 3 of issue 15)', () => {
       folder: () => folder,
       log: pino({ level: 'silent' }),
       clock,
+      serving: new ServeBudget({ clock }).open(),
       onRefused: (f, r) => void refused.push({ folder: f, refused: r }),
       onClose: () => undefined,
     });
