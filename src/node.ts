@@ -387,12 +387,6 @@ export class WizardNode {
       return;
     }
     const session = this.newSession(socket, peerId, 'in', log);
-    const penaltyMs = this.violations.waitMs(peerId);
-    if (penaltyMs > 0) {
-      // Before any Hello: a peer that keeps breaking the protocol costs a handshake, not an index exchange.
-      session.close(`backing off after protocol errors; try again in ${Math.ceil(penaltyMs / 1000)} s`);
-      return;
-    }
     // An unknown node learns nothing about our folders: it may only pair.
     const ours = this.hello(known === undefined ? undefined : peerId, 'sync');
     const theirs = await session.handshake(ours);

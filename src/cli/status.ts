@@ -67,7 +67,7 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
     const b = p.backoff;
     if (b !== undefined && b.untilMs > nowMs) {
       const wait = formatDuration(Math.ceil((b.untilMs - nowMs) / 1000));
-      lines.push(`    broke the protocol ${b.violations} times; not connecting for ${wait}; last: ${printable(b.lastReason)}`);
+      lines.push(`    broke the protocol ${b.violations} times; not dialing it for ${wait}; last: ${printable(b.lastReason)}`);
     }
   }
   if (s.peers.length === 0) lines.push("  (none; pair one with 'wizard pair HOST')");

@@ -31,7 +31,7 @@ export interface PeerStatus {
   readonly compression?: CodecStatus;
   /** Index entries of this peer refused for version counters far ahead of any clock, per folder (absent when none). */
   readonly refused?: RefusedEntries[];
-  /** Present while the peer is left alone for breaking the protocol: neither dialed nor accepted until `untilMs`. */
+  /** Present while the peer is left alone for breaking the protocol: not dialed until `untilMs`. */
   readonly backoff?: ViolationStatus;
 }
 

@@ -1,10 +1,11 @@
 /**
- * Peers whose messages fail validation are left alone for minutes: neither
- * dialed nor accepted until their penalty ends. A peer that breaks the
- * protocol once will break it again on the next link (a compromised node, a
- * bug in its version), and every link costs a TLS handshake and an index
- * exchange; redialing it at the pace of the ordinary backoff spends that
- * every few seconds, forever.
+ * Peers whose messages fail validation are left alone for minutes: not
+ * dialed until their penalty ends. A peer that breaks the protocol once will
+ * break it again on the next link (a compromised node, a bug in its version),
+ * and every link costs a TLS handshake and an index exchange; redialing it at
+ * the pace of the ordinary backoff spends that every minute, forever. (Its
+ * own dials are still accepted: they are paced by its backoff, and each one
+ * that breaks the protocol again lengthens the penalty.)
  *
  * The penalty doubles with each violation, from VIOLATION_PENALTY_MS up to
  * MAX_VIOLATION_PENALTY_MS; a peer that has kept to the protocol for
@@ -22,7 +23,7 @@ export const FORGIVE_AFTER_MS = 2 * MAX_VIOLATION_PENALTY_MS;
 export interface ViolationStatus {
   /** Violations counted (consecutive, see FORGIVE_AFTER_MS). */
   readonly violations: number;
-  /** When the peer may be dialed and accepted again (ms since the epoch). */
+  /** When the peer may be dialed again (ms since the epoch). */
   readonly untilMs: number;
   /** Why the last link was closed, as logged (peer strings already escaped by the reason's maker). */
   readonly lastReason: string;
@@ -47,7 +48,7 @@ export class ViolationBackoff {
     this.peers.set(peer, { violations, lastAtMs: now, untilMs: now + penalty, lastReason: reason });
   }
 
-  /** Milliseconds until `peer` may be dialed or accepted again; 0 when it may be now. */
+  /** Milliseconds until `peer` may be dialed again; 0 when it may be now. */
   waitMs(peer: string): number {
     const state = this.peers.get(peer);
     return state === undefined ? 0 : Math.max(0, state.untilMs - this.now());

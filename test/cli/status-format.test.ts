@@ -73,7 +73,7 @@ describe('formatStatus', () => {
       5_000,
     );
     expect(lines).toContain('    refused 3 index entries of docs: version counters far ahead of any clock (last: evil\\x1b[2J.txt at 4503599627370496)');
-    expect(lines).toContain('    broke the protocol 2 times; not connecting for 2m00s; last: protocol error: index entry: version counter of x is 2^53\\x07');
+    expect(lines).toContain('    broke the protocol 2 times; not dialing it for 2m00s; last: protocol error: index entry: version counter of x is 2^53\\x07');
   });
 
   it('turns two snapshots into up and down rates', () => {

@@ -385,7 +385,9 @@ it('R1: a counter for our own node above ours is bumped past by our next edit; a
   const alphaKey = a.id.slice(0, 16);
   const link = await connectHostile(hostile, a, 'shared');
   const forged = fileEntry(link, hostile, rel, 'forged with our counter');
-  await sendAndSettle(link, [{ ...forged, version: { [alphaKey]: 4_000_000_000_000, [hostileKey(hostile)]: forged.sequence } }]);
+  // A century ahead of the clock: far above alpha's own counters, yet inside what alpha takes (versions/plausible.ts).
+  const ahead = Math.floor(Date.now() / 1000) + 100 * 365 * 86_400;
+  await sendAndSettle(link, [{ ...forged, version: { [alphaKey]: ahead, [hostileKey(hostile)]: forged.sequence } }]);
   await waitFor('alpha to take the forged entry', () => existsSync(path.join(a.folder, rel)), 30_000);
   writeFileSync(path.join(a.folder, rel), 'the user edit');
   await waitFor('the user edit on the honest peer', () => existsSync(path.join(honest.folder, rel)) && readFileSync(path.join(honest.folder, rel), 'utf8') === 'the user edit', 30_000);
