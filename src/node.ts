@@ -27,7 +27,7 @@ import { formatHostPort, parseHostPort } from './transport/address.js';
 import { dial, listen, type Listener } from './transport/tls.js';
 import { Dialers } from './transport/dialers.js';
 import { PeerSession, short, type SessionOptions } from './transport/session.js';
-import { ViolationBackoff } from './transport/violation-backoff.js';
+import { isViolation, ViolationBackoff } from './transport/violation-backoff.js';
 import { CounterRefusals } from './sync/counter-refusals.js';
 import { TokenBucket } from './transport/token-bucket.js';
 import { TransferSlots } from './sync/transfer-slots.js';
@@ -407,7 +407,7 @@ export class WizardNode {
     const options: SessionOptions = { compression: () => this.config.compression, upload: this.upload, download: this.download, ...this.deps.session };
     const session = new PeerSession({ socket, clock: this.deps.clock, log }, peerId, direction, options);
     void session.closed.then((reason) => {
-      if (session.endedByViolation) this.violations.record(peerId, reason);
+      if (isViolation(reason)) this.violations.record(peerId, reason);
     });
     return session;
   }

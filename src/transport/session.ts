@@ -197,11 +197,6 @@ export class PeerSession {
     return this.closeReason !== undefined;
   }
 
-  /** True once closed because the peer broke the protocol: each such close gives a reason that starts 'protocol error'. */
-  get endedByViolation(): boolean {
-    return this.closeReason?.startsWith('protocol error') === true;
-  }
-
   /**
    * Sends our Hello and waits for the peer's. The peer's must speak our
    * protocol version and claim the ID its certificate proves. Rejects (and

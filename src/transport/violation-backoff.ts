@@ -19,6 +19,16 @@ export const MAX_VIOLATION_PENALTY_MS = 30 * 60_000;
 /** Quiet time after which a peer's past violations no longer count. */
 export const FORGIVE_AFTER_MS = 2 * MAX_VIOLATION_PENALTY_MS;
 
+/**
+ * Whether a session ended because the peer broke the protocol: PeerSession
+ * gives every close for a peer's violation (a frame or message that fails
+ * validation, a second Hello, too many requests) a reason starting
+ * 'protocol error'; a close the peer sent us reads 'peer closed: ...'.
+ */
+export function isViolation(closeReason: string): boolean {
+  return closeReason.startsWith('protocol error');
+}
+
 /** What status shows of a peer under a penalty. */
 export interface ViolationStatus {
   /** Violations counted (consecutive, see FORGIVE_AFTER_MS). */

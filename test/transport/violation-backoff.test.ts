@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FORGIVE_AFTER_MS, MAX_VIOLATION_PENALTY_MS, VIOLATION_PENALTY_MS, ViolationBackoff } from '../../src/transport/violation-backoff.js';
+import { FORGIVE_AFTER_MS, isViolation, MAX_VIOLATION_PENALTY_MS, VIOLATION_PENALTY_MS, ViolationBackoff } from '../../src/transport/violation-backoff.js';
 import { FakeClock } from '../support/clock.js';
 
 describe('ViolationBackoff', () => {
@@ -32,6 +32,13 @@ describe('ViolationBackoff', () => {
     expect(backoff.status('p')).toBeUndefined();
     backoff.record('p', 'c');
     expect(backoff.waitMs('p')).toBe(VIOLATION_PENALTY_MS);
+  });
+
+  it('counts as violations the closes a session makes for a peer\'s bad messages, not the closes a peer sends or a timeout', () => {
+    expect(isViolation('protocol error: index entry: version counter of aaaaaaaaaaaaaaaa is 4503599627370497, not an integer from 1 to 2^52')).toBe(true);
+    expect(isViolation('protocol error: second hello')).toBe(true);
+    expect(isViolation('peer closed: protocol error: second hello')).toBe(false);
+    expect(isViolation('no traffic from peer for 90000 ms')).toBe(false);
   });
 
   it('counts the penalty in elapsed time: a wall-clock step neither ends it nor stretches it', () => {
