@@ -48,7 +48,8 @@ const DEFAULT_READ_BYTES_PER_SECOND = 1024 * 1024 * 1024;
  * Hashing: 64 MiB/s, about a fifth of one core (sums of 16 MiB take 45 ms of
  * CPU here). An honest peer asks for computed sums only for files under
  * 1 MiB (bigger ones have stored sums) and for 1 KiB refinements of at most
- * 64 KiB: a few milliseconds of this rate per file.
+ * 64 blocks of a file (4 MiB at most, delta-plan.ts): tens of milliseconds
+ * of this rate per file at worst.
  */
 const DEFAULT_HASH_BYTES_PER_SECOND = 64 * 1024 * 1024;
 /**
