@@ -87,11 +87,27 @@ export function isNoSpace(err: unknown): boolean {
   return hasCode(err, 'NO_SPACE') || codeInChain(err, NO_SPACE_CODES) !== undefined;
 }
 
-/** A short, single-line description of any thrown value, for logs and status. */
+/**
+ * A short, single-line description of any thrown value, for logs and status.
+ * The code leads unless the message already names it: node's system errors
+ * say `EEXIST: file already exists, mkdir '/x'` or `connect ENOENT /x`
+ * themselves, SQLite's do not.
+ */
 export function describeError(err: unknown): string {
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code && !(err instanceof WizardError) ? `${code}: ${err.message}` : err.message;
+    if (typeof code !== 'string' || code === '' || err instanceof WizardError || namesCode(err.message, code)) return err.message;
+    return `${code}: ${err.message}`;
   }
   return String(err);
+}
+
+/** Whether `message` has `code` as a word of its own. */
+function namesCode(message: string, code: string): boolean {
+  for (let at = message.indexOf(code); at >= 0; at = message.indexOf(code, at + 1)) {
+    const before = message[at - 1];
+    const after = message[at + code.length];
+    if ((before === undefined || !/\w/.test(before)) && (after === undefined || !/\w/.test(after))) return true;
+  }
+  return false;
 }
