@@ -18,18 +18,62 @@ import { pair } from './cli/pair.js';
 import { printable } from './cli/format.js';
 import { registerStatus, type StatusIo } from './cli/status-command.js';
 import { describeError, WizardError } from './core/errors.js';
-import { prettyStream } from './core/pretty.js';
+import { prettyLine } from './core/pretty.js';
 import { controlRequest } from './status/control.js';
 
 /** Exit codes: 0 ok, 1 the operation failed, 2 usage or config error. */
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
 
-function out(line: string): void {
-  process.stdout.write(`${line}\n`);
+/**
+ * Stdout and stderr, whose reader may go away: `wizard status --watch | head -3`
+ * closes the pipe after three lines. The next write fails with EPIPE, which
+ * as an unhandled 'error' event ended the command with a stack trace. Now
+ * nothing more is written there, the live view stops, and the command ends
+ * with its own exit code: 0 when it did what it was asked, as the reader
+ * having had enough is no failure of the command (and a `set -o pipefail`
+ * script stays quiet), where dying of SIGPIPE would give 141.
+ */
+interface Outputs {
+  readonly out: (line: string) => void;
+  readonly write: (text: string) => void;
+  readonly say: (line: string) => void;
+  /** Aborted once stdout fails; its reason is the error. */
+  readonly stdoutGone: AbortSignal;
+  /** Stdout carries the daemon's log, whose sink handles its failure (see LogSink). */
+  readonly stdoutIsLog: () => void;
+  /** Once what was written to stdout is out: a stdout failure other than its reader going away (a full disk under `> file`), if any. */
+  readonly lostOutput: () => Promise<unknown>;
 }
 
-function buildProgram(setExit: (code: number) => void): Command {
+function guardOutputs(): Outputs {
+  const stdoutGone = new AbortController();
+  let stderrGone = false;
+  let isLog = false;
+  process.stdout.on('error', (err: unknown) => stdoutGone.abort(err));
+  process.stderr.on('error', () => (stderrGone = true));
+  const write = (text: string) => {
+    if (!stdoutGone.signal.aborted) process.stdout.write(text);
+  };
+  return {
+    out: (line) => write(`${line}\n`),
+    write,
+    say: (line) => {
+      if (!stderrGone) process.stderr.write(`${line}\n`);
+    },
+    stdoutGone: stdoutGone.signal,
+    stdoutIsLog: () => (isLog = true),
+    lostOutput: async () => {
+      // A write's failure is reported after the write returns: an empty write's callback comes after it.
+      if (!stdoutGone.signal.aborted) await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+      const err: unknown = stdoutGone.signal.reason;
+      return stdoutGone.signal.aborted && !isLog && (err as NodeJS.ErrnoException).code !== 'EPIPE' ? err : undefined;
+    },
+  };
+}
+
+function buildProgram(setExit: (code: number) => void, outputs: Outputs): Command {
+  const { out } = outputs;
   const program = new Command('wizard')
     .description('Keeps folders identical across your machines, in real time, over mutually authenticated TLS.')
     .addOption(new Option('--home <dir>', 'node home (default: $WIZARD_HOME, then ~/.wizard)'))
@@ -62,8 +106,9 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (opts: { pretty?: boolean }, cmd: Command) => {
       // JSON stays the format for pipes and journald, where lines are parsed, not read.
       const pretty = opts.pretty === true && process.stdout.isTTY;
-      const logDestination = pretty ? prettyStream(process.stdout, true) : undefined;
-      setExit(await runDaemon(homeOf(cmd), { say: (line) => process.stderr.write(`${line}\n`), logDestination }));
+      outputs.stdoutIsLog();
+      const formatLog = pretty ? (line: string) => prettyLine(line, true) : undefined;
+      setExit(await runDaemon(homeOf(cmd), { say: outputs.say, logTo: process.stdout, ...(formatLog === undefined ? {} : { formatLog }) }));
     });
 
   program
@@ -116,9 +161,9 @@ function buildProgram(setExit: (code: number) => void): Command {
       const stop = new AbortController();
       process.once('SIGINT', () => stop.abort());
       process.once('SIGTERM', () => stop.abort());
-      return stop.signal;
+      return AbortSignal.any([stop.signal, outputs.stdoutGone]);
     },
-    view: { write: (text) => process.stdout.write(text), isTty: process.stdout.isTTY, columns: () => process.stdout.columns || 80, rows: () => process.stdout.rows || 24 },
+    view: { write: outputs.write, isTty: process.stdout.isTTY, columns: () => process.stdout.columns || 80, rows: () => process.stdout.rows || 24 },
   };
   registerStatus(program, io);
   registerTrash(program, io);
@@ -129,16 +174,22 @@ function buildProgram(setExit: (code: number) => void): Command {
 
 async function main(argv: string[]): Promise<number> {
   let code = 0;
-  const program = buildProgram((c) => (code = c));
+  const outputs = guardOutputs();
+  const program = buildProgram((c) => (code = c), outputs);
   try {
     await program.parseAsync(argv);
+    const lost = await outputs.lostOutput();
+    if (lost !== undefined) {
+      outputs.say(`wizard: cannot write the output: ${describeError(lost)}`);
+      return code === 0 ? EXIT_FAILURE : code;
+    }
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {
       // Commander has already printed its message (or the help, for --help and --version).
       return err.exitCode === 0 ? 0 : EXIT_USAGE;
     }
-    process.stderr.write(`wizard: ${describeError(err)}\n`);
+    outputs.say(`wizard: ${describeError(err)}`);
     if (err instanceof WizardError && (err.code === 'USAGE' || err.code === 'CONFIG')) return EXIT_USAGE;
     return EXIT_FAILURE;
   }

@@ -7,21 +7,24 @@ import { ConfigWatcher, readConfig } from '../config/file.js';
 import { systemClock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import { createDaemonLogger } from '../core/log.js';
+import { LogSink } from '../core/log-sink.js';
 import { IndexStore } from '../index/store.js';
 import { WizardNode } from '../node.js';
 import { type ControlServer, controlSocketPath, serveControl, type ControlHandler } from '../status/control.js';
 import { Supervisor } from '../supervisor/supervisor.js';
-import { certsDir, indexPath, isInitialised } from './home.js';
+import { certsDir, indexPath, isInitialised, logFilePath } from './home.js';
 import { initHome } from './init.js';
 
 /** Exit code of a daemon stopped by an error a restart cannot fix (scripts/wizard.service does not restart it). */
 export const EXIT_FATAL = 3;
 
-/** Where `start` writes what a person reads (logs go to stdout as JSON). */
+/** Where `start` writes what a person reads, and its log. */
 export interface DaemonIo {
   readonly say: (line: string) => void;
-  /** Where the JSON log lines go; stdout by default. */
-  readonly logDestination?: NodeJS.WritableStream;
+  /** Where the log lines go while it takes them (stdout); then HOME/daemon.log (see LogSink). */
+  readonly logTo: NodeJS.WritableStream;
+  /** Turns each JSON log line into what `logTo` shows (`--pretty`); JSON as it is by default. */
+  readonly formatLog?: (jsonLine: string) => string;
 }
 
 /**
@@ -37,7 +40,14 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   }
   const { config } = readConfig(home, { homeDir });
   // Logged from the start, so nothing that goes wrong while starting up vanishes silently.
-  const { log, setLevel } = createDaemonLogger(config.log.level, io.logDestination);
+  const sink = new LogSink({
+    primary: io.logTo,
+    file: logFilePath(home),
+    ...(io.formatLog === undefined ? {} : { format: io.formatLog }),
+    now: () => systemClock.now(),
+    onSwitch: (s) => log.warn({ err: s.stdoutError, file: s.file }, 'stdout no longer takes log lines (its reader went away?); logging to this file from now on'),
+  });
+  const { log, setLevel } = createDaemonLogger(config.log.level, sink);
   let fatal: ((message: string) => void) | undefined;
   let fatalMessage: string | undefined;
   const supervisor = new Supervisor({
@@ -85,7 +95,8 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
     }
     if (req.cmd === 'resume') return Promise.resolve({ folder: req.folder, released: node.resume(req.folder) });
     if (req.cmd === 'why') return node.why(req.folder, req.path);
-    return Promise.resolve(node.status());
+    const logStatus = sink.status();
+    return Promise.resolve(logStatus === undefined ? node.status() : { ...node.status(), log: logStatus });
   };
   // Served once outside the supervisor: a second daemon on this home must fail to start, not retry.
   let control: ControlServer | undefined = await serveControl(controlSocketPath(home), handle);
@@ -133,6 +144,8 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   } catch (err) {
     log.error({ err }, `error during shutdown: ${describeError(err)}`);
     return 1;
+  } finally {
+    sink.close();
   }
   if (fatalMessage !== undefined) {
     io.say(`wizard: stopped: ${fatalMessage}`);

@@ -45,6 +45,11 @@ export function certsDir(home: string): string {
   return path.join(home, 'certs');
 }
 
+/** The daemon's log file in a home: where log lines go once stdout stops taking them (see LogSink). */
+export function logFilePath(home: string): string {
+  return path.join(home, 'daemon.log');
+}
+
 /** The index database in a home. */
 export function indexPath(home: string): string {
   return path.join(home, 'index.db');

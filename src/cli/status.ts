@@ -41,6 +41,7 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
   const seconds = prev === undefined ? 0 : (nowMs - prev.atMs) / 1000;
   const lines = [`${printable(s.name)} (${s.id})  listening on ${printable(s.listen) || '(not listening)'}`];
   if (s.configProblem !== undefined) lines.push(`Config error (last good config in force): ${printable(s.configProblem.message)}`);
+  if (s.log !== undefined) lines.push(logLine(s.log));
   const l = s.settings.limits;
   const bw = (n: number) => (n === 0 ? 'unlimited' : `${formatBytes(n)}/s`);
   lines.push(`Limits: ${l.transfers} transfers, ${l.hashers} hashers, up ${bw(l.bandwidthUp)}, down ${bw(l.bandwidthDown)}; trash kept ${s.settings.trashRetentionDays} days; log ${s.settings.logLevel}`);
@@ -108,6 +109,14 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
     for (const e of s.errors) lines.push(`  ${printable(e)}`);
   }
   return lines;
+}
+
+/** Where the daemon's log went once stdout stopped taking it. */
+function logLine(l: NonNullable<StatusSnapshot['log']>): string {
+  const when = l.stdoutFailedAtMs === undefined ? '' : ` at ${new Date(l.stdoutFailedAtMs).toISOString().slice(11, 19)} UTC`;
+  const why = l.stdoutError === undefined ? '' : ` (${printable(l.stdoutError)})`;
+  const where = l.destination === 'file' ? `Log: stdout stopped taking lines${when}${why}; logging to ${printable(l.file)}` : 'Log: on stdout';
+  return l.dropped > 0 ? `${where}; ${l.dropped} lines could not be written anywhere (disk full?) and were dropped` : where;
 }
 
 function describeView(v: Why['local']): string {

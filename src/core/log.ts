@@ -2,7 +2,7 @@
  * The daemon's logger: pino, JSON lines on stdout. Parts log through
  * `log.child({ part })`, so a line says where it came from.
  */
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 /** Creates the root logger. */
 export function createLogger(level: string, destination: NodeJS.WritableStream = process.stdout): Logger {
@@ -21,7 +21,7 @@ export interface LevelledLogger {
  * part's child; instead every logger lets all levels through and one shared
  * hook drops what is below the level in force.
  */
-export function createDaemonLogger(level: string, destination: NodeJS.WritableStream = process.stdout): LevelledLogger {
+export function createDaemonLogger(level: string, destination: DestinationStream = process.stdout): LevelledLogger {
   let threshold = pino.levels.values[level] ?? pino.levels.values.info ?? 30;
   const log = pino(
     {

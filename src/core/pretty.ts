@@ -1,9 +1,9 @@
 /**
  * `wizard start --pretty`: pino's JSON lines turned into one readable line
- * each (time, level, where, message, other fields), without a dependency.
+ * each (time, level, where, message, other fields), without a dependency;
+ * the daemon's LogSink applies it to what it writes to stdout.
  * Every string is escaped: log lines carry peer-chosen names and paths.
  */
-import { Writable } from 'node:stream';
 import { printable } from './printable.js';
 
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
@@ -29,18 +29,4 @@ export function prettyLine(json: string, colour: boolean): string {
   const tag = colour ? `\u001b[${COLOURS[level] ?? '0'}m${name}\u001b[0m` : name;
   const msg = typeof rec.msg === 'string' ? printable(rec.msg) : '';
   return [time, tag, where === '' ? '' : `[${where}]`, msg, ...fields].filter((s) => s !== '').join(' ');
-}
-
-/** A stream to hand pino: it writes each record to `out` as a pretty line. */
-export function prettyStream(out: NodeJS.WritableStream, colour: boolean): Writable {
-  let partial = '';
-  return new Writable({
-    write(chunk: Buffer | string, _enc, done) {
-      partial += chunk.toString();
-      const lines = partial.split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) if (line !== '') out.write(`${prettyLine(line, colour)}\n`);
-      done();
-    },
-  });
 }

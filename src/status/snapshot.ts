@@ -9,6 +9,7 @@ import type { ServiceStatus } from '../supervisor/supervisor.js';
 import type { CodecStatus } from '../transport/codec-chooser.js';
 import type { ViolationStatus } from '../transport/violation-backoff.js';
 import type { RefusedEntries } from '../sync/counter-refusals.js';
+import type { LogSinkStatus } from '../core/log-sink.js';
 
 /** A download in progress and its folder. */
 export interface FolderTransfer extends TransferStatus {
@@ -79,6 +80,8 @@ export interface StatusSnapshot {
   readonly services: ServiceStatus[];
   /** Present while the config file holds an edit that could not be applied. */
   readonly configProblem?: ConfigProblem;
+  /** Present once the log left stdout (its reader went away), or lines were dropped. */
+  readonly log?: LogSinkStatus;
 }
 
 /** The settings of a config, as status shows them. */

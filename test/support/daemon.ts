@@ -131,6 +131,11 @@ export class Daemon {
     return JSON.parse(res.stdout) as StatusSnapshot;
   }
 
+  /** Closes our end of the daemon's stdout pipe, as a log reader that went away would: its next writes there fail with EPIPE. */
+  closeStdout(): void {
+    this.child.stdout?.destroy();
+  }
+
   /** SIGTERM and wait; returns the exit code. */
   async stop(): Promise<number | null> {
     this.child.kill('SIGTERM');
