@@ -78,6 +78,12 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
     const state = f.state === 'halted' ? `HALTED: ${printable(f.haltReason ?? '')}` : f.inSync ? 'in sync' : `${f.state}, ${f.pending} left${f.bytesLeft > 0 ? ` (${formatBytes(f.bytesLeft)})` : ''}`;
     lines.push(`  ${printable(f.id)}  ${printable(f.path)}  ${f.files} files, ${formatBytes(f.bytes)}  ${state}`);
     if (f.watchProblem !== undefined) lines.push(`    ${printable(f.watchProblem)}`);
+    if (f.skipped !== undefined) {
+      const { count, examples } = f.skipped;
+      lines.push(`    ${count} ${count === 1 ? 'path is' : 'paths are'} not synced (see 'wizard status --why PATH'):`);
+      for (const e of examples) lines.push(`      ${printable(e.path)}: ${printable(e.reason)}`);
+      if (count > examples.length) lines.push(`      and ${count - examples.length} more`);
+    }
   }
   if (s.folders.length === 0) lines.push('  (none)');
 

@@ -97,11 +97,24 @@ export function tempNameFor(basename: string, random: string): string {
  * defence should that validation ever have a hole.
  */
 export function resolveInside(root: string, rel: string): string {
-  const clean = toRelPath(rel);
+  return joinInside(root, toRelPath(rel), rel);
+}
+
+/**
+ * `resolveInside` for the spelling a path has on disk, which may not be NFC
+ * (a name written by a Mac, see index/disk-names.ts): validated in its NFC
+ * form like any path, and joined as it is, so the file is found under its own name.
+ */
+export function resolveOnDisk(root: string, diskRel: string): string {
+  toRelPath(diskRel);
+  return joinInside(root, diskRel, diskRel);
+}
+
+function joinInside(root: string, clean: string, asGiven: string): string {
   const full = path.join(root, ...clean.split('/'));
   const back = path.relative(path.resolve(root), path.resolve(full));
   if (back === '' || back === '..' || back.startsWith(`..${path.sep}`) || path.isAbsolute(back)) {
-    throw new BadPathError(`bad path ${quote(rel)}: resolves outside the folder root`);
+    throw new BadPathError(`bad path ${quote(asGiven)}: resolves outside the folder root`);
   }
   return full;
 }

@@ -28,9 +28,17 @@ export interface FileEntry {
   readonly sequence: number;
 }
 
-/** A local entry also remembers the inode it was last seen with (never sent). */
+/** A local entry also remembers the inode it was last seen with, and its name on disk (neither is sent). */
 export interface LocalEntry extends FileEntry {
   readonly inode: number;
+  /**
+   * The last component of the path as spelled on disk, when that is not its
+   * NFC form (a name written by a Mac). As the index returns an entry: set
+   * only then. In a change to record: '' for the NFC name, and undefined
+   * keeps what the index has for a live path (a pull writes over the file
+   * under the name it already has).
+   */
+  readonly diskName?: string;
 }
 
 /** Two entries describe the same content (type, bytes, link target, existence). */

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { BadPathError } from '../core/errors.js';
 import { isTempName, toRelPath } from '../core/paths.js';
 import type { IgnoreMatcher } from '../ignore/matcher.js';
+import { clashReason, locate, ownDiskName } from './disk-names.js';
 import { realAncestors } from './real-path.js';
 import type { EntryType, LocalEntry } from './entry.js';
 
@@ -22,6 +23,16 @@ export interface Observation {
   readonly inode: number;
   /** Symlink target; '' otherwise. */
   readonly target: string;
+  /** Where it is on disk, when that is spelled otherwise than `path` (a name here or above it that is not in NFC). */
+  readonly diskPath?: string;
+}
+
+/** A path a scan could not sync, and why (for status). */
+export interface Skipped {
+  readonly path: string;
+  readonly reason: string;
+  /** Two names on disk whose NFC form is this path: peers must not write either. */
+  readonly clash?: boolean;
 }
 
 /** The result of walking a subtree. */
@@ -30,9 +41,14 @@ export interface WalkResult {
   readonly seen: Map<string, Observation>;
   /** Dirs (relative) that could not be read: nothing below them may be taken as deleted. */
   readonly unreadable: string[];
-  /** Names that cannot be synced (not valid on the wire), with the reason. */
-  readonly skipped: Array<{ path: string; reason: string }>;
-  /** Wizard temp files met on the way (relative): never synced, but ones an interrupted download left must be cleaned up. */
+  /**
+   * What cannot be synced, with the reason: names not valid on the wire or not
+   * valid UTF-8, two spellings of one NFC name, entries that could not be read.
+   */
+  readonly skipped: Skipped[];
+  /** Dirs (relative) whose listing was read: what was skipped in them before and is not in `skipped` now is gone or fixed. */
+  readonly listed: string[];
+  /** Wizard temp files met on the way (as spelled on disk): never synced, but ones an interrupted download left must be cleaned up. */
   readonly temps: string[];
 }
 
@@ -48,16 +64,21 @@ export interface WalkOptions {
    * reads any dir whatever its permission bits, and EIO has no cheap real cause.
    */
   readonly readDir?: (abs: string) => Promise<Dirent[]>;
+  /** Where an index path is on disk as far as the index knows (see DiskNames); the path itself by default. */
+  readonly onDisk?: (rel: string) => string;
 }
 
 function readDirWithTypes(abs: string): Promise<Dirent[]> {
   return readdir(abs, { withFileTypes: true });
 }
 
-/** Observation of one path, or undefined when it does not exist (or is a kind we do not sync: sockets, fifos, devices). */
-export async function observe(root: string, rel: string): Promise<Observation | undefined> {
-  const st = lstatNow(root, rel);
-  return st === undefined ? undefined : toObservation(root, rel, st);
+/**
+ * Observation of one path, or undefined when it does not exist (or is a kind we do not sync: sockets, fifos, devices).
+ * `disk`: where it is on disk, when its name there is not NFC (see DiskNames).
+ */
+export async function observe(root: string, rel: string, disk = rel): Promise<Observation | undefined> {
+  const st = lstatNow(root, disk);
+  return st === undefined ? undefined : toObservation(root, rel, disk, st);
 }
 
 /**
@@ -65,23 +86,24 @@ export async function observe(root: string, rel: string): Promise<Observation | 
  * too. For a last look that must be in one synchronous step with what is
  * done on its answer (temp-place.ts).
  */
-export function observeNow(root: string, rel: string): Observation | undefined {
-  const st = lstatNow(root, rel);
+export function observeNow(root: string, rel: string, disk = rel): Observation | undefined {
+  const st = lstatNow(root, disk);
   if (st === undefined) return undefined;
-  if (st.isFile()) return fileObservation(rel, st);
+  if (st.isFile()) return fileObservation(rel, disk, st);
   const type: EntryType | undefined = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
   if (type === undefined) return undefined;
-  const target = type === 'symlink' ? readlinkSync(path.join(root, ...rel.split('/'))) : '';
-  return { path: rel, type, size: 0, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, inode: st.ino, target };
+  const target = type === 'symlink' ? readlinkSync(path.join(root, ...disk.split('/'))) : '';
+  const obs: Observation = { path: rel, type, size: 0, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, inode: st.ino, target };
+  return disk === rel ? obs : { ...obs, diskPath: disk };
 }
 
 /**
  * `observe` of a path expected to hold a regular file, without waiting: undefined when it holds
  * anything else (a link's target would need a read) or nothing.
  */
-export function observeFileNow(root: string, rel: string): Observation | undefined {
-  const st = lstatNow(root, rel);
-  return st?.isFile() === true ? fileObservation(rel, st) : undefined;
+export function observeFileNow(root: string, rel: string, disk = rel): Observation | undefined {
+  const st = lstatNow(root, disk);
+  return st?.isFile() === true ? fileObservation(rel, disk, st) : undefined;
 }
 
 /** lstat of one path below real dirs; undefined when it is gone or below a link. */
@@ -114,61 +136,77 @@ function ancestorsAreReal(root: string, rel: string): boolean {
 const STAT_BATCH = 64;
 
 /** `observe` for a path whose parent the caller knows to be a real directory (the walk just read it as one). */
-async function observeBelowRealDir(root: string, rel: string): Promise<Observation | undefined> {
+async function observeBelowRealDir(root: string, rel: string, disk: string): Promise<Observation | undefined> {
   let st: Stats;
   try {
-    st = await lstat(rel === '' ? root : path.join(root, ...rel.split('/')));
+    st = await lstat(disk === '' ? root : path.join(root, ...disk.split('/')));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
       return undefined;
     }
     throw err;
   }
-  return toObservation(root, rel, st);
+  return toObservation(root, rel, disk, st);
 }
 
-async function toObservation(root: string, rel: string, st: Stats): Promise<Observation | undefined> {
-  if (st.isFile()) return fileObservation(rel, st);
+async function toObservation(root: string, rel: string, disk: string, st: Stats): Promise<Observation | undefined> {
+  if (st.isFile()) return fileObservation(rel, disk, st);
   const type: EntryType | undefined = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
   if (type === undefined) return undefined;
-  const target = type === 'symlink' ? await readlink(path.join(root, ...rel.split('/'))) : '';
-  return { path: rel, type, size: 0, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, inode: st.ino, target };
+  const target = type === 'symlink' ? await readlink(path.join(root, ...disk.split('/'))) : '';
+  const obs: Observation = { path: rel, type, size: 0, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, inode: st.ino, target };
+  return disk === rel ? obs : { ...obs, diskPath: disk };
 }
 
-function fileObservation(rel: string, st: Stats): Observation {
-  return { path: rel, type: 'file', size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, inode: st.ino, target: '' };
+function fileObservation(rel: string, disk: string, st: Stats): Observation {
+  const obs: Observation = { path: rel, type: 'file', size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, inode: st.ino, target: '' };
+  return disk === rel ? obs : { ...obs, diskPath: disk };
 }
 
 /**
  * Walks `rel` (a dir, a file, or a path that is gone) below `root`. Never
  * follows symlinks. Errors on a subdir are recorded in `unreadable`, not
  * thrown, so one unreadable dir does not stop the rest of the scan.
+ *
+ * Paths are keyed by their NFC form and looked at under their names on disk:
+ * a name in NFD (from a Mac) syncs like any other. Two names in one dir with
+ * the same NFC form are two files on Linux but one path to peers: both are
+ * skipped, and counted as unreadable so that neither is taken as deleted.
  */
 export async function walk(root: string, rel: string, opts: WalkOptions): Promise<WalkResult> {
-  const result: WalkResult = { seen: new Map(), unreadable: [], skipped: [], temps: [] };
+  const result: WalkResult = { seen: new Map(), unreadable: [], skipped: [], listed: [], temps: [] };
   // A watcher event can name an ignored path directly; it must not slip past the rules applied during the walk.
   if (rel !== '' && (opts.isInternal(rel) || opts.matcher.isIgnored(rel, false))) return result;
-  const top = await observe(root, rel);
+  const located = rel === '' ? { disk: '' } : await locate(root, rel, opts.onDisk?.(rel) ?? rel);
+  if (located !== undefined && 'clash' in located) {
+    result.skipped.push({ path: rel, reason: clashReason(located.clash), clash: true });
+    result.unreadable.push(rel);
+    return result;
+  }
+  const top = located === undefined ? undefined : await observe(root, rel, located.disk);
   if (top !== undefined && top.type === 'dir' && rel !== '' && opts.matcher.isIgnored(rel, true)) return result;
-  if (top === undefined) return result;
+  if (top === undefined || located === undefined) return result;
   if (rel !== '') result.seen.set(rel, top);
   if (top.type !== 'dir') return result;
 
-  const stack = [rel];
+  const stack = [{ key: rel, disk: located.disk }];
   while (stack.length > 0) {
     opts.signal?.throwIfAborted();
-    const dir = stack.pop() as string;
+    const { key: dir, disk: dirDisk } = stack.pop() as { key: string; disk: string };
     let names: Dirent[];
     try {
-      names = await (opts.readDir ?? readDirWithTypes)(dir === '' ? root : path.join(root, ...dir.split('/')));
-    } catch {
+      names = await (opts.readDir ?? readDirWithTypes)(dirDisk === '' ? root : path.join(root, ...dirDisk.split('/')));
+    } catch (err) {
       result.unreadable.push(dir);
+      if (dir !== '') result.skipped.push({ path: dir, reason: `cannot list this dir (${errorCode(err)}); nothing in it syncs, and nothing in it is deleted on peers` });
       // Vanished or unreadable: either way nothing below it may be taken as deleted until a later scan reads it.
       continue;
     }
-    const children: string[] = [];
+    result.listed.push(dir);
+    // Each NFC name with its spelling here, or its spellings when it has more than one: a clash.
+    const spellings = new Map<string, string | string[]>();
     for (const dirent of names) {
-      const raw = dir === '' ? dirent.name : `${dir}/${dirent.name}`;
+      const raw = dirDisk === '' ? dirent.name : `${dirDisk}/${dirent.name}`;
       let child: string;
       try {
         child = toRelPath(raw);
@@ -177,35 +215,49 @@ export async function walk(root: string, rel: string, opts: WalkOptions): Promis
         result.skipped.push({ path: raw, reason: err instanceof BadPathError ? err.message : String(err) });
         continue;
       }
-      if (child !== raw) {
-        // A name that is not NFC on disk would be written back under another name by peers; report it rather than sync it.
-        result.skipped.push({ path: raw, reason: 'name is not in Unicode NFC form' });
-        continue;
-      }
       if (isTempName(dirent.name)) {
-        result.temps.push(child);
+        result.temps.push(raw);
         continue;
       }
       if (opts.isInternal(child)) continue;
       if (opts.matcher.isIgnored(child, dirent.isDirectory())) continue;
-      children.push(child);
+      const known = spellings.get(child);
+      spellings.set(child, known === undefined ? raw : typeof known === 'string' ? [known, raw] : [...known, raw]);
+    }
+    const children: Array<{ key: string; disk: string }> = [];
+    for (const [key, disk] of spellings) {
+      if (typeof disk === 'string') children.push({ key, disk });
+      else {
+        result.skipped.push({ path: key, reason: clashReason(disk), clash: true });
+        result.unreadable.push(key);
+      }
     }
     // Stat in parallel batches: one lstat after another leaves the disk idle between calls, and
     // this dir was just read as a real dir, so its children need no check of their ancestors.
     for (let i = 0; i < children.length; i += STAT_BATCH) {
       const batch = children.slice(i, i + STAT_BATCH);
-      const observed = await Promise.all(batch.map((child) => observeBelowRealDir(root, child).catch(() => null)));
+      const observed = await Promise.all(batch.map(({ key, disk }) => observeBelowRealDir(root, key, disk).catch((err: unknown) => ({ failed: err }))));
       for (const [j, obs] of observed.entries()) {
-        const child = batch[j] as string;
-        if (obs === null) result.unreadable.push(child);
-        else if (obs !== undefined) {
-          result.seen.set(child, obs);
-          if (obs.type === 'dir') stack.push(child);
+        const { key, disk } = batch[j] as { key: string; disk: string };
+        if (obs !== undefined && 'failed' in obs) {
+          result.unreadable.push(key);
+          result.skipped.push({ path: key, reason: `cannot look at it (${errorCode(obs.failed)}); not synced, and not deleted on peers` });
+        } else if (obs !== undefined) {
+          result.seen.set(key, obs);
+          if (obs.type === 'dir') stack.push({ key, disk });
+        } else if (disk.includes('\uFFFD')) {
+          // Listed, yet gone under the name it was listed as: node decoded bytes that are not UTF-8 as U+FFFD.
+          result.skipped.push({ path: key, reason: 'its name is not valid UTF-8, so it cannot be named to peers; rename it' });
         }
       }
     }
   }
   return result;
+}
+
+function errorCode(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : String(err);
 }
 
 /** How an observation relates to the index entry for the same path. */
@@ -220,6 +272,8 @@ export type Classification =
 /** Compares what the disk holds with what the index says. Pure. */
 export function classify(obs: Observation, entry: Omit<LocalEntry, 'sequence'> | undefined): Classification {
   if (entry === undefined || entry.deleted || entry.type !== obs.type) return 'changed';
+  // Renamed to another spelling of the same NFC name: what is recorded must say where it is now.
+  if ((entry.diskName ?? '') !== ownDiskName(obs.path, obs.diskPath)) return 'changed';
   switch (obs.type) {
     case 'file':
       if (obs.size !== entry.size || obs.mtimeMs !== entry.mtimeMs || obs.inode !== entry.inode) return 'changed';

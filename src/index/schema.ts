@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import { WizardError } from '../core/errors.js';
 
 /** The schema version this code reads and writes (SQLite `user_version`). */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Schema steps: `MIGRATIONS[n]` takes a database at version n to n + 1.
@@ -91,6 +91,15 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => {
     // A file a peer renamed or copied is usually already here under another name: find it by content.
     db.exec(`CREATE INDEX local_by_hash ON local (folder, hash) WHERE deleted = 0 AND type = 'file';`);
+  },
+  (db) => {
+    // A name that is not NFC on disk (see disk-names.ts): its spelling there, '' for all the others.
+    // Older indexes hold no such names (scans skipped them), so '' is right for every row they have.
+    // The partial index finds the few non-empty ones when a folder starts.
+    db.exec(`
+      ALTER TABLE local ADD COLUMN disk_name TEXT NOT NULL DEFAULT '';
+      CREATE INDEX local_disk_names ON local (folder, path) WHERE disk_name <> '';
+    `);
   },
 ];
 

@@ -65,6 +65,7 @@ interface EntryRow {
 
 interface LocalRow extends EntryRow {
   inode: number;
+  disk_name: string;
 }
 
 interface FolderRow {
@@ -103,7 +104,8 @@ function toEntry(row: EntryRow): FileEntry {
 }
 
 function toLocal(row: LocalRow): LocalEntry {
-  return { ...toEntry(row), inode: row.inode };
+  const entry = { ...toEntry(row), inode: row.inode };
+  return row.disk_name === '' ? entry : { ...entry, diskName: row.disk_name };
 }
 
 function toParams(e: FileEntry): EntryParams {
@@ -160,7 +162,8 @@ export class IndexStore {
   readonly #allLocal: Statement<FolderKey, LocalRow>;
   readonly #localUnder: Statement<FolderKey & { dir: string; lo: string; hi: string }, LocalRow>;
   readonly #localSince: Statement<FolderKey & { after: number; limit: number }, LocalRow>;
-  readonly #putLocal: Statement<EntryParams & FolderKey & { inode: number }>;
+  readonly #putLocal: Statement<EntryParams & FolderKey & { inode: number; diskName: string }>;
+  readonly #diskNames: Statement<FolderKey, { path: string; disk_name: string }>;
   readonly #deleteLocal: Statement<PathKey>;
   readonly #deleteAllLocal: Statement<FolderKey>;
   readonly #localStats: Statement<FolderKey, LocalStats>;
@@ -211,30 +214,31 @@ export class IndexStore {
       'UPDATE folders SET max_sequence = @maxSequence, digest = @digest WHERE folder = @folder',
     );
 
-    this.#getLocal = db.prepare(`SELECT ${ENTRY_COLUMNS}, inode FROM local WHERE folder = @folder AND path = @path`);
+    this.#getLocal = db.prepare(`SELECT ${ENTRY_COLUMNS}, inode, disk_name FROM local WHERE folder = @folder AND path = @path`);
     this.#localVersion = db.prepare<PathKey, string>('SELECT version FROM local WHERE folder = @folder AND path = @path').pluck();
     this.#localWithHash = db.prepare(
       // INDEXED BY: without statistics SQLite prefers the primary key's folder prefix, a scan of the whole folder.
-      `SELECT ${ENTRY_COLUMNS}, inode FROM local INDEXED BY local_by_hash
+      `SELECT ${ENTRY_COLUMNS}, inode, disk_name FROM local INDEXED BY local_by_hash
        WHERE folder = @folder AND hash = @hash AND deleted = 0 AND type = 'file' LIMIT 1`,
     );
-    this.#allLocal = db.prepare(`SELECT ${ENTRY_COLUMNS}, inode FROM local WHERE folder = @folder ORDER BY path`);
+    this.#allLocal = db.prepare(`SELECT ${ENTRY_COLUMNS}, inode, disk_name FROM local WHERE folder = @folder ORDER BY path`);
     // A range on the primary key, not LIKE: LIKE gives '%' and '_' in names a
     // meaning and cannot use the index. The range [dir, dir + '0') holds dir,
     // everything under dir + '/', and siblings such as 'dir-x' or 'dir.txt'
     // (their next character sorts before '/'), which the last test drops.
     this.#localUnder = db.prepare(
-      `SELECT ${ENTRY_COLUMNS}, inode FROM local
+      `SELECT ${ENTRY_COLUMNS}, inode, disk_name FROM local
        WHERE folder = @folder AND path >= @dir AND path < @hi AND (path = @dir OR path >= @lo)
        ORDER BY path`,
     );
     this.#localSince = db.prepare(
-      `SELECT ${ENTRY_COLUMNS}, inode FROM local
+      `SELECT ${ENTRY_COLUMNS}, inode, disk_name FROM local
        WHERE folder = @folder AND sequence > @after ORDER BY sequence LIMIT @limit`,
     );
     this.#putLocal = db.prepare(
-      `INSERT OR REPLACE INTO local (folder, ${ENTRY_COLUMNS}, inode) VALUES (@folder, ${ENTRY_VALUES}, @inode)`,
+      `INSERT OR REPLACE INTO local (folder, ${ENTRY_COLUMNS}, inode, disk_name) VALUES (@folder, ${ENTRY_VALUES}, @inode, @diskName)`,
     );
+    this.#diskNames = db.prepare(`SELECT path, disk_name FROM local INDEXED BY local_disk_names WHERE folder = @folder AND disk_name <> ''`);
     this.#deleteLocal = db.prepare('DELETE FROM local WHERE folder = @folder AND path = @path');
     this.#deleteAllLocal = db.prepare('DELETE FROM local WHERE folder = @folder');
     this.#localStats = db.prepare(
@@ -375,6 +379,11 @@ export class IndexStore {
   getLocal(folder: string, path: string): LocalEntry | undefined {
     const row = this.#getLocal.get({ folder, path });
     return row === undefined ? undefined : toLocal(row);
+  }
+
+  /** Our paths whose name on disk is not their NFC form, with that name (see disk-names.ts). */
+  localDiskNames(folder: string): Array<[string, string]> {
+    return this.#diskNames.all({ folder }).map((row) => [row.path, row.disk_name]);
   }
 
   /** One of our live files with this content hash, if any (for renames and copies made elsewhere). */
@@ -556,12 +565,14 @@ export class IndexStore {
         sequence: ++sequence,
         inode: change.inode,
       };
+      // Unsaid, a live path keeps the name it has on disk: a pull writes over the file under that name.
+      const diskName = change.deleted ? '' : (change.diskName ?? (previous === undefined || previous.deleted !== 0 ? '' : previous.disk_name));
       xorInto(digest, entryDigest(entry.path, entry.version, entry.deleted));
       if (stats !== undefined) count(stats, entry.type, entry.size, entry.deleted, 1);
-      this.#putLocal.run({ ...toParams(entry), folder, inode: entry.inode });
+      this.#putLocal.run({ ...toParams(entry), folder, inode: entry.inode, diskName });
       // Crash point: inside the open transaction, a row written and the commit not reached.
       crashPoint('mid-index-write');
-      stored.push(entry);
+      stored.push(diskName === '' ? entry : { ...entry, diskName });
     }
     this.#updateFolder.run({ folder, maxSequence: sequence, digest: digest.toString('hex') });
     return stored;

@@ -29,7 +29,8 @@ export async function gatherWhy(src: WhySources, rel: string): Promise<WhyInput>
   const { haltReason } = folder.status();
   const pollReason = folder.pollReason(path);
   const local = store.getLocal(folder.id, path);
-  const disk = await observe(folder.root, path).catch(() => undefined);
+  const disk = await observe(folder.root, path, folder.onDisk(path)).catch(() => undefined);
+  const skipped = folder.skippedReason(path);
   const notYetScanned = disk === undefined ? local !== undefined && !local.deleted : classify(disk, local) !== 'same';
   return {
     folder: folder.id,
@@ -38,6 +39,7 @@ export async function gatherWhy(src: WhySources, rel: string): Promise<WhyInput>
     ignored: folder.isIgnored(path),
     ...(haltReason === undefined ? {} : { haltReason }),
     ...(pollReason === undefined ? {} : { pollReason }),
+    ...(skipped === undefined ? {} : { skipped }),
     local,
     changedSinceScan: notYetScanned,
     peers: src.peers.map((p) => ({ ...p, entry: remotes.get(p.id) })),

@@ -19,6 +19,8 @@ export interface WhyInput {
   readonly haltReason?: string;
   /** Set when the path lies in a subtree that is polled instead of watched: why. */
   readonly pollReason?: string;
+  /** Set when a scan could not sync the path (or a dir above it): why (see SkippedPaths). */
+  readonly skipped?: string;
   readonly local?: FileEntry;
   /** The disk differs from our index entry: a change the watcher has seen but not yet recorded (or one still being written). */
   readonly changedSinceScan?: boolean;
@@ -77,6 +79,7 @@ export function explainPath(w: WhyInput): Why {
   const reasons: string[] = [];
   if (w.ignored) reasons.push('ignored: an ignore pattern matches it, so it is not synced (and never deleted on peers)');
   if (w.haltReason !== undefined) reasons.push(`folder halted: ${w.haltReason}`);
+  if (w.skipped !== undefined) reasons.push(`not synced from here: ${w.skipped}`);
   if (w.pollReason !== undefined) reasons.push(`not watched, polled: ${w.pollReason}`);
   if (w.changedSinceScan === true && !w.ignored) {
     reasons.push('waiting for quiet: it changed on disk and is recorded once the writes settle (limits.debounceMs), then sent');
@@ -102,6 +105,6 @@ export function explainPath(w: WhyInput): Why {
   }
   const offlineBehind = behind.filter((p) => !p.connected);
   if (offlineBehind.length > 0) reasons.push(`not yet on ${offlineBehind.map(label).join(', ')}: not connected`);
-  const inSync = !w.ignored && w.changedSinceScan !== true && newer.length === 0 && concurrent.length === 0 && behind.length === 0;
+  const inSync = !w.ignored && w.skipped === undefined && w.changedSinceScan !== true && newer.length === 0 && concurrent.length === 0 && behind.length === 0;
   return { folder: w.folder, path: w.path, local: view(w.local), peers, newestAt, inSync, reasons };
 }

@@ -52,6 +52,8 @@ export interface ChangeRecorderDeps
   readonly lock: Mutex;
   /** Paths that could not be read for hashing, shared with the walk (which retries dirs it could not look at). */
   readonly readFailures: RetryBook;
+  /** Where an index path is on disk (see DiskNames). */
+  readonly onDisk: (rel: string) => string;
 }
 
 /** Hashes and records a folder's scanned changes. */
@@ -134,7 +136,7 @@ export class ChangeRecorder {
       const unmoved = batch.filter(([c]) => store.getLocal(id, c.path)?.sequence === c.prev?.sequence);
       // Looked at side by side: with the lock held, a batch of hundreds must not cost hundreds of hops in a row.
       const lookLimit = pLimit(SCAN_LOOKS_AT_ONCE);
-      const disks = await Promise.all(unmoved.map(([c]) => lookLimit(() => observe(root, c.path))));
+      const disks = await Promise.all(unmoved.map(([c]) => lookLimit(() => observe(root, c.path, c.obs?.diskPath ?? this.deps.onDisk(c.path)))));
       for (const [i, [c, got]] of unmoved.entries()) {
         const disk = disks[i];
         if (!sameObservation(disk, c.obs)) {
@@ -201,7 +203,7 @@ export class ChangeRecorder {
     }
     this.freshRetries.delete(c.path);
     try {
-      const { hash, sums } = await hashFile(this.deps.runner, path.join(this.deps.root, ...c.path.split('/')), c.obs, this.priorSums(c));
+      const { hash, sums } = await hashFile(this.deps.runner, path.join(this.deps.root, ...(c.obs.diskPath ?? c.path).split('/')), c.obs, this.priorSums(c));
       this.deps.readFailures.succeed(c.path);
       const entry = entryFor(c, hash, this.deps.localId, this.deps.clock.now());
       if (entry === undefined) return undefined;

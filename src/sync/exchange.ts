@@ -190,8 +190,8 @@ export class PeerLink implements SessionHandler {
           folder,
           indexId,
           reset: first && reset,
-          // Inodes are ours alone; only wire fields cross.
-          entries: batch.map(({ inode: _inode, ...wire }) => wire),
+          // Inodes and names on disk are ours alone; only wire fields cross.
+          entries: batch.map(({ inode: _inode, diskName: _diskName, ...wire }) => wire),
         });
         first = false;
         const last = batch.at(-1);

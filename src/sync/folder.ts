@@ -17,11 +17,13 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { describeError, WizardError } from '../core/errors.js';
+import { parentOf } from '../core/paths.js';
 import { Mutex } from '../core/mutex.js';
 import type { Limits } from '../config/schema.js';
 import type { LocalEntry } from '../index/entry.js';
 import { isIndexWriteFailure, type IndexStore } from '../index/store.js';
-import { observeFileNow, type Observation, type WalkOptions } from '../index/scanner.js';
+import { observeFileNow, type Observation, type Skipped, type WalkOptions } from '../index/scanner.js';
+import { DiskNames, toNfc } from '../index/disk-names.js';
 import type { WatchDir } from '../index/dir-tree-watch.js';
 import { FolderWatcher } from '../index/watcher.js';
 import { isAlwaysIgnored } from '../ignore/matcher.js';
@@ -44,6 +46,7 @@ import { LandedPaths } from './landed-paths.js';
 import { PullLoop } from './pull-loop.js';
 import { PeriodicRescan } from './periodic-rescan.js';
 import type { FolderControl, FolderLifecycle } from './folder-control.js';
+import { SkippedPaths } from './skipped-paths.js';
 
 /** The folder's view of the peers it shares with. */
 export interface FolderPeers {
@@ -106,6 +109,8 @@ export interface FolderStatus {
   readonly bytesLeft: number;
   /** Why part of the folder is polled instead of watched (the inotify watch limit, and how to raise it). */
   readonly watchProblem?: string;
+  /** Paths the scans could not sync (see SkippedPaths): how many, and the first few with why. */
+  readonly skipped?: { readonly count: number; readonly examples: Skipped[] };
 }
 
 /** Longest `stop` waits for pulls under way to land or give up. */
@@ -147,6 +152,10 @@ export class Folder {
   private readonly unflushed = new Map<string, Observation>();
   /** Deletions waiting for `wizard resume`, and deletions recorded in the last minute ([time, count]). */
   private readonly deletions: DeletionGate;
+  /** Where paths whose names are not NFC on disk are (see disk-names.ts). */
+  private readonly names: DiskNames;
+  /** What the scans could not sync, for status. */
+  private readonly skipped = new SkippedPaths();
   /** Downloads in progress, for status. */
   readonly transfers: TransferBook;
   private readonly timers = new Set<() => void>();
@@ -160,6 +169,8 @@ export class Folder {
     this.deletions = new DeletionGate(deps.deletionBudget, deps.clock);
     this.transfers = new TransferBook(() => deps.clock.now());
     this.ignore = new FolderIgnoreRules(deps);
+    this.names = new DiskNames(deps.store.localDiskNames(deps.id));
+    const onDisk = (rel: string) => this.names.onDisk(rel);
     const control: FolderControl = {
       lifecycle: () => this.lifecycle,
       after: (ms, fn) => this.after(ms, fn),
@@ -171,7 +182,7 @@ export class Folder {
       integrityProblem: () => this.integrityProblem(),
       halt: (reason) => this.halt(reason),
     };
-    this.recorder = new ChangeRecorder({ ...deps, ...control, lock: this.lock, readFailures: this.readFailures });
+    this.recorder = new ChangeRecorder({ ...deps, ...control, lock: this.lock, readFailures: this.readFailures, onDisk });
     this.scanPass = new ScanPass({
       ...deps,
       ...control,
@@ -180,6 +191,8 @@ export class Folder {
       readFailures: this.readFailures,
       unflushed: this.unflushed,
       recorder: this.recorder,
+      skipped: this.skipped,
+      onDisk,
       signal: this.abort.signal,
       heldScanRetryMs: HALT_RECHECK_MS,
       afterRestart: () => this.afterRestart,
@@ -198,6 +211,8 @@ export class Folder {
       ignore: this.ignore,
       handOffs: this.handOffs,
       landed: this.landed,
+      skipped: this.skipped,
+      onDisk,
       signal: this.abort.signal,
     });
     this.rescans = new PeriodicRescan({ ...deps, ...control, lock: this.lock });
@@ -209,9 +224,17 @@ export class Folder {
       onChanges: (paths, settled) => {
         // Our own temp files come and go with every download; there is nothing to record about them.
         // Nor about the echo of a pull: left out early, and once settled if the disk still holds what landed.
-        const isEcho = settled ? (p: string) => this.landed.isUnchangedEcho(p, (rel) => observeFileNow(deps.root, rel)) : (p: string) => this.landed.isOwnEcho(p);
-        const wanted = paths.filter((p) => !isAlwaysIgnored(p) && !isEcho(p));
-        if (wanted.length > 0) this.queueScan(wanted, settled);
+        const isEcho = settled ? (p: string) => this.landed.isUnchangedEcho(p, (rel) => observeFileNow(deps.root, rel, onDisk(rel))) : (p: string) => this.landed.isOwnEcho(p);
+        const wanted = new Set<string>();
+        for (const raw of paths) {
+          // Paths as spelled on disk: the index knows them by their NFC form.
+          const p = toNfc(raw);
+          if (isAlwaysIgnored(p) || isEcho(p)) continue;
+          // A name not in NFC (or not UTF-8) here: its dir is listed, where another spelling of it shows as a clash.
+          const name = raw.slice(raw.lastIndexOf('/') + 1);
+          wanted.add(name === toNfc(name) && !name.includes('\uFFFD') ? p : parentOf(p));
+        }
+        if (wanted.size > 0) this.queueScan([...wanted], settled);
       },
       onError: (err) => {
         deps.log.warn({ err }, 'watcher error; rescanning the whole folder');
@@ -298,13 +321,23 @@ export class Folder {
 
   /** Answers a peer's block request. */
   readBlock(req: { path: string; hash: string; offset: number; length: number }): Promise<Buffer> {
-    return readBlock(this.deps.root, this.deps.store.getLocal(this.deps.id, req.path), req);
+    return readBlock(this.deps.root, this.deps.store.getLocal(this.deps.id, req.path), req, this.names.onDisk(req.path));
   }
 
   /** Answers a peer's block sums request; `gate` runs any hashing it takes (the serving budget). */
   readSums(req: { path: string; hash: string; blockSize: number; first: number; count: number; group: number }, gate?: HashGate): Promise<WireSums> {
     const { root, store, id, runner } = this.deps;
-    return readSums(root, store.getLocal(id, req.path), req, store.sums.get(id, req.path, req.hash), runner, gate);
+    return readSums(root, store.getLocal(id, req.path), req, store.sums.get(id, req.path, req.hash), runner, gate, this.names.onDisk(req.path));
+  }
+
+  /** Where an index path is on disk: under its recorded name when that is not NFC (see disk-names.ts). */
+  onDisk(rel: string): string {
+    return this.names.onDisk(rel);
+  }
+
+  /** Why a scan could not sync `rel` (or a dir above it), for `status --why`. */
+  skippedReason(rel: string): string | undefined {
+    return this.skipped.reasonFor(rel);
   }
 
   /** Whether a path is ignored here (peers' entries for it are neither pulled nor counted). */
@@ -322,6 +355,7 @@ export class Folder {
     const state = this.state;
     const busy = state !== 'idle';
     const watchProblem = this.lifecycle === 'running' ? this.watcher.problem() : undefined;
+    const skipped = this.skipped.summary();
     return {
       id: this.deps.id,
       path: this.deps.root,
@@ -334,6 +368,7 @@ export class Folder {
       heldDeletions: this.deletions.held?.count ?? 0,
       bytesLeft: Math.max(0, this.pulls.bytesPlanned - this.transfers.list().reduce((n, t) => n + t.bytesDone, 0)),
       ...(watchProblem === undefined ? {} : { watchProblem }),
+      ...(skipped === undefined ? {} : { skipped }),
     };
   }
 
@@ -450,10 +485,12 @@ export class Folder {
   /** Records entries, dropping the stored block sums of paths that are no longer live files. */
   private commitEntries(entries: Array<Omit<LocalEntry, 'sequence'>>): void {
     const { store, id } = this.deps;
-    store.atomically(() => {
-      store.commitLocal(id, entries);
+    const stored = store.atomically(() => {
+      const done = store.commitLocal(id, entries);
       for (const e of entries) if (e.deleted || e.type !== 'file') store.sums.delete(id, e.path);
+      return done;
     });
+    this.names.note(stored);
     // What a pull landed at these paths is no longer what the index holds (a pull notes its own entries again).
     this.landed.forget(entries.map((e) => e.path));
   }

@@ -5,6 +5,7 @@
  */
 import { isUnder } from '../core/paths.js';
 import type { LocalEntry } from '../index/entry.js';
+import { ownDiskName } from '../index/disk-names.js';
 import { sameStat } from '../index/hash.js';
 import { classify, type Observation } from '../index/scanner.js';
 import { bump } from '../versions/vector.js';
@@ -55,7 +56,8 @@ export function entryFor(c: Candidate, hash: string, localId: string, nowMs = 0)
     if (prev === undefined) return undefined;
     return { ...prev, size: 0, hash: '', target: '', deleted: true, inode: 0, version: bump(prev.version, localId, nowMs) };
   }
-  const entry = { path: c.path, type: obs.type, size: obs.size, mtimeMs: obs.mtimeMs, mode: obs.mode, hash, target: obs.target, deleted: false, inode: obs.inode };
+  const diskName = ownDiskName(c.path, obs.diskPath);
+  const entry = { path: c.path, type: obs.type, size: obs.size, mtimeMs: obs.mtimeMs, mode: obs.mode, hash, target: obs.target, deleted: false, inode: obs.inode, diskName };
   const contentSame =
     prev !== undefined && !prev.deleted && prev.type === obs.type && prev.hash === hash && prev.target === obs.target && prev.mode === obs.mode;
   const metaOnly = contentSame && (obs.type !== 'file' || prev.mtimeMs === obs.mtimeMs);

@@ -25,6 +25,7 @@ import type { LandedPaths } from './landed-paths.js';
 import type { FolderIgnoreRules } from './ignore-rules.js';
 import type { FolderControl } from './folder-control.js';
 import type { FolderDeps } from './folder.js';
+import type { SkippedPaths } from './skipped-paths.js';
 
 /** What the pull loop needs. */
 export interface PullLoopDeps
@@ -43,6 +44,10 @@ export interface PullLoopDeps
   readonly handOffs: HandOffs;
   /** Where pulled paths are remembered, to tell the watcher's echo of them apart. */
   readonly landed: LandedPaths;
+  /** What the scans could not sync: a path that is two files here (a clash) is not written (status says why). */
+  readonly skipped: SkippedPaths;
+  /** Where an index path is on disk (see DiskNames). */
+  readonly onDisk: (rel: string) => string;
   /** Aborts downloads when the folder stops. */
   readonly signal: AbortSignal;
 }
@@ -136,7 +141,7 @@ export class PullLoop {
     const now = this.deps.clock.now();
     const wanted: string[] = [];
     for (const p of paths) {
-      if (this.deps.handOffs.skipIfHeld(p)) continue;
+      if (this.deps.handOffs.skipIfHeld(p) || this.deps.skipped.clashAt(p) !== undefined) continue;
       if (!this.deps.ignore.isIgnored(p) && !this.deps.failures.isWaiting(p, now)) wanted.push(p);
     }
     const basedOn = new Map<string, number>();
@@ -240,6 +245,7 @@ export class PullLoop {
       storedSums: (rel, hash) => store.sums.get(id, rel, hash),
       onDeltaFallback: (rel, err) => this.deps.log.warn({ path: rel, err: describeError(err) }, 'delta transfer unusable; downloading the whole file'),
       getLocal: (rel) => store.getLocal(id, rel),
+      onDisk: this.deps.onDisk,
       findByHash: (hash) => store.localWithHash(id, hash),
       locked: (fn) => this.deps.lock.run(fn),
       commit: (entries) => this.commitPulled(entries),

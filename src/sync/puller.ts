@@ -34,7 +34,8 @@ import {
 import path from 'node:path';
 import { crashPoint } from '../core/crash-point.js';
 import { isNoSpace, WizardError } from '../core/errors.js';
-import { isTempName, parentOf, resolveInside, tempNameFor } from '../core/paths.js';
+import { isTempName, parentOf, resolveOnDisk, tempNameFor } from '../core/paths.js';
+import { otherSpelling } from '../index/disk-names.js';
 import type { FileEntry, LocalEntry } from '../index/entry.js';
 import { hasRealAncestors, realAncestors } from '../index/real-path.js';
 import { sameStat, type StatKey } from '../index/hash.js';
@@ -56,6 +57,8 @@ export interface PullContext extends DeltaDeps {
   readonly trash: Trash;
   /** Our current entry for a path. */
   readonly getLocal: (rel: string) => LocalEntry | undefined;
+  /** Where a path is on disk: under its recorded name when that is not NFC (see disk-names.ts); the path itself by default. */
+  readonly onDisk?: (rel: string) => string;
   /** Runs `fn` holding the folder's commit lock (scans commit under the same lock). */
   readonly locked: <T>(fn: () => Promise<T> | T) => Promise<T>;
   /** Records entries in the index (called with the lock held). */
@@ -137,7 +140,7 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
       // One synchronous step from the look to the change, so none of our other operations can move the path between.
       const current = expectUnchanged(ctx, entry.path);
       if (current === undefined || current.type !== 'file') throw changed(entry.path);
-      const abs = resolveInside(ctx.root, entry.path);
+      const abs = absOf(ctx, entry.path);
       chmodSync(abs, fileMode(entry.mode));
       utimesSync(abs, new Date(), new Date(entry.mtimeMs));
       ctx.commit([recordedAs(entry, version, lstatSync(abs))]);
@@ -145,7 +148,7 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
     return;
   }
   ensureParent(ctx, entry.path);
-  const place = tempPlaceFor(ctx.root, entry.path);
+  const place = tempPlaceFor(ctx.root, diskOf(ctx, entry.path));
   const source = ctx.findByHash?.(entry.hash);
   const copied = source === undefined ? undefined : await copyFromLocal(place, entry, source, ctx.runner);
   let fetched: Downloaded;
@@ -170,7 +173,7 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
       expectDecidedOn(ctx, entry.path, opts);
       await replaceWith(ctx, entry.path, temp, opts);
       placed = true;
-      const landing = { entries: [recordedAs(entry, version, stat)], dir: path.dirname(resolveInside(ctx.root, entry.path)) };
+      const landing = { entries: [recordedAs(entry, version, stat)], dir: path.dirname(absOf(ctx, entry.path)) };
       return sums === undefined ? landing : { ...landing, after: () => ctx.commitSums(entry.path, entry.hash, sums) };
     });
   } finally {
@@ -182,7 +185,7 @@ async function applySymlink(ctx: PullContext, entry: FileEntry, version: Version
   const refused = linkTargetProblem(entry.path, entry.target);
   if (refused !== undefined) throw refusedLink(entry, refused);
   ensureParent(ctx, entry.path);
-  const place = tempPlaceFor(ctx.root, entry.path);
+  const place = tempPlaceFor(ctx.root, diskOf(ctx, entry.path));
   const temp = await createTempLink(place, tempNameFor(place.stem, randomBytes(4).toString('hex')), entry.target);
   let placed = false;
   try {
@@ -190,11 +193,12 @@ async function applySymlink(ctx: PullContext, entry: FileEntry, version: Version
       expectDecidedOn(ctx, entry.path, opts);
       // Where the link leads depends on the links on disk now, so it is judged in the step that creates it.
       await replaceWith(ctx, entry.path, temp, opts, () => {
-        const escape = linkTargetEscape(ctx.root, entry.path, entry.target);
+        const escape = linkTargetEscape(ctx.root, diskOf(ctx, entry.path), entry.target);
         if (escape !== undefined) throw refusedLink(entry, escape);
       });
       placed = true;
-      return { entries: [recorded(ctx.root, entry, version)], dir: path.dirname(resolveInside(ctx.root, entry.path)) };
+      const abs = absOf(ctx, entry.path);
+      return { entries: [recorded(abs, entry, version)], dir: path.dirname(abs) };
     });
   } finally {
     if (!placed) await removeTemp(place, temp);
@@ -207,7 +211,7 @@ function refusedLink(entry: FileEntry, why: string): WizardError {
 }
 
 async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVector, opts: TakeOptions): Promise<void> {
-  const abs = resolveInside(ctx.root, entry.path);
+  const abs = absOf(ctx, entry.path);
   ensureParent(ctx, entry.path);
   await ctx.locked(async () => {
     expectDecidedOn(ctx, entry.path, opts);
@@ -219,7 +223,7 @@ async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVect
         // A save landing after our checks (an editor's rename) must not be unlinked: it has no other name.
         expectStill(ctx, entry.path, current);
       } catch (err) {
-        removeNow(ctx.root, opts.keepLocalAs, copy);
+        removeNow(ctx.root, diskOf(ctx, opts.keepLocalAs), copy);
         throw err;
       }
       ctx.created?.(opts.keepLocalAs);
@@ -228,21 +232,21 @@ async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVect
       await ctx.trash.moveIn(abs, entry.path, 'replaced', () => expectStill(ctx, entry.path, current));
     }
     // The parent chain once more, in the step that makes and stamps the dir: through a dir swapped for a link both would act outside the folder.
-    if (!realAncestors(ctx.root, entry.path)) throw changed(entry.path);
+    if (!realAncestors(ctx.root, diskOf(ctx, entry.path))) throw changed(entry.path);
     if (current?.type !== 'dir') mkdirSync(abs);
     chmodDirNow(abs, (entry.mode & 0o777) | 0o700);
-    ctx.commit([recorded(ctx.root, entry, version)]);
+    ctx.commit([recorded(abs, entry, version)]);
   });
 }
 
 async function applyDelete(ctx: PullContext, rel: string, version: VersionVector, opts: TakeOptions): Promise<void> {
-  const abs = resolveInside(ctx.root, rel);
+  const abs = absOf(ctx, rel);
   await ctx.landing.land(async () => {
     expectDecidedOn(ctx, rel, opts);
     const local = ctx.getLocal(rel);
     if (local === undefined) return { entries: [] };
     const current = expectUnchanged(ctx, rel, opts.acceptDisk);
-    if (current?.type === 'dir') removeEmptyDir(ctx.root, rel);
+    if (current?.type === 'dir') removeEmptyDir(ctx.root, diskOf(ctx, rel));
     else if (current !== undefined) await ctx.trash.moveIn(abs, rel, 'deleted', () => expectStill(ctx, rel, current));
     return { entries: [{ ...local, size: 0, hash: '', target: '', deleted: true, version, inode: 0 }], dir: path.dirname(abs) };
   }, { alone: true });
@@ -255,13 +259,13 @@ async function applyDelete(ctx: PullContext, rel: string, version: VersionVector
  * caller fsyncs the dir.
  */
 async function replaceWith(ctx: PullContext, rel: string, temp: string, opts: TakeOptions, also?: () => void): Promise<void> {
-  const abs = resolveInside(ctx.root, rel);
+  const abs = absOf(ctx, rel);
   const current = expectUnchanged(ctx, rel, opts.acceptDisk);
   /** A second name made for the old version (conflict copy or trash entry), undone if we do not go on. */
   let kept: string | undefined;
   if (current?.type === 'dir') {
     // A dir becomes a file or link.
-    removeEmptyDir(ctx.root, rel);
+    removeEmptyDir(ctx.root, diskOf(ctx, rel));
   } else if (current !== undefined && opts.keepLocalAs !== undefined) {
     // A second name for the losing version first, so at no moment is either version without a name.
     kept = secondName(ctx, rel, opts.keepLocalAs);
@@ -272,7 +276,7 @@ async function replaceWith(ctx: PullContext, rel: string, temp: string, opts: Ta
     // The last look and the rename in one synchronous step (temp-place.ts): nothing of ours runs between.
     // Nothing was there and nothing was done since expectUnchanged looked, but its "nothing" may be a
     // parent gone or swapped for a link, which placeTemp checks.
-    placeTemp(ctx.root, rel, temp, () => {
+    placeTemp(ctx.root, diskOf(ctx, rel), temp, () => {
       if (current !== undefined) expectStill(ctx, rel, current.type === 'dir' ? undefined : current);
       also?.();
     });
@@ -292,13 +296,13 @@ async function replaceWith(ctx: PullContext, rel: string, temp: string, opts: Ta
  * anything at `copyRel`. Returns the copy's absolute path.
  */
 function secondName(ctx: PullContext, rel: string, copyRel: string): string {
-  const copy = resolveInside(ctx.root, copyRel);
-  if (!realAncestors(ctx.root, rel) || !realAncestors(ctx.root, copyRel)) throw changed(rel);
-  linkSync(resolveInside(ctx.root, rel), copy);
+  const copy = absOf(ctx, copyRel);
+  if (!realAncestors(ctx.root, diskOf(ctx, rel)) || !realAncestors(ctx.root, diskOf(ctx, copyRel))) throw changed(rel);
+  linkSync(absOf(ctx, rel), copy);
   return copy;
 }
 
-/** Removes `abs` (the path of `rel`) unless a dir above it changed meanwhile. */
+/** Removes `abs` (the path of `rel`, as spelled on disk) unless a dir above it changed meanwhile. */
 function removeNow(root: string, rel: string, abs: string): void {
   if (hasRealAncestors(root, rel)) rmSync(abs, { force: true });
 }
@@ -332,8 +336,9 @@ function chmodDirNow(abs: string, mode: number): void {
  * link, in that window of microseconds is not caught.
  */
 function expectStill(ctx: PullContext, rel: string, expected: Observation | undefined): void {
-  if (!realAncestors(ctx.root, rel)) throw changed(rel);
-  if (!sameObservation(observeNow(ctx.root, rel), expected)) throw changed(rel);
+  const disk = diskOf(ctx, rel);
+  if (!realAncestors(ctx.root, disk)) throw changed(rel);
+  if (!sameObservation(observeNow(ctx.root, rel, disk), expected)) throw changed(rel);
 }
 
 /**
@@ -344,17 +349,20 @@ function expectStill(ctx: PullContext, rel: string, expected: Observation | unde
  */
 function expectUnchanged(ctx: PullContext, rel: string, accept?: StatKey): Observation | undefined {
   const local = ctx.getLocal(rel);
-  const current = observeNow(ctx.root, rel);
+  const disk = diskOf(ctx, rel);
+  const current = observeNow(ctx.root, rel, disk);
   if (accept !== undefined && current?.type === 'file' && local !== undefined && !local.deleted && sameStat(current, accept)) return current;
   if (local === undefined || local.deleted) {
     if (current !== undefined) {
       // On a case-insensitive filesystem `Notes.txt` finds our `notes.txt`: that is a clash to report, not a change to rescan.
-      const other = caseVariant(listNow(path.dirname(resolveInside(ctx.root, rel))), path.posix.basename(rel));
+      const other = caseVariant(listNow(path.dirname(resolveOnDisk(ctx.root, disk))), path.posix.basename(disk));
       if (other !== undefined) {
         throw new WizardError('CASE_CONFLICT', `${rel} differs only in letter case from ${other}, which is here already; this filesystem cannot hold both, so neither is overwritten (rename one of them)`);
       }
       throw changed(rel);
     }
+    // The same name spelled otherwise (NFD, from a Mac) and not yet scanned: ours beside it would be a second file of one name.
+    if (otherSpelling(ctx.root, disk) !== undefined) throw changed(rel);
     return undefined;
   }
   if (current === undefined || current.type !== local.type) throw changed(rel);
@@ -375,10 +383,10 @@ export function caseVariant(names: readonly string[], name: string): string | un
 /**
  * Removes a dir only when it is empty: anything still inside is either being
  * deleted on its own, or new here and must stay (then CHANGED: rescan, decide again).
- * Synchronous, with the dirs above it checked in the same step.
+ * Synchronous, with the dirs above it checked in the same step. `rel` as spelled on disk.
  */
 function removeEmptyDir(root: string, rel: string): void {
-  const abs = resolveInside(root, rel);
+  const abs = resolveOnDisk(root, rel);
   if (!realAncestors(root, rel)) throw changed(rel);
   try {
     rmdirSync(abs);
@@ -421,7 +429,7 @@ function expectDecidedOn(ctx: PullContext, rel: string, opts: TakeOptions): void
 function openBasis(ctx: PullContext, rel: string): { fd: number; sums: Signature | undefined } | undefined {
   const local = ctx.getLocal(rel);
   if (local === undefined || local.deleted || local.type !== 'file') return undefined;
-  const fd = openToRead(ctx.root, rel, local);
+  const fd = openToRead(ctx.root, diskOf(ctx, rel), local);
   return fd === undefined ? undefined : { fd, sums: ctx.storedSums(rel, local.hash) };
 }
 
@@ -433,26 +441,39 @@ function openBasis(ctx: PullContext, rel: string): { fd: number; sums: Signature
  * us to write through a link.
  */
 function ensureParent(ctx: PullContext, rel: string): void {
-  if (realAncestors(ctx.root, rel)) return;
+  if (realAncestors(ctx.root, diskOf(ctx, rel))) return;
   const parts = parentOf(rel).split('/');
   for (let i = 1; i <= parts.length; i++) {
     const dir = parts.slice(0, i).join('/');
-    const obs = observeNow(ctx.root, dir);
+    const disk = diskOf(ctx, dir);
+    const obs = observeNow(ctx.root, dir, disk);
     if (obs?.type === 'dir') continue;
     if (obs !== undefined) throw changed(rel);
-    if (!realAncestors(ctx.root, dir)) throw changed(rel);
+    if (!realAncestors(ctx.root, disk)) throw changed(rel);
+    // The dir here under another spelling of its name, not yet scanned: a second dir of one name would clash with it.
+    if (otherSpelling(ctx.root, disk) !== undefined) throw changed(rel);
     try {
-      mkdirSync(resolveInside(ctx.root, dir));
+      mkdirSync(resolveOnDisk(ctx.root, disk));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
-  if (!realAncestors(ctx.root, rel)) throw changed(rel);
+  if (!realAncestors(ctx.root, diskOf(ctx, rel))) throw changed(rel);
 }
 
-/** The local entry for content just put at `entry.path`. */
-function recorded(root: string, entry: FileEntry, version: VersionVector): Omit<LocalEntry, 'sequence'> {
-  return recordedAs(entry, version, lstatSync(resolveInside(root, entry.path)));
+/** The local entry for content just put at `entry.path` (at `abs` on disk). */
+function recorded(abs: string, entry: FileEntry, version: VersionVector): Omit<LocalEntry, 'sequence'> {
+  return recordedAs(entry, version, lstatSync(abs));
+}
+
+/** Where `rel` is on disk (see PullContext.onDisk). */
+function diskOf(ctx: PullContext, rel: string): string {
+  return ctx.onDisk?.(rel) ?? rel;
+}
+
+/** The absolute path of `rel` on disk, validated like every path that reaches the filesystem. */
+function absOf(ctx: PullContext, rel: string): string {
+  return resolveOnDisk(ctx.root, diskOf(ctx, rel));
 }
 
 /** The local entry for content put at `entry.path` whose stat (lstat, or fstat of the renamed file) is `st`. */

@@ -9,7 +9,7 @@
  */
 import pLimit from 'p-limit';
 import { describeError } from '../core/errors.js';
-import { isUnder } from '../core/paths.js';
+import { isUnder, parentOf } from '../core/paths.js';
 import { walk, type Observation } from '../index/scanner.js';
 import { isAlwaysIgnored, type IgnoreMatcher } from '../ignore/matcher.js';
 import { changedPaths, looksUnflushed, minimalRoots, type Candidate } from './local-changes.js';
@@ -20,6 +20,7 @@ import { SCAN_LOOKS_AT_ONCE, type ChangeRecorder, type Recorded } from './change
 import { FOLDER_IGNORE, type FolderIgnoreRules } from './ignore-rules.js';
 import type { FolderControl } from './folder-control.js';
 import type { FolderDeps } from './folder.js';
+import type { SkippedPaths } from './skipped-paths.js';
 
 /** What a scan needs. */
 export interface ScanPassDeps
@@ -33,6 +34,10 @@ export interface ScanPassDeps
   /** Files that look unflushed after a power cut, with what the scan saw (see Folder). */
   readonly unflushed: Map<string, Observation>;
   readonly recorder: ChangeRecorder;
+  /** What the walks could not sync, for status. */
+  readonly skipped: SkippedPaths;
+  /** Where an index path is on disk (see DiskNames). */
+  readonly onDisk: (rel: string) => string;
   /** Aborts walks when the folder stops. */
   readonly signal: AbortSignal;
   /** How long a scan that found no ignore rules to go by waits before it tries again. */
@@ -74,7 +79,8 @@ export class ScanPass {
         return;
       }
       // New ignore rules can un-ignore paths anywhere, and held scans may have been of anything: only a whole-folder scan finds them.
-      const roots = rulesChanged || this.scansHeld ? [''] : minimalRoots(paths);
+      // A path in a clash is looked at from the dir that holds both spellings: alone, one of them would pass for the path.
+      const roots = rulesChanged || this.scansHeld ? [''] : minimalRoots(paths.map((p) => this.clashDirOf(p)));
       this.scansHeld = false;
       const deletionRoots = minimalRoots(deletable);
       const mayDelete = (p: string) => deletionRoots.some((r) => isUnder(p, r));
@@ -102,6 +108,12 @@ export class ScanPass {
     } finally {
       this.scansRunning--;
     }
+  }
+
+  /** The dir holding the clash `rel` is at or below, or `rel` when it is in none. */
+  private clashDirOf(rel: string): string {
+    const clash = this.deps.skipped.clashAt(rel);
+    return clash === undefined ? rel : parentOf(clash);
   }
 
   /** Queues a scan that could not run yet again, keeping which of its paths may record deletions. */
@@ -142,9 +154,14 @@ export class ScanPass {
       matcher,
       isInternal: (p) => isAlwaysIgnored(p) || p === FOLDER_IGNORE,
       signal: this.deps.signal,
+      onDisk: this.deps.onDisk,
       ...(this.deps.readDir === undefined ? {} : { readDir: this.deps.readDir }),
     });
-    for (const s of result.skipped) this.deps.log.warn({ path: s.path, reason: s.reason }, 'not syncing path');
+    const { fresh, clashesEnded } = this.deps.skipped.update({ listed: result.listed, seen: result.seen.keys(), skipped: result.skipped });
+    // Once per path and reason, not at every rescan; status keeps showing them.
+    for (const s of fresh) this.deps.log.warn({ path: s.path, reason: s.reason }, 'not syncing path');
+    // A peer's version of a path the clash held back can land now.
+    if (clashesEnded.length > 0) this.deps.requestPull(clashesEnded);
     // A scan of the whole folder also looks at the shared temp dir, which no walk enters (it is in .wizard).
     const temps = rel === '' ? [...result.temps, ...(await sharedTemps(root))] : result.temps;
     if (temps.length > 0) {

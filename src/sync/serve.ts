@@ -4,7 +4,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import { describeError, hasCode, WizardError } from '../core/errors.js';
-import { resolveInside } from '../core/paths.js';
+import { resolveOnDisk } from '../core/paths.js';
 import type { LocalEntry } from '../index/entry.js';
 import { blockCount, groupDigests, STRONG_BYTES, type Signature } from '../delta/signature.js';
 import { sameStat, statKey } from '../index/hash.js';
@@ -28,11 +28,13 @@ export class ServeError extends WizardError {
  * file is the exact version the peer asked for: our index has that hash for
  * it and the disk still matches the index. Otherwise the peer would get bytes
  * of another version and fail its hash check after the whole transfer.
+ * `disk`: where the file is on disk, when its name there is not NFC (see DiskNames).
  */
 export async function readBlock(
   root: string,
   entry: LocalEntry | undefined,
   req: { path: string; hash: string; offset: number; length: number },
+  disk = req.path,
 ): Promise<Buffer> {
   if (entry === undefined || entry.deleted || entry.type !== 'file') throw new ServeError('not-found', `${req.path}: no such file`);
   if (entry.hash !== req.hash) throw new ServeError('changed', `${req.path}: we no longer have that version`);
@@ -41,8 +43,8 @@ export async function readBlock(
   const length = Math.min(req.length, entry.size - req.offset);
   let abs: string;
   try {
-    if (!realAncestors(root, req.path)) throw Object.assign(new Error('parent missing'), { code: 'ENOENT' });
-    abs = resolveInside(root, req.path);
+    if (!realAncestors(root, disk)) throw Object.assign(new Error('parent missing'), { code: 'ENOENT' });
+    abs = resolveOnDisk(root, disk);
   } catch (err) {
     throw cannotOpen(req.path, err);
   }
@@ -141,13 +143,14 @@ export async function readSums(
   stored: Signature | undefined,
   runner: JobRunner,
   gate: HashGate = (_bytes, job) => job(),
+  disk = req.path,
 ): Promise<WireSums> {
   if (entry === undefined || entry.deleted || entry.type !== 'file') throw new ServeError('not-found', `${req.path}: no such file`);
   if (entry.hash !== req.hash) throw new ServeError('changed', `${req.path}: we no longer have that version`);
   const total = blockCount(entry.size, req.blockSize);
   if (req.first >= total) throw new ServeError('not-found', `${req.path}: block ${req.first} is past the end`);
-  const abs = resolveInside(root, req.path);
-  if (!hasRealAncestors(root, req.path)) throw new ServeError('changed', `${req.path}: its dir is not a real directory any more`);
+  const abs = resolveOnDisk(root, disk);
+  if (!hasRealAncestors(root, disk)) throw new ServeError('changed', `${req.path}: its dir is not a real directory any more`);
   let st;
   try {
     st = statKey(await lstat(abs));

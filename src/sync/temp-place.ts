@@ -22,13 +22,16 @@
  * What no portable call closes is a race with another process on this
  * machine: a local user who swaps a dir for a link between our check and
  * our call, microseconds apart (README, "Limits").
+ *
+ * A `rel` here is a path as spelled on disk: the index path, or its name on
+ * disk where that is not NFC (see index/disk-names.ts).
  */
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, open as openCallback, openSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { open, rm, symlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { WizardError } from '../core/errors.js';
-import { resolveInside, WIZARD_DIR } from '../core/paths.js';
+import { resolveOnDisk, WIZARD_DIR } from '../core/paths.js';
 import { sameStat, statKey, type StatKey } from '../index/hash.js';
 import { realAncestors } from '../index/real-path.js';
 
@@ -63,7 +66,7 @@ export interface TempPlace {
  * CHANGED when they do not, BAD_PATH when one is a link.
  */
 export function tempPlaceFor(root: string, rel: string): TempPlace {
-  const parentAbs = path.dirname(resolveInside(root, rel));
+  const parentAbs = path.dirname(resolveOnDisk(root, rel));
   if (!realAncestors(root, rel)) throw changed(rel);
   const shared = sharedTempDir(root);
   const name = path.posix.basename(rel);
@@ -155,7 +158,7 @@ export async function createTempLink(place: TempPlace, name: string, target: str
  * Throws CHANGED (or BAD_PATH for a link on the way) without renaming.
  */
 export function placeTemp(root: string, rel: string, temp: string, also?: () => void): void {
-  const abs = resolveInside(root, rel);
+  const abs = resolveOnDisk(root, rel);
   if (!realAncestors(root, rel)) throw changed(rel);
   also?.();
   renameSync(temp, abs);
@@ -170,7 +173,7 @@ export function placeTemp(root: string, rel: string, temp: string, also?: () => 
 export function openToRead(root: string, rel: string, expected: StatKey): number | undefined {
   let fd: number;
   try {
-    const abs = resolveInside(root, rel);
+    const abs = resolveOnDisk(root, rel);
     if (!realAncestors(root, rel)) return undefined;
     fd = openSync(abs, READ_FLAGS);
   } catch {

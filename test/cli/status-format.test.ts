@@ -76,6 +76,23 @@ describe('formatStatus', () => {
     expect(lines).toContain('    broke the protocol 2 times; not dialing it for 2m00s; last: protocol error: index entry: version counter of x is 2^53\\x07');
   });
 
+  it('says where the log went once stdout stopped taking it, and how many lines were dropped', () => {
+    const log = { destination: 'file' as const, file: '/h/daemon.log', stdoutError: 'write EPIPE', stdoutFailedAtMs: Date.UTC(2026, 0, 1, 9, 30, 5), dropped: 0 };
+    expect(formatStatus(snapshot({ log }))).toContain('Log: stdout stopped taking lines at 09:30:05 UTC (write EPIPE); logging to /h/daemon.log');
+    expect(formatStatus(snapshot({ log: { ...log, dropped: 3 } }))).toContain(
+      'Log: stdout stopped taking lines at 09:30:05 UTC (write EPIPE); logging to /h/daemon.log; 3 lines could not be written anywhere (disk full?) and were dropped',
+    );
+    expect(formatStatus(snapshot()).some((l) => l.startsWith('Log:'))).toBe(false);
+  });
+
+  it("lists a folder's skipped paths: how many, the first few with why, escaped", () => {
+    const folder = snapshot().folders[0] as StatusSnapshot['folders'][number];
+    const skipped = { count: 4, examples: [{ path: 'a\u001b[2J', reason: 'its name is not valid UTF-8' }, { path: 'caf\u00e9.txt', reason: '2 names here differ' }] };
+    const lines = formatStatus(snapshot({ folders: [{ ...folder, skipped }] }));
+    const at = lines.indexOf("    4 paths are not synced (see 'wizard status --why PATH'):");
+    expect(lines.slice(at + 1, at + 4)).toEqual(['      a\\x1b[2J: its name is not valid UTF-8', '      caf\u00e9.txt: 2 names here differ', '      and 2 more']);
+  });
+
   it('turns two snapshots into up and down rates', () => {
     const before = snapshot();
     const after = snapshot({ peers: [{ id: peerId, name: 'beta', address: '', connected: true, bytesSent: 1024 + 2 * 1024 * 1024, bytesReceived: 512 }] });

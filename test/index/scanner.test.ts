@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compileIgnore } from '../../src/ignore/matcher.js';
-import { walk, type WalkOptions } from '../../src/index/scanner.js';
+import { classify, walk, type WalkOptions } from '../../src/index/scanner.js';
 
 let root: string;
 beforeEach(() => {
@@ -61,5 +61,72 @@ describe('walk', () => {
     } finally {
       chmodSync(path.join(root, 'bad'), 0o755);
     }
+  });
+});
+
+describe('walk: names not in NFC (issue 15, item 12)', () => {
+  const nfd = 'cafe\u0301.txt';
+  const nfc = nfd.normalize('NFC');
+  const dirNfd = 'dire\u0301';
+  const dirNfc = dirNfd.normalize('NFC');
+
+  it('keys a name written in NFD by its NFC form and looks at it under its own name, in a dir named in NFD too', async () => {
+    writeFileSync(path.join(root, nfd), 'x');
+    mkdirSync(path.join(root, dirNfd));
+    writeFileSync(path.join(root, dirNfd, 'in.txt'), 'y');
+    const result = await walk(root, '', options());
+    expect(result.skipped).toEqual([]);
+    expect(result.seen.get(nfc)).toMatchObject({ path: nfc, type: 'file', size: 1, diskPath: nfd });
+    expect(result.seen.get(dirNfc)).toMatchObject({ type: 'dir', diskPath: dirNfd });
+    expect(result.seen.get(`${dirNfc}/in.txt`)).toMatchObject({ size: 1, diskPath: `${dirNfd}/in.txt` });
+    expect(result.seen.get('ok/a.txt')?.diskPath).toBeUndefined();
+  });
+
+  it('finds an NFD file the index does not know when asked for its NFC path, and one the index knows by its recorded name', async () => {
+    writeFileSync(path.join(root, 'ok', nfd), 'x');
+    const unknown = await walk(root, `ok/${nfc}`, options());
+    expect(unknown.seen.get(`ok/${nfc}`)).toMatchObject({ diskPath: `ok/${nfd}` });
+    const known = await walk(root, `ok/${nfc}`, { ...options(), onDisk: (rel) => (rel === `ok/${nfc}` ? `ok/${nfd}` : rel) });
+    expect(known.seen.get(`ok/${nfc}`)).toMatchObject({ diskPath: `ok/${nfd}` });
+  });
+
+  it('finds a file renamed to its NFC spelling although the index still has its NFD name (never taken as deleted)', async () => {
+    writeFileSync(path.join(root, 'ok', nfc), 'x');
+    const result = await walk(root, `ok/${nfc}`, { ...options(), onDisk: (rel) => (rel === `ok/${nfc}` ? `ok/${nfd}` : rel) });
+    expect(result.seen.get(`ok/${nfc}`)).toMatchObject({ size: 1 });
+    expect(result.seen.get(`ok/${nfc}`)?.diskPath).toBeUndefined();
+  });
+
+  it('skips both spellings of one NFC name as a clash, and lists the path as unreadable so that neither is taken as deleted', async () => {
+    writeFileSync(path.join(root, 'ok', nfc), 'composed');
+    writeFileSync(path.join(root, 'ok', nfd), 'decomposed');
+    const result = await walk(root, '', options());
+    expect(result.seen.has(`ok/${nfc}`)).toBe(false);
+    expect(result.unreadable).toContain(`ok/${nfc}`);
+    expect(result.skipped).toEqual([{ path: `ok/${nfc}`, reason: expect.stringMatching(/2 names here differ only in how their letters are encoded \(Unicode NFC, NFD\)/) as string, clash: true }]);
+    expect(result.listed).toContain('ok');
+  });
+
+  it('reports a name that is not valid UTF-8 instead of dropping it in silence', async () => {
+    writeFileSync(Buffer.concat([Buffer.from(`${root}/ok/`), Buffer.from([0x62, 0xff, 0x2e, 0x74])]), 'x');
+    const result = await walk(root, '', options());
+    expect(result.skipped).toEqual([{ path: 'ok/b\uFFFD.t', reason: expect.stringContaining('not valid UTF-8') as string }]);
+    expect([...result.seen.keys()].sort()).toEqual(['bad', 'bad/b.txt', 'bad/deeper', 'bad/deeper/c.txt', 'ok', 'ok/a.txt']);
+  });
+
+  it('reports a dir it cannot list', async () => {
+    const result = await walk(root, '', options(failingAt('bad', 'EACCES')));
+    expect(result.skipped).toEqual([{ path: 'bad', reason: expect.stringContaining('cannot list this dir (EACCES)') as string }]);
+  });
+});
+
+describe('classify: the name on disk', () => {
+  const obs = { path: 'caf\u00e9', type: 'file' as const, size: 1, mtimeMs: 5, mode: 0o644, inode: 9, target: '' };
+  const entry = { ...obs, hash: 'h', version: { a: 1 }, deleted: false };
+  it('a file renamed between the NFC and the NFD spelling of its name is a change to record', () => {
+    expect(classify({ ...obs, diskPath: 'cafe\u0301' }, entry)).toBe('changed');
+    expect(classify(obs, { ...entry, diskName: 'cafe\u0301' })).toBe('changed');
+    expect(classify({ ...obs, diskPath: 'cafe\u0301' }, { ...entry, diskName: 'cafe\u0301' })).toBe('same');
+    expect(classify(obs, entry)).toBe('same');
   });
 });

@@ -91,6 +91,48 @@ describe('IndexStore', () => {
     raw.close();
   });
 
+  it('migrates a schema 3 index (before names on disk were recorded): its entries keep their NFC names, and a name on disk can be recorded', () => {
+    const first = openStore();
+    first.commitLocal(FOLDER, [change('a', v1), change('caf\u00e9', v1)]);
+    first.close();
+    open = [];
+    const raw = new Database(dbFile);
+    raw.exec('DROP INDEX local_disk_names');
+    raw.exec('ALTER TABLE local DROP COLUMN disk_name');
+    raw.pragma('user_version = 3');
+    raw.close();
+
+    const store = openStore();
+    expect(store.getLocal(FOLDER, 'caf\u00e9')).toEqual({ ...change('caf\u00e9', v1), sequence: 2 });
+    expect(store.localDiskNames(FOLDER)).toEqual([]);
+    store.commitLocal(FOLDER, [change('caf\u00e9', v2, { diskName: 'cafe\u0301' })]);
+    expect(store.localDiskNames(FOLDER)).toEqual([['caf\u00e9', 'cafe\u0301']]);
+    const check = new Database(dbFile, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    check.close();
+  });
+
+  it('records a name that is not NFC on disk, keeps it through a change that does not say, and drops it with the file', () => {
+    const store = openStore();
+    const nfc = 'd/caf\u00e9.txt';
+    const [stored] = store.commitLocal(FOLDER, [change(nfc, v1, { diskName: 'cafe\u0301.txt' })]);
+    expect(stored?.diskName).toBe('cafe\u0301.txt');
+    expect(store.getLocal(FOLDER, nfc)?.diskName).toBe('cafe\u0301.txt');
+    // A pull writes over the file under the name it has: its change says nothing of the name.
+    store.commitLocal(FOLDER, [change(nfc, v2)]);
+    expect(store.getLocal(FOLDER, nfc)?.diskName).toBe('cafe\u0301.txt');
+    expect(store.localDiskNames(FOLDER)).toEqual([[nfc, 'cafe\u0301.txt']]);
+    // Renamed to its NFC spelling: a scan says so.
+    store.commitLocal(FOLDER, [change(nfc, v2, { diskName: '' })]);
+    expect(store.getLocal(FOLDER, nfc)?.diskName).toBeUndefined();
+    store.commitLocal(FOLDER, [change(nfc, v2, { diskName: 'cafe\u0301.txt' }), tombstone(nfc, { aaaa: 3 })]);
+    expect(store.getLocal(FOLDER, nfc)?.diskName).toBeUndefined();
+    // A file made again after the deletion is a new one, under its NFC name unless a scan says otherwise.
+    store.commitLocal(FOLDER, [change(nfc, { aaaa: 4 })]);
+    expect(store.getLocal(FOLDER, nfc)?.diskName).toBeUndefined();
+    expect(store.localDiskNames(FOLDER)).toEqual([]);
+  });
+
   it('refuses a database from a newer schema', () => {
     const raw = new Database(dbFile);
     raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);

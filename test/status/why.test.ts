@@ -36,6 +36,13 @@ describe('explainPath', () => {
     { what: 'an ignored path', in: input({ ignored: true }), inSync: false, newestAt: ['this node', 'anna', 'bob'], reasons: [/^ignored: .*never deleted on peers/] },
     { what: 'a halted folder', in: input({ haltReason: '/x is missing' }), inSync: true, newestAt: ['this node', 'anna', 'bob'], reasons: [/^folder halted: \/x is missing/] },
     {
+      what: 'a path a scan had to skip (two spellings of its name here)',
+      in: input({ skipped: '2 names here differ only in how their letters are encoded (Unicode NFC, NFD)' }),
+      inSync: false,
+      newestAt: ['this node', 'anna', 'bob'],
+      reasons: [/^not synced from here: 2 names here differ only/],
+    },
+    {
       what: 'only an offline peer has the newer version',
       in: input({ peers: [{ id: peerA, name: 'anna', connected: false, entry: file({ me: 1, a: 1 }) }] }),
       inSync: false,
