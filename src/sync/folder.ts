@@ -230,9 +230,9 @@ export class Folder {
           // Paths as spelled on disk: the index knows them by their NFC form.
           const p = toNfc(raw);
           if (isAlwaysIgnored(p) || isEcho(p)) continue;
-          // A name not in NFC (or not UTF-8) here: its dir is listed, where another spelling of it shows as a clash.
-          const name = raw.slice(raw.lastIndexOf('/') + 1);
-          wanted.add(name === toNfc(name) && !name.includes('\uFFFD') ? p : parentOf(p));
+          // Spelled otherwise than the index has it (a new name from a Mac, a second spelling of a known
+          // one), or not UTF-8: its dir is listed, where two spellings of one name show as a clash.
+          wanted.add(raw === onDisk(p) && !raw.includes('\uFFFD') ? p : parentOf(p));
         }
         if (wanted.size > 0) this.queueScan([...wanted], settled);
       },
