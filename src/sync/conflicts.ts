@@ -7,7 +7,7 @@
 import { lstat, readdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { WizardError } from '../core/errors.js';
-import { parentOf, resolveInside, WIZARD_DIR } from '../core/paths.js';
+import { parentOf, resolveOnDisk, WIZARD_DIR } from '../core/paths.js';
 import type { Trash } from './trash.js';
 
 const CONFLICT = /^(.*)\.sync-conflict-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})-([A-Za-z0-9]{1,64})(\..*)?$/;
@@ -103,11 +103,23 @@ export async function listConflicts(root: string, signal?: AbortSignal): Promise
         continue;
       }
       const parsed = parseConflictName(rel);
-      if (parsed !== undefined) out.push({ ...parsed, mine: await side(root, parsed.original), theirs: await side(root, rel) });
+      if (parsed === undefined) continue;
+      // The copy's name was made from the NFC path; the original may be spelled otherwise here (NFD, from a Mac).
+      const original = spelledAsListed(entries.map((d) => d.name), dirRel, parsed.original);
+      out.push({ ...parsed, original, mine: await side(root, original), theirs: await side(root, rel) });
     }
   };
   await walk('');
   return out.sort((a, b) => (a.theirs.path < b.theirs.path ? -1 : 1));
+}
+
+/** `rel` (in `dirRel`) as the listing `names` spells it: itself, or the one name there with its NFC form. */
+function spelledAsListed(names: readonly string[], dirRel: string, rel: string): string {
+  const name = path.posix.basename(rel);
+  if (names.includes(name)) return rel;
+  const nfc = name.normalize('NFC');
+  const other = names.find((n) => n.normalize('NFC') === nfc);
+  return other === undefined ? rel : dirRel === '' ? other : `${dirRel}/${other}`;
 }
 
 /** Which side to keep. */
@@ -128,22 +140,23 @@ export interface Resolution {
  * is renamed `name.from-<node>-<stamp>.ext`, so it stops being a conflict.
  */
 export async function resolveConflict(root: string, trash: Trash, c: Conflict, keep: KeepChoice): Promise<Resolution> {
-  const copyAbs = resolveInside(root, c.theirs.path);
+  // Paths as a walk of the disk found them: resolved without normalising, so a name in NFD is found as it is.
+  const copyAbs = resolveOnDisk(root, c.theirs.path);
   const trashRel = (abs: string) => path.relative(path.join(root, WIZARD_DIR, 'trash'), abs).split(path.sep).join('/');
   if (keep === 'mine') {
-    return { kept: 'mine', paths: [c.original], trashed: [trashRel(await trash.moveIn(copyAbs, c.theirs.path, 'conflict-resolved'))] };
+    return { kept: 'mine', paths: [c.original], trashed: [trashRel(await trash.moveIn(copyAbs, c.theirs.path.normalize('NFC'), 'conflict-resolved'))] };
   }
   if (keep === 'theirs') {
     const trashed: string[] = [];
     const mine = await side(root, c.original);
     // A link in the trash, then a rename over the file: the path never goes missing, so no peer sees a deletion.
-    if (mine.exists) trashed.push(trashRel(await trash.preserve(resolveInside(root, c.original), c.original, 'conflict-resolved')));
-    await rename(copyAbs, resolveInside(root, c.original));
+    if (mine.exists) trashed.push(trashRel(await trash.preserve(resolveOnDisk(root, c.original), c.original.normalize('NFC'), 'conflict-resolved')));
+    await rename(copyAbs, resolveOnDisk(root, c.original));
     return { kept: 'theirs', paths: [c.original], trashed };
   }
   const kept = bothName(c);
   if ((await side(root, kept)).exists) throw new WizardError('USAGE', `${kept} already exists; rename the conflict copy by hand`);
-  await rename(copyAbs, resolveInside(root, kept));
+  await rename(copyAbs, resolveOnDisk(root, kept));
   return { kept: 'both', paths: [c.original, kept], trashed: [] };
 }
 

@@ -2,8 +2,12 @@
  * Conflict copy names: parsed back to the original path, time and node, and
  * the name a copy kept with `--both` gets.
  */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bothName, type Conflict, parseConflictName } from '../../src/sync/conflicts.js';
+import { bothName, type Conflict, listConflicts, parseConflictName, resolveConflict } from '../../src/sync/conflicts.js';
+import { Trash } from '../../src/sync/trash.js';
 
 const AT = Date.UTC(2026, 10, 25, 9, 30, 5);
 
@@ -30,5 +34,25 @@ describe('bothName', () => {
     const c: Conflict = { ...parsed, mine: { path: parsed.original, ...side }, theirs: { path: rel, ...side } };
     expect(bothName(c)).toBe('d/notes.from-abcd1234-20261125-093005.txt');
     expect(parseConflictName(bothName(c))).toBeUndefined();
+  });
+});
+
+describe('conflicts of a file whose name is NFD on disk (issue 15, item 12)', () => {
+  it('pairs the NFC-named copy with the NFD original, and keeping theirs replaces that file instead of adding a second spelling', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'wizard-conflicts-nfd-'));
+    try {
+      const nfd = 'cafe\u0301.txt';
+      const copy = 'caf\u00e9.sync-conflict-20261125-093005-abcd1234.txt';
+      writeFileSync(path.join(root, nfd), 'mine');
+      writeFileSync(path.join(root, copy), 'theirs');
+      const [c] = await listConflicts(root);
+      expect(c).toMatchObject({ original: nfd, mine: { path: nfd, exists: true }, theirs: { path: copy, exists: true } });
+      if (c === undefined) throw new Error('no conflict listed');
+      await resolveConflict(root, new Trash(root, { now: () => AT }), c, 'theirs');
+      expect(readdirSync(root).filter((n) => n !== '.wizard')).toEqual([nfd]);
+      expect(readFileSync(path.join(root, nfd), 'utf8')).toBe('theirs');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
