@@ -283,3 +283,49 @@ describe('P9: caseVariant (case-only clashes on case-insensitive filesystems)', 
     expect(caseVariant(names, name)).toBe(expected);
   });
 });
+
+describe('names that are not NFC on disk (issue 15, item 12)', () => {
+  const nfd = 'd/cafe\u0301.txt';
+  const nfc = nfd.normalize('NFC');
+
+  /** Records the NFD file as a scan would: under its NFC path, with its name on disk. */
+  function indexNfd(): void {
+    const st = lstatSync(path.join(root, nfd));
+    store.commitLocal('f', [
+      { path: nfc, type: 'file', size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, hash: sha(readFileSync(path.join(root, nfd))), target: '', version: { me: 1 }, deleted: false, inode: st.ino, diskName: 'cafe\u0301.txt' },
+    ]);
+  }
+
+  it('writes a newer version over the file under its NFD name, keeps the old one in the trash, and the name stays recorded', async () => {
+    mkdirSync(path.join(root, 'd'));
+    writeFileSync(path.join(root, nfd), 'old');
+    indexNfd();
+    const entry = remoteFile(nfc, 'new from the peer', { me: 1, p: 1 });
+    const ctx: PullContext = { ...context({ [nfc]: 'new from the peer' }), onDisk: (rel) => (rel === nfc ? nfd : rel) };
+    await applyTake(ctx, entry, entry.version, ['peer']);
+    expect(readdirSync(path.join(root, 'd'))).toEqual(['cafe\u0301.txt']);
+    expect(readFileSync(path.join(root, nfd), 'utf8')).toBe('new from the peer');
+    expect(store.getLocal('f', nfc)).toMatchObject({ hash: entry.hash, diskName: 'cafe\u0301.txt' });
+    expect(trashFiles().map((t) => t.normalize('NFC'))).toContainEqual(expect.stringMatching(/^d\/café\.txt~/));
+  });
+
+  it('deletes the file under its NFD name', async () => {
+    mkdirSync(path.join(root, 'd'));
+    writeFileSync(path.join(root, nfd), 'old');
+    indexNfd();
+    const ctx: PullContext = { ...context({}), onDisk: (rel) => (rel === nfc ? nfd : rel) };
+    await applyTake(ctx, { ...remoteFile(nfc, ''), deleted: true, size: 0, hash: '' }, { me: 1, p: 1 }, ['peer']);
+    expect(readdirSync(path.join(root, 'd'))).toEqual([]);
+    expect(store.getLocal('f', nfc)).toMatchObject({ deleted: true });
+    expect(store.getLocal('f', nfc)?.diskName).toBeUndefined();
+  });
+
+  it('does not write a new file beside an unscanned file with the same name in NFD: the disk changed, rescan first', async () => {
+    mkdirSync(path.join(root, 'd'));
+    writeFileSync(path.join(root, nfd), 'written on a Mac, not yet scanned');
+    const entry = remoteFile(nfc, 'from the peer');
+    const err: unknown = await applyTake(context({ [nfc]: 'from the peer' }), entry, entry.version, ['peer']).catch((e: unknown) => e);
+    expect(hasCode(err, 'CHANGED')).toBe(true);
+    expect(readdirSync(path.join(root, 'd'))).toEqual(['cafe\u0301.txt']);
+  });
+});

@@ -133,3 +133,24 @@ describe('readBlock', () => {
     });
   }
 });
+
+describe('a file whose name is NFD on disk (issue 15, item 12)', () => {
+  it('is served under its NFC path from the file its name on disk names', async () => {
+    const nfd = 'dire\u0301/cafe\u0301.bin';
+    const nfc = nfd.normalize('NFC');
+    mkdirSync(path.join(root, 'dire\u0301'));
+    renameSync(path.join(root, 'big.bin'), path.join(root, nfd));
+    const st = lstatSync(path.join(root, nfd));
+    const e: LocalEntry = { ...entry0(st), path: nfc, diskName: 'cafe\u0301.bin' };
+    const block = await readBlock(root, e, { path: nfc, hash, offset: 4096, length: 4096 }, nfd);
+    expect(block.equals(content.subarray(4096, 8192))).toBe(true);
+    const sums = await readSums(root, e, { ...ask(0, 4), path: nfc }, undefined, inlineRunner, undefined, nfd);
+    expect(Buffer.from(sums.weak).readUInt32BE(0)).toBe(sig.weak[0]);
+    // Asked for under its NFC spelling on disk, it is not there.
+    await expect(readBlock(root, e, { path: nfc, hash, offset: 0, length: 10 })).rejects.toMatchObject({ wireCode: 'changed' });
+  });
+});
+
+function entry0(st: { size: number; mtimeMs: number; ino: number }): LocalEntry {
+  return { path: 'big.bin', type: 'file', size: st.size, mtimeMs: st.mtimeMs, mode: 0o644, hash, target: '', version: { me: 1 }, deleted: false, sequence: 1, inode: st.ino };
+}
