@@ -62,7 +62,9 @@ describe('names not in NFC on disk', () => {
     expect(spellings(b.folder, dirNfc)).toEqual([dirNfc]);
 
     writeFileSync(path.join(a.folder, nfd), 'two, from alpha');
+    writeFileSync(path.join(a.folder, dirNfd, 'notes.txt'), 'inside, edited on alpha');
     await waitFor('alpha\'s edit on beta', () => contentOf(path.join(b.folder, nfc)) === 'two, from alpha');
+    await waitFor('alpha\'s edit in its NFD dir on beta', () => contentOf(path.join(b.folder, dirNfc, 'notes.txt')) === 'inside, edited on alpha');
 
     writeFileSync(path.join(b.folder, nfc), 'three, from beta');
     writeFileSync(path.join(b.folder, dirNfc, 'notes.txt'), 'inside, from beta');
