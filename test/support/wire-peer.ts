@@ -135,6 +135,7 @@ export class WirePeer {
   private closeReason: string | undefined;
   private waiters: Array<{ match: (m: WireMessage) => boolean; resolve: (m: WireMessage) => void }> = [];
   private readonly startedAt = Date.now();
+  private nextRequestId = 1;
 
   private constructor(
     readonly socket: tls.TLSSocket,
@@ -202,6 +203,22 @@ export class WirePeer {
   async hello(fields: Partial<WireHello> & { id: string }): Promise<WireMessage> {
     this.send({ type: 'hello', protocol: WIRE_PROTOCOL, name: 'wire-peer', listenPort: 0, intent: 'sync', folders: [], ...fields });
     return this.next('hello');
+  }
+
+  /**
+   * Sends a `request` (PROTOCOL.md section 3) with a fresh id and waits for
+   * its answer: a `response` or an `error` with that id. Rejects when the
+   * link ends first, with the daemon's close reason.
+   */
+  async request(fields: { folder: string; path: string; hash: string; offset: number; length: number }, timeoutMs = 10_000): Promise<WireMessage> {
+    const id = this.nextRequestId++;
+    this.send({ type: 'request', id, ...fields });
+    const answer = this.next((m) => (m.type === 'response' || m.type === 'error') && m.id === id, timeoutMs).then((m) => ({ m }));
+    // Whichever loses the race settles later unobserved; neither may become an unhandled rejection.
+    answer.catch(() => undefined);
+    const first = await Promise.race([answer, this.ended.then((end) => ({ end }))]);
+    if ('end' in first) throw new Error(`link ended before request ${id} was answered: ${first.end.reason ?? 'no close message'}`);
+    return first.m;
   }
 
   /** Ends the connection politely. */
