@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bin/**', 'scripts/**', 'bench/**/*.mjs'] },
+  { ignores: ['dist/**', '.fuzz-build/**', 'node_modules/**', 'coverage/**', 'bin/**', 'scripts/**', 'bench/**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
