@@ -236,6 +236,40 @@ export async function waitBothInSync(a: TestNode, b: TestNode, timeoutMs = 20_00
   }
 }
 
+/**
+ * Waits for a moment when every node's `wizard status` says its first folder
+ * is in sync with every other node connected, and their trees are identical
+ * then: the statuses are read before and after the trees, and all of them
+ * must say in sync both times. Returns the tree. Pairwise checks at different
+ * moments can pass while a third node still disagrees; this cannot.
+ */
+export async function waitAllInSync(nodes: readonly TestNode[], timeoutMs = 60_000): Promise<string[]> {
+  const settled = (s: StatusSnapshot | undefined, self: TestNode) =>
+    s?.folders[0]?.inSync === true && nodes.every((n) => n === self || s.peers.some((p) => p.id === n.id && p.connected));
+  const statuses = () => Promise.all(nodes.map((n) => n.daemon?.status() ?? Promise.resolve(undefined)));
+  let last: { statuses: Array<StatusSnapshot | undefined>; trees: string[][] } = { statuses: [], trees: [] };
+  try {
+    return await waitFor(
+      `${nodes.map((n) => n.name).join(', ')} to be in sync at once, with the same tree`,
+      async () => {
+        const before = await statuses();
+        last = { statuses: before, trees: [] };
+        if (!before.every((s, i) => settled(s, nodes[i] as TestNode))) return undefined;
+        const trees = nodes.map((n) => treeOf(n.folder));
+        const after = await statuses();
+        last = { statuses: after, trees };
+        if (!after.every((s, i) => settled(s, nodes[i] as TestNode))) return undefined;
+        return trees.every((t) => JSON.stringify(t) === JSON.stringify(trees[0])) ? trees[0] : undefined;
+      },
+      timeoutMs,
+    );
+  } catch (err) {
+    const show = (n: TestNode, i: number) =>
+      `--- ${n.name} status ---\n${JSON.stringify(last.statuses[i])}\n--- ${n.name} tree ---\n  ${(last.trees[i] ?? []).join('\n  ')}\n--- ${n.name} log tail ---\n${n.daemon?.log.slice(-2000) ?? ''}`;
+    throw new Error(`${String(err)}\n${nodes.map(show).join('\n')}`);
+  }
+}
+
 /** Stops every daemon and removes the base dir. */
 export async function cleanup(base: string, nodes: TestNode[]): Promise<void> {
   await Promise.all(nodes.map((n) => n.daemon?.kill() ?? Promise.resolve()));
