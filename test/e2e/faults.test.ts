@@ -29,6 +29,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { indexPath } from '../../src/cli/home.js';
 import { cleanup, initNode, isLinked, setPeer, startDaemon, tempDir, waitConnected, waitSameTree, type TestNode } from '../support/daemon.js';
+import { itAsNonRoot } from '../support/as-nobody.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { waitFor } from '../support/wait.js';
 
@@ -239,7 +240,7 @@ it.skipIf(!canLock)('a target dir the receiver cannot write fails only that file
   await waitFor('the error to clear', async () => !(await errorsOf(b)).some((e) => e.includes('locked/second.txt')), 15_000);
 });
 
-it.skipIf(isRoot)('a source file the sender cannot read is reported and retried, and the rest keeps syncing', async () => {
+itAsNonRoot(import.meta.url, 'a source file the sender cannot read is reported and retried, and the rest keeps syncing', async () => {
   const secret = path.join(a.folder, 'unreadable.txt');
   writeFileSync(secret, 'not yet');
   chmodSync(secret, 0o000);

@@ -1,8 +1,8 @@
 /**
  * The walk on a real temp dir, with faults injected at its directory read
  * (S5): root, which runs the tests, reads any dir whatever its permission
- * bits, and EIO has no cheap real cause. As a normal user a real chmod 000
- * is tried too.
+ * bits, and EIO has no cheap real cause. A real chmod 000 is tried too, as
+ * a normal user (under root, as nobody in a child run: as-nobody.ts).
  */
 import type { Dirent } from 'node:fs';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compileIgnore } from '../../src/ignore/matcher.js';
 import { classify, walk, type WalkOptions } from '../../src/index/scanner.js';
+import { itAsNonRoot } from '../support/as-nobody.js';
 
 let root: string;
 beforeEach(() => {
@@ -52,7 +53,7 @@ describe('walk', () => {
     expect(result.unreadable).toEqual(['bad']);
   });
 
-  it.skipIf(process.getuid?.() === 0)('S5: a path below a real chmod 000 dir (as a normal user) fails the walk instead of looking deleted', async () => {
+  itAsNonRoot(import.meta.url, 'S5: a path below a real chmod 000 dir (as a normal user) fails the walk instead of looking deleted', async () => {
     chmodSync(path.join(root, 'bad'), 0o000);
     try {
       await expect(walk(root, 'bad/deeper/c.txt', options())).rejects.toMatchObject({ code: 'EACCES' });

@@ -8,8 +8,8 @@
  * - S5: a scan that cannot list a subtree (EIO, EACCES) records nothing
  *   under it as deleted. The fault is injected at the scan's directory read:
  *   the tests run as root, which reads a dir whatever its permission bits,
- *   and EIO has no cheap real cause. As a normal user a real chmod 000 is
- *   tried too.
+ *   and EIO has no cheap real cause. A real chmod 000 is tried too, as a
+ *   normal user (under root, as nobody in a child run: as-nobody.ts).
  * - K4: a file that looks unflushed after a power cut (the index's mtime and
  *   inode, another size) is never recorded as an edit: its content becomes a
  *   conflict copy and the recorded version is restored from the peer. An
@@ -29,6 +29,7 @@ import { Folder, type FolderDeps, type FolderPeers } from '../../src/sync/folder
 import { TransferSlots } from '../../src/sync/transfer-slots.js';
 import { dominates } from '../../src/versions/vector.js';
 import { inlineRunner, type JobRunner } from '../../src/workers/pool.js';
+import { itAsNonRoot } from '../support/as-nobody.js';
 import { fakePeer } from '../support/peer.js';
 import { waitFor } from '../support/wait.js';
 import { tempFilesIn } from '../support/temps.js';
@@ -263,8 +264,6 @@ describe('K4: a file that looks unflushed after a power cut', () => {
   });
 });
 
-const isRoot = process.getuid?.() === 0;
-
 describe('S5: the scan cannot read a subtree', () => {
   /** Lists dirs for real, but `failing` (absolute) fails with errno `code` while `broken.on`. */
   function brokenDir(failing: string, code: string): { readDir: NonNullable<FolderDeps['readDir']>; broken: { on: boolean } } {
@@ -302,7 +301,7 @@ describe('S5: the scan cannot read a subtree', () => {
     expect(store.getLocal(ID, 'd/sub/y.txt')?.deleted).toBe(false);
   });
 
-  it.skipIf(isRoot)('S5: a real chmod 000 subdirectory (as a normal user): nothing under it is marked deleted', async () => {
+  itAsNonRoot(import.meta.url, 'S5: a real chmod 000 subdirectory (as a normal user): nothing under it is marked deleted', async () => {
     mkdirSync(path.join(root, 'locked', 'inner'), { recursive: true });
     writeFileSync(path.join(root, 'locked', 'inner', 'f.txt'), 'f');
     writeFileSync(path.join(root, 'e.txt'), 'e');
