@@ -51,6 +51,19 @@ function trashedCopies(node: TestNode, rel: string): string[] {
   return existsSync(dir) ? (readdirSync(dir, { recursive: true }) as string[]).filter((n) => n.startsWith(`${rel}~`)) : [];
 }
 
+/**
+ * A file from alpha to beta, then one from beta to alpha. Each node's own
+ * changes reach the other in the order it recorded them, so once beta's file
+ * is on alpha, every change beta had recorded before it has reached alpha too.
+ */
+async function roundTrip(tag: string): Promise<void> {
+  for (const [from, to] of [[a, b], [b, a]] as const) {
+    const rel = `round-trip-${tag}-${from.name}.txt`;
+    writeFileSync(path.join(from.folder, rel), tag);
+    await waitFor(`${rel} on ${to.name}`, () => read(to, rel)?.toString() === tag, 30_000);
+  }
+}
+
 /** Restarts a node's daemon (its first scan then looks at every file again) and waits until it is linked and settled. */
 async function restart(node: TestNode, other: TestNode): Promise<void> {
   await node.daemon?.stop();
@@ -167,13 +180,14 @@ describe('CL1: mtimes in 2100 and before 1970', () => {
       return Object.values(parsed).every(([x, y]) => x !== undefined && JSON.stringify(x) === JSON.stringify(y)) ? s : undefined;
     });
 
-    // Quiet: the versions do not move over a window (a ping-pong would bump them within milliseconds).
-    await sleep(3000);
+    // Quiet: the versions do not move. A ping-pong starts with beta taking what it just wrote for an edit; a
+    // file beta writes later reaches alpha after any such edit was announced, so once it has, the bump would show.
+    await roundTrip('after-sync');
     expect(await settled()).toBe(first);
     // A restart scans every file again: an mtime the receiver could not set or record exactly would show as an
     // edit here, and come back to the sender as a new version.
     await restart(b, a);
-    await sleep(1000);
+    await roundTrip('after-restart');
     expect(await settled()).toBe(first);
     for (const [rel, at] of Object.entries(files)) {
       expect(lstatSync(path.join(a.folder, rel)).mtimeMs).toBe(at.getTime());

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, freePort, runCli, waitConnected, type TestNode, startPairedNodes } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
+import { identityOf, WIRE_PROTOCOL, WirePeer } from '../support/wire-peer.js';
 
 /** A change must show within a second; the slack is for a loaded CI machine, not for the daemon. */
 const APPLY_MS = 3000;
@@ -242,8 +243,18 @@ describe('folder and peer commands', () => {
     expect(JSON.parse(res.stdout)).toEqual({ id: b.id, revoked: true, daemonNotified: true });
     await waitFor('beta to see alpha disconnected', async () => (await b.daemon?.status())?.peers.find((p) => p.id === a.id)?.connected === false, APPLY_MS);
     expect((await a.daemon?.status())?.settings.revoked).toBe(1);
-    // Beta keeps redialing; alpha keeps refusing.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Beta stays out: a connection with beta's certificate is refused as it arrives (how soon beta itself
+    // redials depends on its backoff and on the address it holds, so the test dials as beta at once).
+    const refusals = () => (a.daemon?.log.match(/refused a revoked node/g) ?? []).length;
+    const before = refusals();
+    // Alpha listens where an earlier test rebound it, not on the port it was made with.
+    const listen = (await a.daemon?.status())?.listen ?? '';
+    const asBeta = await WirePeer.connect({ port: Number(listen.slice(listen.lastIndexOf(':') + 1)), identity: identityOf(b.home) });
+    asBeta.send({ type: 'hello', protocol: WIRE_PROTOCOL, id: b.id, name: 'beta', listenPort: 0, intent: 'sync', folders: [] });
+    await asBeta.ended;
+    expect(asBeta.received.filter((m) => m.type === 'hello')).toEqual([]);
+    await waitFor('alpha to log the refusal', () => refusals() > before, APPLY_MS);
     expect((await b.daemon?.status())?.peers.find((p) => p.id === a.id)?.connected).toBe(false);
+    expect((await a.daemon?.status())?.peers.find((p) => p.id === b.id)?.connected ?? false).toBe(false);
   });
 });

@@ -93,8 +93,10 @@ it('W2: a subtree refused by the inotify limit is polled every POLL_MS, said onc
   expect(watcher.isPolled('big/inner/new.txt')).toBe(false);
   writeFileSync(path.join(root, 'big', 'inner', 'later.txt'), 'x');
   await settle('big/inner/later.txt from its own watch', () => changed.includes('big/inner/later.txt'));
+  // Polling has stopped: once the debounce has fired, no timer is left that could start another poll, so no
+  // later hand-over of big can come (a poll still scheduled would keep this waiting until it fails).
+  await settle('no timer left', () => clock.pendingTimers() === 0);
   clock.advance(POLL_MS * 2);
-  await new Promise((r) => setTimeout(r, 100));
   expect(count('big')).toBe(3);
 });
 
@@ -105,12 +107,12 @@ it('W2: a refused subtree that is deleted is handed over once more (its deletion
   clock.advance(POLL_MS);
   await waitFor('big handed over and polling ended', () => count('big') >= 1 && problems.length === 2);
   expect(problems[1]).toBeUndefined();
-  // The root's own watch reports the deletion too; let that through before counting polls.
-  await new Promise((r) => setTimeout(r, 100));
-  clock.advance(100);
+  // The root's own watch reports the deletion too; let that through (its event, then its debounce) before counting polls.
+  await waitFor('the root watch to report big', () => faults.delivered.includes(path.join(root, 'big')));
+  // Polling has ended: once the debounce has fired, no timer is left that could start a poll (one still scheduled would keep this waiting until it fails).
+  await settle('no timer left', () => clock.pendingTimers() === 0);
   const handed = count('big');
   clock.advance(POLL_MS);
-  await new Promise((r) => setTimeout(r, 100));
   expect(count('big')).toBe(handed);
 });
 

@@ -32,6 +32,11 @@ export class FakeClock implements Clock {
     return new Promise((resolve) => this.setTimer(ms, resolve));
   }
 
+  /** How many timers are set and not yet fired or cancelled: none means no later `advance` can set anything off. */
+  pendingTimers(): number {
+    return this.timers.length;
+  }
+
   /** Lets `ms` pass on both clocks, firing due timers. */
   advance(ms: number): void {
     this.wallMs += ms;

@@ -16,12 +16,17 @@ export class WatchFaults {
   readonly open = new Map<string, FSWatcher>();
   /** While true, events are dropped, as when the kernel's event queue overflows. */
   blind = false;
+  /** Absolute paths of the events dropped while blind, so a test can wait until the events it expects were lost. */
+  readonly dropped: string[] = [];
+  /** Absolute paths of the events passed on, so a test can wait until an event it expects has arrived. */
+  readonly delivered: string[] = [];
 
   readonly watchDir: WatchDir = (absDir, listener) => {
     if ([...this.refused].some((r) => absDir === r || absDir.startsWith(`${r}${path.sep}`))) {
       throw Object.assign(new Error(`ENOSPC: System limit for number of file watchers reached, watch '${absDir}'`), { code: 'ENOSPC', errno: -28, syscall: 'watch', path: absDir });
     }
     const w = watch(absDir, { persistent: false }, (event, name) => {
+      (this.blind ? this.dropped : this.delivered).push(path.join(absDir, String(name ?? '')));
       if (!this.blind) listener(event, name);
     });
     w.on('close', () => {

@@ -91,10 +91,13 @@ describe('TrashPurger', () => {
     p.start();
     clock.advance(1000);
     await expect.poll(kept).toEqual([]);
+    // The run is over once it has set the next one's timer.
+    await expect.poll(() => clock.pendingTimers()).toBe(1);
     trashed('ancient2', 45);
     p.stop();
+    // Nothing is left that could start a purge: no fake time can set one off.
+    expect(clock.pendingTimers()).toBe(0);
     clock.advance(DAY);
-    await new Promise((r) => setTimeout(r, 50));
     expect(await kept()).toEqual(['ancient2']);
   });
 
