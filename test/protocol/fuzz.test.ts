@@ -20,6 +20,8 @@ import { LIMITS, type HelloFolder, type Message, type MessageType } from '../../
 import { SEED_MESSAGES } from '../fuzz/seeds.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+/** A property's time limit: a stream case takes up to 15 ms on a loaded 2-core machine. */
+const TIMEOUT_MS = Math.max(60_000, RUNS * 30);
 
 const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${n}}$`));
 // Some components come decomposed (NFD, as macOS writes names): the decoder hands them on in NFC.
@@ -230,7 +232,7 @@ describe('protocol fuzzing', () => {
       { numRuns: RUNS },
     );
     expect(seen.size, 'every type drawn at least once').toBe(Object.keys(messages).length);
-  });
+  }, TIMEOUT_MS);
 
   it('a mutated body decodes to a stable message or fails with a ProtocolError, never anything else', () => {
     let refused = 0;
@@ -245,7 +247,7 @@ describe('protocol fuzzing', () => {
     );
     // Most mutations must be caught: a decoder that accepted everything would pass the property above.
     expect(refused).toBeGreaterThan(RUNS / 2);
-  });
+  }, TIMEOUT_MS);
 
   it('random bytes are refused with a ProtocolError, or, where they happen to form a valid message, decode to one that re-encodes equal', () => {
     let refused = 0;
@@ -260,7 +262,7 @@ describe('protocol fuzzing', () => {
     // A map with a valid type and every field right is vanishingly rare in random bytes:
     // a decoder that let garbage through would fail here, not only above.
     expect(refused).toBeGreaterThanOrEqual(RUNS * 0.99);
-  });
+  }, TIMEOUT_MS);
 
   it('a stream of frames, mutated or not and cut into random chunks, yields the frames or a ProtocolError', () => {
     fc.assert(
@@ -292,7 +294,7 @@ describe('protocol fuzzing', () => {
       ),
       { numRuns: RUNS },
     );
-  });
+  }, TIMEOUT_MS);
 
   it('F1/F3: holds memory for frames that are announced large but never sent, bounded, not what the header claims', () => {
     // 100 peers each announce a 4 MiB frame and send 10 bytes: the decoders must not reserve 400 MiB.

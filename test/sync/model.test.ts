@@ -24,6 +24,7 @@ import { bump } from '../../src/versions/vector.js';
 
 const PATHS = ['a.txt', 'b.txt', 'c.txt'];
 const RUNS = Number(process.env.WIZARD_MODEL_RUNS ?? 400);
+const TIMEOUT_MS = Math.max(60_000, RUNS * 10);
 
 /**
  * How the simulated puller keeps the local version a take replaces.
@@ -207,12 +208,12 @@ describe('three nodes, random edits and exchanges', () => {
 
   it.each(topologies)('X9: converge and lose nothing in $name, with lost deliveries along the way', ({ links }) => {
     fc.assert(convergesAndLosesNothing(links, 'faithful'), { numRuns: RUNS });
-  });
+  }, TIMEOUT_MS);
 
   // The check is only worth something if a puller that loses data fails it: each buggy way of keeping is caught.
   it.each(['drops-dominated', 'drops-on-delete', 'drops-conflict-loser'] as const)('X9: a puller that %s is caught losing data', (keeping) => {
     const result = fc.check(convergesAndLosesNothing([[0, 1], [1, 2], [0, 2]], keeping), { numRuns: RUNS, seed: 42 });
     expect(result.failed, `the model did not notice a puller that ${keeping}`).toBe(true);
     expect(String(result.errorInstance)).toMatch(/lost|expected \[/);
-  });
+  }, TIMEOUT_MS);
 });
