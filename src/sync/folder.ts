@@ -67,6 +67,8 @@ export interface FolderDeps {
   readonly store: IndexStore;
   /** Our short node ID: the key we bump in version vectors. */
   readonly localId: string;
+  /** The daemon's umask, read once at start: what it lets through of a peer's permission bits. */
+  readonly umask: number;
   readonly clock: Clock;
   /** Elapsed real time, which a wall-clock step does not move. */
   readonly monotonicMs: () => number;

@@ -29,7 +29,7 @@ import type { SkippedPaths } from './skipped-paths.js';
 
 /** What the pull loop needs. */
 export interface PullLoopDeps
-  extends Pick<FolderDeps, 'id' | 'root' | 'store' | 'localId' | 'clock' | 'log' | 'peers' | 'runner' | 'slots'>,
+  extends Pick<FolderDeps, 'id' | 'root' | 'store' | 'localId' | 'clock' | 'log' | 'peers' | 'runner' | 'slots' | 'umask'>,
     Pick<FolderControl, 'lifecycle' | 'integrityProblem' | 'halt' | 'indexWriteFailed' | 'queueScan' | 'after' | 'commitEntries'> {
   readonly trash: Trash;
   /** The folder's commit lock, shared with the scans. */
@@ -233,6 +233,7 @@ export class PullLoop {
     const { store, id, root } = this.deps;
     return {
       root,
+      umask: this.deps.umask,
       trash: this.deps.trash,
       readBlock: async (peer, req) => {
         const data = await this.deps.peers.readBlock(peer, req);

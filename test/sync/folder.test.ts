@@ -72,6 +72,7 @@ function newFolder(opts: { served?: Record<string, Buffer | string>; connected?:
     root,
     store,
     localId: LOCAL,
+    umask: 0o022,
     clock: systemClock,
     monotonicMs: () => performance.now(),
     log: pino({ level: 'silent' }),
