@@ -24,7 +24,7 @@ export async function integrityProblem(root: string): Promise<string | undefined
   return undefined;
 }
 
-/** The user's bounds on outgoing deletions (config `deletionBudget`). */
+/** The user's bounds on deletions, local and from peers (config `deletionBudget`). */
 export interface DeletionBudget {
   readonly percent: number;
   readonly perMinute: number;
@@ -34,17 +34,18 @@ export interface DeletionBudget {
 export const MIN_DELETIONS_FOR_PERCENT = 10;
 
 /**
- * Why `deletions` new deletions should wait for the user's confirmation, or
- * undefined when they may go: more than `percent` of the folder's live
- * entries at once (an emptied or half-unmounted folder), or more than
- * `perMinute` within a minute counting `recent` ones. Pure.
+ * Why `deletions` deletions within the budget's window (a minute) should
+ * wait for the user's confirmation, or undefined when they may go: more than
+ * `percent` of `folderSize`, the folder's live entries when the window began
+ * (an emptied or half-unmounted folder, an `rm -rf`, a peer deleting
+ * everything), or more than `perMinute` in all. Pure.
  */
-export function deletionBudgetExceeded(deletions: number, live: number, recent: number, budget: DeletionBudget): string | undefined {
-  if (deletions >= MIN_DELETIONS_FOR_PERCENT && deletions * 100 > live * budget.percent) {
-    return `${deletions} of ${live} entries vanished at once (more than ${budget.percent}%)`;
+export function deletionBudgetExceeded(deletions: number, folderSize: number, budget: DeletionBudget): string | undefined {
+  if (deletions >= MIN_DELETIONS_FOR_PERCENT && deletions * 100 > folderSize * budget.percent) {
+    return `${deletions} of ${folderSize} entries deleted within a minute (more than ${budget.percent}%)`;
   }
-  if (recent + deletions > budget.perMinute) {
-    return `${recent + deletions} deletions within a minute (more than ${budget.perMinute})`;
+  if (deletions > budget.perMinute) {
+    return `${deletions} deletions within a minute (more than ${budget.perMinute})`;
   }
   return undefined;
 }
