@@ -80,7 +80,7 @@ it('halts a folder whose root vanished instead of deleting everything on the pee
   expect(existsSync(trash) ? readdirSync(trash).filter((n) => n.startsWith('precious.txt')) : []).toEqual([]);
 });
 
-it('holds deletions of most of the folder until the user resumes, then syncs them', async () => {
+it('holds deletions of most of the folder until the user resumes, then syncs them (held again on the peer until resumed there)', async () => {
   mkdirSync(path.join(a.folder, 'bulk'));
   for (let i = 0; i < 30; i++) writeFileSync(path.join(a.folder, 'bulk', `f${i}.txt`), `file ${i}`);
   await waitFor('bulk on beta', () => existsSync(path.join(b.folder, 'bulk', 'f29.txt')));
@@ -95,6 +95,11 @@ it('holds deletions of most of the folder until the user resumes, then syncs the
   const res = await runCli(a.home, ['resume', 'shared', '--json']);
   expect(res.code, res.stderr).toBe(0);
   expect(JSON.parse(res.stdout)).toMatchObject({ folder: 'shared' });
-  await waitFor('the deletions to reach beta', () => !existsSync(path.join(b.folder, 'bulk')));
+  // beta weighs a peer's deletions with its own budget (issue 15 item 7): held there too, until resumed there.
+  await waitFor('beta to hold the deletions from alpha', async () => ((await b.daemon?.status())?.folders[0]?.held?.fromPeers.find((h) => h.peer === a.id)?.count ?? 0) >= 30);
+  expect(existsSync(path.join(b.folder, 'bulk', 'f0.txt'))).toBe(true);
   expect((await a.daemon?.status())?.folders[0]?.heldDeletions).toBe(0);
+  const resB = await runCli(b.home, ['resume', 'shared']);
+  expect(resB.code, resB.stderr).toBe(0);
+  await waitFor('the deletions to reach beta', () => !existsSync(path.join(b.folder, 'bulk')));
 });
