@@ -182,7 +182,7 @@ export class DeletionGate {
     const inForce = this.heldLocal.size + this.heldRemote.size > 0;
     const reason = inForce ? this.reason : this.window.judge(paths, live, now, this.budget());
     if (reason === undefined) {
-      this.window.record(paths, live, now);
+      this.window.record(paths, now);
       return true;
     }
     this.reason = reason;

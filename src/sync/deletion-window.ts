@@ -1,7 +1,7 @@
 /**
  * The deletion budget's memory of the last minute: which paths were deleted
- * (local deletions recorded, peers' deletions applied), and how big the
- * folder was before the first of them. Pure: the caller passes the time.
+ * (local deletions recorded, peers' deletions applied). Pure: the caller
+ * passes the time.
  *
  * The budget is judged over this sliding window, not per scan or per pull
  * round: the watcher reports an `rm -rf` of a big tree over several scans
@@ -9,12 +9,17 @@
  * deletions in many small index messages; only their sum over a minute shows
  * them for what they are, most of the folder going at once.
  *
- * The folder's size is the one before the oldest deletion still counted,
- * not the size now: creating files between deletions (a peer padding the
- * folder with junk as it deletes the real files) does not make room for more.
+ * They are weighed against the folder as it would be had none of them
+ * happened: its live entries now plus the deletions counted, that is its
+ * size when the window began plus what was created since. That stays put
+ * while an `rm -rf` or a peer's deletions go on, and grows with a folder in
+ * ordinary use, whose churn (files created and deleted again within the
+ * minute) is then not taken for most of it vanishing. A percentage cannot
+ * stop a peer that first pads the folder with junk and then deletes the real
+ * files, whatever size it is taken against; `perMinute` bounds that.
+ *
  * A path deleted and back again (a build recreating its outputs, a dir
- * renamed back) stops counting, so churn of the same paths never adds up to
- * a mass deletion, and deleting the same path twice counts once.
+ * renamed back) stops counting, and a path deleted twice counts once.
  */
 import { deletionBudgetExceeded, type DeletionBudget } from './safety.js';
 
@@ -23,8 +28,8 @@ export const DELETION_WINDOW_MS = 60_000;
 
 /** Deletions of the last window, by path. */
 export class DeletionWindow {
-  /** Counted deletions by path, oldest first, each with when and the folder's live entries just before its batch. */
-  private readonly counted = new Map<string, { atMs: number; liveBefore: number }>();
+  /** When each counted path was deleted, oldest first. */
+  private readonly counted = new Map<string, number>();
 
   constructor(private readonly windowMs = DELETION_WINDOW_MS) {}
 
@@ -37,22 +42,20 @@ export class DeletionWindow {
   /**
    * Why deleting `paths` as well, at `nowMs`, would exceed `budget`, or
    * undefined when they fit. `live` is the folder's live entries now (these
-   * included), its size when nothing is counted.
+   * included).
    */
   judge(paths: readonly string[], live: number, nowMs: number, budget: DeletionBudget): string | undefined {
     this.expire(nowMs);
     const fresh = paths.filter((p) => !this.counted.has(p)).length;
-    const oldest = this.counted.values().next();
-    const folderSize = oldest.done === true ? live : oldest.value.liveBefore;
-    return deletionBudgetExceeded(this.counted.size + fresh, folderSize, budget);
+    return deletionBudgetExceeded(this.counted.size + fresh, live + this.counted.size, budget);
   }
 
-  /** Counts `paths` as deleted at `nowMs`, with the folder at `live` entries just before them. */
-  record(paths: readonly string[], live: number, nowMs: number): void {
+  /** Counts `paths` as deleted at `nowMs`. */
+  record(paths: readonly string[], nowMs: number): void {
     for (const p of paths) {
       // Re-inserted, so the map stays ordered by time.
       this.counted.delete(p);
-      this.counted.set(p, { atMs: nowMs, liveBefore: live });
+      this.counted.set(p, nowMs);
     }
   }
 
@@ -67,8 +70,8 @@ export class DeletionWindow {
   }
 
   private expire(nowMs: number): void {
-    for (const [p, c] of this.counted) {
-      if (nowMs - c.atMs < this.windowMs) break;
+    for (const [p, atMs] of this.counted) {
+      if (nowMs - atMs < this.windowMs) break;
       this.counted.delete(p);
     }
   }
