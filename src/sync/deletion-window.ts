@@ -47,7 +47,7 @@ export class DeletionWindow {
   judge(paths: readonly string[], live: number, nowMs: number, budget: DeletionBudget): string | undefined {
     this.expire(nowMs);
     const fresh = paths.filter((p) => !this.counted.has(p)).length;
-    return deletionBudgetExceeded(this.counted.size + fresh, live + this.counted.size, budget);
+    return deletionBudgetExceeded(this.counted.size + fresh, fresh, live + this.counted.size, budget);
   }
 
   /** Counts `paths` as deleted at `nowMs`. */

@@ -114,6 +114,21 @@ describe('local deletions', () => {
   });
 });
 
+describe('a small folder worked by hand', () => {
+  it('ten deletions spread over half a minute in a folder of a dozen entries are not held; the same ten at once are', () => {
+    const { gate, clock } = newGate();
+    // As test/e2e/sync.test.ts does: a file, a rename, an rm -rf of a five-entry dir, a move, then a dir of two.
+    let live = 18;
+    for (const batch of [['doomed'], ['before'], names(5, 'deep/'), ['big'], ['project/old', 'project']]) {
+      expect(gate.admit(batch.map((p) => gone(1, p)[0] as Candidate), live, everywhere, ignore), batch.join()).toHaveLength(batch.length);
+      live -= batch.length;
+      clock.advance(6_000);
+    }
+    const atOnce = newGate().gate;
+    expect(atOnce.admit(gone(10), 18, everywhere, ignore)).toEqual([]);
+  });
+});
+
 describe("7: peers' deletions", () => {
   it("holds a peer's deletion of most of the folder: nothing applied, status says who, resume lets each through once", () => {
     const { gate } = newGate();

@@ -548,7 +548,7 @@ describe('the deletion budget over a real folder (issue 15)', () => {
 
   it("7: a peer deleting the whole folder one path per index update gets no more than the budget's share applied; the rest stay, held, until confirmed", async () => {
     mkdirSync(path.join(root, 'v'));
-    const files = Array.from({ length: 20 }, (_, i) => `v/f${String(i).padStart(2, '0')}.txt`);
+    const files = Array.from({ length: 40 }, (_, i) => `v/f${String(i).padStart(2, '0')}.txt`);
     for (const f of files) writeOld(path.join(root, f), f);
     const folder = newFolder({ connected: true });
     await folder.start();
@@ -563,12 +563,12 @@ describe('the deletion budget over a real folder (issue 15)', () => {
     }
     const gone = () => files.filter((f) => !existsSync(path.join(root, f))).length;
     const held = () => folder.status().held?.fromPeers.find((h) => h.peer === PEER)?.count ?? 0;
-    await waitFor('every deletion applied or held', () => folder.status().state === 'idle' && (gone() + held() >= 21 || !existsSync(path.join(root, 'v'))));
-    // 21 entries: at most 10 (under half) go before the hold.
-    expect(gone()).toBeLessThanOrEqual(10);
-    expect(held()).toBe(21 - gone());
+    await waitFor('every deletion applied or held', () => folder.status().state === 'idle' && (gone() + held() >= 41 || !existsSync(path.join(root, 'v'))));
+    // 41 entries: at most 20 (under half) go before the hold.
+    expect(gone()).toBeLessThanOrEqual(20);
+    expect(held()).toBe(41 - gone());
     expect(existsSync(path.join(root, 'v'))).toBe(true);
-    expect(folder.heldDeletionOf('v/f19.txt')).toMatchObject({ peers: [PEER] });
+    expect(folder.heldDeletionOf('v/f39.txt')).toMatchObject({ peers: [PEER] });
     expect(folder.errors().join('\n')).toMatch(new RegExp(`from peer ${PEER}.*wizard resume ${ID}`));
 
     folder.confirmDeletions();
