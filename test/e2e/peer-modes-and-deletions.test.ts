@@ -44,10 +44,9 @@ let barriers = 0;
 beforeAll(async () => {
   base = tempDir('modes-deletions');
   a = await initNode(base, 'alpha');
-  b = await initNode(base, 'beta', a);
-  m = await initNode(base, 'mallory', a);
-  await startDaemon(a, {}, { launcher: withUmask('022') });
-  await startDaemon(b, {}, { launcher: withUmask('077') });
+  [b, m] = await Promise.all([initNode(base, 'beta', a), initNode(base, 'mallory', a)]);
+  await Promise.all([startDaemon(a, {}, { launcher: withUmask('022') }), startDaemon(b, {}, { launcher: withUmask('077') })]);
+  // One after the other: each pairing has alpha record the peer in its config.
   for (const n of [b, m]) {
     const res = await runCli(n.home, ['pair', `127.0.0.1:${a.port}`]);
     expect(res.code, res.stderr).toBe(0);
