@@ -127,13 +127,13 @@ function buildProgram(setExit: (code: number) => void, outputs: Outputs): Comman
 
   program
     .command('resume')
-    .description('apply deletions held back by the deletion budget')
+    .description('apply the deletions the deletion budget holds, local and from peers')
     .argument('<folder>', 'the folder ID')
     .option('--json', 'print the result as JSON')
     .action(async (folder: string, opts: { json?: boolean }, cmd: Command) => {
       const result = (await controlRequest(homeOf(cmd), { cmd: 'resume', folder })) as { folder: string; released: number };
       if (opts.json === true) out(JSON.stringify(result));
-      else out(`Folder ${printable(folder)}: ${result.released} held deletions will now sync to peers (their copies go to the peers' trash).`);
+      else out(`Folder ${printable(folder)}: ${result.released} held deletions go now: local ones to the peers, the peers' ones here (deleted files go to the trash).`);
     });
 
   program

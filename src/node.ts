@@ -22,6 +22,7 @@ import { SteadyTime } from './core/steady-time.js';
 import type { Supervisor } from './supervisor/supervisor.js';
 import { type ConfigProblem, peerTrouble, settingsOf, type StatusSnapshot } from './status/snapshot.js';
 import { explainPath, type Why } from './status/why.js';
+import { readUmask } from './sync/permissions.js';
 import { gatherWhy } from './status/why-input.js';
 import { formatHostPort, parseHostPort } from './transport/address.js';
 import { dial, listen, type Listener } from './transport/tls.js';
@@ -51,6 +52,8 @@ export interface NodeDeps {
   readonly random?: () => number;
   /** Changes the level of the daemon's loggers (root and children); without it only the root's level is set. */
   readonly setLogLevel?: (level: string) => void;
+  /** The process's umask (what pulled files' modes are filtered through); read once from the process by default. */
+  readonly umask?: number;
   /** A clock that never jumps, for the trash purge; performance.now by default. */
   readonly monotonicMs?: () => number;
   /** Runs the node's long-running parts (folders, dialers, trash purge) and restarts them when they crash. */
@@ -88,6 +91,7 @@ export class WizardNode {
   private readonly steady: SteadyTime;
   /** Elapsed real time, which a wall-clock step does not move. */
   private readonly monotonicMs: () => number;
+  private readonly umask: number;
   /** Hashing and delta work, off the event loop; as many threads as the `hashers` limit. */
   private readonly pool = new WorkerPool(() => this.config.limits.hashers);
   /** At most `limits.transfers` downloads at once, across every folder and peer. */
@@ -101,6 +105,7 @@ export class WizardNode {
   constructor(private readonly deps: NodeDeps) {
     this.config = deps.config;
     this.monotonicMs = deps.monotonicMs ?? (() => performance.now());
+    this.umask = deps.umask ?? readUmask();
     this.steady = new SteadyTime(deps.clock, this.monotonicMs);
     this.purger = new TrashPurger({
       clock: deps.clock,
@@ -299,6 +304,7 @@ export class WizardNode {
       root: cfg.path,
       store: this.deps.store,
       localId: shortId(this.id),
+      umask: this.umask,
       clock: this.deps.clock,
       monotonicMs: this.monotonicMs,
       trashClock: { now: () => this.steady.notBefore() },

@@ -84,6 +84,7 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
       for (const e of examples) lines.push(`      ${printable(e.path)}: ${printable(e.reason)}`);
       if (count > examples.length) lines.push(`      and ${count - examples.length} more`);
     }
+    if (f.heldDeletions > 0) lines.push(`    ${heldLine(s, f)}`);
   }
   if (s.folders.length === 0) lines.push('  (none)');
 
@@ -123,6 +124,16 @@ function logLine(l: NonNullable<StatusSnapshot['log']>): string {
   const why = l.stdoutError === undefined ? '' : ` (${printable(l.stdoutError)})`;
   const where = l.destination === 'file' ? `Log: stdout stopped taking lines${when}${why}; logging to ${printable(l.file)}` : 'Log: on stdout';
   return l.dropped > 0 ? `${where}; ${l.dropped} lines could not be written anywhere (disk full?) and were dropped` : where;
+}
+
+/** A folder's held deletions: how many, from which peers, and what lets them go. */
+function heldLine(s: StatusSnapshot, f: StatusSnapshot['folders'][number]): string {
+  const fromPeers = f.held?.fromPeers ?? [];
+  const parts = fromPeers.map((p) => `${p.count} from ${printable(s.peers.find((q) => q.id === p.peer)?.name || p.peer.slice(0, 16))}`);
+  if ((f.held?.local ?? 0) > 0 && parts.length > 0) parts.push(`${f.held?.local} local`);
+  const detail = parts.length === 0 ? '' : ` (${parts.join(', ')})`;
+  const why = f.held === undefined ? '' : `: ${printable(f.held.reason)}`;
+  return `${f.heldDeletions} deletions held by the deletion budget${detail}${why}; 'wizard resume ${printable(f.id)}' applies them`;
 }
 
 function describeView(v: Why['local']): string {

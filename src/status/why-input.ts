@@ -1,7 +1,7 @@
 /**
  * Collects what `explainPath` needs about one path from a running folder:
  * the index entries (ours and each peer's), ignore state, failures, the
- * download in progress, conflict copies on disk.
+ * download in progress, a deletion the budget holds, conflict copies on disk.
  */
 import { toRelPath } from '../core/paths.js';
 import type { IndexStore } from '../index/store.js';
@@ -28,6 +28,7 @@ export async function gatherWhy(src: WhySources, rel: string): Promise<WhyInput>
   const transfer = folder.transfers.list().find((t) => t.path === path);
   const { haltReason } = folder.status();
   const pollReason = folder.pollReason(path);
+  const heldDeletion = folder.heldDeletionOf(path);
   const local = store.getLocal(folder.id, path);
   const disk = await observe(folder.root, path, folder.onDisk(path)).catch(() => undefined);
   const skipped = folder.skippedReason(path);
@@ -45,6 +46,7 @@ export async function gatherWhy(src: WhySources, rel: string): Promise<WhyInput>
     peers: src.peers.map((p) => ({ ...p, entry: remotes.get(p.id) })),
     ...(failure === undefined ? {} : { failure }),
     ...(transfer === undefined ? {} : { transfer }),
+    ...(heldDeletion === undefined ? {} : { heldDeletion }),
     conflictCopies: await conflictCopiesOf(folder.root, path),
   };
 }

@@ -30,6 +30,8 @@ export interface WhyInput {
   readonly transfer?: TransferStatus;
   /** Conflict copies of this path found next to it. */
   readonly conflictCopies: readonly string[];
+  /** The deletion budget holds this path's deletion: the peers (node IDs) that sent it, none for a local one. */
+  readonly heldDeletion?: { readonly peers: readonly string[]; readonly reason: string };
 }
 
 /** One side's view of the path. */
@@ -80,8 +82,10 @@ export function explainPath(w: WhyInput): Why {
   if (w.ignored) reasons.push('ignored: an ignore pattern matches it, so it is not synced (and never deleted on peers)');
   if (w.haltReason !== undefined) reasons.push(`folder halted: ${w.haltReason}`);
   if (w.skipped !== undefined) reasons.push(`not synced from here: ${w.skipped}`);
+  if (w.heldDeletion !== undefined) reasons.push(heldReason(w, w.heldDeletion));
   if (w.pollReason !== undefined) reasons.push(`not watched, polled: ${w.pollReason}`);
-  if (w.changedSinceScan === true && !w.ignored) {
+  // A held local deletion is also gone from disk and unrecorded: the hold is what keeps it so, not a write still going on.
+  if (w.changedSinceScan === true && !w.ignored && w.heldDeletion === undefined) {
     reasons.push('waiting for quiet: it changed on disk and is recorded once the writes settle (limits.debounceMs), then sent');
   }
   if (w.transfer !== undefined) reasons.push(`downloading now: ${w.transfer.bytesDone} of ${w.transfer.bytesTotal} bytes`);
@@ -105,6 +109,16 @@ export function explainPath(w: WhyInput): Why {
   }
   const offlineBehind = behind.filter((p) => !p.connected);
   if (offlineBehind.length > 0) reasons.push(`not yet on ${offlineBehind.map(label).join(', ')}: not connected`);
-  const inSync = !w.ignored && w.skipped === undefined && w.changedSinceScan !== true && newer.length === 0 && concurrent.length === 0 && behind.length === 0;
+  const inSync = !w.ignored && w.skipped === undefined && w.changedSinceScan !== true && w.heldDeletion === undefined && newer.length === 0 && concurrent.length === 0 && behind.length === 0;
   return { folder: w.folder, path: w.path, local: view(w.local), peers, newestAt, inSync, reasons };
+}
+
+/** Why a held deletion waits, and what lets it go. */
+function heldReason(w: WhyInput, held: NonNullable<WhyInput['heldDeletion']>): string {
+  const resume = `'wizard resume ${w.folder}' lets it go`;
+  if (held.peers.length === 0) {
+    return `deletion held by the deletion budget (${held.reason}): deleted here, but not sent to peers until confirmed; ${resume}`;
+  }
+  const names = held.peers.map((id) => label(w.peers.find((p) => p.id === id) ?? { id, name: '' }));
+  return `deletion from ${names.join(', ')} held by the deletion budget (${held.reason}): the file stays here until confirmed; ${resume} (into the trash)`;
 }

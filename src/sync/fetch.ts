@@ -267,9 +267,10 @@ async function fetchWhole(
 }
 
 /**
- * Permission bits for a pulled file: the peer's rwx bits, never setuid,
- * setgid or sticky from the network, and always readable and writable by us
- * so the file can be served and replaced later.
+ * Permission bits for a pulled file's temp file: the rwx bits of `mode`
+ * (the puller has already put the peer's through our umask, see
+ * permissions.ts), never setuid, setgid or sticky from the network, and
+ * always readable and writable by us so the file can be served and replaced later.
  */
 export function fileMode(mode: number): number {
   return (mode & 0o777) | 0o600;

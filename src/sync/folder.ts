@@ -32,7 +32,7 @@ import type { SumsSource } from './delta-plan.js';
 import type { BlockSource } from './fetch.js';
 import { readBlock, readSums, type HashGate, type WireSums } from './serve.js';
 import { RetryBook } from './retry.js';
-import { DeletionGate } from './deletion-gate.js';
+import { DeletionGate, describeHeld, type HeldDeletions, type HeldPath } from './deletion-gate.js';
 import { integrityProblem, MARKER_DIR, type DeletionBudget } from './safety.js';
 import { TransferBook } from './transfers.js';
 import type { TransferSlots } from './transfer-slots.js';
@@ -67,6 +67,8 @@ export interface FolderDeps {
   readonly store: IndexStore;
   /** Our short node ID: the key we bump in version vectors. */
   readonly localId: string;
+  /** The daemon's umask, read once at start: what it lets through of a peer's permission bits. */
+  readonly umask: number;
   readonly clock: Clock;
   /** Elapsed real time, which a wall-clock step does not move. */
   readonly monotonicMs: () => number;
@@ -103,8 +105,10 @@ export interface FolderStatus {
   readonly bytes: number;
   readonly inSync: boolean;
   readonly pending: number;
-  /** Local deletions waiting for `wizard resume`. */
+  /** Deletions waiting for `wizard resume`, local ones and peers'. */
   readonly heldDeletions: number;
+  /** While any are held: how many are local, how many each peer (node ID) sent, and why they are held. */
+  readonly held?: HeldDeletions;
   /** Bytes of file content still to download in the current pull round. */
   readonly bytesLeft: number;
   /** Why part of the folder is polled instead of watched (the inotify watch limit, and how to raise it). */
@@ -150,7 +154,7 @@ export class Folder {
    * indexed version from a peer and keeps this content as a conflict copy.
    */
   private readonly unflushed = new Map<string, Observation>();
-  /** Deletions waiting for `wizard resume`, and deletions recorded in the last minute ([time, count]). */
+  /** The deletion budget: deletions waiting for `wizard resume`, local and peers', and the last minute's. */
   private readonly deletions: DeletionGate;
   /** Where paths whose names are not NFC on disk are (see disk-names.ts). */
   private readonly names: DiskNames;
@@ -166,7 +170,7 @@ export class Folder {
     // Every queued download listens for the folder stopping, and a burst queues thousands: that is the design, not a leak.
     setMaxListeners(0, this.abort.signal);
     this.trash = new Trash(deps.root, deps.trashClock ?? deps.clock);
-    this.deletions = new DeletionGate(deps.deletionBudget, deps.clock);
+    this.deletions = new DeletionGate(deps.deletionBudget, deps.monotonicMs);
     this.transfers = new TransferBook(() => deps.clock.now());
     this.ignore = new FolderIgnoreRules(deps);
     this.names = new DiskNames(deps.store.localDiskNames(deps.id));
@@ -213,6 +217,7 @@ export class Folder {
       landed: this.landed,
       skipped: this.skipped,
       onDisk,
+      deletions: this.deletions,
       signal: this.abort.signal,
     });
     this.rescans = new PeriodicRescan({ ...deps, ...control, lock: this.lock });
@@ -356,6 +361,7 @@ export class Folder {
     const busy = state !== 'idle';
     const watchProblem = this.lifecycle === 'running' ? this.watcher.problem() : undefined;
     const skipped = this.skipped.summary();
+    const held = this.deletions.held;
     return {
       id: this.deps.id,
       path: this.deps.root,
@@ -363,9 +369,10 @@ export class Folder {
       ...(this.haltReason === undefined ? {} : { haltReason: this.haltReason }),
       files: stats.files,
       bytes: stats.bytes,
-      inSync: !busy && outOfSync === 0 && this.deletions.held === undefined,
+      inSync: !busy && outOfSync === 0 && held === undefined,
       pending: Math.max(outOfSync, this.handOffs.pathCount),
-      heldDeletions: this.deletions.held?.count ?? 0,
+      heldDeletions: held?.count ?? 0,
+      ...(held === undefined ? {} : { held }),
       bytesLeft: Math.max(0, this.pulls.bytesPlanned - this.transfers.list().reduce((n, t) => n + t.bytesDone, 0)),
       ...(watchProblem === undefined ? {} : { watchProblem }),
       ...(skipped === undefined ? {} : { skipped }),
@@ -389,10 +396,15 @@ export class Folder {
     return this.failures.state(rel);
   }
 
+  /** Why the deletion of `rel` is held by the deletion budget, for `status --why`. */
+  heldDeletionOf(rel: string): HeldPath | undefined {
+    return this.deletions.heldAt(rel);
+  }
+
   /** Errors worth showing the user: paths that keep failing. */
   errors(): string[] {
     const h = this.deletions.held;
-    const held = h === undefined ? [] : [`${this.deps.id}: ${h.count} deletions held (${h.reason}); run 'wizard resume ${this.deps.id}' to apply them`];
+    const held = h === undefined ? [] : [describeHeld(this.deps.id, h)];
     const unreadable = this.readFailures.describe().map((line) => `${this.deps.id}/${line} (cannot read it here; retrying)`);
     const ownIgnoreProblem = this.ignore.problem;
     const ignoreFile = ownIgnoreProblem === undefined ? [] : [`${this.deps.id}: ${ownIgnoreProblem}`];
@@ -403,10 +415,14 @@ export class Folder {
     return [...held, ...ignoreFile, ...this.failures.describe().map((line) => `${this.deps.id}/${line}`), ...unreadable, ...unflushed];
   }
 
-  /** The user confirmed held deletions (`wizard resume`): a full scan records them now. Returns how many were held. */
+  /**
+   * The user confirmed held deletions (`wizard resume`): a full scan records
+   * the local ones, a pull applies the peers' ones. Returns how many were held.
+   */
   confirmDeletions(): number {
-    const count = this.deletions.confirm();
+    const { count, remote } = this.deletions.confirm();
     this.queueScan(['']);
+    if (remote.length > 0) this.requestPull(remote);
     return count;
   }
 

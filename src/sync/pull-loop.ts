@@ -11,9 +11,10 @@ import type { Mutex } from '../core/mutex.js';
 import type { LocalEntry } from '../index/entry.js';
 import { isIndexWriteFailure } from '../index/store.js';
 import type { Observation } from '../index/scanner.js';
+import { compare } from '../versions/vector.js';
 import { conflictName } from './conflict.js';
 import { applyMerge, applyTake, type PullContext, type TakeOptions } from './puller.js';
-import { planPull, planSize } from './pull-plan.js';
+import { planPull, planSize, type PullPlan } from './pull-plan.js';
 import { lastModifier, reconcile, restoreDecision } from './reconcile.js';
 import type { RetryBook } from './retry.js';
 import type { TransferBook } from './transfers.js';
@@ -23,13 +24,14 @@ import type { Trash } from './trash.js';
 import type { HandOffs } from './hand-offs.js';
 import type { LandedPaths } from './landed-paths.js';
 import type { FolderIgnoreRules } from './ignore-rules.js';
+import type { DeletionGate } from './deletion-gate.js';
 import type { FolderControl } from './folder-control.js';
 import type { FolderDeps } from './folder.js';
 import type { SkippedPaths } from './skipped-paths.js';
 
 /** What the pull loop needs. */
 export interface PullLoopDeps
-  extends Pick<FolderDeps, 'id' | 'root' | 'store' | 'localId' | 'clock' | 'log' | 'peers' | 'runner' | 'slots'>,
+  extends Pick<FolderDeps, 'id' | 'root' | 'store' | 'localId' | 'clock' | 'log' | 'peers' | 'runner' | 'slots' | 'umask'>,
     Pick<FolderControl, 'lifecycle' | 'integrityProblem' | 'halt' | 'indexWriteFailed' | 'queueScan' | 'after' | 'commitEntries'> {
   readonly trash: Trash;
   /** The folder's commit lock, shared with the scans. */
@@ -48,6 +50,8 @@ export interface PullLoopDeps
   readonly skipped: SkippedPaths;
   /** Where an index path is on disk (see DiskNames). */
   readonly onDisk: (rel: string) => string;
+  /** The folder's deletion budget, shared with the scans: peers' deletions past it are held. */
+  readonly deletions: DeletionGate;
   /** Aborts downloads when the folder stops. */
   readonly signal: AbortSignal;
 }
@@ -145,7 +149,7 @@ export class PullLoop {
       if (!this.deps.ignore.isIgnored(p) && !this.deps.failures.isWaiting(p, now)) wanted.push(p);
     }
     const basedOn = new Map<string, number>();
-    const plan = planPull(
+    const planned = planPull(
       wanted,
       (p) => {
         const local = store.getLocal(id, p);
@@ -159,6 +163,7 @@ export class PullLoop {
       },
       connected,
     );
+    const plan = this.withinBudget(wanted, planned);
     if (planSize(plan) === 0) return;
     this.deps.log.debug(
       { decided: wanted.length, merges: plan.merges.length, dirs: plan.dirs.length, files: plan.files.length, deletes: plan.deletes.length, inFlight: this.deps.handOffs.pathCount },
@@ -205,6 +210,36 @@ export class PullLoop {
     }
   }
 
+  /**
+   * `plan` without the peers' deletions the folder's deletion budget holds
+   * (see deletion-gate.ts): those files stay and nothing is recorded, while
+   * the rest of the round (edits, new files) goes ahead. A path `decided`
+   * as anything but a deletion ends a hold on it.
+   */
+  private withinBudget(decided: readonly string[], plan: PullPlan): PullPlan {
+    const { store, id } = this.deps;
+    const deleting = new Set(plan.deletes.map(([p]) => p));
+    const isNew = (p: string) => {
+      const local = store.getLocal(id, p);
+      return local === undefined || local.deleted;
+    };
+    this.deps.deletions.settle(
+      decided.filter((p) => !deleting.has(p)),
+      [...plan.dirs, ...plan.files].map(([p]) => p).filter(isNew),
+    );
+    if (plan.deletes.length === 0) return plan;
+    // Who asks for each deletion: the peers whose index holds the winning tombstone.
+    const deletions = plan.deletes.map(([p, d]) => ({
+      path: p,
+      peers: store.remotesFor(id, p).filter((r) => r.entry.deleted && compare(r.entry.version, d.entry.version) === 'equal').map((r) => r.peer),
+    }));
+    const stats = store.localStats(id);
+    const allowed = this.deps.deletions.admitRemote(deletions, stats.files + stats.dirs, (held) =>
+      this.deps.log.warn({ deletions: held.count, local: held.local, fromPeers: held.fromPeers, reason: held.reason }, `deletions held until 'wizard resume ${id}'`),
+    );
+    return allowed.size === deletions.length ? plan : { ...plan, deletes: plan.deletes.filter(([p]) => allowed.has(p)) };
+  }
+
   /** Carries out one path's action; true when it succeeded, and a failure is recorded for a retry. */
   private async attempt(rel: string, fn: () => Promise<void>): Promise<boolean> {
     try {
@@ -233,6 +268,7 @@ export class PullLoop {
     const { store, id, root } = this.deps;
     return {
       root,
+      umask: this.deps.umask,
       trash: this.deps.trash,
       readBlock: async (peer, req) => {
         const data = await this.deps.peers.readBlock(peer, req);

@@ -16,7 +16,6 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import {
-  chmodSync,
   closeSync,
   constants,
   fchmodSync,
@@ -28,7 +27,6 @@ import {
   rmdirSync,
   rmSync,
   unlinkSync,
-  utimesSync,
   type Stats,
 } from 'node:fs';
 import path from 'node:path';
@@ -50,10 +48,13 @@ import { sameObservation } from './local-changes.js';
 import { linkTargetEscape, linkTargetProblem } from './link-target.js';
 import { createTempLink, openToRead, placeTemp, removeTemp, tempPlaceFor } from './temp-place.js';
 import type { Trash } from './trash.js';
+import { pulledDirMode, pulledFileMode, restampFileNow } from './permissions.js';
 
 /** What applying a decision needs from the folder; the download part (peers, workers, abort signal) is DeltaDeps. */
 export interface PullContext extends DeltaDeps {
   readonly root: string;
+  /** This process's umask: what it lets through of a peer's permission bits (see permissions.ts). */
+  readonly umask: number;
   readonly trash: Trash;
   /** Our current entry for a path. */
   readonly getLocal: (rel: string) => LocalEntry | undefined;
@@ -116,7 +117,8 @@ export async function applyTake(
       return applySymlink(ctx, entry, version, opts);
     case 'file':
       // A full disk can also surface after the download (the fsync, the trash's record): one clear line either way.
-      return applyFile(ctx, entry, version, sources, opts).catch((err: unknown) => {
+      // The peer's mode through our umask from here on (see permissions.ts): the download stamps the temp file with it.
+      return applyFile(ctx, { ...entry, mode: pulledFileMode(entry.mode, ctx.umask) }, version, sources, opts).catch((err: unknown) => {
         throw isNoSpace(err) ? noSpaceError(entry, err) : err;
       });
   }
@@ -141,9 +143,10 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
       const current = expectUnchanged(ctx, entry.path);
       if (current === undefined || current.type !== 'file') throw changed(entry.path);
       const abs = absOf(ctx, entry.path);
-      chmodSync(abs, fileMode(entry.mode));
-      utimesSync(abs, new Date(), new Date(entry.mtimeMs));
-      ctx.commit([recordedAs(entry, version, lstatSync(abs))]);
+      // Through a descriptor on the inode just checked: chmod and utimes by path would follow a link another process put there.
+      const stamped = restampFileNow(abs, current.inode, fileMode(entry.mode), entry.mtimeMs);
+      if (stamped === undefined) throw changed(entry.path);
+      ctx.commit([recordedAs(entry, version, stamped)]);
     });
     return;
   }
@@ -234,7 +237,7 @@ async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVect
     // The parent chain once more, in the step that makes and stamps the dir: through a dir swapped for a link both would act outside the folder.
     if (!realAncestors(ctx.root, diskOf(ctx, entry.path))) throw changed(entry.path);
     if (current?.type !== 'dir') mkdirSync(abs);
-    chmodDirNow(abs, (entry.mode & 0o777) | 0o700);
+    chmodDirNow(abs, pulledDirMode(entry.mode, ctx.umask));
     ctx.commit([recorded(abs, entry, version)]);
   });
 }

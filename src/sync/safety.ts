@@ -24,27 +24,39 @@ export async function integrityProblem(root: string): Promise<string | undefined
   return undefined;
 }
 
-/** The user's bounds on outgoing deletions (config `deletionBudget`). */
+/** The user's bounds on deletions, local and from peers (config `deletionBudget`). */
 export interface DeletionBudget {
   readonly percent: number;
   readonly perMinute: number;
 }
 
-/** Deletions below this count never trip the percentage rule: removing 3 of 5 files is an edit, not a wiped disk. */
-export const MIN_DELETIONS_FOR_PERCENT = 10;
+/** Fewer deletions than this at once (one scan, one pull round) are an edit, not a wiped disk: removing 3 of 5 files. */
+export const MIN_DELETIONS_AT_ONCE = 10;
 
 /**
- * Why `deletions` new deletions should wait for the user's confirmation, or
- * undefined when they may go: more than `percent` of the folder's live
- * entries at once (an emptied or half-unmounted folder), or more than
- * `perMinute` within a minute counting `recent` ones. Pure.
+ * Fewer deletions than this within the budget's window, none of them ten at
+ * once, are the pace of work, even in a small folder: a test of two nodes
+ * deleting, renaming and moving by hand in a folder of a dozen entries made
+ * ten in 40 s. Twenty still stops a split rm -rf or a peer's trickle at half
+ * of any folder of 40 entries or more.
  */
-export function deletionBudgetExceeded(deletions: number, live: number, recent: number, budget: DeletionBudget): string | undefined {
-  if (deletions >= MIN_DELETIONS_FOR_PERCENT && deletions * 100 > live * budget.percent) {
-    return `${deletions} of ${live} entries vanished at once (more than ${budget.percent}%)`;
+export const MIN_DELETIONS_IN_WINDOW = 20;
+
+/**
+ * Why deletions should wait for the user's confirmation, or undefined when
+ * they may go: `inWindow` deletions within the budget's window (a minute),
+ * `atOnce` of them in the batch being judged, are more than `percent` of
+ * `folderSize` (an emptied or half-unmounted folder, an `rm -rf`, a peer
+ * deleting everything) and enough not to be ordinary work, or more than
+ * `perMinute` in all. Pure.
+ */
+export function deletionBudgetExceeded(inWindow: number, atOnce: number, folderSize: number, budget: DeletionBudget): string | undefined {
+  const isMany = atOnce >= MIN_DELETIONS_AT_ONCE || inWindow >= MIN_DELETIONS_IN_WINDOW;
+  if (isMany && inWindow * 100 > folderSize * budget.percent) {
+    return `${inWindow} of ${folderSize} entries deleted within a minute (more than ${budget.percent}%)`;
   }
-  if (recent + deletions > budget.perMinute) {
-    return `${recent + deletions} deletions within a minute (more than ${budget.perMinute})`;
+  if (inWindow > budget.perMinute) {
+    return `${inWindow} deletions within a minute (more than ${budget.perMinute})`;
   }
   return undefined;
 }

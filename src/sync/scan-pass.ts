@@ -22,6 +22,13 @@ import type { FolderControl } from './folder-control.js';
 import type { FolderDeps } from './folder.js';
 import type { SkippedPaths } from './skipped-paths.js';
 
+/** Whether `p` is one of `roots` or under one ('' is the whole folder). Looks up each ancestor, not each root: a scan can have thousands. */
+function isUnderAny(p: string, roots: ReadonlySet<string>): boolean {
+  if (roots.has('') || roots.has(p)) return true;
+  for (let slash = p.indexOf('/'); slash >= 0; slash = p.indexOf('/', slash + 1)) if (roots.has(p.slice(0, slash))) return true;
+  return false;
+}
+
 /** What a scan needs. */
 export interface ScanPassDeps
   extends Pick<FolderDeps, 'id' | 'root' | 'store' | 'clock' | 'monotonicMs' | 'log' | 'readDir'>,
@@ -82,24 +89,24 @@ export class ScanPass {
       // A path in a clash is looked at from the dir that holds both spellings: alone, one of them would pass for the path.
       const roots = rulesChanged || this.scansHeld ? [''] : minimalRoots(paths.map((p) => this.clashDirOf(p)));
       this.scansHeld = false;
-      const deletionRoots = minimalRoots(deletable);
-      const mayDelete = (p: string) => deletionRoots.some((r) => isUnder(p, r));
+      const deletionRoots = new Set(minimalRoots(deletable));
+      const mayDelete = (p: string) => isUnderAny(p, deletionRoots);
       const committed: string[] = [];
       // Deletions are recorded last, after every root: a file moved away is a deletion plus a new
       // file that still has to be hashed, and a peer that heard of the deletion first would trash
       // its copy and then download the "new" file whole instead of moving it.
       const deletions: Array<[Candidate, Recorded]> = [];
-      await this.deps.deletions.during(deletionRoots.includes(''), async () => {
-        // Side by side: a watcher hand-over can name thousands of files, each a few file-system calls
-        // whose latency (a busy disk, a busy libuv pool) would otherwise add up one after another.
-        const walkLimit = pLimit(SCAN_LOOKS_AT_ONCE);
-        const found = (await Promise.all(roots.map((rel) => walkLimit(() => this.changesUnderOrRetry(rel, mayDelete))))).flat();
-        committed.push(...(await this.deps.recorder.recordChanges(found, deletions)));
-        // The same holds for a big file an earlier scan is still hashing apart: a move's new name
-        // and its old one's deletion are often handed over in two scans.
-        if (deletions.length > 0) await this.deps.recorder.hashedApart();
-        committed.push(...(await this.deps.recorder.commitScanned(deletions)));
-      });
+      // Side by side: a watcher hand-over can name thousands of files, each a few file-system calls
+      // whose latency (a busy disk, a busy libuv pool) would otherwise add up one after another.
+      const walkLimit = pLimit(SCAN_LOOKS_AT_ONCE);
+      const walked = await Promise.all(roots.map((rel) => walkLimit(() => this.changesUnderOrRetry(rel, mayDelete))));
+      const looked = new Set(walked.filter((w) => w.ok).map((w) => w.rel));
+      const found = this.admitDeletions(walked.flatMap((w) => w.found), (p) => mayDelete(p) && isUnderAny(p, looked));
+      committed.push(...(await this.deps.recorder.recordChanges(found, deletions)));
+      // The same holds for a big file an earlier scan is still hashing apart: a move's new name
+      // and its old one's deletion are often handed over in two scans.
+      if (deletions.length > 0) await this.deps.recorder.hashedApart();
+      committed.push(...(await this.deps.recorder.commitScanned(deletions)));
       this.deps.log.debug({ roots: roots.slice(0, 20), rootCount: roots.length, committed: committed.length, first: committed.slice(0, 5), ms: Math.round(this.deps.monotonicMs() - startedAt) }, 'scanned');
       if (committed.length > 0) this.deps.announce();
       // A local change can settle what a pull was waiting for (or supersede it); a whole-folder
@@ -124,26 +131,41 @@ export class ScanPass {
   }
 
   /**
+   * What the deletion budget lets this scan record: its deletions are
+   * weighed together, whatever roots they were found under (an `rm -rf` of
+   * twelve dirs is twelve roots, each a small part of the folder), against
+   * the window of the last minute's deletions. `covers` tells where this
+   * scan looked for deletions.
+   */
+  private admitDeletions(found: Candidate[], covers: (path: string) => boolean): Candidate[] {
+    const { store, id } = this.deps;
+    const stats = store.localStats(id);
+    return this.deps.deletions.admit(found, stats.files + stats.dirs, covers, (held) =>
+      this.deps.log.warn({ deletions: held.count, local: held.local, fromPeers: held.fromPeers, reason: held.reason }, `deletions held until 'wizard resume ${id}'`),
+    );
+  }
+
+  /**
    * changesUnder, except that a path that cannot be looked at (EACCES or EIO
    * on a dir above it) is retried on its own with backoff, instead of failing
    * the scan of every other path handed over with it. Nothing under it is
-   * taken as deleted meanwhile.
+   * taken as deleted meanwhile (`ok` false: its deletions were not looked for).
    */
-  private async changesUnderOrRetry(rel: string, mayDelete: (path: string) => boolean): Promise<Candidate[]> {
+  private async changesUnderOrRetry(rel: string, mayDelete: (path: string) => boolean): Promise<{ rel: string; ok: boolean; found: Candidate[] }> {
     try {
       const found = await this.changesUnder(rel, mayDelete);
       this.deps.readFailures.succeed(rel);
-      return found;
+      return { rel, ok: true, found };
     } catch (err) {
       if (this.deps.signal.aborted) throw err;
       const delay = this.deps.readFailures.fail(rel, err, this.deps.clock.now());
       this.deps.log.warn({ path: rel, err: describeError(err), retryInMs: delay }, 'cannot scan path; will retry');
       this.deps.after(delay, () => this.deps.queueScan([rel], mayDelete(rel)));
-      return [];
+      return { rel, ok: false, found: [] };
     }
   }
 
-  /** Walks one subtree: what changed there since the index last looked, with deletions `mayDelete` allows and the gate admits only. */
+  /** Walks one subtree: what changed there since the index last looked, with the deletions `mayDelete` allows (the budget weighs them later, see admitDeletions). */
   private async changesUnder(rel: string, mayDelete: (path: string) => boolean): Promise<Candidate[]> {
     const { root, store, id } = this.deps;
     const matcher = this.deps.ignore.matcher as IgnoreMatcher;
@@ -169,7 +191,6 @@ export class ScanPass {
       if (removed.length > 0) this.deps.log.info({ count: removed.length, first: removed[0] }, 'removed temp files left by interrupted downloads');
     }
     const known = new Map(store.localUnder(id, rel).map((e) => [e.path, e]));
-    const stats = store.localStats(id);
     // An entry recorded during the walk was recorded by whoever looked at the disk for it (a
     // landing, a scan beside this one): what this walk saw of that path may predate it. Counted
     // as deletions, a burst of downloads landing in a dir being walked held them as "most of
@@ -177,12 +198,10 @@ export class ScanPass {
     const changed = changedPaths(result.seen, known, result.unreadable, (p, isDir) => this.deps.ignore.isIgnored(p) || matcher.isIgnored(p, isDir)).filter(
       (c) => c.prev === undefined || c.prev.sequence <= walkStartedAt,
     );
-    const candidates = this.deps.deletions.admit(
+    return this.setAsideUnflushed(
+      rel,
       changed.filter((c) => c.obs !== undefined || mayDelete(c.path)),
-      stats.files + stats.dirs,
-      (held) => this.deps.log.warn({ deletions: held.count, reason: held.reason }, `deletions held until 'wizard resume ${id}'`),
     );
-    return this.setAsideUnflushed(rel, candidates);
   }
 
   /**

@@ -114,6 +114,15 @@ describe('formatStatus', () => {
     expect(lines).toContain('  docs/big\\x1b[2J.bin  [##########----------]  50%  512 B of 1.0 KiB  256 B/s  ETA 2s  from beta');
   });
 
+  it("7: shows a folder's held deletions, per peer by its escaped name, and what lets them go", () => {
+    const hostile = { id: 'e'.repeat(64), name: 'mal\u001b[2Jlory', address: '', connected: true, bytesSent: 0, bytesReceived: 0 };
+    const folder = snapshot().folders[0] as StatusSnapshot['folders'][number];
+    const held = { count: 43, local: 2, fromPeers: [{ peer: hostile.id, count: 41 }], reason: '41 of 45 entries deleted within a minute (more than 50%)' };
+    const lines = formatStatus(snapshot({ peers: [hostile], folders: [{ ...folder, heldDeletions: 43, held }] }));
+    const line = lines.find((l) => l.includes('deletions held'));
+    expect(line).toBe("    43 deletions held by the deletion budget (41 from mal\\x1b[2Jlory, 2 local): 41 of 45 entries deleted within a minute (more than 50%); 'wizard resume docs' applies them");
+  });
+
   it('shows a config error and recent errors', () => {
     const lines = formatStatus(snapshot({ configProblem: { message: 'config.yaml:3: bad', line: 3, atMs: 0 }, errors: ['docs/x: EACCES'] }));
     expect(lines).toContain('Config error (last good config in force): config.yaml:3: bad');

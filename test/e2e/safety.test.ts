@@ -95,6 +95,11 @@ it('holds deletions of most of the folder until the user resumes, then syncs the
   const res = await runCli(a.home, ['resume', 'shared', '--json']);
   expect(res.code, res.stderr).toBe(0);
   expect(JSON.parse(res.stdout)).toMatchObject({ folder: 'shared' });
-  await waitFor('the deletions to reach beta', () => !existsSync(path.join(b.folder, 'bulk')));
+  // beta weighs a peer's deletions with its own budget (issue 15 item 7): held there too, until resumed there.
+  await waitFor('beta to hold the deletions from alpha', async () => ((await b.daemon?.status())?.folders[0]?.held?.fromPeers.find((h) => h.peer === a.id)?.count ?? 0) >= 30);
+  expect(existsSync(path.join(b.folder, 'bulk', 'f0.txt'))).toBe(true);
   expect((await a.daemon?.status())?.folders[0]?.heldDeletions).toBe(0);
+  const resB = await runCli(b.home, ['resume', 'shared']);
+  expect(resB.code, resB.stderr).toBe(0);
+  await waitFor('the deletions to reach beta', () => !existsSync(path.join(b.folder, 'bulk')));
 });

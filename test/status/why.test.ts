@@ -85,6 +85,23 @@ describe('explainPath', () => {
       reasons: [/^downloading now: 2 of 5 bytes/],
     },
     {
+      what: "7: a peer's deletion held by the deletion budget, naming the peer",
+      in: input({
+        peers: [{ id: peerA, name: 'anna', connected: true, entry: file({ me: 1, a: 1 }, true) }],
+        heldDeletion: { peers: [peerA], reason: '41 of 45 entries deleted within a minute (more than 50%)' },
+      }),
+      inSync: false,
+      newestAt: ['anna'],
+      reasons: [/^deletion from anna held by the deletion budget \(41 of 45 .*\): the file stays here until confirmed; 'wizard resume f' lets it go/],
+    },
+    {
+      what: 'a local deletion held by the deletion budget: gone here, not sent, and not taken for a write in progress',
+      in: input({ changedSinceScan: true, heldDeletion: { peers: [], reason: '312 of 320 entries deleted within a minute (more than 50%)' } }),
+      inSync: false,
+      newestAt: ['this node', 'anna', 'bob'],
+      reasons: [/^deletion held by the deletion budget \(312 of 320 .*\): deleted here, but not sent to peers until confirmed; 'wizard resume f' lets it go$/],
+    },
+    {
       what: 'a peer that is behind and offline',
       in: input({ peers: [{ id: peerB, name: '', connected: false, entry: file({}, true) }], local: file({ me: 2 }) }),
       inSync: false,

@@ -21,12 +21,13 @@ export function pullContext(
   root: string,
   store: IndexStore,
   served: Record<string, string>,
-  hooks: { trash?: Trash; beforeLanding?: () => void } = {},
+  hooks: { trash?: Trash; beforeLanding?: () => void; umask?: number } = {},
 ): PullContext {
   const lock = new Mutex();
   const commit = (entries: Array<Omit<LocalEntry, 'sequence'>>): void => void store.commitLocal(FOLDER, entries);
   return {
     root,
+    umask: hooks.umask ?? 0o022,
     trash: hooks.trash ?? new Trash(root, systemClock),
     ...fakePeer(served),
     runner: inlineRunner,

@@ -52,6 +52,7 @@ beforeEach(() => {
     root,
     store,
     localId: 'local',
+    umask: 0o022,
     clock,
     monotonicMs: () => clock.monotonic(),
     log,

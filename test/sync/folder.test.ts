@@ -73,6 +73,7 @@ function newFolder(opts: { served?: Record<string, Buffer | string>; connected?:
     root,
     store,
     localId: LOCAL,
+    umask: 0o022,
     clock: systemClock,
     monotonicMs: () => performance.now(),
     log: pino({ level: 'silent' }),
@@ -519,5 +520,59 @@ describe("the watcher's echo of a pull", () => {
     writeFileSync(abs, 'edited at once, and longer than what was pulled');
     await waitFor('the edit recorded', () => store.getLocal(ID, 'doc.txt')?.hash === sha('edited at once, and longer than what was pulled'), 10_000);
     expect(dominates(store.getLocal(ID, 'doc.txt')?.version ?? {}, { [PEER]: 1 })).toBe(true);
+  });
+});
+
+describe('the deletion budget over a real folder (issue 15)', () => {
+  it('8: an rm -rf of twelve dirs handed to one scan as twelve roots is weighed as one batch: held whole until confirmed', async () => {
+    const dirs = Array.from({ length: 12 }, (_, i) => `d${String(i).padStart(2, '0')}`);
+    for (const d of dirs) {
+      mkdirSync(path.join(root, d));
+      for (let i = 0; i < 10; i++) writeOld(path.join(root, d, `f${i}.txt`), `${d} ${i}`);
+    }
+    const folder = newFolder();
+    await folder.start();
+    for (const d of dirs) rmSync(path.join(root, d), { recursive: true });
+    // Each root alone is 11 of 132 entries (8%); together they are all of them.
+    folder.queueScan(dirs);
+    const recorded = () => store.allLocal(ID).filter((e) => e.deleted).length;
+    await waitFor('the deletions held or recorded', () => folder.status().heldDeletions === 132 || recorded() === 132);
+    expect(recorded()).toBe(0);
+    expect(folder.status().heldDeletions).toBe(132);
+    expect(folder.heldDeletionOf('d03/f4.txt')).toMatchObject({ peers: [] });
+    expect(folder.confirmDeletions()).toBe(132);
+    await waitFor('the deletions recorded', () => recorded() === 132);
+    expect(folder.status().heldDeletions).toBe(0);
+  });
+
+  it("7: a peer deleting the whole folder one path per index update gets no more than the budget's share applied; the rest stay, held, until confirmed", async () => {
+    mkdirSync(path.join(root, 'v'));
+    const files = Array.from({ length: 40 }, (_, i) => `v/f${String(i).padStart(2, '0')}.txt`);
+    for (const f of files) writeOld(path.join(root, f), f);
+    const folder = newFolder({ connected: true });
+    await folder.start();
+    let sequence = 100;
+    // Children first, as a peer's deletion of a dir arrives; each its own index update and pull request.
+    for (const p of [...files, 'v']) {
+      const mine = store.getLocal(ID, p);
+      if (mine === undefined) throw new Error(`${p} not indexed`);
+      const { inode: _inode, ...entry } = mine;
+      store.applyRemote(ID, PEER, 'peer-index', [{ ...entry, size: 0, hash: '', deleted: true, version: { ...mine.version, [PEER]: 1 }, sequence: ++sequence }], false);
+      folder.requestPull([p]);
+    }
+    const gone = () => files.filter((f) => !existsSync(path.join(root, f))).length;
+    const held = () => folder.status().held?.fromPeers.find((h) => h.peer === PEER)?.count ?? 0;
+    await waitFor('every deletion applied or held', () => folder.status().state === 'idle' && (gone() + held() >= 41 || !existsSync(path.join(root, 'v'))));
+    // 41 entries: at most 20 (under half) go before the hold.
+    expect(gone()).toBeLessThanOrEqual(20);
+    expect(held()).toBe(41 - gone());
+    expect(existsSync(path.join(root, 'v'))).toBe(true);
+    expect(folder.heldDeletionOf('v/f39.txt')).toMatchObject({ peers: [PEER] });
+    expect(folder.errors().join('\n')).toMatch(new RegExp(`from peer ${PEER}.*wizard resume ${ID}`));
+
+    folder.confirmDeletions();
+    await waitFor('the rest applied and recorded', () => store.allLocal(ID).every((e) => e.deleted));
+    expect(existsSync(path.join(root, 'v'))).toBe(false);
+    expect(folder.status().heldDeletions).toBe(0);
   });
 });

@@ -329,3 +329,35 @@ describe('names that are not NFC on disk (issue 15, item 12)', () => {
     expect(readdirSync(path.join(root, 'd'))).toEqual(['cafe\u0301.txt']);
   });
 });
+
+describe("6: a peer's permission bits go through this node's umask", () => {
+  const modeOf = (rel: string) => lstatSync(path.join(root, rel)).mode & 0o7777;
+
+  it.each([
+    { description: 'a world-writable file loses group and other write (umask 022), keeps exec', type: 'file', peer: 0o777, umask: 0o022, disk: 0o755 },
+    { description: 'setuid and setgid are never applied', type: 'file', peer: 0o6777, umask: 0o022, disk: 0o755 },
+    { description: 'a plain file asked world-writable', type: 'file', peer: 0o666, umask: 0o022, disk: 0o644 },
+    { description: 'umask 077: owner only, exec kept for the owner', type: 'file', peer: 0o777, umask: 0o077, disk: 0o700 },
+    { description: 'umask 002 allows group write', type: 'file', peer: 0o664, umask: 0o002, disk: 0o664 },
+    { description: 'a read-only file stays writable by its owner', type: 'file', peer: 0o444, umask: 0o022, disk: 0o644 },
+    { description: 'a sticky world-writable dir', type: 'dir', peer: 0o1777, umask: 0o022, disk: 0o755 },
+    { description: 'a dir under umask 077', type: 'dir', peer: 0o777, umask: 0o077, disk: 0o700 },
+    { description: 'a dir the owner could not enter', type: 'dir', peer: 0o055, umask: 0o022, disk: 0o755 },
+  ] as const)('$description', async ({ type, peer, umask, disk }) => {
+    const ctx = pullContext(root, store, { 'x/p': 'content' }, { umask });
+    const entry: FileEntry = type === 'file' ? { ...remoteFile('x/p', 'content'), mode: peer } : { ...remoteFile('x/p', ''), type: 'dir', size: 0, hash: '', mode: peer };
+    await applyTake(ctx, entry, entry.version, ['peer']);
+    expect(modeOf('x/p').toString(8)).toBe(disk.toString(8));
+    // The index holds what the disk holds: a scan finds no mode change to send back.
+    expect(store.getLocal('f', 'x/p')?.mode).toBe(disk);
+  });
+
+  it('the same bytes already here: only mode and mtime move, through the umask', async () => {
+    writeFileSync(path.join(root, 'same.txt'), 'same');
+    indexDisk('same.txt');
+    const entry = { ...remoteFile('same.txt', 'same', { me: 1, p: 1 }), mode: 0o777 };
+    await applyTake(context({}), entry, entry.version, []);
+    expect(modeOf('same.txt').toString(8)).toBe('755');
+    expect(store.getLocal('f', 'same.txt')).toMatchObject({ mode: 0o755, version: { me: 1, p: 1 } });
+  });
+});
