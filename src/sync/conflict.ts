@@ -25,6 +25,21 @@ export function conflictName(rel: string, atMs: number, shortNodeId: string): st
   return dir === '.' ? name : `${dir}/${name}`;
 }
 
+/**
+ * The `n`th other name for the conflict copy `copyRel` (n >= 2): `-n` before
+ * its extension. Used when the first name is taken (another copy made in the
+ * same second, or a name a peer squatted), so the losing version still gets
+ * a name of its own and never replaces what holds the first.
+ */
+export function numberedCopy(copyRel: string, n: number): string {
+  const slash = copyRel.lastIndexOf('/');
+  const dir = copyRel.slice(0, slash + 1);
+  const base = copyRel.slice(slash + 1);
+  const dot = base.lastIndexOf('.');
+  const [stem, ext] = dot > 0 && !base.slice(dot).startsWith(CONFLICT_MARKER) ? [base.slice(0, dot), base.slice(dot)] : [base, ''];
+  return `${dir}${stem}-${n}${ext}`;
+}
+
 /** True for a conflict copy's path. */
 export function isConflictCopy(rel: string): boolean {
   return path.posix.basename(rel).includes(CONFLICT_MARKER);

@@ -45,6 +45,7 @@ import { download, fileMode, noSpaceError, type Downloaded } from './fetch.js';
 import { copyFromLocal } from './local-source.js';
 import type { GroupCommit } from './group-commit.js';
 import { sameObservation } from './local-changes.js';
+import { numberedCopy } from './conflict.js';
 import { linkTargetEscape, linkTargetProblem } from './link-target.js';
 import { createTempLink, openToRead, placeTemp, removeTemp, tempPlaceFor } from './temp-place.js';
 import type { Trash } from './trash.js';
@@ -226,10 +227,10 @@ async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVect
         // A save landing after our checks (an editor's rename) must not be unlinked: it has no other name.
         expectStill(ctx, entry.path, current);
       } catch (err) {
-        removeNow(ctx.root, diskOf(ctx, opts.keepLocalAs), copy);
+        removeNow(ctx.root, diskOf(ctx, copy.rel), copy.abs);
         throw err;
       }
-      ctx.created?.(opts.keepLocalAs);
+      ctx.created?.(copy.rel);
       unlinkSync(abs);
     } else if (current !== undefined && current.type !== 'dir') {
       await ctx.trash.moveIn(abs, entry.path, 'replaced', () => expectStill(ctx, entry.path, current));
@@ -266,12 +267,15 @@ async function replaceWith(ctx: PullContext, rel: string, temp: string, opts: Ta
   const current = expectUnchanged(ctx, rel, opts.acceptDisk);
   /** A second name made for the old version (conflict copy or trash entry), undone if we do not go on. */
   let kept: string | undefined;
+  /** The conflict copy's folder-relative name, when the old version got one. */
+  let copyRel: string | undefined;
   if (current?.type === 'dir') {
     // A dir becomes a file or link.
     removeEmptyDir(ctx.root, diskOf(ctx, rel));
   } else if (current !== undefined && opts.keepLocalAs !== undefined) {
     // A second name for the losing version first, so at no moment is either version without a name.
-    kept = secondName(ctx, rel, opts.keepLocalAs);
+    const copy = secondName(ctx, rel, opts.keepLocalAs);
+    [kept, copyRel] = [copy.abs, copy.rel];
   } else if (current !== undefined) {
     kept = await ctx.trash.preserve(abs, rel);
   }
@@ -290,19 +294,32 @@ async function replaceWith(ctx: PullContext, rel: string, temp: string, opts: Ta
     if (kept !== undefined) await rm(kept, { force: true });
     throw err;
   }
-  if (kept !== undefined && opts.keepLocalAs !== undefined) ctx.created?.(opts.keepLocalAs);
+  if (copyRel !== undefined) ctx.created?.(copyRel);
 }
 
+/** Numbered names tried for a conflict copy when its name is taken, before giving up. */
+const MAX_COPY_NAMES = 100;
+
 /**
- * Gives our file at `rel` the second name `copyRel` (a conflict copy), in one
- * step with the check of the dirs above both; fails rather than replace
- * anything at `copyRel`. Returns the copy's absolute path.
+ * Gives our file at `rel` a second name (a conflict copy): `copyRel`, or the
+ * first of its numbered variants that is free (numberedCopy), in one step
+ * with the check of the dirs above both. Never replaces anything: a name in
+ * use (a copy made in the same second, or one a peer squatted) is passed by.
+ * Returns the name it took.
  */
-function secondName(ctx: PullContext, rel: string, copyRel: string): string {
-  const copy = absOf(ctx, copyRel);
+function secondName(ctx: PullContext, rel: string, copyRel: string): { rel: string; abs: string } {
   if (!realAncestors(ctx.root, diskOf(ctx, rel)) || !realAncestors(ctx.root, diskOf(ctx, copyRel))) throw changed(rel);
-  linkSync(absOf(ctx, rel), copy);
-  return copy;
+  for (let n = 1; n <= MAX_COPY_NAMES; n++) {
+    const name = n === 1 ? copyRel : numberedCopy(copyRel, n);
+    const abs = absOf(ctx, name);
+    try {
+      linkSync(absOf(ctx, rel), abs);
+      return { rel: name, abs };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  throw new WizardError('CHANGED', `${rel}: cannot keep this node's version as a conflict copy: ${copyRel} and its ${MAX_COPY_NAMES - 1} numbered variants all exist; move some of them away and it is retried`);
 }
 
 /** Removes `abs` (the path of `rel`, as spelled on disk) unless a dir above it changed meanwhile. */

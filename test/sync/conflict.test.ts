@@ -1,5 +1,5 @@
-import { expect, it } from 'vitest';
-import { conflictName, isConflictCopy } from '../../src/sync/conflict.js';
+import { describe, expect, it } from 'vitest';
+import { conflictName, isConflictCopy, numberedCopy } from '../../src/sync/conflict.js';
 
 const at = Date.UTC(2026, 10, 25, 9, 5, 7);
 
@@ -12,4 +12,16 @@ it.each([
   expect(conflictName(rel, at, 'abcdef1234567890')).toBe(expected);
   expect(isConflictCopy(expected)).toBe(true);
   expect(isConflictCopy(rel)).toBe(false);
+});
+
+describe('numberedCopy: another name for a conflict copy whose name is taken', () => {
+  it.each([
+    ['notes.sync-conflict-20261206-101010-alpha.txt', 2, 'notes.sync-conflict-20261206-101010-alpha-2.txt'],
+    ['d/notes.sync-conflict-20261206-101010-alpha', 3, 'd/notes.sync-conflict-20261206-101010-alpha-3'],
+    ['.bashrc.sync-conflict-20261206-101010-alpha', 2, '.bashrc.sync-conflict-20261206-101010-alpha-2'],
+    ['a.tar.sync-conflict-20261206-101010-alpha.gz', 2, 'a.tar.sync-conflict-20261206-101010-alpha-2.gz'],
+  ])('%s, %i -> %s', (copy, n, expected) => {
+    expect(numberedCopy(copy, n)).toBe(expected);
+    expect(isConflictCopy(expected)).toBe(true);
+  });
 });
