@@ -162,14 +162,6 @@ function snapshot(dir: string): string[] {
   return lines.sort();
 }
 
-/** Every file's content under alpha's folder, `.wizard` (the trash) included. */
-function contentsOfAlpha(): string[] {
-  return (readdirSync(a.folder, { recursive: true }) as string[])
-    .map((p) => path.join(a.folder, p))
-    .filter((p) => lstatSync(p).isFile())
-    .map((p) => readFileSync(p, 'utf8'));
-}
-
 /** The "disconnected" lines in the honest node's log: one more means alpha dropped its honest link too. */
 const honestDisconnects = () => (honest.daemon?.log.match(/"msg":"disconnected"/g) ?? []).length;
 
