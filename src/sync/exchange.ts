@@ -10,6 +10,7 @@ import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import type { FileEntry } from '../index/entry.js';
 import type { IndexStore } from '../index/store.js';
+import { INDEX_BATCH_VALUES } from '../protocol/budgets.js';
 import { LIMITS, type Hello, type HelloFolder, type IndexMessage, type RequestMessage, type SumsRequestMessage } from '../protocol/messages.js';
 import { short, type PeerSession, type SessionHandler } from '../transport/session.js';
 import type { Folder } from './folder.js';
@@ -205,23 +206,35 @@ export class PeerLink implements SessionHandler {
   }
 }
 
-/** Index bytes per message, far below the frame limit so a batch of long paths and wide vectors still fits. */
+/** Index bytes per message, far below the receiver's budget (budgets.ts) so a batch of long paths and wide vectors fits well inside. */
 const MAX_INDEX_BATCH_BYTES = 1024 * 1024;
+/** msgpack values of an index message besides its entries: the map, its five keys and their values. */
+const INDEX_MESSAGE_VALUES = 11;
 
-/** Splits entries into batches whose encoded size stays under MAX_INDEX_BATCH_BYTES (an upper estimate per entry). */
+/**
+ * Splits entries into batches whose encoded size stays under
+ * MAX_INDEX_BATCH_BYTES (an upper estimate per entry) and whose msgpack
+ * values stay under INDEX_BATCH_VALUES (exact), a quarter of what a receiver accepts.
+ */
 export function byEncodedSize<T extends { path: string; target: string; version: Readonly<Record<string, number>> }>(entries: readonly T[]): T[][] {
   const batches: T[][] = [[]];
   let bytes = 0;
+  let values = INDEX_MESSAGE_VALUES;
   for (const e of entries) {
+    const keys = Object.keys(e.version).length;
     // UTF-8 is at most 3 bytes per UTF-16 unit; each vector key is 16 hex plus a 9-byte number; 160 bytes for the rest.
-    const size = 3 * (e.path.length + e.target.length) + 26 * Object.keys(e.version).length + 160;
+    const size = 3 * (e.path.length + e.target.length) + 26 * keys + 160;
+    // The entry map, its ten keys and ten values (the version map among them), and the version's keys and counters.
+    const entryValues = 21 + 2 * keys;
     const current = batches.at(-1) as T[];
-    if (bytes + size > MAX_INDEX_BATCH_BYTES && current.length > 0) {
+    if ((bytes + size > MAX_INDEX_BATCH_BYTES || values + entryValues > INDEX_BATCH_VALUES) && current.length > 0) {
       batches.push([e]);
       bytes = size;
+      values = INDEX_MESSAGE_VALUES + entryValues;
     } else {
       current.push(e);
       bytes += size;
+      values += entryValues;
     }
   }
   return batches;
