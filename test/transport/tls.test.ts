@@ -4,8 +4,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import forge from 'node-forge';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { type PemPair, createCa, issueNodeCert, nodeIdOf } from '../../src/certs/ca.js';
+import { type PemPair, createCa, issueNodeCert, keyTypeOf, nodeIdOf } from '../../src/certs/ca.js';
 import { WizardError } from '../../src/core/errors.js';
+import { legacyCa, legacyNode } from '../support/legacy-certs.js';
 import { waitFor } from '../support/wait.js';
 import {
   type ListenOptions,
@@ -339,8 +340,9 @@ describe('client certificates the server refuses (T1)', () => {
   let nodeA1: PemPair;
   beforeAll(() => {
     const now = new Date();
-    caA = createCa('Wizard CA', now);
-    nodeA1 = issueNodeCert(caA, 'a1', now);
+    // RSA, as earlier versions made them, so that forgeLeaf (node-forge) can sign with their keys.
+    caA = createCa('Wizard CA', now, { keyType: 'rsa-2048' });
+    nodeA1 = issueNodeCert(caA, 'a1', now, { keyType: 'rsa-2048' });
   });
 
   /** Connects with `options` (trusting the server's CA) and expects the server to refuse it and hand nothing on. */
@@ -403,5 +405,39 @@ describe('client certificates the server refuses (T1)', () => {
     await withDeadline(outcome, 'the refused client to be cut off');
     await withDeadline(srvA.firstError, 'onError');
     expect(srvA.connections).toEqual([]);
+  });
+});
+
+describe('key types: homes made before issue 15 keep working with nodes made now (item 11)', () => {
+  const now = new Date();
+  const pairs = [
+    {
+      description: 'under an RSA CA made by an earlier version: its RSA node and a new ECDSA node',
+      make: () => {
+        const ca = legacyCa('Wizard CA (old)', now);
+        return { ca, rsa: legacyNode(ca, 'old-node', now), ecdsa: issueNodeCert(ca, 'new-node', now) };
+      },
+    },
+    {
+      description: 'under a new ECDSA CA: an RSA node and an ECDSA node',
+      make: () => {
+        const ca = createCa('Wizard CA', now);
+        return { ca, rsa: issueNodeCert(ca, 'rsa-node', now, { keyType: 'rsa-2048' }), ecdsa: issueNodeCert(ca, 'ecdsa-node', now) };
+      },
+    },
+  ];
+  it.each(pairs)('$description connect each way, each learning the other ID', async ({ make }) => {
+    const { ca, rsa, ecdsa } = make();
+    expect([keyTypeOf(rsa.keyPem), keyTypeOf(ecdsa.keyPem)]).toEqual(['rsa-2048', 'ecdsa-p256']);
+    for (const [server, client] of [
+      [rsa, ecdsa],
+      [ecdsa, rsa],
+    ] as const) {
+      const srv = await startServer(credentials(ca, server));
+      const { peerId } = await dialTracked({ host: HOST, port: srv.listener.port, credentials: credentials(ca, client), expectedId: nodeIdOf(server.certPem) });
+      const inbound = await withDeadline(srv.firstConnection, 'onConnection');
+      expect(peerId).toBe(nodeIdOf(server.certPem));
+      expect(inbound.peerId).toBe(nodeIdOf(client.certPem));
+    }
   });
 });
