@@ -12,11 +12,18 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { controlStatus, probeStatusWhile } from '../support/control-probe.js';
 import { cleanup, initNode, runCli, startDaemon, tempDir, type TestNode } from '../support/daemon.js';
 import { pack } from '../support/wire-msgpack.js';
+import { handshakeFlood } from '../support/handshake-flood.js';
 import { waitFor } from '../support/wait.js';
 import { compressedFrame, folderRecord, frame, identityOf, WIRE_MAX_FRAME, WirePeer, type WireEnd } from '../support/wire-peer.js';
 
 /** What `wizard status` must never take while a peer attacks. */
 const STATUS_BUDGET_MS = 100;
+/** Another loopback address: the flood comes from another machine than the honest peer's. */
+const FLOOD_ADDRESS = '127.0.0.2';
+/** How long the handshake flood runs. */
+const FLOOD_MS = 2000;
+/** What an honest handshake and Hello may take while a flood runs (well under a second on an idle machine). */
+const HONEST_HANDSHAKE_MS = 5000;
 /** Alpha's idle timeout: short, so a peer that stops reading is dropped within the test. */
 const IDLE_TIMEOUT_MS = 1000;
 /** A file alpha serves: 4 MiB that do not compress, enough to fill the socket buffers of a peer that does not read. */
@@ -148,4 +155,29 @@ it('item 5: a paired peer that asks, pings and never reads is disconnected at th
   await waitFor('the reason in the log', () => a.daemon?.log.includes(`peer has read nothing for ${IDLE_TIMEOUT_MS} ms`), 5000);
   expectAlive();
   expect(rssMax - rssBefore).toBeLessThan(64);
+});
+
+it('item 11: a client without a certificate opening 1,000 connections a second from another address costs alpha a few dozen handshakes, and keeps no honest handshake out', async () => {
+  const flood = handshakeFlood(a.port, FLOOD_ADDRESS, 1000, FLOOD_MS);
+  let floodDone = false;
+  void flood.finally(() => (floodDone = true));
+  // Honest handshakes from 127.0.0.1, one after another while the flood runs: each must reach alpha's Hello.
+  const honest: number[] = [];
+  while (!floodDone) {
+    const started = performance.now();
+    const peer = await WirePeer.connect({ port: a.port, identity: identityOf(paired.home) });
+    await withDeadline(peer.hello({ id: paired.id }), HONEST_HANDSHAKE_MS, "alpha's hello during the flood");
+    honest.push(performance.now() - started);
+    peer.close();
+    await peer.ended;
+  }
+  const report = await flood;
+  expect(report.opened).toBeGreaterThan(500);
+  // What the failure budget lets one source have (handshake-gate.ts): a burst of 32, 16 in progress
+  // when it runs out, 8 a second after; the flood and its last answers take under FLOOD_MS + 2 s.
+  expect(report.answered).toBeLessThanOrEqual(32 + 16 + 8 * (FLOOD_MS / 1000 + 2));
+  expect(a.daemon?.log).toContain(`refusing connections from ${FLOOD_ADDRESS} for a while: too many of its TLS handshakes failed`);
+  expect(honest.length).toBeGreaterThan(2);
+  expect(Math.max(...honest)).toBeLessThan(HONEST_HANDSHAKE_MS);
+  expectAlive();
 });

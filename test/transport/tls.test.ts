@@ -51,7 +51,7 @@ interface TestServer {
 
 async function startServer(
   credentials: TlsCredentials,
-  extra: Partial<Pick<ListenOptions, 'handshakeTimeoutMs' | 'maxPendingHandshakes'>> = {},
+  extra: Partial<Pick<ListenOptions, 'handshakeTimeoutMs' | 'handshakeLimits'>> = {},
 ): Promise<TestServer> {
   const connections: TestServer['connections'] = [];
   const errors: Error[] = [];
@@ -238,8 +238,8 @@ describe('failures', () => {
     return socket;
   }
 
-  it('T8: past maxPendingHandshakes the oldest handshake is closed, so an honest client after a flood still gets in', async () => {
-    const srv = await startServer(credA1, { maxPendingHandshakes: 3, handshakeTimeoutMs: 60_000 });
+  it('T8: past maxPending handshakes the oldest handshake is closed, so an honest client after a flood still gets in', async () => {
+    const srv = await startServer(credA1, { handshakeLimits: { maxPending: 3 }, handshakeTimeoutMs: 60_000 });
     const idle: net.Socket[] = [];
     for (let i = 0; i < 5; i++) idle.push(await idleClient(srv.listener.port));
     await withDeadline(Promise.all(idle.slice(0, 2).map((s) => once(s, 'close'))), 'the two oldest idle clients to be closed');
@@ -252,7 +252,7 @@ describe('failures', () => {
   });
 
   it('T8: connections past their handshake never count against the cap', async () => {
-    const srv = await startServer(credA1, { maxPendingHandshakes: 2, handshakeTimeoutMs: 60_000 });
+    const srv = await startServer(credA1, { handshakeLimits: { maxPending: 2 }, handshakeTimeoutMs: 60_000 });
     const first = await dialTracked({ host: HOST, port: srv.listener.port, credentials: credA2 });
     const second = await dialTracked({ host: HOST, port: srv.listener.port, credentials: credA2 });
     await waitFor('both connections on the server', () => srv.connections.length === 2, 10_000);
@@ -405,6 +405,71 @@ describe('client certificates the server refuses (T1)', () => {
     await withDeadline(outcome, 'the refused client to be cut off');
     await withDeadline(srvA.firstError, 'onError');
     expect(srvA.connections).toEqual([]);
+  });
+});
+
+describe('handshakes limited per source address (item 11)', () => {
+  /** Another loopback address, standing for another machine. */
+  const OTHER = '127.0.0.2';
+
+  /** A TLS client from `localAddress` without a certificate: its handshake fails on the server. Resolves once it is closed. */
+  function certless(port: number, localAddress: string): Promise<{ secured: boolean }> {
+    return new Promise((resolve) => {
+      let secured = false;
+      const socket = tls.connect({ socket: net.connect({ host: HOST, port, localAddress }), rejectUnauthorized: false, minVersion: 'TLSv1.3' });
+      socket.on('secureConnect', () => (secured = true));
+      socket.on('error', () => {});
+      socket.on('close', () => resolve({ secured }));
+      onTestFinished(() => {
+        socket.destroy();
+      });
+    });
+  }
+
+  /** A raw TCP connection from `localAddress` that never starts TLS. */
+  async function idleFrom(port: number, localAddress: string): Promise<net.Socket> {
+    const socket = net.connect({ port, host: HOST, localAddress });
+    socket.on('error', () => {});
+    onTestFinished(() => {
+      socket.destroy();
+    });
+    await withDeadline(once(socket, 'connect'), 'connect');
+    return socket;
+  }
+
+  it('item 11: a source whose handshakes keep failing is refused at accept, before any TLS work, while another source gets in', async () => {
+    const srv = await startServer(credA1, { handshakeLimits: { failures: { burst: 3, perSecond: 0.1 } } });
+    for (let i = 0; i < 3; i++) expect((await withDeadline(certless(srv.listener.port, OTHER), 'a failed handshake')).secured).toBe(true);
+    // Budget spent: the next one is closed before the server even answers its ClientHello.
+    expect((await withDeadline(certless(srv.listener.port, OTHER), 'a refused connection')).secured).toBe(false);
+    await waitFor('the refusal reported', () => srv.errors.some((e) => e.message === `refusing connections from ${OTHER} for a while: too many of its TLS handshakes failed`), DEADLINE_MS);
+    const { peerId } = await dialTracked({ host: HOST, port: srv.listener.port, credentials: credA2 });
+    expect(peerId).toBe(nodeIdOf(credA1.certPem));
+  });
+
+  it('item 11: handshakes that succeed cost a source nothing, however many', async () => {
+    const srv = await startServer(credA1, { handshakeLimits: { failures: { burst: 1, perSecond: 0.1 } } });
+    for (let i = 1; i <= 5; i++) {
+      const { socket } = await dialTracked({ host: HOST, port: srv.listener.port, credentials: credA2 });
+      // TLS 1.3: the client is done before the server; closing before the server is done would be a failure.
+      await waitFor(`connection ${i} on the server`, () => srv.connections.length === i, DEADLINE_MS);
+      socket.destroy();
+    }
+  });
+
+  it('item 11: a flood of idle connections from one source never closes a handshake from another', async () => {
+    const srv = await startServer(credA1, { handshakeLimits: { maxPending: 8, maxPendingPerSource: 4 }, handshakeTimeoutMs: 60_000 });
+    const honest = await idleFrom(srv.listener.port, HOST);
+    const flood: net.Socket[] = [];
+    for (let i = 0; i < 20; i++) flood.push(await idleFrom(srv.listener.port, OTHER));
+    // The source's first four wait their handshake timeout; the rest are refused as they arrive.
+    await withDeadline(Promise.all(flood.slice(4).map((s) => (s.destroyed ? Promise.resolve() : once(s, 'close')))), 'the newest of the flood to be refused');
+    expect(flood.slice(0, 4).map((s) => s.destroyed)).toEqual([false, false, false, false]);
+    expect(honest.destroyed).toBe(false);
+    expect(srv.errors.map((e) => e.message)).toContain(`refusing connections from ${OTHER}: 4 of its TLS handshakes are in progress already`);
+    // And the other source still gets a whole handshake.
+    const { peerId } = await dialTracked({ host: HOST, port: srv.listener.port, credentials: credA2 });
+    expect(peerId).toBe(nodeIdOf(credA1.certPem));
   });
 });
 
