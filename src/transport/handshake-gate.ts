@@ -6,8 +6,10 @@
  * - per source (an IPv4 address, or an IPv6 /64, which one machine usually
  *   holds whole): at most `maxPendingPerSource` in progress, a newer one
  *   refused as it is accepted; and a budget of handshakes that end without a
- *   verified certificate (`failures`): spent, it refuses that source's new
- *   connections as they are accepted, before any TLS work, until it refills.
+ *   verified certificate (`failures`): each handshake takes a token as it
+ *   starts and gives it back if it succeeds; with none left, the source's
+ *   new connections are refused as they are accepted, before any TLS work,
+ *   until the budget refills.
  *   A client without a certificate opening a thousand connections a second
  *   then costs a few signatures a second, and honest nodes elsewhere never
  *   wait on it. Handshakes that succeed cost nothing from the budget, so busy
@@ -69,28 +71,34 @@ function expandIPv6(address: string): string[] {
 
 /**
  * Failed-handshake budgets per source: token buckets that refill at
- * `perSecond` up to `burst`. Pure: time comes in as an argument.
+ * `perSecond` up to `burst`. A handshake takes a token when it starts and
+ * gives it back when it succeeds, so a failing source can never have more
+ * handshakes started than its budget holds, however many it runs at once.
+ * Pure: time comes in as an argument.
  */
 export class FailureBudget {
   private readonly sources = new Map<string, { tokens: number; atMs: number }>();
 
   constructor(private readonly limits: HandshakeLimits['failures']) {}
 
-  /** Whether `source` may start a handshake at `nowMs`: it has budget left. */
-  allows(source: string, nowMs: number): boolean {
-    const bucket = this.sources.get(source);
-    return bucket === undefined || this.refill(bucket, nowMs) >= 1;
-  }
-
-  /** A handshake from `source` failed at `nowMs`. */
-  charge(source: string, nowMs: number): void {
+  /** Takes a token for a handshake from `source` starting at `nowMs`; false when it has none left. */
+  take(source: string, nowMs: number): boolean {
     const bucket = this.sources.get(source) ?? { tokens: this.limits.burst, atMs: nowMs };
-    this.refill(bucket, nowMs);
-    bucket.tokens = Math.max(0, bucket.tokens - 1);
-    // Re-inserted, so the map's order is the order sources were last charged in.
+    if (this.refill(bucket, nowMs) < 1) return false;
+    bucket.tokens -= 1;
+    // Re-inserted, so the map's order is the order sources last took a token in.
     this.sources.delete(source);
     this.sources.set(source, bucket);
     if (this.sources.size > MAX_SOURCES) this.forgetOldest(nowMs);
+    return true;
+  }
+
+  /** A handshake from `source` succeeded: its token comes back. */
+  giveBack(source: string, nowMs: number): void {
+    const bucket = this.sources.get(source);
+    if (bucket === undefined) return;
+    this.refill(bucket, nowMs);
+    bucket.tokens = Math.min(this.limits.burst, bucket.tokens + 1);
   }
 
   private refill(bucket: { tokens: number; atMs: number }, nowMs: number): number {
@@ -101,9 +109,9 @@ export class FailureBudget {
   }
 
   /**
-   * Drops the sources whose budgets are full again, then the least recently
-   * charged, down to three quarters of MAX_SOURCES, so the walk is paid for
-   * once per many charges.
+   * Drops the sources whose budgets are full again, then those that took a
+   * token longest ago, down to three quarters of MAX_SOURCES, so the walk is
+   * paid for once per many tokens.
    */
   private forgetOldest(nowMs: number): void {
     for (const [source, bucket] of this.sources) {
@@ -178,7 +186,8 @@ export function gateHandshakes(server: net.Server, limits: HandshakeLimits, repo
     const left = (pendingPerSource.get(entry.source) ?? 1) - 1;
     if (left > 0) pendingPerSource.set(entry.source, left);
     else pendingPerSource.delete(entry.source);
-    if (outcome === 'failed') budget.charge(entry.source, now());
+    // A failure keeps the token it took; a handshake the gate cut short is not the source's failure.
+    if (outcome !== 'failed') budget.giveBack(entry.source, now());
   };
 
   server.on('connection', (raw: net.Socket) => {
@@ -189,16 +198,15 @@ export function gateHandshakes(server: net.Server, limits: HandshakeLimits, repo
     // Its port is in use again, so the connection that had it is gone, though its close may not have come yet.
     const stale = byEndpoint.get(endpoint);
     if (stale !== undefined) settle(stale, 'failed');
-    if (!budget.allows(source, now())) {
-      raw.destroy();
-      oncePerWindow(`refused ${source}`, () => reports.onRefused(source));
-      return;
-    }
     if ((pendingPerSource.get(source) ?? 0) >= Math.max(1, limits.maxPendingPerSource)) {
-      // The newest waits its turn, not the oldest: an evicted handshake may already have cost its
-      // signature, and closing it ourselves would hide that failure from the budget.
+      // The newest waits its turn, not the oldest: the oldest may be about to finish.
       raw.destroy();
       oncePerWindow(`busy ${source}`, () => reports.onBusy(limits.maxPendingPerSource, source));
+      return;
+    }
+    if (!budget.take(source, now())) {
+      raw.destroy();
+      oncePerWindow(`refused ${source}`, () => reports.onRefused(source));
       return;
     }
     const entry: Pending = { raw, source, endpoint, settled: false };

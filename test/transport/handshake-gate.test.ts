@@ -21,30 +21,37 @@ describe('sourceOf', () => {
 });
 
 describe('FailureBudget', () => {
-  it('item 11: allows a burst of failures per source, then refuses that source until it refills, and never another', () => {
+  it('item 11: lets a source start a burst of handshakes that fail, then refuses it until it refills, and never another source', () => {
     const budget = new FailureBudget({ burst: 3, perSecond: 2 });
-    for (let i = 0; i < 3; i++) {
-      expect(budget.allows('a', 0)).toBe(true);
-      budget.charge('a', 0);
-    }
-    expect(budget.allows('a', 0)).toBe(false);
-    expect(budget.allows('b', 0)).toBe(true);
+    for (let i = 0; i < 3; i++) expect(budget.take('a', 0)).toBe(true);
+    expect(budget.take('a', 0)).toBe(false);
+    expect(budget.take('b', 0)).toBe(true);
     // Half a second at 2 per second: one more.
-    expect(budget.allows('a', 499)).toBe(false);
-    expect(budget.allows('a', 500)).toBe(true);
-    budget.charge('a', 500);
-    expect(budget.allows('a', 500)).toBe(false);
+    expect(budget.take('a', 499)).toBe(false);
+    expect(budget.take('a', 500)).toBe(true);
+    expect(budget.take('a', 500)).toBe(false);
     // Refills up to the burst, no further.
-    expect(budget.allows('a', 100_000)).toBe(true);
-    for (let i = 0; i < 3; i++) budget.charge('a', 100_000);
-    expect(budget.allows('a', 100_000)).toBe(false);
+    for (let i = 0; i < 3; i++) expect(budget.take('a', 100_000)).toBe(true);
+    expect(budget.take('a', 100_000)).toBe(false);
   });
 
-  it('forgets the least recently charged sources past its capacity, so many sources cannot grow it without bound', () => {
+  it('item 11: gives the token back when a handshake succeeds, so successes never run a source dry', () => {
+    const budget = new FailureBudget({ burst: 2, perSecond: 0.001 });
+    for (let i = 0; i < 100; i++) {
+      expect(budget.take('a', 0)).toBe(true);
+      budget.giveBack('a', 0);
+    }
+    // Handshakes still in progress hold their tokens: a third at once is refused.
+    expect(budget.take('a', 0)).toBe(true);
+    expect(budget.take('a', 0)).toBe(true);
+    expect(budget.take('a', 0)).toBe(false);
+  });
+
+  it('forgets the sources that took a token longest ago past its capacity, so many sources cannot grow it without bound', () => {
     const budget = new FailureBudget({ burst: 1, perSecond: 0.001 });
-    for (let i = 0; i < 20_000; i++) budget.charge(`s${i}`, 0);
+    for (let i = 0; i < 20_000; i++) budget.take(`s${i}`, 0);
     // The newest are still remembered (refused); the oldest were forgotten and start full again.
-    expect(budget.allows('s19999', 0)).toBe(false);
-    expect(budget.allows('s0', 0)).toBe(true);
+    expect(budget.take('s19999', 0)).toBe(false);
+    expect(budget.take('s0', 0)).toBe(true);
   });
 });
