@@ -335,8 +335,12 @@ export class PeerSession {
       case 'index':
       case 'request':
       case 'sums-request':
-        // Held back by the reader until attach (acceptHello).
-        if (this.handler === undefined) throw new WizardError('INTERNAL', `${msg.type} delivered before the session was attached`);
+        // The reader holds these back until attach (acceptHello); one here anyway is a bug, not the peer's doing.
+        if (this.handler === undefined) {
+          this.deps.log.error({ peer: short(this.peerId), type: msg.type }, 'message delivered before the session was attached');
+          this.close(`internal error: ${msg.type} before the session was ready`);
+          return;
+        }
         if (msg.type === 'index') this.handler.onIndex(msg);
         else if (msg.type === 'request') {
           const small = msg.offset === 0 && msg.length < SMALL_ANSWER_BYTES;

@@ -163,7 +163,7 @@ describe('certs store', () => {
 });
 
 describe('key types (item 11)', () => {
-  it('gives a new CA and a new node ECDSA P-256 keys, which sign a handshake far cheaper than RSA', () => {
+  it('gives a new CA and a new node ECDSA P-256 keys, with a node key usage of signing only', () => {
     for (const pem of [caA.certPem, caA.keyPem, nodeA1.certPem, nodeA1.keyPem]) expect(keyTypeOf(pem)).toBe('ecdsa-p256');
     const node = new X509Certificate(nodeA1.certPem);
     expect(node.publicKey.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
