@@ -61,17 +61,37 @@ export interface FrameDecoderOptions {
   readonly maxFrameBytes?: number;
 }
 
+/** What the next frame may be, decided by the reader at the moment its header is read. */
+export interface FrameRules {
+  /** Largest body on the wire; never above the decoder's own limit. */
+  readonly maxBytes?: number;
+  /** Whether a compressed body is accepted (default true). */
+  readonly compressed?: boolean;
+}
+
+/** One frame as it came off the wire: its codec and its body, not yet decompressed. */
+export interface WireFrame {
+  readonly codec: number;
+  readonly body: Buffer;
+}
+
 /**
- * Splits a byte stream into frame bodies. Feed it every chunk in order; it
- * returns the bodies each chunk completes. A body that arrives whole inside
- * one chunk is returned as a view of that chunk (no copy), so chunks must not
- * be modified after they are pushed.
+ * Splits a byte stream into frames. `append` each chunk in order, then take
+ * frames with `next` one at a time: a frame's header is read and checked only
+ * when `next` reaches it, under the rules of that moment, and its body is
+ * decompressed only by `openFrame`. So a chunk full of frames costs nothing
+ * until the reader gets to each, and a frame that follows a Hello is judged by
+ * what the Hello allowed. A body that arrives whole inside one chunk is a view
+ * of that chunk (no copy), so chunks must not be modified after they are appended.
  *
  * A bad length throws ProtocolError, and the decoder stays failed: every
- * later `push` throws too, because the stream can no longer be resynchronised.
+ * later call throws too, because the stream can no longer be resynchronised.
  */
 export class FrameDecoder {
   readonly #maxFrameBytes: number;
+  /** Appended bytes not yet read, oldest first; the first is read from #offset. */
+  readonly #chunks: Buffer[] = [];
+  #offset = 0;
   readonly #header = Buffer.alloc(FRAME_HEADER_BYTES);
   #headerFilled = 0;
   /** Body length of the frame being read; -1 while reading a header. */
@@ -88,76 +108,99 @@ export class FrameDecoder {
 
   /** True when bytes of an unfinished frame are held: the stream must not end here. */
   get hasPartialFrame(): boolean {
-    return this.#headerFilled > 0 || this.#bodyLength >= 0;
+    return this.#headerFilled > 0 || this.#bodyLength >= 0 || this.#chunks.length > 0;
   }
 
-  /** Appends `chunk` and returns every frame body it completes, in order, decompressed. */
-  push(chunk: Buffer): Buffer[] {
-    if (this.#failure) {
-      throw new ProtocolError('frame decoder failed earlier and cannot continue', { cause: this.#failure });
-    }
-    const frames: Buffer[] = [];
-    let pos = 0;
-    while (pos < chunk.length) {
+  /** Appends `chunk`; `next` reads frames from it. */
+  append(chunk: Buffer): void {
+    this.#checkAlive();
+    if (chunk.length > 0) this.#chunks.push(chunk);
+  }
+
+  /**
+   * The next complete frame, or undefined when the bytes appended so far do
+   * not complete one. Checks the frame's header against `rules` and the
+   * decoder's limit when it reads it.
+   */
+  next(rules: FrameRules = {}): WireFrame | undefined {
+    this.#checkAlive();
+    for (;;) {
+      const chunk = this.#chunks[0];
+      if (chunk === undefined) return undefined;
+      let pos = this.#offset;
+      let frame: WireFrame | undefined;
       if (this.#bodyLength < 0) {
         const n = Math.min(FRAME_HEADER_BYTES - this.#headerFilled, chunk.length - pos);
         chunk.copy(this.#header, this.#headerFilled, pos, pos + n);
         this.#headerFilled += n;
         pos += n;
-        if (this.#headerFilled < FRAME_HEADER_BYTES) break;
-        this.#headerFilled = 0;
-        this.#bodyLength = this.#checkHeader(this.#header.readUInt32BE(0));
-        continue;
-      }
-      const available = chunk.length - pos;
-      if (this.#bodyFilled === 0 && available >= this.#bodyLength) {
-        frames.push(this.#open(chunk.subarray(pos, pos + this.#bodyLength)));
+        if (this.#headerFilled === FRAME_HEADER_BYTES) {
+          this.#headerFilled = 0;
+          this.#bodyLength = this.#checkHeader(this.#header.readUInt32BE(0), rules);
+        }
+      } else if (this.#bodyFilled === 0 && chunk.length - pos >= this.#bodyLength) {
+        frame = { codec: this.#codec, body: chunk.subarray(pos, pos + this.#bodyLength) };
         pos += this.#bodyLength;
         this.#bodyLength = -1;
-        continue;
+      } else {
+        const n = Math.min(this.#bodyLength - this.#bodyFilled, chunk.length - pos);
+        const body = this.#reserve(this.#bodyFilled + n);
+        chunk.copy(body, this.#bodyFilled, pos, pos + n);
+        this.#bodyFilled += n;
+        pos += n;
+        if (this.#bodyFilled === this.#bodyLength) {
+          // #reserve never grows past the body length, so the buffer is exactly the body.
+          frame = { codec: this.#codec, body };
+          this.#body = null;
+          this.#bodyFilled = 0;
+          this.#bodyLength = -1;
+        }
       }
-      const n = Math.min(this.#bodyLength - this.#bodyFilled, available);
-      const body = this.#reserve(this.#bodyFilled + n);
-      chunk.copy(body, this.#bodyFilled, pos, pos + n);
-      this.#bodyFilled += n;
-      pos += n;
-      if (this.#bodyFilled === this.#bodyLength) {
-        // #reserve never grows past the body length, so the buffer is exactly the body.
-        frames.push(this.#open(body));
-        this.#body = null;
-        this.#bodyFilled = 0;
-        this.#bodyLength = -1;
-      }
+      if (pos >= chunk.length) {
+        this.#chunks.shift();
+        this.#offset = 0;
+      } else this.#offset = pos;
+      if (frame !== undefined) return frame;
     }
-    return frames;
   }
 
-  #checkHeader(header: number): number {
-    const codec = header >>> LENGTH_BITS;
-    const length = header & LENGTH_MASK;
-    const minLength = codec === CODEC_IDS.none ? 1 : RAW_LENGTH_BYTES + 1;
-    if (codec !== CODEC_IDS.none && codec !== CODEC_IDS.lz4 && codec !== CODEC_IDS.zstd) {
-      this.#fail(`reading frame header: unknown codec ${codec}`);
-    }
-    if (length < minLength) this.#fail(`reading frame header: frame of ${length} bytes is too short`);
-    if (length > this.#maxFrameBytes) this.#fail(`reading frame header: frame of ${length} bytes exceeds the limit of ${this.#maxFrameBytes}`);
-    this.#codec = codec;
-    return length;
+  /** Appends `chunk` and returns every frame body now complete, decompressed: for tools and tests that want them all at once. */
+  push(chunk: Buffer): Buffer[] {
+    this.append(chunk);
+    const bodies: Buffer[] = [];
+    for (let frame = this.next(); frame !== undefined; frame = this.next()) bodies.push(this.open(frame));
+    return bodies;
   }
 
-  /** The body of a complete frame, decompressed when the header says so. */
-  #open(wire: Buffer): Buffer {
-    if (this.#codec === CODEC_IDS.none) return wire;
-    const rawLength = wire.readUInt32BE(0);
-    if (rawLength === 0 || rawLength > this.#maxFrameBytes) {
-      this.#fail(`reading frame: compressed body claims ${rawLength} raw bytes, the limit is ${this.#maxFrameBytes}`);
-    }
+  /** The body of `frame`, decompressed when its codec says so, to at most `maxRawBytes` (default: the decoder's limit). */
+  open(frame: WireFrame, maxRawBytes = this.#maxFrameBytes): Buffer {
     try {
-      return decompressBody(this.#codec, wire.subarray(RAW_LENGTH_BYTES), rawLength);
+      return openFrame(frame, Math.min(maxRawBytes, this.#maxFrameBytes));
     } catch (err) {
       if (err instanceof ProtocolError) this.#failure = err;
       throw err;
     }
+  }
+
+  #checkAlive(): void {
+    if (this.#failure) {
+      throw new ProtocolError('frame decoder failed earlier and cannot continue', { cause: this.#failure });
+    }
+  }
+
+  #checkHeader(header: number, rules: FrameRules): number {
+    const codec = header >>> LENGTH_BITS;
+    const length = header & LENGTH_MASK;
+    const minLength = codec === CODEC_IDS.none ? 1 : RAW_LENGTH_BYTES + 1;
+    const maxLength = Math.min(this.#maxFrameBytes, rules.maxBytes ?? Infinity);
+    if (codec !== CODEC_IDS.none && codec !== CODEC_IDS.lz4 && codec !== CODEC_IDS.zstd) {
+      this.#fail(`reading frame header: unknown codec ${codec}`);
+    }
+    if (codec !== CODEC_IDS.none && rules.compressed === false) this.#fail(`reading frame header: a compressed frame (codec ${codec}) is not accepted yet`);
+    if (length < minLength) this.#fail(`reading frame header: frame of ${length} bytes is too short`);
+    if (length > maxLength) this.#fail(`reading frame header: frame of ${length} bytes exceeds the limit of ${maxLength}`);
+    this.#codec = codec;
+    return length;
   }
 
   #fail(message: string): never {
@@ -175,4 +218,19 @@ export class FrameDecoder {
     this.#body = grown;
     return grown;
   }
+}
+
+/**
+ * The body of `frame`, decompressed when its codec says so. A compressed body
+ * announcing more than `maxRawBytes` is refused before anything is allocated;
+ * one that does not decompress to exactly its announced length is a ProtocolError.
+ */
+export function openFrame(frame: WireFrame, maxRawBytes: number): Buffer {
+  const { codec, body } = frame;
+  if (codec === CODEC_IDS.none) return body;
+  const rawLength = body.readUInt32BE(0);
+  if (rawLength === 0 || rawLength > maxRawBytes) {
+    throw new ProtocolError(`reading frame: compressed body claims ${rawLength} raw bytes, the limit is ${maxRawBytes}`);
+  }
+  return decompressBody(codec, body.subarray(RAW_LENGTH_BYTES), rawLength);
 }

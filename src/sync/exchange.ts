@@ -3,13 +3,15 @@
  * peer. At the start it sends each shared folder's index (all of it, or only
  * what the peer has not seen, or nothing when both digests agree); afterwards
  * every local change follows as an `index` message, and the peer's arrive the
- * same way.
+ * same way. A large index goes out as fast as the peer takes it: batches wait
+ * in the session only up to its bound, and the rest follow as those leave.
  */
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import type { FileEntry } from '../index/entry.js';
 import type { IndexStore } from '../index/store.js';
+import { INDEX_BATCH_VALUES } from '../protocol/budgets.js';
 import { LIMITS, type Hello, type HelloFolder, type IndexMessage, type RequestMessage, type SumsRequestMessage } from '../protocol/messages.js';
 import { short, type PeerSession, type SessionHandler } from '../transport/session.js';
 import type { Folder } from './folder.js';
@@ -51,6 +53,8 @@ export class PeerLink implements SessionHandler {
   private readonly future: FutureEntries;
   /** Folders whose held entries were logged on this link. */
   private readonly heldLogged = new Set<string>();
+  /** Folders whose full index is due and whose first batch (the one with `reset`) has not gone yet. */
+  private readonly resetDue = new Set<string>();
 
   constructor(private readonly deps: PeerLinkDeps) {
     this.future = new FutureEntries({ clock: deps.clock, onDue: (folder, indexId, entries) => this.take(folder, indexId, entries, false) });
@@ -91,7 +95,8 @@ export class PeerLink implements SessionHandler {
       }
       const resume = remote.have.indexId === mine.indexId ? Math.min(remote.have.sequence, mine.maxSequence) : 0;
       this.sent.set(mine.id, resume);
-      this.sendSince(mine.id, resume === 0);
+      if (resume === 0) this.resetDue.add(mine.id);
+      this.sendSince(mine.id);
     }
     session.attach(this);
     for (const id of this.sent.keys()) this.deps.folder(id)?.requestPull();
@@ -101,7 +106,7 @@ export class PeerLink implements SessionHandler {
   announce(folder: string): void {
     if (!this.sent.has(folder) || this.deps.session.isClosed) return;
     try {
-      this.sendSince(folder, false);
+      this.sendSince(folder);
     } catch (err) {
       // An unsendable batch would block every later change behind it: better to start the link over.
       this.deps.log.warn({ peer: short(this.peerId), err: describeError(err) }, 'could not send index; reconnecting');
@@ -176,24 +181,31 @@ export class PeerLink implements SessionHandler {
     this.deps.onClose(this, reason);
   }
 
-  private sendSince(folder: string, reset: boolean): void {
+  /** The session has room for index batches again: send what is still due, in every folder. */
+  onIndexRoom(): void {
+    for (const folder of this.sent.keys()) this.announce(folder);
+  }
+
+  /** Sends the entries of `folder` the peer has not been sent yet, while the session has room for them. */
+  private sendSince(folder: string): void {
     const { store, session } = this.deps;
     const indexId = store.folderState(folder).indexId;
     let after = this.sent.get(folder) ?? 0;
-    let first = true;
     for (;;) {
       const entries = store.localSince(folder, after, LIMITS.maxEntriesPerIndex);
-      if (entries.length === 0 && !(first && reset)) return;
-      for (const batch of byEncodedSize(entries)) {
+      const reset = this.resetDue.has(folder);
+      if (entries.length === 0 && !reset) return;
+      // An empty index still goes once, with `reset`, so the peer forgets what it held.
+      for (const batch of entries.length === 0 ? [[]] : byEncodedSize(entries)) {
+        if (!session.hasIndexRoom()) return;
         session.send({
           type: 'index',
           folder,
           indexId,
-          reset: first && reset,
+          reset: this.resetDue.delete(folder),
           // Inodes and names on disk are ours alone; only wire fields cross.
           entries: batch.map(({ inode: _inode, diskName: _diskName, ...wire }) => wire),
         });
-        first = false;
         const last = batch.at(-1);
         if (last !== undefined) {
           after = last.sequence;
@@ -205,23 +217,35 @@ export class PeerLink implements SessionHandler {
   }
 }
 
-/** Index bytes per message, far below the frame limit so a batch of long paths and wide vectors still fits. */
+/** Index bytes per message, far below the receiver's budget (budgets.ts) so a batch of long paths and wide vectors fits well inside. */
 const MAX_INDEX_BATCH_BYTES = 1024 * 1024;
+/** msgpack values of an index message besides its entries: the map, its five keys and their values. */
+const INDEX_MESSAGE_VALUES = 11;
 
-/** Splits entries into batches whose encoded size stays under MAX_INDEX_BATCH_BYTES (an upper estimate per entry). */
+/**
+ * Splits entries into batches whose encoded size stays under
+ * MAX_INDEX_BATCH_BYTES (an upper estimate per entry) and whose msgpack
+ * values stay under INDEX_BATCH_VALUES (exact), a quarter of what a receiver accepts.
+ */
 export function byEncodedSize<T extends { path: string; target: string; version: Readonly<Record<string, number>> }>(entries: readonly T[]): T[][] {
   const batches: T[][] = [[]];
   let bytes = 0;
+  let values = INDEX_MESSAGE_VALUES;
   for (const e of entries) {
+    const keys = Object.keys(e.version).length;
     // UTF-8 is at most 3 bytes per UTF-16 unit; each vector key is 16 hex plus a 9-byte number; 160 bytes for the rest.
-    const size = 3 * (e.path.length + e.target.length) + 26 * Object.keys(e.version).length + 160;
+    const size = 3 * (e.path.length + e.target.length) + 26 * keys + 160;
+    // The entry map, its ten keys and ten values (the version map among them), and the version's keys and counters.
+    const entryValues = 21 + 2 * keys;
     const current = batches.at(-1) as T[];
-    if (bytes + size > MAX_INDEX_BATCH_BYTES && current.length > 0) {
+    if ((bytes + size > MAX_INDEX_BATCH_BYTES || values + entryValues > INDEX_BATCH_VALUES) && current.length > 0) {
       batches.push([e]);
       bytes = size;
+      values = INDEX_MESSAGE_VALUES + entryValues;
     } else {
       current.push(e);
       bytes += size;
+      values += entryValues;
     }
   }
   return batches;

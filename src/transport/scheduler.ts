@@ -50,6 +50,8 @@ const MIN_MEASURE_MS = 5;
 interface Queued {
   readonly body: Buffer;
   readonly stream: string | undefined;
+  /** Set for a frame of which at most one may wait (enqueueOnce). */
+  readonly key?: string;
 }
 
 export interface SchedulerDeps {
@@ -72,6 +74,10 @@ export class FrameScheduler {
   private readonly bulk = new Map<string, Queued[]>();
   private smallRun = 0;
   private queued = 0;
+  /** Body bytes waiting per lane. */
+  private readonly laneQueued: Record<Lane, number> = { control: 0, index: 0, small: 0, bulk: 0 };
+  /** Keys of the enqueueOnce frames waiting. */
+  private readonly keys = new Set<string>();
   private written = 0;
   private cancelWait: (() => void) | undefined;
   /** Since when frames have waited on the socket, and how much had drained then. */
@@ -91,11 +97,31 @@ export class FrameScheduler {
     return this.written;
   }
 
+  /** Body bytes waiting in `lane`. */
+  laneBytes(lane: Lane): number {
+    return this.laneQueued[lane];
+  }
 
   /** Queues a message body in `lane`; `stream` names the file a bulk frame belongs to. */
   enqueue(lane: Lane, body: Buffer, stream?: string): void {
+    this.add(lane, { body, stream });
+  }
+
+  /**
+   * Queues `body` unless a frame enqueued with the same `key` still waits here:
+   * for answers that carry no data of their own (a pong), one waiting is as
+   * good as a thousand, and a peer that asks faster than it reads must not
+   * make the queue grow.
+   */
+  enqueueOnce(lane: Exclude<Lane, 'bulk'>, key: string, body: Buffer): void {
+    if (this.keys.has(key)) return;
+    this.add(lane, { body, stream: undefined, key });
+  }
+
+  private add(lane: Lane, item: Queued): void {
     if (this.closed) return;
-    const item = { body, stream };
+    const { body, stream } = item;
+    if (item.key !== undefined) this.keys.add(item.key);
     if (lane === 'bulk') {
       const key = stream ?? '';
       const q = this.bulk.get(key);
@@ -103,6 +129,7 @@ export class FrameScheduler {
       else q.push(item);
     } else this[lane].push(item);
     this.queued += body.length;
+    this.laneQueued[lane] += body.length;
     this.pump();
   }
 
@@ -130,8 +157,10 @@ export class FrameScheduler {
         }
         return;
       }
-      const next = this.next();
+      const [lane, next] = this.next();
       this.queued -= next.body.length;
+      this.laneQueued[lane] -= next.body.length;
+      if (next.key !== undefined) this.keys.delete(next.key);
       const frame = this.frame(next);
       upload?.take(frame.length);
       this.written += frame.length;
@@ -163,16 +192,20 @@ export class FrameScheduler {
     this.cancelWait?.();
     this.control.length = this.index.length = this.small.length = 0;
     this.bulk.clear();
+    this.keys.clear();
     this.queued = 0;
+    this.laneQueued.control = this.laneQueued.index = this.laneQueued.small = this.laneQueued.bulk = 0;
   }
 
-  private next(): Queued {
-    const fromControl = this.control.shift() ?? this.index.shift();
-    if (fromControl !== undefined) return fromControl;
+  private next(): [Lane, Queued] {
+    const control = this.control.shift();
+    if (control !== undefined) return ['control', control];
+    const index = this.index.shift();
+    if (index !== undefined) return ['index', index];
     const bulkWaiting = this.bulk.size > 0;
     if (this.small.length > 0 && (!bulkWaiting || this.smallRun < SMALL_RUN)) {
       this.smallRun++;
-      return this.small.shift()!;
+      return ['small', this.small.shift()!];
     }
     this.smallRun = 0;
     // Round robin: take the first stream's head, then move that stream to the back.
@@ -180,7 +213,7 @@ export class FrameScheduler {
     const item = q.shift()!;
     this.bulk.delete(key);
     if (q.length > 0) this.bulk.set(key, q);
-    return item;
+    return ['bulk', item];
   }
 
   private frame(item: Queued): Buffer {

@@ -1,19 +1,18 @@
 /**
  * A conversation with one peer over any byte stream (a TLS socket in the
- * daemon, a pair of PassThroughs in tests). It frames, decodes and validates
- * every message, correlates requests with responses, keeps the link alive
- * with pings, and closes on the first protocol violation.
+ * daemon, a pair of PassThroughs in tests). It takes validated messages from
+ * its reader (message-reader.ts) one at a time, correlates requests with
+ * responses, keeps the link alive with pings, bounds what waits to be sent,
+ * and closes on the first protocol violation.
  *
  * Only transport/ knows about TLS; this file takes a Duplex.
  */
 import type { Duplex } from 'node:stream';
-import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { describeError, ProtocolError, WizardError } from '../core/errors.js';
-import { decodeMessage, encodeBody, encodeMessage } from '../protocol/codec.js';
-import { FrameDecoder } from '../protocol/framing.js';
 import {
+  LIMITS,
   PROTOCOL_VERSION,
   type Hello,
   type IndexMessage,
@@ -23,9 +22,11 @@ import {
   type SumsMessage,
   type SumsRequestMessage,
 } from '../protocol/messages.js';
-import { CodecChooser, type CodecStatus, type CompressionMode } from './codec-chooser.js';
-import { RateMeter } from './rate-meter.js';
-import { FrameScheduler, type Lane } from './scheduler.js';
+import { truncateChars } from '../protocol/validate.js';
+import type { CodecStatus, CompressionMode } from './codec-chooser.js';
+import { MessageReader } from './message-reader.js';
+import { MessageWriter, SendQueueFull } from './message-writer.js';
+import type { Lane } from './scheduler.js';
 import type { TokenBucket } from './token-bucket.js';
 
 /** What a session delivers upward once it is up. The node implements it. */
@@ -38,6 +39,8 @@ export interface SessionHandler {
   onSumsRequest(msg: SumsRequestMessage): Promise<Omit<SumsMessage, 'type' | 'id'>>;
   /** The session ended; called exactly once. */
   onClose(reason: string): void;
+  /** Index batches may be sent again after `hasIndexRoom` said no. */
+  onIndexRoom?(): void;
 }
 
 /** Session timing and limits. */
@@ -46,7 +49,7 @@ export interface SessionOptions {
   readonly helloTimeoutMs?: number;
   /** Send a ping after this much silence on our side. */
   readonly pingIntervalMs?: number;
-  /** Close after this much silence from the peer. */
+  /** Close after this much silence from the peer, or this long without it reading anything we sent. */
   readonly idleTimeoutMs?: number;
   /** Give up on a request after this long. */
   readonly requestTimeoutMs?: number;
@@ -69,49 +72,28 @@ export interface SessionStats {
   readonly compression: CodecStatus;
 }
 
-/** Bytes we let wait (in the scheduler and the socket) before answering more block requests. */
-const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 /** An answer this short to a request at offset 0 is a whole small file: it goes in the small lane. */
 const SMALL_ANSWER_BYTES = 256 * 1024;
 
 type Answer = ResponseMessage | SumsMessage;
 type Pending = { expects: Answer['type']; resolve: (msg: Answer) => void; reject: (err: Error) => void; cancelTimer: () => void };
 
-/** Least a peer must send per idle-timeout window in which no frame completes (see scheduleTick). */
-const MIN_WINDOW_BYTES = 16 * 1024;
-
 /** One connection with one peer. */
 export class PeerSession {
   /** Hello the peer sent, once the handshake is done. */
   peerHello: Hello | undefined;
-  private readonly decoder = new FrameDecoder();
+  private readonly reader: MessageReader;
   private handler: SessionHandler | undefined;
-  private readonly early: Message[] = [];
-  private helloWaiter: ((hello: Hello) => void) | undefined;
-  /** The peer's Hello as received, possibly before `handshake` was called. */
-  private receivedHello: Hello | undefined;
+  private helloWaiter: { resolve: (hello: Hello) => void; reject: (err: Error) => void } | undefined;
+  /** Why the peer's Hello was refused, for a `handshake` called after it arrived. */
+  private helloRefusal: ProtocolError | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextRequestId = 1;
   private served = 0;
-  /** Bytes of answers admitted but not yet handed to the socket, and answers waiting for room. */
-  private reserved = 0;
-  private readonly admissions: Array<{ bytes: number; resolve: () => void }> = [];
-  /** Bytes written around the scheduler: the close frame. */
-  private sentDirect = 0;
-  private received = 0;
-  private lastSentAt: number;
-  private lastReceivedAt: number;
-  /** Start of the current window without a whole frame, and `received` then (see scheduleTick). */
-  private frameWindowAt: number;
-  private frameWindowBytes = 0;
-  private readonly scheduler: FrameScheduler;
-  private readonly chooser: CodecChooser;
-  private readonly sendRate: RateMeter;
-  private readonly receiveRate: RateMeter;
+  private readonly writer: MessageWriter;
   private pingSentAt: number | undefined;
   private lastPingAt: number;
   private latencyMs: number | undefined;
-  private cancelResume: (() => void) | undefined;
   private cancelTick: (() => void) | undefined;
   private closeReason: string | undefined;
   private resolveClosed!: (reason: string) => void;
@@ -136,30 +118,24 @@ export class PeerSession {
       download: opts.download,
     };
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.lastSentAt = this.lastReceivedAt = this.lastPingAt = this.frameWindowAt = deps.clock.now();
+    this.lastPingAt = deps.clock.now();
     const { socket, clock } = deps;
-    const now = () => clock.now();
-    this.chooser = new CodecChooser(this.opts.compression, now);
-    this.sendRate = new RateMeter(now);
-    this.receiveRate = new RateMeter(now);
-    this.scheduler = new FrameScheduler({
-      sink: socket,
+    this.reader = new MessageReader({
+      socket,
       clock,
-      chooser: this.chooser,
-      ...(opts.upload === undefined ? {} : { upload: opts.upload }),
-      cpuNow: () => performance.now(),
-      onWritten: (bytes) => {
-        this.sendRate.add(bytes);
-        this.lastSentAt = clock.now();
-        // Room freed in the scheduler admits waiting answers: a frame written under the upload
-        // limit need not fill the socket, so no 'drain' would come to do it.
-        this.pump();
+      ...(opts.download === undefined ? {} : { download: opts.download }),
+      deliver: (msg) => this.dispatch(msg),
+      fail: (reason) => {
+        this.deps.log.warn({ peer: short(this.peerId), err: reason }, 'protocol violation; closing');
+        this.close(reason);
       },
     });
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => {
-      this.scheduler.pump();
-      this.pump();
+    this.writer = new MessageWriter({
+      socket,
+      clock,
+      compression: this.opts.compression,
+      ...(opts.upload === undefined ? {} : { upload: opts.upload }),
+      onIndexRoom: () => this.handler?.onIndexRoom?.(),
     });
     socket.on('error', (err) => this.end(`connection error: ${describeError(err)}`, false));
     socket.on('close', () => this.end('connection closed by peer', false));
@@ -169,27 +145,27 @@ export class PeerSession {
 
   /** Bytes of frames written to the peer (compressed size). */
   get bytesSent(): number {
-    return this.scheduler.bytesWritten + this.sentDirect;
+    return this.writer.bytesSent;
   }
 
   /** Bytes of frames not yet taken by the network: waiting in the scheduler or in the socket. */
   get pendingSendBytes(): number {
-    return this.scheduler.queuedBytes + this.deps.socket.writableLength;
+    return this.writer.pendingBytes;
   }
 
   /** Latency, rates and compression, for status. */
   stats(): SessionStats {
     return {
       ...(this.latencyMs === undefined ? {} : { latencyMs: this.latencyMs }),
-      sendBytesPerSecond: this.sendRate.perSecond(),
-      receiveBytesPerSecond: this.receiveRate.perSecond(),
-      compression: this.chooser.status(),
+      sendBytesPerSecond: this.writer.sentPerSecond(),
+      receiveBytesPerSecond: this.reader.receivedPerSecond(),
+      compression: this.writer.compression(),
     };
   }
 
   /** Bytes of frames read from the peer. */
   get bytesReceived(): number {
-    return this.received;
+    return this.reader.bytesReceived;
   }
 
   /** True once closed. */
@@ -199,29 +175,23 @@ export class PeerSession {
 
   /**
    * Sends our Hello and waits for the peer's. The peer's must speak our
-   * protocol version and claim the ID its certificate proves. Rejects (and
-   * closes) otherwise.
+   * protocol version and claim the ID its certificate proves (checked as it
+   * arrives, see dispatch). Rejects (and closes) otherwise.
    */
   async handshake(local: Hello): Promise<Hello> {
     let cancelTimer = () => {};
     const got = new Promise<Hello>((resolve, reject) => {
-      if (this.receivedHello !== undefined) resolve(this.receivedHello);
-      this.helloWaiter = resolve;
+      this.helloWaiter = { resolve, reject };
+      if (this.helloRefusal !== undefined) reject(this.helloRefusal);
+      if (this.peerHello !== undefined) resolve(this.peerHello);
       cancelTimer = this.deps.clock.setTimer(this.opts.helloTimeoutMs, () =>
         reject(new WizardError('TIMEOUT', `peer ${short(this.peerId)} sent no hello within ${this.opts.helloTimeoutMs} ms`)),
       );
       void this.closed.then((reason) => reject(new WizardError('CLOSED', `connection closed during handshake: ${reason}`)));
     });
-    this.send(local);
+    if (this.closeReason === undefined) this.send(local);
     try {
       const hello = await got.finally(() => cancelTimer());
-      if (hello.protocol !== PROTOCOL_VERSION) {
-        throw new ProtocolError(`peer speaks protocol ${hello.protocol}, we speak ${PROTOCOL_VERSION}: update Wizard on both machines`);
-      }
-      if (hello.id !== this.peerId) {
-        throw new ProtocolError(`peer claims ID ${short(hello.id)} but its certificate is ${short(this.peerId)}`);
-      }
-      this.peerHello = hello;
       // A first round trip, so status has a latency from the start.
       this.ping();
       return hello;
@@ -231,23 +201,39 @@ export class PeerSession {
     }
   }
 
-  /** Starts delivering messages to `handler` (those that arrived early first). */
+  /** Starts delivering messages to `handler`. */
   attach(handler: SessionHandler): void {
     this.handler = handler;
     if (this.closeReason !== undefined) {
       handler.onClose(this.closeReason);
       return;
     }
-    for (const msg of this.early.splice(0)) this.dispatch(msg);
+    // Messages after the Hello waited in the socket until now (see dispatch).
+    this.reader.release();
   }
 
   /**
    * Queues one message for the peer: `lane` and `stream` place it in the fair
-   * order (scheduler.ts); by default, by its type. Throws CLOSED after the session ended.
+   * order (scheduler.ts); by default, by its type. Throws CLOSED after the
+   * session ended, or when so much waits for the peer that it has plainly
+   * stopped reading (the session then closes).
    */
   send(msg: Message, lane: Lane = laneOf(msg), stream?: string): void {
     if (this.closeReason !== undefined) throw new WizardError('CLOSED', `session with ${short(this.peerId)} is closed`);
-    this.scheduler.enqueue(lane, encodeBody(msg), stream);
+    try {
+      this.writer.send(msg, lane, stream);
+    } catch (err) {
+      if (err instanceof SendQueueFull) this.close(err.message);
+      throw err;
+    }
+  }
+
+  /**
+   * Whether another index batch may be queued now. After a no, the handler's
+   * `onIndexRoom` is called once there is room again.
+   */
+  hasIndexRoom(): boolean {
+    return this.writer.hasIndexRoom();
   }
 
   /** Asks the peer for a block of a file. */
@@ -285,12 +271,9 @@ export class PeerSession {
   /** Closes the session, telling the peer why. */
   close(reason: string): void {
     if (this.closeReason !== undefined) return;
-    // Past whatever still waits in the scheduler: nothing after it matters any more.
-    this.scheduler.close();
     try {
-      const frame = encodeMessage({ type: 'close', reason });
-      this.sentDirect += frame.length;
-      this.deps.socket.write(frame);
+      // Past whatever still waits to be sent: nothing after it matters any more.
+      this.writer.writeLast({ type: 'close', reason: truncateChars(reason, LIMITS.maxMessageChars) });
     } catch {
       // Already unwritable: nothing to tell.
     }
@@ -301,9 +284,8 @@ export class PeerSession {
     if (this.closeReason !== undefined) return;
     this.closeReason = reason;
     this.cancelTick?.();
-    this.cancelResume?.();
-    this.scheduler.close();
-    this.pump();
+    this.reader.stop();
+    this.writer.close();
     for (const [id, p] of this.pending) {
       p.cancelTimer();
       p.reject(new WizardError('CLOSED', `connection to ${short(this.peerId)} closed: ${reason}`));
@@ -317,46 +299,15 @@ export class PeerSession {
     this.resolveClosed(reason);
   }
 
-  private onData(chunk: Buffer): void {
-    if (this.closeReason !== undefined) return;
-    this.received += chunk.length;
-    this.receiveRate.add(chunk.length);
-    this.lastReceivedAt = this.deps.clock.now();
-    this.throttleDownload(chunk.length);
-    let msgs: Message[];
-    try {
-      msgs = this.decoder.push(chunk).map((body) => decodeMessage(body));
-      if (msgs.length > 0) {
-        this.frameWindowAt = this.lastReceivedAt;
-        this.frameWindowBytes = this.received;
-      }
-    } catch (err) {
-      this.deps.log.warn({ peer: short(this.peerId), err: describeError(err) }, 'protocol violation; closing');
-      this.close(`protocol error: ${describeError(err)}`);
-      return;
-    }
-    for (const msg of msgs) {
-      if (this.closeReason !== undefined) return;
-      if (this.receivedHello === undefined && msg.type !== 'hello' && msg.type !== 'close') {
-        this.close('protocol error: first message was not hello');
-        return;
-      }
-      this.dispatch(msg);
-    }
-  }
-
   private dispatch(msg: Message): void {
     switch (msg.type) {
       case 'hello':
-        if (this.receivedHello !== undefined) {
-          this.close('protocol error: second hello');
-          return;
-        }
-        this.receivedHello = msg;
-        this.helloWaiter?.(msg);
+        // Only ever the first message: the reader refuses anything else first, and a second hello.
+        this.acceptHello(msg);
         return;
       case 'ping':
-        this.send({ type: 'pong' });
+        // One pong waiting is enough, however many pings a peer that does not read sends.
+        this.writer.sendOnce('pong', { type: 'pong' });
         return;
       case 'pong':
         if (this.pingSentAt !== undefined) this.latencyMs = this.deps.clock.now() - this.pingSentAt;
@@ -384,8 +335,10 @@ export class PeerSession {
       case 'index':
       case 'request':
       case 'sums-request':
+        // The reader holds these back until attach (acceptHello); one here anyway is a bug, not the peer's doing.
         if (this.handler === undefined) {
-          this.early.push(msg);
+          this.deps.log.error({ peer: short(this.peerId), type: msg.type }, 'message delivered before the session was attached');
+          this.close(`internal error: ${msg.type} before the session was ready`);
           return;
         }
         if (msg.type === 'index') this.handler.onIndex(msg);
@@ -398,6 +351,31 @@ export class PeerSession {
         else this.serve(this.handler, msg.id, msg.count * 20, (h) => h.onSumsRequest(msg).then((sums) => ({ type: 'sums', id: msg.id, ...sums })), 'small');
         return;
     }
+  }
+
+  /**
+   * Checks the peer's Hello as it arrives, so that the frames after it are
+   * read under the rules it earns (message-reader.ts) only once it is good:
+   * our protocol version, and the ID its certificate proves.
+   */
+  private acceptHello(hello: Hello): void {
+    let problem: string | undefined;
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      problem = `peer speaks protocol ${hello.protocol}, we speak ${PROTOCOL_VERSION}: update Wizard on both machines`;
+    } else if (hello.id !== this.peerId) {
+      problem = `peer claims ID ${short(hello.id)} but its certificate is ${short(this.peerId)}`;
+    }
+    if (problem !== undefined) {
+      this.helloRefusal = new ProtocolError(problem);
+      this.helloWaiter?.reject(this.helloRefusal);
+      this.close(problem);
+      return;
+    }
+    this.peerHello = hello;
+    this.reader.open();
+    // Whatever follows waits in the socket until a handler is attached (the link is registered).
+    if (this.handler === undefined) this.reader.hold();
+    this.helloWaiter?.resolve(hello);
   }
 
   private serve(
@@ -413,51 +391,20 @@ export class PeerSession {
       return;
     }
     this.served++;
-    this.admit(bytes)
+    this.writer
+      .admit(bytes)
       .then(() => answer(handler))
       .then(
         (msg) => this.trySend(msg, lane, stream),
         (err: unknown) => {
           const wireCode = (err as { wireCode?: 'not-found' | 'changed' | 'io' }).wireCode ?? 'io';
-          this.trySend({ type: 'error', id, code: wireCode, message: describeError(err) });
+          this.trySend({ type: 'error', id, code: wireCode, message: truncateChars(describeError(err), LIMITS.maxMessageChars) });
         },
       )
       .finally(() => {
         this.served--;
-        this.reserved -= bytes;
-        this.pump();
+        this.writer.settle(bytes);
       });
-  }
-
-  /**
-   * Resolves when an answer of `bytes` may be prepared: the bytes waiting in
-   * the socket plus those of answers being prepared stay under
-   * MAX_QUEUED_BYTES. A peer that asks for blocks but does not read the
-   * answers would otherwise have us read and buffer every block it asked for.
-   */
-  private admit(bytes: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.admissions.push({ bytes, resolve });
-      this.pump();
-    });
-  }
-
-  /** Lets waiting answers go while there is room; 'drain' calls it again as the peer reads. */
-  private pump(): void {
-    for (;;) {
-      const next = this.admissions[0];
-      if (next === undefined) return;
-      const queued = this.pendingSendBytes;
-      const room =
-        this.closeReason !== undefined ||
-        queued + this.reserved + next.bytes <= MAX_QUEUED_BYTES ||
-        // One answer larger than the whole allowance still goes once nothing else is pending.
-        (this.reserved === 0 && queued < MAX_QUEUED_BYTES);
-      if (!room) return;
-      this.admissions.shift();
-      this.reserved += next.bytes;
-      next.resolve();
-    }
   }
 
   private trySend(msg: Message, lane?: Lane, stream?: string): void {
@@ -473,24 +420,12 @@ export class PeerSession {
     const every = Math.min(this.opts.pingIntervalMs, this.opts.idleTimeoutMs) / 3;
     this.cancelTick = this.deps.clock.setTimer(every, () => {
       const now = this.deps.clock.now();
-      if (now - this.lastReceivedAt > this.opts.idleTimeoutMs) {
-        this.close(`no traffic from peer for ${this.opts.idleTimeoutMs} ms`);
+      const gone = this.reader.silence(now, this.opts.idleTimeoutMs) ?? this.writer.readStall(now, this.opts.idleTimeoutMs);
+      if (gone !== undefined) {
+        this.close(gone);
         return;
       }
-      // Bytes that never add up to a frame (a header, then a byte a second: THREATS F1) keep the
-      // check above happy forever while a frame buffer is held. A window of the idle timeout with
-      // no whole frame must at least carry MIN_WINDOW_BYTES: a slow but real link (1 KiB/s under a
-      // bandwidth limit, a 256 KiB block taking minutes) does; a trickle does not.
-      if (now - this.frameWindowAt > this.opts.idleTimeoutMs) {
-        const got = this.received - this.frameWindowBytes;
-        if (got < MIN_WINDOW_BYTES) {
-          this.close(`peer sends too slowly: ${got} bytes and no whole frame in ${this.opts.idleTimeoutMs} ms`);
-          return;
-        }
-        this.frameWindowAt = now;
-        this.frameWindowBytes = this.received;
-      }
-      if (now - this.lastPingAt >= this.opts.pingIntervalMs || now - this.lastSentAt >= this.opts.pingIntervalMs) this.ping();
+      if (now - this.lastPingAt >= this.opts.pingIntervalMs || now - this.writer.lastSentAt >= this.opts.pingIntervalMs) this.ping();
       this.scheduleTick();
     });
   }
@@ -500,26 +435,7 @@ export class PeerSession {
     const now = this.deps.clock.now();
     this.lastPingAt = now;
     this.pingSentAt ??= now;
-    this.trySend({ type: 'ping' });
-  }
-
-  /**
-   * Pays for `bytes` read from the peer out of the download limit; when it
-   * runs dry, stops reading until the debt is paid, so TCP slows the sender.
-   */
-  private throttleDownload(bytes: number): void {
-    const bucket = this.opts.download;
-    if (bucket === undefined) return;
-    bucket.take(bytes);
-    const waitMs = bucket.waitMs();
-    if (waitMs === 0 || this.cancelResume !== undefined) return;
-    this.deps.socket.pause();
-    this.cancelResume = this.deps.clock.setTimer(waitMs, () => {
-      this.cancelResume = undefined;
-      if (this.closeReason === undefined) this.deps.socket.resume();
-      // The limit may have been lowered meanwhile: pay again for nothing, which re-checks.
-      this.throttleDownload(0);
-    });
+    if (this.closeReason === undefined) this.writer.sendOnce('ping', { type: 'ping' });
   }
 }
 

@@ -15,6 +15,7 @@ import tls from 'node:tls';
 import { nodeIdOfDer, shortNodeId } from '../certs/ca.js';
 import { WizardError, describeError } from '../core/errors.js';
 import { formatHostPort } from './address.js';
+import { DEFAULT_HANDSHAKE_LIMITS, gateHandshakes, type GatedSockets, type HandshakeLimits } from './handshake-gate.js';
 
 /** The CA this node trusts plus its own certificate and key, all PEM. */
 export interface TlsCredentials {
@@ -44,8 +45,8 @@ export interface ListenOptions {
   credentials: TlsCredentials;
   /** How long a client may take to finish the handshake; Node's default of 120 s lets idle sockets pile up. */
   handshakeTimeoutMs?: number;
-  /** Most connections still in their handshake; a new one past it closes the oldest (see trackSockets). */
-  maxPendingHandshakes?: number;
+  /** Bounds on handshakes in progress and failing, in all and per source address (handshake-gate.ts). */
+  handshakeLimits?: Partial<HandshakeLimits>;
   /**
    * Called with each authenticated connection and the client's node ID. The
    * callee owns the socket from then on and must attach an 'error' handler
@@ -75,7 +76,6 @@ export interface DialResult {
 }
 
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
-const DEFAULT_MAX_PENDING_HANDSHAKES = 128;
 const DEFAULT_DIAL_TIMEOUT_MS = 10_000;
 // Keepalive probes find peers that vanished without a FIN (sleep, NAT drop)
 // when the session is idle; the session's own ping catches the rest sooner.
@@ -102,7 +102,14 @@ export function listen(opts: ListenOptions): Promise<Listener> {
   return new Promise((resolve, reject) => {
     // Inside the executor so bad credentials reject instead of throwing.
     const server = createServer(opts);
-    const sockets = trackSockets(server, opts);
+    const sockets = gateHandshakes(server, { ...DEFAULT_HANDSHAKE_LIMITS, ...opts.handshakeLimits }, {
+      onEvicted: (count, cap) =>
+        opts.onError?.(new WizardError('TIMEOUT', `more than ${cap} connections in their TLS handshake at once; closed the oldest ${count} (a flood of idle connections?)`)),
+      onBusy: (cap, source) =>
+        opts.onError?.(new WizardError('TIMEOUT', `refusing connections from ${source}: ${cap} of its TLS handshakes are in progress already`)),
+      onRefused: (source) =>
+        opts.onError?.(new WizardError('PEER_AUTH', `refusing connections from ${source} for a while: too many of its TLS handshakes failed`)),
+    });
     server.on('secureConnection', (socket: tls.TLSSocket) => {
       sockets.handshakeDone(socket);
       acceptSecure(socket, opts);
@@ -259,59 +266,7 @@ function tuneSocket(socket: tls.TLSSocket): void {
   socket.setNoDelay(true);
 }
 
-/** The server's raw sockets, and which of them are still in their handshake. */
-interface TrackedSockets {
-  readonly all: Set<net.Socket>;
-  /** A connection finished its handshake: it no longer counts against the cap. */
-  handshakeDone(socket: tls.TLSSocket): void;
-}
-
-/**
- * Raw sockets from accept on, so close() can also end handshakes still in
- * progress, with a cap on how many may be in their handshake at once: each
- * holds memory and a TLS state until the handshake timeout. Past the cap the
- * oldest pending one is closed, not the newest: a flood of connections that
- * never speak (THREATS T8) then cannot keep out an honest peer arriving
- * after it, as refusing newcomers would, and memory stays bounded.
- */
-function trackSockets(server: tls.Server, opts: ListenOptions): TrackedSockets {
-  const all = new Set<net.Socket>();
-  // By TCP endpoints, which the raw socket and its TLS socket share; in arrival order.
-  const pending = new Map<string, net.Socket>();
-  const cap = Math.max(1, opts.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES);
-  let evicted = 0;
-  server.on('connection', (raw: net.Socket) => {
-    const key = endpointKey(raw);
-    all.add(raw);
-    pending.set(key, raw);
-    raw.once('close', () => {
-      all.delete(raw);
-      if (pending.get(key) === raw) pending.delete(key);
-    });
-    while (pending.size > cap) {
-      const [oldestKey, oldest] = pending.entries().next().value as [string, net.Socket];
-      pending.delete(oldestKey);
-      oldest.destroy();
-      // One line per burst, not one per dropped socket.
-      if (evicted++ === 0) {
-        opts.onError?.(new WizardError('TIMEOUT', `more than ${cap} connections in their TLS handshake at once; closing the oldest (a flood of idle connections?)`));
-        setTimeout(() => (evicted = 0), 10_000).unref();
-      }
-    }
-  });
-  return {
-    all,
-    handshakeDone(socket) {
-      pending.delete(endpointKey(socket));
-    },
-  };
-}
-
-function endpointKey(socket: net.Socket): string {
-  return `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`;
-}
-
-function listenerFor(server: tls.Server, tracked: TrackedSockets): Listener {
+function listenerFor(server: tls.Server, tracked: GatedSockets): Listener {
   const sockets = tracked.all;
   const address = server.address() as net.AddressInfo;
   let closing: Promise<void> | undefined;

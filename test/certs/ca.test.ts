@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { X509Certificate, createHash } from 'node:crypto';
+import { X509Certificate, createHash, generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,11 +10,13 @@ import {
   isSignedBy,
   issueNodeCert,
   keyMatchesCert,
+  keyTypeOf,
   nodeIdOf,
   nodeIdOfDer,
 } from '../../src/certs/ca.js';
 import { loadNodeCredentials, readCa, writeCa, writeNodeCert } from '../../src/certs/store.js';
 import { WizardError } from '../../src/core/errors.js';
+import { legacyCa, legacyNode } from '../support/legacy-certs.js';
 
 const NOW = new Date('2030-06-01T12:00:00Z');
 const HOUR_MS = 3_600_000;
@@ -25,7 +27,7 @@ let nodeA1: PemPair;
 let nodeB1: PemPair;
 
 beforeAll(() => {
-  // RSA keygen costs ~100 ms a key: one set of fixtures for the whole file.
+  // One set of fixtures for the whole file.
   caA = createCa('Wizard CA A', NOW);
   caB = createCa('Wizard CA B', NOW);
   nodeA1 = issueNodeCert(caA, 'laptop', NOW);
@@ -157,5 +159,60 @@ describe('certs store', () => {
     writeCa(dir, caA);
     writeNodeCert(dir, { certPem: nodeA1.certPem, keyPem: caA.keyPem });
     expect(thrown(() => loadNodeCredentials(dir)).message).toContain('is not the key of');
+  });
+});
+
+describe('key types (item 11)', () => {
+  it('gives a new CA and a new node ECDSA P-256 keys, with a node key usage of signing only', () => {
+    for (const pem of [caA.certPem, caA.keyPem, nodeA1.certPem, nodeA1.keyPem]) expect(keyTypeOf(pem)).toBe('ecdsa-p256');
+    const node = new X509Certificate(nodeA1.certPem);
+    expect(node.publicKey.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+    // ECDSA certificates carry no keyEncipherment: the key only signs.
+    expect(node.toLegacyObject().ext_key_usage).toEqual(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']);
+  });
+
+  it('still makes RSA-2048 nodes when asked, as earlier versions did', () => {
+    const rsa = issueNodeCert(caA, 'old-style', NOW, { keyType: 'rsa-2048' });
+    expect(keyTypeOf(rsa.keyPem)).toBe('rsa-2048');
+    expect(isSignedBy(rsa.certPem, caA.certPem)).toBe(true);
+    expect(keyMatchesCert(rsa.certPem, rsa.keyPem)).toBe(true);
+  });
+
+  it('issues an ECDSA node from an RSA CA made by an earlier version, and the CA verifies it', () => {
+    const oldCa = legacyCa('Wizard CA (old-laptop)', NOW);
+    expect(keyTypeOf(oldCa.keyPem)).toBe('rsa-2048');
+    const node = issueNodeCert(oldCa, 'new-laptop', NOW);
+    expect(keyTypeOf(node.keyPem)).toBe('ecdsa-p256');
+    expect(isSignedBy(node.certPem, oldCa.certPem)).toBe(true);
+    // The issuer name and key identifier match the old CA's exactly: OpenSSL builds the chain from them.
+    const [leaf, ca] = [new X509Certificate(node.certPem), new X509Certificate(oldCa.certPem)];
+    expect(leaf.issuer).toBe(ca.subject);
+    expect(leaf.checkIssued(ca)).toBe(true);
+    const dir = tempDir();
+    writeCa(dir, oldCa);
+    writeNodeCert(dir, node);
+    expect(loadNodeCredentials(dir).nodeId).toBe(nodeIdOf(node.certPem));
+  });
+
+  it('loads a home made by an earlier version (RSA CA, RSA node) as it is', () => {
+    const oldCa = legacyCa('Wizard CA (old)', NOW);
+    const oldNode = legacyNode(oldCa, 'old', NOW);
+    const dir = tempDir();
+    writeCa(dir, oldCa);
+    writeNodeCert(dir, oldNode);
+    expect(loadNodeCredentials(dir)).toEqual({ caPem: oldCa.certPem, certPem: oldNode.certPem, keyPem: oldNode.keyPem, nodeId: nodeIdOf(oldNode.certPem) });
+  });
+
+  it('refuses to sign with a CA key of a kind it cannot use, in one CONFIG line', () => {
+    // A CA certificate and key of a kind Wizard does not sign with (Ed25519), made by OpenSSL.
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    if (!hasOpenssl()) return;
+    const keyFile = path.join(tempDir(), 'ed.key');
+    fs.writeFileSync(keyFile, keyPem);
+    const certPem = execFileSync('openssl', ['req', '-new', '-x509', '-key', keyFile, '-subj', '/CN=ed', '-days', '1']).toString();
+    const err = thrown(() => issueNodeCert({ certPem, keyPem }, 'x', NOW));
+    expect(err.code).toBe('CONFIG');
+    expect(err.message).toBe('the CA key is a ed25519 key; Wizard signs with RSA or ECDSA P-256/P-384 CA keys only');
   });
 });

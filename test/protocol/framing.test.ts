@@ -201,3 +201,53 @@ describe('compressed frames', () => {
     expect(() => encodeCompressedFrame(CODEC_IDS.lz4, 10, Buffer.alloc(10))).toThrow(ProtocolError);
   });
 });
+
+describe('FrameDecoder.next: one frame at a time, judged when it is reached (item 4)', () => {
+  const compressible = Buffer.alloc(20_000, 0x61);
+  const zstdFrame = (): Buffer => {
+    const packed = compressBody({ codec: 'zstd', level: 3 }, compressible);
+    if (packed === undefined) throw new Error('did not compress');
+    return encodeCompressedFrame(CODEC_IDS.zstd, compressible.length, packed);
+  };
+
+  it('reads nothing of a chunk until asked, then one frame per call', () => {
+    const decoder = new FrameDecoder();
+    decoder.append(Buffer.concat([encodeFrame(bytes(10, 1)), encodeFrame(bytes(20, 2)), header(5)]));
+    expect(decoder.hasPartialFrame).toBe(true);
+    expect(decoder.next()?.body.length).toBe(10);
+    expect(decoder.next()?.body.length).toBe(20);
+    expect(decoder.next()).toBeUndefined();
+    decoder.append(bytes(5, 3));
+    expect(decoder.next()?.body.equals(bytes(5, 3))).toBe(true);
+    expect(decoder.hasPartialFrame).toBe(false);
+  });
+
+  it('applies the rules of the moment it reaches a frame: a compressed frame after a raw one is refused only under raw-only rules', () => {
+    const stream = Buffer.concat([encodeFrame(bytes(10, 1)), zstdFrame()]);
+    const lenient = new FrameDecoder();
+    lenient.append(stream);
+    expect(lenient.next({ compressed: false })?.codec).toBe(CODEC_IDS.none);
+    const frame = lenient.next({ compressed: true });
+    expect(frame?.codec).toBe(CODEC_IDS.zstd);
+    expect(lenient.open(frame!).equals(compressible)).toBe(true);
+
+    const strict = new FrameDecoder();
+    strict.append(stream);
+    expect(strict.next({ compressed: false })?.codec).toBe(CODEC_IDS.none);
+    expect(() => strict.next({ compressed: false })).toThrow('a compressed frame (codec 2) is not accepted yet');
+  });
+
+  it('refuses a frame over the size the rules allow on its header alone', () => {
+    const decoder = new FrameDecoder();
+    decoder.append(header(1001));
+    expect(() => decoder.next({ maxBytes: 1000 })).toThrow('exceeds the limit of 1000');
+  });
+
+  it('does not decompress a frame until it is opened, and then to at most the raw size asked', () => {
+    const decoder = new FrameDecoder();
+    decoder.append(zstdFrame());
+    const frame = decoder.next();
+    expect(frame?.body.length).toBeLessThan(compressible.length);
+    expect(() => decoder.open(frame!, compressible.length - 1)).toThrow(`claims ${compressible.length} raw bytes, the limit is ${compressible.length - 1}`);
+  });
+});

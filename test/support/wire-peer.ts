@@ -16,7 +16,7 @@ import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-nap
 import { pack, unpack } from './wire-msgpack.js';
 
 /** The protocol version this client speaks (PROTOCOL.md, title). */
-export const WIRE_PROTOCOL = 3;
+export const WIRE_PROTOCOL = 4;
 /** Largest frame body (PROTOCOL.md section 2). */
 export const WIRE_MAX_FRAME = 4 * 1024 * 1024;
 const CODEC = { none: 0, lz4: 1, zstd: 2 } as const;
@@ -99,6 +99,8 @@ export function compressedFrame(codec: 'lz4' | 'zstd', raw: Buffer, claimRaw = r
 export interface WirePeerOptions {
   readonly host?: string;
   readonly port: number;
+  /** The source address to connect from (another loopback address, say, to stand for another machine). */
+  readonly localAddress?: string;
   /** The identity to present; undefined connects without a client certificate. */
   readonly identity: WireIdentity | undefined;
   /** Answer `ping` with `pong` (default true). */
@@ -159,6 +161,7 @@ export class WirePeer {
       const socket = tls.connect({
         host: opts.host ?? '127.0.0.1',
         port: opts.port,
+        ...(opts.localAddress === undefined ? {} : { localAddress: opts.localAddress }),
         minVersion: 'TLSv1.3',
         ...(opts.identity === undefined ? {} : { key: opts.identity.key, cert: opts.identity.cert, ca: opts.identity.ca }),
         rejectUnauthorized: opts.identity !== undefined,

@@ -1,17 +1,20 @@
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { systemClock } from '../../src/core/clock.js';
 import { encodeMessage } from '../../src/protocol/codec.js';
-import { LIMITS, type Hello } from '../../src/protocol/messages.js';
+import { LIMITS, PROTOCOL_VERSION, type Hello } from '../../src/protocol/messages.js';
 import { byEncodedSize, helloFolder, PeerLink } from '../../src/sync/exchange.js';
 import type { Folder } from '../../src/sync/folder.js';
 import type { FileEntry } from '../../src/index/entry.js';
 import { IndexStore } from '../../src/index/store.js';
-import type { PeerSession } from '../../src/transport/session.js';
+import { PeerSession } from '../../src/transport/session.js';
 import type { RefusedEntry } from '../../src/sync/future-entries.js';
 import { counterLimit } from '../../src/versions/plausible.js';
 import { MAX_COUNTER } from '../../src/versions/vector.js';
 import { FakeClock } from '../support/clock.js';
 import { ServeBudget } from '../../src/sync/serve-budget.js';
+import { duplexPair } from '../support/streams.js';
+import { waitFor } from '../support/wait.js';
 
 it('splits an index batch of long paths and wide vectors so every message fits in a frame', () => {
   const version = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [i.toString(16).padStart(16, '0'), 2 ** 40 + i]));
@@ -148,4 +151,46 @@ describe('version counters from a peer (item 3 of issue 15)', () => {
     expect(t.stored('edge.txt')).toEqual([]);
     expect(t.store.peerState('f', 'peer').sequence).toBe(0);
   });
+});
+
+it('item 5: a large index goes out as the peer reads it, never all at once into the send queue', async () => {
+  const store = IndexStore.open(':memory:');
+  onTestFinished(() => store.close());
+  // About 10 MB of index: far more than the 4 MiB of index batches a session lets wait.
+  const count = 12_000;
+  store.commitLocal(
+    'f',
+    Array.from({ length: count }, (_, i) => ({
+      path: `${'some/deeper/dir/'.repeat(40)}file-${i}.txt`,
+      type: 'file' as const,
+      size: 1,
+      mtimeMs: 1,
+      mode: 0o644,
+      hash: 'a'.repeat(64),
+      target: '',
+      version: { aaaaaaaaaaaaaaaa: 1 + i },
+      deleted: false,
+      inode: i + 1,
+    })),
+  );
+  const [x, y] = duplexPair();
+  const log = pino({ level: 'silent' });
+  const ours = new PeerSession({ socket: x, clock: systemClock, log }, 'b'.repeat(64), 'out');
+  const theirs = new PeerSession({ socket: y, clock: systemClock, log }, 'a'.repeat(64), 'in');
+  onTestFinished(() => ours.close('test over'));
+  const hello = (id: string, folders: Hello['folders']): Hello => ({ type: 'hello', protocol: PROTOCOL_VERSION, id, name: 'x', listenPort: 0, intent: 'sync', folders });
+  const mine = helloFolder(store, 'f', undefined);
+  const [, theirHello] = await Promise.all([theirs.handshake(hello('b'.repeat(64), [])), ours.handshake(hello('a'.repeat(64), [mine]))]);
+  void theirHello;
+  let received = 0;
+  theirs.attach({ onIndex: (m) => (received += m.entries.length), onRequest: () => Promise.reject(new Error('no')), onSumsRequest: () => Promise.reject(new Error('no')), onClose: () => undefined });
+  // The peer does not read yet.
+  y.pause();
+  const folder = { requestPull: () => undefined } as unknown as Folder;
+  const link = new PeerLink({ session: ours, store, folder: () => folder, log, clock: systemClock, serving: new ServeBudget({ clock: systemClock }).open(), onClose: () => undefined });
+  link.start(hello('a'.repeat(64), [mine]), hello('b'.repeat(64), [{ ...mine, digest: 'f'.repeat(32), indexId: '1'.repeat(16), have: { indexId: '', sequence: 0 } }]));
+  // At most what waits for room (4 MiB), a batch over it, and what the pipe holds.
+  expect(ours.pendingSendBytes).toBeLessThan(6 * 1024 * 1024);
+  y.resume();
+  await waitFor('the whole index at the peer', () => received === count, 20_000);
 });

@@ -3,10 +3,12 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
-import { encodeMessage } from '../../src/protocol/codec.js';
-import { encodeFrame } from '../../src/protocol/framing.js';
+import { encodeBody, encodeMessage } from '../../src/protocol/codec.js';
+import { CODEC_IDS, compressBody } from '../../src/protocol/compression.js';
+import { encodeCompressedFrame, encodeFrame } from '../../src/protocol/framing.js';
 import { PROTOCOL_VERSION, type Hello, type IndexMessage } from '../../src/protocol/messages.js';
-import { PeerSession, type SessionHandler } from '../../src/transport/session.js';
+import { HIGH_WATER } from '../../src/transport/scheduler.js';
+import { PeerSession, type SessionHandler, type SessionOptions } from '../../src/transport/session.js';
 import { duplexPair } from '../support/streams.js';
 import { waitFor } from '../support/wait.js';
 
@@ -207,5 +209,82 @@ describe('PeerSession backpressure', () => {
     y.resume();
     await waitFor('every request answered once the peer reads', () => calls === 40);
     a.close('done');
+  });
+});
+
+describe('PeerSession under a hostile load (issue 15)', () => {
+  /** A session `a` over an in-memory pair, with the peer's raw end `y`; the peer's Hello is sent unless `greet` is false. */
+  async function rawSession(opts: SessionOptions = {}, greet = true) {
+    const [x, y] = duplexPair();
+    const a = new PeerSession({ socket: x, clock: systemClock, log }, ID_B, 'in', opts);
+    onTestFinished(() => a.close('test over'));
+    if (!greet) return { a, y };
+    y.write(encodeMessage(hello(ID_B)));
+    await a.handshake(hello(ID_A));
+    return { a, y };
+  }
+
+  function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms)));
+    return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+  }
+
+  it('item 4: before the Hello, a compressed frame closes the session on its header, even one holding a valid hello', async () => {
+    const { a, y } = await rawSession({}, false);
+    // A Hello padded with an unknown key (allowed) compresses, as a bomb would.
+    const body = encodeBody({ ...hello(ID_B), pad: 'z'.repeat(4000) } as Hello);
+    const packed = compressBody({ codec: 'zstd', level: 3 }, body);
+    if (packed === undefined) throw new Error('the padded hello did not compress');
+    y.write(encodeCompressedFrame(CODEC_IDS.zstd, body.length, packed));
+    await expect(a.handshake(hello(ID_A))).rejects.toThrow();
+    expect(await a.closed).toMatch(/before its hello: reading frame header: a compressed frame \(codec 2\) is not accepted yet/);
+  });
+
+  it('item 4: before the Hello, a raw frame over the greeting limit is refused on its header, before its body arrives', async () => {
+    const { a, y } = await rawSession({}, false);
+    const header = Buffer.alloc(4);
+    // One byte over what a Hello may be (docs/PROTOCOL.md 2.1: 512 KiB before the Hello).
+    header.writeUInt32BE(512 * 1024 + 1, 0);
+    y.write(header);
+    expect(await within(a.closed, 2000, 'close')).toMatch(/before its hello: .*exceeds the limit of 524288/);
+  });
+
+  it('item 4: frames that arrive together are decoded one slice at a time, with the event loop free between slices', async () => {
+    const { a, y } = await rawSession();
+    const got: IndexMessage[] = [];
+    a.attach(handler({ onIndex: (m) => got.push(m) }));
+    const entries = Array.from({ length: 400 }, (_, i) => ({ path: `dir/file-${i}.txt`, type: 'file' as const, size: 1, mtimeMs: 1, mode: 0o644, hash: 'ab'.repeat(32), target: '', version: { aaaaaaaaaaaaaaaa: 1 + i }, deleted: false, sequence: 1 + i }));
+    const frames = Array.from({ length: 20 }, () => encodeMessage({ type: 'index', folder: 'f', indexId: '0123456789abcdef', reset: false, entries }));
+    // Each over the reader's slice of 64 KiB.
+    expect(frames[0]?.length).toBeGreaterThan(64 * 1024);
+    y.write(Buffer.concat(frames));
+    const atNextTurn = await new Promise<number>((resolve) => setImmediate(() => resolve(got.length)));
+    expect(atNextTurn).toBeLessThan(frames.length);
+    await waitFor('every index message', () => got.length === frames.length);
+  });
+
+  it('item 5: at most one pong waits for a peer that pings and never reads', async () => {
+    const { a, y } = await rawSession();
+    a.attach(handler());
+    y.pause();
+    const pings = Buffer.concat(Array.from({ length: 100_000 }, () => encodeMessage({ type: 'ping' })));
+    const before = a.bytesReceived;
+    y.write(pings);
+    await waitFor('every ping read', () => a.bytesReceived - before === pings.length, 20_000);
+    await waitFor('every ping handled', () => new Promise((r) => setImmediate(() => r(true))));
+    // What the socket holds (HIGH_WATER, 256 KiB) plus one frame: not a pong per ping.
+    expect(a.pendingSendBytes).toBeLessThan(HIGH_WATER + 1024);
+  });
+
+  it('item 5: closes a peer that keeps sending but has read nothing for the idle timeout', async () => {
+    const { a, y } = await rawSession({ idleTimeoutMs: 300, pingIntervalMs: 100 });
+    a.attach(handler());
+    y.pause();
+    // Enough pongs to fill the pipe's buffers, then a ping every 30 ms: never silent, never reading.
+    y.write(Buffer.concat(Array.from({ length: 5_000 }, () => encodeMessage({ type: 'ping' }))));
+    const timer = setInterval(() => y.write(encodeMessage({ type: 'ping' })), 30);
+    onTestFinished(() => clearInterval(timer));
+    expect(await within(a.closed, 5000, 'close')).toBe('peer has read nothing for 300 ms');
   });
 });

@@ -4,8 +4,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import forge from 'node-forge';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { type PemPair, createCa, issueNodeCert, nodeIdOf } from '../../src/certs/ca.js';
+import { type PemPair, createCa, issueNodeCert, keyTypeOf, nodeIdOf } from '../../src/certs/ca.js';
 import { WizardError } from '../../src/core/errors.js';
+import { legacyCa, legacyNode } from '../support/legacy-certs.js';
 import { waitFor } from '../support/wait.js';
 import {
   type ListenOptions,
@@ -50,7 +51,7 @@ interface TestServer {
 
 async function startServer(
   credentials: TlsCredentials,
-  extra: Partial<Pick<ListenOptions, 'handshakeTimeoutMs' | 'maxPendingHandshakes'>> = {},
+  extra: Partial<Pick<ListenOptions, 'handshakeTimeoutMs' | 'handshakeLimits'>> = {},
 ): Promise<TestServer> {
   const connections: TestServer['connections'] = [];
   const errors: Error[] = [];
@@ -237,8 +238,8 @@ describe('failures', () => {
     return socket;
   }
 
-  it('T8: past maxPendingHandshakes the oldest handshake is closed, so an honest client after a flood still gets in', async () => {
-    const srv = await startServer(credA1, { maxPendingHandshakes: 3, handshakeTimeoutMs: 60_000 });
+  it('T8: past maxPending handshakes the oldest handshake is closed, so an honest client after a flood still gets in', async () => {
+    const srv = await startServer(credA1, { handshakeLimits: { maxPending: 3 }, handshakeTimeoutMs: 60_000 });
     const idle: net.Socket[] = [];
     for (let i = 0; i < 5; i++) idle.push(await idleClient(srv.listener.port));
     await withDeadline(Promise.all(idle.slice(0, 2).map((s) => once(s, 'close'))), 'the two oldest idle clients to be closed');
@@ -251,7 +252,7 @@ describe('failures', () => {
   });
 
   it('T8: connections past their handshake never count against the cap', async () => {
-    const srv = await startServer(credA1, { maxPendingHandshakes: 2, handshakeTimeoutMs: 60_000 });
+    const srv = await startServer(credA1, { handshakeLimits: { maxPending: 2 }, handshakeTimeoutMs: 60_000 });
     const first = await dialTracked({ host: HOST, port: srv.listener.port, credentials: credA2 });
     const second = await dialTracked({ host: HOST, port: srv.listener.port, credentials: credA2 });
     await waitFor('both connections on the server', () => srv.connections.length === 2, 10_000);
@@ -339,8 +340,9 @@ describe('client certificates the server refuses (T1)', () => {
   let nodeA1: PemPair;
   beforeAll(() => {
     const now = new Date();
-    caA = createCa('Wizard CA', now);
-    nodeA1 = issueNodeCert(caA, 'a1', now);
+    // RSA, as earlier versions made them, so that forgeLeaf (node-forge) can sign with their keys.
+    caA = createCa('Wizard CA', now, { keyType: 'rsa-2048' });
+    nodeA1 = issueNodeCert(caA, 'a1', now, { keyType: 'rsa-2048' });
   });
 
   /** Connects with `options` (trusting the server's CA) and expects the server to refuse it and hand nothing on. */
@@ -403,5 +405,104 @@ describe('client certificates the server refuses (T1)', () => {
     await withDeadline(outcome, 'the refused client to be cut off');
     await withDeadline(srvA.firstError, 'onError');
     expect(srvA.connections).toEqual([]);
+  });
+});
+
+describe('handshakes limited per source address (item 11)', () => {
+  /** Another loopback address, standing for another machine. */
+  const OTHER = '127.0.0.2';
+
+  /** A TLS client from `localAddress` without a certificate: its handshake fails on the server. Resolves once it is closed. */
+  function certless(port: number, localAddress: string): Promise<{ secured: boolean }> {
+    return new Promise((resolve) => {
+      let secured = false;
+      const socket = tls.connect({ socket: net.connect({ host: HOST, port, localAddress }), rejectUnauthorized: false, minVersion: 'TLSv1.3' });
+      socket.on('secureConnect', () => (secured = true));
+      socket.on('error', () => {});
+      socket.on('close', () => resolve({ secured }));
+      onTestFinished(() => {
+        socket.destroy();
+      });
+    });
+  }
+
+  /** A raw TCP connection from `localAddress` that never starts TLS. */
+  async function idleFrom(port: number, localAddress: string): Promise<net.Socket> {
+    const socket = net.connect({ port, host: HOST, localAddress });
+    socket.on('error', () => {});
+    onTestFinished(() => {
+      socket.destroy();
+    });
+    await withDeadline(once(socket, 'connect'), 'connect');
+    return socket;
+  }
+
+  it('item 11: a source whose handshakes keep failing is refused at accept, before any TLS work, while another source gets in', async () => {
+    const srv = await startServer(credA1, { handshakeLimits: { failures: { burst: 3, perSecond: 0.1 } } });
+    for (let i = 0; i < 3; i++) expect((await withDeadline(certless(srv.listener.port, OTHER), 'a failed handshake')).secured).toBe(true);
+    // Budget spent: the next one is closed before the server even answers its ClientHello.
+    expect((await withDeadline(certless(srv.listener.port, OTHER), 'a refused connection')).secured).toBe(false);
+    await waitFor('the refusal reported', () => srv.errors.some((e) => e.message === `refusing connections from ${OTHER} for a while: too many of its TLS handshakes failed`), DEADLINE_MS);
+    const { peerId } = await dialTracked({ host: HOST, port: srv.listener.port, credentials: credA2 });
+    expect(peerId).toBe(nodeIdOf(credA1.certPem));
+  });
+
+  it('item 11: handshakes that succeed cost a source nothing, however many', async () => {
+    const srv = await startServer(credA1, { handshakeLimits: { failures: { burst: 1, perSecond: 0.1 } } });
+    for (let i = 1; i <= 5; i++) {
+      const { socket } = await dialTracked({ host: HOST, port: srv.listener.port, credentials: credA2 });
+      // TLS 1.3: the client is done before the server; closing before the server is done would be a failure.
+      await waitFor(`connection ${i} on the server`, () => srv.connections.length === i, DEADLINE_MS);
+      socket.destroy();
+    }
+  });
+
+  it('item 11: a flood of idle connections from one source never closes a handshake from another', async () => {
+    const srv = await startServer(credA1, { handshakeLimits: { maxPending: 8, maxPendingPerSource: 4 }, handshakeTimeoutMs: 60_000 });
+    const honest = await idleFrom(srv.listener.port, HOST);
+    const flood: net.Socket[] = [];
+    for (let i = 0; i < 20; i++) flood.push(await idleFrom(srv.listener.port, OTHER));
+    // The source's first four wait their handshake timeout; the rest are refused as they arrive.
+    await withDeadline(Promise.all(flood.slice(4).map((s) => (s.destroyed ? Promise.resolve() : once(s, 'close')))), 'the newest of the flood to be refused');
+    expect(flood.slice(0, 4).map((s) => s.destroyed)).toEqual([false, false, false, false]);
+    expect(honest.destroyed).toBe(false);
+    expect(srv.errors.map((e) => e.message)).toContain(`refusing connections from ${OTHER}: 4 of its TLS handshakes are in progress already`);
+    // And the other source still gets a whole handshake.
+    const { peerId } = await dialTracked({ host: HOST, port: srv.listener.port, credentials: credA2 });
+    expect(peerId).toBe(nodeIdOf(credA1.certPem));
+  });
+});
+
+describe('key types: homes made before issue 15 keep working with nodes made now (item 11)', () => {
+  const now = new Date();
+  const pairs = [
+    {
+      description: 'under an RSA CA made by an earlier version: its RSA node and a new ECDSA node',
+      make: () => {
+        const ca = legacyCa('Wizard CA (old)', now);
+        return { ca, rsa: legacyNode(ca, 'old-node', now), ecdsa: issueNodeCert(ca, 'new-node', now) };
+      },
+    },
+    {
+      description: 'under a new ECDSA CA: an RSA node and an ECDSA node',
+      make: () => {
+        const ca = createCa('Wizard CA', now);
+        return { ca, rsa: issueNodeCert(ca, 'rsa-node', now, { keyType: 'rsa-2048' }), ecdsa: issueNodeCert(ca, 'ecdsa-node', now) };
+      },
+    },
+  ];
+  it.each(pairs)('$description connect each way, each learning the other ID', async ({ make }) => {
+    const { ca, rsa, ecdsa } = make();
+    expect([keyTypeOf(rsa.keyPem), keyTypeOf(ecdsa.keyPem)]).toEqual(['rsa-2048', 'ecdsa-p256']);
+    for (const [server, client] of [
+      [rsa, ecdsa],
+      [ecdsa, rsa],
+    ] as const) {
+      const srv = await startServer(credentials(ca, server));
+      const { peerId } = await dialTracked({ host: HOST, port: srv.listener.port, credentials: credentials(ca, client), expectedId: nodeIdOf(server.certPem) });
+      const inbound = await withDeadline(srv.firstConnection, 'onConnection');
+      expect(peerId).toBe(nodeIdOf(server.certPem));
+      expect(inbound.peerId).toBe(nodeIdOf(client.certPem));
+    }
   });
 });
