@@ -70,6 +70,11 @@ export class ChangeRecorder {
     return this.hashingApart.size > 0;
   }
 
+  /** Big files being hashed apart now. */
+  get hashingApartCount(): number {
+    return this.hashingApart.size;
+  }
+
   /** Settles once the big files being hashed now are recorded or failed. */
   hashedApart(): Promise<unknown> {
     return Promise.allSettled([...this.hashingApart.values()]);

@@ -105,7 +105,10 @@ export class ScanPass {
       committed.push(...(await this.deps.recorder.recordChanges(found, deletions)));
       // The same holds for a big file an earlier scan is still hashing apart: a move's new name
       // and its old one's deletion are often handed over in two scans.
-      if (deletions.length > 0) await this.deps.recorder.hashedApart();
+      if (deletions.length > 0 && this.deps.recorder.hashingApartCount > 0) {
+        this.deps.log.debug({ deletions: deletions.length, hashing: this.deps.recorder.hashingApartCount }, 'deletions wait for big files still being hashed');
+        await this.deps.recorder.hashedApart();
+      }
       committed.push(...(await this.deps.recorder.commitScanned(deletions)));
       this.deps.log.debug({ roots: roots.slice(0, 20), rootCount: roots.length, committed: committed.length, first: committed.slice(0, 5), ms: Math.round(this.deps.monotonicMs() - startedAt) }, 'scanned');
       if (committed.length > 0) this.deps.announce();

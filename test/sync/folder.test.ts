@@ -20,7 +20,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, 
 import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config/schema.js';
 import { systemClock } from '../../src/core/clock.js';
@@ -60,7 +60,7 @@ afterEach(async () => {
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 /** A folder on `root`; `served` is what the one peer serves, `connected` whether it is online. */
-function newFolder(opts: { served?: Record<string, Buffer | string>; connected?: boolean; readDir?: FolderDeps['readDir']; runner?: JobRunner } = {}): Folder {
+function newFolder(opts: { served?: Record<string, Buffer | string>; connected?: boolean; readDir?: FolderDeps['readDir']; runner?: JobRunner; log?: Logger } = {}): Folder {
   const peer = fakePeer(opts.served ?? {});
   const peers: FolderPeers = {
     connected: () => (opts.connected === true ? [PEER] : []),
@@ -76,7 +76,7 @@ function newFolder(opts: { served?: Record<string, Buffer | string>; connected?:
     umask: 0o022,
     clock: systemClock,
     monotonicMs: () => performance.now(),
-    log: pino({ level: 'silent' }),
+    log: opts.log ?? pino({ level: 'silent' }),
     peers,
     masterIgnore: () => '',
     limits: () => DEFAULTS.limits,
@@ -310,6 +310,8 @@ describe('S5: the scan cannot read a subtree', () => {
     await folder.start();
     // The dir's own entry records its new mode; what is below it must stay as it was.
     const below = () => store.localUnder(ID, 'locked').filter((e) => e.path !== 'locked');
+    // The first scan's commits come in batches; start can return before the last one.
+    await waitFor('locked/inner/f.txt recorded', () => store.getLocal(ID, 'locked/inner/f.txt') !== undefined);
     const before = below();
     expect(before.map((e) => e.path)).toEqual(['locked/inner', 'locked/inner/f.txt']);
     chmodSync(path.join(root, 'locked'), 0o000);
@@ -360,7 +362,10 @@ describe('a big file moved', () => {
     };
     const content = Buffer.alloc(16 * 1024 * 1024, 9);
     writeFileSync(path.join(root, 'big.bin'), content);
-    const folder = newFolder({ runner });
+    // The folder's debug log, to see the scan that must wait for the hash get to its wait.
+    const logged: string[] = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => void logged.push(line) });
+    const folder = newFolder({ runner, log });
     await folder.start();
     // The first scan hashes big.bin apart too: start returns before it is recorded.
     await waitFor('big.bin recorded', () => store.getLocal(ID, 'big.bin')?.hash === sha(content) && folder.status().state === 'idle');
@@ -372,9 +377,10 @@ describe('a big file moved', () => {
       folder.queueScan(['moved/big.bin'], false);
       await waitFor('moved/big.bin being hashed', () => folder.status().state === 'scanning');
       folder.queueScan(['big.bin']);
-      // Time for the second scan to find the deletion (recorded at once, before the fix). It must wait
-      // for the new name: a peer told of the deletion first trashes its copy and downloads the file whole.
-      await new Promise((r) => setTimeout(r, 300));
+      // The second scan finds the deletion and must wait for the new name's hash before recording it:
+      // a peer told of the deletion first trashes its copy and downloads the file whole. (Before the
+      // fix it recorded the deletion at once and never logged a wait.)
+      await waitFor('the second scan to wait for the hash', () => logged.some((l) => l.includes('deletions wait for big files still being hashed')));
       expect(store.getLocal(ID, 'big.bin')?.deleted).toBe(false);
       gate.open();
       await waitFor('the deletion recorded', () => store.getLocal(ID, 'big.bin')?.deleted === true);
