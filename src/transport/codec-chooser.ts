@@ -87,6 +87,8 @@ export class CodecChooser {
   private rawUntil = -Infinity;
   private retryMs = RETRY_MS;
   private readonly streams = new Map<string, { skip: number; nextSkip: number }>();
+  /** The mode the last choice was made under: a change (a config edit) starts the link afresh. */
+  private lastMode: CompressionMode | undefined;
 
   constructor(
     private readonly mode: () => CompressionMode,
@@ -147,9 +149,25 @@ export class CodecChooser {
 
   private current(): CodecChoice {
     const mode = this.mode();
+    if (mode !== this.lastMode) this.startAfresh(mode);
     if (mode !== 'auto') return FORCED[mode];
     this.step();
     return LADDER[this.level]!;
+  }
+
+  /**
+   * Forgets the back-offs: a user who sets another mode wants it to apply
+   * now, not after a raw spell earned by data sent under the old one (a video
+   * before `compression: none`, then text under `auto`, went raw for up to a
+   * minute). What was learned of each level's speed and ratio is kept.
+   */
+  private startAfresh(mode: CompressionMode): void {
+    this.lastMode = mode;
+    this.level = 0;
+    this.rawUntil = -Infinity;
+    this.retryMs = RETRY_MS;
+    this.lastStepAt = -Infinity;
+    this.streams.clear();
   }
 
   /** Moves at most one rung per STEP_MS, on what the link and the compressor showed since. */

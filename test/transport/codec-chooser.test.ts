@@ -68,6 +68,30 @@ describe('CodecChooser', () => {
     expect(chooser.status().codec).toBe('none');
   });
 
+  it('starts afresh when the config changes the mode: data that did not compress under one mode holds no raw spell over the next', () => {
+    const t = { ms: 0 };
+    let mode: CompressionMode = 'auto';
+    const chooser = new CodecChooser(() => mode, () => t.ms);
+    const chunk = (ratio: number) => {
+      const choice = chooser.choose(undefined);
+      chooser.recordCompression(undefined, choice, 256 * 1024, Math.round(256 * 1024 * (choice.codec === 'none' ? 1 : ratio)), 1);
+      chooser.recordNetworkBound(1e6);
+      t.ms += 250;
+      return choiceName(choice);
+    };
+    // Incompressible data on a slow link: the chooser probes, then backs off to raw for longer each time.
+    for (let i = 0; i < 400; i++) chunk(1.01);
+    // Right after a probe that did not shrink: the link has just earned a raw spell of half a minute or more.
+    while (chunk(1.01) === 'none');
+    chunk(1.01);
+    mode = 'none';
+    for (let i = 0; i < 4; i++) expect(chunk(0.3)).toBe('none');
+    // Back to auto with text: it compresses within a few chunks, not after the back-off earned before.
+    mode = 'auto';
+    const seen = Array.from({ length: 6 }, () => chunk(0.3));
+    expect(seen.some((c) => c !== 'none')).toBe(true);
+  });
+
   it('follows the mode the config forces', () => {
     expect(drive({ mode: 'zstd', linkBytesPerSecond: 5e9, ratio: () => 0.3, speed: levelSpeed }).last).toBe('zstd-3');
     expect(drive({ mode: 'lz4', linkBytesPerSecond: 1e3, ratio: () => 0.3, speed: levelSpeed }).last).toBe('lz4');
