@@ -23,6 +23,7 @@ import {
   type SumsRequestMessage,
 } from '../protocol/messages.js';
 import { truncateChars } from '../protocol/validate.js';
+import { AskWindow } from './ask-window.js';
 import type { CodecStatus, CompressionMode } from './codec-chooser.js';
 import { MessageReader } from './message-reader.js';
 import { MessageWriter, SendQueueFull } from './message-writer.js';
@@ -88,6 +89,8 @@ export class PeerSession {
   /** Why the peer's Hello was refused, for a `handshake` called after it arrived. */
   private helloRefusal: ProtocolError | undefined;
   private readonly pending = new Map<number, Pending>();
+  /** Our requests in flight, at most MAX_ASKED_IN_FLIGHT (ask-window.ts). */
+  private readonly asks = new AskWindow();
   private nextRequestId = 1;
   private served = 0;
   private readonly writer: MessageWriter;
@@ -250,11 +253,13 @@ export class PeerSession {
     return msg;
   }
 
-  private ask(expects: Answer['type'], what: string, build: (id: number) => Message): Promise<Answer> {
+  private async ask(expects: Answer['type'], what: string, build: (id: number) => Message): Promise<Answer> {
+    await this.asks.acquire();
     const id = this.nextRequestId++;
     return new Promise<Answer>((resolve, reject) => {
       const cancelTimer = this.deps.clock.setTimer(this.opts.requestTimeoutMs, () => {
         this.pending.delete(id);
+        this.asks.release();
         reject(new WizardError('TIMEOUT', `peer ${short(this.peerId)} did not answer a request for ${what} in time`));
       });
       this.pending.set(id, { expects, resolve, reject, cancelTimer });
@@ -262,6 +267,7 @@ export class PeerSession {
         this.send(build(id));
       } catch (err) {
         this.pending.delete(id);
+        this.asks.release();
         cancelTimer();
         reject(err instanceof Error ? err : new Error(String(err)));
       }
@@ -286,9 +292,11 @@ export class PeerSession {
     this.cancelTick?.();
     this.reader.stop();
     this.writer.close();
+    const closed = new WizardError('CLOSED', `connection to ${short(this.peerId)} closed: ${reason}`);
+    this.asks.close(closed);
     for (const [id, p] of this.pending) {
       p.cancelTimer();
-      p.reject(new WizardError('CLOSED', `connection to ${short(this.peerId)} closed: ${reason}`));
+      p.reject(closed);
       this.pending.delete(id);
     }
     if (ours) this.deps.socket.end();
@@ -327,6 +335,7 @@ export class PeerSession {
           return;
         }
         this.pending.delete(msg.id);
+        this.asks.release();
         p.cancelTimer();
         if (msg.type !== 'error') p.resolve(msg);
         else p.reject(new WizardError(msg.code === 'io' ? 'INTERNAL' : 'CHANGED', `peer ${short(this.peerId)}: ${msg.message}`));

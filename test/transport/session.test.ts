@@ -113,6 +113,29 @@ describe('PeerSession', () => {
     expect(await a.closed).toMatch(/first message was not hello/);
   });
 
+  it('keeps at most 128 of its requests in flight, below the 256 a responder serves, and sends the rest as answers come', async () => {
+    const [a, b] = pair();
+    await Promise.all([a.handshake(hello(ID_A)), b.handshake(hello(ID_B))]);
+    // The responder holds every answer until the test lets them go.
+    const held: Array<() => void> = [];
+    const bh = handler({ onRequest: () => new Promise<Buffer>((resolve) => held.push(() => resolve(Buffer.from('b')))) });
+    b.attach(bh);
+    a.attach(handler());
+    // Many transfer slots' worth of downloads, all asking at once.
+    const answers = Array.from({ length: 300 }, (_, i) => a.request({ folder: 'f', path: `f${i}`, hash: 'c'.repeat(64), offset: 0, length: 1 }));
+    await waitFor('the responder to hold 128 requests', () => held.length === 128);
+    // Every answer lets one more request go: the window moves, and the responder never holds more than 128.
+    let most = 0;
+    for (let answered = 0; answered < 300; answered++) {
+      await waitFor('a request to answer', () => held.length > 0);
+      most = Math.max(most, held.length);
+      held.shift()?.();
+    }
+    expect(most).toBe(128);
+    expect((await Promise.all(answers)).map(String)).toEqual(Array.from({ length: 300 }, () => 'b'));
+    expect(bh.closedWith).toEqual([]);
+  });
+
   it('fails pending requests when the connection closes', async () => {
     const [a, b] = pair();
     await Promise.all([a.handshake(hello(ID_A)), b.handshake(hello(ID_B))]);
