@@ -10,8 +10,9 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { addFolder, removeFolder, removePeer, revokePeer } from '../config/edit.js';
 import { configPath, editConfig } from '../config/file.js';
-import { parseConfig } from '../config/schema.js';
-import { ConfigError, describeError } from '../core/errors.js';
+import { resolvePeerRef } from '../config/peer-ref.js';
+import { parseConfig, type PeerConfig } from '../config/schema.js';
+import { ConfigError, describeError, UsageError } from '../core/errors.js';
 import { printable } from './format.js';
 import { type CliIo, configOf, homeOf, reloadDaemon } from './io.js';
 import { parseFolderArg } from './init.js';
@@ -41,6 +42,18 @@ export function checkConfig(file: string): CheckResult {
     if (!(err instanceof ConfigError)) throw err;
     return { ok: false, file, error: err.message, ...(err.line === undefined ? {} : { line: err.line }) };
   }
+}
+
+/**
+ * The node ID `ref` names among `peers` (a name, an ID or a unique prefix);
+ * with `anyNode`, also the whole ID of a node that is not a peer (one can
+ * revoke a node never paired). Throws UsageError with the one line to show.
+ */
+function peerIdFor(peers: readonly PeerConfig[], ref: string, anyNode: boolean): string {
+  const found = resolvePeerRef(peers, ref);
+  if (found.ok) return found.peer.id;
+  if (anyNode && /^[0-9a-f]{64}$/i.test(ref.trim())) return ref.trim().toLowerCase();
+  throw new UsageError(found.error);
 }
 
 const applied = (running: boolean) => (running ? 'The running daemon applied it.' : "It applies at the next 'wizard start'.");
@@ -106,15 +119,18 @@ export function registerConfigCommands(program: Command, io: CliIo): void {
   peer
     .command('remove')
     .description('forget a peer; with --revoke it is also refused from now on (and disconnected)')
-    .argument('<id>', "the peer's node ID")
+    .argument('<peer>', "the peer's name, node ID, or a prefix of the ID only it has (with --revoke, any node's whole ID)")
     .option('--revoke', 'add it to revoked, so the CA signature alone no longer lets it in')
     .option('--json', 'print one JSON object')
-    .action(async (id: string, opts: { revoke?: boolean; json?: boolean }, cmd: Command) => {
+    .action(async (ref: string, opts: { revoke?: boolean; json?: boolean }, cmd: Command) => {
       const home = homeOf(cmd);
       const file = configPath(home);
+      const peers = configOf(cmd).peers;
+      const id = peerIdFor(peers, ref, opts.revoke === true);
+      const name = peers.find((p) => p.id === id)?.name ?? '';
       editConfig(home, (text) => (opts.revoke === true ? revokePeer(text, id, file) : removePeer(text, id, file)), { homeDir: os.homedir() });
       const running = await reloadDaemon(home);
-      if (opts.json === true) io.out(JSON.stringify({ id: id.toLowerCase(), revoked: opts.revoke === true, daemonNotified: running }));
-      else io.out(`${opts.revoke === true ? 'Revoked' : 'Removed'} ${id.toLowerCase()}. ${applied(running)}`);
+      if (opts.json === true) io.out(JSON.stringify({ id, revoked: opts.revoke === true, daemonNotified: running }));
+      else io.out(`${opts.revoke === true ? 'Revoked' : 'Removed'} ${name === '' ? id : `${printable(name)} (${id})`}. ${applied(running)}`);
     });
 }
