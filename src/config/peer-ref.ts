@@ -34,8 +34,9 @@ function uniqueById(peers: readonly PeerConfig[]): PeerConfig[] {
   return [...new Map(peers.map((p) => [p.id, p])).values()];
 }
 
-/** "laptop (a1b2c3d4), server (9f8e7d6c)", cut after LISTED. */
+/** "laptop (a1b2c3d4), server (9f8e7d6c)" in order of name, cut after LISTED. */
 function describe(peers: readonly PeerConfig[]): string {
-  const shown = peers.slice(0, LISTED).map((p) => `${p.name === '' ? '(no name)' : p.name} (${p.id.slice(0, 8)})`);
+  const sorted = [...peers].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  const shown = sorted.slice(0, LISTED).map((p) => `${p.name === '' ? '(no name)' : p.name} (${p.id.slice(0, 8)})`);
   return peers.length > LISTED ? `${shown.join(', ')} and ${peers.length - LISTED} more` : shown.join(', ');
 }

@@ -27,7 +27,7 @@ describe('resolvePeerRef', () => {
 
   it.each([
     { description: 'a prefix two IDs share', ref: 'a1b2', error: /'a1b2' could be 2 peers \(laptop \(a1b2c3d4\), server \(a1b29999\)\): give more of the node ID/ },
-    { description: 'a name nobody has', ref: 'desktop', error: /no peer 'desktop'; the peers are laptop \(a1b2c3d4\), server \(a1b29999\), Laptop \(ffee2222\)/ },
+    { description: 'a name nobody has', ref: 'desktop', error: /no peer 'desktop'; the peers are laptop \(a1b2c3d4\), Laptop \(ffee2222\), server \(a1b29999\)/ },
     { description: 'nothing at all', ref: '  ', error: /no peer given/ },
   ])('says which peers $description could be, in one line', ({ ref, error }) => {
     const r = resolvePeerRef(peers, ref);
