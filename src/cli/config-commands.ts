@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { addFolder, removeFolder, removePeer, revokePeer } from '../config/edit.js';
-import { configPath, editConfig } from '../config/file.js';
+import { configPath, editConfig, parseOptionsFor } from '../config/file.js';
 import { resolvePeerRef } from '../config/peer-ref.js';
 import { parseConfig, type PeerConfig } from '../config/schema.js';
 import { ConfigError, describeError, UsageError } from '../core/errors.js';
@@ -36,7 +36,8 @@ export function checkConfig(file: string): CheckResult {
     return { ok: false, file, error: `cannot read ${file}: ${describeError(err)}` };
   }
   try {
-    const config = parseConfig(text, file, { homeDir: os.homedir() });
+    // The file's dir is the home it would run in: no folder may hold it.
+    const config = parseConfig(text, file, parseOptionsFor(path.dirname(path.resolve(file)), { homeDir: os.homedir() }));
     return { ok: true, file, folders: config.folders.length, peers: config.peers.length };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { createCa, issueNodeCert, nodeIdOf } from '../certs/ca.js';
 import { readCa, writeCa, writeCaCert, writeNodeCert } from '../certs/store.js';
-import { configPath, ignorePath, writeConfigText } from '../config/file.js';
+import { configPath, ignorePath, parseOptionsFor, writeConfigText } from '../config/file.js';
 import { parseConfig, renderNewConfig, type FolderConfig } from '../config/schema.js';
 import { UsageError } from '../core/errors.js';
 import { certsDir, indexPath, isInitialised } from './home.js';
@@ -42,7 +42,7 @@ export function initHome(opts: InitOptions): string {
   const folders = (opts.folders && opts.folders.length > 0 ? opts.folders : [DEFAULT_FOLDER]).map(parseFolderArg);
   const text = renderNewConfig({ name, listen, folders });
   // Validate everything before writing anything, so a typo leaves no half-made home behind.
-  parseConfig(text, configPath(home), { homeDir: os.homedir() });
+  parseConfig(text, configPath(home), parseOptionsFor(home, { homeDir: os.homedir() }));
 
   const now = opts.now ?? new Date();
   const ca = opts.ca !== undefined ? readCa(opts.ca) : createCa(`Wizard CA (${name})`, now);
@@ -69,5 +69,5 @@ export function initHome(opts: InitOptions): string {
 export function parseFolderArg(arg: string): FolderConfig {
   const eq = arg.indexOf('=');
   if (eq <= 0 || eq === arg.length - 1) throw new UsageError(`--folder takes ID=PATH, got '${arg}'`);
-  return { id: arg.slice(0, eq), path: arg.slice(eq + 1) };
+  return { id: arg.slice(0, eq), path: arg.slice(eq + 1), shareWith: [], mode: 'send-receive' };
 }

@@ -1,11 +1,11 @@
 /**
  * Comment-preserving edits to config text, as commands make them (pair, folder
- * add/remove): every line they do not change stays as the user wrote it.
+ * add/remove/share/unshare): every line they do not change stays as the user wrote it.
  * Pure: text in, text out.
  */
 import { type Document, YAMLSeq, isMap, isNode, isScalar, isSeq, type YAMLMap } from 'yaml';
 import { ConfigError } from '../core/errors.js';
-import { type Ctx, type FolderConfig, type PeerConfig, fail, lineOf, load } from './schema.js';
+import { type Ctx, type FolderConfig, type FolderMode, type PeerConfig, fail, lineOf, load } from './schema.js';
 
 const DEFAULT_FILE = 'config.yaml';
 
@@ -55,14 +55,95 @@ export function revokePeer(text: string, id: string, file = DEFAULT_FILE): strin
   return render(ctx.doc);
 }
 
-/** Adds a folder, or changes its path in place when its ID is listed. */
+/**
+ * Adds a folder, or changes its path in place when its ID is listed. A new
+ * folder is shared with the peers in `folder.shareWith` and no others; an
+ * existing one keeps its share list and mode.
+ */
 export function addFolder(text: string, folder: FolderConfig, file = DEFAULT_FILE): string {
   const ctx = editable(text, file);
   const seq = seqAt(ctx, 'folders');
   const existing = findById(seq, folder.id, false);
-  if (existing) existing.set('path', folder.path);
-  else seq.items.push(ctx.doc.createNode({ id: folder.id, path: folder.path }));
+  if (existing) {
+    existing.set('path', folder.path);
+  } else {
+    const entry = ctx.doc.createNode({ id: folder.id, path: folder.path, shareWith: folder.shareWith.map((id) => id.toLowerCase()), mode: folder.mode });
+    const list = entry.get('shareWith', true);
+    if (isSeq(list)) list.flow = true;
+    seq.items.push(entry);
+  }
   return render(ctx.doc);
+}
+
+/** Shares a folder with a peer (by full node ID); sharing it again changes nothing. Throws a ConfigError if the folder is not listed. */
+export function shareFolder(text: string, folderId: string, peerId: string, file = DEFAULT_FILE): string {
+  const ctx = editable(text, file);
+  const share = shareListOf(ctx, folderId, file);
+  const id = peerId.toLowerCase();
+  if (!share.items.some((item) => isScalar(item) && String(item.value).toLowerCase() === id)) share.items.push(ctx.doc.createNode(id));
+  return render(ctx.doc);
+}
+
+/** Stops sharing a folder with a peer; a peer it was not shared with changes nothing. Throws a ConfigError if the folder is not listed. */
+export function unshareFolder(text: string, folderId: string, peerId: string, file = DEFAULT_FILE): string {
+  const ctx = editable(text, file);
+  const share = shareListOf(ctx, folderId, file);
+  const id = peerId.toLowerCase();
+  share.items = share.items.filter((item) => !(isScalar(item) && String(item.value).toLowerCase() === id));
+  return render(ctx.doc);
+}
+
+/** Sets a folder's mode. Throws a ConfigError if the folder is not listed. */
+export function setFolderMode(text: string, folderId: string, mode: FolderMode, file = DEFAULT_FILE): string {
+  const ctx = editable(text, file);
+  folderEntry(ctx, folderId, file).set('mode', mode);
+  return render(ctx.doc);
+}
+
+/**
+ * Writes out the share lists of a config from before folders had them: such a
+ * config has no `shareWith` on any folder and is read as every folder shared
+ * with every peer (parseFolders), so each folder gets the list of today's
+ * peers, which keeps its sync as it was while making later edits explicit.
+ * Returns null when there is nothing to write (some folder has a list, or there
+ * are no folders). Every edit below runs this first.
+ */
+export function materialiseShareLists(text: string, file = DEFAULT_FILE): string | null {
+  const ctx = load(text, file);
+  return materialise(ctx) ? render(ctx.doc) : null;
+}
+
+function materialise(ctx: Ctx): boolean {
+  const folders = ctx.doc.get('folders', true);
+  if (!isSeq(folders)) return false;
+  const entries = folders.items.filter((item): item is YAMLMap<unknown, unknown> => isMap(item));
+  if (entries.length === 0 || entries.some((entry) => entry.has('shareWith'))) return false;
+  const peers = ctx.doc.get('peers', true);
+  const peerIds = (isSeq(peers) ? peers.items : []).filter((item): item is YAMLMap<unknown, unknown> => isMap(item)).map((peer) => String(peer.get('id')).toLowerCase());
+  for (const entry of entries) {
+    const list = ctx.doc.createNode(peerIds);
+    list.flow = true;
+    entry.set('shareWith', list);
+  }
+  return true;
+}
+
+function folderEntry(ctx: Ctx, folderId: string, file: string): YAMLMap<unknown, unknown> {
+  const entry = findById(seqAt(ctx, 'folders'), folderId, false);
+  if (entry === undefined) throw new ConfigError(`no folder ${folderId} in ${file}`, file);
+  return entry;
+}
+
+/** The folder's `shareWith` list, created (empty, on one line) when absent. */
+function shareListOf(ctx: Ctx, folderId: string, file: string): YAMLSeq<unknown> {
+  const entry = folderEntry(ctx, folderId, file);
+  const list = entry.get('shareWith', true);
+  if (isSeq(list)) return list;
+  if (list !== undefined && !(isScalar(list) && list.value === null)) fail(ctx, isNode(list) ? list : null, `folder '${folderId}' shareWith must be a list`);
+  const seq = new YAMLSeq<unknown>(ctx.doc.schema);
+  seq.flow = true;
+  entry.set('shareWith', seq);
+  return seq;
 }
 
 /** Removes a folder by ID; throws a ConfigError if it is not listed. Files on disk are untouched. */
@@ -79,9 +160,11 @@ function removeById(text: string, key: 'peers' | 'folders', id: string, isNodeId
   return render(ctx.doc);
 }
 
+/** Parses text for an edit; a config from before share lists gets them first, so the edit cannot change who shares what by accident. */
 function editable(text: string, file: string): Ctx {
   const ctx = load(text, file);
   if (ctx.doc.contents !== null && !isMap(ctx.doc.contents)) fail(ctx, ctx.doc.contents, 'the config must be a map of settings');
+  materialise(ctx);
   return ctx;
 }
 

@@ -9,13 +9,14 @@ import {
   fsyncSync,
   openSync,
   readFileSync,
+  realpathSync,
   renameSync,
   rmSync,
   watch,
   writeFileSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ConfigError, describeError } from '../core/errors.js';
 import { type Config, parseConfig } from './schema.js';
@@ -39,6 +40,24 @@ export interface ReadOptions {
   homeDir: string;
 }
 
+/**
+ * `path` with the symlinks of the part of it that exists resolved, the rest
+ * appended: a folder not yet made still resolves through its parents' links.
+ */
+export function realPathSoFar(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(realPathSoFar(parent), basename(path));
+  }
+}
+
+/** What parsing HOME/config.yaml needs: '~', and the home itself, which no folder may hold (its keys would sync). */
+export function parseOptionsFor(home: string, opts: ReadOptions): { homeDir: string; home: string; realPath: (path: string) => string } {
+  return { homeDir: opts.homeDir, home, realPath: realPathSoFar };
+}
+
 /** Reads the raw text; a missing file says how to create one. */
 function readText(home: string): string {
   const file = configPath(home);
@@ -55,7 +74,7 @@ function readText(home: string): string {
 /** Reads and validates HOME/config.yaml; throws ConfigError with `FILE:LINE:` on any problem. */
 export function readConfig(home: string, opts: ReadOptions): { config: Config; text: string } {
   const text = readText(home);
-  return { config: parseConfig(text, configPath(home), opts), text };
+  return { config: parseConfig(text, configPath(home), parseOptionsFor(home, opts)), text };
 }
 
 /**
@@ -109,7 +128,7 @@ function syncDir(dir: string): void {
  */
 export function editConfig(home: string, edit: (text: string) => string, opts: ReadOptions): Config {
   const next = edit(readText(home));
-  const config = parseConfig(next, configPath(home), opts);
+  const config = parseConfig(next, configPath(home), parseOptionsFor(home, opts));
   writeConfigText(home, next);
   return config;
 }

@@ -6,9 +6,9 @@ import { locate, pathPattern } from '../../src/cli/locate.js';
 import type { Config } from '../../src/config/schema.js';
 import { DEFAULTS } from '../../src/config/schema.js';
 
-const config = (folders: Config['folders']): Config => ({ ...DEFAULTS, limits: { ...DEFAULTS.limits }, trash: { ...DEFAULTS.trash }, log: { ...DEFAULTS.log }, name: 'n', folders, peers: [], revoked: [] });
-const two = config([{ id: 'docs', path: '/srv/docs' }, { id: 'pics', path: '/srv/pics' }]);
-const one = config([{ id: 'docs', path: '/srv/docs' }]);
+const config = (folders: Config['folders']): Config => ({ ...DEFAULTS, limits: { ...DEFAULTS.limits }, trash: { ...DEFAULTS.trash }, log: { ...DEFAULTS.log }, name: 'n', folders, peers: [], revoked: [], declinedFolders: [] });
+const two = config([{ id: 'docs', path: '/srv/docs', shareWith: [], mode: 'send-receive' }, { id: 'pics', path: '/srv/pics', shareWith: [], mode: 'send-receive' }]);
+const one = config([{ id: 'docs', path: '/srv/docs', shareWith: [], mode: 'send-receive' }]);
 
 describe('locate', () => {
   const cases: Array<{ what: string; cfg: Config; input: string; folder?: string; cwd: string; want: { folder: string; rel: string } | RegExp }> = [

@@ -107,15 +107,15 @@ describe('removePeer, addFolder, removeFolder', () => {
   });
 
   it('adds a folder, then changes its path in place, then removes it', () => {
-    const added = addFolder(userText, { id: 'docs', path: '/srv/docs' });
-    expect(addedLines(userText, added)).toEqual(['folders:', '  - id: docs', '    path: /srv/docs']);
-    const moved = addFolder(added, { id: 'docs', path: '/srv/papers' });
-    expect(parse(moved).folders).toEqual([{ id: 'docs', path: '/srv/papers' }]);
+    const added = addFolder(userText, { id: 'docs', path: '/srv/docs', shareWith: [], mode: 'send-receive' });
+    expect(addedLines(userText, added)).toEqual(['folders:', '  - id: docs', '    path: /srv/docs', '    shareWith: []', '    mode: send-receive']);
+    const moved = addFolder(added, { id: 'docs', path: '/srv/papers', shareWith: [], mode: 'send-receive' });
+    expect(parse(moved).folders).toEqual([{ id: 'docs', path: '/srv/papers', shareWith: [], mode: 'send-receive' }]);
     expect(parse(removeFolder(moved, 'docs')).folders).toEqual([]);
   });
 
   it('treats folder IDs as case-sensitive', () => {
-    const text = addFolder('name: n\n', { id: 'docs', path: '/a' });
+    const text = addFolder('name: n\n', { id: 'docs', path: '/a', shareWith: [], mode: 'send-receive' });
     expect(errorOf(() => removeFolder(text, 'Docs')).message).toContain('no folder Docs');
   });
 });

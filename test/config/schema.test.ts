@@ -28,6 +28,7 @@ describe('parseConfig', () => {
       folders: [],
       peers: [],
       revoked: [],
+      declinedFolders: [],
       ...DEFAULTS,
     });
   });
@@ -67,12 +68,14 @@ describe('parseConfig', () => {
       name: 'desk',
       listen: '[::1]:9000',
       trust: 'allowlist',
-      folders: [{ id: 'docs', path: '/srv/docs' }],
+      // No folder has a share list: a config from before them, read as it behaved (every folder shared with every peer).
+      folders: [{ id: 'docs', path: '/srv/docs', shareWith: [idA, idB], mode: 'send-receive' }],
       peers: [
         { id: idA, name: 'laptop', address: 'laptop.lan:7842' },
         { id: idB, name: '', address: '' },
       ],
       revoked: [],
+      declinedFolders: [],
       limits: { transfers: 8, hashers: 3, bandwidthUp: 1000, bandwidthDown: 2000, debounceMs: 0 },
       compression: 'zstd',
       trash: { retentionDays: 7 },
@@ -126,7 +129,10 @@ const rejections: Rejection[] = [
   { description: 'typo at top level', text: 'name: n\ncompresion: lz4\n', line: 2, says: "unknown key 'compresion' (did you mean 'compression'?)" },
   { description: 'typo in limits', text: 'name: n\nlimits:\n  hashers: 2\n  transfer: 3\n', line: 4, says: "unknown key 'transfer' (did you mean 'transfers'?)" },
   { description: 'typo in bandwidth', text: 'name: n\nlimits:\n  bandwidth:\n    upp: 1\n', line: 4, says: "did you mean 'up'?" },
-  { description: 'unknown key in a folder', text: 'name: n\nfolders:\n  - id: f\n    path: /a\n    mode: ro\n', line: 5, says: "unknown key 'mode'" },
+  { description: 'unknown key in a folder', text: 'name: n\nfolders:\n  - id: f\n    path: /a\n    owner: ro\n', line: 5, says: "unknown key 'owner'" },
+  { description: 'folder mode unknown', text: 'name: n\nfolders:\n  - id: f\n    path: /a\n    mode: ro\n', line: 5, says: "folder 'f' mode must be one of send-receive, send-only, receive-only" },
+  { description: 'folder shareWith not a list', text: 'name: n\nfolders:\n  - id: f\n    path: /a\n    shareWith: laptop\n', line: 5, says: "folder 'f' shareWith must be a list" },
+  { description: 'folder shareWith entry not an ID', text: 'name: n\nfolders:\n  - id: f\n    path: /a\n    shareWith: [laptop]\n', line: 5, says: "folder 'f' shareWith entry must be 64 hex digits" },
   { description: 'unknown key in trash', text: 'name: n\ntrash:\n  days: 3\n', line: 3, says: "unknown key 'days'" },
   { description: 'unknown key in log', text: 'name: n\nlog:\n  levle: info\n', line: 3, says: "did you mean 'level'?" },
   { description: 'listen without a port', text: 'name: n\nlisten: localhost\n', line: 2, says: 'listen must be host:port' },
@@ -202,13 +208,13 @@ describe('renderNewConfig', () => {
     name: 'ada: laptop',
     listen: '[::]:7842',
     folders: [
-      { id: 'docs', path: '/home/ada/Docs' },
-      { id: 'photos', path: '/home/ada/Photos #2' },
+      { id: 'docs', path: '/home/ada/Docs', shareWith: [], mode: 'send-receive' as const },
+      { id: 'photos', path: '/home/ada/Photos #2', shareWith: [`${'c'.repeat(64)}`], mode: 'receive-only' as const },
     ],
   };
 
   it('parses back to the given values and the defaults', () => {
-    expect(parse(renderNewConfig(init))).toEqual({ ...DEFAULTS, ...init, peers: [], revoked: [] });
+    expect(parse(renderNewConfig(init))).toEqual({ ...DEFAULTS, ...init, peers: [], revoked: [], declinedFolders: [] });
   });
 
   it('parses back with no folders', () => {

@@ -1,0 +1,95 @@
+/**
+ * Issue 16, items 1 and 7, in the config: a folder's share list and mode, how
+ * a config from before share lists is read and written out, the edits that
+ * share and unshare, and the rule that no folder holds the Wizard home.
+ */
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/core/errors.js';
+import { addFolder, addPeer, materialiseShareLists, setFolderMode, shareFolder, unshareFolder } from '../../src/config/edit.js';
+import { type Config, parseConfig } from '../../src/config/schema.js';
+
+const FILE = 'config.yaml';
+const HOME_DIR = '/home/ada';
+const idA = 'a'.repeat(64);
+const idB = 'b'.repeat(64);
+const idC = 'c'.repeat(64);
+
+function parse(text: string, home?: string, realPath?: (p: string) => string): Config {
+  return parseConfig(text, FILE, { homeDir: HOME_DIR, home, realPath });
+}
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const peers = `peers:\n  - id: ${idA}\n    name: laptop\n  - id: ${idB}\n    name: server\n`;
+const legacy = `name: n\nfolders:\n  - id: docs\n    path: /srv/docs\n  - id: pics\n    path: /srv/pics\n${peers}`;
+
+describe('share lists', () => {
+  it('reads a config from before share lists as every folder shared with every peer, as it then behaved', () => {
+    expect(parse(legacy).folders.map((f) => f.shareWith)).toEqual([[idA, idB], [idA, idB]]);
+  });
+
+  it('reads a folder without a list as shared with nobody once any folder has one', () => {
+    const text = `name: n\nfolders:\n  - id: docs\n    path: /srv/docs\n    shareWith: [${idA}]\n  - id: pics\n    path: /srv/pics\n${peers}`;
+    expect(parse(text).folders.map((f) => f.shareWith)).toEqual([[idA], []]);
+  });
+
+  it('writes the lists of an old config out once, keeping what it shared, and then has nothing more to write', () => {
+    const written = materialiseShareLists(legacy);
+    expect(written).not.toBeNull();
+    expect(parse(written ?? '').folders.map((f) => f.shareWith)).toEqual([[idA, idB], [idA, idB]]);
+    expect(written).toContain(`shareWith: [ ${idA}, ${idB} ]`);
+    expect(materialiseShareLists(written ?? '')).toBeNull();
+  });
+
+  it('writes the lists out before an edit, so a peer paired later shares nothing it was not given', () => {
+    const paired = addPeer(legacy, { id: idC, name: 'desk', address: '' });
+    expect(parse(paired).folders.map((f) => f.shareWith)).toEqual([[idA, idB], [idA, idB]]);
+    expect(parse(shareFolder(paired, 'docs', idC)).folders.map((f) => f.shareWith)).toEqual([[idA, idB, idC], [idA, idB]]);
+  });
+
+  it('shares and unshares one folder with one peer, twice changing nothing more', () => {
+    const base = addFolder(`name: n\n${peers}`, { id: 'docs', path: '/srv/docs', shareWith: [], mode: 'send-receive' });
+    expect(parse(base).folders[0]?.shareWith).toEqual([]);
+    const shared = shareFolder(shareFolder(base, 'docs', idA.toUpperCase()), 'docs', idA);
+    expect(parse(shared).folders[0]?.shareWith).toEqual([idA]);
+    expect(parse(unshareFolder(unshareFolder(shared, 'docs', idA), 'docs', idA)).folders[0]?.shareWith).toEqual([]);
+  });
+
+  it('says which folder is missing when sharing one that is not listed', () => {
+    expect(errorOf(() => shareFolder(legacy, 'music', idA)).message).toBe('no folder music in config.yaml');
+  });
+
+  it('sets a folder mode', () => {
+    expect(parse(setFolderMode(legacy, 'pics', 'receive-only')).folders.map((f) => f.mode)).toEqual(['send-receive', 'receive-only']);
+  });
+});
+
+describe('keys never sync', () => {
+  const folder = (path: string) => `name: n\nfolders:\n  - id: f\n    path: ${path}\n    shareWith: []\n`;
+  it.each([
+    { what: 'is the home', path: '/home/ada/.wizard', says: 'contains the Wizard home /home/ada/.wizard' },
+    { what: 'contains the home', path: '/home/ada', says: 'contains the Wizard home /home/ada/.wizard' },
+    { what: 'lies inside the home', path: '/home/ada/.wizard/docs', says: 'is inside the Wizard home /home/ada/.wizard' },
+  ])('refuses a folder that $what, in one line at the path', ({ path, says }) => {
+    const err = errorOf(() => parse(folder(path), '/home/ada/.wizard'));
+    expect(err.message).toContain(`config.yaml:4: folder 'f' path ${path} ${says}`);
+    expect(err.message).not.toContain('\n');
+  });
+
+  it('refuses a folder whose symlinks lead to the home', () => {
+    const realPath = (p: string) => (p.startsWith('/data/link') ? p.replace('/data/link', '/home/ada') : p);
+    expect(errorOf(() => parse(folder('/data/link'), '/home/ada/.wizard', realPath)).message).toContain('contains the Wizard home');
+  });
+
+  it('takes a folder beside the home', () => {
+    expect(parse(folder('/home/ada/Documents'), '/home/ada/.wizard').folders[0]?.path).toBe('/home/ada/Documents');
+  });
+});
