@@ -35,6 +35,7 @@ import { TransferSlots } from './sync/transfer-slots.js';
 import { ServeBudget } from './sync/serve-budget.js';
 import { shortId } from './versions/vector.js';
 import { WorkerPool } from './workers/pool.js';
+import { processStatus } from './status/process-status.js';
 
 /** Default port of the Wizard protocol. */
 export const DEFAULT_PORT = 7842;
@@ -93,7 +94,7 @@ export class WizardNode {
   private readonly monotonicMs: () => number;
   private readonly umask: number;
   /** Hashing and delta work, off the event loop; as many threads as the `hashers` limit. */
-  private readonly pool = new WorkerPool(() => this.config.limits.hashers);
+  private readonly pool: WorkerPool;
   /** At most `limits.transfers` downloads at once, across every folder and peer. */
   private readonly slots = new TransferSlots(() => this.config.limits.transfers);
   /** The bandwidth limits, shared by every peer and read from the config on each use. */
@@ -107,6 +108,7 @@ export class WizardNode {
     this.monotonicMs = deps.monotonicMs ?? (() => performance.now());
     this.umask = deps.umask ?? readUmask();
     this.steady = new SteadyTime(deps.clock, this.monotonicMs);
+    this.pool = new WorkerPool(() => this.config.limits.hashers, { clock: deps.clock });
     this.purger = new TrashPurger({
       clock: deps.clock,
       monotonicMs: this.monotonicMs,
@@ -250,6 +252,7 @@ export class WizardNode {
       settings: settingsOf(this.config),
       services: this.deps.supervisor.status(),
       ...(this.configProblem === undefined ? {} : { configProblem: this.configProblem }),
+      process: processStatus(this.pool.threads()),
     };
   }
 

@@ -2,8 +2,11 @@
  * A small pool of worker threads for jobs.ts, sized by the `hashers` limit
  * (read at each dispatch, so a hot reload takes effect as jobs finish). Jobs
  * queue in order; a worker that dies fails its job and is replaced on demand.
+ * Threads start when jobs come and end when none came for a while: each holds
+ * a V8 isolate of several MiB, and a synced folder at rest needs none.
  */
 import { Worker } from 'node:worker_threads';
+import { type Clock, systemClock } from '../core/clock.js';
 import { WizardError, type ErrorCode } from '../core/errors.js';
 import { runJob, type JobKind, type Jobs } from './jobs.js';
 import type { JobReply } from './worker.js';
@@ -24,17 +27,43 @@ export const inlineRunner: JobRunner = {
 
 type Task = { kind: JobKind; args: unknown; resolve: (v: unknown) => void; reject: (e: Error) => void };
 
+/** How long a thread may wait for a job before it ends; a scan or a pull round keeps it busy well within this. */
+export const WORKER_IDLE_MS = 15_000;
+
+/** What a pool may be given besides its size. */
+export interface WorkerPoolOptions {
+  /** The compiled worker; the one beside this module by default. */
+  readonly script?: URL;
+  /** Times the idle end of threads. */
+  readonly clock?: Clock;
+  /** How long an idle thread lives; WORKER_IDLE_MS by default. */
+  readonly idleMs?: number;
+}
+
 /** Worker threads running jobs.ts. */
 export class WorkerPool implements JobRunner {
-  private readonly idle: Worker[] = [];
+  /** Idle threads, the most recently used last, each with the cancel of its end timer. */
+  private readonly idle: { worker: Worker; cancelEnd: () => void }[] = [];
   private readonly busy = new Set<Worker>();
   private readonly queue: Task[] = [];
   private closed = false;
+  private readonly script: URL;
+  private readonly clock: Clock;
+  private readonly idleMs: number;
 
   constructor(
     private readonly size: () => number,
-    private readonly script = new URL('./worker.js', import.meta.url),
-  ) {}
+    options: WorkerPoolOptions = {},
+  ) {
+    this.script = options.script ?? new URL('./worker.js', import.meta.url);
+    this.clock = options.clock ?? systemClock;
+    this.idleMs = options.idleMs ?? WORKER_IDLE_MS;
+  }
+
+  /** Threads alive now, busy or idle. */
+  threads(): number {
+    return this.idle.length + this.busy.size;
+  }
 
   run<K extends JobKind>(kind: K, args: Jobs[K]['args']): Promise<Jobs[K]['result']> {
     if (this.closed) return Promise.reject(new WizardError('CLOSED', 'worker pool is closed'));
@@ -47,7 +76,8 @@ export class WorkerPool implements JobRunner {
   async close(): Promise<void> {
     this.closed = true;
     for (const t of this.queue.splice(0)) t.reject(new WizardError('CLOSED', 'worker pool closed'));
-    const all = [...this.idle, ...this.busy];
+    for (const { cancelEnd } of this.idle) cancelEnd();
+    const all = [...this.idle.map(({ worker }) => worker), ...this.busy];
     this.idle.length = 0;
     this.busy.clear();
     await Promise.all(all.map((w) => w.terminate()));
@@ -55,13 +85,29 @@ export class WorkerPool implements JobRunner {
 
   private dispatch(): void {
     while (this.queue.length > 0) {
-      let worker = this.idle.pop();
+      const spare = this.idle.pop();
+      spare?.cancelEnd();
+      let worker = spare?.worker;
       if (worker === undefined) {
         if (this.busy.size >= Math.max(1, this.size())) return;
         worker = new Worker(this.script);
       }
       this.start(worker, this.queue.shift() as Task);
     }
+  }
+
+  /** Puts a thread among the idle ones, to end if no job takes it within idleMs. */
+  private rest(worker: Worker): void {
+    const spare = {
+      worker,
+      cancelEnd: this.clock.setTimer(this.idleMs, () => {
+        const at = this.idle.indexOf(spare);
+        if (at < 0) return;
+        this.idle.splice(at, 1);
+        void worker.terminate();
+      }),
+    };
+    this.idle.push(spare);
   }
 
   private start(worker: Worker, task: Task): void {
@@ -77,7 +123,7 @@ export class WorkerPool implements JobRunner {
     };
     const onMessage = (reply: JobReply) => {
       done();
-      if (!this.closed && this.idle.length + this.busy.size < Math.max(1, this.size())) this.idle.push(worker);
+      if (!this.closed && this.threads() < Math.max(1, this.size())) this.rest(worker);
       else void worker.terminate();
       if (reply.ok) task.resolve(reply.result);
       else task.reject(new WizardError(reply.code as ErrorCode, reply.message));

@@ -21,7 +21,7 @@ let pool: WorkerPool;
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'wizard-hashfile-'));
-  pool = new WorkerPool(() => 2, workerScript);
+  pool = new WorkerPool(() => 2, { script: workerScript });
 });
 
 afterAll(async () => {

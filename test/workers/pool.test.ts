@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasCode } from '../../src/core/errors.js';
 import { statKey } from '../../src/index/hash.js';
 import { inlineRunner, WorkerPool } from '../../src/workers/pool.js';
+import { FakeClock } from '../support/clock.js';
 import { seededBytes } from '../support/random.js';
 
 const workerScript = new URL('../../dist/workers/worker.js', import.meta.url);
@@ -17,7 +18,7 @@ let pool: WorkerPool;
 
 beforeAll(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'wizard-pool-'));
-  pool = new WorkerPool(() => 2, workerScript);
+  pool = new WorkerPool(() => 2, { script: workerScript });
 });
 
 afterAll(async () => {
@@ -47,8 +48,30 @@ describe('WorkerPool', () => {
     expect(hasCode(err, 'CHANGED')).toBe(true);
   });
 
+  it('ends a thread no job came to within the idle time, and starts one again for the next job', async () => {
+    const clock = new FakeClock(0);
+    const resting = new WorkerPool(() => 2, { script: workerScript, clock, idleMs: 1_000 });
+    try {
+      const file = path.join(dir, 'rest');
+      writeFileSync(file, 'abc');
+      const job = { path: file, stat: statKey(statSync(file)) };
+      const first = await resting.run('hash', job);
+      expect(resting.threads()).toBe(1);
+      clock.advance(999);
+      expect(resting.threads()).toBe(1);
+      clock.advance(1);
+      expect(resting.threads()).toBe(0);
+      expect(clock.pendingTimers()).toBe(0);
+      expect((await resting.run('hash', job)).hash).toBe(first.hash);
+      expect(resting.threads()).toBe(1);
+    } finally {
+      await resting.close();
+    }
+    expect(clock.pendingTimers()).toBe(0);
+  });
+
   it('refuses jobs once closed', async () => {
-    const closed = new WorkerPool(() => 1, workerScript);
+    const closed = new WorkerPool(() => 1, { script: workerScript });
     await closed.close();
     await expect(closed.run('hash', { path: 'x', stat: { size: 0, mtimeMs: 0, inode: 0 } })).rejects.toThrow('closed');
   });
