@@ -39,7 +39,7 @@ import type { TransferSlots } from './transfer-slots.js';
 import { Trash } from './trash.js';
 import { FolderIgnoreRules } from './ignore-rules.js';
 import { ScanQueue } from './scan-queue.js';
-import { ScanPass } from './scan-pass.js';
+import { type FullScans, ScanPass } from './scan-pass.js';
 import { ChangeRecorder } from './change-recorder.js';
 import { HandOffs } from './hand-offs.js';
 import { LandedPaths } from './landed-paths.js';
@@ -115,6 +115,8 @@ export interface FolderStatus {
   readonly watchProblem?: string;
   /** Paths the scans could not sync (see SkippedPaths): how many, and the first few with why. */
   readonly skipped?: { readonly count: number; readonly examples: Skipped[] };
+  /** Whole-folder scans completed since the daemon started, and how long the last one took. */
+  readonly fullScans: FullScans;
 }
 
 /** Longest `stop` waits for pulls under way to land or give up. */
@@ -376,6 +378,7 @@ export class Folder {
       bytesLeft: Math.max(0, this.pulls.bytesPlanned - this.transfers.list().reduce((n, t) => n + t.bytesDone, 0)),
       ...(watchProblem === undefined ? {} : { watchProblem }),
       ...(skipped === undefined ? {} : { skipped }),
+      fullScans: this.scanPass.fullScans,
     };
   }
 

@@ -53,9 +53,19 @@ export interface ScanPassDeps
   readonly afterRestart: () => boolean;
 }
 
+/** Whole-folder scans (the first, the periodic rescan, one after new ignore rules or settings) that ran to the end: how many, and the last one's length. */
+export interface FullScans {
+  readonly count: number;
+  /** How long the last one took, from its start to its last commit. */
+  readonly lastMs: number;
+  /** When it ended (wall clock). */
+  readonly lastAtMs: number;
+}
+
 /** Runs a folder's scans. */
 export class ScanPass {
   private scansRunning = 0;
+  private full: FullScans = { count: 0, lastMs: 0, lastAtMs: 0 };
   /** Scans were skipped while no ignore rules could be read. */
   private scansHeld = false;
 
@@ -64,6 +74,11 @@ export class ScanPass {
   /** Whether a scan is running now. */
   get isScanning(): boolean {
     return this.scansRunning > 0;
+  }
+
+  /** The whole-folder scans that completed, for status: a scan of a small tree is over before any poll of `isScanning` sees it. */
+  get fullScans(): FullScans {
+    return this.full;
   }
 
   /** Scans `paths`, recording deletions only under `deletable` (see `Folder.queueScan`). */
@@ -110,7 +125,9 @@ export class ScanPass {
         await this.deps.recorder.hashedApart();
       }
       committed.push(...(await this.deps.recorder.commitScanned(deletions)));
-      this.deps.log.debug({ roots: roots.slice(0, 20), rootCount: roots.length, committed: committed.length, first: committed.slice(0, 5), ms: Math.round(this.deps.monotonicMs() - startedAt) }, 'scanned');
+      const ms = Math.round(this.deps.monotonicMs() - startedAt);
+      if (roots.includes('')) this.full = { count: this.full.count + 1, lastMs: ms, lastAtMs: this.deps.clock.now() };
+      this.deps.log.debug({ roots: roots.slice(0, 20), rootCount: roots.length, committed: committed.length, first: committed.slice(0, 5), ms }, 'scanned');
       if (committed.length > 0) this.deps.announce();
       // A local change can settle what a pull was waiting for (or supersede it); a whole-folder
       // scan (the first, or new ignore rules) may have made any path pullable.

@@ -15,12 +15,13 @@ const snapshot = (over: Partial<StatusSnapshot> = {}): StatusSnapshot => ({
   name: 'alpha',
   listen: '127.0.0.1:7842',
   peers: [{ id: peerId, name: 'beta', address: '10.0.0.2:7842', connected: true, bytesSent: 1024, bytesReceived: 0 }],
-  folders: [{ id: 'docs', path: '/srv/docs', state: 'syncing', files: 3, bytes: 2048, inSync: false, pending: 2, heldDeletions: 0, bytesLeft: 3 * 1024 * 1024 }],
+  folders: [{ id: 'docs', path: '/srv/docs', state: 'syncing', files: 3, bytes: 2048, inSync: false, pending: 2, heldDeletions: 0, bytesLeft: 3 * 1024 * 1024, fullScans: { count: 1, lastMs: 20, lastAtMs: 0 } }],
   errors: [],
   transfers: [],
   transferSlots: { running: 0, files: 0, waiting: 0, peak: 0 },
   settings: { limits: { transfers: 4, hashers: 2, bandwidthUp: 0, bandwidthDown: 0, debounceMs: 50 }, compression: 'auto', trashRetentionDays: 30, rescanIntervalS: 600, logLevel: 'info', trust: 'ca', revoked: 0 },
   services: [{ name: 'folder:docs', state: 'running', restarts: 0 }],
+  process: { rssBytes: 90 * 1024 * 1024, heapUsedBytes: 20 * 1024 * 1024, heapTotalBytes: 30 * 1024 * 1024, externalBytes: 3 * 1024 * 1024, arrayBuffersBytes: 1024 * 1024, workerThreads: 0 },
   ...over,
 });
 

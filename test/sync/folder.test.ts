@@ -582,3 +582,19 @@ describe('the deletion budget over a real folder (issue 15)', () => {
     expect(folder.status().heldDeletions).toBe(0);
   });
 });
+
+describe('full scans in status', () => {
+  it('are counted with their length, a rescan of a small tree included though it ends before any poll could see it scanning', async () => {
+    writeOld(path.join(root, 'a.txt'), 'a');
+    const folder = newFolder();
+    await folder.start();
+    const first = folder.status().fullScans;
+    expect(first.count).toBe(1);
+    folder.queueScan(['sub']);
+    folder.queueScan(['']);
+    await waitFor('the rescan counted', () => folder.status().fullScans.count === 2, 10_000);
+    const second = folder.status().fullScans;
+    expect(second.lastAtMs).toBeGreaterThanOrEqual(first.lastAtMs);
+    expect(second.lastMs).toBeGreaterThanOrEqual(0);
+  });
+});
