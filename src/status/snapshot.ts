@@ -10,6 +10,7 @@ import type { CodecStatus } from '../transport/codec-chooser.js';
 import type { ViolationStatus } from '../transport/violation-backoff.js';
 import type { RefusedEntries } from '../sync/counter-refusals.js';
 import type { LogSinkStatus } from '../core/log-sink.js';
+import type { ProcessStatus } from './process-status.js';
 
 /** A download in progress and its folder. */
 export interface FolderTransfer extends TransferStatus {
@@ -82,6 +83,8 @@ export interface StatusSnapshot {
   readonly configProblem?: ConfigProblem;
   /** Present once the log left stdout (its reader went away), or lines were dropped. */
   readonly log?: LogSinkStatus;
+  /** The daemon's memory and threads. */
+  readonly process: ProcessStatus;
 }
 
 /** The settings of a config, as status shows them. */

@@ -44,7 +44,7 @@ describe('wizard status', () => {
     const res = await runCli(a.home, ['status', '--json']);
     expect(res.code).toBe(0);
     const s = JSON.parse(res.stdout) as Record<string, unknown>;
-    expect(Object.keys(s).sort()).toEqual(['errors', 'folders', 'id', 'listen', 'name', 'peers', 'services', 'settings', 'transferSlots', 'transfers']);
+    expect(Object.keys(s).sort()).toEqual(['errors', 'folders', 'id', 'listen', 'name', 'peers', 'process', 'services', 'settings', 'transferSlots', 'transfers']);
     expect(s.peers).toEqual([
       {
         id: b.id,
@@ -62,6 +62,13 @@ describe('wizard status', () => {
     expect(s.transfers).toEqual([]);
     expect(s.transferSlots).toEqual({ running: 0, files: 0, waiting: 0, peak: expect.any(Number) as number });
     expect(s.settings).toMatchObject({ trashRetentionDays: 30, logLevel: 'info' });
+    // The daemon's memory by kind; the heap is part of the resident set.
+    const proc = s.process as { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number; externalBytes: number; arrayBuffersBytes: number; workerThreads: number };
+    expect(proc.rssBytes).toBeGreaterThan(proc.heapUsedBytes);
+    expect(proc.heapTotalBytes).toBeGreaterThanOrEqual(proc.heapUsedBytes);
+    expect(proc.workerThreads).toBeGreaterThanOrEqual(0);
+    const folder = (s.folders as Array<{ id: string; fullScans: { count: number; lastMs: number } }>).find((f) => f.id === 'shared');
+    expect(folder?.fullScans.count).toBeGreaterThanOrEqual(1);
     // Every long-running part is supervised and healthy.
     const services = s.services as Array<{ name: string; state: string; restarts: number }>;
     for (const name of ['folder:shared', 'trash-purger', 'control-socket', 'config-watcher']) {
