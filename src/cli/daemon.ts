@@ -12,6 +12,12 @@ import { IndexStore } from '../index/store.js';
 import { WizardNode } from '../node.js';
 import { type ControlServer, controlSocketPath, serveControl, type ControlHandler } from '../status/control.js';
 import { Supervisor } from '../supervisor/supervisor.js';
+import { metricsRegistry } from '../gui/metrics.js';
+import { type GuiServer, startGuiServer } from '../gui/server.js';
+import { loadOrCreateGuiToken } from '../gui/token.js';
+
+/** The supervised web server's name in status. */
+const GUI_SERVICE = 'web-server';
 import { certsDir, indexPath, isInitialised, logFilePath } from './home.js';
 import { initHome } from './init.js';
 
@@ -75,7 +81,12 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
     initial: config,
     onChange: (next) => {
       log.info('config changed; applying');
+      const guiMoved = next.gui.listen !== guiListen;
       node.applyConfig(next);
+      if (guiMoved) {
+        guiListen = next.gui.listen;
+        void supervisor.remove(GUI_SERVICE).then(() => supervisor.add(guiService));
+      }
     },
     onError: (err) => {
       log.error({ file: err.file, line: err.line }, `config not applied, the last good one stays in force: ${err.message}`);
@@ -96,7 +107,7 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
     if (req.cmd === 'resume') return Promise.resolve({ folder: req.folder, released: node.resume(req.folder) });
     if (req.cmd === 'why') return node.why(req.folder, req.path);
     const logStatus = sink.status();
-    return Promise.resolve(logStatus === undefined ? node.status() : { ...node.status(), log: logStatus });
+    return Promise.resolve({ ...node.status(), ...(logStatus === undefined ? {} : { log: logStatus }), ...(gui === undefined ? {} : { gui: { url: gui.url } }) });
   };
   // Served once outside the supervisor: a second daemon on this home must fail to start, not retry.
   let control: ControlServer | undefined = await serveControl(controlSocketPath(home), handle);
@@ -114,6 +125,22 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
       control = undefined;
     },
   });
+  // The web server (metrics): its token is made once and kept in the home, for a scraper's credentials_file.
+  let guiListen = config.gui.listen;
+  let gui: GuiServer | undefined;
+  const metrics = metricsRegistry(() => node.status());
+  const guiService = {
+    name: GUI_SERVICE,
+    start: async (crash: (err: unknown) => void) => {
+      gui = await startGuiServer({ listen: guiListen, token: loadOrCreateGuiToken(home), metrics, log: log.child({ part: 'web' }) });
+      gui.onError(crash);
+    },
+    stop: async () => {
+      await gui?.close();
+      gui = undefined;
+    },
+  };
+  void supervisor.add(guiService);
   void supervisor.add({
     name: 'config-watcher',
     start: (crash) => {

@@ -44,6 +44,8 @@ export interface Config {
   /** Outgoing deletions pause for confirmation (`wizard resume`) past either bound. */
   deletionBudget: { percent: number; perMinute: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' };
+  /** The daemon's web server (metrics): a loopback host:port; port 0 takes a free one. */
+  gui: { listen: string };
 }
 
 /** The settings that have a default; the rest come from the user or from commands. */
@@ -60,6 +62,7 @@ export const DEFAULTS: Readonly<ConfigDefaults> = Object.freeze({
   rescanIntervalS: 600,
   deletionBudget: Object.freeze({ percent: 50, perMinute: 1000 }),
   log: Object.freeze({ level: 'info' }),
+  gui: Object.freeze({ listen: '127.0.0.1:7843' }),
 });
 
 const TRUST = ['ca', 'allowlist'] as const;
@@ -79,7 +82,7 @@ export function parseConfig(text: string, file: string, opts: ParseOptions): Con
   const root = ctx.doc.contents;
   if (root === null) fail(ctx, null, 'name is required: the config is empty');
   if (!isMap(root)) fail(ctx, root, 'the config must be a map of settings (name: ..., listen: ...)');
-  const top = fields(ctx, root, ['name', 'listen', 'trust', 'folders', 'peers', 'revoked', 'declinedFolders', 'limits', 'compression', 'trash', 'tombstoneDays', 'rescanIntervalS', 'deletionBudget', 'log']);
+  const top = fields(ctx, root, ['name', 'listen', 'trust', 'folders', 'peers', 'revoked', 'declinedFolders', 'limits', 'compression', 'trash', 'tombstoneDays', 'rescanIntervalS', 'deletionBudget', 'log', 'gui']);
   const at = (key: string): Node | null => top.get(key)?.value ?? null;
 
   const nameNode = at('name');
@@ -115,7 +118,19 @@ export function parseConfig(text: string, file: string, opts: ParseOptions): Con
     rescanIntervalS: num(top, 'rescanIntervalS', 'rescanIntervalS', DEFAULTS.rescanIntervalS, 10, 86_400),
     deletionBudget: deletionBudget(fields(ctx, at('deletionBudget'), ['percent', 'perMinute']), num),
     log: { level: oneOf(ctx, fields(ctx, at('log'), ['level']).get('level')?.value ?? null, 'log.level', LOG_LEVELS, DEFAULTS.log.level) },
+    gui: { listen: guiListen(ctx, fields(ctx, at('gui'), ['listen']).get('listen')?.value ?? null) },
   };
+}
+
+/** The web server answers this machine only: anyone else reaches it through an SSH tunnel, never the network. */
+function guiListen(ctx: Ctx, node: Node | null): string {
+  if (node === null) return DEFAULTS.gui.listen;
+  const v = hostPort(ctx, node, 'gui.listen', 0);
+  const host = v.slice(0, v.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  if (!(host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host))) {
+    fail(ctx, node, `gui.listen must be a loopback address such as 127.0.0.1:7843 (got ${JSON.stringify(v)}); from another machine, reach it through an SSH tunnel`);
+  }
+  return v;
 }
 
 function deletionBudget(
@@ -216,6 +231,11 @@ export function renderNewConfig(init: { name: string; listen: string; folders: F
     'log:',
     '  # fatal, error, warn, info, debug or trace.',
     `  level: ${d.log.level}`,
+    "# The daemon's web server on this machine: Prometheus metrics at /metrics, with the token in",
+    "# the file gui-token beside this one as a bearer. A loopback host:port; when the port is taken,",
+    '# a free one is used and logged.',
+    'gui:',
+    `  listen: ${yamlValue(d.gui.listen)}`,
     '',
   ].join('\n');
 }

@@ -85,6 +85,8 @@ export interface StatusSnapshot {
   readonly log?: LogSinkStatus;
   /** The daemon's memory and threads. */
   readonly process: ProcessStatus;
+  /** Where the daemon's web server (metrics) answers, while it runs. */
+  readonly gui?: { readonly url: string };
 }
 
 /** The settings of a config, as status shows them. */

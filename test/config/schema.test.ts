@@ -62,6 +62,7 @@ describe('parseConfig', () => {
         'rescanIntervalS: 60',
         'deletionBudget: { percent: 25, perMinute: 100 }',
         'log: { level: debug }',
+        'gui: { listen: "[::1]:0" }',
       ].join('\n'),
     );
     expect(c).toEqual({
@@ -83,6 +84,7 @@ describe('parseConfig', () => {
       rescanIntervalS: 60,
       deletionBudget: { percent: 25, perMinute: 100 },
       log: { level: 'debug' },
+      gui: { listen: '[::1]:0' },
     });
   });
 
@@ -129,6 +131,7 @@ const rejections: Rejection[] = [
   { description: 'typo at top level', text: 'name: n\ncompresion: lz4\n', line: 2, says: "unknown key 'compresion' (did you mean 'compression'?)" },
   { description: 'typo in limits', text: 'name: n\nlimits:\n  hashers: 2\n  transfer: 3\n', line: 4, says: "unknown key 'transfer' (did you mean 'transfers'?)" },
   { description: 'typo in bandwidth', text: 'name: n\nlimits:\n  bandwidth:\n    upp: 1\n', line: 4, says: "did you mean 'up'?" },
+  { description: 'gui on a network address', text: 'name: n\ngui:\n  listen: 0.0.0.0:7843\n', line: 3, says: 'gui.listen must be a loopback address such as 127.0.0.1:7843 (got "0.0.0.0:7843"); from another machine, reach it through an SSH tunnel' },
   { description: 'unknown key in a folder', text: 'name: n\nfolders:\n  - id: f\n    path: /a\n    owner: ro\n', line: 5, says: "unknown key 'owner'" },
   { description: 'folder mode unknown', text: 'name: n\nfolders:\n  - id: f\n    path: /a\n    mode: ro\n', line: 5, says: "folder 'f' mode must be one of send-receive, send-only, receive-only" },
   { description: 'folder shareWith not a list', text: 'name: n\nfolders:\n  - id: f\n    path: /a\n    shareWith: laptop\n', line: 5, says: "folder 'f' shareWith must be a list" },

@@ -4,9 +4,11 @@
  * hostile names from a peer escaped, and a restored file reaching the peer.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, runCli, type TestNode, startPairedNodes } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
@@ -44,7 +46,7 @@ describe('wizard status', () => {
     const res = await runCli(a.home, ['status', '--json']);
     expect(res.code).toBe(0);
     const s = JSON.parse(res.stdout) as Record<string, unknown>;
-    expect(Object.keys(s).sort()).toEqual(['errors', 'folders', 'id', 'listen', 'name', 'peers', 'process', 'services', 'settings', 'transferSlots', 'transfers']);
+    expect(Object.keys(s).sort()).toEqual(['errors', 'folders', 'gui', 'id', 'listen', 'name', 'peers', 'process', 'services', 'settings', 'transferSlots', 'transfers']);
     expect(s.peers).toEqual([
       {
         id: b.id,
@@ -71,7 +73,7 @@ describe('wizard status', () => {
     expect(folder?.fullScans.count).toBeGreaterThanOrEqual(1);
     // Every long-running part is supervised and healthy.
     const services = s.services as Array<{ name: string; state: string; restarts: number }>;
-    for (const name of ['folder:shared', 'trash-purger', 'control-socket', 'config-watcher']) {
+    for (const name of ['folder:shared', 'trash-purger', 'control-socket', 'web-server', 'config-watcher']) {
       expect(services).toContainEqual({ name, state: 'running', restarts: 0 });
     }
   });
@@ -189,3 +191,61 @@ describe('wizard trash restore with running daemons', () => {
     expect(readFileSync(path.join(a.folder, 'precious.txt'), 'utf8')).toBe('do not lose me');
   });
 });
+
+describe('GET /metrics on the web server', () => {
+  const urlOf = async (node: TestNode) => {
+    const s = (await node.daemon?.status()) as unknown as { gui?: { url: string } };
+    if (s.gui === undefined) throw new Error(`${node.name} reports no web server`);
+    return s.gui.url;
+  };
+  const tokenOf = (node: TestNode) => readFileSync(path.join(node.home, 'gui-token'), 'utf8').trim();
+
+  it('answers in the Prometheus text format, with the same figures as status, for the token as a bearer', async () => {
+    const res = await fetch(`${await urlOf(a)}/metrics`, { headers: { authorization: `Bearer ${tokenOf(a)}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const families = new Map(parsePrometheusTextFormat(await res.text()).map((f) => [f.name, f]));
+    const status = await a.daemon?.status();
+    const shared = status?.folders.find((f) => f.id === 'shared');
+    expect(families.get('wizard_folder_files')?.metrics).toContainEqual({ value: String(shared?.files), labels: { folder: 'shared' } });
+    expect(families.get('wizard_peer_connected')?.metrics).toContainEqual({ value: '1', labels: { peer: b.id, peer_name: 'beta' } });
+    expect(families.get('wizard_peer_sent_bytes_total')?.type).toBe('COUNTER');
+    expect(Number(families.get('wizard_folder_full_scans_total')?.metrics[0]?.value)).toBeGreaterThanOrEqual(1);
+    expect(Number(families.get('wizard_process_resident_memory_bytes')?.metrics[0]?.value)).toBeGreaterThan(0);
+  });
+
+  it('refuses a request without the token (401), with a wrong one (401), and one whose Host is not this machine (403), saying nothing else', async () => {
+    const url = await urlOf(a);
+    const port = new URL(url).port;
+    const bare = await fetch(`${url}/metrics`);
+    expect([bare.status, await bare.text()]).toEqual([401, 'Unauthorized\n']);
+    const wrong = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${'x'.repeat(43)}` } });
+    expect(wrong.status).toBe(401);
+    // A rebinding attack: a page on evil.example whose name now points at 127.0.0.1 sends its own Host.
+    const rebound = await rawGet(Number(port), '/metrics', { host: `evil.example:${port}`, authorization: `Bearer ${tokenOf(a)}` });
+    expect([rebound.status, rebound.body]).toEqual([403, 'Forbidden\n']);
+  });
+
+  it('keeps its token in a file only the user can read, and takes a free port when the configured one is taken', async () => {
+    for (const node of [a, b]) expect(statSync(path.join(node.home, 'gui-token')).mode & 0o777).toBe(0o600);
+    // Both nodes were configured with 127.0.0.1:7843: at most one has it, and both answer.
+    const [ua, ub] = [await urlOf(a), await urlOf(b)];
+    expect(ua).not.toBe(ub);
+    const res = await fetch(`${ub}/metrics`, { headers: { authorization: `Bearer ${tokenOf(b)}` } });
+    expect(res.status).toBe(200);
+  });
+});
+
+/** A GET with exactly these headers (fetch does not let a caller set Host). */
+function rawGet(port: number, pathName: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: pathName, headers, setHost: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
