@@ -10,7 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, runCli, type TestNode, startPairedNodes } from '../support/daemon.js';
+import { configPath } from '../../src/config/file.js';
+import { cleanup, freePort, runCli, type TestNode, startPairedNodes } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/wizard.js');
@@ -232,6 +233,15 @@ describe('GET /metrics on the web server', () => {
     const [ua, ub] = [await urlOf(a), await urlOf(b)];
     expect(ua).not.toBe(ub);
     const res = await fetch(`${ub}/metrics`, { headers: { authorization: `Bearer ${tokenOf(b)}` } });
+    expect(res.status).toBe(200);
+  });
+
+  it('moves to the new address when gui.listen is edited, live', async () => {
+    const port = await freePort();
+    const file = configPath(b.home);
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^( +listen:) .*$/m, `$1 127.0.0.1:${port}`));
+    await waitFor('the web server on the new port', async () => (await urlOf(b)) === `http://127.0.0.1:${port}`, 10_000);
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${tokenOf(b)}` } });
     expect(res.status).toBe(200);
   });
 });
