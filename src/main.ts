@@ -12,6 +12,7 @@ import { homeOf } from './cli/io.js';
 import { registerTrash } from './cli/trash.js';
 import { registerConflicts } from './cli/conflicts.js';
 import { registerConfigCommands } from './cli/config-commands.js';
+import { registerEnrolCommands } from './cli/enrol-commands.js';
 import { initHome } from './cli/init.js';
 import { runDaemon } from './cli/daemon.js';
 import { pair } from './cli/pair.js';
@@ -169,6 +170,7 @@ function buildProgram(setExit: (code: number) => void, outputs: Outputs): Comman
   registerTrash(program, io);
   registerConflicts(program, io);
   registerConfigCommands(program, io);
+  registerEnrolCommands(program, io);
   return program;
 }
 

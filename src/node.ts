@@ -4,6 +4,7 @@
  * together; the logic lives in the parts.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { NodeCredentials } from './certs/store.js';
@@ -36,6 +37,8 @@ import { ServeBudget } from './sync/serve-budget.js';
 import { shortId } from './versions/vector.js';
 import { WorkerPool } from './workers/pool.js';
 import { processStatus } from './status/process-status.js';
+import { TrustService } from './trust/trust-service.js';
+import type { InviteRequest } from './trust/enrol-server.js';
 
 /** Default port of the Wizard protocol. */
 export const DEFAULT_PORT = 7842;
@@ -102,6 +105,8 @@ export class WizardNode {
   private readonly download = new TokenBucket(() => this.config.limits.bandwidthDown, () => this.deps.clock.now());
   /** Disk reads and hashing done for peers' requests, shared fairly between the links asking. */
   private readonly serving: ServeBudget;
+  /** Enrolment by invite, introductions, and the CA-signed revocation list. */
+  private readonly trust: TrustService;
 
   constructor(private readonly deps: NodeDeps) {
     this.config = deps.config;
@@ -120,6 +125,19 @@ export class WizardNode {
     this.serving = new ServeBudget({ clock: deps.clock });
     this.violations = new ViolationBackoff(this.monotonicMs, () => deps.clock.now());
     this.refusals = new CounterRefusals({ log: deps.log, now: () => deps.clock.now() });
+    this.trust = new TrustService({
+      home: deps.home,
+      certsDir: path.join(deps.home, 'certs'),
+      caPem: deps.credentials.caPem,
+      nodeId: deps.credentials.nodeId,
+      config: () => this.config,
+      listenPort: () => this.listener?.port ?? 0,
+      clock: deps.clock,
+      log: deps.log,
+      editConfig: (edit) => this.applyConfig(editConfig(deps.home, edit, { homeDir: deps.homeDir })),
+      session: (id) => this.liveSession(id),
+      sessions: () => [...this.links.values()].map((l) => l.session).filter((s) => !s.isClosed),
+    });
     this.dialers = new Dialers({
       supervisor: deps.supervisor,
       clock: deps.clock,
@@ -256,6 +274,16 @@ export class WizardNode {
     };
   }
 
+  /** `wizard invite`: a one-time code for a machine to join by. */
+  invite(req: InviteRequest): { code: string; expiresAtMs: number } {
+    return this.trust.invite(req);
+  }
+
+  /** After `peer remove --revoke` edited the config: with the CA key, a signed list that goes to every peer. */
+  revoke(id: string): { spreads: boolean; version?: number } {
+    return this.trust.revoke(id);
+  }
+
   /** Lets a folder's held deletions go (`wizard resume`); returns how many were held. */
   resume(folderId: string): number {
     const folder = this.folders.get(folderId);
@@ -367,6 +395,7 @@ export class WizardNode {
         this.accept(socket, peerId).catch((err: unknown) => this.deps.log.warn({ err: describeError(err) }, 'inbound connection failed'));
       },
       onError: (err) => this.deps.log.info({ err: describeError(err) }, 'rejected an inbound connection'),
+      onEnrol: (socket) => this.trust.serveEnrolment(socket),
     });
     this.deps.log.info({ listen: formatHostPort(this.listener.host, this.listener.port) }, 'listening');
   }
@@ -384,7 +413,7 @@ export class WizardNode {
       socket.destroy();
       return;
     }
-    if (this.config.revoked.includes(peerId)) {
+    if (this.isRevoked(peerId)) {
       log.warn('refused a revoked node');
       socket.destroy();
       return;
@@ -425,6 +454,10 @@ export class WizardNode {
     const { host, port } = parseHostPort(peer.address, DEFAULT_PORT);
     const log = this.deps.log.child({ peer: short(peer.id) });
     const { socket } = await dial({ host, port, credentials: this.deps.credentials, expectedId: peer.id, signal });
+    if (this.isRevoked(peer.id)) {
+      socket.destroy();
+      throw new WizardError('PEER_AUTH', `peer ${short(peer.id)} is revoked`);
+    }
     const session = this.newSession(socket, peer.id, 'out', log);
     const ours = this.hello(peer.id, 'sync');
     const theirs = await session.handshake(ours);
@@ -461,11 +494,13 @@ export class WizardNode {
       serving: this.serving.open(),
       onRefused: (folder, refused) => this.refusals.note(session.peerId, short(session.peerId), folder, refused),
       onClose: (l, reason) => this.onLinkClosed(l, reason),
+      onTrust: (msg) => this.trust.onMessage(session, msg),
     });
     this.links.set(session.peerId, link);
     this.deps.log.info({ peer: short(session.peerId), name: theirs.name, direction: session.direction }, 'connected');
     try {
       link.start(ours, theirs);
+      this.trust.linkUp(session);
     } catch (err) {
       this.deps.log.warn({ peer: short(session.peerId), err: describeError(err) }, 'index exchange failed; closing');
       session.close(`index exchange failed: ${describeError(err)}`);
@@ -489,16 +524,25 @@ export class WizardNode {
     const address = theirs.listenPort > 0 && host !== '' ? formatHostPort(host, theirs.listenPort) : '';
     const peer: PeerConfig = { id: theirs.id, name: theirs.name, address };
     try {
-      const next = editConfig(this.deps.home, (text) => addPeer(text, peer), { homeDir: this.deps.homeDir });
+      this.applyConfig(editConfig(this.deps.home, (text) => addPeer(text, peer), { homeDir: this.deps.homeDir }));
       this.deps.log.info({ peer: short(peer.id), name: peer.name, address }, 'paired');
-      this.applyConfig(next);
     } catch (err) {
       this.noteError(`pairing with ${short(peer.id)} failed: ${describeError(err)}`, err);
     }
   }
 
   private syncDialers(): void {
-    this.dialers.sync(this.config.peers.filter((p) => p.address !== '' && p.id !== this.id && !this.config.revoked.includes(p.id)));
+    this.dialers.sync(this.config.peers.filter((p) => p.address !== '' && p.id !== this.id && !this.isRevoked(p.id)));
+  }
+
+  /** Revoked here (config.yaml) or by the CA's signed list: refused before any message. */
+  private isRevoked(id: string): boolean {
+    return this.config.revoked.includes(id) || this.trust.isRevoked(id);
+  }
+
+  private liveSession(id: string): PeerSession | undefined {
+    const session = this.links.get(id)?.session;
+    return session === undefined || session.isClosed ? undefined : session;
   }
 
   private hello(peer: string | undefined, intent: Hello['intent']): Hello {

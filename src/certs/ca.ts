@@ -14,7 +14,7 @@
  * authenticate each other. Certificates are built in DER here (der.ts) and
  * signed with node:crypto, which signs with both kinds.
  */
-import { X509Certificate, createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { WizardError, describeError } from '../core/errors.js';
 import {
   TAG,
@@ -108,15 +108,55 @@ export function createCa(commonName: string, now: Date, opts: CertOptions = {}):
 
 /** Issues a node certificate, for both TLS server and client use, signed by `ca` (whatever its key type). */
 export function issueNodeCert(ca: PemPair, nodeName: string, now: Date, opts: CertOptions = {}): PemPair {
+  const keyType = opts.keyType ?? DEFAULT_KEY_TYPE;
+  const key = newKeyPair(keyType);
+  return { certPem: certifyKey(ca, nodeName, key.publicKey, now), keyPem: pemOf(key.privateKey) };
+}
+
+/**
+ * Issues a node certificate for a public key made elsewhere (a joining node's
+ * SubjectPublicKeyInfo, DER), signed by `ca`. Only an ECDSA P-256 key is
+ * taken: the key comes from a node that has proved only that it holds an
+ * invite, so nothing else it might send is parsed or signed. Throws a
+ * 'PROTOCOL' WizardError for any other key.
+ */
+export function issueNodeCertForKey(ca: PemPair, nodeName: string, spkiDer: Uint8Array, now: Date): string {
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
+  } catch (err) {
+    throw new WizardError('PROTOCOL', `the joining node's public key cannot be read: ${describeError(err)}`, { cause: err });
+  }
+  if (publicKey.asymmetricKeyType !== 'ec' || publicKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new WizardError('PROTOCOL', `the joining node's public key is not ECDSA P-256 (got ${publicKey.asymmetricKeyType ?? 'unknown'})`);
+  }
+  return certifyKey(ca, nodeName, publicKey, now);
+}
+
+/** A new ECDSA P-256 key pair for a joining node: the private key PEM, and the public key as SPKI DER to send. */
+export function newNodeKey(): { keyPem: string; spkiDer: Buffer } {
+  const key = newKeyPair('ecdsa-p256');
+  return { keyPem: pemOf(key.privateKey), spkiDer: spkiOf(key.publicKey) };
+}
+
+/** The CA's fingerprint as an invite carries it: SHA-256 of the CA certificate's DER. */
+export function caFingerprintOf(caPem: string): Buffer {
+  return createHash('sha256').update(parseX509(caPem, 'CA certificate').raw).digest();
+}
+
+/** The SPKI DER of the public key in a certificate. */
+export function spkiOfCert(certPem: string): Buffer {
+  return spkiOf(parseX509(certPem, 'certificate').publicKey);
+}
+
+function certifyKey(ca: PemPair, nodeName: string, publicKey: KeyObject, now: Date): string {
   const caParts = caPartsOf(ca.certPem);
   if (!keyMatchesCert(ca.certPem, ca.keyPem)) {
     throw new WizardError('CONFIG', 'the CA key does not belong to the CA certificate');
   }
-  const keyType = opts.keyType ?? DEFAULT_KEY_TYPE;
-  const key = newKeyPair(keyType);
-  const spki = spkiOf(key.publicKey);
-  const usages = keyType === 'rsa-2048' ? [KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment] : [KEY_USAGE.digitalSignature];
-  const certPem = signed(
+  const spki = spkiOf(publicKey);
+  const usages = publicKey.asymmetricKeyType === 'rsa' ? [KEY_USAGE.digitalSignature, KEY_USAGE.keyEncipherment] : [KEY_USAGE.digitalSignature];
+  return signed(
     {
       now,
       // The CA's own name, byte for byte: chain building compares it with the CA's subject.
@@ -135,7 +175,6 @@ export function issueNodeCert(ca: PemPair, nodeName: string, now: Date, opts: Ce
     },
     parsePrivateKey(ca.keyPem, 'CA key'),
   );
-  return { certPem, keyPem: pemOf(key.privateKey) };
 }
 
 /** The type of the key in a certificate or private key PEM, when it is one Wizard makes. */

@@ -3,9 +3,9 @@
  * Keys are readable by the owner only, and every write is atomic so a crash
  * never leaves a half-written key behind.
  */
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../core/atomic-file.js';
 import { WizardError, describeError } from '../core/errors.js';
 import { type PemPair, isSignedBy, keyMatchesCert, nodeIdOf } from './ca.js';
 
@@ -96,27 +96,6 @@ function ensurePrivateDir(dir: string): void {
     fs.chmodSync(dir, DIR_MODE);
   } catch (err) {
     throw new WizardError('CONFIG', `cannot create ${dir}: ${describeError(err)}`, { cause: err });
-  }
-}
-
-/** Temp file in the same directory, fsync, then rename: readers see the old file or the new one, never a torn one. */
-function writeFileAtomic(file: string, data: string, mode: number): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  let fd: number | undefined;
-  try {
-    // 'wx' and the mode at creation: the key is never readable by others, not even briefly.
-    fd = fs.openSync(tmp, 'wx', mode);
-    // The umask may have removed bits from `mode`; chmod sets exactly what was asked.
-    fs.fchmodSync(fd, mode);
-    fs.writeFileSync(fd, data);
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    if (fd !== undefined) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw new WizardError('CONFIG', `cannot write ${file}: ${describeError(err)}`, { cause: err });
   }
 }
 

@@ -12,7 +12,11 @@ import { addFolder, removeFolder, removePeer, revokePeer } from '../config/edit.
 import { configPath, editConfig, parseOptionsFor } from '../config/file.js';
 import { resolvePeerRef } from '../config/peer-ref.js';
 import { parseConfig, type PeerConfig } from '../config/schema.js';
-import { ConfigError, describeError, UsageError } from '../core/errors.js';
+import { ConfigError, describeError, hasCode, UsageError } from '../core/errors.js';
+import { createLogger } from '../core/log.js';
+import { controlRequest } from '../status/control.js';
+import { Revocations } from '../trust/revocations.js';
+import { certsDir } from './home.js';
 import { printable } from './format.js';
 import { type CliIo, configOf, homeOf, reloadDaemon } from './io.js';
 import { parseFolderArg } from './init.js';
@@ -55,6 +59,24 @@ function peerIdFor(peers: readonly PeerConfig[], ref: string, anyNode: boolean):
   if (found.ok) return found.peer.id;
   if (anyNode && /^[0-9a-f]{64}$/i.test(ref.trim())) return ref.trim().toLowerCase();
   throw new UsageError(found.error);
+}
+
+/**
+ * Signs a revocation list with `id` in it when this node holds the CA key:
+ * through the running daemon, which also passes it to its peers, or into the
+ * home when none runs (it goes out at the next start).
+ */
+async function spreadRevocation(home: string, id: string): Promise<{ running: boolean; spreads: boolean; version?: number }> {
+  try {
+    const r = (await controlRequest(home, { cmd: 'revoke', id })) as { spreads: boolean; version?: number };
+    return { running: true, ...r };
+  } catch (err) {
+    if (!hasCode(err, 'NOT_RUNNING')) throw err;
+  }
+  const certs = certsDir(home);
+  const revocations = new Revocations({ home, certsDir: certs, caPem: readFileSync(path.join(certs, 'ca.crt'), 'utf8'), now: () => Date.now(), log: createLogger('silent') });
+  if (!revocations.canSign()) return { running: false, spreads: false };
+  return { running: false, spreads: true, version: revocations.revoke([id]).list.version };
 }
 
 const applied = (running: boolean) => (running ? 'The running daemon applied it.' : "It applies at the next 'wizard start'.");
@@ -130,8 +152,22 @@ export function registerConfigCommands(program: Command, io: CliIo): void {
       const id = peerIdFor(peers, ref, opts.revoke === true);
       const name = peers.find((p) => p.id === id)?.name ?? '';
       editConfig(home, (text) => (opts.revoke === true ? revokePeer(text, id, file) : removePeer(text, id, file)), { homeDir: os.homedir() });
-      const running = await reloadDaemon(home);
-      if (opts.json === true) io.out(JSON.stringify({ id, revoked: opts.revoke === true, daemonNotified: running }));
-      else io.out(`${opts.revoke === true ? 'Revoked' : 'Removed'} ${name === '' ? id : `${printable(name)} (${id})`}. ${applied(running)}`);
+      const who = name === '' ? id : `${printable(name)} (${id})`;
+      if (opts.revoke !== true) {
+        const running = await reloadDaemon(home);
+        if (opts.json === true) io.out(JSON.stringify({ id, revoked: false, daemonNotified: running }));
+        else io.out(`Removed ${who}. ${applied(running)}`);
+        return;
+      }
+      const r = await spreadRevocation(home, id);
+      if (opts.json === true) io.out(JSON.stringify({ id, revoked: true, daemonNotified: r.running, spreads: r.spreads, ...(r.version === undefined ? {} : { version: r.version }) }));
+      else {
+        io.out(`Revoked ${who}. ${applied(r.running)}`);
+        io.out(
+          r.spreads
+            ? `The CA-signed revocation list (version ${r.version ?? 0}) goes to every peer${r.running ? ' now' : " from the next 'wizard start'"}; each refuses the node from then on.`
+            : "The revocation stays local to this node: it does not hold the CA key. Run 'wizard peer remove ID --revoke' on the node that does to refuse it on every node.",
+        );
+      }
     });
 }

@@ -106,6 +106,12 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
     }
     if (req.cmd === 'resume') return Promise.resolve({ folder: req.folder, released: node.resume(req.folder) });
     if (req.cmd === 'why') return node.why(req.folder, req.path);
+    if (req.cmd === 'invite') return Promise.resolve(node.invite(req));
+    if (req.cmd === 'revoke') {
+      // The command edited config.yaml first; the daemon must refuse the node now, not at the file watcher's leisure.
+      watcher.reload();
+      return Promise.resolve(node.revoke(req.id));
+    }
     const logStatus = sink.status();
     return Promise.resolve({ ...node.status(), ...(logStatus === undefined ? {} : { log: logStatus }), ...(gui === undefined ? {} : { gui: { url: gui.url } }) });
   };

@@ -23,7 +23,8 @@ export interface InitOptions {
   readonly now?: Date;
 }
 
-const IGNORE_TEMPLATE = `# Paths Wizard never syncs, in every folder (gitignore syntax).
+/** The master ignore list of a new home. */
+export const IGNORE_TEMPLATE = `# Paths Wizard never syncs, in every folder (gitignore syntax).
 # A folder can add its own in a .wizardignore file at its root.
 # Changes here apply without a restart.
 `;

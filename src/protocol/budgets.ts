@@ -42,6 +42,12 @@ export const MESSAGE_BUDGETS: Readonly<Record<MessageType, MessageBudget>> = {
   close: { maxBytes: 16 * KIB, maxValues: FEW_VALUES },
   ping: { maxBytes: KIB, maxValues: 64 },
   pong: { maxBytes: KIB, maxValues: 64 },
+  'enrol-offer': { maxBytes: 16 * KIB, maxValues: FEW_VALUES },
+  'enrol-request': { maxBytes: 16 * KIB, maxValues: FEW_VALUES },
+  // 256 introduced peers of four short fields each, and 1,000 folder IDs.
+  'enrol-grant': { maxBytes: 256 * KIB, maxValues: 4 * KIB },
+  revocations: { maxBytes: MIB + 16 * KIB, maxValues: FEW_VALUES },
+  introduce: { maxBytes: 128 * KIB, maxValues: 2 * KIB },
 };
 
 /** Values an index batch holds at most as a sender builds it: a quarter of what a receiver accepts. */
@@ -79,12 +85,18 @@ function rulesFor(types: readonly MessageType[], compressed: boolean, refusal: s
  */
 export const GREETING_RULES: MessageRules = rulesFor(['hello', 'close'], false, 'first message was not hello');
 
-/** Once the peer's Hello has been accepted: every type but `hello`, any codec. */
+/** The messages of enrolment (ALPN `wizard-enroll/1`), which never travel in a sync session. */
+export const ENROL_TYPES: readonly MessageType[] = ['enrol-offer', 'enrol-request', 'enrol-grant'];
+
+/** Once the peer's Hello has been accepted: every type but `hello` and the enrolment ones, any codec. */
 export const SESSION_RULES: MessageRules = rulesFor(
-  (Object.keys(MESSAGE_BUDGETS) as MessageType[]).filter((t) => t !== 'hello'),
+  (Object.keys(MESSAGE_BUDGETS) as MessageType[]).filter((t) => t !== 'hello' && !ENROL_TYPES.includes(t)),
   true,
   'second hello',
 );
+
+/** On an enrolment connection: the enrolment messages and `close`, raw (no Hello, no compression). */
+export const ENROL_RULES: MessageRules = rulesFor([...ENROL_TYPES, 'close'], false, 'not an enrolment message');
 
 /** Every type, any codec: for tools and tests that decode whatever a body holds. */
 export const ANY_MESSAGE_RULES: MessageRules = rulesFor(Object.keys(MESSAGE_BUDGETS) as MessageType[], true, 'not accepted');

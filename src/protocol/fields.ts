@@ -121,3 +121,11 @@ export function describe(value: unknown): string {
   }
   return typeof value;
 }
+
+/** A `bin` field of at most `max` bytes, as a Buffer view (no copy). */
+export function binary(m: Fields, key: string, ctx: string, max: number): Buffer {
+  const data = field(m, key);
+  if (!(data instanceof Uint8Array)) throw new ProtocolError(`${ctx}: ${key} is ${describe(data)}, not binary`);
+  if (data.byteLength > max) throw new ProtocolError(`${ctx}: ${key} of ${data.byteLength} bytes exceeds ${max}`);
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}

@@ -6,7 +6,7 @@
 import type { FileEntry } from '../index/entry.js';
 
 /** Bumped on any incompatible change; peers with another version are refused. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** Hard ceilings, checked before anything is allocated or used. */
 export const LIMITS = {
@@ -38,6 +38,20 @@ export const LIMITS = {
   strongBytes: 16,
   /** Most blocks folded into one group digest; 256 x 64 KiB keeps on-demand work per answer at 16 MiB. */
   maxSumsGroup: 256,
+  /** Characters of a certificate PEM in an enrolment message (an ECDSA or RSA-4096 certificate is under 3,000). */
+  maxCertPemChars: 8192,
+  /** Bytes of a public key (SPKI DER) a joining node sends: an ECDSA P-256 one is 91. */
+  maxSpkiBytes: 1024,
+  /** Bytes of a signed revocation list: 64 KiB of entries at 32 bytes each and their framing. */
+  maxRevocationListBytes: 1024 * 1024,
+  /** Node IDs one revocation list may name. */
+  maxRevokedNodes: 16384,
+  /** Bytes of a signature (RSA-4096 is 512; DER ECDSA is under 140). */
+  maxSignatureBytes: 1024,
+  /** Peers one enrolment grant introduces. */
+  maxIntroducedPeers: 256,
+  /** Characters of a peer address (host:port) in an introduction. */
+  maxAddressChars: 300,
 } as const;
 
 /** Per shared folder, in Hello. */
@@ -157,8 +171,73 @@ export interface CloseMessage {
   readonly reason: string;
 }
 
+/**
+ * Enrolment (ALPN `wizard-enroll/1`), first message, inviter to joiner: the
+ * CA certificate, which the joiner checks against the pin its code carries
+ * and against the inviter's TLS certificate before it sends anything.
+ */
+export interface EnrolOfferMessage {
+  readonly type: 'enrol-offer';
+  readonly ca: string;
+}
+
+/** Enrolment, joiner to inviter: which invite, the key to certify, and the proof that the joiner holds the invite's secret. */
+export interface EnrolRequestMessage {
+  readonly type: 'enrol-request';
+  /** The invite's public handle (32 hex). */
+  readonly invite: string;
+  /** The new node's public key, SPKI DER (ECDSA P-256). */
+  readonly key: Uint8Array;
+  readonly name: string;
+  /** Where the new node accepts peers (0: nowhere). */
+  readonly listenPort: number;
+  /** HMAC-SHA256 keyed by the secret over this TLS session's exporter value and the fields above (docs/PROTOCOL.md 7). */
+  readonly proof: Uint8Array;
+}
+
+/** A peer as an introduction names it, with the folders the two are to share. */
+export interface IntroducedPeer {
+  readonly id: string;
+  readonly name: string;
+  /** host:port, or '' when it only dials out. */
+  readonly address: string;
+  readonly folders: readonly string[];
+}
+
+/** Enrolment, inviter to joiner: the signed certificate, who the inviter is, the folders shared, and the peers it is introduced to. */
+export interface EnrolGrantMessage {
+  readonly type: 'enrol-grant';
+  readonly cert: string;
+  readonly id: string;
+  readonly name: string;
+  readonly folders: readonly string[];
+  readonly peers: readonly IntroducedPeer[];
+}
+
+/**
+ * The newest CA-signed revocation list the sender holds: `list` is its
+ * canonical encoding (trust/revocation-list.ts), `signature` the CA key's
+ * signature over it. Sent after the Hello, and again whenever a newer one arrives.
+ */
+export interface RevocationsMessage {
+  readonly type: 'revocations';
+  readonly list: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/** The inviter tells a peer that a node joined by invite and is to share `peer.folders` with it. */
+export interface IntroduceMessage {
+  readonly type: 'introduce';
+  readonly peer: IntroducedPeer;
+}
+
 export type Message =
   | Hello
+  | EnrolOfferMessage
+  | EnrolRequestMessage
+  | EnrolGrantMessage
+  | RevocationsMessage
+  | IntroduceMessage
   | IndexMessage
   | RequestMessage
   | ResponseMessage

@@ -5,7 +5,8 @@
  * keys and prototype tricks in the input never reach the rest of Wizard.
  */
 import { ProtocolError } from '../core/errors.js';
-import { array, bool, describe, field, folderId, hex, nodeName, plainObject, relPath, safeUint, string } from './fields.js';
+import { array, binary, bool, describe, field, folderId, hex, nodeName, plainObject, relPath, safeUint, string } from './fields.js';
+import { validateEnrolGrant, validateEnrolOffer, validateEnrolRequest, validateIntroduce, validateRevocations } from './validate-trust.js';
 import type { EntryType, FileEntry } from '../index/entry.js';
 import { MAX_COUNTER, SHORT_ID_HEX, type VersionVector } from '../versions/vector.js';
 import {
@@ -60,6 +61,16 @@ export function validateMessage(value: unknown): Message {
       return { type: 'ping' };
     case 'pong':
       return { type: 'pong' };
+    case 'enrol-offer':
+      return validateEnrolOffer(m);
+    case 'enrol-request':
+      return validateEnrolRequest(m);
+    case 'enrol-grant':
+      return validateEnrolGrant(m);
+    case 'revocations':
+      return validateRevocations(m);
+    case 'introduce':
+      return validateIntroduce(m);
     default:
       throw new ProtocolError(`message: unknown type ${JSON.stringify(type.slice(0, 32))}`);
   }
@@ -323,14 +334,6 @@ function sumsBlockSize(m: Readonly<Record<string, unknown>>, ctx: string): numbe
     throw new ProtocolError(`${ctx}: blockSize ${blockSize} is outside ${LIMITS.minSumsBlockBytes}..${LIMITS.maxSumsBlockBytes}`);
   }
   return blockSize;
-}
-
-/** A `bin` field of at most `max` bytes, as a Buffer view (no copy). */
-function binary(m: Readonly<Record<string, unknown>>, key: string, ctx: string, max: number): Buffer {
-  const data = field(m, key);
-  if (!(data instanceof Uint8Array)) throw new ProtocolError(`${ctx}: ${key} is ${describe(data)}, not binary`);
-  if (data.byteLength > max) throw new ProtocolError(`${ctx}: ${key} of ${data.byteLength} bytes exceeds ${max}`);
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /** Validates an Error; an overlong message is truncated, not refused. */

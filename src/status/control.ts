@@ -19,7 +19,9 @@ export type ControlRequest =
   | { cmd: 'status' }
   | { cmd: 'reload' }
   | { cmd: 'resume'; folder: string }
-  | { cmd: 'why'; folder: string; path: string };
+  | { cmd: 'why'; folder: string; path: string }
+  | { cmd: 'invite'; folders: string[]; address?: string; ttlMs: number }
+  | { cmd: 'revoke'; id: string };
 
 /** Answers control commands; returns the JSON-serialisable result. */
 export type ControlHandler = (req: ControlRequest) => Promise<unknown>;
@@ -90,7 +92,9 @@ async function answer(line: string, handle: ControlHandler): Promise<unknown> {
   try {
     return { ok: true, result: await handle(parsed) };
   } catch (err) {
-    return { ok: false, error: describeError(err) };
+    // The code travels too, so a command's usage error stays one (exit 2) on the far side of the socket.
+    const code = err instanceof WizardError && (err.code === 'USAGE' || err.code === 'CONFIG') ? err.code : undefined;
+    return { ok: false, error: describeError(err), ...(code === undefined ? {} : { code }) };
   }
 }
 
@@ -101,6 +105,18 @@ function parseRequest(req: unknown): ControlRequest | string {
   if (r.cmd === 'why') {
     if (typeof r.folder !== 'string' || typeof r.path !== 'string') return "'why' needs folder and path";
     return { cmd: 'why', folder: r.folder, path: r.path };
+  }
+  if (r.cmd === 'invite') {
+    const q = req as { folders?: unknown; address?: unknown; ttlMs?: unknown };
+    if (!Array.isArray(q.folders) || !q.folders.every((f) => typeof f === 'string')) return "'invite' needs folders";
+    if (typeof q.ttlMs !== 'number' || !Number.isSafeInteger(q.ttlMs) || q.ttlMs <= 0) return "'invite' needs ttlMs";
+    if (q.address !== undefined && typeof q.address !== 'string') return "'invite' address must be a string";
+    return { cmd: 'invite', folders: q.folders, ttlMs: q.ttlMs, ...(q.address === undefined ? {} : { address: q.address }) };
+  }
+  if (r.cmd === 'revoke') {
+    const id = (req as { id?: unknown }).id;
+    if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) return "'revoke' needs a node ID";
+    return { cmd: 'revoke', id };
   }
   if (r.cmd === 'resume') {
     if (typeof r.folder !== 'string') return "'resume' needs a folder";
@@ -133,8 +149,11 @@ export async function controlRequest(home: string, req: ControlRequest, timeoutM
       } else reject(err);
     });
   });
-  const parsed = JSON.parse(reply) as { ok: boolean; result?: unknown; error?: string };
-  if (!parsed.ok) throw new WizardError('INTERNAL', `daemon: ${parsed.error ?? 'unknown error'}`);
+  const parsed = JSON.parse(reply) as { ok: boolean; result?: unknown; error?: string; code?: string };
+  if (!parsed.ok) {
+    if (parsed.code === 'USAGE' || parsed.code === 'CONFIG') throw new WizardError(parsed.code, parsed.error ?? 'unknown error');
+    throw new WizardError('INTERNAL', `daemon: ${parsed.error ?? 'unknown error'}`);
+  }
   return parsed.result;
 }
 

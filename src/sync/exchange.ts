@@ -12,7 +12,7 @@ import { describeError } from '../core/errors.js';
 import type { FileEntry } from '../index/entry.js';
 import type { IndexStore } from '../index/store.js';
 import { INDEX_BATCH_VALUES } from '../protocol/budgets.js';
-import { LIMITS, type Hello, type HelloFolder, type IndexMessage, type RequestMessage, type SumsRequestMessage } from '../protocol/messages.js';
+import { LIMITS, type Hello, type HelloFolder, type IndexMessage, type IntroduceMessage, type RequestMessage, type RevocationsMessage, type SumsRequestMessage } from '../protocol/messages.js';
 import { short, type PeerSession, type SessionHandler } from '../transport/session.js';
 import type { Folder } from './folder.js';
 import { FutureEntries, type RefusedEntry } from './future-entries.js';
@@ -34,6 +34,8 @@ export interface PeerLinkDeps {
   readonly onRefused?: (folder: string, refused: readonly RefusedEntry[]) => void;
   /** The session ended. */
   readonly onClose: (link: PeerLink, reason: string) => void;
+  /** A revocation list or an introduction from the peer (trust/trust-service.ts). */
+  readonly onTrust?: (msg: RevocationsMessage | IntroduceMessage) => void;
 }
 
 /** Our Hello entry for a folder. */
@@ -112,6 +114,10 @@ export class PeerLink implements SessionHandler {
       this.deps.log.warn({ peer: short(this.peerId), err: describeError(err) }, 'could not send index; reconnecting');
       this.deps.session.close(`could not send index: ${describeError(err)}`);
     }
+  }
+
+  onTrust(msg: RevocationsMessage | IntroduceMessage): void {
+    this.deps.onTrust?.(msg);
   }
 
   onIndex(msg: IndexMessage): void {

@@ -16,6 +16,8 @@ import {
   PROTOCOL_VERSION,
   type Hello,
   type IndexMessage,
+  type IntroduceMessage,
+  type RevocationsMessage,
   type Message,
   type RequestMessage,
   type ResponseMessage,
@@ -42,6 +44,8 @@ export interface SessionHandler {
   onClose(reason: string): void;
   /** Index batches may be sent again after `hasIndexRoom` said no. */
   onIndexRoom?(): void;
+  /** A revocation list or an introduction from the peer (validated in shape only: the node judges it). */
+  onTrust?(msg: RevocationsMessage | IntroduceMessage): void;
 }
 
 /** Session timing and limits. */
@@ -341,6 +345,16 @@ export class PeerSession {
         else p.reject(new WizardError(msg.code === 'io' ? 'INTERNAL' : 'CHANGED', `peer ${short(this.peerId)}: ${msg.message}`));
         return;
       }
+      case 'revocations':
+      case 'introduce':
+        this.handler?.onTrust?.(msg);
+        return;
+      case 'enrol-offer':
+      case 'enrol-request':
+      case 'enrol-grant':
+        // SESSION_RULES refuse these before decoding; one here is a bug, not the peer's doing.
+        this.close(`protocol error: ${msg.type} in a sync session`);
+        return;
       case 'index':
       case 'request':
       case 'sums-request':

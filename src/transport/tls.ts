@@ -55,7 +55,19 @@ export interface ListenOptions {
   onConnection: (socket: tls.TLSSocket, peerId: string) => void;
   /** Handshake failures and server errors; none of them stops the server. */
   onError?: (err: Error) => void;
+  /**
+   * Called with each connection that asked for ALPN `wizard-enroll/1` and
+   * presented no certificate: a machine joining by invite (trust/enrol-server.ts).
+   * Without it such a client is refused like any other without a certificate.
+   * Such a connection stays counted as a handshake of its source until it
+   * closes, and then as a failed one: each enrolment attempt takes a token of
+   * the source's failure budget (handshake-gate.ts), which bounds guessing.
+   */
+  onEnrol?: (socket: tls.TLSSocket) => void;
 }
+
+/** The ALPN protocol of enrolment: a joining node without a certificate yet. */
+export const ENROL_ALPN = 'wizard-enroll/1';
 
 /** Options for {@link dial}. */
 export interface DialOptions {
@@ -111,7 +123,13 @@ export function listen(opts: ListenOptions): Promise<Listener> {
         opts.onError?.(new WizardError('PEER_AUTH', `refusing connections from ${source} for a while: too many of its TLS handshakes failed`)),
     });
     server.on('secureConnection', (socket: tls.TLSSocket) => {
-      sockets.handshakeDone(socket);
+      if (opts.onEnrol !== undefined && isEnrolment(socket)) {
+        socket.on('error', () => undefined);
+        opts.onEnrol(socket);
+        return;
+      }
+      // With enrolment on, OpenSSL lets unverified clients finish (see createServer); refused here, they count as failures.
+      if (socket.authorized) sockets.handshakeDone(socket);
       acceptSecure(socket, opts);
     });
     server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
@@ -193,8 +211,11 @@ function createServer(opts: ListenOptions): tls.Server {
     return tls.createServer({
       ...secureOptions(opts.credentials),
       requestCert: true,
-      // Literal true: an undefined here once meant "accept anyone" (nodejs/node#5923).
-      rejectUnauthorized: true,
+      // Literal true: an undefined here once meant "accept anyone" (nodejs/node#5923). With enrolment
+      // on, a joining node has no certificate yet, so OpenSSL must let it finish; acceptSecure then
+      // refuses every client that is not verified and not enrolling, before the node sees it.
+      rejectUnauthorized: opts.onEnrol === undefined,
+      ...(opts.onEnrol === undefined ? {} : { ALPNProtocols: [ENROL_ALPN] }),
       handshakeTimeout: opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       // No resumption: every connection presents and proves its certificate afresh (THREATS.md 4.2).
       secureOptions: cryptoConstants.SSL_OP_NO_TICKET,
@@ -228,12 +249,20 @@ function secureOptions(credentials: TlsCredentials): tls.SecureContextOptions {
   };
 }
 
+/** A client that asked for enrolment and presented no certificate. */
+function isEnrolment(socket: tls.TLSSocket): boolean {
+  return socket.alpnProtocol === ENROL_ALPN && socket.getPeerX509Certificate() === undefined;
+}
+
 function acceptSecure(socket: tls.TLSSocket, opts: ListenOptions): void {
   const der = socket.authorized ? socket.getPeerX509Certificate()?.raw : undefined;
-  // rejectUnauthorized already refuses these; checked again so a future option change cannot let one through.
+  // Without enrolment rejectUnauthorized refuses these already; checked here so no option change can let one through.
   if (der === undefined) {
+    const from = clientAddress(socket);
+    const verdict = verificationVerdict(socket);
     socket.destroy();
-    opts.onError?.(new WizardError('PEER_AUTH', `refused ${clientAddress(socket)}: no verified client certificate`));
+    const why = verdict === undefined ? 'no verified client certificate' : `its certificate is not accepted (${verdict})`;
+    opts.onError?.(new WizardError('PEER_AUTH', `refused ${from}: ${why}`));
     return;
   }
   tuneSocket(socket);

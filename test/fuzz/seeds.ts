@@ -30,6 +30,11 @@ export const SEED_MESSAGES: readonly Message[] = [
   { type: 'ping' },
   { type: 'pong' },
   { type: 'close', reason: 'bye' },
+  { type: 'enrol-offer', ca: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' },
+  { type: 'enrol-request', invite: 'ab'.repeat(16), key: Buffer.alloc(91, 4), name: 'laptop', listenPort: 7842, proof: Buffer.alloc(32, 7) },
+  { type: 'enrol-grant', cert: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', id: 'c3'.repeat(32), name: 'desk', folders: ['docs'], peers: [{ id: 'd4'.repeat(32), name: 'nas', address: '10.0.0.2:7842', folders: ['docs'] }] },
+  { type: 'revocations', list: Buffer.from('{"network":"00","version":1}'), signature: Buffer.alloc(70, 1) },
+  { type: 'introduce', peer: { id: 'e5'.repeat(32), name: 'phone', address: '', folders: ['docs'] } },
 ];
 
 /** Frames of every seed message: raw, and a compressible response under LZ4 and zstd. */

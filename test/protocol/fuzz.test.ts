@@ -72,6 +72,11 @@ const sums = fc.oneof(
   ),
 );
 
+// eslint-disable-next-line no-control-regex -- a node name with a control character is refused, so none is generated
+const nodeName = fc.string({ maxLength: 64 }).filter((n) => !/[\u0000-\u001f\u007f]/.test(n));
+const pem = fc.base64String({ minLength: 4, maxLength: 200 }).map((b) => `-----BEGIN CERTIFICATE-----\n${b}\n-----END CERTIFICATE-----\n`);
+const introduced = fc.record({ id: hex(64), name: nodeName, address: fc.stringMatching(/^[a-z0-9.:]{0,40}$/), folders: fc.uniqueArray(folderId, { maxLength: 4 }) });
+
 /** One generator per message type; the test below checks that none is missing. */
 const messages: { [T in MessageType]: fc.Arbitrary<Extract<Message, { type: T }>> } = {
   hello: fc.record({
@@ -94,6 +99,20 @@ const messages: { [T in MessageType]: fc.Arbitrary<Extract<Message, { type: T }>
   ping: fc.constant({ type: 'ping' as const }),
   pong: fc.constant({ type: 'pong' as const }),
   close: fc.record({ type: fc.constant('close' as const), reason: fc.string({ maxLength: LIMITS.maxMessageChars }) }),
+  'enrol-offer': fc.record({ type: fc.constant('enrol-offer' as const), ca: pem }),
+  'enrol-request': fc.record({
+    type: fc.constant('enrol-request' as const), invite: hex(32), key: fc.uint8Array({ maxLength: LIMITS.maxSpkiBytes }).map((a) => Buffer.from(a)),
+    name: nodeName, listenPort: fc.integer({ min: 0, max: 65535 }), proof: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((a) => Buffer.from(a)),
+  }),
+  'enrol-grant': fc.record({
+    type: fc.constant('enrol-grant' as const), cert: pem, id: hex(64), name: nodeName,
+    folders: fc.uniqueArray(folderId, { maxLength: 4 }), peers: fc.array(introduced, { maxLength: 3 }),
+  }),
+  revocations: fc.record({
+    type: fc.constant('revocations' as const), list: fc.uint8Array({ maxLength: 512 }).map((a) => Buffer.from(a)),
+    signature: fc.uint8Array({ maxLength: 128 }).map((a) => Buffer.from(a)),
+  }),
+  introduce: fc.record({ type: fc.constant('introduce' as const), peer: introduced }),
 };
 const message: fc.Arbitrary<Message> = fc.oneof(...Object.values(messages));
 
@@ -214,7 +233,7 @@ function chunked(stream: Buffer, sizes: number[]): Buffer[] {
 
 describe('protocol fuzzing', () => {
   it('every message type has a generator, and a seed for the mutation tests', () => {
-    const types: MessageType[] = ['hello', 'index', 'request', 'response', 'sums-request', 'sums', 'error', 'ping', 'pong', 'close'];
+    const types: MessageType[] = ['hello', 'index', 'request', 'response', 'sums-request', 'sums', 'error', 'ping', 'pong', 'close', 'enrol-offer', 'enrol-request', 'enrol-grant', 'revocations', 'introduce'];
     expect(Object.keys(messages).sort()).toEqual([...types].sort());
     expect(new Set(SEED_MESSAGES.map((m) => m.type))).toEqual(new Set(types));
   });
