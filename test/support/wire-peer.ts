@@ -107,6 +107,8 @@ export interface WirePeerOptions {
   readonly answerPings?: boolean;
   /** Read from the socket (default true); false leaves everything the daemon sends unread. */
   readonly read?: boolean;
+  /** ALPN protocols to offer: ['wizard-enroll/1'] for enrolment (PROTOCOL.md section 7). */
+  readonly alpn?: string[];
 }
 
 /** Why and how the link ended. */
@@ -166,6 +168,7 @@ export class WirePeer {
         ...(opts.identity === undefined ? {} : { key: opts.identity.key, cert: opts.identity.cert, ca: opts.identity.ca }),
         rejectUnauthorized: opts.identity !== undefined,
         checkServerIdentity: () => undefined,
+        ...(opts.alpn === undefined ? {} : { ALPNProtocols: opts.alpn }),
       });
       socket.once('secureConnect', () => resolve(new WirePeer(socket, opts)));
       socket.once('error', reject);
