@@ -44,8 +44,8 @@ export const MESSAGE_BUDGETS: Readonly<Record<MessageType, MessageBudget>> = {
   pong: { maxBytes: KIB, maxValues: 64 },
   'enrol-offer': { maxBytes: 16 * KIB, maxValues: FEW_VALUES },
   'enrol-request': { maxBytes: 16 * KIB, maxValues: FEW_VALUES },
-  // 256 introduced peers of four short fields each, and 1,000 folder IDs.
-  'enrol-grant': { maxBytes: 256 * KIB, maxValues: 4 * KIB },
+  // 256 introduced peers, each with the 64 folder IDs of 64 characters an invite may name: 1.1 MB, 17,000 values.
+  'enrol-grant': { maxBytes: 2 * MIB, maxValues: 32 * KIB },
   revocations: { maxBytes: MIB + 16 * KIB, maxValues: FEW_VALUES },
   introduce: { maxBytes: 128 * KIB, maxValues: 2 * KIB },
 };

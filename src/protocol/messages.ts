@@ -42,14 +42,16 @@ export const LIMITS = {
   maxCertPemChars: 8192,
   /** Bytes of a public key (SPKI DER) a joining node sends: an ECDSA P-256 one is 91. */
   maxSpkiBytes: 1024,
-  /** Bytes of a signed revocation list: 64 KiB of entries at 32 bytes each and their framing. */
+  /** Bytes of a revocation list's canonical encoding. */
   maxRevocationListBytes: 1024 * 1024,
-  /** Node IDs one revocation list may name. */
-  maxRevokedNodes: 16384,
+  /** Node IDs one revocation list may name: 67 bytes each in its encoding, so the most fit in maxRevocationListBytes. */
+  maxRevokedNodes: 15000,
   /** Bytes of a signature (RSA-4096 is 512; DER ECDSA is under 140). */
   maxSignatureBytes: 1024,
   /** Peers one enrolment grant introduces. */
   maxIntroducedPeers: 256,
+  /** Folders one invite shares (and so one grant or introduction names). */
+  maxInviteFolders: 64,
   /** Characters of a peer address (host:port) in an introduction. */
   maxAddressChars: 300,
 } as const;

@@ -85,7 +85,7 @@ function introducedPeer(value: unknown, ctx: string): IntroducedPeer {
 }
 
 function folderIds(m: Fields, ctx: string): string[] {
-  const raw = array(m, 'folders', ctx, LIMITS.maxFolders);
+  const raw = array(m, 'folders', ctx, LIMITS.maxInviteFolders);
   const ids = raw.map((id) => folderId({ id }, 'id', `${ctx} folder`));
   if (new Set(ids).size !== ids.length) throw new ProtocolError(`${ctx}: a folder is listed twice`);
   return ids;

@@ -16,7 +16,7 @@ import { readCa } from '../certs/store.js';
 import type { Config, PeerConfig } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
 import { describeError, UsageError } from '../core/errors.js';
-import type { IntroducedPeer } from '../protocol/messages.js';
+import { LIMITS, type IntroducedPeer } from '../protocol/messages.js';
 import { formatHostPort, parseHostPort } from '../transport/address.js';
 import { short } from '../transport/session.js';
 import { EnrolChannel } from './enrol-wire.js';
@@ -68,6 +68,7 @@ export class Enrolment {
   /** Makes an invite; throws a UsageError when this node cannot sign or a folder is not here. */
   invite(req: InviteRequest): { code: string; expiresAtMs: number } {
     this.signingCa();
+    if (new Set(req.folders).size > LIMITS.maxInviteFolders) throw new UsageError(`an invite shares at most ${LIMITS.maxInviteFolders} folders`);
     const have = new Set(this.deps.config().folders.map((f) => f.id));
     const missing = req.folders.filter((f) => !have.has(f));
     if (missing.length > 0) throw new UsageError(`no folder ${missing.map((f) => `'${f}'`).join(', ')} on this node; 'wizard status' lists the folders`);

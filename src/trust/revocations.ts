@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { readCa } from '../certs/store.js';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { describeError, UsageError } from '../core/errors.js';
+import { LIMITS } from '../protocol/messages.js';
 import { compareLists, networkOf, openList, signList, type ListVerdict, type SignedList } from './revocation-list.js';
 
 /** What the holder of the list needs. */
@@ -70,6 +71,9 @@ export class Revocations {
     if (!this.canSign()) throw new UsageError('this node does not hold the CA key, so it cannot sign a revocation list');
     const ca = readCa(this.deps.certsDir);
     const before = this.held?.list;
+    if (new Set([...(before?.revoked ?? []), ...ids]).size > LIMITS.maxRevokedNodes) {
+      throw new UsageError(`a revocation list holds at most ${LIMITS.maxRevokedNodes} nodes; this CA has revoked that many: make a new CA`);
+    }
     const signed = signList(
       { network: networkOf(this.deps.caPem), version: (before?.version ?? 0) + 1, issuedAtMs: this.deps.now(), revoked: [...(before?.revoked ?? []), ...ids] },
       ca.keyPem,

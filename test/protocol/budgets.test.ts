@@ -63,6 +63,7 @@ describe('the largest honest message of each type fits well inside its budget', 
     digest: 'b'.repeat(32),
     have: { indexId: 'c'.repeat(16), sequence: 2 ** 53 - 1 },
   }));
+  const inviteFolders = Array.from({ length: LIMITS.maxInviteFolders }, (_, i) => `${'g'.repeat(60)}${i.toString().padStart(4, '0')}`);
   const cases: Array<{ description: string; msg: () => Message; margin: number }> = [
     {
       description: `a hello listing ${LIMITS.maxFolders} folders of 64-character IDs, with a 64-character name of 4-byte characters`,
@@ -102,6 +103,23 @@ describe('the largest honest message of each type fits well inside its budget', 
       description: 'an error whose message a sender cut to 1,024 characters of 4-byte UTF-8',
       msg: () => ({ type: 'error', id: 1, code: 'io', message: truncateChars(astral(4000), LIMITS.maxMessageChars) }),
       margin: 3,
+    },
+    {
+      description: `an enrolment grant introducing ${LIMITS.maxIntroducedPeers} peers, each sharing ${LIMITS.maxInviteFolders} folders of 64-character IDs`,
+      msg: () => ({
+        type: 'enrol-grant',
+        cert: `-----BEGIN CERTIFICATE-----\n${'A'.repeat(LIMITS.maxCertPemChars - 60)}\n-----END CERTIFICATE-----\n`,
+        id: 'e'.repeat(64),
+        name: astral(LIMITS.maxNodeNameChars),
+        folders: inviteFolders,
+        peers: Array.from({ length: LIMITS.maxIntroducedPeers }, (_, i) => ({ id: i.toString(16).padStart(64, '0'), name: astral(LIMITS.maxNodeNameChars), address: `[${'f'.repeat(39)}]:65535`, folders: inviteFolders })),
+      }),
+      margin: 1.5,
+    },
+    {
+      description: `a revocation list of ${LIMITS.maxRevokedNodes} node IDs`,
+      msg: () => ({ type: 'revocations', list: Buffer.alloc(LIMITS.maxRevokedNodes * 67 + 200, 0x61), signature: Buffer.alloc(512) }),
+      margin: 1,
     },
     {
       description: 'a close whose reason a sender cut to 1,024 characters of 4-byte UTF-8',
