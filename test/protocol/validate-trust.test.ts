@@ -32,7 +32,7 @@ describe('enrolment, introduction and revocation messages', () => {
     expect(() => decodeMessage(body, SESSION_RULES)).toThrow(/second hello|not accepted|enrol-request/);
     expect(() => decodeMessage(body, GREETING_RULES)).toThrow(/first message was not hello/);
     expect(decodeMessage(body, ENROL_RULES).type).toBe('enrol-request');
-    const intro = encodeBody({ type: 'introduce', peer } as Message);
+    const intro = encodeBody({ type: 'introduce', peer });
     expect(decodeMessage(intro, SESSION_RULES).type).toBe('introduce');
     expect(() => decodeMessage(intro, ENROL_RULES)).toThrow(/not an enrolment message/);
   });
