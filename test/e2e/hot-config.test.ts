@@ -240,7 +240,7 @@ describe('folder and peer commands', () => {
 
   it('T3: revokes a peer: its live connection closes and it stays out', async () => {
     const res = await runCli(a.home, ['peer', 'remove', b.id, '--revoke', '--json']);
-    expect(JSON.parse(res.stdout)).toEqual({ id: b.id, revoked: true, daemonNotified: true });
+    expect(JSON.parse(res.stdout)).toEqual({ id: b.id, revoked: true, daemonNotified: true, spreads: true, version: 1 });
     await waitFor('beta to see alpha disconnected', async () => (await b.daemon?.status())?.peers.find((p) => p.id === a.id)?.connected === false, APPLY_MS);
     expect((await a.daemon?.status())?.settings.revoked).toBe(1);
     // Beta stays out: a connection with beta's certificate is refused as it arrives (how soon beta itself
