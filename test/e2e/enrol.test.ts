@@ -184,7 +184,7 @@ describe('enrolment by invite, introductions, revocation that spreads', () => {
     await waitFor('gamma to log the refusal', () => c.daemon?.log.includes('refused a revoked node'), 5000);
   }, 30_000);
 
-  it('item 6, hostile: a forged list closes the link and changes nothing; a rolled-back one is answered with the newer', async () => {
+  it('item 6, hostile: a forged list closes the link and changes nothing; a rolled-back one is answered with the newer; without the CA key a revocation stays local', async () => {
     const d = await initNode(base, 'delta', a);
     nodes.push(d);
     const asDelta = () => WirePeer.connect({ port: c.port, identity: identityOf(d.home) });
@@ -218,5 +218,11 @@ describe('enrolment by invite, introductions, revocation that spreads', () => {
     await waitFor('gamma to answer the rollback with version 2', () => roller.received.filter(isV2).length >= 2, 5000);
     expect(held().list).toBe(v2.bytes.toString('base64'));
     roller.close();
+
+    // On a node without the CA key a revocation is this node's alone, and the command says so.
+    const local = await runCli(c.home, ['peer', 'remove', 'delta', '--revoke']);
+    expect(local.code).toBe(0);
+    expect(local.stdout).toContain('The revocation stays local to this node: it does not hold the CA key.');
+    expect(held().list).toBe(v2.bytes.toString('base64'));
   }, 30_000);
 });
