@@ -16,6 +16,7 @@ import type { IntroduceMessage, IntroducedPeer, RevocationsMessage } from '../pr
 import { short, type PeerSession } from '../transport/session.js';
 import { Enrolment, type InviteRequest } from './enrol-server.js';
 import { acceptedFolders, introductionsFor, recordPeerText } from './introductions.js';
+import { PendingIntroductions } from './pending-introductions.js';
 import { Revocations } from './revocations.js';
 
 /** What the node gives its trust service. */
@@ -40,11 +41,12 @@ export interface TrustServiceDeps {
 export class TrustService {
   private readonly enrolment: Enrolment;
   private readonly revocations: Revocations;
-  /** Introductions for peers that were not connected when a node joined: sent when they next are (lost on a restart). */
-  private readonly pendingIntroductions = new Map<string, IntroduceMessage[]>();
+  /** Introductions for peers that were not connected when a node joined: sent when they next are. */
+  private readonly pendingIntroductions: PendingIntroductions;
 
   constructor(private readonly deps: TrustServiceDeps) {
     const log = deps.log.child({ part: 'trust' });
+    this.pendingIntroductions = new PendingIntroductions(PendingIntroductions.pathIn(deps.home), log);
     this.revocations = new Revocations({ home: deps.home, certsDir: deps.certsDir, caPem: deps.caPem, now: () => deps.clock.now(), log });
     this.enrolment = new Enrolment({
       home: deps.home,
@@ -91,8 +93,10 @@ export class TrustService {
   linkUp(session: PeerSession): void {
     const held = this.revocations.current;
     if (held !== undefined) trySend(session, { type: 'revocations', list: held.bytes, signature: held.signature });
-    for (const msg of this.pendingIntroductions.get(session.peerId) ?? []) trySend(session, msg);
-    this.pendingIntroductions.delete(session.peerId);
+    for (const peer of this.pendingIntroductions.take(session.peerId)) {
+      // Not sent after all (the link ended at once): kept for the next.
+      if (!trySend(session, { type: 'introduce', peer })) this.pendingIntroductions.add(session.peerId, peer);
+    }
   }
 
   /** A revocation list or introduction from a connected peer. */
@@ -147,7 +151,7 @@ export class TrustService {
       const msg: IntroduceMessage = { type: 'introduce', peer: { ...peer, folders: other.folders } };
       const session = this.deps.session(other.id);
       if (session !== undefined && trySend(session, msg)) continue;
-      this.pendingIntroductions.set(other.id, [...(this.pendingIntroductions.get(other.id) ?? []), msg]);
+      this.pendingIntroductions.add(other.id, msg.peer);
     }
     return introductions;
   }
