@@ -31,7 +31,11 @@ export async function trashList(config: Config, opts: { folder?: string; pattern
 /** Human lines for a trash listing. */
 export function formatTrashList(entries: readonly FolderTrashEntry[]): string[] {
   if (entries.length === 0) return ['The trash is empty.'];
-  return entries.map((e) => `${formatTime(e.trashedAtMs)}  ${e.cause.padEnd(17)}  ${formatBytes(e.size).padStart(9)}  ${printable(e.folder)}/${printable(e.path)}  (${printable(e.entry)})`);
+  // The size is what the entry costs on disk; a reverse delta (a patch in place's old bytes) says so.
+  return entries.map(
+    (e) =>
+      `${formatTime(e.trashedAtMs)}  ${e.cause.padEnd(17)}  ${formatBytes(e.size).padStart(9)}  ${printable(e.folder)}/${printable(e.path)}  (${printable(e.entry)}${e.form === 'reverse-delta' ? ', changes back from the next version' : ''})`,
+  );
 }
 
 /**
@@ -77,7 +81,7 @@ export function registerTrash(program: Command, io: CliIo): void {
   const trash = program.command('trash').description("list, restore and purge the folders' trash");
   trash
     .command('list')
-    .description('list trashed files: when, why, size, original path (oldest first)')
+    .description('list trashed files: when, why, size on disk, original path (oldest first)')
     .argument('[pattern]', "only original paths matching this shell pattern ('*.txt', 'docs/**')")
     .option('--folder <id>', 'only this folder')
     .option('--json', 'print one JSON object')

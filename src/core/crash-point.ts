@@ -22,6 +22,14 @@ export const CRASH_POINTS = [
   'before-index-commit',
   /** An old version is in the trash (moved or linked); its cause is not yet recorded, nor the index committed (trash.ts). */
   'mid-trash-move',
+  /** A patch in place: its undo journal is written and fsynced; the file is untouched (sync/patch/apply.ts). */
+  'after-journal-fsync',
+  /** A patch in place: a changed range is written into the file, maybe not all of them (sync/patch/apply.ts). */
+  'mid-patch-write',
+  /** A patch in place: the file is the new version, fsynced; the index still has the old one (sync/patch/apply.ts). */
+  'after-patch-fsync',
+  /** A patch in place is committed to the index; its journal is not yet the trash entry (sync/patch/apply.ts). */
+  'before-journal-retire',
   /** Inside the index transaction that records local entries, after a row is written, each row one pass (store.ts). */
   'mid-index-write',
 ] as const;

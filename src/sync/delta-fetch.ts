@@ -15,7 +15,7 @@ import type { FillOp } from '../delta/locate.js';
 import { SignatureBuilder, storesSums, type Signature } from '../delta/signature.js';
 import type { FileEntry } from '../index/entry.js';
 import type { JobRunner } from '../workers/pool.js';
-import { planDelta, type SumsSource } from './delta-plan.js';
+import { planDelta, type DeltaPlan, type SumsSource } from './delta-plan.js';
 import type { EarlyWriteback } from './writeback.js';
 import type { BlockSource } from './fetch.js';
 
@@ -84,7 +84,8 @@ export interface DeltaResult {
  * `progress.written` at the end of what is written so far; `writeback` is told
  * of every write. Throws HASH_MISMATCH when the result is not the announced
  * content: the caller then falls back to a whole download. No write to `out`
- * is still running when it returns or throws.
+ * is still running when it returns or throws. `planned`: a plan already made
+ * (against `bases[0]` alone), so the peer is not asked for the same sums twice.
  */
 export async function fetchDelta(
   out: FileHandle,
@@ -95,11 +96,14 @@ export async function fetchDelta(
   deps: DeltaDeps,
   progress: { written: number },
   writeback?: EarlyWriteback,
+  planned?: DeltaPlan,
 ): Promise<DeltaResult> {
-  const { ops, reuse } = await planDelta(
-    { peer: sources[0] as string, readSums: deps.readSums, runner: deps.runner, bases, signal: deps.signal, ...(currentSums === undefined ? {} : { currentSums }) },
-    entry,
-  );
+  const { ops, reuse } =
+    planned ??
+    (await planDelta(
+      { peer: sources[0] as string, readSums: deps.readSums, runner: deps.runner, bases, signal: deps.signal, ...(currentSums === undefined ? {} : { currentSums }) },
+      entry,
+    ));
   const steps = pieces(ops);
   const free: Buffer[] = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafe(COPY_BYTES));
   const writes = new Set<Promise<void>>();

@@ -19,6 +19,7 @@ import { isDeltaSized, SignatureBuilder, storesSums, type Signature } from '../d
 import type { FileEntry } from '../index/entry.js';
 import { INLINE_MAX_BYTES } from '../workers/hash-file.js';
 import { fetchDelta, type DeltaDeps } from './delta-fetch.js';
+import type { DeltaPlan } from './delta-plan.js';
 import { createTemp, createTempFd, openTempToRead, removeTemp, type TempPlace } from './temp-place.js';
 import { EarlyWriteback } from './writeback.js';
 
@@ -31,6 +32,13 @@ export const BLOCK_BYTES = 256 * 1024;
 const WINDOW = 8;
 /** Characters of random suffix in a temp name. */
 const RANDOM_CHARS = 8;
+
+/** Our current file as a delta basis: open for reading and checked against the index, with its stored sums and, when one was made already (patch/apply.ts), a plan against it alone. */
+export interface Basis {
+  readonly fd: number;
+  readonly sums: Signature | undefined;
+  readonly plan?: DeltaPlan;
+}
 
 /** A finished download. */
 export interface Downloaded {
@@ -56,7 +64,7 @@ export async function download(
   place: TempPlace,
   entry: FileEntry,
   sources: readonly string[],
-  basis: { fd: number; sums: Signature | undefined } | undefined,
+  basis: Basis | undefined,
   deps: DeltaDeps,
   onFetched?: () => void,
 ): Promise<Downloaded> {
@@ -79,7 +87,7 @@ async function downloadToFile(
   name: string,
   entry: FileEntry,
   sources: readonly string[],
-  basis: { fd: number; sums: Signature | undefined } | undefined,
+  basis: Basis | undefined,
   partials: readonly Partial[],
   deps: DeltaDeps,
   onFetched?: () => void,
@@ -93,7 +101,7 @@ async function downloadToFile(
     let sums: Signature | undefined;
     if (hasDeltas && bases.length > 0) {
       try {
-        sums = (await fetchDelta(fh, entry, sources, bases, basis?.sums, deps, progress, writeback)).sums;
+        sums = (await fetchDelta(fh, entry, sources, bases, basis?.sums, deps, progress, writeback, basis?.plan)).sums;
       } catch (err) {
         // A delta that rebuilt the wrong bytes, or sums we could not use or get (the peer's read or
         // worker failed: INTERNAL), never lands: start over whole, which needs only plain blocks.

@@ -37,6 +37,7 @@ import { integrityProblem, MARKER_DIR, type DeletionBudget } from './safety.js';
 import { TransferBook } from './transfers.js';
 import type { TransferSlots } from './transfer-slots.js';
 import { Trash } from './trash.js';
+import { recoverPatches } from './patch/recover.js';
 import { FolderIgnoreRules } from './ignore-rules.js';
 import { ScanQueue } from './scan-queue.js';
 import { type FullScans, ScanPass } from './scan-pass.js';
@@ -273,6 +274,8 @@ export class Folder {
   async start(onCrash?: (err: unknown) => void): Promise<void> {
     if (onCrash !== undefined) this.crash = onCrash;
     if (!(await this.prepareRoot()) || this.lifecycle === 'stopped') return;
+    // Before anything reads the files: a patch in place cut short by a crash is rolled back first (patch/recover.ts).
+    await recoverPatches({ root: this.deps.root, getLocal: (rel) => this.deps.store.getLocal(this.deps.id, rel), trash: this.trash, log: this.deps.log });
     this.lifecycle = 'starting';
     // Pulls wait for the first scan: deciding against an index that has not yet seen the edits
     // made while Wizard was down would treat them as absent.

@@ -19,12 +19,11 @@ import {
   closeSync,
   constants,
   fchmodSync,
+  fstatSync,
   linkSync,
   lstatSync,
   mkdirSync,
   openSync,
-  readdirSync,
-  rmdirSync,
   rmSync,
   unlinkSync,
   type Stats,
@@ -32,7 +31,7 @@ import {
 import path from 'node:path';
 import { crashPoint } from '../core/crash-point.js';
 import { isNoSpace, WizardError } from '../core/errors.js';
-import { isTempName, parentOf, resolveOnDisk, tempNameFor } from '../core/paths.js';
+import { parentOf, resolveOnDisk, tempNameFor } from '../core/paths.js';
 import { otherSpelling } from '../index/disk-names.js';
 import type { FileEntry, LocalEntry } from '../index/entry.js';
 import { hasRealAncestors, realAncestors } from '../index/real-path.js';
@@ -49,6 +48,11 @@ import { numberedCopy } from './conflict.js';
 import { linkTargetEscape, linkTargetProblem } from './link-target.js';
 import { createTempLink, openToRead, placeTemp, removeTemp, tempPlaceFor } from './temp-place.js';
 import type { Trash } from './trash.js';
+import { removeEmptyDir } from './empty-dir.js';
+import { caseVariant, listNow } from './case-variant.js';
+
+export { caseVariant } from './case-variant.js';
+import { patchInPlace, type PatchHooks } from './patch/apply.js';
 import { pulledDirMode, pulledFileMode, restampFileNow } from './permissions.js';
 
 /** What applying a decision needs from the folder; the download part (peers, workers, abort signal) is DeltaDeps. */
@@ -75,6 +79,8 @@ export interface PullContext extends DeltaDeps {
   readonly storedSums: (rel: string, hash: string) => Signature | undefined;
   /** Records the block sums of content `hash` at `rel` (called with the lock held, after `commit`). */
   readonly commitSums: (rel: string, hash: string, sums: Signature) => void;
+  /** Test seams of a patch in place (patch/apply.ts). */
+  readonly patchHooks?: PatchHooks;
 }
 
 /** How to treat what is at the path now. */
@@ -162,7 +168,10 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
   } else {
     const basis = openBasis(ctx, entry.path);
     try {
-      fetched = await download(place, entry, sources, basis, ctx, opts.onFetched);
+      // A big file that keeps most blocks where they are is patched in place (patch/apply.ts); a losing version kept as a conflict copy needs its whole file.
+      const patch = basis === undefined || opts.keepLocalAs !== undefined || opts.acceptDisk !== undefined ? undefined : await patchInPlace(ctx, patchJob(ctx, entry, version, sources, basis, opts));
+      if (patch?.patched === true) return;
+      fetched = await download(place, entry, sources, basis === undefined ? undefined : { ...basis, plan: patch?.plan }, ctx, opts.onFetched);
     } finally {
       if (basis !== undefined) closeSync(basis.fd);
     }
@@ -393,47 +402,6 @@ function expectUnchanged(ctx: PullContext, rel: string, accept?: StatKey): Obser
   return current;
 }
 
-/** A name in `names` equal to `name` but for letter case (and not `name` itself), if any. */
-export function caseVariant(names: readonly string[], name: string): string | undefined {
-  if (names.includes(name)) return undefined;
-  const folded = name.normalize('NFC').toLowerCase();
-  return names.find((n) => n.normalize('NFC').toLowerCase() === folded);
-}
-
-/**
- * Removes a dir only when it is empty: anything still inside is either being
- * deleted on its own, or new here and must stay (then CHANGED: rescan, decide again).
- * Synchronous, with the dirs above it checked in the same step. `rel` as spelled on disk.
- */
-function removeEmptyDir(root: string, rel: string): void {
-  const abs = resolveOnDisk(root, rel);
-  if (!realAncestors(root, rel)) throw changed(rel);
-  try {
-    rmdirSync(abs);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw err;
-    // Left-over partial downloads are ours, not the user's: they must not keep a deleted dir alive.
-    // (Deletions run after the round's downloads, so none of these is being written.)
-    const names = readdirSync(abs);
-    if (names.length === 0 || !names.every(isTempName)) throw changed(rel);
-    for (const name of names) rmSync(path.join(abs, name), { force: true });
-    try {
-      rmdirSync(abs);
-    } catch {
-      throw changed(rel);
-    }
-  }
-}
-
-/** The names in `dir`, or none when it cannot be read. */
-function listNow(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
 /** Throws CHANGED when the index entry moved since the decision (see TakeOptions.basedOn). */
 function expectDecidedOn(ctx: PullContext, rel: string, opts: TakeOptions): void {
   if (opts.basedOn !== undefined && (ctx.getLocal(rel)?.sequence ?? 0) !== opts.basedOn) throw changed(rel);
@@ -446,11 +414,36 @@ function expectDecidedOn(ctx: PullContext, rel: string, opts: TakeOptions): void
  * transfer). Opened now, before the download's waits, and checked by its
  * inode: a path opened after them could lead out of the folder (temp-place.ts).
  */
-function openBasis(ctx: PullContext, rel: string): { fd: number; sums: Signature | undefined } | undefined {
+function openBasis(ctx: PullContext, rel: string): OpenBasis | undefined {
   const local = ctx.getLocal(rel);
   if (local === undefined || local.deleted || local.type !== 'file') return undefined;
   const fd = openToRead(ctx.root, diskOf(ctx, rel), local);
-  return fd === undefined ? undefined : { fd, sums: ctx.storedSums(rel, local.hash) };
+  return fd === undefined ? undefined : { fd, sums: ctx.storedSums(rel, local.hash), stat: fstatSync(fd), hash: local.hash };
+}
+
+/** Our current file, open (see openBasis), with its stored sums, its fstat when opened and its hash in the index. */
+interface OpenBasis {
+  readonly fd: number;
+  readonly sums: Signature | undefined;
+  readonly stat: Stats;
+  readonly hash: string;
+}
+
+/** What patchInPlace needs to patch `entry` into `basis` and record it, with the puller's checks under the lock. */
+function patchJob(ctx: PullContext, entry: FileEntry, version: VersionVector, sources: readonly string[], basis: OpenBasis, opts: TakeOptions) {
+  return {
+    entry,
+    sources,
+    basis,
+    disk: diskOf(ctx, entry.path),
+    mode: fileMode(entry.mode),
+    recheck: () => {
+      expectDecidedOn(ctx, entry.path, opts);
+      if (expectUnchanged(ctx, entry.path)?.type !== 'file') throw changed(entry.path);
+    },
+    record: (st: Stats) => recordedAs(entry, version, st),
+    ...(opts.onFetched === undefined ? {} : { onFetched: opts.onFetched }),
+  };
 }
 
 /**

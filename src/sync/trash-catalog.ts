@@ -7,6 +7,7 @@ import { lstat, readdir, readFile, rename, rm, rmdir, utimes, writeFile } from '
 import path from 'node:path';
 import { WizardError } from '../core/errors.js';
 import { parentOf, resolveInside, toRelPath } from '../core/paths.js';
+import { rebuildFromDeltas } from './patch/restore.js';
 import { realDirs, type Trash, TRASH_DIR, TRASH_INDEX, type TrashCause, type TrashRecord } from './trash.js';
 
 /** One entry of a folder's trash. */
@@ -20,7 +21,10 @@ export interface TrashEntry {
   /** Why; 'unknown' for entries from before causes were recorded. */
   readonly cause: TrashCause | 'unknown';
   readonly type: 'file' | 'symlink' | 'dir';
+  /** What the entry costs on disk: the whole old file, or for a reverse delta only the old bytes of the ranges a patch in place overwrote. */
   readonly size: number;
+  /** A whole copy of the old version, or a reverse delta from the version that replaced it (patch/restore.ts rebuilds it). */
+  readonly form: 'whole' | 'reverse-delta';
 }
 
 const STAMPED = /^(.+)~(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})-(\d{3})(?:-\d{1,3})?$/;
@@ -73,7 +77,16 @@ export async function listTrash(root: string): Promise<TrashEntry[]> {
         await walk(rel);
       } else if (parsed !== undefined) {
         const type = st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : 'file';
-        out.push({ entry: rel, path: parsed.path, trashedAtMs: parsed.trashedAtMs, cause: causes.get(rel) ?? 'unknown', type, size: type === 'file' ? st.size : 0 });
+        const record = causes.get(rel);
+        out.push({
+          entry: rel,
+          path: parsed.path,
+          trashedAtMs: parsed.trashedAtMs,
+          cause: record?.cause ?? 'unknown',
+          type,
+          size: type === 'file' ? st.size : 0,
+          form: record?.form === 'reverse-delta' && type === 'file' ? 'reverse-delta' : 'whole',
+        });
       }
     }
   };
@@ -100,8 +113,8 @@ async function isRealTrash(root: string): Promise<boolean> {
   return true;
 }
 
-async function readCauses(root: string): Promise<Map<string, TrashCause>> {
-  const causes = new Map<string, TrashCause>();
+async function readCauses(root: string): Promise<Map<string, Pick<TrashRecord, 'cause' | 'form'>>> {
+  const causes = new Map<string, Pick<TrashRecord, 'cause' | 'form'>>();
   let text = '';
   try {
     text = await readFile(path.join(root, TRASH_INDEX), 'utf8');
@@ -112,7 +125,7 @@ async function readCauses(root: string): Promise<Map<string, TrashCause>> {
     if (line === '') continue;
     try {
       const r = JSON.parse(line) as Partial<TrashRecord>;
-      if (typeof r.entry === 'string' && typeof r.cause === 'string') causes.set(r.entry, r.cause);
+      if (typeof r.entry === 'string' && typeof r.cause === 'string') causes.set(r.entry, { cause: r.cause, ...(r.form === 'reverse-delta' ? { form: r.form } : {}) });
     } catch {
       // A line cut short by a crash mid-append: that entry's cause reads as unknown.
     }
@@ -212,9 +225,11 @@ export async function restoreEntry(root: string, trash: Trash, entry: TrashEntry
   });
   if (existing?.isDirectory()) throw new WizardError('USAGE', `${rel} is a directory; restore with --as NEWPATH`);
   // Kept by a link, then renamed over: the path never goes missing, so no peer sees a deletion in between.
-  if (existing !== undefined) replacedInto = path.relative(path.join(root, TRASH_DIR), await trash.preserve(target, rel, 'restored-over')).split(path.sep).join('/');
   const source = path.join(root, TRASH_DIR, ...entry.entry.split('/'));
-  await rename(source, target);
+  // A reverse delta is rebuilt first, from the file that is there now: refused, with nothing changed, when it cannot be.
+  const rebuilt = entry.form === 'reverse-delta' ? await rebuildFromDeltas(root, await listTrash(root), entry) : undefined;
+  if (existing !== undefined) replacedInto = path.relative(path.join(root, TRASH_DIR), await trash.preserve(target, rel, 'restored-over')).split(path.sep).join('/');
+  await rename(rebuilt ?? source, target);
   // rename() between two links of one inode succeeds without doing anything; the entry is restored all the same.
   if ((await lstat(source).catch(() => undefined)) !== undefined) await rm(source, { force: true });
   if (entry.type === 'file') await utimes(target, new Date(nowMs), new Date(nowMs));

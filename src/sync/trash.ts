@@ -34,6 +34,8 @@ export interface TrashRecord {
   /** The file's original folder-relative path. */
   readonly path: string;
   readonly cause: TrashCause;
+  /** How the old version is kept: a whole copy (absent) or a reverse delta from the version that replaced it (patch/journal.ts). */
+  readonly form?: 'reverse-delta';
 }
 
 /** `name~YYYYMMDD-HHMMSS-mmm` in UTC: sortable, and readable in a file manager. */
@@ -125,12 +127,30 @@ export class Trash {
   }
 
   /**
+   * Moves the journal of a committed patch in place (patch/journal.ts) into
+   * the trash as `rel`'s old version: a reverse delta from the version that
+   * replaced it, not a whole copy.
+   */
+  async keepReverseDelta(journal: string, rel: string): Promise<string> {
+    return this.place(
+      rel,
+      'replaced',
+      async (dest) => {
+        await assertAbsent(dest);
+        renameSync(journal, dest);
+        return () => rename(dest, journal);
+      },
+      'reverse-delta',
+    );
+  }
+
+  /**
    * Puts an entry in the trash with `put` and records why. Both happen or
    * neither: when the record cannot be written (disk full, I/O error) `put` is
    * undone and the error thrown, so the caller's operation fails whole and is
    * retried, instead of leaving a file moved away with no record of it.
    */
-  private async place(rel: string, cause: TrashCause, put: (dest: string) => Promise<() => Promise<void>>): Promise<string> {
+  private async place(rel: string, cause: TrashCause, put: (dest: string) => Promise<() => Promise<void>>, form?: 'reverse-delta'): Promise<string> {
     const name = trashName(rel, this.clock.now());
     const parts = name.split('/');
     await realDirs(this.root, [...TRASH_DIR.split(path.sep), ...parts.slice(0, -1)]);
@@ -142,7 +162,7 @@ export class Trash {
         const undo = await put(dest);
         // Crash point: the old version is in the trash, its cause not yet in trash.jsonl, the index not yet told.
         crashPoint('mid-trash-move');
-        const record: TrashRecord = { entry: n === 0 ? name : `${name}-${n}`, path: rel, cause };
+        const record: TrashRecord = { entry: n === 0 ? name : `${name}-${n}`, path: rel, cause, ...(form === undefined ? {} : { form }) };
         try {
           await this.append(path.join(this.root, TRASH_INDEX), `${JSON.stringify(record)}\n`);
         } catch (err) {

@@ -46,7 +46,7 @@ describe('wizard trash', () => {
     const res = await runCli(node.home, ['trash', 'list', '--json']);
     expect(res.code).toBe(0);
     const { entries } = JSON.parse(res.stdout) as { entries: unknown[] };
-    expect(entries[0]).toEqual({ folder: 'shared', entry: old, path: 'docs/old.txt', trashedAtMs: expect.any(Number) as number, cause: 'deleted', type: 'file', size: 4 });
+    expect(entries[0]).toEqual({ folder: 'shared', entry: old, path: 'docs/old.txt', trashedAtMs: expect.any(Number) as number, cause: 'deleted', type: 'file', size: 4, form: 'whole' });
     const txt = await runCli(node.home, ['trash', 'list', '*.txt']);
     expect(txt.stdout).toMatch(/deleted .* shared\/docs\/old\.txt/);
     expect(txt.stdout).not.toContain('new.md');

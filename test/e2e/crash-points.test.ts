@@ -3,7 +3,10 @@
  * - K1: the receiver dies at a named crash point of the pull path
  *   (src/core/crash-point.ts): mid-block write, after the temp file's fsync,
  *   after the rename, before the index commit, mid-trash-move, and inside
- *   the index transaction. Right after the kill its file is whole, old or
+ *   the index transaction; and at each step of a patch in place (journal
+ *   fsynced, a range written, the file fsynced, the journal not yet in the
+ *   trash), where the restart must roll the file back (or, once committed,
+ *   keep it) before it pulls anything. Right after the kill its file is whole, old or
  *   new; after a restart it converges, keeps no temp file, and its index
  *   agrees with its disk. The issue asks for 100 repeats: WIZARD_K1_ROUNDS
  *   sets how many rounds of every point run (1 by default, as in CI; later
@@ -24,6 +27,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { indexPath } from '../../src/cli/home.js';
+import { rebuildFromDeltas } from '../../src/sync/patch/restore.js';
+import { listTrash } from '../../src/sync/trash-catalog.js';
 import type { CrashPointName } from '../../src/core/crash-point.js';
 import { cleanup, initNode, runCli, setPeer, spawnDaemon, startDaemon, tempDir, treeOf, waitConnected, waitSameTree, type TestNode } from '../support/daemon.js';
 import { seededBytes, seededRandom } from '../support/random.js';
@@ -157,7 +162,26 @@ interface CrashCase {
    * alpha, what beta must hold at `rel` after the kill (or that it is in the
    * trash), and the old content beta's trash must keep in the end.
    */
-  readonly prepare: (round: number) => { change: () => void; rel: string; expectAfterKill: Buffer | 'trashed'; old: Buffer };
+  readonly prepare: (round: number) => { change: () => void; rel: string; expectAfterKill: Buffer | 'trashed' | 'mixed'; old: Buffer; patched?: 'rolls-back' | 'kept' };
+}
+
+/**
+ * An edit of two 4 KiB ranges of a 2 MiB file on alpha, which beta patches
+ * in place (src/sync/patch/): `keep` is what beta's file holds right after
+ * the kill, before any recovery ('mixed': the first range written, not the
+ * second). `patched` says what the restart's recovery must do: roll back to
+ * the old version, or keep the committed new one (its journal to the trash).
+ */
+function patchEdit(rel: string, keep: 'old' | 'new' | 'mixed', patched: 'rolls-back' | 'kept') {
+  return (round: number) => {
+    const oldContent = randomBytes(2 * MiB);
+    const newContent = Buffer.from(oldContent);
+    randomBytes(4 * KiB).copy(newContent, 256 * KiB + round);
+    randomBytes(4 * KiB).copy(newContent, 3 * (MiB / 2) + round);
+    writeFileSync(path.join(a.folder, rel), oldContent);
+    const expectAfterKill = keep === 'old' ? oldContent : keep === 'new' ? newContent : ('mixed' as const);
+    return { rel, change: () => writeFileSync(path.join(a.folder, rel), newContent), expectAfterKill, old: oldContent, patched };
+  };
 }
 
 /** A replacement of `rel` on alpha: old content synced first, new content written once beta is armed. */
@@ -179,6 +203,13 @@ const CASES: CrashCase[] = [
   { point: 'mid-index-write', during: 'a replacement', pass: () => 1, prepare: replacement('k1/recorded.txt', 4 * KiB, 'new') },
   // The old version is linked into the trash, the new one not yet renamed over it.
   { point: 'mid-trash-move', during: 'a replacement', pass: () => 1, prepare: replacement('k1/preserved.txt', 4 * KiB, 'old') },
+  // One of two ranges written: the file is a mix until the restart rolls it back. (Each rolled-back case is then
+  // killed again at after-journal-fsync, so that point is covered too.)
+  { point: 'mid-patch-write', during: 'a patch in place', pass: () => 1, prepare: patchEdit('k1/half-patched.bin', 'mixed', 'rolls-back') },
+  // The file is the new version and fsynced, the index not told: the restart rolls it back, then pulls again.
+  { point: 'after-patch-fsync', during: 'a patch in place', pass: () => 1, prepare: patchEdit('k1/patched.bin', 'new', 'rolls-back') },
+  // Committed: the restart only moves the journal to the trash.
+  { point: 'before-journal-retire', during: 'a patch in place', pass: () => 1, prepare: patchEdit('k1/committed.bin', 'new', 'kept') },
   {
     point: 'mid-trash-move',
     during: 'a deletion',
@@ -192,6 +223,25 @@ const CASES: CrashCase[] = [
   },
 ];
 
+/** Whether `n`'s trash holds a reverse delta of `rel` that rebuilds exactly `content` from the file there now. */
+async function rebuildsFromTrash(n: TestNode, rel: string, content: Buffer): Promise<boolean> {
+  const entries = await listTrash(n.folder);
+  for (const e of entries.filter((x) => x.path === rel && x.form === 'reverse-delta')) {
+    const temp = await rebuildFromDeltas(n.folder, entries, e).catch(() => undefined);
+    if (temp === undefined) continue;
+    const same = readFileSync(temp).equals(content);
+    rmSync(temp);
+    if (same) return true;
+  }
+  return false;
+}
+
+/** Journals of patches in place left in `n`'s folder. */
+function journals(n: TestNode): string[] {
+  const dir = path.join(n.folder, '.wizard', 'journal');
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
+
 /** Whether `n`'s trash holds an entry of `rel` with exactly `content`. */
 function inTrash(n: TestNode, rel: string, content: Buffer): boolean {
   const dir = path.join(n.folder, '.wizard', 'trash', path.dirname(rel));
@@ -202,7 +252,7 @@ function inTrash(n: TestNode, rel: string, content: Buffer): boolean {
 for (const c of CASES) {
   it(`K1: kill -9 of the receiver at ${c.point} during ${c.during}: the file is whole (old or new), and after a restart it converges with no temp file and an index that matches the disk`, async () => {
     for (let round = 0; round < K1_ROUNDS; round++) {
-      const { rel, change, expectAfterKill, old } = c.prepare(round);
+      const { rel, change, expectAfterKill, old, patched } = c.prepare(round);
       await waitSameTree(a, b);
       await waitFor(`${rel} recorded on beta`, () => tempFiles(b.folder).length === 0 && indexDisagreements(b).length === 0);
 
@@ -218,9 +268,21 @@ for (const c of CASES) {
       if (expectAfterKill === 'trashed') {
         expect(existsSync(target)).toBe(false);
         expect(inTrash(b, rel, old), `${rel} whole in beta's trash`).toBe(true);
+      } else if (expectAfterKill === 'mixed') {
+        // Patched in place, half done: neither version yet (the journal holds what undoes it).
+        const onDisk = readFileSync(target);
+        expect(onDisk.equals(old), `${rel} after a kill at ${crashAt}: still the old version, so the patch never began`).toBe(false);
+        expect(journals(b).length).toBe(1);
       } else {
         const onDisk = readFileSync(target);
         expect(onDisk.length === expectAfterKill.length && onDisk.equals(expectAfterKill), `${rel} after a kill at ${crashAt}: ${onDisk.length} bytes, not the expected version`).toBe(true);
+      }
+      if (patched === 'rolls-back') {
+        // The restart's recovery runs before any pull: killed again when the pull's new journal is durable (the file untouched
+        // by that pull), the file must be the old version exactly; the restart after that recovers from this point in turn.
+        const again = await spawnDaemon(b, { ...TIMINGS, WIZARD_CRASH_AT: 'after-journal-fsync' }).exit();
+        expect(again.signal).toBe('SIGKILL');
+        expect(readFileSync(target).equals(old), `${rel} rolled back to its old version at the restart`).toBe(true);
       }
 
       await start(b);
@@ -228,7 +290,11 @@ for (const c of CASES) {
       expect(tree.filter((l) => l.includes('sync-conflict')), 'no conflict copy: both sides hold the same content').toEqual([]);
       await waitSettled(b);
       // Nothing lost: the replaced or deleted version is in beta's trash, whether it went there before the kill or after.
-      expect(inTrash(b, rel, old), `the old ${rel} in beta's trash`).toBe(true);
+      if (patched === undefined) expect(inTrash(b, rel, old), `the old ${rel} in beta's trash`).toBe(true);
+      else {
+        expect(journals(b), 'no journal left after the restart').toEqual([]);
+        expect(await rebuildsFromTrash(b, rel, old), `the old ${rel} rebuilt from beta's trash`).toBe(true);
+      }
       if (expectAfterKill === 'trashed') {
         expect(existsSync(target)).toBe(false);
         // Its cause was not recorded before the kill, yet the entry is listed (as 'unknown') and so can be restored.

@@ -56,7 +56,7 @@ describe('parseTrashName', () => {
 });
 
 describe('olderThan', () => {
-  const entry = (ageDays: number): TrashEntry => ({ entry: `e${ageDays}`, path: 'p', trashedAtMs: T0 - ageDays * DAY, cause: 'deleted', type: 'file', size: 1 });
+  const entry = (ageDays: number): TrashEntry => ({ entry: `e${ageDays}`, path: 'p', trashedAtMs: T0 - ageDays * DAY, cause: 'deleted', type: 'file', size: 1, form: 'whole' });
   it('takes entries strictly older than the limit, and never one stamped in the future', () => {
     const got = olderThan([entry(31), entry(30), entry(1), entry(-5)], T0, 30).map((e) => e.entry);
     expect(got).toEqual(['e31']);
@@ -70,8 +70,8 @@ describe('Trash and listTrash', () => {
     await trash.preserve(put('d/b.txt', 'two!'), 'd/b.txt');
     const list = await listTrash(root);
     expect(list).toEqual([
-      { entry: 'a.txt~20261125-093000-123', path: 'a.txt', trashedAtMs: T0, cause: 'deleted', type: 'file', size: 3 },
-      { entry: 'd/b.txt~20261125-093001-123', path: 'd/b.txt', trashedAtMs: T0 + 1000, cause: 'replaced', type: 'file', size: 4 },
+      { entry: 'a.txt~20261125-093000-123', path: 'a.txt', trashedAtMs: T0, cause: 'deleted', type: 'file', size: 3, form: 'whole' },
+      { entry: 'd/b.txt~20261125-093001-123', path: 'd/b.txt', trashedAtMs: T0 + 1000, cause: 'replaced', type: 'file', size: 4, form: 'whole' },
     ]);
   });
 

@@ -1,0 +1,40 @@
+/**
+ * Applying a journal's old bytes to a file: the rollback of an interrupted
+ * patch, and a step of rebuilding an old version from a reverse-delta trash
+ * entry. Works on a descriptor the caller opened and checked.
+ */
+import { createHash } from 'node:crypto';
+import { fsync, ftruncate, read, write } from 'node:fs';
+import { promisify } from 'node:util';
+import type { Journal } from './journal.js';
+
+const writeAt = promisify(write);
+const readAt = promisify(read);
+const truncateFd = promisify(ftruncate);
+const syncFd = promisify(fsync);
+
+/** Bytes read at a time when hashing a file. */
+const HASH_CHUNK = 2 * 1024 * 1024;
+
+/** Writes the journal's old bytes back into `fd` and cuts it to the old size: the file is then the old version, if it was the new one (or any mix of the two). */
+export async function putOldBytesBack(fd: number, journal: Journal): Promise<void> {
+  for (const [i, [at]] of journal.header.ranges.entries()) {
+    const data = journal.old[i] as Buffer;
+    for (let done = 0; done < data.length; ) done += (await writeAt(fd, data, done, data.length - done, at + done)).bytesWritten;
+  }
+  await truncateFd(fd, journal.header.oldSize);
+  await syncFd(fd);
+}
+
+/** SHA-256 (hex) of the first `size` bytes of `fd`, read from the start; undefined when it holds fewer. */
+export async function hashOf(fd: number, size: number): Promise<string | undefined> {
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(HASH_CHUNK);
+  for (let at = 0; at < size; ) {
+    const { bytesRead } = await readAt(fd, buf, 0, Math.min(HASH_CHUNK, size - at), at);
+    if (bytesRead === 0) return undefined;
+    hash.update(buf.subarray(0, bytesRead));
+    at += bytesRead;
+  }
+  return hash.digest('hex');
+}
