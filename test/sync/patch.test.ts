@@ -5,7 +5,7 @@
  * makes of each journal a crash can leave.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, futimesSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, futimesSync, lstatSync, utimesSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -46,6 +46,8 @@ const abs = (rel: string) => path.join(root, rel);
 /** Writes `content` at `rel` and records it in the index as ours. */
 function ours(rel: string, content: Buffer): LocalEntry {
   writeFileSync(abs(rel), content);
+  // A whole millisecond, which a writer can set again exactly (Node sets times through a double of seconds).
+  utimesSync(abs(rel), new Date(1_690_000_000_000), new Date(1_690_000_000_000));
   const st = lstatSync(abs(rel));
   const [stored] = store.commitLocal(FOLDER, [{ path: rel, type: 'file', size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, hash: sha(content), target: '', version: { me: 1 }, deleted: false, inode: st.ino }]);
   return stored as LocalEntry;
@@ -151,7 +153,7 @@ describe('patch in place', () => {
     const writer = () => {
       const fd = openSync(abs('vm.img'), 'r+');
       writeSync(fd, local, 0, local.length, 10);
-      futimesSync(fd, before.mtimeMs / 1000, before.mtimeMs / 1000);
+      futimesSync(fd, new Date(before.mtimeMs), new Date(before.mtimeMs));
       closeSync(fd);
     };
     const entry = theirs('vm.img', next);
@@ -193,8 +195,7 @@ describe('patch in place', () => {
     const err = await applyTake(context({ 'fail.bin': next }, { afterWrite: failing }).ctx, entry, entry.version, ['peer']).catch((e: unknown) => e);
     expect(String(err)).toMatch(/EIO/);
     expect(readFileSync(abs('fail.bin')).equals(old)).toBe(true);
-    // Node sets times through a double of seconds: the sub-microsecond digits can move (the next scan then rehashes, and records no new version).
-    expect(lstatSync(abs('fail.bin')).mtimeMs).toBeCloseTo(before.mtimeMs, 0);
+    expect(lstatSync(abs('fail.bin')).mtimeMs).toBe(before.mtimeMs);
     expect(journals()).toEqual([]);
   });
 });
