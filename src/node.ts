@@ -120,6 +120,7 @@ export class WizardNode {
       steady: this.steady,
       folders: () => this.config.folders.map((f) => ({ id: f.id, root: f.path })),
       retentionDays: () => this.config.trash.retentionDays,
+      maxBytes: () => this.config.trash.maxBytes,
       log: deps.log.child({ part: 'trash' }),
     });
     this.serving = new ServeBudget({ clock: deps.clock });

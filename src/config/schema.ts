@@ -38,7 +38,8 @@ export interface Config {
   declinedFolders: string[];
   limits: Limits;
   compression: 'auto' | 'none' | 'lz4' | 'zstd';
-  trash: { retentionDays: number };
+  /** Per folder: entries older than retentionDays go; past maxBytes on disk (0: no cap), the oldest go first. */
+  trash: { retentionDays: number; maxBytes: number };
   tombstoneDays: number;
   rescanIntervalS: number;
   /** Outgoing deletions pause for confirmation (`wizard resume`) past either bound. */
@@ -57,7 +58,7 @@ export const DEFAULTS: Readonly<ConfigDefaults> = Object.freeze({
   trust: 'ca',
   limits: Object.freeze({ transfers: 4, hashers: 2, bandwidthUp: 0, bandwidthDown: 0, debounceMs: 50 }),
   compression: 'auto',
-  trash: Object.freeze({ retentionDays: 30 }),
+  trash: Object.freeze({ retentionDays: 30, maxBytes: 0 }),
   tombstoneDays: 365,
   rescanIntervalS: 600,
   deletionBudget: Object.freeze({ percent: 50, perMinute: 1000 }),
@@ -94,6 +95,7 @@ export function parseConfig(text: string, file: string, opts: ParseOptions): Con
   const peerList = peers(ctx, at('peers'), new Set(revoked));
   const limits = fields(ctx, at('limits'), ['transfers', 'hashers', 'bandwidth', 'debounceMs']);
   const bandwidth = fields(ctx, limits.get('bandwidth')?.value ?? null, ['up', 'down']);
+  const trash = fields(ctx, at('trash'), ['retentionDays', 'maxBytes']);
   const num = (map: Map<string, Entry>, key: string, what: string, def: number, min: number, max?: number) =>
     int(ctx, map.get(key)?.value ?? null, what, def, min, max);
 
@@ -113,7 +115,10 @@ export function parseConfig(text: string, file: string, opts: ParseOptions): Con
       debounceMs: num(limits, 'debounceMs', 'limits.debounceMs', DEFAULTS.limits.debounceMs, 0, 10_000),
     },
     compression: oneOf(ctx, at('compression'), 'compression', COMPRESSION, DEFAULTS.compression),
-    trash: { retentionDays: num(fields(ctx, at('trash'), ['retentionDays']), 'retentionDays', 'trash.retentionDays', DEFAULTS.trash.retentionDays, 1, 3650) },
+    trash: {
+      retentionDays: num(trash, 'retentionDays', 'trash.retentionDays', DEFAULTS.trash.retentionDays, 1, 3650),
+      maxBytes: num(trash, 'maxBytes', 'trash.maxBytes', DEFAULTS.trash.maxBytes, 0),
+    },
     tombstoneDays: num(top, 'tombstoneDays', 'tombstoneDays', DEFAULTS.tombstoneDays, 1, 3650),
     rescanIntervalS: num(top, 'rescanIntervalS', 'rescanIntervalS', DEFAULTS.rescanIntervalS, 10, 86_400),
     deletionBudget: deletionBudget(fields(ctx, at('deletionBudget'), ['percent', 'perMinute']), num),
@@ -219,6 +224,8 @@ export function renderNewConfig(init: { name: string; listen: string; folders: F
     'trash:',
     '  # Days that replaced and deleted files stay in the trash (1 to 3650).',
     `  retentionDays: ${d.trash.retentionDays}`,
+    "  # Most bytes each folder's trash may take on disk; past it the oldest entries go first. 0: no cap.",
+    `  maxBytes: ${d.trash.maxBytes}`,
     '# Days a deletion is remembered, so a node that was away learns of it (1 to 3650).',
     `tombstoneDays: ${d.tombstoneDays}`,
     '# Seconds between full rescans, the safety net for changes the watcher missed (10 to 86400).',

@@ -44,6 +44,24 @@ export function olderThan(entries: readonly TrashEntry[], nowMs: number, days: n
   return entries.filter((e) => nowMs - e.trashedAtMs > days * DAY_MS);
 }
 
+/**
+ * The oldest entries to purge so that the rest take at most `maxBytes` on
+ * disk; none when `maxBytes` is 0 (no cap). `entries` oldest first, as
+ * listTrash gives them. Oldest first keeps every reverse delta rebuildable:
+ * it is rebuilt through the newer entries of its path, never the older ones.
+ */
+export function overCap(entries: readonly TrashEntry[], maxBytes: number): TrashEntry[] {
+  if (maxBytes <= 0) return [];
+  let total = entries.reduce((n, e) => n + e.size, 0);
+  const out: TrashEntry[] = [];
+  for (const e of entries) {
+    if (total <= maxBytes) break;
+    out.push(e);
+    total -= e.size;
+  }
+  return out;
+}
+
 async function isEmptyDir(abs: string): Promise<boolean> {
   return (await readdir(abs).catch(() => ['?'])).length === 0;
 }

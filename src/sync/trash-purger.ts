@@ -1,6 +1,7 @@
 /**
  * The automatic trash purge: every folder's entries older than
- * `trash.retentionDays` go, checked at start and then hourly. It runs on the
+ * `trash.retentionDays` go, and past `trash.maxBytes` on disk the oldest of
+ * the rest, checked at start and then hourly. It runs on the
  * local clock, but a jump of that clock cannot empty the trash: while the
  * daemon runs, the purge's notion of "now" advances no faster than the
  * monotonic clock, so setting the date a year ahead purges nothing extra;
@@ -13,7 +14,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import { SteadyTime } from '../core/steady-time.js';
-import { listTrash, olderThan, purgeEntries } from './trash-catalog.js';
+import { listTrash, olderThan, overCap, purgeEntries } from './trash-catalog.js';
 
 /** What the purger needs. */
 export interface TrashPurgerDeps {
@@ -25,6 +26,8 @@ export interface TrashPurgerDeps {
   /** The folders to purge, as configured now. */
   readonly folders: () => ReadonlyArray<{ id: string; root: string }>;
   readonly retentionDays: () => number;
+  /** Most bytes a folder's trash may take on disk (`trash.maxBytes`, 0: no cap); none when absent. */
+  readonly maxBytes?: () => number;
   readonly log: Logger;
 }
 
@@ -72,11 +75,15 @@ export class TrashPurger {
     let removed = 0;
     for (const folder of this.deps.folders()) {
       try {
-        const victims = olderThan(await listTrash(folder.root), now, days);
+        const all = await listTrash(folder.root);
+        const old = olderThan(all, now, days);
+        const cap = this.deps.maxBytes?.() ?? 0;
+        // Past the cap, the oldest of what the age leaves go too.
+        const victims = [...old, ...overCap(all.filter((e) => !old.includes(e)), cap)];
         if (victims.length === 0) continue;
         const bytes = await purgeEntries(folder.root, victims);
         removed += victims.length;
-        this.deps.log.info({ folder: folder.id, entries: victims.length, bytes, retentionDays: days }, 'purged old trash');
+        this.deps.log.info({ folder: folder.id, entries: victims.length, bytes, retentionDays: days, maxBytes: cap }, 'purged old trash');
       } catch (err) {
         this.deps.log.warn({ folder: folder.id, err: describeError(err) }, 'trash purge failed; will try again in an hour');
       }

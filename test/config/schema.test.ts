@@ -57,7 +57,7 @@ describe('parseConfig', () => {
         'revoked: []',
         'limits: { transfers: 8, hashers: 3, bandwidth: { up: 1000, down: 2000 }, debounceMs: 0 }',
         'compression: zstd',
-        'trash: { retentionDays: 7 }',
+        'trash: { retentionDays: 7, maxBytes: 1073741824 }',
         'tombstoneDays: 30',
         'rescanIntervalS: 60',
         'deletionBudget: { percent: 25, perMinute: 100 }',
@@ -79,7 +79,7 @@ describe('parseConfig', () => {
       declinedFolders: [],
       limits: { transfers: 8, hashers: 3, bandwidthUp: 1000, bandwidthDown: 2000, debounceMs: 0 },
       compression: 'zstd',
-      trash: { retentionDays: 7 },
+      trash: { retentionDays: 7, maxBytes: 1073741824 },
       tombstoneDays: 30,
       rescanIntervalS: 60,
       deletionBudget: { percent: 25, perMinute: 100 },
@@ -175,6 +175,8 @@ const rejections: Rejection[] = [
   { description: 'bandwidth down as text', text: 'name: n\nlimits:\n  bandwidth:\n    down: 10MB\n', line: 4, says: 'limits.bandwidth.down' },
   { description: 'debounceMs too big', text: 'name: n\nlimits:\n  debounceMs: 10001\n', line: 3, says: 'limits.debounceMs must be a whole number from 0 to 10000' },
   { description: 'limits not a map', text: 'name: n\nlimits: 4\n', line: 2, says: 'expected a map' },
+  { description: 'maxBytes negative', text: 'name: n\ntrash:\n  maxBytes: -1\n', line: 3, says: 'trash.maxBytes must be a whole number of at least 0' },
+  { description: 'maxBytes as text', text: 'name: n\ntrash:\n  maxBytes: 10GB\n', line: 3, says: 'trash.maxBytes' },
   { description: 'retentionDays 0', text: 'name: n\ntrash:\n  retentionDays: 0\n', line: 3, says: 'trash.retentionDays must be a whole number from 1 to 3650' },
   { description: 'tombstoneDays 3651', text: 'name: n\ntombstoneDays: 3651\n', line: 2, says: 'tombstoneDays must be a whole number from 1 to 3650' },
   { description: 'rescanIntervalS 9', text: 'name: n\nrescanIntervalS: 9\n', line: 2, says: 'rescanIntervalS must be a whole number from 10 to 86400' },
@@ -220,13 +222,17 @@ describe('renderNewConfig', () => {
     expect(parse(renderNewConfig(init))).toEqual({ ...DEFAULTS, ...init, peers: [], revoked: [], declinedFolders: [] });
   });
 
+  it('a config written before trash.maxBytes existed loads with no cap', () => {
+    expect(parse('name: n\ntrash:\n  retentionDays: 9\n').trash).toEqual({ retentionDays: 9, maxBytes: 0 });
+  });
+
   it('parses back with no folders', () => {
     expect(parse(renderNewConfig({ name: 'n', listen: DEFAULTS.listen, folders: [] })).folders).toEqual([]);
   });
 
   it('names every setting and explains it', () => {
     const text = renderNewConfig(init);
-    for (const key of ['listen:', 'trust:', 'peers:', 'revoked:', 'transfers:', 'hashers:', 'up:', 'down:', 'debounceMs:', 'compression:', 'retentionDays:', 'tombstoneDays:', 'rescanIntervalS:', 'level:']) {
+    for (const key of ['listen:', 'trust:', 'peers:', 'revoked:', 'transfers:', 'hashers:', 'up:', 'down:', 'debounceMs:', 'compression:', 'retentionDays:', 'maxBytes:', 'tombstoneDays:', 'rescanIntervalS:', 'level:']) {
       const lines = text.split('\n');
       const at = lines.findIndex((l) => l.trimStart().startsWith(key));
       expect(at, key).toBeGreaterThan(0);

@@ -35,9 +35,17 @@ function trashed(rel: string, ageDays: number): void {
   writeFileSync(abs, rel);
 }
 
-function purger(steady?: SteadyTime): TrashPurger {
+function purger(steady?: SteadyTime, maxBytes?: () => number): TrashPurger {
   return new TrashPurger(
-    { clock, monotonicMs: () => clock.monotonic(), ...(steady === undefined ? {} : { steady }), folders: () => [{ id: 'f', root }], retentionDays: () => retentionDays, log: pino({ level: 'silent' }) },
+    {
+      clock,
+      monotonicMs: () => clock.monotonic(),
+      ...(steady === undefined ? {} : { steady }),
+      folders: () => [{ id: 'f', root }],
+      retentionDays: () => retentionDays,
+      ...(maxBytes === undefined ? {} : { maxBytes }),
+      log: pino({ level: 'silent' }),
+    },
     { firstMs: 1000, intervalMs: DAY / 24 },
   );
 }
@@ -55,6 +63,22 @@ describe('TrashPurger', () => {
     clock.advance(2 * DAY);
     expect(await p.runOnce()).toBe(1);
     expect(await kept()).toEqual(['fresh']);
+  });
+
+  it('past trash.maxBytes purges the oldest entries until the rest fit, and 0 means no cap', async () => {
+    // Each entry's content is its name: 3, 4 and 5 bytes on disk.
+    trashed('old', 3);
+    trashed('mid1', 2);
+    trashed('newer', 1);
+    let cap = 0;
+    const p = purger(undefined, () => cap);
+    expect(await p.runOnce()).toBe(0);
+    cap = 9;
+    expect(await p.runOnce()).toBe(1);
+    expect(await kept()).toEqual(['mid1', 'newer']);
+    cap = 5;
+    expect(await p.runOnce()).toBe(1);
+    expect(await kept()).toEqual(['newer']);
   });
 
   it('follows a hot change of retentionDays', async () => {
