@@ -152,9 +152,10 @@ export class SignatureBuilder {
     const i = this.blocks;
     if (this.reuse?.isSame(i) === true) {
       // The strong hash is the one the caller checked our bytes against; the weak sum, which it did
-      // not check (it may come from a peer), is ours to compute: it is cheap, and it is what we serve.
-      this.weak[i] = weakSum(buf, start, end);
+      // not check (it may come from a peer), is ours to compute, unless `prior` (our own sums) has
+      // this block with the same strong hash: then it is our own weak sum of the same bytes.
       this.strong.set(this.reuse.from.strong.subarray(i * STRONG_BYTES, (i + 1) * STRONG_BYTES), i * STRONG_BYTES);
+      this.weak[i] = this.isPriorBlock(i, end - start) ? (this.prior?.weak[i] as number) : weakSum(buf, start, end);
       this.blocks++;
       return;
     }

@@ -109,7 +109,8 @@ export async function fetchDelta(
   const writes = new Set<Promise<void>>();
   try {
     const hash = createHash('sha256');
-    const sums = storesSums(entry.size) ? new SignatureBuilder(entry.size, undefined, reuse) : undefined;
+    // Blocks copied from where they were in our current file take both sums from our stored ones (prior).
+    const sums = storesSums(entry.size) ? new SignatureBuilder(entry.size, undefined, reuse, currentSums) : undefined;
     const remote = steps.filter((s) => s.kind === 'remote');
     const inflight = new Map<number, Promise<Buffer>>();
     let next = 0;

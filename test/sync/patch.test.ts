@@ -11,6 +11,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
+import { signatureOf } from '../../src/delta/signature.js';
 import { hasCode } from '../../src/core/errors.js';
 import type { FileEntry, LocalEntry } from '../../src/index/entry.js';
 import { IndexStore } from '../../src/index/store.js';
@@ -50,6 +51,8 @@ function ours(rel: string, content: Buffer): LocalEntry {
   utimesSync(abs(rel), new Date(1_690_000_000_000), new Date(1_690_000_000_000));
   const st = lstatSync(abs(rel));
   const [stored] = store.commitLocal(FOLDER, [{ path: rel, type: 'file', size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, hash: sha(content), target: '', version: { me: 1 }, deleted: false, inode: st.ino }]);
+  // As the scanner leaves a file of 1 MiB or more: with its block sums stored.
+  if (content.length >= MiB) store.sums.put(FOLDER, rel, sha(content), signatureOf(content));
   return stored as LocalEntry;
 }
 
@@ -83,7 +86,12 @@ describe('patch in place', () => {
     expect(readFileSync(abs('big.bin')).equals(next)).toBe(true);
     expect(lstatSync(abs('big.bin')).ino, 'patched in place, not renamed over').toBe(before.inode);
     expect(store.getLocal(FOLDER, 'big.bin')).toMatchObject({ hash: entry.hash, size: next.length, inode: before.inode });
-    expect(store.sums.get(FOLDER, 'big.bin', entry.hash)?.fileSize).toBe(next.length);
+    // The kept blocks' sums come from the stored ones, the changed blocks' are computed: together, the new file's.
+    const stored = store.sums.get(FOLDER, 'big.bin', entry.hash);
+    const want = signatureOf(next);
+    expect(stored?.blockSize).toBe(want.blockSize);
+    expect(Buffer.from(stored?.strong ?? []).equals(Buffer.from(want.strong))).toBe(true);
+    expect(Buffer.from((stored?.weak ?? new Uint32Array()).buffer).equals(Buffer.from(want.weak.buffer))).toBe(true);
     expect(peer.blockBytes).toBeLessThan(64 * KiB);
     expect(journals()).toEqual([]);
     const trash = await listTrash(root);

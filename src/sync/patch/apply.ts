@@ -189,7 +189,8 @@ async function fetchRanges(deps: PatchDeps, job: PatchJob, writes: ReadonlyArray
 async function verify(job: PatchJob, plan: DeltaPlan, writes: ReadonlyArray<readonly [number, number]>, fresh: readonly Buffer[]): Promise<Signature | undefined> {
   const { entry, basis } = job;
   const hash = createHash('sha256');
-  const sums = storesSums(entry.size) ? new SignatureBuilder(entry.size, undefined, plan.reuse) : undefined;
+  // Blocks kept in place take both sums from our stored ones (prior): only the changed blocks are summed.
+  const sums = storesSums(entry.size) ? new SignatureBuilder(entry.size, undefined, plan.reuse, basis.sums) : undefined;
   const buf = Buffer.allocUnsafe(READ_CHUNK);
   let w = 0;
   for (const op of plan.ops) {
