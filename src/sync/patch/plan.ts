@@ -6,8 +6,12 @@ import type { FillOp } from '../../delta/locate.js';
 
 /** Files below this size are replaced through a temp file as before, and their trash entry stays a whole copy. */
 export const IN_PLACE_MIN_BYTES = 1024 * 1024;
-/** Most bytes a patch in place writes: they are held in memory, and their old bytes go to the journal. */
-export const IN_PLACE_MAX_CHANGED_BYTES = 64 * 1024 * 1024;
+/**
+ * Most bytes a patch in place writes: they are held in memory until the lock
+ * (with `limits.transfers` files at once, 4 by default: 64 MiB), and their
+ * old bytes go to the journal.
+ */
+export const IN_PLACE_MAX_CHANGED_BYTES = 16 * 1024 * 1024;
 /** Most of the new file a patch in place may change: past it, a temp file costs little more and keeps the old file whole. */
 export const IN_PLACE_MAX_FRACTION = 1 / 8;
 
