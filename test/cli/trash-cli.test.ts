@@ -2,10 +2,13 @@
  * `wizard trash` through the real CLI on a real home, no daemon: output,
  * JSON shapes, exit codes, and hostile names escaped.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { trashName } from '../../src/sync/trash.js';
+import { systemClock } from '../../src/core/clock.js';
+import { encodeJournal } from '../../src/sync/patch/journal.js';
+import { Trash, trashName } from '../../src/sync/trash.js';
 import { cleanup, initNode, runCli, tempDir, type TestNode } from '../support/daemon.js';
 
 const DAY = 86_400_000;
@@ -50,6 +53,41 @@ describe('wizard trash', () => {
     const txt = await runCli(node.home, ['trash', 'list', '*.txt']);
     expect(txt.stdout).toMatch(/deleted .* shared\/docs\/old\.txt/);
     expect(txt.stdout).not.toContain('new.md');
+  });
+
+  it('lists a reverse delta by its cost on disk, restores it by rebuilding, and refuses in one line (exit 2) once the file was replaced', async () => {
+    const MiB = 1024 * 1024;
+    const rel = 'vm/disk.img';
+    const abs = path.join(node.folder, ...rel.split('/'));
+    mkdirSync(path.dirname(abs), { recursive: true });
+    const old = randomBytes(2 * MiB);
+    const current = Buffer.from(old);
+    randomBytes(4096).copy(current, MiB);
+    writeFileSync(abs, current);
+    const st = lstatSync(abs);
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    // What a patch in place leaves in the trash: the old bytes of the range it overwrote.
+    const journal = path.join(node.folder, '.wizard', 'patch.wzj');
+    const header = { path: rel, disk: rel, dev: st.dev, ino: st.ino, oldSize: old.length, oldHash: sha(old), oldMtimeMs: st.mtimeMs, newSize: current.length, newHash: sha(current), ranges: [[MiB, 4096] as [number, number]] };
+    writeFileSync(journal, encodeJournal(header, [old.subarray(MiB, MiB + 4096)]));
+    const entry = path.relative(path.join(node.folder, '.wizard', 'trash'), await new Trash(node.folder, systemClock).keepReverseDelta(journal, rel));
+
+    const listed = await runCli(node.home, ['trash', 'list', 'vm/*']);
+    expect(listed.stdout).toMatch(/replaced .* 4\.\d KiB .*shared\/vm\/disk\.img .*changes back from the next version/);
+    const restored = await runCli(node.home, ['trash', 'restore', `${node.folder}/.wizard/trash/${entry}`]);
+    expect(restored.code).toBe(0);
+    expect(readFileSync(abs).equals(old)).toBe(true);
+
+    // Once more, but the file was replaced since: nothing to rebuild from.
+    writeFileSync(journal, encodeJournal({ ...header, ino: lstatSync(abs).ino }, [old.subarray(MiB, MiB + 4096)]));
+    const again = path.relative(path.join(node.folder, '.wizard', 'trash'), await new Trash(node.folder, systemClock).keepReverseDelta(journal, rel));
+    const other = randomBytes(100);
+    writeFileSync(abs, other);
+    const refused = await runCli(node.home, ['trash', 'restore', `${node.folder}/.wizard/trash/${again}`]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toMatch(/cannot restore vm\/disk\.img .*replaced or changed since.*nothing was changed/);
+    expect(readFileSync(abs).equals(other)).toBe(true);
   });
 
   it('escapes control characters in trashed names', async () => {
