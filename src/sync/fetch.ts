@@ -101,7 +101,9 @@ async function downloadToFile(
     let sums: Signature | undefined;
     if (hasDeltas && bases.length > 0) {
       try {
-        sums = (await fetchDelta(fh, entry, sources, bases, basis?.sums, deps, progress, writeback, basis?.plan)).sums;
+        // A plan made against our file alone leaves out partial downloads: with any, plan again over all of them.
+        const planned = partials.length === 0 ? basis?.plan : undefined;
+        sums = (await fetchDelta(fh, entry, sources, bases, basis?.sums, deps, progress, writeback, planned)).sums;
       } catch (err) {
         // A delta that rebuilt the wrong bytes, or sums we could not use or get (the peer's read or
         // worker failed: INTERNAL), never lands: start over whole, which needs only plain blocks.

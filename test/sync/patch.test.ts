@@ -18,6 +18,8 @@ import { IndexStore } from '../../src/index/store.js';
 import { JOURNAL_DIR, type PatchHooks } from '../../src/sync/patch/apply.js';
 import { decodeJournal, encodeJournal, rangesToSave } from '../../src/sync/patch/journal.js';
 import { recoverPatches } from '../../src/sync/patch/recover.js';
+import { tempPlaceFor } from '../../src/sync/temp-place.js';
+import { tempNameFor } from '../../src/core/paths.js';
 import { applyTake, type PullContext } from '../../src/sync/puller.js';
 import { listTrash, restoreEntry } from '../../src/sync/trash-catalog.js';
 import { Trash } from '../../src/sync/trash.js';
@@ -150,6 +152,18 @@ describe('patch in place', () => {
     expect(readFileSync(abs('shift.bin')).equals(next)).toBe(true);
     expect(lstatSync(abs('shift.bin')).ino).not.toBe(before.inode);
     expect((await listTrash(root)).map((e) => [e.form, e.size])).toEqual([['whole', old.length]]);
+  });
+
+  it('a file not patched in place still reuses a partial download of the new version (the plan made for the patch leaves partials out, so it is not reused)', async () => {
+    ours('new.bin', randomBytes(2 * MiB));
+    const next = randomBytes(2 * MiB);
+    const entry = theirs('new.bin', next);
+    const place = tempPlaceFor(root, 'new.bin');
+    writeFileSync(path.join(place.dir, tempNameFor(place.stem, `${entry.hash.slice(0, 16)}-00000000`)), next.subarray(0, 3 * (MiB / 2)));
+    const { ctx, peer } = context({ 'new.bin': next });
+    await applyTake(ctx, entry, entry.version, ['peer']);
+    expect(readFileSync(abs('new.bin')).equals(next)).toBe(true);
+    expect(peer.blockBytes, 'only the half MiB the partial lacks').toBeLessThan(MiB);
   });
 
   it('a local write between the verification and the lock is caught by its ctime: CHANGED, the file keeps the write, nothing recorded or trashed', async () => {
