@@ -83,6 +83,13 @@ export function createRsyncDriver(ctx) {
           await runOk('sync', []);
           out.push(result(base, 'shift', 'shift-ins', 'SHIFT', rep, await push(base, port, 'shift')));
           break;
+        case 'BIG4G':
+          await place(tpl.dir('big4g'), A('big4g'));
+          out.push(result(base, 'big4g', 'big4g', 'EDIT-4G-initial', rep, await push(base, port, 'big4g')));
+          generate('edit', path.join(A('big4g'), 'big4g.bin'), { seed: ctx.seed, profile });
+          await runOk('sync', []);
+          out.push(result(base, 'big4g', 'big4g-edit', 'EDIT-4G', rep, await push(base, port, 'big4g')));
+          break;
         case 'BURST': {
           const t0 = Date.now();
           await ctx.spawnBurst(A('burst'));

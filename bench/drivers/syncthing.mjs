@@ -370,6 +370,17 @@ export function createSyncthingDriver(ctx) {
           }
           break;
         }
+        case 'BIG4G': {
+          const nodes = await startNodes(base, [shared('big4g', true)]);
+          const r = await initialSync(nodes, 'big4g', 'big4g', 'EDIT-4G-initial', rep);
+          out.push(r);
+          if (r.status !== 'ok') out.push(record(ID, 'EDIT-4G', rep, 'failed', {}, 'the initial sync failed'));
+          else {
+            const file = path.join(nodes.A.folder('big4g'), 'big4g.bin');
+            out.push(await liveChange(nodes, 'big4g', tpl.digest('big4g-edit'), 'EDIT-4G', rep, async () => generate('edit', file, { seed: ctx.seed, profile })));
+          }
+          break;
+        }
         case 'BURST': {
           const nodes = await startNodes(base, [shared('burst', false)]);
           out.push(await liveChange(nodes, 'burst', tpl.digest('burst'), 'BURST', rep, () => ctx.spawnBurst(nodes.A.folder('burst'))));

@@ -329,6 +329,17 @@ export function createWizardDriver(ctx) {
           }
           break;
         }
+        case 'BIG4G': {
+          const pair = await startPair(base, ['big4g']);
+          const r = await initialSync(pair, 'big4g', 'big4g', 'EDIT-4G-initial', rep);
+          out.push(r);
+          if (r.status !== 'ok') out.push(record(ID, 'EDIT-4G', rep, 'failed', {}, 'the initial sync failed'));
+          else {
+            const file = path.join(pair.a.folder('big4g'), 'big4g.bin');
+            out.push(await liveChange(pair, 'big4g', tpl.digest('big4g-edit'), 'EDIT-4G', rep, async () => generate('edit', file, { seed: ctx.seed, profile })));
+          }
+          break;
+        }
         case 'BURST': {
           const pair = await startPair(base, ['burst']);
           // The writer is its own process, as a build tool would be, so the waiter polls while it writes.

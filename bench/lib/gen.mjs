@@ -148,7 +148,7 @@ function writeLogLike(file, size, seed, label) {
 }
 
 /** Names of the workloads `generate` knows. */
-export const GENERATORS = ['small', 'big', 'shift', 'burst', 'mixedbig', 'mixedsmall', 'scale', 'comptext1', 'comptext2', 'comprand1', 'comprand2', 'edit', 'shiftins'];
+export const GENERATORS = ['small', 'big', 'big4g', 'shift', 'burst', 'mixedbig', 'mixedsmall', 'scale', 'comptext1', 'comptext2', 'comprand1', 'comprand2', 'edit', 'shiftins'];
 
 /** Writes one workload into `target` (a dir, or the file to mutate); returns a one-line description. */
 export function generate(workload, target, { seed = 1, profile = profileFor(false) } = {}) {
@@ -194,6 +194,10 @@ export function generate(workload, target, { seed = 1, profile = profileFor(fals
       }
       return `file=big.bin bytes=${profile.bigBytes}`;
     }
+    case 'big4g':
+      fs.mkdirSync(target, { recursive: true });
+      writeRandomFile(path.join(target, 'big4g.bin'), profile.big4gBytes, new ByteStream(seed, 'big4g'));
+      return `file=big4g.bin bytes=${profile.big4gBytes}`;
     case 'shift':
       fs.mkdirSync(target, { recursive: true });
       writeRandomFile(path.join(target, 'shift.bin'), profile.shiftBytes, new ByteStream(seed, 'shift'));

@@ -23,6 +23,8 @@ export const ROWS = Object.freeze([
   { workload: 'EDIT', metric: 'wire_bytes', label: 'EDIT: bytes on the wire', unit: 'bytes' },
   { workload: 'SHIFT', metric: 'ms', label: 'SHIFT (100 B inserted at 0): time', unit: 'ms' },
   { workload: 'SHIFT', metric: 'wire_bytes', label: 'SHIFT: bytes on the wire', unit: 'bytes' },
+  { workload: 'EDIT-4G', metric: 'ms', label: 'EDIT-4G (4 KiB in the middle of big4g.bin, 4 GiB): time', unit: 'ms' },
+  { workload: 'EDIT-4G', metric: 'wire_bytes', label: 'EDIT-4G: bytes on the wire', unit: 'bytes' },
   { workload: 'BURST', metric: 'ms', label: 'BURST: write start to converged', unit: 'ms' },
   { workload: 'BURST', metric: 'wire_bytes', label: 'BURST: bytes on the wire', unit: 'bytes' },
   { workload: 'MIXED', metric: 'small_p50_ms', label: 'MIXED: small files on B, p50', unit: 'ms' },

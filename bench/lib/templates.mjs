@@ -12,6 +12,7 @@ export const TEMPLATE_NEEDS = Object.freeze({
   SMALL: ['small'],
   BIG: ['big', 'big-edit'],
   SHIFT: ['shift', 'shift-ins'],
+  BIG4G: ['big4g', 'big4g-edit'],
   BURST: ['burst'],
   MIXED: ['mixedbig', 'mixedsmall'],
   SCALE: ['scale'],
@@ -57,6 +58,7 @@ export async function ensureTemplates({ wzb, profile, seed, groups, log }) {
     if (digests[name] && (name.includes('-') || fs.existsSync(path.join(root, name)))) continue;
     if (name === 'big-edit') await mutated(name, 'big', 'big.bin', 'edit');
     else if (name === 'shift-ins') await mutated(name, 'shift', 'shift.bin', 'shiftins');
+    else if (name === 'big4g-edit') await mutated(name, 'big4g', 'big4g.bin', 'edit');
     else gen(name);
   }
   return {
