@@ -288,6 +288,7 @@ export class PullLoop {
       landing: this.landing,
       created: (rel) => this.deps.queueScan([rel]),
       signal: this.deps.signal,
+      halt: (reason) => this.deps.halt(reason),
     };
   }
 

@@ -81,6 +81,8 @@ export interface PullContext extends DeltaDeps {
   readonly commitSums: (rel: string, hash: string, sums: Signature) => void;
   /** Test seams of a patch in place (patch/apply.ts). */
   readonly patchHooks?: PatchHooks;
+  /** Halts the folder (a half-patched file that cannot be put back now: see patch/apply.ts). */
+  readonly halt?: (reason: string) => void;
 }
 
 /** How to treat what is at the path now. */

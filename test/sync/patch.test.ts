@@ -220,6 +220,26 @@ describe('patch in place', () => {
     expect(lstatSync(abs('fail.bin')).mtimeMs).toBe(before.mtimeMs);
     expect(journals()).toEqual([]);
   });
+
+  it('when putting the old bytes back fails too, the journal stays, the folder is halted, and recovery rolls the file back', async () => {
+    const old = randomBytes(2 * MiB);
+    const before = ours('stuck.bin', old);
+    const next = edited(old, 3000, randomBytes(4 * KiB));
+    const entry = theirs('stuck.bin', next);
+    const eio = () => {
+      throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+    };
+    const halts: string[] = [];
+    const { ctx } = context({ 'stuck.bin': next }, { afterWrite: eio, beforeUndo: eio });
+    const err = await applyTake({ ...ctx, halt: (reason) => halts.push(reason) }, entry, entry.version, ['peer']).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/EIO/);
+    expect(halts).toHaveLength(1);
+    expect(halts[0]).toMatch(/stuck\.bin was left half patched .*the folder pauses, and rolls it back when it resumes/);
+    expect(store.getLocal(FOLDER, 'stuck.bin')?.hash).toBe(before.hash);
+    expect(journals()).toHaveLength(1);
+    expect(await recoverPatches({ root, getLocal: (rel: string) => store.getLocal(FOLDER, rel), trash: new Trash(root, systemClock), log: silent })).toEqual(['rolled-back']);
+    expect(readFileSync(abs('stuck.bin')).equals(old)).toBe(true);
+  });
 });
 
 describe('recovery at start', () => {

@@ -40,7 +40,7 @@ import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { crashPoint } from '../../core/crash-point.js';
-import { hasCode, WizardError } from '../../core/errors.js';
+import { describeError, hasCode, WizardError } from '../../core/errors.js';
 import { resolveOnDisk, WIZARD_DIR } from '../../core/paths.js';
 import { SignatureBuilder, storesSums, type Signature } from '../../delta/signature.js';
 import type { FileEntry, LocalEntry } from '../../index/entry.js';
@@ -79,6 +79,12 @@ export interface PatchDeps extends DeltaDeps {
   readonly commitSums: (rel: string, hash: string, sums: Signature) => void;
   /** Test seams: a local writer racing the patch, played at these moments (injected faults). */
   readonly patchHooks?: PatchHooks;
+  /**
+   * Halts the folder (no scan records anything while halted; it resumes
+   * through its start, whose recovery rolls the file back): used when a
+   * half-patched file cannot be put back now.
+   */
+  readonly halt?: (reason: string) => void;
 }
 
 /** Moments a test can act at during a patch. */
@@ -87,6 +93,8 @@ export interface PatchHooks {
   readonly afterVerify?: () => void | Promise<void>;
   /** The file is patched and fsynced; the last look has not been taken. */
   readonly afterWrite?: () => void | Promise<void>;
+  /** A failure after the write is being undone: throwing here plays the put-back failing too. */
+  readonly beforeUndo?: () => void;
 }
 
 /** One file to patch. */
@@ -292,10 +300,18 @@ class Patch {
   async undo(): Promise<void> {
     if (this.journal === undefined) return;
     if (this.touched && !this.mixed && this.fd !== undefined) {
-      await putOldBytesBack(this.fd, this.journal.content);
-      const mtime = this.journal.content.header.oldMtimeMs / 1000;
-      await stampFd(this.fd, mtime, mtime);
-      await syncFd(this.fd);
+      try {
+        this.deps.patchHooks?.beforeUndo?.();
+        await putOldBytesBack(this.fd, this.journal.content);
+        const mtime = this.journal.content.header.oldMtimeMs / 1000;
+        await stampFd(this.fd, mtime, mtime);
+        await syncFd(this.fd);
+      } catch (err) {
+        // The journal stays for the recovery at the next start; until then no scan may record the mixed file.
+        this.journal = undefined;
+        this.deps.halt?.(`${this.job.entry.path} was left half patched and putting its old bytes back failed (${describeError(err)}); the folder pauses, and rolls it back when it resumes`);
+        return;
+      }
     }
     rmSync(this.journal.file, { force: true });
     this.journal = undefined;
