@@ -286,6 +286,19 @@ describe('recovery at start', () => {
     expect(journals()).toEqual([]);
   });
 
+  it('a journal older than the version the index records is not rolled back (that would mix versions) but kept in the trash', async () => {
+    const v1 = randomBytes(MiB);
+    const v2 = edited(v1, 0, randomBytes(100));
+    const { local } = journalFor('o.bin', v1, v2, [[0, 100]]);
+    // A later version, committed since: the index and the file are v3.
+    const v3 = edited(v2, 500, randomBytes(100));
+    writeFileSync(abs('o.bin'), v3);
+    store.commitLocal(FOLDER, [{ ...local, hash: sha(v3) }]);
+    expect(await recoverPatches(deps())).toEqual(['kept-in-trash']);
+    expect(readFileSync(abs('o.bin')).equals(v3)).toBe(true);
+    expect(journals()).toEqual([]);
+  });
+
   it('a journal whose patch the index already committed becomes the trash entry, and the file is left as the new version', async () => {
     const old = randomBytes(MiB);
     const next = edited(old, 500, randomBytes(500));

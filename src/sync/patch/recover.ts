@@ -6,9 +6,12 @@
  *   touched: dropped;
  * - the index already records the new version on that inode: the patch was
  *   committed and only the journal's move to the trash was lost: moved now;
- * - otherwise: the old bytes are put back, the file cut to its old size and
- *   given its old mtime, fsynced, and checked against the old hash; the pull
- *   runs again later. Putting back is idempotent: a crash during recovery
+ * - when the index records the old version (the patch was not committed):
+ *   the old bytes are put back, the file cut to its old size and given its
+ *   old mtime, fsynced, and checked against the old hash; the pull runs
+ *   again later;
+ * - when the index records neither (a journal whose move to the trash failed,
+ *   and a later version committed since): moved to the trash, not applied. Putting back is idempotent: a crash during recovery
  *   leaves the journal, and the next start does it again.
  */
 import { closeSync, constants, fstatSync, fsync, futimes, lstatSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -70,9 +73,18 @@ async function recoverOne(deps: RecoveryDeps, file: string): Promise<Recovered> 
   }
   try {
     const local = deps.getLocal(h.path);
-    if (local !== undefined && !local.deleted && local.hash === h.newHash && local.inode === h.ino) {
+    const isRecorded = local !== undefined && !local.deleted && local.inode === h.ino;
+    if (isRecorded && local.hash === h.newHash) {
       await deps.trash.keepReverseDelta(file, h.path);
       deps.log.info({ path: h.path }, 'a committed patch in place kept its old version in the trash after a restart');
+      return 'kept-in-trash';
+    }
+    if (!isRecorded || local.hash !== h.oldHash) {
+      // The index has moved past both versions (a journal whose move to the trash failed, then a later
+      // patch committed): putting these old bytes back would mix versions. Kept in the trash, where a
+      // restore applies it only to the version it was made from.
+      await deps.trash.keepReverseDelta(file, h.path);
+      deps.log.warn({ path: h.path }, 'a patch journal older than the version the index records was moved to the trash, not rolled back');
       return 'kept-in-trash';
     }
     await putOldBytesBack(fd, journal);
