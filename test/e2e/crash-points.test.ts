@@ -250,7 +250,8 @@ function inTrash(n: TestNode, rel: string, content: Buffer): boolean {
 }
 
 for (const c of CASES) {
-  it(`K1: kill -9 of the receiver at ${c.point} during ${c.during}: the file is whole (old or new), and after a restart it converges with no temp file and an index that matches the disk`, async () => {
+  const whole = c.during === 'a patch in place' ? 'the file is old or new once the restart has recovered it, before any pull' : 'the file is whole (old or new)';
+  it(`K1: kill -9 of the receiver at ${c.point} during ${c.during}: ${whole}, and after a restart it converges with no temp file and an index that matches the disk`, async () => {
     for (let round = 0; round < K1_ROUNDS; round++) {
       const { rel, change, expectAfterKill, old, patched } = c.prepare(round);
       await waitSameTree(a, b);
