@@ -275,7 +275,7 @@ export class Folder {
     if (onCrash !== undefined) this.crash = onCrash;
     if (!(await this.prepareRoot()) || this.lifecycle === 'stopped') return;
     // Before anything reads the files: a patch in place cut short by a crash is rolled back first (patch/recover.ts).
-    await recoverPatches({ root: this.deps.root, getLocal: (rel) => this.deps.store.getLocal(this.deps.id, rel), trash: this.trash, log: this.deps.log });
+    await recoverPatches({ root: this.deps.root, getLocal: (rel) => this.deps.store.getLocal(this.deps.id, rel), trash: this.trash, commit: (e) => this.commitEntries(e), log: this.deps.log });
     this.lifecycle = 'starting';
     // Pulls wait for the first scan: deciding against an index that has not yet seen the edits
     // made while Wizard was down would treat them as absent.

@@ -237,7 +237,7 @@ describe('patch in place', () => {
     expect(halts[0]).toMatch(/stuck\.bin was left half patched .*the folder pauses, and rolls it back when it resumes/);
     expect(store.getLocal(FOLDER, 'stuck.bin')?.hash).toBe(before.hash);
     expect(journals()).toHaveLength(1);
-    expect(await recoverPatches({ root, getLocal: (rel: string) => store.getLocal(FOLDER, rel), trash: new Trash(root, systemClock), log: silent })).toEqual(['rolled-back']);
+    expect(await recoverPatches({ root, getLocal: (rel: string) => store.getLocal(FOLDER, rel), trash: new Trash(root, systemClock), commit: (e) => void store.commitLocal(FOLDER, e), log: silent })).toEqual(['rolled-back']);
     expect(readFileSync(abs('stuck.bin')).equals(old)).toBe(true);
   });
 });
@@ -257,7 +257,7 @@ describe('recovery at start', () => {
     writeFileSync(file, bytes);
     return { file, local };
   }
-  const deps = () => ({ root, getLocal: (rel: string) => store.getLocal(FOLDER, rel), trash: new Trash(root, systemClock), log: silent });
+  const deps = () => ({ root, getLocal: (rel: string) => store.getLocal(FOLDER, rel), trash: new Trash(root, systemClock), commit: (e: Array<Omit<LocalEntry, 'sequence'>>) => void store.commitLocal(FOLDER, e), log: silent });
 
   it('a journal whose patch was cut short rolls the file back to its old bytes, size and mtime, whatever mix it holds', async () => {
     const old = randomBytes(MiB + 5000);
@@ -269,10 +269,33 @@ describe('recovery at start', () => {
     closeSync(fd);
     expect(await recoverPatches(deps())).toEqual(['rolled-back']);
     expect(readFileSync(abs('f.bin')).equals(old)).toBe(true);
-    expect(lstatSync(abs('f.bin')).mtimeMs).toBeCloseTo(local.mtimeMs, 0);
+    // A pulled file's whole-millisecond mtime comes back exactly: a scan sees no touch, so no new version of ours.
+    expect(lstatSync(abs('f.bin')).mtimeMs).toBe(local.mtimeMs);
+    expect(store.getLocal(FOLDER, 'f.bin')).toMatchObject({ mtimeMs: local.mtimeMs, version: local.version, hash: local.hash });
     expect(journals()).toEqual([]);
     // Twice is the same as once (a crash during recovery).
     expect(await recoverPatches(deps())).toEqual([]);
+  });
+
+  it('an mtime Node cannot set exactly (nanoseconds of a local write) is recorded as the disk has it after the rollback, with the same version', async () => {
+    const old = randomBytes(MiB);
+    const next = edited(old, 10, randomBytes(10));
+    // An mtime with nanoseconds, as a local program's write leaves it.
+    writeFileSync(abs('n.bin'), old);
+    utimesSync(abs('n.bin'), 1_690_000_000.123_456_7, 1_690_000_000.123_456_7);
+    const st = lstatSync(abs('n.bin'));
+    const [local] = store.commitLocal(FOLDER, [{ path: 'n.bin', type: 'file', size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, hash: sha(old), target: '', version: { me: 3 }, deleted: false, inode: st.ino }]);
+    const ranges = rangesToSave([[0, 4096]], old.length, next.length);
+    mkdirSync(abs(JOURNAL_DIR), { recursive: true });
+    writeFileSync(
+      path.join(abs(JOURNAL_DIR), 'n.wzj'),
+      encodeJournal({ path: 'n.bin', disk: 'n.bin', dev: st.dev, ino: st.ino, oldSize: old.length, oldHash: sha(old), oldMtimeMs: st.mtimeMs, newSize: next.length, newHash: sha(next), ranges }, ranges.map(([at, length]) => old.subarray(at, at + length))),
+    );
+    writeFileSync(abs('n.bin'), next);
+    expect(await recoverPatches(deps())).toEqual(['rolled-back']);
+    const after = store.getLocal(FOLDER, 'n.bin');
+    expect(after?.mtimeMs, 'the index agrees with the disk, so a scan sees nothing').toBe(lstatSync(abs('n.bin')).mtimeMs);
+    expect(after).toMatchObject({ hash: sha(old), version: local?.version });
   });
 
   it('a torn journal is dropped and the file, never touched, is left alone', async () => {

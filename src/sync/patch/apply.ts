@@ -51,7 +51,7 @@ import type { GroupCommit } from '../group-commit.js';
 import { realDirs, type Trash } from '../trash.js';
 import { encodeJournal, rangesToSave, type Journal, type JournalHeader } from './journal.js';
 import { inPlaceWrites } from './plan.js';
-import { putOldBytesBack } from './reverse.js';
+import { putOldBytesBack, restoreMtime, withoutSequence } from './reverse.js';
 
 /** Where journals of patches under way live, inside a folder root. */
 export const JOURNAL_DIR = `${WIZARD_DIR}/journal`;
@@ -75,6 +75,12 @@ export interface PatchDeps extends DeltaDeps {
   readonly root: string;
   readonly landing: GroupCommit;
   readonly trash: Trash;
+  /** Runs `fn` holding the folder's commit lock. */
+  readonly locked: <T>(fn: () => Promise<T> | T) => Promise<T>;
+  /** Our current entry for a path. */
+  readonly getLocal: (rel: string) => LocalEntry | undefined;
+  /** Records entries in the index (with the lock held). */
+  readonly commit: (entries: Array<Omit<LocalEntry, 'sequence'>>) => void;
   /** Records the block sums of content `hash` at `rel` (under the lock, after the commit). */
   readonly commitSums: (rel: string, hash: string, sums: Signature) => void;
   /** Test seams: a local writer racing the patch, played at these moments (injected faults). */
@@ -303,9 +309,9 @@ class Patch {
       try {
         this.deps.patchHooks?.beforeUndo?.();
         await putOldBytesBack(this.fd, this.journal.content);
-        const mtime = this.journal.content.header.oldMtimeMs / 1000;
-        await stampFd(this.fd, mtime, mtime);
+        await restoreMtime(this.fd, this.job.basis.stat.mtimeMs);
         await syncFd(this.fd);
+        await this.recordRestoredMtime(this.fd);
       } catch (err) {
         // The journal stays for the recovery at the next start; until then no scan may record the mixed file.
         this.journal = undefined;
@@ -315,6 +321,20 @@ class Patch {
     }
     rmSync(this.journal.file, { force: true });
     this.journal = undefined;
+  }
+
+  /**
+   * The old bytes are back, but their mtime may be a few nanoseconds off the
+   * index's (see restoreMtime), which a scan would take for a touch: a new
+   * version of ours, then a conflict with the peer's. The index gets the disk's.
+   */
+  private async recordRestoredMtime(fd: number): Promise<void> {
+    const st = fstatSync(fd);
+    await this.deps.locked(() => {
+      const local = this.deps.getLocal(this.job.entry.path);
+      if (local === undefined || local.deleted || local.hash !== this.job.basis.hash || local.inode !== st.ino || local.mtimeMs === st.mtimeMs) return;
+      this.deps.commit([withoutSequence({ ...local, mtimeMs: st.mtimeMs })]);
+    });
   }
 
   /** Closes the file's descriptor. */

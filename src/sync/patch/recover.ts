@@ -14,7 +14,7 @@
  *   and a later version committed since): moved to the trash, not applied. Putting back is idempotent: a crash during recovery
  *   leaves the journal, and the next start does it again.
  */
-import { closeSync, constants, fstatSync, fsync, futimes, lstatSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsync, lstatSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -26,9 +26,8 @@ import { realAncestors } from '../../index/real-path.js';
 import type { Trash } from '../trash.js';
 import { JOURNAL_DIR } from './apply.js';
 import { decodeJournal, type Journal } from './journal.js';
-import { hashOf, putOldBytesBack } from './reverse.js';
+import { hashOf, putOldBytesBack, restoreMtime, withoutSequence } from './reverse.js';
 
-const stampFd = promisify(futimes);
 const syncFd = promisify(fsync);
 
 /** What recovery needs from the folder. */
@@ -37,6 +36,8 @@ export interface RecoveryDeps {
   /** Our index entry for a path. */
   readonly getLocal: (rel: string) => LocalEntry | undefined;
   readonly trash: Trash;
+  /** Records entries in the index: a rolled-back file's mtime, when the disk's differs from the index's by a few nanoseconds. */
+  readonly commit: (entries: Array<Omit<LocalEntry, 'sequence'>>) => void;
   readonly log: Pick<Logger, 'info' | 'warn' | 'error'>;
 }
 
@@ -88,10 +89,12 @@ async function recoverOne(deps: RecoveryDeps, file: string): Promise<Recovered> 
       return 'kept-in-trash';
     }
     await putOldBytesBack(fd, journal);
-    const mtime = h.oldMtimeMs / 1000;
-    await stampFd(fd, mtime, mtime);
+    await restoreMtime(fd, local.mtimeMs);
     await syncFd(fd);
     const isOld = (await hashOf(fd, h.oldSize)) === h.oldHash;
+    // The same bytes with an mtime a few nanoseconds off would read as a touch, a new version of ours (see restoreMtime).
+    const st = fstatSync(fd);
+    if (isOld && st.mtimeMs !== local.mtimeMs) deps.commit([withoutSequence({ ...local, mtimeMs: st.mtimeMs })]);
     rmSync(file, { force: true });
     if (isOld) deps.log.info({ path: h.path }, 'rolled back a patch in place cut short by a crash; the file is its old version');
     else deps.log.error({ path: h.path }, 'rolled back a patch in place cut short by a crash, but the file differs from its old version (changed while Wizard was down?); it is rescanned as a local edit');

@@ -4,14 +4,29 @@
  * entry. Works on a descriptor the caller opened and checked.
  */
 import { createHash } from 'node:crypto';
-import { fsync, ftruncate, read, write } from 'node:fs';
+import { fsync, ftruncate, futimes, read, write } from 'node:fs';
 import { promisify } from 'node:util';
+import type { LocalEntry } from '../../index/entry.js';
 import type { Journal } from './journal.js';
 
 const writeAt = promisify(write);
 const readAt = promisify(read);
 const truncateFd = promisify(ftruncate);
 const syncFd = promisify(fsync);
+const stampFd = promisify(futimes);
+
+/**
+ * Gives `fd` the mtime (and atime) `mtimeMs` as exactly as Node can: times
+ * go to the kernel as a double of seconds, so a whole millisecond (every
+ * pulled file's mtime) is set through the same Date a pull sets it with,
+ * which the kernel stores the same way again. An mtime with more digits may
+ * come back a few nanoseconds off: the caller records what the disk has.
+ */
+export async function restoreMtime(fd: number, mtimeMs: number): Promise<void> {
+  const ms = Math.round(mtimeMs);
+  const t = Math.abs(mtimeMs - ms) < 0.001 ? new Date(ms) : mtimeMs / 1000;
+  await stampFd(fd, t, t);
+}
 
 /** Bytes read at a time when hashing a file. */
 const HASH_CHUNK = 2 * 1024 * 1024;
@@ -24,6 +39,12 @@ export async function putOldBytesBack(fd: number, journal: Journal): Promise<voi
   }
   await truncateFd(fd, journal.header.oldSize);
   await syncFd(fd);
+}
+
+/** An index entry as a change to commit (a rolled-back file's mtime). */
+export function withoutSequence(e: LocalEntry): Omit<LocalEntry, 'sequence'> {
+  const { sequence: _sequence, ...rest } = e;
+  return rest;
 }
 
 /** SHA-256 (hex) of the first `size` bytes of `fd`, read from the start; undefined when it holds fewer. */
