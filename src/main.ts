@@ -114,14 +114,17 @@ function buildProgram(setExit: (code: number) => void, outputs: Outputs): Comman
 
   program
     .command('pair')
-    .description('pair with a running node signed by the same CA')
+    .description('pair with a running node signed by the same CA, sharing the folders both have (or those --share names)')
     .argument('<host[:port]>', 'the peer to pair with (default port 7842)')
+    .option('--share <id>', 'share only this folder (repeatable; default: every folder whose ID both nodes have)', (v: string, acc: string[]) => [...acc, v], [])
     .option('--json', 'print the result as JSON')
-    .action(async (target: string, opts: { json?: boolean }, cmd: Command) => {
-      const result = await pair(homeOf(cmd), target);
+    .action(async (target: string, opts: { share: string[]; json?: boolean }, cmd: Command) => {
+      const result = await pair(homeOf(cmd), target, opts.share);
       if (opts.json === true) out(JSON.stringify(result));
       else {
         out(`Paired with ${printable(result.name)} (${result.id}) at ${result.address}`);
+        if (result.shared.length > 0) out(`Shared on both nodes: ${result.shared.map(printable).join(', ')}`);
+        else out(`No folder is shared: the two nodes have no folder ID in common${opts.share.length > 0 ? ' among those given' : ''}. Share one with 'wizard folder share ID ${result.id.slice(0, 8)}' here and the same for this node there.`);
         if (!result.daemonNotified) out("The local daemon is not running; the peer is used from the next 'wizard start'.");
       }
     });

@@ -9,7 +9,8 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { NodeCredentials } from './certs/store.js';
 import { editConfig, ignorePath } from './config/file.js';
-import { addPeer } from './config/edit.js';
+import { pairPeer } from './config/edit.js';
+import { commonFolders, foldersSharedWith, isSharedWith, shareKey } from './config/shares.js';
 import type { Config, PeerConfig } from './config/schema.js';
 import type { Clock } from './core/clock.js';
 import { type ConfigError, describeError, WizardError } from './core/errors.js';
@@ -35,6 +36,8 @@ import { TokenBucket } from './transport/token-bucket.js';
 import { TransferSlots } from './sync/transfer-slots.js';
 import { ServeBudget } from './sync/serve-budget.js';
 import { shortId } from './versions/vector.js';
+import { PeerWaits } from './trust/peer-waits.js';
+import { pairHello } from './trust/pair-hello.js';
 import { WorkerPool } from './workers/pool.js';
 import { processStatus } from './status/process-status.js';
 import { TrustService } from './trust/trust-service.js';
@@ -107,6 +110,8 @@ export class WizardNode {
   private readonly serving: ServeBudget;
   /** Enrolment by invite, introductions, and the CA-signed revocation list. */
   private readonly trust: TrustService;
+  /** Unknown nodes' Hellos waiting a moment for a `wizard pair` here to name them (peer-waits.ts). */
+  private readonly peerWaits: PeerWaits;
 
   constructor(private readonly deps: NodeDeps) {
     this.config = deps.config;
@@ -124,6 +129,7 @@ export class WizardNode {
       log: deps.log.child({ part: 'trash' }),
     });
     this.serving = new ServeBudget({ clock: deps.clock });
+    this.peerWaits = new PeerWaits(deps.clock);
     this.violations = new ViolationBackoff(this.monotonicMs, () => deps.clock.now());
     this.refusals = new CounterRefusals({ log: deps.log, now: () => deps.clock.now() });
     this.trust = new TrustService({
@@ -167,6 +173,7 @@ export class WizardNode {
   /** Closes every link, stops folders and dialers, closes the listener. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.peerWaits.stop();
     const sup = this.deps.supervisor;
     await sup.remove('trash-purger');
     await this.dialers.stop();
@@ -188,16 +195,16 @@ export class WizardNode {
     else this.deps.log.level = next.log.level;
     const ignoreBefore = this.masterIgnore;
     this.masterIgnore = this.readMasterIgnore();
-    const foldersChanged = JSON.stringify(previous.folders) !== JSON.stringify(next.folders);
     this.syncFolders();
     // A raised transfer limit starts waiting downloads now, not when the next one ends.
     this.slots.pump();
-    // Links whose peer is gone or revoked close now; with new folders every link restarts so the Hellos carry them.
+    // Links whose peer is gone or revoked close now; a link whose shares changed starts over, so its Hellos
+    // carry them and a folder no longer shared loses its index exchange and transfers with that peer at once.
     for (const link of [...this.links.values()]) {
-      if (foldersChanged || this.peerConfig(link.peerId) === undefined || next.revoked.includes(link.peerId)) {
-        link.session.close(foldersChanged ? 'folders changed' : 'peer removed from config');
-      }
+      if (this.peerConfig(link.peerId) === undefined || next.revoked.includes(link.peerId)) link.session.close('peer removed from config');
+      else if (shareKey(previous, link.peerId) !== shareKey(next, link.peerId)) link.session.close('shared folders changed');
     }
+    this.peerWaits.configChanged();
     // A peer that is gone must not keep winning decisions with versions no connected node can serve.
     for (const old of previous.peers) {
       if (this.peerConfig(old.id) !== undefined && !next.revoked.includes(old.id)) continue;
@@ -426,18 +433,25 @@ export class WizardNode {
       return;
     }
     const session = this.newSession(socket, peerId, 'in', log);
-    // An unknown node learns nothing about our folders: it may only pair.
-    const ours = this.hello(known === undefined ? undefined : peerId, 'sync');
-    const theirs = await session.handshake(ours);
+    // The dialer speaks first; our answer depends on what it asks (pair or sync), so it waits for that.
+    const theirs = await session.receiveHello();
     if (theirs.intent === 'pair') {
-      this.recordPairing(theirs, socket.remoteAddress ?? '');
+      const shared = this.recordPairing(theirs, socket.remoteAddress ?? '');
+      if (shared === undefined) {
+        session.close('pairing failed on the other node; its log says why');
+        return;
+      }
+      await session.handshake(pairHello(this.id, this.config.name, this.listener?.port ?? 0, shared));
       session.close('paired');
       return;
     }
-    if (known === undefined) {
+    // An unknown node learns nothing about our folders. One that paired a moment ago may be ahead of the config.
+    if (!(await this.peerWaits.wait(() => this.peerConfig(peerId) !== undefined))) {
       session.close(`not paired: run 'wizard pair' on one of the two machines first`);
       return;
     }
+    const ours = this.hello(peerId);
+    await session.handshake(ours);
     this.register(session, ours, theirs);
   }
 
@@ -460,7 +474,7 @@ export class WizardNode {
       throw new WizardError('PEER_AUTH', `peer ${short(peer.id)} is revoked`);
     }
     const session = this.newSession(socket, peer.id, 'out', log);
-    const ours = this.hello(peer.id, 'sync');
+    const ours = this.hello(peer.id);
     const theirs = await session.handshake(ours);
     this.register(session, ours, theirs);
   }
@@ -490,6 +504,7 @@ export class WizardNode {
       session,
       store: this.deps.store,
       folder: (id) => this.folders.get(id),
+      isShared: (folder) => isSharedWith(this.config, folder, session.peerId),
       log: this.deps.log.child({ peer: short(session.peerId) }),
       clock: this.deps.clock,
       serving: this.serving.open(),
@@ -519,16 +534,24 @@ export class WizardNode {
     this.dialers.linkDown(link.peerId);
   }
 
-  /** Records a node that paired with us (trust 'ca': any node our CA signed may pair). */
-  private recordPairing(theirs: Hello, remoteAddress: string): void {
+  /**
+   * Records a node that paired with us (trust 'ca': any node our CA signed may
+   * pair) and shares with it the folders it offered that we have too. Returns
+   * those folder IDs, for our answer; undefined when the record failed.
+   */
+  private recordPairing(theirs: Hello, remoteAddress: string): string[] | undefined {
     const host = remoteAddress.replace(/^::ffff:/, '');
     const address = theirs.listenPort > 0 && host !== '' ? formatHostPort(host, theirs.listenPort) : '';
     const peer: PeerConfig = { id: theirs.id, name: theirs.name, address };
+    const shared = commonFolders(this.config, theirs.folders.map((f) => f.id));
     try {
-      this.applyConfig(editConfig(this.deps.home, (text) => addPeer(text, peer), { homeDir: this.deps.homeDir }));
-      this.deps.log.info({ peer: short(peer.id), name: peer.name, address }, 'paired');
+      const next = editConfig(this.deps.home, (text) => pairPeer(text, peer, shared), { homeDir: this.deps.homeDir });
+      this.deps.log.info({ peer: short(peer.id), name: peer.name, address, shared }, 'paired');
+      this.applyConfig(next);
+      return shared;
     } catch (err) {
       this.noteError(`pairing with ${short(peer.id)} failed: ${describeError(err)}`, err);
+      return undefined;
     }
   }
 
@@ -546,15 +569,16 @@ export class WizardNode {
     return session === undefined || session.isClosed ? undefined : session;
   }
 
-  private hello(peer: string | undefined, intent: Hello['intent']): Hello {
+  private hello(peer: string): Hello {
     return {
       type: 'hello',
       protocol: PROTOCOL_VERSION,
       id: this.id,
       name: this.config.name,
       listenPort: this.listener?.port ?? 0,
-      intent,
-      folders: peer === undefined ? [] : [...this.folders.keys()].map((f) => helloFolder(this.deps.store, f, peer)),
+      intent: 'sync',
+      // Only the folders shared with this peer: naming the others would tell it what it is not given.
+      folders: foldersSharedWith(this.config, peer).filter((f) => this.folders.has(f.id)).map((f) => helloFolder(this.deps.store, f.id, peer)),
     };
   }
 

@@ -3,7 +3,7 @@
  */
 import os from 'node:os';
 import { loadNodeCredentials } from '../certs/store.js';
-import { ConfigWatcher, readConfig } from '../config/file.js';
+import { ConfigWatcher, materialiseShareListsOnDisk, readConfig } from '../config/file.js';
 import { systemClock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
 import { createDaemonLogger } from '../core/log.js';
@@ -44,7 +44,7 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
     io.say(`Initialised a new Wizard node in ${home} with a new CA.`);
     io.say(`Node ID: ${id}`);
   }
-  const { config } = readConfig(home, { homeDir });
+  const read = readConfig(home, { homeDir }).config;
   // Logged from the start, so nothing that goes wrong while starting up vanishes silently.
   const sink = new LogSink({
     primary: io.logTo,
@@ -53,7 +53,14 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
     now: () => systemClock.now(),
     onSwitch: (s) => log.warn({ err: s.stdoutError, file: s.file }, 'stdout no longer takes log lines (its reader went away?); logging to this file from now on'),
   });
-  const { log, setLevel } = createDaemonLogger(config.log.level, sink);
+  const { log, setLevel } = createDaemonLogger(read.log.level, sink);
+  // A config from before share lists is read as every folder shared with every peer; written out once, it says so.
+  const materialised = materialiseShareListsOnDisk(home, { homeDir });
+  if (materialised !== undefined) {
+    const lists = materialised.folders.map((f) => ({ folder: f.id, shareWith: f.shareWith.map((id) => id.slice(0, 8)) }));
+    log.info({ lists }, 'config.yaml had no share lists (written before folders had them): wrote them out, each folder shared with every peer as before; edit them, or use wizard folder share/unshare');
+  }
+  const config = materialised ?? read;
   let fatal: ((message: string) => void) | undefined;
   let fatalMessage: string | undefined;
   const supervisor = new Supervisor({

@@ -1,60 +1,70 @@
 /**
- * `wizard pair HOST[:PORT]`: introduces this node to a running peer over
- * mutual TLS and records it, on both sides.
+ * `wizard pair HOST[:PORT] [--share ID]...`: introduces this node to a running
+ * peer over mutual TLS and records it, on both sides, with the folders both
+ * nodes have shared between them (or only those `--share` names).
  */
 import os from 'node:os';
 import { loadNodeCredentials } from '../certs/store.js';
 import { editConfig, readConfig } from '../config/file.js';
-import { addPeer } from '../config/edit.js';
+import { pairPeer } from '../config/edit.js';
 import { systemClock } from '../core/clock.js';
 import { hasCode, UsageError, WizardError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { DEFAULT_PORT } from '../node.js';
-import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { controlRequest } from '../status/control.js';
 import { formatHostPort, parseHostPort } from '../transport/address.js';
 import { dial } from '../transport/tls.js';
 import { PeerSession } from '../transport/session.js';
+import { pairHello } from '../trust/pair-hello.js';
+import { printable } from './format.js';
 import { certsDir } from './home.js';
 
-/** Who we paired with. */
+/** Who we paired with, and what the two now share. */
 export interface PairResult {
   readonly id: string;
   readonly name: string;
   readonly address: string;
+  /** The folder IDs now shared with the peer, on both sides. */
+  readonly shared: string[];
   /** The local daemon was running and picked the peer up. */
   readonly daemonNotified: boolean;
 }
 
-/** Pairs the node at `home` with the node listening at `target`. */
-export async function pair(home: string, target: string): Promise<PairResult> {
+/**
+ * Pairs the node at `home` with the node listening at `target`. `share`, when
+ * given, limits the folders offered to those IDs (each must be a folder here);
+ * by default every folder here is offered, and the peer shares those it has.
+ */
+export async function pair(home: string, target: string, share: readonly string[] = []): Promise<PairResult> {
   const homeDir = os.homedir();
   const { config } = readConfig(home, { homeDir });
+  for (const id of share) {
+    if (!config.folders.some((f) => f.id === id)) throw new UsageError(`no folder '${id}' here to share; 'wizard status' lists the folders`);
+  }
+  const offered = share.length > 0 ? [...new Set(share)] : config.folders.map((f) => f.id);
   const credentials = loadNodeCredentials(certsDir(home));
   const { host, port } = parseHostPort(target, DEFAULT_PORT);
   const address = formatHostPort(host, port);
   const { socket, peerId } = await dial({ host, port, credentials });
+  if (peerId === credentials.nodeId) {
+    socket.destroy();
+    throw new UsageError(`that is this node: ${address} answers with this node's own ID (${credentials.nodeId.slice(0, 8)}); pair with another machine`);
+  }
   // Pairing is a short exchange; its log lines would only clutter the command's output.
   const session = new PeerSession({ socket, clock: systemClock, log: createLogger('silent') }, peerId, 'out');
-  const theirs = await session
-    .handshake({
-      type: 'hello',
-      protocol: PROTOCOL_VERSION,
-      id: credentials.nodeId,
-      name: config.name,
-      listenPort: parseHostPort(config.listen, DEFAULT_PORT, { allowZero: true }).port,
-      intent: 'pair',
-      folders: [],
-    })
-    .catch((err: unknown) => {
-      if (hasCode(err, 'CLOSED')) {
-        throw new WizardError('PEER_AUTH', `${address} closed the connection during pairing: it may not trust our CA (both nodes must be initialised with the same CA, see wizard init --ca)`);
-      }
-      throw err;
-    });
+  const listenPort = parseHostPort(config.listen, DEFAULT_PORT, { allowZero: true }).port;
+  const theirs = await session.handshake(pairHello(credentials.nodeId, config.name, listenPort, offered)).catch((err: unknown) => {
+    const said = hasCode(err, 'CLOSED') ? /peer closed: (.*)$/.exec((err as Error).message)?.[1] : undefined;
+    if (said !== undefined) throw new WizardError('PEER_AUTH', `${address} refused the pairing: ${printable(said)}`);
+    if (hasCode(err, 'CLOSED')) {
+      throw new WizardError('PEER_AUTH', `${address} closed the connection during pairing: it may not trust our CA (both nodes must be initialised with the same CA, see wizard init --ca)`);
+    }
+    throw err;
+  });
   session.close('paired');
-  if (theirs.id === credentials.nodeId) throw new UsageError(`${address} is this node itself; pair with another machine`);
-  editConfig(home, (text) => addPeer(text, { id: theirs.id, name: theirs.name, address }), { homeDir });
+  // What the peer answered it shares, of what we offered: never more.
+  const shared = offered.filter((id) => theirs.folders.some((f) => f.id === id));
+  editConfig(home, (text) => pairPeer(text, { id: theirs.id, name: theirs.name, address }, shared), { homeDir });
   let daemonNotified = false;
   try {
     await controlRequest(home, { cmd: 'reload' });
@@ -62,5 +72,5 @@ export async function pair(home: string, target: string): Promise<PairResult> {
   } catch (err) {
     if (!hasCode(err, 'NOT_RUNNING')) throw err;
   }
-  return { id: theirs.id, name: theirs.name, address, daemonNotified };
+  return { id: theirs.id, name: theirs.name, address, shared, daemonNotified };
 }

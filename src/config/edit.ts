@@ -36,6 +36,36 @@ export function addPeer(text: string, peer: PeerConfig, file = DEFAULT_FILE): st
   return render(ctx.doc);
 }
 
+/**
+ * Records a pairing: the peer (as `addPeer` does) and, for each of
+ * `folderIds` this config has, the peer in its share list. Folder IDs this
+ * config lacks are skipped: a pairing never names a folder into existence.
+ */
+export function pairPeer(text: string, peer: PeerConfig, folderIds: readonly string[], file = DEFAULT_FILE): string {
+  let next = addPeer(text, peer, file);
+  const ctx = load(next, file);
+  const folders = ctx.doc.get('folders', true);
+  const have = new Set((isSeq(folders) ? folders.items : []).filter((item) => isMap(item)).map((item) => String(item.get('id'))));
+  for (const id of folderIds) if (have.has(id)) next = shareFolder(next, id, peer.id, file);
+  return next;
+}
+
+/** Adds a folder ID to `declinedFolders` (its offers are no longer shown); declining twice changes nothing. */
+export function declineFolder(text: string, folderId: string, file = DEFAULT_FILE): string {
+  const ctx = editable(text, file);
+  const seq = seqAt(ctx, 'declinedFolders');
+  if (!seq.items.some((item) => isScalar(item) && String(item.value) === folderId)) seq.items.push(ctx.doc.createNode(folderId));
+  return render(ctx.doc);
+}
+
+/** Removes a folder ID from `declinedFolders`, if listed (accepting an offer after all). */
+export function undeclineFolder(text: string, folderId: string, file = DEFAULT_FILE): string {
+  const ctx = editable(text, file);
+  const node = ctx.doc.get('declinedFolders', true);
+  if (isSeq(node)) node.items = node.items.filter((item) => !(isScalar(item) && String(item.value) === folderId));
+  return render(ctx.doc);
+}
+
 /** Removes a peer by ID; throws a ConfigError if it is not listed, since that is usually a typo. */
 export function removePeer(text: string, id: string, file = DEFAULT_FILE): string {
   return removeById(text, 'peers', id.toLowerCase(), true, file);

@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { type Clock, systemClock } from '../core/clock.js';
 import { ConfigError, describeError } from '../core/errors.js';
+import { materialiseShareLists } from './edit.js';
 import { type Config, parseConfig } from './schema.js';
 
 const CONFIG_FILE = 'config.yaml';
@@ -128,6 +129,20 @@ function syncDir(dir: string): void {
  */
 export function editConfig(home: string, edit: (text: string) => string, opts: ReadOptions): Config {
   const next = edit(readText(home));
+  const config = parseConfig(next, configPath(home), parseOptionsFor(home, opts));
+  writeConfigText(home, next);
+  return config;
+}
+
+/**
+ * Writes out the share lists of a config from before folders had them (see
+ * `materialiseShareLists`), once, at daemon start: the file then says what
+ * the node does. Returns the config as written, or undefined when there was
+ * nothing to write.
+ */
+export function materialiseShareListsOnDisk(home: string, opts: ReadOptions): Config | undefined {
+  const next = materialiseShareLists(readText(home), configPath(home));
+  if (next === null) return undefined;
   const config = parseConfig(next, configPath(home), parseOptionsFor(home, opts));
   writeConfigText(home, next);
   return config;

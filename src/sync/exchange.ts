@@ -25,6 +25,8 @@ export interface PeerLinkDeps {
   readonly store: IndexStore;
   /** The folder with this ID, if we have it. */
   readonly folder: (id: string) => Folder | undefined;
+  /** Whether the folder is shared with this peer now (the config, read on every message: never what the peer says). */
+  readonly isShared: (folder: string) => boolean;
   readonly log: Logger;
   /** This link's share of the node's serving budget: block reads and sums hashing wait their turn in it. */
   readonly serving: ServeQueue;
@@ -57,6 +59,8 @@ export class PeerLink implements SessionHandler {
   private readonly heldLogged = new Set<string>();
   /** Folders whose full index is due and whose first batch (the one with `reset`) has not gone yet. */
   private readonly resetDue = new Set<string>();
+  /** Folders not shared with this peer that it spoke of, logged once each on this link. */
+  private readonly ignoredLogged = new Set<string>();
 
   constructor(private readonly deps: PeerLinkDeps) {
     this.future = new FutureEntries({ clock: deps.clock, onDue: (folder, indexId, entries) => this.take(folder, indexId, entries, false) });
@@ -75,9 +79,9 @@ export class PeerLink implements SessionHandler {
     return [...this.sent.keys()];
   }
 
-  /** Whether the peer shares this folder with us. */
+  /** Whether this folder is exchanged with the peer: both named it at Hello, and our config still shares it. */
   shares(folder: string): boolean {
-    return this.sent.has(folder);
+    return this.mayExchange(folder);
   }
 
   /**
@@ -86,9 +90,13 @@ export class PeerLink implements SessionHandler {
    */
   start(ours: Hello, theirs: Hello): void {
     const { store, session } = this.deps;
+    for (const remote of theirs.folders) {
+      // Naming a folder never shares it: one of ours the peer may not have is ignored, and said once.
+      if (!ours.folders.some((f) => f.id === remote.id) && this.deps.folder(remote.id) !== undefined) this.ignore(remote.id, 'hello');
+    }
     for (const mine of ours.folders) {
       const remote = theirs.folders.find((f) => f.id === mine.id);
-      if (remote === undefined) continue;
+      if (remote === undefined || !this.deps.isShared(mine.id)) continue;
       if (remote.digest === mine.digest) {
         // Same (path, version) set on both sides: the peer's index is ours; nothing crosses the wire.
         store.adoptLocalAsRemote(mine.id, this.peerId, remote.indexId, remote.maxSequence);
@@ -104,9 +112,30 @@ export class PeerLink implements SessionHandler {
     for (const id of this.sent.keys()) this.deps.folder(id)?.requestPull();
   }
 
+  /** Whether the peer may exchange `folder` on this link now: agreed at Hello, and still shared by the config. */
+  private mayExchange(folder: string): boolean {
+    return this.sent.has(folder) && this.deps.isShared(folder);
+  }
+
+  /**
+   * Logs, once per folder and link, that the peer spoke of one of our folders
+   * it is not given. A folder we do not have is only a debug line (stale, or
+   * made up: a peer inventing IDs must not flood the log). Only IDs valid on
+   * the wire get here, so they print as they are.
+   */
+  private ignore(folder: string, what: 'hello' | 'index' | 'request' | 'sums-request'): void {
+    if (this.deps.folder(folder) === undefined) {
+      this.deps.log.debug({ peer: short(this.peerId), folder, what }, 'the peer spoke of a folder we do not have; ignored');
+      return;
+    }
+    if (this.ignoredLogged.has(folder)) return;
+    this.ignoredLogged.add(folder);
+    this.deps.log.warn({ peer: short(this.peerId), folder, what }, 'the peer spoke of a folder that is not shared with it; ignored (logged once per link)');
+  }
+
   /** Sends local entries the peer has not seen yet for `folder`. */
   announce(folder: string): void {
-    if (!this.sent.has(folder) || this.deps.session.isClosed) return;
+    if (!this.mayExchange(folder) || this.deps.session.isClosed) return;
     try {
       this.sendSince(folder);
     } catch (err) {
@@ -134,9 +163,9 @@ export class PeerLink implements SessionHandler {
    */
   private take(folderId: string, indexId: string, entries: readonly FileEntry[], reset: boolean): void {
     const folder = this.deps.folder(folderId);
-    if (folder === undefined || !this.sent.has(folderId)) {
-      // The peer may know a folder we removed a moment ago; that is not hostile, just stale.
-      this.deps.log.debug({ peer: short(this.peerId), folder: folderId }, 'index for a folder we do not share; ignored');
+    if (folder === undefined || !this.mayExchange(folderId)) {
+      // Stale (a folder removed a moment ago) or hostile (one never shared with it): the same answer, nothing stored.
+      this.ignore(folderId, 'index');
       return;
     }
     const sorted = this.future.sort(folderId, indexId, entries, reset);
@@ -167,18 +196,26 @@ export class PeerLink implements SessionHandler {
   }
 
   async onRequest(msg: RequestMessage): Promise<Buffer> {
-    const folder = this.deps.folder(msg.folder);
-    if (folder === undefined || !this.sent.has(msg.folder)) throw new ServeError('not-found', `no shared folder ${msg.folder}`);
-    if (folder.isIgnored(msg.path)) throw new ServeError('not-found', `${msg.path} is not synced here`);
-    return this.deps.serving.run({ readBytes: msg.length, hashBytes: 0 }, () => folder.readBlock(msg));
+    this.servable(msg.folder, msg.path, 'request');
+    // Checked again when its turn comes: a share withdrawn while it waited serves nothing.
+    return this.deps.serving.run({ readBytes: msg.length, hashBytes: 0 }, () => this.servable(msg.folder, msg.path, 'request').readBlock(msg));
   }
 
   async onSumsRequest(msg: SumsRequestMessage): Promise<WireSums> {
-    const folder = this.deps.folder(msg.folder);
-    if (folder === undefined || !this.sent.has(msg.folder)) throw new ServeError('not-found', `no shared folder ${msg.folder}`);
-    if (folder.isIgnored(msg.path)) throw new ServeError('not-found', `${msg.path} is not synced here`);
+    const folder = this.servable(msg.folder, msg.path, 'sums-request');
     // Stored sums are answered at once; only sums computed from the file wait for the budget.
     return folder.readSums(msg, (bytes, job) => this.deps.serving.run({ readBytes: bytes, hashBytes: bytes }, job));
+  }
+
+  /** The folder a request may be served from, or the not-found a peer gets for a folder not shared with it (the same as for one we lack). */
+  private servable(folderId: string, path: string, what: 'request' | 'sums-request'): Folder {
+    const folder = this.deps.folder(folderId);
+    if (folder === undefined || !this.mayExchange(folderId)) {
+      this.ignore(folderId, what);
+      throw new ServeError('not-found', `no shared folder ${folderId}`);
+    }
+    if (folder.isIgnored(path)) throw new ServeError('not-found', `${path} is not synced here`);
+    return folder;
   }
 
   onClose(reason: string): void {

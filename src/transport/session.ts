@@ -186,6 +186,20 @@ export class PeerSession {
    * arrives, see dispatch). Rejects (and closes) otherwise.
    */
   async handshake(local: Hello): Promise<Hello> {
+    if (this.closeReason === undefined) this.send(local);
+    const hello = await this.receiveHello();
+    // A first round trip, so status has a latency from the start.
+    this.ping();
+    return hello;
+  }
+
+  /**
+   * Waits for the peer's Hello without sending ours: an accepting node
+   * answers according to what the dialer asked (pair or sync, and which
+   * folders), and the dialer always speaks first. Call `handshake` with the
+   * answer next. Rejects (and closes) as `handshake` does.
+   */
+  async receiveHello(): Promise<Hello> {
     let cancelTimer = () => {};
     const got = new Promise<Hello>((resolve, reject) => {
       this.helloWaiter = { resolve, reject };
@@ -196,12 +210,8 @@ export class PeerSession {
       );
       void this.closed.then((reason) => reject(new WizardError('CLOSED', `connection closed during handshake: ${reason}`)));
     });
-    if (this.closeReason === undefined) this.send(local);
     try {
-      const hello = await got.finally(() => cancelTimer());
-      // A first round trip, so status has a latency from the start.
-      this.ping();
-      return hello;
+      return await got.finally(() => cancelTimer());
     } catch (err) {
       this.close(describeError(err));
       throw err;

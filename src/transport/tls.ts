@@ -192,7 +192,7 @@ export function dial(opts: DialOptions): Promise<DialResult> {
       tuneSocket(socket);
       resolve({ socket, peerId: peer });
     };
-    const onError = (err: Error): void => fail(dialError(err, target));
+    const onError = (err: Error): void => fail(dialError(err, target, opts.host));
     const onClose = (): void => fail(unreachable(target, new Error('connection closed during the TLS handshake')));
     const onAbort = (): void => fail(signal ? abortReason(signal) : new Error('aborted'));
     const timer = setTimeout(
@@ -313,8 +313,12 @@ function listenerFor(server: tls.Server, tracked: GatedSockets): Listener {
   };
 }
 
-function dialError(err: Error, target: string): WizardError {
+function dialError(err: Error, target: string, host: string): WizardError {
   const code = errorCode(err);
+  // The name is the problem, not the peer: "is the peer running?" would send the user to the wrong machine (issue 20).
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new WizardError('UNREACHABLE', `cannot resolve ${host}: check the name, or give the machine's IP address`, { cause: err });
+  }
   if (FOREIGN_CA_CODES.has(code)) return foreignCa(target, err);
   if (BAD_CERT_CODES.has(code)) {
     return new WizardError('PEER_AUTH', `peer at ${target} presented an unacceptable certificate: ${describeError(err)}`, {

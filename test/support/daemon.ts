@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { addPeer } from '../../src/config/edit.js';
+import { addPeer, shareFolder } from '../../src/config/edit.js';
 import { configPath } from '../../src/config/file.js';
 import type { StatusSnapshot } from '../../src/node.js';
 import { controlStatus } from './control-probe.js';
@@ -295,12 +295,13 @@ export async function startPairedNodes(prefix: string): Promise<{ base: string; 
 }
 
 /**
- * Writes `peer` into a stopped node's config, without pairing: for tests that
- * route links through a proxy (the address) or want one side never to dial
- * (address '').
+ * Writes `peer` into a stopped node's config, without pairing, and shares the
+ * node's test folder ('shared') with it: for tests that route links through a
+ * proxy (the address) or want one side never to dial (address '').
  */
 export function setPeer(node: TestNode, peer: TestNode, address: string): void {
-  writeFileSync(configPath(node.home), addPeer(readFileSync(configPath(node.home), 'utf8'), { id: peer.id, name: peer.name, address }));
+  const text = addPeer(readFileSync(configPath(node.home), 'utf8'), { id: peer.id, name: peer.name, address });
+  writeFileSync(configPath(node.home), shareFolder(text, 'shared', peer.id));
 }
 
 /** Whether `x`'s daemon reports `y` connected. */

@@ -45,7 +45,7 @@ it('S2: an index update the store cannot write (SQLITE_FULL) closes the session,
   // Only what the link uses of a session; the rest of PeerSession is not reached here.
   const session = { peerId: 'peer', isClosed: false, attach: () => undefined, close: (reason: string) => void closed.push(reason) } as unknown as PeerSession;
   const folder = { requestPull: () => undefined } as unknown as Folder;
-  const link = new PeerLink({ session, store, folder: () => folder, log: pino({ level: 'silent' }), clock: new FakeClock(0), serving: new ServeBudget({ clock: new FakeClock(0) }).open(), onClose: () => undefined });
+  const link = new PeerLink({ session, store, folder: () => folder, isShared: () => true, log: pino({ level: 'silent' }), clock: new FakeClock(0), serving: new ServeBudget({ clock: new FakeClock(0) }).open(), onClose: () => undefined });
   const hello = (folders: Hello['folders']): Hello => ({ type: 'hello', protocol: 1, id: 'x', name: 'x', listenPort: 0, intent: 'sync', folders });
   const mine = helloFolder(store, 'f', 'peer');
   link.start(hello([mine]), hello([{ ...mine, indexId: '1'.repeat(16) }]));
@@ -78,6 +78,7 @@ describe('version counters from a peer (item 3 of issue 15)', () => {
       session,
       store,
       folder: () => folder,
+      isShared: () => true,
       log: pino({ level: 'silent' }),
       clock,
       serving: new ServeBudget({ clock }).open(),
@@ -187,7 +188,7 @@ it('item 5: a large index goes out as the peer reads it, never all at once into 
   // The peer does not read yet.
   y.pause();
   const folder = { requestPull: () => undefined } as unknown as Folder;
-  const link = new PeerLink({ session: ours, store, folder: () => folder, log, clock: systemClock, serving: new ServeBudget({ clock: systemClock }).open(), onClose: () => undefined });
+  const link = new PeerLink({ session: ours, store, folder: () => folder, isShared: () => true, log, clock: systemClock, serving: new ServeBudget({ clock: systemClock }).open(), onClose: () => undefined });
   link.start(hello('a'.repeat(64), [mine]), hello('b'.repeat(64), [{ ...mine, digest: 'f'.repeat(32), indexId: '1'.repeat(16), have: { indexId: '', sequence: 0 } }]));
   // At most what waits for room (4 MiB), a batch over it, and what the pipe holds.
   expect(ours.pendingSendBytes).toBeLessThan(6 * 1024 * 1024);
