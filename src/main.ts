@@ -13,6 +13,7 @@ import { registerTrash } from './cli/trash.js';
 import { registerConflicts } from './cli/conflicts.js';
 import { registerConfigCommands } from './cli/config-commands.js';
 import { registerEnrolCommands } from './cli/enrol-commands.js';
+import { registerFolderCommands } from './cli/folder-commands.js';
 import { initHome } from './cli/init.js';
 import { runDaemon } from './cli/daemon.js';
 import { pair } from './cli/pair.js';
@@ -174,6 +175,7 @@ function buildProgram(setExit: (code: number) => void, outputs: Outputs): Comman
   registerConflicts(program, io);
   registerConfigCommands(program, io);
   registerEnrolCommands(program, io);
+  registerFolderCommands(program, io);
   return program;
 }
 

@@ -24,6 +24,7 @@ import { SteadyTime } from './core/steady-time.js';
 import type { Supervisor } from './supervisor/supervisor.js';
 import { type ConfigProblem, peerTrouble, settingsOf, type StatusSnapshot } from './status/snapshot.js';
 import { explainPath, type Why } from './status/why.js';
+import { folderOffers } from './status/offers.js';
 import { readUmask } from './sync/permissions.js';
 import { gatherWhy } from './status/why-input.js';
 import { formatHostPort, parseHostPort } from './transport/address.js';
@@ -265,6 +266,8 @@ export class WizardNode {
       };
     });
     const folders = [...this.folders.values()].map((f) => f.status());
+    const live = [...this.links.values()].filter((l) => !l.session.isClosed);
+    const offers = folderOffers(this.config, live.map((l) => ({ peer: l.peerId, folders: l.session.peerHello?.folders.map((f) => f.id) ?? [] })));
     const errors = [...this.recentErrors, ...[...this.folders.values()].flatMap((f) => f.errors())];
     return {
       id: this.id,
@@ -272,6 +275,7 @@ export class WizardNode {
       listen: this.listener === undefined ? '' : formatHostPort(this.listener.host, this.listener.port),
       peers,
       folders,
+      offers,
       errors,
       transfers: [...this.folders.values()].flatMap((f) => f.transfers.list().map((t) => ({ folder: f.id, ...t }))),
       transferSlots: { running: this.slots.active, files: this.slots.activeFiles, waiting: this.slots.queued, peak: this.slots.mostActive },

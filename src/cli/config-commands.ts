@@ -1,6 +1,6 @@
 /**
  * Commands for people who prefer them to editing the file: `config check`,
- * `folder add|remove`, `peer list|remove`. Each edit is validated before it
+ * `peer list|remove` (the `folder` commands are in folder-commands.ts). Each edit is validated before it
  * is written, keeps the file's comments, and is applied by a running daemon
  * at once (it also notices the file change by itself).
  */
@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { addFolder, removeFolder, removePeer, revokePeer } from '../config/edit.js';
+import { removePeer, revokePeer } from '../config/edit.js';
 import { configPath, editConfig, parseOptionsFor } from '../config/file.js';
 import { resolvePeerRef } from '../config/peer-ref.js';
 import { parseConfig, type PeerConfig } from '../config/schema.js';
@@ -19,7 +19,6 @@ import { Revocations } from '../trust/revocations.js';
 import { certsDir } from './home.js';
 import { printable } from './format.js';
 import { type CliIo, configOf, homeOf, reloadDaemon } from './io.js';
-import { parseFolderArg } from './init.js';
 
 /** What `config check` found. */
 export interface CheckResult {
@@ -81,7 +80,7 @@ async function spreadRevocation(home: string, id: string): Promise<{ running: bo
 
 const applied = (running: boolean) => (running ? 'The running daemon applied it.' : "It applies at the next 'wizard start'.");
 
-/** Adds `config check`, `folder add|remove` and `peer list|remove` to the program. */
+/** Adds `config check` and `peer list|remove` to the program. */
 export function registerConfigCommands(program: Command, io: CliIo): void {
   program
     .command('config')
@@ -95,34 +94,6 @@ export function registerConfigCommands(program: Command, io: CliIo): void {
       if (opts.json === true) io.out(JSON.stringify(r));
       else io.out(r.ok ? `${r.file} is valid: ${r.folders ?? 0} folders, ${r.peers ?? 0} peers.` : `${r.error ?? 'invalid'}`);
       if (!r.ok) io.setExit(2);
-    });
-
-  const folder = program.command('folder').description('add or remove synced folders');
-  folder
-    .command('add')
-    .description('sync a folder: ID is shared with the peers that sync it, PATH is where it lives here')
-    .argument('<id>')
-    .argument('<path>')
-    .option('--json', 'print one JSON object')
-    .action(async (id: string, dir: string, opts: { json?: boolean }, cmd: Command) => {
-      const home = homeOf(cmd);
-      const f = parseFolderArg(`${id}=${path.resolve(io.cwd, dir)}`);
-      editConfig(home, (text) => addFolder(text, f, configPath(home)), { homeDir: os.homedir() });
-      const running = await reloadDaemon(home);
-      if (opts.json === true) io.out(JSON.stringify({ id: f.id, path: f.path, daemonNotified: running }));
-      else io.out(`Folder '${printable(f.id)}' is ${printable(f.path)}. ${applied(running)}`);
-    });
-  folder
-    .command('remove')
-    .description('stop syncing a folder; its files stay on disk')
-    .argument('<id>')
-    .option('--json', 'print one JSON object')
-    .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
-      const home = homeOf(cmd);
-      editConfig(home, (text) => removeFolder(text, id, configPath(home)), { homeDir: os.homedir() });
-      const running = await reloadDaemon(home);
-      if (opts.json === true) io.out(JSON.stringify({ id, daemonNotified: running }));
-      else io.out(`Folder '${printable(id)}' is no longer synced; its files are untouched. ${applied(running)}`);
     });
 
   const peer = program.command('peer').description('list or remove known nodes');

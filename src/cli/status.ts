@@ -87,6 +87,10 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
     if (f.heldDeletions > 0) lines.push(`    ${heldLine(s, f)}`);
   }
   if (s.folders.length === 0) lines.push('  (none)');
+  for (const o of s.offers.filter((x) => !x.declined)) {
+    const from = o.peers.map((id) => printable(s.peers.find((p) => p.id === id)?.name || id.slice(0, 8))).join(', ');
+    lines.push(`Offered: folder '${printable(o.folder)}' by ${from}: take it with 'wizard folder accept ${printable(o.folder)} PATH', or hide it with 'wizard folder decline ${printable(o.folder)}'`);
+  }
 
   if (s.transfers.length > 0) {
     const slots = s.transferSlots;

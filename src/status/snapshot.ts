@@ -11,6 +11,7 @@ import type { ViolationStatus } from '../transport/violation-backoff.js';
 import type { RefusedEntries } from '../sync/counter-refusals.js';
 import type { LogSinkStatus } from '../core/log-sink.js';
 import type { ProcessStatus } from './process-status.js';
+import type { FolderOffer } from './offers.js';
 
 /** A download in progress and its folder. */
 export interface FolderTransfer extends TransferStatus {
@@ -68,6 +69,8 @@ export interface StatusSnapshot {
   readonly listen: string;
   readonly peers: PeerStatus[];
   readonly folders: FolderStatus[];
+  /** Folders connected peers share with this node that it does not have (`wizard folder accept ID PATH`). */
+  readonly offers: FolderOffer[];
   readonly errors: string[];
   /** Downloads in progress, in every folder. */
   readonly transfers: FolderTransfer[];

@@ -195,3 +195,38 @@ it('item 5: a large index goes out as the peer reads it, never all at once into 
   y.resume();
   await waitFor('the whole index at the peer', () => received === count, 20_000);
 });
+
+it('issue 16: every index, block and sums message is checked against the shares in force, not only the Hello', async () => {
+  const store = IndexStore.open(':memory:');
+  onTestFinished(() => store.close());
+  const session = { peerId: 'peer', isClosed: false, attach: () => undefined, close: () => undefined, hasIndexRoom: () => true, send: () => undefined } as unknown as PeerSession;
+  let pulls = 0;
+  let reads = 0;
+  const folder = {
+    requestPull: () => void pulls++,
+    isIgnored: () => false,
+    readBlock: () => Promise.resolve(Buffer.from(String(++reads))),
+    readSums: () => Promise.resolve(String(++reads)),
+  } as unknown as Folder;
+  let shared = true;
+  const link = new PeerLink({ session, store, folder: () => folder, isShared: () => shared, log: pino({ level: 'silent' }), clock: new FakeClock(0), serving: new ServeBudget({ clock: new FakeClock(0) }).open(), onClose: () => undefined });
+  const hello = (folders: Hello['folders']): Hello => ({ type: 'hello', protocol: PROTOCOL_VERSION, id: 'x', name: 'x', listenPort: 0, intent: 'sync', folders });
+  const mine = helloFolder(store, 'f', 'peer');
+  link.start(hello([mine]), hello([{ ...mine, indexId: '1'.repeat(16), digest: 'f'.repeat(32) }]));
+  const request = { type: 'request' as const, id: 1, folder: 'f', path: 'a.txt', hash: 'a'.repeat(64), offset: 0, length: 1 };
+  const sums = { type: 'sums-request' as const, id: 2, folder: 'f', path: 'a.txt', hash: 'a'.repeat(64), blockSize: 1024, first: 0, count: 1, group: 1 };
+  await expect(link.onRequest(request)).resolves.toEqual(Buffer.from('1'));
+  expect(link.shares('f')).toBe(true);
+
+  // Unshared while the link is up (the node closes it too, but nothing may slip through before).
+  shared = false;
+  expect(link.shares('f')).toBe(false);
+  const entry: FileEntry = { path: 'a.txt', type: 'file', size: 1, mtimeMs: 1, mode: 0o644, hash: 'a'.repeat(64), target: '', version: { p: 1 }, deleted: false, sequence: 1 };
+  const pullsBefore = pulls;
+  link.onIndex({ type: 'index', folder: 'f', indexId: '1'.repeat(16), reset: true, entries: [entry] });
+  expect(store.peerState('f', 'peer').sequence).toBe(0);
+  expect(pulls).toBe(pullsBefore);
+  await expect(link.onRequest(request)).rejects.toMatchObject({ wireCode: 'not-found' });
+  await expect(link.onSumsRequest(sums)).rejects.toMatchObject({ wireCode: 'not-found' });
+  expect(reads).toBe(1);
+});
