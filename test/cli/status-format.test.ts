@@ -47,6 +47,21 @@ describe('formatStatus', () => {
     expect(lines).toContain('Limits: 4 transfers, 2 hashers, up unlimited, down unlimited; trash kept 30 days; log info');
   });
 
+  it('shows a folder a peer offers with the commands that take or hide it, by the peer\'s escaped name; a declined offer is not shown', () => {
+    const peer = snapshot().peers[0] as StatusSnapshot['peers'][number];
+    const lines = formatStatus(
+      snapshot({
+        peers: [{ ...peer, name: 'be\u001bta' }],
+        offers: [
+          { folder: 'music', peers: [peerId, 'e'.repeat(64)], declined: false },
+          { folder: 'old', peers: [peerId], declined: true },
+        ],
+      }),
+    );
+    expect(lines).toContain("Offered: folder 'music' by be\\x1bta, eeeeeeee: take it with 'wizard folder accept music PATH', or hide it with 'wizard folder decline music'");
+    expect(lines.some((l) => l.includes("'old'"))).toBe(false);
+  });
+
   it('lists only the services that crashed or wait to restart, with the escaped last error', () => {
     expect(formatStatus(snapshot()).some((l) => l.startsWith('Services'))).toBe(false);
     const lines = formatStatus(

@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
-import { addFolder, addPeer, materialiseShareLists, setFolderMode, shareFolder, unshareFolder } from '../../src/config/edit.js';
+import { addFolder, addPeer, declineFolder, materialiseShareLists, pairPeer, setFolderMode, shareFolder, undeclineFolder, unshareFolder } from '../../src/config/edit.js';
+import { commonFolders, foldersSharedWith, shareKey } from '../../src/config/shares.js';
+import { folderOffers } from '../../src/status/offers.js';
 import { type Config, parseConfig } from '../../src/config/schema.js';
 
 const FILE = 'config.yaml';
@@ -69,6 +71,43 @@ describe('share lists', () => {
 
   it('sets a folder mode', () => {
     expect(parse(setFolderMode(legacy, 'pics', 'receive-only')).folders.map((f) => f.mode)).toEqual(['send-receive', 'receive-only']);
+  });
+});
+
+describe('pairing, shares in force, offers and declines', () => {
+  const fresh = `name: n\nfolders:\n  - id: docs\n    path: /srv/docs\n    shareWith: []\n  - id: pics\n    path: /srv/pics\n    shareWith: []\n`;
+
+  it('records a pairing with the peer in the share list of the offered folders this node has, and no others', () => {
+    const paired = parse(pairPeer(fresh, { id: idA, name: 'laptop', address: 'l:1' }, ['pics', 'music']));
+    expect(paired.peers.map((p) => p.id)).toEqual([idA]);
+    expect(paired.folders.map((f) => f.shareWith)).toEqual([[], [idA]]);
+    expect(commonFolders(paired, ['music', 'pics', 'docs'])).toEqual(['docs', 'pics']);
+  });
+
+  it('shares nothing with a node that is not a listed peer, or is revoked, whatever the lists say', () => {
+    const listed = parse(shareFolder(pairPeer(fresh, { id: idA, name: 'a', address: '' }, ['docs']), 'docs', idB));
+    expect(foldersSharedWith(listed, idA).map((f) => f.id)).toEqual(['docs']);
+    expect(foldersSharedWith(listed, idB)).toEqual([]);
+    expect(foldersSharedWith({ ...listed, revoked: [idA] }, idA)).toEqual([]);
+    // A link restarts exactly when what it shares changes: a share, a path, a mode.
+    const moved = parse(pairPeer(fresh, { id: idA, name: 'a', address: '' }, ['docs']).replace('/srv/docs', '/srv/docs2'));
+    expect(shareKey(moved, idA)).not.toBe(shareKey(listed, idA));
+    expect(shareKey(parse(setFolderMode(pairPeer(fresh, { id: idA, name: 'a', address: '' }, ['docs']), 'pics', 'send-only')), idA)).toBe(shareKey(listed, idA));
+  });
+
+  it('offers the folders a connected peer names that this node lacks, marks declined ones, and never offers one it has', () => {
+    const config = parse(pairPeer(pairPeer(declineFolder(fresh, 'old'), { id: idA, name: 'a', address: '' }, []), { id: idB, name: 'b', address: '' }, []));
+    const offers = folderOffers(config, [
+      { peer: idB, folders: ['music', 'docs', 'old'] },
+      { peer: idA, folders: ['music'] },
+      { peer: idC, folders: ['stranger'] },
+    ]);
+    expect(offers).toEqual([
+      { folder: 'music', peers: [idA, idB], declined: false },
+      { folder: 'old', peers: [idB], declined: true },
+    ]);
+    expect(parse(undeclineFolder(declineFolder(declineFolder(fresh, 'old'), 'old'), 'old')).declinedFolders).toEqual([]);
+    expect(parse(declineFolder(declineFolder(fresh, 'old'), 'old')).declinedFolders).toEqual(['old']);
   });
 });
 

@@ -124,7 +124,8 @@ describe('hot reload of the peer list', () => {
   it('disconnects a peer taken out of the file, and reconnects once it is back', async () => {
     const withPeer = readFileSync(configFile(a), 'utf8');
     const without = withPeer.replace(/^peers:\n(?: {2}.*\n)+/m, 'peers: []\n');
-    expect(without).not.toContain(b.id);
+    // Beta's ID stays in the folder's share list: only listed peers count, so that shares nothing.
+    expect(without).not.toContain(`id: ${b.id}`);
     writeFileSync(configFile(a), without);
     await waitFor('beta disconnected', async () => (await b.daemon?.status())?.peers.find((p) => p.id === a.id)?.connected === false, APPLY_MS);
     expect((await a.daemon?.status())?.peers).toEqual([]);
@@ -223,7 +224,7 @@ describe('folder and peer commands', () => {
     const extra = path.join(base, 'extra');
     const added = await runCli(a.home, ['folder', 'add', 'extra', extra, '--json']);
     expect(added.code, added.stderr).toBe(0);
-    expect(JSON.parse(added.stdout)).toEqual({ id: 'extra', path: extra, daemonNotified: true });
+    expect(JSON.parse(added.stdout)).toEqual({ id: 'extra', path: extra, shareWith: [], daemonNotified: true });
     await waitFor('extra in status', async () => (await a.daemon?.status())?.folders.some((f) => f.id === 'extra'), APPLY_MS);
     const removed = await runCli(a.home, ['folder', 'remove', 'extra']);
     expect(removed.stdout).toMatch(/^Folder 'extra' is no longer synced; its files are untouched\. The running daemon applied it\./);

@@ -41,3 +41,20 @@ it('says in one line that an unreachable peer cannot be reached', async () => {
   expect(res.stderr.trim().split('\n')).toHaveLength(1);
   expect(res.stderr).toMatch(/cannot reach 127\.0\.0\.1:1/);
 });
+
+it('says plainly that pairing a node with itself is pairing with this node, and records nothing (issue 20 item 4)', async () => {
+  const before = readFileSync(path.join(a.home, 'config.yaml'), 'utf8');
+  const res = await runCli(a.home, ['pair', `127.0.0.1:${a.port}`]);
+  expect(res.code).toBe(2);
+  expect(res.stderr.trim().split('\n')).toHaveLength(1);
+  expect(res.stderr).toMatch(/^wizard: that is this node: /);
+  expect(readFileSync(path.join(a.home, 'config.yaml'), 'utf8')).toBe(before);
+});
+
+it('says a name that does not resolve cannot be resolved, not that the peer is down (issue 20 item 4)', async () => {
+  // .invalid never resolves (RFC 2606).
+  const res = await runCli(stranger.home, ['pair', 'laptop.invalid']);
+  expect(res.code).not.toBe(0);
+  expect(res.stderr.trim().split('\n')).toHaveLength(1);
+  expect(res.stderr).toMatch(/^wizard: cannot resolve laptop\.invalid: /);
+});
