@@ -25,6 +25,7 @@ import type { Supervisor } from './supervisor/supervisor.js';
 import { type ConfigProblem, peerTrouble, settingsOf, type StatusSnapshot } from './status/snapshot.js';
 import { explainPath, type Why } from './status/why.js';
 import { folderOffers } from './status/offers.js';
+import { isLocalChange } from './sync/mode-actions.js';
 import { readUmask } from './sync/permissions.js';
 import { gatherWhy } from './status/why-input.js';
 import { formatHostPort, parseHostPort } from './transport/address.js';
@@ -296,6 +297,18 @@ export class WizardNode {
     return this.trust.revoke(id);
   }
 
+  /**
+   * `wizard folder override` (send-only: our versions win) or `revert`
+   * (receive-only: local changes are given up); returns the paths it changed.
+   */
+  async modeAction(folderId: string, action: 'override' | 'revert'): Promise<string[]> {
+    const folder = this.folders.get(folderId);
+    if (folder === undefined) throw new WizardError('USAGE', `no folder '${folderId}'; 'wizard status' lists the folders`);
+    const needs = action === 'override' ? 'send-only' : 'receive-only';
+    if (folder.mode !== needs) throw new WizardError('USAGE', `folder '${folderId}' is ${folder.mode}; ${action} is for a ${needs} folder ('wizard folder mode ${folderId} ${needs}')`);
+    return action === 'override' ? folder.override() : folder.revert();
+  }
+
   /** Lets a folder's held deletions go (`wizard resume`); returns how many were held. */
   resume(folderId: string): number {
     const folder = this.folders.get(folderId);
@@ -359,6 +372,7 @@ export class WizardNode {
       tombstoneDays: () => this.config.tombstoneDays,
       runner: this.pool,
       slots: this.slots,
+      mode: () => this.config.folders.find((f) => f.id === cfg.id)?.mode ?? 'send-receive',
       peers: {
         connected: () => [...this.links.values()].filter((l) => l.shares(cfg.id) && !l.session.isClosed).map((l) => l.peerId),
         readBlock: (peer, req) => {
@@ -515,6 +529,8 @@ export class WizardNode {
       onRefused: (folder, refused) => this.refusals.note(session.peerId, short(session.peerId), folder, refused),
       onClose: (l, reason) => this.onLinkClosed(l, reason),
       onTrust: (msg) => this.trust.onMessage(session, msg),
+      // A receive-only folder's local changes (versions no peer holds) stay here.
+      withholds: (folder, entry) => this.folders.get(folder)?.mode === 'receive-only' && isLocalChange(entry, this.deps.store.remotesFor(folder, entry.path)),
     });
     this.links.set(session.peerId, link);
     this.deps.log.info({ peer: short(session.peerId), name: theirs.name, direction: session.direction }, 'connected');

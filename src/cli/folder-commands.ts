@@ -8,7 +8,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { addFolder, removeFolder, shareFolder, unshareFolder, declineFolder, undeclineFolder } from '../config/edit.js';
+import { addFolder, removeFolder, setFolderMode, shareFolder, unshareFolder, declineFolder, undeclineFolder } from '../config/edit.js';
+import { FOLDER_MODES, type FolderMode } from '../config/folder-entry.js';
 import { configPath, editConfig } from '../config/file.js';
 import { resolvePeerRef } from '../config/peer-ref.js';
 import type { Config, PeerConfig } from '../config/schema.js';
@@ -124,6 +125,38 @@ export function registerFolderCommands(program: Command, io: CliIo): void {
       if (opts.json === true) io.out(JSON.stringify({ id, declined: true, daemonNotified: running }));
       else io.out(`Offers of folder '${printable(id)}' are no longer shown. ${applied(running)}`);
     });
+  registerModeCommands(folder, io);
+}
+
+/** Adds `folder mode|override|revert`: how a folder syncs, and the two commands that come with the one-way modes. */
+function registerModeCommands(folder: Command, io: CliIo): void {
+  folder
+    .command('mode')
+    .description('how a folder syncs: send-receive (default), send-only (peers\' changes are not applied) or receive-only (local changes are not sent)')
+    .argument('<id>', 'the folder ID')
+    .argument('<mode>', FOLDER_MODES.join(' | '))
+    .option('--json', 'print one JSON object')
+    .action(async (id: string, mode: string, opts: { json?: boolean }, cmd: Command) => {
+      const home = homeOf(cmd);
+      folderOf(configOf(cmd), id);
+      if (!FOLDER_MODES.includes(mode as FolderMode)) throw new UsageError(`mode must be one of ${FOLDER_MODES.join(', ')}, got '${mode}'`);
+      editConfig(home, (text) => setFolderMode(text, id, mode as FolderMode, configPath(home)), { homeDir: os.homedir() });
+      const running = await reloadDaemon(home);
+      if (opts.json === true) io.out(JSON.stringify({ id, mode, daemonNotified: running }));
+      else io.out(`Folder '${printable(id)}' is ${mode}. ${applied(running)}`);
+    });
+  for (const action of ['override', 'revert'] as const) {
+    folder
+      .command(action)
+      .description(action === 'override' ? "send-only: make this node's version of every path the peers differ on win, so they take it" : 'receive-only: give up local changes: the peers\' versions come back, files only this node has go to the trash')
+      .argument('<id>', 'the folder ID')
+      .option('--json', 'print one JSON object')
+      .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+        const result = (await controlRequest(homeOf(cmd), { cmd: action, folder: id })) as { folder: string; paths: string[] };
+        if (opts.json === true) io.out(JSON.stringify(result));
+        else io.out(`Folder '${printable(id)}': ${result.paths.length} ${result.paths.length === 1 ? 'path' : 'paths'} ${action === 'override' ? 'now carry this node\'s version to the peers' : 'reverted to the peers\' versions (or moved to the trash, where no peer has them)'}.`);
+      });
+  }
 }
 
 /** The running daemon's offers; the daemon alone knows them (they come with peers' Hellos). */

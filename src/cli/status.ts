@@ -76,7 +76,8 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
   lines.push('Folders:');
   for (const f of s.folders) {
     const state = f.state === 'halted' ? `HALTED: ${printable(f.haltReason ?? '')}` : f.inSync ? 'in sync' : `${f.state}, ${f.pending} left${f.bytesLeft > 0 ? ` (${formatBytes(f.bytesLeft)})` : ''}`;
-    lines.push(`  ${printable(f.id)}  ${printable(f.path)}  ${f.files} files, ${formatBytes(f.bytes)}  ${state}`);
+    const mode = f.mode === 'send-receive' ? '' : `  (${f.mode})`;
+    lines.push(`  ${printable(f.id)}  ${printable(f.path)}  ${f.files} files, ${formatBytes(f.bytes)}  ${state}${mode}`);
     if (f.watchProblem !== undefined) lines.push(`    ${printable(f.watchProblem)}`);
     if (f.skipped !== undefined) {
       const { count, examples } = f.skipped;
@@ -85,6 +86,8 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
       if (count > examples.length) lines.push(`      and ${count - examples.length} more`);
     }
     if (f.heldDeletions > 0) lines.push(`    ${heldLine(s, f)}`);
+    if (f.mode === 'send-only' && f.pending > 0) lines.push(`    send-only: ${f.pending} paths differ from the peers and are not applied here; 'wizard folder override ${printable(f.id)}' makes this node's versions win`);
+    if (f.mode === 'receive-only' && (f.localChanges ?? 0) > 0) lines.push(`    receive-only: ${f.localChanges ?? 0} local changes are not sent; 'wizard folder revert ${printable(f.id)}' puts the peers' versions back`);
   }
   if (s.folders.length === 0) lines.push('  (none)');
   for (const o of s.offers.filter((x) => !x.declined)) {

@@ -21,7 +21,8 @@ export type ControlRequest =
   | { cmd: 'resume'; folder: string }
   | { cmd: 'why'; folder: string; path: string }
   | { cmd: 'invite'; folders: string[]; address?: string; ttlMs: number }
-  | { cmd: 'revoke'; id: string };
+  | { cmd: 'revoke'; id: string }
+  | { cmd: 'override' | 'revert'; folder: string };
 
 /** Answers control commands; returns the JSON-serialisable result. */
 export type ControlHandler = (req: ControlRequest) => Promise<unknown>;
@@ -118,9 +119,9 @@ function parseRequest(req: unknown): ControlRequest | string {
     if (typeof id !== 'string' || !/^[0-9a-f]{64}$/.test(id)) return "'revoke' needs a node ID";
     return { cmd: 'revoke', id };
   }
-  if (r.cmd === 'resume') {
-    if (typeof r.folder !== 'string') return "'resume' needs a folder";
-    return { cmd: 'resume', folder: r.folder };
+  if (r.cmd === 'resume' || r.cmd === 'override' || r.cmd === 'revert') {
+    if (typeof r.folder !== 'string') return `'${r.cmd}' needs a folder`;
+    return { cmd: r.cmd, folder: r.folder };
   }
   return `unknown command ${JSON.stringify(r.cmd)}`;
 }

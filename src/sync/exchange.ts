@@ -38,6 +38,8 @@ export interface PeerLinkDeps {
   readonly onClose: (link: PeerLink, reason: string) => void;
   /** A revocation list or an introduction from the peer (trust/trust-service.ts). */
   readonly onTrust?: (msg: RevocationsMessage | IntroduceMessage) => void;
+  /** Entries of ours not to send (a receive-only folder's local changes); none by default. */
+  readonly withholds?: (folder: string, entry: FileEntry) => boolean;
 }
 
 /** Our Hello entry for a folder. */
@@ -238,8 +240,11 @@ export class PeerLink implements SessionHandler {
       const entries = store.localSince(folder, after, LIMITS.maxEntriesPerIndex);
       const reset = this.resetDue.has(folder);
       if (entries.length === 0 && !reset) return;
+      // An entry at the empty version (a receive-only revert's step back) claims nothing, and the wire refuses it.
+      const sendable = entries.filter((e) => Object.keys(e.version).length > 0 && this.deps.withholds?.(folder, e) !== true);
       // An empty index still goes once, with `reset`, so the peer forgets what it held.
-      for (const batch of entries.length === 0 ? [[]] : byEncodedSize(entries)) {
+      for (const batch of sendable.length === 0 ? [[]] : byEncodedSize(sendable)) {
+        if (batch.length === 0 && !this.resetDue.has(folder)) break;
         if (!session.hasIndexRoom()) return;
         session.send({
           type: 'index',
@@ -255,7 +260,11 @@ export class PeerLink implements SessionHandler {
           this.sent.set(folder, after);
         }
       }
-      if (entries.length === 0) return;
+      const last = entries.at(-1);
+      if (last === undefined) return;
+      // Withheld entries after the last one sent are passed over too.
+      after = last.sequence;
+      this.sent.set(folder, after);
     }
   }
 }

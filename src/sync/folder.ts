@@ -19,7 +19,7 @@ import type { Clock } from '../core/clock.js';
 import { describeError, WizardError } from '../core/errors.js';
 import { parentOf } from '../core/paths.js';
 import { Mutex } from '../core/mutex.js';
-import type { Limits } from '../config/schema.js';
+import type { FolderMode, Limits } from '../config/schema.js';
 import type { LocalEntry } from '../index/entry.js';
 import { isIndexWriteFailure, type IndexStore } from '../index/store.js';
 import { observeFileNow, type Observation, type Skipped, type WalkOptions } from '../index/scanner.js';
@@ -48,6 +48,7 @@ import { PullLoop } from './pull-loop.js';
 import { PeriodicRescan } from './periodic-rescan.js';
 import type { FolderControl, FolderLifecycle } from './folder-control.js';
 import { SkippedPaths } from './skipped-paths.js';
+import { localChangeCount, modeActionDeps, overrideFolder, revertFolder, type ModeActionDeps } from './mode-actions.js';
 
 /** The folder's view of the peers it shares with. */
 export interface FolderPeers {
@@ -91,6 +92,8 @@ export interface FolderDeps {
   readonly watchDir?: WatchDir;
   /** How scans list a directory (see WalkOptions.readDir); node's readdir by default. */
   readonly readDir?: WalkOptions['readDir'];
+  /** The folder's mode, read on every use (send-receive by default): send-only applies no peer's change. */
+  readonly mode?: () => FolderMode;
 }
 
 /** A folder's state, as status shows it. */
@@ -118,6 +121,10 @@ export interface FolderStatus {
   readonly skipped?: { readonly count: number; readonly examples: Skipped[] };
   /** Whole-folder scans completed since the daemon started, and how long the last one took. */
   readonly fullScans: FullScans;
+  /** How it syncs; in send-only, `pending` counts the paths where peers differ (not applied here). */
+  readonly mode: FolderMode;
+  /** Receive-only: local changes not sent to the peers ('wizard folder revert' gives them up). */
+  readonly localChanges?: number;
 }
 
 /** Longest `stop` waits for pulls under way to land or give up. */
@@ -382,7 +389,24 @@ export class Folder {
       ...(watchProblem === undefined ? {} : { watchProblem }),
       ...(skipped === undefined ? {} : { skipped }),
       fullScans: this.scanPass.fullScans,
+      mode: this.mode,
+      ...(this.mode === 'receive-only' ? { localChanges: localChangeCount(this.deps.store, this.deps.id) } : {}),
     };
+  }
+
+  /** How the folder syncs now. */
+  get mode(): FolderMode {
+    return this.deps.mode?.() ?? 'send-receive';
+  }
+
+  /** Send-only: makes this node's version of every path a connected peer differs on win (mode-actions.ts); returns those paths. */
+  override(): Promise<string[]> {
+    return overrideFolder(this.modeActions());
+  }
+
+  /** Receive-only: gives up every local change (mode-actions.ts); returns those paths. */
+  revert(): Promise<string[]> {
+    return revertFolder(this.modeActions());
   }
 
   /** What the folder is doing now. */
@@ -515,6 +539,10 @@ export class Folder {
     this.names.note(stored);
     // What a pull landed at these paths is no longer what the index holds (a pull notes its own entries again).
     this.landed.forget(entries.map((e) => e.path));
+  }
+
+  private modeActions(): ModeActionDeps {
+    return modeActionDeps({ ...this.deps, trash: this.trash, lock: this.lock, onDisk: (rel) => this.names.onDisk(rel), isIgnored: (rel) => this.isIgnored(rel), commit: (entries) => this.commitEntries(entries), requestPull: (paths) => this.requestPull(paths) });
   }
 
   private after(ms: number, fn: () => void): void {

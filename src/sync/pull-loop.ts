@@ -31,7 +31,7 @@ import type { SkippedPaths } from './skipped-paths.js';
 
 /** What the pull loop needs. */
 export interface PullLoopDeps
-  extends Pick<FolderDeps, 'id' | 'root' | 'store' | 'localId' | 'clock' | 'log' | 'peers' | 'runner' | 'slots' | 'umask'>,
+  extends Pick<FolderDeps, 'id' | 'root' | 'store' | 'localId' | 'clock' | 'log' | 'peers' | 'runner' | 'slots' | 'umask' | 'mode'>,
     Pick<FolderControl, 'lifecycle' | 'integrityProblem' | 'halt' | 'indexWriteFailed' | 'queueScan' | 'after' | 'commitEntries'> {
   readonly trash: Trash;
   /** The folder's commit lock, shared with the scans. */
@@ -130,6 +130,8 @@ export class PullLoop {
    */
   private async pullRound(only?: readonly string[]): Promise<void> {
     const { store, id } = this.deps;
+    // Send-only: peers' changes are not applied (status counts where they differ; 'wizard folder override' makes ours win).
+    if (this.deps.mode?.() === 'send-only') return;
     const connected = new Set(this.deps.peers.connected());
     // Until ignore rules are known, ignored paths cannot be told apart: the next scan asks for a pull.
     if (connected.size === 0 || this.deps.ignore.matcher === undefined) return;

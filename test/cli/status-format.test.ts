@@ -15,7 +15,7 @@ const snapshot = (over: Partial<StatusSnapshot> = {}): StatusSnapshot => ({
   name: 'alpha',
   listen: '127.0.0.1:7842',
   peers: [{ id: peerId, name: 'beta', address: '10.0.0.2:7842', connected: true, bytesSent: 1024, bytesReceived: 0 }],
-  folders: [{ id: 'docs', path: '/srv/docs', state: 'syncing', files: 3, bytes: 2048, inSync: false, pending: 2, heldDeletions: 0, bytesLeft: 3 * 1024 * 1024, fullScans: { count: 1, lastMs: 20, lastAtMs: 0 } }],
+  folders: [{ id: 'docs', path: '/srv/docs', state: 'syncing', files: 3, bytes: 2048, inSync: false, pending: 2, heldDeletions: 0, bytesLeft: 3 * 1024 * 1024, fullScans: { count: 1, lastMs: 20, lastAtMs: 0 }, mode: 'send-receive' }],
   offers: [],
   errors: [],
   transfers: [],
