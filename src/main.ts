@@ -123,6 +123,13 @@ function buildProgram(setExit: (code: number) => void, outputs: Outputs): Comman
       const result = await pair(homeOf(cmd), target, opts.share);
       if (opts.json === true) out(JSON.stringify(result));
       else {
+        if (result.awaitingApproval === true) {
+          out(`Pairing request sent to ${result.address} (${result.id}); it keeps pairing requests for a person (trust: allowlist).`);
+          out(`Run there: wizard peer accept ${(result.thisNode ?? '').slice(0, 8)}`);
+          out(`Offered from here: ${result.shared.map(printable).join(', ') || 'no folder'}; it shares those it has once accepted.`);
+          if (!result.daemonNotified) out("The local daemon is not running; the peer is used from the next 'wizard start'.");
+          return;
+        }
         out(`Paired with ${printable(result.name)} (${result.id}) at ${result.address}`);
         if (result.shared.length > 0) out(`Shared on both nodes: ${result.shared.map(printable).join(', ')}`);
         else out(`No folder is shared: the two nodes have no folder ID in common${opts.share.length > 0 ? ' among those given' : ''}. Share one with 'wizard folder share ID ${result.id.slice(0, 8)}' here and the same for this node there.`);

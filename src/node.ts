@@ -39,7 +39,8 @@ import { TransferSlots } from './sync/transfer-slots.js';
 import { ServeBudget } from './sync/serve-budget.js';
 import { shortId } from './versions/vector.js';
 import { PeerWaits } from './trust/peer-waits.js';
-import { pairHello } from './trust/pair-hello.js';
+import { AWAITING_APPROVAL, pairHello } from './trust/pair-hello.js';
+import { PairingRequests } from './trust/pairing-requests.js';
 import { WorkerPool } from './workers/pool.js';
 import { processStatus } from './status/process-status.js';
 import { TrustService } from './trust/trust-service.js';
@@ -114,6 +115,8 @@ export class WizardNode {
   private readonly trust: TrustService;
   /** Unknown nodes' Hellos waiting a moment for a `wizard pair` here to name them (peer-waits.ts). */
   private readonly peerWaits: PeerWaits;
+  /** Pairing requests waiting for 'wizard peer accept' (trust: allowlist). */
+  private readonly pairingRequests = new PairingRequests();
 
   constructor(private readonly deps: NodeDeps) {
     this.config = deps.config;
@@ -277,6 +280,7 @@ export class WizardNode {
       peers,
       folders,
       offers,
+      pairingRequests: this.pairingRequests.list(),
       errors,
       transfers: [...this.folders.values()].flatMap((f) => f.transfers.list().map((t) => ({ folder: f.id, ...t }))),
       transferSlots: { running: this.slots.active, files: this.slots.activeFiles, waiting: this.slots.queued, peak: this.slots.mostActive },
@@ -444,15 +448,16 @@ export class WizardNode {
       socket.destroy();
       return;
     }
-    const known = this.peerConfig(peerId);
-    if (known === undefined && this.config.trust === 'allowlist') {
-      log.warn('refused a node that is not in the peer list (trust: allowlist)');
-      socket.destroy();
-      return;
-    }
     const session = this.newSession(socket, peerId, 'in', log);
     // The dialer speaks first; our answer depends on what it asks (pair or sync), so it waits for that.
     const theirs = await session.receiveHello();
+    if (theirs.intent === 'pair' && this.peerConfig(peerId) === undefined && this.config.trust === 'allowlist') {
+      // A CA signature alone is not enough here: a person on this node says yes ('wizard peer accept').
+      this.pairingRequests.add({ ...this.pairingPeer(theirs, socket.remoteAddress ?? ''), folders: theirs.folders.map((f) => f.id), atMs: this.deps.clock.now() });
+      log.info({ name: theirs.name }, "pairing request waits for 'wizard peer accept' (trust: allowlist)");
+      session.close(`${AWAITING_APPROVAL}: run 'wizard peer accept ${short(peerId)}' on ${this.config.name}`);
+      return;
+    }
     if (theirs.intent === 'pair') {
       const shared = this.recordPairing(theirs, socket.remoteAddress ?? '');
       if (shared === undefined) {
@@ -560,10 +565,32 @@ export class WizardNode {
    * those folder IDs, for our answer; undefined when the record failed.
    */
   private recordPairing(theirs: Hello, remoteAddress: string): string[] | undefined {
+    return this.recordPeer(this.pairingPeer(theirs, remoteAddress), theirs.folders.map((f) => f.id));
+  }
+
+  /** The peer a pairing Hello describes, with the address to dial it back at. */
+  private pairingPeer(theirs: Hello, remoteAddress: string): PeerConfig {
     const host = remoteAddress.replace(/^::ffff:/, '');
-    const address = theirs.listenPort > 0 && host !== '' ? formatHostPort(host, theirs.listenPort) : '';
-    const peer: PeerConfig = { id: theirs.id, name: theirs.name, address };
-    const shared = commonFolders(this.config, theirs.folders.map((f) => f.id));
+    return { id: theirs.id, name: theirs.name, address: theirs.listenPort > 0 && host !== '' ? formatHostPort(host, theirs.listenPort) : '' };
+  }
+
+  /**
+   * `wizard peer accept`: records a node whose pairing request waits
+   * (trust: allowlist) with the folders it offered that we have, and dials it.
+   * Returns those folder IDs.
+   */
+  acceptPairing(id: string): string[] {
+    const request = this.pairingRequests.take(id);
+    if (request === undefined) throw new WizardError('USAGE', `no pairing request from ${short(id)} waits here; 'wizard status' lists them`);
+    const shared = this.recordPeer(request, request.folders);
+    if (shared === undefined) throw new WizardError('CONFIG', `could not record ${short(id)}; the daemon's log says why`);
+    return shared;
+  }
+
+  /** Records `peer` and shares with it those of `offered` we have; undefined when the config could not be written. */
+  private recordPeer(peer: PeerConfig, offered: readonly string[]): string[] | undefined {
+    const { address } = peer;
+    const shared = commonFolders(this.config, offered);
     try {
       const next = editConfig(this.deps.home, (text) => pairPeer(text, peer, shared), { homeDir: this.deps.homeDir });
       this.deps.log.info({ peer: short(peer.id), name: peer.name, address, shared }, 'paired');

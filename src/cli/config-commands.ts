@@ -15,6 +15,7 @@ import { parseConfig, type PeerConfig } from '../config/schema.js';
 import { ConfigError, describeError, hasCode, UsageError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { controlRequest } from '../status/control.js';
+import type { StatusSnapshot } from '../status/snapshot.js';
 import { Revocations } from '../trust/revocations.js';
 import { certsDir } from './home.js';
 import { printable } from './format.js';
@@ -108,6 +109,26 @@ export function registerConfigCommands(program: Command, io: CliIo): void {
         for (const p of config.peers) io.out(`${p.id}  ${printable(p.name) || '(no name)'}  ${printable(p.address) || '(they dial us)'}`);
         if (config.peers.length === 0) io.out("No peers; pair one with 'wizard pair HOST'.");
         for (const id of config.revoked) io.out(`${id}  revoked`);
+      }
+    });
+  peer
+    .command('accept')
+    .description("record a node whose pairing request waits here (trust: allowlist), sharing the folders it offered that this node has")
+    .argument('<peer>', "the node's name, node ID, or a prefix of the ID only it has, as 'wizard status' lists the requests")
+    .option('--json', 'print one JSON object')
+    .action(async (ref: string, opts: { json?: boolean }, cmd: Command) => {
+      const home = homeOf(cmd);
+      const requests = ((await controlRequest(home, { cmd: 'status' }).catch((err: unknown) => {
+        if (hasCode(err, 'NOT_RUNNING')) throw new UsageError("the daemon is not running: pairing requests wait in a running daemon, so start it and ask the other node to pair again");
+        throw err;
+      })) as StatusSnapshot).pairingRequests;
+      const found = resolvePeerRef(requests, ref);
+      if (!found.ok) throw new UsageError(requests.length === 0 ? 'no pairing request waits here' : found.error.replace('no peer', 'no pairing request from').replace('peers', 'requests'));
+      const result = (await controlRequest(home, { cmd: 'accept-peer', id: found.peer.id })) as { id: string; shared: string[] };
+      if (opts.json === true) io.out(JSON.stringify(result));
+      else {
+        io.out(`Accepted ${printable(found.peer.name) || found.peer.id.slice(0, 8)} (${found.peer.id}).`);
+        io.out(result.shared.length > 0 ? `Shared with it: ${result.shared.map(printable).join(', ')}` : "No folder is shared: it offered none this node has; share one with 'wizard folder share ID PEER'.");
       }
     });
   peer

@@ -112,6 +112,7 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
       return Promise.resolve({ reloaded: true });
     }
     if (req.cmd === 'resume') return Promise.resolve({ folder: req.folder, released: node.resume(req.folder) });
+    if (req.cmd === 'accept-peer') return Promise.resolve({ id: req.id, shared: node.acceptPairing(req.id) });
     if (req.cmd === 'override' || req.cmd === 'revert') return node.modeAction(req.folder, req.cmd).then((paths) => ({ folder: req.folder, paths }));
     if (req.cmd === 'why') return node.why(req.folder, req.path);
     if (req.cmd === 'invite') return Promise.resolve(node.invite(req));

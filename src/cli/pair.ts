@@ -15,7 +15,7 @@ import { controlRequest } from '../status/control.js';
 import { formatHostPort, parseHostPort } from '../transport/address.js';
 import { dial } from '../transport/tls.js';
 import { PeerSession } from '../transport/session.js';
-import { pairHello } from '../trust/pair-hello.js';
+import { AWAITING_APPROVAL, pairHello } from '../trust/pair-hello.js';
 import { printable } from './format.js';
 import { certsDir } from './home.js';
 
@@ -28,6 +28,10 @@ export interface PairResult {
   readonly shared: string[];
   /** The local daemon was running and picked the peer up. */
   readonly daemonNotified: boolean;
+  /** The peer keeps pairing requests for a person to accept (trust: allowlist): it syncs once 'wizard peer accept' runs there. */
+  readonly awaitingApproval?: boolean;
+  /** This node's ID, which 'wizard peer accept' there takes (set with awaitingApproval). */
+  readonly thisNode?: string;
 }
 
 /**
@@ -55,6 +59,7 @@ export async function pair(home: string, target: string, share: readonly string[
   const listenPort = parseHostPort(config.listen, DEFAULT_PORT, { allowZero: true }).port;
   const theirs = await session.handshake(pairHello(credentials.nodeId, config.name, listenPort, offered)).catch((err: unknown) => {
     const said = hasCode(err, 'CLOSED') ? /peer closed: (.*)$/.exec((err as Error).message)?.[1] : undefined;
+    if (said?.startsWith(AWAITING_APPROVAL) === true) return undefined;
     if (said !== undefined) throw new WizardError('PEER_AUTH', `${address} refused the pairing: ${printable(said)}`);
     if (hasCode(err, 'CLOSED')) {
       throw new WizardError('PEER_AUTH', `${address} closed the connection during pairing: it may not trust our CA (both nodes must be initialised with the same CA, see wizard init --ca)`);
@@ -62,9 +67,12 @@ export async function pair(home: string, target: string, share: readonly string[
     throw err;
   });
   session.close('paired');
+  // trust: allowlist there: we record it, sharing what we offered; it shares those it has once a person accepts us there.
+  const waiting = theirs === undefined;
+  const name = theirs?.name ?? '';
   // What the peer answered it shares, of what we offered: never more.
-  const shared = offered.filter((id) => theirs.folders.some((f) => f.id === id));
-  editConfig(home, (text) => pairPeer(text, { id: theirs.id, name: theirs.name, address }, shared), { homeDir });
+  const shared = theirs === undefined ? offered : offered.filter((id) => theirs.folders.some((f) => f.id === id));
+  editConfig(home, (text) => pairPeer(text, { id: peerId, name, address }, shared), { homeDir });
   let daemonNotified = false;
   try {
     await controlRequest(home, { cmd: 'reload' });
@@ -72,5 +80,5 @@ export async function pair(home: string, target: string, share: readonly string[
   } catch (err) {
     if (!hasCode(err, 'NOT_RUNNING')) throw err;
   }
-  return { id: theirs.id, name: theirs.name, address, shared, daemonNotified };
+  return { id: peerId, name, address, shared, daemonNotified, ...(waiting ? { awaitingApproval: true, thisNode: credentials.nodeId } : {}) };
 }

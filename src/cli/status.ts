@@ -90,6 +90,9 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
     if (f.mode === 'receive-only' && (f.localChanges ?? 0) > 0) lines.push(`    receive-only: ${f.localChanges ?? 0} local changes are not sent; 'wizard folder revert ${printable(f.id)}' puts the peers' versions back`);
   }
   if (s.folders.length === 0) lines.push('  (none)');
+  for (const r of s.pairingRequests) {
+    lines.push(`Pairing request: ${printable(r.name) || '(no name)'} (${r.id.slice(0, 8)}) from ${printable(r.address) || 'an address it did not give'}: accept it with 'wizard peer accept ${r.id.slice(0, 8)}'`);
+  }
   for (const o of s.offers.filter((x) => !x.declined)) {
     const from = o.peers.map((id) => printable(s.peers.find((p) => p.id === id)?.name || id.slice(0, 8))).join(', ');
     lines.push(`Offered: folder '${printable(o.folder)}' by ${from}: take it with 'wizard folder accept ${printable(o.folder)} PATH', or hide it with 'wizard folder decline ${printable(o.folder)}'`);

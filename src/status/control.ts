@@ -22,7 +22,8 @@ export type ControlRequest =
   | { cmd: 'why'; folder: string; path: string }
   | { cmd: 'invite'; folders: string[]; address?: string; ttlMs: number }
   | { cmd: 'revoke'; id: string }
-  | { cmd: 'override' | 'revert'; folder: string };
+  | { cmd: 'override' | 'revert'; folder: string }
+  | { cmd: 'accept-peer'; id: string };
 
 /** Answers control commands; returns the JSON-serialisable result. */
 export type ControlHandler = (req: ControlRequest) => Promise<unknown>;
@@ -101,7 +102,7 @@ async function answer(line: string, handle: ControlHandler): Promise<unknown> {
 
 /** The request, or what is wrong with it. */
 function parseRequest(req: unknown): ControlRequest | string {
-  const r = (req ?? {}) as { cmd?: unknown; folder?: unknown; path?: unknown };
+  const r = (req ?? {}) as { cmd?: unknown; folder?: unknown; path?: unknown; id?: unknown };
   if (r.cmd === 'status' || r.cmd === 'reload') return { cmd: r.cmd };
   if (r.cmd === 'why') {
     if (typeof r.folder !== 'string' || typeof r.path !== 'string') return "'why' needs folder and path";
@@ -122,6 +123,10 @@ function parseRequest(req: unknown): ControlRequest | string {
   if (r.cmd === 'resume' || r.cmd === 'override' || r.cmd === 'revert') {
     if (typeof r.folder !== 'string') return `'${r.cmd}' needs a folder`;
     return { cmd: r.cmd, folder: r.folder };
+  }
+  if (r.cmd === 'accept-peer') {
+    if (typeof r.id !== 'string') return "'accept-peer' needs an id";
+    return { cmd: 'accept-peer', id: r.id };
   }
   return `unknown command ${JSON.stringify(r.cmd)}`;
 }

@@ -12,6 +12,7 @@ import type { RefusedEntries } from '../sync/counter-refusals.js';
 import type { LogSinkStatus } from '../core/log-sink.js';
 import type { ProcessStatus } from './process-status.js';
 import type { FolderOffer } from './offers.js';
+import type { PairingRequest } from '../trust/pairing-requests.js';
 
 /** A download in progress and its folder. */
 export interface FolderTransfer extends TransferStatus {
@@ -71,6 +72,8 @@ export interface StatusSnapshot {
   readonly folders: FolderStatus[];
   /** Folders connected peers share with this node that it does not have (`wizard folder accept ID PATH`). */
   readonly offers: FolderOffer[];
+  /** Nodes whose pairing requests wait for 'wizard peer accept' (trust: allowlist). */
+  readonly pairingRequests: PairingRequest[];
   readonly errors: string[];
   /** Downloads in progress, in every folder. */
   readonly transfers: FolderTransfer[];

@@ -16,3 +16,10 @@ export function offeredFolder(id: string): HelloFolder {
 export function pairHello(id: string, name: string, listenPort: number, folderIds: readonly string[]): Hello {
   return { type: 'hello', protocol: PROTOCOL_VERSION, id, name, listenPort, intent: 'pair', folders: folderIds.map(offeredFolder) };
 }
+
+/**
+ * How a close reason starts when a node with `trust: allowlist` keeps a
+ * pairing request for a person to accept: the dialer records the node and
+ * says who must accept it, instead of reporting a failure.
+ */
+export const AWAITING_APPROVAL = 'pairing awaits approval';

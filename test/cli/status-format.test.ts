@@ -17,6 +17,7 @@ const snapshot = (over: Partial<StatusSnapshot> = {}): StatusSnapshot => ({
   peers: [{ id: peerId, name: 'beta', address: '10.0.0.2:7842', connected: true, bytesSent: 1024, bytesReceived: 0 }],
   folders: [{ id: 'docs', path: '/srv/docs', state: 'syncing', files: 3, bytes: 2048, inSync: false, pending: 2, heldDeletions: 0, bytesLeft: 3 * 1024 * 1024, fullScans: { count: 1, lastMs: 20, lastAtMs: 0 }, mode: 'send-receive' }],
   offers: [],
+  pairingRequests: [],
   errors: [],
   transfers: [],
   transferSlots: { running: 0, files: 0, waiting: 0, peak: 0 },
@@ -60,6 +61,11 @@ describe('formatStatus', () => {
     );
     expect(lines).toContain("Offered: folder 'music' by be\\x1bta, eeeeeeee: take it with 'wizard folder accept music PATH', or hide it with 'wizard folder decline music'");
     expect(lines.some((l) => l.includes("'old'"))).toBe(false);
+  });
+
+  it('shows a pairing request waiting for a person (trust: allowlist), its name escaped, with the command that accepts it', () => {
+    const lines = formatStatus(snapshot({ pairingRequests: [{ id: 'f'.repeat(64), name: 'del\u0007ta', address: '10.0.0.9:7842', folders: ['docs'], atMs: 0 }] }));
+    expect(lines).toContain("Pairing request: del\\x07ta (ffffffff) from 10.0.0.9:7842: accept it with 'wizard peer accept ffffffff'");
   });
 
   it('lists only the services that crashed or wait to restart, with the escaped last error', () => {

@@ -149,3 +149,28 @@ it('a folder shared with a node that lacks it is an offer there, taken only at a
   expect(readFileSync(path.join(target, 'secret.txt'), 'utf8')).toBe(SECRET);
   expect(readFileSync(configPath(g.home), 'utf8')).not.toContain('declinedFolders:\n  - secret');
 });
+
+it('trust: allowlist keeps a pairing request from an unrecorded node in status until a person accepts it there', async () => {
+  const file = configPath(a.home);
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/^trust: ca$/m, 'trust: allowlist'));
+  await waitFor('alpha on allowlist', async () => (await a.daemon?.status())?.settings.trust === 'allowlist');
+  const d = await initNode(base, 'delta', a);
+  const asked = await runCli(d.home, ['pair', `127.0.0.1:${a.port}`]);
+  expect(asked.code, asked.stderr).toBe(0);
+  expect(asked.stdout).toContain(`Run there: wizard peer accept ${d.id.slice(0, 8)}`);
+  const waiting = (await a.daemon?.status())?.pairingRequests ?? [];
+  expect(waiting.map((r) => [r.id, r.name, r.folders])).toEqual([[d.id, 'delta', ['shared']]]);
+  expect(readFileSync(file, 'utf8')).not.toContain(d.id);
+  const accepted = await runCli(a.home, ['peer', 'accept', 'delta']);
+  expect(accepted.code, accepted.stderr).toBe(0);
+  expect(accepted.stdout).toContain('Shared with it: shared');
+  expect((await a.daemon?.status())?.pairingRequests).toEqual([]);
+  try {
+    await startDaemon(d);
+    await waitConnected(a, d);
+    await waitFor('hello.txt on delta', () => existsSync(path.join(d.folder, 'hello.txt')));
+    expect(existsSync(path.join(d.folder, 'secret.txt'))).toBe(false);
+  } finally {
+    await d.daemon?.kill();
+  }
+});
