@@ -47,7 +47,7 @@ describe('wizard status', () => {
     const res = await runCli(a.home, ['status', '--json']);
     expect(res.code).toBe(0);
     const s = JSON.parse(res.stdout) as Record<string, unknown>;
-    expect(Object.keys(s).sort()).toEqual(['errors', 'folders', 'gui', 'id', 'listen', 'name', 'peers', 'process', 'services', 'settings', 'transferSlots', 'transfers']);
+    expect(Object.keys(s).sort()).toEqual(['errors', 'folders', 'gui', 'id', 'listen', 'name', 'offers', 'pairingRequests', 'peers', 'process', 'services', 'settings', 'transferSlots', 'transfers']);
     expect(s.peers).toEqual([
       {
         id: b.id,
