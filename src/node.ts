@@ -9,8 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { NodeCredentials } from './certs/store.js';
 import { editConfig, ignorePath } from './config/file.js';
-import { pairPeer } from './config/edit.js';
-import { commonFolders, foldersSharedWith, isSharedWith, shareKey } from './config/shares.js';
+import { foldersSharedWith, isSharedWith, shareKey } from './config/shares.js';
 import type { Config, PeerConfig } from './config/schema.js';
 import type { Clock } from './core/clock.js';
 import { type ConfigError, describeError, WizardError } from './core/errors.js';
@@ -39,8 +38,7 @@ import { TransferSlots } from './sync/transfer-slots.js';
 import { ServeBudget } from './sync/serve-budget.js';
 import { shortId } from './versions/vector.js';
 import { PeerWaits } from './trust/peer-waits.js';
-import { AWAITING_APPROVAL, pairHello } from './trust/pair-hello.js';
-import { PairingRequests } from './trust/pairing-requests.js';
+import { PairingDesk } from './trust/pairing-desk.js';
 import { WorkerPool } from './workers/pool.js';
 import { processStatus } from './status/process-status.js';
 import { TrustService } from './trust/trust-service.js';
@@ -115,8 +113,8 @@ export class WizardNode {
   private readonly trust: TrustService;
   /** Unknown nodes' Hellos waiting a moment for a `wizard pair` here to name them (peer-waits.ts). */
   private readonly peerWaits: PeerWaits;
-  /** Pairing requests waiting for 'wizard peer accept' (trust: allowlist). */
-  private readonly pairingRequests = new PairingRequests();
+  /** Answers pairing requests, and keeps those waiting for 'wizard peer accept' (trust: allowlist). */
+  private readonly pairing: PairingDesk;
 
   constructor(private readonly deps: NodeDeps) {
     this.config = deps.config;
@@ -135,6 +133,14 @@ export class WizardNode {
     });
     this.serving = new ServeBudget({ clock: deps.clock });
     this.peerWaits = new PeerWaits(deps.clock);
+    this.pairing = new PairingDesk({
+      ...deps,
+      nodeId: deps.credentials.nodeId,
+      config: () => this.config,
+      listenPort: () => this.listener?.port ?? 0,
+      applyConfig: (next) => this.applyConfig(next),
+      noteError: (message, err) => this.noteError(message, err),
+    });
     this.violations = new ViolationBackoff(this.monotonicMs, () => deps.clock.now());
     this.refusals = new CounterRefusals({ log: deps.log, now: () => deps.clock.now() });
     this.trust = new TrustService({
@@ -280,7 +286,7 @@ export class WizardNode {
       peers,
       folders,
       offers,
-      pairingRequests: this.pairingRequests.list(),
+      pairingRequests: this.pairing.requests.list(),
       errors,
       transfers: [...this.folders.values()].flatMap((f) => f.transfers.list().map((t) => ({ folder: f.id, ...t }))),
       transferSlots: { running: this.slots.active, files: this.slots.activeFiles, waiting: this.slots.queued, peak: this.slots.mostActive },
@@ -311,6 +317,11 @@ export class WizardNode {
     const needs = action === 'override' ? 'send-only' : 'receive-only';
     if (folder.mode !== needs) throw new WizardError('USAGE', `folder '${folderId}' is ${folder.mode}; ${action} is for a ${needs} folder ('wizard folder mode ${folderId} ${needs}')`);
     return action === 'override' ? folder.override() : folder.revert();
+  }
+
+  /** `wizard peer accept`: records a node whose pairing request waits here; returns the folders now shared with it. */
+  acceptPairing(id: string): string[] {
+    return this.pairing.accept(id);
   }
 
   /** Lets a folder's held deletions go (`wizard resume`); returns how many were held. */
@@ -451,21 +462,8 @@ export class WizardNode {
     const session = this.newSession(socket, peerId, 'in', log);
     // The dialer speaks first; our answer depends on what it asks (pair or sync), so it waits for that.
     const theirs = await session.receiveHello();
-    if (theirs.intent === 'pair' && this.peerConfig(peerId) === undefined && this.config.trust === 'allowlist') {
-      // A CA signature alone is not enough here: a person on this node says yes ('wizard peer accept').
-      this.pairingRequests.add({ ...this.pairingPeer(theirs, socket.remoteAddress ?? ''), folders: theirs.folders.map((f) => f.id), atMs: this.deps.clock.now() });
-      log.info({ name: theirs.name }, "pairing request waits for 'wizard peer accept' (trust: allowlist)");
-      session.close(`${AWAITING_APPROVAL}: run 'wizard peer accept ${short(peerId)}' on ${this.config.name}`);
-      return;
-    }
     if (theirs.intent === 'pair') {
-      const shared = this.recordPairing(theirs, socket.remoteAddress ?? '');
-      if (shared === undefined) {
-        session.close('pairing failed on the other node; its log says why');
-        return;
-      }
-      await session.handshake(pairHello(this.id, this.config.name, this.listener?.port ?? 0, shared));
-      session.close('paired');
+      await this.pairing.answer(session, theirs, socket.remoteAddress ?? '', log);
       return;
     }
     // An unknown node learns nothing about our folders. One that paired a moment ago may be ahead of the config.
@@ -557,49 +555,6 @@ export class WizardNode {
     this.links.delete(link.peerId);
     this.deps.log.info({ peer: short(link.peerId), reason }, 'disconnected');
     this.dialers.linkDown(link.peerId);
-  }
-
-  /**
-   * Records a node that paired with us (trust 'ca': any node our CA signed may
-   * pair) and shares with it the folders it offered that we have too. Returns
-   * those folder IDs, for our answer; undefined when the record failed.
-   */
-  private recordPairing(theirs: Hello, remoteAddress: string): string[] | undefined {
-    return this.recordPeer(this.pairingPeer(theirs, remoteAddress), theirs.folders.map((f) => f.id));
-  }
-
-  /** The peer a pairing Hello describes, with the address to dial it back at. */
-  private pairingPeer(theirs: Hello, remoteAddress: string): PeerConfig {
-    const host = remoteAddress.replace(/^::ffff:/, '');
-    return { id: theirs.id, name: theirs.name, address: theirs.listenPort > 0 && host !== '' ? formatHostPort(host, theirs.listenPort) : '' };
-  }
-
-  /**
-   * `wizard peer accept`: records a node whose pairing request waits
-   * (trust: allowlist) with the folders it offered that we have, and dials it.
-   * Returns those folder IDs.
-   */
-  acceptPairing(id: string): string[] {
-    const request = this.pairingRequests.take(id);
-    if (request === undefined) throw new WizardError('USAGE', `no pairing request from ${short(id)} waits here; 'wizard status' lists them`);
-    const shared = this.recordPeer(request, request.folders);
-    if (shared === undefined) throw new WizardError('CONFIG', `could not record ${short(id)}; the daemon's log says why`);
-    return shared;
-  }
-
-  /** Records `peer` and shares with it those of `offered` we have; undefined when the config could not be written. */
-  private recordPeer(peer: PeerConfig, offered: readonly string[]): string[] | undefined {
-    const { address } = peer;
-    const shared = commonFolders(this.config, offered);
-    try {
-      const next = editConfig(this.deps.home, (text) => pairPeer(text, peer, shared), { homeDir: this.deps.homeDir });
-      this.deps.log.info({ peer: short(peer.id), name: peer.name, address, shared }, 'paired');
-      this.applyConfig(next);
-      return shared;
-    } catch (err) {
-      this.noteError(`pairing with ${short(peer.id)} failed: ${describeError(err)}`, err);
-      return undefined;
-    }
   }
 
   private syncDialers(): void {
