@@ -5,7 +5,7 @@
 import type { StatusSnapshot } from '../status/snapshot.js';
 import type { Why } from '../status/why.js';
 import { controlRequest } from '../status/control.js';
-import { formatBytes, formatDuration, printable } from './format.js';
+import { counted, formatBytes, formatDuration, printable } from './format.js';
 
 /** Fetches the daemon's status snapshot. */
 export async function fetchStatus(home: string): Promise<StatusSnapshot> {
@@ -76,7 +76,9 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
   lines.push('Folders:');
   for (const f of s.folders) {
     const state = f.state === 'halted' ? `HALTED: ${printable(f.haltReason ?? '')}` : f.inSync ? 'in sync' : `${f.state}, ${f.pending} left${f.bytesLeft > 0 ? ` (${formatBytes(f.bytesLeft)})` : ''}`;
-    lines.push(`  ${printable(f.id)}  ${printable(f.path)}  ${f.files} files, ${formatBytes(f.bytes)}  ${state}`);
+    // Older daemons send no count: nothing to say then.
+    const conflicts = (f.conflicts ?? 0) > 0 ? `, ${counted(f.conflicts ?? 0, 'conflict')} (see 'wizard conflicts')` : '';
+    lines.push(`  ${printable(f.id)}  ${printable(f.path)}  ${counted(f.files, 'file')}, ${formatBytes(f.bytes)}  ${state}${conflicts}`);
     if (f.watchProblem !== undefined) lines.push(`    ${printable(f.watchProblem)}`);
     if (f.skipped !== undefined) {
       const { count, examples } = f.skipped;

@@ -8,7 +8,7 @@
  */
 import { describeError, hasCode } from '../core/errors.js';
 import type { Mutex } from '../core/mutex.js';
-import type { LocalEntry } from '../index/entry.js';
+import type { FileEntry, LocalEntry } from '../index/entry.js';
 import { isIndexWriteFailure } from '../index/store.js';
 import type { Observation } from '../index/scanner.js';
 import { compare } from '../versions/vector.js';
@@ -31,7 +31,7 @@ import type { SkippedPaths } from './skipped-paths.js';
 
 /** What the pull loop needs. */
 export interface PullLoopDeps
-  extends Pick<FolderDeps, 'id' | 'root' | 'store' | 'localId' | 'clock' | 'log' | 'peers' | 'runner' | 'slots' | 'umask'>,
+  extends Pick<FolderDeps, 'id' | 'root' | 'store' | 'localId' | 'nodeName' | 'clock' | 'log' | 'peers' | 'runner' | 'slots' | 'umask'>,
     Pick<FolderControl, 'lifecycle' | 'integrityProblem' | 'halt' | 'indexWriteFailed' | 'queueScan' | 'after' | 'commitEntries'> {
   readonly trash: Trash;
   /** The folder's commit lock, shared with the scans. */
@@ -170,7 +170,7 @@ export class PullLoop {
       'pull round',
     );
     const ctx = this.pullContext();
-    const opts = (p: string, d: { replacesConcurrent: boolean }) => ({ ...this.takeOptions(p, d), basedOn: basedOn.get(p) ?? 0 });
+    const opts = (p: string, d: { replacesConcurrent: boolean; entry?: FileEntry }) => ({ ...this.takeOptions(p, d), basedOn: basedOn.get(p) ?? 0 });
     let progressed = false;
     for (const [p, d] of plan.merges) progressed = (await this.attempt(p, () => applyMerge(ctx, p, d.version, opts(p, { replacesConcurrent: false })))) || progressed;
     for (const [p, d] of plan.dirs) progressed = (await this.attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources, opts(p, d)))) || progressed;
@@ -255,13 +255,34 @@ export class PullLoop {
   }
 
   /** A lost concurrent edit of a live file is kept as a conflict copy named after its author. */
-  private takeOptions(rel: string, d: { replacesConcurrent: boolean }): TakeOptions {
+  private takeOptions(rel: string, d: { replacesConcurrent: boolean; entry?: FileEntry }): TakeOptions {
     const torn = this.deps.unflushed.get(rel);
+    const winner = d.entry === undefined ? '' : lastModifier(d.entry.version);
     // What looks like a power cut's leftovers is replaced only while it is exactly that, and kept beside as a conflict copy.
-    if (torn !== undefined) return { acceptDisk: torn, keepLocalAs: conflictName(rel, this.deps.clock.now(), this.deps.localId) };
+    if (torn !== undefined) return { acceptDisk: torn, ...this.keepAsCopy(rel, this.deps.localId, winner) };
     const local = this.deps.store.getLocal(this.deps.id, rel);
     if (!d.replacesConcurrent || local === undefined || local.deleted || local.type === 'dir') return {};
-    return { keepLocalAs: conflictName(rel, this.deps.clock.now(), lastModifier(local.version)) };
+    return this.keepAsCopy(rel, lastModifier(local.version), winner);
+  }
+
+  /** Keeps the losing edit of `rel` (by `loser`) as a conflict copy, and says so in the log once it has its name. */
+  private keepAsCopy(rel: string, loser: string, winner: string): Pick<TakeOptions, 'keepLocalAs' | 'onKept'> {
+    const author = { shortId: loser, name: this.deps.nodeName?.(loser) ?? '' };
+    return {
+      keepLocalAs: conflictName(rel, this.deps.clock.now(), author),
+      onKept: (copy) =>
+        this.deps.log.warn(
+          { path: rel, copy, fileHolds: this.editOf(winner), copyHolds: this.editOf(loser) },
+          'conflict: two machines changed a file at once; the file keeps one edit, the other is kept beside it (see wizard conflicts)',
+        ),
+    };
+  }
+
+  /** `"<name>'s edit"` for a node's short ID, as the log says it. */
+  private editOf(shortId: string): string {
+    if (shortId === '') return 'unknown';
+    const who = shortId === this.deps.localId ? 'this node' : (this.deps.nodeName?.(shortId) ?? '') || `node ${shortId.slice(0, 8)}`;
+    return `${who}'s edit`;
   }
 
   private pullContext(): PullContext {

@@ -165,7 +165,7 @@ describe('wizard status --watch --json', () => {
 });
 
 describe('wizard conflicts with running daemons', () => {
-  it("names the losing node and, from the daemon's index, who edited the kept file", async () => {
+  it("names the node whose edit the copy holds by its name in the config, and status counts the copy", async () => {
     writeFileSync(path.join(a.folder, 'clash.txt'), 'kept');
     await waitFor('clash.txt on beta', () => existsSync(path.join(b.folder, 'clash.txt')));
     const copy = `clash.sync-conflict-20261125-093005-${b.id.slice(0, 16)}.txt`;
@@ -173,8 +173,15 @@ describe('wizard conflicts with running daemons', () => {
     const res = await runCli(a.home, ['conflicts', '--json']);
     expect(res.code, res.stderr).toBe(0);
     const { conflicts } = JSON.parse(res.stdout) as { conflicts: unknown[] };
-    expect(conflicts).toEqual([expect.objectContaining({ original: 'clash.txt', nodeName: 'beta', mineEditedBy: ['this node'] })]);
-    expect((await runCli(a.home, ['conflicts'])).stdout).toMatch(/mine: {4}modified .*, edited by this node\n {2}theirs: {2}from beta \(/);
+    expect(conflicts).toEqual([expect.objectContaining({ original: 'clash.txt', copyBy: 'beta', copyIsOurs: false })]);
+    expect((await runCli(a.home, ['conflicts'])).stdout).toMatch(/\n {2}conflict copy: {2}beta's edit, which lost; /);
+    await waitFor('the copy counted on both sides', async () => {
+      const [sa, sb] = await Promise.all([a.daemon?.status(), b.daemon?.status()]);
+      return sa?.folders[0]?.conflicts === 1 && sb?.folders[0]?.conflicts === 1;
+    });
+    expect((await runCli(b.home, ['status'])).stdout).toMatch(/\n {2}shared {2}\S+ {2}\d+ files, .* {2}in sync, 1 conflict \(see 'wizard conflicts'\)\n/);
+    rmSync(path.join(a.folder, copy));
+    await waitFor('the count back to none on beta', async () => (await b.daemon?.status())?.folders[0]?.conflicts === 0);
   });
 });
 

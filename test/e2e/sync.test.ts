@@ -138,10 +138,22 @@ describe('two paired daemons', () => {
       throw new Error(`${String(err)}\nalpha: ${treeOf(a.folder).join(' | ')}\nbeta: ${treeOf(b.folder).join(' | ')}\n${b.daemon?.log.slice(-4000) ?? ''}`);
     });
     const copy = tree.find((l) => l.includes('shared-doc.sync-conflict-'))?.split(' ')[1] as string;
-    expect(copy).toMatch(/^shared-doc\.sync-conflict-\d{8}-\d{6}-[0-9a-f]{7}\.txt$/);
+    // Named after the node whose edit it holds, by name and ID (issue 20, item 2).
+    expect(copy).toMatch(new RegExp(`^shared-doc\\.sync-conflict-\\d{8}-\\d{6}-beta-${b.id.slice(0, 7)}\\.txt$`));
     expect(readFileSync(path.join(a.folder, 'shared-doc.txt'), 'utf8')).toBe('edit made on alpha');
     expect(readFileSync(path.join(a.folder, copy), 'utf8')).toBe('edit made on beta');
     expect(readFileSync(path.join(b.folder, copy), 'utf8')).toBe('edit made on beta');
+    // The node whose edit lost says so in its log, naming both sides.
+    const logged = b.daemon?.log.split('\n').find((l) => l.includes('conflict: two machines changed a file at once')) ?? '';
+    expect(JSON.parse(logged)).toMatchObject({ level: 40, path: 'shared-doc.txt', copy, fileHolds: "alpha's edit", copyHolds: "this node's edit" });
+    // Each side reads whose edit the copy holds without a "mine" that could mean either.
+    const onBeta = (await runCli(b.home, ['conflicts'])).stdout;
+    expect(onBeta).toMatch(/\n {2}the file: {7}the edit that won, modified .*\n {2}conflict copy: {2}this node's edit \(beta\), which lost; /);
+    expect((await runCli(a.home, ['conflicts'])).stdout).toMatch(/\n {2}conflict copy: {2}beta's edit, which lost; /);
+    // On the machine whose edit lost, --mine keeps that edit (it used to keep the other machine's).
+    const kept = await runCli(b.home, ['conflicts', 'keep', 'shared-doc.txt', '--mine', '--folder', 'shared']);
+    expect(kept.stdout, kept.stderr).toMatch(/^Kept the conflict copy \(this node's edit \(beta\)\) at shared\/shared-doc\.txt\n/);
+    await waitFor("beta's edit in place on alpha, the copy gone", () => readFileSync(path.join(a.folder, 'shared-doc.txt'), 'utf8') === 'edit made on beta' && !existsSync(path.join(a.folder, copy)));
   });
 
   it('X4: keeps a file created in a dir that the other side deleted meanwhile, and its parent', async () => {
