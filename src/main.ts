@@ -92,7 +92,7 @@ function buildProgram(setExit: (code: number) => void, outputs: Outputs): Comman
     .option('--json', 'print the result as JSON')
     .action((opts: { name?: string; listen: string; folder: string[]; ca?: string; force?: boolean; json?: boolean }, cmd: Command) => {
       const home = homeOf(cmd);
-      const id = initHome({ home, name: opts.name, listen: opts.listen, folders: opts.folder, ca: opts.ca, force: opts.force });
+      const id = initHome({ home, name: opts.name, listen: opts.listen, folders: opts.folder, ca: opts.ca, force: opts.force, cwd: process.cwd() });
       if (opts.json === true) out(JSON.stringify({ id, home }));
       else {
         out(`Initialised ${home}`);

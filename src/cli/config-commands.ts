@@ -102,15 +102,18 @@ export function registerConfigCommands(program: Command, io: CliIo): void {
     .command('add')
     .description('sync a folder: ID is shared with the peers that sync it, PATH is where it lives here')
     .argument('<id>')
-    .argument('<path>')
+    .argument('<path>', "where it lives here ('~/...' is your home)")
+    .option('--force', 'the ID exists: sync it at PATH instead of where it is now')
     .option('--json', 'print one JSON object')
-    .action(async (id: string, dir: string, opts: { json?: boolean }, cmd: Command) => {
+    .action(async (id: string, dir: string, opts: { force?: boolean; json?: boolean }, cmd: Command) => {
       const home = homeOf(cmd);
-      const f = parseFolderArg(`${id}=${path.resolve(io.cwd, dir)}`);
-      editConfig(home, (text) => addFolder(text, f, configPath(home)), { homeDir: os.homedir() });
+      const f = parseFolderArg(`${id}=${dir}`, io.cwd);
+      editConfig(home, (text) => addFolder(text, f, configPath(home), { replace: opts.force === true }), { homeDir: os.homedir() });
       const running = await reloadDaemon(home);
-      if (opts.json === true) io.out(JSON.stringify({ id: f.id, path: f.path, daemonNotified: running }));
-      else io.out(`Folder '${printable(f.id)}' is ${printable(f.path)}. ${applied(running)}`);
+      // Where it is on disk: '~' as the config reads it.
+      const where = f.path === '~' || f.path.startsWith('~/') ? path.join(os.homedir(), f.path.slice(1)) : f.path;
+      if (opts.json === true) io.out(JSON.stringify({ id: f.id, path: where, daemonNotified: running }));
+      else io.out(`Folder '${printable(f.id)}' is ${printable(where)}. ${applied(running)}`);
     });
   folder
     .command('remove')
