@@ -150,12 +150,14 @@ function versionText(v: Why['local']): string {
 
 /** `status --why` as lines of text. */
 export function formatWhy(w: Why): string[] {
-  const lines = [`${printable(w.folder)}/${printable(w.path)}: ${w.inSync && w.reasons.length === 0 ? 'in sync' : 'not in sync'}`];
+  // No node has the newest content only when no node has the path at all.
+  const state = w.newestAt.length === 0 ? 'not known to any node' : w.inSync && w.reasons.length === 0 ? 'in sync' : 'not in sync';
+  const lines = [`${printable(w.folder)}/${printable(w.path)}: ${state}`];
   lines.push(`  this node: ${describeView(w.local)}${versionText(w.local)}`);
   for (const p of w.peers) {
     lines.push(`  ${printable(p.name) || p.id.slice(0, 16)} (${p.connected ? 'connected' : 'offline'}): ${p.relation === 'missing' ? 'has no entry' : `${describeView(p)}, ${p.relation}`}${versionText(p)}`);
   }
-  lines.push(`  newest content at: ${w.newestAt.map(printable).join(', ')}`);
+  if (w.newestAt.length > 0) lines.push(`  newest content at: ${w.newestAt.map(printable).join(', ')}`);
   for (const r of w.reasons) lines.push(`  - ${printable(r)}`);
   return lines;
 }

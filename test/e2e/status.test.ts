@@ -100,6 +100,11 @@ describe('wizard status --why', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^shared\/why\.txt: in sync\n {2}this node: file 10 B {2}version /);
     expect(text.stdout).toMatch(/beta \(connected\): file 10 B, same/);
+    // A path no node has is not "in sync" with its newest content "at this node" (issue 20, item 7).
+    const nobody = await runCli(a.home, ['status', '--why', 'no-such-file.txt', '--folder', 'shared']);
+    expect(nobody.stdout).toBe(
+      "shared/no-such-file.txt: not known to any node\n  this node: not known\n  beta (connected): has no entry\n  - unknown path: not on this node and in no peer's index; check the spelling and the folder ('shared')\n",
+    );
 
     writeFileSync(path.join(a.folder, '.wizardignore'), 'private/\n');
     const why = await waitFor('the ignore to apply', async () => {
