@@ -3,6 +3,7 @@
  */
 import os from 'node:os';
 import { loadNodeCredentials } from '../certs/store.js';
+import { configDiff } from '../config/diff.js';
 import { ConfigWatcher, readConfig } from '../config/file.js';
 import { systemClock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
@@ -19,6 +20,7 @@ import { loadOrCreateGuiToken } from '../gui/token.js';
 /** The supervised web server's name in status. */
 const GUI_SERVICE = 'web-server';
 import { certsDir, indexPath, isInitialised, logFilePath } from './home.js';
+import { counted } from './format.js';
 import { initHome } from './init.js';
 
 /** Exit code of a daemon stopped by an error a restart cannot fix (scripts/wizard.service does not restart it). */
@@ -75,12 +77,14 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   });
   const node = new WizardNode({ home, homeDir, config, credentials, store, clock: systemClock, log, setLogLevel: setLevel, supervisor, session: sessionTimingsFromEnv() });
 
+  let configBroken = false;
   const watcher = new ConfigWatcher({
     home,
     homeDir,
     initial: config,
-    onChange: (next) => {
-      log.info('config changed; applying');
+    onChange: (next, previous) => {
+      const changes = previous === undefined ? [] : configDiff(previous, next);
+      log.info({ changes }, `config changed; applying ${counted(changes.length, 'change')}`);
       const guiMoved = next.gui.listen !== guiListen;
       node.applyConfig(next);
       if (guiMoved) {
@@ -89,10 +93,16 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
       }
     },
     onError: (err) => {
+      configBroken = true;
       log.error({ file: err.file, line: err.line }, `config not applied, the last good one stays in force: ${err.message}`);
       node.reportConfigProblem(err);
     },
-    onValid: () => node.reportConfigProblem(undefined),
+    onValid: () => {
+      // Said once, when the file that was refused reads well again; every good read calls this.
+      if (configBroken) log.info('config file is valid again; the error is cleared');
+      configBroken = false;
+      node.reportConfigProblem(undefined);
+    },
     onIgnoreChange: () => node.reloadIgnore(),
     onWatchError: (err) => watchCrash(err),
   });

@@ -308,6 +308,7 @@ export class Folder {
     let cancel: (() => void) | undefined;
     await Promise.race([this.handOffs.settled(), new Promise<void>((resolve) => (cancel = this.deps.clock.setTimer(STOP_WAIT_MS, resolve)))]);
     cancel?.();
+    this.pulls.flushLog();
   }
 
   /**

@@ -18,6 +18,7 @@ import { planPull, planSize, type PullPlan } from './pull-plan.js';
 import { lastModifier, reconcile, restoreDecision } from './reconcile.js';
 import type { RetryBook } from './retry.js';
 import type { TransferBook } from './transfers.js';
+import { AppliedLog } from './applied-log.js';
 import { ContentFetches } from './content-fetches.js';
 import { GroupCommit } from './group-commit.js';
 import type { Trash } from './trash.js';
@@ -69,8 +70,11 @@ export class PullLoop {
   private plannedBytes = 0;
   /** Pulled paths are renamed into place and recorded in batches (see group-commit.ts). */
   private readonly landing: GroupCommit;
+  /** What the pulls changed, for the log (batched). */
+  private readonly applied: AppliedLog;
 
   constructor(private readonly deps: PullLoopDeps) {
+    this.applied = new AppliedLog({ log: deps.log, after: deps.after });
     this.landing = new GroupCommit({
       locked: (fn) => this.deps.lock.run(fn),
       commit: (entries) => this.commitPulled(entries),
@@ -313,10 +317,17 @@ export class PullLoop {
     };
   }
 
-  /** Records what a pull put on disk, remembering when, so the watcher's echo of it can be told apart. */
+  /** Records what a pull put on disk, remembering when, so the watcher's echo of it can be told apart; the log says what changed. */
   private commitPulled(entries: Array<Omit<LocalEntry, 'sequence'>>): void {
+    const changes = entries.map((entry) => ({ entry, before: this.deps.store.getLocal(this.deps.id, entry.path) }));
     this.deps.commitEntries(entries);
     this.deps.landed.note(entries);
+    this.applied.note(changes);
+  }
+
+  /** Writes the line for changes applied but not yet logged (the folder is stopping). */
+  flushLog(): void {
+    this.applied.flush();
   }
 
   private noteFailure(rel: string, err: unknown): void {

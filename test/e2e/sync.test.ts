@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, initNode, runCli, startDaemon, tempDir, treeOf, waitConnected, waitSameTree, type TestNode } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
+import { duplicateTopLevelKeys } from '../support/log-keys.js';
 
 let base: string;
 let a: TestNode;
@@ -150,10 +151,21 @@ describe('two paired daemons', () => {
     const onBeta = (await runCli(b.home, ['conflicts'])).stdout;
     expect(onBeta).toMatch(/\n {2}the file: {7}the edit that won, modified .*\n {2}conflict copy: {2}this node's edit \(beta\), which lost; /);
     expect((await runCli(a.home, ['conflicts'])).stdout).toMatch(/\n {2}conflict copy: {2}beta's edit, which lost; /);
+    // The other machine's log says the copy arrived, and beta's that it applied alpha's edit (issue 20, item 8).
+    await waitFor("alpha's log of the copy", () => a.daemon?.log.includes('"msg":"conflict copy arrived: another machine kept its losing edit beside the file'));
+    const applied = b.daemon?.log.split('\n').filter((l) => l.includes('"msg":"applied ')).map((l) => JSON.parse(l) as { paths: string[]; changed: number }) ?? [];
+    expect(applied.find((l) => l.paths.includes('shared-doc.txt'))).toMatchObject({ level: 30, changed: 1 });
     // On the machine whose edit lost, --mine keeps that edit (it used to keep the other machine's).
     const kept = await runCli(b.home, ['conflicts', 'keep', 'shared-doc.txt', '--mine', '--folder', 'shared']);
     expect(kept.stdout, kept.stderr).toMatch(/^Kept the conflict copy \(this node's edit \(beta\)\) at shared\/shared-doc\.txt\n/);
     await waitFor("beta's edit in place on alpha, the copy gone", () => readFileSync(path.join(a.folder, 'shared-doc.txt'), 'utf8') === 'edit made on beta' && !existsSync(path.join(a.folder, copy)));
+  });
+
+  it('writes no log line with a key twice (a peer-bound logger given the peer again)', () => {
+    for (const node of [a, b]) {
+      const twice = (node.daemon?.log.split('\n') ?? []).filter((l) => l.startsWith('{')).map((l) => [l, duplicateTopLevelKeys(l)] as const).filter(([, keys]) => keys.length > 0);
+      expect(twice.map(([l]) => l)).toEqual([]);
+    }
   });
 
   it('X4: keeps a file created in a dir that the other side deleted meanwhile, and its parent', async () => {
