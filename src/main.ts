@@ -13,6 +13,7 @@ import { registerTrash } from './cli/trash.js';
 import { registerConflicts } from './cli/conflicts.js';
 import { registerConfigCommands } from './cli/config-commands.js';
 import { registerEnrolCommands } from './cli/enrol-commands.js';
+import { registerStop } from './cli/stop.js';
 import { initHome } from './cli/init.js';
 import { runDaemon } from './cli/daemon.js';
 import { pair } from './cli/pair.js';
@@ -73,11 +74,21 @@ function guardOutputs(): Outputs {
   };
 }
 
+/** The version in package.json beside dist/ (the clone's, or the installed package's). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 function buildProgram(setExit: (code: number) => void, outputs: Outputs): Command {
   const { out } = outputs;
   const program = new Command('wizard')
     .description('Keeps folders identical across your machines, in real time, over mutually authenticated TLS.')
     .addOption(new Option('--home <dir>', 'node home (default: $WIZARD_HOME, then ~/.wizard)'))
+    .version(packageVersion(), '-V, --version', 'print the version of Wizard')
     .showSuggestionAfterError()
     .exitOverride();
 
@@ -171,6 +182,7 @@ function buildProgram(setExit: (code: number) => void, outputs: Outputs): Comman
   registerConflicts(program, io);
   registerConfigCommands(program, io);
   registerEnrolCommands(program, io);
+  registerStop(program, io);
   return program;
 }
 

@@ -78,6 +78,11 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   const node = new WizardNode({ home, homeDir, config, credentials, store, clock: systemClock, log, setLogLevel: setLevel, supervisor, session: sessionTimingsFromEnv() });
 
   let configBroken = false;
+  // `wizard stop` may arrive while the daemon is still starting: remembered until the wait below begins.
+  let stopAsked = false;
+  let stopRequested = () => {
+    stopAsked = true;
+  };
   const watcher = new ConfigWatcher({
     home,
     homeDir,
@@ -110,6 +115,12 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
 
   // The control socket first: it refuses to start a second daemon on the same home before that one touches anything.
   const handle: ControlHandler = (req) => {
+    if (req.cmd === 'stop') {
+      // As SIGTERM: the answer goes out first, then the shutdown closes the socket.
+      log.info('stop requested through the control socket');
+      stopRequested();
+      return Promise.resolve({ stopping: true, pid: process.pid });
+    }
     if (req.cmd === 'reload') {
       watcher.reload();
       return Promise.resolve({ reloaded: true });
@@ -173,11 +184,13 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   io.say(`  To pair another machine initialised with this CA, run there: wizard pair <this host>:${status.listen.split(':').pop() ?? ''}`);
   io.say(`  To add a machine, copy ${certsDir(home)}/ca.crt and ca.key to it and run: wizard init --ca <that dir>`);
 
-  const signal = await new Promise<NodeJS.Signals | 'fatal'>((resolve) => {
+  const signal = await new Promise<NodeJS.Signals | 'fatal' | 'stop'>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
     fatal = () => resolve('fatal');
     if (fatalMessage !== undefined) resolve('fatal');
+    stopRequested = () => resolve('stop');
+    if (stopAsked) resolve('stop');
   });
   log.info({ signal }, 'shutting down');
   try {
