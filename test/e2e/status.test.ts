@@ -32,7 +32,7 @@ function watch(home: string, wrap?: (cmd: string[]) => string[], extra: string[]
   return { child, exited, output: () => output };
 }
 
-const filesOf = (frame: string) => Number(/shared {2}\S+ {2}(\d+) files/.exec(frame)?.[1] ?? -1);
+const filesOf = (frame: string) => Number(/shared {2}\S+\r?\n {4}(\d+) files?,/.exec(frame)?.[1] ?? -1);
 
 beforeAll(async () => {
   ({ base, a, b } = await startPairedNodes('status'));
@@ -135,7 +135,7 @@ describe('wizard status --watch', () => {
         return frames.length > 3 && filesOf(last) >= 0 ? last : undefined;
       }, 10_000);
       expect(first).toContain('Peers:');
-      expect(first).toMatch(/beta {2}connected {2}127\.0\.0\.1:\d+ {2}\d+ ms {2}up [\d.]+ (B|KiB)\/s, down [\d.]+ (B|KiB)\/s/);
+      expect(first).toMatch(/beta {2}connected {2}127\.0\.0\.1:\d+ {2}\d+ ms\W+\[K\r?\n {4}up [\d.]+ (B|KiB)\/s, down [\d.]+ (B|KiB)\/s; sent /);
       expect(first).toMatch(/compression none: the link keeps up/);
       const before = filesOf(first);
       writeFileSync(path.join(a.folder, 'watched.txt'), 'new');
@@ -184,7 +184,7 @@ describe('wizard conflicts with running daemons', () => {
       const [sa, sb] = await Promise.all([a.daemon?.status(), b.daemon?.status()]);
       return sa?.folders[0]?.conflicts === 1 && sb?.folders[0]?.conflicts === 1;
     });
-    expect((await runCli(b.home, ['status'])).stdout).toMatch(/\n {2}shared {2}\S+ {2}\d+ files, .* {2}in sync, 1 conflict \(see 'wizard conflicts'\)\n/);
+    expect((await runCli(b.home, ['status'])).stdout).toMatch(/\n {2}shared {2}\S+\n {4}\d+ files, .* {2}in sync\n {4}1 conflict: see 'wizard conflicts'\n/);
     rmSync(path.join(a.folder, copy));
     await waitFor('the count back to none on beta', async () => (await b.daemon?.status())?.folders[0]?.conflicts === 0);
   });

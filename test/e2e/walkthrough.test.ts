@@ -134,7 +134,7 @@ it('an edit on one machine reaches the other, and a conflict reads right on both
   expect(onServer.stdout).toMatch(/^docs\/notes\.txt {2}\(conflict at [\d-]+ [\d:]+\)\n {2}the file: {7}the edit that won, modified .*, 15 B\n {2}conflict copy: {2}this node's edit \(server\), which lost; modified .*, 15 B\n {18}notes\.sync-conflict-\d{8}-\d{6}-server-[0-9a-f]{7}\.txt\n/);
   const onLaptop = await sh('laptop', 'wizard conflicts');
   expect(onLaptop.stdout).toMatch(/\n {2}conflict copy: {2}server's edit, which lost; /);
-  expect((await sh('server', 'wizard status')).stdout).toMatch(/ {2}in sync, 1 conflict \(see 'wizard conflicts'\)\n/);
+  expect((await sh('server', 'wizard status')).stdout).toMatch(/ {2}in sync\n {4}1 conflict: see 'wizard conflicts'\n/);
   const kept = await sh('server', 'cd ~/docs && wizard conflicts keep notes.txt --mine');
   expect(kept.stdout, kept.stderr).toMatch(/^Kept the conflict copy \(this node's edit \(server\)\) at docs\/notes\.txt\nThe other side is in the trash as notes\.txt~/);
   await waitFor("the server's edit on the laptop, the conflict gone", async () => readFileSync(file('laptop', 'notes.txt'), 'utf8') === 'the server edit' && (await status('laptop')).folders[0]?.conflicts === 0);
