@@ -52,7 +52,7 @@ describe('formatStatus', () => {
   it('fits an 80-column terminal with usual names, paths and rates (issue 20, item 9), and says 1 file, 1 conflict', () => {
     const busy = snapshot({
       peers: [{ id: peerId, name: 'my-laptop', address: '192.168.100.200:7842', connected: true, bytesSent: 123.4 * 2 ** 30, bytesReceived: 987.6 * 2 ** 30, latencyMs: 1234, sendBytesPerSecond: 999.9 * 2 ** 20, receiveBytesPerSecond: 999.9 * 2 ** 20 }],
-      folders: [{ id: 'documents', path: '/home/someone/Documents', state: 'syncing', files: 1, bytes: 12.3 * 2 ** 30, inSync: false, pending: 123, heldDeletions: 0, bytesLeft: 45.6 * 2 ** 20, conflicts: 1 }],
+      folders: [{ id: 'documents', path: '/home/someone/Documents', state: 'syncing', files: 1, bytes: 12.3 * 2 ** 30, inSync: false, pending: 123, heldDeletions: 0, bytesLeft: 45.6 * 2 ** 20, conflicts: 1, fullScans: { count: 1, lastMs: 20, lastAtMs: 0 } }],
       transfers: [{ folder: 'documents', path: 'photos/2026/IMG_0001.jpg', peers: [peerId], bytesDone: 512 * 2 ** 20, bytesTotal: 1023 * 2 ** 20, startedAtMs: 0, bytesPerSecond: 999 * 2 ** 20, etaSeconds: 3599 }],
       transferSlots: { running: 4, files: 64, waiting: 12, peak: 4 },
     });
