@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Thin launcher so `npx wizard` works from the repo root; the real entry is compiled from src/main.ts.
+// The `wizard` command (package.json's bin): a thin launcher; the real entry is compiled from src/main.ts into dist/.
 //
 // It is CommonJS (see bin/package.json) so that it runs before libuv starts its thread pool: the
 // pool is sized once, on first use, and an ES module entry is itself read through the pool.

@@ -14,8 +14,9 @@ const counts = {
   WIZARD_K1_ROUNDS: '10', // test/e2e/crash-points.test.ts, per crash point (1; 100 takes about an hour)
   FUZZ_RUNS: '10000', // test/protocol/fuzz.test.ts, per property (300)
   WIZARD_MODEL_RUNS: '10000', // test/sync/model.test.ts, per property (400)
+  WIZARD_WALKTHROUGH_NPM_INSTALL: '1', // test/e2e/walkthrough.test.ts: a real npm install -g of the packed tarball (about 7 min; npm test lays out the tarball's files with the checkout's dependencies)
 };
-const files = ['test/e2e/chaos.test.ts', 'test/e2e/random-rounds.test.ts', 'test/e2e/crash-points.test.ts', 'test/protocol/fuzz.test.ts', 'test/sync/model.test.ts', 'test/fuzz/replay.test.ts'];
+const files = ['test/e2e/chaos.test.ts', 'test/e2e/random-rounds.test.ts', 'test/e2e/crash-points.test.ts', 'test/protocol/fuzz.test.ts', 'test/sync/model.test.ts', 'test/fuzz/replay.test.ts', 'test/e2e/walkthrough.test.ts'];
 const env = { ...process.env };
 for (const [name, value] of Object.entries(counts)) env[name] ??= value;
 console.log(Object.keys(counts).map((name) => `${name}=${env[name]}`).join(' '));

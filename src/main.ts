@@ -14,6 +14,7 @@ import { registerConflicts } from './cli/conflicts.js';
 import { registerConfigCommands } from './cli/config-commands.js';
 import { registerEnrolCommands } from './cli/enrol-commands.js';
 import { registerFolderCommands } from './cli/folder-commands.js';
+import { registerStop } from './cli/stop.js';
 import { initHome } from './cli/init.js';
 import { runDaemon } from './cli/daemon.js';
 import { pair } from './cli/pair.js';
@@ -74,11 +75,21 @@ function guardOutputs(): Outputs {
   };
 }
 
+/** The version in package.json beside dist/ (the clone's, or the installed package's). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 function buildProgram(setExit: (code: number) => void, outputs: Outputs): Command {
   const { out } = outputs;
   const program = new Command('wizard')
     .description('Keeps folders identical across your machines, in real time, over mutually authenticated TLS.')
     .addOption(new Option('--home <dir>', 'node home (default: $WIZARD_HOME, then ~/.wizard)'))
+    .version(packageVersion(), '-V, --version', 'print the version of Wizard')
     .showSuggestionAfterError()
     .exitOverride();
 
@@ -93,7 +104,7 @@ function buildProgram(setExit: (code: number) => void, outputs: Outputs): Comman
     .option('--json', 'print the result as JSON')
     .action((opts: { name?: string; listen: string; folder: string[]; ca?: string; force?: boolean; json?: boolean }, cmd: Command) => {
       const home = homeOf(cmd);
-      const id = initHome({ home, name: opts.name, listen: opts.listen, folders: opts.folder, ca: opts.ca, force: opts.force });
+      const id = initHome({ home, name: opts.name, listen: opts.listen, folders: opts.folder, ca: opts.ca, force: opts.force, cwd: process.cwd() });
       if (opts.json === true) out(JSON.stringify({ id, home }));
       else {
         out(`Initialised ${home}`);
@@ -183,6 +194,7 @@ function buildProgram(setExit: (code: number) => void, outputs: Outputs): Comman
   registerConfigCommands(program, io);
   registerEnrolCommands(program, io);
   registerFolderCommands(program, io);
+  registerStop(program, io);
   return program;
 }
 

@@ -3,6 +3,7 @@
  * the listener, the folders, the peer links and the dialers, and wires them
  * together; the logic lives in the parts.
  */
+import { nodeNameOf } from './config/node-names.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -375,6 +376,7 @@ export class WizardNode {
       root: cfg.path,
       store: this.deps.store,
       localId: shortId(this.id),
+      nodeName: (id) => nodeNameOf(this.config, this.id, id),
       umask: this.umask,
       clock: this.deps.clock,
       monotonicMs: this.monotonicMs,

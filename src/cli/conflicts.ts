@@ -8,44 +8,22 @@ import type { Command } from 'commander';
 import { nodeIdOf } from '../certs/ca.js';
 import type { Config } from '../config/schema.js';
 import { systemClock } from '../core/clock.js';
-import { hasCode, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import { type Conflict, type KeepChoice, listConflicts, parseConflictName, type Resolution, resolveConflict } from '../sync/conflicts.js';
 import { Trash } from '../sync/trash.js';
 import { formatBytes, formatTime, printable } from './format.js';
 import { certsDir } from './home.js';
 import { type CliIo, configOf, homeOf } from './io.js';
 import { foldersOf, locate } from './locate.js';
-import { fetchWhy } from './status.js';
+import { nodeNameOf } from '../config/node-names.js';
 
-/** A conflict, its folder, and who the losing node is, by name when known. */
+/** A conflict, its folder, and whose edit the copy holds, in words. */
 export interface FolderConflict extends Conflict {
   readonly folder: string;
-  /** The losing node's name from the config ('this node' for ourselves), or '' when unknown. */
-  readonly nodeName: string;
-  /**
-   * The nodes whose edits make up the version of the file at the original
-   * path, by name (short ID when unknown), from the running daemon's index;
-   * absent when no daemon runs or it has no entry.
-   */
-  readonly mineEditedBy?: string[];
-}
-
-/** Asks the running daemon which nodes edited each original; leaves the list as it is when none runs. */
-async function withEditors(home: string, config: Config, self: string, list: FolderConflict[]): Promise<FolderConflict[]> {
-  const out: FolderConflict[] = [];
-  for (const c of list) {
-    let version: Record<string, number> | undefined;
-    try {
-      version = (await fetchWhy(home, c.folder, c.original)).local.version;
-    } catch (err) {
-      // No daemon: the disk alone answers. A path the daemon refuses (a hostile name) has no index entry either.
-      if (hasCode(err, 'NOT_RUNNING')) return [...out, ...list.slice(out.length)];
-      version = undefined;
-    }
-    const editors = Object.keys(version ?? {}).map((k) => nameOf(config, self, k) || k);
-    out.push(editors.length === 0 ? c : { ...c, mineEditedBy: editors });
-  }
-  return out;
+  /** Whose edit the conflict copy holds: 'this node', a peer's name, or 'node <ID>' when the config knows no such node. */
+  readonly copyBy: string;
+  /** True when the copy holds this node's own edit. */
+  readonly copyIsOurs: boolean;
 }
 
 /** Our own node ID, or '' when the home has no certificate yet. */
@@ -57,11 +35,15 @@ function selfId(home: string): string {
   }
 }
 
-/** The name of the node a short ID in a conflict name stands for. */
-function nameOf(config: Config, self: string, short: string): string {
-  const s = short.toLowerCase();
-  if (self !== '' && self.startsWith(s)) return 'this node';
-  return config.peers.find((p) => p.id.startsWith(s))?.name ?? '';
+function isSelf(self: string, short: string): boolean {
+  return self !== '' && short !== '' && self.startsWith(short.toLowerCase());
+}
+
+/** A node a short ID stands for, in words: 'this node', the peer's name, or 'node <ID>'. */
+function nodeInWords(config: Config, self: string, short: string): string {
+  if (isSelf(self, short)) return 'this node';
+  const name = nodeNameOf(config, self, short);
+  return name === '' ? `node ${short.slice(0, 8)}` : name;
 }
 
 /** Conflicts in the chosen folders. */
@@ -69,39 +51,65 @@ export async function conflictList(config: Config, home: string, folder?: string
   const self = selfId(home);
   const out: FolderConflict[] = [];
   for (const f of foldersOf(config, folder)) {
-    for (const c of await listConflicts(f.path)) out.push({ folder: f.id, nodeName: nameOf(config, self, c.node), ...c });
+    for (const c of await listConflicts(f.path)) out.push({ folder: f.id, copyBy: nodeInWords(config, self, c.node), copyIsOurs: isSelf(self, c.node), ...c });
   }
-  return withEditors(home, config, self, out);
+  return out;
 }
 
-/** Human lines for a conflict listing. */
-export function formatConflicts(list: readonly FolderConflict[]): string[] {
+/** `X's edit`, with this node's name beside 'this node' so the line reads the same on every machine. */
+function editOf(who: string, selfName: string): string {
+  return who === 'this node' ? `this node's edit (${printable(selfName)})` : `${printable(who)}'s edit`;
+}
+
+/**
+ * Human lines for a conflict listing. Whose edit the file at the path holds
+ * is not said: its recorded version merges both sides' (see reconcile.ts),
+ * so it cannot tell; the copy's name can, and the file holds the edit that
+ * won (or one made since).
+ */
+export function formatConflicts(list: readonly FolderConflict[], selfName: string): string[] {
   if (list.length === 0) return ['No conflicts.'];
   const lines: string[] = [];
   for (const c of list) {
-    const who = c.nodeName === '' ? `node ${printable(c.node)}` : `${printable(c.nodeName)} (${printable(c.node)})`;
-    lines.push(`${printable(c.folder)}/${printable(c.original)}`);
-    const editors = c.mineEditedBy === undefined ? '' : `, edited by ${c.mineEditedBy.map(printable).join(', ')}`;
-    lines.push(c.mine.exists ? `  mine:    modified ${formatTime(c.mine.mtimeMs)}  ${formatBytes(c.mine.size)}${editors}` : '  mine:    (deleted here)');
-    lines.push(`  theirs:  from ${who}, conflict at ${formatTime(c.atMs)}, modified ${formatTime(c.theirs.mtimeMs)}  ${formatBytes(c.theirs.size)}`);
-    lines.push(`           ${printable(c.theirs.path)}`);
+    lines.push(`${printable(c.folder)}/${printable(c.original)}  (conflict at ${formatTime(c.atMs)})`);
+    lines.push(c.file.exists ? `  the file:       the edit that won, modified ${formatTime(c.file.mtimeMs)}, ${formatBytes(c.file.size)}` : '  the file:       deleted');
+    lines.push(`  conflict copy:  ${editOf(c.copyBy, selfName)}, which lost; modified ${formatTime(c.copy.mtimeMs)}, ${formatBytes(c.copy.size)}`);
+    lines.push(`                  ${printable(c.copy.path)}`);
   }
-  lines.push("Resolve one with: wizard conflicts keep PATH --mine | --theirs | --both");
+  lines.push('Resolve one with: wizard conflicts keep PATH --file (keep the file, trash the copy) | --copy (the copy replaces the file) | --both');
   return lines;
 }
 
+/**
+ * What `--mine` (this node's edit) or `--theirs` (the other node's) means for
+ * one conflict: when the copy holds this node's edit, mine is the copy; when
+ * it holds another node's, mine is the file (this node's side of it).
+ */
+export function sideOf(c: FolderConflict, want: 'mine' | 'theirs'): KeepChoice {
+  const ours = c.copyIsOurs ? 'copy' : 'file';
+  return want === 'mine' ? ours : ours === 'copy' ? 'file' : 'copy';
+}
+
 /** Resolves the conflict `input` names: its conflict copy, or its original when there is exactly one copy. */
-export async function conflictKeep(config: Config, home: string, input: string, keep: KeepChoice, opts: { folder?: string; cwd: string }): Promise<Resolution & { folder: string }> {
+export async function conflictKeep(
+  config: Config,
+  home: string,
+  input: string,
+  keep: KeepChoice | 'mine' | 'theirs',
+  opts: { folder?: string; cwd: string },
+): Promise<Resolution & { folder: string; keptEdit: string }> {
   const { folder, rel } = locate(config, input, opts);
   const all = await conflictList(config, home, folder.id);
   const named = parseConflictName(rel);
-  const matches = named !== undefined ? all.filter((c) => c.theirs.path === rel) : all.filter((c) => c.original === rel);
+  const matches = named !== undefined ? all.filter((c) => c.copy.path === rel) : all.filter((c) => c.original === rel);
   if (matches.length === 0) throw new UsageError(`no conflict for ${rel} in folder '${folder.id}'; see 'wizard conflicts'`);
   const [only] = matches;
   if (matches.length > 1 || only === undefined) {
-    throw new UsageError(`${rel} has ${matches.length} conflict copies; name one: ${matches.map((c) => printable(c.theirs.path)).join(', ')}`);
+    throw new UsageError(`${rel} has ${matches.length} conflict copies; name one: ${matches.map((c) => printable(c.copy.path)).join(', ')}`);
   }
-  return { folder: folder.id, ...(await resolveConflict(folder.path, new Trash(folder.path, systemClock), only, keep)) };
+  const choice = keep === 'mine' || keep === 'theirs' ? sideOf(only, keep) : keep;
+  const keptEdit = choice === 'copy' ? `the conflict copy (${editOf(only.copyBy, config.name)})` : choice === 'file' ? 'the file' : 'both sides';
+  return { folder: folder.id, keptEdit, ...(await resolveConflict(folder.path, new Trash(folder.path, systemClock), only, choice)) };
 }
 
 /** Adds `wizard conflicts` and `wizard conflicts keep` to the program. */
@@ -114,27 +122,30 @@ export function registerConflicts(program: Command, io: CliIo): void {
     .action(async (opts: { folder?: string; json?: boolean }, cmd: Command) => {
       const list = await conflictList(configOf(cmd), homeOf(cmd), opts.folder);
       if (opts.json === true) io.out(JSON.stringify({ conflicts: list }));
-      else formatConflicts(list).forEach(io.out);
+      else formatConflicts(list, configOf(cmd).name).forEach(io.out);
     });
   conflicts
     .command('keep')
     .description('resolve one conflict; the discarded side goes to the trash')
     .argument('<path>', 'the conflict copy, or the original file when it has one copy')
-    .option('--mine', "keep this node's file, trash the conflict copy")
-    .option('--theirs', 'keep the conflict copy in place of the file, trash the file')
+    .option('--file', 'keep the file at the path, trash the conflict copy')
+    .option('--copy', 'keep the conflict copy in place of the file, trash the file')
     .option('--both', 'keep both: the copy is renamed NAME.from-NODE-STAMP.EXT')
+    .option('--mine', "keep this node's side: the copy when it holds this node's edit, else the file")
+    .option('--theirs', "keep the other node's side: the file when the copy holds this node's edit, else the copy")
     .option('--folder <id>', 'the folder PATH is relative to')
     .option('--json', 'print one JSON object')
     .action(async (input: string, _opts: unknown, cmd: Command) => {
       // --folder and --json are also options of `conflicts` itself, which claims them when both are defined.
-      const opts = cmd.optsWithGlobals<{ mine?: boolean; theirs?: boolean; both?: boolean; folder?: string; json?: boolean }>();
-      const chosen = (['mine', 'theirs', 'both'] as const).filter((k) => opts[k] === true);
+      const opts = cmd.optsWithGlobals<{ file?: boolean; copy?: boolean; mine?: boolean; theirs?: boolean; both?: boolean; folder?: string; json?: boolean }>();
+      const chosen = (['file', 'copy', 'both', 'mine', 'theirs'] as const).filter((k) => opts[k] === true);
       const [keep] = chosen;
-      if (chosen.length !== 1 || keep === undefined) throw new UsageError('give exactly one of --mine, --theirs, --both');
+      if (chosen.length !== 1 || keep === undefined) throw new UsageError('give exactly one of --file, --copy, --both (or --mine, --theirs)');
       const r = await conflictKeep(configOf(cmd), homeOf(cmd), input, keep, { folder: opts.folder, cwd: io.cwd });
       if (opts.json === true) io.out(JSON.stringify(r));
       else {
-        io.out(`Kept ${keep}: ${r.paths.map((p) => `${printable(r.folder)}/${printable(p)}`).join(' and ')}`);
+        const where = r.paths.map((p) => `${printable(r.folder)}/${printable(p)}`).join(' and ');
+        io.out(r.kept === 'both' ? `Kept both: ${where}` : `Kept ${r.keptEdit} at ${where}`);
         for (const t of r.trashed) io.out(`The other side is in the trash as ${printable(t)}`);
       }
     });

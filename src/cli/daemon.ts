@@ -3,6 +3,7 @@
  */
 import os from 'node:os';
 import { loadNodeCredentials } from '../certs/store.js';
+import { configDiff } from '../config/diff.js';
 import { ConfigWatcher, materialiseShareListsOnDisk, readConfig } from '../config/file.js';
 import { systemClock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
@@ -19,6 +20,7 @@ import { loadOrCreateGuiToken } from '../gui/token.js';
 /** The supervised web server's name in status. */
 const GUI_SERVICE = 'web-server';
 import { certsDir, indexPath, isInitialised, logFilePath } from './home.js';
+import { counted } from './format.js';
 import { initHome } from './init.js';
 
 /** Exit code of a daemon stopped by an error a restart cannot fix (scripts/wizard.service does not restart it). */
@@ -82,12 +84,19 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   });
   const node = new WizardNode({ home, homeDir, config, credentials, store, clock: systemClock, log, setLogLevel: setLevel, supervisor, session: sessionTimingsFromEnv() });
 
+  let configBroken = false;
+  // `wizard stop` may arrive while the daemon is still starting: remembered until the wait below begins.
+  let stopAsked = false;
+  let stopRequested = () => {
+    stopAsked = true;
+  };
   const watcher = new ConfigWatcher({
     home,
     homeDir,
     initial: config,
-    onChange: (next) => {
-      log.info('config changed; applying');
+    onChange: (next, previous) => {
+      const changes = previous === undefined ? [] : configDiff(previous, next);
+      log.info({ changes }, `config changed; applying ${counted(changes.length, 'change')}`);
       const guiMoved = next.gui.listen !== guiListen;
       node.applyConfig(next);
       if (guiMoved) {
@@ -96,10 +105,16 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
       }
     },
     onError: (err) => {
+      configBroken = true;
       log.error({ file: err.file, line: err.line }, `config not applied, the last good one stays in force: ${err.message}`);
       node.reportConfigProblem(err);
     },
-    onValid: () => node.reportConfigProblem(undefined),
+    onValid: () => {
+      // Said once, when the file that was refused reads well again; every good read calls this.
+      if (configBroken) log.info('config file is valid again; the error is cleared');
+      configBroken = false;
+      node.reportConfigProblem(undefined);
+    },
     onIgnoreChange: () => node.reloadIgnore(),
     onWatchError: (err) => watchCrash(err),
   });
@@ -107,6 +122,12 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
 
   // The control socket first: it refuses to start a second daemon on the same home before that one touches anything.
   const handle: ControlHandler = (req) => {
+    if (req.cmd === 'stop') {
+      // As SIGTERM: the answer goes out first, then the shutdown closes the socket.
+      log.info('stop requested through the control socket');
+      stopRequested();
+      return Promise.resolve({ stopping: true, pid: process.pid });
+    }
     if (req.cmd === 'reload') {
       watcher.reload();
       return Promise.resolve({ reloaded: true });
@@ -172,11 +193,13 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   io.say(`  To pair another machine initialised with this CA, run there: wizard pair <this host>:${status.listen.split(':').pop() ?? ''}`);
   io.say(`  To add a machine, copy ${certsDir(home)}/ca.crt and ca.key to it and run: wizard init --ca <that dir>`);
 
-  const signal = await new Promise<NodeJS.Signals | 'fatal'>((resolve) => {
+  const signal = await new Promise<NodeJS.Signals | 'fatal' | 'stop'>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
     fatal = () => resolve('fatal');
     if (fatalMessage !== undefined) resolve('fatal');
+    stopRequested = () => resolve('stop');
+    if (stopAsked) resolve('stop');
   });
   log.info({ signal }, 'shutting down');
   try {

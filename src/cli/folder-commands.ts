@@ -45,19 +45,22 @@ export function registerFolderCommands(program: Command, io: CliIo): void {
     .command('add')
     .description('sync a folder: ID is what the peers that sync it call it, PATH is where it lives here; shared with nobody unless --share says')
     .argument('<id>')
-    .argument('<path>')
+    .argument('<path>', "where it lives here ('~/...' is your home)")
     .option('--share <peer>', 'share it with this peer (name, node ID or ID prefix; repeatable)', (v: string, acc: string[]) => [...acc, v], [])
+    .option('--force', 'the ID exists: sync it at PATH instead of where it is now')
     .option('--json', 'print one JSON object')
-    .action(async (id: string, dir: string, opts: { share: string[]; json?: boolean }, cmd: Command) => {
+    .action(async (id: string, dir: string, opts: { share: string[]; force?: boolean; json?: boolean }, cmd: Command) => {
       const home = homeOf(cmd);
       const config = configOf(cmd);
       const peers = opts.share.map((ref) => peerFor(config, ref));
-      const f = { ...parseFolderArg(`${id}=${path.resolve(io.cwd, dir)}`), shareWith: [...new Set(peers.map((p) => p.id))] };
-      editConfig(home, (text) => addFolder(text, f, configPath(home)), { homeDir: os.homedir() });
+      const f = { ...parseFolderArg(`${id}=${dir}`, io.cwd), shareWith: [...new Set(peers.map((p) => p.id))] };
+      editConfig(home, (text) => addFolder(text, f, configPath(home), { replace: opts.force === true }), { homeDir: os.homedir() });
       const running = await reloadDaemon(home);
-      if (opts.json === true) io.out(JSON.stringify({ id: f.id, path: f.path, shareWith: f.shareWith, daemonNotified: running }));
+      // Where it is on disk: '~' as the config reads it.
+      const where = f.path === '~' || f.path.startsWith('~/') ? path.join(os.homedir(), f.path.slice(1)) : f.path;
+      if (opts.json === true) io.out(JSON.stringify({ id: f.id, path: where, shareWith: f.shareWith, daemonNotified: running }));
       else {
-        io.out(`Folder '${printable(f.id)}' is ${printable(f.path)}. ${applied(running)}`);
+        io.out(`Folder '${printable(f.id)}' is ${printable(where)}. ${applied(running)}`);
         if (peers.length > 0) io.out(`Shared with ${peers.map(named).join(', ')}.`);
         else io.out(`It is shared with nobody yet: share it with 'wizard folder share ${printable(f.id)} PEER'.`);
       }

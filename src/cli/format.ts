@@ -29,3 +29,8 @@ export function formatDuration(seconds: number): string {
   if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${s}s`;
 }
+
+/** `1 file`, `2 files`: a count and its noun, plural when the count is not one (`plural` for irregular nouns). */
+export function counted(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}

@@ -3,6 +3,7 @@
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { createCa, issueNodeCert, nodeIdOf } from '../certs/ca.js';
 import { readCa, writeCa, writeCaCert, writeNodeCert } from '../certs/store.js';
 import { configPath, ignorePath, parseOptionsFor, writeConfigText } from '../config/file.js';
@@ -20,6 +21,8 @@ export interface InitOptions {
   /** A dir holding ca.crt and ca.key to issue this node's certificate from. */
   readonly ca?: string;
   readonly force?: boolean;
+  /** Where relative folder paths start (the shell's working dir). */
+  readonly cwd?: string;
   readonly now?: Date;
 }
 
@@ -40,7 +43,7 @@ export function initHome(opts: InitOptions): string {
   }
   const name = opts.name ?? os.hostname().slice(0, 64);
   const listen = opts.listen ?? '0.0.0.0:7842';
-  const folders = (opts.folders && opts.folders.length > 0 ? opts.folders : [DEFAULT_FOLDER]).map(parseFolderArg);
+  const folders = (opts.folders && opts.folders.length > 0 ? opts.folders : [DEFAULT_FOLDER]).map((f) => parseFolderArg(f, opts.cwd));
   const text = renderNewConfig({ name, listen, folders });
   // Validate everything before writing anything, so a typo leaves no half-made home behind.
   parseConfig(text, configPath(home), parseOptionsFor(home, { homeDir: os.homedir() }));
@@ -66,9 +69,22 @@ export function initHome(opts: InitOptions): string {
   return nodeIdOf(node.certPem);
 }
 
-/** Parses `ID=PATH`. */
-export function parseFolderArg(arg: string): FolderConfig {
+/** Parses `ID=PATH`; PATH as `folderPathArg` reads it. */
+export function parseFolderArg(arg: string, cwd = process.cwd()): FolderConfig {
   const eq = arg.indexOf('=');
   if (eq <= 0 || eq === arg.length - 1) throw new UsageError(`--folder takes ID=PATH, got '${arg}'`);
-  return { id: arg.slice(0, eq), path: arg.slice(eq + 1), shareWith: [], mode: 'send-receive' };
+  return { id: arg.slice(0, eq), path: folderPathArg(arg.slice(eq + 1), cwd), shareWith: [], mode: 'send-receive' };
+}
+
+/**
+ * A folder path as typed on the command line, as the config should hold it:
+ * `~` and `~/...` stay as they are (the config reads them as the home, as the
+ * shell would have, and a quoted '~' never reached the shell), any other
+ * relative path is made absolute from `cwd`. `~user` is refused: it names
+ * another user's home, which the config cannot spell.
+ */
+export function folderPathArg(raw: string, cwd: string): string {
+  if (raw === '~' || raw.startsWith('~/')) return raw;
+  if (raw.startsWith('~')) throw new UsageError(`cannot use '${raw}' as a folder path: give the full path, or '~/...' for your own home`);
+  return path.resolve(cwd, raw);
 }

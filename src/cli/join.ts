@@ -54,7 +54,7 @@ export async function join(opts: JoinOptions): Promise<JoinResult> {
   if (isInitialised(home)) throw new UsageError(`${home} is already initialised; join with another --home, or use 'wizard pair' from this one`);
   const name = opts.name ?? os.hostname().slice(0, 64);
   const listen = opts.listen ?? '0.0.0.0:7842';
-  const given = (opts.folders ?? []).map(parseFolderArg);
+  const given = (opts.folders ?? []).map((f) => parseFolderArg(f));
   // Check the settings before spending the invite on them.
   parseConfig(renderNewConfig({ name, listen, folders: given }), configPath(home), parseOptionsFor(home, { homeDir: os.homedir() }));
   const listenPort = parseHostPort(listen, DEFAULT_PORT, { allowZero: true }).port;

@@ -5,7 +5,7 @@
 import type { StatusSnapshot } from '../status/snapshot.js';
 import type { Why } from '../status/why.js';
 import { controlRequest } from '../status/control.js';
-import { formatBytes, formatDuration, printable } from './format.js';
+import { counted, formatBytes, formatDuration, printable } from './format.js';
 
 /** Fetches the daemon's status snapshot. */
 export async function fetchStatus(home: string): Promise<StatusSnapshot> {
@@ -39,12 +39,14 @@ function rate(bytesNow: number, bytesThen: number | undefined, seconds: number):
 /** The snapshot as lines of text; with `prev`, peers get up/down rates. */
 export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs = Date.now()): string[] {
   const seconds = prev === undefined ? 0 : (nowMs - prev.atMs) / 1000;
-  const lines = [`${printable(s.name)} (${s.id})  listening on ${printable(s.listen) || '(not listening)'}`];
+  // Every line fits an 80-column terminal with usual names and paths: the live view cuts what does not.
+  const lines = [`${printable(s.name)}  listening on ${printable(s.listen) || '(not listening)'}`, `  node ID ${s.id}`];
   if (s.configProblem !== undefined) lines.push(`Config error (last good config in force): ${printable(s.configProblem.message)}`);
   if (s.log !== undefined) lines.push(logLine(s.log));
   const l = s.settings.limits;
   const bw = (n: number) => (n === 0 ? 'unlimited' : `${formatBytes(n)}/s`);
-  lines.push(`Limits: ${l.transfers} transfers, ${l.hashers} hashers, up ${bw(l.bandwidthUp)}, down ${bw(l.bandwidthDown)}; trash kept ${s.settings.trashRetentionDays} days; log ${s.settings.logLevel}`);
+  lines.push(`Limits: ${counted(l.transfers, 'transfer')}, ${counted(l.hashers, 'hasher')}, up ${bw(l.bandwidthUp)}, down ${bw(l.bandwidthDown)}`);
+  lines.push(`Trash kept ${counted(s.settings.trashRetentionDays, 'day')}; log level ${s.settings.logLevel}`);
 
   lines.push('Peers:');
   for (const p of s.peers) {
@@ -52,23 +54,22 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
     // The daemon's own meters when it has them (a live link), else the change since the last view.
     const up = p.sendBytesPerSecond !== undefined ? `${formatBytes(p.sendBytesPerSecond)}/s` : rate(p.bytesSent, before?.bytesSent, seconds);
     const down = p.receiveBytesPerSecond !== undefined ? `${formatBytes(p.receiveBytesPerSecond)}/s` : rate(p.bytesReceived, before?.bytesReceived, seconds);
-    const rates = up === '' ? '' : `  up ${up}, down ${down}`;
+    const rates = up === '' ? '' : `up ${up}, down ${down}; `;
     const latency = p.latencyMs === undefined ? '' : `  ${p.latencyMs} ms`;
-    lines.push(
-      `  ${printable(p.name) || p.id.slice(0, 16)}  ${p.connected ? 'connected' : 'not connected'}  ${printable(p.address) || 'no address'}${latency}${rates}  sent ${formatBytes(p.bytesSent)}, received ${formatBytes(p.bytesReceived)}`,
-    );
+    lines.push(`  ${printable(p.name) || p.id.slice(0, 16)}  ${p.connected ? 'connected' : 'not connected'}  ${printable(p.address) || 'no address'}${latency}`);
+    lines.push(`    ${rates}sent ${formatBytes(p.bytesSent)}, received ${formatBytes(p.bytesReceived)}`);
     const c = p.compression;
     if (c !== undefined) {
       const ratio = c.ratio === undefined ? '' : `, ratio ${Math.round(c.ratio * 100)}%`;
       lines.push(`    compression ${c.codec}${ratio}: ${c.reason}`);
     }
     for (const r of p.refused ?? []) {
-      lines.push(`    refused ${r.entries} index entries of ${printable(r.folder)}: version counters far ahead of any clock (last: ${printable(r.path)} at ${r.counter})`);
+      lines.push(`    refused ${counted(r.entries, 'index entry', 'index entries')} of ${printable(r.folder)}: version counters far ahead of any clock (last: ${printable(r.path)} at ${r.counter})`);
     }
     const b = p.backoff;
     if (b !== undefined && b.untilMs > nowMs) {
       const wait = formatDuration(Math.ceil((b.untilMs - nowMs) / 1000));
-      lines.push(`    broke the protocol ${b.violations} times; not dialing it for ${wait}; last: ${printable(b.lastReason)}`);
+      lines.push(`    broke the protocol ${counted(b.violations, 'time')}; not dialing it for ${wait}; last: ${printable(b.lastReason)}`);
     }
   }
   if (s.peers.length === 0) lines.push("  (none; pair one with 'wizard pair HOST')");
@@ -77,7 +78,10 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
   for (const f of s.folders) {
     const state = f.state === 'halted' ? `HALTED: ${printable(f.haltReason ?? '')}` : f.inSync ? 'in sync' : `${f.state}, ${f.pending} left${f.bytesLeft > 0 ? ` (${formatBytes(f.bytesLeft)})` : ''}`;
     const mode = f.mode === 'send-receive' ? '' : `  (${f.mode})`;
-    lines.push(`  ${printable(f.id)}  ${printable(f.path)}  ${f.files} files, ${formatBytes(f.bytes)}  ${state}${mode}`);
+    lines.push(`  ${printable(f.id)}  ${printable(f.path)}`);
+    lines.push(`    ${counted(f.files, 'file')}, ${formatBytes(f.bytes)}  ${state}${mode}`);
+    // Older daemons send no count: nothing to say then.
+    if ((f.conflicts ?? 0) > 0) lines.push(`    ${counted(f.conflicts ?? 0, 'conflict')}: see 'wizard conflicts'`);
     if (f.watchProblem !== undefined) lines.push(`    ${printable(f.watchProblem)}`);
     if (f.skipped !== undefined) {
       const { count, examples } = f.skipped;
@@ -100,15 +104,14 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
 
   if (s.transfers.length > 0) {
     const slots = s.transferSlots;
-    const shared = slots.files > slots.running ? ` (${slots.files} files)` : '';
+    const shared = slots.files > slots.running ? ` (${counted(slots.files, 'file')})` : '';
     lines.push(`Transfers: ${slots.running} running${shared}${slots.waiting > 0 ? `, ${slots.waiting} waiting for a slot` : ''} (limit ${s.settings.limits.transfers})`);
     for (const t of s.transfers) {
       const pct = t.bytesTotal > 0 ? Math.floor((t.bytesDone / t.bytesTotal) * 100) : 100;
       const eta = t.etaSeconds === undefined ? '' : `  ETA ${formatDuration(t.etaSeconds)}`;
       const from = t.peers.map((id) => printable(s.peers.find((p) => p.id === id)?.name || id.slice(0, 16))).join(', ');
-      lines.push(
-        `  ${printable(t.folder)}/${printable(t.path)}  ${progressBar(t.bytesDone, t.bytesTotal)} ${String(pct).padStart(3)}%  ${formatBytes(t.bytesDone)} of ${formatBytes(t.bytesTotal)}  ${formatBytes(t.bytesPerSecond)}/s${eta}  from ${from}`,
-      );
+      lines.push(`  ${printable(t.folder)}/${printable(t.path)}  from ${from}`);
+      lines.push(`    ${progressBar(t.bytesDone, t.bytesTotal)} ${String(pct).padStart(3)}%  ${formatBytes(t.bytesDone)} of ${formatBytes(t.bytesTotal)}  ${formatBytes(t.bytesPerSecond)}/s${eta}`);
     }
   }
   // Healthy services are noise; one that crashed or is waiting to restart is what the user needs to see.
@@ -118,7 +121,7 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
     for (const v of troubled) {
       const next = v.restartAtMs === undefined ? '' : `, restarting in ${formatDuration(Math.max(0, Math.ceil((v.restartAtMs - nowMs) / 1000)))}`;
       const last = v.lastError === undefined ? '' : `; last error: ${printable(v.lastError)}`;
-      lines.push(`  ${printable(v.name)}  ${v.state}${next}, ${v.restarts} restarts${last}`);
+      lines.push(`  ${printable(v.name)}  ${v.state}${next}, ${counted(v.restarts, 'restart')}${last}`);
     }
   }
   if (s.errors.length > 0) {
@@ -143,7 +146,7 @@ function heldLine(s: StatusSnapshot, f: StatusSnapshot['folders'][number]): stri
   if ((f.held?.local ?? 0) > 0 && parts.length > 0) parts.push(`${f.held?.local} local`);
   const detail = parts.length === 0 ? '' : ` (${parts.join(', ')})`;
   const why = f.held === undefined ? '' : `: ${printable(f.held.reason)}`;
-  return `${f.heldDeletions} deletions held by the deletion budget${detail}${why}; 'wizard resume ${printable(f.id)}' applies them`;
+  return `${counted(f.heldDeletions, 'deletion')} held by the deletion budget${detail}${why}; 'wizard resume ${printable(f.id)}' applies them`;
 }
 
 function describeView(v: Why['local']): string {
@@ -158,12 +161,14 @@ function versionText(v: Why['local']): string {
 
 /** `status --why` as lines of text. */
 export function formatWhy(w: Why): string[] {
-  const lines = [`${printable(w.folder)}/${printable(w.path)}: ${w.inSync && w.reasons.length === 0 ? 'in sync' : 'not in sync'}`];
+  // No node has the newest content only when no node has the path at all.
+  const state = w.newestAt.length === 0 ? 'not known to any node' : w.inSync && w.reasons.length === 0 ? 'in sync' : 'not in sync';
+  const lines = [`${printable(w.folder)}/${printable(w.path)}: ${state}`];
   lines.push(`  this node: ${describeView(w.local)}${versionText(w.local)}`);
   for (const p of w.peers) {
     lines.push(`  ${printable(p.name) || p.id.slice(0, 16)} (${p.connected ? 'connected' : 'offline'}): ${p.relation === 'missing' ? 'has no entry' : `${describeView(p)}, ${p.relation}`}${versionText(p)}`);
   }
-  lines.push(`  newest content at: ${w.newestAt.map(printable).join(', ')}`);
+  if (w.newestAt.length > 0) lines.push(`  newest content at: ${w.newestAt.map(printable).join(', ')}`);
   for (const r of w.reasons) lines.push(`  - ${printable(r)}`);
   return lines;
 }

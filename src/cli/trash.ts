@@ -9,7 +9,7 @@ import { UsageError } from '../core/errors.js';
 import type { Config } from '../config/schema.js';
 import { listTrash, olderThan, purgeEntries, restoreEntry, type RestoreResult, type TrashEntry } from '../sync/trash-catalog.js';
 import { Trash } from '../sync/trash.js';
-import { formatBytes, formatTime, printable } from './format.js';
+import { counted, formatBytes, formatTime, printable } from './format.js';
 import { configOf, type CliIo, wholeNumber } from './io.js';
 import { foldersOf, locate, pathPattern } from './locate.js';
 
@@ -18,18 +18,32 @@ export interface FolderTrashEntry extends TrashEntry {
   readonly folder: string;
 }
 
-/** The trash of the chosen folders, filtered by a path pattern, oldest first. */
-export async function trashList(config: Config, opts: { folder?: string; pattern?: string }): Promise<FolderTrashEntry[]> {
-  const matches = opts.pattern === undefined ? () => true : pathPattern(opts.pattern);
-  const out: FolderTrashEntry[] = [];
-  for (const f of foldersOf(config, opts.folder)) {
-    for (const e of await listTrash(f.path)) if (matches(e.path)) out.push({ folder: f.id, ...e });
-  }
-  return out;
+/** A trash listing: the entries a pattern chose, and how many the trash holds in all. */
+export interface TrashListing {
+  readonly entries: FolderTrashEntry[];
+  /** Entries in the chosen folders' trash, matching or not. */
+  readonly total: number;
 }
 
-/** Human lines for a trash listing. */
-export function formatTrashList(entries: readonly FolderTrashEntry[]): string[] {
+/** The trash of the chosen folders, filtered by a path pattern, oldest first. */
+export async function trashList(config: Config, opts: { folder?: string; pattern?: string }): Promise<TrashListing> {
+  const matches = opts.pattern === undefined ? () => true : pathPattern(opts.pattern);
+  const entries: FolderTrashEntry[] = [];
+  let total = 0;
+  for (const f of foldersOf(config, opts.folder)) {
+    for (const e of await listTrash(f.path)) {
+      total++;
+      if (matches(e.path)) entries.push({ folder: f.id, ...e });
+    }
+  }
+  return { entries, total };
+}
+
+/** Human lines for a trash listing; `pattern` is the one it was filtered by. */
+export function formatTrashList({ entries, total }: TrashListing, pattern?: string): string[] {
+  if (entries.length === 0 && total > 0 && pattern !== undefined) {
+    return [`Nothing in the trash matches '${printable(pattern)}' (it holds ${counted(total, 'entry', 'entries')}; 'wizard trash list' shows them all).`];
+  }
   if (entries.length === 0) return ['The trash is empty.'];
   // The size is what the entry costs on disk; a reverse delta (a patch in place's old bytes) says so.
   return entries.map(
@@ -86,9 +100,9 @@ export function registerTrash(program: Command, io: CliIo): void {
     .option('--folder <id>', 'only this folder')
     .option('--json', 'print one JSON object')
     .action(async (pattern: string | undefined, opts: { folder?: string; json?: boolean }, cmd: Command) => {
-      const entries = await trashList(configOf(cmd), { folder: opts.folder, pattern });
-      if (opts.json === true) io.out(JSON.stringify({ entries }));
-      else formatTrashList(entries).forEach(io.out);
+      const listing = await trashList(configOf(cmd), { folder: opts.folder, pattern });
+      if (opts.json === true) io.out(JSON.stringify({ entries: listing.entries }));
+      else formatTrashList(listing, pattern).forEach(io.out);
     });
   trash
     .command('restore')
@@ -114,6 +128,6 @@ export function registerTrash(program: Command, io: CliIo): void {
     .action(async (opts: { folder?: string; olderThan?: number; json?: boolean }, cmd: Command) => {
       const r = await trashPurge(configOf(cmd), { folder: opts.folder, olderThanDays: opts.olderThan });
       if (opts.json === true) io.out(JSON.stringify(r));
-      else io.out(`Purged ${r.entries} ${r.entries === 1 ? 'entry' : 'entries'}, ${formatBytes(r.bytes)}.`);
+      else io.out(`Purged ${counted(r.entries, 'entry', 'entries')}, ${formatBytes(r.bytes)}.`);
     });
 }

@@ -4,7 +4,7 @@
  * Pure: text in, text out.
  */
 import { type Document, YAMLSeq, isMap, isNode, isScalar, isSeq, type YAMLMap } from 'yaml';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, UsageError } from '../core/errors.js';
 import { type Ctx, type FolderConfig, type FolderMode, type PeerConfig, fail, lineOf, load } from './schema.js';
 
 const DEFAULT_FILE = 'config.yaml';
@@ -86,14 +86,19 @@ export function revokePeer(text: string, id: string, file = DEFAULT_FILE): strin
 }
 
 /**
- * Adds a folder, or changes its path in place when its ID is listed. A new
- * folder is shared with the peers in `folder.shareWith` and no others; an
- * existing one keeps its share list and mode.
+ * Adds a folder. A new folder is shared with the peers in `folder.shareWith`
+ * and no others. An ID already listed is a UsageError, unless `replace`,
+ * which changes its path in place (it keeps its share list and mode).
  */
-export function addFolder(text: string, folder: FolderConfig, file = DEFAULT_FILE): string {
+export function addFolder(text: string, folder: FolderConfig, file = DEFAULT_FILE, opts: { replace?: boolean } = {}): string {
   const ctx = editable(text, file);
   const seq = seqAt(ctx, 'folders');
   const existing = findById(seq, folder.id, false);
+  // Pointing an existing ID elsewhere moves what syncs there: only when asked, never as a side effect of a typo.
+  if (existing && opts.replace !== true) {
+    const now = existing.get('path');
+    throw new UsageError(`folder '${folder.id}' already exists${typeof now === 'string' ? ` (at ${now})` : ''}; pass --force to sync it at ${folder.path} instead`);
+  }
   if (existing) {
     existing.set('path', folder.path);
   } else {

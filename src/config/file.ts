@@ -153,7 +153,8 @@ export interface ConfigWatcherDeps {
   home: string;
   homeDir: string;
   /** Called with each valid config that differs in value from the last good one. */
-  onChange: (config: Config) => void;
+  /** A new valid config; `previous` is the one it replaces (undefined for the first read without `initial`). */
+  onChange: (config: Config, previous: Config | undefined) => void;
   /** Called when the file is missing or invalid; the last good config stays in force. */
   onError: (err: ConfigError) => void;
   /** Called after every read that parsed, changed or not: a fixed edit ends an earlier error. */
@@ -236,9 +237,10 @@ export class ConfigWatcher {
     }
     this.deps.onValid?.();
     if (this.good !== undefined && sameConfig(this.good, next)) return this.good;
+    const previous = this.good;
     this.good = next;
     try {
-      this.deps.onChange(next);
+      this.deps.onChange(next, previous);
     } catch (err) {
       this.report(new ConfigError(`applying the new config failed: ${describeError(err)}`));
     }

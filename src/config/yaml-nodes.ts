@@ -3,6 +3,7 @@
  * as one line, `FILE:LINE: what is wrong`. Pure: the parts of the config
  * (schema.ts, folder-entry.ts) and the edits (edit.ts) share these.
  */
+import { unclosedStart } from './yaml-error-line.js';
 import { isIPv6 } from 'node:net';
 import { type Document, LineCounter, type Node, isAlias, isMap, isNode, isScalar, isSeq, parseDocument } from 'yaml';
 import { ConfigError } from '../core/errors.js';
@@ -35,7 +36,8 @@ export function load(text: string, file: string): Ctx {
   const ctx = { file, lines, doc };
   const syntax = doc.errors[0];
   if (syntax) {
-    const line = lines.linePos(syntax.pos[0]).line || 1;
+    // An unclosed quote or bracket is reported where the parser gave up; the line it opened on is the one to fix.
+    const line = lines.linePos(unclosedStart(text, syntax.pos[0]) ?? syntax.pos[0]).line || 1;
     const what = syntax.message.split('\n')[0] ?? syntax.message;
     throw new ConfigError(`${file}:${line}: YAML syntax: ${what}`, file, line);
   }

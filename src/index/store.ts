@@ -4,6 +4,7 @@
  * home, written only in transactions, so a kill -9 leaves either the state
  * before a batch or the state after it.
  */
+import { CONFLICT_MARKER } from '../sync/conflict.js';
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync } from 'node:fs';
 
@@ -45,6 +46,8 @@ export interface LocalStats {
   readonly bytes: number;
   /** Entries that record a deletion. */
   readonly tombstones: number;
+  /** Live conflict copies (files whose name holds the conflict marker, see conflict.ts). */
+  readonly conflicts: number;
 }
 
 /** A local change to record; the store assigns its sequence. */
@@ -246,7 +249,8 @@ export class IndexStore {
          COALESCE(SUM(deleted = 0 AND type <> 'dir'), 0) AS files,
          COALESCE(SUM(deleted = 0 AND type = 'dir'), 0) AS dirs,
          COALESCE(SUM(CASE WHEN deleted = 0 THEN size ELSE 0 END), 0) AS bytes,
-         COALESCE(SUM(deleted), 0) AS tombstones
+         COALESCE(SUM(deleted), 0) AS tombstones,
+         COALESCE(SUM(deleted = 0 AND type <> 'dir' AND instr(substr(path, instr(path, '${CONFLICT_MARKER}')), '/') = 0 AND instr(path, '${CONFLICT_MARKER}') > 0), 0) AS conflicts
        FROM local WHERE folder = @folder`,
     );
 
@@ -450,7 +454,7 @@ export class IndexStore {
   localStats(folder: string): LocalStats {
     let stats = this.#stats.get(folder);
     if (stats === undefined) {
-      stats = { ...(this.#localStats.get({ folder }) ?? { files: 0, dirs: 0, bytes: 0, tombstones: 0 }) };
+      stats = { ...(this.#localStats.get({ folder }) ?? { files: 0, dirs: 0, bytes: 0, tombstones: 0, conflicts: 0 }) };
       this.#stats.set(folder, stats);
     }
     return { ...stats };
@@ -550,7 +554,7 @@ export class IndexStore {
       const previous = this.#getLocal.get({ folder, path: change.path });
       if (previous !== undefined) {
         xorInto(digest, entryDigest(previous.path, parseCanonical(previous.version), previous.deleted !== 0));
-        if (stats !== undefined) count(stats, previous.type, previous.size, previous.deleted !== 0, -1);
+        if (stats !== undefined) count(stats, previous, previous.deleted !== 0, -1);
       }
       const entry: LocalEntry = {
         path: change.path,
@@ -568,7 +572,7 @@ export class IndexStore {
       // Unsaid, a live path keeps the name it has on disk: a pull writes over the file under that name.
       const diskName = change.deleted ? '' : (change.diskName ?? (previous === undefined || previous.deleted !== 0 ? '' : previous.disk_name));
       xorInto(digest, entryDigest(entry.path, entry.version, entry.deleted));
-      if (stats !== undefined) count(stats, entry.type, entry.size, entry.deleted, 1);
+      if (stats !== undefined) count(stats, entry, entry.deleted, 1);
       this.#putLocal.run({ ...toParams(entry), folder, inode: entry.inode, diskName });
       // Crash point: inside the open transaction, a row written and the commit not reached.
       crashPoint('mid-index-write');
@@ -586,7 +590,7 @@ export class IndexStore {
       const previous = this.#getLocal.get({ folder, path });
       if (previous === undefined) continue;
       xorInto(digest, entryDigest(previous.path, parseCanonical(previous.version), previous.deleted !== 0));
-      if (stats !== undefined) count(stats, previous.type, previous.size, previous.deleted !== 0, -1);
+      if (stats !== undefined) count(stats, previous, previous.deleted !== 0, -1);
       this.#deleteLocal.run({ folder, path });
     }
     this.#updateFolder.run({ folder, maxSequence: state.max_sequence, digest: digest.toString('hex') });
@@ -617,14 +621,21 @@ export class IndexStore {
 type MutableStats = { -readonly [K in keyof LocalStats]: LocalStats[K] };
 
 /** Adds (`sign` 1) or removes (-1) one entry in `stats`, as the localStats query counts it. */
-function count(stats: MutableStats, type: string, size: number, deleted: boolean, sign: 1 | -1): void {
+function count(stats: MutableStats, { path, type, size }: { path: string; type: string; size: number }, deleted: boolean, sign: 1 | -1): void {
   if (deleted) {
     stats.tombstones += sign;
     return;
   }
   if (type === 'dir') stats.dirs += sign;
   else stats.files += sign;
+  if (type !== 'dir' && inConflictCopyName(path)) stats.conflicts += sign;
   stats.bytes += sign * size;
+}
+
+/** The marker in the last part of `path` (where its first one is), exactly as the localStats query tests it. */
+function inConflictCopyName(path: string): boolean {
+  const at = path.indexOf(CONFLICT_MARKER);
+  return at >= 0 && !path.slice(at).includes('/');
 }
 
 /** 64 random bits: enough that two incarnations of one folder's index never share an ID. */

@@ -18,6 +18,7 @@ export function controlSocketPath(home: string): string {
 export type ControlRequest =
   | { cmd: 'status' }
   | { cmd: 'reload' }
+  | { cmd: 'stop' }
   | { cmd: 'resume'; folder: string }
   | { cmd: 'why'; folder: string; path: string }
   | { cmd: 'invite'; folders: string[]; address?: string; ttlMs: number }
@@ -103,7 +104,7 @@ async function answer(line: string, handle: ControlHandler): Promise<unknown> {
 /** The request, or what is wrong with it. */
 function parseRequest(req: unknown): ControlRequest | string {
   const r = (req ?? {}) as { cmd?: unknown; folder?: unknown; path?: unknown; id?: unknown };
-  if (r.cmd === 'status' || r.cmd === 'reload') return { cmd: r.cmd };
+  if (r.cmd === 'status' || r.cmd === 'reload' || r.cmd === 'stop') return { cmd: r.cmd };
   if (r.cmd === 'why') {
     if (typeof r.folder !== 'string' || typeof r.path !== 'string') return "'why' needs folder and path";
     return { cmd: 'why', folder: r.folder, path: r.path };

@@ -76,9 +76,12 @@ export function explainPath(w: WhyInput): Why {
   const newer = peers.filter((p) => p.relation === 'newer');
   const concurrent = peers.filter((p) => p.relation === 'concurrent');
   const behind = peers.filter((p) => p.relation === 'older' || (p.relation === 'missing' && w.local !== undefined && !w.local.deleted));
-  const newestAt = newer.length > 0 ? newer.map(label) : ['this node', ...peers.filter((p) => p.relation === 'same').map(label)];
+  // No entry anywhere: neither this node nor a peer has ever had the path (a typo, another folder), unless it is just being written.
+  const unknown = w.local === undefined && peers.every((p) => p.relation === 'missing') && !w.ignored && w.skipped === undefined && w.changedSinceScan !== true;
+  const newestAt = newer.length > 0 ? newer.map(label) : unknown ? [] : ['this node', ...peers.filter((p) => p.relation === 'same').map(label)];
 
   const reasons: string[] = [];
+  if (unknown) reasons.push(`unknown path: not on this node and in no peer's index; check the spelling and the folder ('${w.folder}')`);
   if (w.ignored) reasons.push('ignored: an ignore pattern matches it, so it is not synced (and never deleted on peers)');
   if (w.haltReason !== undefined) reasons.push(`folder halted: ${w.haltReason}`);
   if (w.skipped !== undefined) reasons.push(`not synced from here: ${w.skipped}`);
@@ -109,7 +112,7 @@ export function explainPath(w: WhyInput): Why {
   }
   const offlineBehind = behind.filter((p) => !p.connected);
   if (offlineBehind.length > 0) reasons.push(`not yet on ${offlineBehind.map(label).join(', ')}: not connected`);
-  const inSync = !w.ignored && w.skipped === undefined && w.changedSinceScan !== true && w.heldDeletion === undefined && newer.length === 0 && concurrent.length === 0 && behind.length === 0;
+  const inSync = !unknown && !w.ignored && w.skipped === undefined && w.changedSinceScan !== true && w.heldDeletion === undefined && newer.length === 0 && concurrent.length === 0 && behind.length === 0;
   return { folder: w.folder, path: w.path, local: view(w.local), peers, newestAt, inSync, reasons };
 }
 

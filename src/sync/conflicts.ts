@@ -1,7 +1,7 @@
 /**
  * Conflict copies on disk: `name.sync-conflict-YYYYMMDD-HHMMSS-<node>.ext`,
  * the losing side of two concurrent edits, kept next to the winner. Finding
- * them and resolving one (keep mine, theirs or both) are plain local edits,
+ * them and resolving one (keep the file, the copy or both) are plain local edits,
  * which the daemon syncs like any other; a discarded side goes to the trash.
  */
 import { lstat, readdir, rename } from 'node:fs/promises';
@@ -10,7 +10,12 @@ import { WizardError } from '../core/errors.js';
 import { parentOf, resolveOnDisk, WIZARD_DIR } from '../core/paths.js';
 import type { Trash } from './trash.js';
 
-const CONFLICT = /^(.*)\.sync-conflict-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})-([A-Za-z0-9]{1,64})(\..*)?$/;
+/** `stem.sync-conflict-YYYYMMDD-HHMMSS-<who>.ext`: `who` is checked apart (parseWho), the extension starts at its first dot. */
+const CONFLICT = /^(.*)\.sync-conflict-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})-([A-Za-z0-9_-]{1,100})(\..*)?$/;
+/** What this version writes: `<name>-<7 hex>`, then `-n` for a numbered variant (see numberedCopy). */
+const NAMED_WHO = /^(?:([A-Za-z0-9_-]{1,24})-)?([0-9a-f]{7})(?:-(\d{1,3}))?$/;
+/** What older versions wrote: the node's short ID alone (any length), then `-n` for a numbered variant. */
+const OLD_WHO = /^([A-Za-z0-9]{1,64})(?:-(\d{1,3}))?$/;
 
 /** What a conflict copy's name says. */
 export interface ConflictName {
@@ -18,8 +23,18 @@ export interface ConflictName {
   readonly original: string;
   /** When the conflict was detected (UTC, from the name). */
   readonly atMs: number;
-  /** Short ID of the node whose edit lost. */
+  /** Short ID (a prefix of it) of the node whose edit the copy holds. */
   readonly node: string;
+  /** That node's name as the copy's name spells it ('' in names older versions made, which carry the ID only). */
+  readonly label: string;
+}
+
+/** The node part of a copy's name: a name made now, or one an older version made. */
+function parseWho(who: string): { node: string; label: string } | undefined {
+  const named = NAMED_WHO.exec(who);
+  if (named !== null) return { node: named[2] ?? '', label: named[1] ?? '' };
+  const old = OLD_WHO.exec(who);
+  return old === null ? undefined : { node: old[1] ?? '', label: '' };
 }
 
 /** Parses a folder-relative path as a conflict copy's; undefined when it is not one. */
@@ -27,12 +42,13 @@ export function parseConflictName(rel: string): ConflictName | undefined {
   const base = path.posix.basename(rel);
   const m = CONFLICT.exec(base);
   if (!m) return undefined;
-  const [, stem, y, mo, d, h, mi, s, node, ext] = m;
+  const [, stem, y, mo, d, h, mi, s, whoText, ext] = m;
   const at = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-  if (!Number.isFinite(at) || stem === undefined || node === undefined) return undefined;
+  const who = whoText === undefined ? undefined : parseWho(whoText);
+  if (!Number.isFinite(at) || stem === undefined || who === undefined) return undefined;
   const dir = parentOf(rel);
   const name = `${stem}${ext ?? ''}`;
-  return { original: dir === '' ? name : `${dir}/${name}`, atMs: at, node };
+  return { original: dir === '' ? name : `${dir}/${name}`, atMs: at, ...who };
 }
 
 /** Conflict copies of `rel` next to it on disk (folder-relative paths). */
@@ -61,10 +77,10 @@ export interface ConflictSide {
 
 /** A conflict copy and the file it conflicts with. */
 export interface Conflict extends ConflictName {
-  /** The file at the original path: what this node kept. */
-  readonly mine: ConflictSide;
-  /** The conflict copy: the other node's version. */
-  readonly theirs: ConflictSide;
+  /** The file at the original path: the edit that won (or one made since). */
+  readonly file: ConflictSide;
+  /** The conflict copy: the edit that lost, made by `node`. */
+  readonly copy: ConflictSide;
 }
 
 /** The path on disk of `rel`, which a walk of `root` found (so it cannot climb out); listing must show even names Wizard would not sync. */
@@ -106,11 +122,11 @@ export async function listConflicts(root: string, signal?: AbortSignal): Promise
       if (parsed === undefined) continue;
       // The copy's name was made from the NFC path; the original may be spelled otherwise here (NFD, from a Mac).
       const original = spelledAsListed(entries.map((d) => d.name), dirRel, parsed.original);
-      out.push({ ...parsed, original, mine: await side(root, original), theirs: await side(root, rel) });
+      out.push({ ...parsed, original, file: await side(root, original), copy: await side(root, rel) });
     }
   };
   await walk('');
-  return out.sort((a, b) => (a.theirs.path < b.theirs.path ? -1 : 1));
+  return out.sort((a, b) => (a.copy.path < b.copy.path ? -1 : 1));
 }
 
 /** `rel` (in `dirRel`) as the listing `names` spells it: itself, or the one name there with its NFC form. */
@@ -122,8 +138,8 @@ function spelledAsListed(names: readonly string[], dirRel: string, rel: string):
   return other === undefined ? rel : dirRel === '' ? other : `${dirRel}/${other}`;
 }
 
-/** Which side to keep. */
-export type KeepChoice = 'mine' | 'theirs' | 'both';
+/** Which side to keep: the file at the path, the conflict copy, or both under two names. */
+export type KeepChoice = 'file' | 'copy' | 'both';
 
 /** What a resolution did, as folder-relative paths. */
 export interface Resolution {
@@ -135,24 +151,24 @@ export interface Resolution {
 }
 
 /**
- * Resolves one conflict. `mine`: the copy goes to the trash. `theirs`: the
+ * Resolves one conflict. `file`: the copy goes to the trash. `copy`: the
  * original goes to the trash and the copy takes its place. `both`: the copy
  * is renamed `name.from-<node>-<stamp>.ext`, so it stops being a conflict.
  */
 export async function resolveConflict(root: string, trash: Trash, c: Conflict, keep: KeepChoice): Promise<Resolution> {
   // Paths as a walk of the disk found them: resolved without normalising, so a name in NFD is found as it is.
-  const copyAbs = resolveOnDisk(root, c.theirs.path);
+  const copyAbs = resolveOnDisk(root, c.copy.path);
   const trashRel = (abs: string) => path.relative(path.join(root, WIZARD_DIR, 'trash'), abs).split(path.sep).join('/');
-  if (keep === 'mine') {
-    return { kept: 'mine', paths: [c.original], trashed: [trashRel(await trash.moveIn(copyAbs, c.theirs.path.normalize('NFC'), 'conflict-resolved'))] };
+  if (keep === 'file') {
+    return { kept: 'file', paths: [c.original], trashed: [trashRel(await trash.moveIn(copyAbs, c.copy.path.normalize('NFC'), 'conflict-resolved'))] };
   }
-  if (keep === 'theirs') {
+  if (keep === 'copy') {
     const trashed: string[] = [];
-    const mine = await side(root, c.original);
+    const file = await side(root, c.original);
     // A link in the trash, then a rename over the file: the path never goes missing, so no peer sees a deletion.
-    if (mine.exists) trashed.push(trashRel(await trash.preserve(resolveOnDisk(root, c.original), c.original.normalize('NFC'), 'conflict-resolved')));
+    if (file.exists) trashed.push(trashRel(await trash.preserve(resolveOnDisk(root, c.original), c.original.normalize('NFC'), 'conflict-resolved')));
     await rename(copyAbs, resolveOnDisk(root, c.original));
-    return { kept: 'theirs', paths: [c.original], trashed };
+    return { kept: 'copy', paths: [c.original], trashed };
   }
   const kept = bothName(c);
   if ((await side(root, kept)).exists) throw new WizardError('USAGE', `${kept} already exists; rename the conflict copy by hand`);
@@ -160,10 +176,11 @@ export async function resolveConflict(root: string, trash: Trash, c: Conflict, k
   return { kept: 'both', paths: [c.original, kept], trashed: [] };
 }
 
-/** `dir/name.from-<node>-YYYYMMDD-HHMMSS.ext` for a conflict copy kept beside the original. */
+/** `dir/name.from-<node name, or ID>-YYYYMMDD-HHMMSS.ext` for a conflict copy kept beside the original. */
 export function bothName(c: Conflict): string {
-  const m = CONFLICT.exec(path.posix.basename(c.theirs.path));
-  const dir = parentOf(c.theirs.path);
-  const name = m === null ? `${path.posix.basename(c.theirs.path)}.kept` : `${m[1] ?? ''}.from-${c.node}-${m[2] ?? ''}${m[3] ?? ''}${m[4] ?? ''}-${m[5] ?? ''}${m[6] ?? ''}${m[7] ?? ''}${m[9] ?? ''}`;
+  const m = CONFLICT.exec(path.posix.basename(c.copy.path));
+  const dir = parentOf(c.copy.path);
+  const who = c.label === '' ? c.node : c.label;
+  const name = m === null ? `${path.posix.basename(c.copy.path)}.kept` : `${m[1] ?? ''}.from-${who}-${m[2] ?? ''}${m[3] ?? ''}${m[4] ?? ''}-${m[5] ?? ''}${m[6] ?? ''}${m[7] ?? ''}${m[9] ?? ''}`;
   return dir === '' ? name : `${dir}/${name}`;
 }

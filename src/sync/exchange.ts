@@ -13,7 +13,7 @@ import type { FileEntry } from '../index/entry.js';
 import type { IndexStore } from '../index/store.js';
 import { INDEX_BATCH_VALUES } from '../protocol/budgets.js';
 import { LIMITS, type Hello, type HelloFolder, type IndexMessage, type IntroduceMessage, type RequestMessage, type RevocationsMessage, type SumsRequestMessage } from '../protocol/messages.js';
-import { short, type PeerSession, type SessionHandler } from '../transport/session.js';
+import { type PeerSession, type SessionHandler } from '../transport/session.js';
 import type { Folder } from './folder.js';
 import { FutureEntries, type RefusedEntry } from './future-entries.js';
 import type { ServeQueue } from './serve-budget.js';
@@ -27,6 +27,7 @@ export interface PeerLinkDeps {
   readonly folder: (id: string) => Folder | undefined;
   /** Whether the folder is shared with this peer now (the config, read on every message: never what the peer says). */
   readonly isShared: (folder: string) => boolean;
+  /** Already bound to the peer (`peer` in every line): a line that adds it again has the key twice. */
   readonly log: Logger;
   /** This link's share of the node's serving budget: block reads and sums hashing wait their turn in it. */
   readonly serving: ServeQueue;
@@ -127,12 +128,12 @@ export class PeerLink implements SessionHandler {
    */
   private ignore(folder: string, what: 'hello' | 'index' | 'request' | 'sums-request'): void {
     if (this.deps.folder(folder) === undefined) {
-      this.deps.log.debug({ peer: short(this.peerId), folder, what }, 'the peer spoke of a folder we do not have; ignored');
+      this.deps.log.debug({ folder, what }, 'the peer spoke of a folder we do not have; ignored');
       return;
     }
     if (this.ignoredLogged.has(folder)) return;
     this.ignoredLogged.add(folder);
-    this.deps.log.warn({ peer: short(this.peerId), folder, what }, 'the peer spoke of a folder that is not shared with it; ignored (logged once per link)');
+    this.deps.log.warn({ folder, what }, 'the peer spoke of a folder that is not shared with it; ignored (logged once per link)');
   }
 
   /** Sends local entries the peer has not seen yet for `folder`. */
@@ -142,7 +143,7 @@ export class PeerLink implements SessionHandler {
       this.sendSince(folder);
     } catch (err) {
       // An unsendable batch would block every later change behind it: better to start the link over.
-      this.deps.log.warn({ peer: short(this.peerId), err: describeError(err) }, 'could not send index; reconnecting');
+      this.deps.log.warn({ err: describeError(err) }, 'could not send index; reconnecting');
       this.deps.session.close(`could not send index: ${describeError(err)}`);
     }
   }
@@ -174,7 +175,7 @@ export class PeerLink implements SessionHandler {
     if (sorted.refused.length > 0) this.deps.onRefused?.(folderId, sorted.refused);
     if (sorted.held > 0 && !this.heldLogged.has(folderId)) {
       this.heldLogged.add(folderId);
-      this.deps.log.info({ peer: short(this.peerId), folder: folderId, entries: sorted.held }, 'holding index entries whose version counters are ahead of this clock until it reaches them');
+      this.deps.log.info({ folder: folderId, entries: sorted.held }, 'holding index entries whose version counters are ahead of this clock until it reaches them');
     }
     let highest = reset ? 0 : (this.read.get(folderId) ?? this.deps.store.peerState(folderId, this.peerId).sequence);
     for (const e of entries) highest = Math.max(highest, e.sequence);
@@ -187,7 +188,7 @@ export class PeerLink implements SessionHandler {
     } catch (err) {
       // Not stored (the index cannot be written: disk full, I/O error). Carrying on would skip these
       // entries for good, as the peer sends each change once; a new session resumes from what was stored.
-      this.deps.log.warn({ peer: short(this.peerId), err: describeError(err) }, 'could not store the peer index; reconnecting');
+      this.deps.log.warn({ err: describeError(err) }, 'could not store the peer index; reconnecting');
       this.deps.session.close(`could not store the index: ${describeError(err)}`);
       return;
     }

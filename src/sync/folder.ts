@@ -69,6 +69,8 @@ export interface FolderDeps {
   readonly store: IndexStore;
   /** Our short node ID: the key we bump in version vectors. */
   readonly localId: string;
+  /** A node's name by its short ID (ours or a peer's), '' when unknown: conflict copies and logs say whose edit. */
+  readonly nodeName?: (shortId: string) => string;
   /** The daemon's umask, read once at start: what it lets through of a peer's permission bits. */
   readonly umask: number;
   readonly clock: Clock;
@@ -115,6 +117,8 @@ export interface FolderStatus {
   readonly held?: HeldDeletions;
   /** Bytes of file content still to download in the current pull round. */
   readonly bytesLeft: number;
+  /** Conflict copies in the folder (see 'wizard conflicts'); absent from older daemons. */
+  readonly conflicts?: number;
   /** Why part of the folder is polled instead of watched (the inotify watch limit, and how to raise it). */
   readonly watchProblem?: string;
   /** Paths the scans could not sync (see SkippedPaths): how many, and the first few with why. */
@@ -311,6 +315,7 @@ export class Folder {
     let cancel: (() => void) | undefined;
     await Promise.race([this.handOffs.settled(), new Promise<void>((resolve) => (cancel = this.deps.clock.setTimer(STOP_WAIT_MS, resolve)))]);
     cancel?.();
+    this.pulls.flushLog();
   }
 
   /**
@@ -381,6 +386,7 @@ export class Folder {
       ...(this.haltReason === undefined ? {} : { haltReason: this.haltReason }),
       files: stats.files,
       bytes: stats.bytes,
+      conflicts: stats.conflicts,
       inSync: !busy && outOfSync === 0 && held === undefined,
       pending: Math.max(outOfSync, this.handOffs.pathCount),
       heldDeletions: held?.count ?? 0,

@@ -8,7 +8,7 @@
  */
 import { describeError, hasCode } from '../core/errors.js';
 import type { Mutex } from '../core/mutex.js';
-import type { LocalEntry } from '../index/entry.js';
+import type { FileEntry, LocalEntry } from '../index/entry.js';
 import { isIndexWriteFailure } from '../index/store.js';
 import type { Observation } from '../index/scanner.js';
 import { compare } from '../versions/vector.js';
@@ -18,6 +18,7 @@ import { planPull, planSize, type PullPlan } from './pull-plan.js';
 import { lastModifier, reconcile, restoreDecision } from './reconcile.js';
 import type { RetryBook } from './retry.js';
 import type { TransferBook } from './transfers.js';
+import { AppliedLog } from './applied-log.js';
 import { ContentFetches } from './content-fetches.js';
 import { GroupCommit } from './group-commit.js';
 import type { Trash } from './trash.js';
@@ -31,7 +32,7 @@ import type { SkippedPaths } from './skipped-paths.js';
 
 /** What the pull loop needs. */
 export interface PullLoopDeps
-  extends Pick<FolderDeps, 'id' | 'root' | 'store' | 'localId' | 'clock' | 'log' | 'peers' | 'runner' | 'slots' | 'umask' | 'mode'>,
+  extends Pick<FolderDeps, 'id' | 'root' | 'store' | 'localId' | 'nodeName' | 'clock' | 'log' | 'peers' | 'runner' | 'slots' | 'umask' | 'mode'>,
     Pick<FolderControl, 'lifecycle' | 'integrityProblem' | 'halt' | 'indexWriteFailed' | 'queueScan' | 'after' | 'commitEntries'> {
   readonly trash: Trash;
   /** The folder's commit lock, shared with the scans. */
@@ -69,8 +70,11 @@ export class PullLoop {
   private plannedBytes = 0;
   /** Pulled paths are renamed into place and recorded in batches (see group-commit.ts). */
   private readonly landing: GroupCommit;
+  /** What the pulls changed, for the log (batched). */
+  private readonly applied: AppliedLog;
 
   constructor(private readonly deps: PullLoopDeps) {
+    this.applied = new AppliedLog({ log: deps.log, after: deps.after });
     this.landing = new GroupCommit({
       locked: (fn) => this.deps.lock.run(fn),
       commit: (entries) => this.commitPulled(entries),
@@ -172,7 +176,7 @@ export class PullLoop {
       'pull round',
     );
     const ctx = this.pullContext();
-    const opts = (p: string, d: { replacesConcurrent: boolean }) => ({ ...this.takeOptions(p, d), basedOn: basedOn.get(p) ?? 0 });
+    const opts = (p: string, d: { replacesConcurrent: boolean; entry?: FileEntry }) => ({ ...this.takeOptions(p, d), basedOn: basedOn.get(p) ?? 0 });
     let progressed = false;
     for (const [p, d] of plan.merges) progressed = (await this.attempt(p, () => applyMerge(ctx, p, d.version, opts(p, { replacesConcurrent: false })))) || progressed;
     for (const [p, d] of plan.dirs) progressed = (await this.attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources, opts(p, d)))) || progressed;
@@ -257,13 +261,34 @@ export class PullLoop {
   }
 
   /** A lost concurrent edit of a live file is kept as a conflict copy named after its author. */
-  private takeOptions(rel: string, d: { replacesConcurrent: boolean }): TakeOptions {
+  private takeOptions(rel: string, d: { replacesConcurrent: boolean; entry?: FileEntry }): TakeOptions {
     const torn = this.deps.unflushed.get(rel);
+    const winner = d.entry === undefined ? '' : lastModifier(d.entry.version);
     // What looks like a power cut's leftovers is replaced only while it is exactly that, and kept beside as a conflict copy.
-    if (torn !== undefined) return { acceptDisk: torn, keepLocalAs: conflictName(rel, this.deps.clock.now(), this.deps.localId) };
+    if (torn !== undefined) return { acceptDisk: torn, ...this.keepAsCopy(rel, this.deps.localId, winner) };
     const local = this.deps.store.getLocal(this.deps.id, rel);
     if (!d.replacesConcurrent || local === undefined || local.deleted || local.type === 'dir') return {};
-    return { keepLocalAs: conflictName(rel, this.deps.clock.now(), lastModifier(local.version)) };
+    return this.keepAsCopy(rel, lastModifier(local.version), winner);
+  }
+
+  /** Keeps the losing edit of `rel` (by `loser`) as a conflict copy, and says so in the log once it has its name. */
+  private keepAsCopy(rel: string, loser: string, winner: string): Pick<TakeOptions, 'keepLocalAs' | 'onKept'> {
+    const author = { shortId: loser, name: this.deps.nodeName?.(loser) ?? '' };
+    return {
+      keepLocalAs: conflictName(rel, this.deps.clock.now(), author),
+      onKept: (copy) =>
+        this.deps.log.warn(
+          { path: rel, copy, fileHolds: this.editOf(winner), copyHolds: this.editOf(loser) },
+          'conflict: two machines changed a file at once; the file keeps one edit, the other is kept beside it (see wizard conflicts)',
+        ),
+    };
+  }
+
+  /** `"<name>'s edit"` for a node's short ID, as the log says it. */
+  private editOf(shortId: string): string {
+    if (shortId === '') return 'unknown';
+    const who = shortId === this.deps.localId ? 'this node' : (this.deps.nodeName?.(shortId) ?? '') || `node ${shortId.slice(0, 8)}`;
+    return `${who}'s edit`;
   }
 
   private pullContext(): PullContext {
@@ -294,10 +319,17 @@ export class PullLoop {
     };
   }
 
-  /** Records what a pull put on disk, remembering when, so the watcher's echo of it can be told apart. */
+  /** Records what a pull put on disk, remembering when, so the watcher's echo of it can be told apart; the log says what changed. */
   private commitPulled(entries: Array<Omit<LocalEntry, 'sequence'>>): void {
+    const changes = entries.map((entry) => ({ entry, before: this.deps.store.getLocal(this.deps.id, entry.path) }));
     this.deps.commitEntries(entries);
     this.deps.landed.note(entries);
+    this.applied.note(changes);
+  }
+
+  /** Writes the line for changes applied but not yet logged (the folder is stopping). */
+  flushLog(): void {
+    this.applied.flush();
   }
 
   private noteFailure(rel: string, err: unknown): void {

@@ -99,6 +99,8 @@ export interface TakeOptions {
    * instead of only in the trash.
    */
   readonly keepLocalAs?: string;
+  /** Told the name the conflict copy got (`keepLocalAs` or a numbered variant), once it has it. */
+  readonly onKept?: (copyRel: string) => void;
   /** The content is all here (in a temp file); what remains is local: fsync, rename, record. */
   readonly onFetched?: () => void;
   /**
@@ -242,6 +244,7 @@ async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVect
         throw err;
       }
       ctx.created?.(copy.rel);
+      opts.onKept?.(copy.rel);
       unlinkSync(abs);
     } else if (current !== undefined && current.type !== 'dir') {
       await ctx.trash.moveIn(abs, entry.path, 'replaced', () => expectStill(ctx, entry.path, current));
@@ -305,7 +308,10 @@ async function replaceWith(ctx: PullContext, rel: string, temp: string, opts: Ta
     if (kept !== undefined) await rm(kept, { force: true });
     throw err;
   }
-  if (copyRel !== undefined) ctx.created?.(copyRel);
+  if (copyRel !== undefined) {
+    ctx.created?.(copyRel);
+    opts.onKept?.(copyRel);
+  }
 }
 
 /** Numbered names tried for a conflict copy when its name is taken, before giving up. */

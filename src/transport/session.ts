@@ -108,6 +108,7 @@ export class PeerSession {
   readonly closed: Promise<string>;
   private readonly opts: Required<Omit<SessionOptions, 'upload' | 'download'>> & Pick<SessionOptions, 'upload' | 'download'>;
 
+  /** `deps.log` is bound to the peer (`peer` in every line), so no line here adds it again. */
   constructor(
     private readonly deps: { socket: Duplex; clock: Clock; log: Logger },
     readonly peerId: string,
@@ -133,7 +134,7 @@ export class PeerSession {
       ...(opts.download === undefined ? {} : { download: opts.download }),
       deliver: (msg) => this.dispatch(msg),
       fail: (reason) => {
-        this.deps.log.warn({ peer: short(this.peerId), err: reason }, 'protocol violation; closing');
+        this.deps.log.warn({ err: reason }, 'protocol violation; closing');
         this.close(reason);
       },
     });
@@ -316,7 +317,7 @@ export class PeerSession {
     if (ours) this.deps.socket.end();
     // Give a polite close a moment to flush, then make sure the socket is gone.
     this.deps.clock.setTimer(ours ? 1000 : 0, () => this.deps.socket.destroy());
-    this.deps.log.info({ peer: short(this.peerId), reason }, 'session closed');
+    this.deps.log.info({ reason }, 'session closed');
     this.handler?.onClose(reason);
     this.resolveClosed(reason);
   }
@@ -370,7 +371,7 @@ export class PeerSession {
       case 'sums-request':
         // The reader holds these back until attach (acceptHello); one here anyway is a bug, not the peer's doing.
         if (this.handler === undefined) {
-          this.deps.log.error({ peer: short(this.peerId), type: msg.type }, 'message delivered before the session was attached');
+          this.deps.log.error({ type: msg.type }, 'message delivered before the session was attached');
           this.close(`internal error: ${msg.type} before the session was ready`);
           return;
         }

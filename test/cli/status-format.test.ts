@@ -43,9 +43,25 @@ describe('printable', () => {
 describe('formatStatus', () => {
   it('shows peers, folders and how much is left', () => {
     const lines = formatStatus(snapshot());
-    expect(lines).toContain('  beta  connected  10.0.0.2:7842  sent 1.0 KiB, received 0 B');
-    expect(lines).toContain('  docs  /srv/docs  3 files, 2.0 KiB  syncing, 2 left (3.0 MiB)');
-    expect(lines).toContain('Limits: 4 transfers, 2 hashers, up unlimited, down unlimited; trash kept 30 days; log info');
+    expect(lines).toContain('  beta  connected  10.0.0.2:7842');
+    expect(lines).toContain('    sent 1.0 KiB, received 0 B');
+    expect(lines).toContain('  docs  /srv/docs');
+    expect(lines).toContain('    3 files, 2.0 KiB  syncing, 2 left (3.0 MiB)');
+    expect(lines).toContain('Limits: 4 transfers, 2 hashers, up unlimited, down unlimited');
+    expect(lines).toContain('Trash kept 30 days; log level info');
+  });
+
+  it('fits an 80-column terminal with usual names, paths and rates (issue 20, item 9), and says 1 file, 1 conflict', () => {
+    const busy = snapshot({
+      peers: [{ id: peerId, name: 'my-laptop', address: '192.168.100.200:7842', connected: true, bytesSent: 123.4 * 2 ** 30, bytesReceived: 987.6 * 2 ** 30, latencyMs: 1234, sendBytesPerSecond: 999.9 * 2 ** 20, receiveBytesPerSecond: 999.9 * 2 ** 20 }],
+      folders: [{ id: 'documents', path: '/home/someone/Documents', state: 'syncing', files: 1, bytes: 12.3 * 2 ** 30, inSync: false, pending: 123, heldDeletions: 0, bytesLeft: 45.6 * 2 ** 20, conflicts: 1, mode: 'send-receive', fullScans: { count: 1, lastMs: 20, lastAtMs: 0 } }],
+      transfers: [{ folder: 'documents', path: 'photos/2026/IMG_0001.jpg', peers: [peerId], bytesDone: 512 * 2 ** 20, bytesTotal: 1023 * 2 ** 20, startedAtMs: 0, bytesPerSecond: 999 * 2 ** 20, etaSeconds: 3599 }],
+      transferSlots: { running: 4, files: 64, waiting: 12, peak: 4 },
+    });
+    const lines = formatStatus(busy, undefined, 0);
+    expect(lines.filter((l) => [...l].length > 80)).toEqual([]);
+    expect(lines).toContain('    1 file, 12.3 GiB  syncing, 123 left (45.6 MiB)');
+    expect(lines).toContain("    1 conflict: see 'wizard conflicts'");
   });
 
   it('shows a folder a peer offers with the commands that take or hide it, by the peer\'s escaped name; a declined offer is not shown', () => {
@@ -120,7 +136,7 @@ describe('formatStatus', () => {
     const before = snapshot();
     const after = snapshot({ peers: [{ id: peerId, name: 'beta', address: '', connected: true, bytesSent: 1024 + 2 * 1024 * 1024, bytesReceived: 512 }] });
     const lines = formatStatus(after, { snapshot: before, atMs: 0 }, 2000);
-    expect(lines.find((l) => l.includes('beta'))).toContain('up 1.0 MiB/s, down 256 B/s');
+    expect(lines[lines.findIndex((l) => l.includes('beta')) + 1]).toBe('    up 1.0 MiB/s, down 256 B/s; sent 2.0 MiB, received 512 B');
   });
 
   it('shows transfers with a progress bar, rate, ETA and source, escaping a hostile path', () => {
@@ -134,7 +150,8 @@ describe('formatStatus', () => {
     const transfer = { folder: 'docs', path: 'a.txt', peers: [peerId], bytesDone: 0, bytesTotal: 10, startedAtMs: 0, bytesPerSecond: 0 };
     const shared = formatStatus(snapshot({ transfers: [transfer], transferSlots: { running: 2, files: 17, waiting: 0, peak: 2 } }));
     expect(shared).toContain('Transfers: 2 running (17 files) (limit 4)');
-    expect(lines).toContain('  docs/big\\x1b[2J.bin  [##########----------]  50%  512 B of 1.0 KiB  256 B/s  ETA 2s  from beta');
+    expect(lines).toContain('  docs/big\\x1b[2J.bin  from beta');
+    expect(lines).toContain('    [##########----------]  50%  512 B of 1.0 KiB  256 B/s  ETA 2s');
   });
 
   it("7: shows a folder's held deletions, per peer by its escaped name, and what lets them go", () => {

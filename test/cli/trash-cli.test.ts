@@ -53,6 +53,9 @@ describe('wizard trash', () => {
     const txt = await runCli(node.home, ['trash', 'list', '*.txt']);
     expect(txt.stdout).toMatch(/deleted .* shared\/docs\/old\.txt/);
     expect(txt.stdout).not.toContain('new.md');
+    // A pattern that matches nothing says so, not that the trash is empty (issue 20, item 7).
+    const none = await runCli(node.home, ['trash', 'list', 'zzz']);
+    expect(none).toMatchObject({ code: 0, stdout: "Nothing in the trash matches 'zzz' (it holds 2 entries; 'wizard trash list' shows them all).\n" });
   });
 
   it('lists a reverse delta by its cost on disk, restores it by rebuilding, and refuses in one line (exit 2) once the file was replaced', async () => {

@@ -109,7 +109,9 @@ describe('removePeer, addFolder, removeFolder', () => {
   it('adds a folder, then changes its path in place, then removes it', () => {
     const added = addFolder(userText, { id: 'docs', path: '/srv/docs', shareWith: [], mode: 'send-receive' });
     expect(addedLines(userText, added)).toEqual(['folders:', '  - id: docs', '    path: /srv/docs', '    shareWith: []', '    mode: send-receive']);
-    const moved = addFolder(added, { id: 'docs', path: '/srv/papers', shareWith: [], mode: 'send-receive' });
+    // An ID that exists is not moved by accident (issue 20, item 3): only when asked.
+    expect(() => addFolder(added, { id: 'docs', path: '/srv/papers', shareWith: [], mode: 'send-receive' })).toThrow("folder 'docs' already exists (at /srv/docs); pass --force to sync it at /srv/papers instead");
+    const moved = addFolder(added, { id: 'docs', path: '/srv/papers', shareWith: [], mode: 'send-receive' }, FILE, { replace: true });
     expect(parse(moved).folders).toEqual([{ id: 'docs', path: '/srv/papers', shareWith: [], mode: 'send-receive' }]);
     expect(parse(removeFolder(moved, 'docs')).folders).toEqual([]);
   });

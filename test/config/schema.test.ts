@@ -118,6 +118,10 @@ const rejections: Rejection[] = [
   { description: 'YAML: tab as indentation', text: 'name: n\nlimits:\n\ttransfers: 4\n', line: 3, says: 'YAML syntax: Tabs' },
   { description: 'YAML: misaligned key', text: 'name: n\nfolders:\n  - id: a\n  path: /x\n', line: 4, says: 'YAML syntax' },
   { description: 'YAML: nested map on one line', text: 'name: n\nlisten: a: b\nlog: x\n', line: 2, says: 'YAML syntax' },
+  // Issue 20, item 9: these were reported at the end of the file, where the parser gave up.
+  { description: 'YAML: a quote never closed, on the line it opens', text: 'name: n\nfolders:\n  - id: a\n    path: "/x\nlimits:\n  transfers: 4\n', line: 4, says: 'YAML syntax: Missing closing "quote' },
+  { description: 'YAML: a [ list never closed, on the line it opens', text: 'name: n\nlimits:\n  transfers: [4\n', line: 3, says: 'YAML syntax' },
+  { description: "YAML: a ' quote never closed", text: "name: 'n\nlisten: x\n", line: 1, says: 'YAML syntax' },
   { description: 'YAML: a second document', text: 'name: n\n---\nname: m\n', line: 2, says: 'multiple documents' },
   { description: 'duplicate key', text: 'name: n\nlisten: a:1\nlisten: b:2\n', line: 3, says: 'unique' },
   { description: 'empty file', text: '# nothing here\n', line: 1, says: 'name is required' },

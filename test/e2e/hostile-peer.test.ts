@@ -327,7 +327,7 @@ it('P3: conflict-copy names a peer squatted are never written over, and the vers
   await waitFor('squat.txt on the honest peer', () => existsSync(path.join(honest.folder, rel)) && readFileSync(path.join(honest.folder, rel), 'utf8') === ours, 30_000);
   // The names alpha would give its copy in the next two minutes: the stamp is to the second, the node is alpha (its last modifier).
   const from = Date.now();
-  const squats = Array.from({ length: 120 }, (_, i) => conflictName(rel, from + i * 1000, shortId(a.id)));
+  const squats = Array.from({ length: 120 }, (_, i) => conflictName(rel, from + i * 1000, { shortId: shortId(a.id), name: a.name }));
   const peer = await connect();
   await sendAndSettle(peer, squats.map((name) => make.file(name, `squatted ${name}`)));
   await waitFor('every squatted name on alpha', () => squats.every((n) => existsSync(path.join(a.folder, n))), 30_000);

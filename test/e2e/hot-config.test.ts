@@ -88,6 +88,12 @@ describe('hot reload of the config file', () => {
       logLevel: 'debug',
       trust: 'allowlist',
     });
+    // The log says what changed, not only that something did (issue 20, item 8).
+    const reload = a.daemon?.log.split('\n').find((l) => l.includes('config changed; applying') && l.includes('limits.transfers')) ?? '{}';
+    const { changes, msg } = JSON.parse(reload) as { changes: string[]; msg: string };
+    expect(msg).toBe('config changed; applying 9 changes');
+    expect(changes).toEqual(expect.arrayContaining(['limits.transfers: 4 -> 7', 'compression: "auto" -> "lz4"', 'log.level: "info" -> "debug"', 'trust: "ca" -> "allowlist"']));
+    expect(changes).toHaveLength(9);
     // Beta is in alpha's peer list, so allowlist keeps it connected.
     expect(s.peers.find((p) => p.id === b.id)?.connected).toBe(true);
     // Debug lines from parts created before the change (the folder's) now reach the log.
@@ -108,6 +114,8 @@ describe('hot reload of the config file', () => {
     expect(during?.peers.find((p) => p.id === b.id)?.connected).toBe(true);
     writeFileSync(configFile(a), good);
     await waitFor('config problem cleared', async () => (await a.daemon?.status())?.configProblem === undefined, APPLY_MS);
+    // The fix is in the log too, once: the error line before it is not the last word.
+    expect(a.daemon?.log.match(/"msg":"config file is valid again; the error is cleared"/g)).toHaveLength(1);
   });
 });
 

@@ -32,7 +32,7 @@ function watch(home: string, wrap?: (cmd: string[]) => string[], extra: string[]
   return { child, exited, output: () => output };
 }
 
-const filesOf = (frame: string) => Number(/shared {2}\S+ {2}(\d+) files/.exec(frame)?.[1] ?? -1);
+const filesOf = (frame: string) => Number(/shared {2}\S+\r?\n {4}(\d+) files?,/.exec(frame)?.[1] ?? -1);
 
 beforeAll(async () => {
   ({ base, a, b } = await startPairedNodes('status'));
@@ -100,6 +100,11 @@ describe('wizard status --why', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^shared\/why\.txt: in sync\n {2}this node: file 10 B {2}version /);
     expect(text.stdout).toMatch(/beta \(connected\): file 10 B, same/);
+    // A path no node has is not "in sync" with its newest content "at this node" (issue 20, item 7).
+    const nobody = await runCli(a.home, ['status', '--why', 'no-such-file.txt', '--folder', 'shared']);
+    expect(nobody.stdout).toBe(
+      "shared/no-such-file.txt: not known to any node\n  this node: not known\n  beta (connected): has no entry\n  - unknown path: not on this node and in no peer's index; check the spelling and the folder ('shared')\n",
+    );
 
     writeFileSync(path.join(a.folder, '.wizardignore'), 'private/\n');
     const why = await waitFor('the ignore to apply', async () => {
@@ -130,7 +135,7 @@ describe('wizard status --watch', () => {
         return frames.length > 3 && filesOf(last) >= 0 ? last : undefined;
       }, 10_000);
       expect(first).toContain('Peers:');
-      expect(first).toMatch(/beta {2}connected {2}127\.0\.0\.1:\d+ {2}\d+ ms {2}up [\d.]+ (B|KiB)\/s, down [\d.]+ (B|KiB)\/s/);
+      expect(first).toMatch(/beta {2}connected {2}127\.0\.0\.1:\d+ {2}\d+ ms\W+\[K\r?\n {4}up [\d.]+ (B|KiB)\/s, down [\d.]+ (B|KiB)\/s; sent /);
       expect(first).toMatch(/compression none: the link keeps up/);
       const before = filesOf(first);
       writeFileSync(path.join(a.folder, 'watched.txt'), 'new');
@@ -165,7 +170,7 @@ describe('wizard status --watch --json', () => {
 });
 
 describe('wizard conflicts with running daemons', () => {
-  it("names the losing node and, from the daemon's index, who edited the kept file", async () => {
+  it("names the node whose edit the copy holds by its name in the config, and status counts the copy", async () => {
     writeFileSync(path.join(a.folder, 'clash.txt'), 'kept');
     await waitFor('clash.txt on beta', () => existsSync(path.join(b.folder, 'clash.txt')));
     const copy = `clash.sync-conflict-20261125-093005-${b.id.slice(0, 16)}.txt`;
@@ -173,8 +178,15 @@ describe('wizard conflicts with running daemons', () => {
     const res = await runCli(a.home, ['conflicts', '--json']);
     expect(res.code, res.stderr).toBe(0);
     const { conflicts } = JSON.parse(res.stdout) as { conflicts: unknown[] };
-    expect(conflicts).toEqual([expect.objectContaining({ original: 'clash.txt', nodeName: 'beta', mineEditedBy: ['this node'] })]);
-    expect((await runCli(a.home, ['conflicts'])).stdout).toMatch(/mine: {4}modified .*, edited by this node\n {2}theirs: {2}from beta \(/);
+    expect(conflicts).toEqual([expect.objectContaining({ original: 'clash.txt', copyBy: 'beta', copyIsOurs: false })]);
+    expect((await runCli(a.home, ['conflicts'])).stdout).toMatch(/\n {2}conflict copy: {2}beta's edit, which lost; /);
+    await waitFor('the copy counted on both sides', async () => {
+      const [sa, sb] = await Promise.all([a.daemon?.status(), b.daemon?.status()]);
+      return sa?.folders[0]?.conflicts === 1 && sb?.folders[0]?.conflicts === 1;
+    });
+    expect((await runCli(b.home, ['status'])).stdout).toMatch(/\n {2}shared {2}\S+\n {4}\d+ files, .* {2}in sync\n {4}1 conflict: see 'wizard conflicts'\n/);
+    rmSync(path.join(a.folder, copy));
+    await waitFor('the count back to none on beta', async () => (await b.daemon?.status())?.folders[0]?.conflicts === 0);
   });
 });
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, initNode, runCli, startDaemon, tempDir, treeOf, waitConnected, waitSameTree, type TestNode } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
+import { duplicateTopLevelKeys } from '../support/log-keys.js';
 
 let base: string;
 let a: TestNode;
@@ -138,10 +139,33 @@ describe('two paired daemons', () => {
       throw new Error(`${String(err)}\nalpha: ${treeOf(a.folder).join(' | ')}\nbeta: ${treeOf(b.folder).join(' | ')}\n${b.daemon?.log.slice(-4000) ?? ''}`);
     });
     const copy = tree.find((l) => l.includes('shared-doc.sync-conflict-'))?.split(' ')[1] as string;
-    expect(copy).toMatch(/^shared-doc\.sync-conflict-\d{8}-\d{6}-[0-9a-f]{7}\.txt$/);
+    // Named after the node whose edit it holds, by name and ID (issue 20, item 2).
+    expect(copy).toMatch(new RegExp(`^shared-doc\\.sync-conflict-\\d{8}-\\d{6}-beta-${b.id.slice(0, 7)}\\.txt$`));
     expect(readFileSync(path.join(a.folder, 'shared-doc.txt'), 'utf8')).toBe('edit made on alpha');
     expect(readFileSync(path.join(a.folder, copy), 'utf8')).toBe('edit made on beta');
     expect(readFileSync(path.join(b.folder, copy), 'utf8')).toBe('edit made on beta');
+    // The node whose edit lost says so in its log, naming both sides.
+    const logged = b.daemon?.log.split('\n').find((l) => l.includes('conflict: two machines changed a file at once')) ?? '';
+    expect(JSON.parse(logged)).toMatchObject({ level: 40, path: 'shared-doc.txt', copy, fileHolds: "alpha's edit", copyHolds: "this node's edit" });
+    // Each side reads whose edit the copy holds without a "mine" that could mean either.
+    const onBeta = (await runCli(b.home, ['conflicts'])).stdout;
+    expect(onBeta).toMatch(/\n {2}the file: {7}the edit that won, modified .*\n {2}conflict copy: {2}this node's edit \(beta\), which lost; /);
+    expect((await runCli(a.home, ['conflicts'])).stdout).toMatch(/\n {2}conflict copy: {2}beta's edit, which lost; /);
+    // The other machine's log says the copy arrived, and beta's that it applied alpha's edit (issue 20, item 8).
+    await waitFor("alpha's log of the copy", () => a.daemon?.log.includes('"msg":"conflict copy arrived: another machine kept its losing edit beside the file'));
+    const applied = b.daemon?.log.split('\n').filter((l) => l.includes('"msg":"applied ')).map((l) => JSON.parse(l) as { paths: string[]; changed: number }) ?? [];
+    expect(applied.find((l) => l.paths.includes('shared-doc.txt'))).toMatchObject({ level: 30, changed: 1 });
+    // On the machine whose edit lost, --mine keeps that edit (it used to keep the other machine's).
+    const kept = await runCli(b.home, ['conflicts', 'keep', 'shared-doc.txt', '--mine', '--folder', 'shared']);
+    expect(kept.stdout, kept.stderr).toMatch(/^Kept the conflict copy \(this node's edit \(beta\)\) at shared\/shared-doc\.txt\n/);
+    await waitFor("beta's edit in place on alpha, the copy gone", () => readFileSync(path.join(a.folder, 'shared-doc.txt'), 'utf8') === 'edit made on beta' && !existsSync(path.join(a.folder, copy)));
+  });
+
+  it('writes no log line with a key twice (a peer-bound logger given the peer again)', () => {
+    for (const node of [a, b]) {
+      const twice = (node.daemon?.log.split('\n') ?? []).filter((l) => l.startsWith('{')).map((l) => [l, duplicateTopLevelKeys(l)] as const).filter(([, keys]) => keys.length > 0);
+      expect(twice.map(([l]) => l)).toEqual([]);
+    }
   });
 
   it('X4: keeps a file created in a dir that the other side deleted meanwhile, and its parent', async () => {

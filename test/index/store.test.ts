@@ -238,7 +238,7 @@ describe('IndexStore', () => {
     });
   });
 
-  it('counts live files, dirs, bytes and tombstones', () => {
+  it('counts live files, dirs, bytes, tombstones and conflict copies', () => {
     const store = openStore();
     store.commitLocal(FOLDER, [
       change('f1', v1, { size: 100 }),
@@ -246,9 +246,12 @@ describe('IndexStore', () => {
       change('d', v1, { type: 'dir', size: 0, hash: '' }),
       change('ln', v1, { type: 'symlink', size: 0, hash: '', target: 'f1' }),
       tombstone('gone', v2),
+      change('f1.sync-conflict-20261207-010203-laptop-abcdef1', v1, { size: 1 }),
+      change('d.sync-conflict-x/plain', v1, { size: 1 }),
+      tombstone('old.sync-conflict-20261207-010203-abcdef1', v2),
     ]);
-    expect(store.localStats(FOLDER)).toEqual({ files: 3, dirs: 1, bytes: 123, tombstones: 1 });
-    expect(store.localStats('empty')).toEqual({ files: 0, dirs: 0, bytes: 0, tombstones: 0 });
+    expect(store.localStats(FOLDER)).toEqual({ files: 5, dirs: 1, bytes: 125, tombstones: 2, conflicts: 1 });
+    expect(store.localStats('empty')).toEqual({ files: 0, dirs: 0, bytes: 0, tombstones: 0, conflicts: 0 });
   });
 
   it('keeps its counts equal to a fresh count through updates, tombstones, forgets and a reset', () => {
@@ -268,6 +271,9 @@ describe('IndexStore', () => {
       () => store.commitLocal(FOLDER, [tombstone('a', { aaaa: 3 }), change('b', v2, { size: 6 }), change('b', { aaaa: 3 }, { size: 9 })]),
       () => store.forgetLocal(FOLDER, ['a', 'nothing']),
       () => store.commitLocal(FOLDER, [change('d', v2, { type: 'dir', size: 0, hash: '' })]),
+      () => store.commitLocal(FOLDER, [change('b.sync-conflict-20261207-010203-abcdef1', v1, { size: 2 }), change('x.sync-conflict-y/z', v1, { size: 2 })]),
+      () => store.commitLocal(FOLDER, [tombstone('b.sync-conflict-20261207-010203-abcdef1', v2)]),
+      () => store.commitLocal(FOLDER, [change('b.sync-conflict-20261207-010203-abcdef1', { aaaa: 4 }, { size: 2 })]),
       () => store.resetFolder(FOLDER),
       () => store.commitLocal(FOLDER, [change('c', v1, { size: 4 })]),
     ];
@@ -275,14 +281,14 @@ describe('IndexStore', () => {
       step();
       expect(store.localStats(FOLDER)).toEqual(fresh());
     }
-    expect(store.localStats(FOLDER)).toEqual({ files: 1, dirs: 0, bytes: 4, tombstones: 0 });
+    expect(store.localStats(FOLDER)).toEqual({ files: 1, dirs: 0, bytes: 4, tombstones: 0, conflicts: 0 });
   });
 
   it('atomically: entries and block sums written together roll back together, and the counts stay true', () => {
     const store = openStore();
     store.commitLocal(FOLDER, [change('kept', v1, { size: 3 })]);
     // Counted now, so the writes below adjust the cached counts.
-    expect(store.localStats(FOLDER)).toEqual({ files: 1, dirs: 0, bytes: 3, tombstones: 0 });
+    expect(store.localStats(FOLDER)).toEqual({ files: 1, dirs: 0, bytes: 3, tombstones: 0, conflicts: 0 });
     const sig = { blockSize: 1024, fileSize: 2048, weak: new Uint32Array([1, 2]), strong: new Uint8Array(32) };
     expect(() =>
       store.atomically(() => {
@@ -293,7 +299,7 @@ describe('IndexStore', () => {
     ).toThrow('SQLITE_FULL');
     expect(store.getLocal(FOLDER, 'lost')).toBeUndefined();
     expect(store.sums.get(FOLDER, 'lost', 'h')).toBeUndefined();
-    expect(store.localStats(FOLDER)).toEqual({ files: 1, dirs: 0, bytes: 3, tombstones: 0 });
+    expect(store.localStats(FOLDER)).toEqual({ files: 1, dirs: 0, bytes: 3, tombstones: 0, conflicts: 0 });
     store.atomically(() => {
       store.commitLocal(FOLDER, [change('saved', v1, { size: 2048 })]);
       store.sums.put(FOLDER, 'saved', 'h', sig);

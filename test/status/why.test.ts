@@ -33,6 +33,20 @@ const input = (over: Partial<WhyInput>): WhyInput => ({
 describe('explainPath', () => {
   const cases: Array<{ what: string; in: WhyInput; inSync: boolean; newestAt: string[]; reasons: RegExp[] }> = [
     { what: 'everyone has our version', in: input({}), inSync: true, newestAt: ['this node', 'anna', 'bob'], reasons: [] },
+    {
+      what: 'a path no node has (issue 20, item 7: it said "in sync", newest at this node)',
+      in: input({ local: undefined, peers: [{ id: peerA, name: 'anna', connected: true }] }),
+      inSync: false,
+      newestAt: [],
+      reasons: [/^unknown path: not on this node and in no peer's index; check the spelling and the folder \('f'\)$/],
+    },
+    {
+      what: 'a new file not yet recorded is not unknown: it waits for quiet',
+      in: input({ local: undefined, peers: [{ id: peerA, name: 'anna', connected: true }], changedSinceScan: true }),
+      inSync: false,
+      newestAt: ['this node'],
+      reasons: [/^waiting for quiet/],
+    },
     { what: 'an ignored path', in: input({ ignored: true }), inSync: false, newestAt: ['this node', 'anna', 'bob'], reasons: [/^ignored: .*never deleted on peers/] },
     { what: 'a halted folder', in: input({ haltReason: '/x is missing' }), inSync: true, newestAt: ['this node', 'anna', 'bob'], reasons: [/^folder halted: \/x is missing/] },
     {

@@ -92,7 +92,7 @@ class SimNode {
       if (local !== undefined && !local.deleted && local.hash !== d.entry.hash) {
         const kept = keptAs(this.keeping, d);
         if (kept === 'conflict-copy') {
-          const copy = conflictName(path, now * 1000, lastModifier(local.version));
+          const copy = conflictName(path, now * 1000, { shortId: lastModifier(local.version), name: '' });
           this.record(copy, { hash: local.hash, deleted: false }, now);
         } else if (kept === 'trash') {
           this.trash.push(local.hash);
