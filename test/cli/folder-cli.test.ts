@@ -55,7 +55,7 @@ it("init reads '~/...' as the home and a relative path from the working dir", as
 it("folder add reads a quoted '~/...' as the home, not as a dir named '~' in the working dir", async () => {
   const res = await wizard(['folder', 'add', 'photos', '~/Photos', '--json']);
   expect(res.code, res.stderr).toBe(0);
-  expect(JSON.parse(res.stdout)).toEqual({ id: 'photos', path: path.join(userHome, 'Photos'), daemonNotified: false });
+  expect(JSON.parse(res.stdout)).toEqual({ id: 'photos', path: path.join(userHome, 'Photos'), shareWith: [], daemonNotified: false });
   expect(config()).toContain('path: ~/Photos');
   expect(config()).not.toContain(path.join(cwd, '~'));
 });
@@ -68,7 +68,7 @@ it('folder add refuses an ID that exists, in one line, and leaves the config as 
   expect(config()).toBe(before);
   const forced = await wizard(['folder', 'add', 'photos', 'elsewhere', '--force']);
   expect(forced.code, forced.stderr).toBe(0);
-  expect(forced.stdout).toBe(`Folder 'photos' is ${path.join(cwd, 'elsewhere')}. It applies at the next 'wizard start'.\n`);
+  expect(forced.stdout).toBe(`Folder 'photos' is ${path.join(cwd, 'elsewhere')}. It applies at the next 'wizard start'.\nIt is shared with nobody yet: share it with 'wizard folder share photos PEER'.\n`);
   expect(config()).toContain(`path: ${path.join(cwd, 'elsewhere')}`);
 });
 

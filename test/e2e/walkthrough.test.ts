@@ -114,7 +114,7 @@ it('init, start, copy the CA, init from it, start, pair: both connected', async 
   await start('server');
   const paired = await sh('server', `wizard pair 127.0.0.1:${laptop.port}`);
   expect(paired.code, paired.stderr).toBe(0);
-  expect(paired.stdout).toMatch(/^Paired with laptop \([0-9a-f]{64}\) at 127\.0\.0\.1:\d+\n$/);
+  expect(paired.stdout).toMatch(/^Paired with laptop \([0-9a-f]{64}\) at 127\.0\.0\.1:\d+\nShared on both nodes: docs\n$/);
   await waitFor('both connected', async () => (await status('laptop')).peers[0]?.connected === true && (await status('server')).peers[0]?.connected === true);
   expect((await sh('server', 'wizard status')).stdout).toMatch(/\n {2}laptop {2}connected {2}/);
 });

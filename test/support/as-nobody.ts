@@ -69,8 +69,17 @@ async function runAsNobody(file: string, name: string): Promise<{ passed: number
       child.on('error', reject);
       child.on('close', () => resolve(out));
     });
-    const parsed = JSON.parse(readFileSync(report, 'utf8')) as { numPassedTests: number; numFailedTests: number };
-    return { passed: parsed.numPassedTests, failed: parsed.numFailedTests, output };
+    const parsed = JSON.parse(readFileSync(report, 'utf8')) as {
+      numPassedTests: number;
+      numFailedTests: number;
+      testResults?: Array<{ assertionResults?: Array<{ status: string; fullName: string; failureMessages?: string[] }> }>;
+    };
+    // The reporter writes the failures to the report, not to the output: carry them into the message.
+    const failures = (parsed.testResults ?? [])
+      .flatMap((f) => f.assertionResults ?? [])
+      .filter((a) => a.status === 'failed')
+      .map((a) => `${a.fullName}: ${(a.failureMessages ?? []).join('\n')}`);
+    return { passed: parsed.numPassedTests, failed: parsed.numFailedTests, output: [output, ...failures].join('\n') };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
