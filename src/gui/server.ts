@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { describeError } from '../core/errors.js';
+import { formatHostPort, parseHostPort } from '../transport/address.js';
 import { checkAccess, loopbackHosts } from './access.js';
 
 /** What the server needs. */
@@ -29,9 +30,7 @@ export interface GuiServer {
 
 /** Starts the server; when the configured port is taken, listens on a free one and logs which. */
 export async function startGuiServer(deps: GuiServerDeps): Promise<GuiServer> {
-  const at = deps.listen.lastIndexOf(':');
-  const host = deps.listen.slice(0, at).replace(/^\[|\]$/g, '');
-  const wanted = Number(deps.listen.slice(at + 1));
+  const { host, port: wanted } = parseHostPort(deps.listen, 0, { allowZero: true });
   let hosts = new Set<string>();
   const server = http.createServer((req, res) => {
     const verdict = checkAccess({ host: req.headers.host, authorization: req.headers.authorization }, deps.token, hosts);
@@ -62,7 +61,7 @@ export async function startGuiServer(deps: GuiServerDeps): Promise<GuiServer> {
     return free;
   });
   hosts = loopbackHosts(port);
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = `http://${formatHostPort(host, port)}`;
   deps.log.info({ url }, 'web server listening (metrics at /metrics)');
   return {
     url,

@@ -9,26 +9,17 @@
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { revokePeer } from '../config/edit.js';
-import type { Config, PeerConfig } from '../config/schema.js';
-import type { Clock } from '../core/clock.js';
+import type { PeerConfig } from '../config/schema.js';
 import { describeError } from '../core/errors.js';
 import type { IntroduceMessage, IntroducedPeer, RevocationsMessage } from '../protocol/messages.js';
 import { short, type PeerSession } from '../transport/session.js';
-import { Enrolment, type InviteRequest } from './enrol-server.js';
+import { Enrolment, type EnrolmentDeps, type InviteRequest } from './enrol-server.js';
 import { acceptedFolders, introductionsFor, recordPeerText } from './introductions.js';
 import { PendingIntroductions } from './pending-introductions.js';
 import { Revocations } from './revocations.js';
 
 /** What the node gives its trust service. */
-export interface TrustServiceDeps {
-  readonly home: string;
-  readonly certsDir: string;
-  readonly caPem: string;
-  readonly nodeId: string;
-  readonly config: () => Config;
-  readonly listenPort: () => number;
-  readonly clock: Clock;
-  readonly log: Logger;
+export interface TrustServiceDeps extends Omit<EnrolmentDeps, 'recordJoined'> {
   /** Edits config.yaml (comment-preserving) and applies the result; throws when the edit is refused. */
   readonly editConfig: (edit: (text: string) => string) => void;
   /** The live session with a peer, if any. */

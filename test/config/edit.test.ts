@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/core/errors.js';
 import { addFolder, addPeer, removeFolder, removePeer, revokePeer } from '../../src/config/edit.js';
 import { type Config, DEFAULTS, parseConfig, renderNewConfig } from '../../src/config/schema.js';
+import { configErrorOf as errorOf } from '../support/config-error.js';
 
 const FILE = 'config.yaml';
 const HOME_DIR = '/home/ada';
@@ -10,16 +10,6 @@ const idB = 'b'.repeat(64);
 
 function parse(text: string): Config {
   return parseConfig(text, FILE, { homeDir: HOME_DIR });
-}
-
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
 }
 
 /** A config as a user might have edited it: comments, odd quoting, flow maps. */

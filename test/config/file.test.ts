@@ -7,6 +7,7 @@ import { ConfigWatcher, configPath, editConfig, ignorePath, readConfig, writeCon
 import { addPeer } from '../../src/config/edit.js';
 import type { Config } from '../../src/config/schema.js';
 import { canMountTmpfs, fillDisk, mountTmpfs, NO_TMPFS_REASON, unmount } from '../support/tmpfs.js';
+import { configErrorOf as errorOf } from '../support/config-error.js';
 
 const HOME_DIR = '/home/ada';
 const idA = 'a'.repeat(64);
@@ -38,16 +39,6 @@ function saveLikeEditor(text: string): void {
   const tmp = join(home, '.config.yaml.swp');
   writeFileSync(tmp, text);
   renameSync(tmp, configPath(home));
-}
-
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
 }
 
 describe('paths', () => {

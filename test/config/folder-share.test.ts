@@ -4,11 +4,11 @@
  * share and unshare, and the rule that no folder holds the Wizard home.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/core/errors.js';
 import { addFolder, addPeer, declineFolder, materialiseShareLists, pairPeer, setFolderMode, shareFolder, undeclineFolder, unshareFolder } from '../../src/config/edit.js';
 import { commonFolders, foldersSharedWith, shareKey } from '../../src/config/shares.js';
 import { folderOffers } from '../../src/status/offers.js';
 import { type Config, parseConfig } from '../../src/config/schema.js';
+import { configErrorOf as errorOf } from '../support/config-error.js';
 
 const FILE = 'config.yaml';
 const HOME_DIR = '/home/ada';
@@ -18,16 +18,6 @@ const idC = 'c'.repeat(64);
 
 function parse(text: string, home?: string, realPath?: (p: string) => string): Config {
   return parseConfig(text, FILE, { homeDir: HOME_DIR, home, realPath });
-}
-
-function errorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
 }
 
 const peers = `peers:\n  - id: ${idA}\n    name: laptop\n  - id: ${idB}\n    name: server\n`;
