@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, fsync, openSync, read, readFileSync, rmSync, write } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { WizardError } from '../../core/errors.js';
+import { describeError, WizardError } from '../../core/errors.js';
 import { resolveOnDisk } from '../../core/paths.js';
 import { realAncestors } from '../../index/real-path.js';
 import { sharedTempDir } from '../temp-place.js';
@@ -92,7 +92,12 @@ async function copyCurrent(root: string, rel: string, out: number): Promise<stri
   try {
     if (!realAncestors(root, rel)) throw new Error('a dir above it is a link');
     fd = openSync(resolveOnDisk(root, rel), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
+  } catch (err) {
+    // Gone, or a link now: the chain back from the current file is broken. Anything else (EACCES, EMFILE) is not that, and says what it is.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== undefined && code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'ELOOP') {
+      throw new Error(`cannot open ${rel} to rebuild its old version from: ${describeError(err)}; nothing was changed`, { cause: err });
+    }
     throw new WizardError('USAGE', `cannot restore ${rel}: its trash entry is kept as the changes from the version that replaced it, and ${rel} is no longer there to apply them to; nothing was changed`);
   }
   try {
