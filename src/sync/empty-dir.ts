@@ -27,7 +27,9 @@ export function removeEmptyDir(root: string, rel: string): void {
     for (const name of names) rmSync(path.join(abs, name), { force: true });
     try {
       rmdirSync(abs);
-    } catch {
+    } catch (err) {
+      // Something new landed in it meanwhile: rescan and decide again. Any other failure is passed up, as the first rmdir's is.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw err;
       throw changed(rel);
     }
   }
