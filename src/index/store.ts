@@ -4,7 +4,7 @@
  * home, written only in transactions, so a kill -9 leaves either the state
  * before a batch or the state after it.
  */
-import { CONFLICT_MARKER } from '../sync/conflict.js';
+import { CONFLICT_MARKER } from '../sync/conflicts/conflict.js';
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync } from 'node:fs';
 

@@ -4,11 +4,11 @@
  */
 import type { Config, Limits } from '../config/schema.js';
 import type { FolderStatus } from '../sync/folder.js';
-import type { TransferStatus } from '../sync/transfers.js';
+import type { TransferStatus } from '../sync/pull/transfers.js';
 import type { ServiceStatus } from '../supervisor/supervisor.js';
 import type { CodecStatus } from '../transport/codec-chooser.js';
 import type { ViolationStatus } from '../transport/violation-backoff.js';
-import type { RefusedEntries } from '../sync/counter-refusals.js';
+import type { RefusedEntries } from '../sync/peers/counter-refusals.js';
 import type { LogSinkStatus } from '../core/log-sink.js';
 import type { ProcessStatus } from './process-status.js';
 import type { FolderOffer } from './offers.js';

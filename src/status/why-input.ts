@@ -6,7 +6,7 @@
 import { toRelPath } from '../core/paths.js';
 import type { IndexStore } from '../index/store.js';
 import { classify, observe } from '../index/scanner.js';
-import { conflictCopiesOf } from '../sync/conflicts.js';
+import { conflictCopiesOf } from '../sync/conflicts/conflicts.js';
 import type { Folder } from '../sync/folder.js';
 import type { WhyInput } from './why.js';
 

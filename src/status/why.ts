@@ -4,7 +4,7 @@
  * daemon gathers its inputs.
  */
 import type { FileEntry } from '../index/entry.js';
-import type { TransferStatus } from '../sync/transfers.js';
+import type { TransferStatus } from '../sync/pull/transfers.js';
 import { compare, type VersionVector } from '../versions/vector.js';
 
 /** How a peer's version relates to ours. */

@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { FileEntry, LocalEntry } from '../index/entry.js';
 import { realAncestors } from '../index/real-path.js';
 import { bump, compare, merge, type VersionVector } from '../versions/vector.js';
-import { reconcile, type RemoteEntry } from './reconcile.js';
+import { reconcile, type RemoteEntry } from './pull/reconcile.js';
 
 /** An entry to record locally, as the folder commits it. */
 export type LocalChange = Omit<LocalEntry, 'sequence'>;

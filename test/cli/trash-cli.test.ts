@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import { encodeJournal } from '../../src/sync/patch/journal.js';
-import { Trash, trashName } from '../../src/sync/trash.js';
+import { Trash, trashName } from '../../src/sync/trash/trash.js';
 import { cleanup, initNode, runCli, tempDir, type TestNode } from '../support/daemon.js';
 
 const DAY = 86_400_000;

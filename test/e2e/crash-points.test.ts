@@ -28,7 +28,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { indexPath } from '../../src/cli/home.js';
 import { rebuildFromDeltas } from '../../src/sync/patch/restore.js';
-import { listTrash } from '../../src/sync/trash-catalog.js';
+import { listTrash } from '../../src/sync/trash/trash-catalog.js';
 import type { CrashPointName } from '../../src/core/crash-point.js';
 import { cleanup, initNode, runCli, setPeer, spawnDaemon, startDaemon, tempDir, treeOf, waitConnected, waitSameTree, type TestNode } from '../support/daemon.js';
 import { seededBytes, seededRandom } from '../support/random.js';

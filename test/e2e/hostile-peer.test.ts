@@ -28,7 +28,7 @@ import { createCa, issueNodeCert, nodeIdOf } from '../../src/certs/ca.js';
 import { readCa } from '../../src/certs/store.js';
 import { addPeer } from '../../src/config/edit.js';
 import { configPath } from '../../src/config/file.js';
-import { conflictName } from '../../src/sync/conflict.js';
+import { conflictName } from '../../src/sync/conflicts/conflict.js';
 import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
 import { pack, rawBytes } from '../support/wire-msgpack.js';

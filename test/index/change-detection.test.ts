@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalEntry } from '../../src/index/entry.js';
 import { classify, observe, type Observation } from '../../src/index/scanner.js';
-import { entryFor } from '../../src/sync/local-changes.js';
+import { entryFor } from '../../src/sync/scan/local-changes.js';
 
 let root: string;
 

@@ -12,7 +12,7 @@ import { decodeMessage, encodeBody } from '../../src/protocol/codec.js';
 import { LIMITS, PROTOCOL_VERSION, type Message, type MessageType } from '../../src/protocol/messages.js';
 import { checkShape } from '../../src/protocol/shape.js';
 import { truncateChars } from '../../src/protocol/validate.js';
-import { byEncodedSize } from '../../src/sync/exchange.js';
+import { byEncodedSize } from '../../src/sync/peers/exchange.js';
 
 /** A plain msgpack encoder for bodies that break the rules. */
 const rawPackr = new Packr({ useRecords: false });

@@ -3,8 +3,8 @@
  * counts what it sent, for tests of the download path without a network.
  */
 import { blockCount, groupDigests, signatureOf } from '../../src/delta/signature.js';
-import type { SumsSource } from '../../src/sync/delta-plan.js';
-import type { BlockSource } from '../../src/sync/fetch.js';
+import type { SumsSource } from '../../src/sync/pull/delta-plan.js';
+import type { BlockSource } from '../../src/sync/pull/fetch.js';
 
 /** A fake peer and its counters. */
 export interface FakePeer {

@@ -7,9 +7,9 @@ import { systemClock } from '../../src/core/clock.js';
 import { Mutex } from '../../src/core/mutex.js';
 import type { LocalEntry } from '../../src/index/entry.js';
 import type { IndexStore } from '../../src/index/store.js';
-import { GroupCommit } from '../../src/sync/group-commit.js';
-import type { PullContext } from '../../src/sync/puller.js';
-import { Trash } from '../../src/sync/trash.js';
+import { GroupCommit } from '../../src/sync/pull/group-commit.js';
+import type { PullContext } from '../../src/sync/pull/puller.js';
+import { Trash } from '../../src/sync/trash/trash.js';
 import { inlineRunner } from '../../src/workers/pool.js';
 import { fakePeer } from './peer.js';
 

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { expect, it } from 'vitest';
 import type { FileEntry } from '../../src/index/entry.js';
-import { APPLIED_WINDOW_MS, AppliedLog } from '../../src/sync/applied-log.js';
+import { APPLIED_WINDOW_MS, AppliedLog } from '../../src/sync/pull/applied-log.js';
 
 function setup() {
   const lines: Array<Record<string, unknown>> = [];

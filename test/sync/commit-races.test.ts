@@ -15,10 +15,10 @@ import { hasCode } from '../../src/core/errors.js';
 import type { FileEntry, LocalEntry } from '../../src/index/entry.js';
 import { IndexStore } from '../../src/index/store.js';
 import { observe } from '../../src/index/scanner.js';
-import { applyTake, type PullContext } from '../../src/sync/puller.js';
-import { entryFor } from '../../src/sync/local-changes.js';
-import { reconcile } from '../../src/sync/reconcile.js';
-import { Trash, type TrashCause } from '../../src/sync/trash.js';
+import { applyTake, type PullContext } from '../../src/sync/pull/puller.js';
+import { entryFor } from '../../src/sync/scan/local-changes.js';
+import { reconcile } from '../../src/sync/pull/reconcile.js';
+import { Trash, type TrashCause } from '../../src/sync/trash/trash.js';
 import type { VersionVector } from '../../src/versions/vector.js';
 import { tempFilesIn } from '../support/temps.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { conflictName, isConflictCopy, nameForCopy, numberedCopy } from '../../src/sync/conflict.js';
-import { parseConflictName } from '../../src/sync/conflicts.js';
+import { conflictName, isConflictCopy, nameForCopy, numberedCopy } from '../../src/sync/conflicts/conflict.js';
+import { parseConflictName } from '../../src/sync/conflicts/conflicts.js';
 
 const at = Date.UTC(2026, 10, 25, 9, 5, 7);
 

@@ -6,8 +6,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bothName, type Conflict, listConflicts, parseConflictName, resolveConflict } from '../../src/sync/conflicts.js';
-import { Trash } from '../../src/sync/trash.js';
+import { bothName, type Conflict, listConflicts, parseConflictName, resolveConflict } from '../../src/sync/conflicts/conflicts.js';
+import { Trash } from '../../src/sync/trash/trash.js';
 
 const AT = Date.UTC(2026, 10, 25, 9, 30, 5);
 

@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { LocalEntry } from '../../src/index/entry.js';
-import { DeletionGate, type HeldDeletions } from '../../src/sync/deletion-gate.js';
-import type { Candidate } from '../../src/sync/local-changes.js';
+import { DeletionGate, type HeldDeletions } from '../../src/sync/deletions/deletion-gate.js';
+import type { Candidate } from '../../src/sync/scan/local-changes.js';
 import { FakeClock } from '../support/clock.js';
 
 const entry = (path: string): LocalEntry => ({

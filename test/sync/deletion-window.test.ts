@@ -3,7 +3,7 @@
  * what counts, and against which size of the folder.
  */
 import { expect, it } from 'vitest';
-import { DeletionWindow } from '../../src/sync/deletion-window.js';
+import { DeletionWindow } from '../../src/sync/deletions/deletion-window.js';
 
 const budget = { percent: 50, perMinute: 1000 };
 const names = (n: number, prefix: string): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);

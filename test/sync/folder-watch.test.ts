@@ -19,7 +19,7 @@ import { POLL_MS } from '../../src/index/watcher.js';
 import { gatherWhy } from '../../src/status/why-input.js';
 import { explainPath } from '../../src/status/why.js';
 import { Folder } from '../../src/sync/folder.js';
-import { TransferSlots } from '../../src/sync/transfer-slots.js';
+import { TransferSlots } from '../../src/sync/pull/transfer-slots.js';
 import { inlineRunner } from '../../src/workers/pool.js';
 import { FakeClock } from '../support/clock.js';
 import { waitFor } from '../support/wait.js';

@@ -26,7 +26,7 @@ import { DEFAULTS } from '../../src/config/schema.js';
 import { systemClock } from '../../src/core/clock.js';
 import { IndexStore } from '../../src/index/store.js';
 import { Folder, type FolderDeps, type FolderPeers } from '../../src/sync/folder.js';
-import { TransferSlots } from '../../src/sync/transfer-slots.js';
+import { TransferSlots } from '../../src/sync/pull/transfer-slots.js';
 import { dominates } from '../../src/versions/vector.js';
 import { inlineRunner, type JobRunner } from '../../src/workers/pool.js';
 import { itAsNonRoot } from '../support/as-nobody.js';

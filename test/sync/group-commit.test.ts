@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Mutex } from '../../src/core/mutex.js';
 import type { LocalEntry } from '../../src/index/entry.js';
-import { GroupCommit } from '../../src/sync/group-commit.js';
+import { GroupCommit } from '../../src/sync/pull/group-commit.js';
 
 type Entry = Omit<LocalEntry, 'sequence'>;
 

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LocalEntry } from '../../src/index/entry.js';
 import { observeFileNow } from '../../src/index/scanner.js';
-import { LandedPaths } from '../../src/sync/landed-paths.js';
+import { LandedPaths } from '../../src/sync/pull/landed-paths.js';
 import { FakeClock } from '../support/clock.js';
 
 let root: string;

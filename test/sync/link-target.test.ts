@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { linkTargetEscape, linkTargetProblem } from '../../src/sync/link-target.js';
+import { linkTargetEscape, linkTargetProblem } from '../../src/sync/disk/link-target.js';
 
 describe('P5: linkTargetProblem (the text alone)', () => {
   it.each([

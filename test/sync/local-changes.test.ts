@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isUnder } from '../../src/core/paths.js';
 import type { LocalEntry } from '../../src/index/entry.js';
 import type { Observation } from '../../src/index/scanner.js';
-import { changedPaths, entryFor, expiredTombstones, looksUnflushed, minimalRoots, MTIME_TICK_MS, sameObservation, tooFreshToHash, UNFLUSHED_SETTLE_MS } from '../../src/sync/local-changes.js';
+import { changedPaths, entryFor, expiredTombstones, looksUnflushed, minimalRoots, MTIME_TICK_MS, sameObservation, tooFreshToHash, UNFLUSHED_SETTLE_MS } from '../../src/sync/scan/local-changes.js';
 
 const H = 'a'.repeat(64);
 const obs = (path: string, extra: Partial<Observation> = {}): Observation => ({ path, type: 'file', size: 3, mtimeMs: 10, mode: 0o644, inode: 7, target: '', ...extra });

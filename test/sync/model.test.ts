@@ -18,8 +18,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FileEntry } from '../../src/index/entry.js';
-import { conflictName } from '../../src/sync/conflict.js';
-import { lastModifier, reconcile, type Decision, type RemoteEntry } from '../../src/sync/reconcile.js';
+import { conflictName } from '../../src/sync/conflicts/conflict.js';
+import { lastModifier, reconcile, type Decision, type RemoteEntry } from '../../src/sync/pull/reconcile.js';
 import { bump } from '../../src/versions/vector.js';
 
 const PATHS = ['a.txt', 'b.txt', 'c.txt'];

@@ -18,11 +18,11 @@ import { IndexStore } from '../../src/index/store.js';
 import { JOURNAL_DIR, type PatchHooks } from '../../src/sync/patch/apply.js';
 import { decodeJournal, encodeJournal, rangesToSave } from '../../src/sync/patch/journal.js';
 import { recoverPatches } from '../../src/sync/patch/recover.js';
-import { tempPlaceFor } from '../../src/sync/temp-place.js';
+import { tempPlaceFor } from '../../src/sync/disk/temp-place.js';
 import { tempNameFor } from '../../src/core/paths.js';
-import { applyTake, type PullContext } from '../../src/sync/puller.js';
-import { listTrash, restoreEntry } from '../../src/sync/trash-catalog.js';
-import { Trash } from '../../src/sync/trash.js';
+import { applyTake, type PullContext } from '../../src/sync/pull/puller.js';
+import { listTrash, restoreEntry } from '../../src/sync/trash/trash-catalog.js';
+import { Trash } from '../../src/sync/trash/trash.js';
 import { fakePeer, type FakePeer } from '../support/peer.js';
 import { FOLDER, pullContext } from '../support/pull-context.js';
 

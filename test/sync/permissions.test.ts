@@ -7,7 +7,7 @@ import { lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, symlin
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { readUmask, restampFileNow } from '../../src/sync/permissions.js';
+import { readUmask, restampFileNow } from '../../src/sync/disk/permissions.js';
 
 let base: string;
 let outside: string;

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import type { FileEntry } from '../../src/index/entry.js';
-import { planPull, planSize } from '../../src/sync/pull-plan.js';
-import type { Decision } from '../../src/sync/reconcile.js';
+import { planPull, planSize } from '../../src/sync/pull/pull-plan.js';
+import type { Decision } from '../../src/sync/pull/reconcile.js';
 
 const e = (path: string, type: FileEntry['type'], deleted = false): FileEntry => ({
   path, type, size: 0, mtimeMs: 0, mode: 0o644, hash: '', target: type === 'symlink' ? 'x' : '', version: { p: 1 }, deleted, sequence: 1,

@@ -13,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hasCode } from '../../src/core/errors.js';
 import type { FileEntry, LocalEntry } from '../../src/index/entry.js';
 import { IndexStore } from '../../src/index/store.js';
-import { applyTake, caseVariant, type PullContext } from '../../src/sync/puller.js';
+import { applyTake, caseVariant, type PullContext } from '../../src/sync/pull/puller.js';
 import type { VersionVector } from '../../src/versions/vector.js';
 import { fakePeer } from '../support/peer.js';
 import { tempFilesIn } from '../support/temps.js';

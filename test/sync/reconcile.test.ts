@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FileEntry } from '../../src/index/entry.js';
-import { reconcile, wins, type Decision, type RemoteEntry } from '../../src/sync/reconcile.js';
+import { reconcile, wins, type Decision, type RemoteEntry } from '../../src/sync/pull/reconcile.js';
 import type { VersionVector } from '../../src/versions/vector.js';
 
 const H1 = 'a'.repeat(64);

@@ -2,7 +2,7 @@
  * Per-path retry backoff under a clock that is stepped while the daemon runs.
  */
 import { describe, expect, it } from 'vitest';
-import { RetryBook } from '../../src/sync/retry.js';
+import { RetryBook } from '../../src/sync/pull/retry.js';
 
 const T0 = Date.UTC(2026, 10, 28, 12);
 const DAY = 86_400_000;

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { deletionBudgetExceeded } from '../../src/sync/safety.js';
+import { deletionBudgetExceeded } from '../../src/sync/deletions/safety.js';
 
 const budget = { percent: 50, perMinute: 1000 };
 

@@ -4,7 +4,7 @@
  * the same rate share it by bytes, and a link's requests in flight are capped.
  */
 import { describe, expect, it } from 'vitest';
-import { ServeBudget } from '../../src/sync/serve-budget.js';
+import { ServeBudget } from '../../src/sync/serve/serve-budget.js';
 import { FakeClock } from '../support/clock.js';
 
 const MiB = 1024 * 1024;

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { blockCount, groupDigests, signatureOf } from '../../src/delta/signature.js';
 import type { LocalEntry } from '../../src/index/entry.js';
-import { readBlock, readSums, ServeError, type WireSums } from '../../src/sync/serve.js';
+import { readBlock, readSums, ServeError, type WireSums } from '../../src/sync/serve/serve.js';
 import { INLINE_MAX_BYTES } from '../../src/workers/hash-file.js';
 import { inlineRunner } from '../../src/workers/pool.js';
 import { seededBytes } from '../support/random.js';

@@ -3,7 +3,7 @@
  * until a walk of its dir finds it fixed or gone; clashes hold pulls.
  */
 import { describe, expect, it } from 'vitest';
-import { SkippedPaths } from '../../src/sync/skipped-paths.js';
+import { SkippedPaths } from '../../src/sync/scan/skipped-paths.js';
 
 const clash = { path: 'd/caf\u00e9', reason: 'two spellings', clash: true };
 const badName = { path: 'd/b\uFFFD', reason: 'not UTF-8' };

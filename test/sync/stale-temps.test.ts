@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { removeStaleTemps, TEMP_LIFETIME_MS } from '../../src/sync/stale-temps.js';
+import { removeStaleTemps, TEMP_LIFETIME_MS } from '../../src/sync/disk/stale-temps.js';
 
 let root: string;
 const small = 'a/.~wizard-small.txt-0123456789abcdef-01234567.tmp';

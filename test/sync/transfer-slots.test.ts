@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SHARED_SLOT_BYTES, SHARED_SLOT_FILES, SHARED_SLOT_TOTAL_BYTES, SMALL_TRANSFER_BYTES, TransferSlots } from '../../src/sync/transfer-slots.js';
+import { SHARED_SLOT_BYTES, SHARED_SLOT_FILES, SHARED_SLOT_TOTAL_BYTES, SMALL_TRANSFER_BYTES, TransferSlots } from '../../src/sync/pull/transfer-slots.js';
 
 const BIG = SMALL_TRANSFER_BYTES + 1;
 /** Small (its own queue) but too big to share a slot. */

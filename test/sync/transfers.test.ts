@@ -2,7 +2,7 @@
  * TransferBook: progress, rate and ETA of downloads in progress, by a fake clock.
  */
 import { describe, expect, it } from 'vitest';
-import { TransferBook } from '../../src/sync/transfers.js';
+import { TransferBook } from '../../src/sync/pull/transfers.js';
 import { FakeClock } from '../support/clock.js';
 
 describe('TransferBook', () => {

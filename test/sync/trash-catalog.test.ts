@@ -6,8 +6,8 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listTrash, olderThan, parseTrashName, purgeEntries, restoreEntry, type TrashEntry } from '../../src/sync/trash-catalog.js';
-import { Trash, trashName } from '../../src/sync/trash.js';
+import { listTrash, olderThan, parseTrashName, purgeEntries, restoreEntry, type TrashEntry } from '../../src/sync/trash/trash-catalog.js';
+import { Trash, trashName } from '../../src/sync/trash/trash.js';
 import { FakeClock } from '../support/clock.js';
 
 const T0 = Date.UTC(2026, 10, 25, 9, 30, 0, 123);

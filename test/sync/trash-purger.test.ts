@@ -7,10 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listTrash } from '../../src/sync/trash-catalog.js';
-import { TrashPurger } from '../../src/sync/trash-purger.js';
+import { listTrash } from '../../src/sync/trash/trash-catalog.js';
+import { TrashPurger } from '../../src/sync/trash/trash-purger.js';
 import { SteadyTime } from '../../src/core/steady-time.js';
-import { Trash, trashName } from '../../src/sync/trash.js';
+import { Trash, trashName } from '../../src/sync/trash/trash.js';
 import { FakeClock } from '../support/clock.js';
 
 const DAY = 86_400_000;

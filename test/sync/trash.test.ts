@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
-import { Trash, trashName } from '../../src/sync/trash.js';
+import { Trash, trashName } from '../../src/sync/trash/trash.js';
 
 const at = Date.UTC(2026, 10, 25, 9, 5, 7, 42);
 

@@ -3,7 +3,7 @@
  * at once, and a failed flush reported by settle() so the file is not renamed.
  */
 import { describe, expect, it } from 'vitest';
-import { EarlyWriteback } from '../../src/sync/writeback.js';
+import { EarlyWriteback } from '../../src/sync/pull/writeback.js';
 
 /** A file handle whose datasync calls stay pending until the test settles them. */
 function fakeHandle() {

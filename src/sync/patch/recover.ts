@@ -23,7 +23,7 @@ import { describeError } from '../../core/errors.js';
 import { resolveOnDisk } from '../../core/paths.js';
 import type { LocalEntry } from '../../index/entry.js';
 import { realAncestors } from '../../index/real-path.js';
-import type { Trash } from '../trash.js';
+import type { Trash } from '../trash/trash.js';
 import { JOURNAL_DIR } from './apply.js';
 import { decodeJournal, type Journal } from './journal.js';
 import { hashOf, putOldBytesBack, restoreMtime, withoutSequence } from './reverse.js';

@@ -12,8 +12,8 @@ import { promisify } from 'node:util';
 import { describeError, WizardError } from '../../core/errors.js';
 import { resolveOnDisk } from '../../core/paths.js';
 import { realAncestors } from '../../index/real-path.js';
-import { sharedTempDir } from '../temp-place.js';
-import { TRASH_DIR } from '../trash.js';
+import { sharedTempDir } from '../disk/temp-place.js';
+import { TRASH_DIR } from '../trash/trash.js';
 import { decodeJournal, type Journal } from './journal.js';
 import { hashOf, putOldBytesBack } from './reverse.js';
 

@@ -1,0 +1,197 @@
+/**
+ * Downloads a file as a delta against files we already have (zsync's
+ * direction; see docs/DELTA.md for why): plan which bytes we have (delta-plan.ts),
+ * then write the target in order into a temp file, copying what we have and
+ * fetching only the rest. The whole file's SHA-256 is checked before the
+ * caller may rename it into place.
+ */
+import { createHash } from 'node:crypto';
+import { read } from 'node:fs';
+import { promisify } from 'node:util';
+import type { FileHandle } from 'node:fs/promises';
+import { crashPoint } from '../../core/crash-point.js';
+import { WizardError } from '../../core/errors.js';
+import type { FillOp } from '../../delta/locate.js';
+import { SignatureBuilder, storesSums, type Signature } from '../../delta/signature.js';
+import type { FileEntry } from '../../index/entry.js';
+import type { JobRunner } from '../../workers/pool.js';
+import { planDelta, type DeltaPlan, type SumsSource } from './delta-plan.js';
+import type { EarlyWriteback } from './writeback.js';
+import type { BlockSource } from './fetch.js';
+
+/** What a delta download needs besides the file. */
+export interface DeltaDeps {
+  readonly readBlock: BlockSource;
+  readonly readSums: SumsSource;
+  readonly runner: JobRunner;
+  readonly signal?: AbortSignal;
+  /** Told when a delta could not be used and the file is downloaded whole instead. */
+  readonly onDeltaFallback?: (rel: string, err: unknown) => void;
+  /**
+   * Creates and opens a new temp file for writing (exclusive, mode 0600). The
+   * default is node's `open`; tests inject a handle whose writes fail (ENOSPC,
+   * EIO) to prove what a download leaves behind when the disk fails it. A
+   * small file with nothing to build on is written without it (see
+   * WRITE_NOW_MAX_BYTES in fetch.ts).
+   */
+  readonly openTemp?: (file: string) => Promise<FileHandle>;
+}
+
+/** Bytes asked for in one block request (as in fetch.ts). */
+const PIECE_BYTES = 256 * 1024;
+/** Block requests kept in flight. */
+const WINDOW = 8;
+/** Local bytes copied per read: few syscalls, and still small enough to interleave. */
+const COPY_BYTES = 2 * 1024 * 1024;
+/**
+ * Local reads started ahead of the piece being hashed. Reads and writes run on
+ * libuv's threads while this thread hashes, so a copy costs about the larger
+ * of the I/O and the SHA-256 instead of their sum. Each holds a buffer of
+ * COPY_BYTES until its write is done: BUFFERS of them, 12 MiB per download.
+ */
+const READ_AHEAD = 4;
+const BUFFERS = READ_AHEAD + 2;
+
+/** The fill plan cut into pieces of at most COPY_BYTES (local) and PIECE_BYTES (remote), small enough to interleave. */
+export function pieces(ops: readonly FillOp[]): FillOp[] {
+  const out: FillOp[] = [];
+  for (const op of ops) {
+    const step = op.kind === 'local' ? COPY_BYTES : PIECE_BYTES;
+    for (let done = 0; done < op.length; done += step) {
+      const length = Math.min(step, op.length - done);
+      if (op.kind === 'local') out.push({ kind: 'local', basis: op.basis, at: op.at + done, from: op.from + done, length });
+      else out.push({ kind: 'remote', at: op.at + done, length });
+    }
+  }
+  return out;
+}
+
+/** What a delta download did. */
+export interface DeltaResult {
+  /** Signature of the content written, for the index (undefined when it keeps none at this size: storesSums). */
+  readonly sums: Signature | undefined;
+  /** Bytes taken from our own files. */
+  readonly localBytes: number;
+  /** Bytes fetched from the peer. */
+  readonly remoteBytes: number;
+}
+
+/**
+ * Writes `entry`'s content into the open, empty temp file `out`, reusing
+ * blocks of `bases` (descriptors of our own files, open for reading and
+ * owned by the caller: a path looked up after the waits below could lead
+ * anywhere, see temp-place.ts), and keeps
+ * `progress.written` at the end of what is written so far; `writeback` is told
+ * of every write. Throws HASH_MISMATCH when the result is not the announced
+ * content: the caller then falls back to a whole download. No write to `out`
+ * is still running when it returns or throws. `planned`: a plan already made
+ * (against `bases[0]` alone), so the peer is not asked for the same sums twice.
+ */
+export async function fetchDelta(
+  out: FileHandle,
+  entry: FileEntry,
+  sources: readonly string[],
+  bases: readonly number[],
+  currentSums: Signature | undefined,
+  deps: DeltaDeps,
+  progress: { written: number },
+  writeback?: EarlyWriteback,
+  planned?: DeltaPlan,
+): Promise<DeltaResult> {
+  const { ops, reuse } =
+    planned ??
+    (await planDelta(
+      { peer: sources[0] as string, readSums: deps.readSums, runner: deps.runner, bases, signal: deps.signal, ...(currentSums === undefined ? {} : { currentSums }) },
+      entry,
+    ));
+  const steps = pieces(ops);
+  const free: Buffer[] = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafe(COPY_BYTES));
+  const writes = new Set<Promise<void>>();
+  try {
+    const hash = createHash('sha256');
+    // Blocks copied from where they were in our current file take both sums from our stored ones (prior).
+    const sums = storesSums(entry.size) ? new SignatureBuilder(entry.size, undefined, reuse, currentSums) : undefined;
+    const remote = steps.filter((s) => s.kind === 'remote');
+    const inflight = new Map<number, Promise<Buffer>>();
+    let next = 0;
+    let sourceIndex = 0;
+    const fill = () => {
+      while (inflight.size < WINDOW && next < remote.length) {
+        const s = remote[next++] as FillOp;
+        const p = deps.readBlock(sources[sourceIndex++ % sources.length] as string, { path: entry.path, hash: entry.hash, offset: s.at, length: s.length });
+        // Pieces behind a failed one are abandoned; keep their rejections from going unhandled.
+        p.catch(() => undefined);
+        inflight.set(s.at, p);
+      }
+    };
+    // Local reads started ahead, by step index, with the buffer each holds.
+    const reads = new Map<number, { buf: Buffer; data: Promise<Buffer> }>();
+    let readNext = 0;
+    const readAhead = () => {
+      while (readNext < steps.length && reads.size < READ_AHEAD && free.length > 0) {
+        const s = steps[readNext] as FillOp;
+        if (s.kind === 'local') {
+          const fd = bases[s.basis];
+          const buf = free.pop() as Buffer;
+          const data = (async () => {
+            if (fd === undefined) throw new WizardError('INTERNAL', `${entry.path}: the plan names basis ${s.basis} of ${bases.length}`);
+            const { bytesRead } = await readAt(fd, buf, 0, s.length, s.from);
+            if (bytesRead !== s.length) throw new WizardError('HASH_MISMATCH', `${entry.path}: a local basis shrank while it was reused`);
+            return buf.subarray(0, s.length);
+          })();
+          // A read behind a failed step is abandoned; keep its rejection from going unhandled.
+          data.catch(() => undefined);
+          reads.set(readNext, { buf, data });
+        }
+        readNext++;
+      }
+    };
+    let localBytes = 0;
+    let remoteBytes = 0;
+    for (const [k, s] of steps.entries()) {
+      deps.signal?.throwIfAborted();
+      // A local step's buffer may still be out in a write: wait for one to come back.
+      while (s.kind === 'local' && k >= readNext && free.length === 0) await Promise.race(writes);
+      readAhead();
+      let data: Buffer;
+      let held: Buffer | undefined;
+      if (s.kind === 'local') {
+        const read = reads.get(k) as { buf: Buffer; data: Promise<Buffer> };
+        reads.delete(k);
+        held = read.buf;
+        data = await read.data;
+        localBytes += s.length;
+      } else {
+        fill();
+        data = await (inflight.get(s.at) as Promise<Buffer>);
+        inflight.delete(s.at);
+        if (data.length !== s.length) throw new WizardError('HASH_MISMATCH', `${entry.path}: peer sent ${data.length} bytes at ${s.at}, expected ${s.length}`);
+        remoteBytes += s.length;
+        fill();
+      }
+      // Positional writes may land in any order; a local buffer goes back to `free` once written.
+      const w = out.write(data, 0, data.length, s.at).then(({ bytesWritten }) => {
+        if (bytesWritten !== data.length) throw new WizardError('INTERNAL', `${entry.path}: short write to the temp file`);
+        if (held !== undefined) free.push(held);
+        writeback?.wrote(data.length);
+        // Crash point: a temp file with holes (writes land in any order), the target untouched.
+        crashPoint('mid-block-write');
+      });
+      writes.add(w);
+      w.then(
+        () => writes.delete(w),
+        () => undefined,
+      );
+      hash.update(data);
+      sums?.push(data);
+      progress.written = s.at + s.length;
+    }
+    await Promise.all(writes);
+    if (hash.digest('hex') !== entry.hash) throw new WizardError('HASH_MISMATCH', `${entry.path}: content rebuilt from the delta does not match its hash`);
+    return { sums: sums?.finish(), localBytes, remoteBytes };
+  } finally {
+    await Promise.allSettled(writes);
+  }
+}
+
+const readAt = promisify(read);

@@ -1,0 +1,250 @@
+/**
+ * Deciding, for a delta download, which bytes of the target we already have
+ * and where, asking the peer for as few sums as possible:
+ *
+ * 1. When our current file has stored sums at the target's block size, ask
+ *    for one digest per GROUP_BLOCKS blocks and compare with ours at the same
+ *    offsets: equal groups are copied in place, without their blocks' sums.
+ * 2. Ask for the sums of the remaining blocks only, and find those blocks
+ *    anywhere in our bases (rolling, in a worker thread).
+ * 3. For a few blocks still missing that our current file has at the same
+ *    offset, ask for 1 KiB sums and fetch only the 1 KiB pieces that differ.
+ */
+import { read } from 'node:fs';
+import { promisify } from 'node:util';
+import { WizardError } from '../../core/errors.js';
+import { appendFill, type FillOp } from '../../delta/locate.js';
+import {
+  blockCount,
+  blockSizeFor,
+  checkSignature,
+  groupDigests,
+  MAX_BLOCKS,
+  MIN_BLOCK_BYTES,
+  SignatureError,
+  signatureOf,
+  STRONG_BYTES,
+  type Signature,
+} from '../../delta/signature.js';
+import type { FileEntry } from '../../index/entry.js';
+import { LIMITS } from '../../protocol/messages.js';
+import type { JobRunner } from '../../workers/pool.js';
+import type { WireSums } from '../serve/serve.js';
+
+/** Reads block sums of a file from one peer. */
+export type SumsSource = (peer: string, req: { path: string; hash: string; blockSize: number; first: number; count: number; group: number }) => Promise<WireSums>;
+
+/** Blocks per group digest: 8,192 blocks of a 512 MiB file become 128 digests (2 KiB). */
+const GROUP_BLOCKS = 64;
+/** Most missing blocks refined to 1 KiB pieces: each costs a round trip and a small local read. */
+const MAX_REFINED_BLOCKS = 64;
+/** Largest remote fetch in a plan (as fetch.ts asks). */
+const MAX_REMOTE = 256 * 1024;
+
+/** The fill plan, and which target blocks hold the same bytes as the same block of our current file (their sums need no hashing). */
+export interface DeltaPlan {
+  readonly ops: FillOp[];
+  readonly reuse?: { readonly from: Signature; readonly isSame: (block: number) => boolean };
+}
+
+/** What the plan needs besides the entry. */
+export interface PlanInput {
+  readonly peer: string;
+  readonly readSums: SumsSource;
+  readonly runner: JobRunner;
+  /** Our files to reuse, open for reading (the caller owns them); `bases[0]` is our current file when `currentSums` is given. */
+  readonly bases: readonly number[];
+  /** Stored sums of our current file, if it has them. */
+  readonly currentSums?: Signature;
+  readonly signal?: AbortSignal;
+}
+
+/** Sums of target blocks `first .. first+count-1` from the peer, page by page, each answer checked. */
+async function fetchSums(input: PlanInput, entry: FileEntry, blockSize: number, first: number, count: number, group: number): Promise<{ weak: Uint32Array; strong: Uint8Array }> {
+  const entries = Math.ceil(count / group);
+  const weak = new Uint32Array(group === 1 ? count : 0);
+  const strong = new Uint8Array(entries * STRONG_BYTES);
+  let done = 0;
+  while (done < count) {
+    input.signal?.throwIfAborted();
+    const ask = Math.min(LIMITS.maxSumsPerMessage, count - done);
+    const page = await input.readSums(input.peer, { path: entry.path, hash: entry.hash, blockSize, first: first + done, count: ask, group });
+    const got = page.strong.length / STRONG_BYTES;
+    const blocks = Math.min(got * group, count - done);
+    if (page.blockSize !== blockSize || page.first !== first + done || page.group !== group || page.fileSize !== entry.size || got < 1 || got > Math.ceil(ask / group)) {
+      throw new WizardError('PROTOCOL', `${entry.path}: peer answered sums for ${got} entries at block ${page.first} of ${page.blockSize} bytes, asked ${ask} at ${first + done} of ${blockSize}`);
+    }
+    // A page that stops inside a group would misalign every digest after it.
+    if (group > 1 && blocks < count - done && blocks % group !== 0) throw new WizardError('PROTOCOL', `${entry.path}: sums page ends inside a group`);
+    strong.set(page.strong, (done / group) * STRONG_BYTES);
+    if (group === 1) {
+      const view = Buffer.from(page.weak.buffer, page.weak.byteOffset, page.weak.byteLength);
+      for (let i = 0; i < got; i++) weak[done + i] = view.readUInt32BE(i * 4);
+    }
+    done += blocks;
+  }
+  return { weak, strong };
+}
+
+/** Runs of consecutive block indexes where `isWanted` holds. */
+function runs(count: number, isWanted: (i: number) => boolean): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < count; i++) {
+    if (!isWanted(i)) continue;
+    const last = out.at(-1);
+    if (last !== undefined && last[1] === i) last[1] = i + 1;
+    else out.push([i, i + 1]);
+  }
+  return out;
+}
+
+/** Where target blocks are in our bases: basis index and offset per block (-1 for nowhere), and the target's block size. */
+interface Located {
+  readonly blockSize: number;
+  readonly basis: Int8Array;
+  readonly offset: Float64Array;
+  /**
+   * The peer's sums of the blocks found by rolling (`isKnown[i]` 1): the
+   * locator hashed our bytes and their strong hashes matched, so the new
+   * file's signature takes those instead of hashing the blocks again (it
+   * computes the weak sums itself: those the locator did not check).
+   */
+  readonly peerSums: { readonly weak: Uint32Array; readonly strong: Uint8Array; readonly isKnown: Uint8Array };
+}
+
+/** Where each target block is in our bases: in place by group digests, else by rolling over our files in a worker. */
+async function locate(input: PlanInput, entry: FileEntry): Promise<Located> {
+  const blockSize = blockSizeFor(entry.size);
+  const count = blockCount(entry.size, blockSize);
+  // The size comes from the peer's index entry: bound it before sizing arrays by it.
+  if (count > MAX_BLOCKS) throw new SignatureError(`${entry.path}: ${count} blocks, more than ${MAX_BLOCKS}`);
+  const basis = new Int8Array(count).fill(-1);
+  const offset = new Float64Array(count).fill(-1);
+  const peerSums = { weak: new Uint32Array(count), strong: new Uint8Array(count * STRONG_BYTES), isKnown: new Uint8Array(count) };
+  const own = input.currentSums;
+  let ranges: Array<[number, number]> | undefined;
+  if (own !== undefined && own.blockSize === blockSize && own.weak.length > 0) {
+    const theirs = (await fetchSums(input, entry, blockSize, 0, count, GROUP_BLOCKS)).strong;
+    const ours = groupDigests(own.strong, GROUP_BLOCKS);
+    for (let g = 0; g * GROUP_BLOCKS < count; g++) {
+      const end = Math.min(count, (g + 1) * GROUP_BLOCKS);
+      // Our group must cover the same blocks: a shorter file's last group is not comparable.
+      if (end > own.weak.length || (end === own.weak.length) !== (end === count)) continue;
+      if (Buffer.compare(theirs.subarray(g * STRONG_BYTES, (g + 1) * STRONG_BYTES), ours.subarray(g * STRONG_BYTES, (g + 1) * STRONG_BYTES)) !== 0) continue;
+      for (let i = g * GROUP_BLOCKS; i < end; i++) [basis[i], offset[i]] = [0, i * blockSize];
+    }
+  }
+  const wanted = runs(count, (i) => basis[i] === -1);
+  if (wanted.length === 0) return { blockSize, basis, offset, peerSums };
+  if (own !== undefined && own.blockSize === blockSize && own.weak.length > 0) {
+    // Where groups were compared in place, changed blocks are searched for near where they were, one group either
+    // side: rolling over a whole unchanged 512 MiB file to find one edited block would cost seconds.
+    const margin = GROUP_BLOCKS * blockSize;
+    ranges = [];
+    for (const [a, b] of wanted) {
+      const start = Math.max(0, a * blockSize - margin);
+      const end = b * blockSize + margin;
+      const last = ranges.at(-1);
+      if (last !== undefined && last[1] >= start) last[1] = Math.max(last[1], end);
+      else ranges.push([start, end]);
+    }
+  }
+  // One signature made of the wanted runs back to back: only the file's last block can be short, and it can only come last.
+  const index: number[] = [];
+  const weakParts: Uint32Array[] = [];
+  const strongParts: Uint8Array[] = [];
+  let size = 0;
+  for (const [a, b] of wanted) {
+    const sums = await fetchSums(input, entry, blockSize, a, b - a, 1);
+    weakParts.push(sums.weak);
+    strongParts.push(sums.strong);
+    for (let i = a; i < b; i++) index.push(i);
+    size += Math.min(b * blockSize, entry.size) - a * blockSize;
+  }
+  const target: Signature = { blockSize, fileSize: size, weak: concatWeak(weakParts), strong: Buffer.concat(strongParts) };
+  checkSignature(target);
+  const found = await input.runner.run('locate', { bases: [...input.bases], target, ...(ranges === undefined ? {} : { ranges }) });
+  for (const [v, i] of index.entries()) {
+    if ((found.basis[v] as number) < 0) continue;
+    [basis[i], offset[i]] = [found.basis[v] as number, found.offset[v] as number];
+    peerSums.weak[i] = target.weak[v] as number;
+    peerSums.strong.set(target.strong.subarray(v * STRONG_BYTES, (v + 1) * STRONG_BYTES), i * STRONG_BYTES);
+    peerSums.isKnown[i] = 1;
+  }
+  return { blockSize, basis, offset, peerSums };
+}
+
+function concatWeak(parts: Uint32Array[]): Uint32Array {
+  const out = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * The fill plan for `entry`: local copies from `input.bases` and remote
+ * fetches, in target order. Throws PROTOCOL when the peer's sums break a rule.
+ */
+export async function planDelta(input: PlanInput, entry: FileEntry): Promise<DeltaPlan> {
+  const { blockSize, basis, offset, peerSums } = await locate(input, entry);
+  const count = basis.length;
+  const missing = runs(count, (i) => basis[i] === -1).reduce((n, [a, b]) => n + b - a, 0);
+  const refined = new Map<number, Array<boolean>>();
+  const own = input.currentSums;
+  if (own !== undefined && missing > 0 && missing <= MAX_REFINED_BLOCKS) {
+    const fd = input.bases[0] as number;
+    for (let i = 0; i < count; i++) {
+      if (basis[i] !== -1) continue;
+      const at = i * blockSize;
+      const length = Math.min(blockSize, entry.size - at);
+      if (at + length > own.fileSize || length < 2 * MIN_BLOCK_BYTES) continue;
+      const buf = Buffer.allocUnsafe(length);
+      const { bytesRead } = await readAt(fd, buf, 0, length, at);
+      if (bytesRead !== length) continue;
+      const ours = signatureOf(buf, MIN_BLOCK_BYTES);
+      const theirs = await fetchSums(input, entry, MIN_BLOCK_BYTES, at / MIN_BLOCK_BYTES, ours.weak.length, 1);
+      // Block sizes are multiples of 1 KiB, so the peer's 1 KiB blocks line up with ours.
+      refined.set(i, Array.from(ours.weak, (w, j) => w === theirs.weak[j] && Buffer.compare(ours.strong.subarray(j * STRONG_BYTES, (j + 1) * STRONG_BYTES), theirs.strong.subarray(j * STRONG_BYTES, (j + 1) * STRONG_BYTES)) === 0));
+    }
+  }
+  const ops: FillOp[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = i * blockSize;
+    const length = Math.min(blockSize, entry.size - at);
+    const same = refined.get(i);
+    if (basis[i] !== -1) appendFill(ops, { kind: 'local', at, from: offset[i] as number, length, basis: basis[i] as number }, MAX_REMOTE);
+    else if (same === undefined) appendFill(ops, { kind: 'remote', at, length }, MAX_REMOTE);
+    else {
+      for (const [j, isSame] of same.entries()) {
+        const subAt = at + j * MIN_BLOCK_BYTES;
+        const subLength = Math.min(MIN_BLOCK_BYTES, at + length - subAt);
+        appendFill(ops, isSame ? { kind: 'local', at: subAt, from: subAt, length: subLength, basis: 0 } : { kind: 'remote', at: subAt, length: subLength }, MAX_REMOTE);
+      }
+    }
+  }
+  // Sums the new file's signature can take instead of hashing: the peer's for blocks found by rolling,
+  // ours for blocks that stayed in place in our current file.
+  const from: Signature = { blockSize, fileSize: entry.size, weak: peerSums.weak, strong: peerSums.strong };
+  const isKnown = peerSums.isKnown;
+  const current = input.currentSums;
+  if (current !== undefined && current.blockSize === blockSize) {
+    const lastOfCurrent = current.weak.length - 1;
+    for (let i = 0; i < count && i <= lastOfCurrent; i++) {
+      const isSame =
+        basis[i] === 0 &&
+        offset[i] === i * blockSize &&
+        // Block i has the same length in both files: full in both, or the last of both with equal sizes.
+        (i < lastOfCurrent ? (i + 1) * blockSize <= entry.size : entry.size === current.fileSize);
+      if (!isSame || isKnown[i] === 1) continue;
+      from.weak[i] = current.weak[i] as number;
+      from.strong.set(current.strong.subarray(i * STRONG_BYTES, (i + 1) * STRONG_BYTES), i * STRONG_BYTES);
+      isKnown[i] = 1;
+    }
+  }
+  return { ops, reuse: { from, isSame: (i) => isKnown[i] === 1 } };
+}
+
+const readAt = promisify(read);

@@ -1,0 +1,254 @@
+/**
+ * The second half of a local scan: hashes the changes a walk found and
+ * records them in the index, soon after each is hashed and in batches, small
+ * files first, big files beside the scans. Its own module because this is
+ * where a scan spends its time, and where it must not record what moved
+ * since it looked (a pull that landed, a new write): every commit checks the
+ * index and the disk again under the folder's commit lock.
+ */
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { describeError, hasCode } from '../../core/errors.js';
+import type { Mutex } from '../../core/mutex.js';
+import type { LocalEntry } from '../../index/entry.js';
+import { isIndexWriteFailure } from '../../index/store.js';
+import { observe } from '../../index/scanner.js';
+import type { Signature } from '../../delta/signature.js';
+import { hashFile } from '../../workers/hash-file.js';
+import { merge, type VersionVector } from '../../versions/vector.js';
+import type { RetryBook } from '../pull/retry.js';
+import { entryFor, sameObservation, tooFreshToHash, type Candidate } from './local-changes.js';
+import type { FolderControl } from '../folder-control.js';
+import type { FolderDeps } from '../folder.js';
+
+/** Bytes a candidate's hashing reads: files by size, everything else nothing (recorded first). Stable sort keeps path order within a size. */
+function sizeOf(c: Candidate): number {
+  return c.obs?.type === 'file' ? c.obs.size + 1 : 0;
+}
+
+/** A scanned change ready to record: its entry, and the block sums of a big file. */
+export type Recorded = { entry: Omit<LocalEntry, 'sequence'>; sums?: Signature };
+
+/** Most changes recorded per index transaction during a scan. */
+const COMMIT_BATCH = 500;
+/** Longest a hashed change waits for others to share its transaction. */
+const COMMIT_DELAY_MS = 20;
+/**
+ * Files this big are hashed beside the scans, not inside one: hashing a
+ * gigabyte takes seconds, and scans run one at a time, so the small files
+ * saved meanwhile would wait for it (see `recordChanges`).
+ */
+const HASH_APART_BYTES = 16 * 1024 * 1024;
+/** Paths a scan looks at on disk at once: the roots it walks, the files a commit batch checks again. */
+export const SCAN_LOOKS_AT_ONCE = 16;
+/** Longest wait before looking again at a file still too fresh to hash. */
+const FRESH_RETRY_MAX_MS = 2_000;
+
+/** What recording changes needs. */
+export interface ChangeRecorderDeps
+  extends Pick<FolderDeps, 'id' | 'root' | 'store' | 'localId' | 'clock' | 'log' | 'limits' | 'runner'>,
+    Pick<FolderControl, 'commitEntries' | 'announce' | 'requestPull' | 'queueScan' | 'after' | 'indexWriteFailed' | 'lifecycle'> {
+  /** The folder's commit lock, shared with the pulls that land files. */
+  readonly lock: Mutex;
+  /** Paths that could not be read for hashing, shared with the walk (which retries dirs it could not look at). */
+  readonly readFailures: RetryBook;
+  /** Where an index path is on disk (see DiskNames). */
+  readonly onDisk: (rel: string) => string;
+}
+
+/** Hashes and records a folder's scanned changes. */
+export class ChangeRecorder {
+  /** Big files being hashed beside the scans, by path (see HASH_APART_BYTES). */
+  private readonly hashingApart = new Map<string, Promise<void>>();
+  /** Paths found too fresh to hash in a row (see `record`), for the backoff of their next look. */
+  private readonly freshRetries = new Map<string, number>();
+
+  constructor(private readonly deps: ChangeRecorderDeps) {}
+
+  /** Whether a big file is being hashed beside the scans. */
+  get isHashingApart(): boolean {
+    return this.hashingApart.size > 0;
+  }
+
+  /** Big files being hashed apart now. */
+  get hashingApartCount(): number {
+    return this.hashingApart.size;
+  }
+
+  /** Settles once the big files being hashed now are recorded or failed. */
+  hashedApart(): Promise<unknown> {
+    return Promise.allSettled([...this.hashingApart.values()]);
+  }
+
+  /**
+   * Hashes and records `candidates`, but for deletions, which it adds to
+   * `deletions`. Returns the paths committed. Each file is committed soon
+   * after it is hashed, in batches, and small files are hashed first: a big
+   * file still hashing holds back neither the small files found with it nor
+   * the peers waiting for them.
+   */
+  async recordChanges(found: readonly Candidate[], deletions: Array<[Candidate, Recorded]>): Promise<string[]> {
+    // A big file is hashed apart, so this scan (and the next, which waits for it) need not: but not
+    // when the scan records deletions, which must follow every new file (a move is both; see `ScanPass.run`).
+    const apart = found.some((c) => c.obs === undefined) ? [] : found.filter((c) => c.obs?.type === 'file' && c.obs.size >= HASH_APART_BYTES);
+    for (const c of apart) this.hashApart(c);
+    const candidates = found
+      .filter((c) => !apart.includes(c) && !(c.obs?.type === 'file' && this.hashingApart.has(c.path)))
+      .sort((x, y) => sizeOf(x) - sizeOf(y));
+    const limit = pLimit(this.deps.limits().hashers);
+    const committed: string[] = [];
+    const ready: Array<[Candidate, Recorded]> = [];
+    let cancelTimer: (() => void) | undefined;
+    let flushing: Promise<void> = Promise.resolve();
+    const flush = (): Promise<void> => {
+      cancelTimer?.();
+      cancelTimer = undefined;
+      const batch = ready.splice(0);
+      if (batch.length === 0) return flushing;
+      flushing = flushing.then(async () => {
+        const paths = await this.commitScanned(batch);
+        committed.push(...paths);
+        if (paths.length > 0) this.deps.announce();
+      });
+      return flushing;
+    };
+    // A failed commit surfaces from the last flush below; these only start batches early.
+    const flushSoon = (): void => void flush().catch(() => undefined);
+    await Promise.all(
+      candidates.map((c) =>
+        limit(async () => {
+          const got = await this.record(c);
+          if (got === undefined) return;
+          if (got.entry.deleted) return void deletions.push([c, got]);
+          ready.push([c, got]);
+          if (ready.length >= COMMIT_BATCH) flushSoon();
+          else cancelTimer ??= this.deps.clock.setTimer(COMMIT_DELAY_MS, flushSoon);
+        }),
+      ),
+    );
+    await flush();
+    return committed;
+  }
+
+  /** Records scanned changes in one transaction, each only if neither the index nor the disk moved since it was looked at. */
+  commitScanned(batch: ReadonlyArray<[Candidate, Recorded]>): Promise<string[]> {
+    const { root, store, id } = this.deps;
+    if (batch.length === 0) return Promise.resolve([]);
+    return this.deps.lock.run(async () => {
+      const changes: Array<Omit<LocalEntry, 'sequence'>> = [];
+      const sums: Array<[string, string, Signature]> = [];
+      // Commit only if nothing moved since we looked: neither the index (a pull landed) nor the disk (a new write).
+      const unmoved = batch.filter(([c]) => store.getLocal(id, c.path)?.sequence === c.prev?.sequence);
+      // Looked at side by side: with the lock held, a batch of hundreds must not cost hundreds of hops in a row.
+      const lookLimit = pLimit(SCAN_LOOKS_AT_ONCE);
+      const disks = await Promise.all(unmoved.map(([c]) => lookLimit(() => observe(root, c.path, c.obs?.diskPath ?? this.deps.onDisk(c.path)))));
+      for (const [i, [c, got]] of unmoved.entries()) {
+        const disk = disks[i];
+        if (!sameObservation(disk, c.obs)) {
+          this.queueScanLater(c.path);
+          continue;
+        }
+        changes.push(got.entry);
+        if (got.sums !== undefined) sums.push([got.entry.path, got.entry.hash, got.sums]);
+      }
+      store.atomically(() => {
+        this.deps.commitEntries(changes);
+        for (const [p, hash, sig] of sums) store.sums.put(id, p, hash, sig);
+      });
+      return changes.map((e) => e.path);
+    });
+  }
+
+  /**
+   * Hashes and records one big changed file beside the scans. One already
+   * being hashed is left to that: its commit checks the disk is still what
+   * it hashed, and looks again otherwise.
+   */
+  private hashApart(c: Candidate): void {
+    if (this.hashingApart.has(c.path)) return;
+    const run = (async () => {
+      const got = await this.record(c);
+      if (got === undefined || this.deps.lifecycle() === 'stopped') return;
+      const committed = await this.commitScanned([[c, got]]);
+      if (committed.length === 0) return;
+      this.deps.announce();
+      this.deps.requestPull(committed);
+    })()
+      .catch((err: unknown) => {
+        if (isIndexWriteFailure(err)) this.deps.indexWriteFailed(err);
+        else this.deps.log.error({ err, path: c.path }, 'hashing failed');
+      })
+      .finally(() => this.hashingApart.delete(c.path));
+    this.hashingApart.set(c.path, run);
+  }
+
+  /**
+   * The entry to record for a changed path, with the block sums of a big
+   * file (hashed in a worker thread), or undefined when there is nothing to record after all.
+   */
+  private async record(c: Candidate): Promise<Recorded | undefined> {
+    if (c.obs?.type !== 'file') {
+      this.deps.readFailures.succeed(c.path);
+      this.freshRetries.delete(c.path);
+      const entry = entryFor(c, '', this.deps.localId, this.deps.clock.now());
+      if (entry === undefined) return undefined;
+      const theirs = c.prev === undefined && c.obs?.type === 'dir' ? this.peersDirVersion(c.path, c.obs.mode) : undefined;
+      return { entry: theirs === undefined ? entry : { ...entry, version: theirs } };
+    }
+    // Judged now, just before the read, not when the walk saw the file: a write after this point
+    // in the tick of the observed mtime is impossible, however long ago the walk began.
+    const wait = tooFreshToHash(this.deps.clock.now(), c.obs.mtimeMs);
+    if (wait > 0) {
+      // Only to hash it then: a deletion is for the watcher's settled hand-over to report. A file
+      // written without pause (a log) is fresh every time: back off, up to the watcher's 2 s.
+      const tries = this.freshRetries.get(c.path) ?? 0;
+      this.freshRetries.set(c.path, tries + 1);
+      this.deps.after(Math.min(FRESH_RETRY_MAX_MS, wait * 2 ** tries), () => this.deps.queueScan([c.path], false));
+      return undefined;
+    }
+    this.freshRetries.delete(c.path);
+    try {
+      const { hash, sums } = await hashFile(this.deps.runner, path.join(this.deps.root, ...(c.obs.diskPath ?? c.path).split('/')), c.obs, this.priorSums(c));
+      this.deps.readFailures.succeed(c.path);
+      const entry = entryFor(c, hash, this.deps.localId, this.deps.clock.now());
+      if (entry === undefined) return undefined;
+      return sums === undefined ? { entry } : { entry, sums };
+    } catch (err) {
+      // CHANGED: a file being written right now; look again once it settles.
+      if (hasCode(err, 'CHANGED')) {
+        this.deps.log.debug({ path: c.path }, 'changed during hashing; hashing again once it settles');
+        this.queueScanLater(c.path);
+        return undefined;
+      }
+      // Unreadable (permissions, I/O error): back off per path, so one bad file neither spins nor stalls the rest.
+      const delay = this.deps.readFailures.fail(c.path, err, this.deps.clock.now());
+      this.deps.log.warn({ path: c.path, err: describeError(err), retryInMs: delay }, 'cannot read file; will retry');
+      this.deps.after(delay, () => this.deps.queueScan([c.path]));
+      return undefined;
+    }
+  }
+
+  /**
+   * The version to give a dir that is new to our index when peers have the
+   * same dir (same mode): theirs, merged, not a new one of ours. Such a dir is
+   * no change of ours: most often a parent our own download made before the
+   * dir's entry arrived. A version of our own would be concurrent with
+   * theirs, and a deletion on our side that came before the merge of the two
+   * would then lose to their copy and bring the dir back.
+   */
+  private peersDirVersion(rel: string, mode: number): VersionVector | undefined {
+    const same = this.deps.store.remotesFor(this.deps.id, rel).filter((r) => r.entry.type === 'dir' && !r.entry.deleted && r.entry.mode === mode);
+    return same.length === 0 ? undefined : same.map((r) => r.entry.version).reduce(merge);
+  }
+
+  /** Stored sums of the version a changed file replaces (they spare the weak sums of its unchanged blocks). */
+  private priorSums(c: Candidate): Signature | undefined {
+    const prev = c.prev;
+    if (prev === undefined || prev.deleted || prev.type !== 'file' || prev.hash === '') return undefined;
+    return this.deps.store.sums.get(this.deps.id, c.path, prev.hash);
+  }
+
+  private queueScanLater(rel: string): void {
+    this.deps.after(Math.max(this.deps.limits().debounceMs, 100), () => this.deps.queueScan([rel]));
+  }
+}
