@@ -97,7 +97,7 @@ async function main() {
     fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(snapshot, 'node_modules'));
     log(`compiling src/ into ${snapshot}`);
     const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-    await runOk(process.execPath, [tsc, '-p', path.join(repoRoot, 'tsconfig.build.json'), '--outDir', path.join(snapshot, 'dist')], { cwd: repoRoot, timeoutMs: 300_000 }).catch((err) => {
+    await runOk(process.execPath, [tsc, '-p', path.join(repoRoot, 'tsconfig.build.json'), '--outDir', path.join(snapshot, 'dist'), '--tsBuildInfoFile', path.join(snapshot, 'dist', '.tsbuildinfo')], { cwd: repoRoot, timeoutMs: 300_000 }).catch((err) => {
       fs.rmSync(snapshot, { recursive: true, force: true });
       fail(`src/ does not compile, nothing measured: ${err.message.replace(/^.*?failed \(exit \d+\): /, '')}`);
     });

@@ -26,6 +26,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, st
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { LONG_RUN } from '../support/long.js';
 import { indexPath } from '../../src/cli/home.js';
 import { rebuildFromDeltas } from '../../src/sync/patch/restore.js';
 import { listTrash } from '../../src/sync/trash/trash-catalog.js';
@@ -341,7 +342,7 @@ it('K2: kill -9 of the sender mid-transfer, its file changed while down: the rec
   expect(refetched, `${refetched} bytes crossed for a ${newest.length}-byte file with ${reusable} bytes reusable`).toBeLessThan(newest.length - reusable + newest.length * 0.05);
 });
 
-it('K3: a 250-file tree at a capped upload, one side killed and restarted after every 10%: converges, no byte lost', async () => {
+it.runIf(LONG_RUN)('K3: a 250-file tree at a capped upload, one side killed and restarted after every 10%: converges, no byte lost', async () => {
   const cap = 768 * KiB;
   await setUploadCap(a, cap);
   const random = seededRandom(3);

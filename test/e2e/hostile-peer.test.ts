@@ -24,6 +24,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { LONG_RUN } from '../support/long.js';
 import { createCa, issueNodeCert, nodeIdOf } from '../../src/certs/ca.js';
 import { readCa } from '../../src/certs/store.js';
 import { addPeer } from '../../src/config/edit.js';
@@ -548,7 +549,7 @@ it('T5: a connection from alpha to itself is dropped; a second connection from t
   await assertUnharmed();
 });
 
-it('T8: 300 TCP connections that never start TLS do not keep an honest peer out, and are dropped by the handshake timeout', async () => {
+it.runIf(LONG_RUN)('T8: 300 TCP connections that never start TLS do not keep an honest peer out, and are dropped by the handshake timeout', async () => {
   // From another address than the honest peer's: alpha limits handshakes per source address (issue 15, item 11).
   const stuck = await Promise.all(
     Array.from({ length: 300 }, () => new Promise<net.Socket>((resolve, reject) => {

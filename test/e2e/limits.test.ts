@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LONG_RUN } from '../support/long.js';
 import type { StatusSnapshot } from '../../src/status/snapshot.js';
 import { cleanup, startPairedNodes, waitSameTree, type TestNode } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
@@ -102,7 +103,7 @@ describe('limits and scheduling', () => {
     await arrival('big.bin', big, t0, 60_000);
   });
 
-  it('holds the upload to `bandwidth.up` within 10% over several seconds', async () => {
+  it.runIf(LONG_RUN)('holds the upload to `bandwidth.up` within 10% over several seconds', async () => {
     const cap = 2 * 1024 * 1024;
     await configure(a, { up: cap, compression: 'none' });
     const data = randomBytes(20 * 1024 * 1024);

@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LONG_RUN } from '../support/long.js';
 import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, waitSameTree, type TestNode } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
 
@@ -26,7 +27,7 @@ let b: TestNode;
 
 const limitLines = () => (a.daemon?.log ?? '').split('\n').filter((l) => l.includes('inotify watch limit'));
 
-describe.skipIf(!canLimit)('W2: the inotify watch limit, for real', () => {
+describe.skipIf(!canLimit || !LONG_RUN)('W2: the inotify watch limit, for real', () => {
   beforeAll(async () => {
     base = tempDir('watch-limit');
     a = await initNode(base, 'alpha');
