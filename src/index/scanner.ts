@@ -113,7 +113,7 @@ function lstatNow(root: string, rel: string): Stats | undefined {
   if (rel !== '' && !ancestorsAreReal(root, rel)) return undefined;
   // One path just named by a watcher event, a commit's second look or a pull: its inode is in the
   // kernel's cache, and a synchronous lstat costs the event loop a fifth of one through libuv's
-  // pool (see realAncestors). A walk's lstats stay asynchronous: a cold tree needs the disk.
+  // pool (see realAncestors). A walk stats synchronously only while the cache is warm (StatMode).
   try {
     return lstatSync(rel === '' ? root : path.join(root, ...rel.split('/')), { throwIfNoEntry: false });
   } catch (err) {
@@ -134,6 +134,39 @@ function ancestorsAreReal(root: string, rel: string): boolean {
 
 /** Stats in flight at once during a walk. */
 const STAT_BATCH = 64;
+/**
+ * A walk's lstats of a batch run synchronously while the inodes are in the
+ * kernel's cache: there a synchronous lstat costs the main thread about 4 us
+ * against 14 (callback) and 20 (fs/promises) for one through libuv's pool,
+ * and a rescan of 100,000 unchanged files is little else
+ * (bench/probes/rescan-prof.sh). A batch that held the event loop longer
+ * than this went to the disk (64 lstats from the cache take well under a
+ * millisecond; a busy machine's preemption adds a few): the next
+ * COLD_BATCHES batches go through the pool, so a cold tree on a slow disk
+ * never holds the event loop for its reads, then the cache is tried again.
+ */
+const WARM_BATCH_US = 20_000;
+const COLD_BATCHES = 16;
+
+/** Whether a walk stats synchronously now (see WARM_STAT_US); one per walk. */
+export class StatMode {
+  private coldLeft = 0;
+
+  /** Whether the next batch is stated synchronously. */
+  get warm(): boolean {
+    return this.coldLeft === 0;
+  }
+
+  /** A synchronous batch took `us` microseconds. */
+  tookSync(us: number): void {
+    if (us > WARM_BATCH_US) this.coldLeft = COLD_BATCHES;
+  }
+
+  /** A batch went through the pool. */
+  tookAsync(): void {
+    if (this.coldLeft > 0) this.coldLeft--;
+  }
+}
 
 /** `observe` for a path whose parent the caller knows to be a real directory (the walk just read it as one). */
 async function observeBelowRealDir(root: string, rel: string, disk: string): Promise<Observation | undefined> {
@@ -147,6 +180,40 @@ async function observeBelowRealDir(root: string, rel: string, disk: string): Pro
     throw err;
   }
   return toObservation(root, rel, disk, st);
+}
+
+/** observeBelowRealDir with a synchronous lstat; a link's target is still read asynchronously. */
+function observeBelowRealDirNow(root: string, rel: string, disk: string): Observation | undefined | Promise<Observation | undefined> {
+  let st: Stats | undefined;
+  try {
+    st = lstatSync(disk === '' ? root : path.join(root, ...disk.split('/')), { throwIfNoEntry: false });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+  if (st === undefined) return undefined;
+  return st.isFile() ? fileObservation(rel, disk, st) : toObservation(root, rel, disk, st);
+}
+
+/** Observations of `batch` (children of a dir just read as a real one), each or the error it met; `mode` picks sync or pool lstats. */
+async function observeBatch(root: string, batch: Array<{ key: string; disk: string }>, mode: StatMode): Promise<Array<Observation | undefined | { failed: unknown }>> {
+  const failed = (err: unknown) => ({ failed: err });
+  if (!mode.warm) {
+    const observed = await Promise.all(batch.map(({ key, disk }) => observeBelowRealDir(root, key, disk).catch(failed)));
+    mode.tookAsync();
+    return observed;
+  }
+  const startedAt = performance.now();
+  const observed = batch.map(({ key, disk }) => {
+    try {
+      return observeBelowRealDirNow(root, key, disk);
+    } catch (err) {
+      return failed(err);
+    }
+  });
+  mode.tookSync((performance.now() - startedAt) * 1000);
+  // Links: their targets are read through the pool.
+  return Promise.all(observed.map((o) => (o instanceof Promise ? o.catch(failed) : Promise.resolve(o))));
 }
 
 async function toObservation(root: string, rel: string, disk: string, st: Stats): Promise<Observation | undefined> {
@@ -190,6 +257,7 @@ export async function walk(root: string, rel: string, opts: WalkOptions): Promis
   if (top.type !== 'dir') return result;
 
   const stack = [{ key: rel, disk: located.disk }];
+  const statMode = new StatMode();
   while (stack.length > 0) {
     opts.signal?.throwIfAborted();
     const { key: dir, disk: dirDisk } = stack.pop() as { key: string; disk: string };
@@ -232,11 +300,11 @@ export async function walk(root: string, rel: string, opts: WalkOptions): Promis
         result.unreadable.push(key);
       }
     }
-    // Stat in parallel batches: one lstat after another leaves the disk idle between calls, and
-    // this dir was just read as a real dir, so its children need no check of their ancestors.
+    // Stat in batches, synchronously while the cache is warm and in parallel through the pool when
+    // not (StatMode). This dir was just read as a real dir, so its children need no check of their ancestors.
     for (let i = 0; i < children.length; i += STAT_BATCH) {
       const batch = children.slice(i, i + STAT_BATCH);
-      const observed = await Promise.all(batch.map(({ key, disk }) => observeBelowRealDir(root, key, disk).catch((err: unknown) => ({ failed: err }))));
+      const observed = await observeBatch(root, batch, statMode);
       for (const [j, obs] of observed.entries()) {
         const { key, disk } = batch[j] as { key: string; disk: string };
         if (obs !== undefined && 'failed' in obs) {

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compileIgnore } from '../../src/ignore/matcher.js';
-import { classify, walk, type WalkOptions } from '../../src/index/scanner.js';
+import { classify, StatMode, walk, type WalkOptions } from '../../src/index/scanner.js';
 import { itAsNonRoot } from '../support/as-nobody.js';
 
 let root: string;
@@ -129,5 +129,31 @@ describe('classify: the name on disk', () => {
     expect(classify(obs, { ...entry, diskName: 'cafe\u0301' })).toBe('changed');
     expect(classify({ ...obs, diskPath: 'cafe\u0301' }, { ...entry, diskName: 'cafe\u0301' })).toBe('same');
     expect(classify(obs, entry)).toBe('same');
+  });
+});
+
+describe('StatMode: how a walk stats a batch', () => {
+  it('stats synchronously while batches come from the cache, sends the 16 batches after one that held the loop 20 ms through the pool, then tries the cache again', () => {
+    const mode = new StatMode();
+    expect(mode.warm).toBe(true);
+    mode.tookSync(900); // 64 lstats from the cache: under a millisecond
+    expect(mode.warm).toBe(true);
+    mode.tookSync(25_000); // went to the disk
+    const modes: boolean[] = [];
+    for (let i = 0; i < 17; i++) {
+      modes.push(mode.warm);
+      if (!mode.warm) mode.tookAsync();
+    }
+    expect(modes).toEqual([...Array<boolean>(16).fill(false), true]);
+  });
+
+  it('a walk sees every entry of dirs larger than one batch of stats, with its size', async () => {
+    for (let d = 0; d < 3; d++) {
+      mkdirSync(path.join(root, `d${d}`));
+      for (let i = 0; i < 150; i++) writeFileSync(path.join(root, `d${d}`, `f${i}`), `${d}/${i}`);
+    }
+    const result = await walk(root, '', options());
+    expect([...result.seen.keys()].filter((k) => k.startsWith('d')).length).toBe(3 + 450);
+    expect(result.seen.get('d1/f149')).toMatchObject({ type: 'file', size: '1/149'.length });
   });
 });
