@@ -61,6 +61,18 @@ export class ChangeCoalescer {
     this.schedule();
   }
 
+  /**
+   * Paths that had an event and are known complete now (moved into place,
+   * see moves.ts): handed over at once instead of after the quiet window.
+   * They stay in the folder's settled hand-over, which looks at them again.
+   */
+  handOverNow(paths: readonly string[]): void {
+    const now = paths.filter((p) => this.unsent.delete(p));
+    if (now.length === 0) return;
+    this.schedule();
+    this.deps.onChanges(now, false);
+  }
+
   /** Drops everything pending. */
   clear(): void {
     this.cancelTimer?.();

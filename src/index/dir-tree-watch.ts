@@ -15,6 +15,7 @@ import { lstatSync, watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { processInotifyQueue, type InotifyQueue } from './inotify-queue.js';
+import { MoveSpotter } from './moves.js';
 
 /** Opens the watch of one directory: fs.watch, or a test's stand-in that fails for chosen dirs. */
 export type WatchDir = (absDir: string, listener: (event: string, filename: string | Buffer | null) => void) => FSWatcher;
@@ -38,6 +39,8 @@ export interface TreeWatch {
 export interface TreeWatchHandlers {
   /** Relative paths that changed ('' is the root). */
   readonly onPaths: (rels: string[]) => void;
+  /** Files among those reported that were moved into place, complete (see moves.ts); after their onPaths, in the same turn. */
+  readonly onMovedIn?: (rels: string[]) => void;
   /** A watch failed while running, or the kernel's event queue overflowed: what they would have reported is lost. */
   readonly onError: (err: Error) => void;
   /** A dir could not be watched (for example ENOSPC: the inotify watch limit); its subtree is unwatched now. */
@@ -62,6 +65,20 @@ export async function watchTree(root: string, handlers: TreeWatchHandlers): Prom
   });
 
   const abs = (rel: string) => (rel === '' ? root : path.join(root, ...rel.split('/')));
+
+  // What this turn's events moved into place, told once every event the turn read was handled.
+  const moves = new MoveSpotter();
+  const spotMove = (note: (m: MoveSpotter) => void) => {
+    if (handlers.onMovedIn === undefined) return;
+    const first = moves.isEmpty;
+    note(moves);
+    if (!first) return;
+    // Runs after the poll phase that delivered this event and every other one read with it.
+    setImmediate(() => {
+      const moved = moves.take();
+      if (!closed && moved.length > 0) handlers.onMovedIn?.(moved);
+    });
+  };
   const isBelow = (dir: string, rel: string) => dir === rel || rel === '' || dir.startsWith(`${rel}/`);
 
   const unwatchBelow = (rel: string) => {
@@ -96,9 +113,12 @@ export async function watchTree(root: string, handlers: TreeWatchHandlers): Prom
     // synchronous: the name was just created or removed, so its dentry is cached (see realAncestors).
     let isDir: boolean;
     try {
-      isDir = lstatSync(abs(rel)).isDirectory();
+      const st = lstatSync(abs(rel));
+      isDir = st.isDirectory();
+      if (st.isFile()) spotMove((m) => m.fileAppeared(rel));
     } catch {
       unwatchBelow(rel);
+      spotMove((m) => m.vanished(rel));
       return;
     }
     if (isDir && !watches.has(rel)) {

@@ -145,6 +145,10 @@ export class FolderWatcher {
     if (process.platform === 'linux') {
       const tree = await watchTree(root, {
         onPaths: (rels) => this.add(rels),
+        // The end of an atomic save: complete, so no quiet window (see moves.ts).
+        onMovedIn: (rels) => {
+          if (this.running) this.coalescer.handOverNow(rels);
+        },
         onError: (err) => this.reportError(err),
         onUnwatched: () => this.afterWatchChange(),
         // Wizard's own dir, and its temp files: every download makes several events on one, and none is news.

@@ -174,3 +174,17 @@ it("hands over a download's result but never its temp file, whose events every p
   await settle('the rename handed over', () => count('ok/a.txt') > 0);
   expect(changed.filter((p) => p.includes('.~wizard-'))).toEqual([]);
 });
+
+it('LAT: a file moved into place (an atomic save) is handed over at once, with no quiet window; a file written by name waits for it', async () => {
+  await watcher.start();
+  // Written by name first, in the same turn of the event loop (in another dir: a name appearing
+  // beside one vanishing in its own dir and turn is taken for a rename's second half, see moves.ts).
+  writeFileSync(path.join(root, 'big', 'created.txt'), 'being written');
+  const tmp = path.join(root, 'ok', '.doc.txt.swp');
+  writeFileSync(tmp, 'the whole document');
+  renameSync(tmp, path.join(root, 'ok', 'doc.txt'));
+  // The fake clock stands still: only a hand-over without the 50 ms window can arrive.
+  await waitFor('the saved file, handed over with no time passed', () => changed.includes('ok/doc.txt'));
+  expect(changed).not.toContain('big/created.txt');
+  await settle('the created file, after its quiet window', () => changed.includes('big/created.txt'));
+});
