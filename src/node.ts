@@ -1,52 +1,45 @@
 /**
  * The composition root: one running Wizard node built from a config. It owns
- * the listener, the folders, the peer links and the dialers, and wires them
- * together; the logic lives in the parts.
+ * the listener, the folders (node/folder-set.ts), the peer links
+ * (node/peer-links.ts) and the dialers, and wires them together; the logic
+ * lives in the parts.
  */
-import { nodeNameOf } from './config/node-names.js';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { NodeCredentials } from './certs/store.js';
-import { editConfig, ignorePath } from './config/file.js';
-import { foldersSharedWith, isSharedWith, shareKey } from './config/shares.js';
+import { editConfig } from './config/file.js';
 import type { Config, PeerConfig } from './config/schema.js';
 import type { Clock } from './core/clock.js';
 import { type ConfigError, describeError, WizardError } from './core/errors.js';
-import type { IndexStore } from './index/store.js';
-import type { Hello } from './protocol/messages.js';
-import { PROTOCOL_VERSION } from './protocol/messages.js';
-import { helloFolder, PeerLink } from './sync/peers/exchange.js';
-import { Folder } from './sync/folder.js';
-import { TrashPurger } from './sync/trash/trash-purger.js';
 import { SteadyTime } from './core/steady-time.js';
-import type { Supervisor } from './supervisor/supervisor.js';
+import type { IndexStore } from './index/store.js';
+import { FolderSet } from './node/folder-set.js';
+import { DEFAULT_PORT, PeerLinks } from './node/peer-links.js';
+import { folderOffers } from './status/offers.js';
+import { processStatus } from './status/process-status.js';
 import { type ConfigProblem, peerTrouble, settingsOf, type StatusSnapshot } from './status/snapshot.js';
 import { explainPath, type Why } from './status/why.js';
-import { folderOffers } from './status/offers.js';
-import { isLocalChange } from './sync/mode-actions.js';
-import { readUmask } from './sync/disk/permissions.js';
 import { gatherWhy } from './status/why-input.js';
-import { formatHostPort, parseHostPort } from './transport/address.js';
-import { dial, listen, type Listener } from './transport/tls.js';
-import { Dialers } from './transport/dialers.js';
-import { PeerSession, short, type SessionOptions } from './transport/session.js';
-import { isViolation, ViolationBackoff } from './transport/violation-backoff.js';
+import type { Supervisor } from './supervisor/supervisor.js';
+import { readUmask } from './sync/disk/permissions.js';
 import { CounterRefusals } from './sync/peers/counter-refusals.js';
-import { TokenBucket } from './transport/token-bucket.js';
 import { TransferSlots } from './sync/pull/transfer-slots.js';
 import { ServeBudget } from './sync/serve/serve-budget.js';
-import { shortId } from './versions/vector.js';
-import { PeerWaits } from './trust/peer-waits.js';
-import { PairingDesk } from './trust/pairing-desk.js';
-import { WorkerPool } from './workers/pool.js';
-import { processStatus } from './status/process-status.js';
-import { TrustService } from './trust/trust-service.js';
+import { TrashPurger } from './sync/trash/trash-purger.js';
+import { formatHostPort, parseHostPort } from './transport/address.js';
+import { Dialers } from './transport/dialers.js';
+import type { PeerSession, SessionOptions } from './transport/session.js';
+import { listen, type Listener } from './transport/tls.js';
+import { TokenBucket } from './transport/token-bucket.js';
+import { ViolationBackoff } from './transport/violation-backoff.js';
 import type { InviteRequest } from './trust/enrol-server.js';
+import { PairingDesk } from './trust/pairing-desk.js';
+import { PeerWaits } from './trust/peer-waits.js';
+import { TrustService } from './trust/trust-service.js';
+import { WorkerPool } from './workers/pool.js';
 
 /** Default port of the Wizard protocol. */
-export const DEFAULT_PORT = 7842;
+export { DEFAULT_PORT };
 
 /** What a node is built from. */
 export interface NodeDeps {
@@ -81,18 +74,14 @@ const MAX_ERRORS = 20;
 export class WizardNode {
   private config: Config;
   private listener: Listener | undefined;
-  private readonly folders = new Map<string, Folder>();
-  private readonly links = new Map<string, PeerLink>();
+  private readonly folders: FolderSet;
+  private readonly links: PeerLinks;
   private readonly dialers: Dialers;
   /** Peers that broke the protocol, neither dialed nor accepted for a while. */
   private readonly violations: ViolationBackoff;
   /** Index entries refused for implausible version counters, per peer and folder. */
   private readonly refusals: CounterRefusals;
-  /** Bytes of sessions that have ended, per peer, so totals survive reconnects. */
-  private readonly pastBytes = new Map<string, { sent: number; received: number }>();
   private readonly recentErrors: string[] = [];
-  /** The master ignore list; undefined while its file exists but has never been readable (folders wait for it). */
-  private masterIgnore: string | undefined;
   private configProblem: ConfigProblem | undefined;
   private stopped = false;
   private readonly purger: TrashPurger;
@@ -100,16 +89,10 @@ export class WizardNode {
   private readonly steady: SteadyTime;
   /** Elapsed real time, which a wall-clock step does not move. */
   private readonly monotonicMs: () => number;
-  private readonly umask: number;
   /** Hashing and delta work, off the event loop; as many threads as the `hashers` limit. */
   private readonly pool: WorkerPool;
   /** At most `limits.transfers` downloads at once, across every folder and peer. */
   private readonly slots = new TransferSlots(() => this.config.limits.transfers);
-  /** The bandwidth limits, shared by every peer and read from the config on each use. */
-  private readonly upload = new TokenBucket(() => this.config.limits.bandwidthUp, () => this.deps.clock.now());
-  private readonly download = new TokenBucket(() => this.config.limits.bandwidthDown, () => this.deps.clock.now());
-  /** Disk reads and hashing done for peers' requests, shared fairly between the links asking. */
-  private readonly serving: ServeBudget;
   /** Enrolment by invite, introductions, and the CA-signed revocation list. */
   private readonly trust: TrustService;
   /** Unknown nodes' Hellos waiting a moment for a `wizard pair` here to name them (peer-waits.ts). */
@@ -120,7 +103,6 @@ export class WizardNode {
   constructor(private readonly deps: NodeDeps) {
     this.config = deps.config;
     this.monotonicMs = deps.monotonicMs ?? (() => performance.now());
-    this.umask = deps.umask ?? readUmask();
     this.steady = new SteadyTime(deps.clock, this.monotonicMs);
     this.pool = new WorkerPool(() => this.config.limits.hashers, { clock: deps.clock });
     this.purger = new TrashPurger({
@@ -132,13 +114,12 @@ export class WizardNode {
       maxBytes: () => this.config.trash.maxBytes,
       log: deps.log.child({ part: 'trash' }),
     });
-    this.serving = new ServeBudget({ clock: deps.clock });
     this.peerWaits = new PeerWaits(deps.clock);
     this.pairing = new PairingDesk({
       ...deps,
       nodeId: deps.credentials.nodeId,
       config: () => this.config,
-      listenPort: () => this.listener?.port ?? 0,
+      listenPort: () => this.listenPort(),
       applyConfig: (next) => this.applyConfig(next),
       noteError: (message, err) => this.noteError(message, err),
     });
@@ -150,20 +131,58 @@ export class WizardNode {
       caPem: deps.credentials.caPem,
       nodeId: deps.credentials.nodeId,
       config: () => this.config,
-      listenPort: () => this.listener?.port ?? 0,
+      listenPort: () => this.listenPort(),
       clock: deps.clock,
       log: deps.log,
       editConfig: (edit) => this.applyConfig(editConfig(deps.home, edit, { homeDir: deps.homeDir })),
       session: (id) => this.liveSession(id),
-      sessions: () => [...this.links.values()].map((l) => l.session).filter((s) => !s.isClosed),
+      sessions: () => this.links.allLive().map((l) => l.session),
+    });
+    this.links = new PeerLinks({
+      id: this.id,
+      config: () => this.config,
+      credentials: deps.credentials,
+      store: deps.store,
+      clock: deps.clock,
+      log: deps.log,
+      ...(deps.session === undefined ? {} : { session: deps.session }),
+      // The bandwidth limits, shared by every peer and read from the config on each use.
+      upload: new TokenBucket(() => this.config.limits.bandwidthUp, () => deps.clock.now()),
+      download: new TokenBucket(() => this.config.limits.bandwidthDown, () => deps.clock.now()),
+      folder: (id) => this.folders.get(id),
+      serving: new ServeBudget({ clock: deps.clock }),
+      refusals: this.refusals,
+      violations: this.violations,
+      trust: this.trust,
+      pairing: this.pairing,
+      peerWaits: this.peerWaits,
+      listenPort: () => this.listenPort(),
+      isRevoked: (id) => this.isRevoked(id),
+      linkDown: (id) => this.dialers.linkDown(id),
+    });
+    this.folders = new FolderSet({
+      home: deps.home,
+      nodeId: this.id,
+      config: () => this.config,
+      store: deps.store,
+      supervisor: deps.supervisor,
+      clock: deps.clock,
+      monotonicMs: this.monotonicMs,
+      steady: this.steady,
+      umask: deps.umask ?? readUmask(),
+      log: deps.log,
+      runner: this.pool,
+      slots: this.slots,
+      peers: (folderId) => this.links.folderPeers(folderId),
+      noteError: (message, err) => this.noteError(message, err),
     });
     this.dialers = new Dialers({
       supervisor: deps.supervisor,
       clock: deps.clock,
       log: deps.log,
       random: deps.random ?? Math.random,
-      connect: (peer, signal) => this.connect(this.peerConfig(peer.id) ?? peer, signal),
-      isConnected: (id) => this.links.get(id)?.session.isClosed === false,
+      connect: (peer, signal) => this.links.connect(this.peerConfig(peer.id) ?? peer, signal),
+      isConnected: (id) => this.links.isConnected(id),
       holdOffMs: (id) => this.violations.waitMs(id),
     });
   }
@@ -175,9 +194,9 @@ export class WizardNode {
 
   /** Binds the listener, starts every folder and dials every peer. */
   async start(): Promise<void> {
-    this.masterIgnore = this.readMasterIgnore();
+    this.folders.loadIgnore();
     await this.bind();
-    this.syncFolders();
+    this.folders.sync();
     this.syncDialers();
     void this.deps.supervisor.add({ name: 'trash-purger', start: (crash) => this.purger.start(crash), stop: () => this.purger.stop() });
   }
@@ -186,14 +205,10 @@ export class WizardNode {
   async stop(): Promise<void> {
     this.stopped = true;
     this.peerWaits.stop();
-    const sup = this.deps.supervisor;
-    await sup.remove('trash-purger');
+    await this.deps.supervisor.remove('trash-purger');
     await this.dialers.stop();
-    for (const link of this.links.values()) link.session.close('shutting down');
-    // A folder waiting to restart is not in the map; its service still has to go.
-    const folderIds = new Set([...this.folders.keys(), ...this.config.folders.map((f) => f.id)]);
-    await Promise.all([...folderIds].map((id) => sup.remove(folderService(id))));
-    this.folders.clear();
+    this.links.closeAll();
+    await this.folders.stopAll();
     await this.listener?.close();
     await this.pool.close();
   }
@@ -205,17 +220,12 @@ export class WizardNode {
     this.config = next;
     if (this.deps.setLogLevel !== undefined) this.deps.setLogLevel(next.log.level);
     else this.deps.log.level = next.log.level;
-    const ignoreBefore = this.masterIgnore;
-    this.masterIgnore = this.readMasterIgnore();
-    this.syncFolders();
+    this.folders.sync();
+    // Only new ignore rules change what a scan finds; a full rescan of a big folder for a log-level edit would be waste.
+    this.folders.reloadIgnore();
     // A raised transfer limit starts waiting downloads now, not when the next one ends.
     this.slots.pump();
-    // Links whose peer is gone or revoked close now; a link whose shares changed starts over, so its Hellos
-    // carry them and a folder no longer shared loses its index exchange and transfers with that peer at once.
-    for (const link of [...this.links.values()]) {
-      if (this.peerConfig(link.peerId) === undefined || next.revoked.includes(link.peerId)) link.session.close('peer removed from config');
-      else if (shareKey(previous, link.peerId) !== shareKey(next, link.peerId)) link.session.close('shared folders changed');
-    }
+    this.links.applyConfig(previous, next);
     this.peerWaits.configChanged();
     // A peer that is gone must not keep winning decisions with versions no connected node can serve.
     for (const old of previous.peers) {
@@ -224,22 +234,12 @@ export class WizardNode {
     }
     this.syncDialers();
     if (previous.listen !== next.listen) void this.rebind();
-    // Only new ignore rules change what a scan finds; a full rescan of a big folder for a log-level edit would be waste.
-    if (this.masterIgnore !== ignoreBefore) for (const folder of this.folders.values()) folder.queueScan(['']);
   }
 
-  /**
-   * Re-reads the master ignore list; when it changed, every folder rescans: a
-   * newly ignored path stops syncing (and is not deleted on peers), a newly
-   * un-ignored subtree is scanned and pulled.
-   */
+  /** Re-reads the master ignore list; when it changed, every folder rescans (see FolderSet.reloadIgnore). */
   reloadIgnore(): void {
     if (this.stopped) return;
-    const next = this.readMasterIgnore();
-    if (next === this.masterIgnore) return;
-    this.masterIgnore = next;
-    this.deps.log.info('ignore list changed; rescanning folders');
-    for (const folder of this.folders.values()) folder.queueScan(['']);
+    if (this.folders.reloadIgnore()) this.deps.log.info('ignore list changed; rescanning folders');
   }
 
   /** Records that the config file on disk is invalid (shown in status until a good one loads); undefined clears it. */
@@ -255,41 +255,38 @@ export class WizardNode {
   async why(folderId: string, rel: string): Promise<Why> {
     const folder = this.folders.get(folderId);
     if (folder === undefined) throw new WizardError('USAGE', `folder '${folderId}' is not running on this daemon`);
-    const peers = this.config.peers.map((p) => ({ id: p.id, name: p.name, connected: this.links.get(p.id)?.session.isClosed === false }));
+    const peers = this.config.peers.map((p) => ({ id: p.id, name: p.name, connected: this.links.isConnected(p.id) }));
     return explainPath(await gatherWhy({ folder, store: this.deps.store, peers, nowMs: this.deps.clock.now() }, rel));
   }
 
   /** The status snapshot. */
   status(): StatusSnapshot {
     const peers = this.config.peers.map((p) => {
-      const link = this.links.get(p.id);
-      const past = this.pastBytes.get(p.id) ?? { sent: 0, received: 0 };
-      const live = link !== undefined && !link.session.isClosed ? link.session : undefined;
+      const live = this.liveSession(p.id);
+      const bytes = this.links.bytes(p.id);
       return {
         id: p.id,
         name: p.name,
         address: p.address,
         connected: live !== undefined,
-        bytesSent: past.sent + (link?.session.bytesSent ?? 0),
-        bytesReceived: past.received + (link?.session.bytesReceived ?? 0),
+        bytesSent: bytes.sent,
+        bytesReceived: bytes.received,
         ...(live === undefined ? {} : live.stats()),
         ...peerTrouble(this.refusals.of(p.id), this.violations.status(p.id)),
       };
     });
-    const folders = [...this.folders.values()].map((f) => f.status());
-    const live = [...this.links.values()].filter((l) => !l.session.isClosed);
-    const offers = folderOffers(this.config, live.map((l) => ({ peer: l.peerId, folders: l.session.peerHello?.folders.map((f) => f.id) ?? [] })));
-    const errors = [...this.recentErrors, ...[...this.folders.values()].flatMap((f) => f.errors())];
+    const folders = this.folders.all();
+    const offers = folderOffers(this.config, this.links.allLive().map((l) => ({ peer: l.peerId, folders: l.session.peerHello?.folders.map((f) => f.id) ?? [] })));
     return {
       id: this.id,
       name: this.config.name,
       listen: this.listener === undefined ? '' : formatHostPort(this.listener.host, this.listener.port),
       peers,
-      folders,
+      folders: folders.map((f) => f.status()),
       offers,
       pairingRequests: this.pairing.requests.list(),
-      errors,
-      transfers: [...this.folders.values()].flatMap((f) => f.transfers.list().map((t) => ({ folder: f.id, ...t }))),
+      errors: [...this.recentErrors, ...folders.flatMap((f) => f.errors())],
+      transfers: folders.flatMap((f) => f.transfers.list().map((t) => ({ folder: f.id, ...t }))),
       transferSlots: { running: this.slots.active, files: this.slots.activeFiles, waiting: this.slots.queued, peak: this.slots.mostActive },
       settings: settingsOf(this.config),
       services: this.deps.supervisor.status(),
@@ -332,100 +329,7 @@ export class WizardNode {
     return folder.confirmDeletions();
   }
 
-  // ---- folders -------------------------------------------------------------------------------
-
-  private syncFolders(): void {
-    const wanted = new Map(this.config.folders.map((f) => [f.id, f]));
-    for (const [id, folder] of this.folders) {
-      const cfg = wanted.get(id);
-      if (cfg === undefined || cfg.path !== folder.root) {
-        this.folders.delete(id);
-        void this.deps.supervisor.remove(folderService(id));
-      }
-    }
-    for (const cfg of this.config.folders) {
-      if (this.folders.has(cfg.id)) continue;
-      // A restart after a crash builds the folder afresh: a stopped Folder cannot start again.
-      let folder = this.newFolder(cfg);
-      this.folders.set(cfg.id, folder);
-      void this.deps.supervisor.add({
-        name: folderService(cfg.id),
-        start: async (crash) => {
-          // The crashed folder is still in the map (see stop below), so it must be told apart by its state.
-          if (this.folders.get(cfg.id) !== folder || folder.state === 'stopped') {
-            folder = this.newFolder(cfg);
-            this.folders.set(cfg.id, folder);
-          }
-          try {
-            await folder.start(crash);
-          } catch (err) {
-            this.noteError(`folder ${cfg.id} failed to start: ${describeError(err)}; retrying`, err);
-            throw err;
-          }
-        },
-        // The stopped folder stays in the map until its restart replaces it (a config change removes it
-        // there first): peers' index updates still reach the store meanwhile, and status still lists it.
-        stop: () => folder.stop(),
-      });
-    }
-  }
-
-  private newFolder(cfg: Config['folders'][number]): Folder {
-    return new Folder({
-      id: cfg.id,
-      root: cfg.path,
-      store: this.deps.store,
-      localId: shortId(this.id),
-      nodeName: (id) => nodeNameOf(this.config, this.id, id),
-      umask: this.umask,
-      clock: this.deps.clock,
-      monotonicMs: this.monotonicMs,
-      trashClock: { now: () => this.steady.notBefore() },
-      log: this.deps.log.child({ folder: cfg.id }),
-      masterIgnore: () => this.masterIgnore,
-      limits: () => this.config.limits,
-      rescanIntervalMs: () => this.config.rescanIntervalS * 1000,
-      deletionBudget: () => this.config.deletionBudget,
-      tombstoneDays: () => this.config.tombstoneDays,
-      runner: this.pool,
-      slots: this.slots,
-      mode: () => this.config.folders.find((f) => f.id === cfg.id)?.mode ?? 'send-receive',
-      peers: {
-        connected: () => [...this.links.values()].filter((l) => l.shares(cfg.id) && !l.session.isClosed).map((l) => l.peerId),
-        readBlock: (peer, req) => {
-          const link = this.links.get(peer);
-          if (link === undefined) return Promise.reject(new WizardError('UNREACHABLE', `peer ${short(peer)} is not connected`));
-          return link.session.request({ folder: cfg.id, ...req });
-        },
-        readSums: (peer, req) => {
-          const link = this.links.get(peer);
-          if (link === undefined) return Promise.reject(new WizardError('UNREACHABLE', `peer ${short(peer)} is not connected`));
-          return link.session.requestSums({ folder: cfg.id, ...req });
-        },
-        announce: () => {
-          for (const link of this.links.values()) link.announce(cfg.id);
-        },
-      },
-    });
-  }
-
-  /**
-   * The master ignore list's text: '' when there is no file. A file that
-   * cannot be read keeps the last good list in force; reading it as empty
-   * would un-ignore everything and send ignored secrets to the peers.
-   */
-  private readMasterIgnore(): string | undefined {
-    try {
-      return readFileSync(ignorePath(this.deps.home), 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
-      const keeps = this.masterIgnore === undefined ? 'no folder is scanned until it can be read' : 'the last good ignore list stays in force';
-      this.noteError(`cannot read ${ignorePath(this.deps.home)}: ${describeError(err)}; ${keeps}`, err);
-      return this.masterIgnore;
-    }
-  }
-
-  // ---- listener and links --------------------------------------------------------------------
+  // ---- listener ------------------------------------------------------------------------------
 
   private async bind(): Promise<void> {
     const { host, port } = parseHostPort(this.config.listen, DEFAULT_PORT, { allowZero: true });
@@ -435,7 +339,7 @@ export class WizardNode {
       credentials: this.deps.credentials,
       onConnection: (socket, peerId) => {
         socket.on('error', () => undefined);
-        this.accept(socket, peerId).catch((err: unknown) => this.deps.log.warn({ err: describeError(err) }, 'inbound connection failed'));
+        this.links.accept(socket, peerId).catch((err: unknown) => this.deps.log.warn({ err: describeError(err) }, 'inbound connection failed'));
       },
       onError: (err) => this.deps.log.info({ err: describeError(err) }, 'rejected an inbound connection'),
       onEnrol: (socket) => this.trust.serveEnrolment(socket),
@@ -449,114 +353,8 @@ export class WizardNode {
     await this.bind().catch((err: unknown) => this.noteError(`cannot listen on ${this.config.listen}: ${describeError(err)}`, err));
   }
 
-  private async accept(socket: TLSSocket, peerId: string): Promise<void> {
-    const log = this.deps.log.child({ peer: short(peerId) });
-    if (peerId === this.id) {
-      log.warn('refused a connection from this node itself');
-      socket.destroy();
-      return;
-    }
-    if (this.isRevoked(peerId)) {
-      log.warn('refused a revoked node');
-      socket.destroy();
-      return;
-    }
-    const session = this.newSession(socket, peerId, 'in', log);
-    // The dialer speaks first; our answer depends on what it asks (pair or sync), so it waits for that.
-    const theirs = await session.receiveHello();
-    if (theirs.intent === 'pair') {
-      await this.pairing.answer(session, theirs, socket.remoteAddress ?? '', log);
-      return;
-    }
-    // An unknown node learns nothing about our folders. One that paired a moment ago may be ahead of the config.
-    if (!(await this.peerWaits.wait(() => this.peerConfig(peerId) !== undefined))) {
-      session.close(`not paired: run 'wizard pair' on one of the two machines first`);
-      return;
-    }
-    const ours = this.hello(peerId);
-    await session.handshake(ours);
-    this.register(session, ours, theirs);
-  }
-
-  /** A session with `peerId` over `socket`; one the peer ends by breaking the protocol puts it under a penalty. */
-  private newSession(socket: TLSSocket, peerId: string, direction: 'in' | 'out', log: Logger): PeerSession {
-    const options: SessionOptions = { compression: () => this.config.compression, upload: this.upload, download: this.download, ...this.deps.session };
-    const session = new PeerSession({ socket, clock: this.deps.clock, log }, peerId, direction, options);
-    void session.closed.then((reason) => {
-      if (isViolation(reason)) this.violations.record(peerId, reason);
-    });
-    return session;
-  }
-
-  private async connect(peer: PeerConfig, signal: AbortSignal): Promise<void> {
-    const { host, port } = parseHostPort(peer.address, DEFAULT_PORT);
-    const log = this.deps.log.child({ peer: short(peer.id) });
-    const { socket } = await dial({ host, port, credentials: this.deps.credentials, expectedId: peer.id, signal });
-    if (this.isRevoked(peer.id)) {
-      socket.destroy();
-      throw new WizardError('PEER_AUTH', `peer ${short(peer.id)} is revoked`);
-    }
-    const session = this.newSession(socket, peer.id, 'out', log);
-    const ours = this.hello(peer.id);
-    const theirs = await session.handshake(ours);
-    this.register(session, ours, theirs);
-  }
-
-  /**
-   * Makes a handshaken session the link to its peer. Both ends may have dialed
-   * at once; both then keep the connection whose dialer has the lower node ID,
-   * so they agree without talking about it.
-   */
-  private register(session: PeerSession, ours: Hello, theirs: Hello): void {
-    if (this.stopped) {
-      session.close('shutting down');
-      return;
-    }
-    const existing = this.links.get(session.peerId);
-    if (existing !== undefined && !existing.session.isClosed) {
-      const dialer = (s: PeerSession) => (s.direction === 'out' ? this.id : s.peerId);
-      // Same dialer: the peer reconnected (after sleep, a network change) while we still hold its dead link; the new one wins.
-      if (dialer(session) > dialer(existing.session)) {
-        session.close('duplicate connection');
-        return;
-      }
-      this.links.delete(session.peerId);
-      existing.session.close('duplicate connection');
-    }
-    const link = new PeerLink({
-      session,
-      store: this.deps.store,
-      folder: (id) => this.folders.get(id),
-      isShared: (folder) => isSharedWith(this.config, folder, session.peerId),
-      log: this.deps.log.child({ peer: short(session.peerId) }),
-      clock: this.deps.clock,
-      serving: this.serving.open(),
-      onRefused: (folder, refused) => this.refusals.note(session.peerId, short(session.peerId), folder, refused),
-      onClose: (l, reason) => this.onLinkClosed(l, reason),
-      onTrust: (msg) => this.trust.onMessage(session, msg),
-      // A receive-only folder's local changes (versions no peer holds) stay here.
-      withholds: (folder, entry) => this.folders.get(folder)?.mode === 'receive-only' && isLocalChange(entry, this.deps.store.remotesFor(folder, entry.path)),
-    });
-    this.links.set(session.peerId, link);
-    this.deps.log.info({ peer: short(session.peerId), name: theirs.name, direction: session.direction }, 'connected');
-    try {
-      link.start(ours, theirs);
-      this.trust.linkUp(session);
-    } catch (err) {
-      this.deps.log.warn({ peer: short(session.peerId), err: describeError(err) }, 'index exchange failed; closing');
-      session.close(`index exchange failed: ${describeError(err)}`);
-    }
-  }
-
-  private onLinkClosed(link: PeerLink, reason: string): void {
-    const past = this.pastBytes.get(link.peerId) ?? { sent: 0, received: 0 };
-    past.sent += link.session.bytesSent;
-    past.received += link.session.bytesReceived;
-    this.pastBytes.set(link.peerId, past);
-    if (this.links.get(link.peerId) !== link) return;
-    this.links.delete(link.peerId);
-    this.deps.log.info({ peer: short(link.peerId), reason }, 'disconnected');
-    this.dialers.linkDown(link.peerId);
+  private listenPort(): number {
+    return this.listener?.port ?? 0;
   }
 
   private syncDialers(): void {
@@ -569,21 +367,7 @@ export class WizardNode {
   }
 
   private liveSession(id: string): PeerSession | undefined {
-    const session = this.links.get(id)?.session;
-    return session === undefined || session.isClosed ? undefined : session;
-  }
-
-  private hello(peer: string): Hello {
-    return {
-      type: 'hello',
-      protocol: PROTOCOL_VERSION,
-      id: this.id,
-      name: this.config.name,
-      listenPort: this.listener?.port ?? 0,
-      intent: 'sync',
-      // Only the folders shared with this peer: naming the others would tell it what it is not given.
-      folders: foldersSharedWith(this.config, peer).filter((f) => this.folders.has(f.id)).map((f) => helloFolder(this.deps.store, f.id, peer)),
-    };
+    return this.links.live(id)?.session;
   }
 
   private peerConfig(id: string): PeerConfig | undefined {
@@ -595,9 +379,4 @@ export class WizardNode {
     this.recentErrors.push(`${new Date(this.deps.clock.now()).toISOString()} ${message}`);
     if (this.recentErrors.length > MAX_ERRORS) this.recentErrors.shift();
   }
-}
-
-/** The supervisor's name for a folder's service. */
-function folderService(id: string): string {
-  return `folder:${id}`;
 }
