@@ -1,22 +1,27 @@
 /**
  * The persistent index: our own entries per folder, the last index each peer
- * sent us, and how far each peer's index has been read. One SQLite file per
- * home, written only in transactions, so a kill -9 leaves either the state
- * before a batch or the state after it.
+ * sent us, and how far each peer's index has been read (remote-entries.ts).
+ * One SQLite file per home, written only in transactions, so a kill -9 leaves
+ * either the state before a batch or the state after it.
  */
-import { CONFLICT_MARKER } from '../sync/conflicts/conflict.js';
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync } from 'node:fs';
-
 import Database from 'better-sqlite3';
-
 import { crashPoint } from '../core/crash-point.js';
-import { WizardError, codeInChain, describeError } from '../core/errors.js';
-import { canonical, parseCanonical } from '../versions/vector.js';
+import { WizardError, describeError } from '../core/errors.js';
+import { parseCanonical } from '../versions/vector.js';
 import { EMPTY_DIGEST_HEX, entryDigest, xorInto } from './digest.js';
-import type { EntryType, FileEntry, LocalEntry } from './entry.js';
+import type { FileEntry, LocalEntry } from './entry.js';
+import { RemoteEntries, type PeerState } from './remote-entries.js';
 import { migrate } from './schema.js';
+import { ENTRY_COLUMNS, ENTRY_VALUES, type EntryParams, type FolderKey, type FolderRow, type LocalRow, type PathKey, type Statement, toLocal, toParams } from './store-rows.js';
 import { BlockSumStore } from './sums.js';
+import { count, LOCAL_STATS_SQL, type LocalStats, type MutableStats } from './local-stats.js';
+import { isDamaged } from './index-failures.js';
+
+export type { PeerState } from './remote-entries.js';
+export type { LocalStats } from './local-stats.js';
+export { isIndexWriteFailure } from './index-failures.js';
 
 /** A folder's own index, as announced in `Hello`. */
 export interface FolderState {
@@ -28,125 +33,10 @@ export interface FolderState {
   readonly digest: string;
 }
 
-/** How far we have read a peer's index of one folder. */
-export interface PeerState {
-  /** The peer's index ID; '' when we know nothing of it. */
-  readonly indexId: string;
-  /** The highest sequence of the peer's we have stored. */
-  readonly sequence: number;
-}
 
-/** Counts over a folder's local entries. */
-export interface LocalStats {
-  /** Live regular files and symlinks. */
-  readonly files: number;
-  /** Live directories. */
-  readonly dirs: number;
-  /** Bytes of the live entries. */
-  readonly bytes: number;
-  /** Entries that record a deletion. */
-  readonly tombstones: number;
-  /** Live conflict copies (files whose name holds the conflict marker, see conflict.ts). */
-  readonly conflicts: number;
-}
 
 /** A local change to record; the store assigns its sequence. */
 export type LocalChange = Omit<LocalEntry, 'sequence'>;
-
-interface EntryRow {
-  path: string;
-  type: string;
-  size: number;
-  mtime_ms: number;
-  mode: number;
-  hash: string;
-  target: string;
-  version: string;
-  deleted: number;
-  sequence: number;
-}
-
-interface LocalRow extends EntryRow {
-  inode: number;
-  disk_name: string;
-}
-
-interface FolderRow {
-  index_id: string;
-  max_sequence: number;
-  digest: string;
-}
-
-/** Bind parameters of an entry: versions as canonical strings so SQL can compare them, booleans as 0/1. */
-interface EntryParams {
-  path: string;
-  type: string;
-  size: number;
-  mtimeMs: number;
-  mode: number;
-  hash: string;
-  target: string;
-  version: string;
-  deleted: number;
-  sequence: number;
-}
-
-function toEntry(row: EntryRow): FileEntry {
-  return {
-    path: row.path,
-    type: row.type as EntryType,
-    size: row.size,
-    mtimeMs: row.mtime_ms,
-    mode: row.mode,
-    hash: row.hash,
-    target: row.target,
-    version: parseCanonical(row.version),
-    deleted: row.deleted !== 0,
-    sequence: row.sequence,
-  };
-}
-
-function toLocal(row: LocalRow): LocalEntry {
-  const entry = { ...toEntry(row), inode: row.inode };
-  return row.disk_name === '' ? entry : { ...entry, diskName: row.disk_name };
-}
-
-function toParams(e: FileEntry): EntryParams {
-  return {
-    path: e.path,
-    type: e.type,
-    size: e.size,
-    mtimeMs: e.mtimeMs,
-    mode: e.mode,
-    hash: e.hash,
-    target: e.target,
-    version: canonical(e.version),
-    deleted: e.deleted ? 1 : 0,
-    sequence: e.sequence,
-  };
-}
-
-const ENTRY_COLUMNS = 'path, type, size, mtime_ms, mode, hash, target, version, deleted, sequence';
-const REMOTE_ENTRY_COLUMNS = ENTRY_COLUMNS.split(', ')
-  .map((column) => `r.${column}`)
-  .join(', ');
-const ENTRY_VALUES = '@path, @type, @size, @mtimeMs, @mode, @hash, @target, @version, @deleted, @sequence';
-
-/** Paths that differ between our index and a peer's; see `countOutOfSync`. */
-const OUT_OF_SYNC_SQL = `
-  SELECT l.path FROM local l
-    LEFT JOIN remote r ON r.folder = l.folder AND r.peer = @peer AND r.path = l.path
-    WHERE l.folder = @folder
-      AND ((r.path IS NULL AND l.deleted = 0) OR (r.path IS NOT NULL AND r.version <> l.version))
-  UNION ALL
-  SELECT r.path FROM remote r
-    LEFT JOIN local l ON l.folder = r.folder AND l.path = r.path
-    WHERE r.folder = @folder AND r.peer = @peer AND l.path IS NULL AND r.deleted = 0`;
-
-type FolderKey = { folder: string };
-type PathKey = { folder: string; path: string };
-type PeerKey = { folder: string; peer: string };
-type Statement<P extends object, R = unknown> = Database.Statement<P, R>;
 
 /**
  * The index database (`index.db`). All methods are synchronous and each
@@ -161,7 +51,6 @@ export class IndexStore {
   readonly #updateFolder: Statement<FolderKey & { maxSequence: number; digest: string }>;
   readonly #localWithHash: Statement<FolderKey & { hash: string }, LocalRow>;
   readonly #getLocal: Statement<PathKey, LocalRow>;
-  readonly #localVersion: Statement<PathKey, string>;
   readonly #allLocal: Statement<FolderKey, LocalRow>;
   readonly #localUnder: Statement<FolderKey & { dir: string; lo: string; hi: string }, LocalRow>;
   readonly #localSince: Statement<FolderKey & { after: number; limit: number }, LocalRow>;
@@ -176,34 +65,21 @@ export class IndexStore {
    * over the folder's entries. Dropped when a write fails, so it is recounted.
    */
   readonly #stats = new Map<string, MutableStats>();
-  readonly #getRemote: Statement<PeerKey & { path: string }, EntryRow>;
-  readonly #remotesFor: Statement<PathKey, EntryRow & { peer: string }>;
-  readonly #putRemote: Statement<EntryParams & PeerKey>;
-  readonly #deletePeerRemote: Statement<PeerKey>;
-  readonly #deleteFolderRemote: Statement<FolderKey>;
-  readonly #copyLocalToRemote: Statement<PeerKey>;
-  readonly #remoteDiffering: Statement<PeerKey, EntryRow>;
-  readonly #getPeer: Statement<PeerKey, { index_id: string; sequence: number }>;
-  readonly #setPeer: Statement<PeerKey & { indexId: string; sequence: number }>;
-  readonly #deletePeer: Statement<PeerKey>;
-  readonly #deleteFolderPeers: Statement<FolderKey>;
-  readonly #countOutOfSync: Statement<PeerKey, number>;
-  readonly #listOutOfSync: Statement<PeerKey, string>;
 
   readonly #commitLocalTx: (folder: string, changes: readonly LocalChange[]) => LocalEntry[];
   readonly #forgetLocalTx: (folder: string, paths: readonly string[]) => void;
   readonly #resetFolderTx: (folder: string) => void;
-  readonly #applyRemoteTx: (folder: string, peer: string, indexId: string, entries: readonly FileEntry[], reset: boolean, readUpTo: number | undefined) => string[];
-  readonly #adoptTx: (folder: string, peer: string, indexId: string, sequence: number) => void;
-  readonly #forgetPeerTx: (folder: string, peer: string) => void;
   readonly #atomicallyTx: (fn: () => unknown) => unknown;
 
   /** Block sums of our own files. */
   readonly sums: BlockSumStore;
+  /** What the peers told us: their entries and how far their indexes were read. */
+  readonly remote: RemoteEntries;
 
   private constructor(db: Database.Database) {
     this.#db = db;
     this.sums = new BlockSumStore(db);
+    this.remote = new RemoteEntries(db);
     this.#insertFolder = db.prepare(
       `INSERT OR IGNORE INTO folders (folder, index_id, max_sequence, digest)
        VALUES (@folder, @indexId, 0, '${EMPTY_DIGEST_HEX}')`,
@@ -218,7 +94,6 @@ export class IndexStore {
     );
 
     this.#getLocal = db.prepare(`SELECT ${ENTRY_COLUMNS}, inode, disk_name FROM local WHERE folder = @folder AND path = @path`);
-    this.#localVersion = db.prepare<PathKey, string>('SELECT version FROM local WHERE folder = @folder AND path = @path').pluck();
     this.#localWithHash = db.prepare(
       // INDEXED BY: without statistics SQLite prefers the primary key's folder prefix, a scan of the whole folder.
       `SELECT ${ENTRY_COLUMNS}, inode, disk_name FROM local INDEXED BY local_by_hash
@@ -244,49 +119,7 @@ export class IndexStore {
     this.#diskNames = db.prepare(`SELECT path, disk_name FROM local INDEXED BY local_disk_names WHERE folder = @folder AND disk_name <> ''`);
     this.#deleteLocal = db.prepare('DELETE FROM local WHERE folder = @folder AND path = @path');
     this.#deleteAllLocal = db.prepare('DELETE FROM local WHERE folder = @folder');
-    this.#localStats = db.prepare(
-      `SELECT
-         COALESCE(SUM(deleted = 0 AND type <> 'dir'), 0) AS files,
-         COALESCE(SUM(deleted = 0 AND type = 'dir'), 0) AS dirs,
-         COALESCE(SUM(CASE WHEN deleted = 0 THEN size ELSE 0 END), 0) AS bytes,
-         COALESCE(SUM(deleted), 0) AS tombstones,
-         COALESCE(SUM(deleted = 0 AND type <> 'dir' AND instr(substr(path, instr(path, '${CONFLICT_MARKER}')), '/') = 0 AND instr(path, '${CONFLICT_MARKER}') > 0), 0) AS conflicts
-       FROM local WHERE folder = @folder`,
-    );
-
-    this.#getRemote = db.prepare(
-      `SELECT ${ENTRY_COLUMNS} FROM remote WHERE folder = @folder AND peer = @peer AND path = @path`,
-    );
-    this.#remotesFor = db.prepare(
-      // INDEXED BY: without statistics SQLite prefers the primary key's folder prefix (it gives the
-      // peer order for free), a scan of every peer's every path of the folder, on each call.
-      `SELECT peer, ${ENTRY_COLUMNS} FROM remote INDEXED BY remote_by_path WHERE folder = @folder AND path = @path ORDER BY peer`,
-    );
-    this.#putRemote = db.prepare(
-      `INSERT OR REPLACE INTO remote (folder, peer, ${ENTRY_COLUMNS}) VALUES (@folder, @peer, ${ENTRY_VALUES})`,
-    );
-    this.#deletePeerRemote = db.prepare('DELETE FROM remote WHERE folder = @folder AND peer = @peer');
-    this.#deleteFolderRemote = db.prepare('DELETE FROM remote WHERE folder = @folder');
-    this.#copyLocalToRemote = db.prepare(
-      `INSERT INTO remote (folder, peer, ${ENTRY_COLUMNS})
-       SELECT folder, @peer, ${ENTRY_COLUMNS} FROM local WHERE folder = @folder`,
-    );
-    this.#remoteDiffering = db.prepare(
-      `SELECT ${REMOTE_ENTRY_COLUMNS}
-       FROM remote r LEFT JOIN local l ON l.folder = r.folder AND l.path = r.path
-       WHERE r.folder = @folder AND r.peer = @peer AND (l.path IS NULL OR l.version <> r.version)
-       ORDER BY r.path`,
-    );
-
-    this.#getPeer = db.prepare('SELECT index_id, sequence FROM peer_state WHERE folder = @folder AND peer = @peer');
-    this.#setPeer = db.prepare(
-      `INSERT OR REPLACE INTO peer_state (folder, peer, index_id, sequence)
-       VALUES (@folder, @peer, @indexId, @sequence)`,
-    );
-    this.#deletePeer = db.prepare('DELETE FROM peer_state WHERE folder = @folder AND peer = @peer');
-    this.#deleteFolderPeers = db.prepare('DELETE FROM peer_state WHERE folder = @folder');
-    this.#countOutOfSync = db.prepare<PeerKey, number>(`SELECT COUNT(*) FROM (${OUT_OF_SYNC_SQL})`).pluck();
-    this.#listOutOfSync = db.prepare<PeerKey, string>(OUT_OF_SYNC_SQL).pluck();
+    this.#localStats = db.prepare(LOCAL_STATS_SQL);
 
     this.#commitLocalTx = db.transaction((folder: string, changes: readonly LocalChange[]) =>
       this.#commitLocalIn(folder, changes),
@@ -296,24 +129,10 @@ export class IndexStore {
     );
     this.#resetFolderTx = db.transaction((folder: string) => {
       this.#deleteAllLocal.run({ folder });
-      this.#deleteFolderRemote.run({ folder });
-      this.#deleteFolderPeers.run({ folder });
+      this.remote.clearFolder(folder);
       this.#setFolder.run({ folder, indexId: newIndexId(), maxSequence: 0, digest: EMPTY_DIGEST_HEX });
     });
-    this.#applyRemoteTx = db.transaction(
-      (folder: string, peer: string, indexId: string, entries: readonly FileEntry[], reset: boolean, readUpTo: number | undefined) =>
-        this.#applyRemoteIn(folder, peer, indexId, entries, reset, readUpTo),
-    );
-    this.#adoptTx = db.transaction((folder: string, peer: string, indexId: string, sequence: number) => {
-      this.#deletePeerRemote.run({ folder, peer });
-      this.#copyLocalToRemote.run({ folder, peer });
-      this.#setPeer.run({ folder, peer, indexId, sequence });
-    });
     this.#atomicallyTx = db.transaction((fn: () => unknown) => fn());
-    this.#forgetPeerTx = db.transaction((folder: string, peer: string) => {
-      this.#deletePeerRemote.run({ folder, peer });
-      this.#deletePeer.run({ folder, peer });
-    });
   }
 
   /** Opens (creating and migrating as needed) the index at `file`; ':memory:' gives a throwaway one. */
@@ -470,68 +289,46 @@ export class IndexStore {
     }
   }
 
-  /** The peer's entry for `path`, as it last told us. */
+  // The peers' side, kept by RemoteEntries (`remote`); these names are what callers have always used.
+
+  /** RemoteEntries.get. */
   getRemote(folder: string, peer: string, path: string): FileEntry | undefined {
-    const row = this.#getRemote.get({ folder, peer, path });
-    return row === undefined ? undefined : toEntry(row);
+    return this.remote.get(folder, peer, path);
   }
 
-  /** Every peer's entry for `path`, by peer. */
+  /** RemoteEntries.forPath. */
   remotesFor(folder: string, path: string): Array<{ peer: string; entry: FileEntry }> {
-    return this.#remotesFor.all({ folder, path }).map((row) => ({ peer: row.peer, entry: toEntry(row) }));
+    return this.remote.forPath(folder, path);
   }
 
-  /**
-   * Stores index entries a peer sent, in one transaction. `reset` (a full
-   * index, or a new index ID) first drops everything we held for the peer.
-   * The read position becomes the highest sequence seen, so the next request
-   * asks only for what follows; `readUpTo` sets it instead (entries the caller held back).
-   *
-   * Returns the paths of `entries` whose version is not the one we hold:
-   * only those can need a pull. Most entries a peer sends in a busy moment
-   * are the echo of what it just pulled from us, at our own version.
-   */
+  /** RemoteEntries.apply. */
   applyRemote(folder: string, peer: string, indexId: string, entries: readonly FileEntry[], reset: boolean, readUpTo?: number): string[] {
-    return this.#applyRemoteTx(folder, peer, indexId, entries, reset, readUpTo);
+    return this.remote.apply(folder, peer, indexId, entries, reset, readUpTo);
   }
 
-  /** How far we have read the peer's index; `{ indexId: '', sequence: 0 }` when never. */
+  /** RemoteEntries.peerState. */
   peerState(folder: string, peer: string): PeerState {
-    const row = this.#getPeer.get({ folder, peer });
-    return row === undefined ? { indexId: '', sequence: 0 } : { indexId: row.index_id, sequence: row.sequence };
+    return this.remote.peerState(folder, peer);
   }
 
-  /**
-   * Takes our own entries as the peer's index, for when the digests are equal
-   * and the peer's index is known to match ours without being sent. The
-   * copied entries carry our sequences, not the peer's; only the read
-   * position (`sequence`) is the peer's.
-   */
+  /** RemoteEntries.adoptLocal. */
   adoptLocalAsRemote(folder: string, peer: string, indexId: string, sequence: number): void {
-    this.#adoptTx(folder, peer, indexId, sequence);
+    this.remote.adoptLocal(folder, peer, indexId, sequence);
   }
 
-  /** Drops the peer's entries and read position for the folder. */
+  /** RemoteEntries.forgetPeer. */
   forgetPeer(folder: string, peer: string): void {
-    this.#forgetPeerTx(folder, peer);
+    this.remote.forgetPeer(folder, peer);
   }
 
-  /** The peer's entries whose version differs from ours, or that we have no entry for, by path. */
+  /** RemoteEntries.differing. */
   remoteDiffering(folder: string, peer: string): FileEntry[] {
-    return this.#remoteDiffering.all({ folder, peer }).map(toEntry);
+    return this.remote.differing(folder, peer);
   }
 
-  /**
-   * Paths on which we and the peer disagree: our live entries the peer lacks,
-   * entries with different versions, and the peer's live entries we lack. A
-   * tombstone facing nothing is agreement (both sides lack the file).
-   * Paths for which `isIgnored` is true are not counted.
-   */
+  /** RemoteEntries.countOutOfSync. */
   countOutOfSync(folder: string, peer: string, isIgnored?: (path: string) => boolean): number {
-    if (isIgnored === undefined) return this.#countOutOfSync.get({ folder, peer }) ?? 0;
-    let count = 0;
-    for (const path of this.#listOutOfSync.iterate({ folder, peer })) if (!isIgnored(path)) count++;
-    return count;
+    return this.remote.countOutOfSync(folder, peer, isIgnored);
   }
 
   #folderRow(folder: string): FolderRow {
@@ -595,72 +392,9 @@ export class IndexStore {
     }
     this.#updateFolder.run({ folder, maxSequence: state.max_sequence, digest: digest.toString('hex') });
   }
-
-  #applyRemoteIn(
-    folder: string,
-    peer: string,
-    indexId: string,
-    entries: readonly FileEntry[],
-    reset: boolean,
-    readUpTo: number | undefined,
-  ): string[] {
-    if (reset) this.#deletePeerRemote.run({ folder, peer });
-    let sequence = reset ? 0 : this.peerState(folder, peer).sequence;
-    const differing: string[] = [];
-    for (const entry of entries) {
-      const params = toParams(entry);
-      this.#putRemote.run({ ...params, folder, peer });
-      if (this.#localVersion.get({ folder, path: entry.path }) !== params.version) differing.push(entry.path);
-      if (entry.sequence > sequence) sequence = entry.sequence;
-    }
-    this.#setPeer.run({ folder, peer, indexId, sequence: readUpTo ?? sequence });
-    return differing;
-  }
-}
-
-type MutableStats = { -readonly [K in keyof LocalStats]: LocalStats[K] };
-
-/** Adds (`sign` 1) or removes (-1) one entry in `stats`, as the localStats query counts it. */
-function count(stats: MutableStats, { path, type, size }: { path: string; type: string; size: number }, deleted: boolean, sign: 1 | -1): void {
-  if (deleted) {
-    stats.tombstones += sign;
-    return;
-  }
-  if (type === 'dir') stats.dirs += sign;
-  else stats.files += sign;
-  if (type !== 'dir' && inConflictCopyName(path)) stats.conflicts += sign;
-  stats.bytes += sign * size;
-}
-
-/** The marker in the last part of `path` (where its first one is), exactly as the localStats query tests it. */
-function inConflictCopyName(path: string): boolean {
-  const at = path.indexOf(CONFLICT_MARKER);
-  return at >= 0 && !path.slice(at).includes('/');
 }
 
 /** 64 random bits: enough that two incarnations of one folder's index never share an ID. */
 function newIndexId(): string {
   return randomBytes(8).toString('hex');
-}
-
-/**
- * True when a write to the index failed for want of space or on an I/O error
- * (SQLITE_FULL, SQLITE_IOERR and its extended codes). The transaction rolled
- * back, so the index is the valid one from before the write: this is neither
- * damage (nothing to rebuild) nor fatal (it may pass once space frees); the
- * writer's component is restarted with backoff instead.
- */
-export function isIndexWriteFailure(err: unknown): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && (code === 'SQLITE_FULL' || code === 'SQLITE_IOERR' || code.startsWith('SQLITE_IOERR_'))) return true;
-  }
-  return false;
-}
-
-/** SQLite result codes that mean the file is damaged, not merely unreadable (permissions are fatal, not rebuilt). */
-const DAMAGED = new Set(['SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_CORRUPT_VTAB', 'SQLITE_CORRUPT_SEQUENCE', 'SQLITE_CORRUPT_INDEX']);
-
-function isDamaged(err: unknown): boolean {
-  return codeInChain(err, DAMAGED) !== undefined;
 }
