@@ -88,12 +88,14 @@ async function main() {
 
   // A private build of src/ outside the repo, so a rebuild of dist/ by someone else during a
   // long run cannot change the code under test (tsc emits even when the types do not check).
-  // It resolves packages through a node_modules link and is ESM through its own package.json.
+  // It resolves packages through a node_modules link and is ESM through its own package.json,
+  // which carries the version too: the CLI reads it from the package.json beside dist/.
   let wizardEntry;
   if (opts.build) {
     const snapshot = path.join(wzb, `build-${process.pid}`);
     fs.mkdirSync(snapshot, { recursive: true });
-    fs.writeFileSync(path.join(snapshot, 'package.json'), '{ "type": "module" }\n');
+    const { version } = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+    fs.writeFileSync(path.join(snapshot, 'package.json'), `${JSON.stringify({ type: 'module', version })}\n`);
     fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(snapshot, 'node_modules'));
     log(`compiling src/ into ${snapshot}`);
     const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
