@@ -23,6 +23,7 @@ const snapshot = (over: Partial<StatusSnapshot> = {}): StatusSnapshot => ({
   transferSlots: { running: 0, files: 0, waiting: 0, peak: 0 },
   settings: { limits: { transfers: 4, hashers: 2, bandwidthUp: 0, bandwidthDown: 0, debounceMs: 50 }, compression: 'auto', trashRetentionDays: 30, rescanIntervalS: 600, logLevel: 'info', trust: 'ca', revoked: 0 },
   services: [{ name: 'folder:docs', state: 'running', restarts: 0 }],
+  discovery: { state: 'running', port: 7844, targets: ['10.0.0.255'], announcements: 3, seen: 1, packets: { heard: 4, accepted: 4, dropped: {} } },
   process: { rssBytes: 90 * 1024 * 1024, heapUsedBytes: 20 * 1024 * 1024, heapTotalBytes: 30 * 1024 * 1024, externalBytes: 3 * 1024 * 1024, arrayBuffersBytes: 1024 * 1024, workerThreads: 0 },
   ...over,
 });
