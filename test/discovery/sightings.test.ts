@@ -2,6 +2,7 @@
  * The sightings cache: expiry, bounds, a rate limit per sender, forged
  * announcements beside (not over) the real one, and counters of what was dropped.
  */
+import type { NetworkInterfaceInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { encodeAnnouncement } from '../../src/discovery/announcement.js';
 import { Sightings } from '../../src/discovery/sightings.js';
@@ -108,7 +109,8 @@ describe('nodesNamed', () => {
 
 describe('broadcastTargets', () => {
   it("takes each IPv4 interface's subnet broadcast address; skips loopback, IPv6 and /32", () => {
-    const info = (address: string, netmask: string, family: 'IPv4' | 'IPv6' = 'IPv4', internal = false) => ({ address, netmask, family, internal, mac: '', cidr: null });
+    const info = (address: string, netmask: string, family: 'IPv4' | 'IPv6' = 'IPv4', internal = false): NetworkInterfaceInfo =>
+      family === 'IPv4' ? { address, netmask, family, internal, mac: '', cidr: null } : { address, netmask, family, internal, mac: '', cidr: null, scopeid: 0 };
     const ifs = {
       lo: [info('127.0.0.1', '255.0.0.0', 'IPv4', true)],
       eth0: [info('192.168.1.23', '255.255.255.0'), info('fe80::1', 'ffff:ffff:ffff:ffff::', 'IPv6')],
