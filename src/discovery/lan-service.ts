@@ -1,8 +1,8 @@
 /**
  * The I/O edge of LAN discovery: one UDP socket that broadcasts this node's
  * announcement to every IPv4 subnet it is on and hears the others'. It
- * announces at start, every `intervalMs`, when the machine's addresses
- * change, and soon after hearing a node for the first time (so two nodes
+ * announces at start and 2 s later, every `intervalMs`, when the machine's
+ * addresses change, and soon after hearing a node for the first time (so two nodes
  * that start together find each other in a moment, not in 30 s). Every
  * packet heard goes to the Sightings cache, which checks and bounds it; a
  * hostile packet is dropped and counted there and never reaches past here.
@@ -41,6 +41,8 @@ export interface LanServiceOptions {
   readonly pollMs?: number;
   /** Shortest gap between two announcements made early (a new node heard, an address change). */
   readonly minGapMs?: number;
+  /** When the second announcement after start goes out. */
+  readonly secondMs?: number;
 }
 
 /** The service's state, for status. */
@@ -85,6 +87,8 @@ export class LanService {
     socket.on('error', crash);
     this.readInterfaces();
     this.announce();
+    // Two nodes that start together may each announce before the other listens: once more, shortly.
+    this.cancels.set('second', this.deps.clock.setTimer(this.opts.secondMs ?? 2_000, () => this.announce()));
     this.every('announce', this.opts.intervalMs ?? 30_000, () => this.announce());
     this.every('poll', this.opts.pollMs ?? 5_000, () => this.pollInterfaces());
   }

@@ -53,7 +53,7 @@ function node(id: string, name: string, udpPort: number, ifs: { current: NodeJS.
         else waiters.push(w);
       },
     },
-    { intervalMs: 60_000, pollMs: 50, minGapMs: 10 },
+    { intervalMs: 60_000, secondMs: 60_000, pollMs: 50, minGapMs: 10 },
   );
   const seen = (match: (s: Sighting) => boolean) => {
     const already = found.find(match);
