@@ -47,7 +47,7 @@ describe('wizard status', () => {
     const res = await runCli(a.home, ['status', '--json']);
     expect(res.code).toBe(0);
     const s = JSON.parse(res.stdout) as Record<string, unknown>;
-    expect(Object.keys(s).sort()).toEqual(['errors', 'folders', 'gui', 'id', 'listen', 'name', 'offers', 'pairingRequests', 'peers', 'process', 'services', 'settings', 'transferSlots', 'transfers']);
+    expect(Object.keys(s).sort()).toEqual(['discovery', 'errors', 'folders', 'gui', 'id', 'listen', 'name', 'offers', 'pairingRequests', 'peers', 'process', 'services', 'settings', 'transferSlots', 'transfers']);
     expect(s.peers).toEqual([
       {
         id: b.id,
@@ -74,7 +74,7 @@ describe('wizard status', () => {
     expect(folder?.fullScans.count).toBeGreaterThanOrEqual(1);
     // Every long-running part is supervised and healthy.
     const services = s.services as Array<{ name: string; state: string; restarts: number }>;
-    for (const name of ['folder:shared', 'trash-purger', 'control-socket', 'web-server', 'config-watcher']) {
+    for (const name of ['folder:shared', 'trash-purger', 'control-socket', 'web-server', 'config-watcher', 'lan-discovery']) {
       expect(services).toContainEqual({ name, state: 'running', restarts: 0 });
     }
   });
