@@ -34,6 +34,8 @@ export interface LanDiscoveryDeps {
   readonly interfaces?: () => NodeJS.Dict<os.NetworkInterfaceInfo[]>;
   readonly udpPort?: number;
   readonly timings?: LanServiceOptions;
+  /** The cache; a fresh one by default (tests fill their own). */
+  readonly sightings?: Sightings;
 }
 
 /** Discovery in status. */
@@ -66,7 +68,7 @@ export class LanDiscovery {
   private readonly udpPort: number;
 
   constructor(private readonly deps: LanDiscoveryDeps) {
-    this.sightings = new Sightings(deps.selfId, () => deps.clock.now());
+    this.sightings = deps.sightings ?? new Sightings(deps.selfId, () => deps.clock.now());
     this.udpPort = deps.udpPort ?? DISCOVERY_PORT;
   }
 
