@@ -33,7 +33,7 @@ import { listen, type Listener } from './transport/tls.js';
 import { TokenBucket } from './transport/token-bucket.js';
 import { ViolationBackoff } from './transport/violation-backoff.js';
 import type { InviteRequest } from './trust/enrol-server.js';
-import { LanDiscovery, type PeerLanStatus } from './discovery/lan-discovery.js';
+import { LanDiscovery } from './discovery/lan-discovery.js';
 import type { LanServiceOptions } from './discovery/lan-service.js';
 import { PairingDesk } from './trust/pairing-desk.js';
 import { PeerWaits } from './trust/peer-waits.js';
@@ -204,9 +204,10 @@ export class WizardNode {
       listenPort: () => this.listenPort(),
       enabled: () => this.config.discovery.lan,
       ...(deps.lanTimings === undefined ? {} : { timings: deps.lanTimings }),
-      // A paired peer seen at a new address: its dial loop, waiting after a failed dial, tries again now.
+      // A paired peer seen at a new address: its dial loop (made now for a peer without an address) tries again at once.
       onFound: (s) => {
-        if (this.peerConfig(s.id) !== undefined) this.dialers.hurry(s.id);
+        if (this.peerConfig(s.id)?.address === '') this.syncDialers();
+        this.dialers.hurry(s.id);
       },
     });
   }
@@ -300,7 +301,7 @@ export class WizardNode {
         bytesReceived: bytes.received,
         ...(live === undefined ? {} : live.stats()),
         ...peerTrouble(this.refusals.of(p.id), this.violations.status(p.id)),
-        ...lanOf(this.lan.seenAt(p.id)),
+        ...this.lan.peerStatus(p.id),
       };
     });
     const folders = this.folders.all();
@@ -392,8 +393,8 @@ export class WizardNode {
   }
 
   private syncDialers(): void {
-    // With LAN discovery on, a peer without an address is dialed too: where it was seen, once it is.
-    this.dialers.sync(this.config.peers.filter((p) => (p.address !== '' || this.lan.dialsUnaddressed) && p.id !== this.id && !this.isRevoked(p.id)));
+    // A peer without an address is dialed once it was seen on the LAN, where it was seen.
+    this.dialers.sync(this.config.peers.filter((p) => (p.address !== '' || this.lan.seenAt(p.id) !== undefined) && p.id !== this.id && !this.isRevoked(p.id)));
   }
 
   /** Revoked here (config.yaml) or by the CA's signed list: refused before any message. */
@@ -414,9 +415,4 @@ export class WizardNode {
     this.recentErrors.push(`${new Date(this.deps.clock.now()).toISOString()} ${message}`);
     if (this.recentErrors.length > MAX_ERRORS) this.recentErrors.shift();
   }
-}
-
-/** A peer's LAN sighting as a status field, left out when there is none. */
-function lanOf(seen: PeerLanStatus | undefined): { lan?: PeerLanStatus } {
-  return seen === undefined ? {} : { lan: seen };
 }

@@ -114,11 +114,6 @@ export class LanDiscovery {
     await this.deps.supervisor.remove(LAN_SERVICE);
   }
 
-  /** Whether the node should dial a peer with no configured address (it may turn up on the LAN). */
-  get dialsUnaddressed(): boolean {
-    return this.deps.enabled();
-  }
-
   /** The addresses to dial `peer` at, best first (candidates.ts). */
   candidates(peer: PeerConfig): string[] {
     const last = this.lastGood.get(peer.id);
@@ -158,6 +153,12 @@ export class LanDiscovery {
   /** The nodes seen recently that `query` (a name or an ID prefix) means. */
   lookup(query: string): { id: string; name: string; address: string; seenAtMs: number }[] {
     return nodesNamed(this.sightings.list(), query).map((s) => ({ id: s.id, name: s.name, address: formatHostPort(s.host, s.port), seenAtMs: s.seenAtMs }));
+  }
+
+  /** A peer's `lan` field in status, left out when it was not seen. */
+  peerStatus(peerId: string): { lan?: PeerLanStatus } {
+    const seen = this.seenAt(peerId);
+    return seen === undefined ? {} : { lan: seen };
   }
 
   /** For status. */
