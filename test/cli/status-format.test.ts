@@ -52,6 +52,18 @@ describe('formatStatus', () => {
     expect(lines).toContain('Trash kept 30 days; log level info');
   });
 
+  it('says where a peer was last seen on the LAN, and whether discovery is on, idle or off and why', () => {
+    const seen = snapshot({ peers: [{ id: peerId, name: 'beta', address: '', connected: false, bytesSent: 0, bytesReceived: 0, lan: { address: '192.0.2.7:7842', seenAtMs: 40_000 } }] });
+    const lines = formatStatus(seen, undefined, 52_000);
+    expect(lines).toContain('  beta  not connected  no address');
+    expect(lines).toContain('    seen on the LAN at 192.0.2.7:7842 12s ago');
+    expect(lines).toContain('LAN discovery: on (UDP 7844, announcing to 10.0.0.255); 1 node seen');
+    const dropped = snapshot({ discovery: { state: 'idle', reason: 'no network interface with an IPv4 broadcast address', port: 7844, targets: [], announcements: 0, seen: 0, packets: { heard: 9, accepted: 0, dropped: { rate: 5, magic: 3, self: 1 } } } });
+    expect(formatStatus(dropped)).toContain('LAN discovery: idle (no network interface with an IPv4 broadcast address); 0 nodes seen; 8 packets dropped (malformed or too many)');
+    const off = snapshot({ discovery: { state: 'off', reason: 'discovery.lan is false in config.yaml', port: 7844, targets: [], announcements: 0, seen: 0, packets: { heard: 0, accepted: 0, dropped: {} } } });
+    expect(formatStatus(off)).toContain("LAN discovery: off (discovery.lan is false in config.yaml); 'discovery: {lan: true}' in config.yaml turns it on");
+  });
+
   it('fits an 80-column terminal with usual names, paths and rates (issue 20, item 9), and says 1 file, 1 conflict', () => {
     const busy = snapshot({
       peers: [{ id: peerId, name: 'my-laptop', address: '192.168.100.200:7842', connected: true, bytesSent: 123.4 * 2 ** 30, bytesReceived: 987.6 * 2 ** 30, latencyMs: 1234, sendBytesPerSecond: 999.9 * 2 ** 20, receiveBytesPerSecond: 999.9 * 2 ** 20 }],
