@@ -33,7 +33,7 @@ import { listen, type Listener } from './transport/tls.js';
 import { TokenBucket } from './transport/token-bucket.js';
 import { ViolationBackoff } from './transport/violation-backoff.js';
 import type { InviteRequest } from './trust/enrol-server.js';
-import { LanDiscovery } from './discovery/lan-discovery.js';
+import { LanDiscovery, type LanLookup } from './discovery/lan-discovery.js';
 import type { LanServiceOptions } from './discovery/lan-service.js';
 import { PairingDesk } from './trust/pairing-desk.js';
 import { PeerWaits } from './trust/peer-waits.js';
@@ -326,7 +326,7 @@ export class WizardNode {
   }
 
   /** The nodes seen on the LAN recently that `query` (a name or ID prefix) means, for `wizard pair NAME`. */
-  lanLookup(query: string): { id: string; name: string; address: string; seenAtMs: number }[] {
+  lanLookup(query: string): LanLookup {
     return this.lan.lookup(query);
   }
 

@@ -137,7 +137,7 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
     if (req.cmd === 'override' || req.cmd === 'revert') return node.modeAction(req.folder, req.cmd).then((paths) => ({ folder: req.folder, paths }));
     if (req.cmd === 'why') return node.why(req.folder, req.path);
     if (req.cmd === 'invite') return Promise.resolve(node.invite(req));
-    if (req.cmd === 'lan-lookup') return Promise.resolve({ enabled: node.status().discovery.state !== 'off', nodes: node.lanLookup(req.name) });
+    if (req.cmd === 'lan-lookup') return Promise.resolve(node.lanLookup(req.name));
     if (req.cmd === 'revoke') {
       // The command edited config.yaml first; the daemon must refuse the node now, not at the file watcher's leisure.
       watcher.reload();

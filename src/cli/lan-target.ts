@@ -7,23 +7,10 @@
 import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import { hasCode, UsageError } from '../core/errors.js';
+import type { LanLookup } from '../discovery/lan-discovery.js';
 import { controlRequest } from '../status/control.js';
 import { printable } from './format.js';
 
-/** One node the daemon saw on the LAN. */
-export interface LanNode {
-  readonly id: string;
-  readonly name: string;
-  readonly address: string;
-  readonly seenAtMs: number;
-}
-
-/** The daemon's answer to 'lan-lookup'. */
-export interface LanLookupReply {
-  /** config.yaml's discovery.lan. */
-  readonly enabled: boolean;
-  readonly nodes: LanNode[];
-}
 
 /** Where to dial: an address, and the ID it must answer with when it came from the LAN. */
 export interface PairTarget {
@@ -47,9 +34,9 @@ export function mayNameLanNode(arg: string): boolean {
 export async function resolvePairTarget(home: string, arg: string, resolves: (host: string) => Promise<boolean> = hostResolves): Promise<PairTarget> {
   if (!mayNameLanNode(arg)) return { address: arg };
   const name = arg.trim();
-  let reply: LanLookupReply | undefined;
+  let reply: LanLookup | undefined;
   try {
-    reply = (await controlRequest(home, { cmd: 'lan-lookup', name })) as LanLookupReply;
+    reply = (await controlRequest(home, { cmd: 'lan-lookup', name })) as LanLookup;
   } catch (err) {
     if (!hasCode(err, 'NOT_RUNNING')) throw err;
   }

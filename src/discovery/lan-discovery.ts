@@ -53,6 +53,13 @@ export interface DiscoveryStatus {
   readonly packets: SightingCounts;
 }
 
+/** The answer to the control socket's 'lan-lookup'. */
+export interface LanLookup {
+  /** config.yaml's discovery.lan. */
+  readonly enabled: boolean;
+  readonly nodes: { readonly id: string; readonly name: string; readonly address: string; readonly seenAtMs: number }[];
+}
+
 /** Where a peer was last seen on the LAN, in status. */
 export interface PeerLanStatus {
   readonly address: string;
@@ -150,9 +157,10 @@ export class LanDiscovery {
     return s === undefined ? undefined : { address: formatHostPort(s.host, s.port), seenAtMs: s.seenAtMs };
   }
 
-  /** The nodes seen recently that `query` (a name or an ID prefix) means. */
-  lookup(query: string): { id: string; name: string; address: string; seenAtMs: number }[] {
-    return nodesNamed(this.sightings.list(), query).map((s) => ({ id: s.id, name: s.name, address: formatHostPort(s.host, s.port), seenAtMs: s.seenAtMs }));
+  /** The nodes seen recently that `query` (a name or an ID prefix) means, and whether discovery is on (`wizard pair NAME`). */
+  lookup(query: string): LanLookup {
+    const nodes = nodesNamed(this.sightings.list(), query).map((s) => ({ id: s.id, name: s.name, address: formatHostPort(s.host, s.port), seenAtMs: s.seenAtMs }));
+    return { enabled: this.deps.enabled(), nodes };
   }
 
   /** A peer's `lan` field in status, left out when it was not seen. */

@@ -62,13 +62,13 @@ describe('LanDiscovery', () => {
     expect(supervisor.status().find((s) => s.name === LAN_SERVICE)?.state).toBe('running');
     expect(lan.status()).toMatchObject({ state: 'idle', reason: 'no network interface with an IPv4 broadcast address' });
     sightings.hear(encodeAnnouncement({ id: peerId, port: 7842, name: 'beta' }), '192.0.2.10');
-    expect(lan.lookup('beta')).toHaveLength(1);
+    expect(lan.lookup('beta')).toMatchObject({ enabled: true, nodes: [{ id: peerId, name: 'beta', address: '192.0.2.10:7842' }] });
     expect(lan.peerStatus(peerId)).toEqual({ lan: { address: '192.0.2.10:7842', seenAtMs: Date.UTC(2026, 0, 1) } });
     config.lan = false;
     lan.apply();
     expect(supervisor.has(LAN_SERVICE)).toBe(false);
     expect(lan.status()).toMatchObject({ state: 'off', reason: 'discovery.lan is false in config.yaml', seen: 0 });
-    expect(lan.lookup('beta')).toEqual([]);
+    expect(lan.lookup('beta')).toEqual({ enabled: false, nodes: [] });
     expect(lan.peerStatus(peerId)).toEqual({});
     config.lan = true;
     lan.apply();
