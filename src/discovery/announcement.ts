@@ -25,6 +25,8 @@ export const ANNOUNCE_VERSION = 1;
 /** Longest name in bytes: 64 characters (config's limit) of up to 4 UTF-8 bytes each fits under the u8 length. */
 export const MAX_NAME_BYTES = 255;
 const HEADER_BYTES = 40;
+/** Refuses bytes that are not UTF-8 instead of replacing them; holds no state between calls (no streaming). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 /** Largest packet a valid announcement can be; the listener drops bigger datagrams unread. */
 export const MAX_ANNOUNCE_BYTES = HEADER_BYTES + MAX_NAME_BYTES;
 
@@ -73,7 +75,7 @@ export function decodeAnnouncement(packet: Uint8Array): Announcement | DropReaso
   if (packet.length > HEADER_BYTES + nameBytes) return 'long';
   let name: string;
   try {
-    name = new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(HEADER_BYTES));
+    name = UTF8.decode(buf.subarray(HEADER_BYTES));
   } catch {
     return 'name';
   }
