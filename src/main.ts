@@ -127,7 +127,7 @@ function buildProgram(setExit: (code: number) => void, outputs: Outputs): Comman
   program
     .command('pair')
     .description('pair with a running node signed by the same CA, sharing the folders both have (or those --share names)')
-    .argument('<host[:port]>', 'the peer to pair with (default port 7842)')
+    .argument('<host[:port]|name>', "the peer to pair with (default port 7842), or the name or short ID of a node this node's daemon saw on the LAN")
     .option('--share <id>', 'share only this folder (repeatable; default: every folder whose ID both nodes have)', (v: string, acc: string[]) => [...acc, v], [])
     .option('--json', 'print the result as JSON')
     .action(async (target: string, opts: { share: string[]; json?: boolean }, cmd: Command) => {

@@ -33,6 +33,8 @@ import { listen, type Listener } from './transport/tls.js';
 import { TokenBucket } from './transport/token-bucket.js';
 import { ViolationBackoff } from './transport/violation-backoff.js';
 import type { InviteRequest } from './trust/enrol-server.js';
+import { LanDiscovery, type LanLookup } from './discovery/lan-discovery.js';
+import type { LanServiceOptions } from './discovery/lan-service.js';
 import { PairingDesk } from './trust/pairing-desk.js';
 import { PeerWaits } from './trust/peer-waits.js';
 import { TrustService } from './trust/trust-service.js';
@@ -62,6 +64,8 @@ export interface NodeDeps {
   readonly supervisor: Supervisor;
   /** Ping and idle timings of peer sessions; the defaults suit real networks, tests shrink them. */
   readonly session?: Pick<SessionOptions, 'pingIntervalMs' | 'idleTimeoutMs'>;
+  /** LAN discovery's announce and interface-poll timings; the defaults suit real networks. */
+  readonly lanTimings?: LanServiceOptions;
 }
 
 /** The status types, where callers of the node have always found them. */
@@ -99,6 +103,8 @@ export class WizardNode {
   private readonly peerWaits: PeerWaits;
   /** Answers pairing requests, and keeps those waiting for 'wizard peer accept' (trust: allowlist). */
   private readonly pairing: PairingDesk;
+  /** Announcements on the LAN, and where peers were seen: more addresses to dial them at. */
+  private readonly lan: LanDiscovery;
 
   constructor(private readonly deps: NodeDeps) {
     this.config = deps.config;
@@ -181,9 +187,28 @@ export class WizardNode {
       clock: deps.clock,
       log: deps.log,
       random: deps.random ?? Math.random,
-      connect: (peer, signal) => this.links.connect(this.peerConfig(peer.id) ?? peer, signal),
+      // Each candidate address in turn (configured, where it was seen on the LAN); the pinned ID is the only proof.
+      connect: (peer, signal) => {
+        const current = this.peerConfig(peer.id) ?? peer;
+        return this.lan.dialEach(current, signal, (address) => this.links.connect({ ...current, address }, signal));
+      },
       isConnected: (id) => this.links.isConnected(id),
       holdOffMs: (id) => this.violations.waitMs(id),
+    });
+    this.lan = new LanDiscovery({
+      supervisor: deps.supervisor,
+      clock: deps.clock,
+      log: deps.log,
+      selfId: deps.credentials.nodeId,
+      name: () => this.config.name,
+      listenPort: () => this.listenPort(),
+      enabled: () => this.config.discovery.lan,
+      ...(deps.lanTimings === undefined ? {} : { timings: deps.lanTimings }),
+      // A paired peer seen at a new address: its dial loop (made now for a peer without an address) tries again at once.
+      onFound: (s) => {
+        if (this.peerConfig(s.id)?.address === '') this.syncDialers();
+        this.dialers.hurry(s.id);
+      },
     });
   }
 
@@ -198,6 +223,7 @@ export class WizardNode {
     await this.bind();
     this.folders.sync();
     this.syncDialers();
+    this.lan.apply();
     void this.deps.supervisor.add({ name: 'trash-purger', start: (crash) => this.purger.start(crash), stop: () => this.purger.stop() });
   }
 
@@ -206,6 +232,7 @@ export class WizardNode {
     this.stopped = true;
     this.peerWaits.stop();
     await this.deps.supervisor.remove('trash-purger');
+    await this.lan.stop();
     await this.dialers.stop();
     this.links.closeAll();
     await this.folders.stopAll();
@@ -232,6 +259,7 @@ export class WizardNode {
       if (this.peerConfig(old.id) !== undefined && !next.revoked.includes(old.id)) continue;
       for (const folder of next.folders) this.deps.store.forgetPeer(folder.id, old.id);
     }
+    this.lan.apply();
     this.syncDialers();
     if (previous.listen !== next.listen) void this.rebind();
   }
@@ -273,6 +301,7 @@ export class WizardNode {
         bytesReceived: bytes.received,
         ...(live === undefined ? {} : live.stats()),
         ...peerTrouble(this.refusals.of(p.id), this.violations.status(p.id)),
+        ...this.lan.peerStatus(p.id),
       };
     });
     const folders = this.folders.all();
@@ -290,9 +319,15 @@ export class WizardNode {
       transferSlots: { running: this.slots.active, files: this.slots.activeFiles, waiting: this.slots.queued, peak: this.slots.mostActive },
       settings: settingsOf(this.config),
       services: this.deps.supervisor.status(),
+      discovery: this.lan.status(),
       ...(this.configProblem === undefined ? {} : { configProblem: this.configProblem }),
       process: processStatus(this.pool.threads()),
     };
+  }
+
+  /** The nodes seen on the LAN recently that `query` (a name or ID prefix) means, for `wizard pair NAME`. */
+  lanLookup(query: string): LanLookup {
+    return this.lan.lookup(query);
   }
 
   /** `wizard invite`: a one-time code for a machine to join by. */
@@ -358,7 +393,8 @@ export class WizardNode {
   }
 
   private syncDialers(): void {
-    this.dialers.sync(this.config.peers.filter((p) => p.address !== '' && p.id !== this.id && !this.isRevoked(p.id)));
+    // A peer without an address is dialed once it was seen on the LAN, where it was seen.
+    this.dialers.sync(this.config.peers.filter((p) => (p.address !== '' || this.lan.seenAt(p.id) !== undefined) && p.id !== this.id && !this.isRevoked(p.id)));
   }
 
   /** Revoked here (config.yaml) or by the CA's signed list: refused before any message. */

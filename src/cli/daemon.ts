@@ -82,7 +82,7 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
     log.error({ err, movedTo }, 'the index database was damaged; moved it aside and rebuilding it by rescanning (differences with peers become conflict copies, never deletions)');
     io.say(`Wizard: the index database was damaged and is being rebuilt from the folders (the old one is at ${movedTo}).`);
   });
-  const node = new WizardNode({ home, homeDir, config, credentials, store, clock: systemClock, log, setLogLevel: setLevel, supervisor, session: sessionTimingsFromEnv() });
+  const node = new WizardNode({ home, homeDir, config, credentials, store, clock: systemClock, log, setLogLevel: setLevel, supervisor, session: sessionTimingsFromEnv(), lanTimings: lanTimingsFromEnv() });
 
   let configBroken = false;
   // `wizard stop` may arrive while the daemon is still starting: remembered until the wait below begins.
@@ -137,6 +137,7 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
     if (req.cmd === 'override' || req.cmd === 'revert') return node.modeAction(req.folder, req.cmd).then((paths) => ({ folder: req.folder, paths }));
     if (req.cmd === 'why') return node.why(req.folder, req.path);
     if (req.cmd === 'invite') return Promise.resolve(node.invite(req));
+    if (req.cmd === 'lan-lookup') return Promise.resolve(node.lanLookup(req.name));
     if (req.cmd === 'revoke') {
       // The command edited config.yaml first; the daemon must refuse the node now, not at the file watcher's leisure.
       watcher.reload();
@@ -218,6 +219,12 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
     return EXIT_FATAL;
   }
   return 0;
+}
+
+/** A faster interface poll, for tests that change a machine's address and must see it announced in a moment. */
+function lanTimingsFromEnv(env: NodeJS.ProcessEnv = process.env): { pollMs?: number } {
+  const n = Number(env.WIZARD_LAN_POLL_MS);
+  return Number.isInteger(n) && n > 0 ? { pollMs: n } : {};
 }
 
 /**

@@ -18,6 +18,7 @@ import { PeerSession } from '../transport/session.js';
 import { AWAITING_APPROVAL, pairHello } from '../trust/pair-hello.js';
 import { printable } from './format.js';
 import { certsDir } from './home.js';
+import { resolvePairTarget } from './lan-target.js';
 
 /** Who we paired with, and what the two now share. */
 export interface PairResult {
@@ -47,9 +48,11 @@ export async function pair(home: string, target: string, share: readonly string[
   }
   const offered = share.length > 0 ? [...new Set(share)] : config.folders.map((f) => f.id);
   const credentials = loadNodeCredentials(certsDir(home));
-  const { host, port } = parseHostPort(target, DEFAULT_PORT);
+  // A bare name may be a node seen on the LAN: then its announced ID is pinned as well as its address taken.
+  const resolved = await resolvePairTarget(home, target);
+  const { host, port } = parseHostPort(resolved.address, DEFAULT_PORT);
   const address = formatHostPort(host, port);
-  const { socket, peerId } = await dial({ host, port, credentials });
+  const { socket, peerId } = await dial({ host, port, credentials, ...(resolved.expectedId === undefined ? {} : { expectedId: resolved.expectedId }) });
   if (peerId === credentials.nodeId) {
     socket.destroy();
     throw new UsageError(`that is this node: ${address} answers with this node's own ID (${credentials.nodeId.slice(0, 8)}); pair with another machine`);

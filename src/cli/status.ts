@@ -58,6 +58,7 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
     const latency = p.latencyMs === undefined ? '' : `  ${p.latencyMs} ms`;
     lines.push(`  ${printable(p.name) || p.id.slice(0, 16)}  ${p.connected ? 'connected' : 'not connected'}  ${printable(p.address) || 'no address'}${latency}`);
     lines.push(`    ${rates}sent ${formatBytes(p.bytesSent)}, received ${formatBytes(p.bytesReceived)}`);
+    if (p.lan !== undefined) lines.push(`    seen on the LAN at ${printable(p.lan.address)} ${formatDuration(Math.max(0, Math.round((nowMs - p.lan.seenAtMs) / 1000)))} ago`);
     const c = p.compression;
     if (c !== undefined) {
       const ratio = c.ratio === undefined ? '' : `, ratio ${Math.round(c.ratio * 100)}%`;
@@ -73,6 +74,7 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
     }
   }
   if (s.peers.length === 0) lines.push("  (none; pair one with 'wizard pair HOST')");
+  lines.push(discoveryLine(s.discovery));
 
   lines.push('Folders:');
   for (const f of s.folders) {
@@ -129,6 +131,15 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
     for (const e of s.errors) lines.push(`  ${printable(e)}`);
   }
   return lines;
+}
+
+/** LAN discovery in one line: on and what it sees, or off and why. */
+function discoveryLine(d: StatusSnapshot['discovery']): string {
+  const dropped = Object.values(d.packets.dropped).reduce((a, b) => a + (b ?? 0), 0) - (d.packets.dropped.self ?? 0);
+  const drops = dropped > 0 ? `; ${counted(dropped, 'packet')} dropped (malformed or too many)` : '';
+  if (d.state === 'running') return `LAN discovery: on (UDP ${d.port}, announcing to ${d.targets.join(', ')}); ${counted(d.seen, 'node')} seen${drops}`;
+  if (d.state === 'off') return `LAN discovery: off (${printable(d.reason ?? '')}); 'discovery: {lan: true}' in config.yaml turns it on`;
+  return `LAN discovery: ${d.state}${d.reason === undefined ? '' : ` (${printable(d.reason)})`}; ${counted(d.seen, 'node')} seen${drops}`;
 }
 
 /** Where the daemon's log went once stdout stopped taking it. */

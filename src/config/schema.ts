@@ -4,6 +4,7 @@
  * entry is read by folder-entry.ts, and YAML nodes by yaml-nodes.ts.
  */
 import { type Node, isMap, stringify } from 'yaml';
+import { type DiscoveryConfig, DISCOVERY_DEFAULTS, parseDiscovery } from './discovery-entry.js';
 import { type FolderConfig, type FolderReadOptions, parseDeclined, parseFolders } from './folder-entry.js';
 import { type Ctx, type Entry, fail, fields, hostPort, int, label, lineOf, list, load, nodeId, oneOf, required, str } from './yaml-nodes.js';
 
@@ -47,6 +48,8 @@ export interface Config {
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' };
   /** The daemon's web server (metrics): a loopback host:port; port 0 takes a free one. */
   gui: { listen: string };
+  /** LAN discovery (discovery-entry.ts). */
+  discovery: DiscoveryConfig;
 }
 
 /** The settings that have a default; the rest come from the user or from commands. */
@@ -64,6 +67,7 @@ export const DEFAULTS: Readonly<ConfigDefaults> = Object.freeze({
   deletionBudget: Object.freeze({ percent: 50, perMinute: 1000 }),
   log: Object.freeze({ level: 'info' }),
   gui: Object.freeze({ listen: '127.0.0.1:7843' }),
+  discovery: DISCOVERY_DEFAULTS,
 });
 
 const TRUST = ['ca', 'allowlist'] as const;
@@ -83,7 +87,7 @@ export function parseConfig(text: string, file: string, opts: ParseOptions): Con
   const root = ctx.doc.contents;
   if (root === null) fail(ctx, null, 'name is required: the config is empty');
   if (!isMap(root)) fail(ctx, root, 'the config must be a map of settings (name: ..., listen: ...)');
-  const top = fields(ctx, root, ['name', 'listen', 'trust', 'folders', 'peers', 'revoked', 'declinedFolders', 'limits', 'compression', 'trash', 'tombstoneDays', 'rescanIntervalS', 'deletionBudget', 'log', 'gui']);
+  const top = fields(ctx, root, ['name', 'listen', 'trust', 'folders', 'peers', 'revoked', 'declinedFolders', 'limits', 'compression', 'trash', 'tombstoneDays', 'rescanIntervalS', 'deletionBudget', 'log', 'gui', 'discovery']);
   const at = (key: string): Node | null => top.get(key)?.value ?? null;
 
   const nameNode = at('name');
@@ -124,6 +128,7 @@ export function parseConfig(text: string, file: string, opts: ParseOptions): Con
     deletionBudget: deletionBudget(fields(ctx, at('deletionBudget'), ['percent', 'perMinute']), num),
     log: { level: oneOf(ctx, fields(ctx, at('log'), ['level']).get('level')?.value ?? null, 'log.level', LOG_LEVELS, DEFAULTS.log.level) },
     gui: { listen: guiListen(ctx, fields(ctx, at('gui'), ['listen']).get('listen')?.value ?? null) },
+    discovery: parseDiscovery(ctx, at('discovery')),
   };
 }
 
@@ -243,6 +248,10 @@ export function renderNewConfig(init: { name: string; listen: string; folders: F
     '# a free one is used and logged.',
     'gui:',
     `  listen: ${yamlValue(d.gui.listen)}`,
+    'discovery:',
+    '  # Announce this node (ID, name, port; no secret) on the local network by UDP broadcast, port',
+    '  # 7844, and find paired peers there when their address changed. false: no sending, no listening.',
+    `  lan: ${d.discovery.lan}`,
     '',
   ].join('\n');
 }

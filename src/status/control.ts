@@ -24,7 +24,8 @@ export type ControlRequest =
   | { cmd: 'invite'; folders: string[]; address?: string; ttlMs: number }
   | { cmd: 'revoke'; id: string }
   | { cmd: 'override' | 'revert'; folder: string }
-  | { cmd: 'accept-peer'; id: string };
+  | { cmd: 'accept-peer'; id: string }
+  | { cmd: 'lan-lookup'; name: string };
 
 /** Answers control commands; returns the JSON-serialisable result. */
 export type ControlHandler = (req: ControlRequest) => Promise<unknown>;
@@ -128,6 +129,11 @@ function parseRequest(req: unknown): ControlRequest | string {
   if (r.cmd === 'accept-peer') {
     if (typeof r.id !== 'string') return "'accept-peer' needs an id";
     return { cmd: 'accept-peer', id: r.id };
+  }
+  if (r.cmd === 'lan-lookup') {
+    const name = (req as { name?: unknown }).name;
+    if (typeof name !== 'string' || name.length === 0 || name.length > 256) return "'lan-lookup' needs a name";
+    return { cmd: 'lan-lookup', name };
   }
   return `unknown command ${JSON.stringify(r.cmd)}`;
 }

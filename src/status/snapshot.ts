@@ -13,6 +13,7 @@ import type { LogSinkStatus } from '../core/log-sink.js';
 import type { ProcessStatus } from './process-status.js';
 import type { FolderOffer } from './offers.js';
 import type { PairingRequest } from '../trust/pairing-requests.js';
+import type { DiscoveryStatus, PeerLanStatus } from '../discovery/lan-discovery.js';
 
 /** A download in progress and its folder. */
 export interface FolderTransfer extends TransferStatus {
@@ -37,6 +38,8 @@ export interface PeerStatus {
   readonly refused?: RefusedEntries[];
   /** Present while the peer is left alone for breaking the protocol: not dialed until `untilMs`. */
   readonly backoff?: ViolationStatus;
+  /** Where the peer last announced itself on the LAN, within the last 90 s (absent when not seen). */
+  readonly lan?: PeerLanStatus;
 }
 
 /** The fields of a peer's status that say it misbehaved, left out when it did not. */
@@ -85,6 +88,8 @@ export interface StatusSnapshot {
   readonly settings: SettingsStatus;
   /** The supervised parts of the daemon: state, restarts, last crash. */
   readonly services: ServiceStatus[];
+  /** LAN discovery: running, or off and why; what it heard and dropped. */
+  readonly discovery: DiscoveryStatus;
   /** Present while the config file holds an edit that could not be applied. */
   readonly configProblem?: ConfigProblem;
   /** Present once the log left stdout (its reader went away), or lines were dropped. */

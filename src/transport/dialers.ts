@@ -71,6 +71,11 @@ export class Dialers {
     this.loops.get(peerId)?.redialer?.linkDown();
   }
 
+  /** `peerId` was just seen at a new address: a loop waiting after a failed dial tries again now. */
+  hurry(peerId: string): void {
+    this.loops.get(peerId)?.redialer?.hurry();
+  }
+
   /** Stops every loop. */
   async stop(): Promise<void> {
     const ids = [...this.loops.keys()];

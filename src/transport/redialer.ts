@@ -37,8 +37,10 @@ export class Redialer {
   private readonly abort = new AbortController();
   /** Wakes the loop waiting for the link to go down. */
   private wakeOnLinkDown: (() => void) | undefined;
-  /** Ends a backoff pause early; only `stop` calls it. */
+  /** Ends a backoff pause early; `stop` calls it, and `hurry` during a pause after a failed dial. */
   private endPause: (() => void) | undefined;
+  /** The running pause follows a failed dial (not a violation's hold-off, not a link that just died). */
+  private pauseAfterFailure = false;
   private attempt = 0;
   private loop: Promise<void> | undefined;
 
@@ -56,6 +58,16 @@ export class Redialer {
   /** A link to the peer went down: dial again, after the backoff the link's life calls for. */
   linkDown(): void {
     this.wakeOnLinkDown?.();
+  }
+
+  /**
+   * The peer was just seen at a new address (LAN discovery): a pause after a
+   * failed dial ends now. A violation's hold-off is still checked before the
+   * dial, and a pause after a link died is left alone, so a stream of sightings
+   * cannot turn into a redial storm.
+   */
+  hurry(): void {
+    if (this.pauseAfterFailure) this.endPause?.();
   }
 
   /** Stops dialing; an attempt under way is aborted. */
@@ -83,7 +95,9 @@ export class Redialer {
           if (signal.aborted) return;
           const delay = Math.max(backoffDelay(this.attempt++, random), this.holdOff());
           this.deps.log.info({ err: describeError(err), retryInMs: delay }, 'cannot connect to peer; will retry');
+          this.pauseAfterFailure = true;
           await this.pause(delay);
+          this.pauseAfterFailure = false;
           continue;
         }
       }

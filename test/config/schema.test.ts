@@ -63,6 +63,7 @@ describe('parseConfig', () => {
         'deletionBudget: { percent: 25, perMinute: 100 }',
         'log: { level: debug }',
         'gui: { listen: "[::1]:0" }',
+        'discovery: { lan: false }',
       ].join('\n'),
     );
     expect(c).toEqual({
@@ -85,6 +86,7 @@ describe('parseConfig', () => {
       deletionBudget: { percent: 25, perMinute: 100 },
       log: { level: 'debug' },
       gui: { listen: '[::1]:0' },
+      discovery: { lan: false },
     });
   });
 
@@ -185,6 +187,8 @@ const rejections: Rejection[] = [
   { description: 'tombstoneDays 3651', text: 'name: n\ntombstoneDays: 3651\n', line: 2, says: 'tombstoneDays must be a whole number from 1 to 3650' },
   { description: 'rescanIntervalS 9', text: 'name: n\nrescanIntervalS: 9\n', line: 2, says: 'rescanIntervalS must be a whole number from 10 to 86400' },
   { description: 'rescanIntervalS 86401', text: 'name: n\nrescanIntervalS: 86401\n', line: 2, says: 'from 10 to 86400' },
+  { description: 'discovery.lan not a boolean', text: 'name: n\ndiscovery:\n  lan: "no"\n', line: 3, says: 'discovery.lan must be true or false' },
+  { description: 'an unknown discovery key', text: 'name: n\ndiscovery:\n  mdns: true\n', line: 3, says: 'mdns' },
 ];
 
 describe('parseConfig rejects', () => {
@@ -226,6 +230,12 @@ describe('renderNewConfig', () => {
     expect(parse(renderNewConfig(init))).toEqual({ ...DEFAULTS, ...init, peers: [], revoked: [], declinedFolders: [] });
   });
 
+  it('a config written before discovery existed has LAN discovery on; false turns it off', () => {
+    expect(parse('name: n\n').discovery).toEqual({ lan: true });
+    expect(parse('name: n\ndiscovery:\n').discovery).toEqual({ lan: true });
+    expect(parse('name: n\ndiscovery:\n  lan: false\n').discovery).toEqual({ lan: false });
+  });
+
   it('a config written before trash.maxBytes existed loads with no cap', () => {
     expect(parse('name: n\ntrash:\n  retentionDays: 9\n').trash).toEqual({ retentionDays: 9, maxBytes: 0 });
   });
@@ -236,7 +246,7 @@ describe('renderNewConfig', () => {
 
   it('names every setting and explains it', () => {
     const text = renderNewConfig(init);
-    for (const key of ['listen:', 'trust:', 'peers:', 'revoked:', 'transfers:', 'hashers:', 'up:', 'down:', 'debounceMs:', 'compression:', 'retentionDays:', 'maxBytes:', 'tombstoneDays:', 'rescanIntervalS:', 'level:']) {
+    for (const key of ['listen:', 'trust:', 'peers:', 'revoked:', 'transfers:', 'hashers:', 'up:', 'down:', 'debounceMs:', 'compression:', 'retentionDays:', 'maxBytes:', 'tombstoneDays:', 'rescanIntervalS:', 'level:', 'lan:']) {
       const lines = text.split('\n');
       const at = lines.findIndex((l) => l.trimStart().startsWith(key));
       expect(at, key).toBeGreaterThan(0);

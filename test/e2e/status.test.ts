@@ -47,8 +47,14 @@ describe('wizard status', () => {
     const res = await runCli(a.home, ['status', '--json']);
     expect(res.code).toBe(0);
     const s = JSON.parse(res.stdout) as Record<string, unknown>;
-    expect(Object.keys(s).sort()).toEqual(['errors', 'folders', 'gui', 'id', 'listen', 'name', 'offers', 'pairingRequests', 'peers', 'process', 'services', 'settings', 'transferSlots', 'transfers']);
-    expect(s.peers).toEqual([
+    expect(s.discovery).toMatchObject({ state: expect.stringMatching(/^(running|idle)$/) as string, port: 7844 });
+    expect(Object.keys(s).sort()).toEqual(['discovery', 'errors', 'folders', 'gui', 'id', 'listen', 'name', 'offers', 'pairingRequests', 'peers', 'process', 'services', 'settings', 'transferSlots', 'transfers']);
+    // Daemons on one machine may hear each other's LAN announcements (through its own interface), or not yet.
+    const peers = (s.peers as Array<Record<string, unknown>>).map(({ lan, ...rest }) => {
+      if (lan !== undefined) expect(lan).toEqual({ address: expect.stringMatching(/:\d+$/) as string, seenAtMs: expect.any(Number) as number });
+      return rest;
+    });
+    expect(peers).toEqual([
       {
         id: b.id,
         name: 'beta',
@@ -74,7 +80,7 @@ describe('wizard status', () => {
     expect(folder?.fullScans.count).toBeGreaterThanOrEqual(1);
     // Every long-running part is supervised and healthy.
     const services = s.services as Array<{ name: string; state: string; restarts: number }>;
-    for (const name of ['folder:shared', 'trash-purger', 'control-socket', 'web-server', 'config-watcher']) {
+    for (const name of ['folder:shared', 'trash-purger', 'control-socket', 'web-server', 'config-watcher', 'lan-discovery']) {
       expect(services).toContainEqual({ name, state: 'running', restarts: 0 });
     }
   });

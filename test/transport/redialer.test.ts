@@ -153,4 +153,40 @@ describe('Redialer', () => {
     await settle();
     expect(h.dials).toEqual([0]);
   });
+
+  it('hurry (the peer seen at a new address) ends a pause after a failed dial, not one after a link died nor a penalty', async () => {
+    const h = harness({ fails: true });
+    stop = () => h.redialer.stop();
+    h.redialer.start();
+    await settle();
+    h.clock.advance(1000);
+    await settle();
+    // Failed twice: a 2 s pause runs; a sighting ends it at once.
+    expect(h.dials).toEqual([0, 1000]);
+    h.clock.advance(500);
+    h.redialer.hurry();
+    await settle();
+    expect(h.dials).toEqual([0, 1000, 1500]);
+    // Under a penalty, a sighting ends the pause but the hold-off is checked again before any dial.
+    h.state.holdOffMs = 60_000;
+    h.redialer.hurry();
+    await settle();
+    expect(h.dials).toEqual([0, 1000, 1500]);
+
+    const g = harness({ diesAtStart: true });
+    const stopFirst = stop;
+    stop = async () => {
+      await stopFirst();
+      await g.redialer.stop();
+    };
+    g.redialer.start();
+    await settle();
+    // The link died during its start: a 1 s pause that a sighting must not cut (it would make a redial storm).
+    g.redialer.hurry();
+    await settle();
+    expect(g.dials).toEqual([0]);
+    g.clock.advance(1000);
+    await settle();
+    expect(g.dials).toEqual([0, 1000]);
+  });
 });
