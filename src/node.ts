@@ -14,10 +14,9 @@ import { type ConfigError, describeError, WizardError } from './core/errors.js';
 import { SteadyTime } from './core/steady-time.js';
 import type { IndexStore } from './index/store.js';
 import { FolderSet } from './node/folder-set.js';
+import { nodeStatus } from './node/node-status.js';
 import { DEFAULT_PORT, PeerLinks } from './node/peer-links.js';
-import { folderOffers } from './status/offers.js';
-import { processStatus } from './status/process-status.js';
-import { type ConfigProblem, peerTrouble, settingsOf, type StatusSnapshot } from './status/snapshot.js';
+import { type ConfigProblem, type StatusSnapshot } from './status/snapshot.js';
 import { explainPath, type Why } from './status/why.js';
 import { gatherWhy } from './status/why-input.js';
 import type { Supervisor } from './supervisor/supervisor.js';
@@ -289,40 +288,22 @@ export class WizardNode {
 
   /** The status snapshot. */
   status(): StatusSnapshot {
-    const peers = this.config.peers.map((p) => {
-      const live = this.liveSession(p.id);
-      const bytes = this.links.bytes(p.id);
-      return {
-        id: p.id,
-        name: p.name,
-        address: p.address,
-        connected: live !== undefined,
-        bytesSent: bytes.sent,
-        bytesReceived: bytes.received,
-        ...(live === undefined ? {} : live.stats()),
-        ...peerTrouble(this.refusals.of(p.id), this.violations.status(p.id)),
-        ...this.lan.peerStatus(p.id),
-      };
-    });
-    const folders = this.folders.all();
-    const offers = folderOffers(this.config, this.links.allLive().map((l) => ({ peer: l.peerId, folders: l.session.peerHello?.folders.map((f) => f.id) ?? [] })));
-    return {
+    return nodeStatus({
       id: this.id,
-      name: this.config.name,
+      config: this.config,
       listen: this.listener === undefined ? '' : formatHostPort(this.listener.host, this.listener.port),
-      peers,
-      folders: folders.map((f) => f.status()),
-      offers,
-      pairingRequests: this.pairing.requests.list(),
-      errors: [...this.recentErrors, ...folders.flatMap((f) => f.errors())],
-      transfers: folders.flatMap((f) => f.transfers.list().map((t) => ({ folder: f.id, ...t }))),
-      transferSlots: { running: this.slots.active, files: this.slots.activeFiles, waiting: this.slots.queued, peak: this.slots.mostActive },
-      settings: settingsOf(this.config),
-      services: this.deps.supervisor.status(),
-      discovery: this.lan.status(),
-      ...(this.configProblem === undefined ? {} : { configProblem: this.configProblem }),
-      process: processStatus(this.pool.threads()),
-    };
+      folders: this.folders,
+      links: this.links,
+      refusals: this.refusals,
+      violations: this.violations,
+      lan: this.lan,
+      pairing: this.pairing,
+      slots: this.slots,
+      supervisor: this.deps.supervisor,
+      recentErrors: this.recentErrors,
+      configProblem: this.configProblem,
+      workerThreads: this.pool.threads(),
+    });
   }
 
   /** The nodes seen on the LAN recently that `query` (a name or ID prefix) means, for `wizard pair NAME`. */
