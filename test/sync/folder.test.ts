@@ -16,7 +16,7 @@
  *   ordinary edit is recorded as before.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,6 +33,8 @@ import { itAsNonRoot } from '../support/as-nobody.js';
 import { fakePeer } from '../support/peer.js';
 import { waitFor } from '../support/wait.js';
 import { tempFilesIn } from '../support/temps.js';
+import { FakeClock } from '../support/clock.js';
+import { MTIME_TICK_MS } from '../../src/sync/scan/local-changes.js';
 
 const ID = 'f';
 const LOCAL = 'aaaaaaaaaaaaaaaa';
@@ -60,7 +62,7 @@ afterEach(async () => {
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 /** A folder on `root`; `served` is what the one peer serves, `connected` whether it is online. */
-function newFolder(opts: { served?: Record<string, Buffer | string>; connected?: boolean; readDir?: FolderDeps['readDir']; runner?: JobRunner; log?: Logger } = {}): Folder {
+function newFolder(opts: { served?: Record<string, Buffer | string>; connected?: boolean; readDir?: FolderDeps['readDir']; runner?: JobRunner; log?: Logger; clock?: FolderDeps['clock'] } = {}): Folder {
   const peer = fakePeer(opts.served ?? {});
   const peers: FolderPeers = {
     connected: () => (opts.connected === true ? [PEER] : []),
@@ -74,7 +76,7 @@ function newFolder(opts: { served?: Record<string, Buffer | string>; connected?:
     store,
     localId: LOCAL,
     umask: 0o022,
-    clock: systemClock,
+    clock: opts.clock ?? systemClock,
     monotonicMs: () => performance.now(),
     log: opts.log ?? pino({ level: 'silent' }),
     peers,
@@ -172,6 +174,34 @@ function ageFile(abs: string): number {
   utimesSync(abs, past, past);
   return past;
 }
+
+describe('M1: a small file read within its mtime tick', () => {
+  it('is recorded at once (a save is sent without waiting for the tick), and hashed again a tick later whatever its stat says, so a rewrite in that tick that left size, mtime and inode as recorded is caught', async () => {
+    const abs = path.join(root, 'doc.txt');
+    // A whole millisecond, so the same instant can be set again exactly after the rewrite.
+    const at = (Math.floor(Date.now()) - 1) / 1000;
+    writeFileSync(abs, 'version A');
+    utimesSync(abs, at, at);
+    const mtimeMs = statSync(abs).mtimeMs;
+    // The folder's clock stands 5 ms after the write: within the tick, and it moves only when told.
+    const clock = new FakeClock(mtimeMs + 5);
+    const folder = newFolder({ clock });
+    await folder.start();
+    const first = store.getLocal(ID, 'doc.txt');
+    expect(first?.hash).toBe(sha('version A'));
+
+    // The same-tick rewrite: same size, same mtime, same inode.
+    writeFileSync(abs, 'version B');
+    utimesSync(abs, at, at);
+    expect(statSync(abs).mtimeMs).toBe(mtimeMs);
+    clock.advance(MTIME_TICK_MS + 1);
+    const second = await waitFor('the second look to record the rewrite', () => {
+      const e = store.getLocal(ID, 'doc.txt');
+      return e?.hash === sha('version B') ? e : undefined;
+    });
+    expect(dominates(second.version, first?.version ?? {})).toBe(true);
+  });
+});
 
 describe('K4: a file that looks unflushed after a power cut', () => {
   it.each([

@@ -14,8 +14,8 @@ import type { LocalEntry } from '../../index/entry.js';
 import { isIndexWriteFailure } from '../../index/store.js';
 import { observe } from '../../index/scanner.js';
 import type { Signature } from '../../delta/signature.js';
-import { hashFile } from '../../workers/hash-file.js';
-import { merge, type VersionVector } from '../../versions/vector.js';
+import { hashFile, INLINE_MAX_BYTES } from '../../workers/hash-file.js';
+import { canonical, merge, type VersionVector } from '../../versions/vector.js';
 import type { RetryBook } from '../pull/retry.js';
 import { entryFor, sameObservation, tooFreshToHash, type Candidate } from './local-changes.js';
 import type { FolderControl } from '../folder-control.js';
@@ -62,8 +62,19 @@ export class ChangeRecorder {
   private readonly hashingApart = new Map<string, Promise<void>>();
   /** Paths found too fresh to hash in a row (see `record`), for the backoff of their next look. */
   private readonly freshRetries = new Map<string, number>();
+  /**
+   * Small files hashed while still fresh (see `record`): each is hashed
+   * again a tick later whatever its stat says, since a write in the tick
+   * of the first read would leave size, mtime and inode as recorded.
+   */
+  private readonly racy = new Set<string>();
 
   constructor(private readonly deps: ChangeRecorderDeps) {}
+
+  /** Whether a scan must hash `path` even when its stat matches the index (a racy recording waits for its second look). */
+  mustHash(path: string): boolean {
+    return this.racy.has(path);
+  }
 
   /** Whether a big file is being hashed beside the scans. */
   get isHashingApart(): boolean {
@@ -198,7 +209,17 @@ export class ChangeRecorder {
     // Judged now, just before the read, not when the walk saw the file: a write after this point
     // in the tick of the observed mtime is impossible, however long ago the walk began.
     const wait = tooFreshToHash(this.deps.clock.now(), c.obs.mtimeMs);
-    if (wait > 0) {
+    const racy = this.racy.delete(c.path);
+    // A small file fresh from its write (most often an editor's save, renamed into place) is hashed
+    // and sent now, and hashed again once the tick has passed: a same-tick write shows then. Not for
+    // that second look, nor a file caught fresh again and again (a log written without pause): those
+    // wait, backing off, as big files do, whose second hash would cost as much as their first.
+    const fastPath = wait > 0 && !racy && c.obs.size <= INLINE_MAX_BYTES && !this.freshRetries.has(c.path);
+    if (fastPath) {
+      this.racy.add(c.path);
+      this.deps.after(wait, () => this.deps.queueScan([c.path], false));
+    } else if (wait > 0) {
+      if (racy) this.racy.add(c.path);
       // Only to hash it then: a deletion is for the watcher's settled hand-over to report. A file
       // written without pause (a log) is fresh every time: back off, up to the watcher's 2 s.
       const tries = this.freshRetries.get(c.path) ?? 0;
@@ -211,7 +232,8 @@ export class ChangeRecorder {
       const { hash, sums } = await hashFile(this.deps.runner, path.join(this.deps.root, ...(c.obs.diskPath ?? c.path).split('/')), c.obs, this.priorSums(c));
       this.deps.readFailures.succeed(c.path);
       const entry = entryFor(c, hash, this.deps.localId, this.deps.clock.now());
-      if (entry === undefined) return undefined;
+      // A racy file's second look that found what the first recorded: nothing to commit.
+      if (entry === undefined || (racy && c.prev !== undefined && sameEntry(entry, c.prev))) return undefined;
       return sums === undefined ? { entry } : { entry, sums };
     } catch (err) {
       // CHANGED: a file being written right now; look again once it settles.
@@ -251,4 +273,20 @@ export class ChangeRecorder {
   private queueScanLater(rel: string): void {
     this.deps.after(Math.max(this.deps.limits().debounceMs, 100), () => this.deps.queueScan([rel]));
   }
+}
+
+/** Whether `a` records exactly what `b` does: a commit of it would only cost a sequence. */
+function sameEntry(a: Omit<LocalEntry, 'sequence'>, b: LocalEntry): boolean {
+  return (
+    a.type === b.type &&
+    a.hash === b.hash &&
+    a.size === b.size &&
+    a.mtimeMs === b.mtimeMs &&
+    a.mode === b.mode &&
+    a.inode === b.inode &&
+    a.target === b.target &&
+    a.deleted === b.deleted &&
+    (a.diskName ?? '') === (b.diskName ?? '') &&
+    canonical(a.version) === canonical(b.version)
+  );
 }

@@ -21,19 +21,21 @@ export interface Candidate {
  * Paths to record after walking a subtree: everything seen that differs from
  * its entry, and every live entry no longer seen, except where the path is
  * ignored (it stops syncing but is never deleted on peers) or below a dir the
- * walk could not read (unknown is not deleted). Sorted parents first, so a
- * peer creates dirs before their contents.
+ * walk could not read (unknown is not deleted), and the files `mustHash`
+ * names whatever their stat says. Sorted parents first, so a peer creates
+ * dirs before their contents.
  */
 export function changedPaths(
   seen: ReadonlyMap<string, Observation>,
   known: ReadonlyMap<string, LocalEntry>,
   unreadable: readonly string[],
   isIgnored: (path: string, isDir: boolean) => boolean,
+  mustHash: (path: string) => boolean = () => false,
 ): Candidate[] {
   const out: Candidate[] = [];
   for (const obs of seen.values()) {
     const prev = known.get(obs.path);
-    if (classify(obs, prev) !== 'same') out.push({ path: obs.path, obs, prev });
+    if (classify(obs, prev) !== 'same' || (obs.type === 'file' && mustHash(obs.path))) out.push({ path: obs.path, obs, prev });
   }
   for (const prev of known.values()) {
     if (prev.deleted || seen.has(prev.path)) continue;

@@ -215,7 +215,13 @@ export class ScanPass {
     // landing, a scan beside this one): what this walk saw of that path may predate it. Counted
     // as deletions, a burst of downloads landing in a dir being walked held them as "most of
     // the folder vanished", waiting for a `wizard resume` that had nothing to confirm.
-    const changed = changedPaths(result.seen, known, result.unreadable, (p, isDir) => this.deps.ignore.isIgnored(p) || matcher.isIgnored(p, isDir)).filter(
+    const changed = changedPaths(
+      result.seen,
+      known,
+      result.unreadable,
+      (p, isDir) => this.deps.ignore.isIgnored(p) || matcher.isIgnored(p, isDir),
+      (p) => this.deps.recorder.mustHash(p),
+    ).filter(
       (c) => c.prev === undefined || c.prev.sequence <= walkStartedAt,
     );
     return this.setAsideUnflushed(
