@@ -1,0 +1,81 @@
+/**
+ * The page's JSON API: which route calls which action, and the checks on
+ * each request's body. The actions are the same functions the CLI runs
+ * (gui/actions.ts binds them), so the page can do nothing the commands
+ * cannot, and says the same one-line errors.
+ */
+import { UsageError } from '../core/errors.js';
+
+/** What the page can ask for; each is the CLI's own code (see actions.ts). */
+export interface GuiActions {
+  status(): Promise<unknown>;
+  resume(folder: string): Promise<unknown>;
+  conflicts(): Promise<unknown>;
+  keep(folder: string, path: string, keep: 'mine' | 'theirs' | 'both'): Promise<unknown>;
+  trash(pattern: string | undefined): Promise<unknown>;
+  restore(folder: string, entry: string): Promise<unknown>;
+  invites(): Promise<unknown>;
+  invite(folders: string[], expires: string | undefined): Promise<unknown>;
+}
+
+/** A route's answer: run it, or the route does not exist. */
+export type Route = { readonly kind: 'get'; run: (query: URLSearchParams) => Promise<unknown> } | { readonly kind: 'post'; run: (body: unknown) => Promise<unknown> };
+
+const str = (body: Record<string, unknown>, key: string, max = 4096): string => {
+  const v = body[key];
+  if (typeof v !== 'string' || v.length === 0 || v.length > max) throw new UsageError(`'${key}' must be a non-empty string`);
+  return v;
+};
+
+const obj = (body: unknown): Record<string, unknown> => {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new UsageError('the body must be a JSON object');
+  return body as Record<string, unknown>;
+};
+
+/** The route for `method path`, or undefined. */
+export function routeOf(actions: GuiActions, method: string, path: string): Route | undefined {
+  if (method === 'GET') {
+    switch (path) {
+      case '/api/status':
+        return { kind: 'get', run: () => actions.status() };
+      case '/api/conflicts':
+        return { kind: 'get', run: () => actions.conflicts() };
+      case '/api/trash':
+        return { kind: 'get', run: (q) => actions.trash(q.get('q') || undefined) };
+      case '/api/invites':
+        return { kind: 'get', run: () => actions.invites() };
+      default:
+        return undefined;
+    }
+  }
+  if (method !== 'POST') return undefined;
+  switch (path) {
+    case '/api/resume':
+      return { kind: 'post', run: (b) => actions.resume(str(obj(b), 'folder')) };
+    case '/api/conflicts/keep':
+      return {
+        kind: 'post',
+        run: (b) => {
+          const body = obj(b);
+          const keep = body.keep;
+          if (keep !== 'mine' && keep !== 'theirs' && keep !== 'both') throw new UsageError("'keep' must be mine, theirs or both");
+          return actions.keep(str(body, 'folder'), str(body, 'path'), keep);
+        },
+      };
+    case '/api/trash/restore':
+      return { kind: 'post', run: (b) => actions.restore(str(obj(b), 'folder'), str(obj(b), 'entry')) };
+    case '/api/invite':
+      return {
+        kind: 'post',
+        run: (b) => {
+          const body = obj(b);
+          const folders = body.folders ?? [];
+          if (!Array.isArray(folders) || !folders.every((f) => typeof f === 'string')) throw new UsageError("'folders' must be a list of folder IDs");
+          const expires = body.expires === undefined || body.expires === '' ? undefined : str(body, 'expires', 32);
+          return actions.invite(folders, expires);
+        },
+      };
+    default:
+      return undefined;
+  }
+}
