@@ -226,6 +226,64 @@ function Invites({ status, onError }) {
   </div>`;
 }
 
+/** Limits, the ignore list and sharing: each saved through the CLI's own edit, which validates it first. */
+function Settings({ onError, version }) {
+  const [settings, setSettings] = useState(undefined);
+  const [limits, setLimits] = useState({});
+  const [ignore, setIgnore] = useState('');
+  const [saved, setSaved] = useState('');
+  const [problem, setProblem] = useState('');
+  const load = () =>
+    call('/api/settings').then((s) => {
+      setSettings(s);
+      setLimits({ transfers: s.limits.transfers, hashers: s.limits.hashers, bandwidthUp: s.limits.bandwidthUp, bandwidthDown: s.limits.bandwidthDown });
+      setIgnore(s.ignore);
+    }, (err) => onError(err.message));
+  useEffect(() => void load(), [version]);
+  // A refusal is shown beside the form it concerns, in the config's own words.
+  const save = (what, run) => async () => {
+    setSaved('');
+    setProblem('');
+    try {
+      await run();
+      setSaved(what);
+      await load();
+    } catch (err) {
+      setProblem(err.message);
+    }
+  };
+  if (settings === undefined) return html`<p class="empty">Loading…</p>`;
+  const number = (key, label) =>
+    html`<label>${label} <input type="number" min="0" aria-label=${label} value=${limits[key]} onInput=${(e) => setLimits({ ...limits, [key]: e.target.value === '' ? NaN : Number(e.target.value) })} /></label>`;
+  const shared = (f, p) => f.shareWith.includes(p.id);
+  return html`<div>
+    ${problem ? html`<div class="banner bad" role="alert" data-settings-problem>${shown(problem)}</div>` : null}
+    ${saved ? html`<p class="ok">${saved}</p>` : null}
+    <h3>Limits</h3>
+    <div class="row">
+      ${number('transfers', 'Transfers')} ${number('hashers', 'Hashers')}
+      ${number('bandwidthUp', 'Up (bytes/s, 0: unlimited)')} ${number('bandwidthDown', 'Down (bytes/s, 0: unlimited)')}
+      <${Action} label="Save limits" run=${save('Limits saved; the daemon applied them.', () => call('/api/limits', limits))} onError=${onError} />
+    </div>
+    <h3>Ignore list</h3>
+    <p class="muted">Gitignore patterns for every folder (HOME/ignore); a folder adds its own in .wizardignore.</p>
+    <textarea rows="6" aria-label="ignore list" value=${ignore} onInput=${(e) => setIgnore(e.target.value)}></textarea>
+    <div class="row"><${Action} label="Save ignore list" run=${save('Ignore list saved; it applies within a second.', () => call('/api/ignore', { text: ignore }))} onError=${onError} /></div>
+    <h3>Sharing</h3>
+    ${settings.peers.length === 0
+      ? html`<p class="empty">No peers to share with.</p>`
+      : html`<table>
+        <thead><tr><th>Folder</th>${settings.peers.map((p) => html`<th>${shown(p.name) || short(p.id)}</th>`)}</tr></thead>
+        <tbody>${settings.folders.map(
+          (f) => html`<tr data-share=${f.id}><td><strong>${shown(f.id)}</strong></td>${settings.peers.map(
+            (p) => html`<td><input type="checkbox" aria-label=${`share ${f.id} with ${p.name || short(p.id)}`} checked=${shared(f, p)}
+              onChange=${save(`Folder ${shown(f.id)} is ${shared(f, p) ? 'no longer shared with' : 'now shared with'} ${shown(p.name) || short(p.id)}.`, () => call('/api/share', { folder: f.id, peer: p.id, shared: !shared(f, p) }))} /></td>`,
+          )}</tr>`,
+        )}</tbody>
+      </table>`}
+  </div>`;
+}
+
 // ---------- the page ----------
 
 function App() {
@@ -281,6 +339,7 @@ function App() {
     <section><h2>Conflicts</h2><${Conflicts} list=${conflicts} reload=${reload} onError=${onError} /></section>
     <section><h2>Trash</h2><${Trash} onError=${onError} version=${`${version}:${conflictKey}`} /></section>
     <section><h2>Invites</h2><${Invites} status=${status} onError=${onError} /></section>
+    <section><h2>Settings</h2><${Settings} onError=${onError} version=${status.peers.length} /></section>
   `;
 }
 

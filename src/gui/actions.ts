@@ -13,7 +13,10 @@ import { conflictKeep, conflictList } from '../cli/conflicts.js';
 import { type ControlSend, inviteList, makeInvite, parseDuration } from '../cli/enrol-commands.js';
 import { foldersOf } from '../cli/locate.js';
 import { trashList, trashRestore } from '../cli/trash.js';
-import type { GuiActions } from './api.js';
+import { setConfig } from '../cli/config-commands.js';
+import { setFolderShare } from '../cli/folder-commands.js';
+import { readMasterIgnore, writeMasterIgnore } from '../ignore/master-list.js';
+import { type GuiActions, LIMIT_KEYS, type LimitKey } from './api.js';
 
 /** What the actions need: the home, what '~' means, and the daemon's control handler. */
 export interface ActionDeps {
@@ -26,6 +29,8 @@ export interface ActionDeps {
 export function guiActions(deps: ActionDeps): GuiActions {
   const config = (): Config => readConfig(deps.home, { homeDir: deps.homeDir }).config;
   // A path the page sends is relative to its folder: the folder is the working dir, as `cd FOLDER && wizard ...`.
+  // The daemon re-reads its config now, as 'wizard config set' and 'folder share' ask it to.
+  const reload = () => deps.control({ cmd: 'reload' }).then(() => true);
   const inFolder = (c: Config, folder: string) => ({ folder, cwd: foldersOf(c, folder)[0]?.path ?? '/' });
   return {
     status: () => deps.control({ cmd: 'status' }),
@@ -50,6 +55,21 @@ export function guiActions(deps: ActionDeps): GuiActions {
         throw err;
       }
       return makeInvite(deps.control, { folders, ttlMs });
+    },
+    settings: () => {
+      const c = config();
+      return Promise.resolve({
+        limits: c.limits,
+        ignore: readMasterIgnore(deps.home),
+        folders: c.folders.map((f) => ({ id: f.id, shareWith: f.shareWith })),
+        peers: c.peers.map((p) => ({ id: p.id, name: p.name })),
+      });
+    },
+    setLimits: (limits) => setConfig(deps.home, Object.entries(limits).map(([k, v]) => [LIMIT_KEYS[k as LimitKey], v] as const), reload),
+    setIgnore: (text) => Promise.resolve(writeMasterIgnore(deps.home, text)),
+    share: async (folder, peer, shared) => {
+      const r = await setFolderShare(deps.home, config(), folder, peer, shared, reload);
+      return { id: folder, peer: r.peer.id, shared, daemonNotified: r.daemonNotified };
     },
   };
 }

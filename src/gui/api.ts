@@ -16,7 +16,20 @@ export interface GuiActions {
   restore(folder: string, entry: string): Promise<unknown>;
   invites(): Promise<unknown>;
   invite(folders: string[], expires: string | undefined): Promise<unknown>;
+  /** Limits, the master ignore list and each folder's share list, as the config file has them now. */
+  settings(): Promise<unknown>;
+  /** `wizard config set limits.KEY VALUE`, for each given key, in one validated edit. */
+  setLimits(limits: Partial<Record<LimitKey, number>>): Promise<unknown>;
+  setIgnore(text: string): Promise<unknown>;
+  /** `wizard folder share|unshare FOLDER PEER`. */
+  share(folder: string, peer: string, shared: boolean): Promise<unknown>;
 }
+
+/** The limits the page edits, and their keys in the config file. */
+export const LIMIT_KEYS = { transfers: 'limits.transfers', hashers: 'limits.hashers', bandwidthUp: 'limits.bandwidth.up', bandwidthDown: 'limits.bandwidth.down' } as const;
+
+/** A limit the page edits. */
+export type LimitKey = keyof typeof LIMIT_KEYS;
 
 /** A route's answer: run it, or the route does not exist. */
 export type Route = { readonly kind: 'get'; run: (query: URLSearchParams) => Promise<unknown> } | { readonly kind: 'post'; run: (body: unknown) => Promise<unknown> };
@@ -44,6 +57,8 @@ export function routeOf(actions: GuiActions, method: string, path: string): Rout
         return { kind: 'get', run: (q) => actions.trash(q.get('q') || undefined) };
       case '/api/invites':
         return { kind: 'get', run: () => actions.invites() };
+      case '/api/settings':
+        return { kind: 'get', run: () => actions.settings() };
       default:
         return undefined;
     }
@@ -73,6 +88,37 @@ export function routeOf(actions: GuiActions, method: string, path: string): Rout
           if (!Array.isArray(folders) || !folders.every((f) => typeof f === 'string')) throw new UsageError("'folders' must be a list of folder IDs");
           const expires = body.expires === undefined || body.expires === '' ? undefined : str(body, 'expires', 32);
           return actions.invite(folders, expires);
+        },
+      };
+    case '/api/limits':
+      return {
+        kind: 'post',
+        run: (b) => {
+          const limits: Partial<Record<LimitKey, number>> = {};
+          for (const [k, v] of Object.entries(obj(b))) {
+            if (!(k in LIMIT_KEYS)) throw new UsageError(`'${k}' is not a limit the page sets`);
+            if (typeof v !== 'number') throw new UsageError(`limit '${k}' must be a number`);
+            limits[k as LimitKey] = v;
+          }
+          return actions.setLimits(limits);
+        },
+      };
+    case '/api/ignore':
+      return {
+        kind: 'post',
+        run: (b) => {
+          const text = obj(b).text;
+          if (typeof text !== 'string') throw new UsageError("'text' must be the ignore list");
+          return actions.setIgnore(text);
+        },
+      };
+    case '/api/share':
+      return {
+        kind: 'post',
+        run: (b) => {
+          const body = obj(b);
+          if (typeof body.shared !== 'boolean') throw new UsageError("'shared' must be true or false");
+          return actions.share(str(body, 'folder'), str(body, 'peer'), body.shared);
         },
       };
     default:

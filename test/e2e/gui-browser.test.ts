@@ -5,18 +5,21 @@
  * cookie, our Host or the CSRF proofs is refused with its status alone);
  * then the page in Debian's chromium through playwright-core: it loads from
  * `wizard gui --json`'s URL, shows the folder and the peer live, resolves a
- * conflict, restores a file from the trash, makes an invite code, and runs
- * no script from hostile file names. WIZARD_SCREENSHOT=1 writes the
+ * conflict, restores a file from the trash, makes an invite code, edits
+ * limits, the ignore list and sharing through the config's validation, and
+ * runs no script from hostile file names. WIZARD_SCREENSHOT=1 writes the
  * screenshot the README shows (docs/images/gui.png).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guiUrl } from '../../src/cli/gui-command.js';
+import { readConfig } from '../../src/config/file.js';
 import { cleanup, runCli, type TestNode, startPairedNodes } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
 
@@ -183,7 +186,7 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     await browser?.close();
   });
 
-  it('is refused without the token; loads from the URL, shows the folder and the peer live, resolves a conflict, restores from the trash and makes an invite code', async () => {
+  it('is refused without the token; loads from the URL, shows the folder and the peer live, resolves a conflict, restores from the trash, makes an invite code and edits limits, the ignore list and sharing', async () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const problems: string[] = [];
     page.on('pageerror', (err) => problems.push(err.message));
@@ -233,7 +236,7 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     expect(readFileSync(path.join(a.folder, 'old.txt'), 'utf8')).toBe('keep me');
 
     // An invite code sharing the folder, listed as open.
-    await page.getByRole('checkbox', { name: 'shared' }).check();
+    await page.getByRole('checkbox', { name: 'shared', exact: true }).check();
     await page.getByRole('button', { name: 'Make an invite code' }).click();
     const code = page.locator('[data-invite-code]');
     await expect.poll(() => code.textContent()).toMatch(/^wizard join WZ-[A-Z0-9-]+@127\.0\.0\.1:\d+$/);
@@ -243,6 +246,32 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     expect(metrics.status()).toBe(200);
     const families = new Map(parsePrometheusTextFormat(await metrics.text()).map((f) => [f.name, f]));
     expect(families.get('wizard_peer_connected')?.metrics).toContainEqual({ value: '1', labels: { peer: b.id, peer_name: 'beta' } });
-    expect(problems).toEqual([]);
+
+    // Settings go through the config's own validation: a refused value is shown in its words and not written.
+    const configText = () => readFileSync(path.join(a.home, 'config.yaml'), 'utf8');
+    const before99 = configText();
+    await page.getByRole('spinbutton', { name: 'Transfers' }).fill('99');
+    await page.getByRole('button', { name: 'Save limits' }).click();
+    await expect.poll(() => page.locator('[data-settings-problem]').textContent()).toMatch(/config\.yaml:\d+: limits\.transfers must be a whole number from 1 to 64 \(got 99\)$/);
+    expect(configText()).toBe(before99);
+    // (The 400 is a console error of its own; none other may come.)
+    expect(problems.splice(0)).toEqual(['Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+    await page.getByRole('spinbutton', { name: 'Transfers' }).fill('8');
+    await page.getByRole('button', { name: 'Save limits' }).click();
+    await expect.poll(async () => (await a.daemon?.status())?.settings.limits.transfers).toBe(8);
+    await page.getByRole('textbox', { name: 'ignore list' }).fill('*.tmp\nbuild/');
+    await page.getByRole('button', { name: 'Save ignore list' }).click();
+    await expect.poll(() => readFileSync(path.join(a.home, 'ignore'), 'utf8')).toBe('*.tmp\nbuild/\n');
+    // Sharing: off, then on again, as 'wizard folder unshare/share' write it.
+    const shareBox = page.getByRole('checkbox', { name: 'share shared with beta' });
+    expect(await shareBox.isChecked()).toBe(true);
+    const shareWith = () => readConfig(a.home, { homeDir: os.homedir() }).config.folders.find((f) => f.id === 'shared')?.shareWith;
+    await shareBox.click();
+    await expect.poll(shareWith).toEqual([]);
+    await expect.poll(() => shareBox.isChecked()).toBe(false);
+    await shareBox.click();
+    await expect.poll(shareWith).toEqual([b.id]);
+
+    expect(problems, problems.join('\n')).toEqual([]);
   });
 });
