@@ -100,7 +100,7 @@ function Peers({ status }) {
       (p) => html`<tr data-peer=${p.id}>
         <td><strong>${shown(p.name) || short(p.id)}</strong><div class="id">${p.id}</div></td>
         <td class=${p.connected ? 'ok' : 'muted'}>${p.connected ? 'connected' : 'not connected'}${p.latencyMs !== undefined ? html`<div class="muted">${p.latencyMs} ms</div>` : null}</td>
-        <td class="path">${shown(p.address) || html`<span class="muted">they dial us</span>`}</td>
+        <td class="addr">${shown(p.address) || html`<span class="muted">they dial us</span>`}</td>
         <td class="num">${p.sendBytesPerSecond !== undefined ? `${bytes(p.sendBytesPerSecond)}/s` : ''}<div class="muted">${bytes(p.bytesSent)}</div></td>
         <td class="num">${p.receiveBytesPerSecond !== undefined ? `${bytes(p.receiveBytesPerSecond)}/s` : ''}<div class="muted">${bytes(p.bytesReceived)}</div></td>
         <td>${p.compression ? html`${p.compression.codec}<div class="muted">${shown(p.compression.reason)}</div>` : ''}</td>
