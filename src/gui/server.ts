@@ -12,9 +12,8 @@ import type { Registry } from 'prom-client';
 import { describeError, WizardError } from '../core/errors.js';
 import { formatHostPort, parseHostPort } from '../transport/address.js';
 import { checkAccess, checkCsrf, isOurHost, loopbackHosts } from './access.js';
-import type { GuiActions } from './api.js';
-import { routeOf } from './api.js';
-import { type Assets, loadAssets } from './assets.js';
+import { type GuiActions, routeOf } from './api.js';
+import { loadAssets } from './assets.js';
 import { DEFAULT_STREAM_TIMINGS, type StreamTimings, streamStatus } from './events.js';
 import { SessionBook, sessionCookie, sessionCookieName } from './sessions.js';
 import { isGuiToken } from './token.js';
@@ -130,7 +129,7 @@ export async function startGuiServer(deps: GuiServerDeps): Promise<GuiServer> {
       return;
     }
     if (req.method === 'GET' && path === '/api/session') return json(res, 200, { csrf: csrf ?? null });
-    const asset = req.method === 'GET' ? assetOf(assets, path) : undefined;
+    const asset = req.method === 'GET' ? assets.get(path) : undefined;
     if (asset !== undefined) {
       res.writeHead(200, { 'content-type': asset.type }).end(asset.body);
       return;
@@ -167,10 +166,6 @@ export async function startGuiServer(deps: GuiServerDeps): Promise<GuiServer> {
         server.closeAllConnections();
       }),
   };
-}
-
-function assetOf(assets: Assets, path: string) {
-  return assets.get(path);
 }
 
 function header(v: string | string[] | undefined): string | undefined {
