@@ -29,14 +29,11 @@ export async function guiUrl(home: string): Promise<string> {
 export function registerGui(program: Command, io: CliIo): void {
   program
     .command('gui')
-    .description("print the URL that opens the running daemon's web page (it logs the browser in; keep it to yourself)")
+    .description("print the URL that opens the running daemon's web page (it logs the browser in; keep it to yourself). From another machine: ssh -L PORT:127.0.0.1:PORT this-host, the URL's port on both ends")
     .option('--json', 'print {url}')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const url = await guiUrl(homeOf(cmd));
-      if (opts.json === true) io.out(JSON.stringify({ url }));
-      else {
-        io.out(url);
-        io.out("Open it in a browser on this machine. From another one: ssh -L PORT:127.0.0.1:PORT this-host (the URL's port on both ends), then open it there.");
-      }
+      // The URL alone, so that `xdg-open "$(wizard gui)"` works; the README says how to reach it from another machine.
+      io.out(opts.json === true ? JSON.stringify({ url }) : url);
     });
 }

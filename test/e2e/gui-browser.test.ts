@@ -95,8 +95,10 @@ afterAll(async () => {
 });
 
 describe('the web server, over plain HTTP', () => {
-  it("'wizard gui --json' gives a URL whose token becomes an HttpOnly, SameSite=Strict cookie and leaves the address", async () => {
+  it("'wizard gui [--json]' gives a URL whose token becomes an HttpOnly, SameSite=Strict cookie and leaves the address", async () => {
     expect(loginUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{43}$/);
+    // Without --json, the URL alone: `xdg-open "$(wizard gui)"`.
+    expect((await runCli(a.home, ['gui'])).stdout).toBe(`${loginUrl}\n`);
     const res = await request('GET', `/?token=${new URL(loginUrl).searchParams.get('token') ?? ''}`, {});
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/');
