@@ -276,7 +276,7 @@ function Settings({ onError, version }) {
         <thead><tr><th>Folder</th>${settings.peers.map((p) => html`<th>${shown(p.name) || short(p.id)}</th>`)}</tr></thead>
         <tbody>${settings.folders.map(
           (f) => html`<tr data-share=${f.id}><td><strong>${shown(f.id)}</strong></td>${settings.peers.map(
-            (p) => html`<td><input type="checkbox" aria-label=${`share ${f.id} with ${p.name || short(p.id)}`} checked=${shared(f, p)}
+            (p) => html`<td><input type="checkbox" aria-label=${`share ${shown(f.id)} with ${shown(p.name) || short(p.id)}`} checked=${shared(f, p)}
               onChange=${save(`Folder ${shown(f.id)} is ${shared(f, p) ? 'no longer shared with' : 'now shared with'} ${shown(p.name) || short(p.id)}.`, () => call('/api/share', { folder: f.id, peer: p.id, shared: !shared(f, p) }))} /></td>`,
           )}</tr>`,
         )}</tbody>

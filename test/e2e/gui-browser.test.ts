@@ -19,7 +19,8 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guiUrl } from '../../src/cli/gui-command.js';
-import { readConfig } from '../../src/config/file.js';
+import { addPeer } from '../../src/config/edit.js';
+import { configPath, readConfig } from '../../src/config/file.js';
 import { cleanup, runCli, type TestNode, startPairedNodes } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
 
@@ -37,6 +38,9 @@ let port: number;
 /** A conflict copy of report.txt holding beta's edit, and one with a hostile name. */
 let copyName: string;
 const HOSTILE = '<img src=x onerror=window.pwned=1>\u202Etxt.exe';
+/** What alpha's config calls beta: markup and a bidi override, as a peer's chosen name may hold. */
+const HOSTILE_PEER = '<img src=x onerror=window.pwned=2>\u202Eateb';
+const PEER_SHOWN = '<img src=x onerror=window.pwned=2>\\u{202e}ateb';
 
 interface Reply {
   readonly status: number;
@@ -78,7 +82,6 @@ beforeAll(async () => {
   copyName = `report.sync-conflict-20260101-120000-beta-${b.id.slice(0, 7)}.txt`;
   writeFileSync(path.join(a.folder, 'report.txt'), 'mine');
   writeFileSync(path.join(a.folder, copyName), 'theirs');
-  writeFileSync(path.join(a.folder, `${HOSTILE}.sync-conflict-20260101-120000-beta-${b.id.slice(0, 7)}`), 'x');
   writeFileSync(path.join(a.folder, 'old.txt'), 'keep me');
   await waitFor('old.txt on beta', () => existsSync(path.join(b.folder, 'old.txt')), 15_000);
   rmSync(path.join(b.folder, 'old.txt'));
@@ -205,12 +208,6 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     await expect.poll(() => folder.textContent()).toContain(a.folder);
     const peer = page.locator(`tr[data-peer="${b.id}"]`);
     await expect.poll(() => peer.textContent()).toContain('connected');
-    expect(await peer.textContent()).toContain('beta');
-
-    // Hostile names are text: no script ran, and the bidi override shows as an escape.
-    const hostile = page.locator('tr[data-conflict]', { hasText: '<img src=x' });
-    await expect.poll(() => hostile.textContent()).toContain('<img src=x onerror=window.pwned=1>\\u{202e}txt.exe');
-    expect(await page.evaluate(() => (globalThis as { pwned?: number }).pwned)).toBeUndefined();
 
     // The live view: a file made now shows in the folder's count.
     const files = async () => Number((await folder.locator('td.num').first().textContent()) ?? -1);
@@ -222,6 +219,14 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
       mkdirSync(path.join(repo, 'docs', 'images'), { recursive: true });
       await page.screenshot({ path: path.join(repo, 'docs', 'images', 'gui.png'), fullPage: true });
     }
+
+    // Hostile names are text: a conflict copy's and a peer's (as alpha's config names beta), shown live; no script ran, and the bidi overrides show as escapes.
+    writeFileSync(path.join(a.folder, `${HOSTILE}.sync-conflict-20260101-120000-beta-${b.id.slice(0, 7)}`), 'x');
+    writeFileSync(configPath(a.home), addPeer(readFileSync(configPath(a.home), 'utf8'), { id: b.id, name: HOSTILE_PEER, address: '' }));
+    await expect.poll(() => peer.textContent(), { timeout: 10_000 }).toContain(PEER_SHOWN);
+    const hostile = page.locator('tr[data-conflict]', { hasText: '<img src=x' });
+    await expect.poll(() => hostile.textContent(), { timeout: 10_000 }).toContain('<img src=x onerror=window.pwned=1>\\u{202e}txt.exe');
+    expect(await page.evaluate(() => (globalThis as { pwned?: number }).pwned)).toBeUndefined();
 
     // Keep theirs: the copy holds beta's edit, so it replaces the file, and the file goes to the trash.
     await page.locator(`tr[data-conflict="${copyName}"]`).getByRole('button', { name: 'Keep theirs' }).click();
@@ -247,7 +252,7 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     const metrics = await page.request.get(`${origin}/metrics`);
     expect(metrics.status()).toBe(200);
     const families = new Map(parsePrometheusTextFormat(await metrics.text()).map((f) => [f.name, f]));
-    expect(families.get('wizard_peer_connected')?.metrics).toContainEqual({ value: '1', labels: { peer: b.id, peer_name: 'beta' } });
+    expect(families.get('wizard_peer_connected')?.metrics).toContainEqual({ value: '1', labels: { peer: b.id, peer_name: HOSTILE_PEER } });
 
     // Settings go through the config's own validation: a refused value is shown in its words and not written.
     const configText = () => readFileSync(path.join(a.home, 'config.yaml'), 'utf8');
@@ -265,7 +270,7 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     await page.getByRole('button', { name: 'Save ignore list' }).click();
     await expect.poll(() => readFileSync(path.join(a.home, 'ignore'), 'utf8')).toBe('*.tmp\nbuild/\n');
     // Sharing: off, then on again, as 'wizard folder unshare/share' write it.
-    const shareBox = page.getByRole('checkbox', { name: 'share shared with beta' });
+    const shareBox = page.getByRole('checkbox', { name: `share shared with ${PEER_SHOWN}` });
     expect(await shareBox.isChecked()).toBe(true);
     const shareWith = () => readConfig(a.home, { homeDir: os.homedir() }).config.folders.find((f) => f.id === 'shared')?.shareWith;
     await shareBox.click();
