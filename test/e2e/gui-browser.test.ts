@@ -224,7 +224,7 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     writeFileSync(path.join(a.folder, `${HOSTILE}.sync-conflict-20260101-120000-beta-${b.id.slice(0, 7)}`), 'x');
     writeFileSync(configPath(a.home), addPeer(readFileSync(configPath(a.home), 'utf8'), { id: b.id, name: HOSTILE_PEER, address: '' }));
     await expect.poll(() => peer.textContent(), { timeout: 10_000 }).toContain(PEER_SHOWN);
-    const hostile = page.locator('tr[data-conflict]', { hasText: '<img src=x' });
+    const hostile = page.locator('tr[data-conflict]', { hasText: 'txt.exe' });
     await expect.poll(() => hostile.textContent(), { timeout: 10_000 }).toContain('<img src=x onerror=window.pwned=1>\\u{202e}txt.exe');
     expect(await page.evaluate(() => (globalThis as { pwned?: number }).pwned)).toBeUndefined();
 
