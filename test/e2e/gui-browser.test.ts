@@ -20,7 +20,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guiUrl } from '../../src/cli/gui-command.js';
 import { addPeer } from '../../src/config/edit.js';
-import { configPath, readConfig } from '../../src/config/file.js';
+import { configPath, readConfig, writeConfigText } from '../../src/config/file.js';
 import { cleanup, runCli, type TestNode, startPairedNodes } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
 
@@ -222,7 +222,8 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
 
     // Hostile names are text: a conflict copy's and a peer's (as alpha's config names beta), shown live; no script ran, and the bidi overrides show as escapes.
     writeFileSync(path.join(a.folder, `${HOSTILE}.sync-conflict-20260101-120000-beta-${b.id.slice(0, 7)}`), 'x');
-    writeFileSync(configPath(a.home), addPeer(readFileSync(configPath(a.home), 'utf8'), { id: b.id, name: HOSTILE_PEER, address: '' }));
+    // Written whole (temp and rename), as the CLI writes it: the page reads the config on its own requests, and a half-written file would fail them.
+    writeConfigText(a.home, addPeer(readFileSync(configPath(a.home), 'utf8'), { id: b.id, name: HOSTILE_PEER, address: '' }));
     await expect.poll(() => peer.textContent(), { timeout: 10_000 }).toContain(PEER_SHOWN);
     const hostile = page.locator('tr[data-conflict]', { hasText: 'txt.exe' });
     await expect.poll(() => hostile.textContent(), { timeout: 10_000 }).toContain('<img src=x onerror=window.pwned=1>\\u{202e}txt.exe');
@@ -248,11 +249,14 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     const code = page.locator('[data-invite-code]');
     await expect.poll(() => code.textContent()).toMatch(/^wizard join WZ-[A-Z0-9-]+@127\.0\.0\.1:\d+$/);
 
-    // /metrics with the page's cookie parses as Prometheus text.
-    const metrics = await page.request.get(`${origin}/metrics`);
-    expect(metrics.status()).toBe(200);
-    const families = new Map(parsePrometheusTextFormat(await metrics.text()).map((f) => [f.name, f]));
-    expect(families.get('wizard_peer_connected')?.metrics).toContainEqual({ value: '1', labels: { peer: b.id, peer_name: HOSTILE_PEER } });
+    // /metrics with the page's cookie parses as Prometheus text (polled: the rename above may have restarted the link).
+    const connectedMetric = async () => {
+      const metrics = await page.request.get(`${origin}/metrics`);
+      expect(metrics.status()).toBe(200);
+      const families = new Map(parsePrometheusTextFormat(await metrics.text()).map((f) => [f.name, f]));
+      return families.get('wizard_peer_connected')?.metrics;
+    };
+    await expect.poll(connectedMetric, { timeout: 10_000 }).toContainEqual({ value: '1', labels: { peer: b.id, peer_name: HOSTILE_PEER } });
 
     // Settings go through the config's own validation: a refused value is shown in its words and not written.
     const configText = () => readFileSync(path.join(a.home, 'config.yaml'), 'utf8');
