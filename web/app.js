@@ -233,21 +233,24 @@ function Settings({ onError, version }) {
   const [ignore, setIgnore] = useState('');
   const [saved, setSaved] = useState('');
   const [problem, setProblem] = useState('');
-  const load = () =>
+  // A form's fields are filled from the file when the page opens and after that form is saved, never under
+  // the user's typing in another one.
+  const load = (fill) =>
     call('/api/settings').then((s) => {
       setSettings(s);
-      setLimits({ transfers: s.limits.transfers, hashers: s.limits.hashers, bandwidthUp: s.limits.bandwidthUp, bandwidthDown: s.limits.bandwidthDown });
-      setIgnore(s.ignore);
+      if (fill.limits) setLimits({ transfers: s.limits.transfers, hashers: s.limits.hashers, bandwidthUp: s.limits.bandwidthUp, bandwidthDown: s.limits.bandwidthDown });
+      if (fill.ignore) setIgnore(s.ignore);
     }, (err) => onError(err.message));
-  useEffect(() => void load(), [version]);
+  useEffect(() => void load({ limits: true, ignore: true }), []);
+  useEffect(() => void load({}), [version]);
   // A refusal is shown beside the form it concerns, in the config's own words.
-  const save = (what, run) => async () => {
+  const save = (what, fill, run) => async () => {
     setSaved('');
     setProblem('');
     try {
       await run();
+      await load(fill);
       setSaved(what);
-      await load();
     } catch (err) {
       setProblem(err.message);
     }
@@ -263,12 +266,12 @@ function Settings({ onError, version }) {
     <div class="row">
       ${number('transfers', 'Transfers')} ${number('hashers', 'Hashers')}
       ${number('bandwidthUp', 'Up (bytes/s, 0: unlimited)')} ${number('bandwidthDown', 'Down (bytes/s, 0: unlimited)')}
-      <${Action} label="Save limits" run=${save('Limits saved; the daemon applied them.', () => call('/api/limits', limits))} onError=${onError} />
+      <${Action} label="Save limits" run=${save('Limits saved; the daemon applied them.', { limits: true }, () => call('/api/limits', limits))} onError=${onError} />
     </div>
     <h3>Ignore list</h3>
     <p class="muted">Gitignore patterns for every folder (HOME/ignore); a folder adds its own in .wizardignore.</p>
     <textarea rows="6" aria-label="ignore list" value=${ignore} onInput=${(e) => setIgnore(e.target.value)}></textarea>
-    <div class="row"><${Action} label="Save ignore list" run=${save('Ignore list saved; it applies within a second.', () => call('/api/ignore', { text: ignore }))} onError=${onError} /></div>
+    <div class="row"><${Action} label="Save ignore list" run=${save('Ignore list saved; it applies within a second.', { ignore: true }, () => call('/api/ignore', { text: ignore }))} onError=${onError} /></div>
     <h3>Sharing</h3>
     ${settings.peers.length === 0
       ? html`<p class="empty">No peers to share with.</p>`
@@ -277,7 +280,7 @@ function Settings({ onError, version }) {
         <tbody>${settings.folders.map(
           (f) => html`<tr data-share=${f.id}><td><strong>${shown(f.id)}</strong></td>${settings.peers.map(
             (p) => html`<td><input type="checkbox" aria-label=${`share ${shown(f.id)} with ${shown(p.name) || short(p.id)}`} checked=${shared(f, p)}
-              onChange=${save(`Folder ${shown(f.id)} is ${shared(f, p) ? 'no longer shared with' : 'now shared with'} ${shown(p.name) || short(p.id)}.`, () => call('/api/share', { folder: f.id, peer: p.id, shared: !shared(f, p) }))} /></td>`,
+              onChange=${save(`Folder ${shown(f.id)} is ${shared(f, p) ? 'no longer shared with' : 'now shared with'} ${shown(p.name) || short(p.id)}.`, {}, () => call('/api/share', { folder: f.id, peer: p.id, shared: !shared(f, p) }))} /></td>`,
           )}</tr>`,
         )}</tbody>
       </table>`}

@@ -270,6 +270,7 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     await page.getByRole('spinbutton', { name: 'Transfers' }).fill('8');
     await page.getByRole('button', { name: 'Save limits' }).click();
     await expect.poll(async () => (await a.daemon?.status())?.settings.limits.transfers).toBe(8);
+    await expect.poll(() => page.getByText('Limits saved; the daemon applied them.').count()).toBe(1);
     await page.getByRole('textbox', { name: 'ignore list' }).fill('*.tmp\nbuild/');
     await page.getByRole('button', { name: 'Save ignore list' }).click();
     await expect.poll(() => readFileSync(path.join(a.home, 'ignore'), 'utf8')).toBe('*.tmp\nbuild/\n');
