@@ -22,4 +22,14 @@ export default tseslint.config(
     files: ['eslint.config.js'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // The web page: plain browser modules, served as they are (no build step), so not in the TypeScript project.
+    files: ['web/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: { document: 'readonly', fetch: 'readonly', EventSource: 'readonly', console: 'readonly' },
+    },
+  },
 );

@@ -15,6 +15,7 @@ import { registerConfigCommands } from './cli/config-commands.js';
 import { registerEnrolCommands } from './cli/enrol-commands.js';
 import { registerFolderCommands } from './cli/folder-commands.js';
 import { registerStop } from './cli/stop.js';
+import { registerGui } from './cli/gui-command.js';
 import { initHome } from './cli/init.js';
 import { runDaemon } from './cli/daemon.js';
 import { pair } from './cli/pair.js';
@@ -195,6 +196,7 @@ function buildProgram(setExit: (code: number) => void, outputs: Outputs): Comman
   registerEnrolCommands(program, io);
   registerFolderCommands(program, io);
   registerStop(program, io);
+  registerGui(program, io);
   return program;
 }
 

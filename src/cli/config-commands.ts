@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { removePeer, revokePeer } from '../config/edit.js';
+import { removePeer, revokePeer, setSettings } from '../config/edit.js';
 import { configPath, editConfig, parseOptionsFor } from '../config/file.js';
 import { resolvePeerRef } from '../config/peer-ref.js';
 import { parseConfig, type PeerConfig } from '../config/schema.js';
@@ -79,13 +79,31 @@ async function spreadRevocation(home: string, id: string): Promise<{ running: bo
   return { running: false, spreads: true, version: revocations.revoke([id]).list.version };
 }
 
+/** A setting's value as typed: a number, true or false, else the text. */
+export function settingValue(text: string): string | number | boolean {
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (text === 'true' || text === 'false') return text === 'true';
+  return text;
+}
+
+/**
+ * Sets settings in the home's config: validated as a whole before it is
+ * written (a value the config refuses is never saved, and the error says
+ * FILE:LINE: what is wrong), then the running daemon applies them.
+ * `reload` asks the daemon to re-read the file; false when none runs.
+ */
+export async function setConfig(home: string, values: ReadonlyArray<readonly [string, string | number | boolean]>, reload: () => Promise<boolean>): Promise<{ settings: Record<string, string | number | boolean>; daemonNotified: boolean }> {
+  if (values.length === 0) throw new UsageError('nothing to set');
+  editConfig(home, (text) => setSettings(text, values, configPath(home)), { homeDir: os.homedir() });
+  return { settings: Object.fromEntries(values), daemonNotified: await reload() };
+}
+
 const applied = (running: boolean) => (running ? 'The running daemon applied it.' : "It applies at the next 'wizard start'.");
 
 /** Adds `config check` and `peer list|remove` to the program. */
 export function registerConfigCommands(program: Command, io: CliIo): void {
-  program
-    .command('config')
-    .description('work with the config file')
+  const config = program.command('config').description('work with the config file');
+  config
     .command('check')
     .description('validate a config file without applying it (default: the home config)')
     .argument('[file]', 'the file to check')
@@ -95,6 +113,19 @@ export function registerConfigCommands(program: Command, io: CliIo): void {
       if (opts.json === true) io.out(JSON.stringify(r));
       else io.out(r.ok ? `${r.file} is valid: ${r.folders ?? 0} folders, ${r.peers ?? 0} peers.` : `${r.error ?? 'invalid'}`);
       if (!r.ok) io.setExit(2);
+    });
+
+  config
+    .command('set')
+    .description('set a setting (limits.transfers, limits.bandwidth.up, trash.retentionDays, ...): validated before it is written, applied at once')
+    .argument('<key>', 'the setting, dotted as in the file: limits.hashers')
+    .argument('<value>', 'its new value')
+    .option('--json', 'print one JSON object')
+    .action(async (key: string, value: string, opts: { json?: boolean }, cmd: Command) => {
+      const home = homeOf(cmd);
+      const r = await setConfig(home, [[key, settingValue(value)]], () => reloadDaemon(home));
+      if (opts.json === true) io.out(JSON.stringify(r));
+      else io.out(`Set ${key} to ${printable(String(settingValue(value)))}. ${applied(r.daemonNotified)}`);
     });
 
   const peer = program.command('peer').description('list or remove known nodes');

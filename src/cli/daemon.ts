@@ -16,6 +16,7 @@ import { Supervisor } from '../supervisor/supervisor.js';
 import { metricsRegistry } from '../gui/metrics.js';
 import { type GuiServer, startGuiServer } from '../gui/server.js';
 import { loadOrCreateGuiToken } from '../gui/token.js';
+import { guiActions } from '../gui/actions.js';
 
 /** The supervised web server's name in status. */
 const GUI_SERVICE = 'web-server';
@@ -162,14 +163,15 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
       control = undefined;
     },
   });
-  // The web server (metrics): its token is made once and kept in the home, for a scraper's credentials_file.
+  // The web server (the page and metrics): its token is made once and kept in the home, for a scraper's credentials_file.
   let guiListen = config.gui.listen;
   let gui: GuiServer | undefined;
   const metrics = metricsRegistry(() => node.status());
+  const actions = guiActions({ home, homeDir, control: handle });
   const guiService = {
     name: GUI_SERVICE,
     start: async (crash: (err: unknown) => void) => {
-      gui = await startGuiServer({ listen: guiListen, token: loadOrCreateGuiToken(home), metrics, log: log.child({ part: 'web' }) });
+      gui = await startGuiServer({ listen: guiListen, token: loadOrCreateGuiToken(home), metrics, actions, log: log.child({ part: 'web' }) });
       gui.onError(crash);
     },
     stop: async () => {

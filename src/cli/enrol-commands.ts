@@ -4,10 +4,13 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { controlRequest } from '../status/control.js';
+import { type ControlRequest, controlRequest } from '../status/control.js';
 import { DEFAULT_INVITE_TTL_MS } from '../trust/enrol-server.js';
-import { printable } from './format.js';
-import { type CliIo, homeOf } from './io.js';
+import { InviteBook, invitesPath, type InviteView } from '../trust/invites.js';
+import type { Config } from '../config/schema.js';
+import { nodeNameOf } from '../config/node-names.js';
+import { formatTime, printable } from './format.js';
+import { type CliIo, configOf, homeOf } from './io.js';
 import { join } from './join.js';
 
 const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -25,6 +28,45 @@ export function parseDuration(text: string): number {
 
 const repeat = (v: string, acc: string[]) => [...acc, v];
 
+/** Sends a command to the daemon: the CLI's goes through the control socket, the web server's straight to the daemon's handler. */
+export type ControlSend = (req: ControlRequest) => Promise<unknown>;
+
+/** What `wizard invite` asks for. */
+export interface InviteOptions {
+  readonly folders: readonly string[];
+  readonly ttlMs?: number;
+  readonly address?: string;
+}
+
+/** Asks the daemon for an invite code (it holds the CA key and answers the joining machine). */
+export async function makeInvite(send: ControlSend, opts: InviteOptions): Promise<{ code: string; expiresAtMs: number }> {
+  const ttlMs = opts.ttlMs ?? DEFAULT_INVITE_TTL_MS;
+  return (await send({ cmd: 'invite', folders: [...opts.folders], ttlMs, ...(opts.address === undefined ? {} : { address: opts.address }) })) as { code: string; expiresAtMs: number };
+}
+
+/** An invite as `wizard invites` lists it: who joined by it, by name when the config knows the node. */
+export interface InviteListing extends InviteView {
+  readonly joinedName?: string;
+}
+
+/** The invites this node made and keeps (see InviteBook), with the names of the nodes that joined. */
+export function inviteList(home: string, config: Config, nowMs = Date.now()): InviteListing[] {
+  return new InviteBook(invitesPath(home), () => nowMs).list().map((i) => {
+    const name = i.joined === undefined ? '' : nodeNameOf(config, '', i.joined);
+    return name === '' ? i : { ...i, joinedName: name };
+  });
+}
+
+/** Human lines for `wizard invites`. */
+export function formatInvites(list: readonly InviteListing[], nowMs = Date.now()): string[] {
+  if (list.length === 0) return ["No invites; make one with 'wizard invite'."];
+  return list.map((i) => {
+    const state = i.state === 'used' ? `used by ${printable(i.joinedName ?? '') || 'node'} (${i.joined ?? ''})` : i.state === 'open' && i.expiresAtMs <= nowMs ? 'expired' : i.state;
+    const folders = i.folders.length === 0 ? 'no folder' : i.folders.map(printable).join(', ');
+    return `${formatTime(i.createdAtMs)}  ${i.id.slice(0, 8)}  ${state}  until ${formatTime(i.expiresAtMs)}  shares ${folders}`;
+  });
+}
+
 /** Adds `invite` and `join` to the program. */
 export function registerEnrolCommands(program: Command, io: CliIo): void {
   program
@@ -35,14 +77,24 @@ export function registerEnrolCommands(program: Command, io: CliIo): void {
     .option('--expires <duration>', 'how long the code works: 30m, 24h, 7d (default 24h)', parseDuration)
     .option('--json', 'print {code, expiresAtMs}')
     .action(async (opts: { folder: string[]; address?: string; expires?: number; json?: boolean }, cmd: Command) => {
-      const ttlMs = opts.expires ?? DEFAULT_INVITE_TTL_MS;
-      const result = (await controlRequest(homeOf(cmd), { cmd: 'invite', folders: opts.folder, ttlMs, ...(opts.address === undefined ? {} : { address: opts.address }) })) as { code: string; expiresAtMs: number };
+      const home = homeOf(cmd);
+      const result = await makeInvite((req) => controlRequest(home, req), { folders: opts.folder, ttlMs: opts.expires, address: opts.address });
       if (opts.json === true) io.out(JSON.stringify(result));
       else {
         io.out(result.code);
         io.out(`On the new machine: wizard join ${result.code}`);
         io.out(`It works once, until ${new Date(result.expiresAtMs).toISOString()}.${opts.folder.length === 0 ? ' It shares no folder; --folder ID shares one.' : ''}`);
       }
+    });
+
+  program
+    .command('invites')
+    .description('the invites this node made: open, used (and by whom), withdrawn; expired ones are kept a week')
+    .option('--json', 'print {invites}')
+    .action((opts: { json?: boolean }, cmd: Command) => {
+      const list = inviteList(homeOf(cmd), configOf(cmd));
+      if (opts.json === true) io.out(JSON.stringify({ invites: list }));
+      else formatInvites(list).forEach(io.out);
     });
 
   program

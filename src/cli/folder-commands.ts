@@ -38,6 +38,18 @@ function folderOf(config: Config, id: string): Config['folders'][number] {
 
 const named = (p: PeerConfig) => (p.name === '' ? p.id.slice(0, 8) : `${printable(p.name)} (${p.id.slice(0, 8)})`);
 
+/**
+ * `folder share|unshare`: shares folder `id` with the peer `ref` names, or
+ * stops; the edit is validated before it is written, then `reload` has the
+ * running daemon apply it (false when none runs).
+ */
+export async function setFolderShare(home: string, config: Config, id: string, ref: string, share: boolean, reload: () => Promise<boolean>): Promise<{ peer: PeerConfig; daemonNotified: boolean }> {
+  folderOf(config, id);
+  const peer = peerFor(config, ref);
+  editConfig(home, (text) => (share ? shareFolder : unshareFolder)(text, id, peer.id, configPath(home)), { homeDir: os.homedir() });
+  return { peer, daemonNotified: await reload() };
+}
+
 /** Adds the `folder` commands to the program. */
 export function registerFolderCommands(program: Command, io: CliIo): void {
   const folder = program.command('folder').description('add, remove and share synced folders, and take folders peers offer');
@@ -86,13 +98,9 @@ export function registerFolderCommands(program: Command, io: CliIo): void {
       .option('--json', 'print one JSON object')
       .action(async (id: string, ref: string, opts: { json?: boolean }, cmd: Command) => {
         const home = homeOf(cmd);
-        const config = configOf(cmd);
-        folderOf(config, id);
-        const peer = peerFor(config, ref);
-        editConfig(home, (text) => (share ? shareFolder : unshareFolder)(text, id, peer.id, configPath(home)), { homeDir: os.homedir() });
-        const running = await reloadDaemon(home);
-        if (opts.json === true) io.out(JSON.stringify({ id, peer: peer.id, shared: share, daemonNotified: running }));
-        else io.out(`Folder '${printable(id)}' is ${share ? 'now shared with' : 'no longer shared with'} ${named(peer)}. ${applied(running)}`);
+        const r = await setFolderShare(home, configOf(cmd), id, ref, share, () => reloadDaemon(home));
+        if (opts.json === true) io.out(JSON.stringify({ id, peer: r.peer.id, shared: share, daemonNotified: r.daemonNotified }));
+        else io.out(`Folder '${printable(id)}' is ${share ? 'now shared with' : 'no longer shared with'} ${named(r.peer)}. ${applied(r.daemonNotified)}`);
       });
   }
   folder

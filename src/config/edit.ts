@@ -136,6 +136,29 @@ export function setFolderMode(text: string, folderId: string, mode: FolderMode, 
 }
 
 /**
+ * Sets scalar settings by dotted key (`limits.transfers`, `limits.bandwidth.up`),
+ * all in one edit: the caller validates the whole result (editConfig), so
+ * either every value is written or none. A key whose parent is not a map in
+ * the file is refused; lists (folders, peers) have their own commands.
+ */
+export function setSettings(text: string, values: ReadonlyArray<readonly [string, string | number | boolean]>, file = DEFAULT_FILE): string {
+  const ctx = editable(text, file);
+  for (const [key, value] of values) {
+    const parts = key.split('.');
+    if (parts.some((p) => !/^[A-Za-z][A-Za-z0-9]*$/.test(p))) throw new UsageError(`'${key}' is not a setting's name; write it as in the file, as limits.transfers`);
+    const here = ctx.doc.getIn(parts, true);
+    if (here !== undefined && !isScalar(here)) throw new UsageError(`'${key}' is not a single value in ${file}; edit the file for it`);
+    try {
+      ctx.doc.setIn(parts, value);
+    } catch {
+      // The yaml library refuses a path through a scalar ('limits.transfers.x').
+      throw new UsageError(`'${key}' is not a setting's name: part of it is a single value in ${file}`);
+    }
+  }
+  return render(ctx.doc);
+}
+
+/**
  * Writes out the share lists of a config from before folders had them: such a
  * config has no `shareWith` on any folder and is read as every folder shared
  * with every peer (parseFolders), so each folder gets the list of today's

@@ -28,6 +28,9 @@ export interface Invite {
   readonly joined?: string;
 }
 
+/** An invite as it may be shown: everything but its secret. */
+export type InviteView = Omit<Invite, 'secret'>;
+
 /** Why an invite cannot be used: the words the joining machine shows. */
 export type InviteRefusal = 'unknown' | 'used' | 'expired' | 'burned' | 'wrong-proof';
 
@@ -84,6 +87,11 @@ export class InviteBook {
     all[at] = next;
     this.save(all);
     return ok ? { ok: true, invite: next } : { ok: false, why: 'wrong-proof' };
+  }
+
+  /** The invites kept (open, used, burned, and expired ones for a week), oldest first, without their secrets. */
+  list(): InviteView[] {
+    return this.live().map(({ secret: _secret, ...view }) => view);
   }
 
   /** Invites not yet past their keeping time. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addFolder, addPeer, removeFolder, removePeer, revokePeer } from '../../src/config/edit.js';
+import { addFolder, addPeer, removeFolder, removePeer, revokePeer, setSettings } from '../../src/config/edit.js';
 import { type Config, DEFAULTS, parseConfig, renderNewConfig } from '../../src/config/schema.js';
 import { configErrorOf as errorOf } from '../support/config-error.js';
 
@@ -123,5 +123,28 @@ describe('revokePeer', () => {
 
   it('revokes an unlisted ID once, however often it is asked', () => {
     expect(parse(revokePeer(revokePeer(text, idB), idB)).revoked).toEqual([idB]);
+  });
+});
+
+describe('setSettings', () => {
+  it('sets values by dotted key in a flow map and a new block, keeping every comment', () => {
+    const next = setSettings(userText, [
+      ['limits.transfers', 8],
+      ['limits.bandwidth.up', 1000000],
+      ['trash.retentionDays', 7],
+    ]);
+    const c = parse(next);
+    expect([c.limits.transfers, c.limits.hashers, c.limits.bandwidthUp, c.trash.retentionDays]).toEqual([8, 1, 1000000, 7]);
+    for (const line of ['# my laptop', "name: 'ada laptop' # single quotes on purpose", '    name: desk # the big one']) expect(next).toContain(line);
+  });
+
+  it('writes a value the config refuses as it is, so the validation of the whole file (editConfig) says what is wrong', () => {
+    expect(errorOf(() => parse(setSettings(userText, [['limits.transfers', 99]]))).message).toMatch(/^config\.yaml:3: limits\.transfers must be a whole number from 1 to 64 \(got 99\)$/);
+  });
+
+  it('refuses a key that is not a name, or one through or onto something other than a single value', () => {
+    expect(() => setSettings(userText, [['limits..x', 1]])).toThrow("'limits..x' is not a setting's name");
+    expect(() => setSettings(userText, [['limits.transfers.x', 1]])).toThrow('part of it is a single value');
+    expect(() => setSettings(userText, [['peers', 1]])).toThrow("'peers' is not a single value in config.yaml; edit the file for it");
   });
 });

@@ -43,6 +43,19 @@ afterAll(async () => {
   await cleanup(base, [a, b]);
 });
 
+describe('wizard config set', () => {
+  it('sets a limit, which the running daemon applies at once; refuses a value the config does not take, in one line (exit 2), writing nothing', async () => {
+    const set = await runCli(a.home, ['config', 'set', 'limits.bandwidth.down', '50000000']);
+    expect([set.code, set.stdout.trim()]).toEqual([0, 'Set limits.bandwidth.down to 50000000. The running daemon applied it.']);
+    expect((await a.daemon?.status())?.settings.limits.bandwidthDown).toBe(50_000_000);
+    const before = readFileSync(configFile(a), 'utf8');
+    const bad = await runCli(a.home, ['config', 'set', 'limits.bandwidth.down', '-1']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toMatch(/^wizard: \S+config\.yaml:\d+: limits\.bandwidth\.down must be [^(]+\(got -1\)$/);
+    expect(readFileSync(configFile(a), 'utf8')).toBe(before);
+  });
+});
+
 describe('wizard config check', () => {
   it('accepts the home config and a good file, exit 0', async () => {
     const res = await runCli(a.home, ['config', 'check']);

@@ -119,6 +119,19 @@ it('init, start, copy the CA, init from it, start, pair: both connected', async 
   expect((await sh('server', 'wizard status')).stdout).toMatch(/\n {2}laptop {2}connected {2}/);
 });
 
+it("the web page of the installed package: 'wizard gui' logs in, and the page, its script and preact+htm come from the install", async () => {
+  const gui = await sh('server', 'wizard gui --json');
+  expect(gui.code, gui.stderr).toBe(0);
+  const url = (JSON.parse(gui.stdout) as { url: string }).url;
+  const login = await fetch(url, { redirect: 'manual' });
+  expect(login.status).toBe(303);
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  for (const asset of ['/', '/app.js', '/vendor/preact-htm.js']) {
+    const res = await fetch(new URL(asset, url), { headers: { cookie } });
+    expect([asset, res.status]).toEqual([asset, 200]);
+  }
+});
+
 it('an edit on one machine reaches the other, and a conflict reads right on both and resolves', async () => {
   writeFileSync(file('laptop', 'notes.txt'), 'first draft');
   await waitFor('notes.txt on the server', () => existsSync(file('server', 'notes.txt')) && readFileSync(file('server', 'notes.txt'), 'utf8') === 'first draft');

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { rmSync, mkdtempSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { InviteBook } from '../../src/trust/invites.js';
+import { formatInvites } from '../../src/cli/enrol-commands.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -42,5 +43,22 @@ describe('invite book', () => {
     now.ms += 60_000;
     expect(b.redeem(invite.id, () => true, 'x')).toEqual({ ok: false, why: 'expired' });
     expect(b.redeem('00'.repeat(16), () => true, 'x')).toEqual({ ok: false, why: 'unknown' });
+  });
+
+  it('lists the invites without their secrets, and `wizard invites` says who joined by each, by name', () => {
+    const now = { ms: 1_000 };
+    const { book: b } = book(now);
+    const used = b.create(['docs'], 60_000);
+    b.create([], 60_000);
+    b.redeem(used.invite.id, () => true, 'a'.repeat(64));
+    const list = b.list();
+    expect(list.map((i) => i.state)).toEqual(['used', 'open']);
+    expect(JSON.stringify(list)).not.toContain(used.invite.secret);
+    now.ms = 120_000;
+    const lines = formatInvites([{ ...list[0]!, joinedName: 'laptop\u001b[2J' }, list[1]!], now.ms);
+    expect(lines[0]).toContain(`used by laptop\\x1b[2J (${'a'.repeat(64)})  until`);
+    expect(lines[0]).toContain('shares docs');
+    expect(lines[1]).toContain('  expired  ');
+    expect(lines[1]).toContain('shares no folder');
   });
 });
