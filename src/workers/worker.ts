@@ -15,13 +15,16 @@ export interface JobRequest {
 /** What a worker posts back. */
 export type JobReply = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly code: string; readonly message: string };
 
+// One job at a time: the pool posts the next only after this one's reply.
 parentPort?.on('message', (req: JobRequest) => {
-  let reply: JobReply;
+  void answer(req).then((reply) => parentPort?.postMessage(reply));
+});
+
+async function answer(req: JobRequest): Promise<JobReply> {
   try {
-    reply = { ok: true, result: runJob(req.kind, req.args) };
+    return { ok: true, result: await runJob(req.kind, req.args) };
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    reply = { ok: false, code: typeof code === 'string' ? code : 'INTERNAL', message: describeError(err) };
+    return { ok: false, code: typeof code === 'string' ? code : 'INTERNAL', message: describeError(err) };
   }
-  parentPort?.postMessage(reply);
-});
+}
