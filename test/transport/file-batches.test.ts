@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
 import { PROTOCOL_VERSION, type FileAnswer, type FilesRequestMessage, type Hello } from '../../src/protocol/messages.js';
+import { BATCH_FILES } from '../../src/transport/file-batches.js';
 import { PeerSession, type SessionHandler } from '../../src/transport/session.js';
 import { duplexPair } from '../support/streams.js';
 
@@ -59,11 +60,11 @@ describe('small files in one files-request', () => {
     a.close('done');
   });
 
-  it('splits a burst at 64 files a request, and keeps each folder to its own', async () => {
+  it('splits a burst into requests of BATCH_FILES files, and keeps each folder to its own', async () => {
     const { a, asked } = await linked(honest);
     const paths = Array.from({ length: 70 }, (_, i) => `p${i}`);
     await Promise.all([...paths.map((p) => ask(a, p)), a.request({ folder: 'g', path: 'other', hash: HASH, offset: 0, length: 5 }), a.request({ folder: 'g', path: 'other2', hash: HASH, offset: 0, length: 5 })]);
-    expect(asked.batches.map((m) => [m.folder, m.files.length])).toEqual([['f', 64], ['f', 6], ['g', 2]]);
+    expect(asked.batches.map((m) => [m.folder, m.files.length])).toEqual([...Array.from({ length: 4 }, () => ['f', BATCH_FILES]), ['f', 70 - 4 * BATCH_FILES], ['g', 2]]);
     a.close('done');
   });
 
