@@ -1,7 +1,6 @@
 /**
  * The CPU-heavy work on file contents: hashing with block sums, locating a
- * target's blocks in local files, and sums of part of a file; and the disk
- * work of many small pulls at once (disk-jobs.ts). Each job reads
+ * target's blocks in local files, and sums of part of a file. Each job reads
  * with one reusable buffer and synchronous calls, because it runs in a worker
  * thread (pool.ts), where blocking is the point: the daemon's event loop never waits on it.
  */
@@ -11,7 +10,6 @@ import { WizardError } from '../core/errors.js';
 import { BlockLocator } from '../delta/locate.js';
 import { SignatureBuilder, storesSums, type Signature } from '../delta/signature.js';
 import { sameStat, statKey, type StatKey } from '../index/hash.js';
-import { fsyncDirsJob, writeTempsJob, type DiskJobFailure, type TempFileJob, type TempFileResult } from './disk-jobs.js';
 
 /** Read-only, and never through a symlink that replaced a file after it was stat'ed. */
 const NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
@@ -45,17 +43,13 @@ export interface Jobs {
    * match `stat`; `prior` is the earlier version's signature of the same blocks (sliceSignature).
    */
   sums: { args: { path: string; stat: StatKey; blockSize: number; first: number; count: number; prior?: Signature }; result: Pick<Signature, 'weak' | 'strong'> };
-  /** Temp files of pulled small files in `root`'s `.wizard/tmp`, made, written, stamped and fsynced (disk-jobs.ts). */
-  'write-temps': { args: { root: string; files: TempFileJob[] }; result: TempFileResult[] };
-  /** fsyncs of dirs a batch of landings renamed into (disk-jobs.ts). */
-  'fsync-dirs': { args: { dirs: string[] }; result: Array<DiskJobFailure | undefined> };
 }
 
 /** The name of a job. */
 export type JobKind = keyof Jobs;
 
-/** Runs one job here and now (in a worker, or inline in tests); the disk jobs finish asynchronously (their fsyncs run side by side). */
-export function runJob<K extends JobKind>(kind: K, args: Jobs[K]['args']): Jobs[K]['result'] | Promise<Jobs[K]['result']> {
+/** Runs one job here and now (in a worker, or inline in tests). */
+export function runJob<K extends JobKind>(kind: K, args: Jobs[K]['args']): Jobs[K]['result'] {
   switch (kind) {
     case 'hash': {
       const a = args as Jobs['hash']['args'];
@@ -69,12 +63,6 @@ export function runJob<K extends JobKind>(kind: K, args: Jobs[K]['args']): Jobs[
       const a = args as Jobs['sums']['args'];
       return sumsJob(a.path, a.stat, a.blockSize, a.first, a.count, a.prior);
     }
-    case 'write-temps': {
-      const a = args as Jobs['write-temps']['args'];
-      return writeTempsJob(a.root, a.files);
-    }
-    case 'fsync-dirs':
-      return fsyncDirsJob((args as Jobs['fsync-dirs']['args']).dirs);
   }
   throw new WizardError('INTERNAL', `unknown job ${String(kind)}`);
 }

@@ -15,16 +15,13 @@ export interface JobRequest {
 /** What a worker posts back. */
 export type JobReply = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly code: string; readonly message: string };
 
-// One job at a time: the pool posts the next only after this one's reply.
 parentPort?.on('message', (req: JobRequest) => {
-  void answer(req).then((reply) => parentPort?.postMessage(reply));
-});
-
-async function answer(req: JobRequest): Promise<JobReply> {
+  let reply: JobReply;
   try {
-    return { ok: true, result: await runJob(req.kind, req.args) };
+    reply = { ok: true, result: runJob(req.kind, req.args) };
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    return { ok: false, code: typeof code === 'string' ? code : 'INTERNAL', message: describeError(err) };
+    reply = { ok: false, code: typeof code === 'string' ? code : 'INTERNAL', message: describeError(err) };
   }
-}
+  parentPort?.postMessage(reply);
+});

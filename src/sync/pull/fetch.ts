@@ -22,7 +22,6 @@ import { fetchDelta, type DeltaDeps } from './delta-fetch.js';
 import type { DeltaPlan } from './delta-plan.js';
 import { createTemp, createTempFd, openTempToRead, removeTemp, type TempPlace } from '../disk/temp-place.js';
 import { EarlyWriteback } from './writeback.js';
-import type { DiskBatches } from './disk-batches.js';
 
 /** Reads one block of a file from one peer. */
 export type BlockSource = (peer: string, req: { path: string; hash: string; offset: number; length: number }) => Promise<Buffer>;
@@ -41,15 +40,6 @@ export interface Basis {
   readonly plan?: DeltaPlan;
 }
 
-/** What a download needs: the peers and workers (DeltaDeps), and where small files' temp writes are batched, if anywhere. */
-export interface DownloadDeps extends DeltaDeps {
-  /** Batches the temp files of small files into worker jobs (disk-batches.ts); each is written here without it. */
-  readonly diskBatches?: DiskBatches;
-}
-
-/** The finished temp file as fstat saw it: what the index records once it is renamed (a rename keeps all of it). */
-export type TempStat = Pick<Stats, 'size' | 'mtimeMs' | 'mode' | 'ino'>;
-
 /** A finished download. */
 export interface Downloaded {
   /** The temp file with the entry's content, mode and mtime, fsynced: the caller only renames it into place. */
@@ -57,7 +47,7 @@ export interface Downloaded {
   /** Block sums of the content, for the index (undefined when it keeps none at this size: storesSums). */
   readonly sums: Signature | undefined;
   /** The temp file as finished, through its handle: what the index records once it is renamed (a rename keeps all of it). */
-  readonly stat: TempStat;
+  readonly stat: Stats;
 }
 
 /**
@@ -75,7 +65,7 @@ export async function download(
   entry: FileEntry,
   sources: readonly string[],
   basis: Basis | undefined,
-  deps: DownloadDeps,
+  deps: DeltaDeps,
   onFetched?: () => void,
 ): Promise<Downloaded> {
   if (sources.length === 0) throw new WizardError('UNREACHABLE', `no connected peer has ${entry.path}`);
@@ -171,7 +161,7 @@ async function downloadToFile(
 export const WRITE_NOW_MAX_BYTES = INLINE_MAX_BYTES;
 
 /** download, for a file of at most WRITE_NOW_MAX_BYTES (one request) with no basis and no partial. */
-async function downloadSmall(place: TempPlace, name: string, entry: FileEntry, sources: readonly string[], deps: DownloadDeps, onFetched?: () => void): Promise<Downloaded> {
+async function downloadSmall(place: TempPlace, name: string, entry: FileEntry, sources: readonly string[], deps: DeltaDeps, onFetched?: () => void): Promise<Downloaded> {
   const data = entry.size === 0 ? Buffer.alloc(0) : await deps.readBlock(sources[0] as string, { path: entry.path, hash: entry.hash, offset: 0, length: entry.size });
   if (data.length !== entry.size) throw new WizardError('HASH_MISMATCH', `${entry.path}: peer sent ${data.length} bytes, expected ${entry.size}`);
   if (createHash('sha256').update(data).digest('hex') !== entry.hash) {
@@ -180,12 +170,6 @@ async function downloadSmall(place: TempPlace, name: string, entry: FileEntry, s
   onFetched?.();
   deps.signal?.throwIfAborted();
   // Made only now, after the wait for the peer's bytes, and where that wait cannot have moved it (temp-place.ts).
-  // Many at once go to a worker in batches (disk-batches.ts); a lone one is written here.
-  if (place.isShared && deps.diskBatches !== undefined) {
-    const file = path.join(place.dir, name);
-    const stat = await deps.diskBatches.writeTemp(place.root, { file, data, mode: fileMode(entry.mode), mtimeMs: entry.mtimeMs });
-    if (stat !== undefined) return { temp: file, sums: undefined, stat };
-  }
   const { file: temp, fd } = await createTempFd(place, name);
   try {
     for (let done = 0; done < data.length; ) done += writeSync(fd, data, done, data.length - done, done);

@@ -20,8 +20,7 @@ import type { RetryBook } from './retry.js';
 import type { TransferBook } from './transfers.js';
 import { AppliedLog } from './applied-log.js';
 import { ContentFetches } from './content-fetches.js';
-import { fsyncPath, GroupCommit } from './group-commit.js';
-import { DiskBatches } from './disk-batches.js';
+import { GroupCommit } from './group-commit.js';
 import type { Trash } from '../trash/trash.js';
 import type { HandOffs } from './hand-offs.js';
 import type { LandedPaths } from './landed-paths.js';
@@ -73,17 +72,11 @@ export class PullLoop {
   private readonly landing: GroupCommit;
   /** What the pulls changed, for the log (batched). */
   private readonly applied: AppliedLog;
-  /** Small files' temp writes and the landings' dir fsyncs, many at once in worker jobs. */
-  private readonly disk: DiskBatches;
 
   constructor(private readonly deps: PullLoopDeps) {
     this.applied = new AppliedLog({ log: deps.log, after: deps.after });
-    this.disk = new DiskBatches(deps.runner);
     this.landing = new GroupCommit({
       locked: (fn) => this.deps.lock.run(fn),
-      syncDir: async (dir) => {
-        if (!(await this.disk.syncDir(dir))) await fsyncPath(dir);
-      },
       commit: (entries) => this.commitPulled(entries),
       atomically: (fn) => this.deps.store.atomically(fn),
       placed: (entries) => this.deps.landed.note(entries),
@@ -311,7 +304,6 @@ export class PullLoop {
       },
       readSums: this.deps.peers.readSums,
       runner: this.deps.runner,
-      diskBatches: this.disk,
       commitSums: (rel, hash, sums) => store.sums.put(id, rel, hash, sums),
       storedSums: (rel, hash) => store.sums.get(id, rel, hash),
       onDeltaFallback: (rel, err) => this.deps.log.warn({ path: rel, err: describeError(err) }, 'delta transfer unusable; downloading the whole file'),

@@ -39,7 +39,8 @@ import { sameStat, type StatKey } from '../../index/hash.js';
 import { observeNow, type Observation } from '../../index/scanner.js';
 import type { VersionVector } from '../../versions/vector.js';
 import type { Signature } from '../../delta/signature.js';
-import { download, fileMode, noSpaceError, type Downloaded, type DownloadDeps, type TempStat } from './fetch.js';
+import type { DeltaDeps } from './delta-fetch.js';
+import { download, fileMode, noSpaceError, type Downloaded } from './fetch.js';
 import { copyFromLocal } from './local-source.js';
 import type { GroupCommit } from './group-commit.js';
 import { sameObservation } from '../scan/local-changes.js';
@@ -54,8 +55,8 @@ export { caseVariant } from '../disk/case-variant.js';
 import { patchInPlace, type PatchHooks } from '../patch/apply.js';
 import { pulledDirMode, pulledFileMode, restampFileNow } from '../disk/permissions.js';
 
-/** What applying a decision needs from the folder; the download part (peers, workers, abort signal) is DownloadDeps. */
-export interface PullContext extends DownloadDeps {
+/** What applying a decision needs from the folder; the download part (peers, workers, abort signal) is DeltaDeps. */
+export interface PullContext extends DeltaDeps {
   readonly root: string;
   /** This process's umask: what it lets through of a peer's permission bits (see permissions.ts). */
   readonly umask: number;
@@ -497,7 +498,7 @@ function absOf(ctx: PullContext, rel: string): string {
 }
 
 /** The local entry for content put at `entry.path` whose stat (lstat, or fstat of the renamed file) is `st`. */
-function recordedAs(entry: FileEntry, version: VersionVector, st: TempStat): Omit<LocalEntry, 'sequence'> {
+function recordedAs(entry: FileEntry, version: VersionVector, st: Stats): Omit<LocalEntry, 'sequence'> {
   return {
     path: entry.path,
     type: entry.type,
