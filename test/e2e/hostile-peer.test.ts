@@ -542,7 +542,8 @@ it('B3: a files-request mallory never answers holds only its own files: alpha ke
   const held = new Promise<WireMessage>((resolve) => (silent.onFilesRequest = resolve));
   silent.send(index([make.dir('b3'), ...entries]));
   const asked = await held;
-  expect((asked.files as WireFileAsk[]).map((f) => f.path).sort()).toEqual(entries.map((e) => e.path).sort());
+  // Files of earlier cases that alpha still retries (B2's forged one) may ride in the same batch.
+  expect((asked.files as WireFileAsk[]).map((f) => f.path).filter((p) => p.startsWith('b3/')).sort()).toEqual(entries.map((e) => e.path).sort());
   // While the answer is held: alpha still syncs with its honest peer.
   const probe = `probe-${++probes}.txt`;
   writeFileSync(path.join(a.folder, probe), 'served while a batch is held');
