@@ -28,7 +28,7 @@ const FEW_VALUES = 256;
  * Per message type. The largest honest messages: a Hello listing 1,000
  * folders (about 210 KB, 15,000 values); an index batch, which the sender
  * keeps under about 1 MiB and INDEX_BATCH_VALUES values (exchange.ts); a
- * response of 1 MiB; sums of 16,384 blocks (320 KiB); a request for a path of
+ * response of 1 MiB; a files answer of 1 MiB of small files and their paths; sums of 16,384 blocks (320 KiB); a request for a path of
  * 4,096 bytes; an error or close reason of 1,024 characters (the sender cuts it).
  */
 export const MESSAGE_BUDGETS: Readonly<Record<MessageType, MessageBudget>> = {
@@ -36,6 +36,10 @@ export const MESSAGE_BUDGETS: Readonly<Record<MessageType, MessageBudget>> = {
   index: { maxBytes: 2 * MIB, maxValues: 128 * KIB },
   request: { maxBytes: 16 * KIB, maxValues: FEW_VALUES },
   response: { maxBytes: MIB + 16 * KIB, maxValues: FEW_VALUES },
+  // 64 files, each a path of up to 4,096 bytes, a hash and a length (7 values with its map and keys): 270 KB, 450 values.
+  'files-request': { maxBytes: 320 * KIB, maxValues: 2 * KIB },
+  // Their answers: 1 MiB of bytes, the 64 paths again, or an error of 1,024 characters each instead.
+  files: { maxBytes: MIB + 512 * KIB, maxValues: 2 * KIB },
   'sums-request': { maxBytes: 16 * KIB, maxValues: FEW_VALUES },
   sums: { maxBytes: 512 * KIB, maxValues: FEW_VALUES },
   error: { maxBytes: 16 * KIB, maxValues: FEW_VALUES },

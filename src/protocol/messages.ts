@@ -6,7 +6,7 @@
 import type { FileEntry } from '../index/entry.js';
 
 /** Bumped on any incompatible change; peers with another version are refused. */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 /** Hard ceilings, checked before anything is allocated or used. */
 export const LIMITS = {
@@ -14,6 +14,12 @@ export const LIMITS = {
   maxFrameBytes: 4 * 1024 * 1024,
   /** Largest block a Request may ask for, and a Response may carry. */
   maxBlockBytes: 1024 * 1024,
+  /** Files one FilesRequest may ask for. */
+  maxFilesPerRequest: 64,
+  /** Largest `length` of one file of a FilesRequest: small files only (the whole file of up to 64 KiB). */
+  maxBatchFileBytes: 64 * 1024,
+  /** Sum of the `length`s of one FilesRequest, and so the most file bytes one Files answer carries. */
+  maxBatchBytes: 1024 * 1024,
   /** Entries in one Index message. */
   maxEntriesPerIndex: 1000,
   /** Folders in one Hello. */
@@ -111,6 +117,38 @@ export interface ResponseMessage {
   readonly type: 'response';
   readonly id: number;
   readonly data: Uint8Array;
+}
+
+/** One file of a FilesRequest: its first `length` bytes (the whole of a small file), as for a `request` at offset 0. */
+export interface FileAsk {
+  readonly path: string;
+  readonly hash: string;
+  readonly length: number;
+}
+
+/**
+ * Asks for many small files of one folder in one message (at most
+ * `LIMITS.maxFilesPerRequest`, each `length` at most `LIMITS.maxBatchFileBytes`,
+ * together at most `LIMITS.maxBatchBytes`). Answered with one `files`, or an
+ * `error` for the whole request.
+ */
+export interface FilesRequestMessage {
+  readonly type: 'files-request';
+  readonly id: number;
+  readonly folder: string;
+  readonly files: readonly FileAsk[];
+}
+
+/** One file of a Files answer, in the order asked and naming the path asked: its bytes, or why not (the codes of `error`). */
+export type FileAnswer =
+  | { readonly path: string; readonly data: Uint8Array }
+  | { readonly path: string; readonly code: ErrorMessage['code']; readonly message: string };
+
+/** The answer to files-request `id`: one entry per file asked, in order. */
+export interface FilesMessage {
+  readonly type: 'files';
+  readonly id: number;
+  readonly files: readonly FileAnswer[];
 }
 
 /**
@@ -243,6 +281,8 @@ export type Message =
   | IndexMessage
   | RequestMessage
   | ResponseMessage
+  | FilesRequestMessage
+  | FilesMessage
   | SumsRequestMessage
   | SumsMessage
   | ErrorMessage

@@ -13,6 +13,10 @@ import {
   LIMITS,
   type CloseMessage,
   type ErrorMessage,
+  type FileAnswer,
+  type FileAsk,
+  type FilesMessage,
+  type FilesRequestMessage,
   type Hello,
   type HelloFolder,
   type IndexMessage,
@@ -49,6 +53,10 @@ export function validateMessage(value: unknown): Message {
       return validateRequest(m);
     case 'response':
       return validateResponse(m);
+    case 'files-request':
+      return validateFilesRequest(m);
+    case 'files':
+      return validateFiles(m);
     case 'sums-request':
       return validateSumsRequest(m);
     case 'sums':
@@ -267,6 +275,59 @@ export function validateResponse(value: unknown): ResponseMessage {
     id: safeUint(m, 'id', ctx),
     data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
   };
+}
+
+/**
+ * Validates a FilesRequest: 1..`LIMITS.maxFilesPerRequest` files of one
+ * folder, each of 1..`LIMITS.maxBatchFileBytes` bytes, together at most
+ * `LIMITS.maxBatchBytes`, no path twice.
+ */
+export function validateFilesRequest(value: unknown): FilesRequestMessage {
+  const ctx = 'files-request';
+  const m = plainObject(value, ctx);
+  const raw = array(m, 'files', ctx, LIMITS.maxFilesPerRequest);
+  if (raw.length === 0) throw new ProtocolError(`${ctx}: files is empty`);
+  const files: FileAsk[] = [];
+  const seen = new Set<string>();
+  let total = 0;
+  for (const item of raw) {
+    const f = plainObject(item, `${ctx} file`);
+    const length = safeUint(f, 'length', `${ctx} file`);
+    if (length < 1 || length > LIMITS.maxBatchFileBytes) throw new ProtocolError(`${ctx}: length ${length} is outside 1..${LIMITS.maxBatchFileBytes}`);
+    total += length;
+    const path = relPath(f, `${ctx} file`);
+    if (seen.has(path)) throw new ProtocolError(`${ctx}: ${JSON.stringify(path.slice(0, 64))} asked for twice`);
+    seen.add(path);
+    files.push({ path, hash: hex(f, 'hash', `${ctx} file`, SHA256, '64 lowercase hex digits'), length });
+  }
+  if (total > LIMITS.maxBatchBytes) throw new ProtocolError(`${ctx}: ${total} bytes asked for, more than ${LIMITS.maxBatchBytes}`);
+  return { type: 'files-request', id: safeUint(m, 'id', ctx), folder: folderId(m, 'folder', ctx), files };
+}
+
+/**
+ * Validates Files: at most `LIMITS.maxFilesPerRequest` answers, each a path
+ * and either `data` (at most `LIMITS.maxBatchFileBytes`) or an error code and
+ * message. Whether they answer what was asked is the requester's check.
+ */
+export function validateFiles(value: unknown): FilesMessage {
+  const ctx = 'files';
+  const m = plainObject(value, ctx);
+  const files: FileAnswer[] = [];
+  for (const item of array(m, 'files', ctx, LIMITS.maxFilesPerRequest)) {
+    const f = plainObject(item, `${ctx} file`);
+    const path = relPath(f, `${ctx} file`);
+    const data = field(f, 'data');
+    if (data === undefined) {
+      const code = string(f, 'code', `${ctx} file`);
+      if (!ERROR_CODES.has(code)) throw new ProtocolError(`${ctx}: unknown error code ${JSON.stringify(code.slice(0, 32))}`);
+      files.push({ path, code: code as ErrorMessage['code'], message: truncateChars(string(f, 'message', `${ctx} file`), LIMITS.maxMessageChars) });
+      continue;
+    }
+    if (!(data instanceof Uint8Array)) throw new ProtocolError(`${ctx}: data is ${describe(data)}, not binary`);
+    if (data.byteLength > LIMITS.maxBatchFileBytes) throw new ProtocolError(`${ctx}: data of ${data.byteLength} bytes exceeds ${LIMITS.maxBatchFileBytes}`);
+    files.push({ path, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) });
+  }
+  return { type: 'files', id: safeUint(m, 'id', ctx), files };
 }
 
 /** Validates a SumsRequest: 1..`LIMITS.maxSumsPerMessage` blocks of a block size within the delta bounds. */

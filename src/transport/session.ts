@@ -18,6 +18,10 @@ import {
   type IndexMessage,
   type IntroduceMessage,
   type RevocationsMessage,
+  type FileAnswer,
+  type FileAsk,
+  type FilesMessage,
+  type FilesRequestMessage,
   type Message,
   type RequestMessage,
   type ResponseMessage,
@@ -26,6 +30,7 @@ import {
 } from '../protocol/messages.js';
 import { truncateChars } from '../protocol/validate.js';
 import { AskWindow } from './ask-window.js';
+import { FileBatches, isBatchable } from './file-batches.js';
 import type { CodecStatus, CompressionMode } from './codec-chooser.js';
 import { MessageReader } from './message-reader.js';
 import { MessageWriter, SendQueueFull } from './message-writer.js';
@@ -38,6 +43,8 @@ export interface SessionHandler {
   onIndex(msg: IndexMessage): void;
   /** A block request; resolve with the bytes, or throw an error with a `wireCode` ('not-found' | 'changed' | 'io'). */
   onRequest(msg: RequestMessage): Promise<Buffer>;
+  /** A request for many small files; resolve with one answer per file, in order (each bytes or an error code). Without it, the request gets `not-found`. */
+  onFilesRequest?(msg: FilesRequestMessage): Promise<FileAnswer[]>;
   /** A block sums request; resolve with the sums, or throw as for `onRequest`. */
   onSumsRequest(msg: SumsRequestMessage): Promise<Omit<SumsMessage, 'type' | 'id'>>;
   /** The session ended; called exactly once. */
@@ -80,7 +87,7 @@ export interface SessionStats {
 /** An answer this short to a request at offset 0 is a whole small file: it goes in the small lane. */
 const SMALL_ANSWER_BYTES = 256 * 1024;
 
-type Answer = ResponseMessage | SumsMessage;
+type Answer = ResponseMessage | SumsMessage | FilesMessage;
 type Pending = { expects: Answer['type']; resolve: (msg: Answer) => void; reject: (err: Error) => void; cancelTimer: () => void };
 
 /** One connection with one peer. */
@@ -96,6 +103,8 @@ export class PeerSession {
   /** Our requests in flight, at most MAX_ASKED_IN_FLIGHT (ask-window.ts). */
   private readonly asks = new AskWindow();
   private nextRequestId = 1;
+  /** Our requests for small files, gathered into files-requests (file-batches.ts). */
+  private readonly fileBatches: FileBatches;
   private served = 0;
   private readonly writer: MessageWriter;
   private pingSentAt: number | undefined;
@@ -126,6 +135,11 @@ export class PeerSession {
       download: opts.download,
     };
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.fileBatches = new FileBatches({
+      one: (ask) => this.requestOne({ ...ask, offset: 0 }),
+      many: (folder, files) => this.requestFiles(folder, files),
+      violation: (reason) => this.close(reason),
+    });
     this.lastPingAt = deps.clock.now();
     const { socket, clock } = deps;
     this.reader = new MessageReader({
@@ -254,11 +268,22 @@ export class PeerSession {
     return this.writer.hasIndexRoom();
   }
 
-  /** Asks the peer for a block of a file. */
-  async request(req: Omit<RequestMessage, 'type' | 'id'>): Promise<Buffer> {
+  /** Asks the peer for a block of a file; a small file's first bytes go in a batch with others asked now (file-batches.ts). */
+  request(req: Omit<RequestMessage, 'type' | 'id'>): Promise<Buffer> {
+    if (isBatchable(req)) return this.fileBatches.ask({ folder: req.folder, path: req.path, hash: req.hash, length: req.length });
+    return this.requestOne(req);
+  }
+
+  private async requestOne(req: Omit<RequestMessage, 'type' | 'id'>): Promise<Buffer> {
     const msg = await this.ask('response', req.path, (id) => ({ type: 'request', id, ...req }));
     if (msg.type !== 'response') throw new WizardError('INTERNAL', 'answer of the wrong type slipped through');
     return Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
+  }
+
+  private async requestFiles(folder: string, files: readonly FileAsk[]): Promise<FilesMessage> {
+    const msg = await this.ask('files', `${files.length} files`, (id) => ({ type: 'files-request', id, folder, files }));
+    if (msg.type !== 'files') throw new WizardError('INTERNAL', 'answer of the wrong type slipped through');
+    return msg;
   }
 
   /** Asks the peer for block sums of a file. */
@@ -341,6 +366,7 @@ export class PeerSession {
         return;
       case 'response':
       case 'sums':
+      case 'files':
       case 'error': {
         const p = this.pending.get(msg.id);
         // An answer to a request that timed out is late, not hostile.
@@ -368,6 +394,7 @@ export class PeerSession {
         return;
       case 'index':
       case 'request':
+      case 'files-request':
       case 'sums-request':
         // The reader holds these back until attach (acceptHello); one here anyway is a bug, not the peer's doing.
         if (this.handler === undefined) {
@@ -381,6 +408,7 @@ export class PeerSession {
           const stream = `${msg.folder}/${msg.path}`;
           this.serve(this.handler, msg.id, msg.length, (h) => h.onRequest(msg).then((data) => ({ type: 'response', id: msg.id, data })), small ? 'small' : 'bulk', stream);
         }
+        else if (msg.type === 'files-request') this.serveFiles(this.handler, msg);
         // A sums answer is 20 bytes per block at most (4 weak + 16 strong).
         else this.serve(this.handler, msg.id, msg.count * 20, (h) => h.onSumsRequest(msg).then((sums) => ({ type: 'sums', id: msg.id, ...sums })), 'small');
         return;
@@ -441,6 +469,15 @@ export class PeerSession {
       });
   }
 
+  /** Answers a files-request in the small lane: small files are what must never wait behind a big one. */
+  private serveFiles(handler: SessionHandler, msg: FilesRequestMessage): void {
+    const bytes = msg.files.reduce((sum, f) => sum + f.length, 0);
+    this.serve(handler, msg.id, bytes, async (h) => {
+      if (h.onFilesRequest === undefined) throw Object.assign(new Error('files-request not served here'), { wireCode: 'not-found' });
+      return { type: 'files', id: msg.id, files: await h.onFilesRequest(msg) };
+    }, 'small');
+  }
+
   private trySend(msg: Message, lane?: Lane, stream?: string): void {
     if (this.closeReason !== undefined) return;
     try {
@@ -477,7 +514,7 @@ export class PeerSession {
 function laneOf(msg: Message): Lane {
   if (msg.type === 'index') return 'index';
   if (msg.type === 'response') return 'bulk';
-  if (msg.type === 'sums') return 'small';
+  if (msg.type === 'sums' || msg.type === 'files') return 'small';
   return 'control';
 }
 

@@ -33,7 +33,7 @@ import { conflictName } from '../../src/sync/conflicts/conflict.js';
 import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
 import { pack, rawBytes } from '../support/wire-msgpack.js';
-import { compressedFrame, EntryMaker, folderRecord, frame, identityOf, indexMessage, sha256Hex, shortId, WirePeer, type WireEntry, type WireIdentity, type WireMessage } from '../support/wire-peer.js';
+import { compressedFrame, EntryMaker, folderRecord, frame, identityOf, indexMessage, sha256Hex, shortId, WirePeer, type WireEntry, type WireFileAsk, type WireIdentity, type WireMessage } from '../support/wire-peer.js';
 
 let base: string;
 let a: TestNode;
@@ -98,6 +98,14 @@ async function connect(have?: { indexId: string; sequence: number }): Promise<Wi
     const data = forgeries.get(hash) ?? announced.get(hash);
     if (data === undefined) peer.send({ type: 'error', id: msg.id, code: 'not-found', message: 'not here' });
     else peer.send({ type: 'response', id: msg.id, data: data.subarray(Number(msg.offset), Number(msg.offset) + Number(msg.length)) });
+  };
+  // Small files alpha wants at once come in one files-request (PROTOCOL.md section 8): one answer per file, in order.
+  peer.onFilesRequest = (msg) => {
+    const files = (msg.files as WireFileAsk[]).map((f) => {
+      const data = forgeries.get(f.hash) ?? announced.get(f.hash);
+      return data === undefined ? { path: f.path, code: 'not-found', message: 'not here' } : { path: f.path, data: data.subarray(0, f.length) };
+    });
+    peer.send({ type: 'files', id: msg.id, files });
   };
   await peer.hello({ id: mallory.id, name: 'mallory', folders: [folderRecord('shared', { indexId: MALLORY_INDEX, ...(have === undefined ? {} : { have }) })] });
   return peer;
@@ -467,6 +475,84 @@ it('F8: content that does not match its announced hash is never renamed into pla
   await waitFor('alpha to refuse the forged content', async () => (await a.daemon?.status())?.errors.some((e) => e.includes('f8.txt') && e.includes('does not match')), 30_000);
   peer.close();
   expect(existsSync(path.join(a.folder, 'f8.txt'))).toBe(false);
+  await assertUnharmed();
+});
+
+it('B1: a files-request past the limits (65 files, more than 1 MiB, a length of 0, a path twice) closes the connection; an unshared folder, a missing file or a stale hash get no data', async () => {
+  const ask = (i: number, length = 100) => ({ path: `b1-${i}.txt`, hash: 'a'.repeat(64), length });
+  const oversized: Array<[string, unknown[]]> = [
+    ['65 files', Array.from({ length: 65 }, (_, i) => ask(i))],
+    ['17 x 64 KiB', Array.from({ length: 17 }, (_, i) => ask(i, 65536))],
+    ['a length of 0', [ask(0, 0)]],
+    ['a path twice', [ask(1), ask(1)]],
+    ['no files', []],
+  ];
+  for (const [what, files] of oversized) {
+    const reason = await attack((peer) => peer.send({ type: 'files-request', id: 1, folder: 'shared', files }));
+    expect(reason, what).toMatch(/protocol error/);
+  }
+  const peer = await connect();
+  const unshared = await peer.filesRequest('not-shared', [{ path: served.path, hash: sha256Hex(served.content), length: 100 }]);
+  expect(unshared.type === 'error' || (unshared.files as Array<Record<string, unknown>>).every((f) => f.data === undefined)).toBe(true);
+  const answer = await peer.filesRequest('shared', [
+    { path: served.path, hash: sha256Hex(served.content), length: 100 },
+    { path: 'no-such-file.txt', hash: 'a'.repeat(64), length: 100 },
+    { path: served.path.toUpperCase(), hash: sha256Hex(served.content), length: 100 },
+  ]);
+  const files = answer.files as Array<Record<string, unknown>>;
+  expect(Buffer.from(files[0]?.data as Uint8Array).toString()).toBe(served.content);
+  expect(files.slice(1).map((f) => [f.path, f.data, f.code])).toEqual([
+    ['no-such-file.txt', undefined, 'not-found'],
+    [served.path.toUpperCase(), undefined, 'not-found'],
+  ]);
+  // A stale hash: the file is there, but not the version asked for.
+  const stale = await peer.filesRequest('shared', [{ path: served.path, hash: 'b'.repeat(64), length: 100 }, { path: 'x.txt', hash: 'b'.repeat(64), length: 1 }]);
+  expect((stale.files as Array<Record<string, unknown>>).map((f) => f.code)).toEqual(['changed', 'not-found']);
+  peer.close();
+  await assertUnharmed();
+});
+
+it('B2: a files answer naming a path alpha did not ask for closes the link and lands nothing of it; bytes that do not match their hash fail that file alone', async () => {
+  const entries = Array.from({ length: 6 }, (_, i) => make.file(`b2/f${i}.txt`, `b2 content ${i} `.repeat(20 + i)));
+  const swapped = await connect();
+  swapped.onFilesRequest = (msg) => {
+    const asked = msg.files as WireFileAsk[];
+    // The second answer names a path of mallory's choosing, with bytes that are that path's announced content.
+    const files = asked.map((f, i) => (i === 1 ? { path: 'b2/elsewhere.txt', data: Buffer.from('planted') } : { path: f.path, data: announced.get(f.hash)?.subarray(0, f.length) }));
+    swapped.send({ type: 'files', id: msg.id, files });
+  };
+  swapped.send(index([make.dir('b2'), ...entries]));
+  expect(await closedBy(swapped)).toMatch(/protocol error: files answer names a path that was not asked for/);
+  expect(existsSync(path.join(a.folder, 'b2', 'elsewhere.txt'))).toBe(false);
+  // Then an answer where one file's bytes are forged: that file never lands, the rest do.
+  const forged = entries[2] as WireEntry;
+  forgeries.set(forged.hash, Buffer.alloc(forged.size, 0x66));
+  const peer = await connect();
+  await waitFor('the five honest files on alpha', () => entries.every((e) => e === forged || existsSync(path.join(a.folder, ...e.path.split('/')))), 30_000);
+  await waitFor('alpha to refuse the forged file', async () => (await a.daemon?.status())?.errors.some((e) => e.includes(forged.path) && e.includes('does not match')), 30_000);
+  expect(existsSync(path.join(a.folder, ...forged.path.split('/')))).toBe(false);
+  forgeries.delete(forged.hash);
+  peer.close();
+  await assertUnharmed();
+});
+
+it('B3: a files-request mallory never answers holds only its own files: alpha keeps serving, and they land from the next link', async () => {
+  const entries = Array.from({ length: 5 }, (_, i) => make.file(`b3/f${i}.txt`, `b3 content ${i}`));
+  const silent = await connect();
+  const held = new Promise<WireMessage>((resolve) => (silent.onFilesRequest = resolve));
+  silent.send(index([make.dir('b3'), ...entries]));
+  const asked = await held;
+  // Files of earlier cases that alpha still retries (B2's forged one) may ride in the same batch.
+  expect((asked.files as WireFileAsk[]).map((f) => f.path).filter((p) => p.startsWith('b3/')).sort()).toEqual(entries.map((e) => e.path).sort());
+  // While the answer is held: alpha still syncs with its honest peer.
+  const probe = `probe-${++probes}.txt`;
+  writeFileSync(path.join(a.folder, probe), 'served while a batch is held');
+  await waitFor(`${probe} on the honest peer`, () => existsSync(path.join(honest.folder, probe)), 30_000);
+  silent.close();
+  await silent.ended;
+  const peer = await connect();
+  await waitFor('the held files on alpha from the next link', () => entries.every((e) => existsSync(path.join(a.folder, ...e.path.split('/')))), 30_000);
+  peer.close();
   await assertUnharmed();
 });
 

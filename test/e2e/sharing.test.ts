@@ -103,7 +103,7 @@ it('a peer that shares one folder gets nothing of another: not in the Hello, not
   expect(why.peers.find((p) => p.id === mallory.id)?.exists ?? false).toBe(false);
   expect(existsSync(path.join(secretDir, 'planted.txt'))).toBe(false);
   expect(peer.received.filter((m) => m.type === 'index' && m.folder === 'secret')).toEqual([]);
-  expect(peer.received.filter((m) => m.type === 'request' && m.folder === 'secret')).toEqual([]);
+  expect(peer.received.filter((m) => (m.type === 'request' || m.type === 'files-request') && m.folder === 'secret')).toEqual([]);
   peer.close();
   await peer.ended;
   // Said once per link, not once per message.

@@ -23,6 +23,8 @@ export const SEED_MESSAGES: readonly Message[] = [
   },
   { type: 'request', id: 5, folder: 'docs', path: 'a/b.txt', hash: '0f'.repeat(32), offset: 0, length: 4096 },
   { type: 'response', id: 5, data: Buffer.alloc(64, 7) },
+  { type: 'files-request', id: 11, folder: 'docs', files: [{ path: 'a/b.txt', hash: '0f'.repeat(32), length: 4096 }, { path: 'a/c.txt', hash: '1e'.repeat(32), length: 10 }] },
+  { type: 'files', id: 11, files: [{ path: 'a/b.txt', data: Buffer.alloc(4096, 5) }, { path: 'a/c.txt', code: 'changed', message: 'we no longer have that version' }] },
   { type: 'sums-request', id: 8, folder: 'docs', path: 'a/b.txt', hash: '0f'.repeat(32), blockSize: 1024, first: 0, count: 4, group: 1 },
   { type: 'sums', id: 9, fileSize: 2 ** 20, blockSize: 64 * 1024, first: 0, group: 1, weak: Buffer.alloc(8, 1), strong: Buffer.alloc(32, 2) },
   { type: 'sums', id: 10, fileSize: 2 ** 24, blockSize: 64 * 1024, first: 0, group: 16, weak: Buffer.alloc(0), strong: Buffer.alloc(32, 3) },

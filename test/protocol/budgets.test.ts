@@ -95,6 +95,22 @@ describe('the largest honest message of each type fits well inside its budget', 
       margin: 3,
     },
     {
+      description: `a files-request for ${LIMITS.maxFilesPerRequest} files with paths of 4,096 bytes`,
+      msg: () => ({
+        type: 'files-request', id: 2 ** 53 - 1, folder: 'f'.repeat(64),
+        files: Array.from({ length: LIMITS.maxFilesPerRequest }, (_, i) => ({ path: entry(i, LIMITS.maxPathBytes, 1).path, hash: 'ab'.repeat(32), length: LIMITS.maxBatchBytes / LIMITS.maxFilesPerRequest })),
+      }),
+      margin: 1.1,
+    },
+    {
+      description: `a files answer of ${LIMITS.maxBatchBytes} bytes in ${LIMITS.maxFilesPerRequest} files with paths of 4,096 bytes`,
+      msg: () => ({
+        type: 'files', id: 2 ** 53 - 1,
+        files: Array.from({ length: LIMITS.maxFilesPerRequest }, (_, i) => ({ path: entry(i, LIMITS.maxPathBytes, 1).path, data: Buffer.alloc(LIMITS.maxBatchBytes / LIMITS.maxFilesPerRequest, 7) })),
+      }),
+      margin: 1.1,
+    },
+    {
       description: 'a sums-request for a path of 4,096 bytes',
       msg: () => ({ type: 'sums-request', id: 1, folder: 'f'.repeat(64), path: entry(0, LIMITS.maxPathBytes, 1).path, hash: 'ab'.repeat(32), blockSize: 1024, first: 2 ** 53 - 1, count: LIMITS.maxSumsPerMessage, group: LIMITS.maxSumsGroup }),
       margin: 3,

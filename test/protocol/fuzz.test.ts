@@ -90,6 +90,21 @@ const messages: { [T in MessageType]: fc.Arbitrary<Extract<Message, { type: T }>
   index: fc.record({ type: fc.constant('index' as const), folder: folderId, indexId: hex(16), reset: fc.boolean(), entries: fc.uniqueArray(entry, { maxLength: 5, selector: (e) => e.path.normalize('NFC') }) }),
   request: fc.record({ type: fc.constant('request' as const), id: counter, folder: folderId, path: relPath, hash: hex(64), offset: counter, length: fc.integer({ min: 1, max: LIMITS.maxBlockBytes }) }),
   response: fc.record({ type: fc.constant('response' as const), id: counter, data: fc.uint8Array({ maxLength: 256 }).map((a) => Buffer.from(a)) }),
+  'files-request': fc.record({
+    type: fc.constant('files-request' as const), id: counter, folder: folderId,
+    // Paths are unique after NFC, and 64 small files stay within the byte limit of a batch.
+    files: fc.uniqueArray(fc.record({ path: relPath, hash: hex(64), length: fc.integer({ min: 1, max: LIMITS.maxBatchBytes / LIMITS.maxFilesPerRequest }) }), { minLength: 1, maxLength: 4, selector: (f) => f.path.normalize('NFC') }),
+  }),
+  files: fc.record({
+    type: fc.constant('files' as const), id: counter,
+    files: fc.array(
+      fc.oneof(
+        fc.record({ path: relPath, data: fc.uint8Array({ maxLength: 256 }).map((a) => Buffer.from(a)) }),
+        fc.record({ path: relPath, code: fc.constantFrom('not-found' as const, 'changed' as const, 'io' as const), message: fc.string({ maxLength: LIMITS.maxMessageChars }) }),
+      ),
+      { maxLength: 4 },
+    ),
+  }),
   'sums-request': fc.record({
     type: fc.constant('sums-request' as const), id: counter, folder: folderId, path: relPath, hash: hex(64), blockSize: sumsBlockSize,
     first: counter, count: fc.integer({ min: 1, max: LIMITS.maxSumsPerMessage }), group: fc.integer({ min: 1, max: LIMITS.maxSumsGroup }),
@@ -124,6 +139,9 @@ function normalised(msg: Message): Message {
     case 'request':
     case 'sums-request':
       return { ...msg, path: msg.path.normalize('NFC') };
+    case 'files-request':
+    case 'files':
+      return { ...msg, files: msg.files.map((f) => ({ ...f, path: f.path.normalize('NFC') })) } as Message;
     default:
       return msg;
   }
@@ -233,7 +251,7 @@ function chunked(stream: Buffer, sizes: number[]): Buffer[] {
 
 describe('protocol fuzzing', () => {
   it('every message type has a generator, and a seed for the mutation tests', () => {
-    const types: MessageType[] = ['hello', 'index', 'request', 'response', 'sums-request', 'sums', 'error', 'ping', 'pong', 'close', 'enrol-offer', 'enrol-request', 'enrol-grant', 'revocations', 'introduce'];
+    const types: MessageType[] = ['hello', 'index', 'request', 'response', 'files-request', 'files', 'sums-request', 'sums', 'error', 'ping', 'pong', 'close', 'enrol-offer', 'enrol-request', 'enrol-grant', 'revocations', 'introduce'];
     expect(Object.keys(messages).sort()).toEqual([...types].sort());
     expect(new Set(SEED_MESSAGES.map((m) => m.type))).toEqual(new Set(types));
   });

@@ -16,7 +16,7 @@ import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-nap
 import { pack, unpack } from './wire-msgpack.js';
 
 /** The protocol version this client speaks (PROTOCOL.md, title). */
-export const WIRE_PROTOCOL = 5;
+export const WIRE_PROTOCOL = 6;
 /** Largest frame body (PROTOCOL.md section 2). */
 export const WIRE_MAX_FRAME = 4 * 1024 * 1024;
 const CODEC = { none: 0, lz4: 1, zstd: 2 } as const;
@@ -119,6 +119,13 @@ export interface WireEnd {
   readonly afterMs: number;
 }
 
+/** One file of a `files-request` (PROTOCOL.md section 3). */
+export interface WireFileAsk {
+  readonly path: string;
+  readonly hash: string;
+  readonly length: number;
+}
+
 /** One TLS connection to a daemon, driven by a test. */
 export class WirePeer {
   /** Every message the daemon sent, in order. */
@@ -131,6 +138,8 @@ export class WirePeer {
   readonly remoteId: string;
   /** Called for each `request` instead of serving from `serves`, when set. */
   onRequest: ((msg: WireMessage) => void) | undefined;
+  /** Called for each `files-request` instead of serving it from `serves`, when set. */
+  onFilesRequest: ((msg: WireMessage) => void) | undefined;
   /** Called for each `sums-request` instead of refusing it, when set. */
   onSumsRequest: ((msg: WireMessage) => void) | undefined;
   /** Called for every message the daemon sends, after the built-in handling, when set. */
@@ -227,6 +236,28 @@ export class WirePeer {
     return first.m;
   }
 
+  /**
+   * Sends a `files-request` (PROTOCOL.md section 3) with a fresh id, the
+   * fields as given (a test may break any rule), and waits for its answer: a
+   * `files` or an `error` with that id. Rejects when the link ends first.
+   */
+  async filesRequest(folder: string, files: unknown[], timeoutMs = 10_000): Promise<WireMessage> {
+    const id = this.nextRequestId++;
+    this.send({ type: 'files-request', id, folder, files });
+    const answer = this.next((m) => (m.type === 'files' || m.type === 'error') && m.id === id, timeoutMs).then((m) => ({ m }));
+    answer.catch(() => undefined);
+    const first = await Promise.race([answer, this.ended.then((end) => ({ end }))]);
+    if ('end' in first) throw new Error(`link ended before files-request ${id} was answered: ${first.end.reason ?? 'no close message'}`);
+    return first.m;
+  }
+
+  /** One file's answer from `serves`: its first `length` bytes, or not-found. */
+  answerFile(f: WireFileAsk): Record<string, unknown> {
+    const data = this.serves.get(f.hash);
+    if (data === undefined) return { path: f.path, code: 'not-found', message: 'not here' };
+    return { path: f.path, data: data.subarray(0, f.length) };
+  }
+
   /** Ends the connection politely. */
   close(reason = 'done'): void {
     if (this.socket.destroyed) return;
@@ -273,6 +304,11 @@ export class WirePeer {
         if (data === undefined) this.send({ type: 'error', id: msg.id, code: 'not-found', message: 'not here' });
         else this.send({ type: 'response', id: msg.id, data: data.subarray(Number(msg.offset), Number(msg.offset) + Number(msg.length)) });
       }
+    }
+    if (msg.type === 'files-request') {
+      if (this.onFilesRequest !== undefined) this.onFilesRequest(msg);
+      // PROTOCOL.md section 8: one answer per file asked, in order, naming its path: its bytes, or why not.
+      else this.send({ type: 'files', id: msg.id, files: (msg.files as WireFileAsk[]).map((f) => this.answerFile(f)) });
     }
     if (msg.type === 'sums-request') {
       if (this.onSumsRequest !== undefined) this.onSumsRequest(msg);

@@ -213,6 +213,18 @@ describe('download', () => {
     expect(temps().sort()).toEqual([path.basename(temp), ...others].sort());
   });
 
+  it('fetches a one-request file with no basis whole, without looking for partials of it', async () => {
+    // 32 KiB: delta-sized, yet one request. An older version's partial of it stays where it is (the stale temps take it).
+    const target = seededBytes(32 * KiB, 21);
+    const stale = path.join(place.dir, tempNameFor(place.stem, `${'0'.repeat(16)}-abcdef01`));
+    writeFileSync(stale, seededBytes(32 * KiB, 22));
+    const peer = fakePeer({ f: target });
+    const { temp } = await download(place, entryOf('f', target), ['peer'], undefined, { ...peer, runner: inlineRunner });
+    expect(readFileSync(temp).equals(target)).toBe(true);
+    expect(peer.sumsRequests).toBe(0);
+    expect(temps().sort()).toEqual([path.basename(temp), path.basename(stale)].sort());
+  });
+
   it('F6: sizes nothing by a huge size a peer announces (2^50 bytes): no delta, no sums, the short answer fails the download', async () => {
     const basis = basisOf(seededBytes(64 * KiB, 15), undefined);
     const entry = { ...entryOf('f', Buffer.alloc(0)), size: 2 ** 50 };

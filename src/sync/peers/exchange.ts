@@ -12,7 +12,19 @@ import { describeError } from '../../core/errors.js';
 import type { FileEntry } from '../../index/entry.js';
 import type { IndexStore } from '../../index/store.js';
 import { INDEX_BATCH_VALUES } from '../../protocol/budgets.js';
-import { LIMITS, type Hello, type HelloFolder, type IndexMessage, type IntroduceMessage, type RequestMessage, type RevocationsMessage, type SumsRequestMessage } from '../../protocol/messages.js';
+import {
+  LIMITS,
+  type FileAnswer,
+  type FilesRequestMessage,
+  type Hello,
+  type HelloFolder,
+  type IndexMessage,
+  type IntroduceMessage,
+  type RequestMessage,
+  type RevocationsMessage,
+  type SumsRequestMessage,
+} from '../../protocol/messages.js';
+import { truncateChars } from '../../protocol/validate.js';
 import { type PeerSession, type SessionHandler } from '../../transport/session.js';
 import type { Folder } from '../folder.js';
 import { FutureEntries, type RefusedEntry } from './future-entries.js';
@@ -202,6 +214,26 @@ export class PeerLink implements SessionHandler {
     this.servable(msg.folder, msg.path, 'request');
     // Checked again when its turn comes: a share withdrawn while it waited serves nothing.
     return this.deps.serving.run({ readBytes: msg.length, hashBytes: 0 }, () => this.servable(msg.folder, msg.path, 'request').readBlock(msg));
+  }
+
+  /**
+   * Many small files at once: the same checks per file as `onRequest` (the
+   * folder shared with this peer, the path not ignored, the file the version
+   * asked for), each failure its own answer; the reads wait their turn in the
+   * serving budget together.
+   */
+  async onFilesRequest(msg: FilesRequestMessage): Promise<FileAnswer[]> {
+    const readBytes = msg.files.reduce((sum, f) => sum + f.length, 0);
+    const one = async (f: FilesRequestMessage['files'][number]): Promise<FileAnswer> => {
+      try {
+        return { path: f.path, data: await this.servable(msg.folder, f.path, 'request').readBlock({ ...f, offset: 0 }) };
+      } catch (err) {
+        const code = err instanceof ServeError ? err.wireCode : 'io';
+        return { path: f.path, code, message: truncateChars(describeError(err), LIMITS.maxMessageChars) };
+      }
+    };
+    // Checked again when its turn comes, as for one request: a share withdrawn while it waited serves nothing.
+    return this.deps.serving.run({ readBytes, hashBytes: 0 }, () => Promise.all(msg.files.map(one)));
   }
 
   async onSumsRequest(msg: SumsRequestMessage): Promise<WireSums> {

@@ -70,11 +70,15 @@ export async function download(
 ): Promise<Downloaded> {
   if (sources.length === 0) throw new WizardError('UNREACHABLE', `no connected peer has ${entry.path}`);
   const hasDeltas = isDeltaSized(entry.size);
-  // Small files never use a basis, so they skip the directory listing (thousands of small files share a dir).
-  const partials = hasDeltas ? await findPartials(place, entry.hash) : [];
+  // A file of one request with nothing of ours to build on is fetched whole: a partial of it would
+  // save at most that one request, and listing the temp dir (where every pulled file's temp meets)
+  // cost a pool round trip per file, 1.2 s of the receiver's main thread in a SMALL pull. A partial
+  // left there is removed with the stale temps (stale-temps.ts).
+  const isOneRequest = entry.size <= WRITE_NOW_MAX_BYTES;
+  const partials = hasDeltas && !(isOneRequest && basis === undefined) ? await findPartials(place, entry.hash) : [];
   try {
     const name = tempNameFor(place.stem, `${entry.hash.slice(0, 16)}-${randomBytes(RANDOM_CHARS / 2).toString('hex')}`);
-    if (entry.size <= WRITE_NOW_MAX_BYTES && (!hasDeltas || (basis === undefined && partials.length === 0))) return await downloadSmall(place, name, entry, sources, deps, onFetched);
+    if (isOneRequest && (!hasDeltas || (basis === undefined && partials.length === 0))) return await downloadSmall(place, name, entry, sources, deps, onFetched);
     return await downloadToFile(place, name, entry, sources, basis, partials, deps, onFetched);
   } finally {
     for (const p of partials) closeSync(p.fd);
