@@ -24,16 +24,16 @@ import {
   type FilesRequestMessage,
   type Message,
   type RequestMessage,
-  type ResponseMessage,
   type SumsMessage,
   type SumsRequestMessage,
 } from '../protocol/messages.js';
 import { truncateChars } from '../protocol/validate.js';
-import { AskWindow } from './ask-window.js';
 import { FileBatches, isBatchable } from './file-batches.js';
 import type { CodecStatus, CompressionMode } from './codec-chooser.js';
 import { MessageReader } from './message-reader.js';
 import { MessageWriter, SendQueueFull } from './message-writer.js';
+import { OutgoingRequests } from './outgoing-requests.js';
+import { ServedRequests } from './served-requests.js';
 import type { Lane } from './scheduler.js';
 import type { TokenBucket } from './token-bucket.js';
 
@@ -87,8 +87,6 @@ export interface SessionStats {
 /** An answer this short to a request at offset 0 is a whole small file: it goes in the small lane. */
 const SMALL_ANSWER_BYTES = 256 * 1024;
 
-type Answer = ResponseMessage | SumsMessage | FilesMessage;
-type Pending = { expects: Answer['type']; resolve: (msg: Answer) => void; reject: (err: Error) => void; cancelTimer: () => void };
 
 /** One connection with one peer. */
 export class PeerSession {
@@ -99,13 +97,12 @@ export class PeerSession {
   private helloWaiter: { resolve: (hello: Hello) => void; reject: (err: Error) => void } | undefined;
   /** Why the peer's Hello was refused, for a `handshake` called after it arrived. */
   private helloRefusal: ProtocolError | undefined;
-  private readonly pending = new Map<number, Pending>();
-  /** Our requests in flight, at most MAX_ASKED_IN_FLIGHT (ask-window.ts). */
-  private readonly asks = new AskWindow();
-  private nextRequestId = 1;
+  /** Our requests and their answers (outgoing-requests.ts). */
+  private readonly asks: OutgoingRequests;
   /** Our requests for small files, gathered into files-requests (file-batches.ts). */
   private readonly fileBatches: FileBatches;
-  private served = 0;
+  /** The peer's requests we answer (served-requests.ts). */
+  private readonly served: ServedRequests;
   private readonly writer: MessageWriter;
   private pingSentAt: number | undefined;
   private lastPingAt: number;
@@ -135,6 +132,13 @@ export class PeerSession {
       download: opts.download,
     };
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.asks = new OutgoingRequests({
+      clock: deps.clock,
+      timeoutMs: this.opts.requestTimeoutMs,
+      peer: short(peerId),
+      send: (msg) => this.send(msg),
+      violation: (reason) => this.close(reason),
+    });
     this.fileBatches = new FileBatches({
       one: (ask) => this.requestOne({ ...ask, offset: 0 }),
       many: (folder, files) => this.requestFiles(folder, files),
@@ -158,6 +162,12 @@ export class PeerSession {
       compression: this.opts.compression,
       ...(opts.upload === undefined ? {} : { upload: opts.upload }),
       onIndexRoom: () => this.handler?.onIndexRoom?.(),
+    });
+    this.served = new ServedRequests({
+      max: this.opts.maxServedRequests,
+      writer: this.writer,
+      send: (msg, lane, stream) => this.trySend(msg, lane, stream),
+      violation: (reason) => this.close(reason),
     });
     socket.on('error', (err) => this.end(`connection error: ${describeError(err)}`, false));
     socket.on('close', () => this.end('connection closed by peer', false));
@@ -275,43 +285,22 @@ export class PeerSession {
   }
 
   private async requestOne(req: Omit<RequestMessage, 'type' | 'id'>): Promise<Buffer> {
-    const msg = await this.ask('response', req.path, (id) => ({ type: 'request', id, ...req }));
+    const msg = await this.asks.ask('response', req.path, (id) => ({ type: 'request', id, ...req }));
     if (msg.type !== 'response') throw new WizardError('INTERNAL', 'answer of the wrong type slipped through');
     return Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength);
   }
 
   private async requestFiles(folder: string, files: readonly FileAsk[]): Promise<FilesMessage> {
-    const msg = await this.ask('files', `${files.length} files`, (id) => ({ type: 'files-request', id, folder, files }));
+    const msg = await this.asks.ask('files', `${files.length} files`, (id) => ({ type: 'files-request', id, folder, files }));
     if (msg.type !== 'files') throw new WizardError('INTERNAL', 'answer of the wrong type slipped through');
     return msg;
   }
 
   /** Asks the peer for block sums of a file. */
   async requestSums(req: Omit<SumsRequestMessage, 'type' | 'id'>): Promise<SumsMessage> {
-    const msg = await this.ask('sums', req.path, (id) => ({ type: 'sums-request', id, ...req }));
+    const msg = await this.asks.ask('sums', req.path, (id) => ({ type: 'sums-request', id, ...req }));
     if (msg.type !== 'sums') throw new WizardError('INTERNAL', 'answer of the wrong type slipped through');
     return msg;
-  }
-
-  private async ask(expects: Answer['type'], what: string, build: (id: number) => Message): Promise<Answer> {
-    await this.asks.acquire();
-    const id = this.nextRequestId++;
-    return new Promise<Answer>((resolve, reject) => {
-      const cancelTimer = this.deps.clock.setTimer(this.opts.requestTimeoutMs, () => {
-        this.pending.delete(id);
-        this.asks.release();
-        reject(new WizardError('TIMEOUT', `peer ${short(this.peerId)} did not answer a request for ${what} in time`));
-      });
-      this.pending.set(id, { expects, resolve, reject, cancelTimer });
-      try {
-        this.send(build(id));
-      } catch (err) {
-        this.pending.delete(id);
-        this.asks.release();
-        cancelTimer();
-        reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    });
   }
 
   /** Closes the session, telling the peer why. */
@@ -332,13 +321,7 @@ export class PeerSession {
     this.cancelTick?.();
     this.reader.stop();
     this.writer.close();
-    const closed = new WizardError('CLOSED', `connection to ${short(this.peerId)} closed: ${reason}`);
-    this.asks.close(closed);
-    for (const [id, p] of this.pending) {
-      p.cancelTimer();
-      p.reject(closed);
-      this.pending.delete(id);
-    }
+    this.asks.fail(new WizardError('CLOSED', `connection to ${short(this.peerId)} closed: ${reason}`));
     if (ours) this.deps.socket.end();
     // Give a polite close a moment to flush, then make sure the socket is gone.
     this.deps.clock.setTimer(ours ? 1000 : 0, () => this.deps.socket.destroy());
@@ -367,21 +350,9 @@ export class PeerSession {
       case 'response':
       case 'sums':
       case 'files':
-      case 'error': {
-        const p = this.pending.get(msg.id);
-        // An answer to a request that timed out is late, not hostile.
-        if (p === undefined) return;
-        if (msg.type !== 'error' && msg.type !== p.expects) {
-          this.close(`protocol error: ${msg.type} answers a request that wanted ${p.expects}`);
-          return;
-        }
-        this.pending.delete(msg.id);
-        this.asks.release();
-        p.cancelTimer();
-        if (msg.type !== 'error') p.resolve(msg);
-        else p.reject(new WizardError(msg.code === 'io' ? 'INTERNAL' : 'CHANGED', `peer ${short(this.peerId)}: ${msg.message}`));
+      case 'error':
+        this.asks.answer(msg);
         return;
-      }
       case 'revocations':
       case 'introduce':
         this.handler?.onTrust?.(msg);
@@ -406,11 +377,15 @@ export class PeerSession {
         else if (msg.type === 'request') {
           const small = msg.offset === 0 && msg.length < SMALL_ANSWER_BYTES;
           const stream = `${msg.folder}/${msg.path}`;
-          this.serve(this.handler, msg.id, msg.length, (h) => h.onRequest(msg).then((data) => ({ type: 'response', id: msg.id, data })), small ? 'small' : 'bulk', stream);
+          const handler = this.handler;
+          this.served.serve(msg.id, msg.length, () => handler.onRequest(msg).then((data) => ({ type: 'response', id: msg.id, data })), small ? 'small' : 'bulk', stream);
         }
         else if (msg.type === 'files-request') this.serveFiles(this.handler, msg);
         // A sums answer is 20 bytes per block at most (4 weak + 16 strong).
-        else this.serve(this.handler, msg.id, msg.count * 20, (h) => h.onSumsRequest(msg).then((sums) => ({ type: 'sums', id: msg.id, ...sums })), 'small');
+        else {
+          const handler = this.handler;
+          this.served.serve(msg.id, msg.count * 20, () => handler.onSumsRequest(msg).then((sums) => ({ type: 'sums', id: msg.id, ...sums })), 'small');
+        }
         return;
     }
   }
@@ -440,41 +415,12 @@ export class PeerSession {
     this.helloWaiter?.resolve(hello);
   }
 
-  private serve(
-    handler: SessionHandler,
-    id: number,
-    bytes: number,
-    answer: (h: SessionHandler) => Promise<Message>,
-    lane: Lane,
-    stream?: string,
-  ): void {
-    if (this.served >= this.opts.maxServedRequests) {
-      this.close(`protocol error: more than ${this.opts.maxServedRequests} requests in flight`);
-      return;
-    }
-    this.served++;
-    this.writer
-      .admit(bytes)
-      .then(() => answer(handler))
-      .then(
-        (msg) => this.trySend(msg, lane, stream),
-        (err: unknown) => {
-          const wireCode = (err as { wireCode?: 'not-found' | 'changed' | 'io' }).wireCode ?? 'io';
-          this.trySend({ type: 'error', id, code: wireCode, message: truncateChars(describeError(err), LIMITS.maxMessageChars) });
-        },
-      )
-      .finally(() => {
-        this.served--;
-        this.writer.settle(bytes);
-      });
-  }
-
   /** Answers a files-request in the small lane: small files are what must never wait behind a big one. */
   private serveFiles(handler: SessionHandler, msg: FilesRequestMessage): void {
     const bytes = msg.files.reduce((sum, f) => sum + f.length, 0);
-    this.serve(handler, msg.id, bytes, async (h) => {
-      if (h.onFilesRequest === undefined) throw Object.assign(new Error('files-request not served here'), { wireCode: 'not-found' });
-      return { type: 'files', id: msg.id, files: await h.onFilesRequest(msg) };
+    this.served.serve(msg.id, bytes, async () => {
+      if (handler.onFilesRequest === undefined) throw Object.assign(new Error('files-request not served here'), { wireCode: 'not-found' });
+      return { type: 'files', id: msg.id, files: await handler.onFilesRequest(msg) };
     }, 'small');
   }
 
