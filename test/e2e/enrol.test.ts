@@ -178,7 +178,7 @@ describe('enrolment by invite, introductions, revocation that spreads', () => {
     // TLS 1.3: the client may see its handshake finish before the server cuts it, or not.
     const asBeta = await WirePeer.connect({ port: c.port, identity: identityOf(b.home) }).catch(() => undefined);
     if (asBeta !== undefined) {
-      asBeta.send({ type: 'hello', protocol: 5, id: b.id, name: 'beta', listenPort: 0, intent: 'sync', folders: [] });
+      asBeta.send({ type: 'hello', protocol: 6, id: b.id, name: 'beta', listenPort: 0, intent: 'sync', folders: [] });
       await asBeta.ended;
       expect(asBeta.received).toEqual([]);
     }

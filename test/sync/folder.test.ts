@@ -15,7 +15,7 @@
  *   conflict copy and the recorded version is restored from the peer. An
  *   ordinary edit is recorded as before.
  */
-import { createHash } from 'node:crypto';
+import { contentHash } from '../../src/core/content-hash.js';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import os from 'node:os';
@@ -59,7 +59,7 @@ afterEach(async () => {
   rmSync(base, { recursive: true, force: true });
 });
 
-const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+const sha = contentHash;
 
 /** A folder on `root`; `served` is what the one peer serves, `connected` whether it is online. */
 function newFolder(opts: { served?: Record<string, Buffer | string>; connected?: boolean; readDir?: FolderDeps['readDir']; runner?: JobRunner; log?: Logger; clock?: FolderDeps['clock'] } = {}): Folder {

@@ -19,7 +19,7 @@
  * A crash anywhere leaves a journal that patch/recover.ts rolls back at start
  * (or, once committed, moves to the trash), so the file is old or new.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -52,6 +52,7 @@ import { realDirs, type Trash } from '../trash/trash.js';
 import { encodeJournal, rangesToSave, type Journal, type JournalHeader } from './journal.js';
 import { inPlaceWrites } from './plan.js';
 import { putOldBytesBack, restoreMtime, withoutSequence } from './reverse.js';
+import { ContentHasher } from '../../core/content-hash.js';
 
 /** Where journals of patches under way live, inside a folder root. */
 export const JOURNAL_DIR = `${WIZARD_DIR}/journal`;
@@ -202,7 +203,7 @@ async function fetchRanges(deps: PatchDeps, job: PatchJob, writes: ReadonlyArray
  */
 async function verify(job: PatchJob, plan: DeltaPlan, writes: ReadonlyArray<readonly [number, number]>, fresh: readonly Buffer[]): Promise<Signature | undefined> {
   const { entry, basis } = job;
-  const hash = createHash('sha256');
+  const hash = new ContentHasher();
   // Blocks kept in place take both sums from our stored ones (prior): only the changed blocks are summed.
   const sums = storesSums(entry.size) ? new SignatureBuilder(entry.size, undefined, plan.reuse, basis.sums) : undefined;
   const buf = Buffer.allocUnsafe(READ_CHUNK);
@@ -223,7 +224,7 @@ async function verify(job: PatchJob, plan: DeltaPlan, writes: ReadonlyArray<read
       at += bytesRead;
     }
   }
-  if (w !== writes.length || hash.digest('hex') !== entry.hash) throw new WizardError('HASH_MISMATCH', `${entry.path}: content patched from the delta would not match its hash`);
+  if (w !== writes.length || hash.digest() !== entry.hash) throw new WizardError('HASH_MISMATCH', `${entry.path}: content patched from the delta would not match its hash`);
   return sums?.finish();
 }
 
@@ -262,6 +263,7 @@ class Patch {
       oldMtimeMs: before.mtimeMs,
       newSize: entry.size,
       newHash: entry.hash,
+      hashMeaning: 2,
       ranges: rangesToSave(this.writes, before.size, entry.size),
     };
     const old: Buffer[] = [];
