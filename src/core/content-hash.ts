@@ -84,9 +84,15 @@ export class ContentHasher {
     return this;
   }
 
-  /** The content hash of everything pushed. Call once. */
+  /** The content hash of everything pushed. Call once (or `finish`). */
   digest(): string {
-    return hashOfLeaves(this.leaves.size, this.leaves.finish());
+    return this.finish().hash;
+  }
+
+  /** The content hash of everything pushed and its leaf digests. Call once (or `digest`). */
+  finish(): { hash: string; leaves: Uint8Array } {
+    const leaves = this.leaves.finish();
+    return { hash: hashOfLeaves(this.leaves.size, leaves), leaves };
   }
 }
 

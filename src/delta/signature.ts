@@ -27,6 +27,12 @@ export interface Signature {
   readonly weak: Uint32Array;
   /** `STRONG_BYTES` of strong hash per block, back to back. */
   readonly strong: Uint8Array;
+  /**
+   * The whole file's leaf digests (core/content-hash.ts), kept with our own
+   * files' stored sums: a patch in place checks its result from them without
+   * reading the leaves it kept. Never sent.
+   */
+  readonly leaves?: Uint8Array;
 }
 
 /** A signature that breaks a rule; a peer that sends one is not believed. */

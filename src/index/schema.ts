@@ -104,7 +104,8 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
   (db) => {
     // Identity v2 (wire protocol 6): content hashes now mean core/content-hash.ts, not one SHA-256.
     // Our files' hashes are listed to be rehashed at folder start (stale-hashes.ts, sync/scan/rehash.ts);
-    // their block sums are keyed by the old hash, so they go and come back with the rehash.
+    // their block sums are keyed by the old hash, so they go and come back with the rehash, now with
+    // the file's leaf digests beside them (a patch in place checks its result from those).
     // What peers told us is in the old meaning: forgotten, with how far we had read, so they resend it all.
     db.exec(`
       CREATE TABLE stale_hashes (
@@ -114,6 +115,7 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
       ) WITHOUT ROWID;
       INSERT INTO stale_hashes (folder, path) SELECT folder, path FROM local WHERE type = 'file' AND deleted = 0;
       DELETE FROM block_sums;
+      ALTER TABLE block_sums ADD COLUMN leaves BLOB;
       DELETE FROM remote;
       DELETE FROM peer_state;
     `);

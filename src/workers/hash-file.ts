@@ -46,7 +46,7 @@ export function hashSlices(size: number, blockSize: number | undefined): Array<[
   return out;
 }
 
-/** What hashing a file gives: its content hash, its leaf digests, and the block sums the index keeps for it (files of 1 MiB and more). */
+/** What hashing a file gives: its content hash, its leaf digests, and the block sums the index keeps for it (files of 1 MiB and more), the leaves with them. */
 export interface HashedFile {
   readonly hash: string;
   readonly leaves: Uint8Array;
@@ -66,8 +66,10 @@ export async function hashFile(runner: JobRunner, path: string, stat: StatKey, p
   // Sums at another block size (the file changed size class) have nothing to give.
   const usable = blockSize !== undefined && prior?.blockSize === blockSize ? prior : undefined;
   const args = { path, stat, ...(usable === undefined ? {} : { prior: usable }) };
-  if (stat.size <= INLINE_MAX_BYTES) return inlineRunner.run('hash', args);
-  if (stat.size < SPLIT_MIN_BYTES) return runner.run('hash', args);
+  if (stat.size < SPLIT_MIN_BYTES) {
+    const got = await (stat.size <= INLINE_MAX_BYTES ? inlineRunner : runner).run('hash', args);
+    return got.sums === undefined ? got : { ...got, sums: { ...got.sums, leaves: got.leaves } };
+  }
   const ranges = hashSlices(stat.size, blockSize);
   const parts = ranges.map(([start, length], i) => {
     const own = blockSize === undefined ? {} : { blockSize, ...(usable === undefined ? {} : { prior: sliceSignature(usable, start / blockSize, Math.ceil(length / blockSize)) }) };
@@ -93,5 +95,5 @@ export async function hashFile(runner: JobRunner, path: string, stat: StatKey, p
     strong.set(s.sums.strong, block * STRONG_BYTES);
     block += s.sums.weak.length;
   }
-  return { hash: hashOfLeaves(stat.size, leaves), leaves, sums: { blockSize, fileSize: stat.size, weak, strong } };
+  return { hash: hashOfLeaves(stat.size, leaves), leaves, sums: { blockSize, fileSize: stat.size, weak, strong, leaves } };
 }

@@ -187,8 +187,10 @@ export async function fetchDelta(
       progress.written = s.at + s.length;
     }
     await Promise.all(writes);
-    if (hash.digest() !== entry.hash) throw new WizardError('HASH_MISMATCH', `${entry.path}: content rebuilt from the delta does not match its hash`);
-    return { sums: sums?.finish(), localBytes, remoteBytes };
+    const got = hash.finish();
+    if (got.hash !== entry.hash) throw new WizardError('HASH_MISMATCH', `${entry.path}: content rebuilt from the delta does not match its hash`);
+    const sig = sums?.finish();
+    return { sums: sig === undefined ? undefined : { ...sig, leaves: got.leaves }, localBytes, remoteBytes };
   } finally {
     await Promise.allSettled(writes);
   }

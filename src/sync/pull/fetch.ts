@@ -271,10 +271,12 @@ async function fetchWhole(
     if (progress.written < entry.size) crashPoint('mid-block-write');
     if (next < entry.size) ask();
   }
-  if (hash.digest() !== entry.hash) {
+  const got = hash.finish();
+  if (got.hash !== entry.hash) {
     throw new WizardError('HASH_MISMATCH', `${entry.path}: received content does not match its hash; will retry`);
   }
-  return sums?.finish();
+  const sig = sums?.finish();
+  return sig === undefined ? undefined : { ...sig, leaves: got.leaves };
 }
 
 /**
