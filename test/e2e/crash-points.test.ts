@@ -21,7 +21,6 @@
  * each other, so whichever restarts reconnects at once. Short ping and idle
  * timeouts make a dead peer visible in seconds.
  */
-import { contentHash } from '../../src/core/content-hash.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -29,6 +28,7 @@ import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { LONG_RUN } from '../support/long.js';
 import { indexPath } from '../../src/cli/home.js';
+import { contentHash } from '../../src/core/content-hash.js';
 import { rebuildFromDeltas } from '../../src/sync/patch/restore.js';
 import { listTrash } from '../../src/sync/trash/trash-catalog.js';
 import type { CrashPointName } from '../../src/core/crash-point.js';

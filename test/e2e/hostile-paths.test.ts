@@ -6,7 +6,6 @@
  * base/alpha/folder; `outside` is base/alpha/outside, where `..` from the
  * root and the chains below lead.
  */
-import { contentHash } from '../../src/core/content-hash.js';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { cleanup, initNode, runCli, startDaemon, tempDir, type TestNode } from '
 import { tempFilesIn } from '../support/temps.js';
 import { waitFor } from '../support/wait.js';
 import { EntryMaker, folderRecord, identityOf, indexMessage, sumsAnswer, WirePeer, type WireMessage } from '../support/wire-peer.js';
+import { contentHash } from '../../src/core/content-hash.js';
 
 let base: string;
 let a: TestNode;

@@ -5,7 +5,6 @@
  * and `wizard status` (a raw request on its control socket) must answer
  * within 100 ms while any of it goes on.
  */
-import { contentHash } from '../../src/core/content-hash.js';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +15,7 @@ import { pack } from '../support/wire-msgpack.js';
 import { handshakeFlood } from '../support/handshake-flood.js';
 import { waitFor } from '../support/wait.js';
 import { compressedFrame, folderRecord, frame, identityOf, WIRE_MAX_FRAME, WirePeer, type WireEnd } from '../support/wire-peer.js';
+import { contentHash } from '../../src/core/content-hash.js';
 
 /** What `wizard status` must never take while a peer attacks. */
 const STATUS_BUDGET_MS = 100;

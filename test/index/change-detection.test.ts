@@ -3,11 +3,11 @@
  * edits that try to hide behind an mtime set back. Only what the README
  * claims is tested (its Limits say what a scan cannot see).
  */
-import { contentHash } from '../../src/core/content-hash.js';
 import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { contentHash } from '../../src/core/content-hash.js';
 import type { LocalEntry } from '../../src/index/entry.js';
 import { classify, observe, type Observation } from '../../src/index/scanner.js';
 import { entryFor } from '../../src/sync/scan/local-changes.js';

@@ -3,11 +3,11 @@
  * against our own file, fallback to a whole transfer when a delta would land
  * wrong bytes, and resume from a partial download.
  */
-import { contentHash } from '../../src/core/content-hash.js';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { contentHash } from '../../src/core/content-hash.js';
 import { signatureOf, storesSums, type Signature } from '../../src/delta/signature.js';
 import { tempNameFor } from '../../src/core/paths.js';
 import type { FileEntry } from '../../src/index/entry.js';

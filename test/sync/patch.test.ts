@@ -4,7 +4,6 @@
  * rebuilds, what a racing local writer gets, and what recovery at start
  * makes of each journal a crash can leave.
  */
-import { contentHash } from '../../src/core/content-hash.js';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, futimesSync, lstatSync, utimesSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
@@ -12,6 +11,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
+import { contentHash } from '../../src/core/content-hash.js';
 import { signatureOf } from '../../src/delta/signature.js';
 import { hasCode } from '../../src/core/errors.js';
 import type { FileEntry, LocalEntry } from '../../src/index/entry.js';

@@ -5,11 +5,11 @@
  * read the same, and refused the same, whether the file is small enough to be
  * read on the calling thread or not.
  */
-import { contentHash } from '../../src/core/content-hash.js';
 import { lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { contentHash } from '../../src/core/content-hash.js';
 import { blockCount, groupDigests, signatureOf } from '../../src/delta/signature.js';
 import type { LocalEntry } from '../../src/index/entry.js';
 import { readBlock, readSums, ServeError, type WireSums } from '../../src/sync/serve/serve.js';
