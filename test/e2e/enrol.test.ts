@@ -17,7 +17,7 @@ import { formatInviteCode, inviteIdOf, parseInviteCode, PIN_BYTES } from '../../
 import { networkOf, signList } from '../../src/trust/revocation-list.js';
 import { cleanup, freePort, initNode, isLinked, runCli, startDaemon, tempDir, waitConnected, waitSameTree, type TestNode } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
-import { identityOf, WirePeer, type WireMessage } from '../support/wire-peer.js';
+import { identityOf, WIRE_PROTOCOL, WirePeer, type WireMessage } from '../support/wire-peer.js';
 import { controlRequest } from '../../src/status/control.js';
 import { join as joinHome } from '../../src/cli/join.js';
 import { UsageError } from '../../src/core/errors.js';
@@ -178,7 +178,7 @@ describe('enrolment by invite, introductions, revocation that spreads', () => {
     // TLS 1.3: the client may see its handshake finish before the server cuts it, or not.
     const asBeta = await WirePeer.connect({ port: c.port, identity: identityOf(b.home) }).catch(() => undefined);
     if (asBeta !== undefined) {
-      asBeta.send({ type: 'hello', protocol: 6, id: b.id, name: 'beta', listenPort: 0, intent: 'sync', folders: [] });
+      asBeta.send({ type: 'hello', protocol: WIRE_PROTOCOL, id: b.id, name: 'beta', listenPort: 0, intent: 'sync', folders: [] });
       await asBeta.ended;
       expect(asBeta.received).toEqual([]);
     }
@@ -190,7 +190,7 @@ describe('enrolment by invite, introductions, revocation that spreads', () => {
     nodes.push(d);
     const asDelta = () => WirePeer.connect({ port: c.port, identity: identityOf(d.home) });
     const pairing = await asDelta();
-    pairing.send({ type: 'hello', protocol: 5, id: d.id, name: 'delta', listenPort: 0, intent: 'pair', folders: [] });
+    pairing.send({ type: 'hello', protocol: WIRE_PROTOCOL, id: d.id, name: 'delta', listenPort: 0, intent: 'pair', folders: [] });
     await pairing.ended;
     const ca = { certPem: readFileSync(path.join(a.home, 'certs', 'ca.crt'), 'utf8'), keyPem: readFileSync(path.join(a.home, 'certs', 'ca.key'), 'utf8') };
     const network = networkOf(ca.certPem);
