@@ -10,7 +10,7 @@
  *   npx tsc -p tsconfig.build.json && node bench/probes/edit-receiver.mjs "$PWD" [temp]
  *   SIZE_MIB=4096 node bench/probes/edit-receiver.mjs "$PWD"   # another size (needs 2x it in RAM)
  */
-import { createHash, randomFillSync } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { execSync } from 'node:child_process';
 import os from 'node:os';
@@ -33,13 +33,16 @@ const old = Buffer.allocUnsafe(size);
 for (let i = 0; i < size; i += 64 * MiB) randomFillSync(old, i, Math.min(64 * MiB, size - i));
 const next = Buffer.from(old);
 randomFillSync(next, size / 2, 4096);
-const sha = (b) => createHash('sha256').update(b).digest('hex');
+const { contentHash, LeafHasher } = await import(`${W}/dist/core/content-hash.js`);
+const sha = (b) => contentHash(b);
+/** Stored sums as the daemon keeps them: with the file's leaf digests. */
+const withLeaves = (b) => { const l = new LeafHasher(); l.push(b); return { ...signatureOf(b), leaves: l.finish() }; };
 writeFileSync(path.join(root, 'big'), old, { mode });
 chmodSync(path.join(root, 'big'), mode);
 const store = IndexStore.open(':memory:');
 const st = lstatSync(path.join(root, 'big'));
 store.commitLocal('f', [{ path: 'big', type: 'file', size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, hash: sha(old), target: '', version: { me: 1 }, deleted: false, inode: st.ino }]);
-store.sums.put('f', 'big', sha(old), signatureOf(old));
+store.sums.put('f', 'big', sha(old), withLeaves(old));
 let blockBytes = 0;
 const served = { big: next };
 const peer = {

@@ -4,6 +4,7 @@
  * is checked with `checkSignature` before anything indexes by it.
  */
 import { createHash } from 'node:crypto';
+import { LEAF_BYTES } from '../core/content-hash.js';
 import { WizardError } from '../core/errors.js';
 import { weakSum } from './rollsum.js';
 
@@ -26,6 +27,12 @@ export interface Signature {
   readonly weak: Uint32Array;
   /** `STRONG_BYTES` of strong hash per block, back to back. */
   readonly strong: Uint8Array;
+  /**
+   * The whole file's leaf digests (core/content-hash.ts), kept with our own
+   * files' stored sums: a patch in place checks its result from them without
+   * reading the leaves it kept. Never sent.
+   */
+  readonly leaves?: Uint8Array;
 }
 
 /** A signature that breaks a rule; a peer that sends one is not believed. */
@@ -109,7 +116,10 @@ export class SignatureBuilder {
     readonly blockSize = blockSizeFor(fileSize),
     private readonly reuse?: { readonly from: Signature; readonly isSame: (block: number) => boolean },
     private readonly prior?: Pick<Signature, 'blockSize' | 'fileSize' | 'weak' | 'strong'>,
+    private readonly leafSink?: Buffer[],
   ) {
+    // With blocks of one leaf, a block's strong hash is its leaf digest cut short: one SHA-256 gives both.
+    if (leafSink !== undefined && (blockSize !== LEAF_BYTES || reuse !== undefined)) throw new WizardError('INTERNAL', 'leaf digests need blocks of one leaf and no reuse');
     const count = blockCount(fileSize, blockSize);
     if (count > MAX_BLOCKS) throw new SignatureError(`${count} blocks, more than ${MAX_BLOCKS}`);
     this.weak = new Uint32Array(count);
@@ -159,7 +169,12 @@ export class SignatureBuilder {
       this.blocks++;
       return;
     }
-    strongHashInto(buf, start, end, this.strong, i * STRONG_BYTES);
+    if (this.leafSink === undefined) strongHashInto(buf, start, end, this.strong, i * STRONG_BYTES);
+    else {
+      const digest = createHash('sha256').update(buf.subarray(start, end)).digest();
+      this.leafSink.push(digest);
+      this.strong.set(digest.subarray(0, STRONG_BYTES), i * STRONG_BYTES);
+    }
     this.weak[i] = this.isPriorBlock(i, end - start) ? (this.prior?.weak[i] as number) : weakSum(buf, start, end);
     this.blocks++;
   }

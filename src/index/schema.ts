@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import { WizardError } from '../core/errors.js';
 
 /** The schema version this code reads and writes (SQLite `user_version`). */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * Schema steps: `MIGRATIONS[n]` takes a database at version n to n + 1.
@@ -99,6 +99,25 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
     db.exec(`
       ALTER TABLE local ADD COLUMN disk_name TEXT NOT NULL DEFAULT '';
       CREATE INDEX local_disk_names ON local (folder, path) WHERE disk_name <> '';
+    `);
+  },
+  (db) => {
+    // Identity v2 (wire protocol 6): content hashes now mean core/content-hash.ts, not one SHA-256.
+    // Our files' hashes are listed to be rehashed at folder start (stale-hashes.ts, sync/scan/rehash.ts);
+    // their block sums are keyed by the old hash, so they go and come back with the rehash, now with
+    // the file's leaf digests beside them (a patch in place checks its result from those).
+    // What peers told us is in the old meaning: forgotten, with how far we had read, so they resend it all.
+    db.exec(`
+      CREATE TABLE stale_hashes (
+        folder TEXT NOT NULL,
+        path   TEXT NOT NULL,
+        PRIMARY KEY (folder, path)
+      ) WITHOUT ROWID;
+      INSERT INTO stale_hashes (folder, path) SELECT folder, path FROM local WHERE type = 'file' AND deleted = 0;
+      DELETE FROM block_sums;
+      ALTER TABLE block_sums ADD COLUMN leaves BLOB;
+      DELETE FROM remote;
+      DELETE FROM peer_state;
     `);
   },
 ];

@@ -15,6 +15,7 @@ import type { FileEntry, LocalEntry } from './entry.js';
 import { RemoteEntries, type PeerState } from './remote-entries.js';
 import { migrate } from './schema.js';
 import { ENTRY_COLUMNS, ENTRY_VALUES, type EntryParams, type FolderKey, type FolderRow, type LocalRow, type PathKey, type Statement, toLocal, toParams } from './store-rows.js';
+import { StaleHashes } from './stale-hashes.js';
 import { BlockSumStore } from './sums.js';
 import { count, LOCAL_STATS_SQL, type LocalStats, type MutableStats } from './local-stats.js';
 import { isDamaged } from './index-failures.js';
@@ -75,11 +76,14 @@ export class IndexStore {
   readonly sums: BlockSumStore;
   /** What the peers told us: their entries and how far their indexes were read. */
   readonly remote: RemoteEntries;
+  /** Paths whose hash predates identity v2, to rehash. */
+  readonly staleHashes: StaleHashes;
 
   private constructor(db: Database.Database) {
     this.#db = db;
     this.sums = new BlockSumStore(db);
     this.remote = new RemoteEntries(db);
+    this.staleHashes = new StaleHashes(db);
     this.#insertFolder = db.prepare(
       `INSERT OR IGNORE INTO folders (folder, index_id, max_sequence, digest)
        VALUES (@folder, @indexId, 0, '${EMPTY_DIGEST_HEX}')`,
@@ -130,6 +134,7 @@ export class IndexStore {
     this.#resetFolderTx = db.transaction((folder: string) => {
       this.#deleteAllLocal.run({ folder });
       this.remote.clearFolder(folder);
+      this.staleHashes.clear(folder);
       this.#setFolder.run({ folder, indexId: newIndexId(), maxSequence: 0, digest: EMPTY_DIGEST_HEX });
     });
     this.#atomicallyTx = db.transaction((fn: () => unknown) => fn());

@@ -224,7 +224,10 @@ export class PeerLinks {
       onClose: (l, reason) => this.onLinkClosed(l, reason),
       onTrust: (msg) => trust.onMessage(session, msg),
       // A receive-only folder's local changes (versions no peer holds) stay here.
-      withholds: (folder, entry) => this.deps.folder(folder)?.mode === 'receive-only' && isLocalChange(entry, store.remotesFor(folder, entry.path)),
+      // A hash not yet rehashed for identity v2 (scan/rehash.ts) would be read by the peer in the new meaning.
+      withholds: (folder, entry) =>
+        (this.deps.folder(folder)?.mode === 'receive-only' && isLocalChange(entry, store.remotesFor(folder, entry.path))) ||
+        (entry.type === 'file' && !entry.deleted && store.staleHashes.has(folder, entry.path)),
     });
     this.links.set(session.peerId, link);
     this.deps.log.info({ peer: short(session.peerId), name: theirs.name, direction: session.direction }, 'connected');

@@ -9,7 +9,7 @@
 import type { LocalEntry } from '../index/entry.js';
 
 /** Where a folder is in its life; what it is doing while running is derived from its scans and pulls. */
-export type FolderLifecycle = 'starting' | 'running' | 'halted' | 'stopped';
+export type FolderLifecycle = 'rehashing' | 'starting' | 'running' | 'halted' | 'stopped';
 
 /** The folder, as its parts see it. */
 export interface FolderControl {

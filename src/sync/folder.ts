@@ -38,6 +38,7 @@ import { TransferBook } from './pull/transfers.js';
 import type { TransferSlots } from './pull/transfer-slots.js';
 import { Trash } from './trash/trash.js';
 import { recoverPatches } from './patch/recover.js';
+import { rehashStale } from './scan/rehash.js';
 import { FolderIgnoreRules } from './scan/ignore-rules.js';
 import { ScanQueue } from './scan/scan-queue.js';
 import { type FullScans, ScanPass } from './scan/scan-pass.js';
@@ -99,7 +100,7 @@ export interface FolderDeps {
 }
 
 /** A folder's state, as status shows it. */
-export type FolderState = 'starting' | 'scanning' | 'syncing' | 'idle' | 'halted' | 'stopped';
+export type FolderState = 'rehashing' | 'starting' | 'scanning' | 'syncing' | 'idle' | 'halted' | 'stopped';
 
 /** Status of one folder. */
 export interface FolderStatus {
@@ -287,12 +288,23 @@ export class Folder {
     if (!(await this.prepareRoot()) || this.lifecycle === 'stopped') return;
     // Before anything reads the files: a patch in place cut short by a crash is rolled back first (patch/recover.ts).
     await recoverPatches({ root: this.deps.root, getLocal: (rel) => this.deps.store.getLocal(this.deps.id, rel), trash: this.trash, commit: (e) => this.commitEntries(e), log: this.deps.log });
+    // After an upgrade from content hashes v1 (index schema 5), before the scan reads anything (scan/rehash.ts).
+    const rehashing = this.deps.store.staleHashes.count(this.deps.id) > 0;
+    if (rehashing) {
+      this.lifecycle = 'rehashing';
+      await rehashStale({ ...this.deps, lock: this.lock, onDisk: (rel) => this.names.onDisk(rel), commit: (e) => this.commitEntries(e), stopped: () => this.lifecycle !== 'rehashing' });
+      if (this.lifecycle !== 'rehashing') return;
+      // The rehashed entries have new sequences: peers linked meanwhile are sent them now.
+      this.deps.peers.announce();
+    }
     this.lifecycle = 'starting';
     // Pulls wait for the first scan: deciding against an index that has not yet seen the edits
     // made while Wizard was down would treat them as absent.
     await this.scans.add(['']);
     this.afterRestart = false;
     if (this.lifecycle !== 'starting') return;
+    // What the rehash left (changed while Wizard was down) this scan has recorded anew.
+    if (rehashing) this.deps.store.staleHashes.clear(this.deps.id);
     this.lifecycle = 'running';
     // What cannot be watched is polled; watcher.problem() says so in status.
     await this.watcher.start();

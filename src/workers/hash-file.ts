@@ -1,11 +1,13 @@
 /**
- * Hashing one file with all the pool's threads: a big file's SHA-256 is one
- * sequential job, but its block sums cut into independent slices of whole
- * blocks, so they run beside it on the other threads. The CPU is the same as
- * one job's; on 2 idle cores the wall time is about half (on cores other
- * processes keep busy it gains little; docs/DELTA.md has the figures).
+ * Hashing one file with all the pool's threads, in one read: the content hash
+ * is defined over 64 KiB leaves (core/content-hash.ts), so a big file cuts
+ * into slices of whole leaves and whole blocks, each job reads its slice once
+ * for both its leaf digests and its block sums, and this thread only joins
+ * them. On 2 idle cores the wall time is about half of one job's.
  */
-import { blockCount, blockSizeFor, isDeltaSized, sliceSignature, STRONG_BYTES, type Signature } from '../delta/signature.js';
+import { hashOfLeaves, LEAF_BYTES, LEAF_DIGEST_BYTES, leafCount } from '../core/content-hash.js';
+import { blockCount, blockSizeFor, sliceSignature, storesSums, STRONG_BYTES, type Signature } from '../delta/signature.js';
+import { WizardError } from '../core/errors.js';
 import type { StatKey } from '../index/hash.js';
 import { inlineRunner, type JobRunner } from './pool.js';
 
@@ -17,56 +19,81 @@ import { inlineRunner, type JobRunner } from './pool.js';
 export const INLINE_MAX_BYTES = 64 * 1024;
 /** Below this a file is hashed by one job: a thread hop per slice costs more than it saves. */
 export const SPLIT_MIN_BYTES = 16 * 1024 * 1024;
-/** Most sums slices per file: enough to balance the SHA-256 job across 2 to 4 threads. */
+/** Most slices per file: enough to balance the SHA-256 job across 2 to 4 threads. */
 const MAX_SLICES = 8;
 /** Fewest bytes per slice, so slicing never makes jobs smaller than what a hop is worth. */
 const MIN_SLICE_BYTES = 8 * 1024 * 1024;
 
-/**
- * The block ranges `[first, count]` to compute the sums of a file of `size`
- * bytes in separate jobs: consecutive, covering every block, each of at least
- * MIN_SLICE_BYTES except when the file is smaller, at most MAX_SLICES.
- */
-export function sumsSlices(size: number, blockSize: number): Array<[number, number]> {
-  const blocks = blockCount(size, blockSize);
-  const slices = Math.max(1, Math.min(MAX_SLICES, Math.floor(size / MIN_SLICE_BYTES)));
-  const per = Math.ceil(blocks / slices);
-  const out: Array<[number, number]> = [];
-  for (let first = 0; first < blocks; first += per) out.push([first, Math.min(per, blocks - first)]);
-  return out;
+/** Least common multiple of the leaf size and `blockSize` (a multiple of 1 KiB): at most 4 MiB. */
+function sliceUnit(blockSize: number): number {
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  return (LEAF_BYTES / gcd(LEAF_BYTES, blockSize)) * blockSize;
 }
 
 /**
- * SHA-256 and (for delta-sized files) block sums of the file at `path`, which
- * must still match `stat` throughout (CHANGED otherwise). Same result as the
- * single `hash` job, only split over the pool's threads for big files.
- * `prior` is the stored signature of the version this one replaces: blocks
- * whose strong hash did not change keep their weak sum (SignatureBuilder), so
- * an edit in a big file costs about SHA-256 twice instead of three times.
+ * The byte ranges `[start, length]` to hash a file of `size` bytes in separate
+ * jobs: consecutive, covering every byte, each starting on a leaf and (with
+ * `blockSize`) a block boundary, of at least MIN_SLICE_BYTES except when the
+ * file is smaller, at most MAX_SLICES.
  */
-export async function hashFile(runner: JobRunner, path: string, stat: StatKey, prior?: Signature): Promise<{ hash: string; sums: Signature | undefined }> {
-  const blockSize = blockSizeFor(stat.size);
+export function hashSlices(size: number, blockSize: number | undefined): Array<[number, number]> {
+  const unit = blockSize === undefined ? LEAF_BYTES : sliceUnit(blockSize);
+  const units = Math.max(1, Math.ceil(size / unit));
+  const slices = Math.max(1, Math.min(MAX_SLICES, Math.floor(size / MIN_SLICE_BYTES)));
+  const per = Math.ceil(units / slices) * unit;
+  const out: Array<[number, number]> = [];
+  for (let start = 0; start < size || out.length === 0; start += per) out.push([start, Math.min(per, size - start)]);
+  return out;
+}
+
+/** What hashing a file gives: its content hash, its leaf digests, and the block sums the index keeps for it (files of 1 MiB and more), the leaves with them. */
+export interface HashedFile {
+  readonly hash: string;
+  readonly leaves: Uint8Array;
+  readonly sums: Signature | undefined;
+}
+
+/**
+ * Content hash, leaf digests and (files of 1 MiB and more) block sums of the
+ * file at `path`, which must still match `stat` throughout (CHANGED
+ * otherwise). Small files are hashed here, middling ones by one job, big ones
+ * by slices across the pool: the same result whichever way.
+ * `prior` is the stored signature of the version this one replaces: blocks
+ * whose strong hash did not change keep their weak sum (SignatureBuilder).
+ */
+export async function hashFile(runner: JobRunner, path: string, stat: StatKey, prior?: Signature): Promise<HashedFile> {
+  const blockSize = storesSums(stat.size) ? blockSizeFor(stat.size) : undefined;
   // Sums at another block size (the file changed size class) have nothing to give.
-  const usable = prior?.blockSize === blockSize ? prior : undefined;
+  const usable = blockSize !== undefined && prior?.blockSize === blockSize ? prior : undefined;
   const args = { path, stat, ...(usable === undefined ? {} : { prior: usable }) };
-  if (stat.size <= INLINE_MAX_BYTES) return inlineRunner.run('hash', args);
-  if (stat.size < SPLIT_MIN_BYTES || !isDeltaSized(stat.size)) return runner.run('hash', args);
-  const whole = runner.run('hash', { path, stat, noSums: true });
-  const parts = sumsSlices(stat.size, blockSize).map(([first, count]) =>
-    runner.run('sums', { path, stat, blockSize, first, count, ...(usable === undefined ? {} : { prior: sliceSignature(usable, first, count) }) }),
-  );
+  if (stat.size < SPLIT_MIN_BYTES) {
+    const got = await (stat.size <= INLINE_MAX_BYTES ? inlineRunner : runner).run('hash', args);
+    return got.sums === undefined ? got : { ...got, sums: { ...got.sums, leaves: got.leaves } };
+  }
+  const ranges = hashSlices(stat.size, blockSize);
+  const parts = ranges.map(([start, length], i) => {
+    const own = blockSize === undefined ? {} : { blockSize, ...(usable === undefined ? {} : { prior: sliceSignature(usable, start / blockSize, Math.ceil(length / blockSize)) }) };
+    return runner.run('slice', { path, stat, start, length, last: i === ranges.length - 1, ...own });
+  });
   // Wait for every job even when one fails, so none is still reading after we report.
-  const settled = await Promise.allSettled([whole, ...parts]);
+  const settled = await Promise.allSettled(parts);
   for (const r of settled) if (r.status === 'rejected') throw r.reason;
-  const { hash } = await whole;
   const slices = await Promise.all(parts);
-  const weak = new Uint32Array(blockCount(stat.size, blockSize));
-  const strong = new Uint8Array(weak.length * STRONG_BYTES);
+  const leaves = new Uint8Array(leafCount(stat.size) * LEAF_DIGEST_BYTES);
   let at = 0;
   for (const s of slices) {
-    weak.set(s.weak, at);
-    strong.set(s.strong, at * STRONG_BYTES);
-    at += s.weak.length;
+    leaves.set(s.leaves, at);
+    at += s.leaves.length;
   }
-  return { hash, sums: { blockSize, fileSize: stat.size, weak, strong } };
+  if (blockSize === undefined) return { hash: hashOfLeaves(stat.size, leaves), leaves, sums: undefined };
+  const weak = new Uint32Array(blockCount(stat.size, blockSize));
+  const strong = new Uint8Array(weak.length * STRONG_BYTES);
+  let block = 0;
+  for (const s of slices) {
+    if (s.sums === undefined) throw new WizardError('INTERNAL', 'a slice came back without its sums');
+    weak.set(s.sums.weak, block);
+    strong.set(s.sums.strong, block * STRONG_BYTES);
+    block += s.sums.weak.length;
+  }
+  return { hash: hashOfLeaves(stat.size, leaves), leaves, sums: { blockSize, fileSize: stat.size, weak, strong, leaves } };
 }

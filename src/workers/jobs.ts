@@ -4,11 +4,11 @@
  * with one reusable buffer and synchronous calls, because it runs in a worker
  * thread (pool.ts), where blocking is the point: the daemon's event loop never waits on it.
  */
-import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { hashOfLeaves, LEAF_BYTES, LeafHasher } from '../core/content-hash.js';
 import { WizardError } from '../core/errors.js';
 import { BlockLocator } from '../delta/locate.js';
-import { SignatureBuilder, storesSums, type Signature } from '../delta/signature.js';
+import { blockSizeFor, SignatureBuilder, storesSums, type Signature } from '../delta/signature.js';
 import { sameStat, statKey, type StatKey } from '../index/hash.js';
 
 /** Read-only, and never through a symlink that replaced a file after it was stat'ed. */
@@ -30,7 +30,17 @@ export interface Jobs {
    * SHA-256 of a file and, when it is big enough for deltas and `noSums` is not
    * set, its block sums; `prior` is the signature of the version it replaces (see SignatureBuilder).
    */
-  hash: { args: { path: string; stat: StatKey; noSums?: boolean; prior?: Signature }; result: { hash: string; sums: Signature | undefined } };
+  hash: { args: { path: string; stat: StatKey; noSums?: boolean; prior?: Signature }; result: { hash: string; sums: Signature | undefined; leaves: Uint8Array } };
+  /**
+   * The leaf digests of `length` bytes from `start` (a multiple of the leaf size) of a file that
+   * must still match `stat` throughout, and with `blockSize`, the block sums of the same bytes
+   * (`start` then a multiple of it too; `prior`: the earlier version's sums of those blocks,
+   * sliceSignature). `last`: the slice ends the file, so a byte past its end means CHANGED.
+   */
+  slice: {
+    args: { path: string; stat: StatKey; start: number; length: number; last: boolean; blockSize?: number; prior?: Signature };
+    result: { leaves: Uint8Array; sums: Pick<Signature, 'weak' | 'strong'> | undefined };
+  };
   /**
    * For each block of `target`, where it is found in one of `bases` (`basis[i]` -1: nowhere).
    * `bases` are descriptors open for reading, owned by the caller (worker threads share the
@@ -54,6 +64,10 @@ export function runJob<K extends JobKind>(kind: K, args: Jobs[K]['args']): Jobs[
     case 'hash': {
       const a = args as Jobs['hash']['args'];
       return hashJob(a.path, a.stat, a.noSums === true, a.prior);
+    }
+    case 'slice': {
+      const a = args as Jobs['slice']['args'];
+      return sliceJob(a);
     }
     case 'locate': {
       const a = args as Jobs['locate']['args'];
@@ -98,24 +112,44 @@ function isStill(fd: number, path: string, stat: StatKey): boolean {
 }
 
 function hashJob(path: string, stat: StatKey, noSums: boolean, prior: Signature | undefined): Jobs['hash']['result'] {
+  const blockSize = !noSums && storesSums(stat.size) ? blockSizeFor(stat.size) : undefined;
+  const { leaves, sums } = sliceJob({ path, stat, start: 0, length: stat.size, last: true, ...(blockSize === undefined ? {} : { blockSize }), ...(prior === undefined ? {} : { prior }) });
+  return { hash: hashOfLeaves(stat.size, leaves), sums: sums === undefined || blockSize === undefined ? undefined : { blockSize, fileSize: stat.size, ...sums }, leaves };
+}
+
+/**
+ * One read of a slice: its leaf digests and, when asked, its block sums. With
+ * blocks of one leaf (files from 171 MiB) a block's strong hash is its leaf
+ * digest cut short, so each byte goes through SHA-256 once.
+ */
+function sliceJob(a: Jobs['slice']['args']): Jobs['slice']['result'] {
+  const { path, stat, start, length, blockSize, prior } = a;
+  if (start % LEAF_BYTES !== 0 || (blockSize !== undefined && start % blockSize !== 0)) throw new WizardError('INTERNAL', `slice at ${start} is not on a leaf and block boundary`);
   const fd = openSync(path, NO_FOLLOW);
   try {
-    const hash = createHash('sha256');
-    const sums = !noSums && storesSums(stat.size) ? new SignatureBuilder(stat.size, undefined, undefined, prior) : undefined;
+    if (!sameStat(stat, statKey(fstatSync(fd)))) throw new WizardError('CHANGED', `${path} changed on disk`);
+    const shared = blockSize === LEAF_BYTES ? ([] as Buffer[]) : undefined;
+    const sums = blockSize === undefined ? undefined : new SignatureBuilder(length, blockSize, undefined, prior, shared);
+    const leaves = shared === undefined ? new LeafHasher() : undefined;
+    // The last slice reads one byte past the size: a file written while we read must not be announced.
+    const want = a.last ? length + 1 : length;
+    const buf = Buffer.allocUnsafe(Math.min(READ_BYTES, Math.max(want, 1)));
     const read = readRange(
       fd,
-      0,
-      stat.size + 1,
-      Buffer.allocUnsafe(READ_BYTES),
+      start,
+      want,
+      buf,
       (chunk) => {
-        hash.update(chunk);
+        leaves?.push(chunk);
         sums?.push(chunk);
       },
       { path, stat },
     );
-    // Read one byte past the size and stat again: a file written while we read must not be announced.
-    if (read !== stat.size || !sameStat(stat, statKey(fstatSync(fd)))) throw new WizardError('CHANGED', `${path} changed while it was hashed`);
-    return { hash: hash.digest('hex'), sums: sums?.finish() };
+    if (read !== length || !sameStat(stat, statKey(fstatSync(fd)))) throw new WizardError('CHANGED', `${path} changed while it was hashed`);
+    const sig = sums?.finish();
+    // An empty file's one leaf is the digest of no bytes, which no block gave.
+    const digests = leaves !== undefined ? leaves.finish() : shared?.length === 0 ? new LeafHasher().finish() : Buffer.concat(shared ?? []);
+    return { leaves: digests, sums: sig === undefined ? undefined : { weak: sig.weak, strong: sig.strong } };
   } finally {
     closeSync(fd);
   }

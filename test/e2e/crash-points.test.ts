@@ -21,13 +21,14 @@
  * each other, so whichever restarts reconnects at once. Short ping and idle
  * timeouts make a dead peer visible in seconds.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { LONG_RUN } from '../support/long.js';
 import { indexPath } from '../../src/cli/home.js';
+import { contentHash } from '../../src/core/content-hash.js';
 import { rebuildFromDeltas } from '../../src/sync/patch/restore.js';
 import { listTrash } from '../../src/sync/trash/trash-catalog.js';
 import type { CrashPointName } from '../../src/core/crash-point.js';
@@ -367,7 +368,7 @@ it.runIf(LONG_RUN)('K3: a 250-file tree at a capped upload, one side killed and 
     for (const w of wanted) {
       if (arrived.has(w.file)) continue;
       const file = path.join(b.folder, w.file);
-      if (existsSync(file) && lstatSync(file).size === w.size && createHash('sha256').update(readFileSync(file)).digest('hex') === w.hash) arrived.add(w.file);
+      if (existsSync(file) && lstatSync(file).size === w.size && contentHash(readFileSync(file)) === w.hash) arrived.add(w.file);
     }
     return wanted.reduce((n, w) => n + (arrived.has(w.file) ? w.size : 0), 0);
   };

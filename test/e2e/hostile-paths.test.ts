@@ -6,7 +6,6 @@
  * base/alpha/folder; `outside` is base/alpha/outside, where `..` from the
  * root and the chains below lead.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { cleanup, initNode, runCli, startDaemon, tempDir, type TestNode } from '
 import { tempFilesIn } from '../support/temps.js';
 import { waitFor } from '../support/wait.js';
 import { EntryMaker, folderRecord, identityOf, indexMessage, sumsAnswer, WirePeer, type WireMessage } from '../support/wire-peer.js';
+import { contentHash } from '../../src/core/content-hash.js';
 
 let base: string;
 let a: TestNode;
@@ -117,7 +117,7 @@ it('1: a delta basis is the file the index recorded, even when its dir is swappe
   writeFileSync(path.join(outside, 'probe', 'big.bin'), secret);
   const ours = await waitFor('alpha to index d3/big.bin', () => {
     const index = peer.received.filter((m) => m.type === 'index').flatMap((m) => m.entries as Array<{ path: string; hash: string; version: Record<string, number> }>);
-    return index.find((e) => e.path === 'd3/big.bin' && e.hash === createHash('sha256').update(original).digest('hex'));
+    return index.find((e) => e.path === 'd3/big.bin' && e.hash === contentHash(original));
   });
   // The peer announces the secret as the new version of d3/big.bin, and answers the sums request as if it held it.
   let swapped = false;

@@ -33,7 +33,7 @@ import { conflictName } from '../../src/sync/conflicts/conflict.js';
 import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
 import { pack, rawBytes } from '../support/wire-msgpack.js';
-import { compressedFrame, EntryMaker, folderRecord, frame, identityOf, indexMessage, sha256Hex, shortId, WirePeer, type WireEntry, type WireFileAsk, type WireIdentity, type WireMessage } from '../support/wire-peer.js';
+import { compressedFrame, EntryMaker, folderRecord, frame, identityOf, indexMessage, contentHashHex, shortId, WirePeer, type WireEntry, type WireFileAsk, type WireIdentity, type WireMessage } from '../support/wire-peer.js';
 
 let base: string;
 let a: TestNode;
@@ -395,7 +395,7 @@ it('F2: a frame cut mid-body then EOF, or then a reset, closes only that link', 
   }
   // The next link is served, and the half message was never taken in.
   const peer = await connect();
-  const answer = await peer.request({ folder: 'shared', path: served.path, hash: sha256Hex(served.content), offset: 0, length: served.content.length });
+  const answer = await peer.request({ folder: 'shared', path: served.path, hash: contentHashHex(served.content), offset: 0, length: served.content.length });
   expect(Buffer.from(answer.data as Buffer).toString()).toBe(served.content);
   peer.close();
   await peer.ended;
@@ -411,7 +411,7 @@ it('F2/F5: two frames in one chunk and a frame in 1-byte chunks parse; a request
   const ping = frame(pack({ type: 'ping' }));
   peer.sendRaw(Buffer.concat([ping, ping]));
   for (const byte of ping) peer.sendRaw(Buffer.from([byte]));
-  const answer = await peer.request({ folder: 'shared', path: served.path, hash: sha256Hex(served.content), offset: 0, length: served.content.length });
+  const answer = await peer.request({ folder: 'shared', path: served.path, hash: contentHashHex(served.content), offset: 0, length: served.content.length });
   expect(answer.type).toBe('response');
   expect(Buffer.from(answer.data as Buffer).toString()).toBe(served.content);
   // Alpha answers pings; the three must have been read as three messages.
@@ -454,7 +454,7 @@ it('F4: __proto__ in a version vector, a msgpackr record, an extension and an un
 });
 
 it('F6: a request past the end of the file gets no data; a negative offset or more than a block closes the connection', async () => {
-  const hash = sha256Hex(served.content);
+  const hash = contentHashHex(served.content);
   const peer = await connect();
   const pastEnd = await peer.request({ folder: 'shared', path: served.path, hash, offset: 1_000_000, length: 10 });
   if (pastEnd.type === 'response') expect((pastEnd.data as Buffer).length).toBe(0);
@@ -492,12 +492,12 @@ it('B1: a files-request past the limits (65 files, more than 1 MiB, a length of 
     expect(reason, what).toMatch(/protocol error/);
   }
   const peer = await connect();
-  const unshared = await peer.filesRequest('not-shared', [{ path: served.path, hash: sha256Hex(served.content), length: 100 }]);
+  const unshared = await peer.filesRequest('not-shared', [{ path: served.path, hash: contentHashHex(served.content), length: 100 }]);
   expect(unshared.type === 'error' || (unshared.files as Array<Record<string, unknown>>).every((f) => f.data === undefined)).toBe(true);
   const answer = await peer.filesRequest('shared', [
-    { path: served.path, hash: sha256Hex(served.content), length: 100 },
+    { path: served.path, hash: contentHashHex(served.content), length: 100 },
     { path: 'no-such-file.txt', hash: 'a'.repeat(64), length: 100 },
-    { path: served.path.toUpperCase(), hash: sha256Hex(served.content), length: 100 },
+    { path: served.path.toUpperCase(), hash: contentHashHex(served.content), length: 100 },
   ]);
   const files = answer.files as Array<Record<string, unknown>>;
   expect(Buffer.from(files[0]?.data as Uint8Array).toString()).toBe(served.content);
@@ -579,8 +579,8 @@ it('P7: a request through a symlinked parent, for a dir, a fifo or an ignored fi
   execFileSync('mkfifo', [path.join(a.folder, 'a-fifo')]);
   await waitFor('alpha to index the new names', () => existsSync(path.join(honest.folder, 'a-dir')) && existsSync(path.join(honest.folder, 'self-link')), 30_000);
   const peer = await connect();
-  const hash = sha256Hex(served.content);
-  for (const [rel, h] of [[`self-link/${served.path}`, hash], ['a-dir', hash], ['a-fifo', hash], ['ignored-secret.txt', sha256Hex('not for peers')]] as const) {
+  const hash = contentHashHex(served.content);
+  for (const [rel, h] of [[`self-link/${served.path}`, hash], ['a-dir', hash], ['a-fifo', hash], ['ignored-secret.txt', contentHashHex('not for peers')]] as const) {
     const answer = await peer.request({ folder: 'shared', path: rel, hash: h, offset: 0, length: 5 });
     expect(answer.type, rel).toBe('error');
   }
@@ -596,7 +596,7 @@ it('R2: a request for an old version of a file that changed gets an error, never
   writeFileSync(path.join(a.folder, rel), 'version two');
   await waitFor('r2 v2 on the honest peer', () => readFileSync(path.join(honest.folder, rel), 'utf8') === 'version two', 30_000);
   const peer = await connect();
-  const answer = await peer.request({ folder: 'shared', path: rel, hash: sha256Hex('version one'), offset: 0, length: 11 });
+  const answer = await peer.request({ folder: 'shared', path: rel, hash: contentHashHex('version one'), offset: 0, length: 11 });
   expect(answer.type).toBe('error');
   peer.close();
   await assertUnharmed();
@@ -629,7 +629,7 @@ it('T5: a connection from alpha to itself is dropped; a second connection from t
   const first = await connect();
   const second = await connect();
   expect((await first.ended).reason).toMatch(/duplicate/);
-  const answer = await second.request({ folder: 'shared', path: served.path, hash: sha256Hex(served.content), offset: 0, length: served.content.length });
+  const answer = await second.request({ folder: 'shared', path: served.path, hash: contentHashHex(served.content), offset: 0, length: served.content.length });
   expect(Buffer.from(answer.data as Buffer).toString()).toBe(served.content);
   second.close();
   await assertUnharmed();
@@ -666,7 +666,7 @@ it('R1: a peer claiming our index under another indexId gets the whole index aga
   // The right indexId and a sequence far past ours: nothing is resent (the claim is clamped, not trusted to go further).
   const current = await connect({ indexId: ours?.indexId ?? '', sequence: 1_000_000_000 });
   // A round trip: alpha sent whatever it would send after the Hello before it answers this.
-  await current.request({ folder: 'shared', path: served.path, hash: sha256Hex(served.content), offset: 0, length: served.content.length });
+  await current.request({ folder: 'shared', path: served.path, hash: contentHashHex(served.content), offset: 0, length: served.content.length });
   expect(indexes(current)).toEqual([]);
   // Clamped: alpha's next change still reaches the peer, its sequence being below the claim.
   writeFileSync(path.join(a.folder, 'after-claim.txt'), 'new after the claim');

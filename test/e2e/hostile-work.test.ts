@@ -22,7 +22,7 @@ import type { Why } from '../../src/status/why.js';
 import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
 import { pack } from '../support/wire-msgpack.js';
-import { EntryMaker, folderRecord, frame, identityOf, indexMessage, sha256Hex, shortId, WIRE_PROTOCOL, WireListener, WirePeer, type WireEntry } from '../support/wire-peer.js';
+import { EntryMaker, folderRecord, frame, identityOf, indexMessage, contentHashHex, shortId, WIRE_PROTOCOL, WireListener, WirePeer, type WireEntry } from '../support/wire-peer.js';
 
 let base: string;
 let a: TestNode;
@@ -165,7 +165,7 @@ it('F9 (issue 15 item 10): a flood of sums requests costing 16 MiB of hashing ea
   writeFileSync(path.join(a.folder, 'fresh.bin'), fresh);
   await waitFor(
     'beta to get fresh.bin during the flood',
-    () => existsSync(path.join(b.folder, 'fresh.bin')) && sha256Hex(readFileSync(path.join(b.folder, 'fresh.bin'))) === sha256Hex(fresh),
+    () => existsSync(path.join(b.folder, 'fresh.bin')) && contentHashHex(readFileSync(path.join(b.folder, 'fresh.bin'))) === contentHashHex(fresh),
     60_000,
   );
   const syncMs = Date.now() - startedAt;

@@ -5,7 +5,7 @@
  * and `wizard status` (a raw request on its control socket) must answer
  * within 100 ms while any of it goes on.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { pack } from '../support/wire-msgpack.js';
 import { handshakeFlood } from '../support/handshake-flood.js';
 import { waitFor } from '../support/wait.js';
 import { compressedFrame, folderRecord, frame, identityOf, WIRE_MAX_FRAME, WirePeer, type WireEnd } from '../support/wire-peer.js';
+import { contentHash } from '../../src/core/content-hash.js';
 
 /** What `wizard status` must never take while a peer attacks. */
 const STATUS_BUDGET_MS = 100;
@@ -176,7 +177,7 @@ it('item 5: a paired peer that asks, pings and never reads is disconnected at th
   let rssMax = rssBefore;
   const sampler = setInterval(() => (rssMax = Math.max(rssMax, rssMiB(pid))), POLL_MS);
   // The whole big file, asked for in blocks: alpha's answers fill the socket buffers at once.
-  const hash = createHash('sha256').update(BIG.content).digest('hex');
+  const hash = contentHash(BIG.content);
   for (let i = 0; i < 4; i++) peer.send({ type: 'request', id: i + 1, folder: 'shared', path: BIG.path, hash, offset: i * 1024 * 1024, length: 1024 * 1024 });
   // Then 64 KiB of pings (4,600 frames) per write, as fast as alpha takes them, until it hangs up.
   const pings = Buffer.concat(Array.from({ length: 4600 }, () => frame(pack({ type: 'ping' }))));

@@ -28,7 +28,7 @@ import { controlRequest } from '../../src/status/control.js';
 import type { Why } from '../../src/status/why.js';
 import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
-import { EntryMaker, folderRecord, identityOf, indexMessage, sha256Hex, shortId, WirePeer, type WireEntry } from '../support/wire-peer.js';
+import { EntryMaker, folderRecord, identityOf, indexMessage, contentHashHex, shortId, WirePeer, type WireEntry } from '../support/wire-peer.js';
 
 const withUmask = (umask: string): string[] => ['sh', '-c', `umask ${umask}; exec "$@"`, 'sh'];
 const MALLORY_INDEX = 'a1b2c3d4e5f60718';
@@ -146,7 +146,7 @@ it("7: a peer's forged tombstones for a whole dir in one message are held; the r
   });
   const victims = ['victims', ...Array.from({ length: 40 }, (_, i) => `victims/f${i}.txt`)];
   // Its final version of each: one recorded mid-write (0 bytes) would be outdated, and a tombstone forged from it would lose.
-  await waitFor('alpha to tell mallory of every victim', () => victims.every((p, i) => i === 0 ? alphasEntry(p) !== undefined : alphasEntry(p)?.hash === sha256Hex(`victim ${i - 1}`)));
+  await waitFor('alpha to tell mallory of every victim', () => victims.every((p, i) => i === 0 ? alphasEntry(p) !== undefined : alphasEntry(p)?.hash === contentHashHex(`victim ${i - 1}`)));
 
   mallory.send(indexMessage('shared', [...victims.map(forgedTombstone), make.file('from-mallory.txt', 'an ordinary new file')], MALLORY_INDEX));
   const victimsOn = (n: TestNode) => (existsSync(path.join(n.folder, 'victims')) ? readdirSync(path.join(n.folder, 'victims')).length : 0);

@@ -19,7 +19,7 @@ import { controlRequest } from '../../src/status/control.js';
 import type { Why } from '../../src/status/why.js';
 import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
-import { EntryMaker, folderRecord, identityOf, indexMessage, sha256Hex, WirePeer, type WireIdentity, type WireMessage } from '../support/wire-peer.js';
+import { EntryMaker, folderRecord, identityOf, indexMessage, contentHashHex, WirePeer, type WireIdentity, type WireMessage } from '../support/wire-peer.js';
 
 let base: string;
 let a: TestNode;
@@ -84,18 +84,18 @@ it('pair shares the folders both nodes have, on both sides, prints which, and ne
 it('a peer that shares one folder gets nothing of another: not in the Hello, not its index, not its blocks or sums by hash', async () => {
   const { peer, hello } = await malloryLink();
   expect(helloFolders(hello)).toEqual(['shared']);
-  const hash = sha256Hex(SECRET);
+  const hash = contentHashHex(SECRET);
   const block = await peer.request({ folder: 'secret', path: 'secret.txt', hash, offset: 0, length: SECRET.length });
   expect(block).toMatchObject({ type: 'error', code: 'not-found' });
   peer.send({ type: 'sums-request', id: 900, folder: 'secret', path: 'secret.txt', hash, blockSize: 1024, first: 0, count: 1, group: 1 });
   expect(await peer.next((m) => m.id === 900)).toMatchObject({ type: 'error', code: 'not-found' });
   // The shared folder is served as ever: the refusals above are about sharing, not a broken link.
-  const shared = await peer.request({ folder: 'shared', path: 'hello.txt', hash: sha256Hex('for every peer of shared'), offset: 0, length: 100 });
+  const shared = await peer.request({ folder: 'shared', path: 'hello.txt', hash: contentHashHex('for every peer of shared'), offset: 0, length: 100 });
   expect(shared.type).toBe('response');
   // An index for the secret folder is dropped; an index for the shared one behind it is taken, so both were read.
   const make = new EntryMaker(mallory.id, new Map());
-  peer.serves.set(sha256Hex('planted'), Buffer.from('planted'));
-  peer.serves.set(sha256Hex('barrier'), Buffer.from('barrier'));
+  peer.serves.set(contentHashHex('planted'), Buffer.from('planted'));
+  peer.serves.set(contentHashHex('barrier'), Buffer.from('barrier'));
   peer.send(indexMessage('secret', [make.file('planted.txt', 'planted')], MALLORY_INDEX, true));
   peer.send(indexMessage('shared', [make.file('barrier.txt', 'barrier')], MALLORY_INDEX, true));
   await waitFor('alpha to pull barrier.txt', () => existsSync(path.join(a.folder, 'barrier.txt')));
@@ -118,7 +118,7 @@ it('unshare applies live: the link ends at once and comes back without the folde
   expect((await peer.ended).reason).toBe('shared folders changed');
   const after = await malloryLink();
   expect(helloFolders(after.hello)).toEqual([]);
-  const refused = await after.peer.request({ folder: 'shared', path: 'hello.txt', hash: sha256Hex('for every peer of shared'), offset: 0, length: 100 });
+  const refused = await after.peer.request({ folder: 'shared', path: 'hello.txt', hash: contentHashHex('for every peer of shared'), offset: 0, length: 100 });
   expect(refused).toMatchObject({ type: 'error', code: 'not-found' });
   const share = await runCli(a.home, ['folder', 'share', 'shared', 'mallory']);
   expect(share.code, share.stderr).toBe(0);

@@ -3,11 +3,11 @@
  * edits that try to hide behind an mtime set back. Only what the README
  * claims is tested (its Limits say what a scan cannot see).
  */
-import { createHash } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { contentHash } from '../../src/core/content-hash.js';
 import type { LocalEntry } from '../../src/index/entry.js';
 import { classify, observe, type Observation } from '../../src/index/scanner.js';
 import { entryFor } from '../../src/sync/scan/local-changes.js';
@@ -30,7 +30,7 @@ async function scanned(rel: string, content: string): Promise<LocalEntry> {
   writeFileSync(abs, content);
   utimesSync(abs, OLD, OLD);
   const obs = await observe(root, rel);
-  const hash = createHash('sha256').update(readFileSync(abs)).digest('hex');
+  const hash = contentHash(readFileSync(abs));
   const entry = entryFor({ path: rel, obs, prev: undefined }, hash, 'me', Date.now());
   return { ...(entry as Omit<LocalEntry, 'sequence'>), sequence: 1 };
 }
@@ -74,7 +74,7 @@ describe('M3: an edit with its mtime set back', () => {
     appendFileSync(path.join(root, 'log.txt'), 'line 2\n');
     utimesSync(path.join(root, 'log.txt'), OLD, OLD);
     const obs = await look('log.txt');
-    const hash = createHash('sha256').update('line 1\nline 2\n').digest('hex');
+    const hash = contentHash('line 1\nline 2\n');
     const next = entryFor({ path: 'log.txt', obs, prev: entry }, hash, 'me', Date.now());
     expect(next).toMatchObject({ hash, size: statSync(path.join(root, 'log.txt')).size });
     expect(next?.version.me).toBeGreaterThan(entry.version.me as number);

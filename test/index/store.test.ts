@@ -99,6 +99,8 @@ describe('IndexStore', () => {
     const raw = new Database(dbFile);
     raw.exec('DROP INDEX local_disk_names');
     raw.exec('ALTER TABLE local DROP COLUMN disk_name');
+    raw.exec('DROP TABLE stale_hashes');
+    raw.exec('ALTER TABLE block_sums DROP COLUMN leaves');
     raw.pragma('user_version = 3');
     raw.close();
 

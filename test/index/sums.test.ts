@@ -48,6 +48,7 @@ describe('BlockSumStore', () => {
     // Turn it back into what the previous release wrote.
     const db = new Database(file);
     db.exec('DROP TABLE block_sums');
+    db.exec('DROP TABLE stale_hashes');
     db.exec('DROP INDEX local_by_hash');
     db.exec('DROP INDEX local_disk_names');
     db.exec('ALTER TABLE local DROP COLUMN disk_name');

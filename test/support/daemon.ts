@@ -3,7 +3,6 @@
  * loopback ports, the real CLI. Each helper registers its own cleanup.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -11,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addPeer, shareFolder } from '../../src/config/edit.js';
 import { configPath } from '../../src/config/file.js';
+import { contentHash } from '../../src/core/content-hash.js';
 import type { StatusSnapshot } from '../../src/node.js';
 import { controlStatus } from './control-probe.js';
 import { waitFor } from './wait.js';
@@ -186,7 +186,7 @@ export async function waitConnected(a: TestNode, b: TestNode, timeoutMs = 20_000
   await waitFor(`${a.name} and ${b.name} to connect`, async () => (await isLinked(a, b)) && (await isLinked(b, a)), timeoutMs);
 }
 
-/** A folder's content as sorted lines: `d path`, `f path sha256 mode`, `l path target`. Ignores `.wizard/`. */
+/** A folder's content as sorted lines: `d path`, `f path hash` (the content hash, as the index has it), `l path target`. Ignores `.wizard/`. */
 export function treeOf(root: string): string[] {
   const lines: string[] = [];
   const walk = (rel: string) => {
@@ -199,7 +199,7 @@ export function treeOf(root: string): string[] {
         lines.push(`d ${child}`);
         walk(child);
       } else if (st.isSymbolicLink()) lines.push(`l ${child} ${readlinkSync(abs)}`);
-      else lines.push(`f ${child} ${createHash('sha256').update(readFileSync(abs)).digest('hex')}`);
+      else lines.push(`f ${child} ${contentHash(readFileSync(abs))}`);
     }
   };
   walk('');

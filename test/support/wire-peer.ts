@@ -70,9 +70,19 @@ export function shortId(nodeId: string): string {
   return nodeId.slice(0, 16);
 }
 
-/** SHA-256 as lowercase hex. */
-export function sha256Hex(data: Buffer | string): string {
-  return createHash('sha256').update(data).digest('hex');
+/**
+ * The content hash of PROTOCOL.md section 3.1 as lowercase hex, written out
+ * here from the spec (this file imports nothing from src/): SHA-256 of a tag,
+ * the size and the SHA-256 of every 64 KiB leaf.
+ */
+export function contentHashHex(content: Buffer | string): string {
+  const data = Buffer.from(content);
+  const head = Buffer.alloc(18 + 8);
+  head.write('wizard-content-v2\0', 'latin1');
+  head.writeBigUInt64BE(BigInt(data.length), 18);
+  const root = createHash('sha256').update(head);
+  for (let at = 0; at === 0 || at < data.length; at += 65536) root.update(createHash('sha256').update(data.subarray(at, at + 65536)).digest());
+  return root.digest('hex');
 }
 
 /** Frames a body with codec 0 (PROTOCOL.md section 2). */
@@ -398,7 +408,7 @@ export class EntryMaker {
 
   file(rel: string, content: string | Buffer, extra: Partial<WireEntry> = {}): WireEntry {
     const data = Buffer.from(content);
-    const hash = sha256Hex(data);
+    const hash = contentHashHex(data);
     this.serves?.set(hash, data);
     return { path: rel, type: 'file', size: data.length, mtimeMs: Date.now(), mode: 0o644, hash, target: '', deleted: false, ...this.bump(), ...extra };
   }

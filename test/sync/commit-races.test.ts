@@ -4,8 +4,8 @@
  * racing local attacker (a dir swapped for a symlink, M4) at the exact moment
  * between the puller's checks and its rename. Real files, real index.
  */
+import { contentHash } from '../../src/core/content-hash.js';
 import { pullContext } from '../support/pull-context.js';
-import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,7 +40,7 @@ afterEach(() => {
   rmSync(outside, { recursive: true, force: true });
 });
 
-const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+const sha = contentHash;
 
 function remoteFile(rel: string, content: string, version: VersionVector = { p: 1 }): FileEntry {
   return { path: rel, type: 'file', size: Buffer.byteLength(content), mtimeMs: 1_700_000_000_000, mode: 0o644, hash: sha(content), target: '', version, deleted: false, sequence: 1 };

@@ -3,11 +3,11 @@
  * against our own file, fallback to a whole transfer when a delta would land
  * wrong bytes, and resume from a partial download.
  */
-import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { contentHash } from '../../src/core/content-hash.js';
 import { signatureOf, storesSums, type Signature } from '../../src/delta/signature.js';
 import { tempNameFor } from '../../src/core/paths.js';
 import type { FileEntry } from '../../src/index/entry.js';
@@ -47,7 +47,7 @@ function basisOf(content: Buffer, sums: Signature | undefined): { fd: number; su
 }
 
 function entryOf(rel: string, content: Buffer): FileEntry {
-  return { path: rel, type: 'file', size: content.length, mtimeMs: 0, mode: 0o644, hash: createHash('sha256').update(content).digest('hex'), target: '', version: { p: 1 }, deleted: false, sequence: 1 };
+  return { path: rel, type: 'file', size: content.length, mtimeMs: 0, mode: 0o644, hash: contentHash(content), target: '', version: { p: 1 }, deleted: false, sequence: 1 };
 }
 
 const temps = () => (existsSync(place.dir) ? readdirSync(place.dir).filter((n) => n.startsWith('.~wizard-')) : []);

@@ -22,7 +22,9 @@ import os from 'node:os';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { DEFAULTS } from '../../src/config/schema.js';
+import { contentHash } from '../../src/core/content-hash.js';
 import { systemClock } from '../../src/core/clock.js';
 import { IndexStore } from '../../src/index/store.js';
 import { Folder, type FolderDeps, type FolderPeers } from '../../src/sync/folder.js';
@@ -59,7 +61,7 @@ afterEach(async () => {
   rmSync(base, { recursive: true, force: true });
 });
 
-const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+const sha = contentHash;
 
 /** A folder on `root`; `served` is what the one peer serves, `connected` whether it is online. */
 function newFolder(opts: { served?: Record<string, Buffer | string>; connected?: boolean; readDir?: FolderDeps['readDir']; runner?: JobRunner; log?: Logger; clock?: FolderDeps['clock'] } = {}): Folder {
@@ -626,5 +628,41 @@ describe('full scans in status', () => {
     const second = folder.status().fullScans;
     expect(second.lastAtMs).toBeGreaterThanOrEqual(first.lastAtMs);
     expect(second.lastMs).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('identity v2: a folder with hashes of the old meaning', () => {
+  it('says rehashing while it rehashes them at start, before its first scan, and keeps their versions', async () => {
+    const content = 'x'.repeat(100 * 1024);
+    writeOld(path.join(root, 'big.txt'), content);
+    const first = newFolder();
+    await first.start();
+    await first.stop();
+    const indexed = store.getLocal(ID, 'big.txt');
+    // What schema step 5 leaves: the hash in its old meaning, listed to rehash.
+    const raw = new Database(path.join(base, 'index.db'));
+    raw.prepare('UPDATE local SET hash = ? WHERE folder = ? AND path = ?').run(createHash('sha256').update(content).digest('hex'), ID, 'big.txt');
+    raw.prepare('INSERT INTO stale_hashes (folder, path) VALUES (?, ?)').run(ID, 'big.txt');
+    raw.close();
+    // Hashing waits until released (the file is past the inline size, so it goes to the runner).
+    let release = () => undefined as void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const runner: JobRunner = {
+      run: async (kind, args) => {
+        await gate;
+        return inlineRunner.run(kind, args);
+      },
+      close: () => Promise.resolve(),
+    };
+    const folder = newFolder({ runner });
+    const started = folder.start();
+    await waitFor('the folder to say it is rehashing', () => folder.state === 'rehashing', 5_000);
+    release();
+    await started;
+    expect(folder.state).not.toBe('rehashing');
+    const now = store.getLocal(ID, 'big.txt');
+    expect(now?.hash).toBe(contentHash(content));
+    expect(now?.version).toEqual(indexed?.version);
+    expect(store.staleHashes.count(ID)).toBe(0);
   });
 });

@@ -4,13 +4,14 @@
  * rebuilds, what a racing local writer gets, and what recovery at start
  * makes of each journal a crash can leave.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, futimesSync, lstatSync, utimesSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/core/clock.js';
+import { contentHash } from '../../src/core/content-hash.js';
 import { signatureOf } from '../../src/delta/signature.js';
 import { hasCode } from '../../src/core/errors.js';
 import type { FileEntry, LocalEntry } from '../../src/index/entry.js';
@@ -43,7 +44,7 @@ afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const sha = contentHash;
 const abs = (rel: string) => path.join(root, rel);
 
 /** Writes `content` at `rel` and records it in the index as ours. */
@@ -249,7 +250,7 @@ describe('recovery at start', () => {
     const st = lstatSync(abs(rel));
     const ranges = rangesToSave(writes, old.length, next.length);
     const bytes = encodeJournal(
-      { path: rel, disk: rel, dev: st.dev, ino: st.ino, oldSize: old.length, oldHash: sha(old), oldMtimeMs: st.mtimeMs, newSize: next.length, newHash: sha(next), ranges },
+      { path: rel, disk: rel, dev: st.dev, ino: st.ino, oldSize: old.length, oldHash: sha(old), oldMtimeMs: st.mtimeMs, newSize: next.length, newHash: sha(next), hashMeaning: 2, ranges },
       ranges.map(([at, length]) => old.subarray(at, at + length)),
     );
     mkdirSync(abs(JOURNAL_DIR), { recursive: true });
@@ -289,7 +290,7 @@ describe('recovery at start', () => {
     mkdirSync(abs(JOURNAL_DIR), { recursive: true });
     writeFileSync(
       path.join(abs(JOURNAL_DIR), 'n.wzj'),
-      encodeJournal({ path: 'n.bin', disk: 'n.bin', dev: st.dev, ino: st.ino, oldSize: old.length, oldHash: sha(old), oldMtimeMs: st.mtimeMs, newSize: next.length, newHash: sha(next), ranges }, ranges.map(([at, length]) => old.subarray(at, at + length))),
+      encodeJournal({ path: 'n.bin', disk: 'n.bin', dev: st.dev, ino: st.ino, oldSize: old.length, oldHash: sha(old), oldMtimeMs: st.mtimeMs, newSize: next.length, newHash: sha(next), hashMeaning: 2, ranges }, ranges.map(([at, length]) => old.subarray(at, at + length))),
     );
     writeFileSync(abs('n.bin'), next);
     expect(await recoverPatches(deps())).toEqual(['rolled-back']);

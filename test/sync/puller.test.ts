@@ -3,8 +3,8 @@
  * what the index has not seen, keeps old content in the trash, and refuses
  * links that point out of the folder.
  */
+import { contentHash } from '../../src/core/content-hash.js';
 import { pullContext } from '../support/pull-context.js';
-import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import os from 'node:os';
@@ -32,7 +32,7 @@ afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+const sha = contentHash;
 
 /** A peer entry for `content` at `rel`. */
 function remoteFile(rel: string, content: string, version: VersionVector = { p: 1 }): FileEntry {

@@ -5,11 +5,11 @@
  * read the same, and refused the same, whether the file is small enough to be
  * read on the calling thread or not.
  */
-import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { contentHash } from '../../src/core/content-hash.js';
 import { blockCount, groupDigests, signatureOf } from '../../src/delta/signature.js';
 import type { LocalEntry } from '../../src/index/entry.js';
 import { readBlock, readSums, ServeError, type WireSums } from '../../src/sync/serve/serve.js';
@@ -19,7 +19,7 @@ import { seededBytes } from '../support/random.js';
 
 let root: string;
 const content = seededBytes(300_000, 21);
-const hash = createHash('sha256').update(content).digest('hex');
+const hash = contentHash(content);
 
 beforeEach(() => {
   root = mkdtempSync(path.join(os.tmpdir(), 'wizard-serve-'));
@@ -87,7 +87,7 @@ describe('readBlock', () => {
   for (const { kind, size } of sizes) {
     describe(kind, () => {
       const bytes = content.subarray(0, size);
-      const sha = createHash('sha256').update(bytes).digest('hex');
+      const sha = contentHash(bytes);
       const indexed = (rel: string): LocalEntry => {
         const st = lstatSync(path.join(root, rel));
         return { path: rel, type: 'file', size: st.size, mtimeMs: st.mtimeMs, mode: 0o644, hash: sha, target: '', version: { me: 1 }, deleted: false, sequence: 1, inode: st.ino };

@@ -1,16 +1,17 @@
 /**
- * Hashing a big file split over the pool's threads: the same hash and block
- * sums as one pass over it, and CHANGED when the file moves under the jobs.
+ * Hashing a big file split over the pool's threads in one read: the same
+ * content hash, leaf digests and block sums as one pass over it, and CHANGED
+ * when the file moves under the jobs.
  */
-import { createHash } from 'node:crypto';
 import { closeSync, ftruncateSync, mkdtempSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contentHash, LEAF_BYTES, LeafHasher } from '../../src/core/content-hash.js';
 import { hasCode } from '../../src/core/errors.js';
 import { blockCount, blockSizeFor, signatureOf } from '../../src/delta/signature.js';
 import { statKey } from '../../src/index/hash.js';
-import { hashFile, SPLIT_MIN_BYTES, sumsSlices } from '../../src/workers/hash-file.js';
+import { hashFile, hashSlices, SPLIT_MIN_BYTES } from '../../src/workers/hash-file.js';
 import { inlineRunner, WorkerPool } from '../../src/workers/pool.js';
 import { seededBytes } from '../support/random.js';
 
@@ -29,35 +30,39 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('sumsSlices', () => {
-  // size: file bytes; slices: expected number of slices.
+describe('hashSlices', () => {
+  // size: file bytes; slices: expected number of slices; sums: whether block sums come too.
   const cases = [
-    { name: 'a file under one slice is one slice', size: 5 * MiB, slices: 1 },
-    { name: '16 MiB makes two slices of 8 MiB', size: 16 * MiB, slices: 2 },
-    { name: '64 MiB makes the most slices', size: 64 * MiB, slices: 8 },
-    { name: '512 MiB still makes the most slices', size: 512 * MiB, slices: 8 },
-    { name: 'a short last block lands in the last slice', size: 40 * MiB + 123, slices: 5 },
+    { name: 'a file under one slice is one slice', size: 5 * MiB, slices: 1, sums: true },
+    { name: '16 MiB makes two slices of 8 MiB', size: 16 * MiB, slices: 2, sums: true },
+    { name: '64 MiB makes 7 slices: its blocks of 39 KiB and the leaves line up every 2,496 KiB', size: 64 * MiB, slices: 7, sums: true },
+    { name: '512 MiB still makes the most slices', size: 512 * MiB, slices: 8, sums: true },
+    { name: 'a short last block lands in the last slice', size: 40 * MiB + 123, slices: 5, sums: true },
+    { name: 'leaves only (a file too big for sums) cut on leaves', size: 300 * MiB + 5, slices: 8, sums: false },
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const blockSize = blockSizeFor(c.size);
-      const slices = sumsSlices(c.size, blockSize);
+      const blockSize = c.sums ? blockSizeFor(c.size) : undefined;
+      const slices = hashSlices(c.size, blockSize);
       expect(slices).toHaveLength(c.slices);
-      // Consecutive and covering every block exactly once.
+      // Consecutive, covering every byte exactly once, each starting on a leaf and a block.
       let next = 0;
-      for (const [first, count] of slices) {
-        expect(first).toBe(next);
-        expect(count).toBeGreaterThan(0);
-        next = first + count;
+      for (const [start, length] of slices) {
+        expect(start).toBe(next);
+        expect(start % LEAF_BYTES).toBe(0);
+        if (blockSize !== undefined) expect(start % blockSize).toBe(0);
+        expect(length).toBeGreaterThan(0);
+        next = start + length;
       }
-      expect(next).toBe(blockCount(c.size, blockSize));
+      expect(next).toBe(c.size);
+      if (blockSize !== undefined) expect(blockCount(c.size, blockSize)).toBeGreaterThan(0);
     });
   }
 });
 
 describe('hashFile', () => {
-  it('gives the same hash and sums as one pass, for a file split over threads and one that is not', async () => {
-    for (const size of [SPLIT_MIN_BYTES - 1, SPLIT_MIN_BYTES + 3 * MiB + 17]) {
+  it('gives the same hash, leaves and sums as one pass, for a file split over threads and one that is not (blocks of one leaf included)', async () => {
+    for (const size of [SPLIT_MIN_BYTES - 1, SPLIT_MIN_BYTES + 3 * MiB + 17, 172 * MiB + 5]) {
       const data = seededBytes(size, size % 97);
       const file = path.join(dir, `f${size}`);
       writeFileSync(file, data);
@@ -65,7 +70,10 @@ describe('hashFile', () => {
       const expected = signatureOf(data);
       for (const runner of [pool, inlineRunner]) {
         const got = await hashFile(runner, file, stat);
-        expect(got.hash).toBe(createHash('sha256').update(data).digest('hex'));
+        expect(got.hash).toBe(contentHash(data));
+        const leaves = new LeafHasher();
+        leaves.push(data);
+        expect(Buffer.from(got.leaves).equals(Buffer.from(leaves.finish()))).toBe(true);
         expect(got.sums?.blockSize).toBe(expected.blockSize);
         expect(got.sums?.fileSize).toBe(size);
         expect(Buffer.from(got.sums?.weak.buffer ?? new ArrayBuffer(0)).equals(Buffer.from(expected.weak.buffer))).toBe(true);
@@ -104,7 +112,7 @@ describe('hashFile', () => {
 describe('M1: a file appended, truncated and rewritten at about 1 kHz while it is hashed', () => {
   it('M1: each hash is dropped with CHANGED or is the hash of a version the file really had; once writes stop it is the last content', async () => {
     const file = path.join(dir, 'busy');
-    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const sha = contentHash;
     let content = Buffer.from(seededBytes(512 * 1024, 9));
     writeFileSync(file, content);
     const versions = new Set([sha(content)]);

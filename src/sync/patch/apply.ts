@@ -19,7 +19,7 @@
  * A crash anywhere leaves a journal that patch/recover.ts rolls back at start
  * (or, once committed, moves to the trash), so the file is old or new.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -52,6 +52,8 @@ import { realDirs, type Trash } from '../trash/trash.js';
 import { encodeJournal, rangesToSave, type Journal, type JournalHeader } from './journal.js';
 import { inPlaceWrites } from './plan.js';
 import { putOldBytesBack, restoreMtime, withoutSequence } from './reverse.js';
+import { ContentHasher } from '../../core/content-hash.js';
+import { verifyKept } from './verify-kept.js';
 
 /** Where journals of patches under way live, inside a folder root. */
 export const JOURNAL_DIR = `${WIZARD_DIR}/journal`;
@@ -202,7 +204,24 @@ async function fetchRanges(deps: PatchDeps, job: PatchJob, writes: ReadonlyArray
  */
 async function verify(job: PatchJob, plan: DeltaPlan, writes: ReadonlyArray<readonly [number, number]>, fresh: readonly Buffer[]): Promise<Signature | undefined> {
   const { entry, basis } = job;
-  const hash = createHash('sha256');
+  // Leaves and blocks we keep take their digests and sums from our stored ones: only what the patch touches is read.
+  const quick = await verifyKept({
+    hash: entry.hash,
+    size: entry.size,
+    oldSize: basis.stat.size,
+    oldSums: basis.sums,
+    writes,
+    fresh,
+    read: async (position, length) => {
+      const buf = Buffer.allocUnsafe(length);
+      const { bytesRead } = await readAt(basis.fd, buf, 0, length, position);
+      return buf.subarray(0, bytesRead);
+    },
+  }).catch((err: unknown) => {
+    throw hasCode(err, 'HASH_MISMATCH') ? new WizardError('HASH_MISMATCH', `${entry.path}: content patched from the delta would not match its hash`) : err;
+  });
+  if (quick !== 'unusable') return quick.sums;
+  const hash = new ContentHasher();
   // Blocks kept in place take both sums from our stored ones (prior): only the changed blocks are summed.
   const sums = storesSums(entry.size) ? new SignatureBuilder(entry.size, undefined, plan.reuse, basis.sums) : undefined;
   const buf = Buffer.allocUnsafe(READ_CHUNK);
@@ -223,8 +242,10 @@ async function verify(job: PatchJob, plan: DeltaPlan, writes: ReadonlyArray<read
       at += bytesRead;
     }
   }
-  if (w !== writes.length || hash.digest('hex') !== entry.hash) throw new WizardError('HASH_MISMATCH', `${entry.path}: content patched from the delta would not match its hash`);
-  return sums?.finish();
+  const got = hash.finish();
+  if (w !== writes.length || got.hash !== entry.hash) throw new WizardError('HASH_MISMATCH', `${entry.path}: content patched from the delta would not match its hash`);
+  const sig = sums?.finish();
+  return sig === undefined ? undefined : { ...sig, leaves: got.leaves };
 }
 
 /** One patch's steps on disk, from the open under the lock to the journal's retirement. */
@@ -262,6 +283,7 @@ class Patch {
       oldMtimeMs: before.mtimeMs,
       newSize: entry.size,
       newHash: entry.hash,
+      hashMeaning: 2,
       ranges: rangesToSave(this.writes, before.size, entry.size),
     };
     const old: Buffer[] = [];

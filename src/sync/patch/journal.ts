@@ -34,6 +34,12 @@ export interface JournalHeader {
   /** The version the patch produces: the one the reverse delta applies to. */
   readonly newSize: number;
   readonly newHash: string;
+  /**
+   * What oldHash and newHash mean: 2, the content hash of core/content-hash.ts; absent in a
+   * journal written before it (wire protocol 5), whose hashes are one SHA-256 of the whole file.
+   * Such journals outlive the upgrade in the trash, as reverse deltas a restore still applies.
+   */
+  readonly hashMeaning?: 2;
   /** The saved ranges of the old file, [offset, length], in order, not overlapping. */
   readonly ranges: ReadonlyArray<readonly [number, number]>;
 }
@@ -100,6 +106,7 @@ function isHeader(h: JournalHeader): boolean {
     typeof h.oldHash === 'string' &&
     typeof h.newHash === 'string' &&
     typeof h.oldMtimeMs === 'number' &&
+    (h.hashMeaning === undefined || h.hashMeaning === 2) &&
     Array.isArray(h.ranges) &&
     h.ranges.every((r) => Array.isArray(r) && r.length === 2 && whole(r[0]) && whole(r[1]) && (r[1] as number) > 0)
   );

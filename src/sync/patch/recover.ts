@@ -91,7 +91,7 @@ async function recoverOne(deps: RecoveryDeps, file: string): Promise<Recovered> 
     await putOldBytesBack(fd, journal);
     await restoreMtime(fd, local.mtimeMs);
     await syncFd(fd);
-    const isOld = (await hashOf(fd, h.oldSize)) === h.oldHash;
+    const isOld = (await hashOf(fd, h.oldSize, h)) === h.oldHash;
     // The same bytes with an mtime a few nanoseconds off would read as a touch, a new version of ours (see restoreMtime).
     const st = fstatSync(fd);
     if (isOld && st.mtimeMs !== local.mtimeMs) deps.commit([withoutSequence({ ...local, mtimeMs: st.mtimeMs })]);

@@ -5,7 +5,7 @@
  * its path newest first, each to the version it was made from, down to the
  * one asked for. Every step is checked by hash before the next.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, fsync, openSync, read, readFileSync, rmSync, write } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -15,7 +15,7 @@ import { realAncestors } from '../../index/real-path.js';
 import { sharedTempDir } from '../disk/temp-place.js';
 import { TRASH_DIR } from '../trash/trash.js';
 import { decodeJournal, type Journal } from './journal.js';
-import { hashOf, putOldBytesBack } from './reverse.js';
+import { BothHasher, bothHashesOf, inMeaningOf, putOldBytesBack, type BothHashes } from './reverse.js';
 
 const readAt = promisify(read);
 const writeAt = promisify(write);
@@ -58,16 +58,18 @@ export async function rebuildFromDeltas(root: string, entries: readonly DeltaEnt
   const temp = path.join(sharedTempDir(root), `.~wizard-restore-${randomBytes(6).toString('hex')}.tmp`);
   const out = openSync(temp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
   try {
+    // The current file's hash in both meanings: entries trashed before identity v2 record SHA-256s (JournalHeader.hashMeaning).
     let hash = await copyCurrent(root, target.path, out);
     for (const e of chain) {
       const journal = readDeltaEntry(root, e.entry);
-      if (journal.header.newHash !== hash) {
+      if (journal.header.newHash !== inMeaningOf(journal.header, hash)) {
         if (e !== target) continue;
         throw brokenChain(target);
       }
       await putOldBytesBack(out, journal);
-      hash = (await hashOf(out, journal.header.oldSize)) ?? '';
-      if (hash !== journal.header.oldHash) throw new WizardError('USAGE', `cannot rebuild ${target.path} from ${e.entry}: the result does not match the version it records; nothing was changed`);
+      const rebuilt = await bothHashesOf(out, journal.header.oldSize);
+      if (rebuilt === undefined || inMeaningOf(journal.header, rebuilt) !== journal.header.oldHash) throw new WizardError('USAGE', `cannot rebuild ${target.path} from ${e.entry}: the result does not match the version it records; nothing was changed`);
+      hash = rebuilt;
     }
     await syncFd(out);
     return temp;
@@ -86,8 +88,8 @@ function brokenChain(target: DeltaEntry): WizardError {
   );
 }
 
-/** Copies the current file at `rel` into `out` (opened by descriptor with the dirs above it checked); returns its SHA-256. */
-async function copyCurrent(root: string, rel: string, out: number): Promise<string> {
+/** Copies the current file at `rel` into `out` (opened by descriptor with the dirs above it checked); returns its hash in both meanings. */
+async function copyCurrent(root: string, rel: string, out: number): Promise<BothHashes> {
   let fd: number;
   try {
     if (!realAncestors(root, rel)) throw new Error('a dir above it is a link');
@@ -102,7 +104,7 @@ async function copyCurrent(root: string, rel: string, out: number): Promise<stri
   }
   try {
     if (!fstatSync(fd).isFile()) throw new WizardError('USAGE', `cannot restore ${rel}: it is no longer a file; nothing was changed`);
-    const hash = createHash('sha256');
+    const hash = new BothHasher();
     const buf = Buffer.allocUnsafe(COPY_CHUNK);
     for (let at = 0; ; ) {
       const { bytesRead } = await readAt(fd, buf, 0, COPY_CHUNK, at);
@@ -111,7 +113,7 @@ async function copyCurrent(root: string, rel: string, out: number): Promise<stri
       for (let done = 0; done < bytesRead; ) done += (await writeAt(out, buf, done, bytesRead - done, at + done)).bytesWritten;
       at += bytesRead;
     }
-    return hash.digest('hex');
+    return hash.digest();
   } finally {
     closeSync(fd);
   }

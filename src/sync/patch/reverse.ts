@@ -6,8 +6,9 @@
 import { createHash } from 'node:crypto';
 import { fsync, ftruncate, futimes, read, write } from 'node:fs';
 import { promisify } from 'node:util';
+import { ContentHasher } from '../../core/content-hash.js';
 import type { LocalEntry } from '../../index/entry.js';
-import type { Journal } from './journal.js';
+import type { Journal, JournalHeader } from './journal.js';
 
 const writeAt = promisify(write);
 const readAt = promisify(read);
@@ -47,9 +48,12 @@ export function withoutSequence(e: LocalEntry): Omit<LocalEntry, 'sequence'> {
   return rest;
 }
 
-/** SHA-256 (hex) of the first `size` bytes of `fd`, read from the start; undefined when it holds fewer. */
-export async function hashOf(fd: number, size: number): Promise<string | undefined> {
-  const hash = createHash('sha256');
+/**
+ * The hash, in the meaning of `header` (see JournalHeader.hashMeaning), of the
+ * first `size` bytes of `fd`, read from the start; undefined when it holds fewer.
+ */
+export async function hashOf(fd: number, size: number, header: Pick<JournalHeader, 'hashMeaning'>): Promise<string | undefined> {
+  const hash = hasherFor(header);
   const buf = Buffer.allocUnsafe(HASH_CHUNK);
   for (let at = 0; at < size; ) {
     const { bytesRead } = await readAt(fd, buf, 0, Math.min(HASH_CHUNK, size - at), at);
@@ -57,5 +61,53 @@ export async function hashOf(fd: number, size: number): Promise<string | undefin
     hash.update(buf.subarray(0, bytesRead));
     at += bytesRead;
   }
-  return hash.digest('hex');
+  return hash.digest();
+}
+
+/** A streaming hasher giving hex in the meaning of a journal's hashes: the content hash, or a pre-v2 journal's SHA-256. */
+export function hasherFor(header: Pick<JournalHeader, 'hashMeaning'>): { update(chunk: Uint8Array): unknown; digest(): string } {
+  if (header.hashMeaning === 2) return new ContentHasher();
+  const sha = createHash('sha256');
+  return { update: (chunk) => sha.update(chunk), digest: () => sha.digest('hex') };
+}
+
+/** A file's hash in both meanings a journal may use (JournalHeader.hashMeaning): the content hash, and SHA-256 for journals from before it. */
+export interface BothHashes {
+  readonly content: string;
+  readonly legacy: string;
+}
+
+/** Feeds both hashers of BothHashes in one pass. */
+export class BothHasher {
+  private readonly content = new ContentHasher();
+  private readonly legacy = createHash('sha256');
+
+  /** Adds the next bytes. */
+  update(chunk: Uint8Array): void {
+    this.content.update(chunk);
+    this.legacy.update(chunk);
+  }
+
+  /** Both hashes of everything pushed. */
+  digest(): BothHashes {
+    return { content: this.content.digest(), legacy: this.legacy.digest('hex') };
+  }
+}
+
+/** The hash `header` records in its meaning, out of both. */
+export function inMeaningOf(header: Pick<JournalHeader, 'hashMeaning'>, both: BothHashes): string {
+  return header.hashMeaning === 2 ? both.content : both.legacy;
+}
+
+/** Both hashes of the first `size` bytes of `fd`; undefined when it holds fewer. */
+export async function bothHashesOf(fd: number, size: number): Promise<BothHashes | undefined> {
+  const hash = new BothHasher();
+  const buf = Buffer.allocUnsafe(HASH_CHUNK);
+  for (let at = 0; at < size; ) {
+    const { bytesRead } = await readAt(fd, buf, 0, Math.min(HASH_CHUNK, size - at), at);
+    if (bytesRead === 0) return undefined;
+    hash.update(buf.subarray(0, bytesRead));
+    at += bytesRead;
+  }
+  return hash.digest();
 }

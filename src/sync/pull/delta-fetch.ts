@@ -5,7 +5,6 @@
  * fetching only the rest. The whole file's SHA-256 is checked before the
  * caller may rename it into place.
  */
-import { createHash } from 'node:crypto';
 import { read } from 'node:fs';
 import { promisify } from 'node:util';
 import type { FileHandle } from 'node:fs/promises';
@@ -18,6 +17,7 @@ import type { JobRunner } from '../../workers/pool.js';
 import { planDelta, type DeltaPlan, type SumsSource } from './delta-plan.js';
 import type { EarlyWriteback } from './writeback.js';
 import type { BlockSource } from './fetch.js';
+import { ContentHasher } from '../../core/content-hash.js';
 
 /** What a delta download needs besides the file. */
 export interface DeltaDeps {
@@ -108,7 +108,7 @@ export async function fetchDelta(
   const free: Buffer[] = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafe(COPY_BYTES));
   const writes = new Set<Promise<void>>();
   try {
-    const hash = createHash('sha256');
+    const hash = new ContentHasher();
     // Blocks copied from where they were in our current file take both sums from our stored ones (prior).
     const sums = storesSums(entry.size) ? new SignatureBuilder(entry.size, undefined, reuse, currentSums) : undefined;
     const remote = steps.filter((s) => s.kind === 'remote');
@@ -187,8 +187,10 @@ export async function fetchDelta(
       progress.written = s.at + s.length;
     }
     await Promise.all(writes);
-    if (hash.digest('hex') !== entry.hash) throw new WizardError('HASH_MISMATCH', `${entry.path}: content rebuilt from the delta does not match its hash`);
-    return { sums: sums?.finish(), localBytes, remoteBytes };
+    const got = hash.finish();
+    if (got.hash !== entry.hash) throw new WizardError('HASH_MISMATCH', `${entry.path}: content rebuilt from the delta does not match its hash`);
+    const sig = sums?.finish();
+    return { sums: sig === undefined ? undefined : { ...sig, leaves: got.leaves }, localBytes, remoteBytes };
   } finally {
     await Promise.allSettled(writes);
   }

@@ -8,7 +8,7 @@
  * reuses its blocks (they are found by their sums, so holes, stale bytes or an
  * older version do no harm) and removes it once it succeeds.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fstatSync, fsync, futimesSync, writeSync, type Stats } from 'node:fs';
 import { readdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -22,6 +22,7 @@ import { fetchDelta, type DeltaDeps } from './delta-fetch.js';
 import type { DeltaPlan } from './delta-plan.js';
 import { createTemp, createTempFd, openTempToRead, removeTemp, type TempPlace } from '../disk/temp-place.js';
 import { EarlyWriteback } from './writeback.js';
+import { contentHash, ContentHasher } from '../../core/content-hash.js';
 
 /** Reads one block of a file from one peer. */
 export type BlockSource = (peer: string, req: { path: string; hash: string; offset: number; length: number }) => Promise<Buffer>;
@@ -164,7 +165,7 @@ export const WRITE_NOW_MAX_BYTES = INLINE_MAX_BYTES;
 async function downloadSmall(place: TempPlace, name: string, entry: FileEntry, sources: readonly string[], deps: DeltaDeps, onFetched?: () => void): Promise<Downloaded> {
   const data = entry.size === 0 ? Buffer.alloc(0) : await deps.readBlock(sources[0] as string, { path: entry.path, hash: entry.hash, offset: 0, length: entry.size });
   if (data.length !== entry.size) throw new WizardError('HASH_MISMATCH', `${entry.path}: peer sent ${data.length} bytes, expected ${entry.size}`);
-  if (createHash('sha256').update(data).digest('hex') !== entry.hash) {
+  if (contentHash(data) !== entry.hash) {
     throw new WizardError('HASH_MISMATCH', `${entry.path}: received content does not match its hash; will retry`);
   }
   onFetched?.();
@@ -240,7 +241,7 @@ async function fetchWhole(
   progress: { written: number },
   writeback: EarlyWriteback,
 ): Promise<Signature | undefined> {
-  const hash = createHash('sha256');
+  const hash = new ContentHasher();
   const sums = storesSums(entry.size) ? new SignatureBuilder(entry.size) : undefined;
   let next = 0;
   let sourceIndex = 0;
@@ -274,10 +275,12 @@ async function fetchWhole(
     if (progress.written < entry.size) crashPoint('mid-block-write');
     if (next < entry.size) ask();
   }
-  if (hash.digest('hex') !== entry.hash) {
+  const got = hash.finish();
+  if (got.hash !== entry.hash) {
     throw new WizardError('HASH_MISMATCH', `${entry.path}: received content does not match its hash; will retry`);
   }
-  return sums?.finish();
+  const sig = sums?.finish();
+  return sig === undefined ? undefined : { ...sig, leaves: got.leaves };
 }
 
 /**
