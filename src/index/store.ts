@@ -60,18 +60,12 @@ export class IndexStore {
   readonly #deleteLocal: Statement<PathKey>;
   readonly #deleteAllLocal: Statement<FolderKey>;
   readonly #localStats: Statement<FolderKey, LocalStats>;
-  /**
-   * localStats per folder, counted once and then kept up to date by every
-   * write: status and each scan ask for them, and a full count costs a pass
-   * over the folder's entries. Dropped when a write fails, so it is recounted.
-   */
+  /** localStats per folder, counted once and then kept up to date by every write (a full count is a pass over the folder); dropped when a write fails. */
   readonly #stats = new Map<string, MutableStats>();
-
   readonly #commitLocalTx: (folder: string, changes: readonly LocalChange[]) => LocalEntry[];
   readonly #forgetLocalTx: (folder: string, paths: readonly string[]) => void;
   readonly #resetFolderTx: (folder: string) => void;
   readonly #atomicallyTx: (fn: () => unknown) => unknown;
-
   /** Block sums of our own files. */
   readonly sums: BlockSumStore;
   /** What the peers told us: their entries and how far their indexes were read. */
