@@ -10,15 +10,10 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
-import { describeError, ProtocolError, WizardError } from '../core/errors.js';
+import { describeError, WizardError } from '../core/errors.js';
 import {
   LIMITS,
-  PROTOCOL_VERSION,
   type Hello,
-  type IndexMessage,
-  type IntroduceMessage,
-  type RevocationsMessage,
-  type FileAnswer,
   type FileAsk,
   type FilesMessage,
   type FilesRequestMessage,
@@ -29,74 +24,27 @@ import {
 } from '../protocol/messages.js';
 import { truncateChars } from '../protocol/validate.js';
 import { FileBatches, isBatchable } from './file-batches.js';
-import type { CodecStatus, CompressionMode } from './codec-chooser.js';
 import { MessageReader } from './message-reader.js';
 import { MessageWriter, SendQueueFull } from './message-writer.js';
+import { HelloExchange } from './hello-exchange.js';
+import { Keepalive } from './keepalive.js';
 import { OutgoingRequests } from './outgoing-requests.js';
 import { ServedRequests } from './served-requests.js';
 import type { Lane } from './scheduler.js';
-import type { TokenBucket } from './token-bucket.js';
 
-/** What a session delivers upward once it is up. The node implements it. */
-export interface SessionHandler {
-  /** Index entries from the peer (already validated). */
-  onIndex(msg: IndexMessage): void;
-  /** A block request; resolve with the bytes, or throw an error with a `wireCode` ('not-found' | 'changed' | 'io'). */
-  onRequest(msg: RequestMessage): Promise<Buffer>;
-  /** A request for many small files; resolve with one answer per file, in order (each bytes or an error code). Without it, the request gets `not-found`. */
-  onFilesRequest?(msg: FilesRequestMessage): Promise<FileAnswer[]>;
-  /** A block sums request; resolve with the sums, or throw as for `onRequest`. */
-  onSumsRequest(msg: SumsRequestMessage): Promise<Omit<SumsMessage, 'type' | 'id'>>;
-  /** The session ended; called exactly once. */
-  onClose(reason: string): void;
-  /** Index batches may be sent again after `hasIndexRoom` said no. */
-  onIndexRoom?(): void;
-  /** A revocation list or an introduction from the peer (validated in shape only: the node judges it). */
-  onTrust?(msg: RevocationsMessage | IntroduceMessage): void;
-}
+import type { SessionHandler, SessionOptions, SessionStats } from './session-contract.js';
 
-/** Session timing and limits. */
-export interface SessionOptions {
-  /** Wait this long for the peer's Hello. */
-  readonly helloTimeoutMs?: number;
-  /** Send a ping after this much silence on our side. */
-  readonly pingIntervalMs?: number;
-  /** Close after this much silence from the peer, or this long without it reading anything we sent. */
-  readonly idleTimeoutMs?: number;
-  /** Give up on a request after this long. */
-  readonly requestTimeoutMs?: number;
-  /** Requests from the peer being answered at once; more is a protocol violation (a well-behaved peer keeps a small window). */
-  readonly maxServedRequests?: number;
-  /** `compression` in the config, read for every frame. */
-  readonly compression?: () => CompressionMode;
-  /** The node's bandwidth limits, shared by every session. */
-  readonly upload?: TokenBucket;
-  readonly download?: TokenBucket;
-}
-
-/** What status shows of a live session. */
-export interface SessionStats {
-  /** Round trip of the last ping, in ms; absent before the first pong. */
-  readonly latencyMs?: number;
-  /** Wire bytes per second over the last few seconds. */
-  readonly sendBytesPerSecond: number;
-  readonly receiveBytesPerSecond: number;
-  readonly compression: CodecStatus;
-}
+export type { SessionHandler, SessionOptions, SessionStats } from './session-contract.js';
 
 /** An answer this short to a request at offset 0 is a whole small file: it goes in the small lane. */
 const SMALL_ANSWER_BYTES = 256 * 1024;
 
-
 /** One connection with one peer. */
 export class PeerSession {
-  /** Hello the peer sent, once the handshake is done. */
-  peerHello: Hello | undefined;
   private readonly reader: MessageReader;
   private handler: SessionHandler | undefined;
-  private helloWaiter: { resolve: (hello: Hello) => void; reject: (err: Error) => void } | undefined;
-  /** Why the peer's Hello was refused, for a `handshake` called after it arrived. */
-  private helloRefusal: ProtocolError | undefined;
+  /** The peer's Hello, checked as it arrives (hello-exchange.ts). */
+  private readonly hellos: HelloExchange;
   /** Our requests and their answers (outgoing-requests.ts). */
   private readonly asks: OutgoingRequests;
   /** Our requests for small files, gathered into files-requests (file-batches.ts). */
@@ -104,10 +52,8 @@ export class PeerSession {
   /** The peer's requests we answer (served-requests.ts). */
   private readonly served: ServedRequests;
   private readonly writer: MessageWriter;
-  private pingSentAt: number | undefined;
-  private lastPingAt: number;
-  private latencyMs: number | undefined;
-  private cancelTick: (() => void) | undefined;
+  /** Pings, their round trips, and the end of a silent link (keepalive.ts). */
+  private readonly keepalive: Keepalive;
   private closeReason: string | undefined;
   private resolveClosed!: (reason: string) => void;
   /** Resolves with the reason once the session has ended. */
@@ -132,6 +78,18 @@ export class PeerSession {
       download: opts.download,
     };
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.hellos = new HelloExchange({
+      clock: deps.clock,
+      timeoutMs: this.opts.helloTimeoutMs,
+      peerId,
+      closed: this.closed,
+      close: (reason) => this.close(reason),
+      accepted: () => {
+        this.reader.open();
+        // Whatever follows waits in the socket until a handler is attached (the link is registered).
+        if (this.handler === undefined) this.reader.hold();
+      },
+    });
     this.asks = new OutgoingRequests({
       clock: deps.clock,
       timeoutMs: this.opts.requestTimeoutMs,
@@ -144,7 +102,6 @@ export class PeerSession {
       many: (folder, files) => this.requestFiles(folder, files),
       violation: (reason) => this.close(reason),
     });
-    this.lastPingAt = deps.clock.now();
     const { socket, clock } = deps;
     this.reader = new MessageReader({
       socket,
@@ -172,7 +129,18 @@ export class PeerSession {
     socket.on('error', (err) => this.end(`connection error: ${describeError(err)}`, false));
     socket.on('close', () => this.end('connection closed by peer', false));
     socket.on('end', () => this.end('connection closed by peer', false));
-    this.scheduleTick();
+    this.keepalive = new Keepalive({
+      clock,
+      pingIntervalMs: this.opts.pingIntervalMs,
+      idleTimeoutMs: this.opts.idleTimeoutMs,
+      deadBecause: (now, idleMs) => this.reader.silence(now, idleMs) ?? this.writer.readStall(now, idleMs),
+      lastSentAt: () => this.writer.lastSentAt,
+      sendPing: () => {
+        if (this.closeReason === undefined) this.writer.sendOnce('ping', { type: 'ping' });
+      },
+      close: (reason) => this.close(reason),
+    });
+    this.keepalive.start();
   }
 
   /** Bytes of frames written to the peer (compressed size). */
@@ -188,7 +156,7 @@ export class PeerSession {
   /** Latency, rates and compression, for status. */
   stats(): SessionStats {
     return {
-      ...(this.latencyMs === undefined ? {} : { latencyMs: this.latencyMs }),
+      ...(this.keepalive.latencyMs === undefined ? {} : { latencyMs: this.keepalive.latencyMs }),
       sendBytesPerSecond: this.writer.sentPerSecond(),
       receiveBytesPerSecond: this.reader.receivedPerSecond(),
       compression: this.writer.compression(),
@@ -214,7 +182,7 @@ export class PeerSession {
     if (this.closeReason === undefined) this.send(local);
     const hello = await this.receiveHello();
     // A first round trip, so status has a latency from the start.
-    this.ping();
+    this.keepalive.ping();
     return hello;
   }
 
@@ -225,22 +193,12 @@ export class PeerSession {
    * answer next. Rejects (and closes) as `handshake` does.
    */
   async receiveHello(): Promise<Hello> {
-    let cancelTimer = () => {};
-    const got = new Promise<Hello>((resolve, reject) => {
-      this.helloWaiter = { resolve, reject };
-      if (this.helloRefusal !== undefined) reject(this.helloRefusal);
-      if (this.peerHello !== undefined) resolve(this.peerHello);
-      cancelTimer = this.deps.clock.setTimer(this.opts.helloTimeoutMs, () =>
-        reject(new WizardError('TIMEOUT', `peer ${short(this.peerId)} sent no hello within ${this.opts.helloTimeoutMs} ms`)),
-      );
-      void this.closed.then((reason) => reject(new WizardError('CLOSED', `connection closed during handshake: ${reason}`)));
-    });
-    try {
-      return await got.finally(() => cancelTimer());
-    } catch (err) {
-      this.close(describeError(err));
-      throw err;
-    }
+    return this.hellos.receive();
+  }
+
+  /** Hello the peer sent, once the handshake is done. */
+  get peerHello(): Hello | undefined {
+    return this.hellos.peerHello;
   }
 
   /** Starts delivering messages to `handler`. */
@@ -318,7 +276,7 @@ export class PeerSession {
   private end(reason: string, ours: boolean): void {
     if (this.closeReason !== undefined) return;
     this.closeReason = reason;
-    this.cancelTick?.();
+    this.keepalive.stop();
     this.reader.stop();
     this.writer.close();
     this.asks.fail(new WizardError('CLOSED', `connection to ${short(this.peerId)} closed: ${reason}`));
@@ -334,15 +292,14 @@ export class PeerSession {
     switch (msg.type) {
       case 'hello':
         // Only ever the first message: the reader refuses anything else first, and a second hello.
-        this.acceptHello(msg);
+        this.hellos.arrived(msg);
         return;
       case 'ping':
         // One pong waiting is enough, however many pings a peer that does not read sends.
         this.writer.sendOnce('pong', { type: 'pong' });
         return;
       case 'pong':
-        if (this.pingSentAt !== undefined) this.latencyMs = this.deps.clock.now() - this.pingSentAt;
-        this.pingSentAt = undefined;
+        this.keepalive.pong();
         return;
       case 'close':
         this.end(`peer closed: ${msg.reason}`, false);
@@ -367,7 +324,7 @@ export class PeerSession {
       case 'request':
       case 'files-request':
       case 'sums-request':
-        // The reader holds these back until attach (acceptHello); one here anyway is a bug, not the peer's doing.
+        // The reader holds these back until attach (HelloExchange.arrived); one here anyway is a bug, not the peer's doing.
         if (this.handler === undefined) {
           this.deps.log.error({ type: msg.type }, 'message delivered before the session was attached');
           this.close(`internal error: ${msg.type} before the session was ready`);
@@ -390,31 +347,6 @@ export class PeerSession {
     }
   }
 
-  /**
-   * Checks the peer's Hello as it arrives, so that the frames after it are
-   * read under the rules it earns (message-reader.ts) only once it is good:
-   * our protocol version, and the ID its certificate proves.
-   */
-  private acceptHello(hello: Hello): void {
-    let problem: string | undefined;
-    if (hello.protocol !== PROTOCOL_VERSION) {
-      problem = `peer speaks protocol ${hello.protocol}, we speak ${PROTOCOL_VERSION}: update Wizard on both machines`;
-    } else if (hello.id !== this.peerId) {
-      problem = `peer claims ID ${short(hello.id)} but its certificate is ${short(this.peerId)}`;
-    }
-    if (problem !== undefined) {
-      this.helloRefusal = new ProtocolError(problem);
-      this.helloWaiter?.reject(this.helloRefusal);
-      this.close(problem);
-      return;
-    }
-    this.peerHello = hello;
-    this.reader.open();
-    // Whatever follows waits in the socket until a handler is attached (the link is registered).
-    if (this.handler === undefined) this.reader.hold();
-    this.helloWaiter?.resolve(hello);
-  }
-
   /** Answers a files-request in the small lane: small files are what must never wait behind a big one. */
   private serveFiles(handler: SessionHandler, msg: FilesRequestMessage): void {
     const bytes = msg.files.reduce((sum, f) => sum + f.length, 0);
@@ -431,28 +363,6 @@ export class PeerSession {
     } catch (err) {
       this.deps.log.debug({ err: describeError(err) }, 'could not send');
     }
-  }
-
-  private scheduleTick(): void {
-    const every = Math.min(this.opts.pingIntervalMs, this.opts.idleTimeoutMs) / 3;
-    this.cancelTick = this.deps.clock.setTimer(every, () => {
-      const now = this.deps.clock.now();
-      const gone = this.reader.silence(now, this.opts.idleTimeoutMs) ?? this.writer.readStall(now, this.opts.idleTimeoutMs);
-      if (gone !== undefined) {
-        this.close(gone);
-        return;
-      }
-      if (now - this.lastPingAt >= this.opts.pingIntervalMs || now - this.writer.lastSentAt >= this.opts.pingIntervalMs) this.ping();
-      this.scheduleTick();
-    });
-  }
-
-  /** Sends a ping and times its pong (one at a time: a ping unanswered keeps its start time). */
-  private ping(): void {
-    const now = this.deps.clock.now();
-    this.lastPingAt = now;
-    this.pingSentAt ??= now;
-    if (this.closeReason === undefined) this.writer.sendOnce('ping', { type: 'ping' });
   }
 }
 
