@@ -31,6 +31,7 @@ export async function runSuite({ drivers, groups, reps, log, onResult = () => {}
             results.push(r);
             onResult(r);
           }
+          log(`${d.id} ${group.name}: ${results.at(-1).note}`);
           continue;
         }
         log(`${d.id} ${group.name} rep ${rep}/${n} ...`);
