@@ -25,6 +25,11 @@ const DRIVERS = { wizard: createWizardDriver, syncthing: createSyncthingDriver, 
 // Free space wanted under $WZB before starting: templates plus the largest group on both sides of one system.
 // Small-file trees are kept until the run ends (bench/lib/deleted-inodes.mjs): a full run holds about 5 GiB of them.
 const NEED_FREE_BYTES = { full: 14 * 2 ** 30, quick: 2 * 2 ** 30 };
+/**
+ * What SCALE-1M needs on its own: every file of 1-4 KiB takes one 4 KiB block, twice (the
+ * template and the copy the node indexes), plus the index and the dirs; and two inodes a file.
+ */
+const scale1mNeeds = (spec) => ({ bytes: 2 * spec.files * 4096 + 2 * 2 ** 30, inodes: 2 * (spec.files + spec.topDirs * 10) + 100_000 });
 
 const started = Date.now();
 const loadAtStart = os.loadavg()[0];
@@ -73,8 +78,14 @@ async function main() {
   const cleanups = [() => fs.rmSync(scratch, { recursive: true, force: true })];
 
   const stats = fs.statfsSync(fs.existsSync(wzb) ? wzb : path.dirname(wzb));
-  if (stats.bavail * stats.bsize < NEED_FREE_BYTES[profile.name]) {
-    fail(`${wzb} has ${(stats.bavail * stats.bsize / 2 ** 30).toFixed(1)} GiB free, the ${profile.name} run needs ${NEED_FREE_BYTES[profile.name] / 2 ** 30} GiB (set WZB=)`);
+  const withScale1m = groups.some((g) => g.name === 'SCALE1M');
+  const needs = withScale1m ? scale1mNeeds(profile.scale1m) : { bytes: 0, inodes: 0 };
+  const needBytes = Math.max(NEED_FREE_BYTES[profile.name], needs.bytes);
+  if (stats.bavail * stats.bsize < needBytes) {
+    fail(`${wzb} has ${(stats.bavail * stats.bsize / 2 ** 30).toFixed(1)} GiB free, the ${profile.name} run${withScale1m ? ' with SCALE-1M' : ''} needs ${(needBytes / 2 ** 30).toFixed(1)} GiB (set WZB=)`);
+  }
+  if (stats.ffree < needs.inodes) {
+    fail(`${wzb} has ${stats.ffree} free inodes, SCALE-1M needs ${needs.inodes} (set WZB= to a filesystem with more)`);
   }
   const stop = (signal) => {
     stopAll();
@@ -156,7 +167,7 @@ async function main() {
     machine: machineDescription(),
     started: new Date(started).toISOString(),
     durationS: (Date.now() - started) / 1000,
-    settings: `1-min load average ${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end; seed ${opts.seed}; ${profile.reps} repetition(s) of SMALL/BIG/EDIT/SHIFT/BURST/COMPRESS, LAT/MIXED/SCALE/IDLE once; LAT ${profile.latReps} probes per mode after 1 warm-up, ${profile.latGapMs}-${profile.latGapMs + 500} ms apart`,
+    settings: `1-min load average ${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0].toFixed(1)} at the end; seed ${opts.seed}; ${profile.reps} repetition(s) of SMALL/BIG/EDIT/SHIFT/BURST/COMPRESS, LAT/MIXED/SCALE/SCALE-1M/IDLE once; LAT ${profile.latReps} probes per mode after 1 warm-up, ${profile.latGapMs}-${profile.latGapMs + 500} ms apart`,
     versions,
     sizes: describeProfile(profile),
     systems: drivers.map((d) => ({ id: d.id, label: d.label })),

@@ -2,13 +2,15 @@
 export type SystemId = 'wizard' | 'syncthing' | 'rsync';
 
 /** A workload name. */
-export type Workload = 'LAT' | 'SMALL' | 'IDLE' | 'BIG' | 'EDIT' | 'SHIFT' | 'BURST' | 'MIXED' | 'SCALE' | 'COMPRESS';
+export type Workload = 'LAT' | 'SMALL' | 'IDLE' | 'BIG' | 'EDIT' | 'SHIFT' | 'BURST' | 'MIXED' | 'SCALE' | 'SCALE-1M' | 'COMPRESS' | 'EDIT-4G';
 
 /** Workloads that share one setup; 'first' groups run in repetition 1 only. */
 export interface Group {
   readonly name: string;
   readonly workloads: readonly Workload[];
   readonly reps: 'first' | 'all';
+  /** The one system that runs this group; the others record 'n/a' ("not run: Wizard alone"). */
+  readonly only?: SystemId;
 }
 
 /** Systems the suite can drive; Wizard always runs, the others via --vs. */
@@ -16,6 +18,9 @@ export declare const SYSTEMS: readonly SystemId[];
 
 /** Every workload, in run order. */
 export declare const WORKLOADS: readonly Workload[];
+
+/** Workloads a run leaves out unless --workloads names them. */
+export declare const OPT_IN_WORKLOADS: readonly Workload[];
 
 /** The workload groups, in run order. */
 export declare const GROUPS: readonly Group[];

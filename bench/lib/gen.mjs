@@ -6,7 +6,7 @@
 //   node bench/lib/gen.mjs <workload> <target> [--seed N] [--quick]
 //
 // Creation workloads (<target> is a directory): small, big, shift, burst, mixedbig,
-// mixedsmall, scale, comptext1/2, comprand1/2. Mutations (<target> is a file): edit (pwrite 4 KiB at floor(size/2)),
+// mixedsmall, scale, scale1m, comptext1/2, comprand1/2. Mutations (<target> is a file): edit (pwrite 4 KiB at floor(size/2)),
 // shiftins (insert 100 bytes at offset 0 via temp file + rename).
 // Random bytes are the AES-256-CTR keystream keyed by sha256("<seed>:<stream>").
 import fs from 'node:fs';
@@ -148,7 +148,7 @@ function writeLogLike(file, size, seed, label) {
 }
 
 /** Names of the workloads `generate` knows. */
-export const GENERATORS = ['small', 'big', 'big4g', 'shift', 'burst', 'mixedbig', 'mixedsmall', 'scale', 'comptext1', 'comptext2', 'comprand1', 'comprand2', 'edit', 'shiftins'];
+export const GENERATORS = ['small', 'big', 'big4g', 'shift', 'burst', 'mixedbig', 'mixedsmall', 'scale', 'scale1m', 'comptext1', 'comptext2', 'comprand1', 'comprand2', 'edit', 'shiftins'];
 
 /** Writes one workload into `target` (a dir, or the file to mutate); returns a one-line description. */
 export function generate(workload, target, { seed = 1, profile = profileFor(false) } = {}) {
@@ -168,6 +168,12 @@ export function generate(workload, target, { seed = 1, profile = profileFor(fals
       fs.mkdirSync(target, { recursive: true });
       const total = genManyFiles(target, seed, 'scale', profile.scale, nestedDirs(100, 9), 'f');
       return `files=${profile.scale.files} bytes=${total}`;
+    }
+    case 'scale1m': {
+      // SCALE's generator with SCALE-1M's count and dirs (its own seed label: other bytes than SCALE's).
+      fs.mkdirSync(target, { recursive: true });
+      const total = genManyFiles(target, seed, 'scale1m', profile.scale1m, nestedDirs(profile.scale1m.topDirs, 9), 'f');
+      return `files=${profile.scale1m.files} bytes=${total}`;
     }
     case 'mixedsmall': {
       fs.mkdirSync(target, { recursive: true });

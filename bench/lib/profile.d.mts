@@ -18,6 +18,8 @@ export interface Profile {
   readonly mixedBigBytes: number;
   readonly mixedSmallFiles: number;
   readonly scale: FilesSpec;
+  /** SCALE-1M: files in `topDirs` dirs of 9 subdirs each, with its own index and rescan timeouts. */
+  readonly scale1m: FilesSpec & { readonly topDirs: number; readonly indexTimeoutMs: number; readonly rescanTimeoutMs: number };
   /** COMPRESS: the size of each file, and the upload limit (bytes/s) of the slow-link case. */
   readonly compress: { readonly bytes: number; readonly slowLinkBytesPerS: number };
   readonly idleSettleMs: number;

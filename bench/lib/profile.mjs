@@ -18,6 +18,10 @@ export const FULL = Object.freeze({
   mixedBigBytes: 1024 * MiB,
   mixedSmallFiles: 100,
   scale: { files: 100_000, minBytes: 1 * KiB, maxBytes: 4 * KiB },
+  // SCALE-1M (issue 17): `topDirs` dirs of 9 subdirs each (10,000 dirs). A first index of 1M files
+  // may take half an hour on this machine, so its own timeout, and one for the no-change rescan
+  // (the goal is 10 s; a slower one is measured, a stuck one is a failure row).
+  scale1m: { files: 1_000_000, minBytes: 1 * KiB, maxBytes: 4 * KiB, topDirs: 1000, indexTimeoutMs: 40 * 60_000, rescanTimeoutMs: 10 * 60_000 },
   // COMPRESS: a log-like text file synced over an upload limit, a random file unthrottled.
   compress: { bytes: 64 * MiB, slowLinkBytesPerS: 8 * MiB },
   // IDLE: settle after SMALL converged, then sample over the window.
@@ -44,6 +48,7 @@ export const QUICK = Object.freeze({
   mixedBigBytes: 64 * MiB,
   mixedSmallFiles: 100,
   scale: { files: 5000, minBytes: 1 * KiB, maxBytes: 4 * KiB },
+  scale1m: { files: 20_000, minBytes: 1 * KiB, maxBytes: 4 * KiB, topDirs: 100, indexTimeoutMs: 120_000, rescanTimeoutMs: 60_000 },
   compress: { bytes: 8 * MiB, slowLinkBytesPerS: 4 * MiB },
   idleSettleMs: 1000,
   idleWindowMs: 3000,
@@ -72,6 +77,7 @@ export function describeProfile(p) {
     `BURST ${n3(p.burst.files)} files of ${kib(p.burst)}`,
     `MIXED ${size(p.mixedBigBytes)} + ${p.mixedSmallFiles} files of 1-8 KiB`,
     `SCALE ${n3(p.scale.files)} files of ${kib(p.scale)}`,
+    `SCALE-1M ${n3(p.scale1m.files)} files of ${kib(p.scale1m)} in ${n3(p.scale1m.topDirs * 10)} dirs`,
     `COMPRESS ${size(p.compress.bytes)} of log-like text with uploads limited to ${size(p.compress.slowLinkBytesPerS)}/s, ${size(p.compress.bytes)} random unlimited, each with compression off and on`,
     `IDLE ${p.idleWindowMs / 1000} s window, ${p.idleSettleMs / 1000} s after SMALL converged`,
   ].join('; ');

@@ -24,6 +24,16 @@ export async function runSuite({ drivers, groups, reps, log, onResult = () => {}
     for (let rep = 1; rep <= n; rep++) {
       for (const d of orderFor(drivers, rep)) {
         if (!d.supports(group)) continue;
+        if (group.only && group.only !== d.id) {
+          // Said in the table, so a side-by-side run does not read as a forgotten or failed tool.
+          for (const w of group.workloads) {
+            const r = { system: d.id, workload: w, rep, status: 'n/a', metrics: {}, note: `not run: ${group.only === 'wizard' ? 'Wizard' : group.only} alone` };
+            results.push(r);
+            onResult(r);
+          }
+          log(`${d.id} ${group.name}: ${results.at(-1).note}`);
+          continue;
+        }
         log(`${d.id} ${group.name} rep ${rep}/${n} ...`);
         const t0 = Date.now();
         const recs = await d.runGroup(group, rep);

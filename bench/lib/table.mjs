@@ -34,6 +34,10 @@ export const ROWS = Object.freeze([
   { workload: 'SCALE', metric: 'rescan_ms', label: 'SCALE: rescan, no change', unit: 'ms' },
   { workload: 'SCALE', metric: 'rss_mib', label: 'SCALE: RSS after rescan', unit: 'mib' },
   { workload: 'SCALE', metric: 'peak_rss_mib', label: 'SCALE: peak RSS', unit: 'mib' },
+  { workload: 'SCALE-1M', metric: 'index_ms', label: 'SCALE-1M: initial index', unit: 'ms' },
+  { workload: 'SCALE-1M', metric: 'rescan_ms', label: 'SCALE-1M: rescan, no change', unit: 'ms' },
+  { workload: 'SCALE-1M', metric: 'rss_mib', label: 'SCALE-1M: RSS after rescan', unit: 'mib' },
+  { workload: 'SCALE-1M', metric: 'peak_rss_mib', label: 'SCALE-1M: peak RSS', unit: 'mib' },
   // COMPRESS: Syncthing's "none"/"auto" are its compression never/always, rsync's are without/with -z.
   { workload: 'COMPRESS-text-none', metric: 'ms', label: 'COMPRESS text, slow link, none: time', unit: 'ms' },
   { workload: 'COMPRESS-text-auto', metric: 'ms', label: 'COMPRESS text, slow link, auto: time', unit: 'ms' },

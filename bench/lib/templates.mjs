@@ -16,6 +16,7 @@ export const TEMPLATE_NEEDS = Object.freeze({
   BURST: ['burst'],
   MIXED: ['mixedbig', 'mixedsmall'],
   SCALE: ['scale'],
+  SCALE1M: ['scale1m'],
   COMPRESS: ['comptext1', 'comptext2', 'comprand1', 'comprand2'],
 });
 

@@ -3,14 +3,15 @@
  * argument parsing and the plan it derives from them.
  */
 import { describe, expect, it } from 'vitest';
-import { ArgsError, GROUPS, parseArgs, planGroups, usage, WORKLOADS, type BenchOptions } from '../../bench/lib/args.mjs';
+import { ArgsError, GROUPS, OPT_IN_WORKLOADS, parseArgs, planGroups, usage, WORKLOADS, type BenchOptions } from '../../bench/lib/args.mjs';
 import { FULL, QUICK, describeProfile, profileFor } from '../../bench/lib/profile.mjs';
 
 describe('parseArgs', () => {
-  it('defaults to every workload, Wizard alone, the full profile and a build', () => {
+  it('defaults to every workload but SCALE-1M, Wizard alone, the full profile and a build', () => {
     const o = parseArgs([]);
     expect(o).toMatchObject({ quick: false, vs: [], seed: 1, syncthingDelayS: 1, build: true, keepData: false, help: false });
-    expect(o.workloads).toEqual([...WORKLOADS]);
+    expect(OPT_IN_WORKLOADS).toEqual(['SCALE-1M']);
+    expect(o.workloads).toEqual(WORKLOADS.filter((w) => w !== 'SCALE-1M'));
     expect(o.reps).toBeUndefined();
   });
 
@@ -20,6 +21,8 @@ describe('parseArgs', () => {
     { description: '--vs=LIST', argv: ['--vs=rsync'], want: { vs: ['rsync'] } },
     { description: 'duplicates and blanks in a list', argv: ['--vs', 'rsync,,rsync'], want: { vs: ['rsync'] } },
     { description: 'workloads in any case, kept in run order', argv: ['--workloads', 'scale,lat'], want: { workloads: ['LAT', 'SCALE'] } },
+    { description: 'SCALE-1M when named, in any case', argv: ['--workloads', 'scale-1m'], want: { workloads: ['SCALE-1M'] } },
+    { description: 'SCALE-1M beside SCALE, in run order', argv: ['--workloads', 'SCALE-1M,SCALE'], want: { workloads: ['SCALE', 'SCALE-1M'] } },
     { description: 'numbers', argv: ['--reps', '2', '--lat-reps=7', '--seed', '3', '--syncthing-delay', '10'], want: { reps: 2, latReps: 7, seed: 3, syncthingDelayS: 10 } },
     { description: 'switches', argv: ['--no-build', '--keep-data', '-v', '-h'], want: { build: false, keepData: true, verbose: true, help: true } },
     { description: 'files', argv: ['--out', 'x.json', '--from=y.json'], want: { out: 'x.json', from: 'y.json' } },
@@ -36,6 +39,7 @@ describe('parseArgs', () => {
     { description: 'a system the suite cannot drive', argv: ['--vs', 'unison'], message: "unknown 'unison'" },
     { description: 'wizard against itself', argv: ['--vs', 'wizard'], message: "unknown 'wizard'" },
     { description: 'an unknown workload', argv: ['--workloads', 'HUGE'], message: "unknown 'HUGE'" },
+    { description: 'a 1M workload spelled without its dash', argv: ['--workloads', 'SCALE1M'], message: "unknown 'SCALE1M'" },
     { description: 'an empty list', argv: ['--vs', ','], message: 'comma-separated list' },
     { description: 'a missing value', argv: ['--reps'], message: '--reps needs a value' },
     { description: 'an option where a value belongs', argv: ['--vs', '--quick'], message: '--vs needs a value' },
@@ -65,6 +69,12 @@ describe('parseArgs', () => {
       expect(usage()).toContain(flag);
     }
   });
+
+  it('says in --help that SCALE-1M is opt-in, its size, and that it is Wizard alone', () => {
+    expect(usage()).toContain('(default: all but SCALE-1M)');
+    expect(usage()).toContain('SCALE-1M: 1,000,000 files of 1-4 KiB in 10,000 dirs on one node, Wizard alone');
+    expect(usage()).toContain('not run: Wizard alone');
+  });
 });
 
 describe('planGroups', () => {
@@ -75,6 +85,12 @@ describe('planGroups', () => {
   it('runs the setup a dependent workload needs', () => {
     expect(planGroups(['IDLE']).map((g) => g.name)).toEqual(['SMALL']);
     expect(planGroups(['EDIT', 'LAT']).map((g) => g.name)).toEqual(['LAT', 'BIG']);
+  });
+
+  it('runs SCALE-1M as its own once-only group, for Wizard alone', () => {
+    expect(planGroups(['SCALE-1M'])).toEqual([{ name: 'SCALE1M', workloads: ['SCALE-1M'], reps: 'first', only: 'wizard' }]);
+    expect(planGroups(['SCALE']).map((g) => g.name)).toEqual(['SCALE']);
+    expect(GROUPS.filter((g) => g.only !== undefined).map((g) => g.name)).toEqual(['SCALE1M']);
   });
 
   it('covers every workload with exactly one group', () => {
@@ -93,6 +109,13 @@ describe('profiles', () => {
     expect(FULL.latReps).toBe(20);
   });
 
+  it('full SCALE-1M is issue 17\'s 1,000,000 files of 1-4 KiB in 10,000 dirs, with a 40 min index timeout', () => {
+    expect(FULL.scale1m).toMatchObject({ files: 1_000_000, minBytes: 1024, maxBytes: 4096 });
+    expect(FULL.scale1m.topDirs * 10).toBe(10_000);
+    expect(FULL.scale1m.indexTimeoutMs).toBe(40 * 60_000);
+    expect(FULL.scale1m.rescanTimeoutMs).toBeGreaterThan(10_000);
+  });
+
   it('quick is smaller in every size and runs once', () => {
     expect(profileFor(true)).toBe(QUICK);
     expect(profileFor(false)).toBe(FULL);
@@ -103,6 +126,8 @@ describe('profiles', () => {
     expect(QUICK.burst.files).toBeLessThan(FULL.burst.files);
     expect(QUICK.mixedBigBytes).toBeLessThan(FULL.mixedBigBytes);
     expect(QUICK.scale.files).toBeLessThan(FULL.scale.files);
+    expect(QUICK.scale1m.files).toBeLessThan(FULL.scale1m.files);
+    expect(QUICK.scale1m.indexTimeoutMs).toBeLessThan(FULL.scale1m.indexTimeoutMs);
     expect(QUICK.idleWindowMs).toBeLessThan(FULL.idleWindowMs);
     expect(QUICK.compress.bytes).toBeLessThan(FULL.compress.bytes);
   });
@@ -112,6 +137,7 @@ describe('profiles', () => {
     expect(line).toContain('SMALL 5,000 files of 1-64 KiB');
     expect(line).toContain('MIXED 1 GiB + 100 files');
     expect(line).toContain('SCALE 100,000 files');
+    expect(line).toContain('SCALE-1M 1,000,000 files of 1-4 KiB in 10,000 dirs');
     expect(line).toContain('COMPRESS 64 MiB of log-like text with uploads limited to 8 MiB/s, 64 MiB random unlimited');
     expect(line).not.toContain('\n');
   });

@@ -12,6 +12,7 @@ import { orderFor, runSuite, type Driver } from '../../bench/lib/runner.mjs';
 import { latencySummary, median, percentile } from '../../bench/lib/stats.mjs';
 import {
   formatCell,
+  formatNotes,
   formatRange,
   formatRatio,
   formatReport,
@@ -156,6 +157,33 @@ describe('formatTable', () => {
     expect(table).not.toContain('COMPRESS');
   });
 
+  it('shows SCALE-1M\'s four rows for Wizard, and the tools it did not ask as n/a with the reason in the notes', () => {
+    const scale1m = [
+      res('wizard', 'SCALE-1M', { index_ms: 600_000, rescan_ms: 9500, rss_mib: 480, peak_rss_mib: 495, files: 1_000_000 }),
+      res('syncthing', 'SCALE-1M', {}, { status: 'n/a', note: 'not run: Wizard alone' }),
+    ];
+    const t = formatTable(scale1m, systems.slice(0, 2)).split('\n');
+    const cells = (label: string) => t.find((l) => l.startsWith(`| ${label} |`))?.split(' | ').slice(1);
+    expect(cells('SCALE-1M: initial index')).toEqual(['600.00 s', 'n/a', '– |']);
+    expect(cells('SCALE-1M: rescan, no change')).toEqual(['9.50 s', 'n/a', '– |']);
+    expect(cells('SCALE-1M: RSS after rescan')).toEqual(['480.0 MiB', 'n/a', '– |']);
+    expect(cells('SCALE-1M: peak RSS')).toEqual(['495.0 MiB', 'n/a', '– |']);
+    expect(t).toHaveLength(6);
+    expect(formatNotes(scale1m)).toEqual(['- syncthing SCALE-1M rep 1: n/a: not run: Wizard alone']);
+  });
+
+  it('shows a SCALE-1M index that ran out of time as timeout in every row, with the count reached in the notes', () => {
+    const timedOut = [res('wizard', 'SCALE-1M', {}, { status: 'timeout', note: 'index held 612000 of 1000000 files after 2400 s' })];
+    const t = formatTable(timedOut, systems.slice(0, 1));
+    expect(t.split('\n').slice(2)).toEqual([
+      '| SCALE-1M: initial index | timeout |',
+      '| SCALE-1M: rescan, no change | timeout |',
+      '| SCALE-1M: RSS after rescan | timeout |',
+      '| SCALE-1M: peak RSS | timeout |',
+    ]);
+    expect(formatNotes(timedOut)).toEqual(['- wizard SCALE-1M rep 1: timeout: index held 612000 of 1000000 files after 2400 s']);
+  });
+
   it('shows COMPRESS cases side by side and each system\'s auto ÷ none without a cross ratio', () => {
     const compress = [
       res('wizard', 'COMPRESS-text-none', { ms: 8000, wire_bytes: 67_500_000 }),
@@ -217,6 +245,27 @@ describe('runSuite', () => {
     expect(calls).toEqual(['a:LAT:1', 'b:LAT:1', 'a:SMALL:1', 'b:SMALL:1', 'b:SMALL:2', 'a:SMALL:2', 'a:SMALL:3', 'b:SMALL:3']);
     expect(results).toHaveLength(8);
     expect(orderFor([1, 2, 3], 2)).toEqual([2, 3, 1]);
+  });
+
+  it('runs a group with `only` on that system alone and gives every other system an n/a record saying so', async () => {
+    const calls: string[] = [];
+    const fake = (id: string): Driver => ({
+      id,
+      label: id,
+      supports: () => true,
+      runGroup: (group, rep) => {
+        calls.push(`${id}:${group.name}:${rep}`);
+        return Promise.resolve([res(id, 'SCALE-1M', { index_ms: 1 })]);
+      },
+    });
+    const groups = GROUPS.filter((g) => g.name === 'SCALE1M');
+    const results = await runSuite({ drivers: [fake('wizard'), fake('syncthing'), fake('rsync')], groups, reps: 3, log: () => {} });
+    expect(calls).toEqual(['wizard:SCALE1M:1']);
+    expect(results).toEqual([
+      res('wizard', 'SCALE-1M', { index_ms: 1 }),
+      res('syncthing', 'SCALE-1M', {}, { status: 'n/a', note: 'not run: Wizard alone' }),
+      res('rsync', 'SCALE-1M', {}, { status: 'n/a', note: 'not run: Wizard alone' }),
+    ]);
   });
 });
 
