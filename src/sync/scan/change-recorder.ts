@@ -9,6 +9,7 @@
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { describeError, hasCode } from '../../core/errors.js';
+import { LoopYielder } from '../../core/loop-yield.js';
 import type { Mutex } from '../../core/mutex.js';
 import type { LocalEntry } from '../../index/entry.js';
 import { isIndexWriteFailure } from '../../index/store.js';
@@ -107,6 +108,8 @@ export class ChangeRecorder {
       .filter((c) => !apart.includes(c) && !(c.obs?.type === 'file' && this.hashingApart.has(c.path)))
       .sort((x, y) => sizeOf(x) - sizeOf(y));
     const limit = pLimit(this.deps.limits().hashers);
+    // Small files are hashed on this thread one after another: the loop must get its turns meanwhile.
+    const yielder = new LoopYielder();
     const committed: string[] = [];
     const ready: Array<[Candidate, Recorded]> = [];
     let cancelTimer: (() => void) | undefined;
@@ -128,6 +131,7 @@ export class ChangeRecorder {
     await Promise.all(
       candidates.map((c) =>
         limit(async () => {
+          await yielder.maybe();
           const got = await this.record(c);
           if (got === undefined) return;
           if (got.entry.deleted) return void deletions.push([c, got]);
