@@ -54,14 +54,19 @@ export function withoutSequence(e: LocalEntry): Omit<LocalEntry, 'sequence'> {
  */
 export async function hashOf(fd: number, size: number, header: Pick<JournalHeader, 'hashMeaning'>): Promise<string | undefined> {
   const hash = hasherFor(header);
+  return (await feed(fd, size, hash)) ? hash.digest() : undefined;
+}
+
+/** Feeds the first `size` bytes of `fd`, read from the start, to `hash`; false when it holds fewer. */
+async function feed(fd: number, size: number, hash: { update(chunk: Uint8Array): unknown }): Promise<boolean> {
   const buf = Buffer.allocUnsafe(HASH_CHUNK);
   for (let at = 0; at < size; ) {
     const { bytesRead } = await readAt(fd, buf, 0, Math.min(HASH_CHUNK, size - at), at);
-    if (bytesRead === 0) return undefined;
+    if (bytesRead === 0) return false;
     hash.update(buf.subarray(0, bytesRead));
     at += bytesRead;
   }
-  return hash.digest();
+  return true;
 }
 
 /** A streaming hasher giving hex in the meaning of a journal's hashes: the content hash, or a pre-v2 journal's SHA-256. */
@@ -102,12 +107,5 @@ export function inMeaningOf(header: Pick<JournalHeader, 'hashMeaning'>, both: Bo
 /** Both hashes of the first `size` bytes of `fd`; undefined when it holds fewer. */
 export async function bothHashesOf(fd: number, size: number): Promise<BothHashes | undefined> {
   const hash = new BothHasher();
-  const buf = Buffer.allocUnsafe(HASH_CHUNK);
-  for (let at = 0; at < size; ) {
-    const { bytesRead } = await readAt(fd, buf, 0, Math.min(HASH_CHUNK, size - at), at);
-    if (bytesRead === 0) return undefined;
-    hash.update(buf.subarray(0, bytesRead));
-    at += bytesRead;
-  }
-  return hash.digest();
+  return (await feed(fd, size, hash)) ? hash.digest() : undefined;
 }
