@@ -205,6 +205,8 @@ export class ChangeRecorder {
     if (c.obs?.type !== 'file') {
       this.deps.readFailures.succeed(c.path);
       this.freshRetries.delete(c.path);
+      // No longer a file (deleted, or a dir or link now): nothing left for a second look to check.
+      this.racy.delete(c.path);
       const entry = entryFor(c, '', this.deps.localId, this.deps.clock.now());
       if (entry === undefined) return undefined;
       const theirs = c.prev === undefined && c.obs?.type === 'dir' ? this.peersDirVersion(c.path, c.obs.mode) : undefined;

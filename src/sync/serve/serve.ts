@@ -11,6 +11,7 @@ import { sameStat, statKey } from '../../index/hash.js';
 import { hasRealAncestors, realAncestors } from '../../index/real-path.js';
 import { INLINE_MAX_BYTES } from '../../workers/hash-file.js';
 import type { JobRunner } from '../../workers/pool.js';
+import type { SumsMessage } from '../../protocol/messages.js';
 
 /** Why a block cannot be served; `wireCode` goes back to the peer in an `error` message. */
 export class ServeError extends WizardError {
@@ -113,15 +114,8 @@ async function readThroughPool(abs: string, entry: LocalEntry, req: { path: stri
   }
 }
 
-/** Block sums as they go on the wire (see SumsMessage). */
-export interface WireSums {
-  readonly fileSize: number;
-  readonly blockSize: number;
-  readonly first: number;
-  readonly group: number;
-  readonly weak: Uint8Array;
-  readonly strong: Uint8Array;
-}
+/** Block sums as they go on the wire: a SumsMessage without its envelope. */
+export type WireSums = Omit<SumsMessage, 'type' | 'id'>;
 
 /** Most file bytes hashed to answer one sums request when no stored sums fit; the peer asks again for the rest. */
 export const MAX_SUMS_SPAN_BYTES = 16 * 1024 * 1024;
