@@ -15,7 +15,7 @@ const counts = {
   WIZARD_K1_ROUNDS: '10', // test/e2e/crash-points.test.ts, per crash point (1; 100 takes about an hour)
   FUZZ_RUNS: '10000', // test/protocol/fuzz.test.ts, per property (300)
   WIZARD_MODEL_RUNS: '10000', // test/sync/model.test.ts, per property (400)
-  WIZARD_LONG: '1', // the cases test/support/long.ts names: K3, W2, the held upload limit, T8's 300 silent connections
+  WIZARD_LONG: '1', // the cases test/support/long.ts names: K3, W2, the held upload limit, T8's 300 silent connections, K1's other crash points
   WIZARD_WALKTHROUGH_NPM_INSTALL: '1', // test/e2e/walkthrough.test.ts: a real npm install -g of the packed tarball (about 7 min; npm test lays out the tarball's files with the checkout's dependencies)
 };
 const files = ['test/e2e/chaos.test.ts', 'test/e2e/random-rounds.test.ts', 'test/e2e/crash-points.test.ts', 'test/protocol/fuzz.test.ts', 'test/sync/model.test.ts', 'test/fuzz/replay.test.ts', 'test/e2e/walkthrough.test.ts', 'test/e2e/watch-limit.test.ts', 'test/e2e/limits.test.ts', 'test/e2e/hostile-peer.test.ts'];
