@@ -406,7 +406,7 @@ export function createWizardDriver(ctx) {
   return {
     id: ID,
     label: 'Wizard',
-    config: 'config as written by `wizard init` (debounceMs 50, transfers 4, hashers 2, compression auto), two daemons paired through one CA; COMPRESS sets limits.bandwidth.up and compression (none/auto) on both',
+    config: 'config as written by `wizard init` (debounceMs 30, transfers 4, hashers 2, compression auto), two daemons paired through one CA; COMPRESS sets limits.bandwidth.up and compression (none/auto) on both',
     supports: () => true,
     async prepare() {
       if (!ctx.wizardEntry && !fs.existsSync(path.join(repoRoot, 'dist', 'main.js'))) throw new Error('dist/main.js is missing: run npm run build (or drop --no-build)');

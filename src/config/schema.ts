@@ -59,7 +59,7 @@ export type ConfigDefaults = Omit<Config, 'name' | 'folders' | 'peers' | 'revoke
 export const DEFAULTS: Readonly<ConfigDefaults> = Object.freeze({
   listen: '0.0.0.0:7842',
   trust: 'ca',
-  limits: Object.freeze({ transfers: 4, hashers: 2, bandwidthUp: 0, bandwidthDown: 0, debounceMs: 50 }),
+  limits: Object.freeze({ transfers: 4, hashers: 2, bandwidthUp: 0, bandwidthDown: 0, debounceMs: 30 }),
   compression: 'auto',
   trash: Object.freeze({ retentionDays: 30, maxBytes: 0 }),
   tombstoneDays: 365,
