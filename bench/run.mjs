@@ -15,13 +15,14 @@ import { runSuite } from './lib/runner.mjs';
 import { formatReport } from './lib/table.mjs';
 import { ensureTemplates, templateRoot } from './lib/templates.mjs';
 import { ensureTools } from './lib/tools.mjs';
+import { createFloorDriver } from './drivers/floor.mjs';
 import { createRsyncDriver } from './drivers/rsync.mjs';
 import { createSyncthingDriver } from './drivers/syncthing.mjs';
 import { createWizardDriver } from './drivers/wizard.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..');
-const DRIVERS = { wizard: createWizardDriver, syncthing: createSyncthingDriver, rsync: createRsyncDriver };
+const DRIVERS = { wizard: createWizardDriver, syncthing: createSyncthingDriver, rsync: createRsyncDriver, floor: createFloorDriver };
 // Free space wanted under $WZB before starting: templates plus the largest group on both sides of one system.
 // Small-file trees are kept until the run ends (bench/lib/deleted-inodes.mjs): a full run holds about 5 GiB of them.
 const NEED_FREE_BYTES = { full: 14 * 2 ** 30, quick: 2 * 2 ** 30 };

@@ -1,7 +1,10 @@
 // Command-line parsing for `npm run bench`. Pure: argv in, options out; errors are one line.
 
-/** Systems the suite can drive; Wizard always runs, the others via --vs. */
-export const SYSTEMS = Object.freeze(['wizard', 'syncthing', 'rsync']);
+/**
+ * Systems the suite can drive; Wizard always runs, the others via --vs. `floor` is not a tool but the
+ * least a durable real-time sync must do for BURST and MIXED's small files (bench/drivers/floor.mjs).
+ */
+export const SYSTEMS = Object.freeze(['wizard', 'syncthing', 'rsync', 'floor']);
 
 /** Every workload, in run order. */
 export const WORKLOADS = Object.freeze(['LAT', 'SMALL', 'IDLE', 'BIG', 'EDIT', 'SHIFT', 'EDIT-4G', 'BURST', 'MIXED', 'SCALE', 'SCALE-1M', 'COMPRESS']);
@@ -54,6 +57,7 @@ export function usage() {
     '',
     '  --quick                 reduced sizes, 1 repetition (a smoke run, under 3 minutes)',
     `  --vs LIST               also run these systems, comma-separated: ${SYSTEMS.filter((s) => s !== 'wizard').join(',')}`,
+    '                          (floor: the durable floor of BURST and MIXED\'s small files on this machine)',
     `  --workloads LIST        subset of ${WORKLOADS.join(',')} (default: all but ${OPT_IN_WORKLOADS.join(',')})`,
     '                          SCALE-1M: 1,000,000 files of 1-4 KiB in 10,000 dirs on one node, Wizard alone',
     '                          (8 GiB free under $WZB, up to an hour; with --vs the others show "not run: Wizard alone")',

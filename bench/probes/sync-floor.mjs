@@ -7,6 +7,8 @@
  *
  *   node bench/probes/sync-floor.mjs [--reps N] [--mixed] [--no-fsync]
  *
+ * In a bench run, `--vs floor` runs the same two processes (bench/drivers/floor.mjs).
+ *
  * Two processes on loopback, as the bench runs two daemons:
  * - the sender watches A (@parcel/watcher, as Wizard does) and, for each file
  *   it reports, reads it, hashes it (SHA-256: the receiver must be able to
@@ -34,6 +36,7 @@ import { closeSync, fchmodSync, fsync, futimesSync, lstatSync, mkdirSync, open, 
 import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { floorCertificate, startFloorPair } from '../lib/floor-pair.mjs';
 import { waitFor } from '../lib/proc.mjs';
 import { profileFor } from '../lib/profile.mjs';
 import { median } from '../lib/stats.mjs';
@@ -215,36 +218,13 @@ async function sender(dirA, port) {
 }
 
 // ---- orchestrator ----
-function firstLine(child) {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)));
-    });
-    child.once('exit', (code) => reject(new Error(`child exited with ${code}`)));
-  });
-}
-
-function report(child) {
-  return new Promise((resolve) => {
-    child.once('message', (m) => resolve(m.landedAt));
-    child.send('report');
-  });
-}
-
 async function once(scratch, certDir, mixed, templates, rep) {
   const base = path.join(scratch, `rep-${rep}`);
   const dirA = path.join(base, 'A');
   const dirB = path.join(base, 'B');
   mkdirSync(dirA, { recursive: true });
   mkdirSync(dirB, { recursive: true });
-  const self = fileURLToPath(import.meta.url);
-  const recv = spawn(process.execPath, [self, '--role', 'receiver', dirB, certDir, flag('--no-fsync') ? 'no-fsync' : 'fsync'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  const { port } = await firstLine(recv);
-  const send = spawn(process.execPath, [self, '--role', 'sender', dirA, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await firstLine(send);
+  const pair = await startFloorPair({ dirA, dirB, certDir, durable: !flag('--no-fsync') });
   await new Promise((r) => setTimeout(r, 500));
   try {
     const t0 = Date.now();
@@ -252,7 +232,7 @@ async function once(scratch, certDir, mixed, templates, rep) {
       execFileSync(process.execPath, [genScript, 'burst', dirA, '--seed', '1'], { stdio: 'ignore' });
       const writerMs = Date.now() - t0;
       let landed = {};
-      await waitFor(`all ${BURST_FILES} BURST files on B`, async () => Object.keys((landed = await report(recv))).length >= BURST_FILES, 120_000, 20);
+      await waitFor(`all ${BURST_FILES} BURST files on B`, async () => Object.keys((landed = await pair.landed())).length >= BURST_FILES, 120_000, 20);
       const last = Math.max(...Object.values(landed)) - t0;
       if (treeDigest(dirB).digest !== treeDigest(dirA).digest) throw new Error('BURST: B differs from A');
       console.log(`BURST floor${flag('--no-fsync') ? ' without fsyncs' : ''} rep ${rep}: writer ended at ${writerMs} ms, last file arrived at ${last} ms`);
@@ -265,7 +245,7 @@ async function once(scratch, certDir, mixed, templates, rep) {
         new Promise((r) => spawn('cp', ['-t', path.join(dirA, 'small'), ...small]).once('exit', () => r(Date.now() - t0))),
       ];
       let landed = {};
-      await waitFor(`all ${small.length} MIXED small files on B`, async () => Object.keys((landed = await report(recv))).filter((p) => p.startsWith('small/')).length >= small.length, 120_000, 20);
+      await waitFor(`all ${small.length} MIXED small files on B`, async () => Object.keys((landed = await pair.landed())).filter((p) => p.startsWith('small/')).length >= small.length, 120_000, 20);
       const [, smallCopyMs] = await Promise.all(copies);
       if (treeDigest(path.join(dirB, 'small')).digest !== treeDigest(path.join(dirA, 'small')).digest) throw new Error('MIXED: B differs from A');
       const at = Object.entries(landed)
@@ -274,8 +254,7 @@ async function once(scratch, certDir, mixed, templates, rep) {
       console.log(`MIXED floor${flag('--no-fsync') ? ' without fsyncs' : ''} rep ${rep}: the small files' cp ended at ${smallCopyMs} ms; they arrived first ${Math.min(...at)} ms, p50 ${median(at)} ms, max ${Math.max(...at)} ms`);
     }
   } finally {
-    send.kill();
-    recv.kill();
+    pair.stop();
     retireRunDir(base);
   }
 }
@@ -288,9 +267,7 @@ async function main() {
   const scratch = path.join(wzb, `floor-${process.pid}`);
   mkdirSync(scratch, { recursive: true });
   try {
-    const certDir = path.join(scratch, 'cert');
-    mkdirSync(certDir);
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=floor', '-keyout', path.join(certDir, 'key.pem'), '-out', path.join(certDir, 'cert.pem')], { stdio: 'ignore' });
+    const certDir = floorCertificate(path.join(scratch, 'cert'));
     let templates;
     if (mixed) {
       templates = { small: path.join(scratch, 'tpl-small'), big: path.join(scratch, 'tpl-big', 'mixed-big.bin') };

@@ -292,7 +292,7 @@ describe('bench/run.mjs', () => {
   it('refuses a bad option with one line on stderr and exit code 2', () => {
     const r = node(['--quick', '--vs', 'dropbox']);
     expect(r.status).toBe(2);
-    expect(r.stderr.trim().split('\n')).toEqual(["bench: --vs: unknown 'dropbox' (known: syncthing,rsync)"]);
+    expect(r.stderr.trim().split('\n')).toEqual(["bench: --vs: unknown 'dropbox' (known: syncthing,rsync,floor)"]);
     expect(r.stdout).toBe('');
   });
 });

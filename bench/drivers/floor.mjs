@@ -1,0 +1,97 @@
+// The durable floor as a system (`--vs floor`): for BURST and MIXED's small files, the least a
+// real-time, crash-safe sync must do on this machine, measured in the same run as the tools it
+// bounds (issue 17 asks BURST to come within 1.5x of it). The work is bench/probes/sync-floor.mjs's
+// (bench/lib/floor-pair.mjs starts it): a sender watching A with @parcel/watcher that hashes and
+// pushes each reported file over one TLS socket, and a receiver that verifies it and lands it
+// through a temp file, fsync, rename and dir fsync. No index, versions, requests or scans, so
+// nothing else applies: every other workload is 'n/a', and so are its bytes on the wire.
+import fs from 'node:fs';
+import path from 'node:path';
+import { median } from '../lib/stats.mjs';
+import { floorCertificate, startFloorPair } from '../lib/floor-pair.mjs';
+import { runOk, sleep, waitFor } from '../lib/proc.mjs';
+import { treeDigest } from '../lib/treehash.mjs';
+import { COMPRESS_CASES } from '../lib/args.mjs';
+import { freshDir, guardedGroup, record } from './common.mjs';
+
+/** Creates the floor driver. */
+export function createFloorDriver(ctx) {
+  const { profile, tpl, log } = ctx;
+  const scratch = path.join(ctx.scratch, 'floor');
+  const ID = 'floor';
+  let certDir;
+  let pair;
+
+  /** Waits until `count` paths under `prefix` have landed on B; resolves their arrival times after `t0`. */
+  async function arrivals(prefix, count, t0) {
+    let landed = {};
+    const under = () => Object.entries(landed).filter(([p]) => p.startsWith(prefix));
+    const enough = async () => {
+      landed = await pair.landed();
+      return under().length >= count;
+    };
+    await waitFor(`${count} files under B/${prefix}`, enough, profile.syncTimeoutMs, 20);
+    return under().map(([, t]) => t - t0);
+  }
+
+  const notApplicable = (group, rep) => {
+    const workloads = group.name === 'LAT' ? ['LAT-rename', 'LAT-overwrite'] : group.name === 'COMPRESS' ? COMPRESS_CASES : group.workloads;
+    return workloads.map((w) => record(ID, w, rep, 'n/a'));
+  };
+
+  async function runGroup(group, rep) {
+    if (group.name !== 'BURST' && group.name !== 'MIXED') return notApplicable(group, rep);
+    const base = freshDir(scratch, `${group.name.toLowerCase()}-${rep}`);
+    const stop = async () => {
+      pair?.stop();
+      pair = undefined;
+    };
+    const guard = { system: ID, group, rep, base, logDir: ctx.logDir, keepRunDirs: ctx.keepRunDirs, log, stop };
+    return guardedGroup(guard, async (out) => {
+      const A = path.join(base, 'A');
+      const B = path.join(base, 'B');
+      pair = await startFloorPair({ dirA: A, dirB: B, certDir });
+      await sleep(profile.settleMs);
+      if (group.name === 'BURST') {
+        const t0 = Date.now();
+        await ctx.spawnBurst(A);
+        const at = await arrivals('', profile.burst.files, t0);
+        const same = treeDigest(B).digest === tpl.digest('burst');
+        out.push(same ? record(ID, 'BURST', rep, 'ok', { ms: Math.max(...at), wire_bytes: null }) : record(ID, 'BURST', rep, 'failed', {}, 'B differs from A'));
+        return;
+      }
+      // MIXED, as the Wizard driver runs it: a 1 GiB file and the small files copied to A at once.
+      // Only the small files are sent (the floor of their arrival; the big file's transfer would only add work).
+      const smallTpl = tpl.dir('mixedsmall');
+      const smallFiles = fs.readdirSync(smallTpl).map((n) => path.join(smallTpl, n));
+      fs.mkdirSync(path.join(A, 'small'));
+      await sleep(profile.settleMs);
+      const t0 = Date.now();
+      const copies = [runOk('cp', [path.join(tpl.dir('mixedbig'), 'mixed-big.bin'), `${A}/`], { timeoutMs: 600_000 }), runOk('cp', ['-t', path.join(A, 'small'), ...smallFiles])];
+      const at = await arrivals('small/', smallFiles.length, t0);
+      await Promise.all(copies);
+      const same = treeDigest(path.join(B, 'small')).digest === treeDigest(smallTpl).digest;
+      out.push(
+        same
+          ? record(ID, 'MIXED', rep, 'ok', { small_first_ms: Math.min(...at), small_p50_ms: median(at), small_max_ms: Math.max(...at), big_ms: null })
+          : record(ID, 'MIXED', rep, 'failed', {}, 'the small files on B differ from A'),
+      );
+    });
+  }
+
+  return {
+    id: ID,
+    label: 'durable floor',
+    config: 'bench/probes/sync-floor.mjs: a watcher and one TLS socket, each file hashed, verified, written to a temp file, fsynced, renamed and its dir fsynced; BURST and MIXED (small files only), nothing else',
+    supports: () => true,
+    async prepare() {
+      certDir = floorCertificate(path.join(scratch, 'cert'));
+      return 'durable floor: bench/probes/sync-floor.mjs';
+    },
+    runGroup,
+    async cleanup() {
+      pair?.stop();
+      fs.rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+}

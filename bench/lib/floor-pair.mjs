@@ -1,0 +1,60 @@
+// The two processes of the durable floor (bench/probes/sync-floor.mjs has their code and says what
+// they do and leave out): a receiver that lands every file it is pushed as a crash-safe sync must,
+// and a sender that watches A and pushes each file it reports. Shared by the probe and by the
+// bench's `floor` system (bench/drivers/floor.mjs), so both measure the same thing.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const roles = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'probes', 'sync-floor.mjs');
+
+/** A self-signed certificate for the floor's one TLS socket, in `dir` (key.pem, cert.pem). */
+export function floorCertificate(dir) {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=floor', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+  return dir;
+}
+
+/** The first line `child` prints, as JSON. */
+function firstLine(child) {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)));
+    });
+    child.once('exit', (code) => reject(new Error(`a floor process exited with ${code}`)));
+  });
+}
+
+/**
+ * Starts a receiver landing into `dirB` (fsyncing unless `durable` is false) and a sender watching
+ * `dirA`, connected. Resolves { landed, stop } once the sender's watch is up: `landed()` resolves
+ * with when each path arrived (epoch ms, by path relative to B); `stop()` ends both.
+ */
+export async function startFloorPair({ dirA, dirB, certDir, durable = true }) {
+  mkdirSync(dirA, { recursive: true });
+  mkdirSync(dirB, { recursive: true });
+  const recv = spawn(process.execPath, [roles, '--role', 'receiver', dirB, certDir, durable ? 'fsync' : 'no-fsync'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const children = [recv];
+  const stop = () => {
+    for (const c of children) c.kill();
+  };
+  try {
+    const { port } = await firstLine(recv);
+    const send = spawn(process.execPath, [roles, '--role', 'sender', dirA, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(send);
+    await firstLine(send);
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  const landed = () =>
+    new Promise((resolve) => {
+      recv.once('message', (m) => resolve(m.landedAt));
+      recv.send('report');
+    });
+  return { landed, stop };
+}
