@@ -25,7 +25,8 @@ export type ControlRequest =
   | { cmd: 'revoke'; id: string }
   | { cmd: 'override' | 'revert'; folder: string }
   | { cmd: 'accept-peer'; id: string }
-  | { cmd: 'lan-lookup'; name: string };
+  | { cmd: 'lan-lookup'; name: string }
+  | { cmd: 'gui-login' };
 
 /** Answers control commands; returns the JSON-serialisable result. */
 export type ControlHandler = (req: ControlRequest) => Promise<unknown>;
@@ -105,7 +106,7 @@ async function answer(line: string, handle: ControlHandler): Promise<unknown> {
 /** The request, or what is wrong with it. */
 function parseRequest(req: unknown): ControlRequest | string {
   const r = (req ?? {}) as { cmd?: unknown; folder?: unknown; path?: unknown; id?: unknown };
-  if (r.cmd === 'status' || r.cmd === 'reload' || r.cmd === 'stop') return { cmd: r.cmd };
+  if (r.cmd === 'status' || r.cmd === 'reload' || r.cmd === 'stop' || r.cmd === 'gui-login') return { cmd: r.cmd };
   if (r.cmd === 'why') {
     if (typeof r.folder !== 'string' || typeof r.path !== 'string') return "'why' needs folder and path";
     return { cmd: 'why', folder: r.folder, path: r.path };
