@@ -21,7 +21,7 @@ export type ControlRequest =
   | { cmd: 'stop' }
   | { cmd: 'resume'; folder: string }
   | { cmd: 'why'; folder: string; path: string }
-  | { cmd: 'invite'; folders: string[]; address?: string; ttlMs: number }
+  | { cmd: 'invite'; folders: string[]; address?: string; lan?: boolean; ttlMs: number }
   | { cmd: 'revoke'; id: string }
   | { cmd: 'override' | 'revert'; folder: string }
   | { cmd: 'accept-peer'; id: string }
@@ -112,11 +112,12 @@ function parseRequest(req: unknown): ControlRequest | string {
     return { cmd: 'why', folder: r.folder, path: r.path };
   }
   if (r.cmd === 'invite') {
-    const q = req as { folders?: unknown; address?: unknown; ttlMs?: unknown };
+    const q = req as { folders?: unknown; address?: unknown; lan?: unknown; ttlMs?: unknown };
     if (!Array.isArray(q.folders) || !q.folders.every((f) => typeof f === 'string')) return "'invite' needs folders";
     if (typeof q.ttlMs !== 'number' || !Number.isSafeInteger(q.ttlMs) || q.ttlMs <= 0) return "'invite' needs ttlMs";
     if (q.address !== undefined && typeof q.address !== 'string') return "'invite' address must be a string";
-    return { cmd: 'invite', folders: q.folders, ttlMs: q.ttlMs, ...(q.address === undefined ? {} : { address: q.address }) };
+    if (q.lan !== undefined && typeof q.lan !== 'boolean') return "'invite' lan must be true or false";
+    return { cmd: 'invite', folders: q.folders, ttlMs: q.ttlMs, ...(q.address === undefined ? {} : { address: q.address }), ...(q.lan === true ? { lan: true } : {}) };
   }
   if (r.cmd === 'revoke') {
     const id = (req as { id?: unknown }).id;
