@@ -113,7 +113,7 @@ export function registerEnrolCommands(program: Command, io: CliIo): void {
     .action(async (code: string, opts: { name?: string; listen: string; folder: string[]; lan: boolean; json?: boolean }, cmd: Command) => {
       // The LAN search can take a while: say so on stderr, so stdout stays the result alone.
       const onProgress = (line: string) => process.stderr.write(`${line}\n`);
-      const r = await join({ home: homeOf(cmd), code, listen: opts.listen, folders: opts.folder, lan: opts.lan, onProgress, ...(opts.name === undefined ? {} : { name: opts.name }) });
+      const r = await join({ home: homeOf(cmd), code, listen: opts.listen, folders: opts.folder, lan: opts.lan, onProgress, ...lanSearchFromEnv(), ...(opts.name === undefined ? {} : { name: opts.name }) });
       if (opts.json === true) {
         io.out(JSON.stringify(r));
         return;
@@ -124,4 +124,10 @@ export function registerEnrolCommands(program: Command, io: CliIo): void {
       for (const p of r.introduced) io.out(`Introduced to ${printable(p.name)} (${p.id})`);
       io.out(`Start it with: wizard start --home ${r.home}`);
     });
+}
+
+/** A shorter LAN search, for tests that must see a join give up in a moment rather than LAN_SEARCH_MS. */
+function lanSearchFromEnv(env: NodeJS.ProcessEnv = process.env): { lanSearchMs?: number } {
+  const n = Number(env.WIZARD_LAN_SEARCH_MS);
+  return Number.isInteger(n) && n > 0 ? { lanSearchMs: n } : {};
 }

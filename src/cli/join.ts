@@ -78,19 +78,21 @@ export async function join(opts: JoinOptions): Promise<JoinResult> {
   const key = newNodeKey();
   const ask: JoinerAsk = { code, spkiDer: key.spkiDer, name, listenPort };
 
+  const searchMs = opts.lanSearchMs ?? LAN_SEARCH_MS;
+  const seconds = Math.ceil(searchMs / 1000);
   const misses: Attempt[] = [];
   if (code.address !== '') {
     const direct = await tryInviter(code.address, ask);
     if (direct.ok) return joined(direct, false);
     if (opts.lan === false) throw missError(direct);
     misses.push(direct);
-    opts.onProgress?.(`The inviter is not at ${code.address} (${direct.message}); looking for it on the LAN for up to ${LAN_SEARCH_MS / 1000} s`);
+    opts.onProgress?.(`The inviter is not at ${code.address} (${direct.message}); looking for it on the LAN for up to ${seconds} s`);
   } else if (opts.lan === false) {
     throw new UsageError('this code names no address: the inviter is found on the LAN only, and --no-lan was given');
   } else {
-    opts.onProgress?.(`Looking for the inviter on the LAN for up to ${LAN_SEARCH_MS / 1000} s`);
+    opts.onProgress?.(`Looking for the inviter on the LAN for up to ${seconds} s`);
   }
-  const found = await searchLan(ask, opts.lanSearchMs ?? LAN_SEARCH_MS, misses);
+  const found = await searchLan(ask, searchMs, misses);
   if (found !== undefined) return joined(found, true);
   throw notFoundError(code.address, misses);
 

@@ -44,18 +44,13 @@ const FINAL: ReadonlySet<string> = new Set<InviteRefusal>(['used', 'expired', 'b
 
 const ANSWER_TIMEOUT_MS = 20_000;
 
-/** The inviter's last word on this invite (used, expired, withdrawn, wrong proof): the search ends with its line. */
-export class InviteRefusedError extends UsageError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InviteRefusedError';
-  }
-}
+/** The inviter's last word on this invite (used, expired, withdrawn, wrong proof): the search ends with its line, as a UsageError. */
+class FinalRefusal extends UsageError {}
 
 /**
  * Tries `address`. Resolves with the grant, or with why it was not the
- * inviter; throws an InviteRefusedError (one line) when the inviter refused
- * the invite itself, and a PROTOCOL error when it granted a certificate that is not
+ * inviter; throws a UsageError (one line) when the inviter refused the
+ * invite itself (used, expired, withdrawn, wrong proof), and a PROTOCOL error when it granted a certificate that is not
  * for this key or not from its CA (nothing is written then).
  */
 export async function tryInviter(address: string, ask: JoinerAsk, dialTimeoutMs?: number): Promise<Attempt> {
@@ -73,7 +68,7 @@ export async function tryInviter(address: string, ask: JoinerAsk, dialTimeoutMs?
     try {
       offer = await answer(channel, 'enrol-offer');
     } catch (err) {
-      if (err instanceof UsageError) return miss('not-inviter', err.message);
+      if (err instanceof UsageError) return miss('not-inviter', `the node at ${address} is not the inviter (${err.message})`);
       return miss('unreachable', describeError(err));
     }
     const inviterPem = new X509Certificate(dialed.inviterCert).toString();
@@ -87,8 +82,8 @@ export async function tryInviter(address: string, ask: JoinerAsk, dialTimeoutMs?
     try {
       grant = await answer(channel, 'enrol-grant');
     } catch (err) {
-      if (err instanceof InviteRefusedError) throw err;
-      return miss('not-inviter', err instanceof UsageError ? err.message : describeError(err));
+      if (err instanceof FinalRefusal) throw new UsageError(err.message);
+      return miss('not-inviter', `the node at ${address} is not the inviter (${err instanceof UsageError ? err.message : describeError(err)})`);
     }
     if (grant.id !== nodeIdOfDer(dialed.inviterCert) || !isSignedBy(grant.cert, offer.ca) || !spkiOfCert(grant.cert).equals(ask.spkiDer)) {
       throw new WizardError('PROTOCOL', `${address} granted a certificate that is not for this machine's key, or not from its CA; nothing was written`);
@@ -99,7 +94,7 @@ export async function tryInviter(address: string, ask: JoinerAsk, dialTimeoutMs?
   }
 }
 
-/** The next message, which must be of `type`; a close becomes the one line to show (an InviteRefusedError when it ends the search). */
+/** The next message, which must be of `type`; a close becomes the one line to show (a FinalRefusal when it ends the search). */
 async function answer<T extends 'enrol-offer' | 'enrol-grant'>(channel: EnrolChannel, type: T): Promise<Extract<Message, { type: T }>> {
   const msg = await channel.receive(ANSWER_TIMEOUT_MS).catch((err: unknown) => {
     throw new WizardError('UNREACHABLE', `the inviting node did not answer: ${describeError(err)}`);
@@ -112,9 +107,11 @@ async function answer<T extends 'enrol-offer' | 'enrol-grant'>(channel: EnrolCha
 /** The refusal as the line to print: our own words for the refusals we know, its words escaped otherwise. */
 function refusal(reason: string): UsageError {
   const known = /^invite refused \(([a-z-]+)\)$/.exec(reason)?.[1];
+  // Said by a node of the network that is not the inviter (it holds other invites, or none): the search goes on.
+  if (known === 'unknown') return new UsageError('it does not know this code');
   if (known !== undefined && Object.hasOwn(REFUSAL_TEXT, known)) {
     const line = REFUSAL_TEXT[known as InviteRefusal];
-    return FINAL.has(known) ? new InviteRefusedError(line) : new UsageError(line);
+    return FINAL.has(known) ? new FinalRefusal(line) : new UsageError(line);
   }
-  return new UsageError(`the inviting node refused: ${printable(reason)}`);
+  return new UsageError(`it refused: ${printable(reason)}`);
 }
