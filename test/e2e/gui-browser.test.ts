@@ -5,7 +5,8 @@
  * cookie, our Host or the CSRF proofs is refused with its status alone);
  * then the page in Debian's chromium through playwright-core: it loads from
  * `wizard gui --json`'s URL (which a second browser then opens in vain), shows the folder and the peer live, resolves a
- * conflict, restores a file from the trash, makes an invite code, edits
+ * conflict, resumes a folder's held deletions, restores a file from the
+ * trash, makes an invite code, edits
  * limits, the ignore list and sharing through the config's validation, and
  * runs no script from hostile file names. WIZARD_SCREENSHOT=1 writes the
  * screenshot the README shows (docs/images/gui.png).
@@ -20,7 +21,9 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guiUrl } from '../../src/cli/gui-command.js';
 import { addPeer } from '../../src/config/edit.js';
+import { setConfig } from '../../src/cli/config-commands.js';
 import { configPath, readConfig, writeConfigText } from '../../src/config/file.js';
+import { controlRequest } from '../../src/status/control.js';
 import { cleanup, runCli, type TestNode, startPairedNodes } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
 
@@ -43,6 +46,8 @@ const HOSTILE = '<img src=x onerror=window.pwned=1>\u202Etxt.exe';
 /** What alpha's config calls beta: markup and a bidi override, as a peer's chosen name may hold. */
 const HOSTILE_PEER = '<img src=x onerror=window.pwned=2>\u202Eateb';
 const PEER_SHOWN = '<img src=x onerror=window.pwned=2>\\u{202e}ateb';
+/** Files beta deletes at once while alpha's deletion budget is one a minute: held until resumed. */
+const HELD = ['held-1.txt', 'held-2.txt', 'held-3.txt'];
 
 interface Reply {
   readonly status: number;
@@ -91,9 +96,14 @@ beforeAll(async () => {
   writeFileSync(path.join(a.folder, 'report.txt'), 'mine');
   writeFileSync(path.join(a.folder, copyName), 'theirs');
   writeFileSync(path.join(a.folder, 'old.txt'), 'keep me');
-  await waitFor('old.txt on beta', () => existsSync(path.join(b.folder, 'old.txt')), 15_000);
+  for (const n of HELD) writeFileSync(path.join(a.folder, n), n);
+  await waitFor('old.txt and the held-*.txt on beta', () => ['old.txt', ...HELD].every((n) => existsSync(path.join(b.folder, n))), 15_000);
   rmSync(path.join(b.folder, 'old.txt'));
   await waitFor("old.txt in alpha's trash", () => readdirSync(path.join(a.folder, '.wizard', 'trash')).some((n) => n.startsWith('old.txt~')), 15_000);
+  // Then alpha takes one deletion a minute from peers (applied when the reload answers): beta's three are held until someone resumes the folder (the page does).
+  await setConfig(a.home, [['deletionBudget.perMinute', 1]], () => controlRequest(a.home, { cmd: 'reload' }).then(() => true));
+  for (const n of HELD) rmSync(path.join(b.folder, n));
+  await waitFor('deletions held on alpha', async () => ((await a.daemon?.status())?.folders.find((f) => f.id === 'shared')?.heldDeletions ?? 0) > 0, 15_000);
   const res = await runCli(a.home, ['gui', '--json']);
   expect(res.code, res.stderr).toBe(0);
   loginUrl = (JSON.parse(res.stdout) as { url: string }).url;
@@ -206,7 +216,7 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     await browser?.close();
   });
 
-  it('is refused without the token; loads from the URL (a second browser opening it is refused), shows the folder and the peer live, resolves a conflict, restores from the trash, makes an invite code and edits limits, the ignore list and sharing', async () => {
+  it('is refused without the token; loads from the URL (a second browser opening it is refused), shows the folder and the peer live, resumes held deletions, resolves a conflict, restores from the trash, makes an invite code and edits limits, the ignore list and sharing', async () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const problems: string[] = [];
     page.on('pageerror', (err) => problems.push(err.message));
@@ -228,6 +238,13 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     await expect.poll(() => folder.textContent()).toContain(a.folder);
     const peer = page.locator(`tr[data-peer="${b.id}"]`);
     await expect.poll(() => peer.textContent()).toContain('connected');
+
+    // Held deletions, and Resume (wizard resume): beta's deletions go through, to alpha's trash.
+    await expect.poll(() => folder.textContent()).toMatch(/\d deletions held/);
+    await folder.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => HELD.filter((n) => existsSync(path.join(a.folder, n))), { timeout: 10_000 }).toEqual([]);
+    await expect.poll(() => folder.getByRole('button', { name: 'Resume' }).count()).toBe(0);
+    await setConfig(a.home, [['deletionBudget.perMinute', 1000]], () => controlRequest(a.home, { cmd: 'reload' }).then(() => true));
 
     // The live view: a file made now shows in the folder's count.
     const files = async () => Number((await folder.locator('td.num').first().textContent()) ?? -1);
