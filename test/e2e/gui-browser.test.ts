@@ -285,6 +285,10 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     await page.getByRole('button', { name: 'Make an invite code' }).click();
     const code = page.locator('[data-invite-code]');
     await expect.poll(() => code.textContent()).toMatch(/^wizard join WZ-[A-Z0-9-]+@127\.0\.0\.1:\d+$/);
+    // And one with no address (wizard invite --lan), whose joiner finds alpha on the LAN.
+    await page.getByRole('checkbox', { name: 'no address: found on the LAN' }).check();
+    await page.getByRole('button', { name: 'Make an invite code' }).click();
+    await expect.poll(() => code.textContent()).toMatch(/^wizard join WZ(-[2-9A-HJ-NP-Z]{1,4}){13}$/);
 
     // /metrics with the page's cookie parses as Prometheus text (polled: the rename above may have restarted the link).
     const connectedMetric = async () => {
