@@ -112,7 +112,7 @@ async function searchLan(ask: JoinerAsk, forMs: number, misses: Attempt[]): Prom
   try {
     await search.start();
   } catch (err) {
-    throw new WizardError('UNREACHABLE', `cannot listen for nodes on the LAN (UDP ${DISCOVERY_PORT}): ${describeError(err)}; give the inviter's address as wizard join CODE@HOST:PORT`, { cause: err });
+    throw new WizardError('UNREACHABLE', `cannot listen for nodes on the LAN (UDP ${DISCOVERY_PORT}): ${describeError(err)}; ask for a code with the inviter's address ('wizard invite --address HOST:PORT' there)`, { cause: err });
   }
   try {
     const deadline = systemClock.now() + forMs;
@@ -146,7 +146,7 @@ function notFoundError(address: string, misses: readonly Attempt[]): WizardError
   const others = lan.filter((m) => !m.ok && m.why === 'other-network').length;
   const peers = lan.filter((m) => !m.ok && m.why === 'not-inviter').length;
   const heard = lan.length === 0 ? 'no Wizard node answered there' : `${lan.length} node(s) answered there: ${others} of another network, ${peers} of this one without this invite`;
-  return new WizardError('UNREACHABLE', `the inviting node was not found ${where} (${heard}); is it running, on this LAN? Or give its address as wizard join CODE@HOST:PORT`);
+  return new WizardError('UNREACHABLE', `the inviting node was not found ${where} (${heard}); is it running, on this LAN? Or ask for a code with an address it answers at ('wizard invite --address HOST:PORT' there)`);
 }
 
 interface JoinedHome {

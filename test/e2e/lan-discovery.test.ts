@@ -196,7 +196,7 @@ describe.skipIf(skip !== undefined)(`LAN discovery in network namespaces${skip =
       const notFound = joins.pop();
       expect([notFound?.code, notFound?.stdout]).toEqual([1, '']);
       expect(notFound?.stderr).toMatch(
-        /^Looking for the inviter on the LAN for up to 3 s\nwizard: the inviting node was not found on the LAN \(([12]) node\(s\) answered there: \1 of another network, 0 of this one without this invite\); is it running, on this LAN\? Or give its address as wizard join CODE@HOST:PORT\n$/,
+        /^Looking for the inviter on the LAN for up to 3 s\nwizard: the inviting node was not found on the LAN \(([12]) node\(s\) answered there: \1 of another network, 0 of this one without this invite\); is it running, on this LAN\? Or ask for a code with an address it answers at \('wizard invite --address HOST:PORT' there\)\n$/,
       );
       for (const [i, j] of joins.entries()) {
         expect(j.code, j.stderr).toBe(0);
