@@ -239,18 +239,18 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     const peer = page.locator(`tr[data-peer="${b.id}"]`);
     await expect.poll(() => peer.textContent()).toContain('connected');
 
+    // The live view: a file made now shows in the folder's count.
+    const files = async () => Number((await folder.locator('td.num').first().textContent()) ?? -1);
+    const before = await files();
+    writeFileSync(path.join(a.folder, 'new.txt'), 'live');
+    await expect.poll(files, { timeout: 10_000 }).toBe(before + 1);
+
     // Held deletions, and Resume (wizard resume): beta's deletions go through, to alpha's trash.
     await expect.poll(() => folder.textContent()).toMatch(/\d deletions held/);
     await folder.getByRole('button', { name: 'Resume' }).click();
     await expect.poll(() => HELD.filter((n) => existsSync(path.join(a.folder, n))), { timeout: 10_000 }).toEqual([]);
     await expect.poll(() => folder.getByRole('button', { name: 'Resume' }).count()).toBe(0);
     await setConfig(a.home, [['deletionBudget.perMinute', 1000]], () => controlRequest(a.home, { cmd: 'reload' }).then(() => true));
-
-    // The live view: a file made now shows in the folder's count.
-    const files = async () => Number((await folder.locator('td.num').first().textContent()) ?? -1);
-    const before = await files();
-    writeFileSync(path.join(a.folder, 'new.txt'), 'live');
-    await expect.poll(files, { timeout: 10_000 }).toBe(before + 1);
 
     if (process.env.WIZARD_SCREENSHOT === '1') {
       mkdirSync(path.join(repo, 'docs', 'images'), { recursive: true });
