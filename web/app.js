@@ -194,13 +194,14 @@ function Trash({ onError, version }) {
 function Invites({ status, onError }) {
   const [folders, setFolders] = useState([]);
   const [expires, setExpires] = useState('24h');
+  const [lan, setLan] = useState(false);
   const [made, setMade] = useState(undefined);
   const [list, setList] = useState([]);
   const load = () => call('/api/invites').then((r) => setList(r.invites), (err) => onError(err.message));
   useEffect(() => void load(), [status.peers.length]);
   const toggle = (id) => setFolders(folders.includes(id) ? folders.filter((f) => f !== id) : [...folders, id]);
   const make = async () => {
-    setMade(await call('/api/invite', { folders, expires }));
+    setMade(await call('/api/invite', { folders, expires, lan }));
     load();
   };
   const peerName = (id) => shown(status.peers.find((p) => p.id === id)?.name) || short(id);
@@ -208,6 +209,7 @@ function Invites({ status, onError }) {
     <div class="row">Share:
       ${status.folders.map((f) => html`<label><input type="checkbox" checked=${folders.includes(f.id)} onChange=${() => toggle(f.id)} /> ${shown(f.id)}</label>`)}
       <label>valid for <select value=${expires} onChange=${(e) => setExpires(e.target.value)}>${['30m', '1h', '24h', '7d'].map((d) => html`<option value=${d}>${d}</option>`)}</select></label>
+      <label title="wizard invite --lan: for a machine whose address changes"><input type="checkbox" checked=${lan} onChange=${() => setLan(!lan)} /> no address: found on the LAN</label>
       <${Action} label="Make an invite code" run=${make} onError=${onError} />
     </div>
     ${made ? html`<p>On the new machine: <span class="code" data-invite-code>wizard join ${made.code}</span><br /><span class="muted">It works once, until ${time(made.expiresAtMs)}.</span></p>` : null}

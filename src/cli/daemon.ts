@@ -6,7 +6,7 @@ import { loadNodeCredentials } from '../certs/store.js';
 import { configDiff } from '../config/diff.js';
 import { ConfigWatcher, materialiseShareListsOnDisk, readConfig } from '../config/file.js';
 import { systemClock } from '../core/clock.js';
-import { describeError } from '../core/errors.js';
+import { describeError, WizardError } from '../core/errors.js';
 import { createDaemonLogger } from '../core/log.js';
 import { LogSink } from '../core/log-sink.js';
 import { IndexStore } from '../index/store.js';
@@ -139,6 +139,10 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
     if (req.cmd === 'why') return node.why(req.folder, req.path);
     if (req.cmd === 'invite') return Promise.resolve(node.invite(req));
     if (req.cmd === 'lan-lookup') return Promise.resolve(node.lanLookup(req.name));
+    if (req.cmd === 'gui-login') {
+      if (gui === undefined) return Promise.reject(new WizardError('INTERNAL', "the daemon's web server is not running now; 'wizard status' says why (Services)"));
+      return Promise.resolve({ url: gui.loginUrl() });
+    }
     if (req.cmd === 'revoke') {
       // The command edited config.yaml first; the daemon must refuse the node now, not at the file watcher's leisure.
       watcher.reload();

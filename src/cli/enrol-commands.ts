@@ -36,12 +36,15 @@ export interface InviteOptions {
   readonly folders: readonly string[];
   readonly ttlMs?: number;
   readonly address?: string;
+  /** No address in the code: the joiner finds this node on the LAN. */
+  readonly lan?: boolean;
 }
 
 /** Asks the daemon for an invite code (it holds the CA key and answers the joining machine). */
 export async function makeInvite(send: ControlSend, opts: InviteOptions): Promise<{ code: string; expiresAtMs: number }> {
   const ttlMs = opts.ttlMs ?? DEFAULT_INVITE_TTL_MS;
-  return (await send({ cmd: 'invite', folders: [...opts.folders], ttlMs, ...(opts.address === undefined ? {} : { address: opts.address }) })) as { code: string; expiresAtMs: number };
+  const where = { ...(opts.address === undefined ? {} : { address: opts.address }), ...(opts.lan === true ? { lan: true } : {}) };
+  return (await send({ cmd: 'invite', folders: [...opts.folders], ttlMs, ...where })) as { code: string; expiresAtMs: number };
 }
 
 /** An invite as `wizard invites` lists it: who joined by it, by name when the config knows the node. */
@@ -73,12 +76,13 @@ export function registerEnrolCommands(program: Command, io: CliIo): void {
     .command('invite')
     .description('print a one-time code that lets another machine join (run on the node that holds the CA key, while it runs)')
     .option('--folder <id>', 'a folder to share with the machine that joins (repeatable)', repeat, [])
-    .option('--address <host[:port]>', 'where the joining machine reaches this node (default: this LAN address and the listening port)')
+    .option('--address <host[:port]>', 'where the joining machine reaches this node (default: this LAN address and the listening port; the joiner looks on the LAN when it does not answer)')
+    .option('--lan', 'put no address in the code: the joining machine finds this node on the LAN (for a machine whose address changes)')
     .option('--expires <duration>', 'how long the code works: 30m, 24h, 7d (default 24h)', parseDuration)
     .option('--json', 'print {code, expiresAtMs}')
-    .action(async (opts: { folder: string[]; address?: string; expires?: number; json?: boolean }, cmd: Command) => {
+    .action(async (opts: { folder: string[]; address?: string; lan?: boolean; expires?: number; json?: boolean }, cmd: Command) => {
       const home = homeOf(cmd);
-      const result = await makeInvite((req) => controlRequest(home, req), { folders: opts.folder, ttlMs: opts.expires, address: opts.address });
+      const result = await makeInvite((req) => controlRequest(home, req), { folders: opts.folder, ttlMs: opts.expires, address: opts.address, lan: opts.lan });
       if (opts.json === true) io.out(JSON.stringify(result));
       else {
         io.out(result.code);
@@ -104,17 +108,26 @@ export function registerEnrolCommands(program: Command, io: CliIo): void {
     .option('--name <name>', 'this node name as peers see it (default: host name)')
     .option('--listen <host:port>', 'address to accept peers on', '0.0.0.0:7842')
     .option('--folder <id=path>', 'where an invited folder (or another) lives here (repeatable; default ~/Wizard for default, ~/Wizard-ID for others)', repeat, [])
+    .option('--no-lan', "only the code's address: do not look for the inviter on the LAN when it does not answer there")
     .option('--json', 'print the result as JSON')
-    .action(async (code: string, opts: { name?: string; listen: string; folder: string[]; json?: boolean }, cmd: Command) => {
-      const r = await join({ home: homeOf(cmd), code, listen: opts.listen, folders: opts.folder, ...(opts.name === undefined ? {} : { name: opts.name }) });
+    .action(async (code: string, opts: { name?: string; listen: string; folder: string[]; lan: boolean; json?: boolean }, cmd: Command) => {
+      // The LAN search can take a while: say so on stderr, so stdout stays the result alone.
+      const onProgress = (line: string) => process.stderr.write(`${line}\n`);
+      const r = await join({ home: homeOf(cmd), code, listen: opts.listen, folders: opts.folder, lan: opts.lan, onProgress, ...lanSearchFromEnv(), ...(opts.name === undefined ? {} : { name: opts.name }) });
       if (opts.json === true) {
         io.out(JSON.stringify(r));
         return;
       }
-      io.out(`Joined ${printable(r.inviter.name)} (${r.inviter.id}) at ${r.inviter.address}`);
+      io.out(`Joined ${printable(r.inviter.name)} (${r.inviter.id}) at ${r.inviter.address}${r.foundOnLan ? ', found on the LAN' : ''}`);
       io.out(`Node ID: ${r.id}`);
       for (const f of r.folders) io.out(`Folder '${printable(f.id)}' is ${printable(f.path)}, shared with ${printable(r.inviter.name)}`);
       for (const p of r.introduced) io.out(`Introduced to ${printable(p.name)} (${p.id})`);
       io.out(`Start it with: wizard start --home ${r.home}`);
     });
+}
+
+/** A shorter LAN search, for tests that must see a join give up in a moment rather than LAN_SEARCH_MS. */
+function lanSearchFromEnv(env: NodeJS.ProcessEnv = process.env): { lanSearchMs?: number } {
+  const n = Number(env.WIZARD_LAN_SEARCH_MS);
+  return Number.isInteger(n) && n > 0 ? { lanSearchMs: n } : {};
 }

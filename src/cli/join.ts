@@ -2,25 +2,29 @@
  * `wizard join CODE`: makes this machine's home as `init` does, with a key
  * pair made here, and a certificate the inviting node's CA signs for it over
  * TLS pinned to the CA the code names. The home holds ca.crt, never ca.key.
+ *
+ * Where the inviter is: at the code's address, or, when that does not answer
+ * or is not the inviter (a laptop whose address changed) or the code names
+ * none (`wizard invite --lan`), at one of the nodes heard on the LAN. Which
+ * one is decided by the code alone (trust/enrol-attempt.ts), never by what a
+ * node announces.
  */
-import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { caFingerprintOf, isSignedBy, nodeIdOf, nodeIdOfDer, newNodeKey, spkiOfCert } from '../certs/ca.js';
+import { nodeIdOf, newNodeKey } from '../certs/ca.js';
 import { writeCaCert, writeNodeCert } from '../certs/store.js';
 import { addPeer, shareFolder } from '../config/edit.js';
 import { configPath, ignorePath, parseOptionsFor, writeConfigText } from '../config/file.js';
 import { parseConfig, renderNewConfig, type FolderConfig } from '../config/schema.js';
-import { UsageError, WizardError } from '../core/errors.js';
+import { systemClock } from '../core/clock.js';
+import { describeError, UsageError, WizardError } from '../core/errors.js';
+import { DISCOVERY_PORT } from '../discovery/announcement.js';
+import { LanSearch } from '../discovery/lan-search.js';
 import { DEFAULT_PORT } from '../node.js';
-import type { EnrolGrantMessage, Message } from '../protocol/messages.js';
-import { parseHostPort } from '../transport/address.js';
-import { dialEnrol } from '../trust/enrol-dial.js';
-import { enrolProof } from '../trust/enrol-proof.js';
-import { EnrolChannel } from '../trust/enrol-wire.js';
-import { inviteIdOf, parseInviteCode, PIN_BYTES } from '../trust/invite-code.js';
-import { REFUSAL_TEXT, type InviteRefusal } from '../trust/invites.js';
-import { printable } from './format.js';
+import type { EnrolGrantMessage } from '../protocol/messages.js';
+import { formatHostPort, parseHostPort } from '../transport/address.js';
+import { type Attempt, type JoinerAsk, tryInviter } from '../trust/enrol-attempt.js';
+import { parseInviteCode } from '../trust/invite-code.js';
 import { certsDir, isInitialised } from './home.js';
 import { IGNORE_TEMPLATE, parseFolderArg } from './init.js';
 
@@ -32,6 +36,12 @@ export interface JoinOptions {
   readonly listen?: string;
   /** `ID=PATH` strings as typed: where invited folders (or others) live here. */
   readonly folders?: readonly string[];
+  /** Look for the inviter on the LAN when the code names no address or its address is not the inviter (default true). */
+  readonly lan?: boolean;
+  /** How long to look on the LAN (LAN_SEARCH_MS by default). */
+  readonly lanSearchMs?: number;
+  /** Told what the join is doing when it takes a while (the LAN search). */
+  readonly onProgress?: (line: string) => void;
 }
 
 /** What joining gave. */
@@ -43,9 +53,16 @@ export interface JoinResult {
   readonly folders: ReadonlyArray<{ readonly id: string; readonly path: string }>;
   /** Peers the inviter introduced. */
   readonly introduced: ReadonlyArray<{ readonly id: string; readonly name: string }>;
+  /** The inviter was found on the LAN, not at the code's address. */
+  readonly foundOnLan: boolean;
 }
 
-const ANSWER_TIMEOUT_MS = 20_000;
+/** How long `wizard join` looks for its inviter on the LAN: past one 30 s announcement of a node too old to answer a query. */
+export const LAN_SEARCH_MS = 40_000;
+/** A LAN candidate answers the TLS handshake within this, or is passed over: it is on the same LAN. */
+const LAN_DIAL_TIMEOUT_MS = 3_000;
+/** Nodes heard on the LAN that one join tries at most. */
+const MAX_LAN_TRIES = 16;
 
 /** Joins the network of the code's inviter; writes the home only once the inviter has granted a certificate. */
 export async function join(opts: JoinOptions): Promise<JoinResult> {
@@ -58,46 +75,78 @@ export async function join(opts: JoinOptions): Promise<JoinResult> {
   // Check the settings before spending the invite on them.
   parseConfig(renderNewConfig({ name, listen, folders: given }), configPath(home), parseOptionsFor(home, { homeDir: os.homedir() }));
   const listenPort = parseHostPort(listen, DEFAULT_PORT, { allowZero: true }).port;
+  const key = newNodeKey();
+  const ask: JoinerAsk = { code, spkiDer: key.spkiDer, name, listenPort };
 
-  const { host, port } = parseHostPort(code.address, DEFAULT_PORT);
-  const { socket, inviterCert } = await dialEnrol(host, port);
-  const channel = new EnrolChannel(socket);
-  try {
-    const offer = await answer(channel, 'enrol-offer');
-    const inviterPem = new X509Certificate(inviterCert).toString();
-    // The pin first: nothing derived from the secret goes to a node of another network.
-    if (!caFingerprintOf(offer.ca).subarray(0, PIN_BYTES).equals(code.caPin) || !isSignedBy(inviterPem, offer.ca)) {
-      throw new UsageError(`the node at ${code.address} is not of the network this code is for (its CA differs from the one the code names): check the address, or ask for a new code`);
-    }
-    const key = newNodeKey();
-    const fields = { invite: inviteIdOf(code.secret), key: key.spkiDer, name, listenPort };
-    channel.send({ type: 'enrol-request', ...fields, proof: enrolProof(code.secret, channel.exporter(), fields) });
-    const grant = await answer(channel, 'enrol-grant');
-    const inviterId = nodeIdOfDer(inviterCert);
-    if (grant.id !== inviterId || !isSignedBy(grant.cert, offer.ca) || !spkiOfCert(grant.cert).equals(key.spkiDer)) {
-      throw new WizardError('PROTOCOL', `${code.address} granted a certificate that is not for this machine's key, or not from its CA; nothing was written`);
-    }
-    return writeJoinedHome({ home, name, listen, given, caPem: offer.ca, certPem: grant.cert, keyPem: key.keyPem, grant, inviterAddress: code.address });
-  } finally {
-    channel.end();
+  const searchMs = opts.lanSearchMs ?? LAN_SEARCH_MS;
+  const seconds = Math.ceil(searchMs / 1000);
+  const misses: Attempt[] = [];
+  if (code.address !== '') {
+    const direct = await tryInviter(code.address, ask);
+    if (direct.ok) return joined(direct, false);
+    if (opts.lan === false) throw missError(direct);
+    misses.push(direct);
+    opts.onProgress?.(`The inviter is not at ${code.address} (${direct.message}); looking for it on the LAN for up to ${seconds} s`);
+  } else if (opts.lan === false) {
+    throw new UsageError('this code names no address: the inviter is found on the LAN only, and --no-lan was given');
+  } else {
+    opts.onProgress?.(`Looking for the inviter on the LAN for up to ${seconds} s`);
+  }
+  const found = await searchLan(ask, searchMs, misses);
+  if (found !== undefined) return joined(found, true);
+  throw notFoundError(code.address, misses);
+
+  function joined(a: Attempt & { ok: true }, foundOnLan: boolean): JoinResult {
+    const r = writeJoinedHome({ home, name, listen, given, caPem: a.offer.ca, certPem: a.grant.cert, keyPem: key.keyPem, grant: a.grant, inviterAddress: a.address });
+    return { ...r, foundOnLan };
   }
 }
 
-/** The next message, which must be of `type`; a close from the inviter becomes the one line to show. */
-async function answer<T extends 'enrol-offer' | 'enrol-grant'>(channel: EnrolChannel, type: T): Promise<Extract<Message, { type: T }>> {
-  const msg = await channel.receive(ANSWER_TIMEOUT_MS).catch((err: unknown) => {
-    throw new WizardError('UNREACHABLE', `the inviting node did not answer: ${err instanceof Error ? err.message : String(err)}`);
-  });
-  if (msg.type === 'close') throw refusal(msg.reason);
-  if (msg.type !== type) throw new WizardError('PROTOCOL', `the inviting node sent ${msg.type} where ${type} was due`);
-  return msg as Extract<Message, { type: T }>;
+/**
+ * Tries each node heard on the LAN, in the order heard, until one grants;
+ * `misses` collects the others. The code's pin and the invite's proof decide
+ * (enrol-attempt.ts): a node's announcement only makes it worth a dial.
+ */
+async function searchLan(ask: JoinerAsk, forMs: number, misses: Attempt[]): Promise<(Attempt & { ok: true }) | undefined> {
+  const search = new LanSearch({ clock: systemClock });
+  try {
+    await search.start();
+  } catch (err) {
+    throw new WizardError('UNREACHABLE', `cannot listen for nodes on the LAN (UDP ${DISCOVERY_PORT}): ${describeError(err)}; ask for a code with the inviter's address ('wizard invite --address HOST:PORT' there)`, { cause: err });
+  }
+  try {
+    const deadline = systemClock.now() + forMs;
+    const tried = new Set(misses.map((m) => m.address));
+    let tries = 0;
+    for (let s = await search.next(deadline); s !== undefined && tries < MAX_LAN_TRIES; s = await search.next(deadline)) {
+      const address = formatHostPort(s.host, s.port);
+      if (tried.has(address)) continue;
+      tried.add(address);
+      tries++;
+      const attempt = await tryInviter(address, ask, LAN_DIAL_TIMEOUT_MS);
+      if (attempt.ok) return attempt;
+      misses.push(attempt);
+    }
+    return undefined;
+  } finally {
+    search.close();
+  }
 }
 
-/** The inviter's refusal as the line to print: our own words for the refusals we know, its words escaped otherwise. */
-function refusal(reason: string): UsageError {
-  const known = /^invite refused \(([a-z-]+)\)$/.exec(reason)?.[1];
-  if (known !== undefined && Object.hasOwn(REFUSAL_TEXT, known)) return new UsageError(REFUSAL_TEXT[known as InviteRefusal]);
-  return new UsageError(`the inviting node refused: ${printable(reason)}`);
+/** The one line for a code whose address was not the inviter, when the LAN was not searched. */
+function missError(miss: Attempt & { ok: false }): WizardError {
+  if (miss.why === 'unreachable') return new WizardError('UNREACHABLE', miss.message);
+  return new UsageError(`${miss.message}: check the address, or ask for a new code`);
+}
+
+/** The one line when the inviter was found nowhere: where it was looked for, and what answered instead. */
+function notFoundError(address: string, misses: readonly Attempt[]): WizardError {
+  const lan = misses.filter((m) => m.address !== address);
+  const where = address === '' ? 'on the LAN' : `at ${address} nor on the LAN`;
+  const others = lan.filter((m) => !m.ok && m.why === 'other-network').length;
+  const peers = lan.filter((m) => !m.ok && m.why === 'not-inviter').length;
+  const heard = lan.length === 0 ? 'no Wizard node answered there' : `${lan.length} node(s) answered there: ${others} of another network, ${peers} of this one without this invite`;
+  return new WizardError('UNREACHABLE', `the inviting node was not found ${where} (${heard}); is it running, on this LAN? Or ask for a code with an address it answers at ('wizard invite --address HOST:PORT' there)`);
 }
 
 interface JoinedHome {
@@ -112,8 +161,8 @@ interface JoinedHome {
   readonly inviterAddress: string;
 }
 
-/** Writes the home: certs (no CA key), a config with the inviter and introduced peers, each granted folder shared with them. */
-function writeJoinedHome(j: JoinedHome): JoinResult {
+/** Writes the home: certs (no CA key), a config with the inviter (where it was reached) and introduced peers, each granted folder shared with them. */
+function writeJoinedHome(j: JoinedHome): Omit<JoinResult, 'foundOnLan'> {
   const { home, grant } = j;
   const byId = new Map(j.given.map((f) => [f.id, f]));
   for (const id of grant.folders) if (!byId.has(id)) byId.set(id, { id, path: defaultPathOf(id), shareWith: [], mode: 'send-receive' });

@@ -14,6 +14,12 @@
  *
  * A packet must be exactly 40 + N bytes long: anything shorter, longer or
  * otherwise off is refused with a reason, never thrown.
+ *
+ * A query is 5 bytes, magic 0x57 0x5A 0x4C 0x51 ("WZLQ") and version 1: a
+ * machine without a node yet (`wizard join` looking for its inviter) asks
+ * the nodes that hear it to announce now rather than at their next tick.
+ * It carries nothing else; a node answers it by broadcasting its usual
+ * announcement, at most once a second however many queries come.
  */
 
 /** UDP port of announcements (the protocol's 7842, the web server's 7843, then this). */
@@ -29,6 +35,20 @@ const HEADER_BYTES = 40;
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 /** Largest packet a valid announcement can be; the listener drops bigger datagrams unread. */
 export const MAX_ANNOUNCE_BYTES = HEADER_BYTES + MAX_NAME_BYTES;
+
+/** The magic of a query (see the file comment). */
+export const QUERY_MAGIC = Buffer.from('WZLQ', 'latin1');
+const QUERY = Buffer.concat([QUERY_MAGIC, Buffer.of(ANNOUNCE_VERSION)]);
+
+/** The query packet: "nodes that hear this, announce yourselves now". */
+export function encodeQuery(): Buffer {
+  return Buffer.from(QUERY);
+}
+
+/** Whether `packet` is exactly a query. */
+export function isQuery(packet: Uint8Array): boolean {
+  return packet.length === QUERY.length && QUERY.equals(packet);
+}
 
 /** What a node says about itself. */
 export interface Announcement {

@@ -48,6 +48,8 @@ export interface DiscoveryStatus {
   /** Broadcast addresses announcements go to. */
   readonly targets: string[];
   readonly announcements: number;
+  /** Queries heard since the service started (machines joining by invite, looking for their inviter). */
+  readonly queries: number;
   /** Nodes seen within the last 90 s. */
   readonly seen: number;
   readonly packets: SightingCounts;
@@ -172,10 +174,10 @@ export class LanDiscovery {
   /** For status. */
   status(): DiscoveryStatus {
     const base = { port: this.udpPort, seen: this.sightings.list().length, packets: this.sightings.counts() };
-    if (!this.deps.enabled()) return { ...base, state: 'off', reason: 'discovery.lan is false in config.yaml', targets: [], announcements: 0 };
+    if (!this.deps.enabled()) return { ...base, state: 'off', reason: 'discovery.lan is false in config.yaml', targets: [], announcements: 0, queries: 0 };
     const row = this.deps.supervisor.status().find((r) => r.name === LAN_SERVICE);
-    const svc = this.service?.state() ?? { targets: [], announcements: 0 };
-    const common = { ...base, targets: svc.targets, announcements: svc.announcements };
+    const svc = this.service?.state() ?? { targets: [], announcements: 0, queries: 0 };
+    const common = { ...base, targets: svc.targets, announcements: svc.announcements, queries: svc.queries };
     if (row === undefined || row.state === 'stopped' || row.state === 'starting') return { ...common, state: 'starting' };
     if (row.state === 'backoff') return { ...common, state: 'backoff', reason: row.lastError ?? 'restarting' };
     if (svc.targets.length === 0) return { ...common, state: 'idle', reason: 'no network interface with an IPv4 broadcast address' };

@@ -2,8 +2,9 @@
  * The I/O edge of LAN discovery: one UDP socket that broadcasts this node's
  * announcement to every IPv4 subnet it is on and hears the others'. It
  * announces at start and 2 s later, every `intervalMs`, when the machine's
- * addresses change, and soon after hearing a node for the first time (so two nodes
- * that start together find each other in a moment, not in 30 s). Every
+ * addresses change, soon after hearing a node for the first time (so two nodes
+ * that start together find each other in a moment, not in 30 s), and soon
+ * after a query (a machine joining by invite looks for its inviter). Every
  * packet heard goes to the Sightings cache, which checks and bounds it; a
  * hostile packet is dropped and counted there and never reaches past here.
  */
@@ -12,7 +13,7 @@ import type { NetworkInterfaceInfo } from 'node:os';
 import type { Logger } from 'pino';
 import type { Clock } from '../core/clock.js';
 import { describeError } from '../core/errors.js';
-import { encodeAnnouncement } from './announcement.js';
+import { encodeAnnouncement, isQuery } from './announcement.js';
 import { broadcastTargets, ipv4Addresses } from './broadcast-targets.js';
 import type { Sighting, Sightings } from './sightings.js';
 
@@ -50,6 +51,8 @@ export interface LanServiceState {
   /** Broadcast addresses announcements go to; empty when no interface has one. */
   readonly targets: string[];
   readonly announcements: number;
+  /** Queries heard: machines that asked nodes to announce now. */
+  readonly queries: number;
   readonly lastAnnouncedAtMs?: number;
 }
 
@@ -58,6 +61,8 @@ export class LanService {
   private socket: dgram.Socket | undefined;
   private targets: string[] = [];
   private announcements = 0;
+  /** Queries heard (wizard join looking for its inviter). */
+  private queries = 0;
   private lastAnnouncedAtMs: number | undefined;
   /** This machine's own IPv4 addresses, joined: a change of address within the same subnet keeps the targets. */
   private addressKey = '';
@@ -111,7 +116,7 @@ export class LanService {
 
   /** For status. */
   state(): LanServiceState {
-    return { targets: [...this.targets], announcements: this.announcements, ...(this.lastAnnouncedAtMs === undefined ? {} : { lastAnnouncedAtMs: this.lastAnnouncedAtMs }) };
+    return { targets: [...this.targets], announcements: this.announcements, queries: this.queries, ...(this.lastAnnouncedAtMs === undefined ? {} : { lastAnnouncedAtMs: this.lastAnnouncedAtMs }) };
   }
 
   /** Announces within `minGapMs`, once however often it is asked meanwhile. */
@@ -130,6 +135,12 @@ export class LanService {
   }
 
   private onPacket(packet: Buffer, from: string): void {
+    if (isQuery(packet)) {
+      // A machine looking for nodes (wizard join): announce now. announceSoon coalesces, so a flood of queries is one announcement a second.
+      this.queries++;
+      this.announceSoon();
+      return;
+    }
     const heard = this.deps.sightings.hear(packet, from);
     if (heard.outcome === 'dropped') {
       // Debug only: a flood must not turn into a flood of log lines.

@@ -46,7 +46,7 @@ export function guiActions(deps: ActionDeps): GuiActions {
       return trashRestore(c, `.wizard/trash/${entry}`, inFolder(c, folder));
     },
     invites: () => Promise.resolve({ invites: inviteList(deps.home, config()) }),
-    invite: (folders, expires) => {
+    invite: (folders, expires, lan) => {
       let ttlMs: number | undefined;
       try {
         ttlMs = expires === undefined ? undefined : parseDuration(expires);
@@ -54,7 +54,7 @@ export function guiActions(deps: ActionDeps): GuiActions {
         if (err instanceof InvalidArgumentError) throw new UsageError(err.message);
         throw err;
       }
-      return makeInvite(deps.control, { folders, ttlMs });
+      return makeInvite(deps.control, { folders, ttlMs, lan });
     },
     settings: () => {
       const c = config();

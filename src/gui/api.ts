@@ -15,7 +15,8 @@ export interface GuiActions {
   trash(pattern: string | undefined): Promise<unknown>;
   restore(folder: string, entry: string): Promise<unknown>;
   invites(): Promise<unknown>;
-  invite(folders: string[], expires: string | undefined): Promise<unknown>;
+  /** `wizard invite [--folder ID]... [--expires D] [--lan]`. */
+  invite(folders: string[], expires: string | undefined, lan: boolean): Promise<unknown>;
   /** Limits, the master ignore list and each folder's share list, as the config file has them now. */
   settings(): Promise<unknown>;
   /** `wizard config set limits.KEY VALUE`, for each given key, in one validated edit. */
@@ -87,7 +88,8 @@ export function routeOf(actions: GuiActions, method: string, path: string): Rout
           const folders = body.folders ?? [];
           if (!Array.isArray(folders) || !folders.every((f) => typeof f === 'string')) throw new UsageError("'folders' must be a list of folder IDs");
           const expires = body.expires === undefined || body.expires === '' ? undefined : str(body, 'expires', 32);
-          return actions.invite(folders, expires);
+          if (body.lan !== undefined && typeof body.lan !== 'boolean') throw new UsageError("'lan' must be true or false");
+          return actions.invite(folders, expires, body.lan === true);
         },
       };
     case '/api/limits':

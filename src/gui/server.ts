@@ -3,8 +3,9 @@
  * live event stream, and `GET /metrics`. Every request passes the Host check
  * and then the token (bearer) or session (cookie) check of access.ts; every
  * change also the CSRF check. Anything refused gets its status code and
- * nothing else. `GET /?token=...` (the URL `wizard gui` prints) swaps the
- * token for a session cookie and redirects to a URL without it.
+ * nothing else. `GET /?login=CODE` (the URL `wizard gui` prints) swaps a
+ * one-time code (login-codes.ts) for a session cookie and redirects to a URL
+ * without it; a used, expired or made-up code gets 401 and nothing else.
  */
 import http from 'node:http';
 import type { Logger } from 'pino';
@@ -15,8 +16,8 @@ import { checkAccess, checkCsrf, isOurHost, loopbackHosts } from './access.js';
 import { type GuiActions, routeOf } from './api.js';
 import { loadAssets } from './assets.js';
 import { DEFAULT_STREAM_TIMINGS, type StreamTimings, streamStatus } from './events.js';
+import { LoginCodes } from './login-codes.js';
 import { SessionBook, sessionCookie, sessionCookieName } from './sessions.js';
-import { isGuiToken } from './token.js';
 
 /** What the server needs. */
 export interface GuiServerDeps {
@@ -27,12 +28,16 @@ export interface GuiServerDeps {
   readonly actions: GuiActions;
   readonly log: Logger;
   readonly stream?: StreamTimings;
+  /** The clock login codes expire by, in ms; monotonic (performance.now) by default, so a wall-clock jump neither extends nor ends them. */
+  readonly now?: () => number;
 }
 
 /** A listening server. */
 export interface GuiServer {
   /** The URL it answers at (no token in it). */
   readonly url: string;
+  /** A URL that logs one browser in, once, within a minute (a fresh one-time code). */
+  loginUrl(): string;
   close(): Promise<void>;
   /** Registers a listener for a failure of the listening socket after it started (the supervisor restarts it). */
   onError(listener: (err: Error) => void): void;
@@ -45,7 +50,7 @@ const MAX_STREAMS = 16;
 
 /**
  * On every answer: no framing by another page, no guessing of types, no
- * referrer (the login URL carries the token), scripts only from this server.
+ * referrer (the login URL carries a code), scripts only from this server.
  */
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
@@ -60,6 +65,7 @@ export async function startGuiServer(deps: GuiServerDeps): Promise<GuiServer> {
   const { host, port: wanted } = parseHostPort(deps.listen, 0, { allowZero: true });
   const assets = loadAssets();
   const sessions = new SessionBook();
+  const codes = new LoginCodes(deps.now ?? (() => performance.now()));
   const timings = deps.stream ?? DEFAULT_STREAM_TIMINGS;
   let hosts = new Set<string>();
   let cookie = '';
@@ -71,11 +77,12 @@ export async function startGuiServer(deps: GuiServerDeps): Promise<GuiServer> {
       res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(status === 401 ? 'Unauthorized\n' : 'Forbidden\n');
     };
     const url = new URL(req.url ?? '/', 'http://localhost');
-    // The login: the token from `wizard gui`'s URL becomes a session cookie, and the URL loses it.
-    const login = url.searchParams.get('token');
+    // The login: the one-time code from `wizard gui`'s URL becomes a session cookie, and the URL loses it.
+    const login = url.searchParams.get('login');
     if (req.method === 'GET' && login !== null && (url.pathname === '/' || url.pathname === '/login')) {
       if (!isOurHost(req.headers.host, hosts)) return refuse(403, 'Host is not this machine');
-      if (!isGuiToken(deps.token, login)) return refuse(401, 'wrong token in the login URL');
+      // A cookie does not make a spent code good: the URL is refused however often it is opened again.
+      if (!codes.redeem(login)) return refuse(401, 'a used, expired or unknown login code');
       res.writeHead(303, { location: '/', 'set-cookie': sessionCookie(cookie, sessions.open()) }).end();
       return;
     }
@@ -159,6 +166,7 @@ export async function startGuiServer(deps: GuiServerDeps): Promise<GuiServer> {
   deps.log.info({ url }, "web server listening ('wizard gui' prints the URL to open; metrics at /metrics)");
   return {
     url,
+    loginUrl: () => `${url}/?login=${codes.issue()}`,
     onError: (listener) => server.on('error', listener),
     close: () =>
       new Promise<void>((resolve) => {

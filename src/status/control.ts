@@ -21,11 +21,12 @@ export type ControlRequest =
   | { cmd: 'stop' }
   | { cmd: 'resume'; folder: string }
   | { cmd: 'why'; folder: string; path: string }
-  | { cmd: 'invite'; folders: string[]; address?: string; ttlMs: number }
+  | { cmd: 'invite'; folders: string[]; address?: string; lan?: boolean; ttlMs: number }
   | { cmd: 'revoke'; id: string }
   | { cmd: 'override' | 'revert'; folder: string }
   | { cmd: 'accept-peer'; id: string }
-  | { cmd: 'lan-lookup'; name: string };
+  | { cmd: 'lan-lookup'; name: string }
+  | { cmd: 'gui-login' };
 
 /** Answers control commands; returns the JSON-serialisable result. */
 export type ControlHandler = (req: ControlRequest) => Promise<unknown>;
@@ -105,17 +106,18 @@ async function answer(line: string, handle: ControlHandler): Promise<unknown> {
 /** The request, or what is wrong with it. */
 function parseRequest(req: unknown): ControlRequest | string {
   const r = (req ?? {}) as { cmd?: unknown; folder?: unknown; path?: unknown; id?: unknown };
-  if (r.cmd === 'status' || r.cmd === 'reload' || r.cmd === 'stop') return { cmd: r.cmd };
+  if (r.cmd === 'status' || r.cmd === 'reload' || r.cmd === 'stop' || r.cmd === 'gui-login') return { cmd: r.cmd };
   if (r.cmd === 'why') {
     if (typeof r.folder !== 'string' || typeof r.path !== 'string') return "'why' needs folder and path";
     return { cmd: 'why', folder: r.folder, path: r.path };
   }
   if (r.cmd === 'invite') {
-    const q = req as { folders?: unknown; address?: unknown; ttlMs?: unknown };
+    const q = req as { folders?: unknown; address?: unknown; lan?: unknown; ttlMs?: unknown };
     if (!Array.isArray(q.folders) || !q.folders.every((f) => typeof f === 'string')) return "'invite' needs folders";
     if (typeof q.ttlMs !== 'number' || !Number.isSafeInteger(q.ttlMs) || q.ttlMs <= 0) return "'invite' needs ttlMs";
     if (q.address !== undefined && typeof q.address !== 'string') return "'invite' address must be a string";
-    return { cmd: 'invite', folders: q.folders, ttlMs: q.ttlMs, ...(q.address === undefined ? {} : { address: q.address }) };
+    if (q.lan !== undefined && typeof q.lan !== 'boolean') return "'invite' lan must be true or false";
+    return { cmd: 'invite', folders: q.folders, ttlMs: q.ttlMs, ...(q.address === undefined ? {} : { address: q.address }), ...(q.lan === true ? { lan: true } : {}) };
   }
   if (r.cmd === 'revoke') {
     const id = (req as { id?: unknown }).id;

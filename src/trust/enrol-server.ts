@@ -49,6 +49,8 @@ export interface InviteRequest {
   readonly folders: readonly string[];
   /** host[:port] the joiner should dial; by default this machine's first LAN address and the listening port. */
   readonly address?: string;
+  /** The code names no address: the joiner finds this node on the LAN (a laptop whose address changes). */
+  readonly lan?: boolean;
   readonly ttlMs: number;
 }
 
@@ -72,7 +74,8 @@ export class Enrolment {
     const have = new Set(this.deps.config().folders.map((f) => f.id));
     const missing = req.folders.filter((f) => !have.has(f));
     if (missing.length > 0) throw new UsageError(`no folder ${missing.map((f) => `'${f}'`).join(', ')} on this node; 'wizard status' lists the folders`);
-    const address = this.addressFor(req.address);
+    if (req.lan === true && req.address !== undefined) throw new UsageError('--lan makes a code with no address, so it takes no --address; give one or the other');
+    const address = req.lan === true ? '' : this.addressFor(req.address);
     const { invite, secret } = this.book.create([...new Set(req.folders)], req.ttlMs);
     const code = formatInviteCode({ secret, caPin: caFingerprintOf(this.deps.caPem).subarray(0, PIN_BYTES), address });
     this.deps.log.info({ invite: invite.id.slice(0, 8), folders: invite.folders, expiresAtMs: invite.expiresAtMs }, 'invite made');

@@ -3,6 +3,7 @@
  * values in, text out, and back.
  *
  *     WZ-7KQ4-M2XD-...-HF3A@192.168.1.20:7842
+ *     WZ-7KQ4-M2XD-...-HF3A          (no address: find the inviter on the LAN)
  *
  * It carries 120 bits of secret (authorises one signing, never sent), 120
  * bits of the CA certificate's SHA-256 (the joiner's pin on the inviter's
@@ -32,7 +33,7 @@ export interface InviteCode {
   readonly secret: Buffer;
   /** The first PIN_BYTES of the SHA-256 of the CA certificate's DER. */
   readonly caPin: Buffer;
-  /** host:port to dial. */
+  /** host:port to dial; '' when the code names none and the joiner looks for the inviter on the LAN. */
   readonly address: string;
 }
 
@@ -42,7 +43,7 @@ export function formatInviteCode(code: InviteCode): string {
   const payload = Buffer.concat([code.secret, code.caPin, checkOf(code.secret, code.caPin, code.address)]);
   const letters = base32(payload);
   const groups = letters.match(new RegExp(`.{1,${GROUP}}`, 'g')) ?? [];
-  return `${PREFIX}-${groups.join('-')}@${code.address}`;
+  return `${PREFIX}-${groups.join('-')}${code.address === '' ? '' : `@${code.address}`}`;
 }
 
 /** Reads a code as typed; throws a UsageError (one line) when it is not one or was mistyped. */
@@ -52,8 +53,8 @@ export function parseInviteCode(text: string): InviteCode {
   const head = at < 0 ? typed : typed.slice(0, at);
   const address = at < 0 ? '' : typed.slice(at + 1).trim();
   const letters = head.replace(/[\s-]/g, '').toUpperCase();
-  if (!letters.startsWith(PREFIX) || address === '') {
-    throw new UsageError("that is not a Wizard invite code (it looks like WZ-XXXX-...-XXXX@HOST:PORT); run 'wizard invite' on the inviting machine");
+  if (!letters.startsWith(PREFIX) || (at >= 0 && address === '')) {
+    throw new UsageError("that is not a Wizard invite code (it looks like WZ-XXXX-...-XXXX, with @HOST:PORT or not); run 'wizard invite' on the inviting machine");
   }
   const bytes = unbase32(letters.slice(PREFIX.length));
   if (bytes === undefined || bytes.length !== SECRET_BYTES + PIN_BYTES + CHECK_BYTES) {

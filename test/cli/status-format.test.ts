@@ -23,7 +23,7 @@ const snapshot = (over: Partial<StatusSnapshot> = {}): StatusSnapshot => ({
   transferSlots: { running: 0, files: 0, waiting: 0, peak: 0 },
   settings: { limits: { transfers: 4, hashers: 2, bandwidthUp: 0, bandwidthDown: 0, debounceMs: 50 }, compression: 'auto', trashRetentionDays: 30, rescanIntervalS: 600, logLevel: 'info', trust: 'ca', revoked: 0 },
   services: [{ name: 'folder:docs', state: 'running', restarts: 0 }],
-  discovery: { state: 'running', port: 7844, targets: ['10.0.0.255'], announcements: 3, seen: 1, packets: { heard: 4, accepted: 4, dropped: {} } },
+  discovery: { state: 'running', port: 7844, targets: ['10.0.0.255'], announcements: 3, queries: 0, seen: 1, packets: { heard: 4, accepted: 4, dropped: {} } },
   process: { rssBytes: 90 * 1024 * 1024, heapUsedBytes: 20 * 1024 * 1024, heapTotalBytes: 30 * 1024 * 1024, externalBytes: 3 * 1024 * 1024, arrayBuffersBytes: 1024 * 1024, workerThreads: 0 },
   ...over,
 });
@@ -58,9 +58,9 @@ describe('formatStatus', () => {
     expect(lines).toContain('  beta  not connected  no address');
     expect(lines).toContain('    seen on the LAN at 192.0.2.7:7842 12s ago');
     expect(lines).toContain('LAN discovery: on (UDP 7844, announcing to 10.0.0.255); 1 node seen');
-    const dropped = snapshot({ discovery: { state: 'idle', reason: 'no network interface with an IPv4 broadcast address', port: 7844, targets: [], announcements: 0, seen: 0, packets: { heard: 9, accepted: 0, dropped: { rate: 5, magic: 3, self: 1 } } } });
+    const dropped = snapshot({ discovery: { state: 'idle', reason: 'no network interface with an IPv4 broadcast address', port: 7844, targets: [], announcements: 0, queries: 0, seen: 0, packets: { heard: 9, accepted: 0, dropped: { rate: 5, magic: 3, self: 1 } } } });
     expect(formatStatus(dropped)).toContain('LAN discovery: idle (no network interface with an IPv4 broadcast address); 0 nodes seen; 8 packets dropped (malformed or too many)');
-    const off = snapshot({ discovery: { state: 'off', reason: 'discovery.lan is false in config.yaml', port: 7844, targets: [], announcements: 0, seen: 0, packets: { heard: 0, accepted: 0, dropped: {} } } });
+    const off = snapshot({ discovery: { state: 'off', reason: 'discovery.lan is false in config.yaml', port: 7844, targets: [], announcements: 0, queries: 0, seen: 0, packets: { heard: 0, accepted: 0, dropped: {} } } });
     expect(formatStatus(off)).toContain("LAN discovery: off (discovery.lan is false in config.yaml); 'discovery: {lan: true}' in config.yaml turns it on");
   });
 

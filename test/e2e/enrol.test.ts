@@ -44,9 +44,9 @@ function join(node: TestNode, code: string) {
   return runCli(node.home, ['join', code, '--name', node.name, '--listen', `127.0.0.1:${node.port}`, '--folder', `shared=${node.folder}`, '--json']);
 }
 
-/** `wizard join` in this process. */
+/** `wizard join --no-lan` in this process: what the code's address says, without the LAN search (lan-discovery.test.ts has that). */
 function joinHere(node: TestNode, code: string) {
-  return joinHome({ home: node.home, code, name: node.name, listen: `127.0.0.1:${node.port}`, folders: [`shared=${node.folder}`] });
+  return joinHome({ home: node.home, code, name: node.name, listen: `127.0.0.1:${node.port}`, folders: [`shared=${node.folder}`], lan: false });
 }
 
 const usage = (message: string) => new UsageError(message);

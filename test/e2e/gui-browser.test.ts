@@ -1,11 +1,12 @@
 /**
  * The web UI against a pair of real daemons: first its doors with plain
  * HTTP requests (node's http, so every header is ours to set: the login
- * swaps the token for a cookie, and each request without the token, the
+ * swaps a one-time code for a cookie, and each request without the token, the
  * cookie, our Host or the CSRF proofs is refused with its status alone);
  * then the page in Debian's chromium through playwright-core: it loads from
- * `wizard gui --json`'s URL, shows the folder and the peer live, resolves a
- * conflict, restores a file from the trash, makes an invite code, edits
+ * `wizard gui --json`'s URL (which a second browser then opens in vain), shows the folder and the peer live, resolves a
+ * conflict, resumes a folder's held deletions, restores a file from the
+ * trash, makes an invite code, edits
  * limits, the ignore list and sharing through the config's validation, and
  * runs no script from hostile file names. WIZARD_SCREENSHOT=1 writes the
  * screenshot the README shows (docs/images/gui.png).
@@ -20,7 +21,9 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { guiUrl } from '../../src/cli/gui-command.js';
 import { addPeer } from '../../src/config/edit.js';
+import { setConfig } from '../../src/cli/config-commands.js';
 import { configPath, readConfig, writeConfigText } from '../../src/config/file.js';
+import { controlRequest } from '../../src/status/control.js';
 import { cleanup, runCli, type TestNode, startPairedNodes } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
 
@@ -31,8 +34,10 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 let base: string;
 let a: TestNode;
 let b: TestNode;
-/** alpha's login URL, from `wizard gui --json`. */
+/** alpha's login URL, from `wizard gui --json`: unused until the browser opens it. */
 let loginUrl: string;
+/** alpha's long-lived token (HOME/gui-token), for bearer requests. */
+let token: string;
 let origin: string;
 let port: number;
 /** A conflict copy of report.txt holding beta's edit, and one with a hostile name. */
@@ -41,6 +46,8 @@ const HOSTILE = '<img src=x onerror=window.pwned=1>\u202Etxt.exe';
 /** What alpha's config calls beta: markup and a bidi override, as a peer's chosen name may hold. */
 const HOSTILE_PEER = '<img src=x onerror=window.pwned=2>\u202Eateb';
 const PEER_SHOWN = '<img src=x onerror=window.pwned=2>\\u{202e}ateb';
+/** Files beta deletes at once while alpha's deletion budget is one a minute: held until resumed. */
+const HELD = ['held-1.txt', 'held-2.txt', 'held-3.txt'];
 
 interface Reply {
   readonly status: number;
@@ -62,9 +69,15 @@ function request(method: string, pathName: string, headers: Record<string, strin
   });
 }
 
-/** Logs in with the token of the login URL and returns the session cookie (name=value). */
+/** The path and query of a fresh login URL, asked of the daemon in this process (as `wizard gui` asks it). */
+async function freshLogin(): Promise<string> {
+  const url = new URL(await guiUrl(a.home));
+  return url.pathname + url.search;
+}
+
+/** Logs in with a fresh one-time code and returns the session cookie (name=value). */
 async function login(): Promise<string> {
-  const res = await request('GET', new URL(loginUrl).pathname + new URL(loginUrl).search, {});
+  const res = await request('GET', await freshLogin(), {});
   return (res.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '';
 }
 
@@ -83,14 +96,20 @@ beforeAll(async () => {
   writeFileSync(path.join(a.folder, 'report.txt'), 'mine');
   writeFileSync(path.join(a.folder, copyName), 'theirs');
   writeFileSync(path.join(a.folder, 'old.txt'), 'keep me');
-  await waitFor('old.txt on beta', () => existsSync(path.join(b.folder, 'old.txt')), 15_000);
+  for (const n of HELD) writeFileSync(path.join(a.folder, n), n);
+  await waitFor('old.txt and the held-*.txt on beta', () => ['old.txt', ...HELD].every((n) => existsSync(path.join(b.folder, n))), 15_000);
   rmSync(path.join(b.folder, 'old.txt'));
   await waitFor("old.txt in alpha's trash", () => readdirSync(path.join(a.folder, '.wizard', 'trash')).some((n) => n.startsWith('old.txt~')), 15_000);
+  // Then alpha takes one deletion a minute from peers (applied when the reload answers): beta's three are held until someone resumes the folder (the page does).
+  await setConfig(a.home, [['deletionBudget.perMinute', 1]], () => controlRequest(a.home, { cmd: 'reload' }).then(() => true));
+  for (const n of HELD) rmSync(path.join(b.folder, n));
+  await waitFor('deletions held on alpha', async () => ((await a.daemon?.status())?.folders.find((f) => f.id === 'shared')?.heldDeletions ?? 0) > 0, 15_000);
   const res = await runCli(a.home, ['gui', '--json']);
   expect(res.code, res.stderr).toBe(0);
   loginUrl = (JSON.parse(res.stdout) as { url: string }).url;
   origin = new URL(loginUrl).origin;
   port = Number(new URL(loginUrl).port);
+  token = readFileSync(path.join(a.home, 'gui-token'), 'utf8').trim();
 });
 
 afterAll(async () => {
@@ -98,15 +117,21 @@ afterAll(async () => {
 });
 
 describe('the web server, over plain HTTP', () => {
-  it("'wizard gui [--json]' gives a URL whose token becomes an HttpOnly, SameSite=Strict cookie and leaves the address", async () => {
-    expect(loginUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{43}$/);
-    // Without --json, the URL alone: `xdg-open "$(wizard gui)"`.
-    expect((await runCli(a.home, ['gui'])).stdout).toBe(`${loginUrl}\n`);
-    const res = await request('GET', `/?token=${new URL(loginUrl).searchParams.get('token') ?? ''}`, {});
+  it("'wizard gui [--json]' gives a one-time URL whose code becomes an HttpOnly, SameSite=Strict cookie once, and leaves the address", async () => {
+    expect(loginUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?login=[A-Za-z0-9_-]{43}$/);
+    // Without --json, the URL alone (`xdg-open "$(wizard gui)"`), with a code of its own.
+    const plain = (await runCli(a.home, ['gui'])).stdout;
+    expect(plain).toMatch(new RegExp(`^${origin.replace(/\./g, '\\.')}/\\?login=[A-Za-z0-9_-]{43}\n$`));
+    expect(plain).not.toBe(`${loginUrl}\n`);
+    const once = new URL(plain.trim());
+    const res = await request('GET', once.pathname + once.search, {});
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe('/');
     expect(res.headers['set-cookie']?.[0]).toMatch(new RegExp(`^wizard-${port}=[A-Za-z0-9_-]{43}; Path=/; HttpOnly; SameSite=Strict$`));
-    const page = await request('GET', '/', { cookie: await login() });
+    // Spent: the same URL again is refused, with or without the cookie it gave.
+    const cookie = (res.headers['set-cookie']?.[0] ?? '').split(';')[0] ?? '';
+    for (const headers of [{}, { cookie }] as Record<string, string>[]) expect((await request('GET', once.pathname + once.search, headers)).status).toBe(401);
+    const page = await request('GET', '/', { cookie });
     expect(page.status).toBe(200);
     expect(page.headers['content-security-policy']).toContain("frame-ancestors 'none'");
     expect(page.headers['referrer-policy']).toBe('no-referrer');
@@ -114,16 +139,17 @@ describe('the web server, over plain HTTP', () => {
 
   it('refuses a request without the token or the cookie (401), or whose Host is not this machine (403), saying nothing else', async () => {
     const cookie = await login();
-    const token = new URL(loginUrl).searchParams.get('token') ?? '';
+    const rebound = await freshLogin();
     const refused: Array<[string, Reply, number]> = [
       ['the page, bare', await request('GET', '/', {}), 401],
       ['the API, bare', await request('GET', '/api/status', {}), 401],
       ['the live stream, bare', await request('GET', '/events', {}), 401],
       ['the script, bare', await request('GET', '/app.js', {}), 401],
-      ['a wrong token', await request('GET', `/?token=${'x'.repeat(43)}`, {}), 401],
+      ['a made-up login code', await request('GET', `/?login=${'x'.repeat(43)}`, {}), 401],
+      ['the long-lived token as a login', await request('GET', `/?token=${token}`, {}), 401],
       ['a made-up cookie', await request('GET', '/api/status', { cookie: `wizard-${port}=${'y'.repeat(43)}` }), 401],
       ['a change, bare', await request('POST', '/api/resume', { 'content-type': 'application/json', origin }, '{"folder":"shared"}'), 401],
-      ['the login, rebound', await request('GET', `/?token=${token}`, { host: `evil.example:${port}` }), 403],
+      ['the login, rebound', await request('GET', rebound, { host: `evil.example:${port}` }), 403],
       ['a session, rebound', await request('GET', '/api/status', { host: `evil.example:${port}`, cookie }), 403],
       ['a session, another port', await request('GET', '/api/status', { host: `127.0.0.1:${port + 1}`, cookie }), 403],
     ];
@@ -161,7 +187,6 @@ describe('the web server, over plain HTTP', () => {
     expect(invitesOnDisk()).toBe(before);
     // With every proof it goes through, and so does a script's bearer request (no cookie, so no CSRF to guard against).
     expect((await request('POST', '/api/invite', good, body)).status).toBe(200);
-    const token = new URL(loginUrl).searchParams.get('token') ?? '';
     expect((await request('POST', '/api/invite', { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body)).status).toBe(200);
     expect(invitesOnDisk()).toBe(before + 2);
   });
@@ -191,7 +216,7 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     await browser?.close();
   });
 
-  it('is refused without the token; loads from the URL, shows the folder and the peer live, resolves a conflict, restores from the trash, makes an invite code and edits limits, the ignore list and sharing', async () => {
+  it('is refused without the token; loads from the URL (a second browser opening it is refused), shows the folder and the peer live, resumes held deletions, resolves a conflict, restores from the trash, makes an invite code and edits limits, the ignore list and sharing', async () => {
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     const problems: string[] = [];
     page.on('pageerror', (err) => problems.push(err.message));
@@ -202,8 +227,13 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     // (Its refusals, the page's and its icon's, are console errors; from here on there must be none.)
     problems.length = 0;
     await page.goto(loginUrl);
-    // Logged in, and the token is out of the address bar.
+    // Logged in, and the code is out of the address bar.
     expect(page.url()).toBe(`${origin}/`);
+    // The URL is spent: another browser (no cookie) opening it gets 401 and nothing else.
+    const second = await browser.newPage();
+    const replay = await second.goto(loginUrl);
+    expect([replay?.status(), await second.textContent('body')]).toEqual([401, 'Unauthorized\n']);
+    await second.close();
     const folder = page.locator('tr[data-folder="shared"]');
     await expect.poll(() => folder.textContent()).toContain(a.folder);
     const peer = page.locator(`tr[data-peer="${b.id}"]`);
@@ -214,6 +244,13 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     const before = await files();
     writeFileSync(path.join(a.folder, 'new.txt'), 'live');
     await expect.poll(files, { timeout: 10_000 }).toBe(before + 1);
+
+    // Held deletions, and Resume (wizard resume): beta's deletions go through, to alpha's trash.
+    await expect.poll(() => folder.textContent()).toMatch(/\d deletions held/);
+    await folder.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => HELD.filter((n) => existsSync(path.join(a.folder, n))), { timeout: 10_000 }).toEqual([]);
+    await expect.poll(() => folder.getByRole('button', { name: 'Resume' }).count()).toBe(0);
+    await setConfig(a.home, [['deletionBudget.perMinute', 1000]], () => controlRequest(a.home, { cmd: 'reload' }).then(() => true));
 
     if (process.env.WIZARD_SCREENSHOT === '1') {
       mkdirSync(path.join(repo, 'docs', 'images'), { recursive: true });
@@ -248,6 +285,10 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     await page.getByRole('button', { name: 'Make an invite code' }).click();
     const code = page.locator('[data-invite-code]');
     await expect.poll(() => code.textContent()).toMatch(/^wizard join WZ-[A-Z0-9-]+@127\.0\.0\.1:\d+$/);
+    // And one with no address (wizard invite --lan), whose joiner finds alpha on the LAN.
+    await page.getByRole('checkbox', { name: 'no address: found on the LAN' }).check();
+    await page.getByRole('button', { name: 'Make an invite code' }).click();
+    await expect.poll(() => code.textContent()).toMatch(/^wizard join WZ(-[2-9A-HJ-NP-Z]{1,4}){13}$/);
 
     // /metrics with the page's cookie parses as Prometheus text (polled: the rename above may have restarted the link).
     const connectedMetric = async () => {

@@ -4,14 +4,25 @@
  * dial on one side and none on the other, they find each other by their announcements and sync; then beta's
  * address changes and alpha finds it at the new one. `wizard pair NAME`
  * resolves a node seen on the LAN, and says so in one line when none was.
+ * `wizard join` finds its inviter on the LAN when the code's address refuses,
+ * when it is a node of another network (which then hears nothing past its
+ * offer), when it is beta (of the network, but without the CA key), and
+ * when the code names none (`--lan`); a code whose network has no node here
+ * gives up in one line, having sent nothing to the nodes it dialed.
  * Needs root and `ip netns`; skipped with the reason otherwise.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caFingerprintOf, createCa, issueNodeCert } from '../../src/certs/ca.js';
+import { controlRequest } from '../../src/status/control.js';
+import { formatInviteCode, parseInviteCode, PIN_BYTES } from '../../src/trust/invite-code.js';
 import { cleanup, initNode, setPeer, startDaemon, tempDir, type TestNode, waitSameTree } from '../support/daemon.js';
 import { waitFor } from '../support/wait.js';
+import { frame } from '../support/wire-peer.js';
+import { pack } from '../support/wire-msgpack.js';
 
 const tag = `${process.pid % 100_000}`;
 const nsA = `wzla${tag}`;
@@ -66,10 +77,10 @@ function removeNetwork(): void {
 }
 
 /** Runs the CLI inside a namespace. */
-function cliIn(ns: string, node: TestNode, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cliIn(ns: string, node: Pick<TestNode, 'home'>, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const bin = path.resolve(__dirname, '../../bin/wizard.js');
   return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, bin, '--home', node.home, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, bin, '--home', node.home, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -158,5 +169,53 @@ describe.skipIf(skip !== undefined)(`LAN discovery in network namespaces${skip =
     writeFileSync(file, readFileSync(file, 'utf8').replace('lan: false', 'lan: true'));
     await waitFor('discovery running again', async () => (await a.daemon?.status())?.discovery.state === 'running', 5_000);
     expect(udpBound()).toBe(true);
+  });
+
+  it('wizard join finds the inviter on the LAN when the code\'s address refuses, is of another network, or is not there; the code alone picks it', async () => {
+    // A node of another network at the code's address: a TLS endpoint offering its own CA, as a real inviter would.
+    const otherCa = createCa('Wizard CA', new Date());
+    const otherNode = issueNodeCert(otherCa, 'other', new Date());
+    const offer = frame(pack({ type: 'enrol-offer', ca: otherCa.certPem })).toString('hex');
+    const script = `const s=require('node:tls').createServer({key:process.env.K,cert:process.env.C,ALPNProtocols:['wizard-enroll/1']},(c)=>{
+      console.log('conn');c.write(Buffer.from(process.env.O,'hex'));c.on('data',(d)=>console.log('data '+d.length));c.on('error',()=>{});});
+      s.listen(7850,'0.0.0.0',()=>console.log('listening'));`;
+    const impostor = spawn('ip', ['netns', 'exec', nsA, process.execPath, '-e', script], { env: { ...process.env, K: otherNode.keyPem, C: otherNode.certPem, O: offer }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let heard = '';
+    impostor.stdout.on('data', (d: Buffer) => (heard += d.toString()));
+    try {
+      await waitFor('the impostor listening', () => heard.includes('listening'), 5_000);
+      const invite = async (where: { address?: string; lan?: boolean }) =>
+        ((await controlRequest(a.home, { cmd: 'invite', folders: [], ttlMs: 600_000, ...where })) as { code: string }).code;
+      const codes = [await invite({ address: `${A_IP}:1` }), await invite({ address: `${A_IP}:7850` }), await invite({ lan: true }), await invite({ address: `${B_NEW_IP}:${PORT}` })];
+      expect(codes[2]).toMatch(/^WZ(-[2-9A-HJ-NP-Z]{1,4}){13}$/);
+      // A code of the other network, whose inviter is on no LAN here: every node that answers is of another network for it.
+      const lost = formatInviteCode({ ...parseInviteCode(codes[2] ?? ''), caPin: caFingerprintOf(otherCa.certPem).subarray(0, PIN_BYTES) });
+      // Five machines joining at once, from beta's namespace: beta is of the network and announces too, but cannot enrol (no CA key).
+      const joining = [...codes, lost].map((code, i) => cliIn(nsB, { home: path.join(base, `joiner${i}`) }, ['join', code, '--name', `joiner${i}`, '--json'], code === lost ? { WIZARD_LAN_SEARCH_MS: '3000' } : {}));
+      const joins = await Promise.all(joining);
+      const notFound = joins.pop();
+      expect([notFound?.code, notFound?.stdout]).toEqual([1, '']);
+      expect(notFound?.stderr).toMatch(
+        /^Looking for the inviter on the LAN for up to 3 s\nwizard: the inviting node was not found on the LAN \(([12]) node\(s\) answered there: \1 of another network, 0 of this one without this invite\); is it running, on this LAN\? Or ask for a code with an address it answers at \('wizard invite --address HOST:PORT' there\)\n$/,
+      );
+      for (const [i, j] of joins.entries()) {
+        expect(j.code, j.stderr).toBe(0);
+        expect(JSON.parse(j.stdout)).toMatchObject({ inviter: { id: a.id, name: 'alpha', address: `${A_IP}:${PORT}` }, foundOnLan: true, folders: [] });
+        expect(readFileSync(path.join(base, `joiner${i}`, 'config.yaml'), 'utf8')).toContain(`address: ${A_IP}:${PORT}`);
+      }
+      expect(joins[0]?.stderr).toMatch(new RegExp(`^The inviter is not at ${A_IP}:1 \\(cannot reach .*ECONNREFUSED.*\\); looking for it on the LAN for up to 40 s\\n$`));
+      expect(joins[1]?.stderr).toContain(`The inviter is not at ${A_IP}:7850 (the node at ${A_IP}:7850 is not of the network this code is for`);
+      expect(joins[2]?.stderr).toBe('Looking for the inviter on the LAN for up to 40 s\n');
+      // Beta is of the network (its CA) but holds no CA key: it says so, and the search goes on.
+      expect(joins[3]?.stderr).toContain(`The inviter is not at ${B_NEW_IP}:${PORT} (the node at ${B_NEW_IP}:${PORT} is not the inviter (it refused: this node does not hold the CA key`);
+      // The impostor was dialed and made its offer, and heard nothing after it: no request, no proof, no key.
+      expect(heard.split('\n').filter((l) => l !== '' && l !== 'listening')).toEqual(['conn']);
+      // Each invite used once, by its own joiner.
+      const used = (JSON.parse(readFileSync(path.join(a.home, 'invites.json'), 'utf8')) as { invites: { state: string; joined?: string }[] }).invites.filter((i) => i.joined !== undefined);
+      expect(used.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      impostor.kill();
+      await once(impostor, 'exit');
+    }
   });
 });

@@ -38,3 +38,15 @@ describe('invite codes', () => {
     expect(inviteIdOf(secret)).not.toContain(secret.toString('hex').slice(0, 8));
   });
 });
+
+describe('invite codes with no address', () => {
+  it('round-trip without an @ (the joiner looks on the LAN), and an @ with nothing after it is not a code', () => {
+    const c = { ...code(), address: '' };
+    const text = formatInviteCode(c);
+    expect(text).toMatch(/^WZ(-[2-9A-HJ-NP-Z]{1,4}){13}$/);
+    expect(parseInviteCode(text)).toEqual(c);
+    expect(() => parseInviteCode(`${text}@`)).toThrow(/not a Wizard invite code/);
+    // The check covers the absence of an address: an address added to it is caught, as one changed is.
+    expect(() => parseInviteCode(`${text}@192.0.2.1:7842`)).toThrow(/mistyped or altered/);
+  });
+});
