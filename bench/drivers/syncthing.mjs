@@ -13,7 +13,7 @@ import { generate } from '../lib/gen.mjs';
 import { probeLatency } from '../lib/latprobe.mjs';
 import { mixedExpectation, watchMixed } from '../lib/mixedwatch.mjs';
 import { childPids, freePort, place, run, runOk, sampleGroups, sleep, spawnTracked, statusKib, stopChild, waitFor } from '../lib/proc.mjs';
-import { waitSync } from '../lib/waitsync.mjs';
+import { primeDigest, waitSync } from '../lib/waitsync.mjs';
 import { compressPlan, compressRatio, freshDir, guardedGroup, record } from './common.mjs';
 
 const BIN = 'syncthing';
@@ -242,9 +242,10 @@ export function createSyncthingDriver(ctx) {
     const { A, B } = nodes;
     await sleep(profile.settleMs);
     const w0 = await wireTotal(A);
+    const cache = primeDigest(B.folder(id));
     const t0 = Date.now();
     const done = mutate();
-    const r = await waitSync(B.folder(id), expected, t0, { timeoutMs: profile.syncTimeoutMs });
+    const r = await waitSync(B.folder(id), expected, t0, { timeoutMs: profile.syncTimeoutMs, cache });
     await done;
     if (!r.ok) return record(ID, workload, rep, 'timeout', {}, `B did not converge within ${Math.round(r.ms / 1000)} s`);
     await sleep(profile.afterSyncMs);

@@ -19,7 +19,7 @@ import { generate } from '../lib/gen.mjs';
 import { probeLatency } from '../lib/latprobe.mjs';
 import { mixedExpectation, watchMixed } from '../lib/mixedwatch.mjs';
 import { freePort, place, runOk, sampleGroups, sleep, spawnTracked, statusKib, stopChild, waitFor } from '../lib/proc.mjs';
-import { waitSync } from '../lib/waitsync.mjs';
+import { primeDigest, waitSync } from '../lib/waitsync.mjs';
 import { compressPlan, compressRatio, freshDir, guardedGroup, lastLogLine, record } from './common.mjs';
 
 /**
@@ -146,9 +146,10 @@ export function createWizardDriver(ctx) {
     const { a, b } = pair;
     await sleep(profile.settleMs);
     const w0 = await wireBytes(b, a);
+    const cache = primeDigest(b.folder(id));
     const t0 = Date.now();
     const done = mutate();
-    const r = await waitSync(b.folder(id), expected, t0, { timeoutMs: profile.syncTimeoutMs });
+    const r = await waitSync(b.folder(id), expected, t0, { timeoutMs: profile.syncTimeoutMs, cache });
     await done;
     if (!r.ok) return record(ID, workload, rep, 'timeout', {}, `B did not converge within ${Math.round(r.ms / 1000)} s`);
     await sleep(profile.afterSyncMs);
