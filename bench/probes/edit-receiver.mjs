@@ -4,7 +4,9 @@
  * random file with stored block sums, and applyTake pulling a version with 4 KiB changed at its
  * middle from an in-memory peer; patched in place, or with `temp` through a temp file (the file
  * gets mode 0755, which rules out a patch in place). Prints the time, whether the inode stayed,
- * the block bytes fetched, `du -sb .wizard` afterwards and the load average. Not a benchmark of
+ * the block bytes fetched, `du -sb .wizard` afterwards and the load average; the CPU time of
+ * the pull (the peer answers sums at the file's block size from sums made before the clock
+ * starts, as a sender answers from its index). Not a benchmark of
  * the whole sync (no sender, no network): see `npm run bench` for that.
  *
  *   npx tsc -p tsconfig.build.json && node bench/probes/edit-receiver.mjs "$PWD" [temp]
@@ -23,7 +25,7 @@ const { Trash } = await import(`${W}/dist/sync/trash/trash.js`);
 const { Mutex } = await import(`${W}/dist/core/mutex.js`);
 const { systemClock } = await import(`${W}/dist/core/clock.js`);
 const { inlineRunner } = await import(`${W}/dist/workers/pool.js`);
-const { blockCount, groupDigests, signatureOf } = await import(`${W}/dist/delta/signature.js`);
+const { blockCount, groupDigests, signatureOf, sliceSignature } = await import(`${W}/dist/delta/signature.js`);
 const MiB = 1 << 20;
 const size = Number(process.env.SIZE_MIB ?? 512) * MiB;
 const mode = process.argv[3] === 'temp' ? 0o755 : 0o644;
@@ -45,12 +47,14 @@ store.commitLocal('f', [{ path: 'big', type: 'file', size, mtimeMs: st.mtimeMs, 
 store.sums.put('f', 'big', sha(old), withLeaves(old));
 let blockBytes = 0;
 const served = { big: next };
+const nextSums = signatureOf(next);
 const peer = {
   readBlock: async (_p, req) => { const d = served.big.subarray(req.offset, req.offset + req.length); blockBytes += d.length; return Buffer.from(d); },
   readSums: async (_p, req) => {
     const data = served.big;
     const end = Math.min(blockCount(data.length, req.blockSize), req.first + req.count);
-    const sig = signatureOf(data.subarray(req.first * req.blockSize, end * req.blockSize), req.blockSize);
+    // At the file's own block size from sums made before the clock starts, as a sender answers from its index.
+    const sig = req.blockSize === nextSums.blockSize ? sliceSignature(nextSums, req.first, end - req.first) : signatureOf(data.subarray(req.first * req.blockSize, end * req.blockSize), req.blockSize);
     const base = { fileSize: data.length, blockSize: req.blockSize, first: req.first, group: req.group };
     if (req.group > 1) return { ...base, weak: Buffer.alloc(0), strong: Buffer.from(groupDigests(sig.strong, req.group)) };
     const weak = Buffer.alloc(sig.weak.length * 4);
@@ -71,9 +75,11 @@ const ctx = {
 execSync('sync');
 const entry = { path: 'big', type: 'file', size, mtimeMs: 1_700_000_000_000, mode, hash: sha(next), target: '', version: { me: 1, p: 1 }, deleted: false, sequence: 1 };
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 await applyTake(ctx, entry, entry.version, ['peer']);
 const ms = performance.now() - t0;
+const cpu = process.cpuUsage(cpu0);
 const ino = lstatSync(path.join(root, 'big')).ino;
 const du = execSync(`du -sb ${path.join(root, '.wizard')}`).toString().split('\t')[0];
-console.log(JSON.stringify({ path: mode === 0o755 ? 'temp file' : 'in place', ms: Math.round(ms), sameInode: ino === st.ino, blockBytes, wizardDirBytes: Number(du), load: os.loadavg()[0].toFixed(2) }));
+console.log(JSON.stringify({ path: mode === 0o755 ? 'temp file' : 'in place', ms: Math.round(ms), cpuMs: Math.round((cpu.user + cpu.system) / 1000), sameInode: ino === st.ino, blockBytes, wizardDirBytes: Number(du), load: os.loadavg()[0].toFixed(2) }));
 rmSync(root, { recursive: true, force: true });

@@ -117,6 +117,28 @@ describe('download', () => {
     });
   }
 
+  describe('issue 18 item 4: an edit in place is found from the block sums at the same offsets, with no rolling search', () => {
+    const old = seededBytes(4096 * KiB, 13);
+    /** Each case: the new version, whether a rolling search ('locate' job) may run, and the most content bytes the peer may send. */
+    const cases: Array<{ description: string; target: Buffer; searches: boolean; maxSent: number }> = [
+      { description: '4 KiB overwritten in the middle', target: Buffer.concat([old.subarray(0, 2050 * KiB), Buffer.alloc(4 * KiB, 7), old.subarray(2054 * KiB)]), searches: false, maxSent: 4 * KiB },
+      { description: 'two edits in place, groups apart', target: Buffer.concat([old.subarray(0, 100 * KiB), Buffer.alloc(KiB, 7), old.subarray(101 * KiB, 3000 * KiB), Buffer.alloc(KiB, 8), old.subarray(3001 * KiB)]), searches: false, maxSent: 2 * KiB },
+      { description: 'an append', target: Buffer.concat([old, seededBytes(3000, 14)]), searches: false, maxSent: 3000 + 10 * KiB },
+      { description: 'an insertion in the middle still rolls near it', target: Buffer.concat([old.subarray(0, 2000 * KiB), Buffer.from('z'.repeat(100)), old.subarray(2000 * KiB)]), searches: true, maxSent: 2 * 10 * KiB },
+    ];
+    for (const c of cases) {
+      it(c.description, async () => {
+        const peer = fakePeer({ f: c.target });
+        const kinds: string[] = [];
+        const runner: typeof inlineRunner = { run: (kind, args) => (kinds.push(kind), inlineRunner.run(kind, args)), close: () => Promise.resolve() };
+        const { temp } = await download(place, entryOf('f', c.target), ['peer'], basisOf(old, signatureOf(old)), { ...peer, runner });
+        expect(readFileSync(temp).equals(c.target)).toBe(true);
+        expect(kinds.includes('locate'), kinds.join(', ')).toBe(c.searches);
+        expect(peer.blockBytes).toBeLessThanOrEqual(c.maxSent);
+      });
+    }
+  });
+
   it('hands over a temp file stamped with the entry\'s mtime and mode, ready to rename', async () => {
     const content = seededBytes(3000, 16);
     const entry = { ...entryOf('f', content), mtimeMs: 1_600_000_000_123, mode: 0o640 };

@@ -5,8 +5,13 @@
  * 1. When our current file has stored sums at the target's block size, ask
  *    for one digest per GROUP_BLOCKS blocks and compare with ours at the same
  *    offsets: equal groups are copied in place, without their blocks' sums.
- * 2. Ask for the sums of the remaining blocks only, and find those blocks
- *    anywhere in our bases (rolling, in a worker thread).
+ * 2. Ask for the sums of the remaining blocks only. Those equal to ours at
+ *    the same offset stay in place. When every run still missing ends on a
+ *    block that stayed in place (or is the tail from our last block on: an
+ *    append), the edit was made in place and its bytes are new: nothing is
+ *    searched (issue 18 item 4). Otherwise the missing blocks are searched
+ *    for in our bases (rolling, in a worker thread; near where they were
+ *    when groups were compared).
  * 3. For a few blocks still missing that our current file has at the same
  *    offset, ask for 1 KiB sums and fetch only the 1 KiB pieces that differ.
  */
@@ -16,6 +21,7 @@ import { WizardError } from '../../core/errors.js';
 import { appendFill, type FillOp } from '../../delta/locate.js';
 import {
   blockCount,
+  blockLength,
   blockSizeFor,
   checkSignature,
   groupDigests,
@@ -112,7 +118,7 @@ interface Located {
   readonly peerSums: { readonly weak: Uint32Array; readonly strong: Uint8Array; readonly isKnown: Uint8Array };
 }
 
-/** Where each target block is in our bases: in place by group digests, else by rolling over our files in a worker. */
+/** Where each target block is in our bases: in place by group digests or by block sums at the same offsets, else by rolling over our files in a worker. */
 async function locate(input: PlanInput, entry: FileEntry): Promise<Located> {
   const blockSize = blockSizeFor(entry.size);
   const count = blockCount(entry.size, blockSize);
@@ -136,12 +142,34 @@ async function locate(input: PlanInput, entry: FileEntry): Promise<Located> {
   }
   const wanted = runs(count, (i) => basis[i] === -1);
   if (wanted.length === 0) return { blockSize, basis, offset, peerSums };
-  if (own !== undefined && own.blockSize === blockSize && own.weak.length > 0) {
+  // The sums of the blocks not yet placed; those equal to ours at the same offset stay where they are.
+  const sums: Array<{ weak: Uint32Array; strong: Uint8Array }> = [];
+  for (const [a, b] of wanted) sums.push(await fetchSums(input, entry, blockSize, a, b - a, 1));
+  const comparable = own !== undefined && own.blockSize === blockSize && own.weak.length > 0 ? own : undefined;
+  for (const [k, [a, b]] of wanted.entries()) {
+    const got = sums[k] as { weak: Uint32Array; strong: Uint8Array };
+    for (let i = a; i < b; i++) {
+      const strong = got.strong.subarray((i - a) * STRONG_BYTES, (i - a + 1) * STRONG_BYTES);
+      peerSums.weak[i] = got.weak[i - a] as number;
+      peerSums.strong.set(strong, i * STRONG_BYTES);
+      if (comparable !== undefined && sameBlockInPlace(comparable, entry.size, i, got.weak[i - a] as number, strong)) [basis[i], offset[i]] = [0, i * blockSize];
+    }
+  }
+  const missing = runs(count, (i) => basis[i] === -1);
+  if (missing.length === 0) return { blockSize, basis, offset, peerSums };
+  // Edits in place: every changed run ends where a block of ours is still in place (nothing after it moved), or
+  // is the tail from our last block on (an append), so its bytes are new: rolling for them in our file would cost
+  // seconds and find nothing. A partial download (another basis) may hold them: then it is searched.
+  const isInPlace = (i: number): boolean => basis[i] === 0 && offset[i] === i * blockSize;
+  if (comparable !== undefined && input.bases.length === 1 && missing.every(([a, b]) => (b < count ? isInPlace(b) : a >= comparable.weak.length - 1))) {
+    return { blockSize, basis, offset, peerSums };
+  }
+  if (comparable !== undefined) {
     // Where groups were compared in place, changed blocks are searched for near where they were, one group either
     // side: rolling over a whole unchanged 512 MiB file to find one edited block would cost seconds.
     const margin = GROUP_BLOCKS * blockSize;
     ranges = [];
-    for (const [a, b] of wanted) {
+    for (const [a, b] of missing) {
       const start = Math.max(0, a * blockSize - margin);
       const end = b * blockSize + margin;
       const last = ranges.at(-1);
@@ -149,39 +177,38 @@ async function locate(input: PlanInput, entry: FileEntry): Promise<Located> {
       else ranges.push([start, end]);
     }
   }
-  // One signature made of the wanted runs back to back: only the file's last block can be short, and it can only come last.
+  // One signature made of the missing runs back to back: only the file's last block can be short, and it can only come last.
   const index: number[] = [];
-  const weakParts: Uint32Array[] = [];
-  const strongParts: Uint8Array[] = [];
   let size = 0;
-  for (const [a, b] of wanted) {
-    const sums = await fetchSums(input, entry, blockSize, a, b - a, 1);
-    weakParts.push(sums.weak);
-    strongParts.push(sums.strong);
+  for (const [a, b] of missing) {
     for (let i = a; i < b; i++) index.push(i);
     size += Math.min(b * blockSize, entry.size) - a * blockSize;
   }
-  const target: Signature = { blockSize, fileSize: size, weak: concatWeak(weakParts), strong: Buffer.concat(strongParts) };
+  const weak = new Uint32Array(index.length);
+  const strongs = new Uint8Array(index.length * STRONG_BYTES);
+  for (const [v, i] of index.entries()) {
+    weak[v] = peerSums.weak[i] as number;
+    strongs.set(peerSums.strong.subarray(i * STRONG_BYTES, (i + 1) * STRONG_BYTES), v * STRONG_BYTES);
+  }
+  const target: Signature = { blockSize, fileSize: size, weak, strong: strongs };
   checkSignature(target);
   const found = await input.runner.run('locate', { bases: [...input.bases], target, ...(ranges === undefined ? {} : { ranges }) });
   for (const [v, i] of index.entries()) {
     if ((found.basis[v] as number) < 0) continue;
     [basis[i], offset[i]] = [found.basis[v] as number, found.offset[v] as number];
-    peerSums.weak[i] = target.weak[v] as number;
-    peerSums.strong.set(target.strong.subarray(v * STRONG_BYTES, (v + 1) * STRONG_BYTES), i * STRONG_BYTES);
     peerSums.isKnown[i] = 1;
   }
   return { blockSize, basis, offset, peerSums };
 }
 
-function concatWeak(parts: Uint32Array[]): Uint32Array {
-  const out = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+/**
+ * Whether target block `i` (of a file of `size` bytes, with the peer's sums `weak` and `strong`) is
+ * our block `i`: the same length at the same offset and the same sums. Our sums are our own, stored
+ * when we last hashed or wrote the file, so equal sums say the bytes are already in place.
+ */
+function sameBlockInPlace(own: Signature, size: number, i: number, weak: number, strong: Uint8Array): boolean {
+  if (i >= own.weak.length || blockLength(own, i) !== Math.min(own.blockSize, size - i * own.blockSize) || own.weak[i] !== weak) return false;
+  return Buffer.compare(own.strong.subarray(i * STRONG_BYTES, (i + 1) * STRONG_BYTES), strong) === 0;
 }
 
 /**
