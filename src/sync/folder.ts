@@ -30,7 +30,8 @@ import { isAlwaysIgnored } from '../ignore/matcher.js';
 import type { JobRunner } from '../workers/pool.js';
 import type { SumsSource } from './pull/delta-plan.js';
 import type { BlockSource } from './pull/fetch.js';
-import { readBlock, readSums, type HashGate, type WireSums } from './serve/serve.js';
+import { openToServe, readBlock, readSums, type HashGate, type WireSums } from './serve/serve.js';
+import { HeldFiles } from './serve/held-files.js';
 import { RetryBook } from './pull/retry.js';
 import { DeletionGate, describeHeld, type HeldDeletions, type HeldPath } from './deletions/deletion-gate.js';
 import { integrityProblem, MARKER_DIR, type DeletionBudget } from './deletions/safety.js';
@@ -177,6 +178,8 @@ export class Folder {
   private readonly skipped = new SkippedPaths();
   /** Downloads in progress, for status. */
   readonly transfers: TransferBook;
+  /** Big files being served, held open across a peer's requests for their blocks. */
+  private readonly held: HeldFiles;
   private readonly timers = new Set<() => void>();
   /** Reports a failure the folder cannot carry on from (its supervisor stops and restarts it). */
   private crash: ((err: unknown) => void) | undefined;
@@ -187,6 +190,7 @@ export class Folder {
     this.trash = new Trash(deps.root, deps.trashClock ?? deps.clock);
     this.deletions = new DeletionGate(deps.deletionBudget, deps.monotonicMs);
     this.transfers = new TransferBook(() => deps.clock.now());
+    this.held = new HeldFiles(deps.clock, openToServe);
     this.ignore = new FolderIgnoreRules(deps);
     this.names = new DiskNames(deps.store.localDiskNames(deps.id));
     const onDisk = (rel: string) => this.names.onDisk(rel);
@@ -318,6 +322,7 @@ export class Folder {
     this.abort.abort(new WizardError('CLOSED', 'folder stopped'));
     for (const cancel of this.timers) cancel();
     this.timers.clear();
+    this.held.closeAll();
     await this.watcher.stop();
     await this.scans.settled();
     await this.recorder.hashedApart();
@@ -355,7 +360,7 @@ export class Folder {
 
   /** Answers a peer's block request. */
   readBlock(req: { path: string; hash: string; offset: number; length: number }): Promise<Buffer> {
-    return readBlock(this.deps.root, this.deps.store.getLocal(this.deps.id, req.path), req, this.names.onDisk(req.path));
+    return readBlock(this.deps.root, this.deps.store.getLocal(this.deps.id, req.path), req, this.names.onDisk(req.path), this.held);
   }
 
   /** Answers a peer's block sums request; `gate` runs any hashing it takes (the serving budget). */
