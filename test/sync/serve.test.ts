@@ -204,7 +204,7 @@ describe('HeldFiles: a big file served across requests (issue 17)', () => {
     expect(held.size).toBe(0);
   });
 
-  it('R2/F6: refuses from a held file once the path names another file, a link, or the file changed in place', async () => {
+  it('R2/F6: refuses from a held file once the path names another file, a link, or the file changed in place or cut short, and lets it go', async () => {
     const clock = manualClock();
     const held = new HeldFiles(clock, openToServe);
     const abs = path.join(root, 'big.bin');
@@ -227,6 +227,14 @@ describe('HeldFiles: a big file served across requests (issue 17)', () => {
     const changed = Buffer.from(content);
     changed[10] = (changed[10] as number) ^ 0xff;
     writeFileSync(abs, changed);
+    expect(await refusal(e)).toBe('changed');
+    expect(held.size).toBe(0);
+
+    // Cut short while held: the read comes up short, and the file is let go too.
+    e = entry();
+    await readBlockOf(root, e, req(0), 'big.bin', held);
+    expect(held.size).toBe(1);
+    writeFileSync(abs, changed.subarray(0, 1000));
     expect(await refusal(e)).toBe('changed');
     expect(held.size).toBe(0);
   });

@@ -37,7 +37,7 @@ interface Held {
 /** A file held for serving, lent to one read: its handle and a way to give it back. */
 export interface HeldLease {
   readonly fh: FileHandle;
-  /** Gives the file back; with `changed`, it no longer matches the index and is closed. */
+  /** Gives the file back; with `changed`, it no longer matches the index (or a read of it failed) and is closed. */
   release(changed?: boolean): void;
 }
 

@@ -126,18 +126,18 @@ async function readHeld(held: HeldFiles, abs: string, entry: LocalEntry, req: { 
     throw cannotOpen(req.path, err);
   }
   if (lease === undefined) throw new ServeError('changed', `${req.path}: changed on disk`);
-  let changed = false;
+  // Any failure (shorter than indexed, changed while read, an I/O error) lets go of the file: the next request opens it anew.
+  let served = false;
   try {
     const buf = await readFully(lease.fh, Buffer.allocUnsafe(length), req);
     // As readThroughPool: written to while we read, these bytes may mix two versions.
-    changed = !sameStat(statKey(await lease.fh.stat()), entry);
-    if (changed) throw new ServeError('changed', `${req.path}: changed while it was read`);
+    if (!sameStat(statKey(await lease.fh.stat()), entry)) throw new ServeError('changed', `${req.path}: changed while it was read`);
+    served = true;
     return buf;
   } finally {
-    lease.release(changed);
+    lease.release(!served);
   }
 }
-
 
 /** Reads `buf.length` bytes at `req.offset` through `fh`; a file shorter than that has changed. */
 async function readFully(fh: FileHandle, buf: Buffer, req: { path: string; offset: number }): Promise<Buffer> {
