@@ -30,7 +30,7 @@ import { isAlwaysIgnored } from '../ignore/matcher.js';
 import type { JobRunner } from '../workers/pool.js';
 import type { SumsSource } from './pull/delta-plan.js';
 import type { BlockSource } from './pull/fetch.js';
-import { readBlock, readSums, type HashGate, type WireSums } from './serve/serve.js';
+import { FolderServing } from './serve/folder-serving.js';
 import { RetryBook } from './pull/retry.js';
 import { DeletionGate, describeHeld, type HeldDeletions, type HeldPath } from './deletions/deletion-gate.js';
 import { integrityProblem, MARKER_DIR, type DeletionBudget } from './deletions/safety.js';
@@ -177,6 +177,8 @@ export class Folder {
   private readonly skipped = new SkippedPaths();
   /** Downloads in progress, for status. */
   readonly transfers: TransferBook;
+  /** Answers peers' block and sums requests for this folder's files. */
+  readonly serving: FolderServing;
   private readonly timers = new Set<() => void>();
   /** Reports a failure the folder cannot carry on from (its supervisor stops and restarts it). */
   private crash: ((err: unknown) => void) | undefined;
@@ -190,6 +192,7 @@ export class Folder {
     this.ignore = new FolderIgnoreRules(deps);
     this.names = new DiskNames(deps.store.localDiskNames(deps.id));
     const onDisk = (rel: string) => this.names.onDisk(rel);
+    this.serving = new FolderServing({ ...deps, onDisk });
     const control: FolderControl = {
       lifecycle: () => this.lifecycle,
       after: (ms, fn) => this.after(ms, fn),
@@ -318,6 +321,7 @@ export class Folder {
     this.abort.abort(new WizardError('CLOSED', 'folder stopped'));
     for (const cancel of this.timers) cancel();
     this.timers.clear();
+    this.serving.close();
     await this.watcher.stop();
     await this.scans.settled();
     await this.recorder.hashedApart();
@@ -351,17 +355,6 @@ export class Folder {
       if (isIndexWriteFailure(err)) this.indexWriteFailed(err);
       else this.deps.log.error({ err }, 'scan failed');
     });
-  }
-
-  /** Answers a peer's block request. */
-  readBlock(req: { path: string; hash: string; offset: number; length: number }): Promise<Buffer> {
-    return readBlock(this.deps.root, this.deps.store.getLocal(this.deps.id, req.path), req, this.names.onDisk(req.path));
-  }
-
-  /** Answers a peer's block sums request; `gate` runs any hashing it takes (the serving budget). */
-  readSums(req: { path: string; hash: string; blockSize: number; first: number; count: number; group: number }, gate?: HashGate): Promise<WireSums> {
-    const { root, store, id, runner } = this.deps;
-    return readSums(root, store.getLocal(id, req.path), req, store.sums.get(id, req.path, req.hash), runner, gate, this.names.onDisk(req.path));
   }
 
   /** Where an index path is on disk: under its recorded name when that is not NFC (see disk-names.ts). */

@@ -18,6 +18,8 @@ import type { Duplex } from 'node:stream';
 import type { Clock } from '../core/clock.js';
 import { WizardError } from '../core/errors.js';
 import { encodeBody, encodeMessage } from '../protocol/codec.js';
+import { FRAME_HEADER_BYTES } from '../protocol/framing.js';
+import { encodeResponseFrame } from '../protocol/response-frame.js';
 import type { Message } from '../protocol/messages.js';
 import { CodecChooser, type CodecStatus, type CompressionMode } from './codec-chooser.js';
 import { RateMeter } from './rate-meter.js';
@@ -123,9 +125,11 @@ export class MessageWriter {
 
   /** Queues `msg` in `lane` (and `stream`, for bulk). Throws SendQueueFull past MAX_QUEUE_BYTES. */
   send(msg: Message, lane: Lane, stream?: string): void {
-    const body = encodeBody(msg);
+    // A block's answer is framed in one copy (response-frame.ts); the scheduler sends that frame as it is unless it compresses the body.
+    const framed = msg.type === 'response' ? encodeResponseFrame(msg.id, msg.data) : undefined;
+    const body = framed?.subarray(FRAME_HEADER_BYTES) ?? encodeBody(msg);
     if (this.scheduler.queuedBytes + body.length > MAX_QUEUE_BYTES) throw new SendQueueFull();
-    this.scheduler.enqueue(lane, body, stream);
+    this.scheduler.enqueue(lane, body, stream, framed);
   }
 
   /** Queues `msg` unless one sent with the same `key` still waits (a ping, a pong). */

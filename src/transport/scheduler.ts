@@ -49,6 +49,8 @@ const MIN_MEASURE_MS = 5;
 
 interface Queued {
   readonly body: Buffer;
+  /** The raw frame of `body` when the sender built it already (response-frame.ts): sent as it is unless compressed. */
+  readonly framed?: Buffer;
   readonly stream: string | undefined;
   /** Set for a frame of which at most one may wait (enqueueOnce). */
   readonly key?: string;
@@ -102,9 +104,12 @@ export class FrameScheduler {
     return this.laneQueued[lane];
   }
 
-  /** Queues a message body in `lane`; `stream` names the file a bulk frame belongs to. */
-  enqueue(lane: Lane, body: Buffer, stream?: string): void {
-    this.add(lane, { body, stream });
+  /**
+   * Queues a message body in `lane`; `stream` names the file a bulk frame
+   * belongs to. `framed`: the raw frame whose body `body` is, when it is built already.
+   */
+  enqueue(lane: Lane, body: Buffer, stream?: string, framed?: Buffer): void {
+    this.add(lane, framed === undefined ? { body, stream } : { body, stream, framed });
   }
 
   /**
@@ -217,16 +222,17 @@ export class FrameScheduler {
   }
 
   private frame(item: Queued): Buffer {
-    const { body, stream } = item;
-    if (body.length < MIN_COMPRESS_BYTES) return encodeFrame(body);
+    const { body, stream, framed } = item;
+    const raw = () => framed ?? encodeFrame(body);
+    if (body.length < MIN_COMPRESS_BYTES) return raw();
     const { chooser, cpuNow } = this.deps;
     const choice = chooser.choose(stream);
-    if (choice.codec === 'none') return encodeFrame(body);
+    if (choice.codec === 'none') return raw();
     const started = cpuNow();
     const packed = compressBody(choice, body);
     const size = packed?.length ?? body.length;
     chooser.recordCompression(stream, choice, body.length, size, cpuNow() - started);
-    if (packed === undefined || size >= body.length * WORTH_RATIO) return encodeFrame(body);
+    if (packed === undefined || size >= body.length * WORTH_RATIO) return raw();
     return encodeCompressedFrame(CODEC_IDS[choice.codec], body.length, packed);
   }
 

@@ -1,4 +1,4 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import { ProtocolError } from '../../src/core/errors.js';
 import { CODEC_IDS, compressBody } from '../../src/protocol/compression.js';
 import { encodeCompressedFrame, encodeFrame, FrameDecoder } from '../../src/protocol/framing.js';
@@ -90,6 +90,27 @@ describe('FrameDecoder', () => {
     const decoder = new FrameDecoder();
     expect(decoder.push(Buffer.alloc(0))).toEqual([]);
     expect(decoder.hasPartialFrame).toBe(false);
+  });
+
+  it('issue 17: a body arriving in TLS-record pieces is held in at most two buffers, the second of its own length, and a short send holds 64 KiB', () => {
+    const body = bytes(1024 * 1024, 12);
+    const stream = Buffer.concat([encodeFrame(body), encodeFrame(bytes(10, 13))]);
+    const big = encodeFrame(bytes(LIMITS.maxFrameBytes, 14));
+    const alloc = vi.spyOn(Buffer, 'allocUnsafe');
+    try {
+      const frames = feed(new FrameDecoder(), stream, 16 * 1024);
+      expect(frames).toHaveLength(2);
+      expect(frames[0]?.equals(body)).toBe(true);
+      // Doubling from 64 KiB made 64 KiB, 128, 256, 512 KiB and 1 MiB, copying each into the next.
+      expect(alloc.mock.calls.map(([size]) => size)).toEqual([64 * 1024, 1024 * 1024]);
+      alloc.mockClear();
+      // A peer that announces 4 MiB and sends 10 bytes holds 64 KiB, not 4 MiB.
+      const decoder = new FrameDecoder();
+      expect(decoder.push(big.subarray(0, 14))).toEqual([]);
+      expect(alloc.mock.calls.map(([size]) => size)).toEqual([64 * 1024]);
+    } finally {
+      alloc.mockRestore();
+    }
   });
 
   it('accepts a body of exactly maxFrameBytes', () => {

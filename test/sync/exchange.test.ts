@@ -205,8 +205,7 @@ it('issue 16: every index, block and sums message is checked against the shares 
   const folder = {
     requestPull: () => void pulls++,
     isIgnored: () => false,
-    readBlock: () => Promise.resolve(Buffer.from(String(++reads))),
-    readSums: () => Promise.resolve(String(++reads)),
+    serving: { readBlock: () => Promise.resolve(Buffer.from(String(++reads))), readSums: () => Promise.resolve(String(++reads)) },
   } as unknown as Folder;
   let shared = true;
   const link = new PeerLink({ session, store, folder: () => folder, isShared: () => shared, log: pino({ level: 'silent' }), clock: new FakeClock(0), serving: new ServeBudget({ clock: new FakeClock(0) }).open(), onClose: () => undefined });

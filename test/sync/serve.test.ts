@@ -12,7 +12,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { contentHash } from '../../src/core/content-hash.js';
 import { blockCount, groupDigests, signatureOf } from '../../src/delta/signature.js';
 import type { LocalEntry } from '../../src/index/entry.js';
-import { readBlock, readSums, ServeError, type WireSums } from '../../src/sync/serve/serve.js';
+import { HeldFiles } from '../../src/sync/serve/held-files.js';
+import { openToServe, readBlock as readBlockOf, readSums, ServeError, type WireSums } from '../../src/sync/serve/serve.js';
 import { INLINE_MAX_BYTES } from '../../src/workers/hash-file.js';
 import { inlineRunner } from '../../src/workers/pool.js';
 import { seededBytes } from '../support/random.js';
@@ -81,11 +82,15 @@ describe('readSums', () => {
 
 describe('readBlock', () => {
   const sizes = [
-    { kind: 'a small file (read on the calling thread)', size: 10_000 },
-    { kind: 'a big file (read through the pool)', size: 300_000 },
+    { kind: 'a small file (read on the calling thread)', size: 10_000, held: false },
+    { kind: 'a big file (read through the pool)', size: 300_000, held: false },
+    { kind: 'a big file held open across requests', size: 300_000, held: true },
   ];
-  for (const { kind, size } of sizes) {
+  for (const { kind, size, held: isHeld } of sizes) {
     describe(kind, () => {
+      const held = isHeld ? new HeldFiles(manualClock(), openToServe) : undefined;
+      const readBlock = (r: string, e: LocalEntry | undefined, req: { path: string; hash: string; offset: number; length: number }) => readBlockOf(r, e, req, req.path, held);
+      afterEach(() => held?.closeAll());
       const bytes = content.subarray(0, size);
       const sha = contentHash(bytes);
       const indexed = (rel: string): LocalEntry => {
@@ -142,15 +147,113 @@ describe('a file whose name is NFD on disk (issue 15, item 12)', () => {
     renameSync(path.join(root, 'big.bin'), path.join(root, nfd));
     const st = lstatSync(path.join(root, nfd));
     const e: LocalEntry = { ...entry0(st), path: nfc, diskName: 'cafe\u0301.bin' };
-    const block = await readBlock(root, e, { path: nfc, hash, offset: 4096, length: 4096 }, nfd);
+    const block = await readBlockOf(root, e, { path: nfc, hash, offset: 4096, length: 4096 }, nfd);
     expect(block.equals(content.subarray(4096, 8192))).toBe(true);
     const sums = await readSums(root, e, { ...ask(0, 4), path: nfc }, undefined, inlineRunner, undefined, nfd);
     expect(Buffer.from(sums.weak).readUInt32BE(0)).toBe(sig.weak[0]);
     // Asked for under its NFC spelling on disk, it is not there.
-    await expect(readBlock(root, e, { path: nfc, hash, offset: 0, length: 10 })).rejects.toMatchObject({ wireCode: 'changed' });
+    await expect(readBlockOf(root, e, { path: nfc, hash, offset: 0, length: 10 })).rejects.toMatchObject({ wireCode: 'changed' });
   });
 });
 
 function entry0(st: { size: number; mtimeMs: number; ino: number }): LocalEntry {
   return { path: 'big.bin', type: 'file', size: st.size, mtimeMs: st.mtimeMs, mode: 0o644, hash, target: '', version: { me: 1 }, deleted: false, sequence: 1, inode: st.ino };
 }
+
+/** A clock whose timers run only when the test says. */
+function manualClock(): { setTimer: (ms: number, fn: () => void) => () => void; fire: () => void; pending: () => number } {
+  const timers = new Set<() => void>();
+  return {
+    setTimer: (_ms, fn) => {
+      timers.add(fn);
+      return () => timers.delete(fn);
+    },
+    fire: () => {
+      const due = [...timers];
+      timers.clear();
+      for (const fn of due) fn();
+    },
+    pending: () => timers.size,
+  };
+}
+
+describe('HeldFiles: a big file served across requests (issue 17)', () => {
+  const req = (offset: number) => ({ path: 'big.bin', hash, offset, length: 65_536 });
+  const counting = () => {
+    const opened: string[] = [];
+    return { opened, open: (abs: string) => (opened.push(abs), openToServe(abs)) };
+  };
+
+  it('opens the file once for a window of requests, and closes it once they stop', async () => {
+    const clock = manualClock();
+    const { opened, open } = counting();
+    const held = new HeldFiles(clock, open);
+    const e = entry();
+    const blocks = await Promise.all([0, 65_536, 131_072, 196_608].map((o) => readBlockOf(root, e, req(o), 'big.bin', held)));
+    blocks.forEach((b, i) => expect(b.equals(content.subarray(i * 65_536, (i + 1) * 65_536))).toBe(true));
+    expect((await readBlockOf(root, e, req(262_144), 'big.bin', held)).equals(content.subarray(262_144, 300_000))).toBe(true);
+    expect(opened).toHaveLength(1);
+    expect(held.size).toBe(1);
+    // Idle: the timer closes it, and the next request opens it again.
+    expect(clock.pending()).toBe(1);
+    clock.fire();
+    expect(held.size).toBe(0);
+    await readBlockOf(root, e, req(0), 'big.bin', held);
+    expect(opened).toHaveLength(2);
+    held.closeAll();
+    expect(held.size).toBe(0);
+  });
+
+  it('R2/F6: refuses from a held file once the path names another file, a link, or the file changed in place or cut short, and lets it go', async () => {
+    const clock = manualClock();
+    const held = new HeldFiles(clock, openToServe);
+    const abs = path.join(root, 'big.bin');
+    const refusal = (e: LocalEntry) => readBlockOf(root, e, req(0), 'big.bin', held).then(() => 'served', (err: unknown) => (err instanceof ServeError ? err.wireCode : String(err)));
+    let e = entry();
+    await readBlockOf(root, e, req(0), 'big.bin', held);
+    expect(held.size).toBe(1);
+
+    // Moved aside, a link to it in its place: the held descriptor is the indexed file, but the path no longer names it.
+    renameSync(abs, path.join(root, 'aside.bin'));
+    symlinkSync(path.join(root, 'aside.bin'), abs);
+    expect(await refusal(e)).toBe('changed');
+    expect(held.size).toBe(0);
+
+    // Back, and written in place while held: the stat after the read says so, and the file is let go.
+    rmSync(abs);
+    renameSync(path.join(root, 'aside.bin'), abs);
+    e = entry();
+    await readBlockOf(root, e, req(0), 'big.bin', held);
+    const changed = Buffer.from(content);
+    changed[10] = (changed[10] as number) ^ 0xff;
+    writeFileSync(abs, changed);
+    expect(await refusal(e)).toBe('changed');
+    expect(held.size).toBe(0);
+
+    // Cut short while held: the read comes up short, and the file is let go too.
+    e = entry();
+    await readBlockOf(root, e, req(0), 'big.bin', held);
+    expect(held.size).toBe(1);
+    writeFileSync(abs, changed.subarray(0, 1000));
+    expect(await refusal(e)).toBe('changed');
+    expect(held.size).toBe(0);
+  });
+
+  it("holds at most its limit, giving an idle file's place to a new one, and lends one that finds none idle for one read", async () => {
+    const clock = manualClock();
+    const { opened, open } = counting();
+    const held = new HeldFiles(clock, open, 2_000, 1);
+    writeFileSync(path.join(root, 'other.bin'), content);
+    const other: LocalEntry = { ...entry0(lstatSync(path.join(root, 'other.bin'))), path: 'other.bin' };
+    await readBlockOf(root, entry(), req(0), 'big.bin', held);
+    await readBlockOf(root, other, { ...req(0), path: 'other.bin' }, 'other.bin', held);
+    expect(held.size).toBe(1);
+    const lease = await held.lease(path.join(root, 'other.bin'), other);
+    const once = await held.lease(path.join(root, 'big.bin'), entry());
+    expect(held.size).toBe(1);
+    once?.release();
+    lease?.release();
+    expect(opened).toEqual([path.join(root, 'big.bin'), path.join(root, 'other.bin'), path.join(root, 'big.bin')]);
+    held.closeAll();
+  });
+});

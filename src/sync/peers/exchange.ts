@@ -213,7 +213,7 @@ export class PeerLink implements SessionHandler {
   async onRequest(msg: RequestMessage): Promise<Buffer> {
     this.servable(msg.folder, msg.path, 'request');
     // Checked again when its turn comes: a share withdrawn while it waited serves nothing.
-    return this.deps.serving.run({ readBytes: msg.length, hashBytes: 0 }, () => this.servable(msg.folder, msg.path, 'request').readBlock(msg));
+    return this.deps.serving.run({ readBytes: msg.length, hashBytes: 0 }, () => this.servable(msg.folder, msg.path, 'request').serving.readBlock(msg));
   }
 
   /**
@@ -226,7 +226,7 @@ export class PeerLink implements SessionHandler {
     const readBytes = msg.files.reduce((sum, f) => sum + f.length, 0);
     const one = async (f: FilesRequestMessage['files'][number]): Promise<FileAnswer> => {
       try {
-        return { path: f.path, data: await this.servable(msg.folder, f.path, 'request').readBlock({ ...f, offset: 0 }) };
+        return { path: f.path, data: await this.servable(msg.folder, f.path, 'request').serving.readBlock({ ...f, offset: 0 }) };
       } catch (err) {
         const code = err instanceof ServeError ? err.wireCode : 'io';
         return { path: f.path, code, message: truncateChars(describeError(err), LIMITS.maxMessageChars) };
@@ -239,7 +239,7 @@ export class PeerLink implements SessionHandler {
   async onSumsRequest(msg: SumsRequestMessage): Promise<WireSums> {
     const folder = this.servable(msg.folder, msg.path, 'sums-request');
     // Stored sums are answered at once; only sums computed from the file wait for the budget.
-    return folder.readSums(msg, (bytes, job) => this.deps.serving.run({ readBytes: bytes, hashBytes: bytes }, job));
+    return folder.serving.readSums(msg, (bytes, job) => this.deps.serving.run({ readBytes: bytes, hashBytes: bytes }, job));
   }
 
   /** The folder a request may be served from, or the not-found a peer gets for a folder not shared with it (the same as for one we lack). */

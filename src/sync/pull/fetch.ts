@@ -15,22 +15,29 @@ import path from 'node:path';
 import { crashPoint } from '../../core/crash-point.js';
 import { describeError, hasCode, isNoSpace, WizardError } from '../../core/errors.js';
 import { tempNameFor } from '../../core/paths.js';
-import { isDeltaSized, SignatureBuilder, storesSums, type Signature } from '../../delta/signature.js';
+import { isDeltaSized, type Signature } from '../../delta/signature.js';
 import type { FileEntry } from '../../index/entry.js';
 import { INLINE_MAX_BYTES } from '../../workers/hash-file.js';
 import { fetchDelta, type DeltaDeps } from './delta-fetch.js';
 import type { DeltaPlan } from './delta-plan.js';
 import { createTemp, createTempFd, openTempToRead, removeTemp, type TempPlace } from '../disk/temp-place.js';
 import { EarlyWriteback } from './writeback.js';
-import { contentHash, ContentHasher } from '../../core/content-hash.js';
+import { contentHash } from '../../core/content-hash.js';
+import { wholeFileHasher } from './whole-hasher.js';
 
 /** Reads one block of a file from one peer. */
 export type BlockSource = (peer: string, req: { path: string; hash: string; offset: number; length: number }) => Promise<Buffer>;
 
-/** Bytes asked for in one request: small enough to interleave with other traffic, large enough to amortise a round trip. */
-export const BLOCK_BYTES = 256 * 1024;
-/** Requests kept in flight per file: hides the round trip on a fast link without buffering much (2 MiB). */
-const WINDOW = 8;
+/**
+ * Bytes asked for in one request: the most a request may ask for (protocol
+ * LIMITS.maxBlockBytes). Each request costs both sides the same whatever its
+ * size (the sender's open, stat, read and close, a message each way, a write
+ * here), and at 256 KiB those were a third of BIG's CPU on two cores; a 1 MiB
+ * frame still takes about 2 ms on the loopback, so small files' answers do not wait long behind it.
+ */
+export const BLOCK_BYTES = 1024 * 1024;
+/** Requests kept in flight per file: hides the round trip on a fast link, and leaves half of the sender's 8 MiB answer budget to other files (4 MiB). */
+const WINDOW = 4;
 /** Characters of random suffix in a temp name. */
 const RANDOM_CHARS = 8;
 
@@ -241,8 +248,7 @@ async function fetchWhole(
   progress: { written: number },
   writeback: EarlyWriteback,
 ): Promise<Signature | undefined> {
-  const hash = new ContentHasher();
-  const sums = storesSums(entry.size) ? new SignatureBuilder(entry.size) : undefined;
+  const hash = wholeFileHasher(entry.size);
   let next = 0;
   let sourceIndex = 0;
   const inflight: Array<{ offset: number; promise: Promise<Buffer> }> = [];
@@ -269,8 +275,7 @@ async function fetchWhole(
     await fh.write(data, 0, data.length, offset);
     writeback.wrote(data.length);
     progress.written = offset + data.length;
-    hash.update(data);
-    sums?.push(data);
+    hash.push(data);
     // Crash point: a partial temp file, the target untouched.
     if (progress.written < entry.size) crashPoint('mid-block-write');
     if (next < entry.size) ask();
@@ -279,8 +284,7 @@ async function fetchWhole(
   if (got.hash !== entry.hash) {
     throw new WizardError('HASH_MISMATCH', `${entry.path}: received content does not match its hash; will retry`);
   }
-  const sig = sums?.finish();
-  return sig === undefined ? undefined : { ...sig, leaves: got.leaves };
+  return got.sums;
 }
 
 /**

@@ -2,7 +2,7 @@
  * Answers a peer's requests for blocks and block sums of our files.
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { lstat, open } from 'node:fs/promises';
+import { lstat, open, type FileHandle } from 'node:fs/promises';
 import { describeError, hasCode, WizardError } from '../../core/errors.js';
 import { resolveOnDisk } from '../../core/paths.js';
 import type { LocalEntry } from '../../index/entry.js';
@@ -12,6 +12,7 @@ import { hasRealAncestors, realAncestors } from '../../index/real-path.js';
 import { INLINE_MAX_BYTES } from '../../workers/hash-file.js';
 import type { JobRunner } from '../../workers/pool.js';
 import type { SumsMessage } from '../../protocol/messages.js';
+import type { HeldFiles } from './held-files.js';
 
 /** Why a block cannot be served; `wireCode` goes back to the peer in an `error` message. */
 export class ServeError extends WizardError {
@@ -30,12 +31,14 @@ export class ServeError extends WizardError {
  * it and the disk still matches the index. Otherwise the peer would get bytes
  * of another version and fail its hash check after the whole transfer.
  * `disk`: where the file is on disk, when its name there is not NFC (see DiskNames).
+ * `held`: big files kept open across requests (held-files.ts); without, each block opens the file anew.
  */
 export async function readBlock(
   root: string,
   entry: LocalEntry | undefined,
   req: { path: string; hash: string; offset: number; length: number },
   disk = req.path,
+  held?: HeldFiles,
 ): Promise<Buffer> {
   if (entry === undefined || entry.deleted || entry.type !== 'file') throw new ServeError('not-found', `${req.path}: no such file`);
   if (entry.hash !== req.hash) throw new ServeError('changed', `${req.path}: we no longer have that version`);
@@ -52,7 +55,8 @@ export async function readBlock(
   // A small file is read on this thread, for the reason it is hashed on it (see INLINE_MAX_BYTES):
   // four calls through libuv's pool cost the event loop more than the read, and a burst of small
   // files is served one request each.
-  return entry.size <= INLINE_MAX_BYTES ? readNow(abs, entry, req, length) : readThroughPool(abs, entry, req, length);
+  if (entry.size <= INLINE_MAX_BYTES) return readNow(abs, entry, req, length);
+  return held === undefined ? readThroughPool(abs, entry, req, length) : readHeld(held, abs, entry, req, length);
 }
 
 /** Why a file cannot be opened, as the peer hears it: gone or swapped for a link is a change; anything else is our I/O problem. */
@@ -64,6 +68,11 @@ function cannotOpen(rel: string, err: unknown): ServeError {
 
 // O_NOFOLLOW: a file swapped for a link since it was indexed is not read through.
 const READ_NO_FOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW;
+
+/** Opens a file to serve its blocks, never through a link: how HeldFiles opens what it holds. */
+export function openToServe(abs: string): Promise<FileHandle> {
+  return open(abs, READ_NO_FOLLOW);
+}
 
 /** readBlock's read with synchronous calls: the file as indexed, or CHANGED. */
 function readNow(abs: string, entry: LocalEntry, req: { path: string; offset: number }, length: number): Buffer {
@@ -88,7 +97,7 @@ function readNow(abs: string, entry: LocalEntry, req: { path: string; offset: nu
   }
 }
 
-/** readBlock's read through libuv's pool, for a big file's block: the file as indexed, or CHANGED. */
+/** readBlock's read through libuv's pool, for a big file's block when no HeldFiles is given: the file as indexed, or CHANGED. */
 async function readThroughPool(abs: string, entry: LocalEntry, req: { path: string; offset: number }, length: number): Promise<Buffer> {
   let fh;
   try {
@@ -98,13 +107,7 @@ async function readThroughPool(abs: string, entry: LocalEntry, req: { path: stri
   }
   try {
     if (!sameStat(statKey(await fh.stat()), entry)) throw new ServeError('changed', `${req.path}: changed on disk`);
-    const buf = Buffer.allocUnsafe(length);
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await fh.read(buf, done, length - done, req.offset + done);
-      if (bytesRead === 0) throw new ServeError('changed', `${req.path}: shorter than indexed`);
-      done += bytesRead;
-    }
+    const buf = await readFully(fh, Buffer.allocUnsafe(length), req);
     // Written to while we read: these bytes may mix two versions. The peer's hash check would catch
     // it, but only after the whole transfer; saying so now makes it ask again once we rescanned.
     if (!sameStat(statKey(await fh.stat()), entry)) throw new ServeError('changed', `${req.path}: changed while it was read`);
@@ -112,6 +115,38 @@ async function readThroughPool(abs: string, entry: LocalEntry, req: { path: stri
   } finally {
     await fh.close();
   }
+}
+
+/** readBlock's read through a file held open across requests (held-files.ts): the file as indexed, or CHANGED. */
+async function readHeld(held: HeldFiles, abs: string, entry: LocalEntry, req: { path: string; offset: number }, length: number): Promise<Buffer> {
+  let lease;
+  try {
+    lease = await held.lease(abs, entry);
+  } catch (err) {
+    throw cannotOpen(req.path, err);
+  }
+  if (lease === undefined) throw new ServeError('changed', `${req.path}: changed on disk`);
+  // Any failure (shorter than indexed, changed while read, an I/O error) lets go of the file: the next request opens it anew.
+  let served = false;
+  try {
+    const buf = await readFully(lease.fh, Buffer.allocUnsafe(length), req);
+    // As readThroughPool: written to while we read, these bytes may mix two versions.
+    if (!sameStat(statKey(await lease.fh.stat()), entry)) throw new ServeError('changed', `${req.path}: changed while it was read`);
+    served = true;
+    return buf;
+  } finally {
+    lease.release(!served);
+  }
+}
+
+/** Reads `buf.length` bytes at `req.offset` through `fh`; a file shorter than that has changed. */
+async function readFully(fh: FileHandle, buf: Buffer, req: { path: string; offset: number }): Promise<Buffer> {
+  for (let done = 0; done < buf.length; ) {
+    const { bytesRead } = await fh.read(buf, done, buf.length - done, req.offset + done);
+    if (bytesRead === 0) throw new ServeError('changed', `${req.path}: shorter than indexed`);
+    done += bytesRead;
+  }
+  return buf;
 }
 
 /** Block sums as they go on the wire: a SumsMessage without its envelope. */
