@@ -53,8 +53,6 @@ export interface ScanPassDeps
   readonly heldScanRetryMs: number;
   /** Whether no whole-folder scan ran since the folder was made (see Folder). */
   readonly afterRestart: () => boolean;
-  /** Changes handed to the recorder at once (SCAN_BATCH by default; tests make it small). */
-  readonly scanBatch?: number;
 }
 
 /** Whole-folder scans (the first, the periodic rescan, one after new ignore rules or settings) that ran to the end: how many, and the last one's length. */
@@ -64,6 +62,8 @@ export interface FullScans {
   readonly lastMs: number;
   /** When it ended (wall clock). */
   readonly lastAtMs: number;
+  /** The most the last one held at once: one walk step's observations (one dir's children), one batch of changes. */
+  readonly held?: ScanHeld;
 }
 
 /** Runs a folder's scans. */
@@ -72,8 +72,6 @@ export class ScanPass {
   private full: FullScans = { count: 0, lastMs: 0, lastAtMs: 0 };
   /** Scans were skipped while no ignore rules could be read. */
   private scansHeld = false;
-  /** The most the last scan held at once (see ScanFeed.held). */
-  private held: ScanHeld = { step: 0, batch: 0 };
 
   constructor(private readonly deps: ScanPassDeps) {}
 
@@ -85,11 +83,6 @@ export class ScanPass {
   /** The whole-folder scans that completed, for status: a scan of a small tree is over before any poll of `isScanning` sees it. */
   get fullScans(): FullScans {
     return this.full;
-  }
-
-  /** The most the last scan held at once: one walk step's observations, one batch of changes. */
-  get lastScanHeld(): ScanHeld {
-    return this.held;
   }
 
   /** Scans `paths`, recording deletions only under `deletable` (see `Folder.queueScan`). */
@@ -125,13 +118,12 @@ export class ScanPass {
       // a peer that heard of the deletion first would trash its copy and then download the "new"
       // file whole instead of moving it. The budget weighs them together, whatever roots they were
       // found under (an `rm -rf` of twelve dirs is twelve roots, each a small part of the folder).
-      const feed = new ScanFeed(this.deps.recorder, (batch) => this.deps.deletions.recreated(batch), !whole, this.deps.scanBatch);
+      const feed = new ScanFeed(this.deps.recorder, (batch) => this.deps.deletions.recreated(batch), !whole);
       // Side by side: a watcher hand-over can name thousands of files, each a few file-system calls
       // whose latency (a busy disk, a busy libuv pool) would otherwise add up one after another.
       const walkLimit = pLimit(SCAN_LOOKS_AT_ONCE);
       const walked = await Promise.all(roots.map((rel) => walkLimit(() => this.changesUnderOrRetry(rel, mayDelete, feed))));
       const found = await feed.drained();
-      this.held = feed.held;
       const looked = new Set(walked.filter((w) => w.ok).map((w) => w.rel));
       const admitted = this.admitDeletions(feed.deletions, stats.files + stats.dirs, (p) => mayDelete(p) && isUnderAny(p, looked));
       const deletions: Array<[Candidate, Recorded]> = [];
@@ -145,7 +137,7 @@ export class ScanPass {
       const deleted = await this.deps.recorder.commitScanned(deletions);
       const committed = { count: found.count + deleted.length, first: [...found.first, ...deleted].slice(0, 5) };
       const ms = Math.round(this.deps.monotonicMs() - startedAt);
-      if (whole) this.full = { count: this.full.count + 1, lastMs: ms, lastAtMs: this.deps.clock.now() };
+      if (whole) this.full = { count: this.full.count + 1, lastMs: ms, lastAtMs: this.deps.clock.now(), held: feed.held };
       this.deps.log.debug({ roots: roots.slice(0, 20), rootCount: roots.length, committed: committed.count, first: committed.first, ms }, 'scanned');
       if (committed.count > 0) this.deps.announce();
       // A local change can settle what a pull was waiting for (or supersede it); a whole-folder
