@@ -62,7 +62,7 @@ function writeOld(rel: string, text: string): void {
   utimesSync(abs, old, old);
 }
 
-function newFolder(opts: { readDir?: (abs: string) => Promise<Dirent[]>; log?: Logger } = {}): Folder {
+function newFolder(opts: { readDir?: (abs: string) => Promise<Dirent[]>; log?: Logger; rescanIntervalMs?: number } = {}): Folder {
   const folder = new Folder({
     id: ID,
     root,
@@ -75,7 +75,7 @@ function newFolder(opts: { readDir?: (abs: string) => Promise<Dirent[]>; log?: L
     peers: { connected: () => [], readBlock: () => Promise.reject(new Error('no peer')), readSums: () => Promise.reject(new Error('no peer')), announce: () => undefined },
     masterIgnore: () => '',
     limits: () => DEFAULTS.limits,
-    rescanIntervalMs: () => 600_000,
+    rescanIntervalMs: () => opts.rescanIntervalMs ?? 600_000,
     deletionBudget: () => ({ percent: 50, perMinute: 100_000 }),
     tombstoneDays: () => 365,
     runner: inlineRunner,
@@ -182,5 +182,19 @@ describe('what a scan holds', () => {
     const logged = lines.map((l) => JSON.parse(l) as { msg: string; path?: string }).filter((l) => l.msg === 'not syncing path');
     expect(logged.map((l) => l.path)).toEqual(['locked']);
     expect(folder.status().skipped?.count).toBe(1);
+  });
+});
+
+describe('tombstone expiry at the periodic rescan', () => {
+  it('forgets the tombstones past their lifetime and keeps the rest, reading only the tombstones', async () => {
+    const nowS = Math.floor(Date.now() / 1000);
+    const gone = (path: string, counter: number): LocalChange => ({ path, type: 'file', size: 0, mtimeMs: 0, mode: 0o644, inode: 0, hash: '', target: '', deleted: true, version: { a: counter } });
+    store.commitLocal(ID, [gone('old.txt', nowS - 400 * 86_400), gone('recent.txt', nowS - 60)]);
+    writeOld('live.txt', 'live');
+    const folder = newFolder({ rescanIntervalMs: 50 });
+    await folder.start();
+    await waitFor('the old tombstone forgotten', () => store.getLocal(ID, 'old.txt') === undefined, 10_000);
+    expect(store.getLocal(ID, 'recent.txt')?.deleted).toBe(true);
+    expect(store.getLocal(ID, 'live.txt')?.deleted).toBe(false);
   });
 });
