@@ -2,7 +2,8 @@
 // unchanged through a restarted Folder on the same index file, sampling heapUsed every 20 ms (after a full GC
 // before each). Prints the peak above the baseline, per file: garbage not yet collected included. With
 // RETAINED=1 every sample (each 250 ms) follows a full GC, so the peak is what the scan holds.
-// Usage: npm run build && [RETAINED=1] node --expose-gc bench/probes/scan-heap.mjs [N]
+// KEEP=DIR keeps the tree and index in DIR: a later run with the same DIR only rescans (for A/B runs of two builds).
+// Usage: npm run build && [RETAINED=1] [KEEP=DIR] node --expose-gc bench/probes/scan-heap.mjs [N]
 import fs from 'node:fs'; import os from 'node:os'; import path from 'node:path';
 import pino from 'pino';
 const W = new URL('../../dist', import.meta.url).pathname;
@@ -14,11 +15,13 @@ const { systemClock } = await import(`${W}/core/clock.js`);
 const { inlineRunner } = await import(`${W}/workers/pool.js`);
 if (typeof global.gc !== 'function') throw new Error('run with node --expose-gc');
 const N = Number(process.argv[2] ?? 100_000);
-const base = fs.mkdtempSync(path.join(os.tmpdir(), 'scan-heap-'));
+const keep = process.env.KEEP;
+const reuse = keep !== undefined && fs.existsSync(path.join(keep, 'index.db'));
+const base = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'scan-heap-'));
 const root = path.join(base, 'f');
 fs.mkdirSync(path.join(root, '.wizard'), { recursive: true });
 const old = (Date.now() - 3600_000) / 1000;
-for (let d = 0; d < N / 100; d++) {
+for (let d = 0; d < (reuse ? 0 : N / 100); d++) {
   const dir = path.join(root, `d${d}`); fs.mkdirSync(dir);
   for (let i = 0; i < 100; i++) { const f = path.join(dir, `f${i}`); fs.writeFileSync(f, 'x'.repeat(1024 + ((i * 31) % 3072))); fs.utimesSync(f, old, old); }
 }
@@ -39,7 +42,7 @@ async function measure(label) {
   await folder.stop();
   console.log(`${label}: ${ms.toFixed(0)} ms wall, ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU; heap before ${mib(before)} MiB, peak ${mib(peak)} MiB: ${(((peak - before) / N)).toFixed(0)} B a file above it; rss ${mib(process.memoryUsage().rss)} MiB`);
 }
-await measure(`first index of ${N} files`);
+if (!reuse) await measure(`first index of ${N} files`);
 await measure(`rescan of ${N} unchanged files`);
 console.log(`files indexed ${store.localStats('f').files}; load ${os.loadavg()[0].toFixed(1)}`);
-store.close(); fs.rmSync(base, { recursive: true, force: true });
+store.close(); if (keep === undefined) fs.rmSync(base, { recursive: true, force: true });

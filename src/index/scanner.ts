@@ -265,11 +265,8 @@ export interface DirStep {
 export async function* walkDirs(root: string, rel: string, opts: WalkOptions): AsyncGenerator<DirStep> {
   const first: DirStep = { dir: undefined, listed: false, seen: new Map(), unreadable: [], skipped: [], temps: [] };
   // A watcher event can name an ignored path directly; it must not slip past the rules applied during the walk.
-  if (rel !== '' && (opts.isInternal(rel) || opts.matcher.isIgnored(rel, false))) {
-    yield first;
-    return;
-  }
-  const located = rel === '' ? { disk: '' } : await locate(root, rel, opts.onDisk?.(rel) ?? rel);
+  const ignored = rel !== '' && (opts.isInternal(rel) || opts.matcher.isIgnored(rel, false));
+  const located = ignored ? undefined : rel === '' ? { disk: '' } : await locate(root, rel, opts.onDisk?.(rel) ?? rel);
   if (located !== undefined && 'clash' in located) {
     first.skipped.push({ path: rel, reason: clashReason(located.clash), clash: true });
     first.unreadable.push(rel);

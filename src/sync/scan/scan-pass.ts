@@ -122,7 +122,9 @@ export class ScanPass {
       // Side by side: a watcher hand-over can name thousands of files, each a few file-system calls
       // whose latency (a busy disk, a busy libuv pool) would otherwise add up one after another.
       const walkLimit = pLimit(SCAN_LOOKS_AT_ONCE);
-      const walked = await Promise.all(roots.map((rel) => walkLimit(() => this.changesUnderOrRetry(rel, mayDelete, feed))));
+      // What was skipped when the scan began: what its walks report again is not new (see noteSkipped).
+      const skippedBefore = this.deps.skipped.reasons();
+      const walked = await Promise.all(roots.map((rel) => walkLimit(() => this.changesUnderOrRetry(rel, mayDelete, feed, skippedBefore))));
       const found = await feed.drained();
       const looked = new Set(walked.filter((w) => w.ok).map((w) => w.rel));
       const admitted = this.admitDeletions(feed.deletions, stats.files + stats.dirs, (p) => mayDelete(p) && isUnderAny(p, looked));
@@ -180,9 +182,9 @@ export class ScanPass {
    * the scan of every other path handed over with it. Nothing under it is
    * taken as deleted meanwhile (`ok` false: its deletions were not looked for).
    */
-  private async changesUnderOrRetry(rel: string, mayDelete: (path: string) => boolean, feed: ScanFeed): Promise<{ rel: string; ok: boolean }> {
+  private async changesUnderOrRetry(rel: string, mayDelete: (path: string) => boolean, feed: ScanFeed, skippedBefore: ReadonlyMap<string, string>): Promise<{ rel: string; ok: boolean }> {
     try {
-      await this.changesUnder(rel, mayDelete, feed);
+      await this.changesUnder(rel, mayDelete, feed, skippedBefore);
       this.deps.readFailures.succeed(rel);
       return { rel, ok: true };
     } catch (err) {
@@ -200,12 +202,11 @@ export class ScanPass {
    * allows (the budget weighs them later, see admitDeletions). Holds one
    * dir's listing and that dir's index entries, never the subtree's.
    */
-  private async changesUnder(rel: string, mayDelete: (path: string) => boolean, feed: ScanFeed): Promise<void> {
+  private async changesUnder(rel: string, mayDelete: (path: string) => boolean, feed: ScanFeed, skippedBefore: ReadonlyMap<string, string>): Promise<void> {
     const { root, store, id } = this.deps;
     const matcher = this.deps.ignore.matcher as IgnoreMatcher;
     const index: DirIndex = { getLocal: (p) => store.getLocal(id, p), below: (dir, skipBelow) => store.reads.below(id, dir, skipBelow) };
     const rules: DirRules = { isIgnored: (p, isDir) => this.deps.ignore.isIgnored(p) || matcher.isIgnored(p, isDir), mustHash: (p) => this.deps.recorder.mustHash(p) };
-    const skippedBefore = this.deps.skipped.reasons();
     const unflushed = new Set<string>();
     // A scan of the whole folder also looks at the shared temp dir, which no walk enters (it is in .wizard).
     const tempsAt = { afterRestart: this.deps.afterRestart() && rel === '', nowMs: this.deps.clock.now() };
