@@ -3,9 +3,11 @@
 // before each). Prints the peak above the baseline, per file: garbage not yet collected included. With
 // RETAINED=1 every sample (each 250 ms) follows a full GC, so the peak is what the scan holds.
 // KEEP=DIR keeps the tree and index in DIR: a later run with the same DIR only rescans (for A/B runs of two builds).
-// Usage: npm run build && [RETAINED=1] [KEEP=DIR] node --expose-gc bench/probes/scan-heap.mjs [N]
+// PROF=DIR writes a CPU profile of each scan alone there (read it with prof-top.mjs).
+// Usage: npm run build && [RETAINED=1] [KEEP=DIR] [PROF=DIR] node --expose-gc bench/probes/scan-heap.mjs [N]
 import fs from 'node:fs'; import os from 'node:os'; import path from 'node:path';
 import pino from 'pino';
+import { Session } from 'node:inspector/promises';
 const W = new URL('../../dist', import.meta.url).pathname;
 const { IndexStore } = await import(`${W}/index/store.js`);
 const { Folder } = await import(`${W}/sync/folder.js`);
@@ -34,10 +36,18 @@ async function measure(label) {
   let peak = before;
   const retained = process.env.RETAINED === '1';
   const timer = setInterval(() => { if (retained) global.gc(); peak = Math.max(peak, process.memoryUsage().heapUsed); }, retained ? 250 : 20);
+  const session = process.env.PROF === undefined ? undefined : new Session();
+  if (session !== undefined) { session.connect(); await session.post('Profiler.enable'); await session.post('Profiler.start'); }
   const cpu0 = process.cpuUsage(); const t0 = performance.now();
   const folder = folderOf();
   await folder.start();
   const ms = performance.now() - t0; const cpu = process.cpuUsage(cpu0);
+  if (session !== undefined) {
+    const { profile } = await session.post('Profiler.stop');
+    fs.mkdirSync(process.env.PROF, { recursive: true });
+    fs.writeFileSync(path.join(process.env.PROF, `${label.split(' ')[0]}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
   clearInterval(timer); peak = Math.max(peak, process.memoryUsage().heapUsed);
   await folder.stop();
   console.log(`${label}: ${ms.toFixed(0)} ms wall, ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms CPU; heap before ${mib(before)} MiB, peak ${mib(peak)} MiB: ${(((peak - before) / N)).toFixed(0)} B a file above it; rss ${mib(process.memoryUsage().rss)} MiB`);
