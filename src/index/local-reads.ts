@@ -67,37 +67,38 @@ export class LocalReads {
 
   /**
    * Our entries strictly below `dir` ('' is the folder's root), by path, read
-   * CHILD_BATCH rows at a time. `skipBelow(child)`, asked of a child of `dir`
-   * when an entry below it comes up, says whether to leave out everything
-   * below that child: a scan walks a child dir on its own, so it reads a
-   * dir's children and jumps over their subtrees (one seek each), never the
-   * whole subtree. No statement stays open between the entries given: the
-   * caller may write to the index meanwhile.
+   * up to `batch` rows at a time. `skipBelow(child)`, asked of a child of
+   * `dir` when an entry below it comes up, says whether to leave out
+   * everything below that child: a scan walks a child dir on its own, so it
+   * reads a dir's children and seeks past their subtrees, never reading the
+   * whole subtree. `skipBelow` runs while a statement is open: it must not
+   * use the index. None stays open between the entries given: the caller may
+   * write to the index meanwhile.
    */
   *below(folder: string, dir: string, skipBelow: (child: string) => boolean, batch = CHILD_BATCH): Generator<LocalEntry> {
     const lo = dir === '' ? '' : `${dir}/`;
     const hi = dir === '' ? undefined : afterSubtree(dir);
-    let from = lo;
-    for (;;) {
-      const rows = hi === undefined ? this.#pageToEnd.all({ folder, from, limit: batch }) : this.#page.all({ folder, from, hi, limit: batch });
-      let skipTo: string | undefined;
+    for (let from: string | undefined = lo; from !== undefined; ) {
+      const rows = hi === undefined ? this.#pageToEnd.iterate({ folder, from, limit: batch }) : this.#page.iterate({ folder, from, hi, limit: batch });
+      const page: LocalRow[] = [];
+      // Where the next page starts; undefined once the range is read to its end.
+      let next: string | undefined;
       for (const row of rows) {
-        if (skipTo !== undefined && row.path < skipTo) continue;
-        skipTo = undefined;
         const slash = row.path.indexOf('/', lo.length);
-        if (slash >= 0) {
-          const child = row.path.slice(0, slash);
-          if (skipBelow(child)) {
-            skipTo = afterSubtree(child);
-            continue;
-          }
+        const child = slash < 0 ? undefined : row.path.slice(0, slash);
+        if (child !== undefined && skipBelow(child)) {
+          // Stop reading here (the loop's exit resets the statement) and seek past the subtree.
+          next = afterSubtree(child);
+          break;
         }
-        yield toLocal(row);
+        page.push(row);
+        if (page.length === batch) {
+          next = `${row.path}\u0000`;
+          break;
+        }
       }
-      if (rows.length < batch) return;
-      const last = (rows[rows.length - 1] as LocalRow).path;
-      // The next page starts after the last row read, or past the subtree being skipped when that reaches further.
-      from = skipTo !== undefined && skipTo > last ? skipTo : `${last}\u0000`;
+      for (const row of page) yield toLocal(row);
+      from = next;
     }
   }
 }
