@@ -231,6 +231,25 @@ function fileObservation(rel: string, disk: string, st: Stats): Observation {
 }
 
 /**
+ * What a walk found in one step: the walked path itself (the first step,
+ * `dir` undefined), or the children of one dir. A scan compares each step
+ * with the index as it comes, so it holds one dir's observations at a time.
+ */
+export interface DirStep {
+  /** The dir whose listing this is; undefined for the first step, which holds the walked path itself. */
+  readonly dir: string | undefined;
+  /** Whether `dir`'s listing was read (false: unreadable, or gone since its parent listed it). */
+  readonly listed: boolean;
+  /** What was found and is not ignored: the children of `dir`, or the walked path itself. */
+  readonly seen: Map<string, Observation>;
+  /** Paths (the dir itself or children) that could not be read: nothing at or below them may be taken as deleted. */
+  readonly unreadable: string[];
+  readonly skipped: Skipped[];
+  /** Wizard temp files among the children (as spelled on disk). */
+  readonly temps: string[];
+}
+
+/**
  * Walks `rel` (a dir, a file, or a path that is gone) below `root`. Never
  * follows symlinks. Errors on a subdir are recorded in `unreadable`, not
  * thrown, so one unreadable dir does not stop the rest of the scan.
@@ -239,86 +258,109 @@ function fileObservation(rel: string, disk: string, st: Stats): Observation {
  * a name in NFD (from a Mac) syncs like any other. Two names in one dir with
  * the same NFC form are two files on Linux but one path to peers: both are
  * skipped, and counted as unreadable so that neither is taken as deleted.
+ *
+ * Gives what it finds one dir at a time, each dir after the one that listed
+ * it (depth first): the walk holds only the dirs still to list.
  */
-export async function walk(root: string, rel: string, opts: WalkOptions): Promise<WalkResult> {
-  const result: WalkResult = { seen: new Map(), unreadable: [], skipped: [], listed: [], temps: [] };
+export async function* walkDirs(root: string, rel: string, opts: WalkOptions): AsyncGenerator<DirStep> {
+  const first: DirStep = { dir: undefined, listed: false, seen: new Map(), unreadable: [], skipped: [], temps: [] };
   // A watcher event can name an ignored path directly; it must not slip past the rules applied during the walk.
-  if (rel !== '' && (opts.isInternal(rel) || opts.matcher.isIgnored(rel, false))) return result;
-  const located = rel === '' ? { disk: '' } : await locate(root, rel, opts.onDisk?.(rel) ?? rel);
+  const ignored = rel !== '' && (opts.isInternal(rel) || opts.matcher.isIgnored(rel, false));
+  const located = ignored ? undefined : rel === '' ? { disk: '' } : await locate(root, rel, opts.onDisk?.(rel) ?? rel);
   if (located !== undefined && 'clash' in located) {
-    result.skipped.push({ path: rel, reason: clashReason(located.clash), clash: true });
-    result.unreadable.push(rel);
-    return result;
+    first.skipped.push({ path: rel, reason: clashReason(located.clash), clash: true });
+    first.unreadable.push(rel);
+    yield first;
+    return;
   }
   const top = located === undefined ? undefined : await observe(root, rel, located.disk);
-  if (top !== undefined && top.type === 'dir' && rel !== '' && opts.matcher.isIgnored(rel, true)) return result;
-  if (top === undefined || located === undefined) return result;
-  if (rel !== '') result.seen.set(rel, top);
-  if (top.type !== 'dir') return result;
+  const ignoredDir = top !== undefined && top.type === 'dir' && rel !== '' && opts.matcher.isIgnored(rel, true);
+  if (top !== undefined && rel !== '' && !ignoredDir) first.seen.set(rel, top);
+  yield first;
+  if (top === undefined || located === undefined || top.type !== 'dir' || ignoredDir) return;
 
   const stack = [{ key: rel, disk: located.disk }];
   const statMode = new StatMode();
   while (stack.length > 0) {
     opts.signal?.throwIfAborted();
     const { key: dir, disk: dirDisk } = stack.pop() as { key: string; disk: string };
-    let names: Dirent[];
+    yield await listDir(root, dir, dirDisk, opts, statMode, (child) => stack.push(child));
+  }
+}
+
+/** One dir's step of walkDirs; `descend` hears of each child dir to list later. */
+async function listDir(root: string, dir: string, dirDisk: string, opts: WalkOptions, statMode: StatMode, descend: (child: { key: string; disk: string }) => void): Promise<DirStep> {
+  const step: DirStep = { dir, listed: false, seen: new Map(), unreadable: [], skipped: [], temps: [] };
+  let names: Dirent[];
+  try {
+    names = await (opts.readDir ?? readDirWithTypes)(dirDisk === '' ? root : path.join(root, ...dirDisk.split('/')));
+  } catch (err) {
+    step.unreadable.push(dir);
+    if (dir !== '') step.skipped.push({ path: dir, reason: `cannot list this dir (${errorCode(err)}); nothing in it syncs, and nothing in it is deleted on peers` });
+    // Vanished or unreadable: either way nothing below it may be taken as deleted until a later scan reads it.
+    return step;
+  }
+  const listed: DirStep = { ...step, listed: true };
+  // Each NFC name with its spelling here, or its spellings when it has more than one: a clash.
+  const spellings = new Map<string, string | string[]>();
+  for (const dirent of names) {
+    const raw = dirDisk === '' ? dirent.name : `${dirDisk}/${dirent.name}`;
+    let child: string;
     try {
-      names = await (opts.readDir ?? readDirWithTypes)(dirDisk === '' ? root : path.join(root, ...dirDisk.split('/')));
+      child = toRelPath(raw);
     } catch (err) {
-      result.unreadable.push(dir);
-      if (dir !== '') result.skipped.push({ path: dir, reason: `cannot list this dir (${errorCode(err)}); nothing in it syncs, and nothing in it is deleted on peers` });
-      // Vanished or unreadable: either way nothing below it may be taken as deleted until a later scan reads it.
+      if (opts.isInternal(raw)) continue;
+      listed.skipped.push({ path: raw, reason: err instanceof BadPathError ? err.message : String(err) });
       continue;
     }
-    result.listed.push(dir);
-    // Each NFC name with its spelling here, or its spellings when it has more than one: a clash.
-    const spellings = new Map<string, string | string[]>();
-    for (const dirent of names) {
-      const raw = dirDisk === '' ? dirent.name : `${dirDisk}/${dirent.name}`;
-      let child: string;
-      try {
-        child = toRelPath(raw);
-      } catch (err) {
-        if (opts.isInternal(raw)) continue;
-        result.skipped.push({ path: raw, reason: err instanceof BadPathError ? err.message : String(err) });
-        continue;
-      }
-      if (isTempName(dirent.name)) {
-        result.temps.push(raw);
-        continue;
-      }
-      if (opts.isInternal(child)) continue;
-      if (opts.matcher.isIgnored(child, dirent.isDirectory())) continue;
-      const known = spellings.get(child);
-      spellings.set(child, known === undefined ? raw : typeof known === 'string' ? [known, raw] : [...known, raw]);
+    if (isTempName(dirent.name)) {
+      listed.temps.push(raw);
+      continue;
     }
-    const children: Array<{ key: string; disk: string }> = [];
-    for (const [key, disk] of spellings) {
-      if (typeof disk === 'string') children.push({ key, disk });
-      else {
-        result.skipped.push({ path: key, reason: clashReason(disk), clash: true });
-        result.unreadable.push(key);
-      }
+    if (opts.isInternal(child)) continue;
+    if (opts.matcher.isIgnored(child, dirent.isDirectory())) continue;
+    const known = spellings.get(child);
+    spellings.set(child, known === undefined ? raw : typeof known === 'string' ? [known, raw] : [...known, raw]);
+  }
+  const children: Array<{ key: string; disk: string }> = [];
+  for (const [key, disk] of spellings) {
+    if (typeof disk === 'string') children.push({ key, disk });
+    else {
+      listed.skipped.push({ path: key, reason: clashReason(disk), clash: true });
+      listed.unreadable.push(key);
     }
-    // Stat in batches, synchronously while the cache is warm and in parallel through the pool when
-    // not (StatMode). This dir was just read as a real dir, so its children need no check of their ancestors.
-    for (let i = 0; i < children.length; i += STAT_BATCH) {
-      const batch = children.slice(i, i + STAT_BATCH);
-      const observed = await observeBatch(root, batch, statMode);
-      for (const [j, obs] of observed.entries()) {
-        const { key, disk } = batch[j] as { key: string; disk: string };
-        if (obs !== undefined && 'failed' in obs) {
-          result.unreadable.push(key);
-          result.skipped.push({ path: key, reason: `cannot look at it (${errorCode(obs.failed)}); not synced, and not deleted on peers` });
-        } else if (obs !== undefined) {
-          result.seen.set(key, obs);
-          if (obs.type === 'dir') stack.push({ key, disk });
-        } else if (disk.includes('\uFFFD')) {
-          // Listed, yet gone under the name it was listed as: node decoded bytes that are not UTF-8 as U+FFFD.
-          result.skipped.push({ path: key, reason: 'its name is not valid UTF-8, so it cannot be named to peers; rename it' });
-        }
+  }
+  // Stat in batches, synchronously while the cache is warm and in parallel through the pool when
+  // not (StatMode). This dir was just read as a real dir, so its children need no check of their ancestors.
+  for (let i = 0; i < children.length; i += STAT_BATCH) {
+    const batch = children.slice(i, i + STAT_BATCH);
+    const observed = await observeBatch(root, batch, statMode);
+    for (const [j, obs] of observed.entries()) {
+      const { key, disk } = batch[j] as { key: string; disk: string };
+      if (obs !== undefined && 'failed' in obs) {
+        listed.unreadable.push(key);
+        listed.skipped.push({ path: key, reason: `cannot look at it (${errorCode(obs.failed)}); not synced, and not deleted on peers` });
+      } else if (obs !== undefined) {
+        listed.seen.set(key, obs);
+        if (obs.type === 'dir') descend({ key, disk });
+      } else if (disk.includes('\uFFFD')) {
+        // Listed, yet gone under the name it was listed as: node decoded bytes that are not UTF-8 as U+FFFD.
+        listed.skipped.push({ path: key, reason: 'its name is not valid UTF-8, so it cannot be named to peers; rename it' });
       }
     }
+  }
+  return listed;
+}
+
+/** walkDirs, all of it at once: for callers that want the whole subtree (and tests). */
+export async function walk(root: string, rel: string, opts: WalkOptions): Promise<WalkResult> {
+  const result: WalkResult = { seen: new Map(), unreadable: [], skipped: [], listed: [], temps: [] };
+  for await (const step of walkDirs(root, rel, opts)) {
+    for (const [key, obs] of step.seen) result.seen.set(key, obs);
+    result.unreadable.push(...step.unreadable);
+    result.skipped.push(...step.skipped);
+    result.temps.push(...step.temps);
+    if (step.listed && step.dir !== undefined) result.listed.push(step.dir);
   }
   return result;
 }

@@ -16,6 +16,7 @@ import { RemoteEntries, type PeerState } from './remote-entries.js';
 import { migrate } from './schema.js';
 import { ENTRY_COLUMNS, ENTRY_VALUES, type EntryParams, type FolderKey, type FolderRow, type LocalRow, type PathKey, type Statement, toLocal, toParams } from './store-rows.js';
 import { StaleHashes } from './stale-hashes.js';
+import { LocalReads } from './local-reads.js';
 import { BlockSumStore } from './sums.js';
 import { count, LOCAL_STATS_SQL, type LocalStats, type MutableStats } from './local-stats.js';
 import { isDamaged } from './index-failures.js';
@@ -34,8 +35,6 @@ export interface FolderState {
   readonly digest: string;
 }
 
-
-
 /** A local change to record; the store assigns its sequence. */
 export type LocalChange = Omit<LocalEntry, 'sequence'>;
 
@@ -52,9 +51,6 @@ export class IndexStore {
   readonly #updateFolder: Statement<FolderKey & { maxSequence: number; digest: string }>;
   readonly #localWithHash: Statement<FolderKey & { hash: string }, LocalRow>;
   readonly #getLocal: Statement<PathKey, LocalRow>;
-  readonly #allLocal: Statement<FolderKey, LocalRow>;
-  readonly #localUnder: Statement<FolderKey & { dir: string; lo: string; hi: string }, LocalRow>;
-  readonly #localSince: Statement<FolderKey & { after: number; limit: number }, LocalRow>;
   readonly #putLocal: Statement<EntryParams & FolderKey & { inode: number; diskName: string }>;
   readonly #diskNames: Statement<FolderKey, { path: string; disk_name: string }>;
   readonly #deleteLocal: Statement<PathKey>;
@@ -72,12 +68,15 @@ export class IndexStore {
   readonly remote: RemoteEntries;
   /** Paths whose hash predates identity v2, to rehash. */
   readonly staleHashes: StaleHashes;
+  /** Our entries read by path range: a subtree, one dir's children in batches. */
+  readonly reads: LocalReads;
 
   private constructor(db: Database.Database) {
     this.#db = db;
     this.sums = new BlockSumStore(db);
     this.remote = new RemoteEntries(db);
     this.staleHashes = new StaleHashes(db);
+    this.reads = new LocalReads(db);
     this.#insertFolder = db.prepare(
       `INSERT OR IGNORE INTO folders (folder, index_id, max_sequence, digest)
        VALUES (@folder, @indexId, 0, '${EMPTY_DIGEST_HEX}')`,
@@ -96,20 +95,6 @@ export class IndexStore {
       // INDEXED BY: without statistics SQLite prefers the primary key's folder prefix, a scan of the whole folder.
       `SELECT ${ENTRY_COLUMNS}, inode, disk_name FROM local INDEXED BY local_by_hash
        WHERE folder = @folder AND hash = @hash AND deleted = 0 AND type = 'file' LIMIT 1`,
-    );
-    this.#allLocal = db.prepare(`SELECT ${ENTRY_COLUMNS}, inode, disk_name FROM local WHERE folder = @folder ORDER BY path`);
-    // A range on the primary key, not LIKE: LIKE gives '%' and '_' in names a
-    // meaning and cannot use the index. The range [dir, dir + '0') holds dir,
-    // everything under dir + '/', and siblings such as 'dir-x' or 'dir.txt'
-    // (their next character sorts before '/'), which the last test drops.
-    this.#localUnder = db.prepare(
-      `SELECT ${ENTRY_COLUMNS}, inode, disk_name FROM local
-       WHERE folder = @folder AND path >= @dir AND path < @hi AND (path = @dir OR path >= @lo)
-       ORDER BY path`,
-    );
-    this.#localSince = db.prepare(
-      `SELECT ${ENTRY_COLUMNS}, inode, disk_name FROM local
-       WHERE folder = @folder AND sequence > @after ORDER BY sequence LIMIT @limit`,
     );
     this.#putLocal = db.prepare(
       `INSERT OR REPLACE INTO local (folder, ${ENTRY_COLUMNS}, inode, disk_name) VALUES (@folder, ${ENTRY_VALUES}, @inode, @diskName)`,
@@ -214,23 +199,19 @@ export class IndexStore {
     return row === undefined ? undefined : toLocal(row);
   }
 
-  /** All our entries of the folder, by path. */
+  /** LocalReads.all. */
   allLocal(folder: string): LocalEntry[] {
-    return this.#allLocal.all({ folder }).map(toLocal);
+    return this.reads.all(folder);
   }
 
-  /** Our entries for `dir` itself and everything below it, by path; '' means the whole folder. */
+  /** LocalReads.under. */
   localUnder(folder: string, dir: string): LocalEntry[] {
-    if (dir === '') return this.allLocal(folder);
-    // '0' is the code point after '/', so [dir + '/', dir + '0') is exactly the
-    // paths inside dir (SQLite's BINARY collation compares UTF-8 bytes, which
-    // orders like code points).
-    return this.#localUnder.all({ folder, dir, lo: `${dir}/`, hi: `${dir}0` }).map(toLocal);
+    return this.reads.under(folder, dir);
   }
 
-  /** Up to `limit` of our entries with a sequence above `afterSequence`, ascending. */
+  /** LocalReads.since. */
   localSince(folder: string, afterSequence: number, limit: number): LocalEntry[] {
-    return this.#localSince.all({ folder, after: afterSequence, limit }).map(toLocal);
+    return this.reads.since(folder, afterSequence, limit);
   }
 
   /**

@@ -140,3 +140,23 @@ describe('always ignored', () => {
     expect(compileIgnore([{ text: '!.wizard\n!*.tmp\n!.wizard/**', base: '' }]).isIgnored(path, isDir)).toBe(want);
   });
 });
+
+describe('compileIgnore: the rules compiled afresh every few questions (the package keeps every answer)', () => {
+  it('answers as a matcher that never starts afresh, across many fresh starts, for files, dirs and paths below ignored dirs', () => {
+    const sources = [
+      { text: 'build/\n*.log\n!keep.log\n', base: '' },
+      { text: 'local/\n', base: 'sub' },
+    ];
+    const once = compileIgnore(sources, Number.MAX_SAFE_INTEGER);
+    const often = compileIgnore(sources, 3);
+    const paths: Array<[string, boolean]> = [];
+    for (const d of ['build', 'src', 'sub', 'sub/local', 'sub/other', '.wizard']) {
+      paths.push([d, true]);
+      for (const f of ['a.txt', 'b.log', 'keep.log', 'deep/c.txt']) paths.push([`${d}/${f}`, false]);
+    }
+    const answers = (m: ReturnType<typeof compileIgnore>) => paths.map(([p, isDir]) => m.isIgnored(p, isDir));
+    expect(answers(often)).toEqual(answers(once));
+    expect(answers(once).filter(Boolean).length).toBeGreaterThan(10);
+    expect(answers(once).filter((x) => !x).length).toBeGreaterThan(10);
+  });
+});

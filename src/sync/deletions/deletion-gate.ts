@@ -114,6 +114,15 @@ export class DeletionGate {
     return deletions.length === 0 ? candidates : this.admitLocalDeletions(candidates, deletions, live, onHeld);
   }
 
+  /**
+   * Paths a scan found on disk where its index had nothing live (new, or
+   * back after a deletion): a path back no longer counts against the budget.
+   * A scan hands these over as it records them, before `admit` weighs its deletions.
+   */
+  recreated(candidates: readonly Candidate[]): void {
+    this.window.forget(candidates.filter(isCreation).map((c) => c.path));
+  }
+
   private admitLocalDeletions(candidates: Candidate[], deletions: Candidate[], live: number, onHeld: (held: HeldDeletions) => void): Candidate[] {
     const released = new Set(deletions.filter((c) => this.releasedLocal.delete(c.path)).map((c) => c.path));
     const weighed = deletions.map((c) => c.path).filter((p) => !released.has(p));

@@ -47,7 +47,8 @@ export class PeriodicRescan {
   private async expireTombstones(): Promise<void> {
     const { store, id } = this.deps;
     await this.deps.lock.run(() => {
-      const expired = expiredTombstones(store.allLocal(id), this.deps.clock.now(), this.deps.tombstoneDays());
+      // Only the tombstones: a pass over every entry would hold the whole index in memory at each interval.
+      const expired = expiredTombstones(store.reads.tombstones(id), this.deps.clock.now(), this.deps.tombstoneDays());
       if (expired.length === 0) return;
       store.forgetLocal(id, expired);
       this.deps.log.info({ count: expired.length }, 'forgot expired deletions');

@@ -10,9 +10,11 @@
 import pLimit from 'p-limit';
 import { describeError } from '../../core/errors.js';
 import { isUnder, parentOf } from '../../core/paths.js';
-import { walk, type Observation } from '../../index/scanner.js';
+import { walkDirs, type DirStep, type Observation } from '../../index/scanner.js';
 import { isAlwaysIgnored, type IgnoreMatcher } from '../../ignore/matcher.js';
-import { changedPaths, looksUnflushed, minimalRoots, type Candidate } from './local-changes.js';
+import { looksUnflushed, minimalRoots, type Candidate } from './local-changes.js';
+import { stepChanges, type DirIndex, type DirRules } from './dir-changes.js';
+import { ScanFeed, type ScanHeld } from './scan-feed.js';
 import type { RetryBook } from '../pull/retry.js';
 import type { DeletionGate } from '../deletions/deletion-gate.js';
 import { removeStaleTemps, sharedTemps } from '../disk/stale-temps.js';
@@ -60,6 +62,8 @@ export interface FullScans {
   readonly lastMs: number;
   /** When it ended (wall clock). */
   readonly lastAtMs: number;
+  /** The most the last one held at once: one walk step's observations (one dir's children), one batch of changes. */
+  readonly held?: ScanHeld;
 }
 
 /** Runs a folder's scans. */
@@ -104,34 +108,43 @@ export class ScanPass {
       // A path in a clash is looked at from the dir that holds both spellings: alone, one of them would pass for the path.
       const roots = rulesChanged || this.scansHeld ? [''] : minimalRoots(paths.map((p) => this.clashDirOf(p)));
       this.scansHeld = false;
+      // The folder's size before this scan records anything: the deletion budget weighs its deletions against that.
+      const stats = this.deps.store.localStats(this.deps.id);
       const deletionRoots = new Set(minimalRoots(deletable));
       const mayDelete = (p: string) => isUnderAny(p, deletionRoots);
-      const committed: string[] = [];
-      // Deletions are recorded last, after every root: a file moved away is a deletion plus a new
-      // file that still has to be hashed, and a peer that heard of the deletion first would trash
-      // its copy and then download the "new" file whole instead of moving it.
-      const deletions: Array<[Candidate, Recorded]> = [];
+      const whole = roots.includes('');
+      // Changes are recorded in batches as the walks find them; deletions wait for the end, after
+      // every root: a file moved away is a deletion plus a new file that still has to be hashed, and
+      // a peer that heard of the deletion first would trash its copy and then download the "new"
+      // file whole instead of moving it. The budget weighs them together, whatever roots they were
+      // found under (an `rm -rf` of twelve dirs is twelve roots, each a small part of the folder).
+      const feed = new ScanFeed(this.deps.recorder, (batch) => this.deps.deletions.recreated(batch), !whole);
       // Side by side: a watcher hand-over can name thousands of files, each a few file-system calls
       // whose latency (a busy disk, a busy libuv pool) would otherwise add up one after another.
       const walkLimit = pLimit(SCAN_LOOKS_AT_ONCE);
-      const walked = await Promise.all(roots.map((rel) => walkLimit(() => this.changesUnderOrRetry(rel, mayDelete))));
+      // What was skipped when the scan began: what its walks report again is not new (see noteSkipped).
+      const skippedBefore = this.deps.skipped.reasons();
+      const walked = await Promise.all(roots.map((rel) => walkLimit(() => this.changesUnderOrRetry(rel, mayDelete, feed, skippedBefore))));
+      const found = await feed.drained();
       const looked = new Set(walked.filter((w) => w.ok).map((w) => w.rel));
-      const found = this.admitDeletions(walked.flatMap((w) => w.found), (p) => mayDelete(p) && isUnderAny(p, looked));
-      committed.push(...(await this.deps.recorder.recordChanges(found, deletions)));
-      // The same holds for a big file an earlier scan is still hashing apart: a move's new name
-      // and its old one's deletion are often handed over in two scans.
+      const admitted = this.admitDeletions(feed.deletions, stats.files + stats.dirs, (p) => mayDelete(p) && isUnderAny(p, looked));
+      const deletions: Array<[Candidate, Recorded]> = [];
+      await this.deps.recorder.recordChanges(admitted, deletions);
+      // The same holds for a big file being hashed apart (this scan's, or an earlier one's): a
+      // move's new name and its old one's deletion are often handed over in two scans.
       if (deletions.length > 0 && this.deps.recorder.hashingApartCount > 0) {
         this.deps.log.debug({ deletions: deletions.length, hashing: this.deps.recorder.hashingApartCount }, 'deletions wait for big files still being hashed');
         await this.deps.recorder.hashedApart();
       }
-      committed.push(...(await this.deps.recorder.commitScanned(deletions)));
+      const deleted = await this.deps.recorder.commitScanned(deletions);
+      const committed = { count: found.count + deleted.length, first: [...found.first, ...deleted].slice(0, 5) };
       const ms = Math.round(this.deps.monotonicMs() - startedAt);
-      if (roots.includes('')) this.full = { count: this.full.count + 1, lastMs: ms, lastAtMs: this.deps.clock.now() };
-      this.deps.log.debug({ roots: roots.slice(0, 20), rootCount: roots.length, committed: committed.length, first: committed.slice(0, 5), ms }, 'scanned');
-      if (committed.length > 0) this.deps.announce();
+      if (whole) this.full = { count: this.full.count + 1, lastMs: ms, lastAtMs: this.deps.clock.now(), held: feed.held };
+      this.deps.log.debug({ roots: roots.slice(0, 20), rootCount: roots.length, committed: committed.count, first: committed.first, ms }, 'scanned');
+      if (committed.count > 0) this.deps.announce();
       // A local change can settle what a pull was waiting for (or supersede it); a whole-folder
       // scan (the first, or new ignore rules) may have made any path pullable.
-      this.deps.requestPull(roots.includes('') ? undefined : committed);
+      this.deps.requestPull(whole ? undefined : [...(found.paths ?? []), ...deleted]);
     } finally {
       this.scansRunning--;
     }
@@ -157,11 +170,9 @@ export class ScanPass {
    * the window of the last minute's deletions. `covers` tells where this
    * scan looked for deletions.
    */
-  private admitDeletions(found: Candidate[], covers: (path: string) => boolean): Candidate[] {
-    const { store, id } = this.deps;
-    const stats = store.localStats(id);
-    return this.deps.deletions.admit(found, stats.files + stats.dirs, covers, (held) =>
-      this.deps.log.warn({ deletions: held.count, local: held.local, fromPeers: held.fromPeers, reason: held.reason }, `deletions held until 'wizard resume ${id}'`),
+  private admitDeletions(found: Candidate[], live: number, covers: (path: string) => boolean): Candidate[] {
+    return this.deps.deletions.admit(found, live, covers, (held) =>
+      this.deps.log.warn({ deletions: held.count, local: held.local, fromPeers: held.fromPeers, reason: held.reason }, `deletions held until 'wizard resume ${this.deps.id}'`),
     );
   }
 
@@ -171,75 +182,84 @@ export class ScanPass {
    * the scan of every other path handed over with it. Nothing under it is
    * taken as deleted meanwhile (`ok` false: its deletions were not looked for).
    */
-  private async changesUnderOrRetry(rel: string, mayDelete: (path: string) => boolean): Promise<{ rel: string; ok: boolean; found: Candidate[] }> {
+  private async changesUnderOrRetry(rel: string, mayDelete: (path: string) => boolean, feed: ScanFeed, skippedBefore: ReadonlyMap<string, string>): Promise<{ rel: string; ok: boolean }> {
     try {
-      const found = await this.changesUnder(rel, mayDelete);
+      await this.changesUnder(rel, mayDelete, feed, skippedBefore);
       this.deps.readFailures.succeed(rel);
-      return { rel, ok: true, found };
+      return { rel, ok: true };
     } catch (err) {
-      if (this.deps.signal.aborted) throw err;
+      if (this.deps.signal.aborted || feed.failed) throw err;
       const delay = this.deps.readFailures.fail(rel, err, this.deps.clock.now());
       this.deps.log.warn({ path: rel, err: describeError(err), retryInMs: delay }, 'cannot scan path; will retry');
       this.deps.after(delay, () => this.deps.queueScan([rel], mayDelete(rel)));
-      return { rel, ok: false, found: [] };
+      return { rel, ok: false };
     }
   }
 
-  /** Walks one subtree: what changed there since the index last looked, with the deletions `mayDelete` allows (the budget weighs them later, see admitDeletions). */
-  private async changesUnder(rel: string, mayDelete: (path: string) => boolean): Promise<Candidate[]> {
+  /**
+   * Walks one subtree and feeds what changed there since the index last
+   * looked to `feed`, one dir at a time, with the deletions `mayDelete`
+   * allows (the budget weighs them later, see admitDeletions). Holds one
+   * dir's listing and that dir's index entries, never the subtree's.
+   */
+  private async changesUnder(rel: string, mayDelete: (path: string) => boolean, feed: ScanFeed, skippedBefore: ReadonlyMap<string, string>): Promise<void> {
     const { root, store, id } = this.deps;
     const matcher = this.deps.ignore.matcher as IgnoreMatcher;
+    const index: DirIndex = { getLocal: (p) => store.getLocal(id, p), below: (dir, skipBelow) => store.reads.below(id, dir, skipBelow) };
+    const rules: DirRules = { isIgnored: (p, isDir) => this.deps.ignore.isIgnored(p) || matcher.isIgnored(p, isDir), mustHash: (p) => this.deps.recorder.mustHash(p) };
+    const unflushed = new Set<string>();
+    // A scan of the whole folder also looks at the shared temp dir, which no walk enters (it is in .wizard).
+    const tempsAt = { afterRestart: this.deps.afterRestart() && rel === '', nowMs: this.deps.clock.now() };
+    const removedTemps: string[] = [];
+    const sweep = async (temps: readonly string[]) => {
+      if (temps.length > 0) removedTemps.push(...(await removeStaleTemps(root, temps, tempsAt)));
+    };
+    if (rel === '') await sweep(await sharedTemps(root));
     // A pull may land (or delete) paths here while the walk runs; the walk may have listed a dir
-    // before a landing's rename, and would take the new entry for a file gone (see below).
-    const walkStartedAt = store.folderState(id).maxSequence;
-    const result = await walk(root, rel, {
+    // before a landing's rename, and would take the new entry for a file gone. So an entry recorded
+    // after a dir's listing began was recorded by whoever looked at the disk for it (a landing, a
+    // scan beside this one): what the listing saw of that path may predate it. Counted as
+    // deletions, a burst of downloads landing in a dir being walked held them as "most of the
+    // folder vanished", waiting for a `wizard resume` that had nothing to confirm.
+    let listedAfter = store.folderState(id).maxSequence;
+    for await (const step of walkDirs(root, rel, {
       matcher,
       isInternal: (p) => isAlwaysIgnored(p) || p === FOLDER_IGNORE,
       signal: this.deps.signal,
       onDisk: this.deps.onDisk,
       ...(this.deps.readDir === undefined ? {} : { readDir: this.deps.readDir }),
-    });
-    const { fresh, clashesEnded } = this.deps.skipped.update({ listed: result.listed, seen: result.seen.keys(), skipped: result.skipped });
+    })) {
+      feed.sawStep(step.seen.size);
+      this.noteSkipped(step, skippedBefore);
+      await sweep(step.temps);
+      const changed = stepChanges(rel, step, index, rules).filter((c) => (c.prev === undefined || c.prev.sequence <= listedAfter) && (c.obs !== undefined || mayDelete(c.path)));
+      await feed.add(this.setAsideUnflushed(changed, unflushed));
+      listedAfter = store.folderState(id).maxSequence;
+    }
+    if (removedTemps.length > 0) this.deps.log.info({ count: removedTemps.length, first: removedTemps[0] }, 'removed temp files left by interrupted downloads');
+    // Paths under `rel` that no longer look unflushed are forgotten: an edit since is an ordinary change.
+    for (const p of [...this.deps.unflushed.keys()]) if (isUnder(p, rel) && !unflushed.has(p)) this.deps.unflushed.delete(p);
+    if (unflushed.size > 0) this.deps.requestPull([...unflushed]);
+  }
+
+  /** Has the skipped paths take what one walk step found, logging what is new since `before` (the reasons when the walk began). */
+  private noteSkipped(step: DirStep, before: ReadonlyMap<string, string>): void {
+    const listed = step.listed && step.dir !== undefined ? [step.dir] : [];
+    const { fresh, clashesEnded } = this.deps.skipped.update({ listed, seen: step.seen.keys(), skipped: step.skipped }, before);
     // Once per path and reason, not at every rescan; status keeps showing them.
     for (const s of fresh) this.deps.log.warn({ path: s.path, reason: s.reason }, 'not syncing path');
     // A peer's version of a path the clash held back can land now.
     if (clashesEnded.length > 0) this.deps.requestPull(clashesEnded);
-    // A scan of the whole folder also looks at the shared temp dir, which no walk enters (it is in .wizard).
-    const temps = rel === '' ? [...result.temps, ...(await sharedTemps(root))] : result.temps;
-    if (temps.length > 0) {
-      const removed = await removeStaleTemps(root, temps, { afterRestart: this.deps.afterRestart() && rel === '', nowMs: this.deps.clock.now() });
-      if (removed.length > 0) this.deps.log.info({ count: removed.length, first: removed[0] }, 'removed temp files left by interrupted downloads');
-    }
-    const known = new Map(store.localUnder(id, rel).map((e) => [e.path, e]));
-    // An entry recorded during the walk was recorded by whoever looked at the disk for it (a
-    // landing, a scan beside this one): what this walk saw of that path may predate it. Counted
-    // as deletions, a burst of downloads landing in a dir being walked held them as "most of
-    // the folder vanished", waiting for a `wizard resume` that had nothing to confirm.
-    const changed = changedPaths(
-      result.seen,
-      known,
-      result.unreadable,
-      (p, isDir) => this.deps.ignore.isIgnored(p) || matcher.isIgnored(p, isDir),
-      (p) => this.deps.recorder.mustHash(p),
-    ).filter(
-      (c) => c.prev === undefined || c.prev.sequence <= walkStartedAt,
-    );
-    return this.setAsideUnflushed(
-      rel,
-      changed.filter((c) => c.obs !== undefined || mayDelete(c.path)),
-    );
   }
 
   /**
    * Takes files that look unflushed after a power cut out of `candidates`
    * (recording them would bump their version and send truncated content over
-   * the peers' good copy) and has a pull restore them. Paths under `rel` that
-   * no longer look so are forgotten: an edit since is an ordinary change.
+   * the peers' good copy), adding their paths to `found`, for a pull to restore them.
    */
-  private setAsideUnflushed(rel: string, candidates: Candidate[]): Candidate[] {
+  private setAsideUnflushed(candidates: Candidate[], found: Set<string>): Candidate[] {
     const now = this.deps.clock.now();
     const kept: Candidate[] = [];
-    const found: string[] = [];
     for (const c of candidates) {
       if (c.obs !== undefined && looksUnflushed(c, now)) {
         if (this.deps.unflushed.get(c.path)?.size !== c.obs.size) {
@@ -249,11 +269,9 @@ export class ScanPass {
           );
         }
         this.deps.unflushed.set(c.path, c.obs);
-        found.push(c.path);
+        found.add(c.path);
       } else kept.push(c);
     }
-    for (const p of [...this.deps.unflushed.keys()]) if (isUnder(p, rel) && !found.includes(p)) this.deps.unflushed.delete(p);
-    if (found.length > 0) this.deps.requestPull(found);
     return kept;
   }
 }

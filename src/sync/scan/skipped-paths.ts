@@ -26,10 +26,12 @@ export class SkippedPaths {
    * Takes what a walk found. A record in a dir the walk listed, or for a path
    * it saw fine, is dropped unless reported again. Returns the records that
    * are new (to log once, not at every rescan), and the clashes that ended
-   * (their path can be pulled again).
+   * (their path can be pulled again). A walk that reports one dir at a time
+   * passes `before`, the reasons when it began (see `reasons`): a dir that
+   * could not be listed is dropped when its parent's step sees it, and
+   * reported again by its own.
    */
-  update(walked: WalkReport): { fresh: Skipped[]; clashesEnded: string[] } {
-    const before = new Map(walked.skipped.map((s) => [s.path, this.#byPath.get(s.path)?.reason]));
+  update(walked: WalkReport, before: ReadonlyMap<string, string> = this.reasons(walked.skipped.map((s) => s.path))): { fresh: Skipped[]; clashesEnded: string[] } {
     const ended: string[] = [];
     if (this.#byPath.size > 0) {
       const listed = new Set(walked.listed);
@@ -46,6 +48,16 @@ export class SkippedPaths {
       this.#byPath.set(s.path, s);
     }
     return { fresh, clashesEnded: ended.filter((p) => !this.#byPath.has(p)) };
+  }
+
+  /** The reason of each skipped path now (of `paths` only, when given). */
+  reasons(paths?: readonly string[]): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const p of paths ?? this.#byPath.keys()) {
+      const r = this.#byPath.get(p);
+      if (r !== undefined) out.set(p, r.reason);
+    }
+    return out;
   }
 
   /** Why `rel`, or a dir above it, is not synced; undefined when nothing holds it. */
