@@ -82,15 +82,14 @@ describe('readSums', () => {
 
 describe('readBlock', () => {
   const sizes = [
-    { kind: 'a small file (read on the calling thread)', size: 10_000, held: false },
-    { kind: 'a big file (read through the pool)', size: 300_000, held: false },
-    { kind: 'a big file held open across requests', size: 300_000, held: true },
+    { kind: 'a small file (read on the calling thread)', size: 10_000 },
+    { kind: 'a big file held open across requests', size: 300_000 },
   ];
-  for (const { kind, size, held: isHeld } of sizes) {
+  for (const { kind, size } of sizes) {
     describe(kind, () => {
-      const held = isHeld ? new HeldFiles(manualClock(), openToServe) : undefined;
+      const held = new HeldFiles(manualClock(), openToServe);
       const readBlock = (r: string, e: LocalEntry | undefined, req: { path: string; hash: string; offset: number; length: number }) => readBlockOf(r, e, req, req.path, held);
-      afterEach(() => held?.closeAll());
+      afterEach(() => held.closeAll());
       const bytes = content.subarray(0, size);
       const sha = contentHash(bytes);
       const indexed = (rel: string): LocalEntry => {
@@ -147,12 +146,14 @@ describe('a file whose name is NFD on disk (issue 15, item 12)', () => {
     renameSync(path.join(root, 'big.bin'), path.join(root, nfd));
     const st = lstatSync(path.join(root, nfd));
     const e: LocalEntry = { ...entry0(st), path: nfc, diskName: 'cafe\u0301.bin' };
-    const block = await readBlockOf(root, e, { path: nfc, hash, offset: 4096, length: 4096 }, nfd);
+    const held = new HeldFiles(manualClock(), openToServe);
+    const block = await readBlockOf(root, e, { path: nfc, hash, offset: 4096, length: 4096 }, nfd, held);
     expect(block.equals(content.subarray(4096, 8192))).toBe(true);
     const sums = await readSums(root, e, { ...ask(0, 4), path: nfc }, undefined, inlineRunner, undefined, nfd);
     expect(Buffer.from(sums.weak).readUInt32BE(0)).toBe(sig.weak[0]);
     // Asked for under its NFC spelling on disk, it is not there.
-    await expect(readBlockOf(root, e, { path: nfc, hash, offset: 0, length: 10 })).rejects.toMatchObject({ wireCode: 'changed' });
+    await expect(readBlockOf(root, e, { path: nfc, hash, offset: 0, length: 10 }, nfc, held)).rejects.toMatchObject({ wireCode: 'changed' });
+    held.closeAll();
   });
 });
 

@@ -31,14 +31,14 @@ export class ServeError extends WizardError {
  * it and the disk still matches the index. Otherwise the peer would get bytes
  * of another version and fail its hash check after the whole transfer.
  * `disk`: where the file is on disk, when its name there is not NFC (see DiskNames).
- * `held`: big files kept open across requests (held-files.ts); without, each block opens the file anew.
+ * `held`: big files kept open across requests (held-files.ts), through which every big file's block is read.
  */
 export async function readBlock(
   root: string,
   entry: LocalEntry | undefined,
   req: { path: string; hash: string; offset: number; length: number },
-  disk = req.path,
-  held?: HeldFiles,
+  disk: string,
+  held: HeldFiles,
 ): Promise<Buffer> {
   if (entry === undefined || entry.deleted || entry.type !== 'file') throw new ServeError('not-found', `${req.path}: no such file`);
   if (entry.hash !== req.hash) throw new ServeError('changed', `${req.path}: we no longer have that version`);
@@ -56,7 +56,7 @@ export async function readBlock(
   // four calls through libuv's pool cost the event loop more than the read, and a burst of small
   // files is served one request each.
   if (entry.size <= INLINE_MAX_BYTES) return readNow(abs, entry, req, length);
-  return held === undefined ? readThroughPool(abs, entry, req, length) : readHeld(held, abs, entry, req, length);
+  return readHeld(held, abs, entry, req, length);
 }
 
 /** Why a file cannot be opened, as the peer hears it: gone or swapped for a link is a change; anything else is our I/O problem. */
@@ -97,26 +97,6 @@ function readNow(abs: string, entry: LocalEntry, req: { path: string; offset: nu
   }
 }
 
-/** readBlock's read through libuv's pool, for a big file's block when no HeldFiles is given: the file as indexed, or CHANGED. */
-async function readThroughPool(abs: string, entry: LocalEntry, req: { path: string; offset: number }, length: number): Promise<Buffer> {
-  let fh;
-  try {
-    fh = await open(abs, READ_NO_FOLLOW);
-  } catch (err) {
-    throw cannotOpen(req.path, err);
-  }
-  try {
-    if (!sameStat(statKey(await fh.stat()), entry)) throw new ServeError('changed', `${req.path}: changed on disk`);
-    const buf = await readFully(fh, Buffer.allocUnsafe(length), req);
-    // Written to while we read: these bytes may mix two versions. The peer's hash check would catch
-    // it, but only after the whole transfer; saying so now makes it ask again once we rescanned.
-    if (!sameStat(statKey(await fh.stat()), entry)) throw new ServeError('changed', `${req.path}: changed while it was read`);
-    return buf;
-  } finally {
-    await fh.close();
-  }
-}
-
 /** readBlock's read through a file held open across requests (held-files.ts): the file as indexed, or CHANGED. */
 async function readHeld(held: HeldFiles, abs: string, entry: LocalEntry, req: { path: string; offset: number }, length: number): Promise<Buffer> {
   let lease;
@@ -130,7 +110,8 @@ async function readHeld(held: HeldFiles, abs: string, entry: LocalEntry, req: { 
   let served = false;
   try {
     const buf = await readFully(lease.fh, Buffer.allocUnsafe(length), req);
-    // As readThroughPool: written to while we read, these bytes may mix two versions.
+    // Written to while we read: these bytes may mix two versions. The peer's hash check would catch
+    // it, but only after the whole transfer; saying so now makes it ask again once we rescanned.
     if (!sameStat(statKey(await lease.fh.stat()), entry)) throw new ServeError('changed', `${req.path}: changed while it was read`);
     served = true;
     return buf;
