@@ -10,8 +10,8 @@
  * of a scan's memory: one dir's listing and the entries of that dir.
  */
 import type { LocalEntry } from '../../index/entry.js';
-import { classify, type DirStep } from '../../index/scanner.js';
-import type { Candidate } from './local-changes.js';
+import type { DirStep } from '../../index/scanner.js';
+import { byPath, differs, type Candidate } from './local-changes.js';
 
 /** The index reads a comparison needs. */
 export interface DirIndex {
@@ -47,7 +47,7 @@ export function stepChanges(rel: string, step: DirStep, index: DirIndex, rules: 
     const prev = index.getLocal(rel);
     if (obs === undefined) {
       if (prev !== undefined) deleted(prev);
-    } else if (classify(obs, prev) !== 'same' || (obs.type === 'file' && rules.mustHash(rel))) out.push({ path: rel, obs, prev });
+    } else if (differs(obs, prev, rules.mustHash)) out.push({ path: rel, obs, prev });
     // A dir is listed by the steps that follow; anything else has nothing below it any more.
     if (obs?.type !== 'dir') for (const below of index.below(rel, () => false)) deleted(below);
     return out;
@@ -64,8 +64,8 @@ export function stepChanges(rel: string, step: DirStep, index: DirIndex, rules: 
       continue;
     }
     matched.add(prev.path);
-    if (classify(obs, prev) !== 'same' || (obs.type === 'file' && rules.mustHash(prev.path))) out.push({ path: prev.path, obs, prev });
+    if (differs(obs, prev, rules.mustHash)) out.push({ path: prev.path, obs, prev });
   }
   for (const obs of step.seen.values()) if (!matched.has(obs.path)) out.push({ path: obs.path, obs, prev: undefined });
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return out.sort(byPath);
 }

@@ -17,6 +17,16 @@ export interface Candidate {
   readonly prev: LocalEntry | undefined;
 }
 
+/** Whether what the disk holds at `obs.path` must be recorded against `prev`: it differs, or it is a file `mustHash` names whatever its stat says. */
+export function differs(obs: Observation, prev: LocalEntry | undefined, mustHash: (path: string) => boolean): boolean {
+  return classify(obs, prev) !== 'same' || (obs.type === 'file' && mustHash(obs.path));
+}
+
+/** Candidates in path order: parents before their contents. */
+export function byPath(a: Candidate, b: Candidate): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}
+
 /**
  * Paths to record after walking a subtree: everything seen that differs from
  * its entry, and every live entry no longer seen, except where the path is
@@ -35,7 +45,7 @@ export function changedPaths(
   const out: Candidate[] = [];
   for (const obs of seen.values()) {
     const prev = known.get(obs.path);
-    if (classify(obs, prev) !== 'same' || (obs.type === 'file' && mustHash(obs.path))) out.push({ path: obs.path, obs, prev });
+    if (differs(obs, prev, mustHash)) out.push({ path: obs.path, obs, prev });
   }
   for (const prev of known.values()) {
     if (prev.deleted || seen.has(prev.path)) continue;
@@ -43,7 +53,7 @@ export function changedPaths(
     if (unreadable.some((dir) => isUnder(prev.path, dir))) continue;
     out.push({ path: prev.path, obs: undefined, prev });
   }
-  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return out.sort(byPath);
 }
 
 /**
