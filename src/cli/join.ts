@@ -93,8 +93,8 @@ export async function join(opts: JoinOptions): Promise<JoinResult> {
     opts.onProgress?.(`Looking for the inviter on the LAN for up to ${seconds} s`);
   }
   const found = await searchLan(ask, searchMs, misses);
-  if (found !== undefined) return joined(found, true);
-  throw notFoundError(code.address, misses);
+  if (found.granted !== undefined) return joined(found.granted, true);
+  throw notFoundError(code.address, misses, found.unsent);
 
   function joined(a: Attempt & { ok: true }, foundOnLan: boolean): JoinResult {
     const r = writeJoinedHome({ home, name, listen, given, caPem: a.offer.ca, certPem: a.grant.cert, keyPem: key.keyPem, grant: a.grant, inviterAddress: a.address });
@@ -107,7 +107,7 @@ export async function join(opts: JoinOptions): Promise<JoinResult> {
  * `misses` collects the others. The code's pin and the invite's proof decide
  * (enrol-attempt.ts): a node's announcement only makes it worth a dial.
  */
-async function searchLan(ask: JoinerAsk, forMs: number, misses: Attempt[]): Promise<(Attempt & { ok: true }) | undefined> {
+async function searchLan(ask: JoinerAsk, forMs: number, misses: Attempt[]): Promise<{ granted?: Attempt & { ok: true }; unsent?: string }> {
   const search = new LanSearch({ clock: systemClock });
   try {
     await search.start();
@@ -124,10 +124,10 @@ async function searchLan(ask: JoinerAsk, forMs: number, misses: Attempt[]): Prom
       tried.add(address);
       tries++;
       const attempt = await tryInviter(address, ask, LAN_DIAL_TIMEOUT_MS);
-      if (attempt.ok) return attempt;
+      if (attempt.ok) return { granted: attempt };
       misses.push(attempt);
     }
-    return undefined;
+    return { unsent: search.unsent() };
   } finally {
     search.close();
   }
@@ -140,12 +140,13 @@ function missError(miss: Attempt & { ok: false }): WizardError {
 }
 
 /** The one line when the inviter was found nowhere: where it was looked for, and what answered instead. */
-function notFoundError(address: string, misses: readonly Attempt[]): WizardError {
+function notFoundError(address: string, misses: readonly Attempt[], unsent: string | undefined): WizardError {
   const lan = misses.filter((m) => m.address !== address);
   const where = address === '' ? 'on the LAN' : `at ${address} nor on the LAN`;
   const others = lan.filter((m) => !m.ok && m.why === 'other-network').length;
   const peers = lan.filter((m) => !m.ok && m.why === 'not-inviter').length;
-  const heard = lan.length === 0 ? 'no Wizard node answered there' : `${lan.length} node(s) answered there: ${others} of another network, ${peers} of this one without this invite`;
+  const silent = unsent === undefined ? 'no Wizard node answered there' : `no Wizard node answered there: ${unsent}`;
+  const heard = lan.length === 0 ? silent : `${lan.length} node(s) answered there: ${others} of another network, ${peers} of this one without this invite`;
   return new WizardError('UNREACHABLE', `the inviting node was not found ${where} (${heard}); is it running, on this LAN? Or ask for a code with an address it answers at ('wizard invite --address HOST:PORT' there)`);
 }
 

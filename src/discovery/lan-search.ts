@@ -41,6 +41,8 @@ export class LanSearch {
   private readonly cancels: (() => void)[] = [];
   private socket: dgram.Socket | undefined;
   private closed = false;
+  private sentCount = 0;
+  private unsentBecause: string | undefined;
 
   constructor(private readonly deps: LanSearchDeps) {
     // No ID of our own to skip: this machine has no node yet.
@@ -59,8 +61,9 @@ export class LanSearch {
         resolve();
       });
     });
-    // A send to a vanished interface fails that datagram alone; the search goes on with what it hears.
-    socket.on('error', () => undefined);
+    // A send to a vanished interface fails that datagram alone; the search goes on with what it hears,
+    // and why no query went out is kept for the caller's last line (unsent()).
+    socket.on('error', (err) => (this.unsentBecause = describeSendError(err)));
     socket.setBroadcast(true);
     for (const at of EARLY_QUERIES_MS) this.cancels.push(this.deps.clock.setTimer(at, () => this.query()));
     const every = () => {
@@ -93,6 +96,20 @@ export class LanSearch {
     }
   }
 
+  /** How many queries (datagrams, one per broadcast address) have gone out. */
+  sent(): number {
+    return this.sentCount;
+  }
+
+  /**
+   * Why not one query has gone out yet (no IPv4 network to broadcast on, or
+   * every send failed), or undefined once one has: a search that heard
+   * nothing because it said nothing should say so, not blame the inviter.
+   */
+  unsent(): string | undefined {
+    return this.sentCount > 0 ? undefined : this.unsentBecause;
+  }
+
   /** Closes the socket and stops the queries; a pending next() answers undefined. */
   close(): void {
     this.closed = true;
@@ -112,7 +129,13 @@ export class LanSearch {
     const socket = this.socket;
     if (socket === undefined || this.closed) return;
     const targets = broadcastTargets((this.deps.interfaces ?? os.networkInterfaces)());
-    for (const target of targets) socket.send(encodeQuery(), this.deps.udpPort ?? DISCOVERY_PORT, target, () => undefined);
+    if (targets.length === 0) this.unsentBecause = 'this machine is on no IPv4 network to broadcast to';
+    for (const target of targets) {
+      socket.send(encodeQuery(), this.deps.udpPort ?? DISCOVERY_PORT, target, (err) => {
+        if (err === null || err === undefined) this.sentCount++;
+        else this.unsentBecause = describeSendError(err);
+      });
+    }
   }
 
   private onPacket(packet: Buffer, from: string): void {
@@ -124,4 +147,9 @@ export class LanSearch {
     this.waiter = undefined;
     waiter?.();
   }
+}
+
+function describeSendError(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return `queries to the LAN could not be sent (${code ?? String(err)})`;
 }

@@ -67,4 +67,21 @@ describe('LanSearch', () => {
     expect(isQuery(Buffer.from('575a4c5102', 'hex'))).toBe(false);
     expect(new Sightings(idA, () => 0).hear(q, '192.0.2.1')).toEqual({ outcome: 'dropped', reason: 'short' });
   });
+
+  it('says why it heard nothing when no query could go out (no IPv4 network), and says nothing once one has', async () => {
+    const onlyLoopback: NodeJS.Dict<NetworkInterfaceInfo[]> = { lo: [{ ...loopback.lo![0]!, internal: true }] };
+    const mute = new LanSearch({ clock: systemClock, interfaces: () => onlyLoopback, udpPort: await freeUdpPort() });
+    await mute.start();
+    closers.push(() => mute.close());
+    // The first query is due at once; the search's own wait ends after it.
+    expect(await mute.next(Date.now() + 200)).toBeUndefined();
+    expect(mute.unsent()).toBe('this machine is on no IPv4 network to broadcast to');
+
+    const heard = new LanSearch({ clock: systemClock, interfaces: () => loopback, udpPort: await freeUdpPort() });
+    await heard.start();
+    closers.push(() => heard.close());
+    await expect.poll(() => heard.sent(), { timeout: 2_000 }).toBeGreaterThanOrEqual(1);
+    expect(heard.unsent()).toBeUndefined();
+    expect(mute.sent()).toBe(0);
+  });
 });
