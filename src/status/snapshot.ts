@@ -3,7 +3,7 @@
  * The daemon builds it (node.ts); the CLI renders it (cli/status*.ts).
  */
 import type { Config, Limits } from '../config/schema.js';
-import type { FolderStatus } from '../sync/folder.js';
+import type { FolderStatus } from '../sync/folder-report.js';
 import type { TransferStatus } from '../sync/pull/transfers.js';
 import type { ServiceStatus } from '../supervisor/supervisor.js';
 import type { CodecStatus } from '../transport/codec-chooser.js';

@@ -14,123 +14,36 @@
 import { setMaxListeners } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from 'pino';
-import type { Clock } from '../core/clock.js';
 import { describeError, WizardError } from '../core/errors.js';
-import { parentOf } from '../core/paths.js';
 import { Mutex } from '../core/mutex.js';
-import type { FolderMode, Limits } from '../config/schema.js';
+import type { FolderMode } from '../config/schema.js';
 import type { LocalEntry } from '../index/entry.js';
-import { isIndexWriteFailure, type IndexStore } from '../index/store.js';
-import { observeFileNow, type Observation, type Skipped, type WalkOptions } from '../index/scanner.js';
-import { DiskNames, toNfc } from '../index/disk-names.js';
-import type { WatchDir } from '../index/dir-tree-watch.js';
+import { isIndexWriteFailure } from '../index/store.js';
+import { observeFileNow, type Observation } from '../index/scanner.js';
+import { DiskNames } from '../index/disk-names.js';
 import { FolderWatcher } from '../index/watcher.js';
-import { isAlwaysIgnored } from '../ignore/matcher.js';
-import type { JobRunner } from '../workers/pool.js';
-import type { SumsSource } from './pull/delta-plan.js';
-import type { BlockSource } from './pull/fetch.js';
 import { FolderServing } from './serve/folder-serving.js';
 import { RetryBook } from './pull/retry.js';
-import { DeletionGate, describeHeld, type HeldDeletions, type HeldPath } from './deletions/deletion-gate.js';
-import { integrityProblem, MARKER_DIR, type DeletionBudget } from './deletions/safety.js';
+import { DeletionGate, type HeldPath } from './deletions/deletion-gate.js';
+import { integrityProblem, MARKER_DIR } from './deletions/safety.js';
 import { TransferBook } from './pull/transfers.js';
-import type { TransferSlots } from './pull/transfer-slots.js';
 import { Trash } from './trash/trash.js';
 import { recoverPatches } from './patch/recover.js';
 import { rehashStale } from './scan/rehash.js';
 import { FolderIgnoreRules } from './scan/ignore-rules.js';
 import { ScanQueue } from './scan/scan-queue.js';
-import { type FullScans, ScanPass } from './scan/scan-pass.js';
+import { ScanPass } from './scan/scan-pass.js';
 import { ChangeRecorder } from './scan/change-recorder.js';
 import { HandOffs } from './pull/hand-offs.js';
 import { LandedPaths } from './pull/landed-paths.js';
 import { PullLoop } from './pull/pull-loop.js';
 import { PeriodicRescan } from './scan/periodic-rescan.js';
+import { pathsToScan } from './scan/watched-changes.js';
 import type { FolderControl, FolderLifecycle } from './folder-control.js';
 import { SkippedPaths } from './scan/skipped-paths.js';
-import { localChangeCount, modeActionDeps, overrideFolder, revertFolder, type ModeActionDeps } from './mode-actions.js';
-
-/** The folder's view of the peers it shares with. */
-export interface FolderPeers {
-  /** Connected peers that share this folder. */
-  connected(): string[];
-  /** Reads a block of a file from one peer. */
-  readonly readBlock: BlockSource;
-  /** Reads block sums of a file from one peer. */
-  readonly readSums: SumsSource;
-  /** New local entries are in the index: tell the peers. */
-  announce(): void;
-}
-
-/** What a folder needs. */
-export interface FolderDeps {
-  readonly id: string;
-  readonly root: string;
-  readonly store: IndexStore;
-  /** Our short node ID: the key we bump in version vectors. */
-  readonly localId: string;
-  /** A node's name by its short ID (ours or a peer's), '' when unknown: conflict copies and logs say whose edit. */
-  readonly nodeName?: (shortId: string) => string;
-  /** The daemon's umask, read once at start: what it lets through of a peer's permission bits. */
-  readonly umask: number;
-  readonly clock: Clock;
-  /** Elapsed real time, which a wall-clock step does not move. */
-  readonly monotonicMs: () => number;
-  /** Stamps trash entries (the node's SteadyTime, so a clock step cannot get them purged early); `clock` when absent. */
-  readonly trashClock?: Pick<Clock, 'now'>;
-  readonly log: Logger;
-  readonly peers: FolderPeers;
-  /** The master ignore list's text (hot-reloadable); undefined while its file exists but has never been readable. */
-  readonly masterIgnore: () => string | undefined;
-  readonly limits: () => Limits;
-  readonly rescanIntervalMs: () => number;
-  readonly deletionBudget: () => DeletionBudget;
-  readonly tombstoneDays: () => number;
-  /** Worker threads for hashing and delta work. */
-  readonly runner: JobRunner;
-  /** The node's limit on concurrent downloads, shared with its other folders. */
-  readonly slots: TransferSlots;
-  /** Opens one dir's watch (fs.watch by default); tests inject watch failures here. */
-  readonly watchDir?: WatchDir;
-  /** How scans list a directory (see WalkOptions.readDir); node's readdir by default. */
-  readonly readDir?: WalkOptions['readDir'];
-  /** The folder's mode, read on every use (send-receive by default): send-only applies no peer's change. */
-  readonly mode?: () => FolderMode;
-}
-
-/** A folder's state, as status shows it. */
-export type FolderState = 'rehashing' | 'starting' | 'scanning' | 'syncing' | 'idle' | 'halted' | 'stopped';
-
-/** Status of one folder. */
-export interface FolderStatus {
-  readonly id: string;
-  readonly path: string;
-  readonly state: FolderState;
-  readonly haltReason?: string;
-  readonly files: number;
-  readonly bytes: number;
-  readonly inSync: boolean;
-  readonly pending: number;
-  /** Deletions waiting for `wizard resume`, local ones and peers'. */
-  readonly heldDeletions: number;
-  /** While any are held: how many are local, how many each peer (node ID) sent, and why they are held. */
-  readonly held?: HeldDeletions;
-  /** Bytes of file content still to download in the current pull round. */
-  readonly bytesLeft: number;
-  /** Conflict copies in the folder (see 'wizard conflicts'); absent from older daemons. */
-  readonly conflicts?: number;
-  /** Why part of the folder is polled instead of watched (the inotify watch limit, and how to raise it). */
-  readonly watchProblem?: string;
-  /** Paths the scans could not sync (see SkippedPaths): how many, and the first few with why. */
-  readonly skipped?: { readonly count: number; readonly examples: Skipped[] };
-  /** Whole-folder scans completed since the daemon started, and how long the last one took. */
-  readonly fullScans: FullScans;
-  /** How it syncs; in send-only, `pending` counts the paths where peers differ (not applied here). */
-  readonly mode: FolderMode;
-  /** Receive-only: local changes not sent to the peers ('wizard folder revert' gives them up). */
-  readonly localChanges?: number;
-}
+import { modeActionDeps, overrideFolder, revertFolder, type ModeActionDeps } from './mode-actions.js';
+import { folderErrors, folderStatus, type FolderState, type FolderStatus } from './folder-report.js';
+import type { FolderDeps } from './folder-deps.js';
 
 /** Longest `stop` waits for pulls under way to land or give up. */
 const STOP_WAIT_MS = 10_000;
@@ -245,19 +158,10 @@ export class Folder {
       monotonicMs: deps.monotonicMs,
       debounceMs: () => deps.limits().debounceMs,
       onChanges: (paths, settled) => {
-        // Our own temp files come and go with every download; there is nothing to record about them.
-        // Nor about the echo of a pull: left out early, and once settled if the disk still holds what landed.
+        // The echo of a pull is left out early, and once settled if the disk still holds what landed.
         const isEcho = settled ? (p: string) => this.landed.isUnchangedEcho(p, (rel) => observeFileNow(deps.root, rel, onDisk(rel))) : (p: string) => this.landed.isOwnEcho(p);
-        const wanted = new Set<string>();
-        for (const raw of paths) {
-          // Paths as spelled on disk: the index knows them by their NFC form.
-          const p = toNfc(raw);
-          if (isAlwaysIgnored(p) || isEcho(p)) continue;
-          // Spelled otherwise than the index has it (a new name from a Mac, a second spelling of a known
-          // one), or not UTF-8: its dir is listed, where two spellings of one name show as a clash.
-          wanted.add(raw === onDisk(p) && !raw.includes('\uFFFD') ? p : parentOf(p));
-        }
-        if (wanted.size > 0) this.queueScan([...wanted], settled);
+        const wanted = pathsToScan(paths, isEcho, onDisk);
+        if (wanted.length > 0) this.queueScan(wanted, settled);
       },
       onError: (err) => {
         deps.log.warn({ err }, 'watcher error; rescanning the whole folder');
@@ -372,37 +276,26 @@ export class Folder {
     return this.ignore.isIgnored(rel);
   }
 
-  /** Status for `wizard status`. */
+  /** Status for `wizard status` (folder-report.ts). */
   status(): FolderStatus {
-    const stats = this.deps.store.localStats(this.deps.id);
-    let outOfSync = 0;
-    for (const peer of this.deps.peers.connected()) {
-      outOfSync += this.deps.store.countOutOfSync(this.deps.id, peer, (p) => this.isIgnored(p));
-    }
-    const state = this.state;
-    const busy = state !== 'idle';
-    const watchProblem = this.lifecycle === 'running' ? this.watcher.problem() : undefined;
-    const skipped = this.skipped.summary();
-    const held = this.deletions.held;
-    return {
-      id: this.deps.id,
-      path: this.deps.root,
-      state,
-      ...(this.haltReason === undefined ? {} : { haltReason: this.haltReason }),
-      files: stats.files,
-      bytes: stats.bytes,
-      conflicts: stats.conflicts,
-      inSync: !busy && outOfSync === 0 && held === undefined,
-      pending: Math.max(outOfSync, this.handOffs.pathCount),
-      heldDeletions: held?.count ?? 0,
-      ...(held === undefined ? {} : { held }),
-      bytesLeft: Math.max(0, this.pulls.bytesPlanned - this.transfers.list().reduce((n, t) => n + t.bytesDone, 0)),
-      ...(watchProblem === undefined ? {} : { watchProblem }),
-      ...(skipped === undefined ? {} : { skipped }),
+    const { deps } = this;
+    return folderStatus({
+      id: deps.id,
+      root: deps.root,
+      store: deps.store,
+      connected: deps.peers.connected(),
+      isIgnored: (p) => this.isIgnored(p),
+      state: this.state,
+      haltReason: this.haltReason,
+      watchProblem: this.lifecycle === 'running' ? this.watcher.problem() : undefined,
+      skipped: this.skipped,
+      deletions: this.deletions,
+      pendingHandOffs: this.handOffs.pathCount,
+      bytesPlanned: this.pulls.bytesPlanned,
+      transfers: this.transfers,
       fullScans: this.scanPass.fullScans,
       mode: this.mode,
-      ...(this.mode === 'receive-only' ? { localChanges: localChangeCount(this.deps.store, this.deps.id) } : {}),
-    };
+    });
   }
 
   /** How the folder syncs now. */
@@ -442,18 +335,9 @@ export class Folder {
     return this.deletions.heldAt(rel);
   }
 
-  /** Errors worth showing the user: paths that keep failing. */
+  /** Errors worth showing the user: paths that keep failing (folder-report.ts). */
   errors(): string[] {
-    const h = this.deletions.held;
-    const held = h === undefined ? [] : [describeHeld(this.deps.id, h)];
-    const unreadable = this.readFailures.describe().map((line) => `${this.deps.id}/${line} (cannot read it here; retrying)`);
-    const ownIgnoreProblem = this.ignore.problem;
-    const ignoreFile = ownIgnoreProblem === undefined ? [] : [`${this.deps.id}: ${ownIgnoreProblem}`];
-    const unflushed = [...this.unflushed.keys()].map(
-      (p) =>
-        `${this.deps.id}/${p}: it shrank but its modification time did not change (data lost in a crash or power cut?); not sent to peers: the recorded version is restored from a peer and this content kept as a conflict copy`,
-    );
-    return [...held, ...ignoreFile, ...this.failures.describe().map((line) => `${this.deps.id}/${line}`), ...unreadable, ...unflushed];
+    return folderErrors({ id: this.deps.id, deletions: this.deletions, ignoreProblem: this.ignore.problem, failures: this.failures, readFailures: this.readFailures, unflushed: this.unflushed.keys() });
   }
 
   /**

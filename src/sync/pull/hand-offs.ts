@@ -8,7 +8,7 @@
  */
 import { describeError, hasCode } from '../../core/errors.js';
 import type { FolderControl } from '../folder-control.js';
-import type { FolderDeps } from '../folder.js';
+import type { FolderDeps } from '../folder-deps.js';
 
 /** Longest wait before downloads that completed are announced, while others still run. */
 const ANNOUNCE_MS = 50;

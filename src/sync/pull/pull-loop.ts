@@ -27,7 +27,7 @@ import type { LandedPaths } from './landed-paths.js';
 import type { FolderIgnoreRules } from '../scan/ignore-rules.js';
 import type { DeletionGate } from '../deletions/deletion-gate.js';
 import type { FolderControl } from '../folder-control.js';
-import type { FolderDeps } from '../folder.js';
+import type { FolderDeps } from '../folder-deps.js';
 import type { SkippedPaths } from '../scan/skipped-paths.js';
 
 /** What the pull loop needs. */

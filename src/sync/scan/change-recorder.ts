@@ -20,7 +20,7 @@ import { canonical, merge, type VersionVector } from '../../versions/vector.js';
 import type { RetryBook } from '../pull/retry.js';
 import { entryFor, sameObservation, tooFreshToHash, type Candidate } from './local-changes.js';
 import type { FolderControl } from '../folder-control.js';
-import type { FolderDeps } from '../folder.js';
+import type { FolderDeps } from '../folder-deps.js';
 
 /** Bytes a candidate's hashing reads: files by size, everything else nothing (recorded first). Stable sort keeps path order within a size. */
 function sizeOf(c: Candidate): number {

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describeError } from '../../core/errors.js';
 import { compileIgnore, isAlwaysIgnored, type IgnoreMatcher } from '../../ignore/matcher.js';
-import type { FolderDeps } from '../folder.js';
+import type { FolderDeps } from '../folder-deps.js';
 
 /** The folder's own ignore file at its root (not synced, like Syncthing's .stignore). */
 export const FOLDER_IGNORE = '.wizardignore';

@@ -9,7 +9,7 @@ import type { Mutex } from '../../core/mutex.js';
 import { isIndexWriteFailure } from '../../index/store.js';
 import { expiredTombstones } from './local-changes.js';
 import type { FolderControl } from '../folder-control.js';
-import type { FolderDeps } from '../folder.js';
+import type { FolderDeps } from '../folder-deps.js';
 
 /** What the periodic rescan needs. */
 export interface PeriodicRescanDeps

@@ -21,7 +21,7 @@ import { removeStaleTemps, sharedTemps } from '../disk/stale-temps.js';
 import { SCAN_LOOKS_AT_ONCE, type ChangeRecorder, type Recorded } from './change-recorder.js';
 import { FOLDER_IGNORE, type FolderIgnoreRules } from './ignore-rules.js';
 import type { FolderControl } from '../folder-control.js';
-import type { FolderDeps } from '../folder.js';
+import type { FolderDeps } from '../folder-deps.js';
 import type { SkippedPaths } from './skipped-paths.js';
 
 /** Whether `p` is one of `roots` or under one ('' is the whole folder). Looks up each ancestor, not each root: a scan can have thousands. */
