@@ -129,3 +129,11 @@ export function binary(m: Fields, key: string, ctx: string, max: number): Buffer
   if (data.byteLength > max) throw new ProtocolError(`${ctx}: ${key} of ${data.byteLength} bytes exceeds ${max}`);
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
+
+/** `s` cut to at most `max` UTF-16 units, never splitting a surrogate pair. */
+export function truncateChars(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const code = s.charCodeAt(max - 1);
+  const end = code >= 0xd800 && code <= 0xdbff ? max - 1 : max;
+  return s.slice(0, end);
+}

@@ -3,9 +3,13 @@
  * and each rule its own error, so a log line says which rule a peer broke.
  * Validators copy only the fields they checked into a fresh object: unknown
  * keys and prototype tricks in the input never reach the rest of Wizard.
+ * Here: the dispatch, the link's own messages (hello, index, error, close);
+ * those that move content are in validate-transfer.ts, those of trust in
+ * validate-trust.ts, and the field readers in fields.ts.
  */
 import { ProtocolError } from '../core/errors.js';
-import { array, binary, bool, describe, field, folderId, hex, nodeName, plainObject, relPath, safeUint, string } from './fields.js';
+import { array, bool, describe, field, folderId, hex, nodeName, plainObject, relPath, safeUint, string, truncateChars } from './fields.js';
+import { ERROR_CODES, validateFiles, validateFilesRequest, validateRequest, validateResponse, validateSums, validateSumsRequest } from './validate-transfer.js';
 import { validateEnrolGrant, validateEnrolOffer, validateEnrolRequest, validateIntroduce, validateRevocations } from './validate-trust.js';
 import type { EntryType, FileEntry } from '../index/entry.js';
 import { MAX_COUNTER, SHORT_ID_HEX, type VersionVector } from '../versions/vector.js';
@@ -13,19 +17,11 @@ import {
   LIMITS,
   type CloseMessage,
   type ErrorMessage,
-  type FileAnswer,
-  type FileAsk,
-  type FilesMessage,
-  type FilesRequestMessage,
   type Hello,
   type HelloFolder,
   type IndexMessage,
   type Message,
   type MessageType,
-  type RequestMessage,
-  type ResponseMessage,
-  type SumsMessage,
-  type SumsRequestMessage,
 } from './messages.js';
 
 const NODE_ID = /^[0-9a-f]{64}$/;
@@ -33,7 +29,6 @@ const INDEX_ID = /^[0-9a-f]{16}$/;
 const DIGEST = /^[0-9a-f]{32}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const SHORT_ID = new RegExp(`^[0-9a-f]{${SHORT_ID_HEX}}$`);
-const ERROR_CODES: ReadonlySet<string> = new Set<ErrorMessage['code']>(['not-found', 'changed', 'io']);
 const ENTRY_TYPES: ReadonlySet<string> = new Set<EntryType>(['file', 'dir', 'symlink']);
 /** Highest permission bits: setuid, setgid, sticky, rwx for all. */
 const MAX_MODE = 0o7777;
@@ -242,161 +237,6 @@ export function validateVersion(value: unknown, ctx: string): VersionVector {
   return out;
 }
 
-/** Validates a Request: a block of 1..`LIMITS.maxBlockBytes` bytes of a file with a given hash. */
-export function validateRequest(value: unknown): RequestMessage {
-  const ctx = 'request';
-  const m = plainObject(value, ctx);
-  const length = safeUint(m, 'length', ctx);
-  if (length < 1 || length > LIMITS.maxBlockBytes) {
-    throw new ProtocolError(`${ctx}: length ${length} is outside 1..${LIMITS.maxBlockBytes}`);
-  }
-  return {
-    type: 'request',
-    id: safeUint(m, 'id', ctx),
-    folder: folderId(m, 'folder', ctx),
-    path: relPath(m, ctx),
-    hash: hex(m, 'hash', ctx, SHA256, '64 lowercase hex digits'),
-    offset: safeUint(m, 'offset', ctx),
-    length,
-  };
-}
-
-/** Validates a Response. `data` is returned as a Buffer view of the decoded bytes, not a copy. */
-export function validateResponse(value: unknown): ResponseMessage {
-  const ctx = 'response';
-  const m = plainObject(value, ctx);
-  const data = field(m, 'data');
-  if (!(data instanceof Uint8Array)) throw new ProtocolError(`${ctx}: data is ${describe(data)}, not binary`);
-  if (data.byteLength > LIMITS.maxBlockBytes) {
-    throw new ProtocolError(`${ctx}: data of ${data.byteLength} bytes exceeds ${LIMITS.maxBlockBytes}`);
-  }
-  return {
-    type: 'response',
-    id: safeUint(m, 'id', ctx),
-    data: Buffer.from(data.buffer, data.byteOffset, data.byteLength),
-  };
-}
-
-/**
- * Validates a FilesRequest: 1..`LIMITS.maxFilesPerRequest` files of one
- * folder, each of 1..`LIMITS.maxBatchFileBytes` bytes, together at most
- * `LIMITS.maxBatchBytes`, no path twice.
- */
-export function validateFilesRequest(value: unknown): FilesRequestMessage {
-  const ctx = 'files-request';
-  const m = plainObject(value, ctx);
-  const raw = array(m, 'files', ctx, LIMITS.maxFilesPerRequest);
-  if (raw.length === 0) throw new ProtocolError(`${ctx}: files is empty`);
-  const files: FileAsk[] = [];
-  const seen = new Set<string>();
-  let total = 0;
-  for (const item of raw) {
-    const f = plainObject(item, `${ctx} file`);
-    const length = safeUint(f, 'length', `${ctx} file`);
-    if (length < 1 || length > LIMITS.maxBatchFileBytes) throw new ProtocolError(`${ctx}: length ${length} is outside 1..${LIMITS.maxBatchFileBytes}`);
-    total += length;
-    const path = relPath(f, `${ctx} file`);
-    if (seen.has(path)) throw new ProtocolError(`${ctx}: ${JSON.stringify(path.slice(0, 64))} asked for twice`);
-    seen.add(path);
-    files.push({ path, hash: hex(f, 'hash', `${ctx} file`, SHA256, '64 lowercase hex digits'), length });
-  }
-  if (total > LIMITS.maxBatchBytes) throw new ProtocolError(`${ctx}: ${total} bytes asked for, more than ${LIMITS.maxBatchBytes}`);
-  return { type: 'files-request', id: safeUint(m, 'id', ctx), folder: folderId(m, 'folder', ctx), files };
-}
-
-/**
- * Validates Files: at most `LIMITS.maxFilesPerRequest` answers, each a path
- * and either `data` (at most `LIMITS.maxBatchFileBytes`) or an error code and
- * message. Whether they answer what was asked is the requester's check.
- */
-export function validateFiles(value: unknown): FilesMessage {
-  const ctx = 'files';
-  const m = plainObject(value, ctx);
-  const files: FileAnswer[] = [];
-  for (const item of array(m, 'files', ctx, LIMITS.maxFilesPerRequest)) {
-    const f = plainObject(item, `${ctx} file`);
-    const path = relPath(f, `${ctx} file`);
-    const data = field(f, 'data');
-    if (data === undefined) {
-      const code = string(f, 'code', `${ctx} file`);
-      if (!ERROR_CODES.has(code)) throw new ProtocolError(`${ctx}: unknown error code ${JSON.stringify(code.slice(0, 32))}`);
-      files.push({ path, code: code as ErrorMessage['code'], message: truncateChars(string(f, 'message', `${ctx} file`), LIMITS.maxMessageChars) });
-      continue;
-    }
-    if (!(data instanceof Uint8Array)) throw new ProtocolError(`${ctx}: data is ${describe(data)}, not binary`);
-    if (data.byteLength > LIMITS.maxBatchFileBytes) throw new ProtocolError(`${ctx}: data of ${data.byteLength} bytes exceeds ${LIMITS.maxBatchFileBytes}`);
-    files.push({ path, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength) });
-  }
-  return { type: 'files', id: safeUint(m, 'id', ctx), files };
-}
-
-/** Validates a SumsRequest: 1..`LIMITS.maxSumsPerMessage` blocks of a block size within the delta bounds. */
-export function validateSumsRequest(value: unknown): SumsRequestMessage {
-  const ctx = 'sums-request';
-  const m = plainObject(value, ctx);
-  const blockSize = sumsBlockSize(m, ctx);
-  const count = safeUint(m, 'count', ctx);
-  if (count < 1 || count > LIMITS.maxSumsPerMessage) throw new ProtocolError(`${ctx}: count ${count} is outside 1..${LIMITS.maxSumsPerMessage}`);
-  return {
-    type: 'sums-request',
-    id: safeUint(m, 'id', ctx),
-    folder: folderId(m, 'folder', ctx),
-    path: relPath(m, ctx),
-    hash: hex(m, 'hash', ctx, SHA256, '64 lowercase hex digits'),
-    blockSize,
-    first: safeUint(m, 'first', ctx),
-    count,
-    group: sumsGroup(m, ctx),
-  };
-}
-
-/**
- * Validates Sums: a block size within the delta bounds, at most
- * `LIMITS.maxSumsPerMessage` blocks, and exactly one weak and one strong hash
- * per block. Whether the blocks fit the file is the requester's check.
- */
-export function validateSums(value: unknown): SumsMessage {
-  const ctx = 'sums';
-  const m = plainObject(value, ctx);
-  const blockSize = sumsBlockSize(m, ctx);
-  const group = sumsGroup(m, ctx);
-  const weak = binary(m, 'weak', ctx, LIMITS.maxSumsPerMessage * 4);
-  const strong = binary(m, 'strong', ctx, LIMITS.maxSumsPerMessage * LIMITS.strongBytes);
-  if (group > 1) {
-    if (weak.byteLength !== 0) throw new ProtocolError(`${ctx}: group digests come with no weak sums`);
-    if (strong.byteLength % LIMITS.strongBytes !== 0) throw new ProtocolError(`${ctx}: ${strong.byteLength} bytes of group digests, not whole digests`);
-  } else {
-    if (weak.byteLength % 4 !== 0) throw new ProtocolError(`${ctx}: weak has ${weak.byteLength} bytes, not a multiple of 4`);
-    if (strong.byteLength !== (weak.byteLength / 4) * LIMITS.strongBytes) {
-      throw new ProtocolError(`${ctx}: ${strong.byteLength} strong hash bytes for ${weak.byteLength / 4} blocks`);
-    }
-  }
-  return {
-    type: 'sums',
-    id: safeUint(m, 'id', ctx),
-    fileSize: safeUint(m, 'fileSize', ctx),
-    blockSize,
-    first: safeUint(m, 'first', ctx),
-    group,
-    weak,
-    strong,
-  };
-}
-
-function sumsGroup(m: Readonly<Record<string, unknown>>, ctx: string): number {
-  const group = safeUint(m, 'group', ctx);
-  if (group < 1 || group > LIMITS.maxSumsGroup) throw new ProtocolError(`${ctx}: group ${group} is outside 1..${LIMITS.maxSumsGroup}`);
-  return group;
-}
-
-function sumsBlockSize(m: Readonly<Record<string, unknown>>, ctx: string): number {
-  const blockSize = safeUint(m, 'blockSize', ctx);
-  if (blockSize < LIMITS.minSumsBlockBytes || blockSize > LIMITS.maxSumsBlockBytes) {
-    throw new ProtocolError(`${ctx}: blockSize ${blockSize} is outside ${LIMITS.minSumsBlockBytes}..${LIMITS.maxSumsBlockBytes}`);
-  }
-  return blockSize;
-}
-
 /** Validates an Error; an overlong message is truncated, not refused. */
 export function validateError(value: unknown): ErrorMessage {
   const ctx = 'error';
@@ -415,12 +255,4 @@ export function validateError(value: unknown): ErrorMessage {
 export function validateClose(value: unknown): CloseMessage {
   const m = plainObject(value, 'close');
   return { type: 'close', reason: truncateChars(string(m, 'reason', 'close'), LIMITS.maxMessageChars) };
-}
-
-/** `s` cut to at most `max` UTF-16 units, never splitting a surrogate pair. */
-export function truncateChars(s: string, max: number): string {
-  if (s.length <= max) return s;
-  const code = s.charCodeAt(max - 1);
-  const end = code >= 0xd800 && code <= 0xdbff ? max - 1 : max;
-  return s.slice(0, end);
 }

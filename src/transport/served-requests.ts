@@ -9,7 +9,7 @@
  */
 import { describeError } from '../core/errors.js';
 import { LIMITS, type Message } from '../protocol/messages.js';
-import { truncateChars } from '../protocol/validate.js';
+import { truncateChars } from '../protocol/fields.js';
 import type { MessageWriter } from './message-writer.js';
 import type { Lane } from './scheduler.js';
 

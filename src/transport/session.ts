@@ -22,7 +22,7 @@ import {
   type SumsMessage,
   type SumsRequestMessage,
 } from '../protocol/messages.js';
-import { truncateChars } from '../protocol/validate.js';
+import { truncateChars } from '../protocol/fields.js';
 import { FileBatches, isBatchable } from './file-batches.js';
 import { MessageReader } from './message-reader.js';
 import { MessageWriter, SendQueueFull } from './message-writer.js';

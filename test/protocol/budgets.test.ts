@@ -11,7 +11,7 @@ import { ANY_MESSAGE_RULES, GREETING_RULES, MESSAGE_BUDGETS, SESSION_RULES, type
 import { decodeMessage, encodeBody } from '../../src/protocol/codec.js';
 import { LIMITS, PROTOCOL_VERSION, type Message, type MessageType } from '../../src/protocol/messages.js';
 import { checkShape } from '../../src/protocol/shape.js';
-import { truncateChars } from '../../src/protocol/validate.js';
+import { truncateChars } from '../../src/protocol/fields.js';
 import { byEncodedSize } from '../../src/sync/peers/exchange.js';
 
 /** A plain msgpack encoder for bodies that break the rules. */

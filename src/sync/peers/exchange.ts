@@ -24,7 +24,7 @@ import {
   type RevocationsMessage,
   type SumsRequestMessage,
 } from '../../protocol/messages.js';
-import { truncateChars } from '../../protocol/validate.js';
+import { truncateChars } from '../../protocol/fields.js';
 import { type PeerSession, type SessionHandler } from '../../transport/session.js';
 import type { Folder } from '../folder.js';
 import { FutureEntries, type RefusedEntry } from './future-entries.js';
