@@ -16,6 +16,7 @@ import { isIndexWriteFailure } from '../../index/store.js';
 import { observe } from '../../index/scanner.js';
 import type { Signature } from '../../delta/signature.js';
 import { hashFile, INLINE_MAX_BYTES } from '../../workers/hash-file.js';
+import { HASH_BATCH_FILES, SmallFileHashes } from '../../workers/hash-batch.js';
 import { canonical, merge, type VersionVector } from '../../versions/vector.js';
 import type { RetryBook } from '../pull/retry.js';
 import { entryFor, sameObservation, tooFreshToHash, type Candidate } from './local-changes.js';
@@ -25,6 +26,11 @@ import type { FolderDeps } from '../folder-deps.js';
 /** Bytes a candidate's hashing reads: files by size, everything else nothing (recorded first). Stable sort keeps path order within a size. */
 function sizeOf(c: Candidate): number {
   return c.obs?.type === 'file' ? c.obs.size + 1 : 0;
+}
+
+/** Whether a candidate is a file small enough to hash many to a job (it has no block sums either). */
+function isSmallFile(c: Candidate): boolean {
+  return c.obs?.type === 'file' && c.obs.size <= INLINE_MAX_BYTES;
 }
 
 /** A scanned change ready to record: its entry, and the block sums of a big file. */
@@ -69,8 +75,12 @@ export class ChangeRecorder {
    * of the first read would leave size, mtime and inode as recorded.
    */
   private readonly racy = new Set<string>();
+  /** Small files, hashed many to a job across the pool. */
+  private readonly small: SmallFileHashes;
 
-  constructor(private readonly deps: ChangeRecorderDeps) {}
+  constructor(private readonly deps: ChangeRecorderDeps) {
+    this.small = new SmallFileHashes(deps.runner);
+  }
 
   /** Whether a scan must hash `path` even when its stat matches the index (a racy recording waits for its second look). */
   mustHash(path: string): boolean {
@@ -107,8 +117,11 @@ export class ChangeRecorder {
     const candidates = found
       .filter((c) => !apart.includes(c) && !(c.obs?.type === 'file' && this.hashingApart.has(c.path)))
       .sort((x, y) => sizeOf(x) - sizeOf(y));
-    const limit = pLimit(this.deps.limits().hashers);
-    // Small files are hashed on this thread one after another: the loop must get its turns meanwhile.
+    const hashers = this.deps.limits().hashers;
+    const limit = pLimit(hashers);
+    // Small files go many to a job (SmallFileHashes): a batch's worth in flight per thread keeps every thread busy.
+    const smallLimit = pLimit(hashers * HASH_BATCH_FILES);
+    // The records' own work (stat checks, entries, the commits) is on this thread: the loop must get its turns meanwhile.
     const yielder = new LoopYielder();
     const committed: string[] = [];
     const ready: Array<[Candidate, Recorded]> = [];
@@ -130,7 +143,7 @@ export class ChangeRecorder {
     const flushSoon = (): void => void flush().catch(() => undefined);
     await Promise.all(
       candidates.map((c) =>
-        limit(async () => {
+        (isSmallFile(c) ? smallLimit : limit)(async () => {
           await yielder.maybe();
           const got = await this.record(c);
           if (got === undefined) return;
@@ -235,7 +248,8 @@ export class ChangeRecorder {
     }
     this.freshRetries.delete(c.path);
     try {
-      const { hash, sums } = await hashFile(this.deps.runner, path.join(this.deps.root, ...(c.obs.diskPath ?? c.path).split('/')), c.obs, this.priorSums(c));
+      const abs = path.join(this.deps.root, ...(c.obs.diskPath ?? c.path).split('/'));
+      const { hash, sums } = isSmallFile(c) ? { hash: await this.small.hash(abs, c.obs), sums: undefined } : await hashFile(this.deps.runner, abs, c.obs, this.priorSums(c));
       this.deps.readFailures.succeed(c.path);
       const entry = entryFor(c, hash, this.deps.localId, this.deps.clock.now());
       // A racy file's second look that found what the first recorded: nothing to commit.
