@@ -86,10 +86,12 @@ export async function observe(root: string, rel: string, disk = rel): Promise<Ob
 /**
  * `observe` without waiting at all: a link's target is read synchronously
  * too. For a last look that must be in one synchronous step with what is
- * done on its answer (temp-place.ts).
+ * done on its answer (temp-place.ts). `realDirs`: dirs (on disk) found real
+ * with every dir above them earlier in the same synchronous step, so many
+ * paths looked at in one step check each dir above them once.
  */
-export function observeNow(root: string, rel: string, disk = rel): Observation | undefined {
-  const st = lstatNow(root, disk);
+export function observeNow(root: string, rel: string, disk = rel, realDirs?: Set<string>): Observation | undefined {
+  const st = lstatNow(root, disk, realDirs);
   if (st === undefined) return undefined;
   if (st.isFile()) return fileObservation(rel, disk, st);
   const type: EntryType | undefined = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
@@ -109,10 +111,14 @@ export function observeFileNow(root: string, rel: string, disk = rel): Observati
 }
 
 /** lstat of one path below real dirs; undefined when it is gone or below a link. */
-function lstatNow(root: string, rel: string): Stats | undefined {
+function lstatNow(root: string, rel: string, realDirs?: Set<string>): Stats | undefined {
   // Below a symlinked or vanished dir nothing is ours: lstat alone would follow the link in the dirs above.
   // Any other failure (EACCES, EIO on a dir above) is thrown: "not there" would make a scan take the path as deleted.
-  if (rel !== '' && !ancestorsAreReal(root, rel)) return undefined;
+  const parent = rel.slice(0, Math.max(0, rel.lastIndexOf('/')));
+  if (rel !== '' && realDirs?.has(parent) !== true) {
+    if (!ancestorsAreReal(root, rel)) return undefined;
+    realDirs?.add(parent);
+  }
   // One path just named by a watcher event, a commit's second look or a pull: its inode is in the
   // kernel's cache, and a synchronous lstat costs the event loop a fifth of one through libuv's
   // pool (see realAncestors). A walk stats synchronously only while the cache is warm (StatMode).

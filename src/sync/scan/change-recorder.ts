@@ -13,7 +13,7 @@ import { LoopYielder } from '../../core/loop-yield.js';
 import type { Mutex } from '../../core/mutex.js';
 import type { LocalEntry } from '../../index/entry.js';
 import { isIndexWriteFailure } from '../../index/store.js';
-import { observe } from '../../index/scanner.js';
+import { observeNow } from '../../index/scanner.js';
 import type { Signature } from '../../delta/signature.js';
 import { hashFile, INLINE_MAX_BYTES } from '../../workers/hash-file.js';
 import { HASH_BATCH_FILES, SmallFileHashes } from '../../workers/hash-batch.js';
@@ -56,7 +56,7 @@ const COMMIT_DELAY_MS = 100;
  * saved meanwhile would wait for it (see `recordChanges`).
  */
 const HASH_APART_BYTES = 16 * 1024 * 1024;
-/** Paths a scan looks at on disk at once: the roots it walks, the files a commit batch checks again. */
+/** Roots a scan walks at once. */
 export const SCAN_LOOKS_AT_ONCE = 16;
 /** Longest wait before looking again at a file still too fresh to hash. */
 const FRESH_RETRY_MAX_MS = 2_000;
@@ -172,14 +172,16 @@ export class ChangeRecorder {
   commitScanned(batch: ReadonlyArray<[Candidate, Recorded]>): Promise<string[]> {
     const { root, store, id } = this.deps;
     if (batch.length === 0) return Promise.resolve([]);
-    return this.deps.lock.run(async () => {
+    return this.deps.lock.run(() => {
       const changes: Array<Omit<LocalEntry, 'sequence'>> = [];
       const sums: Array<[string, string, Signature]> = [];
       // Commit only if nothing moved since we looked: neither the index (a pull landed) nor the disk (a new write).
       const unmoved = batch.filter(([c]) => store.getLocal(id, c.path)?.sequence === c.prev?.sequence);
-      // Looked at side by side: with the lock held, a batch of hundreds must not cost hundreds of hops in a row.
-      const lookLimit = pLimit(SCAN_LOOKS_AT_ONCE);
-      const disks = await Promise.all(unmoved.map(([c]) => lookLimit(() => observe(root, c.path, c.obs?.diskPath ?? this.deps.onDisk(c.path)))));
+      // In one synchronous step, with no hop through the pool: with the lock held, a batch of a thousand must not
+      // cost a thousand hops in a row. The files were just read, so their inodes are in the kernel's cache (see
+      // lstatNow), and each dir above them is checked once for the batch, which no other turn can interleave with.
+      const realDirs = new Set<string>();
+      const disks = unmoved.map(([c]) => observeNow(root, c.path, c.obs?.diskPath ?? this.deps.onDisk(c.path), realDirs));
       for (const [i, [c, got]] of unmoved.entries()) {
         const disk = disks[i];
         if (!sameObservation(disk, c.obs)) {
