@@ -9,9 +9,11 @@ import path from 'node:path';
 import { BadPathError } from '../core/errors.js';
 import { isTempName, toRelPath } from '../core/paths.js';
 import type { IgnoreMatcher } from '../ignore/matcher.js';
-import { clashReason, locate, ownDiskName } from './disk-names.js';
+import { clashReason, locate } from './disk-names.js';
 import { realAncestors } from './real-path.js';
-import type { EntryType, LocalEntry } from './entry.js';
+import type { EntryType } from './entry.js';
+
+export { classify, type Classification } from './classify.js';
 
 /** What the disk holds at one path. */
 export interface Observation {
@@ -84,10 +86,12 @@ export async function observe(root: string, rel: string, disk = rel): Promise<Ob
 /**
  * `observe` without waiting at all: a link's target is read synchronously
  * too. For a last look that must be in one synchronous step with what is
- * done on its answer (temp-place.ts).
+ * done on its answer (temp-place.ts). `realDirs`: dirs (on disk) found real
+ * with every dir above them earlier in the same synchronous step, so many
+ * paths looked at in one step check each dir above them once.
  */
-export function observeNow(root: string, rel: string, disk = rel): Observation | undefined {
-  const st = lstatNow(root, disk);
+export function observeNow(root: string, rel: string, disk = rel, realDirs?: Set<string>): Observation | undefined {
+  const st = lstatNow(root, disk, realDirs);
   if (st === undefined) return undefined;
   if (st.isFile()) return fileObservation(rel, disk, st);
   const type: EntryType | undefined = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : undefined;
@@ -107,10 +111,14 @@ export function observeFileNow(root: string, rel: string, disk = rel): Observati
 }
 
 /** lstat of one path below real dirs; undefined when it is gone or below a link. */
-function lstatNow(root: string, rel: string): Stats | undefined {
+function lstatNow(root: string, rel: string, realDirs?: Set<string>): Stats | undefined {
   // Below a symlinked or vanished dir nothing is ours: lstat alone would follow the link in the dirs above.
   // Any other failure (EACCES, EIO on a dir above) is thrown: "not there" would make a scan take the path as deleted.
-  if (rel !== '' && !ancestorsAreReal(root, rel)) return undefined;
+  const parent = rel.slice(0, Math.max(0, rel.lastIndexOf('/')));
+  if (rel !== '' && realDirs?.has(parent) !== true) {
+    if (!ancestorsAreReal(root, rel)) return undefined;
+    realDirs?.add(parent);
+  }
   // One path just named by a watcher event, a commit's second look or a pull: its inode is in the
   // kernel's cache, and a synchronous lstat costs the event loop a fifth of one through libuv's
   // pool (see realAncestors). A walk stats synchronously only while the cache is warm (StatMode).
@@ -303,6 +311,8 @@ async function listDir(root: string, dir: string, dirDisk: string, opts: WalkOpt
   const listed: DirStep = { ...step, listed: true };
   // Each NFC name with its spelling here, or its spellings when it has more than one: a clash.
   const spellings = new Map<string, string | string[]>();
+  // How each child was asked about (as a dir or not): the answer for a dir is passed down to its children.
+  const askedAs = new Map<string, boolean>();
   for (const dirent of names) {
     const raw = dirDisk === '' ? dirent.name : `${dirDisk}/${dirent.name}`;
     let child: string;
@@ -318,7 +328,12 @@ async function listDir(root: string, dir: string, dirDisk: string, opts: WalkOpt
       continue;
     }
     if (opts.isInternal(child)) continue;
-    if (opts.matcher.isIgnored(child, dirent.isDirectory())) continue;
+    // This dir was found not ignored (as a dir) before it was listed: only the child's own name and path are left to ask about.
+    // A listing without types (DT_UNKNOWN) leaves it to the lstat below: a rule may hold for files only, or dirs only.
+    if (dirent.isFile() || dirent.isDirectory() || dirent.isSymbolicLink()) {
+      if (opts.matcher.isChildIgnored(child, dirent.isDirectory())) continue;
+      askedAs.set(child, dirent.isDirectory());
+    }
     const known = spellings.get(child);
     spellings.set(child, known === undefined ? raw : typeof known === 'string' ? [known, raw] : [...known, raw]);
   }
@@ -341,6 +356,9 @@ async function listDir(root: string, dir: string, dirDisk: string, opts: WalkOpt
         listed.unreadable.push(key);
         listed.skipped.push({ path: key, reason: `cannot look at it (${errorCode(obs.failed)}); not synced, and not deleted on peers` });
       } else if (obs !== undefined) {
+        // Not typed by its listing, or a dir now though listed as something else (replaced since): asked as what it is.
+        const asked = askedAs.get(key);
+        if ((asked === undefined || (obs.type === 'dir' && !asked)) && opts.matcher.isChildIgnored(key, obs.type === 'dir')) continue;
         listed.seen.set(key, obs);
         if (obs.type === 'dir') descend({ key, disk });
       } else if (disk.includes('\uFFFD')) {
@@ -368,31 +386,4 @@ export async function walk(root: string, rel: string, opts: WalkOptions): Promis
 function errorCode(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return typeof code === 'string' ? code : String(err);
-}
-
-/** How an observation relates to the index entry for the same path. */
-export type Classification =
-  /** Nothing changed. */
-  | 'same'
-  /** Content may have changed: hash it (files) or record it (dirs, links). */
-  | 'changed'
-  /** Only the permission bits changed. */
-  | 'mode';
-
-/** Compares what the disk holds with what the index says. Pure. */
-export function classify(obs: Observation, entry: Omit<LocalEntry, 'sequence'> | undefined): Classification {
-  if (entry === undefined || entry.deleted || entry.type !== obs.type) return 'changed';
-  // Renamed to another spelling of the same NFC name: what is recorded must say where it is now.
-  if ((entry.diskName ?? '') !== ownDiskName(obs.path, obs.diskPath)) return 'changed';
-  switch (obs.type) {
-    case 'file':
-      if (obs.size !== entry.size || obs.mtimeMs !== entry.mtimeMs || obs.inode !== entry.inode) return 'changed';
-      break;
-    case 'symlink':
-      if (obs.target !== entry.target) return 'changed';
-      return 'same';
-    case 'dir':
-      break;
-  }
-  return (obs.mode & 0o777) !== (entry.mode & 0o777) ? 'mode' : 'same';
 }

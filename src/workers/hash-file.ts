@@ -12,7 +12,8 @@ import type { StatKey } from '../index/hash.js';
 import { inlineRunner, type JobRunner } from './pool.js';
 
 /**
- * Files up to this size are hashed on the calling thread: reading and hashing
+ * Files up to this size are hashed on the calling thread (a scan sends its own
+ * many to a job instead, hash-batch.ts): reading and hashing
  * 64 KiB takes tens of microseconds, less than the hop to a worker, and small
  * files then never queue behind a big file's jobs on the pool.
  */

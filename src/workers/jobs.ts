@@ -6,7 +6,7 @@
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { hashOfLeaves, LEAF_BYTES, LeafHasher } from '../core/content-hash.js';
-import { WizardError } from '../core/errors.js';
+import { describeError, WizardError } from '../core/errors.js';
 import { BlockLocator } from '../delta/locate.js';
 import { blockSizeFor, SignatureBuilder, storesSums, type Signature } from '../delta/signature.js';
 import { sameStat, statKey, type StatKey } from '../index/hash.js';
@@ -31,6 +31,13 @@ export interface Jobs {
    * set, its block sums; `prior` is the signature of the version it replaces (see SignatureBuilder).
    */
   hash: { args: { path: string; stat: StatKey; noSums?: boolean; prior?: Signature }; result: { hash: string; sums: Signature | undefined; leaves: Uint8Array } };
+  /**
+   * Content hashes of many small files in one job, each file's own or the error it met (`code`
+   * as a failed job's: a WizardError's code or an errno code). Each must still match its `stat`
+   * throughout, as with `hash`; none has block sums (too small for deltas). One job for many
+   * files, because a file of a few KiB is read and hashed in less time than a hop to a thread.
+   */
+  hashBatch: { args: { files: ReadonlyArray<{ path: string; stat: StatKey }> }; result: { hashes: Array<string | { code: string; message: string }> } };
   /**
    * The leaf digests of `length` bytes from `start` (a multiple of the leaf size) of a file that
    * must still match `stat` throughout, and with `blockSize`, the block sums of the same bytes
@@ -64,6 +71,10 @@ export function runJob<K extends JobKind>(kind: K, args: Jobs[K]['args']): Jobs[
     case 'hash': {
       const a = args as Jobs['hash']['args'];
       return hashJob(a.path, a.stat, a.noSums === true, a.prior);
+    }
+    case 'hashBatch': {
+      const a = args as Jobs['hashBatch']['args'];
+      return hashBatchJob(a.files);
     }
     case 'slice': {
       const a = args as Jobs['slice']['args'];
@@ -115,6 +126,18 @@ function hashJob(path: string, stat: StatKey, noSums: boolean, prior: Signature 
   const blockSize = !noSums && storesSums(stat.size) ? blockSizeFor(stat.size) : undefined;
   const { leaves, sums } = sliceJob({ path, stat, start: 0, length: stat.size, last: true, ...(blockSize === undefined ? {} : { blockSize }), ...(prior === undefined ? {} : { prior }) });
   return { hash: hashOfLeaves(stat.size, leaves), sums: sums === undefined || blockSize === undefined ? undefined : { blockSize, fileSize: stat.size, ...sums }, leaves };
+}
+
+function hashBatchJob(files: Jobs['hashBatch']['args']['files']): Jobs['hashBatch']['result'] {
+  const hashes = files.map(({ path, stat }) => {
+    try {
+      return hashJob(path, stat, true, undefined).hash;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      return { code: typeof code === 'string' ? code : 'INTERNAL', message: describeError(err) };
+    }
+  });
+  return { hashes };
 }
 
 /**

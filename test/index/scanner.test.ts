@@ -5,13 +5,13 @@
  * a normal user (under root, as nobody in a child run: as-nobody.ts).
  */
 import type { Dirent } from 'node:fs';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compileIgnore } from '../../src/ignore/matcher.js';
-import { classify, StatMode, walk, type WalkOptions } from '../../src/index/scanner.js';
+import { classify, observeNow, StatMode, walk, type WalkOptions } from '../../src/index/scanner.js';
 import { itAsNonRoot } from '../support/as-nobody.js';
 
 let root: string;
@@ -62,6 +62,24 @@ describe('walk', () => {
     } finally {
       chmodSync(path.join(root, 'bad'), 0o755);
     }
+  });
+});
+
+describe('observeNow with the dirs found real shared across one step (a commit batch’s second look)', () => {
+  it('checks each dir above a path once per step, and a link in place of a dir still hides what is below it', () => {
+    writeFileSync(path.join(root, 'ok', 'b.txt'), 'b');
+    symlinkSync('ok', path.join(root, 'link'));
+    const realDirs = new Set<string>();
+    expect(observeNow(root, 'ok/a.txt', 'ok/a.txt', realDirs)?.type).toBe('file');
+    expect(observeNow(root, 'ok/b.txt', 'ok/b.txt', realDirs)?.type).toBe('file');
+    expect([...realDirs]).toEqual(['ok']);
+    // Another dir's answer is not this one's: below a link nothing is ours.
+    expect(observeNow(root, 'link/a.txt', 'link/a.txt', realDirs)).toBeUndefined();
+    expect(realDirs.has('link')).toBe(false);
+    // A later step starts afresh: the dir swapped for a link since is seen as one.
+    renameSync(path.join(root, 'ok'), path.join(root, 'moved'));
+    symlinkSync('moved', path.join(root, 'ok'));
+    expect(observeNow(root, 'ok/a.txt', 'ok/a.txt', new Set())).toBeUndefined();
   });
 });
 

@@ -13,9 +13,10 @@ import { LoopYielder } from '../../core/loop-yield.js';
 import type { Mutex } from '../../core/mutex.js';
 import type { LocalEntry } from '../../index/entry.js';
 import { isIndexWriteFailure } from '../../index/store.js';
-import { observe } from '../../index/scanner.js';
+import { observeNow } from '../../index/scanner.js';
 import type { Signature } from '../../delta/signature.js';
 import { hashFile, INLINE_MAX_BYTES } from '../../workers/hash-file.js';
+import { HASH_BATCH_FILES, SmallFileHashes } from '../../workers/hash-batch.js';
 import { canonical, merge, type VersionVector } from '../../versions/vector.js';
 import type { RetryBook } from '../pull/retry.js';
 import { entryFor, sameObservation, tooFreshToHash, type Candidate } from './local-changes.js';
@@ -27,20 +28,35 @@ function sizeOf(c: Candidate): number {
   return c.obs?.type === 'file' ? c.obs.size + 1 : 0;
 }
 
+/** Whether a candidate is a file small enough to hash many to a job (it has no block sums either). */
+function isSmallFile(c: Candidate): boolean {
+  return c.obs?.type === 'file' && c.obs.size <= INLINE_MAX_BYTES;
+}
+
 /** A scanned change ready to record: its entry, and the block sums of a big file. */
 export type Recorded = { entry: Omit<LocalEntry, 'sequence'>; sums?: Signature };
 
-/** Most changes recorded per index transaction during a scan. */
-const COMMIT_BATCH = 500;
-/** Longest a hashed change waits for others to share its transaction. */
-const COMMIT_DELAY_MS = 20;
+/**
+ * Most changes recorded per index transaction during a scan: a scan's whole
+ * batch (SCAN_BATCH). Each commit writes every page it dirtied to the WAL, and
+ * the path-by-hash index's keys are random, so a batch of N new files dirties
+ * about N of its pages: 100,000 rows cost 4.1 s of CPU in transactions of 300
+ * and 2.3 s in ones of 5,000 (bench/probes/index-insert.mjs, load 9).
+ */
+const COMMIT_BATCH = 1_000;
+/**
+ * Longest a hashed change waits for others to share its transaction. A scan
+ * of a few files commits when it ends, whatever this says; only a batch of a
+ * big scan waits, and small files hashed many to a job come back 64 at a time.
+ */
+const COMMIT_DELAY_MS = 100;
 /**
  * Files this big are hashed beside the scans, not inside one: hashing a
  * gigabyte takes seconds, and scans run one at a time, so the small files
  * saved meanwhile would wait for it (see `recordChanges`).
  */
 const HASH_APART_BYTES = 16 * 1024 * 1024;
-/** Paths a scan looks at on disk at once: the roots it walks, the files a commit batch checks again. */
+/** Roots a scan walks at once. */
 export const SCAN_LOOKS_AT_ONCE = 16;
 /** Longest wait before looking again at a file still too fresh to hash. */
 const FRESH_RETRY_MAX_MS = 2_000;
@@ -69,8 +85,12 @@ export class ChangeRecorder {
    * of the first read would leave size, mtime and inode as recorded.
    */
   private readonly racy = new Set<string>();
+  /** Small files, hashed many to a job across the pool. */
+  private readonly small: SmallFileHashes;
 
-  constructor(private readonly deps: ChangeRecorderDeps) {}
+  constructor(private readonly deps: ChangeRecorderDeps) {
+    this.small = new SmallFileHashes(deps.runner);
+  }
 
   /** Whether a scan must hash `path` even when its stat matches the index (a racy recording waits for its second look). */
   mustHash(path: string): boolean {
@@ -107,8 +127,11 @@ export class ChangeRecorder {
     const candidates = found
       .filter((c) => !apart.includes(c) && !(c.obs?.type === 'file' && this.hashingApart.has(c.path)))
       .sort((x, y) => sizeOf(x) - sizeOf(y));
-    const limit = pLimit(this.deps.limits().hashers);
-    // Small files are hashed on this thread one after another: the loop must get its turns meanwhile.
+    const hashers = this.deps.limits().hashers;
+    const limit = pLimit(hashers);
+    // Small files go many to a job (SmallFileHashes): a batch's worth in flight per thread keeps every thread busy.
+    const smallLimit = pLimit(hashers * HASH_BATCH_FILES);
+    // The records' own work (stat checks, entries, the commits) is on this thread: the loop must get its turns meanwhile.
     const yielder = new LoopYielder();
     const committed: string[] = [];
     const ready: Array<[Candidate, Recorded]> = [];
@@ -130,7 +153,7 @@ export class ChangeRecorder {
     const flushSoon = (): void => void flush().catch(() => undefined);
     await Promise.all(
       candidates.map((c) =>
-        limit(async () => {
+        (isSmallFile(c) ? smallLimit : limit)(async () => {
           await yielder.maybe();
           const got = await this.record(c);
           if (got === undefined) return;
@@ -149,29 +172,31 @@ export class ChangeRecorder {
   commitScanned(batch: ReadonlyArray<[Candidate, Recorded]>): Promise<string[]> {
     const { root, store, id } = this.deps;
     if (batch.length === 0) return Promise.resolve([]);
-    return this.deps.lock.run(async () => {
-      const changes: Array<Omit<LocalEntry, 'sequence'>> = [];
-      const sums: Array<[string, string, Signature]> = [];
-      // Commit only if nothing moved since we looked: neither the index (a pull landed) nor the disk (a new write).
-      const unmoved = batch.filter(([c]) => store.getLocal(id, c.path)?.sequence === c.prev?.sequence);
-      // Looked at side by side: with the lock held, a batch of hundreds must not cost hundreds of hops in a row.
-      const lookLimit = pLimit(SCAN_LOOKS_AT_ONCE);
-      const disks = await Promise.all(unmoved.map(([c]) => lookLimit(() => observe(root, c.path, c.obs?.diskPath ?? this.deps.onDisk(c.path)))));
-      for (const [i, [c, got]] of unmoved.entries()) {
-        const disk = disks[i];
-        if (!sameObservation(disk, c.obs)) {
-          this.queueScanLater(c.path);
-          continue;
-        }
-        changes.push(got.entry);
-        if (got.sums !== undefined) sums.push([got.entry.path, got.entry.hash, got.sums]);
-      }
+    return this.deps.lock.run(() =>
+      // One transaction for the checks and the writes: each read outside one is a transaction of its own (a
+      // first index of 100,000 files spent about 1 s of its main thread in the reads of this check alone).
       store.atomically(() => {
+        const changes: Array<Omit<LocalEntry, 'sequence'>> = [];
+        const sums: Array<[string, string, Signature]> = [];
+        // Commit only if nothing moved since we looked: neither the index (a pull landed) nor the disk (a new write).
+        const unmoved = batch.filter(([c]) => store.getLocal(id, c.path)?.sequence === c.prev?.sequence);
+        // In one synchronous step, with no hop through the pool: with the lock held, a batch of a thousand must not
+        // cost a thousand hops in a row. The files were just read, so their inodes are in the kernel's cache (see
+        // lstatNow), and each dir above them is checked once for the batch, which no other turn can interleave with.
+        const realDirs = new Set<string>();
+        for (const [c, got] of unmoved) {
+          if (!sameObservation(observeNow(root, c.path, c.obs?.diskPath ?? this.deps.onDisk(c.path), realDirs), c.obs)) {
+            this.queueScanLater(c.path);
+            continue;
+          }
+          changes.push(got.entry);
+          if (got.sums !== undefined) sums.push([got.entry.path, got.entry.hash, got.sums]);
+        }
         this.deps.commitEntries(changes);
         for (const [p, hash, sig] of sums) store.sums.put(id, p, hash, sig);
-      });
-      return changes.map((e) => e.path);
-    });
+        return changes.map((e) => e.path);
+      }),
+    );
   }
 
   /**
@@ -235,7 +260,8 @@ export class ChangeRecorder {
     }
     this.freshRetries.delete(c.path);
     try {
-      const { hash, sums } = await hashFile(this.deps.runner, path.join(this.deps.root, ...(c.obs.diskPath ?? c.path).split('/')), c.obs, this.priorSums(c));
+      const abs = path.join(this.deps.root, ...(c.obs.diskPath ?? c.path).split('/'));
+      const { hash, sums } = isSmallFile(c) ? { hash: await this.small.hash(abs, c.obs), sums: undefined } : await hashFile(this.deps.runner, abs, c.obs, this.priorSums(c));
       this.deps.readFailures.succeed(c.path);
       const entry = entryFor(c, hash, this.deps.localId, this.deps.clock.now());
       // A racy file's second look that found what the first recorded: nothing to commit.
