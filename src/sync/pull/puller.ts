@@ -11,7 +11,8 @@
  * made in one synchronous step with the check of the dirs above it: a peer
  * can have our own landings swap a dir for a link while another of its
  * downloads waits, and an await between a check and its call would let that
- * swap in.
+ * swap in. The checks themselves are disk-checks.ts; the entry recorded for
+ * what landed, landed-entry.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -21,7 +22,6 @@ import {
   fchmodSync,
   fstatSync,
   linkSync,
-  lstatSync,
   mkdirSync,
   openSync,
   rmSync,
@@ -31,28 +31,25 @@ import {
 import path from 'node:path';
 import { crashPoint } from '../../core/crash-point.js';
 import { isNoSpace, WizardError } from '../../core/errors.js';
-import { parentOf, resolveOnDisk, tempNameFor } from '../../core/paths.js';
-import { otherSpelling } from '../../index/disk-names.js';
+import { tempNameFor } from '../../core/paths.js';
 import type { FileEntry, LocalEntry } from '../../index/entry.js';
 import { hasRealAncestors, realAncestors } from '../../index/real-path.js';
-import { sameStat, type StatKey } from '../../index/hash.js';
-import { observeNow, type Observation } from '../../index/scanner.js';
+import type { StatKey } from '../../index/hash.js';
 import type { VersionVector } from '../../versions/vector.js';
 import type { Signature } from '../../delta/signature.js';
 import type { DeltaDeps } from './delta-fetch.js';
 import { download, fileMode, noSpaceError, type Downloaded } from './fetch.js';
 import { copyFromLocal } from './local-source.js';
 import type { GroupCommit } from './group-commit.js';
-import { sameObservation } from '../scan/local-changes.js';
 import { numberedCopy } from '../conflicts/conflict.js';
 import { linkTargetEscape, linkTargetProblem } from '../disk/link-target.js';
 import { createTempLink, openToRead, placeTemp, removeTemp, tempPlaceFor } from '../disk/temp-place.js';
 import type { Trash } from '../trash/trash.js';
 import { removeEmptyDir } from '../disk/empty-dir.js';
-import { caseVariant, listNow } from '../disk/case-variant.js';
-
 export { caseVariant } from '../disk/case-variant.js';
 import { patchInPlace, type PatchHooks } from '../patch/apply.js';
+import { absOf, changed, diskOf, ensureParent, expectDecidedOn, expectStill, expectUnchanged } from './disk-checks.js';
+import { recorded, recordedAs } from './landed-entry.js';
 import { pulledDirMode, pulledFileMode, restampFileNow } from '../disk/permissions.js';
 
 /** What applying a decision needs from the folder; the download part (peers, workers, abort signal) is DeltaDeps. */
@@ -138,7 +135,7 @@ export async function applyTake(
 /** Records a merged version for content we already have. */
 export async function applyMerge(ctx: PullContext, rel: string, version: VersionVector, opts: TakeOptions = {}): Promise<void> {
   await ctx.locked(() => {
-    expectDecidedOn(ctx, rel, opts);
+    expectDecidedOn(ctx, rel, opts.basedOn);
     const local = ctx.getLocal(rel);
     if (local !== undefined) ctx.commit([{ ...local, version }]);
   });
@@ -149,7 +146,7 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
   if (local !== undefined && !local.deleted && local.type === 'file' && local.hash === entry.hash && opts.acceptDisk === undefined) {
     // Same bytes already here (for example the other side of a resolved conflict): only metadata moves.
     await ctx.locked(() => {
-      expectDecidedOn(ctx, entry.path, opts);
+      expectDecidedOn(ctx, entry.path, opts.basedOn);
       // One synchronous step from the look to the change, so none of our other operations can move the path between.
       const current = expectUnchanged(ctx, entry.path);
       if (current === undefined || current.type !== 'file') throw changed(entry.path);
@@ -187,7 +184,7 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
     // Crash point: the new content is whole and durable in the temp file; the target is still the old one.
     crashPoint('after-temp-fsync');
     await ctx.landing.land(async () => {
-      expectDecidedOn(ctx, entry.path, opts);
+      expectDecidedOn(ctx, entry.path, opts.basedOn);
       await replaceWith(ctx, entry.path, temp, opts);
       placed = true;
       const landing = { entries: [recordedAs(entry, version, stat)], dir: path.dirname(absOf(ctx, entry.path)) };
@@ -207,7 +204,7 @@ async function applySymlink(ctx: PullContext, entry: FileEntry, version: Version
   let placed = false;
   try {
     await ctx.landing.land(async () => {
-      expectDecidedOn(ctx, entry.path, opts);
+      expectDecidedOn(ctx, entry.path, opts.basedOn);
       // Where the link leads depends on the links on disk now, so it is judged in the step that creates it.
       await replaceWith(ctx, entry.path, temp, opts, () => {
         const escape = linkTargetEscape(ctx.root, diskOf(ctx, entry.path), entry.target);
@@ -231,7 +228,7 @@ async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVect
   const abs = absOf(ctx, entry.path);
   ensureParent(ctx, entry.path);
   await ctx.locked(async () => {
-    expectDecidedOn(ctx, entry.path, opts);
+    expectDecidedOn(ctx, entry.path, opts.basedOn);
     const current = expectUnchanged(ctx, entry.path);
     if (current !== undefined && current.type !== 'dir' && opts.keepLocalAs !== undefined) {
       // Our concurrent file lost to a dir: it moves to its conflict name, a second name first so it is never without one.
@@ -260,7 +257,7 @@ async function applyDir(ctx: PullContext, entry: FileEntry, version: VersionVect
 async function applyDelete(ctx: PullContext, rel: string, version: VersionVector, opts: TakeOptions): Promise<void> {
   const abs = absOf(ctx, rel);
   await ctx.landing.land(async () => {
-    expectDecidedOn(ctx, rel, opts);
+    expectDecidedOn(ctx, rel, opts.basedOn);
     const local = ctx.getLocal(rel);
     if (local === undefined) return { entries: [] };
     const current = expectUnchanged(ctx, rel, opts.acceptDisk);
@@ -358,64 +355,6 @@ function chmodDirNow(abs: string, mode: number): void {
 }
 
 /**
- * Looks once more, right before the rename, after the slow steps that follow
- * `expectUnchanged` (a trash link, a conflict copy): every dir above `rel`
- * must still be a real directory (a dir swapped for a symlink would send the
- * rename out of the folder), and `rel` must still be exactly `expected` (an
- * edit saved meanwhile must not be buried under the pulled version).
- * Synchronous: the caller acts on its answer in the same step.
- *
- * What remains is the window between this check and the rename itself, which
- * no portable call closes (Node has no renameat2 with RENAME_EXCHANGE and no
- * dir-relative rename): another process can still land there. An edit
- * written in place in that window is kept, as the trash entry is a hard link
- * to the same file; a file renamed over the target, or a parent swapped for a
- * link, in that window of microseconds is not caught.
- */
-function expectStill(ctx: PullContext, rel: string, expected: Observation | undefined): void {
-  const disk = diskOf(ctx, rel);
-  if (!realAncestors(ctx.root, disk)) throw changed(rel);
-  if (!sameObservation(observeNow(ctx.root, rel, disk), expected)) throw changed(rel);
-}
-
-/**
- * The disk at `rel` must be what the index last recorded: the same file
- * (size, mtime, inode), or nothing if the index has nothing live there.
- * Anything else is a local change not yet scanned; overwriting it would lose it.
- * `accept`: a file known to differ exactly so (see TakeOptions.acceptDisk) passes too.
- */
-function expectUnchanged(ctx: PullContext, rel: string, accept?: StatKey): Observation | undefined {
-  const local = ctx.getLocal(rel);
-  const disk = diskOf(ctx, rel);
-  const current = observeNow(ctx.root, rel, disk);
-  if (accept !== undefined && current?.type === 'file' && local !== undefined && !local.deleted && sameStat(current, accept)) return current;
-  if (local === undefined || local.deleted) {
-    if (current !== undefined) {
-      // On a case-insensitive filesystem `Notes.txt` finds our `notes.txt`: that is a clash to report, not a change to rescan.
-      const other = caseVariant(listNow(path.dirname(resolveOnDisk(ctx.root, disk))), path.posix.basename(disk));
-      if (other !== undefined) {
-        throw new WizardError('CASE_CONFLICT', `${rel} differs only in letter case from ${other}, which is here already; this filesystem cannot hold both, so neither is overwritten (rename one of them)`);
-      }
-      throw changed(rel);
-    }
-    // The same name spelled otherwise (NFD, from a Mac) and not yet scanned: ours beside it would be a second file of one name.
-    if (otherSpelling(ctx.root, disk) !== undefined) throw changed(rel);
-    return undefined;
-  }
-  if (current === undefined || current.type !== local.type) throw changed(rel);
-  if (current.type === 'file' && (current.size !== local.size || current.mtimeMs !== local.mtimeMs || current.inode !== local.inode)) {
-    throw changed(rel);
-  }
-  if (current.type === 'symlink' && current.target !== local.target) throw changed(rel);
-  return current;
-}
-
-/** Throws CHANGED when the index entry moved since the decision (see TakeOptions.basedOn). */
-function expectDecidedOn(ctx: PullContext, rel: string, opts: TakeOptions): void {
-  if (opts.basedOn !== undefined && (ctx.getLocal(rel)?.sequence ?? 0) !== opts.basedOn) throw changed(rel);
-}
-
-/**
  * Our current file at `rel` as a delta basis, open for reading, only while
  * it is exactly what the index recorded (a file being edited right now would
  * give wrong blocks; the hash check would catch them, but only after a wasted
@@ -446,74 +385,10 @@ function patchJob(ctx: PullContext, entry: FileEntry, version: VersionVector, so
     disk: diskOf(ctx, entry.path),
     mode: fileMode(entry.mode),
     recheck: () => {
-      expectDecidedOn(ctx, entry.path, opts);
+      expectDecidedOn(ctx, entry.path, opts.basedOn);
       if (expectUnchanged(ctx, entry.path)?.type !== 'file') throw changed(entry.path);
     },
     record: (st: Stats) => recordedAs(entry, version, st),
     ...(opts.onFetched === undefined ? {} : { onFetched: opts.onFetched }),
   };
-}
-
-/**
- * Parent dirs of a pulled path normally arrive as entries first; create any
- * that are missing, one level at a time (never `recursive`, which would
- * follow a link), each in one synchronous step with the check of the dirs
- * above it. Throws BAD_PATH on a symlinked ancestor: a peer must never get
- * us to write through a link.
- */
-function ensureParent(ctx: PullContext, rel: string): void {
-  if (realAncestors(ctx.root, diskOf(ctx, rel))) return;
-  const parts = parentOf(rel).split('/');
-  for (let i = 1; i <= parts.length; i++) {
-    const dir = parts.slice(0, i).join('/');
-    const disk = diskOf(ctx, dir);
-    const obs = observeNow(ctx.root, dir, disk);
-    if (obs?.type === 'dir') continue;
-    if (obs !== undefined) throw changed(rel);
-    if (!realAncestors(ctx.root, disk)) throw changed(rel);
-    // The dir here under another spelling of its name, not yet scanned: a second dir of one name would clash with it.
-    if (otherSpelling(ctx.root, disk) !== undefined) throw changed(rel);
-    try {
-      mkdirSync(resolveOnDisk(ctx.root, disk));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-  }
-  if (!realAncestors(ctx.root, diskOf(ctx, rel))) throw changed(rel);
-}
-
-/** The local entry for content just put at `entry.path` (at `abs` on disk). */
-function recorded(abs: string, entry: FileEntry, version: VersionVector): Omit<LocalEntry, 'sequence'> {
-  return recordedAs(entry, version, lstatSync(abs));
-}
-
-/** Where `rel` is on disk (see PullContext.onDisk). */
-function diskOf(ctx: PullContext, rel: string): string {
-  return ctx.onDisk?.(rel) ?? rel;
-}
-
-/** The absolute path of `rel` on disk, validated like every path that reaches the filesystem. */
-function absOf(ctx: PullContext, rel: string): string {
-  return resolveOnDisk(ctx.root, diskOf(ctx, rel));
-}
-
-/** The local entry for content put at `entry.path` whose stat (lstat, or fstat of the renamed file) is `st`. */
-function recordedAs(entry: FileEntry, version: VersionVector, st: Stats): Omit<LocalEntry, 'sequence'> {
-  return {
-    path: entry.path,
-    type: entry.type,
-    size: entry.type === 'file' ? st.size : 0,
-    mtimeMs: st.mtimeMs,
-    // What the disk really has: recording the peer's bits instead would look like a local mode change at the next scan.
-    mode: st.mode & 0o7777,
-    hash: entry.hash,
-    target: entry.target,
-    version,
-    deleted: false,
-    inode: st.ino,
-  };
-}
-
-function changed(rel: string): WizardError {
-  return new WizardError('CHANGED', `${rel} changed on disk since it was last scanned; rescanning before deciding again`);
 }
