@@ -13,7 +13,7 @@ import { IndexStore } from '../index/store.js';
 import { WizardNode } from '../node.js';
 import { type ControlServer, controlSocketPath, serveControl, type ControlHandler } from '../status/control.js';
 import { Supervisor } from '../supervisor/supervisor.js';
-import { metricsRegistry } from '../gui/metrics.js';
+import { daemonMetrics } from '../gui/lazy-metrics.js';
 import { type GuiServer, startGuiServer } from '../gui/server.js';
 import { loadOrCreateGuiToken } from '../gui/token.js';
 import { guiActions } from '../gui/actions.js';
@@ -170,7 +170,7 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   // The web server (the page and metrics): its token is made once and kept in the home, for a scraper's credentials_file.
   let guiListen = config.gui.listen;
   let gui: GuiServer | undefined;
-  const metrics = metricsRegistry(() => node.status());
+  const metrics = daemonMetrics(() => node.status());
   const actions = guiActions({ home, homeDir, control: handle });
   const guiService = {
     name: GUI_SERVICE,
