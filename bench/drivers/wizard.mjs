@@ -202,6 +202,9 @@ export function createWizardDriver(ctx) {
       A_processes: pids.A.length,
       A_daemon_rss_mib: daemonRss(pids.A),
       B_daemon_rss_mib: daemonRss(pids.B),
+      // The daemons' own account of it: heap used and reserved, memory outside the heap.
+      ...memoryOf(await controlStatus(pair.a.home), 'A'),
+      ...memoryOf(await controlStatus(pair.b.home), 'B'),
     });
   }
 
