@@ -6,18 +6,9 @@
  * output buffer is allocated at the announced raw size (already checked
  * against the frame limit) and both decoders refuse to write past it.
  */
-import { createRequire } from 'node:module';
-import type Lz4 from 'lz4';
-import type Zstd from 'zstd-napi/binding.js';
+import lz4 from 'lz4';
+import zstd from 'zstd-napi/binding.js';
 import { ProtocolError } from '../core/errors.js';
-
-// Loaded at the first frame that uses them (both are CommonJS): a node whose links never
-// compress, or an idle one, does not keep their code and native bindings resident.
-const load = createRequire(import.meta.url);
-let lz4Module: typeof Lz4 | undefined;
-let zstdModule: typeof Zstd | undefined;
-const lz4 = (): typeof Lz4 => (lz4Module ??= load('lz4') as typeof Lz4);
-const zstd = (): typeof Zstd => (zstdModule ??= load('zstd-napi/binding.js') as typeof Zstd);
 
 /** Codec IDs as they appear in a frame header. */
 export const CODEC_IDS = { none: 0, lz4: 1, zstd: 2 } as const;
@@ -33,8 +24,8 @@ export interface CodecChoice {
 }
 
 // Contexts are reused across calls: zstd allocates its tables once per context, not per frame.
-let cctx: InstanceType<typeof Zstd.CCtx> | undefined;
-let dctx: InstanceType<typeof Zstd.DCtx> | undefined;
+let cctx: InstanceType<typeof zstd.CCtx> | undefined;
+let dctx: InstanceType<typeof zstd.DCtx> | undefined;
 
 /**
  * Compresses `raw` with `choice`. Returns the compressed bytes, or undefined
@@ -43,13 +34,13 @@ let dctx: InstanceType<typeof Zstd.DCtx> | undefined;
 export function compressBody(choice: CodecChoice, raw: Uint8Array): Buffer | undefined {
   const input = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
   if (choice.codec === 'lz4') {
-    const out = Buffer.allocUnsafe(lz4().encodeBound(input.length));
-    const n = lz4().encodeBlock(input, out);
+    const out = Buffer.allocUnsafe(lz4.encodeBound(input.length));
+    const n = lz4.encodeBlock(input, out);
     return n > 0 && n < input.length ? out.subarray(0, n) : undefined;
   }
   if (choice.codec === 'zstd') {
-    cctx ??= new (zstd().CCtx)();
-    const out = Buffer.allocUnsafe(zstd().compressBound(input.length));
+    cctx ??= new zstd.CCtx();
+    const out = Buffer.allocUnsafe(zstd.compressBound(input.length));
     const n = cctx.compress(out, input, choice.level);
     return n < input.length ? out.subarray(0, n) : undefined;
   }
@@ -65,9 +56,9 @@ export function decompressBody(codecId: number, payload: Buffer, rawLength: numb
   const out = Buffer.allocUnsafe(rawLength);
   let n: number;
   try {
-    if (codecId === CODEC_IDS.lz4) n = lz4().decodeBlock(payload, out);
+    if (codecId === CODEC_IDS.lz4) n = lz4.decodeBlock(payload, out);
     else if (codecId === CODEC_IDS.zstd) {
-      dctx ??= new (zstd().DCtx)();
+      dctx ??= new zstd.DCtx();
       n = dctx.decompress(out, payload);
     } else throw new ProtocolError(`reading frame: unknown codec ${codecId}`);
   } catch (err) {
