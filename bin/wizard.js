@@ -8,8 +8,8 @@
 // lets a burst of small files land at disk speed (the journal commits them together) instead of
 // four at a time, with every other file operation queued behind them.
 //
-// `wizard start` without the settings only a process start can make (glibc malloc's arena cap and
-// thresholds, V8's young generation; bin/daemon-settings.js) starts the daemon once more with them, as its child, and
+// `wizard start` without the settings only a process start can make (glibc's arena cap, V8's young
+// generation; bin/daemon-settings.js) starts the daemon once more with them, as its child, and
 // stays as a small parent: the daemon writes to the same stdout and stderr, SIGINT and SIGTERM are
 // passed on, and the parent ends as the daemon did (its exit code, or the same signal). The daemon
 // stops itself when the parent is gone (an IPC channel that disconnects), so it never outlives its

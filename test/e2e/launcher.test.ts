@@ -18,7 +18,7 @@ const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bi
 /** This environment without any of the settings (or the launcher's own mark), as a shell without them has it. */
 function bareEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
-  for (const name of ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'GLIBC_TUNABLES', 'NODE_OPTIONS', 'WIZARD_RELAUNCHED']) delete env[name];
+  for (const name of ['MALLOC_ARENA_MAX', 'GLIBC_TUNABLES', 'NODE_OPTIONS', 'WIZARD_RELAUNCHED']) delete env[name];
   return env;
 }
 
@@ -81,7 +81,7 @@ afterAll(async () => {
 it('runs the daemon as its child with the settings, its output reaches the caller, and SIGTERM stops it cleanly (exit 0)', async () => {
   const run = await launch(node);
   const environ = readFileSync(`/proc/${run.daemonPid}/environ`, 'utf8').split('\0');
-  expect(environ).toEqual(expect.arrayContaining(['MALLOC_ARENA_MAX=2', 'MALLOC_MMAP_THRESHOLD_=131072', 'MALLOC_TRIM_THRESHOLD_=131072']));
+  expect(environ).toContain('MALLOC_ARENA_MAX=2');
   expect(readFileSync(`/proc/${run.daemonPid}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=1');
   // Nothing further down: the daemon did not start itself a third time.
   expect(childrenOf(run.daemonPid).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('wizard'))).toEqual([]);

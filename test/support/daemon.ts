@@ -166,7 +166,7 @@ export interface DaemonOptions {
  * The memory settings bin/wizard.js would start the daemon once more to get (test/e2e/launcher.test.ts
  * tests that): given here, so the process spawned is the daemon itself, whose pid tests signal and kill.
  */
-const daemonSettings = { env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' }, nodeFlags: ['--max-semi-space-size=1'] };
+const daemonSettings = { env: { MALLOC_ARENA_MAX: '2' }, nodeFlags: ['--max-semi-space-size=1'] };
 
 /** Spawns `wizard start` for a node without waiting for it: for a daemon meant to die early (a crash point). */
 export function spawnDaemon(node: TestNode, env: NodeJS.ProcessEnv = {}, options: DaemonOptions = {}): Daemon {
