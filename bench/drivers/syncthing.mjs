@@ -346,6 +346,10 @@ export function createSyncthingDriver(ctx) {
                 B_cpu_pct: s.B.cpu_pct,
                 A_rss_mib: s.A.rss_mib,
                 B_rss_mib: s.B.rss_mib,
+                A_private_mib: s.A.private_mib,
+                B_private_mib: s.B.private_mib,
+                A_pss_mib: s.A.pss_mib,
+                B_pss_mib: s.B.pss_mib,
               }),
             );
           }

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { generate } from '../lib/gen.mjs';
 import { probeLatency } from '../lib/latprobe.mjs';
 import { mixedExpectation, watchMixed } from '../lib/mixedwatch.mjs';
-import { freePort, place, runOk, sampleGroups, sleep, spawnTracked, statusKib, stopChild, waitFor } from '../lib/proc.mjs';
+import { childPids, freePort, place, runOk, sampleGroups, sleep, spawnTracked, statusKib, stopChild, waitFor } from '../lib/proc.mjs';
 import { primeDigest, waitSync } from '../lib/waitsync.mjs';
 import { compressPlan, compressRatio, freshDir, guardedGroup, lastLogLine, record } from './common.mjs';
 
@@ -80,6 +80,10 @@ export function createWizardDriver(ctx) {
     node.child = undefined;
     if (code !== 0) log(`wizard ${node.name} exited with ${code} (log: ${logFileOf(node)})`);
   };
+  // A node's processes: `wizard start` without the memory settings runs the daemon as its child
+  // (bin/wizard.js), so a node is the launcher and the daemon, both counted, as Syncthing's are.
+  const pidsOf = (node) => [node.child.pid, ...childPids(node.child.pid)];
+  const rssMib = (node, field = 'VmRSS') => pidsOf(node).reduce((sum, pid) => sum + statusKib(pid, field), 0) / 1024;
   const waitUp = (node, timeoutMs = 30_000) =>
     waitFor(`wizard ${node.name} to answer status`, () => controlStatus(node.home), timeoutMs, 25).catch((err) => {
       throw new Error(`${err.message}; its last log line: ${lastLogLine(logFileOf(node))}`);
@@ -180,7 +184,10 @@ export function createWizardDriver(ctx) {
 
   async function runIdle(pair, rep) {
     await sleep(profile.idleSettleMs);
-    const s = await sampleGroups({ A: [pair.a.child.pid], B: [pair.b.child.pid] }, profile.idleWindowMs);
+    const pids = { A: pidsOf(pair.a), B: pidsOf(pair.b) };
+    const s = await sampleGroups(pids, profile.idleWindowMs);
+    // Not in the table: the daemon's own resident set (the last pid; the launcher's when there is one process).
+    const daemonRss = (group) => statusKib(group.at(-1), 'VmRSS') / 1024;
     return record(ID, 'IDLE', rep, 'ok', {
       cpu_pct: (s.A.cpu_pct + s.B.cpu_pct) / 2,
       rss_mib: (s.A.rss_mib + s.B.rss_mib) / 2,
@@ -188,6 +195,16 @@ export function createWizardDriver(ctx) {
       B_cpu_pct: s.B.cpu_pct,
       A_rss_mib: s.A.rss_mib,
       B_rss_mib: s.B.rss_mib,
+      A_private_mib: s.A.private_mib,
+      B_private_mib: s.B.private_mib,
+      A_pss_mib: s.A.pss_mib,
+      B_pss_mib: s.B.pss_mib,
+      A_processes: pids.A.length,
+      A_daemon_rss_mib: daemonRss(pids.A),
+      B_daemon_rss_mib: daemonRss(pids.B),
+      // The daemons' own account of it: heap used and reserved, memory outside the heap.
+      ...memoryOf(await controlStatus(pair.a.home), 'A'),
+      ...memoryOf(await controlStatus(pair.b.home), 'B'),
     });
   }
 
@@ -258,7 +275,7 @@ export function createWizardDriver(ctx) {
       return record(ID, workload, rep, 'timeout', {}, `index held ${f?.files ?? 0} of ${want} files ${why}`);
     }
     const indexMs = Date.now() - t0;
-    const afterIndex = { rss_after_index_mib: statusKib(node.child.pid, 'VmRSS') / 1024, ...memoryOf(st, 'index') };
+    const afterIndex = { rss_after_index_mib: rssMib(node), ...memoryOf(st, 'index') };
     await sleep(500);
     // A changed master ignore list (<home>/ignore, here one comment line more) makes every folder
     // rescan in full, through the periodic rescan's code path (queueScan of the root). A config
@@ -272,13 +289,12 @@ export function createWizardDriver(ctx) {
     if (!(f?.fullScans?.count > before)) {
       return record(ID, workload, rep, 'failed', { index_ms: indexMs }, `no complete rescan within ${rescanTimeoutMs / 1000} s of the ignore-list edit`);
     }
-    const pid = node.child.pid;
     return record(ID, workload, rep, 'ok', {
       index_ms: indexMs,
       // From the scan's start to its last commit, as the daemon timed it.
       rescan_ms: f.fullScans.lastMs,
-      rss_mib: statusKib(pid, 'VmRSS') / 1024,
-      peak_rss_mib: statusKib(pid, 'VmHWM') / 1024,
+      rss_mib: rssMib(node),
+      peak_rss_mib: rssMib(node, 'VmHWM'),
       files: want,
       // Not in the table: where the memory goes (docs/BENCHMARKS.md, SCALE-1M).
       ...afterIndex,

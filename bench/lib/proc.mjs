@@ -133,6 +133,16 @@ export function statusKib(pid, field) {
   }
 }
 
+/** A /proc/PID/smaps_rollup field in KiB (Pss, Private_Dirty), or 0 if the process is gone. */
+export function rollupKib(pid, field) {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** PIDs whose parent is `pid`. */
 export function childPids(pid) {
   const out = [];
@@ -161,6 +171,10 @@ export async function sampleGroups(groups, windowMs) {
     out[k] = {
       cpu_pct: (ticks / CLK_TCK / (windowMs / 1000)) * 100,
       rss_mib: pids.reduce((s, p) => s + statusKib(p, 'VmRSS'), 0) / 1024,
+      // Not in the table: RSS counts the pages a node's processes share (a binary's code) once per
+      // process; private memory is what only this node holds, PSS shares the rest among its users.
+      private_mib: pids.reduce((s, p) => s + rollupKib(p, 'Private_Clean') + rollupKib(p, 'Private_Dirty'), 0) / 1024,
+      pss_mib: pids.reduce((s, p) => s + rollupKib(p, 'Pss'), 0) / 1024,
     };
   }
   return out;

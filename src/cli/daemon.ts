@@ -13,7 +13,7 @@ import { IndexStore } from '../index/store.js';
 import { WizardNode } from '../node.js';
 import { type ControlServer, controlSocketPath, serveControl, type ControlHandler } from '../status/control.js';
 import { Supervisor } from '../supervisor/supervisor.js';
-import { metricsRegistry } from '../gui/metrics.js';
+import { daemonMetrics } from '../gui/lazy-metrics.js';
 import { type GuiServer, startGuiServer } from '../gui/server.js';
 import { loadOrCreateGuiToken } from '../gui/token.js';
 import { guiActions } from '../gui/actions.js';
@@ -170,7 +170,7 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   // The web server (the page and metrics): its token is made once and kept in the home, for a scraper's credentials_file.
   let guiListen = config.gui.listen;
   let gui: GuiServer | undefined;
-  const metrics = metricsRegistry(() => node.status());
+  const metrics = daemonMetrics(() => node.status());
   const actions = guiActions({ home, homeDir, control: handle });
   const guiService = {
     name: GUI_SERVICE,
@@ -200,9 +200,16 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   io.say(`  To pair another machine initialised with this CA, run there: wizard pair <this host>:${status.listen.split(':').pop() ?? ''}`);
   io.say(`  To add a machine, copy ${certsDir(home)}/ca.crt and ca.key to it and run: wizard init --ca <that dir>`);
 
-  const signal = await new Promise<NodeJS.Signals | 'fatal' | 'stop'>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+  const signal = await new Promise<NodeJS.Signals | 'fatal' | 'stop' | 'launcher gone'>((resolve) => {
+    // Kept, not once: a Ctrl-C reaches the launcher's process group and is passed on by it too,
+    // and systemd signals every process of the service; a repeat must not kill a clean shutdown.
+    process.on('SIGINT', () => resolve('SIGINT'));
+    process.on('SIGTERM', () => resolve('SIGTERM'));
+    // Started by bin/wizard.js as its child: when the launcher is gone (killed), nobody waits on this daemon.
+    if (process.send !== undefined) {
+      if (process.connected) process.once('disconnect', () => resolve('launcher gone'));
+      else resolve('launcher gone');
+    }
     fatal = () => resolve('fatal');
     if (fatalMessage !== undefined) resolve('fatal');
     stopRequested = () => resolve('stop');

@@ -9,13 +9,13 @@
  */
 import http from 'node:http';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import { describeError, WizardError } from '../core/errors.js';
 import { formatHostPort, parseHostPort } from '../transport/address.js';
 import { checkAccess, checkCsrf, isOurHost, loopbackHosts } from './access.js';
 import { type GuiActions, routeOf } from './api.js';
 import { loadAssets } from './assets.js';
 import { DEFAULT_STREAM_TIMINGS, type StreamTimings, streamStatus } from './events.js';
+import type { MetricsSource } from './lazy-metrics.js';
 import { LoginCodes } from './login-codes.js';
 import { SessionBook, sessionCookie, sessionCookieName } from './sessions.js';
 
@@ -24,7 +24,7 @@ export interface GuiServerDeps {
   /** host:port from the config (gui.listen). */
   readonly listen: string;
   readonly token: string;
-  readonly metrics: Registry;
+  readonly metrics: MetricsSource;
   readonly actions: GuiActions;
   readonly log: Logger;
   readonly stream?: StreamTimings;
@@ -119,8 +119,8 @@ export async function startGuiServer(deps: GuiServerDeps): Promise<GuiServer> {
   const answer = (req: http.IncomingMessage, res: http.ServerResponse, url: URL, csrf: string | undefined) => {
     const path = url.pathname;
     if (req.method === 'GET' && path === '/metrics') {
-      deps.metrics.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': deps.metrics.contentType }).end(text),
+      deps.metrics.scrape().then(
+        ({ contentType, text }) => res.writeHead(200, { 'content-type': contentType }).end(text),
         (err: unknown) => {
           deps.log.error({ err }, `metrics failed: ${describeError(err)}`);
           res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('metrics failed; see the daemon log\n');

@@ -8,6 +8,7 @@ import http from 'node:http';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/core/log.js';
+import { lazyMetrics } from '../../src/gui/lazy-metrics.js';
 import type { GuiActions } from '../../src/gui/api.js';
 import { LOGIN_CODE_TTL_MS, LoginCodes } from '../../src/gui/login-codes.js';
 import { type GuiServer, startGuiServer } from '../../src/gui/server.js';
@@ -38,7 +39,7 @@ function get(pathName: string, headers: Record<string, string> = {}): Promise<{ 
 const pathOf = (url: string) => new URL(url).pathname + new URL(url).search;
 
 beforeAll(async () => {
-  server = await startGuiServer({ listen: '127.0.0.1:0', token: TOKEN, metrics: new Registry(), actions: noActions, log: createLogger('silent'), now: () => nowMs });
+  server = await startGuiServer({ listen: '127.0.0.1:0', token: TOKEN, metrics: lazyMetrics(() => Promise.resolve(new Registry())), actions: noActions, log: createLogger('silent'), now: () => nowMs });
   port = Number(new URL(server.url).port);
 });
 

@@ -162,10 +162,16 @@ export interface DaemonOptions {
   readonly launcher?: readonly string[];
 }
 
+/**
+ * The memory settings bin/wizard.js would start the daemon once more to get (test/e2e/launcher.test.ts
+ * tests that): given here, so the process spawned is the daemon itself, whose pid tests signal and kill.
+ */
+const daemonSettings = { env: { MALLOC_ARENA_MAX: '2' }, nodeFlags: ['--max-semi-space-size=1'] };
+
 /** Spawns `wizard start` for a node without waiting for it: for a daemon meant to die early (a crash point). */
 export function spawnDaemon(node: TestNode, env: NodeJS.ProcessEnv = {}, options: DaemonOptions = {}): Daemon {
-  const argv = [...(options.launcher ?? []), process.execPath, ...(options.nodeFlags ?? []), bin, '--home', node.home, 'start'];
-  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const argv = [...(options.launcher ?? []), process.execPath, ...daemonSettings.nodeFlags, ...(options.nodeFlags ?? []), bin, '--home', node.home, 'start'];
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...daemonSettings.env, ...env } });
   const daemon = new Daemon(node, child);
   node.daemon = daemon;
   return daemon;
