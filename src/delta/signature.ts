@@ -44,11 +44,22 @@ export class SignatureError extends WizardError {
 }
 
 /**
- * Block size for a file of `length` bytes: sqrt(24 x length), the optimum of
- * the rsync thesis, rounded to a multiple of 1 KiB and clamped to [1 KiB, 64 KiB],
- * so a 512 MiB file has 8,192 blocks and a 160 KiB signature.
+ * Files from this size on have blocks of one leaf (64 KiB), whatever the
+ * formula below would give: a block's strong hash is then its leaf digest cut
+ * short, so hashing such a file puts each byte through SHA-256 once, for its
+ * content hash and its block sums together (wire protocol 7). Below it the
+ * second pass costs less than the bytes the smaller blocks save on the wire.
+ */
+export const LEAF_BLOCKS_MIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Block size for a file of `length` bytes: one leaf (64 KiB) from
+ * LEAF_BLOCKS_MIN_BYTES on; below, sqrt(24 x length), the optimum of the rsync
+ * thesis, rounded to a multiple of 1 KiB and clamped to [1 KiB, 64 KiB]. A
+ * 64 MiB file has 1,024 blocks (a 20 KiB signature), a 512 MiB file 8,192 (160 KiB).
  */
 export function blockSizeFor(length: number): number {
+  if (length >= LEAF_BLOCKS_MIN_BYTES) return LEAF_BYTES;
   const ideal = Math.round(Math.sqrt(24 * length) / 1024) * 1024;
   return Math.min(MAX_BLOCK_BYTES, Math.max(MIN_BLOCK_BYTES, ideal));
 }

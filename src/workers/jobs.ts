@@ -142,7 +142,7 @@ function hashBatchJob(files: Jobs['hashBatch']['args']['files']): Jobs['hashBatc
 
 /**
  * One read of a slice: its leaf digests and, when asked, its block sums. With
- * blocks of one leaf (files from 171 MiB) a block's strong hash is its leaf
+ * blocks of one leaf (files from 16 MiB, blockSizeFor) a block's strong hash is its leaf
  * digest cut short, so each byte goes through SHA-256 once.
  */
 function sliceJob(a: Jobs['slice']['args']): Jobs['slice']['result'] {

@@ -198,7 +198,10 @@ describe('SignatureBuilder', () => {
   it.each([
     { length: 0, blockSize: 1024 },
     { length: 100 * 1024, blockSize: 2048 },
-    { length: 64 * 1024 * 1024, blockSize: 39 * 1024 },
+    { length: 16 * 1024 * 1024 - 1, blockSize: 20 * 1024 },
+    // From 16 MiB a block is one leaf of the content hash (protocol 7; 39 KiB for 64 MiB before).
+    { length: 16 * 1024 * 1024, blockSize: 64 * 1024 },
+    { length: 64 * 1024 * 1024, blockSize: 64 * 1024 },
     { length: 512 * 1024 * 1024, blockSize: 64 * 1024 },
   ])('picks block size $blockSize for a file of $length bytes', ({ length, blockSize }) => {
     expect(blockSizeFor(length)).toBe(blockSize);
