@@ -4,6 +4,7 @@ import { BlockLocator, planFill, remoteBytes } from '../../src/delta/locate.js';
 import { BlockMatcher } from '../../src/delta/matcher.js';
 import { patch, patchBytes } from '../../src/delta/patch.js';
 import { blockSizeFor, checkSignature, isDeltaSized, signatureOf, SignatureBuilder, STRONG_BYTES, type Signature } from '../../src/delta/signature.js';
+import { splitSearch } from '../../src/sync/pull/delta-plan.js';
 import { seededBytes, seededRandom } from '../support/random.js';
 
 /** How a test case derives its target from its basis. */
@@ -255,6 +256,63 @@ describe('BlockLocator + planFill (receiver rolls over its old file)', () => {
     const plan = planFill(sig, locator.finish(), 64 * KiB);
     expect(remoteBytes(plan)).toBe(target.length);
     for (const op of plan) expect(op.length).toBeLessThanOrEqual(64 * KiB);
+  });
+});
+
+describe('BlockLocator with runsByWeak (blocks of one leaf: the download checks each block it copies)', () => {
+  const BLOCK = 64 * KiB;
+  const basis = seededBytes(12 * BLOCK, 31);
+  basis[5 * BLOCK + 10] = 0;
+  basis[5 * BLOCK + 10 + 4096] = 16;
+  const target = Buffer.concat([seededBytes(100, 32), basis]);
+  // Our file with two bytes swapped 4,096 apart, 16 apart in value: target block 5 keeps its weak sum, not its strong one.
+  const ours = Buffer.from(basis);
+  ours[5 * BLOCK + 10] = 16;
+  ours[5 * BLOCK + 10 + 4096] = 0;
+  const locate = (runsByWeak: boolean) => {
+    const locator = new BlockLocator(signatureOf(target, BLOCK), runsByWeak);
+    locator.push(ours);
+    return Array.from(locator.finish());
+  };
+
+  it('takes a run after a match on weak sums alone, so a block with the right weak sum and other bytes is reported', () => {
+    const found = locate(true);
+    expect(found[0]).toBe(-1);
+    for (let i = 1; i < found.length - 1; i++) expect(found[i], `block ${i}`).toBe(i * BLOCK - 100);
+  });
+
+  it('checks every block by its strong hash too without it: that block is not found', () => {
+    const found = locate(false);
+    expect(found[5]).toBe(-1);
+    expect(found[4]).toBe(4 * BLOCK - 100);
+    expect(found[6]).toBe(6 * BLOCK - 100);
+  });
+
+  it('starts a run only on a block whose strong hash matches, either way', () => {
+    // Our file holds none of the target's blocks but the swapped one: nothing is reported.
+    const locator = new BlockLocator(signatureOf(target, BLOCK), true);
+    locator.push(Buffer.concat([seededBytes(5 * BLOCK - 100, 33), ours.subarray(5 * BLOCK - 100, 6 * BLOCK - 100), seededBytes(3 * BLOCK, 34)]));
+    expect(Array.from(locator.finish()).every((at) => at === -1)).toBe(true);
+  });
+});
+
+describe('splitSearch (the rolling search over our file on several threads)', () => {
+  it('cuts the ranges into pieces that cover every byte, each reaching past its cut by the overlap', () => {
+    const size = 64 * 1024 * 1024 + 100;
+    const pieces = splitSearch([[0, size]], 4, 65_535);
+    expect(pieces).toHaveLength(4);
+    const per = Math.ceil(size / 4);
+    for (const [k, piece] of pieces.entries()) {
+      expect(piece).toEqual([[k * per, k === 3 ? size : (k + 1) * per + 65_535]]);
+    }
+  });
+
+  it('keeps the ranges it is given: a cut never reads past a range\'s end, and ranges are never joined', () => {
+    const pieces = splitSearch([[0, 100], [1000, 1100], [5000, 5300]], 2, 50);
+    // 500 bytes in two: the cut falls 50 bytes into the last range.
+    expect(pieces).toEqual([[[0, 100], [1000, 1100], [5000, 5050 + 50]], [[5050, 5300]]]);
+    const covered = pieces.flat().map(([a, b]) => b - a);
+    expect(covered.reduce((n, x) => n + x, 0)).toBe(500 + 50);
   });
 });
 
