@@ -4,7 +4,6 @@ import { BlockLocator, planFill, remoteBytes } from '../../src/delta/locate.js';
 import { BlockMatcher } from '../../src/delta/matcher.js';
 import { patch, patchBytes } from '../../src/delta/patch.js';
 import { blockSizeFor, checkSignature, isDeltaSized, signatureOf, SignatureBuilder, STRONG_BYTES, type Signature } from '../../src/delta/signature.js';
-import { splitSearch } from '../../src/sync/pull/delta-plan.js';
 import { seededBytes, seededRandom } from '../support/random.js';
 
 /** How a test case derives its target from its basis. */
@@ -293,26 +292,6 @@ describe('BlockLocator with runsByWeak (blocks of one leaf: the download checks 
     const locator = new BlockLocator(signatureOf(target, BLOCK), true);
     locator.push(Buffer.concat([seededBytes(5 * BLOCK - 100, 33), ours.subarray(5 * BLOCK - 100, 6 * BLOCK - 100), seededBytes(3 * BLOCK, 34)]));
     expect(Array.from(locator.finish()).every((at) => at === -1)).toBe(true);
-  });
-});
-
-describe('splitSearch (the rolling search over our file on several threads)', () => {
-  it('cuts the ranges into pieces that cover every byte, each reaching past its cut by the overlap', () => {
-    const size = 64 * 1024 * 1024 + 100;
-    const pieces = splitSearch([[0, size]], 4, 65_535);
-    expect(pieces).toHaveLength(4);
-    const per = Math.ceil(size / 4);
-    for (const [k, piece] of pieces.entries()) {
-      expect(piece).toEqual([[k * per, k === 3 ? size : (k + 1) * per + 65_535]]);
-    }
-  });
-
-  it('keeps the ranges it is given: a cut never reads past a range\'s end, and ranges are never joined', () => {
-    const pieces = splitSearch([[0, 100], [1000, 1100], [5000, 5300]], 2, 50);
-    // 500 bytes in two: the cut falls 50 bytes into the last range.
-    expect(pieces).toEqual([[[0, 100], [1000, 1100], [5000, 5050 + 50]], [[5050, 5300]]]);
-    const covered = pieces.flat().map(([a, b]) => b - a);
-    expect(covered.reduce((n, x) => n + x, 0)).toBe(500 + 50);
   });
 });
 

@@ -15,7 +15,7 @@
  * 3. For a few blocks still missing that our current file has at the same
  *    offset, ask for 1 KiB sums and fetch only the 1 KiB pieces that differ.
  */
-import { fstatSync, read } from 'node:fs';
+import { read } from 'node:fs';
 import { promisify } from 'node:util';
 import { LEAF_BYTES } from '../../core/content-hash.js';
 import { WizardError } from '../../core/errors.js';
@@ -193,7 +193,7 @@ async function locate(input: PlanInput, entry: FileEntry): Promise<Located> {
   }
   const target: Signature = { blockSize, fileSize: size, weak, strong: strongs };
   checkSignature(target);
-  const found = await locateInParallel(input, target, ranges);
+  const found = await locateIn(input, target, ranges);
   for (const [v, i] of index.entries()) {
     if ((found.basis[v] as number) < 0) continue;
     [basis[i], offset[i]] = [found.basis[v] as number, found.offset[v] as number];
@@ -202,72 +202,15 @@ async function locate(input: PlanInput, entry: FileEntry): Promise<Located> {
   return { blockSize, basis, offset, peerSums };
 }
 
-/** Fewest bytes of our file one locate job searches: below this a thread hop costs more than the split saves. */
-const MIN_LOCATE_SPAN_BYTES = 8 * 1024 * 1024;
-/** Most locate jobs for one file: enough to keep 2 to 4 pool threads busy. */
-const MAX_LOCATE_JOBS = 4;
-
 /**
- * The byte ranges of our file to search, cut into up to `jobs` pieces of about
- * equal length. Each piece but the last reaches `overlap` bytes past its end,
- * so a block that starts in it is found there whatever the cut.
+ * Where the blocks of `target` are in our bases: one 'locate' job. With blocks
+ * of one leaf the download checks each block it copies by its leaf digest as
+ * it writes it (delta-fetch.ts), so a run of blocks after a match needs only
+ * their weak sums here, not a second SHA-256 of our file.
  */
-export function splitSearch(ranges: ReadonlyArray<readonly [number, number]>, jobs: number, overlap: number): Array<Array<[number, number]>> {
-  const total = ranges.reduce((n, [a, b]) => n + b - a, 0);
-  const per = Math.ceil(total / Math.max(1, jobs));
-  const out: Array<Array<[number, number]>> = [];
-  let piece: Array<[number, number]> = [];
-  let room = per;
-  for (const [a, b] of ranges) {
-    for (let at = a; at < b; ) {
-      const isLast = out.length >= jobs - 1;
-      const take = isLast ? b - at : Math.min(room, b - at);
-      room -= take;
-      if (!isLast && room === 0) {
-        // A cut: this piece reads on past it (within the range) for the blocks that start before it.
-        piece.push([at, Math.min(b, at + take + overlap)]);
-        out.push(piece);
-        piece = [];
-        room = per;
-      } else piece.push([at, at + take]);
-      at += take;
-    }
-  }
-  if (piece.length > 0) out.push(piece);
-  return out;
-}
-
-/**
- * Where the blocks of `target` are in our bases, as one 'locate' job, or,
- * when only our current file is searched and there is enough of it, as up to
- * MAX_LOCATE_JOBS jobs over pieces of it that run on the pool's threads side
- * by side (SHIFT's 64 MiB: the search was one thread's SHA-256 and weak sums
- * of the whole file, in series with everything else of the pull).
- */
-async function locateInParallel(input: PlanInput, target: Signature, ranges: Array<[number, number]> | undefined): Promise<{ basis: Int8Array; offset: Float64Array }> {
-  const bases = [...input.bases];
-  // With blocks of one leaf the download checks each copied block by its leaf digest as it writes it
-  // (delta-fetch.ts), so a run of blocks after a match needs only their weak sums here, not a second SHA-256.
+function locateIn(input: PlanInput, target: Signature, ranges: Array<[number, number]> | undefined): Promise<{ basis: Int8Array; offset: Float64Array }> {
   const runsByWeak = target.blockSize === LEAF_BYTES;
-  const whole = ranges ?? [[0, fstatSync(bases[0] as number).size] as [number, number]];
-  const span = whole.reduce((n, [a, b]) => n + b - a, 0);
-  const jobs = Math.min(MAX_LOCATE_JOBS, Math.floor(span / MIN_LOCATE_SPAN_BYTES));
-  if (bases.length !== 1 || jobs < 2) return input.runner.run('locate', { bases, target, runsByWeak, ...(ranges === undefined ? {} : { ranges }) });
-  const parts = splitSearch(whole, jobs, target.blockSize - 1).map((piece) => input.runner.run('locate', { bases, target, runsByWeak, ranges: piece }));
-  // Wait for every job even when one fails, so none is still reading after we report.
-  const settled = await Promise.allSettled(parts);
-  for (const r of settled) if (r.status === 'rejected') throw r.reason;
-  const basis = new Int8Array(target.weak.length).fill(-1);
-  const offset = new Float64Array(target.weak.length).fill(-1);
-  for (const r of settled) {
-    if (r.status !== 'fulfilled') continue;
-    for (let v = 0; v < basis.length; v++) {
-      if (basis[v] !== -1 || (r.value.basis[v] as number) < 0) continue;
-      basis[v] = r.value.basis[v] as number;
-      offset[v] = r.value.offset[v] as number;
-    }
-  }
-  return { basis, offset };
+  return input.runner.run('locate', { bases: [...input.bases], target, runsByWeak, ...(ranges === undefined ? {} : { ranges }) });
 }
 
 /**
