@@ -42,9 +42,12 @@ export class LeafHasher {
   private open = createHash('sha256');
   private inLeaf = 0;
   private total = 0;
+  /** A short leaf was given by pushLeaf: it must be the last. */
+  private isShortDone = false;
 
   /** Adds the next bytes. */
   push(chunk: Uint8Array): void {
+    if (this.isShortDone && chunk.length > 0) throw new WizardError('INTERNAL', 'bytes pushed after the last, short leaf');
     this.total += chunk.length;
     let at = 0;
     while (at < chunk.length) {
@@ -54,6 +57,25 @@ export class LeafHasher {
       at += take;
       if (this.inLeaf === LEAF_BYTES) this.closeLeaf();
     }
+  }
+
+  /**
+   * Adds the digest of the next leaf, of `length` bytes, which the caller
+   * hashed itself (to check it, delta-fetch.ts): at a leaf boundary only, and
+   * a short leaf only as the last.
+   */
+  pushLeaf(digest: Buffer, length: number): void {
+    if (this.inLeaf !== 0 || this.isShortDone || length > LEAF_BYTES || length <= 0 || digest.length !== LEAF_DIGEST_BYTES) {
+      throw new WizardError('INTERNAL', `a leaf digest of ${length} bytes after ${this.total} bytes does not fall on a leaf`);
+    }
+    this.done.push(digest);
+    this.total += length;
+    this.isShortDone = length < LEAF_BYTES;
+  }
+
+  /** Whether the next byte starts a leaf (so `pushLeaf` may be called). */
+  get atLeaf(): boolean {
+    return this.inLeaf === 0 && !this.isShortDone;
   }
 
   /** Bytes pushed so far. */
@@ -82,6 +104,17 @@ export class ContentHasher {
   update(chunk: Uint8Array): this {
     this.leaves.push(chunk);
     return this;
+  }
+
+  /** Adds the next leaf by its digest (LeafHasher.pushLeaf). */
+  updateLeaf(digest: Buffer, length: number): this {
+    this.leaves.pushLeaf(digest, length);
+    return this;
+  }
+
+  /** Whether the next byte starts a leaf. */
+  get atLeaf(): boolean {
+    return this.leaves.atLeaf;
   }
 
   /** The content hash of everything pushed. Call once (or `finish`). */

@@ -12,8 +12,8 @@ export class BlockLocator {
   readonly sources: Float64Array;
   private readonly matcher: BlockMatcher;
 
-  /** `target` is checked before anything is sized by it. */
-  constructor(target: Signature) {
+  /** `target` is checked before anything is sized by it. `runsByWeak`: see BlockMatcher. */
+  constructor(target: Signature, runsByWeak = false) {
     checkSignature(target);
     this.sources = new Float64Array(blockCount(target.fileSize, target.blockSize)).fill(-1);
     this.matcher = new BlockMatcher(target, {
@@ -23,7 +23,7 @@ export class BlockLocator {
         for (const dup of this.matcher.blocks.duplicates.get(block) ?? []) this.sources[dup] = at;
       },
       literal: () => undefined,
-    });
+    }, undefined, runsByWeak);
   }
 
   /** Scans the next bytes of the basis. */

@@ -104,19 +104,28 @@ export class BlockMatcher {
   /**
    * The block expected at the window after a match (the one after the matched
    * block), or -1. Runs of unchanged or shifted blocks follow each other, so
-   * its strong hash is tried first, without a weak sum: SHA-256 runs at twice
-   * the speed of the weak sum in JS, and a hit costs no map probe.
+   * the window's weak sum is compared with that block's first, then its
+   * strong hash: a hit costs no map probe, and every block reported has both
+   * of its sums checked against the bytes (the receiver stores them as the
+   * new file's, delta-plan.ts).
    */
   private expected = -1;
   private s1 = 0;
   private s2 = 0;
   private finished = false;
 
-  /** `sig` is checked first: the loop trusts its block size and counts. */
+  /**
+   * `sig` is checked first: the loop trusts its block size and counts. With
+   * `runsByWeak`, the block expected after a match is taken on its weak sum
+   * alone (no SHA-256): for a caller that checks every block it copies by its
+   * strong hash anyway (delta-fetch.ts, blocks of one leaf). A run's first
+   * block is always checked by both.
+   */
   constructor(
     sig: Signature,
     private readonly sink: MatchSink,
     private readonly maxLiteral = MAX_LITERAL_BYTES,
+    private readonly runsByWeak = false,
   ) {
     checkSignature(sig);
     this.table = new BlockTable(sig);
@@ -198,11 +207,14 @@ export class BlockMatcher {
     for (;;) {
       if (!hasSum) {
         if (end - pos < bs) break;
-        if (expected >= 0 && expected < fullBlocks) {
-          strongHashInto(buf, pos, pos + bs, scratch, 0);
-          if (sameStrong(scratch, sig.strong, expected * STRONG_BYTES)) {
+        // After a match the window starts afresh: in a shifted file that is every block, so this is
+        // most of the loop's bytes, and weakSum adds them a word at a time.
+        const weak = weakSum(buf, pos, pos + bs);
+        if (expected >= 0 && expected < fullBlocks && weak === sig.weak[expected]) {
+          if (!this.runsByWeak) strongHashInto(buf, pos, pos + bs, scratch, 0);
+          if (this.runsByWeak || sameStrong(scratch, sig.strong, expected * STRONG_BYTES)) {
             // Reported as the first block with these bytes, as a match found by rolling would be.
-            const block = table.withWeak(sig.weak[expected] as number)?.get(strongKey(scratch, 0)) ?? expected;
+            const block = this.runsByWeak ? expected : (table.withWeak(sig.weak[expected] as number)?.get(strongKey(scratch, 0)) ?? expected);
             if (pos > lit) sink.literal(buf, lit, pos, this.base + lit);
             sink.copy(block, this.base + pos);
             pos += bs;
@@ -212,9 +224,6 @@ export class BlockMatcher {
           }
         }
         expected = -1;
-        // After a match the window starts afresh: in a shifted file that is every block, so this is
-        // most of the loop's bytes, and weakSum adds them a word at a time.
-        const weak = weakSum(buf, pos, pos + bs);
         s1 = weak & 0xffff;
         s2 = weak >>> 16;
         hasSum = true;

@@ -4,7 +4,7 @@
  * is checked with `checkSignature` before anything indexes by it.
  */
 import { createHash } from 'node:crypto';
-import { LEAF_BYTES } from '../core/content-hash.js';
+import { LEAF_BYTES, LEAF_DIGEST_BYTES } from '../core/content-hash.js';
 import { WizardError } from '../core/errors.js';
 import { weakSum } from './rollsum.js';
 
@@ -35,6 +35,15 @@ export interface Signature {
   readonly leaves?: Uint8Array;
 }
 
+/** Sums a SignatureBuilder may take instead of computing them: block i's from `from` where `isSame(i)`. */
+export interface SumsReuse {
+  readonly from: Signature;
+  /** Whether block i of the file being summed holds the bytes `from` describes (the caller checked its strong hash). */
+  readonly isSame: (block: number) => boolean;
+  /** The caller checked the weak sums of those blocks against the bytes too, so they are taken as well. */
+  readonly weakChecked?: boolean;
+}
+
 /** A signature that breaks a rule; a peer that sends one is not believed. */
 export class SignatureError extends WizardError {
   constructor(message: string) {
@@ -44,11 +53,22 @@ export class SignatureError extends WizardError {
 }
 
 /**
- * Block size for a file of `length` bytes: sqrt(24 x length), the optimum of
- * the rsync thesis, rounded to a multiple of 1 KiB and clamped to [1 KiB, 64 KiB],
- * so a 512 MiB file has 8,192 blocks and a 160 KiB signature.
+ * Files from this size on have blocks of one leaf (64 KiB), whatever the
+ * formula below would give: a block's strong hash is then its leaf digest cut
+ * short, so hashing such a file puts each byte through SHA-256 once, for its
+ * content hash and its block sums together (wire protocol 7). Below it the
+ * second pass costs less than the bytes the smaller blocks save on the wire.
+ */
+export const LEAF_BLOCKS_MIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Block size for a file of `length` bytes: one leaf (64 KiB) from
+ * LEAF_BLOCKS_MIN_BYTES on; below, sqrt(24 x length), the optimum of the rsync
+ * thesis, rounded to a multiple of 1 KiB and clamped to [1 KiB, 64 KiB]. A
+ * 64 MiB file has 1,024 blocks (a 20 KiB signature), a 512 MiB file 8,192 (160 KiB).
  */
 export function blockSizeFor(length: number): number {
+  if (length >= LEAF_BLOCKS_MIN_BYTES) return LEAF_BYTES;
   const ideal = Math.round(Math.sqrt(24 * length) / 1024) * 1024;
   return Math.min(MAX_BLOCK_BYTES, Math.max(MIN_BLOCK_BYTES, ideal));
 }
@@ -105,21 +125,28 @@ export class SignatureBuilder {
   /**
    * With `reuse`, blocks for which `isSame(i)` holds take block i's strong
    * hash from `reuse.from` instead of hashing: the caller checked they hold
-   * those bytes. Their weak sums are still computed here.
+   * those bytes. Their weak sums are computed here, unless `reuse.weakChecked`
+   * says the caller checked those too (the block locator compares both sums
+   * with the bytes before it reports a block).
    * With `prior` (the signature of an earlier version of the same file, at the
    * same block size), a block whose strong hash equals prior's block i of the
    * same length takes its weak sum from there: the strong hash already says the
    * bytes are the same, and the weak sum costs twice the strong one in JS.
+   * With `strongFromLeaves` (blocks of one leaf), no strong hash is computed
+   * or taken: `finish` is given the leaf digests the caller computed over the
+   * same bytes anyway, and cuts them short (so `reuse` gives weak sums only).
    */
   constructor(
     readonly fileSize: number,
     readonly blockSize = blockSizeFor(fileSize),
-    private readonly reuse?: { readonly from: Signature; readonly isSame: (block: number) => boolean },
+    private readonly reuse?: SumsReuse,
     private readonly prior?: Pick<Signature, 'blockSize' | 'fileSize' | 'weak' | 'strong'>,
     private readonly leafSink?: Buffer[],
+    private readonly strongFromLeaves = false,
   ) {
     // With blocks of one leaf, a block's strong hash is its leaf digest cut short: one SHA-256 gives both.
     if (leafSink !== undefined && (blockSize !== LEAF_BYTES || reuse !== undefined)) throw new WizardError('INTERNAL', 'leaf digests need blocks of one leaf and no reuse');
+    if (strongFromLeaves && (blockSize !== LEAF_BYTES || leafSink !== undefined)) throw new WizardError('INTERNAL', 'strong hashes from leaves need blocks of one leaf');
     const count = blockCount(fileSize, blockSize);
     if (count > MAX_BLOCKS) throw new SignatureError(`${count} blocks, more than ${MAX_BLOCKS}`);
     this.weak = new Uint32Array(count);
@@ -150,26 +177,37 @@ export class SignatureBuilder {
     }
   }
 
-  /** The finished signature. Throws when fewer bytes than announced were pushed. */
-  finish(): Signature {
+  /**
+   * The finished signature. Throws when fewer bytes than announced were
+   * pushed. `leaves`: the file's leaf digests, which built with
+   * `strongFromLeaves` it needs (and otherwise ignores).
+   */
+  finish(leaves?: Uint8Array): Signature {
     if (this.filled > 0) this.add(this.block, 0, this.filled);
     this.filled = 0;
     if (this.seen !== this.fileSize) throw new WizardError('CHANGED', `file has ${this.seen} bytes, expected ${this.fileSize}`);
+    if (this.strongFromLeaves) {
+      if (leaves?.length !== Math.max(1, this.blocks) * LEAF_DIGEST_BYTES) throw new WizardError('INTERNAL', `${leaves?.length ?? 0} bytes of leaf digests for ${this.blocks} blocks`);
+      for (let i = 0; i < this.blocks; i++) this.strong.set(leaves.subarray(i * LEAF_DIGEST_BYTES, i * LEAF_DIGEST_BYTES + STRONG_BYTES), i * STRONG_BYTES);
+    }
     return { blockSize: this.blockSize, fileSize: this.fileSize, weak: this.weak, strong: this.strong };
   }
 
   private add(buf: Uint8Array, start: number, end: number): void {
     const i = this.blocks;
     if (this.reuse?.isSame(i) === true) {
-      // The strong hash is the one the caller checked our bytes against; the weak sum, which it did
-      // not check (it may come from a peer), is ours to compute, unless `prior` (our own sums) has
-      // this block with the same strong hash: then it is our own weak sum of the same bytes.
-      this.strong.set(this.reuse.from.strong.subarray(i * STRONG_BYTES, (i + 1) * STRONG_BYTES), i * STRONG_BYTES);
-      this.weak[i] = this.isPriorBlock(i, end - start) ? (this.prior?.weak[i] as number) : weakSum(buf, start, end);
+      // The strong hash is the one the caller checked our bytes against; the weak sum, unless the
+      // caller checked it too, is ours to compute (it may come from a peer), unless `prior` (our own
+      // sums) has this block with the same strong hash: then it is our own weak sum of the same bytes.
+      if (!this.strongFromLeaves) this.strong.set(this.reuse.from.strong.subarray(i * STRONG_BYTES, (i + 1) * STRONG_BYTES), i * STRONG_BYTES);
+      if (this.reuse.weakChecked === true) this.weak[i] = this.reuse.from.weak[i] as number;
+      else this.weak[i] = this.isPriorBlock(i, end - start) ? (this.prior?.weak[i] as number) : weakSum(buf, start, end);
       this.blocks++;
       return;
     }
-    if (this.leafSink === undefined) strongHashInto(buf, start, end, this.strong, i * STRONG_BYTES);
+    if (this.strongFromLeaves) {
+      // Its strong hash comes with the leaves at finish.
+    } else if (this.leafSink === undefined) strongHashInto(buf, start, end, this.strong, i * STRONG_BYTES);
     else {
       const digest = createHash('sha256').update(buf.subarray(start, end)).digest();
       this.leafSink.push(digest);
@@ -182,10 +220,21 @@ export class SignatureBuilder {
   /** Whether block i (of `length` bytes, its strong hash just computed) equals block i of `prior`. */
   private isPriorBlock(i: number, length: number): boolean {
     const p = this.prior;
-    if (p === undefined || p.blockSize !== this.blockSize || i >= p.weak.length || blockLength(p, i) !== length) return false;
+    // Without its strong hash yet, nothing says block i is prior's.
+    if (this.strongFromLeaves || p === undefined || p.blockSize !== this.blockSize || i >= p.weak.length || blockLength(p, i) !== length) return false;
     for (let k = 0; k < STRONG_BYTES; k++) if (p.strong[i * STRONG_BYTES + k] !== this.strong[i * STRONG_BYTES + k]) return false;
     return true;
   }
+}
+
+/**
+ * A builder for the sums of a file being written in order beside a
+ * ContentHasher (a download, a patch's check): for blocks of one leaf it
+ * computes no strong hash, and `finish` takes them from that hasher's leaves.
+ */
+export function rebuiltSums(fileSize: number, reuse?: SumsReuse, prior?: Signature): SignatureBuilder {
+  const blockSize = blockSizeFor(fileSize);
+  return new SignatureBuilder(fileSize, blockSize, reuse, prior, undefined, blockSize === LEAF_BYTES);
 }
 
 /**

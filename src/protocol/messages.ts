@@ -6,7 +6,7 @@
 import type { FileEntry } from '../index/entry.js';
 
 /** Bumped on any incompatible change; peers with another version are refused. */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 
 /** Hard ceilings, checked before anything is allocated or used. */
 export const LIMITS = {

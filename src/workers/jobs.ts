@@ -52,9 +52,9 @@ export interface Jobs {
    * For each block of `target`, where it is found in one of `bases` (`basis[i]` -1: nowhere).
    * `bases` are descriptors open for reading, owned by the caller (worker threads share the
    * process's descriptors): a path opened here, after the caller's waits, could lead anywhere.
-   * With `ranges`, only those byte ranges of `bases[0]` are searched.
+   * With `ranges`, only those byte ranges of `bases[0]` are searched. `runsByWeak`: see BlockMatcher.
    */
-  locate: { args: { bases: number[]; target: Signature; ranges?: Array<[number, number]> }; result: { basis: Int8Array; offset: Float64Array } };
+  locate: { args: { bases: number[]; target: Signature; ranges?: Array<[number, number]>; runsByWeak?: boolean }; result: { basis: Int8Array; offset: Float64Array } };
   /**
    * Block sums of `count` blocks from block `first`, of a file that must still
    * match `stat`; `prior` is the earlier version's signature of the same blocks (sliceSignature).
@@ -82,7 +82,7 @@ export function runJob<K extends JobKind>(kind: K, args: Jobs[K]['args']): Jobs[
     }
     case 'locate': {
       const a = args as Jobs['locate']['args'];
-      return locateJob(a.bases, a.target, a.ranges);
+      return locateJob(a.bases, a.target, a.ranges, a.runsByWeak === true);
     }
     case 'sums': {
       const a = args as Jobs['sums']['args'];
@@ -142,7 +142,7 @@ function hashBatchJob(files: Jobs['hashBatch']['args']['files']): Jobs['hashBatc
 
 /**
  * One read of a slice: its leaf digests and, when asked, its block sums. With
- * blocks of one leaf (files from 171 MiB) a block's strong hash is its leaf
+ * blocks of one leaf (files from 16 MiB, blockSizeFor) a block's strong hash is its leaf
  * digest cut short, so each byte goes through SHA-256 once.
  */
 function sliceJob(a: Jobs['slice']['args']): Jobs['slice']['result'] {
@@ -178,13 +178,13 @@ function sliceJob(a: Jobs['slice']['args']): Jobs['slice']['result'] {
   }
 }
 
-function locateJob(bases: number[], target: Signature, ranges: Array<[number, number]> | undefined): Jobs['locate']['result'] {
+function locateJob(bases: number[], target: Signature, ranges: Array<[number, number]> | undefined, runsByWeak: boolean): Jobs['locate']['result'] {
   const basis = new Int8Array(target.weak.length).fill(-1);
   const offset = new Float64Array(target.weak.length).fill(-1);
   const buf = Buffer.allocUnsafe(READ_BYTES);
   for (const [b, fd] of bases.entries()) {
     for (const [start, end] of b === 0 && ranges !== undefined ? ranges : [[0, Number.MAX_SAFE_INTEGER] as const]) {
-      const locator = new BlockLocator(target);
+      const locator = new BlockLocator(target, runsByWeak);
       readRange(fd, start, end - start, buf, (chunk) => locator.push(chunk));
       const found = locator.finish();
       for (let i = 0; i < found.length; i++) {

@@ -3,6 +3,7 @@
  * docs/PROTOCOL.md (computed there by an independent Python script), the same
  * whatever the chunking of the bytes, and the same from leaves joined in any order of computation.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { contentHash, ContentHasher, hashOfLeaves, LEAF_BYTES, LEAF_DIGEST_BYTES, leafCount, LeafHasher } from '../../src/core/content-hash.js';
 import { seededBytes } from '../support/random.js';
@@ -53,5 +54,30 @@ describe('content hash', () => {
     const leaves = a.finish();
     expect(hashOfLeaves(1, leaves)).not.toBe(hashOfLeaves(2, leaves));
     expect(() => hashOfLeaves(LEAF_BYTES + 1, leaves)).toThrow();
+  });
+});
+
+describe('ContentHasher.updateLeaf (a download that hashed a leaf itself, to check it)', () => {
+  it('gives the same hash as the bytes, for whole leaves and a short last one', () => {
+    const data = seededBytes(3 * LEAF_BYTES + 1000, 41);
+    const h = new ContentHasher();
+    h.update(data.subarray(0, LEAF_BYTES));
+    expect(h.atLeaf).toBe(true);
+    for (let at = LEAF_BYTES; at < data.length; at += LEAF_BYTES) {
+      const leaf = data.subarray(at, Math.min(data.length, at + LEAF_BYTES));
+      h.updateLeaf(createHash('sha256').update(leaf).digest(), leaf.length);
+    }
+    expect(h.atLeaf).toBe(false);
+    expect(h.digest()).toBe(contentHash(data));
+  });
+
+  it('refuses a leaf digest off a leaf boundary, and bytes after a short leaf', () => {
+    const h = new ContentHasher();
+    h.update(Buffer.alloc(10));
+    expect(h.atLeaf).toBe(false);
+    expect(() => h.updateLeaf(Buffer.alloc(LEAF_DIGEST_BYTES), LEAF_BYTES)).toThrow(/leaf/);
+    const g = new ContentHasher();
+    g.updateLeaf(Buffer.alloc(LEAF_DIGEST_BYTES), 100);
+    expect(() => g.update(Buffer.alloc(1))).toThrow(/short leaf/);
   });
 });

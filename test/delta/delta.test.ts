@@ -198,7 +198,10 @@ describe('SignatureBuilder', () => {
   it.each([
     { length: 0, blockSize: 1024 },
     { length: 100 * 1024, blockSize: 2048 },
-    { length: 64 * 1024 * 1024, blockSize: 39 * 1024 },
+    { length: 16 * 1024 * 1024 - 1, blockSize: 20 * 1024 },
+    // From 16 MiB a block is one leaf of the content hash (protocol 7; 39 KiB for 64 MiB before).
+    { length: 16 * 1024 * 1024, blockSize: 64 * 1024 },
+    { length: 64 * 1024 * 1024, blockSize: 64 * 1024 },
     { length: 512 * 1024 * 1024, blockSize: 64 * 1024 },
   ])('picks block size $blockSize for a file of $length bytes', ({ length, blockSize }) => {
     expect(blockSizeFor(length)).toBe(blockSize);
@@ -252,6 +255,43 @@ describe('BlockLocator + planFill (receiver rolls over its old file)', () => {
     const plan = planFill(sig, locator.finish(), 64 * KiB);
     expect(remoteBytes(plan)).toBe(target.length);
     for (const op of plan) expect(op.length).toBeLessThanOrEqual(64 * KiB);
+  });
+});
+
+describe('BlockLocator with runsByWeak (blocks of one leaf: the download checks each block it copies)', () => {
+  const BLOCK = 64 * KiB;
+  const basis = seededBytes(12 * BLOCK, 31);
+  basis[5 * BLOCK + 10] = 0;
+  basis[5 * BLOCK + 10 + 4096] = 16;
+  const target = Buffer.concat([seededBytes(100, 32), basis]);
+  // Our file with two bytes swapped 4,096 apart, 16 apart in value: target block 5 keeps its weak sum, not its strong one.
+  const ours = Buffer.from(basis);
+  ours[5 * BLOCK + 10] = 16;
+  ours[5 * BLOCK + 10 + 4096] = 0;
+  const locate = (runsByWeak: boolean) => {
+    const locator = new BlockLocator(signatureOf(target, BLOCK), runsByWeak);
+    locator.push(ours);
+    return Array.from(locator.finish());
+  };
+
+  it('takes a run after a match on weak sums alone, so a block with the right weak sum and other bytes is reported', () => {
+    const found = locate(true);
+    expect(found[0]).toBe(-1);
+    for (let i = 1; i < found.length - 1; i++) expect(found[i], `block ${i}`).toBe(i * BLOCK - 100);
+  });
+
+  it('checks every block by its strong hash too without it: that block is not found', () => {
+    const found = locate(false);
+    expect(found[5]).toBe(-1);
+    expect(found[4]).toBe(4 * BLOCK - 100);
+    expect(found[6]).toBe(6 * BLOCK - 100);
+  });
+
+  it('starts a run only on a block whose strong hash matches, either way', () => {
+    // Our file holds none of the target's blocks but the swapped one: nothing is reported.
+    const locator = new BlockLocator(signatureOf(target, BLOCK), true);
+    locator.push(Buffer.concat([seededBytes(5 * BLOCK - 100, 33), ours.subarray(5 * BLOCK - 100, 6 * BLOCK - 100), seededBytes(3 * BLOCK, 34)]));
+    expect(Array.from(locator.finish()).every((at) => at === -1)).toBe(true);
   });
 });
 

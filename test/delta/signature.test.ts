@@ -4,6 +4,7 @@
  * unchanged blocks taken from the earlier version.
  */
 import { describe, expect, it } from 'vitest';
+import { LEAF_BYTES, LeafHasher } from '../../src/core/content-hash.js';
 import { SignatureBuilder, signatureOf, sliceSignature, STRONG_BYTES, type Signature } from '../../src/delta/signature.js';
 import { seededBytes } from '../support/random.js';
 
@@ -84,5 +85,36 @@ describe('SignatureBuilder reusing known blocks', () => {
     const got = b.finish();
     expect(Array.from(got.weak)).toEqual(Array.from(real.weak));
     expect(Buffer.from(got.strong).equals(Buffer.from(real.strong))).toBe(true);
+  });
+});
+
+describe('SignatureBuilder for a file written beside its content hash', () => {
+  it('takes the weak sums of reused blocks too when the caller checked them', () => {
+    const data = seededBytes(8 * BLOCK, 5);
+    const real = signatureOf(data, BLOCK);
+    // Checked weak sums are taken as they are: a made-up one shows that it was not recomputed.
+    const weak = Uint32Array.from(real.weak);
+    weak[2] = 0xdeadbeef;
+    const b = new SignatureBuilder(data.length, BLOCK, { from: { ...real, weak }, isSame: (i) => i === 2, weakChecked: true });
+    b.push(data);
+    const got = b.finish();
+    expect(got.weak[2]).toBe(0xdeadbeef);
+    expect(Array.from(got.weak).filter((_w, i) => i !== 2)).toEqual(Array.from(real.weak).filter((_w, i) => i !== 2));
+  });
+
+  it('with blocks of one leaf, takes every strong hash from the leaf digests given at finish, not from the reused sums', () => {
+    const size = 5 * LEAF_BYTES + 123;
+    const data = seededBytes(size, 6);
+    const real = signatureOf(data, LEAF_BYTES);
+    // A peer's sums whose strong hashes lie: with blocks of one leaf they are never taken.
+    const from = { ...real, strong: new Uint8Array(real.strong.length).fill(7) };
+    const b = new SignatureBuilder(size, LEAF_BYTES, { from, isSame: () => true, weakChecked: true }, undefined, undefined, true);
+    b.push(data);
+    const leaves = new LeafHasher();
+    leaves.push(data);
+    const got = b.finish(leaves.finish());
+    expect(Array.from(got.weak)).toEqual(Array.from(real.weak));
+    expect(Buffer.from(got.strong).equals(Buffer.from(real.strong))).toBe(true);
+    expect(() => new SignatureBuilder(size, LEAF_BYTES, undefined, undefined, undefined, true).finish()).toThrow();
   });
 });

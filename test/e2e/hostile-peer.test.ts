@@ -31,9 +31,10 @@ import { addPeer } from '../../src/config/edit.js';
 import { configPath } from '../../src/config/file.js';
 import { conflictName } from '../../src/sync/conflicts/conflict.js';
 import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
+import { seededBytes } from '../support/random.js';
 import { waitFor } from '../support/wait.js';
 import { pack, rawBytes } from '../support/wire-msgpack.js';
-import { compressedFrame, EntryMaker, folderRecord, frame, identityOf, indexMessage, contentHashHex, shortId, WirePeer, type WireEntry, type WireFileAsk, type WireIdentity, type WireMessage } from '../support/wire-peer.js';
+import { compressedFrame, EntryMaker, folderRecord, frame, identityOf, indexMessage, contentHashHex, shortId, sumsAnswer, WirePeer, type WireEntry, type WireFileAsk, type WireIdentity, type WireMessage } from '../support/wire-peer.js';
 
 let base: string;
 let a: TestNode;
@@ -475,6 +476,37 @@ it('F8: content that does not match its announced hash is never renamed into pla
   await waitFor('alpha to refuse the forged content', async () => (await a.daemon?.status())?.errors.some((e) => e.includes('f8.txt') && e.includes('does not match')), 30_000);
   peer.close();
   expect(existsSync(path.join(a.folder, 'f8.txt'))).toBe(false);
+  await assertUnharmed();
+});
+
+it('F7: block sums answered at another block size than asked (protocol 6\'s for a 17 MiB file) are refused: the new version is fetched whole and lands', async () => {
+  const peer = await connect();
+  const v1 = seededBytes(17 * 1024 * 1024, 71);
+  const first = make.file('f7-sums.bin', v1);
+  peer.send(index([first]));
+  await waitFor('alpha to have f7-sums.bin', () => statSync(path.join(a.folder, 'f7-sums.bin'), { throwIfNoEntry: false })?.size === v1.length, 30_000);
+  // SHIFT: 100 bytes inserted at 0. Alpha asks for the sums of blocks of one leaf; mallory answers them at 20 KiB.
+  const v2 = Buffer.concat([Buffer.alloc(100, 7), v1]);
+  const asked: number[] = [];
+  peer.onSumsRequest = (m) => {
+    asked.push(Number(m.blockSize));
+    peer.send(sumsAnswer({ ...m, blockSize: 20 * 1024 }, v2));
+  };
+  const second = make.file('f7-sums.bin', v2);
+  let requested = 0;
+  const serveAnnounced = peer.onRequest;
+  peer.onRequest = (m) => {
+    if (m.hash === second.hash) requested += Number(m.length);
+    serveAnnounced?.(m);
+  };
+  peer.send(index([second]));
+  await waitFor('v2 of f7-sums.bin on alpha', () => {
+    const st = statSync(path.join(a.folder, 'f7-sums.bin'), { throwIfNoEntry: false });
+    return st?.size === v2.length && readFileSync(path.join(a.folder, 'f7-sums.bin')).equals(v2);
+  }, 30_000);
+  expect(asked[0]).toBe(64 * 1024);
+  expect(requested).toBe(v2.length);
+  peer.close();
   await assertUnharmed();
 });
 

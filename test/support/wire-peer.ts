@@ -16,7 +16,7 @@ import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-nap
 import { pack, unpack } from './wire-msgpack.js';
 
 /** The protocol version this client speaks (PROTOCOL.md, title). */
-export const WIRE_PROTOCOL = 6;
+export const WIRE_PROTOCOL = 7;
 /** Largest frame body (PROTOCOL.md section 2). */
 export const WIRE_MAX_FRAME = 4 * 1024 * 1024;
 const CODEC = { none: 0, lz4: 1, zstd: 2 } as const;

@@ -139,6 +139,84 @@ describe('download', () => {
     }
   });
 
+  describe('protocol 7: a file of 16 MiB or more has blocks of one leaf', () => {
+    const MiB = 1024 * KiB;
+    const size = 17 * MiB;
+    /** Two bytes 4,096 apart at `at` of our old file, 16 apart in value: swapping them keeps a 64 KiB block's weak sum. */
+    const at = 650_000;
+    const old = seededBytes(size, 21);
+    old[at] = 0;
+    old[at + 4096] = 16;
+    /** SHIFT: 100 bytes inserted at offset 0. */
+    const shifted = Buffer.concat([seededBytes(100, 22), old]);
+    /** Counts the jobs of `kind` a download runs, and what they were given. */
+    const counting = () => {
+      const jobs: Array<{ kind: string; args: unknown }> = [];
+      const runner: typeof inlineRunner = { run: (kind, args) => (jobs.push({ kind, args }), inlineRunner.run(kind, args)), close: () => Promise.resolve() };
+      return { jobs, runner };
+    };
+
+    it('a shift fetches one block, searches our file taking runs on weak sums, and records the sums a sender computes for the new file', async () => {
+      const peer = fakePeer({ f: shifted });
+      const { jobs, runner } = counting();
+      const fallbacks: unknown[] = [];
+      const { temp, sums } = await download(place, entryOf('f', shifted), ['peer'], basisOf(old, signatureOf(old)), { ...peer, runner, onDeltaFallback: (_r, err) => fallbacks.push(err) });
+      expect(readFileSync(temp).equals(shifted)).toBe(true);
+      expect(fallbacks).toEqual([]);
+      expect(peer.blockBytes).toBe(64 * KiB);
+      const locates = jobs.filter((j) => j.kind === 'locate');
+      expect(locates.length).toBe(1);
+      expect(locates.every((j) => (j.args as { runsByWeak?: boolean }).runsByWeak === true)).toBe(true);
+      // What the sender stores for the same bytes (workers/hash-file.ts gives signatureOf's sums, test/workers).
+      const expected = signatureOf(shifted);
+      expect(expected.blockSize).toBe(64 * KiB);
+      expect(sums?.blockSize).toBe(64 * KiB);
+      expect(Array.from(sums?.weak ?? [])).toEqual(Array.from(expected.weak));
+      expect(Buffer.from(sums?.strong ?? []).equals(Buffer.from(expected.strong))).toBe(true);
+    });
+
+    it('a block our file holds with the right weak sum but other bytes is fetched in its place, not the whole file', async () => {
+      // Our file: the two bytes swapped, so target block 9 (our bytes from 576 KiB - 100) keeps its weak sum and not its strong one.
+      const ours = Buffer.from(old);
+      ours[at] = 16;
+      ours[at + 4096] = 0;
+      const peer = fakePeer({ f: shifted });
+      const fallbacks: unknown[] = [];
+      const { temp, sums } = await download(place, entryOf('f', shifted), ['peer'], basisOf(ours, signatureOf(ours)), { ...peer, runner: inlineRunner, onDeltaFallback: (_r, err) => fallbacks.push(err) });
+      expect(readFileSync(temp).equals(shifted)).toBe(true);
+      expect(fallbacks).toEqual([]);
+      // The new first block, and block 9 again.
+      expect(peer.blockBytes).toBe(2 * 64 * KiB);
+      const expected = signatureOf(shifted);
+      expect(Array.from(sums?.weak ?? [])).toEqual(Array.from(expected.weak));
+      expect(Buffer.from(sums?.strong ?? []).equals(Buffer.from(expected.strong))).toBe(true);
+    });
+
+    it('our stored sums at the block size of protocol 6 (an index from before) are not taken as ours: no group digests at either size, and the shift still costs one block', async () => {
+      const peer = fakePeer({ f: shifted });
+      const asked: number[] = [];
+      const readSums: typeof peer.readSums = (p, req) => (asked.push(req.group > 1 ? -req.blockSize : req.blockSize), peer.readSums(p, req));
+      const oldRule = 20 * KiB; // round(sqrt(24 x 17 MiB) / 1 KiB) KiB
+      const { temp, sums } = await download(place, entryOf('f', shifted), ['peer'], basisOf(old, signatureOf(old, oldRule)), { ...peer, readSums, runner: inlineRunner });
+      expect(readFileSync(temp).equals(shifted)).toBe(true);
+      expect(peer.blockBytes).toBe(64 * KiB);
+      // Block sums at 64 KiB (and the 1 KiB refinement of the new first block), never group digests, never 20 KiB.
+      expect(new Set(asked)).toEqual(new Set([64 * KiB, KiB]));
+      expect(sums?.blockSize).toBe(64 * KiB);
+    });
+
+    it('F7: sums a peer sends at another block size than asked are refused, and the file is downloaded whole', async () => {
+      const peer = fakePeer({ f: shifted });
+      const readSums: typeof peer.readSums = (p, req) => peer.readSums(p, { ...req, blockSize: 20 * KiB });
+      const fallbacks: unknown[] = [];
+      const { temp } = await download(place, entryOf('f', shifted), ['peer'], basisOf(old, signatureOf(old)), { ...peer, readSums, runner: inlineRunner, onDeltaFallback: (_r, err) => fallbacks.push(err) });
+      expect(readFileSync(temp).equals(shifted)).toBe(true);
+      expect(fallbacks).toHaveLength(1);
+      expect(hasCode(fallbacks[0], 'PROTOCOL')).toBe(true);
+      expect(peer.blockBytes).toBe(shifted.length);
+    });
+  });
+
   it('hands over a temp file stamped with the entry\'s mtime and mode, ready to rename', async () => {
     const content = seededBytes(3000, 16);
     const entry = { ...entryOf('f', content), mtimeMs: 1_600_000_000_123, mode: 0o640 };

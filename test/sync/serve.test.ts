@@ -48,6 +48,13 @@ describe('readSums', () => {
     expect(Buffer.from(stored.weak).readUInt32BE(0)).toBe(sig.weak[3]);
   });
 
+  it('answers from the file, at the size asked, when the stored sums are of another block size (an index from before protocol 7)', async () => {
+    const oldRule = signatureOf(content, 2048);
+    const computed = await readSums(root, entry(), ask(3, 10), oldRule, inlineRunner);
+    expect(computed).toEqual(await readSums(root, entry(), ask(3, 10), sig, inlineRunner));
+    expect(computed.blockSize).toBe(4096);
+  });
+
   it('stops at the end of the file', async () => {
     const last = await readSums(root, entry(), ask(total - 2, 100), sig, inlineRunner);
     expect(last.weak.length / 4).toBe(2);

@@ -35,7 +35,8 @@ describe('hashSlices', () => {
   const cases = [
     { name: 'a file under one slice is one slice', size: 5 * MiB, slices: 1, sums: true },
     { name: '16 MiB makes two slices of 8 MiB', size: 16 * MiB, slices: 2, sums: true },
-    { name: '64 MiB makes 7 slices: its blocks of 39 KiB and the leaves line up every 2,496 KiB', size: 64 * MiB, slices: 7, sums: true },
+    { name: '15 MiB is one slice: its blocks of 19 KiB and the leaves line up every 1,216 KiB', size: 15 * MiB, slices: 1, sums: true },
+    { name: '64 MiB makes 8 slices: its blocks are leaves', size: 64 * MiB, slices: 8, sums: true },
     { name: '512 MiB still makes the most slices', size: 512 * MiB, slices: 8, sums: true },
     { name: 'a short last block lands in the last slice', size: 40 * MiB + 123, slices: 5, sums: true },
     { name: 'leaves only (a file too big for sums) cut on leaves', size: 300 * MiB + 5, slices: 8, sums: false },

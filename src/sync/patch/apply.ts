@@ -42,7 +42,7 @@ import { promisify } from 'node:util';
 import { crashPoint } from '../../core/crash-point.js';
 import { describeError, hasCode, WizardError } from '../../core/errors.js';
 import { resolveOnDisk, WIZARD_DIR } from '../../core/paths.js';
-import { SignatureBuilder, storesSums, type Signature } from '../../delta/signature.js';
+import { rebuiltSums, storesSums, type Signature } from '../../delta/signature.js';
 import type { FileEntry, LocalEntry } from '../../index/entry.js';
 import { realAncestors } from '../../index/real-path.js';
 import type { DeltaDeps } from '../pull/delta-fetch.js';
@@ -223,7 +223,7 @@ async function verify(job: PatchJob, plan: DeltaPlan, writes: ReadonlyArray<read
   if (quick !== 'unusable') return quick.sums;
   const hash = new ContentHasher();
   // Blocks kept in place take both sums from our stored ones (prior): only the changed blocks are summed.
-  const sums = storesSums(entry.size) ? new SignatureBuilder(entry.size, undefined, plan.reuse, basis.sums) : undefined;
+  const sums = storesSums(entry.size) ? rebuiltSums(entry.size, plan.reuse, basis.sums) : undefined;
   const buf = Buffer.allocUnsafe(READ_CHUNK);
   let w = 0;
   for (const op of plan.ops) {
@@ -244,7 +244,7 @@ async function verify(job: PatchJob, plan: DeltaPlan, writes: ReadonlyArray<read
   }
   const got = hash.finish();
   if (w !== writes.length || got.hash !== entry.hash) throw new WizardError('HASH_MISMATCH', `${entry.path}: content patched from the delta would not match its hash`);
-  const sig = sums?.finish();
+  const sig = sums?.finish(got.leaves);
   return sig === undefined ? undefined : { ...sig, leaves: got.leaves };
 }
 

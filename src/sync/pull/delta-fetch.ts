@@ -11,13 +11,14 @@ import type { FileHandle } from 'node:fs/promises';
 import { crashPoint } from '../../core/crash-point.js';
 import { WizardError } from '../../core/errors.js';
 import type { FillOp } from '../../delta/locate.js';
-import { SignatureBuilder, storesSums, type Signature } from '../../delta/signature.js';
+import { rebuiltSums, storesSums, STRONG_BYTES, type Signature, type SumsReuse } from '../../delta/signature.js';
 import type { FileEntry } from '../../index/entry.js';
 import type { JobRunner } from '../../workers/pool.js';
 import { planDelta, type DeltaPlan, type SumsSource } from './delta-plan.js';
 import type { EarlyWriteback } from './writeback.js';
 import type { BlockSource } from './fetch.js';
-import { ContentHasher } from '../../core/content-hash.js';
+import { createHash } from 'node:crypto';
+import { ContentHasher, LEAF_BYTES } from '../../core/content-hash.js';
 
 /** What a delta download needs besides the file. */
 export interface DeltaDeps {
@@ -105,12 +106,18 @@ export async function fetchDelta(
       entry,
     ));
   const steps = pieces(ops);
+  // With blocks of one leaf, each copied block is checked by its leaf digest as it is written (the locator took
+  // runs of blocks on their weak sums alone); one that is not what the peer's sums say is fetched instead.
+  const checksLeaves = reuse !== undefined && reuse.from.blockSize === LEAF_BYTES;
+  const repaired = new Set<number>();
   const free: Buffer[] = Array.from({ length: BUFFERS }, () => Buffer.allocUnsafe(COPY_BYTES));
   const writes = new Set<Promise<void>>();
   try {
     const hash = new ContentHasher();
-    // Blocks copied from where they were in our current file take both sums from our stored ones (prior).
-    const sums = storesSums(entry.size) ? new SignatureBuilder(entry.size, undefined, reuse, currentSums) : undefined;
+    // Blocks copied from where they were in our current file take both sums from our stored ones (prior); a
+    // repaired block's sums are not the ones the plan knew.
+    const sumsReuse = reuse === undefined ? undefined : { ...reuse, isSame: (i: number) => reuse.isSame(i) && !repaired.has(i) };
+    const sums = storesSums(entry.size) ? rebuiltSums(entry.size, sumsReuse, currentSums) : undefined;
     const remote = steps.filter((s) => s.kind === 'remote');
     const inflight = new Map<number, Promise<Buffer>>();
     let next = 0;
@@ -155,12 +162,21 @@ export async function fetchDelta(
       readAhead();
       let data: Buffer;
       let held: Buffer | undefined;
+      let leaves: Buffer[] | undefined;
       if (s.kind === 'local') {
         const read = reads.get(k) as { buf: Buffer; data: Promise<Buffer> };
         reads.delete(k);
         held = read.buf;
         data = await read.data;
         localBytes += s.length;
+        if (checksLeaves && hash.atLeaf && s.at % LEAF_BYTES === 0 && (s.length % LEAF_BYTES === 0 || s.at + s.length === entry.size)) {
+          const fetchBlock = (offset: number, length: number) => deps.readBlock(sources[sourceIndex++ % sources.length] as string, { path: entry.path, hash: entry.hash, offset, length });
+          const checked = await checkedLeaves(entry.path, data, s.at, reuse, fetchBlock);
+          leaves = checked.digests;
+          for (const b of checked.repaired) repaired.add(b);
+          localBytes -= checked.fetched;
+          remoteBytes += checked.fetched;
+        }
       } else {
         fill();
         data = await (inflight.get(s.at) as Promise<Buffer>);
@@ -182,18 +198,55 @@ export async function fetchDelta(
         () => writes.delete(w),
         () => undefined,
       );
-      hash.update(data);
+      if (leaves === undefined) hash.update(data);
+      else for (const [j, digest] of leaves.entries()) hash.updateLeaf(digest, Math.min(LEAF_BYTES, data.length - j * LEAF_BYTES));
       sums?.push(data);
       progress.written = s.at + s.length;
     }
     await Promise.all(writes);
     const got = hash.finish();
     if (got.hash !== entry.hash) throw new WizardError('HASH_MISMATCH', `${entry.path}: content rebuilt from the delta does not match its hash`);
-    const sig = sums?.finish();
+    const sig = sums?.finish(got.leaves);
     return { sums: sig === undefined ? undefined : { ...sig, leaves: got.leaves }, localBytes, remoteBytes };
   } finally {
     await Promise.allSettled(writes);
   }
+}
+
+/**
+ * The leaf digests of `data`, bytes of our own files to be written at `at` (a
+ * leaf boundary) of a file with blocks of one leaf, each block the plan knows
+ * (`reuse.isSame`) checked against its strong sum: a block that differs (a
+ * run taken on weak sums that broke, or our file changed since it was
+ * searched) is fetched with `fetchBlock` into `data` in its place. The whole
+ * file's hash still decides.
+ */
+async function checkedLeaves(
+  rel: string,
+  data: Buffer,
+  at: number,
+  reuse: SumsReuse,
+  fetchBlock: (offset: number, length: number) => Promise<Buffer>,
+): Promise<{ digests: Buffer[]; repaired: number[]; fetched: number }> {
+  const digests: Buffer[] = [];
+  const repaired: number[] = [];
+  let fetched = 0;
+  for (let off = 0; off < data.length; off += LEAF_BYTES) {
+    const length = Math.min(LEAF_BYTES, data.length - off);
+    let digest = createHash('sha256').update(data.subarray(off, off + length)).digest();
+    const block = (at + off) / LEAF_BYTES;
+    const expected = reuse.from.strong.subarray(block * STRONG_BYTES, (block + 1) * STRONG_BYTES);
+    if (reuse.isSame(block) && digest.compare(expected, 0, STRONG_BYTES, 0, STRONG_BYTES) !== 0) {
+      const fresh = await fetchBlock(at + off, length);
+      if (fresh.length !== length) throw new WizardError('HASH_MISMATCH', `${rel}: peer sent ${fresh.length} bytes at ${at + off}, expected ${length}`);
+      fresh.copy(data, off);
+      digest = createHash('sha256').update(fresh).digest();
+      repaired.push(block);
+      fetched += length;
+    }
+    digests.push(digest);
+  }
+  return { digests, repaired, fetched };
 }
 
 const readAt = promisify(read);

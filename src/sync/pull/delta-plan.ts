@@ -17,6 +17,7 @@
  */
 import { read } from 'node:fs';
 import { promisify } from 'node:util';
+import { LEAF_BYTES } from '../../core/content-hash.js';
 import { WizardError } from '../../core/errors.js';
 import { appendFill, type FillOp } from '../../delta/locate.js';
 import {
@@ -31,6 +32,7 @@ import {
   signatureOf,
   STRONG_BYTES,
   type Signature,
+  type SumsReuse,
 } from '../../delta/signature.js';
 import type { FileEntry } from '../../index/entry.js';
 import { LIMITS } from '../../protocol/messages.js';
@@ -50,7 +52,7 @@ const MAX_REMOTE = 256 * 1024;
 /** The fill plan, and which target blocks hold the same bytes as the same block of our current file (their sums need no hashing). */
 export interface DeltaPlan {
   readonly ops: FillOp[];
-  readonly reuse?: { readonly from: Signature; readonly isSame: (block: number) => boolean };
+  readonly reuse?: SumsReuse;
 }
 
 /** What the plan needs besides the entry. */
@@ -111,9 +113,8 @@ interface Located {
   readonly offset: Float64Array;
   /**
    * The peer's sums of the blocks found by rolling (`isKnown[i]` 1): the
-   * locator hashed our bytes and their strong hashes matched, so the new
-   * file's signature takes those instead of hashing the blocks again (it
-   * computes the weak sums itself: those the locator did not check).
+   * locator compared them with our bytes (see runsByWeak below for which),
+   * so the new file's signature takes those instead of summing the blocks again.
    */
   readonly peerSums: { readonly weak: Uint32Array; readonly strong: Uint8Array; readonly isKnown: Uint8Array };
 }
@@ -192,13 +193,24 @@ async function locate(input: PlanInput, entry: FileEntry): Promise<Located> {
   }
   const target: Signature = { blockSize, fileSize: size, weak, strong: strongs };
   checkSignature(target);
-  const found = await input.runner.run('locate', { bases: [...input.bases], target, ...(ranges === undefined ? {} : { ranges }) });
+  const found = await locateIn(input, target, ranges);
   for (const [v, i] of index.entries()) {
     if ((found.basis[v] as number) < 0) continue;
     [basis[i], offset[i]] = [found.basis[v] as number, found.offset[v] as number];
     peerSums.isKnown[i] = 1;
   }
   return { blockSize, basis, offset, peerSums };
+}
+
+/**
+ * Where the blocks of `target` are in our bases: one 'locate' job. With blocks
+ * of one leaf the download checks each block it copies by its leaf digest as
+ * it writes it (delta-fetch.ts), so a run of blocks after a match needs only
+ * their weak sums here, not a second SHA-256 of our file.
+ */
+function locateIn(input: PlanInput, target: Signature, ranges: Array<[number, number]> | undefined): Promise<{ basis: Int8Array; offset: Float64Array }> {
+  const runsByWeak = target.blockSize === LEAF_BYTES;
+  return input.runner.run('locate', { bases: [...input.bases], target, runsByWeak, ...(ranges === undefined ? {} : { ranges }) });
 }
 
 /**
@@ -271,7 +283,9 @@ export async function planDelta(input: PlanInput, entry: FileEntry): Promise<Del
       isKnown[i] = 1;
     }
   }
-  return { ops, reuse: { from, isSame: (i) => isKnown[i] === 1 } };
+  // The sums of every known block are checked: ours are our own; the locator compared the peer's with our bytes
+  // (with blocks of one leaf, the weak sums of a run after its first block: the download checks the strong ones).
+  return { ops, reuse: { from, isSame: (i) => isKnown[i] === 1, weakChecked: true } };
 }
 
 const readAt = promisify(read);

@@ -15,7 +15,7 @@ export interface WholeFileHasher {
 
 /**
  * A WholeFileHasher for a file of `size` bytes. With blocks of one leaf (files
- * of about 168 MiB and more: blockSizeFor), one SHA-256 per block gives both
+ * of 16 MiB and more: blockSizeFor), one SHA-256 per block gives both
  * its leaf digest and its strong sum, as the scan's hasher does
  * (workers/hash-file.ts): hashing BIG's 512 MiB twice had cost the receiver's
  * main thread 0.6-0.7 s more.
