@@ -18,6 +18,9 @@
  * connection checkpoints after its commit as SQLite did (the checkpoint then
  * ends with every frame copied unless a reader holds it back, as before);
  * a worker that fails or dies hands the checkpoints back to SQLite for good.
+ * The thread starts at the first checkpoint and ends when none was asked for
+ * a while (IDLE_MS): it holds a V8 isolate and a connection, and a folder at
+ * rest writes too little to need it.
  *
  * Why a crash at any moment loses nothing committed: a checkpoint, whoever
  * runs it, only copies frames of committed transactions from the WAL into
@@ -31,6 +34,7 @@
  */
 import { closeSync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { type Clock, systemClock } from '../core/clock.js';
 import type { CheckpointReply, CheckpointWorkerData } from './checkpoint-worker.js';
 import type { IndexStore } from './store.js';
 import { type CheckpointResult, readWalIndex } from './wal-index.js';
@@ -40,6 +44,9 @@ export const CHECKPOINT_PAGES = 1_000;
 
 /** WAL pages past which the main connection checkpoints itself, as SQLite would (16 MiB of 4 KiB pages). */
 export const FALLBACK_PAGES = 4 * CHECKPOINT_PAGES;
+
+/** How long the thread lives after its last checkpoint; a pull or a scan asks again well within this. */
+export const IDLE_MS = 10_000;
 
 /** What a checkpointer may be given besides the store. */
 export interface WalCheckpointerOptions {
@@ -51,6 +58,10 @@ export interface WalCheckpointerOptions {
   readonly fallbackPages?: number;
   /** Hears why the worker stopped checkpointing (SQLite's own checkpoints are back on). */
   readonly onFailure?: (err: Error) => void;
+  /** Times the idle end of the thread. */
+  readonly clock?: Clock;
+  /** IDLE_MS by default. */
+  readonly idleMs?: number;
 }
 
 /** Checkpoints so far, by where they ran. */
@@ -70,8 +81,14 @@ export interface WalCheckpointCounts {
 /** A worker thread that checkpoints the index's WAL (see the module comment). */
 export class WalCheckpointer {
   readonly #store: IndexStore;
-  readonly #worker: Worker;
-  readonly #exited: Promise<void>;
+  readonly #file: string;
+  readonly #script: URL;
+  readonly #clock: Clock;
+  readonly #idleMs: number;
+  /** The thread while it lives, and when it exits. */
+  #worker: Worker | undefined;
+  #exited: Promise<void> = Promise.resolve();
+  #cancelIdleEnd: () => void = () => undefined;
   readonly #shm: number;
   readonly #scratch = Buffer.alloc(128);
   readonly #pages: number;
@@ -89,19 +106,15 @@ export class WalCheckpointer {
 
   private constructor(store: IndexStore, file: string, options: WalCheckpointerOptions) {
     this.#store = store;
+    this.#file = file;
+    this.#script = options.script ?? new URL('./checkpoint-worker.js', import.meta.url);
+    this.#clock = options.clock ?? systemClock;
+    this.#idleMs = options.idleMs ?? IDLE_MS;
     this.#pages = options.pages ?? CHECKPOINT_PAGES;
     this.#fallbackPages = options.fallbackPages ?? FALLBACK_PAGES;
     this.#onFailure = options.onFailure ?? (() => undefined);
     // The store opened the database in WAL mode and read it, so the wal-index exists; it lives as long as a connection does.
     this.#shm = openSync(`${file}-shm`, 'r');
-    const workerData: CheckpointWorkerData = { file };
-    this.#worker = new Worker(options.script ?? new URL('./checkpoint-worker.js', import.meta.url), { workerData });
-    // The daemon's services keep the process alive; this thread only serves them.
-    this.#worker.unref();
-    this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
-    this.#worker.on('message', (reply: CheckpointReply) => this.#answered(reply));
-    this.#worker.on('error', (err) => this.#fail(err));
-    this.#worker.on('exit', (code) => this.#fail(new Error(`the WAL checkpoint thread exited with code ${code}`)));
     this.#checkpointHere = store.checkpointsElsewhere(() => this.#committed());
   }
 
@@ -115,6 +128,11 @@ export class WalCheckpointer {
     }
   }
 
+  /** Whether the thread is alive now (it starts at the first checkpoint and ends when idle). */
+  threadAlive(): boolean {
+    return this.#worker !== undefined;
+  }
+
   /** Checkpoints so far, by where they ran. */
   counts(): WalCheckpointCounts {
     return { offThread: this.#offThread, onThread: this.#onThread, copiedOffThread: this.#copiedOffThread, copiedOnThread: this.#copiedOnThread, failed: this.#failed };
@@ -122,10 +140,8 @@ export class WalCheckpointer {
 
   /** Hands the checkpoints back to SQLite and ends the worker (its connection closed); before the store closes. */
   async close(): Promise<void> {
-    if (!this.#stopped) {
-      this.#stop();
-      this.#worker.postMessage('close');
-    }
+    if (!this.#stopped) this.#stop();
+    this.#endWorker();
     await this.#exited;
   }
 
@@ -145,9 +161,33 @@ export class WalCheckpointer {
       this.#onThread++;
       if (done !== undefined && done.busy === 0) this.#copiedOnThread += Math.max(0, done.checkpointed - wal.backfilled);
     } else if (this.#asked === undefined) {
+      this.#cancelIdleEnd();
       this.#asked = wal.backfilled;
-      this.#worker.postMessage('checkpoint');
+      (this.#worker ?? this.#startWorker()).postMessage('checkpoint');
     }
+  }
+
+  #startWorker(): Worker {
+    const workerData: CheckpointWorkerData = { file: this.#file };
+    const worker = new Worker(this.#script, { workerData });
+    // The daemon's services keep the process alive; this thread only serves them.
+    worker.unref();
+    this.#exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    worker.on('message', (reply: CheckpointReply) => this.#answered(reply));
+    worker.on('error', (err) => this.#fail(err));
+    worker.on('exit', (code) => {
+      if (this.#worker === worker) this.#fail(new Error(`the WAL checkpoint thread exited with code ${code}`));
+    });
+    this.#worker = worker;
+    return worker;
+  }
+
+  /** Asks the thread to close its connection and end; its exit is then expected. */
+  #endWorker(): void {
+    this.#cancelIdleEnd();
+    const worker = this.#worker;
+    this.#worker = undefined;
+    worker?.postMessage('close');
   }
 
   #answered(reply: CheckpointReply): void {
@@ -160,13 +200,17 @@ export class WalCheckpointer {
     this.#offThread++;
     // A WAL started over since the request (by a main-thread checkpoint and a write) makes this an estimate.
     if (reply.busy === 0) this.#copiedOffThread += Math.max(0, reply.checkpointed - before);
+    if (!this.#stopped) this.#cancelIdleEnd = this.#clock.setTimer(this.#idleMs, () => this.#endWorker());
   }
 
   #fail(err: Error): void {
     if (this.#stopped) return;
     this.#failed = true;
     this.#stop();
-    void this.#worker.terminate();
+    this.#cancelIdleEnd();
+    const worker = this.#worker;
+    this.#worker = undefined;
+    void worker?.terminate();
     this.#onFailure(err);
   }
 

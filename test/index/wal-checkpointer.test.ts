@@ -15,6 +15,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { IndexStore, type LocalChange } from '../../src/index/store.js';
 import { fsyncPath } from '../../src/sync/pull/group-commit.js';
+import { FakeClock } from '../support/clock.js';
 import { WalCheckpointer } from '../../src/index/wal-checkpointer.js';
 import { decodeWalIndex, readWalIndex, type WalFrames } from '../../src/index/wal-index.js';
 
@@ -179,7 +180,7 @@ describe('WalCheckpointer', () => {
     reader.exec('COMMIT');
     reader.close();
     // The next commit's checkpoint copies everything; the one after starts the WAL over.
-    const restartedBy = n + 20;
+    const restartedBy = n + 300;
     while (walFrames().frames >= PAGES && n < restartedBy) {
       store.commitLocal(FOLDER, batch(n++));
       await yieldOnce();
@@ -200,12 +201,49 @@ describe('WalCheckpointer', () => {
   it('hands the checkpoints back to SQLite when its thread dies', async () => {
     store = IndexStore.open(dbFile);
     const failures: Error[] = [];
-    checkpoints = WalCheckpointer.start(store, dbFile, { script: new URL('./no-such-worker.js', workerScript), onFailure: (err) => failures.push(err) });
+    checkpoints = WalCheckpointer.start(store, dbFile, { script: new URL('./no-such-worker.js', workerScript), pages: PAGES, onFailure: (err) => failures.push(err) });
+    // The thread starts at the first checkpoint asked for (after PAGES).
+    for (let n = 0; n < 20; n++) store.commitLocal(FOLDER, batch(n));
     await expect.poll(() => failures.length).toBe(1);
     expect(checkpoints?.counts().failed).toBe(true);
-    for (let n = 0; n < 80; n++) store.commitLocal(FOLDER, batch(n));
-    // SQLite's own checkpoint (at 1,000 pages, in the commit) is back: the WAL started over.
-    expect(walFrames().frames).toBeLessThan(SQLITE_PAGES);
+    expect(checkpoints?.threadAlive()).toBe(false);
+    // SQLite's own checkpoint (at 1,000 pages, in the commit) is back: the WAL starts over, twice in 2,500 frames.
+    let restarts = 0;
+    let largest = 0;
+    for (let n = 20, before = walFrames().frames; n < 145; n++) {
+      store.commitLocal(FOLDER, batch(n));
+      const { frames } = walFrames();
+      if (frames < before) restarts++;
+      largest = Math.max(largest, (before = frames));
+    }
+    expect(restarts).toBeGreaterThanOrEqual(2);
+    expect(largest).toBeLessThan(SQLITE_PAGES + 50);
+  });
+});
+
+describe('WalCheckpointer thread', () => {
+  it('starts at the first checkpoint, ends after IDLE_MS without one, and starts again for the next', async () => {
+    const clock = new FakeClock(0);
+    store = IndexStore.open(dbFile);
+    checkpoints = WalCheckpointer.start(store, dbFile, { script: workerScript, pages: PAGES, clock, idleMs: 10_000 });
+    const commitUntilCheckpoints = async (wanted: number): Promise<void> => {
+      for (let n = 0; (checkpoints?.counts().offThread ?? 0) < wanted; n++) {
+        expect(n).toBeLessThan(500);
+        await fsyncPath(dir);
+        store?.commitLocal(FOLDER, batch(n));
+      }
+    };
+    expect(checkpoints?.threadAlive()).toBe(false);
+    await commitUntilCheckpoints(1);
+    expect(checkpoints?.threadAlive()).toBe(true);
+    // The idle end is timed from the last answer; the commit after the first one may have asked again.
+    await expect.poll(() => clock.pendingTimers()).toBe(1);
+    clock.advance(9_999);
+    expect(checkpoints?.threadAlive()).toBe(true);
+    clock.advance(1);
+    expect(checkpoints?.threadAlive()).toBe(false);
+    await commitUntilCheckpoints(2);
+    expect(checkpoints?.counts().failed).toBe(false);
   });
 });
 
