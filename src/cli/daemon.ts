@@ -10,6 +10,7 @@ import { describeError, WizardError } from '../core/errors.js';
 import { createDaemonLogger } from '../core/log.js';
 import { LogSink } from '../core/log-sink.js';
 import { IndexStore } from '../index/store.js';
+import { WalCheckpointer } from '../index/wal-checkpointer.js';
 import { WizardNode } from '../node.js';
 import { type ControlServer, controlSocketPath, serveControl, type ControlHandler } from '../status/control.js';
 import { Supervisor } from '../supervisor/supervisor.js';
@@ -82,6 +83,10 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   const store = IndexStore.openOrRebuild(indexPath(home), (movedTo, err) => {
     log.error({ err, movedTo }, 'the index database was damaged; moved it aside and rebuilding it by rescanning (differences with peers become conflict copies, never deletions)');
     io.say(`Wizard: the index database was damaged and is being rebuilt from the folders (the old one is at ${movedTo}).`);
+  });
+  // The WAL's checkpoints run on a thread of their own, not inside the main thread's commits (wal-checkpointer.ts).
+  const walCheckpoints = WalCheckpointer.start(store, indexPath(home), {
+    onFailure: (err) => log.warn({ err }, `the index's WAL checkpoints are back on the main thread: ${describeError(err)}`),
   });
   const node = new WizardNode({ home, homeDir, config, credentials, store, clock: systemClock, log, setLogLevel: setLevel, supervisor, session: sessionTimingsFromEnv(), lanTimings: lanTimingsFromEnv() });
 
@@ -219,6 +224,8 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
   try {
     await node.stop();
     await supervisor.stopAll();
+    if (walCheckpoints !== undefined) log.info({ walCheckpoints: walCheckpoints.counts() }, 'index WAL checkpoints since start');
+    await walCheckpoints?.close();
     store.close();
   } catch (err) {
     log.error({ err }, `error during shutdown: ${describeError(err)}`);

@@ -20,6 +20,7 @@ import { LocalReads } from './local-reads.js';
 import { BlockSumStore } from './sums.js';
 import { count, LOCAL_STATS_SQL, type LocalStats, type MutableStats } from './local-stats.js';
 import { isDamaged } from './index-failures.js';
+import type { CheckpointResult } from './wal-index.js';
 
 export type { PeerState } from './remote-entries.js';
 export type { LocalStats } from './local-stats.js';
@@ -62,6 +63,8 @@ export class IndexStore {
   readonly #forgetLocalTx: (folder: string, paths: readonly string[]) => void;
   readonly #resetFolderTx: (folder: string) => void;
   readonly #atomicallyTx: (fn: () => unknown) => unknown;
+  /** Called after each write of the store that ends outside a transaction (wal-checkpointer.ts). */
+  #committed: () => void = () => undefined;
   /** Block sums of our own files. */
   readonly sums: BlockSumStore;
   /** What the peers told us: their entries and how far their indexes were read. */
@@ -161,6 +164,17 @@ export class IndexStore {
     }
   }
 
+  /**
+   * For wal-checkpointer.ts: turns SQLite's own checkpoints on this connection off (inside the
+   * commit that took the WAL past 1,000 pages) and calls `committed` after each write, or with
+   * undefined turns them back on. Returns a passive checkpoint on this connection.
+   */
+  checkpointsElsewhere(committed: (() => void) | undefined): () => CheckpointResult | undefined {
+    this.#db.pragma(`wal_autocheckpoint = ${committed === undefined ? 1000 : 0}`);
+    this.#committed = committed ?? (() => undefined);
+    return () => (this.#db.pragma('wal_checkpoint(PASSIVE)') as CheckpointResult[])[0];
+  }
+
   /** Closes the database. The store must not be used afterwards. */
   close(): void {
     this.#db.close();
@@ -179,7 +193,7 @@ export class IndexStore {
    */
   resetFolder(folder: string): void {
     this.#stats.delete(folder);
-    this.#resetFolderTx(folder);
+    this.#wrote(this.#resetFolderTx(folder));
   }
 
   /** Our entry for `path`, if any (tombstones included). */
@@ -221,7 +235,7 @@ export class IndexStore {
    */
   commitLocal(folder: string, changes: readonly LocalChange[]): LocalEntry[] {
     if (changes.length === 0) return [];
-    return this.#keepingStats(folder, () => this.#commitLocalTx(folder, changes));
+    return this.#wrote(this.#keepingStats(folder, () => this.#commitLocalTx(folder, changes)));
   }
 
   /**
@@ -231,7 +245,7 @@ export class IndexStore {
    */
   atomically<T>(fn: () => T): T {
     try {
-      return this.#atomicallyTx(fn) as T;
+      return this.#wrote(this.#atomicallyTx(fn) as T);
     } catch (err) {
       // The counts were adjusted by writes that rolled back with the rest.
       this.#stats.clear();
@@ -246,7 +260,7 @@ export class IndexStore {
    */
   forgetLocal(folder: string, paths: readonly string[]): void {
     if (paths.length === 0) return;
-    this.#keepingStats(folder, () => this.#forgetLocalTx(folder, paths));
+    this.#wrote(this.#keepingStats(folder, () => this.#forgetLocalTx(folder, paths)));
   }
 
   /** Counts over our entries of the folder. */
@@ -283,7 +297,7 @@ export class IndexStore {
 
   /** RemoteEntries.apply. */
   applyRemote(folder: string, peer: string, indexId: string, entries: readonly FileEntry[], reset: boolean, readUpTo?: number): string[] {
-    return this.remote.apply(folder, peer, indexId, entries, reset, readUpTo);
+    return this.#wrote(this.remote.apply(folder, peer, indexId, entries, reset, readUpTo));
   }
 
   /** RemoteEntries.peerState. */
@@ -293,12 +307,18 @@ export class IndexStore {
 
   /** RemoteEntries.adoptLocal. */
   adoptLocalAsRemote(folder: string, peer: string, indexId: string, sequence: number): void {
-    this.remote.adoptLocal(folder, peer, indexId, sequence);
+    this.#wrote(this.remote.adoptLocal(folder, peer, indexId, sequence));
   }
 
   /** RemoteEntries.forgetPeer. */
   forgetPeer(folder: string, peer: string): void {
-    this.remote.forgetPeer(folder, peer);
+    this.#wrote(this.remote.forgetPeer(folder, peer));
+  }
+
+  /** Passes `result` through, telling #committed of a write that ended outside a transaction. */
+  #wrote<T>(result: T): T {
+    if (!this.#db.inTransaction) this.#committed();
+    return result;
   }
 
   /** RemoteEntries.differing. */

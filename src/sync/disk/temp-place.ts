@@ -63,16 +63,19 @@ export interface TempPlace {
  * Where temp files for `rel` go: the folder's `.wizard/tmp` (made if
  * missing), or the target's own dir when that is on another filesystem.
  * The dirs above `rel` must exist (the puller makes them first); throws
- * CHANGED when they do not, BAD_PATH when one is a link.
+ * CHANGED when they do not, BAD_PATH when one is a link. `ancestorsChecked`:
+ * the caller has just checked them in this same synchronous step
+ * (the puller's ensureParent), so they are not looked at twice; a small
+ * file's pull paid each lstat of it once per file.
  */
-export function tempPlaceFor(root: string, rel: string): TempPlace {
+export function tempPlaceFor(root: string, rel: string, ancestorsChecked = false): TempPlace {
   const parentAbs = path.dirname(resolveOnDisk(root, rel));
-  if (!realAncestors(root, rel)) throw changed(rel);
-  const shared = sharedTempDir(root);
+  if (!ancestorsChecked && !realAncestors(root, rel)) throw changed(rel);
+  const shared = sharedTempDirStat(root);
   const name = path.posix.basename(rel);
-  if (lstatSync(parentAbs).dev !== lstatSync(shared).dev) return { dir: parentAbs, stem: name, isShared: false, root, rel };
+  if (lstatSync(parentAbs).dev !== shared.dev) return { dir: parentAbs, stem: name, isShared: false, root, rel };
   const tag = createHash('sha256').update(rel).digest('hex').slice(0, 12);
-  return { dir: shared, stem: `${tag}-${name}`, isShared: true, root, rel };
+  return { dir: shared.dir, stem: `${tag}-${name}`, isShared: true, root, rel };
 }
 
 /**
@@ -81,6 +84,11 @@ export function tempPlaceFor(root: string, rel: string): TempPlace {
  * never made here), and so must `tmp`.
  */
 export function sharedTempDir(root: string): string {
+  return sharedTempDirStat(root).dir;
+}
+
+/** sharedTempDir, with the device its lstat found (tempPlaceFor compares it with the target dir's). */
+function sharedTempDirStat(root: string): { dir: string; dev: number } {
   const marker = path.join(root, WIZARD_DIR);
   const dir = path.join(root, ...TEMP_DIR.split('/'));
   if (lstatSync(marker, { throwIfNoEntry: false })?.isDirectory() !== true) {
@@ -96,7 +104,7 @@ export function sharedTempDir(root: string): string {
     st = lstatSync(dir);
   }
   if (!st.isDirectory()) throw new WizardError('BAD_PATH', `${dir} is not a real directory; not making temp files through it`);
-  return dir;
+  return { dir, dev: st.dev };
 }
 
 /**

@@ -154,12 +154,13 @@ export class PullLoop {
       if (this.deps.handOffs.skipIfHeld(p) || this.deps.skipped.clashAt(p) !== undefined) continue;
       if (!this.deps.ignore.isIgnored(p) && !this.deps.failures.isWaiting(p, now)) wanted.push(p);
     }
-    const basedOn = new Map<string, number>();
+    // Our entry each decision was made on; withinBudget reads it in this same synchronous step.
+    const decidedOn = new Map<string, LocalEntry | undefined>();
     const planned = planPull(
       wanted,
       (p) => {
         const local = store.getLocal(id, p);
-        basedOn.set(p, local?.sequence ?? 0);
+        decidedOn.set(p, local);
         const remotes = store.remotesFor(id, p);
         const decided = reconcile(local, remotes);
         const final = local !== undefined && this.deps.unflushed.has(p) ? restoreDecision(decided, local, remotes) : decided;
@@ -169,14 +170,14 @@ export class PullLoop {
       },
       connected,
     );
-    const plan = this.withinBudget(wanted, planned);
+    const plan = this.withinBudget(wanted, planned, (p) => (decidedOn.has(p) ? decidedOn.get(p) : store.getLocal(id, p)));
     if (planSize(plan) === 0) return;
     this.deps.log.debug(
       { decided: wanted.length, merges: plan.merges.length, dirs: plan.dirs.length, files: plan.files.length, deletes: plan.deletes.length, inFlight: this.deps.handOffs.pathCount },
       'pull round',
     );
     const ctx = this.pullContext();
-    const opts = (p: string, d: { replacesConcurrent: boolean; entry?: FileEntry }) => ({ ...this.takeOptions(p, d), basedOn: basedOn.get(p) ?? 0 });
+    const opts = (p: string, d: { replacesConcurrent: boolean; entry?: FileEntry }) => ({ ...this.takeOptions(p, d), basedOn: decidedOn.get(p)?.sequence ?? 0 });
     let progressed = false;
     for (const [p, d] of plan.merges) progressed = (await this.attempt(p, () => applyMerge(ctx, p, d.version, opts(p, { replacesConcurrent: false })))) || progressed;
     for (const [p, d] of plan.dirs) progressed = (await this.attempt(p, () => applyTake(ctx, d.entry, d.version, d.sources, opts(p, d)))) || progressed;
@@ -220,13 +221,14 @@ export class PullLoop {
    * `plan` without the peers' deletions the folder's deletion budget holds
    * (see deletion-gate.ts): those files stay and nothing is recorded, while
    * the rest of the round (edits, new files) goes ahead. A path `decided`
-   * as anything but a deletion ends a hold on it.
+   * as anything but a deletion ends a hold on it. `localOf`: our entry as the
+   * decision read it, in the same synchronous step (not read again).
    */
-  private withinBudget(decided: readonly string[], plan: PullPlan): PullPlan {
+  private withinBudget(decided: readonly string[], plan: PullPlan, localOf: (p: string) => LocalEntry | undefined): PullPlan {
     const { store, id } = this.deps;
     const deleting = new Set(plan.deletes.map(([p]) => p));
     const isNew = (p: string) => {
-      const local = store.getLocal(id, p);
+      const local = localOf(p);
       return local === undefined || local.deleted;
     };
     this.deps.deletions.settle(

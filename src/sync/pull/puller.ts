@@ -159,7 +159,7 @@ async function applyFile(ctx: PullContext, entry: FileEntry, version: VersionVec
     return;
   }
   ensureParent(ctx, entry.path);
-  const place = tempPlaceFor(ctx.root, diskOf(ctx, entry.path));
+  const place = tempPlaceFor(ctx.root, diskOf(ctx, entry.path), true);
   const source = ctx.findByHash?.(entry.hash);
   const copied = source === undefined ? undefined : await copyFromLocal(place, entry, source, ctx.runner);
   let fetched: Downloaded;
@@ -199,7 +199,7 @@ async function applySymlink(ctx: PullContext, entry: FileEntry, version: Version
   const refused = linkTargetProblem(entry.path, entry.target);
   if (refused !== undefined) throw refusedLink(entry, refused);
   ensureParent(ctx, entry.path);
-  const place = tempPlaceFor(ctx.root, diskOf(ctx, entry.path));
+  const place = tempPlaceFor(ctx.root, diskOf(ctx, entry.path), true);
   const temp = await createTempLink(place, tempNameFor(place.stem, randomBytes(4).toString('hex')), entry.target);
   let placed = false;
   try {
