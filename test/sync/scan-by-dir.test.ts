@@ -129,7 +129,7 @@ describe('a scan one dir at a time decides what a scan of the whole subtree does
     const walkOpts = { ...opts(readDir), matcher: ignored };
     const isIgnored = (p: string, isDir: boolean) => ignored.isIgnored(p, isDir);
     const mustHash = (p: string) => p === 'keep/a.txt';
-    const index: DirIndex = { getLocal: (p) => store.getLocal(ID, p), below: (dir, skip) => store.reads.below(ID, dir, skip, 2) };
+    const index: DirIndex = { getLocal: (p) => store.getLocal(ID, p), below: (dir, skip) => store.reads.below(ID, dir, skip, 2), comparedBelow: (dir, skip) => store.reads.comparedBelow(ID, dir, skip, 2) };
 
     for (const rel of ['', 'keep', 'gonedir', 'was-dir', 'was-file', 'orphan', 'bad', 'ign', 'keep/a.txt', 'keep/ghost']) {
       const whole = await walk(root, rel, walkOpts);
