@@ -7,7 +7,7 @@ import { lstatSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { BadPathError } from '../core/errors.js';
-import { isTempName, toRelPath } from '../core/paths.js';
+import { isTempName, plainChildPath, toRelPath } from '../core/paths.js';
 import type { IgnoreMatcher } from '../ignore/matcher.js';
 import { clashReason, locate } from './disk-names.js';
 import { realAncestors } from './real-path.js';
@@ -292,11 +292,12 @@ async function listDir(root: string, dir: string, dirDisk: string, opts: WalkOpt
   const spellings = new Map<string, string | string[]>();
   // How each child was asked about (as a dir or not): the answer for a dir is passed down to its children.
   const askedAs = new Map<string, boolean>();
+  const dirBytes = Buffer.byteLength(dir);
   for (const dirent of names) {
     const raw = dirDisk === '' ? dirent.name : `${dirDisk}/${dirent.name}`;
     let child: string;
     try {
-      child = toRelPath(raw);
+      child = plainChildPath(dir, dirBytes, dirent.name) ?? toRelPath(raw);
     } catch (err) {
       if (opts.isInternal(raw)) continue;
       listed.skipped.push({ path: raw, reason: err instanceof BadPathError ? err.message : String(err) });
