@@ -64,6 +64,30 @@ export function toRelPath(input: unknown): string {
   return rel;
 }
 
+/** A name of printable ASCII but '/' and '\\': already NFC, and nothing in it that toRelPath refuses. */
+const PLAIN_NAME = /^[\x20-\x2e\x30-\x5b\x5d-\x7e]+$/;
+
+/**
+ * `toRelPath` of `parent` + '/' + `name` when `name` is plain, checked
+ * without normalizing or splitting the whole path again (a walk asks this of
+ * every entry); undefined for any other name, which toRelPath must judge.
+ * `parent` is a valid path in NFC ('' for the root) of `parentBytes` UTF-8
+ * bytes, and `name` one component from a dir listing. '/' is a
+ * normalization boundary, so a parent spelled otherwise on disk gives the
+ * same path as toRelPath of the spelling on disk.
+ */
+export function plainChildPath(parent: string, parentBytes: number, name: string): string | undefined {
+  const plain =
+    PLAIN_NAME.test(name) &&
+    name !== '.' &&
+    name !== '..' &&
+    name.length <= LIMITS.maxNameBytes &&
+    (parent === '' ? name.length : parentBytes + 1 + name.length) <= LIMITS.maxPathBytes &&
+    (parent !== '' || name.toLowerCase() !== WIZARD_DIR);
+  if (!plain) return undefined;
+  return parent === '' ? name : `${parent}/${name}`;
+}
+
 /** True for a Wizard temp file name (`.~wizard-<anything>.tmp`); such files are never synced. */
 export function isTempName(name: string): boolean {
   return (

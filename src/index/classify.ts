@@ -15,8 +15,11 @@ export type Classification =
   /** Only the permission bits changed. */
   | 'mode';
 
+/** What of an index entry the comparison reads: no version, no hash (a scan reads only these for an unchanged path). */
+export type ComparedEntry = Pick<LocalEntry, 'type' | 'size' | 'mtimeMs' | 'mode' | 'target' | 'deleted' | 'inode' | 'diskName'>;
+
 /** Compares what the disk holds with what the index says. Pure. */
-export function classify(obs: Observation, entry: Omit<LocalEntry, 'sequence'> | undefined): Classification {
+export function classify(obs: Observation, entry: ComparedEntry | undefined): Classification {
   if (entry === undefined || entry.deleted || entry.type !== obs.type) return 'changed';
   // Renamed to another spelling of the same NFC name: what is recorded must say where it is now.
   if ((entry.diskName ?? '') !== ownDiskName(obs.path, obs.diskPath)) return 'changed';

@@ -6,7 +6,8 @@
  * million files must never hold more of the index than one dir's batch.
  */
 import type Database from 'better-sqlite3';
-import type { LocalEntry } from './entry.js';
+import type { ComparedEntry } from './classify.js';
+import type { EntryType, LocalEntry } from './entry.js';
 import { ENTRY_COLUMNS, type FolderKey, type LocalRow, type Statement, toLocal } from './store-rows.js';
 
 /** Rows one query of a dir's children reads at most. */
@@ -17,6 +18,22 @@ const afterSubtree = (p: string): string => `${p}0`;
 
 type PageKey = FolderKey & { from: string; limit: number };
 
+/** An entry as a scan compares it with the disk (see `comparedBelow`). */
+export interface ComparedRow extends ComparedEntry {
+  readonly path: string;
+}
+
+/** The columns of a ComparedRow, in the order of its raw row. */
+const COMPARED_COLUMNS = 'path, type, size, mtime_ms, mode, target, deleted, inode, disk_name';
+type RawCompared = [string, string, number, number, number, string, number, number, string];
+
+function toCompared(row: RawCompared): ComparedRow {
+  return { path: row[0], type: row[1] as EntryType, size: row[2], mtimeMs: row[3], mode: row[4], target: row[5], deleted: row[6] !== 0, inode: row[7], diskName: row[8] };
+}
+
+/** One range read a page at a time: from `from` up to `hi` (to the folder's end when undefined). */
+type PageReader<R> = (folder: string, from: string, hi: string | undefined, limit: number) => IterableIterator<R>;
+
 /** Range reads of the `local` table. */
 export class LocalReads {
   readonly #all: Statement<FolderKey, LocalRow>;
@@ -25,6 +42,8 @@ export class LocalReads {
   readonly #page: Statement<PageKey & { hi: string }, LocalRow>;
   readonly #pageToEnd: Statement<PageKey, LocalRow>;
   readonly #tombstones: Statement<FolderKey, LocalRow>;
+  readonly #entryPages: PageReader<LocalRow>;
+  readonly #comparedPages: PageReader<RawCompared>;
 
   constructor(db: Database.Database) {
     const columns = `${ENTRY_COLUMNS}, inode, disk_name`;
@@ -42,6 +61,11 @@ export class LocalReads {
     this.#page = db.prepare(`SELECT ${columns} FROM local WHERE folder = @folder AND path >= @from AND path < @hi ORDER BY path LIMIT @limit`);
     this.#pageToEnd = db.prepare(`SELECT ${columns} FROM local WHERE folder = @folder AND path >= @from ORDER BY path LIMIT @limit`);
     this.#tombstones = db.prepare(`SELECT ${columns} FROM local WHERE folder = @folder AND deleted = 1`);
+    this.#entryPages = (folder, from, hi, limit) => (hi === undefined ? this.#pageToEnd.iterate({ folder, from, limit }) : this.#page.iterate({ folder, from, hi, limit }));
+    // Arrays, not objects: a no-change rescan reads every entry of the folder, and most of each row is never looked at.
+    const comparedPage = db.prepare<PageKey & { hi: string }, RawCompared>(`SELECT ${COMPARED_COLUMNS} FROM local WHERE folder = @folder AND path >= @from AND path < @hi ORDER BY path LIMIT @limit`).raw();
+    const comparedToEnd = db.prepare<PageKey, RawCompared>(`SELECT ${COMPARED_COLUMNS} FROM local WHERE folder = @folder AND path >= @from ORDER BY path LIMIT @limit`).raw();
+    this.#comparedPages = (folder, from, hi, limit) => (hi === undefined ? comparedToEnd.iterate({ folder, from, limit }) : comparedPage.iterate({ folder, from, hi, limit }));
   }
 
   /** All our entries of the folder, by path. */
@@ -76,29 +100,44 @@ export class LocalReads {
    * write to the index meanwhile.
    */
   *below(folder: string, dir: string, skipBelow: (child: string) => boolean, batch = CHILD_BATCH): Generator<LocalEntry> {
-    const lo = dir === '' ? '' : `${dir}/`;
-    const hi = dir === '' ? undefined : afterSubtree(dir);
-    for (let from: string | undefined = lo; from !== undefined; ) {
-      const rows = hi === undefined ? this.#pageToEnd.iterate({ folder, from, limit: batch }) : this.#page.iterate({ folder, from, hi, limit: batch });
-      const page: LocalRow[] = [];
-      // Where the next page starts; undefined once the range is read to its end.
-      let next: string | undefined;
-      for (const row of rows) {
-        const slash = row.path.indexOf('/', lo.length);
-        const child = slash < 0 ? undefined : row.path.slice(0, slash);
-        if (child !== undefined && skipBelow(child)) {
-          // Stop reading here (the loop's exit resets the statement) and seek past the subtree.
-          next = afterSubtree(child);
-          break;
-        }
-        page.push(row);
-        if (page.length === batch) {
-          next = `${row.path}\u0000`;
-          break;
-        }
+    for (const row of pagesBelow(this.#entryPages, (r) => r.path, folder, dir, skipBelow, batch)) yield toLocal(row);
+  }
+
+  /**
+   * `below` with only what a scan compares with the disk (see `classify`):
+   * no version, no hash, an array per row until the one object given. A
+   * path that differs is read again whole (stepChanges does so in the same
+   * synchronous step, so both reads see the same index).
+   */
+  *comparedBelow(folder: string, dir: string, skipBelow: (child: string) => boolean, batch = CHILD_BATCH): Generator<ComparedRow> {
+    for (const row of pagesBelow(this.#comparedPages, (r) => r[0], folder, dir, skipBelow, batch)) yield toCompared(row);
+  }
+}
+
+/** The rows strictly below `dir`, a page of up to `batch` at a time, seeking past the subtrees of the children `skipBelow` names (see LocalReads.below). */
+function* pagesBelow<R>(pages: PageReader<R>, pathOf: (row: R) => string, folder: string, dir: string, skipBelow: (child: string) => boolean, batch: number): Generator<R> {
+  const lo = dir === '' ? '' : `${dir}/`;
+  const hi = dir === '' ? undefined : afterSubtree(dir);
+  for (let from: string | undefined = lo; from !== undefined; ) {
+    const page: R[] = [];
+    // Where the next page starts; undefined once the range is read to its end.
+    let next: string | undefined;
+    for (const row of pages(folder, from, hi, batch)) {
+      const path = pathOf(row);
+      const slash = path.indexOf('/', lo.length);
+      const child = slash < 0 ? undefined : path.slice(0, slash);
+      if (child !== undefined && skipBelow(child)) {
+        // Stop reading here (the loop's exit resets the statement) and seek past the subtree.
+        next = afterSubtree(child);
+        break;
       }
-      for (const row of page) yield toLocal(row);
-      from = next;
+      page.push(row);
+      if (page.length === batch) {
+        next = `${path}\u0000`;
+        break;
+      }
     }
+    yield* page;
+    from = next;
   }
 }

@@ -7,13 +7,15 @@ import { lstatSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { BadPathError } from '../core/errors.js';
-import { isTempName, toRelPath } from '../core/paths.js';
+import { isTempName, plainChildPath, toRelPath } from '../core/paths.js';
 import type { IgnoreMatcher } from '../ignore/matcher.js';
 import { clashReason, locate } from './disk-names.js';
 import { realAncestors } from './real-path.js';
 import type { EntryType } from './entry.js';
+import { StatMode } from './stat-mode.js';
 
 export { classify, type Classification } from './classify.js';
+export { StatMode } from './stat-mode.js';
 
 /** What the disk holds at one path. */
 export interface Observation {
@@ -142,45 +144,18 @@ function ancestorsAreReal(root: string, rel: string): boolean {
 
 /** Stats in flight at once during a walk. */
 const STAT_BATCH = 64;
-/**
- * A walk's lstats of a batch run synchronously while the inodes are in the
- * kernel's cache: there a synchronous lstat costs the main thread about 4 us
- * against 14 (callback) and 20 (fs/promises) for one through libuv's pool,
- * and a rescan of 100,000 unchanged files is little else
- * (bench/probes/rescan-prof.sh). A batch that held the event loop longer
- * than this went to the disk (64 lstats from the cache take well under a
- * millisecond; a busy machine's preemption adds a few): the next
- * COLD_BATCHES batches go through the pool, so a cold tree on a slow disk
- * never holds the event loop for its reads, then the cache is tried again.
- */
-const WARM_BATCH_US = 20_000;
-const COLD_BATCHES = 16;
-
-/** Whether a walk stats synchronously now (see WARM_STAT_US); one per walk. */
-export class StatMode {
-  private coldLeft = 0;
-
-  /** Whether the next batch is stated synchronously. */
-  get warm(): boolean {
-    return this.coldLeft === 0;
-  }
-
-  /** A synchronous batch took `us` microseconds. */
-  tookSync(us: number): void {
-    if (us > WARM_BATCH_US) this.coldLeft = COLD_BATCHES;
-  }
-
-  /** A batch went through the pool. */
-  tookAsync(): void {
-    if (this.coldLeft > 0) this.coldLeft--;
-  }
+/** A child of a listed dir: its path, its name on disk, and that name's absolute path (what path.join(root, ...disk) gives). */
+interface Child {
+  readonly key: string;
+  readonly disk: string;
+  readonly abs: string;
 }
 
 /** `observe` for a path whose parent the caller knows to be a real directory (the walk just read it as one). */
-async function observeBelowRealDir(root: string, rel: string, disk: string): Promise<Observation | undefined> {
+async function observeBelowRealDir(root: string, { key: rel, disk, abs }: Child): Promise<Observation | undefined> {
   let st: Stats;
   try {
-    st = await lstat(disk === '' ? root : path.join(root, ...disk.split('/')));
+    st = await lstat(abs);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
       return undefined;
@@ -191,10 +166,10 @@ async function observeBelowRealDir(root: string, rel: string, disk: string): Pro
 }
 
 /** observeBelowRealDir with a synchronous lstat; a link's target is still read asynchronously. */
-function observeBelowRealDirNow(root: string, rel: string, disk: string): Observation | undefined | Promise<Observation | undefined> {
+function observeBelowRealDirNow(root: string, { key: rel, disk, abs }: Child): Observation | undefined | Promise<Observation | undefined> {
   let st: Stats | undefined;
   try {
-    st = lstatSync(disk === '' ? root : path.join(root, ...disk.split('/')), { throwIfNoEntry: false });
+    st = lstatSync(abs, { throwIfNoEntry: false });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw err;
@@ -204,23 +179,27 @@ function observeBelowRealDirNow(root: string, rel: string, disk: string): Observ
 }
 
 /** Observations of `batch` (children of a dir just read as a real one), each or the error it met; `mode` picks sync or pool lstats. */
-async function observeBatch(root: string, batch: Array<{ key: string; disk: string }>, mode: StatMode): Promise<Array<Observation | undefined | { failed: unknown }>> {
+async function observeBatch(root: string, batch: Child[], mode: StatMode): Promise<Array<Observation | undefined | { failed: unknown }>> {
   const failed = (err: unknown) => ({ failed: err });
   if (!mode.warm) {
-    const observed = await Promise.all(batch.map(({ key, disk }) => observeBelowRealDir(root, key, disk).catch(failed)));
+    const observed = await Promise.all(batch.map((child) => observeBelowRealDir(root, child).catch(failed)));
     mode.tookAsync();
     return observed;
   }
   const startedAt = performance.now();
-  const observed = batch.map(({ key, disk }) => {
+  let links = false;
+  const observed = batch.map((child) => {
     try {
-      return observeBelowRealDirNow(root, key, disk);
+      const obs = observeBelowRealDirNow(root, child);
+      links ||= obs instanceof Promise;
+      return obs;
     } catch (err) {
       return failed(err);
     }
   });
   mode.tookSync((performance.now() - startedAt) * 1000);
-  // Links: their targets are read through the pool.
+  // Links: their targets are read through the pool. Without one, no promise per path.
+  if (!links) return observed as Array<Observation | undefined | { failed: unknown }>;
   return Promise.all(observed.map((o) => (o instanceof Promise ? o.catch(failed) : Promise.resolve(o))));
 }
 
@@ -313,11 +292,12 @@ async function listDir(root: string, dir: string, dirDisk: string, opts: WalkOpt
   const spellings = new Map<string, string | string[]>();
   // How each child was asked about (as a dir or not): the answer for a dir is passed down to its children.
   const askedAs = new Map<string, boolean>();
+  const dirBytes = Buffer.byteLength(dir);
   for (const dirent of names) {
     const raw = dirDisk === '' ? dirent.name : `${dirDisk}/${dirent.name}`;
     let child: string;
     try {
-      child = toRelPath(raw);
+      child = plainChildPath(dir, dirBytes, dirent.name) ?? toRelPath(raw);
     } catch (err) {
       if (opts.isInternal(raw)) continue;
       listed.skipped.push({ path: raw, reason: err instanceof BadPathError ? err.message : String(err) });
@@ -337,9 +317,12 @@ async function listDir(root: string, dir: string, dirDisk: string, opts: WalkOpt
     const known = spellings.get(child);
     spellings.set(child, known === undefined ? raw : typeof known === 'string' ? [known, raw] : [...known, raw]);
   }
-  const children: Array<{ key: string; disk: string }> = [];
+  const children: Child[] = [];
+  // What path.join(root, ...disk.split('/')) gives each child, without splitting and normalizing each: a name from a listing is one plain component.
+  const dirAbs = path.join(root, ...dirDisk.split('/'));
+  const prefix = dirAbs.endsWith('/') ? dirAbs : `${dirAbs}/`;
   for (const [key, disk] of spellings) {
-    if (typeof disk === 'string') children.push({ key, disk });
+    if (typeof disk === 'string') children.push({ key, disk, abs: prefix + disk.slice(disk.lastIndexOf('/') + 1) });
     else {
       listed.skipped.push({ path: key, reason: clashReason(disk), clash: true });
       listed.unreadable.push(key);
@@ -351,7 +334,7 @@ async function listDir(root: string, dir: string, dirDisk: string, opts: WalkOpt
     const batch = children.slice(i, i + STAT_BATCH);
     const observed = await observeBatch(root, batch, statMode);
     for (const [j, obs] of observed.entries()) {
-      const { key, disk } = batch[j] as { key: string; disk: string };
+      const { key, disk } = batch[j] as Child;
       if (obs !== undefined && 'failed' in obs) {
         listed.unreadable.push(key);
         listed.skipped.push({ path: key, reason: `cannot look at it (${errorCode(obs.failed)}); not synced, and not deleted on peers` });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { BadPathError } from '../../src/core/errors.js';
-import { isTempName, isUnder, parentOf, resolveInside, tempNameFor, toRelPath } from '../../src/core/paths.js';
+import { isTempName, isUnder, parentOf, plainChildPath, resolveInside, tempNameFor, toRelPath } from '../../src/core/paths.js';
 import { LIMITS } from '../../src/protocol/messages.js';
 
 const nfc = 'caf\u00e9';
@@ -91,6 +91,43 @@ describe('toRelPath', () => {
     expect(() => toRelPath('e\u0301'.repeat(128))).toThrow('component longer');
     // 127 of them compose to 254 bytes, within the limit, although the NFD input is 381 bytes.
     expect(toRelPath('e\u0301'.repeat(127))).toBe('\u00e9'.repeat(127));
+  });
+});
+
+describe('plainChildPath', () => {
+  it('gives what toRelPath gives of the joined path whenever it answers, and leaves to toRelPath every name it refuses or normalizes', () => {
+    const long = (n: number) => 'n'.repeat(n);
+    // A valid parent (components of 200 bytes) 12 bytes short of the longest path: names of 10, 11 and 12 bytes fit, not quite fit, do not fit.
+    const components = Math.ceil((LIMITS.maxPathBytes - 12) / 201);
+    const deep = Array.from({ length: components }, (_, i) => (i === components - 1 ? long(LIMITS.maxPathBytes - 12 - 201 * (components - 1)) : long(200))).join('/');
+    expect(toRelPath(deep)).toBe(deep);
+    expect(deep.length).toBe(LIMITS.maxPathBytes - 12);
+    const parents = ['', 'a', 'caf\u00e9/d', '.wizardish', deep];
+    const names = [
+      'plain.txt', 'with space', '~!@#$%^&()[]{};,=+', '.', '..', '...', '.wizard', '.WIZARD', '.Wizard', 'a\\b', 'a\u0000b', 'tab\tname', 'del\u007f',
+      'cafe\u0301', 'caf\u00e9', '\ud800', long(LIMITS.maxNameBytes), long(LIMITS.maxNameBytes + 1), long(10), long(11), long(12), '',
+    ];
+    let answered = 0;
+    for (const parent of parents) {
+      for (const name of names) {
+        const joined = parent === '' ? name : `${parent}/${name}`;
+        let whole: string | Error;
+        try {
+          whole = toRelPath(joined);
+        } catch (err) {
+          whole = err as Error;
+        }
+        const fast = plainChildPath(parent, Buffer.byteLength(parent), name);
+        if (fast === undefined) continue;
+        answered++;
+        expect(fast, `${JSON.stringify(parent)} + ${JSON.stringify(name)}`).toBe(whole);
+      }
+    }
+    // It answers for the plain names and leaves the rest: refused, too long, not ASCII, .wizard at the root.
+    expect(answered).toBeGreaterThan(20);
+    expect(plainChildPath('', 0, '.wizard')).toBeUndefined();
+    expect(plainChildPath('', 0, 'cafe\u0301')).toBeUndefined();
+    expect(plainChildPath('a', 1, 'a\\b')).toBeUndefined();
   });
 });
 

@@ -160,3 +160,27 @@ describe('compileIgnore: the rules compiled afresh every few questions (the pack
     expect(answers(once).filter((x) => !x).length).toBeGreaterThan(10);
   });
 });
+
+describe('a rule set without rules of the user', () => {
+  it('answers without the package exactly as the package answers, and any line that is not empty or a comment is a rule', () => {
+    const builtIn = [compileIgnore([]), compileIgnore([{ text: '# only comments\n\n#x\r\n', base: '' }, { text: '# nested comment\n', base: 'a' }])];
+    // A rule that names nothing below: the package answers every question.
+    const packaged = compileIgnore([{ text: 'zz-never-named-zz', base: '' }]);
+    const paths = ['.wizard', '.wizard/x', '.Wizard', 'a/.wizard', '.~wizard-1.tmp', 'a/.~wizard-x.tmp', 'a/.~wizard-x.tmp/b', '.~wizard-.tmp', 'x.~wizard-a.tmp', '.~wizard-a.tmpx', 'plain', 'a/b/c', '#hash', ' space'];
+    for (const m of builtIn) {
+      for (const p of paths) {
+        for (const isDir of [false, true]) {
+          expect(m.isIgnored(p, isDir), `isIgnored ${p} ${isDir}`).toBe(packaged.isIgnored(p, isDir));
+          // isChildIgnored is asked only of a child of dirs found not ignored.
+          const parents = p.split('/').slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join('/'));
+          if (parents.some((d) => packaged.isIgnored(d, true))) continue;
+          expect(m.isChildIgnored(p, isDir), `isChildIgnored ${p} ${isDir}`).toBe(packaged.isChildIgnored(p, isDir));
+        }
+      }
+    }
+    expect(builtIn[0]?.isIgnored('a/.~wizard-x.tmp', false)).toBe(true);
+    // An escaped '#', and a line of blanks before a name, are rules.
+    expect(compileIgnore([{ text: '# c\n\\#lit\n', base: '' }]).isChildIgnored('#lit', false)).toBe(true);
+    expect(compileIgnore([{ text: '# c\nnamed\n', base: 'a' }]).isChildIgnored('a/named', false)).toBe(true);
+  });
+});

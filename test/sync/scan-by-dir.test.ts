@@ -13,7 +13,7 @@
  *   its parent's step and its own report it apart.
  */
 import type { Dirent } from 'node:fs';
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -129,7 +129,7 @@ describe('a scan one dir at a time decides what a scan of the whole subtree does
     const walkOpts = { ...opts(readDir), matcher: ignored };
     const isIgnored = (p: string, isDir: boolean) => ignored.isIgnored(p, isDir);
     const mustHash = (p: string) => p === 'keep/a.txt';
-    const index: DirIndex = { getLocal: (p) => store.getLocal(ID, p), below: (dir, skip) => store.reads.below(ID, dir, skip, 2) };
+    const index: DirIndex = { getLocal: (p) => store.getLocal(ID, p), below: (dir, skip) => store.reads.below(ID, dir, skip, 2), comparedBelow: (dir, skip) => store.reads.comparedBelow(ID, dir, skip, 2) };
 
     for (const rel of ['', 'keep', 'gonedir', 'was-dir', 'was-file', 'orphan', 'bad', 'ign', 'keep/a.txt', 'keep/ghost']) {
       const whole = await walk(root, rel, walkOpts);
@@ -146,6 +146,71 @@ describe('a scan one dir at a time decides what a scan of the whole subtree does
       ['d/one', 'gone-file.txt', 'gonedir', 'gonedir/sub', 'gonedir/sub/y', 'gonedir/x', 'keep/ghost/g', 'orphan/p/q', 'was-dir/w', 'was-dir/w/in.txt'],
     );
     expect(all.filter((c) => c.obs !== undefined).map((c) => c.path).sort()).toEqual(['keep/a.txt', 'keep/changed.txt', 'keep/new.txt', 'was-dir', 'was-file', 'was-file/inside.txt']);
+  });
+});
+
+describe('a rescan compares a narrow read of the index and records against the whole entry', () => {
+  it('finds a change of each thing compared (size, mtime, inode alone, mode, type, link target, name on disk, gone, below a dir now a file, a tombstone now a file), each recorded on its whole previous version, and leaves the rest alone', async () => {
+    // Whole seconds, so a copy can be given exactly the mtime of the file it replaces.
+    const t = Math.floor(Date.now() / 1000) - 3600;
+    const put = (rel: string, text: string, at = t): void => {
+      const abs = path.join(root, ...rel.split('/'));
+      mkdirSync(path.dirname(abs), { recursive: true });
+      writeFileSync(abs, text);
+      utimesSync(abs, at, at);
+    };
+    for (const f of ['size.txt', 'mtime.txt', 'inode.txt', 'mode.txt', 'tolink.txt', 'gone.txt', 'same.txt', 'dir2file/x', 'caf\u00e9.txt']) put(f, `${f} 0123`);
+    symlinkSync('a', path.join(root, 'link'));
+    const peer = 'bbbbbbbbbbbbbbbb';
+    store.commitLocal(ID, [{ path: 'back.txt', type: 'file', size: 0, mtimeMs: 0, mode: 0o644, inode: 0, hash: '', target: '', deleted: true, version: { [peer]: 3 } }]);
+    const first = newFolder();
+    await first.start();
+    await first.stop();
+    // Every entry also carries a peer's counter: a change recorded without the whole previous entry would lose it.
+    store.commitLocal(ID, store.localUnder(ID, '').map(({ sequence: _, ...e }) => ({ ...e, version: { ...e.version, [peer]: 7 } })));
+    const before = new Map(store.localUnder(ID, '').map((e) => [e.path, e]));
+
+    put('size.txt', 'size.txt 0123 and more');
+    put('mtime.txt', 'mtime.txt 4567', t + 10);
+    // The same size and mtime under a new inode: only the inode says it changed.
+    put('inode.new', 'inode.txt 4567');
+    renameSync(path.join(root, 'inode.new'), path.join(root, 'inode.txt'));
+    expect(lstatSync(path.join(root, 'inode.txt')).mtimeMs).toBe(before.get('inode.txt')?.mtimeMs);
+    chmodSync(path.join(root, 'mode.txt'), 0o600);
+    rmSync(path.join(root, 'tolink.txt'));
+    symlinkSync('elsewhere', path.join(root, 'tolink.txt'));
+    rmSync(path.join(root, 'link'));
+    symlinkSync('b', path.join(root, 'link'));
+    renameSync(path.join(root, 'caf\u00e9.txt'), path.join(root, 'cafe\u0301.txt'));
+    rmSync(path.join(root, 'gone.txt'));
+    rmSync(path.join(root, 'dir2file'), { recursive: true });
+    put('dir2file', 'a file now');
+    put('back.txt', 'back');
+
+    const again = newFolder();
+    await again.start();
+    const now = (p: string) => store.getLocal(ID, p);
+    const changed = ['size.txt', 'mtime.txt', 'inode.txt', 'mode.txt', 'tolink.txt', 'link', 'caf\u00e9.txt', 'gone.txt', 'dir2file', 'dir2file/x'];
+    for (const p of changed) {
+      const was = before.get(p);
+      expect(now(p)?.sequence, p).toBeGreaterThan(was?.sequence ?? Infinity);
+      // Our counter moves on from the previous entry's; the peer's is kept (the name on disk alone is no new version).
+      expect(now(p)?.version[peer], p).toBe(7);
+      if (p !== 'caf\u00e9.txt') expect(now(p)?.version['aaaaaaaaaaaaaaaa'], p).toBeGreaterThan(was?.version['aaaaaaaaaaaaaaaa'] ?? Infinity);
+    }
+    expect(now('size.txt')?.size).toBe('size.txt 0123 and more'.length);
+    expect(now('mtime.txt')?.hash).not.toBe(before.get('mtime.txt')?.hash);
+    expect(now('inode.txt')?.hash).not.toBe(before.get('inode.txt')?.hash);
+    expect(now('mode.txt')?.mode).toBe(0o600);
+    expect(now('tolink.txt')).toMatchObject({ type: 'symlink', target: 'elsewhere' });
+    expect(now('link')?.target).toBe('b');
+    expect(now('caf\u00e9.txt')?.diskName).toBe('cafe\u0301.txt');
+    expect(now('gone.txt')?.deleted).toBe(true);
+    expect(now('dir2file/x')?.deleted).toBe(true);
+    expect(now('dir2file')?.type).toBe('file');
+    expect(now('back.txt')).toMatchObject({ deleted: false, size: 4 });
+    expect(now('back.txt')?.version[peer]).toBe(7);
+    expect(now('same.txt')?.sequence).toBe(before.get('same.txt')?.sequence);
   });
 });
 

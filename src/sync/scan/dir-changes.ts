@@ -10,6 +10,7 @@
  * of a scan's memory: one dir's listing and the entries of that dir.
  */
 import type { LocalEntry } from '../../index/entry.js';
+import type { ComparedRow } from '../../index/local-reads.js';
 import type { DirStep } from '../../index/scanner.js';
 import { byPath, differs, type Candidate } from './local-changes.js';
 
@@ -19,6 +20,8 @@ export interface DirIndex {
   getLocal(path: string): LocalEntry | undefined;
   /** Our entries strictly below `dir`, by path, leaving out what is below a child for which `skipBelow` says so (LocalReads.below). */
   below(dir: string, skipBelow: (child: string) => boolean): Iterable<LocalEntry>;
+  /** `below` with only what a comparison reads (LocalReads.comparedBelow). */
+  comparedBelow(dir: string, skipBelow: (child: string) => boolean): Iterable<ComparedRow>;
 }
 
 /** What decides a comparison besides the index. */
@@ -37,8 +40,10 @@ export interface DirRules {
 export function stepChanges(rel: string, step: DirStep, index: DirIndex, rules: DirRules): Candidate[] {
   const out: Candidate[] = [];
   const unreadable = new Set(step.unreadable);
+  // A live entry with nothing on disk is a deletion, unless the path is ignored.
+  const deletable = (e: ComparedRow): boolean => !e.deleted && !rules.isIgnored(e.path, e.type === 'dir');
   const deleted = (prev: LocalEntry): void => {
-    if (!prev.deleted && !rules.isIgnored(prev.path, prev.type === 'dir')) out.push({ path: prev.path, obs: undefined, prev });
+    if (deletable(prev)) out.push({ path: prev.path, obs: undefined, prev });
   };
   if (step.dir === undefined) {
     // The walked path itself; with rel '' the root, which has no entry and is listed by the next step.
@@ -56,16 +61,23 @@ export function stepChanges(rel: string, step: DirStep, index: DirIndex, rules: 
   const matched = new Set<string>();
   // Below a child the walk lists itself (a dir) or could not read, the index is not read here.
   const skipBelow = (child: string): boolean => unreadable.has(child) || step.seen.get(child)?.type === 'dir';
-  for (const prev of index.below(step.dir, skipBelow)) {
-    const obs = step.seen.get(prev.path);
+  // Most entries of a rescan are unchanged: each is compared without its version and hash, and
+  // only one that differs (or is gone) is read whole. Nothing writes between the two reads: this is one synchronous step.
+  const whole = (row: ComparedRow): LocalEntry => index.getLocal(row.path) ?? fail(row.path);
+  for (const row of index.comparedBelow(step.dir, skipBelow)) {
+    const obs = step.seen.get(row.path);
     if (obs === undefined) {
       // Gone, or below a child that is gone or no longer a dir; a child the walk could not look at is not gone.
-      if (!unreadable.has(prev.path)) deleted(prev);
+      if (!unreadable.has(row.path) && deletable(row)) out.push({ path: row.path, obs: undefined, prev: whole(row) });
       continue;
     }
-    matched.add(prev.path);
-    if (differs(obs, prev, rules.mustHash)) out.push({ path: prev.path, obs, prev });
+    matched.add(row.path);
+    if (differs(obs, row, rules.mustHash)) out.push({ path: row.path, obs, prev: whole(row) });
   }
   for (const obs of step.seen.values()) if (!matched.has(obs.path)) out.push({ path: obs.path, obs, prev: undefined });
   return out.sort(byPath);
+}
+
+function fail(path: string): never {
+  throw new Error(`index entry for ${JSON.stringify(path)} vanished between two reads of one step`);
 }

@@ -7,6 +7,7 @@ import { isUnder } from '../../core/paths.js';
 import type { LocalEntry } from '../../index/entry.js';
 import { ownDiskName } from '../../index/disk-names.js';
 import { sameStat } from '../../index/hash.js';
+import type { ComparedEntry } from '../../index/classify.js';
 import { classify, type Observation } from '../../index/scanner.js';
 import { bump } from '../../versions/vector.js';
 
@@ -18,7 +19,7 @@ export interface Candidate {
 }
 
 /** Whether what the disk holds at `obs.path` must be recorded against `prev`: it differs, or it is a file `mustHash` names whatever its stat says. */
-export function differs(obs: Observation, prev: LocalEntry | undefined, mustHash: (path: string) => boolean): boolean {
+export function differs(obs: Observation, prev: ComparedEntry | undefined, mustHash: (path: string) => boolean): boolean {
   return classify(obs, prev) !== 'same' || (obs.type === 'file' && mustHash(obs.path));
 }
 

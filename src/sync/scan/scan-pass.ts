@@ -205,7 +205,7 @@ export class ScanPass {
   private async changesUnder(rel: string, mayDelete: (path: string) => boolean, feed: ScanFeed, skippedBefore: ReadonlyMap<string, string>): Promise<void> {
     const { root, store, id } = this.deps;
     const matcher = this.deps.ignore.matcher as IgnoreMatcher;
-    const index: DirIndex = { getLocal: (p) => store.getLocal(id, p), below: (dir, skipBelow) => store.reads.below(id, dir, skipBelow) };
+    const index: DirIndex = { getLocal: (p) => store.getLocal(id, p), below: (dir, skipBelow) => store.reads.below(id, dir, skipBelow), comparedBelow: (dir, skipBelow) => store.reads.comparedBelow(id, dir, skipBelow) };
     const rules: DirRules = { isIgnored: (p, isDir) => this.deps.ignore.isIgnored(p) || matcher.isIgnored(p, isDir), mustHash: (p) => this.deps.recorder.mustHash(p) };
     const unflushed = new Set<string>();
     // A scan of the whole folder also looks at the shared temp dir, which no walk enters (it is in .wizard).
