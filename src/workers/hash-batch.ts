@@ -10,10 +10,18 @@
  */
 import { WizardError, type ErrorCode } from '../core/errors.js';
 import type { StatKey } from '../index/hash.js';
-import type { JobRunner } from './pool.js';
+import { inlineRunner, type JobRunner } from './pool.js';
 
 /** Files per job: enough that the hop is a small part of a job's time, few enough that both threads get work from a scan's first batch. */
 export const HASH_BATCH_FILES = 64;
+/**
+ * Fewer files than this, asked for in one turn, are hashed on this thread, as
+ * every small file was before batches: an editor's save is one file, and
+ * the hop to a worker, or starting a thread when the pool has gone idle (it
+ * does 15 s after its last job), costs more than hashing a few KiB. That
+ * would be on the path of a save reaching the peer.
+ */
+export const POOL_MIN_FILES = 8;
 
 type Waiting = { readonly path: string; readonly stat: StatKey; readonly resolve: (hash: string) => void; readonly reject: (err: Error) => void };
 
@@ -25,6 +33,8 @@ export class SmallFileHashes {
   constructor(
     private readonly runner: JobRunner,
     private readonly batchFiles = HASH_BATCH_FILES,
+    /** Where a turn of fewer than POOL_MIN_FILES files is hashed: this thread. */
+    private readonly here: JobRunner = inlineRunner,
   ) {}
 
   /**
@@ -54,7 +64,7 @@ export class SmallFileHashes {
     if (batch.length === 0) return;
     // Only what the job reads: an Observation carries more, and every field is copied to the thread.
     const files = batch.map(({ path, stat }) => ({ path, stat: { size: stat.size, mtimeMs: stat.mtimeMs, inode: stat.inode } }));
-    this.runner.run('hashBatch', { files }).then(
+    (batch.length < POOL_MIN_FILES ? this.here : this.runner).run('hashBatch', { files }).then(
       ({ hashes }) => {
         for (const [i, w] of batch.entries()) {
           const got = hashes[i];

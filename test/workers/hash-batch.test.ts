@@ -16,9 +16,9 @@ import { statKey } from '../../src/index/hash.js';
 import { IndexStore } from '../../src/index/store.js';
 import { Folder } from '../../src/sync/folder.js';
 import { TransferSlots } from '../../src/sync/pull/transfer-slots.js';
-import { SmallFileHashes } from '../../src/workers/hash-batch.js';
+import { POOL_MIN_FILES, SmallFileHashes } from '../../src/workers/hash-batch.js';
 import { INLINE_MAX_BYTES } from '../../src/workers/hash-file.js';
-import { WorkerPool, type JobRunner } from '../../src/workers/pool.js';
+import { inlineRunner, WorkerPool, type JobRunner } from '../../src/workers/pool.js';
 import { seededBytes } from '../support/random.js';
 
 const workerScript = new URL('../../dist/workers/worker.js', import.meta.url);
@@ -82,6 +82,24 @@ describe('SmallFileHashes', () => {
     }
     // 150 files asked for in one turn: three jobs of at most 64.
     expect(given).toEqual({ hashBatch: 3, other: 0, files: 150 });
+  });
+
+  it('hashes a turn of fewer files than POOL_MIN_FILES on this thread (a save), and a turn of that many on the pool', async () => {
+    const onThisThread = { jobs: 0 };
+    const here: JobRunner = { run: (kind, args) => (onThisThread.jobs++, inlineRunner.run(kind, args)), close: () => Promise.resolve() };
+    const hashes = new SmallFileHashes(counted, 64, here);
+    const write = (name: string, i: number) => {
+      const abs = path.join(dir, 'few', name);
+      return { abs, bytes: writeOld(abs, 100 + i, 500 + i) };
+    };
+    for (const count of [1, POOL_MIN_FILES - 1, POOL_MIN_FILES]) {
+      Object.assign(given, { hashBatch: 0, other: 0, files: 0 });
+      onThisThread.jobs = 0;
+      const files = Array.from({ length: count }, (_, i) => write(`${count}-${i}`, i));
+      const got = await Promise.all(files.map(({ abs }) => hashes.hash(abs, statKey(statSync(abs)))));
+      expect(got).toEqual(files.map(({ bytes }) => contentHash(bytes)));
+      expect([count, onThisThread.jobs, given.hashBatch]).toEqual(count < POOL_MIN_FILES ? [count, 1, 0] : [count, 0, 1]);
+    }
   });
 });
 
