@@ -20,18 +20,15 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULTS } from '../../src/config/schema.js';
-import { systemClock } from '../../src/core/clock.js';
 import { compileIgnore } from '../../src/ignore/matcher.js';
 import { walk, walkDirs, type WalkOptions } from '../../src/index/scanner.js';
 import { IndexStore, type LocalChange } from '../../src/index/store.js';
 import { Folder } from '../../src/sync/folder.js';
-import { TransferSlots } from '../../src/sync/pull/transfer-slots.js';
 import { stepChanges, type DirIndex } from '../../src/sync/scan/dir-changes.js';
 import { changedPaths, type Candidate } from '../../src/sync/scan/local-changes.js';
 import { SCAN_BATCH } from '../../src/sync/scan/scan-feed.js';
-import { inlineRunner } from '../../src/workers/pool.js';
 import { waitFor } from '../support/wait.js';
+import { loneFolderDeps } from '../support/lone-folder.js';
 
 const ID = 'f';
 let base: string;
@@ -63,25 +60,13 @@ function writeOld(rel: string, text: string): void {
 }
 
 function newFolder(opts: { readDir?: (abs: string) => Promise<Dirent[]>; log?: Logger; rescanIntervalMs?: number } = {}): Folder {
-  const folder = new Folder({
-    id: ID,
-    root,
-    store,
-    localId: 'aaaaaaaaaaaaaaaa',
-    umask: 0o022,
-    clock: systemClock,
-    monotonicMs: () => performance.now(),
-    log: opts.log ?? pino({ level: 'silent' }),
-    peers: { connected: () => [], readBlock: () => Promise.reject(new Error('no peer')), readSums: () => Promise.reject(new Error('no peer')), announce: () => undefined },
-    masterIgnore: () => '',
-    limits: () => DEFAULTS.limits,
-    rescanIntervalMs: () => opts.rescanIntervalMs ?? 600_000,
-    deletionBudget: () => ({ percent: 50, perMinute: 100_000 }),
-    tombstoneDays: () => 365,
-    runner: inlineRunner,
-    slots: new TransferSlots(() => 4),
-    ...(opts.readDir === undefined ? {} : { readDir: opts.readDir }),
-  });
+  const folder = new Folder(
+    loneFolderDeps(ID, root, store, {
+      ...(opts.log === undefined ? {} : { log: opts.log }),
+      ...(opts.rescanIntervalMs === undefined ? {} : { rescanIntervalMs: () => opts.rescanIntervalMs as number }),
+      ...(opts.readDir === undefined ? {} : { readDir: opts.readDir }),
+    }),
+  );
   folders.push(folder);
   return folder;
 }

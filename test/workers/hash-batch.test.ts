@@ -6,20 +6,17 @@
 import { mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULTS } from '../../src/config/schema.js';
-import { systemClock } from '../../src/core/clock.js';
 import { contentHash } from '../../src/core/content-hash.js';
 import { hasCode } from '../../src/core/errors.js';
 import { statKey } from '../../src/index/hash.js';
 import { IndexStore } from '../../src/index/store.js';
 import { Folder } from '../../src/sync/folder.js';
-import { TransferSlots } from '../../src/sync/pull/transfer-slots.js';
 import { POOL_MIN_FILES, SmallFileHashes } from '../../src/workers/hash-batch.js';
 import { INLINE_MAX_BYTES } from '../../src/workers/hash-file.js';
 import { inlineRunner, WorkerPool, type JobRunner } from '../../src/workers/pool.js';
 import { seededBytes } from '../support/random.js';
+import { loneFolderDeps } from '../support/lone-folder.js';
 
 const workerScript = new URL('../../dist/workers/worker.js', import.meta.url);
 let dir: string;
@@ -113,24 +110,7 @@ describe('a scan with small files hashed on the pool', () => {
     // A middling file goes one to a job, as before.
     written.set('d0/mid', writeOld(path.join(root, 'd0', 'mid'), INLINE_MAX_BYTES + 1, 7));
     const store = IndexStore.open(':memory:');
-    const folder = new Folder({
-      id: 'f',
-      root,
-      store,
-      localId: 'aaaaaaaaaaaaaaaa',
-      umask: 0o022,
-      clock: systemClock,
-      monotonicMs: () => performance.now(),
-      log: pino({ level: 'silent' }),
-      peers: { connected: () => [], readBlock: () => Promise.reject(new Error('no peer')), readSums: () => Promise.reject(new Error('no peer')), announce: () => undefined },
-      masterIgnore: () => '',
-      limits: () => DEFAULTS.limits,
-      rescanIntervalMs: () => 600_000,
-      deletionBudget: () => ({ percent: 50, perMinute: 100_000 }),
-      tombstoneDays: () => 365,
-      runner: counted,
-      slots: new TransferSlots(() => 4),
-    });
+    const folder = new Folder(loneFolderDeps('f', root, store, { runner: counted }));
     try {
       await folder.start();
       for (const [rel, bytes] of written) expect(store.getLocal('f', rel)?.hash, rel).toBe(contentHash(bytes));
