@@ -1,4 +1,14 @@
-#!/usr/bin/env node
+#!/bin/sh
+":" /*
+# Run as a program (`wizard`, npm's link to this file), this file is first a shell script: it starts
+# node on itself with the settings only a process start can make (glibc's malloc arena cap, V8's
+# young generation; bin/daemon-settings.js says what each saves), so `wizard start` is one process.
+# A setting the caller gave is kept as given. To node, everything down to the end of this comment
+# is a string and a comment; started as `node bin/wizard.js`, it runs the launcher below instead.
+case "$GLIBC_TUNABLES" in *arena_max*) ;; *) export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX-2}" ;; esac
+case " $NODE_OPTIONS " in *--max-semi-space-size*) exec node "$0" "$@" ;; esac
+exec node --max-semi-space-size=1 "$0" "$@"
+*/
 // The `wizard` command (package.json's bin): a thin launcher; the real entry is compiled from src/main.ts into dist/.
 //
 // It is CommonJS (see bin/package.json) so that it runs before libuv starts its thread pool: the
@@ -8,12 +18,12 @@
 // lets a burst of small files land at disk speed (the journal commits them together) instead of
 // four at a time, with every other file operation queued behind them.
 //
-// `wizard start` without the settings only a process start can make (glibc's arena cap, V8's young
-// generation; bin/daemon-settings.js) starts the daemon once more with them, as its child, and
-// stays as a small parent: the daemon writes to the same stdout and stderr, SIGINT and SIGTERM are
-// passed on, and the parent ends as the daemon did (its exit code, or the same signal). The daemon
-// stops itself when the parent is gone (an IPC channel that disconnects), so it never outlives its
-// launcher. The service unit sets both settings, so under systemd no second process runs.
+// `node bin/wizard.js start` (node named on the command line, so the shell lines above did not run)
+// without the memory settings starts the daemon once more with them, as its child, and stays as a
+// small parent: the daemon writes to the same stdout and stderr, SIGINT and SIGTERM are passed on,
+// and the parent ends as the daemon did (its exit code, or the same signal). The daemon stops itself
+// when the parent is gone (an IPC channel that disconnects), so it never outlives its launcher. The
+// service unit sets both settings, so under systemd no second process runs either.
 'use strict';
 process.env.UV_THREADPOOL_SIZE ??= '32';
 

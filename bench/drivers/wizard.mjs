@@ -69,7 +69,13 @@ export function createWizardDriver(ctx) {
 
   const logFileOf = (node) => path.join(process.env.WZB_LOG_DIR ?? node.base, `${node.name}.log`);
   const startDaemon = (node) => {
-    node.child = spawnTracked(process.execPath, [...daemonNodeArgs, bin, '--home', node.home, 'start'], { logFile: logFileOf(node) });
+    // As a person's `wizard start` runs: the command itself, whose shell lines start node on it with
+    // the memory settings (bin/wizard.js), one process. Node flags (WZB_NODE_ARGS) need node named on
+    // the command line; the launcher then starts the daemon as its child with the settings and the flags.
+    node.child =
+      daemonNodeArgs.length === 0
+        ? spawnTracked(bin, ['--home', node.home, 'start'], { logFile: logFileOf(node) })
+        : spawnTracked(process.execPath, [...daemonNodeArgs, bin, '--home', node.home, 'start'], { logFile: logFileOf(node) });
     running.add(node);
     return node.child;
   };
@@ -80,8 +86,8 @@ export function createWizardDriver(ctx) {
     node.child = undefined;
     if (code !== 0) log(`wizard ${node.name} exited with ${code} (log: ${logFileOf(node)})`);
   };
-  // A node's processes: `wizard start` without the memory settings runs the daemon as its child
-  // (bin/wizard.js), so a node is the launcher and the daemon, both counted, as Syncthing's are.
+  // A node's processes: with WZB_NODE_ARGS a node is the launcher and the daemon (above), both
+  // counted, as Syncthing's are; otherwise it is one process.
   const pidsOf = (node) => [node.child.pid, ...childPids(node.child.pid)];
   const rssMib = (node, field = 'VmRSS') => pidsOf(node).reduce((sum, pid) => sum + statusKib(pid, field), 0) / 1024;
   const waitUp = (node, timeoutMs = 30_000) =>

@@ -1,7 +1,8 @@
 /**
  * `wizard start` without the memory settings a process gets only at its start (issue 17):
  * bin/wizard.js runs the daemon as its child with them, passes its stop signals on, ends as the
- * daemon did, and the daemon never outlives it. Real processes, started as a person or the bench does.
+ * daemon did, and the daemon never outlives it. Run as a program (npm's link, the shell lines at its
+ * top), it is one process with the settings. Real processes, started as a person or the bench does.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -76,6 +77,30 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cleanup(base, [node, broken]);
+});
+
+it('run as a program, as npm links it, starts node on itself with the settings: `wizard start` is one process', async () => {
+  const daemon = spawn(bin, ['--home', node.home, 'start'], { stdio: ['ignore', 'pipe', 'pipe'], env: bareEnv() });
+  const ended = new Promise((resolve) => daemon.on('exit', resolve));
+  await waitFor('the daemon to answer status', async () => (await controlStatus(node.home, 2_000)).listen !== '', 20_000, 50);
+  // The shell lines exec'd node in the same process: the pid spawned is the daemon, with no child of its own.
+  expect(readFileSync(`/proc/${daemon.pid}/cmdline`, 'utf8').split('\0')).toEqual(['node', '--max-semi-space-size=1', bin, '--home', node.home, 'start', '']);
+  expect(readFileSync(`/proc/${daemon.pid}/environ`, 'utf8').split('\0')).toContain('MALLOC_ARENA_MAX=2');
+  expect(childrenOf(daemon.pid as number).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('wizard'))).toEqual([]);
+  daemon.kill('SIGTERM');
+  expect(await ended).toBe(0);
+});
+
+it('run as a program, keeps the settings the caller gave', async () => {
+  const env = { ...bareEnv(), MALLOC_ARENA_MAX: '4', NODE_OPTIONS: '--max-semi-space-size=8' };
+  const daemon = spawn(bin, ['--home', node.home, 'start'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const ended = new Promise((resolve) => daemon.on('exit', resolve));
+  await waitFor('the daemon to answer status', async () => (await controlStatus(node.home, 2_000)).listen !== '', 20_000, 50);
+  expect(readFileSync(`/proc/${daemon.pid}/cmdline`, 'utf8').split('\0')).not.toContain('--max-semi-space-size=1');
+  expect(readFileSync(`/proc/${daemon.pid}/environ`, 'utf8').split('\0')).toContain('MALLOC_ARENA_MAX=4');
+  expect(childrenOf(daemon.pid as number).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('wizard'))).toEqual([]);
+  daemon.kill('SIGTERM');
+  expect(await ended).toBe(0);
 });
 
 it('runs the daemon as its child with the settings, its output reaches the caller, and SIGTERM stops it cleanly (exit 0)', async () => {
