@@ -3,29 +3,28 @@
  * and the disk in step with its peers (pull rounds). The decisions are made by
  * the pure `reconcile`; the disk work by the puller; this file sequences them.
  *
- * It is the coordinator: it owns the folder's lifecycle (start, stop, halting
+ * It is the coordinator: it owns the folder's lifecycle (start, stop, halted
  * while its root or marker is missing), the state its parts share, and the
  * answers to status. The jobs are its parts, each given what it uses: the
- * scans (scan-queue.ts, scan-pass.ts, change-recorder.ts), the pulls
- * (pull-loop.ts, hand-offs.ts, landed-paths.ts), the ignore rules
- * (ignore-rules.ts) and the periodic rescan (periodic-rescan.ts); what they
+ * scans (scan-queue.ts, scan-pass.ts, change-recorder.ts), the watcher
+ * (watched-changes.ts), the pulls (pull-loop.ts, hand-offs.ts,
+ * landed-paths.ts), the ignore rules (ignore-rules.ts), the periodic rescan
+ * (periodic-rescan.ts) and the guard on its root (root-guard.ts); what they
  * ask of the folder itself is folder-control.ts.
  */
 import { setMaxListeners } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { describeError, WizardError } from '../core/errors.js';
 import { Mutex } from '../core/mutex.js';
 import type { FolderMode } from '../config/schema.js';
 import type { LocalEntry } from '../index/entry.js';
 import { isIndexWriteFailure } from '../index/store.js';
-import { observeFileNow, type Observation } from '../index/scanner.js';
+import type { Observation } from '../index/scanner.js';
 import { DiskNames } from '../index/disk-names.js';
 import { FolderWatcher } from '../index/watcher.js';
 import { FolderServing } from './serve/folder-serving.js';
 import { RetryBook } from './pull/retry.js';
 import { DeletionGate, type HeldPath } from './deletions/deletion-gate.js';
-import { integrityProblem, MARKER_DIR } from './deletions/safety.js';
+import { HALT_RECHECK_MS, RootGuard } from './deletions/root-guard.js';
 import { TransferBook } from './pull/transfers.js';
 import { Trash } from './trash/trash.js';
 import { recoverPatches } from './patch/recover.js';
@@ -38,7 +37,7 @@ import { HandOffs } from './pull/hand-offs.js';
 import { LandedPaths } from './pull/landed-paths.js';
 import { PullLoop } from './pull/pull-loop.js';
 import { PeriodicRescan } from './scan/periodic-rescan.js';
-import { pathsToScan } from './scan/watched-changes.js';
+import { watchFolder } from './scan/watched-changes.js';
 import type { FolderControl, FolderLifecycle } from './folder-control.js';
 import { SkippedPaths } from './scan/skipped-paths.js';
 import { modeActionDeps, overrideFolder, revertFolder, type ModeActionDeps } from './mode-actions.js';
@@ -47,14 +46,12 @@ import type { FolderDeps } from './folder-deps.js';
 
 /** Longest `stop` waits for pulls under way to land or give up. */
 const STOP_WAIT_MS = 10_000;
-/** How often a halted folder checks whether it can resume. */
-const HALT_RECHECK_MS = 5_000;
 
 /** One synced folder. */
 export class Folder {
   /** Lifecycle; what the folder is doing while running is derived from the scans and the pulls. */
   private lifecycle: FolderLifecycle = 'starting';
-  private haltReason: string | undefined;
+  private readonly rootGuard: RootGuard;
   private readonly lock = new Mutex();
   private readonly trash: Trash;
   private readonly watcher: FolderWatcher;
@@ -106,6 +103,21 @@ export class Folder {
     this.names = new DiskNames(deps.store.localDiskNames(deps.id));
     const onDisk = (rel: string) => this.names.onDisk(rel);
     this.serving = new FolderServing({ ...deps, onDisk });
+    this.rootGuard = new RootGuard({
+      ...deps,
+      hasHistory: () => {
+        const known = deps.store.localStats(deps.id);
+        return known.files + known.dirs + known.tombstones > 0;
+      },
+      lifecycle: () => this.lifecycle,
+      enterHalt: () => (this.lifecycle = 'halted'),
+      // A watch on a root that vanished and came back reports nothing more: subscribe again.
+      restart: async () => {
+        await this.watcher.stop();
+        await this.start();
+      },
+      after: (ms, fn) => this.after(ms, fn),
+    });
     const control: FolderControl = {
       lifecycle: () => this.lifecycle,
       after: (ms, fn) => this.after(ms, fn),
@@ -114,8 +126,8 @@ export class Folder {
       queueScan: (paths, mayDelete) => this.queueScan(paths, mayDelete),
       indexWriteFailed: (err) => this.indexWriteFailed(err),
       commitEntries: (entries) => this.commitEntries(entries),
-      integrityProblem: () => this.integrityProblem(),
-      halt: (reason) => this.halt(reason),
+      integrityProblem: () => this.rootGuard.problem(),
+      halt: (reason) => this.rootGuard.halt(reason),
     };
     this.recorder = new ChangeRecorder({ ...deps, ...control, lock: this.lock, readFailures: this.readFailures, onDisk });
     this.scanPass = new ScanPass({
@@ -152,27 +164,12 @@ export class Folder {
       signal: this.abort.signal,
     });
     this.rescans = new PeriodicRescan({ ...deps, ...control, lock: this.lock });
-    this.watcher = new FolderWatcher({
-      root: deps.root,
-      clock: deps.clock,
-      monotonicMs: deps.monotonicMs,
+    this.watcher = watchFolder({
+      ...deps,
       debounceMs: () => deps.limits().debounceMs,
-      onChanges: (paths, settled) => {
-        // The echo of a pull is left out early, and once settled if the disk still holds what landed.
-        const isEcho = settled ? (p: string) => this.landed.isUnchangedEcho(p, (rel) => observeFileNow(deps.root, rel, onDisk(rel))) : (p: string) => this.landed.isOwnEcho(p);
-        const wanted = pathsToScan(paths, isEcho, onDisk);
-        if (wanted.length > 0) this.queueScan(wanted, settled);
-      },
-      onError: (err) => {
-        deps.log.warn({ err }, 'watcher error; rescanning the whole folder');
-        this.queueScan(['']);
-      },
-      // Logged when it starts and when it ends, not once per dir: the limit can refuse thousands.
-      onWatchProblem: (problem) => {
-        if (problem === undefined) deps.log.info('every dir of the folder is watched again; polling stopped');
-        else deps.log.warn(problem);
-      },
-      ...(deps.watchDir === undefined ? {} : { watchDir: deps.watchDir }),
+      landed: this.landed,
+      onDisk,
+      queueScan: (paths, mayDelete) => this.queueScan(paths, mayDelete),
     });
   }
 
@@ -192,7 +189,7 @@ export class Folder {
    */
   async start(onCrash?: (err: unknown) => void): Promise<void> {
     if (onCrash !== undefined) this.crash = onCrash;
-    if (!(await this.prepareRoot()) || this.lifecycle === 'stopped') return;
+    if (!(await this.rootGuard.prepare()) || this.lifecycle === 'stopped') return;
     // Before anything reads the files: a patch in place cut short by a crash is rolled back first (patch/recover.ts).
     await recoverPatches({ root: this.deps.root, getLocal: (rel) => this.deps.store.getLocal(this.deps.id, rel), trash: this.trash, commit: (e) => this.commitEntries(e), log: this.deps.log });
     // After an upgrade from content hashes v1 (index schema 5), before the scan reads anything (scan/rehash.ts).
@@ -286,7 +283,7 @@ export class Folder {
       connected: deps.peers.connected(),
       isIgnored: (p) => this.isIgnored(p),
       state: this.state,
-      haltReason: this.haltReason,
+      haltReason: this.rootGuard.reason,
       watchProblem: this.lifecycle === 'running' ? this.watcher.problem() : undefined,
       skipped: this.skipped,
       deletions: this.deletions,
@@ -349,59 +346,6 @@ export class Folder {
     this.queueScan(['']);
     if (remote.length > 0) this.requestPull(remote);
     return count;
-  }
-
-  // ---- root and marker -------------------------------------------------------------------
-
-  /**
-   * A folder that has synced before must still have its root and marker: an
-   * unmounted disk or a deleted folder looks exactly like "the user deleted
-   * everything", and propagating that would delete every peer's copy too.
-   * A folder that never synced gets its root and marker created.
-   */
-  private async prepareRoot(): Promise<boolean> {
-    const known = this.deps.store.localStats(this.deps.id);
-    const hasHistory = known.files + known.dirs + known.tombstones > 0;
-    const problem = await this.integrityProblem();
-    if (problem !== undefined && hasHistory) {
-      this.halt(problem);
-      return false;
-    }
-    if (problem !== undefined) {
-      await mkdir(path.join(this.deps.root, MARKER_DIR), { recursive: true });
-      await writeFile(path.join(this.deps.root, MARKER_DIR, 'folder'), `${this.deps.id}\n`);
-    }
-    this.haltReason = undefined;
-    return true;
-  }
-
-  private integrityProblem(): Promise<string | undefined> {
-    return integrityProblem(this.deps.root);
-  }
-
-  private halt(reason: string): void {
-    // A scan or pull round that was checking the root when the folder stopped: halting now would
-    // take the folder out of 'stopped', and its recheck would start it again once the root is back.
-    if (this.lifecycle === 'stopped') return;
-    if (this.lifecycle !== 'halted') this.deps.log.error({ reason }, 'folder halted to protect data');
-    this.lifecycle = 'halted';
-    this.haltReason = reason;
-    this.after(HALT_RECHECK_MS, () => {
-      void this.resumeIfIntact();
-    });
-  }
-
-  private async resumeIfIntact(): Promise<void> {
-    if (this.lifecycle !== 'halted') return;
-    if ((await this.integrityProblem()) !== undefined) {
-      this.after(HALT_RECHECK_MS, () => void this.resumeIfIntact());
-      return;
-    }
-    this.deps.log.info('folder intact again; resuming');
-    this.haltReason = undefined;
-    // A watch on a root that vanished and came back reports nothing more: subscribe again.
-    await this.watcher.stop();
-    await this.start().catch((err: unknown) => this.deps.log.error({ err }, 'resume failed'));
   }
 
   // ---- what the parts ask of the folder (see folder-control.ts) --------------------------

@@ -531,7 +531,7 @@ describe('a folder stopped while a scan checks its root', () => {
     // The race made exact: the scan's check of the root waits until the folder has been told to stop.
     let release = (): void => undefined;
     const checking = new Promise<void>((resolve) => {
-      (folder as unknown as { integrityProblem: () => Promise<string | undefined> }).integrityProblem = async () => {
+      (folder as unknown as { rootGuard: { problem: () => Promise<string | undefined> } }).rootGuard.problem = async () => {
         resolve();
         await new Promise<void>((r) => (release = r));
         return `${root} is missing (unmounted or deleted?); restore it to resume`;
