@@ -19,7 +19,6 @@
  * A crash anywhere leaves a journal that patch/recover.ts rolls back at start
  * (or, once committed, moves to the trash), so the file is old or new.
  */
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -29,34 +28,29 @@ import {
   ftruncate,
   futimes,
   lstatSync,
-  open as openCallback,
   openSync,
   read,
   rmSync,
   write,
   type Stats,
 } from 'node:fs';
-import { open } from 'node:fs/promises';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { crashPoint } from '../../core/crash-point.js';
 import { describeError, hasCode, WizardError } from '../../core/errors.js';
-import { resolveOnDisk, WIZARD_DIR } from '../../core/paths.js';
+import { resolveOnDisk } from '../../core/paths.js';
 import { rebuiltSums, storesSums, type Signature } from '../../delta/signature.js';
 import type { FileEntry, LocalEntry } from '../../index/entry.js';
 import { realAncestors } from '../../index/real-path.js';
 import type { DeltaDeps } from '../pull/delta-fetch.js';
 import { planDelta, type DeltaPlan } from '../pull/delta-plan.js';
 import type { GroupCommit } from '../pull/group-commit.js';
-import { realDirs, type Trash } from '../trash/trash.js';
-import { encodeJournal, rangesToSave, type Journal, type JournalHeader } from './journal.js';
+import type { Trash } from '../trash/trash.js';
+import { rangesToSave, type Journal, type JournalHeader } from './journal.js';
+import { writeJournal } from './journal-file.js';
 import { inPlaceWrites } from './plan.js';
 import { putOldBytesBack, restoreMtime, withoutSequence } from './reverse.js';
 import { ContentHasher } from '../../core/content-hash.js';
 import { verifyKept } from './verify-kept.js';
-
-/** Where journals of patches under way live, inside a folder root. */
-export const JOURNAL_DIR = `${WIZARD_DIR}/journal`;
 
 const readAt = promisify(read);
 const writeAt = promisify(write);
@@ -376,33 +370,6 @@ class Patch {
 /** The same file, unchanged as far as stat can tell: inode, size, mtime and ctime (which every write moves, whatever it sets the mtime to). */
 function sameFile(a: Stats, b: Stats): boolean {
   return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
-}
-
-/** Writes `journal` to a new file in the folder's journal dir, fsyncs it and the dir; returns its path. */
-async function writeJournal(root: string, journal: Journal): Promise<string> {
-  await realDirs(root, JOURNAL_DIR.split('/'));
-  const dir = path.join(root, ...JOURNAL_DIR.split('/'));
-  const file = path.join(dir, `${randomBytes(8).toString('hex')}.wzj`);
-  const bytes = encodeJournal(journal.header, journal.old);
-  const fd = await new Promise<number>((resolve, reject) =>
-    openCallback(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600, (err, opened) => (err === null ? resolve(opened) : reject(err))),
-  );
-  try {
-    for (let done = 0; done < bytes.length; ) done += (await writeAt(fd, bytes, done, bytes.length - done, done)).bytesWritten;
-    await syncFd(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(file, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
-  return file;
 }
 
 function changed(rel: string): WizardError {

@@ -24,7 +24,7 @@ import { resolveOnDisk } from '../../core/paths.js';
 import type { LocalEntry } from '../../index/entry.js';
 import { realAncestors } from '../../index/real-path.js';
 import type { Trash } from '../trash/trash.js';
-import { JOURNAL_DIR } from './apply.js';
+import { JOURNAL_DIR } from './journal-file.js';
 import { decodeJournal, type Journal } from './journal.js';
 import { hashOf, putOldBytesBack, restoreMtime, withoutSequence } from './reverse.js';
 
