@@ -1,13 +1,15 @@
 // What the path-by-hash index costs an insert, by transaction size: N rows (100,000 by default) of commitLocal's
 // shape, each read first as commitLocal does, in transactions of each size in BS (300 and 5,000 by default), with
-// local_by_hash as the schema makes it ('full'), without it ('none'), and keyed on an 8-character prefix ('prefix').
+// local_by_hash keyed on the whole hash ('full', schema 5), without it ('none'), and keyed on an 8-character prefix
+// ('prefix', as the schema makes it since 6).
 // Usage: npm run build && [N=100000] [BS=300,1000,5000] node bench/probes/index-insert.mjs
 import Database from 'better-sqlite3';
 import { IndexStore } from '../../dist/index/store.js';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 const N = Number(process.env.N ?? 100000);
-const variants = { full: null, none: 'DROP INDEX local_by_hash', prefix: "DROP INDEX local_by_hash; CREATE INDEX local_by_hash ON local (folder, substr(hash, 1, 8)) WHERE deleted = 0 AND type = 'file'" };
+// Since index schema 6 the schema's own index is the prefix one.
+const variants = { full: "DROP INDEX local_by_hash_prefix; CREATE INDEX local_by_hash ON local (folder, hash) WHERE deleted = 0 AND type = 'file'", none: 'DROP INDEX local_by_hash_prefix', prefix: null };
 for (const B of (process.env.BS ?? '300,5000').split(',').map(Number)) for (const [name, sql] of Object.entries(variants)) {
   fs.rmSync('/tmp/index-insert', { recursive: true, force: true }); fs.mkdirSync('/tmp/index-insert');
   IndexStore.open('/tmp/index-insert/i.db').close();

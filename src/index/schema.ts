@@ -8,7 +8,7 @@ import type Database from 'better-sqlite3';
 import { WizardError } from '../core/errors.js';
 
 /** The schema version this code reads and writes (SQLite `user_version`). */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /**
  * Schema steps: `MIGRATIONS[n]` takes a database at version n to n + 1.
@@ -118,6 +118,16 @@ const MIGRATIONS: ReadonlyArray<(db: Database.Database) => void> = [
       ALTER TABLE block_sums ADD COLUMN leaves BLOB;
       DELETE FROM remote;
       DELETE FROM peer_state;
+    `);
+  },
+  (db) => {
+    // local_by_hash keyed on the hash's first 8 hex digits instead of all 64. Its keys are random, so a scan
+    // dirties a page of it per file, and every commit writes those pages to the WAL: entries of half the size
+    // dirty half the pages (bench/probes/index-insert.mjs: 100,000 files in commits of 1,000, 36 against 14 us
+    // a file). 32 bits tell 1,000,000 files apart but for a few; a lookup checks the whole hash.
+    db.exec(`
+      DROP INDEX local_by_hash;
+      CREATE INDEX local_by_hash_prefix ON local (folder, substr(hash, 1, 8)) WHERE deleted = 0 AND type = 'file';
     `);
   },
 ];

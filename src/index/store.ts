@@ -96,8 +96,8 @@ export class IndexStore {
     this.#getLocal = db.prepare(`SELECT ${ENTRY_COLUMNS}, inode, disk_name FROM local WHERE folder = @folder AND path = @path`);
     this.#localWithHash = db.prepare(
       // INDEXED BY: without statistics SQLite prefers the primary key's folder prefix, a scan of the whole folder.
-      `SELECT ${ENTRY_COLUMNS}, inode, disk_name FROM local INDEXED BY local_by_hash
-       WHERE folder = @folder AND hash = @hash AND deleted = 0 AND type = 'file' LIMIT 1`,
+      `SELECT ${ENTRY_COLUMNS}, inode, disk_name FROM local INDEXED BY local_by_hash_prefix
+       WHERE folder = @folder AND substr(hash, 1, 8) = substr(@hash, 1, 8) AND hash = @hash AND deleted = 0 AND type = 'file' LIMIT 1`,
     );
     this.#putLocal = db.prepare(
       `INSERT OR REPLACE INTO local (folder, ${ENTRY_COLUMNS}, inode, disk_name) VALUES (@folder, ${ENTRY_VALUES}, @inode, @diskName)`,

@@ -40,7 +40,7 @@ describe('identity v2 migration of a schema 4 index', () => {
     before.close();
     const store = IndexStore.open(dbFile);
     try {
-      expect(SCHEMA_VERSION).toBe(5);
+      expect(SCHEMA_VERSION).toBe(6);
       expect(store.staleHashes.some('shared', 10)).toEqual(['big.bin', 'docs/kept.txt', 'edited.txt']);
       expect(store.getLocal('shared', 'docs/kept.txt')?.hash).toBe(OLD.kept);
       expect(store.remotesFor('shared', 'docs/kept.txt')).toEqual([]);

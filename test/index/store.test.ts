@@ -98,6 +98,8 @@ describe('IndexStore', () => {
     open = [];
     const raw = new Database(dbFile);
     raw.exec('DROP INDEX local_disk_names');
+    raw.exec('DROP INDEX local_by_hash_prefix');
+    raw.exec("CREATE INDEX local_by_hash ON local (folder, hash) WHERE deleted = 0 AND type = 'file'");
     raw.exec('ALTER TABLE local DROP COLUMN disk_name');
     raw.exec('DROP TABLE stale_hashes');
     raw.exec('ALTER TABLE block_sums DROP COLUMN leaves');
@@ -111,6 +113,40 @@ describe('IndexStore', () => {
     expect(store.localDiskNames(FOLDER)).toEqual([['caf\u00e9', 'cafe\u0301']]);
     const check = new Database(dbFile, { readonly: true });
     expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    check.close();
+  });
+
+  it('finds a live file by its content: the whole hash must match, not only the 8 digits the index is keyed on', () => {
+    const store = openStore();
+    const hash = `1234abcd${'e'.repeat(56)}`;
+    const twin = `1234abcd${'f'.repeat(56)}`;
+    store.commitLocal(FOLDER, [change('gone', v1, { hash }), change('other', v1, { hash: twin })]);
+    store.commitLocal(FOLDER, [tombstone('gone', v2)]);
+    expect(store.localWithHash(FOLDER, hash)).toBeUndefined();
+    store.commitLocal(FOLDER, [change('here', v1, { hash })]);
+    expect(store.localWithHash(FOLDER, hash)?.path).toBe('here');
+    expect(store.localWithHash(FOLDER, twin)?.path).toBe('other');
+    expect(store.localWithHash(FOLDER, `1234abcd${'0'.repeat(56)}`)).toBeUndefined();
+  });
+
+  it('migrates a schema 5 index (keyed on the whole hash) to the prefix index: files are still found by content', () => {
+    const first = openStore();
+    first.commitLocal(FOLDER, [change('a', v1, { hash: 'cd'.repeat(32) })]);
+    first.close();
+    open = [];
+    const raw = new Database(dbFile);
+    raw.exec('DROP INDEX local_by_hash_prefix');
+    raw.exec("CREATE INDEX local_by_hash ON local (folder, hash) WHERE deleted = 0 AND type = 'file'");
+    raw.pragma('user_version = 5');
+    raw.close();
+
+    const store = openStore();
+    expect(store.localWithHash(FOLDER, 'cd'.repeat(32))?.path).toBe('a');
+    const check = new Database(dbFile, { readonly: true });
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    const indexes = (check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'local'").all() as Array<{ name: string }>).map((r) => r.name);
+    expect(indexes).toContain('local_by_hash_prefix');
+    expect(indexes).not.toContain('local_by_hash');
     check.close();
   });
 

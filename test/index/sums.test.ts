@@ -49,7 +49,7 @@ describe('BlockSumStore', () => {
     const db = new Database(file);
     db.exec('DROP TABLE block_sums');
     db.exec('DROP TABLE stale_hashes');
-    db.exec('DROP INDEX local_by_hash');
+    db.exec('DROP INDEX local_by_hash_prefix');
     db.exec('DROP INDEX local_disk_names');
     db.exec('ALTER TABLE local DROP COLUMN disk_name');
     db.pragma('user_version = 1');
