@@ -115,6 +115,17 @@ describe('LanService', () => {
     await b.start();
     running.push(b.service);
     await a.seen((s) => s.id === idB);
+    await b.seen((s) => s.id === idA);
+    // b announces at its start and once more on hearing alpha as new (announceSoon): count from after that
+    // answer, or it may land after `before` is read (seen once under load: 3 where 2 was expected).
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (b.service.state().announcements >= 2) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 10);
+    });
     // Loopback keeps its source address; what this proves is that the poll noticed and announced again.
     const before = b.service.state().announcements;
     ifsB.current = loopbackAs('127.0.0.9');

@@ -9,6 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contentHash } from '../../src/core/content-hash.js';
+import { SCHEMA_VERSION } from '../../src/index/schema.js';
 import { cleanup, initNode, setPeer, startDaemon, tempDir, waitSameTree, type TestNode } from '../support/daemon.js';
 import { BIG, KEPT, OLD_VERSION, placeOldIndex } from '../support/old-index.js';
 
@@ -57,7 +58,7 @@ describe('upgrade from an index of content hashes v1', () => {
     expect(files(b).get('big.bin')?.hash).toBe(contentHash(BIG));
     const db = new Database(path.join(a.home, 'index.db'), { readonly: true });
     try {
-      expect(db.pragma('user_version', { simple: true })).toBe(5);
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       expect(db.prepare('SELECT count(*) AS n FROM stale_hashes').get()).toEqual({ n: 0 });
     } finally {
       db.close();
