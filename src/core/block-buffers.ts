@@ -5,12 +5,13 @@
  * block lives across a request's round trip and its write, long enough to
  * outlive the young generation (kept at 1 MiB by the launcher,
  * bin/daemon-settings.js). So each 64 MiB or so of such buffers made V8 run a
- * full mark-compact: in a BIG run, about 45 on the receiver (docs/BENCHMARKS.md,
+ * full mark-compact: in a BIG run, 40-55 on each side (docs/BENCHMARKS.md,
  * "BIG since the afternoon").
  *
  * A buffer is lent by `take` and comes back only through `give`, from the one
  * part that knows it is done with it (a download, once the block is written
- * and hashed); one that is never given back is collected as before. A buffer
+ * and hashed; a sender, once the block is framed, and once the socket has
+ * written the frame); one that is never given back is collected as before. A buffer
  * is never lent twice at once: `give` takes back only what is lent now, and
  * each lent buffer only once. Free buffers are dropped when none has been
  * given back for IDLE_MS, so an idle node keeps none.
