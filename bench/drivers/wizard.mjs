@@ -107,6 +107,15 @@ export function createWizardDriver(ctx) {
       const file = path.join(node.home, 'config.yaml');
       fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/^(\s+level:) \w+/m, `$1 ${process.env.WZB_LOG_LEVEL}`));
     }
+    // WZB_COMPRESSION: the daemons' `compression` (none, lz4, zstd) instead of init's auto. With none, BIG times
+    // the data path alone: under load the chooser compresses BIG in some runs and not others, which moves its
+    // time by more than most changes to the data path do (docs/BENCHMARKS.md, "BIG since the afternoon").
+    if (process.env.WZB_COMPRESSION) {
+      const file = path.join(node.home, 'config.yaml');
+      const text = fs.readFileSync(file, 'utf8');
+      if (!/^compression: \w+/m.test(text)) throw new Error(`${file} has no compression line to edit`);
+      fs.writeFileSync(file, text.replace(/^compression: \w+/m, `compression: ${process.env.WZB_COMPRESSION}`));
+    }
     return node;
   }
 
@@ -435,7 +444,7 @@ export function createWizardDriver(ctx) {
   return {
     id: ID,
     label: 'Wizard',
-    config: 'config as written by `wizard init` (debounceMs 30, transfers 4, hashers 2, compression auto), two daemons paired through one CA; COMPRESS sets limits.bandwidth.up and compression (none/auto) on both',
+    config: `config as written by \`wizard init\` (debounceMs 30, transfers 4, hashers 2, compression ${process.env.WZB_COMPRESSION ? `${process.env.WZB_COMPRESSION} (WZB_COMPRESSION)` : 'auto'}), two daemons paired through one CA; COMPRESS sets limits.bandwidth.up and compression (none/auto) on both`,
     supports: () => true,
     async prepare() {
       if (!ctx.wizardEntry && !fs.existsSync(path.join(repoRoot, 'dist', 'main.js'))) throw new Error('dist/main.js is missing: run npm run build (or drop --no-build)');

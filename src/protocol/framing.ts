@@ -6,6 +6,7 @@
  * before any byte is held or allocated, so a peer cannot make us reserve
  * memory by announcing a large frame, nor expand a small one past the limit.
  */
+import type { BlockBuffers } from '../core/block-buffers.js';
 import { ProtocolError } from '../core/errors.js';
 import { CODEC_IDS, decompressBody } from './compression.js';
 import { LIMITS } from './messages.js';
@@ -62,6 +63,8 @@ export function encodeCompressedFrame(codecId: number, rawLength: number, payloa
 export interface FrameDecoderOptions {
   /** Largest body accepted; defaults to `LIMITS.maxFrameBytes`. */
   readonly maxFrameBytes?: number;
+  /** Where a body that arrives in pieces gets its whole buffer when the pool has one of its size (block answers): see block-bodies.ts. */
+  readonly buffers?: Pick<BlockBuffers, 'take'>;
 }
 
 /** What the next frame may be, decided by the reader at the moment its header is read. */
@@ -105,8 +108,11 @@ export class FrameDecoder {
   #bodyFilled = 0;
   #failure: ProtocolError | null = null;
 
+  readonly #buffers: Pick<BlockBuffers, 'take'> | undefined;
+
   constructor(opts: FrameDecoderOptions = {}) {
     this.#maxFrameBytes = opts.maxFrameBytes ?? LIMITS.maxFrameBytes;
+    this.#buffers = opts.buffers;
   }
 
   /** True when bytes of an unfinished frame are held: the stream must not end here. */
@@ -216,7 +222,7 @@ export class FrameDecoder {
     const current = this.#body;
     if (current && current.length >= needed) return current;
     const capacity = current === null ? Math.min(this.#bodyLength, Math.max(needed, MIN_BODY_CAPACITY)) : this.#bodyLength;
-    const grown = Buffer.allocUnsafe(capacity);
+    const grown = (capacity === this.#bodyLength ? this.#buffers?.take(capacity) : undefined) ?? Buffer.allocUnsafe(capacity);
     if (current) current.copy(grown, 0, 0, this.#bodyFilled);
     this.#body = grown;
     return grown;

@@ -8,6 +8,7 @@
  * (test/protocol/response-frame.test.ts holds them to it), so the receiver
  * sees no difference.
  */
+import { blockBodies } from './block-bodies.js';
 import { FRAME_HEADER_BYTES } from './framing.js';
 import { LIMITS } from './messages.js';
 
@@ -30,7 +31,8 @@ export function encodeResponseFrame(id: number, data: Uint8Array): Buffer | unde
   const idBytes = id < 0x80 ? 1 : id <= 0xff ? 2 : id <= 0xffff ? 3 : 5;
   const bodyLength = PREFIX.length + idBytes + DATA_KEY.length + 5 + data.length;
   if (bodyLength > LIMITS.maxFrameBytes) return undefined;
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyLength);
+  // A whole block's frame comes from the pool, and goes back once the socket has written it (scheduler.ts).
+  const frame = blockBodies.take(FRAME_HEADER_BYTES + bodyLength) ?? Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyLength);
   frame.writeUInt32BE(bodyLength, 0);
   let at = FRAME_HEADER_BYTES + PREFIX.copy(frame, FRAME_HEADER_BYTES);
   if (idBytes === 1) at = frame.writeUInt8(id, at);

@@ -21,6 +21,7 @@ import type { Duplex } from 'node:stream';
 import type { Clock } from '../core/clock.js';
 import { describeError, ProtocolError } from '../core/errors.js';
 import { GREETING_RULES, SESSION_RULES, type MessageRules } from '../protocol/budgets.js';
+import { blockBodies } from '../protocol/block-bodies.js';
 import { decodeMessage } from '../protocol/codec.js';
 import { FrameDecoder } from '../protocol/framing.js';
 import type { Message } from '../protocol/messages.js';
@@ -57,7 +58,7 @@ type PauseReason = 'backlog' | 'download' | 'hold';
 
 /** Reads one peer's messages; see the file comment. */
 export class MessageReader {
-  private readonly decoder = new FrameDecoder();
+  private readonly decoder = new FrameDecoder({ buffers: blockBodies });
   private rules: MessageRules = GREETING_RULES;
   private readonly paused = new Set<PauseReason>();
   private drainScheduled = false;

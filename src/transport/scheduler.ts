@@ -23,6 +23,7 @@ import type { Clock } from '../core/clock.js';
 import { CODEC_IDS, compressBody } from '../protocol/compression.js';
 import { encodeCompressedFrame, encodeFrame } from '../protocol/framing.js';
 import { WORTH_RATIO, type CodecChooser } from './codec-chooser.js';
+import { blockBodies } from '../protocol/block-bodies.js';
 import type { TokenBucket } from './token-bucket.js';
 
 /** Where a frame waits; see the file comment for the order. */
@@ -32,7 +33,8 @@ export type Lane = 'control' | 'index' | 'small' | 'bulk';
 export interface FrameSink {
   /** Bytes written but not yet taken by the network. */
   readonly writableLength: number;
-  write(frame: Buffer): unknown;
+  /** `written`, when given, is called once the sink no longer reads `frame` (a socket's write callback). */
+  write(frame: Buffer, written?: () => void): unknown;
   /** Holds writes back until `uncork` so they leave together (a socket has both). */
   cork?(): void;
   uncork?(): void;
@@ -66,6 +68,8 @@ export interface SchedulerDeps {
   readonly cpuNow: () => number;
   /** Called with each frame's size as it goes to the socket. */
   readonly onWritten?: (frameBytes: number) => void;
+  /** Where a prebuilt frame (a block's answer) goes once nothing reads it; blockBodies by default, which takes back only what it lent. */
+  readonly frameDone?: (frame: Buffer) => void;
 }
 
 export class FrameScheduler {
@@ -170,7 +174,15 @@ export class FrameScheduler {
       upload?.take(frame.length);
       this.written += frame.length;
       this.corkUntilNextTick();
-      this.deps.sink.write(frame);
+      const { framed } = next;
+      const done = this.deps.frameDone ?? ((f: Buffer) => blockBodies.give(f));
+      if (framed === undefined) this.deps.sink.write(frame);
+      else if (frame === framed) this.deps.sink.write(frame, () => done(framed));
+      else {
+        // Sent compressed: the compressor has read the prebuilt frame's body, and nothing else will.
+        this.deps.sink.write(frame);
+        done(framed);
+      }
       this.deps.onWritten?.(frame.length);
     }
   }

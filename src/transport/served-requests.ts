@@ -8,6 +8,7 @@
  * rest of a session's conversation.
  */
 import { describeError } from '../core/errors.js';
+import { blockBodies } from '../protocol/block-bodies.js';
 import { LIMITS, type Message } from '../protocol/messages.js';
 import { truncateChars } from '../protocol/fields.js';
 import type { MessageWriter } from './message-writer.js';
@@ -22,6 +23,8 @@ export interface ServedRequestsDeps {
   readonly send: (msg: Message, lane?: Lane, stream?: string) => void;
   /** The peer broke the protocol: the session closes with this reason. */
   readonly violation: (reason: string) => void;
+  /** Where an answer's block goes once it is framed (or dropped); blockBodies by default, which takes back only what it lent. */
+  readonly blockDone?: (data: Uint8Array) => void;
 }
 
 /** The peer's requests being answered. */
@@ -44,7 +47,14 @@ export class ServedRequests {
       .admit(bytes)
       .then(answer)
       .then(
-        (msg) => this.deps.send(msg, lane, stream),
+        (msg) => {
+          try {
+            this.deps.send(msg, lane, stream);
+          } finally {
+            // Framed, which copied it, or dropped: nothing reads the block's bytes any more (message-writer.ts).
+            if (msg.type === 'response') (this.deps.blockDone ?? ((data) => blockBodies.give(data)))(msg.data);
+          }
+        },
         (err: unknown) => {
           const wireCode = (err as { wireCode?: 'not-found' | 'changed' | 'io' }).wireCode ?? 'io';
           this.deps.send({ type: 'error', id, code: wireCode, message: truncateChars(describeError(err), LIMITS.maxMessageChars) });

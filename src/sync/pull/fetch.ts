@@ -24,6 +24,12 @@ import { createTemp, createTempFd, openTempToRead, removeTemp, type TempPlace } 
 import { EarlyWriteback } from './writeback.js';
 import { contentHash } from '../../core/content-hash.js';
 import { wholeFileHasher } from './whole-hasher.js';
+import { blockBodies } from '../../protocol/block-bodies.js';
+
+/** What a download needs: a delta's needs, and where a whole download's written blocks go back (blockBodies by default; tests watch it). */
+export interface DownloadDeps extends DeltaDeps {
+  readonly blockDone?: (data: Buffer) => void;
+}
 
 /** Reads one block of a file from one peer. */
 export type BlockSource = (peer: string, req: { path: string; hash: string; offset: number; length: number }) => Promise<Buffer>;
@@ -73,7 +79,7 @@ export async function download(
   entry: FileEntry,
   sources: readonly string[],
   basis: Basis | undefined,
-  deps: DeltaDeps,
+  deps: DownloadDeps,
   onFetched?: () => void,
 ): Promise<Downloaded> {
   if (sources.length === 0) throw new WizardError('UNREACHABLE', `no connected peer has ${entry.path}`);
@@ -101,7 +107,7 @@ async function downloadToFile(
   sources: readonly string[],
   basis: Basis | undefined,
   partials: readonly Partial[],
-  deps: DeltaDeps,
+  deps: DownloadDeps,
   onFetched?: () => void,
 ): Promise<Downloaded> {
   const hasDeltas = isDeltaSized(entry.size);
@@ -244,11 +250,12 @@ async function fetchWhole(
   fh: FileHandle,
   entry: FileEntry,
   sources: readonly string[],
-  deps: DeltaDeps,
+  deps: DownloadDeps,
   progress: { written: number },
   writeback: EarlyWriteback,
 ): Promise<Signature | undefined> {
   const hash = wholeFileHasher(entry.size);
+  const blockDone = deps.blockDone ?? ((data: Buffer) => blockBodies.give(data));
   let next = 0;
   let sourceIndex = 0;
   const inflight: Array<{ offset: number; promise: Promise<Buffer> }> = [];
@@ -268,14 +275,19 @@ async function fetchWhole(
     deps.signal?.throwIfAborted();
     const { offset, promise } = inflight.shift() as { offset: number; promise: Promise<Buffer> };
     const data = await promise;
-    const expected = Math.min(BLOCK_BYTES, entry.size - offset);
-    if (data.length !== expected) {
-      throw new WizardError('HASH_MISMATCH', `${entry.path}: peer sent ${data.length} bytes at ${offset}, expected ${expected}`);
+    try {
+      const expected = Math.min(BLOCK_BYTES, entry.size - offset);
+      if (data.length !== expected) {
+        throw new WizardError('HASH_MISMATCH', `${entry.path}: peer sent ${data.length} bytes at ${offset}, expected ${expected}`);
+      }
+      await fh.write(data, 0, data.length, offset);
+      writeback.wrote(data.length);
+      progress.written = offset + data.length;
+      hash.push(data);
+    } finally {
+      // Written (or failed) and hashed: nothing reads these bytes any more, so their buffer may carry the next block.
+      blockDone(data);
     }
-    await fh.write(data, 0, data.length, offset);
-    writeback.wrote(data.length);
-    progress.written = offset + data.length;
-    hash.push(data);
     // Crash point: a partial temp file, the target untouched.
     if (progress.written < entry.size) crashPoint('mid-block-write');
     if (next < entry.size) ask();

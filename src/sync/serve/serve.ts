@@ -12,6 +12,7 @@ import { hasRealAncestors, realAncestors } from '../../index/real-path.js';
 import { INLINE_MAX_BYTES } from '../../workers/hash-file.js';
 import type { JobRunner } from '../../workers/pool.js';
 import type { SumsMessage } from '../../protocol/messages.js';
+import { blockBodies } from '../../protocol/block-bodies.js';
 import type { HeldFiles } from './held-files.js';
 
 /** Why a block cannot be served; `wireCode` goes back to the peer in an `error` message. */
@@ -108,14 +109,18 @@ async function readHeld(held: HeldFiles, abs: string, entry: LocalEntry, req: { 
   if (lease === undefined) throw new ServeError('changed', `${req.path}: changed on disk`);
   // Any failure (shorter than indexed, changed while read, an I/O error) lets go of the file: the next request opens it anew.
   let served = false;
+  // A whole block's buffer comes from the pool and goes back once the answer is framed (served-requests.ts), or here when the read fails.
+  const buf = blockBodies.take(length) ?? Buffer.allocUnsafe(length);
   try {
-    const buf = await readFully(lease.fh, Buffer.allocUnsafe(length), req);
+    await readFully(lease.fh, buf, req);
     // Written to while we read: these bytes may mix two versions. The peer's hash check would catch
     // it, but only after the whole transfer; saying so now makes it ask again once we rescanned.
     if (!sameStat(statKey(await lease.fh.stat()), entry)) throw new ServeError('changed', `${req.path}: changed while it was read`);
     served = true;
     return buf;
   } finally {
+    // A failed read has ended (each read is awaited), so nothing writes into the buffer any more.
+    if (!served) blockBodies.give(buf);
     lease.release(!served);
   }
 }
