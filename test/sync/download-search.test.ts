@@ -163,7 +163,7 @@ describe('a shift searched while it is written (blocks of one leaf)', () => {
 
   it('S1: a write failing with ENOSPC mid-search fails the download with it, leaves no temp file, and nothing still running', async () => {
     const peer = fakePeer({ f: shifted });
-    const w = watched(undefined, diskFullAfter(4 * MiB).openTemp);
+    const w = watched(undefined, diskFullAfter(MiB).openTemp);
     const err: unknown = await download(place, entryOf(shifted), ['peer'], basisOf(old), { ...peer, runner: w.runner, openTemp: w.openTemp }).catch((e: unknown) => e);
     expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
     expect(w.running).toEqual({ jobs: 0, writes: 0 });
