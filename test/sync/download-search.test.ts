@@ -118,6 +118,21 @@ describe('a shift searched while it is written (blocks of one leaf)', () => {
     expect(Buffer.from(sums?.strong ?? []).equals(Buffer.from(expected.strong))).toBe(true);
   });
 
+  it('a thread is started for the search during the block sums\' round trip when every group from the first changed one changed; not for an edit in place', async () => {
+    const edited = Buffer.from(old);
+    edited.fill(7, 5 * MiB, 5 * MiB + 100);
+    for (const [content, warms] of [[shifted, 1], [edited, 0]] as const) {
+      const peer = fakePeer({ f: content });
+      const order: string[] = [];
+      const readSums: typeof peer.readSums = (p, req) => (order.push(req.group > 1 ? 'groups' : 'sums'), peer.readSums(p, req));
+      const runner: JobRunner = { run: (kind, args) => (order.push(kind), pool.run(kind, args)), close: () => Promise.resolve(), warm: () => order.push('warm') };
+      const { temp } = await download(place, entryOf(content), ['peer'], basisOf(old), { ...peer, readSums, runner });
+      expect(readFileSync(temp).equals(content)).toBe(true);
+      expect(order.filter((o) => o === 'warm').length, order.join(' ')).toBe(warms);
+      if (warms > 0) expect(order.slice(0, 3), order.join(' ')).toEqual(['groups', 'warm', 'sums']);
+    }
+  });
+
   it('an edit in place of the first block is still refined to 1 KiB', async () => {
     const edited = Buffer.from(old);
     edited.fill(7, 2100, 2200);

@@ -168,14 +168,21 @@ async function sketch(input: PlanInput, entry: FileEntry): Promise<{ located: Lo
   if (own !== undefined && own.blockSize === blockSize && own.weak.length > 0) {
     const theirs = (await fetchSums(input, entry, blockSize, 0, count, GROUP_BLOCKS)).strong;
     const ours = groupDigests(own.strong, GROUP_BLOCKS);
+    let changedGroups = 0;
     for (let g = 0; g * GROUP_BLOCKS < count; g++) {
       const end = Math.min(count, (g + 1) * GROUP_BLOCKS);
       // Our group must cover the same blocks: a shorter file's last group is not comparable.
       if (end > own.weak.length || (end === own.weak.length) !== (end === count)) continue;
-      if (Buffer.compare(theirs.subarray(g * STRONG_BYTES, (g + 1) * STRONG_BYTES), ours.subarray(g * STRONG_BYTES, (g + 1) * STRONG_BYTES)) !== 0) continue;
+      if (Buffer.compare(theirs.subarray(g * STRONG_BYTES, (g + 1) * STRONG_BYTES), ours.subarray(g * STRONG_BYTES, (g + 1) * STRONG_BYTES)) !== 0) {
+        changedGroups++;
+        continue;
+      }
       for (let i = g * GROUP_BLOCKS; i < end; i++) [basis[i], offset[i]] = [0, i * blockSize];
     }
-  }
+    // An edit in place changes a group or a few apart; content that moved changes every group after it, and the
+    // rolling search that follows needs a thread: start one during the block sums' round trip.
+    if (changedGroups > 1 && basis.includes(-1) && basis.lastIndexOf(0) < basis.indexOf(-1)) input.runner.warm?.();
+  } else input.runner.warm?.();
   const located: Located = { blockSize, basis, offset, peerSums };
   const wanted = runs(count, (i) => basis[i] === -1);
   if (wanted.length === 0) return { located };
