@@ -145,6 +145,22 @@ describe('a shift searched while it is written (blocks of one leaf)', () => {
     expect(peer.blockBytes).toBe(KiB);
   });
 
+  it('an edit in place before a shift: the search runs while writing, and the edited block, its neighbours in place, is refined to 1 KiB', async () => {
+    const edited = Buffer.from(old);
+    edited.fill(7, 5 * 64 * KiB + 2100, 5 * 64 * KiB + 2200);
+    const target = Buffer.concat([edited.subarray(0, 10 * MiB), seededBytes(100, 33), edited.subarray(10 * MiB)]);
+    const peer = fakePeer({ f: target });
+    const asked: number[] = [];
+    const readSums: typeof peer.readSums = (p, req) => (asked.push(req.blockSize), peer.readSums(p, req));
+    const w = watched();
+    const { temp } = await download(place, entryOf(target), ['peer'], basisOf(old), { ...peer, readSums, runner: w.runner, openTemp: w.openTemp });
+    expect(readFileSync(temp).equals(target)).toBe(true);
+    expect(w.log.filter((e) => e === 'locate').length).toBeGreaterThan(1);
+    expect(asked).toContain(KiB);
+    // 1 KiB of the edit, and the block holding the 100 new bytes (its piece after them shifted: nothing lines up).
+    expect(peer.blockBytes).toBe(KiB + 64 * KiB);
+  });
+
   it('a block of our file that changed after the search found it is fetched in its place, and the file lands right', async () => {
     const peer = fakePeer({ f: shifted });
     const basis = basisOf(old);
