@@ -164,8 +164,9 @@ describe('download', () => {
       expect(readFileSync(temp).equals(shifted)).toBe(true);
       expect(fallbacks).toEqual([]);
       expect(peer.blockBytes).toBe(64 * KiB);
+      // One job per slice of our file (search-fill.ts).
       const locates = jobs.filter((j) => j.kind === 'locate');
-      expect(locates.length).toBe(1);
+      expect(locates.length).toBeGreaterThan(1);
       expect(locates.every((j) => (j.args as { runsByWeak?: boolean }).runsByWeak === true)).toBe(true);
       // What the sender stores for the same bytes (workers/hash-file.ts gives signatureOf's sums, test/workers).
       const expected = signatureOf(shifted);
@@ -200,8 +201,8 @@ describe('download', () => {
       const { temp, sums } = await download(place, entryOf('f', shifted), ['peer'], basisOf(old, signatureOf(old, oldRule)), { ...peer, readSums, runner: inlineRunner });
       expect(readFileSync(temp).equals(shifted)).toBe(true);
       expect(peer.blockBytes).toBe(64 * KiB);
-      // Block sums at 64 KiB (and the 1 KiB refinement of the new first block), never group digests, never 20 KiB.
-      expect(new Set(asked)).toEqual(new Set([64 * KiB, KiB]));
+      // Block sums at 64 KiB, never group digests, never 20 KiB (and no 1 KiB refinement of the new first block: its neighbour moved).
+      expect(new Set(asked)).toEqual(new Set([64 * KiB]));
       expect(sums?.blockSize).toBe(64 * KiB);
     });
 

@@ -6,7 +6,7 @@
 import { contentHash } from '../../src/core/content-hash.js';
 import { pullContext } from '../support/pull-context.js';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { diskFullAfter } from '../support/disk-full.js';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -53,32 +53,6 @@ function indexDisk(rel: string, version = { me: 1 }): LocalEntry {
     { path: rel, type: 'file', size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, hash: sha(content), target: '', version, deleted: false, inode: st.ino },
   ]);
   return stored as LocalEntry;
-}
-
-/**
- * A disk that fills up: temp files open for real, and their writes fail with
- * ENOSPC once `bytes` were written in all (an injected fault through the
- * download's `openTemp` seam; node:fs itself is left alone).
- */
-function diskFullAfter(bytes: number): { openTemp: (file: string) => Promise<FileHandle>; freed: () => void } {
-  let room = bytes;
-  const openTemp = async (file: string): Promise<FileHandle> => {
-    const fh = await open(file, 'wx', 0o600);
-    return new Proxy(fh, {
-      get(target, prop) {
-        if (prop === 'write') {
-          return (buf: Buffer, offset: number, length: number, position: number) => {
-            if (length > room) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' }));
-            room -= length;
-            return target.write(buf, offset, length, position);
-          };
-        }
-        const value: unknown = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-  };
-  return { openTemp, freed: () => (room = Number.POSITIVE_INFINITY) };
 }
 
 function trashFiles(): string[] {

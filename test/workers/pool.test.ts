@@ -70,6 +70,29 @@ describe('WorkerPool', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 
+  it('warm starts a thread ahead of a job, which the job then takes; not with one idle or at the limit; it ends after the idle time like any', async () => {
+    const clock = new FakeClock(0);
+    const warmed = new WorkerPool(() => 1, { script: workerScript, clock, idleMs: 1_000 });
+    try {
+      warmed.warm();
+      expect(warmed.threads()).toBe(1);
+      // One idle already (and the limit is one): no second.
+      warmed.warm();
+      expect(warmed.threads()).toBe(1);
+      const file = path.join(dir, 'warm');
+      writeFileSync(file, 'abc');
+      const done = await warmed.run('hash', { path: file, stat: statKey(statSync(file)) });
+      expect(done.hash).toBe((await inlineRunner.run('hash', { path: file, stat: statKey(statSync(file)) })).hash);
+      expect(warmed.threads()).toBe(1);
+      clock.advance(1_000);
+      expect(warmed.threads()).toBe(0);
+    } finally {
+      await warmed.close();
+    }
+    warmed.warm();
+    expect(warmed.threads()).toBe(0);
+  });
+
   it('refuses jobs once closed', async () => {
     const closed = new WorkerPool(() => 1, { script: workerScript });
     await closed.close();

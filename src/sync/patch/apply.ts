@@ -42,7 +42,7 @@ import { rebuiltSums, storesSums, type Signature } from '../../delta/signature.j
 import type { FileEntry, LocalEntry } from '../../index/entry.js';
 import { realAncestors } from '../../index/real-path.js';
 import type { DeltaDeps } from '../pull/delta-fetch.js';
-import { planDelta, type DeltaPlan } from '../pull/delta-plan.js';
+import { planDelta, type DeltaPlan, type SearchingPlan } from '../pull/delta-plan.js';
 import type { GroupCommit } from '../pull/group-commit.js';
 import type { Trash } from '../trash/trash.js';
 import { rangesToSave, type Journal, type JournalHeader } from './journal.js';
@@ -119,7 +119,7 @@ export interface PatchJob {
 }
 
 /** What a patch attempt did: patched and recorded, or not patched (then the plan, when one was made, for the temp-file download). */
-export type PatchOutcome = { readonly patched: true } | { readonly patched: false; readonly plan?: DeltaPlan };
+export type PatchOutcome = { readonly patched: true } | { readonly patched: false; readonly plan?: DeltaPlan | SearchingPlan };
 
 /**
  * Patches `job`'s file in place when its plan allows it (plan.ts), and
@@ -128,14 +128,18 @@ export type PatchOutcome = { readonly patched: true } | { readonly patched: fals
  */
 export async function patchInPlace(deps: PatchDeps, job: PatchJob): Promise<PatchOutcome> {
   const { entry, basis } = job;
-  let plan: DeltaPlan;
+  const current = { size: basis.stat.size, mode: basis.stat.mode, nlink: basis.stat.nlink };
+  let plan: DeltaPlan | SearchingPlan;
   try {
-    plan = await planDelta({ peer: job.sources[0] as string, readSums: deps.readSums, runner: deps.runner, bases: [basis.fd], signal: deps.signal, ...(basis.sums === undefined ? {} : { currentSums: basis.sums }) }, entry);
+    // A search whose result fetches too much to patch in place, even if it finds nothing, is left to the download: it writes what it finds as it goes.
+    const defersSearch = (missingBytes: number) => inPlaceWrites([{ kind: 'remote', at: 0, length: missingBytes }], current, entry.size, job.mode) === undefined;
+    plan = await planDelta({ peer: job.sources[0] as string, readSums: deps.readSums, runner: deps.runner, bases: [basis.fd], signal: deps.signal, defersSearch, ...(basis.sums === undefined ? {} : { currentSums: basis.sums }) }, entry);
   } catch (err) {
     if (isDeltaProblem(err)) return { patched: false };
     throw err;
   }
-  const writes = inPlaceWrites(plan.ops, { size: basis.stat.size, mode: basis.stat.mode, nlink: basis.stat.nlink }, entry.size, job.mode);
+  if (plan.kind === 'searching') return { patched: false, plan };
+  const writes = inPlaceWrites(plan.ops, current, entry.size, job.mode);
   if (writes === undefined) return { patched: false, plan };
   let fresh: Buffer[];
   let sums: Signature | undefined;

@@ -14,7 +14,8 @@ import type { FillOp } from '../../delta/locate.js';
 import { rebuiltSums, storesSums, STRONG_BYTES, type Signature, type SumsReuse } from '../../delta/signature.js';
 import type { FileEntry } from '../../index/entry.js';
 import type { JobRunner } from '../../workers/pool.js';
-import { planDelta, type DeltaPlan, type SumsSource } from './delta-plan.js';
+import { planDelta, type DeltaPlan, type SearchingPlan, type SumsSource } from './delta-plan.js';
+import { fillWhileSearching } from './search-fill.js';
 import type { EarlyWriteback } from './writeback.js';
 import type { BlockSource } from './fetch.js';
 import { createHash } from 'node:crypto';
@@ -86,7 +87,8 @@ export interface DeltaResult {
  * of every write. Throws HASH_MISMATCH when the result is not the announced
  * content: the caller then falls back to a whole download. No write to `out`
  * is still running when it returns or throws. `planned`: a plan already made
- * (against `bases[0]` alone), so the peer is not asked for the same sums twice.
+ * (against `bases[0]` alone), so the peer is not asked for the same sums twice;
+ * a plan with its search still to run searches while it writes (search-fill.ts).
  */
 export async function fetchDelta(
   out: FileHandle,
@@ -97,14 +99,17 @@ export async function fetchDelta(
   deps: DeltaDeps,
   progress: { written: number },
   writeback?: EarlyWriteback,
-  planned?: DeltaPlan,
+  planned?: DeltaPlan | SearchingPlan,
 ): Promise<DeltaResult> {
-  const { ops, reuse } =
+  const plan =
     planned ??
     (await planDelta(
-      { peer: sources[0] as string, readSums: deps.readSums, runner: deps.runner, bases, signal: deps.signal, ...(currentSums === undefined ? {} : { currentSums }) },
+      // Nothing is patched in place here: a search may always run while the file is written.
+      { peer: sources[0] as string, readSums: deps.readSums, runner: deps.runner, bases, signal: deps.signal, defersSearch: () => true, ...(currentSums === undefined ? {} : { currentSums }) },
       entry,
     ));
+  if (plan.kind === 'searching') return fillWhileSearching({ out, entry, sources, fd: bases[0] as number, currentSums, deps, progress, ...(writeback === undefined ? {} : { writeback }) }, plan);
+  const { ops, reuse } = plan;
   const steps = pieces(ops);
   // With blocks of one leaf, each copied block is checked by its leaf digest as it is written (the locator took
   // runs of blocks on their weak sums alone); one that is not what the peer's sums say is fetched instead.

@@ -11,9 +11,12 @@
  *    append), the edit was made in place and its bytes are new: nothing is
  *    searched (issue 18 item 4). Otherwise the missing blocks are searched
  *    for in our bases (rolling, in a worker thread; near where they were
- *    when groups were compared).
+ *    when groups were compared). A search whose outcome cannot be patched in
+ *    place may be left to the download, which writes the blocks it finds while
+ *    it runs (`SearchingPlan`, search-fill.ts).
  * 3. For a few blocks still missing that our current file has at the same
- *    offset, ask for 1 KiB sums and fetch only the 1 KiB pieces that differ.
+ *    offset, ask for 1 KiB sums and fetch only the 1 KiB pieces that differ;
+ *    not where the blocks around them moved (a shift): nothing lines up there.
  */
 import { read } from 'node:fs';
 import { promisify } from 'node:util';
@@ -51,8 +54,29 @@ const MAX_REMOTE = 256 * 1024;
 
 /** The fill plan, and which target blocks hold the same bytes as the same block of our current file (their sums need no hashing). */
 export interface DeltaPlan {
+  readonly kind?: undefined;
   readonly ops: FillOp[];
   readonly reuse?: SumsReuse;
+}
+
+/**
+ * A plan whose search for moved blocks is still to run, over `bases[0]`
+ * alone with blocks of one leaf: the download runs it while it writes the
+ * blocks found so far (search-fill.ts). Made only when `defersSearch` said the
+ * result could not be patched in place anyway.
+ */
+export interface SearchingPlan {
+  readonly kind: 'searching';
+  readonly located: Located;
+  readonly search: Search;
+}
+
+/** A search still to run: the missing blocks as one signature (`index[v]`: the target block of its block v), and where to look. */
+export interface Search {
+  readonly target: Signature;
+  readonly index: readonly number[];
+  /** Byte ranges of `bases[0]` to search (near where the blocks were); the whole of every basis without. */
+  readonly ranges?: Array<[number, number]>;
 }
 
 /** What the plan needs besides the entry. */
@@ -65,6 +89,13 @@ export interface PlanInput {
   /** Stored sums of our current file, if it has them. */
   readonly currentSums?: Signature;
   readonly signal?: AbortSignal;
+  /**
+   * Whether a search still to run may be left to the download (a SearchingPlan),
+   * given the bytes the plan would fetch if it found nothing: true only when
+   * a plan that fetches that much is not patched in place (patch/apply.ts).
+   * Without it the search runs here.
+   */
+  readonly defersSearch?: (missingBytes: number) => boolean;
 }
 
 /** Sums of target blocks `first .. first+count-1` from the peer, page by page, each answer checked. */
@@ -107,7 +138,7 @@ function runs(count: number, isWanted: (i: number) => boolean): Array<[number, n
 }
 
 /** Where target blocks are in our bases: basis index and offset per block (-1 for nowhere), and the target's block size. */
-interface Located {
+export interface Located {
   readonly blockSize: number;
   readonly basis: Int8Array;
   readonly offset: Float64Array;
@@ -119,8 +150,12 @@ interface Located {
   readonly peerSums: { readonly weak: Uint32Array; readonly strong: Uint8Array; readonly isKnown: Uint8Array };
 }
 
-/** Where each target block is in our bases: in place by group digests or by block sums at the same offsets, else by rolling over our files in a worker. */
-async function locate(input: PlanInput, entry: FileEntry): Promise<Located> {
+/**
+ * Where each target block is in our bases: in place by group digests or by
+ * block sums at the same offsets; `search`, when blocks are still missing
+ * that may have moved, is the rolling search over our files still to run.
+ */
+async function sketch(input: PlanInput, entry: FileEntry): Promise<{ located: Located; search?: Search }> {
   const blockSize = blockSizeFor(entry.size);
   const count = blockCount(entry.size, blockSize);
   // The size comes from the peer's index entry: bound it before sizing arrays by it.
@@ -133,16 +168,24 @@ async function locate(input: PlanInput, entry: FileEntry): Promise<Located> {
   if (own !== undefined && own.blockSize === blockSize && own.weak.length > 0) {
     const theirs = (await fetchSums(input, entry, blockSize, 0, count, GROUP_BLOCKS)).strong;
     const ours = groupDigests(own.strong, GROUP_BLOCKS);
+    let changedGroups = 0;
     for (let g = 0; g * GROUP_BLOCKS < count; g++) {
       const end = Math.min(count, (g + 1) * GROUP_BLOCKS);
       // Our group must cover the same blocks: a shorter file's last group is not comparable.
       if (end > own.weak.length || (end === own.weak.length) !== (end === count)) continue;
-      if (Buffer.compare(theirs.subarray(g * STRONG_BYTES, (g + 1) * STRONG_BYTES), ours.subarray(g * STRONG_BYTES, (g + 1) * STRONG_BYTES)) !== 0) continue;
+      if (Buffer.compare(theirs.subarray(g * STRONG_BYTES, (g + 1) * STRONG_BYTES), ours.subarray(g * STRONG_BYTES, (g + 1) * STRONG_BYTES)) !== 0) {
+        changedGroups++;
+        continue;
+      }
       for (let i = g * GROUP_BLOCKS; i < end; i++) [basis[i], offset[i]] = [0, i * blockSize];
     }
-  }
+    // An edit in place changes a group or a few apart; content that moved changes every group after it, and the
+    // rolling search that follows needs a thread: start one during the block sums' round trip.
+    if (changedGroups > 1 && basis.includes(-1) && basis.lastIndexOf(0) < basis.indexOf(-1)) input.runner.warm?.();
+  } else input.runner.warm?.();
+  const located: Located = { blockSize, basis, offset, peerSums };
   const wanted = runs(count, (i) => basis[i] === -1);
-  if (wanted.length === 0) return { blockSize, basis, offset, peerSums };
+  if (wanted.length === 0) return { located };
   // The sums of the blocks not yet placed; those equal to ours at the same offset stay where they are.
   const sums: Array<{ weak: Uint32Array; strong: Uint8Array }> = [];
   for (const [a, b] of wanted) sums.push(await fetchSums(input, entry, blockSize, a, b - a, 1));
@@ -157,13 +200,13 @@ async function locate(input: PlanInput, entry: FileEntry): Promise<Located> {
     }
   }
   const missing = runs(count, (i) => basis[i] === -1);
-  if (missing.length === 0) return { blockSize, basis, offset, peerSums };
+  if (missing.length === 0) return { located };
   // Edits in place: every changed run ends where a block of ours is still in place (nothing after it moved), or
   // is the tail from our last block on (an append), so its bytes are new: rolling for them in our file would cost
   // seconds and find nothing. A partial download (another basis) may hold them: then it is searched.
   const isInPlace = (i: number): boolean => basis[i] === 0 && offset[i] === i * blockSize;
   if (comparable !== undefined && input.bases.length === 1 && missing.every(([a, b]) => (b < count ? isInPlace(b) : a >= comparable.weak.length - 1))) {
-    return { blockSize, basis, offset, peerSums };
+    return { located };
   }
   if (comparable !== undefined) {
     // Where groups were compared in place, changed blocks are searched for near where they were, one group either
@@ -193,13 +236,22 @@ async function locate(input: PlanInput, entry: FileEntry): Promise<Located> {
   }
   const target: Signature = { blockSize, fileSize: size, weak, strong: strongs };
   checkSignature(target);
-  const found = await locateIn(input, target, ranges);
-  for (const [v, i] of index.entries()) {
-    if ((found.basis[v] as number) < 0) continue;
-    [basis[i], offset[i]] = [found.basis[v] as number, found.offset[v] as number];
-    peerSums.isKnown[i] = 1;
+  return { located, search: { target, index, ...(ranges === undefined ? {} : { ranges }) } };
+}
+
+/** Records that target block `i` is at `at` of basis `b`, found by rolling: the locator compared the peer's sums of it with our bytes. */
+export function foundAt(located: Located, i: number, b: number, at: number): void {
+  located.basis[i] = b;
+  located.offset[i] = at;
+  located.peerSums.isKnown[i] = 1;
+}
+
+/** `search` run here, over every basis, its finds recorded in `located`. */
+async function runSearch(input: PlanInput, located: Located, search: Search): Promise<void> {
+  const found = await locateIn(input, search.target, search.ranges);
+  for (const [v, i] of search.index.entries()) {
+    if ((found.basis[v] as number) >= 0) foundAt(located, i, found.basis[v] as number, found.offset[v] as number);
   }
-  return { blockSize, basis, offset, peerSums };
 }
 
 /**
@@ -225,18 +277,50 @@ function sameBlockInPlace(own: Signature, size: number, i: number, weak: number,
 
 /**
  * The fill plan for `entry`: local copies from `input.bases` and remote
- * fetches, in target order. Throws PROTOCOL when the peer's sums break a rule.
+ * fetches, in target order; or, when `input.defersSearch` allows it, the
+ * plan with its search still to run (a SearchingPlan). Throws PROTOCOL when
+ * the peer's sums break a rule.
  */
-export async function planDelta(input: PlanInput, entry: FileEntry): Promise<DeltaPlan> {
-  const { blockSize, basis, offset, peerSums } = await locate(input, entry);
+export async function planDelta(input: PlanInput, entry: FileEntry): Promise<DeltaPlan | SearchingPlan> {
+  const { located, search } = await sketch(input, entry);
+  if (search !== undefined) {
+    if (isSearchedWhileWriting(input, located, search)) return { kind: 'searching', located, search };
+    await runSearch(input, located, search);
+  }
+  return fillPlan(input, entry, located, await refinedBlocks(input, entry, located));
+}
+
+/**
+ * Whether `search` may run while the download writes: over our current
+ * file alone (a partial download as another basis is searched whole), with
+ * blocks of one leaf (each block written is then checked by its own leaf
+ * digest, in any order), and a result that would not be patched in place.
+ */
+function isSearchedWhileWriting(input: PlanInput, located: Located, search: Search): boolean {
+  if (input.defersSearch === undefined || input.bases.length !== 1 || located.blockSize !== LEAF_BYTES || search.ranges === undefined) return false;
+  return input.defersSearch(search.target.fileSize);
+}
+
+/**
+ * The blocks still missing worth refining to 1 KiB pieces, each with which of
+ * its pieces our current file has at the same offset (asked of the peer at
+ * 1 KiB). Only when few are missing, and not a run whose neighbours were found
+ * elsewhere in our file: its bytes moved with them (a shift), and compared at
+ * the same offsets no piece would match, at the cost of a round trip.
+ */
+export async function refinedBlocks(input: PlanInput, entry: FileEntry, located: Located): Promise<Map<number, boolean[]>> {
+  const { blockSize, basis, offset } = located;
   const count = basis.length;
-  const missing = runs(count, (i) => basis[i] === -1).reduce((n, [a, b]) => n + b - a, 0);
-  const refined = new Map<number, Array<boolean>>();
+  const missing = runs(count, (i) => basis[i] === -1);
+  const refined = new Map<number, boolean[]>();
   const own = input.currentSums;
-  if (own !== undefined && missing > 0 && missing <= MAX_REFINED_BLOCKS) {
-    const fd = input.bases[0] as number;
-    for (let i = 0; i < count; i++) {
-      if (basis[i] !== -1) continue;
+  if (own === undefined || missing.length === 0 || missing.reduce((n, [a, b]) => n + b - a, 0) > MAX_REFINED_BLOCKS) return refined;
+  const isInPlace = (i: number): boolean => basis[i] === 0 && offset[i] === i * blockSize;
+  const fd = input.bases[0] as number;
+  for (const [a, b] of missing) {
+    const neighbours = [a - 1, b].filter((n) => n >= 0 && n < count);
+    if (neighbours.length > 0 && !neighbours.some(isInPlace)) continue;
+    for (let i = a; i < b; i++) {
       const at = i * blockSize;
       const length = Math.min(blockSize, entry.size - at);
       if (at + length > own.fileSize || length < 2 * MIN_BLOCK_BYTES) continue;
@@ -249,6 +333,13 @@ export async function planDelta(input: PlanInput, entry: FileEntry): Promise<Del
       refined.set(i, Array.from(ours.weak, (w, j) => w === theirs.weak[j] && Buffer.compare(ours.strong.subarray(j * STRONG_BYTES, (j + 1) * STRONG_BYTES), theirs.strong.subarray(j * STRONG_BYTES, (j + 1) * STRONG_BYTES)) === 0));
     }
   }
+  return refined;
+}
+
+/** The fill ops of `located` with its `refined` blocks, and the sums the new file may take instead of hashing. */
+function fillPlan(input: PlanInput, entry: FileEntry, located: Located, refined: Map<number, boolean[]>): DeltaPlan {
+  const { blockSize, basis, offset } = located;
+  const count = basis.length;
   const ops: FillOp[] = [];
   for (let i = 0; i < count; i++) {
     const at = i * blockSize;
@@ -264,11 +355,19 @@ export async function planDelta(input: PlanInput, entry: FileEntry): Promise<Del
       }
     }
   }
-  // Sums the new file's signature can take instead of hashing: the peer's for blocks found by rolling,
-  // ours for blocks that stayed in place in our current file.
-  const from: Signature = { blockSize, fileSize: entry.size, weak: peerSums.weak, strong: peerSums.strong };
+  return { ops, reuse: knownSums(input.currentSums, located, entry.size) };
+}
+
+/**
+ * Sums the new file's signature can take instead of hashing: the peer's for
+ * blocks found by rolling, ours for blocks that stayed in place in our
+ * current file `current` (copied into `located.peerSums`).
+ */
+export function knownSums(current: Signature | undefined, located: Located, size: number): SumsReuse {
+  const { blockSize, basis, offset, peerSums } = located;
+  const count = basis.length;
+  const from: Signature = { blockSize, fileSize: size, weak: peerSums.weak, strong: peerSums.strong };
   const isKnown = peerSums.isKnown;
-  const current = input.currentSums;
   if (current !== undefined && current.blockSize === blockSize) {
     const lastOfCurrent = current.weak.length - 1;
     for (let i = 0; i < count && i <= lastOfCurrent; i++) {
@@ -276,7 +375,7 @@ export async function planDelta(input: PlanInput, entry: FileEntry): Promise<Del
         basis[i] === 0 &&
         offset[i] === i * blockSize &&
         // Block i has the same length in both files: full in both, or the last of both with equal sizes.
-        (i < lastOfCurrent ? (i + 1) * blockSize <= entry.size : entry.size === current.fileSize);
+        (i < lastOfCurrent ? (i + 1) * blockSize <= size : size === current.fileSize);
       if (!isSame || isKnown[i] === 1) continue;
       from.weak[i] = current.weak[i] as number;
       from.strong.set(current.strong.subarray(i * STRONG_BYTES, (i + 1) * STRONG_BYTES), i * STRONG_BYTES);
@@ -285,7 +384,7 @@ export async function planDelta(input: PlanInput, entry: FileEntry): Promise<Del
   }
   // The sums of every known block are checked: ours are our own; the locator compared the peer's with our bytes
   // (with blocks of one leaf, the weak sums of a run after its first block: the download checks the strong ones).
-  return { ops, reuse: { from, isSame: (i) => isKnown[i] === 1, weakChecked: true } };
+  return { from, isSame: (i) => isKnown[i] === 1, weakChecked: true };
 }
 
 const readAt = promisify(read);

@@ -19,7 +19,7 @@ import { isDeltaSized, type Signature } from '../../delta/signature.js';
 import type { FileEntry } from '../../index/entry.js';
 import { INLINE_MAX_BYTES } from '../../workers/hash-file.js';
 import { fetchDelta, type DeltaDeps } from './delta-fetch.js';
-import type { DeltaPlan } from './delta-plan.js';
+import type { DeltaPlan, SearchingPlan } from './delta-plan.js';
 import { createTemp, createTempFd, openTempToRead, removeTemp, type TempPlace } from '../disk/temp-place.js';
 import { EarlyWriteback } from './writeback.js';
 import { contentHash } from '../../core/content-hash.js';
@@ -51,7 +51,7 @@ const RANDOM_CHARS = 8;
 export interface Basis {
   readonly fd: number;
   readonly sums: Signature | undefined;
-  readonly plan?: DeltaPlan;
+  readonly plan?: DeltaPlan | SearchingPlan;
 }
 
 /** A finished download. */
