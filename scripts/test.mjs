@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // npm test: the build, the type check and the lint side by side, then the vitest suite. The end-to-end
-// tests run the daemon from dist/, so the suite needs the build; it also waits for the two checks (each a
-// single-threaded process of 20-60 s): the suite runs three files at a time on two cores, and in the one
-// run that had the checks beside it, three waits that pass on their own timed out (two of peer-modes-and-
-// deletions' cases and a random round); the same suite alone passed. Each check's output is printed whole when it ends,
-// so nothing interleaves. Any failure fails the run; a failed build runs no test. Arguments are passed
-// on to vitest.
+// tests run the daemon from dist/, so the suite needs the build; it also waits for the two checks (each
+// a single-threaded process of 20-60 s): the suite runs three files at a time on two cores, and in the
+// one run that had the checks beside it, three waits that pass on their own timed out (two of
+// peer-modes-and-deletions' cases and a random round); the same suite alone passed. Each check's output
+// is printed whole when it ends, so nothing interleaves. Any failure fails the run; a failed build runs
+// no test. Arguments are passed on to vitest.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
