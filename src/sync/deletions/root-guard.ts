@@ -8,26 +8,23 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { FolderLifecycle } from '../folder-control.js';
+import type { FolderControl } from '../folder-control.js';
 import { integrityProblem, MARKER_DIR } from './safety.js';
 
 /** How often a halted folder checks whether it can resume. */
 export const HALT_RECHECK_MS = 5_000;
 
-/** What the guard needs of its folder. */
-export interface RootGuardDeps {
+/** What the guard needs of its folder: its lifecycle and timers as its other parts see them (folder-control.ts), and more. */
+export interface RootGuardDeps extends Pick<FolderControl, 'lifecycle' | 'after'> {
   readonly id: string;
   readonly root: string;
   readonly log: Logger;
   /** Whether the index knows anything of the folder: files, dirs or tombstones. */
   readonly hasHistory: () => boolean;
-  readonly lifecycle: () => FolderLifecycle;
   /** The folder is halted now (nothing scans or pulls until it starts again). */
   readonly enterHalt: () => void;
   /** The root and marker are back: the folder starts again (its watch is subscribed anew). */
   readonly restart: () => Promise<void>;
-  /** Runs `fn` after `ms`, unless the folder has stopped. */
-  readonly after: (ms: number, fn: () => void) => void;
 }
 
 /** Halting a folder whose root or marker is missing, and resuming it once both are back. */

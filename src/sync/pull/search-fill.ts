@@ -97,6 +97,8 @@ export async function fillWhileSearching(job: SearchFill, plan: SearchingPlan): 
         state[i] = 1;
         ready.push(i);
       }
+      // Kept in target order here, once a slice, not at every run taken (takeRun).
+      ready.sort((a, b) => a - b);
       wake();
     }
   })()
@@ -167,14 +169,15 @@ function slices(ranges: ReadonlyArray<readonly [number, number]>, blockSize: num
   return out;
 }
 
-/** The first waiting blocks of `ready` that follow each other in the target and in our file, at most RUN_BLOCKS, taken off it. */
+/**
+ * The first waiting blocks of `ready` (kept in target order) that follow each other in the target and
+ * in our file, at most RUN_BLOCKS, taken off it in one splice: a shift per block would move the whole
+ * array each time, and a big file's blocks found in place can number tens of thousands.
+ */
 function takeRun(ready: number[], located: SearchingPlan['located']): number[] {
-  ready.sort((a, b) => a - b);
-  const run = [ready.shift() as number];
-  while (run.length < RUN_BLOCKS && ready[0] === (run.at(-1) as number) + 1 && located.offset[ready[0]] === (located.offset[run.at(-1) as number] as number) + located.blockSize) {
-    run.push(ready.shift() as number);
-  }
-  return run;
+  let k = 1;
+  while (k < RUN_BLOCKS && k < ready.length && ready[k] === (ready[k - 1] as number) + 1 && located.offset[ready[k] as number] === (located.offset[ready[k - 1] as number] as number) + located.blockSize) k++;
+  return ready.splice(0, k);
 }
 
 /** Runs of blocks the search did not find, at most FETCH_BLOCKS each. */
