@@ -13,7 +13,7 @@
  */
 import { lstatSync, watch, type FSWatcher } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
-import path from 'node:path';
+import { joinNames } from '../core/paths.js';
 import { processInotifyQueue, type InotifyQueue } from './inotify-queue.js';
 import { MoveSpotter } from './moves.js';
 
@@ -64,7 +64,7 @@ export async function watchTree(root: string, handlers: TreeWatchHandlers): Prom
     if (!closed) handlers.onError(Object.assign(new Error('the inotify event queue overflowed (fs.inotify.max_queued_events): events were lost'), { code: 'EOVERFLOW' }));
   });
 
-  const abs = (rel: string) => (rel === '' ? root : path.join(root, ...rel.split('/')));
+  const abs = (rel: string) => (rel === '' ? root : joinNames(root, rel));
 
   // What this turn's events moved into place, told once every event the turn read was handled.
   const moves = new MoveSpotter();

@@ -8,6 +8,7 @@
 import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import { BadPathError } from '../core/errors.js';
+import { hasOnlyNames, joinNames } from '../core/paths.js';
 
 /**
  * True when every ancestor dir of `rel` below `root` is a real directory;
@@ -21,20 +22,36 @@ import { BadPathError } from '../core/errors.js';
  * every file a burst moves pays it once per ancestor, on both sides.
  */
 export function realAncestors(root: string, rel: string): boolean {
+  if (!hasOnlyNames(rel)) return realAncestorsJoined(root, rel);
+  // Each dir above is a prefix of `rel` (only names: no component to normalise) under the root.
+  for (let slash = rel.indexOf('/'); slash >= 0; slash = rel.indexOf('/', slash + 1)) {
+    const dir = rel.slice(0, slash);
+    if (!isRealDir(joinNames(root, dir), dir)) return false;
+  }
+  return true;
+}
+
+/** realAncestors of a path with empty, '.' or '..' components, each dir above joined as path.join does. */
+function realAncestorsJoined(root: string, rel: string): boolean {
   const parts = rel.split('/');
   let current = root;
   for (let i = 0; i < parts.length - 1; i++) {
     current = path.join(current, parts[i] as string);
-    let isDir: boolean;
-    try {
-      const st = lstatSync(current);
-      isDir = st.isDirectory();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
-      throw err;
-    }
-    if (!isDir) throw new BadPathError(`${parts.slice(0, i + 1).join('/')} is not a real directory (a symlink or a file); not following it`);
+    if (!isRealDir(current, parts.slice(0, i + 1).join('/'))) return false;
   }
+  return true;
+}
+
+/** True for a real dir at `abs`, false for nothing there; throws BadPathError for a link or a file (`rel` names it). */
+function isRealDir(abs: string, rel: string): boolean {
+  let isDir: boolean;
+  try {
+    isDir = lstatSync(abs).isDirectory();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
+    throw err;
+  }
+  if (!isDir) throw new BadPathError(`${rel} is not a real directory (a symlink or a file); not following it`);
   return true;
 }
 

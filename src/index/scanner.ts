@@ -7,7 +7,7 @@ import { lstatSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { BadPathError } from '../core/errors.js';
-import { isTempName, plainChildPath, toRelPath } from '../core/paths.js';
+import { isTempName, joinNames, plainChildPath, toRelPath } from '../core/paths.js';
 import type { IgnoreMatcher } from '../ignore/matcher.js';
 import { clashReason, locate } from './disk-names.js';
 import { realAncestors } from './real-path.js';
@@ -125,7 +125,7 @@ function lstatNow(root: string, rel: string, realDirs?: Set<string>): Stats | un
   // kernel's cache, and a synchronous lstat costs the event loop a fifth of one through libuv's
   // pool (see realAncestors). A walk stats synchronously only while the cache is warm (StatMode).
   try {
-    return lstatSync(rel === '' ? root : path.join(root, ...rel.split('/')), { throwIfNoEntry: false });
+    return lstatSync(rel === '' ? root : joinNames(root, rel), { throwIfNoEntry: false });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw err;

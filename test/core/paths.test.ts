@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { BadPathError } from '../../src/core/errors.js';
-import { isTempName, isUnder, parentOf, plainChildPath, resolveInside, tempNameFor, toRelPath } from '../../src/core/paths.js';
+import { hasOnlyNames, isTempName, isUnder, joinNames, parentOf, plainChildPath, resolveInside, tempNameFor, toRelPath } from '../../src/core/paths.js';
 import { LIMITS } from '../../src/protocol/messages.js';
 
 const nfc = 'caf\u00e9';
@@ -187,6 +187,19 @@ describe('resolveInside', () => {
       expect(() => resolveInside(root, c.rel)).toThrow(BadPathError);
     });
   }
+});
+
+describe('joinNames', () => {
+  const roots = ['/srv/folder', '/srv/folder/', '/srv//folder/./x/..', '/', '.', '', 'rel/root', '../up', '/srv/a b/ü'];
+  const rels = ['a', 'a/b.txt', '...', 'a/.../b', '.hidden/x', 'a/..b', 'a/b..', '', '.', '..', 'a/..', '../x', 'a//b', 'a/./b', '/abs', 'a/', 'a/b/../../..'];
+
+  it("gives path.join's result for every root and path, names only or not", () => {
+    for (const root of roots) for (const rel of rels) expect(joinNames(root, rel), `${root} + ${rel}`).toBe(path.join(root, ...rel.split('/')));
+  });
+
+  it('takes a path as names only when no component is empty, "." or ".."', () => {
+    expect(rels.filter(hasOnlyNames)).toEqual(['a', 'a/b.txt', '...', 'a/.../b', '.hidden/x', 'a/..b', 'a/b..']);
+  });
 });
 
 describe('parentOf and isUnder', () => {

@@ -31,7 +31,7 @@ import { closeSync, constants, fstatSync, lstatSync, mkdirSync, open as openCall
 import { open, rm, symlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { WizardError } from '../../core/errors.js';
-import { resolveOnDisk, WIZARD_DIR } from '../../core/paths.js';
+import { joinNames, resolveOnDisk, WIZARD_DIR } from '../../core/paths.js';
 import { sameStat, statKey, type StatKey } from '../../index/hash.js';
 import { realAncestors } from '../../index/real-path.js';
 
@@ -89,8 +89,8 @@ export function sharedTempDir(root: string): string {
 
 /** sharedTempDir, with the device its lstat found (tempPlaceFor compares it with the target dir's). */
 function sharedTempDirStat(root: string): { dir: string; dev: number } {
-  const marker = path.join(root, WIZARD_DIR);
-  const dir = path.join(root, ...TEMP_DIR.split('/'));
+  const marker = joinNames(root, WIZARD_DIR);
+  const dir = joinNames(root, TEMP_DIR);
   if (lstatSync(marker, { throwIfNoEntry: false })?.isDirectory() !== true) {
     throw new WizardError('CHANGED', `${marker} is missing or not a directory; not making temp files`);
   }
