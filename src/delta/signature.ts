@@ -3,7 +3,7 @@
  * with a weak rolling sum and a strong hash. A signature that came from a peer
  * is checked with `checkSignature` before anything indexes by it.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LEAF_BYTES, LEAF_DIGEST_BYTES } from '../core/content-hash.js';
 import { WizardError } from '../core/errors.js';
 import { weakSum } from './rollsum.js';
@@ -106,7 +106,7 @@ export function blockLength(sig: Pick<Signature, 'blockSize' | 'fileSize'>, i: n
 
 /** The truncated strong hash of `buf[start..end)`, written into `out` at `outOffset`. */
 export function strongHashInto(buf: Uint8Array, start: number, end: number, out: Uint8Array, outOffset: number): void {
-  const digest = createHash('sha256').update(buf.subarray(start, end)).digest();
+  const digest = hash('sha256', buf.subarray(start, end), 'buffer');
   out.set(digest.subarray(0, STRONG_BYTES), outOffset);
 }
 
@@ -209,7 +209,7 @@ export class SignatureBuilder {
       // Its strong hash comes with the leaves at finish.
     } else if (this.leafSink === undefined) strongHashInto(buf, start, end, this.strong, i * STRONG_BYTES);
     else {
-      const digest = createHash('sha256').update(buf.subarray(start, end)).digest();
+      const digest = hash('sha256', buf.subarray(start, end), 'buffer');
       this.leafSink.push(digest);
       this.strong.set(digest.subarray(0, STRONG_BYTES), i * STRONG_BYTES);
     }
@@ -248,7 +248,7 @@ export function groupDigests(strong: Uint8Array, group: number): Uint8Array {
   const out = new Uint8Array(groups * STRONG_BYTES);
   for (let g = 0; g < groups; g++) {
     const span = strong.subarray(g * group * STRONG_BYTES, Math.min(blocks, (g + 1) * group) * STRONG_BYTES);
-    out.set(createHash('sha256').update(span).digest().subarray(0, STRONG_BYTES), g * STRONG_BYTES);
+    out.set(hash('sha256', span, 'buffer').subarray(0, STRONG_BYTES), g * STRONG_BYTES);
   }
   return out;
 }

@@ -7,7 +7,7 @@
  * independent of order and cheap to maintain: changing one entry XORs out its
  * old digest and XORs in the new one.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 import { WizardError } from '../core/errors.js';
 import { canonical, type VersionVector } from '../versions/vector.js';
@@ -27,7 +27,7 @@ export function entryDigest(path: string, version: VersionVector, deleted: boole
   // NUL separates the fields because no valid path contains one, so no two
   // different entries can produce the same hashed string.
   const text = `${path}\0${canonical(version)}\0${deleted ? '1' : '0'}`;
-  return createHash('sha256').update(text, 'utf8').digest().subarray(0, DIGEST_BYTES);
+  return hash('sha256', text, 'buffer').subarray(0, DIGEST_BYTES);
 }
 
 /** XORs `d` into `acc` in place. Both must be `DIGEST_BYTES` long. */

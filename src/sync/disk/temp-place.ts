@@ -26,7 +26,7 @@
  * A `rel` here is a path as spelled on disk: the index path, or its name on
  * disk where that is not NFC (see index/disk-names.ts).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, open as openCallback, openSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { open, rm, symlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -74,7 +74,7 @@ export function tempPlaceFor(root: string, rel: string, ancestorsChecked = false
   const shared = sharedTempDirStat(root);
   const name = path.posix.basename(rel);
   if (lstatSync(parentAbs).dev !== shared.dev) return { dir: parentAbs, stem: name, isShared: false, root, rel };
-  const tag = createHash('sha256').update(rel).digest('hex').slice(0, 12);
+  const tag = hash('sha256', rel, 'hex').slice(0, 12);
   return { dir: shared.dir, stem: `${tag}-${name}`, isShared: true, root, rel };
 }
 

@@ -10,7 +10,7 @@
  * records: the patch opened the basis checked against the index, and checks
  * size, mtime and ctime again under the folder lock before and after writing.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { hashOfLeaves, LEAF_BYTES, LEAF_DIGEST_BYTES, leafCount } from '../../core/content-hash.js';
 import { WizardError } from '../../core/errors.js';
 import { weakSum } from '../../delta/rollsum.js';
@@ -82,7 +82,7 @@ export async function verifyKept(c: KeptCheck): Promise<{ sums: Signature | unde
     const at = i * blockSize;
     const bytes = await readNew(at, Math.min(blockSize, c.size - at));
     weak[i] = weakSum(bytes, 0, bytes.length);
-    strong.set(createHash('sha256').update(bytes).digest().subarray(0, STRONG_BYTES), i * STRONG_BYTES);
+    strong.set(hash('sha256', bytes, 'buffer').subarray(0, STRONG_BYTES), i * STRONG_BYTES);
   }
   return { sums: { blockSize, fileSize: c.size, weak, strong, leaves } };
 }

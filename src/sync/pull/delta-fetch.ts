@@ -18,7 +18,7 @@ import { planDelta, type DeltaPlan, type SearchingPlan, type SumsSource } from '
 import { fillWhileSearching } from './search-fill.js';
 import type { EarlyWriteback } from './writeback.js';
 import type { BlockSource } from './fetch.js';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { ContentHasher, LEAF_BYTES } from '../../core/content-hash.js';
 
 /** What a delta download needs besides the file. */
@@ -238,14 +238,14 @@ async function checkedLeaves(
   let fetched = 0;
   for (let off = 0; off < data.length; off += LEAF_BYTES) {
     const length = Math.min(LEAF_BYTES, data.length - off);
-    let digest = createHash('sha256').update(data.subarray(off, off + length)).digest();
+    let digest = hash('sha256', data.subarray(off, off + length), 'buffer');
     const block = (at + off) / LEAF_BYTES;
     const expected = reuse.from.strong.subarray(block * STRONG_BYTES, (block + 1) * STRONG_BYTES);
     if (reuse.isSame(block) && digest.compare(expected, 0, STRONG_BYTES, 0, STRONG_BYTES) !== 0) {
       const fresh = await fetchBlock(at + off, length);
       if (fresh.length !== length) throw new WizardError('HASH_MISMATCH', `${rel}: peer sent ${fresh.length} bytes at ${at + off}, expected ${length}`);
       fresh.copy(data, off);
-      digest = createHash('sha256').update(fresh).digest();
+      digest = hash('sha256', fresh, 'buffer');
       repaired.push(block);
       fetched += length;
     }

@@ -12,7 +12,7 @@
  * broke, or our file changed since) is fetched from the peer in its place:
  * a wrong guess costs one block. The whole file's hash still decides.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { read } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -233,10 +233,10 @@ class BlockWriter {
     this.totals.local += length;
     for (const [k, i] of run.entries()) {
       const block = data.subarray(k * this.bs, Math.min(length, (k + 1) * this.bs));
-      let digest = createHash('sha256').update(block).digest();
+      let digest = hash('sha256', block, 'buffer');
       if (digest.compare(this.known.from.strong, i * STRONG_BYTES, (i + 1) * STRONG_BYTES, 0, STRONG_BYTES) !== 0) {
         (await this.fetchRange(i * this.bs, block.length)).copy(block);
-        digest = createHash('sha256').update(block).digest();
+        digest = hash('sha256', block, 'buffer');
         this.weak[i] = weakSum(block);
         this.totals.local -= block.length;
       } else this.weak[i] = this.known.isSame(i) ? (this.known.from.weak[i] as number) : weakSum(block);
@@ -256,7 +256,7 @@ class BlockWriter {
     const data = pieces.every((p) => p === undefined) ? await this.fetchRange(at, length) : await this.assemble(at, length, run, pieces);
     for (const [k, i] of run.entries()) {
       const block = data.subarray(k * this.bs, Math.min(length, (k + 1) * this.bs));
-      createHash('sha256').update(block).digest().copy(this.leaves, i * LEAF_DIGEST_BYTES);
+      hash('sha256', block, 'buffer').copy(this.leaves, i * LEAF_DIGEST_BYTES);
       this.weak[i] = weakSum(block);
     }
     await this.write(data, at);
