@@ -31,10 +31,12 @@ function firstLine(child) {
 
 /**
  * Starts a receiver landing into `dirB` (fsyncing unless `durable` is false) and a sender watching
- * `dirA`, connected. Resolves { landed, stop } once the sender's watch is up: `landed()` resolves
- * with when each path arrived (epoch ms, by path relative to B); `stop()` ends both.
+ * `dirA`, connected; with `walk`, the sender also sends what A holds when it starts. Resolves
+ * { landed, stop, senderAt } once the sender's watch is up: `landed()` resolves with when each path
+ * arrived (epoch ms, by path relative to B); `stop()` ends both; `senderAt` is when the sender was
+ * started (epoch ms), the start of an initial sync.
  */
-export async function startFloorPair({ dirA, dirB, certDir, durable = true }) {
+export async function startFloorPair({ dirA, dirB, certDir, durable = true, walk = false }) {
   mkdirSync(dirA, { recursive: true });
   mkdirSync(dirB, { recursive: true });
   const recv = spawn(process.execPath, [roles, '--role', 'receiver', dirB, certDir, durable ? 'fsync' : 'no-fsync'], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
@@ -42,9 +44,11 @@ export async function startFloorPair({ dirA, dirB, certDir, durable = true }) {
   const stop = () => {
     for (const c of children) c.kill();
   };
+  let senderAt = 0;
   try {
     const { port } = await firstLine(recv);
-    const send = spawn(process.execPath, [roles, '--role', 'sender', dirA, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    senderAt = Date.now();
+    const send = spawn(process.execPath, [roles, '--role', 'sender', dirA, String(port), ...(walk ? ['walk'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(send);
     await firstLine(send);
   } catch (err) {
@@ -56,5 +60,5 @@ export async function startFloorPair({ dirA, dirB, certDir, durable = true }) {
       recv.once('message', (m) => resolve(m.landedAt));
       recv.send('report');
     });
-  return { landed, stop };
+  return { landed, stop, senderAt };
 }

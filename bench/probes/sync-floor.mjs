@@ -16,6 +16,9 @@
  * - the receiver verifies each file's hash and lands it as any crash-safe
  *   sync must: a temp file, written and fsynced, renamed into place, and the
  *   dir fsynced before the file counts as arrived.
+ * SMALL (in a bench run's `--vs floor` only): the sender starts with A
+ * already holding the template and sends all of it, a dir at a time, then
+ * watches; timed from the sender's start to the last file on B.
  * Nothing else: no index, no versions, no requests, no acknowledgements,
  * no scans, no ignore rules. Every one of those costs Wizard something; this
  * costs only what no sync can skip.
@@ -185,7 +188,7 @@ async function receiver(dirB, certDir, durable) {
 }
 
 // ---- sender ----
-async function sender(dirA, port) {
+async function sender(dirA, port, walk) {
   const { subscribe } = await import('@parcel/watcher');
   const socket = tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false });
   await new Promise((resolve) => socket.once('secureConnect', resolve));
@@ -215,6 +218,21 @@ async function sender(dirA, port) {
     for (const e of events) if (e.type !== 'delete') look(e.path);
   });
   console.log(JSON.stringify({ ready: true }));
+  // SMALL: what is in A when the sender starts is sent too, a dir at a time, each dir's files as
+  // they are listed, with the socket's backlog kept under 8 MiB (an initial sync's walk).
+  if (walk) {
+    const dirs = [dirA];
+    while (dirs.length > 0) {
+      const dir = dirs.shift();
+      for (const d of readdirSync(dir, { withFileTypes: true })) {
+        const abs = path.join(dir, d.name);
+        if (d.isDirectory()) dirs.push(abs);
+        else look(abs);
+      }
+      if (socket.writableLength > 8 * 1024 * 1024) await new Promise((resolve) => socket.once('drain', resolve));
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
 }
 
 // ---- orchestrator ----
@@ -284,5 +302,5 @@ async function main() {
 }
 
 if (argv[0] === '--role' && argv[1] === 'receiver') await receiver(argv[2], argv[3], argv[4] !== 'no-fsync');
-else if (argv[0] === '--role' && argv[1] === 'sender') await sender(argv[2], Number(argv[3]));
+else if (argv[0] === '--role' && argv[1] === 'sender') await sender(argv[2], Number(argv[3]), argv[4] === 'walk');
 else await main();
