@@ -1,4 +1,4 @@
-// The durable floor as a system (`--vs floor`): for SMALL, BURST and MIXED's small files, the least
+// The durable floor as a system (`--vs floor`): for SMALL, BIG, BURST and MIXED's small files, the least
 // a real-time, crash-safe sync must do on this machine, measured in the same run as the tools it
 // bounds (issue 17 asks BURST to come within 1.5x of it; SMALL's floor says what its goal stands on). The work is bench/probes/sync-floor.mjs's
 // (bench/lib/floor-pair.mjs starts it): a sender watching A with @parcel/watcher that hashes and
@@ -40,11 +40,12 @@ export function createFloorDriver(ctx) {
   };
 
   /**
-   * SMALL as the Wizard driver times it: A holds the template before its side starts, and the time
-   * runs from that start (here the sender's process) until B holds every file. B is up already.
+   * SMALL and BIG as the Wizard driver times them: A holds the template before its side starts, and
+   * the time runs from that start (here the sender's process) until B holds every file. B is up already.
    */
   async function initialSync(group, rep) {
-    const base = freshDir(scratch, `small-${rep}`);
+    const [template, files] = group.name === 'SMALL' ? ['small', profile.small.files] : ['big', 1];
+    const base = freshDir(scratch, `${template}-${rep}`);
     const stop = async () => {
       pair?.stop();
       pair = undefined;
@@ -53,17 +54,18 @@ export function createFloorDriver(ctx) {
     return guardedGroup(guard, async (out) => {
       const A = path.join(base, 'A');
       const B = path.join(base, 'B');
-      await place(tpl.dir('small'), A);
+      await place(tpl.dir(template), A);
       pair = await startFloorPair({ dirA: A, dirB: B, certDir, walk: true });
-      const at = await arrivals('', profile.small.files, pair.senderAt);
-      const same = treeDigest(B).digest === tpl.digest('small');
-      out.push(same ? record(ID, 'SMALL', rep, 'ok', { ms: Math.max(...at), wire_bytes: null }) : record(ID, 'SMALL', rep, 'failed', {}, 'B differs from A'));
-      if (rep === 1 && ctx.workloads.includes('IDLE')) out.push(record(ID, 'IDLE', rep, 'n/a'));
+      const at = await arrivals('', files, pair.senderAt);
+      const same = treeDigest(B).digest === tpl.digest(template);
+      out.push(same ? record(ID, group.name, rep, 'ok', { ms: Math.max(...at), wire_bytes: null }) : record(ID, group.name, rep, 'failed', {}, 'B differs from A'));
+      // The rest of the group (IDLE after SMALL, EDIT after BIG) is not the floor's.
+      for (const w of group.workloads) if (w !== group.name) out.push(record(ID, w, rep, 'n/a'));
     });
   }
 
   async function runGroup(group, rep) {
-    if (group.name === 'SMALL') return initialSync(group, rep);
+    if (group.name === 'SMALL' || group.name === 'BIG') return initialSync(group, rep);
     if (group.name !== 'BURST' && group.name !== 'MIXED') return notApplicable(group, rep);
     const base = freshDir(scratch, `${group.name.toLowerCase()}-${rep}`);
     const stop = async () => {
@@ -106,7 +108,7 @@ export function createFloorDriver(ctx) {
   return {
     id: ID,
     label: 'durable floor',
-    config: 'bench/probes/sync-floor.mjs: a watcher and one TLS socket, each file hashed, verified, written to a temp file, fsynced, renamed and its dir fsynced; SMALL (what A holds, sent at the start), BURST and MIXED (small files only), nothing else',
+    config: 'bench/probes/sync-floor.mjs: a watcher and one TLS socket, each file hashed, verified, written to a temp file, fsynced, renamed and its dir fsynced; SMALL and BIG (what A holds, sent at the start), BURST and MIXED (small files only), nothing else',
     supports: () => true,
     async prepare() {
       certDir = floorCertificate(path.join(scratch, 'cert'));
