@@ -6,6 +6,7 @@
 // through a temp file, fsync, rename and dir fsync. No index, versions, requests or scans, so
 // nothing else applies: every other workload is 'n/a', and so are its bytes on the wire.
 import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { median } from '../lib/stats.mjs';
 import { floorCertificate, startFloorPair } from '../lib/floor-pair.mjs';
@@ -13,6 +14,8 @@ import { place, runOk, sleep, waitFor } from '../lib/proc.mjs';
 import { treeDigest } from '../lib/treehash.mjs';
 import { COMPRESS_CASES } from '../lib/args.mjs';
 import { freshDir, guardedGroup, record } from './common.mjs';
+
+const walkFloor = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'probes', 'walk-floor.mjs');
 
 /** Creates the floor driver. */
 export function createFloorDriver(ctx) {
@@ -64,7 +67,22 @@ export function createFloorDriver(ctx) {
     });
   }
 
+  /**
+   * SCALE: the least a first index and a no-change rescan must do, in one thread with no index
+   * (bench/probes/walk-floor.mjs over the template): a walk that lstats every entry, and the same
+   * walk reading and hashing every file. Not a sync: no second node, no index writes.
+   */
+  async function scan(group, rep) {
+    const { stdout } = await runOk(process.execPath, [walkFloor, tpl.dir('scale')], { timeoutMs: 600_000 });
+    const wallOf = (label) => Number(new RegExp(`^${label}: .* (\\d+) ms wall`, 'm').exec(stdout)?.[1]);
+    const rescan = wallOf('walk \\+ lstat');
+    const index = wallOf('walk \\+ lstat \\+ read \\+ SHA-256');
+    if (!Number.isFinite(rescan) || !Number.isFinite(index)) return [record(ID, group.name, rep, 'failed', {}, `walk-floor.mjs printed no times: ${stdout.slice(0, 200)}`)];
+    return [record(ID, 'SCALE', rep, 'ok', { index_ms: index, rescan_ms: rescan, rss_mib: null, peak_rss_mib: null })];
+  }
+
   async function runGroup(group, rep) {
+    if (group.name === 'SCALE') return scan(group, rep);
     if (group.name === 'SMALL' || group.name === 'BIG') return initialSync(group, rep);
     if (group.name !== 'BURST' && group.name !== 'MIXED') return notApplicable(group, rep);
     const base = freshDir(scratch, `${group.name.toLowerCase()}-${rep}`);
@@ -108,7 +126,7 @@ export function createFloorDriver(ctx) {
   return {
     id: ID,
     label: 'durable floor',
-    config: 'bench/probes/sync-floor.mjs: a watcher and one TLS socket, each file hashed, verified, written to a temp file, fsynced, renamed and its dir fsynced; SMALL and BIG (what A holds, sent at the start), BURST and MIXED (small files only), nothing else',
+    config: 'bench/probes/sync-floor.mjs: a watcher and one TLS socket, each file hashed, verified, written to a temp file, fsynced, renamed and its dir fsynced; SMALL and BIG (what A holds, sent at the start), BURST and MIXED (small files only), nothing else; SCALE: bench/probes/walk-floor.mjs, one thread and no index',
     supports: () => true,
     async prepare() {
       certDir = floorCertificate(path.join(scratch, 'cert'));
