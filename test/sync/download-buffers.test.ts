@@ -1,8 +1,9 @@
 /**
  * A whole download gives each block's buffer back to the pool it came from
  * (core/block-buffers.ts) only once nothing reads it any more: its write to
- * the temp file has completed and its bytes are hashed. Real temp files; the
- * peer hands out blocks in pooled buffers, as a session's frame decoder does.
+ * the temp file has completed and its bytes are hashed; and it keeps its
+ * window of requests at the peer meanwhile. Real temp files; the peer hands
+ * out blocks in pooled buffers, as a session's frame decoder does.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -39,8 +40,9 @@ const entry: FileEntry = { path: 'f', type: 'file', size: content.length, mtimeM
 /**
  * The download's world, watched: the memory of every buffer a temp-file write
  * is reading now, every buffer the pool lent (each checked not to be in a
- * write), and the buffers the download gave back (each checked the same way),
- * and how many blocks had been asked for when each write began. `failAt`: the offset whose write fails with EIO.
+ * write), the buffers the download gave back (each checked the same way),
+ * and how many blocks had been asked for when each write began. `failAt`:
+ * the offset whose write fails with EIO.
  */
 function watched(failAt?: number) {
   const pool = new BlockBuffers(BLOCK_BYTES, 2, new FakeClock(0));
