@@ -1,8 +1,9 @@
 /**
  * A whole download gives each block's buffer back to the pool it came from
  * (core/block-buffers.ts) only once nothing reads it any more: its write to
- * the temp file has completed and its bytes are hashed. Real temp files; the
- * peer hands out blocks in pooled buffers, as a session's frame decoder does.
+ * the temp file has completed and its bytes are hashed; and it keeps its
+ * window of requests at the peer meanwhile. Real temp files; the peer hands
+ * out blocks in pooled buffers, as a session's frame decoder does.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BlockBuffers } from '../../src/core/block-buffers.js';
 import { contentHash } from '../../src/core/content-hash.js';
 import type { FileEntry } from '../../src/index/entry.js';
-import { BLOCK_BYTES, download, type BlockSource } from '../../src/sync/pull/fetch.js';
+import { BLOCK_BYTES, download, WINDOW, type BlockSource } from '../../src/sync/pull/fetch.js';
 import { tempPlaceFor, type TempPlace } from '../../src/sync/disk/temp-place.js';
 import { inlineRunner } from '../../src/workers/pool.js';
 import { FakeClock } from '../support/clock.js';
@@ -39,8 +40,9 @@ const entry: FileEntry = { path: 'f', type: 'file', size: content.length, mtimeM
 /**
  * The download's world, watched: the memory of every buffer a temp-file write
  * is reading now, every buffer the pool lent (each checked not to be in a
- * write), and the buffers the download gave back (each checked the same way).
- * `failAt`: the offset whose write fails with EIO.
+ * write), the buffers the download gave back (each checked the same way),
+ * and how many blocks had been asked for when each write began. `failAt`:
+ * the offset whose write fails with EIO.
  */
 function watched(failAt?: number) {
   const pool = new BlockBuffers(BLOCK_BYTES, 2, new FakeClock(0));
@@ -50,8 +52,11 @@ function watched(failAt?: number) {
   const inWriteWhenLent: number[] = [];
   const inWriteWhenGiven: number[] = [];
   const offsetOf = new Map<Buffer, number>();
+  const askedAtWrite: number[] = [];
+  let asked = 0;
   const peer = fakePeer({ f: content });
   const readBlock: BlockSource = async (p, req) => {
+    asked++;
     const bytes = await peer.readBlock(p, req);
     const lent = pool.take(bytes.length);
     if (lent === undefined) {
@@ -76,6 +81,7 @@ function watched(failAt?: number) {
         if (prop === 'write') {
           return async (buf: Buffer, offset: number, length: number, position: number) => {
             writing.add(buf.buffer);
+            askedAtWrite.push(asked);
             try {
               // A write that takes a while, as one through a busy pool does: long enough for later blocks to arrive meanwhile.
               await new Promise((resolve) => setTimeout(resolve, 5));
@@ -91,7 +97,7 @@ function watched(failAt?: number) {
       },
     });
   };
-  return { deps: { readBlock, readSums: peer.readSums, runner: inlineRunner, openTemp, blockDone }, given, lentMemory, inWriteWhenLent, inWriteWhenGiven };
+  return { deps: { readBlock, readSums: peer.readSums, runner: inlineRunner, openTemp, blockDone }, given, lentMemory, inWriteWhenLent, inWriteWhenGiven, askedAtWrite };
 }
 
 describe('a whole download and the block buffers', () => {
@@ -104,6 +110,16 @@ describe('a whole download and the block buffers', () => {
     expect(w.inWriteWhenLent).toEqual([]);
     // Eight pooled blocks in fewer buffers: the first blocks' buffers carried the later ones.
     expect(w.lentMemory.size).toBeLessThan(8);
+  });
+
+  it('keeps a full window of requests at the peer while a block is written and hashed', async () => {
+    const w = watched();
+    await download(place, entry, ['peer'], undefined, w.deps);
+    // Requests besides the block being written, at each block's write: the whole window until the
+    // file's end is asked for (one fewer, had the next block waited for this one's write).
+    const besides = w.askedAtWrite.map((asked, k) => asked - (k + 1));
+    const blocks = w.askedAtWrite.length;
+    expect(besides).toEqual(w.askedAtWrite.map((_, k) => Math.min(WINDOW, blocks - (k + 1))));
   });
 
   it('gives back the block whose write failed, once the write has ended', async () => {

@@ -23,7 +23,7 @@ import type { DeltaPlan, SearchingPlan } from './delta-plan.js';
 import { createTemp, createTempFd, openTempToRead, removeTemp, type TempPlace } from '../disk/temp-place.js';
 import { EarlyWriteback } from './writeback.js';
 import { contentHash } from '../../core/content-hash.js';
-import { wholeFileHasher } from './whole-hasher.js';
+import { wholeFileHasher, type WholeFileHasher } from './whole-hasher.js';
 import { blockBodies } from '../../protocol/block-bodies.js';
 
 /** What a download needs: a delta's needs, and where a whole download's written blocks go back (blockBodies by default; tests watch it). */
@@ -43,7 +43,7 @@ export type BlockSource = (peer: string, req: { path: string; hash: string; offs
  */
 export const BLOCK_BYTES = 1024 * 1024;
 /** Requests kept in flight per file: hides the round trip on a fast link, and leaves half of the sender's 8 MiB answer budget to other files (4 MiB). */
-const WINDOW = 4;
+export const WINDOW = 4;
 /** Characters of random suffix in a temp name. */
 const RANDOM_CHARS = 8;
 
@@ -280,23 +280,41 @@ async function fetchWhole(
       if (data.length !== expected) {
         throw new WizardError('HASH_MISMATCH', `${entry.path}: peer sent ${data.length} bytes at ${offset}, expected ${expected}`);
       }
-      await fh.write(data, 0, data.length, offset);
+      // The next block is asked for now, not once this one is written and hashed: the sender keeps
+      // WINDOW requests to answer while this thread works, instead of one fewer for each block's turn here.
+      if (next < entry.size) ask();
+      await writeAndHash(fh, data, offset, hash);
       writeback.wrote(data.length);
       progress.written = offset + data.length;
-      hash.push(data);
     } finally {
       // Written (or failed) and hashed: nothing reads these bytes any more, so their buffer may carry the next block.
       blockDone(data);
     }
     // Crash point: a partial temp file, the target untouched.
     if (progress.written < entry.size) crashPoint('mid-block-write');
-    if (next < entry.size) ask();
   }
   const got = hash.finish();
   if (got.hash !== entry.hash) {
     throw new WizardError('HASH_MISMATCH', `${entry.path}: received content does not match its hash; will retry`);
   }
   return got.sums;
+}
+
+/**
+ * Writes `data` at `offset` of `fh` and hashes it into `hash`, side by side: a pool thread copies
+ * the block into the page cache while this thread hashes the same bytes (both only read them).
+ * Settles only once the write has ended, also when the hashing throws, so the caller may then
+ * give the buffer back; the write's error comes first.
+ */
+async function writeAndHash(fh: FileHandle, data: Buffer, offset: number, hash: WholeFileHasher): Promise<void> {
+  const written = fh.write(data, 0, data.length, offset);
+  try {
+    hash.push(data);
+  } catch (err) {
+    await written;
+    throw err;
+  }
+  await written;
 }
 
 /**
