@@ -3,6 +3,7 @@
  * "host:port", "[v6]" or "[v6]:port", and formatting them back.
  */
 import net from 'node:net';
+import os from 'node:os';
 import { UsageError } from '../core/errors.js';
 
 /** Options for {@link parseHostPort}. */
@@ -51,4 +52,17 @@ function parsePort(text: string, original: string, opts: ParseHostPortOptions): 
     throw new UsageError(`invalid port in "${original}": expected a number from ${min} to ${MAX_PORT}`);
   }
   return port;
+}
+
+/**
+ * True when `address` (a socket's remote address) is this machine: a
+ * loopback address, or one of `interfaces`' (os.networkInterfaces() by
+ * default). A peer there shares our CPU and memory: the link between us is
+ * a copy, never slower than the two processes at its ends.
+ */
+export function isThisMachine(address: string | undefined, interfaces: NodeJS.Dict<os.NetworkInterfaceInfo[]> = os.networkInterfaces()): boolean {
+  if (address === undefined) return false;
+  const bare = address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+  if (bare === '::1' || (net.isIPv4(bare) && bare.startsWith('127.'))) return true;
+  return Object.values(interfaces).some((list) => list?.some((i) => i.address === bare || i.address === address) === true);
 }

@@ -43,6 +43,8 @@ export interface MessageWriterDeps {
   readonly upload?: TokenBucket;
   /** Index batches may be queued again after `hasIndexRoom` said no. */
   readonly onIndexRoom: () => void;
+  /** The peer runs on this machine: see SchedulerDeps.peerOnThisMachine. */
+  readonly peerOnThisMachine?: boolean;
 }
 
 /** A message refused because MAX_QUEUE_BYTES already wait: the peer is not reading. */
@@ -83,6 +85,7 @@ export class MessageWriter {
       chooser: this.chooser,
       ...(deps.upload === undefined ? {} : { upload: deps.upload }),
       cpuNow: () => performance.now(),
+      peerOnThisMachine: deps.peerOnThisMachine === true,
       onWritten: (bytes) => {
         this.rate.add(bytes);
         this.lastAt = clock.now();

@@ -70,6 +70,13 @@ export interface SchedulerDeps {
   readonly onWritten?: (frameBytes: number) => void;
   /** Where a prebuilt frame (a block's answer) goes once nothing reads it; blockBodies by default, which takes back only what it lent. */
   readonly frameDone?: (frame: Buffer) => void;
+  /**
+   * The peer runs on this machine (isThisMachine). Its socket then drains as
+   * fast as its process reads, and a slow drain is that process short of the
+   * CPU we share, which compressing would take more of: only the upload
+   * limit's waits tell the chooser that the link is the bottleneck.
+   */
+  readonly peerOnThisMachine?: boolean;
 }
 
 export class FrameScheduler {
@@ -259,6 +266,6 @@ export class FrameScheduler {
     if (b === undefined || this.deps.sink.writableLength >= HIGH_WATER) return;
     this.blocked = undefined;
     const ms = this.deps.clock.now() - b.at;
-    if (ms >= MIN_MEASURE_MS) this.deps.chooser.recordNetworkBound(((this.drained() - b.drained) / ms) * 1000);
+    if (ms >= MIN_MEASURE_MS && this.deps.peerOnThisMachine !== true) this.deps.chooser.recordNetworkBound(((this.drained() - b.drained) / ms) * 1000);
   }
 }

@@ -23,6 +23,7 @@ import {
   type SumsRequestMessage,
 } from '../protocol/messages.js';
 import { truncateChars } from '../protocol/fields.js';
+import { isThisMachine } from './address.js';
 import { FileBatches, isBatchable } from './file-batches.js';
 import { MessageReader } from './message-reader.js';
 import { MessageWriter, SendQueueFull } from './message-writer.js';
@@ -119,6 +120,7 @@ export class PeerSession {
       compression: this.opts.compression,
       ...(opts.upload === undefined ? {} : { upload: opts.upload }),
       onIndexRoom: () => this.handler?.onIndexRoom?.(),
+      peerOnThisMachine: isThisMachine((socket as { remoteAddress?: string }).remoteAddress),
     });
     this.served = new ServedRequests({
       max: this.opts.maxServedRequests,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WizardError } from '../../src/core/errors.js';
-import { formatHostPort, parseHostPort } from '../../src/transport/address.js';
+import { formatHostPort, isThisMachine, parseHostPort } from '../../src/transport/address.js';
 
 describe('parseHostPort', () => {
   interface Case {
@@ -53,5 +53,23 @@ describe('parseHostPort', () => {
     expect(formatHostPort('::1', 80)).toBe('[::1]:80');
     expect(formatHostPort('nas', 80)).toBe('nas:80');
     expect(parseHostPort(formatHostPort('fe80::2', 9), 1)).toEqual({ host: 'fe80::2', port: 9 });
+  });
+});
+
+describe('isThisMachine', () => {
+  const interfaces = {
+    lo: [{ address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' }],
+    eth0: [
+      { address: '192.168.1.20', netmask: '255.255.255.0', family: 'IPv4', mac: '02:00:00:00:00:01', internal: false, cidr: '192.168.1.20/24' },
+      { address: 'fe80::1', netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6', mac: '02:00:00:00:00:01', internal: false, cidr: 'fe80::1/64', scopeid: 2 },
+    ],
+  } as const satisfies NodeJS.Dict<import('node:os').NetworkInterfaceInfo[]>;
+
+  it('takes loopback, in either family and IPv4-mapped, and our own interfaces\' addresses for this machine', () => {
+    for (const a of ['127.0.0.1', '127.3.2.1', '::1', '::ffff:127.0.0.1', '192.168.1.20', '::ffff:192.168.1.20', 'fe80::1']) expect(isThisMachine(a, interfaces), a).toBe(true);
+  });
+
+  it('takes any other address, or none, for another machine', () => {
+    for (const a of ['192.168.1.21', '10.0.0.1', '::2', '::ffff:10.0.0.1', '128.0.0.1', undefined]) expect(isThisMachine(a, interfaces), String(a)).toBe(false);
   });
 });

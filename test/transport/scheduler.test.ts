@@ -35,12 +35,12 @@ function body(tag: string, size: number): Buffer {
   return b;
 }
 
-function setup(opts: { mode?: CompressionMode; uploadRate?: number } = {}) {
+function setup(opts: { mode?: CompressionMode; uploadRate?: number; peerOnThisMachine?: boolean } = {}) {
   const clock = new FakeClock(1_000_000);
   const sink = new FakeSink();
   const chooser = new CodecChooser(() => opts.mode ?? 'none', () => clock.now());
   const upload = opts.uploadRate === undefined ? undefined : new TokenBucket(() => opts.uploadRate!, () => clock.now());
-  const scheduler = new FrameScheduler({ sink, clock, chooser, ...(upload === undefined ? {} : { upload }), cpuNow: () => clock.now() });
+  const scheduler = new FrameScheduler({ sink, clock, chooser, ...(upload === undefined ? {} : { upload }), cpuNow: () => clock.now(), peerOnThisMachine: opts.peerOnThisMachine === true });
   /** Tags of the frames on the wire, in order, decoded as the peer would. */
   const wire = () => {
     const decoder = new FrameDecoder();
@@ -176,6 +176,27 @@ describe('FrameScheduler', () => {
     const rate = chooser.status().networkBytesPerSecond!;
     expect(rate).toBeGreaterThan((inSocket / 0.1) * 0.95);
     expect(rate).toBeLessThan((inSocket / 0.1) * 1.05);
+  });
+
+  it('takes a slow drain to a peer on this machine for its CPU, not the link: it stays raw, while the upload limit still makes it compress', () => {
+    const text = Buffer.from('all work and no play makes jack a dull boy\n'.repeat(2000));
+    for (const [peerOnThisMachine, shrinks] of [[true, false], [false, true]] as const) {
+      const { scheduler, clock, sink, chooser } = setup({ mode: 'auto', peerOnThisMachine });
+      for (let round = 0; round < 5; round++) {
+        for (let i = 0; i < 10; i++) scheduler.enqueue('bulk', text, 'f');
+        clock.advance(300);
+        sink.drain();
+        scheduler.pump();
+      }
+      const last = sink.frames.at(-1)!;
+      expect(last.length < text.length / 2, `peerOnThisMachine ${peerOnThisMachine}`).toBe(shrinks);
+      expect(chooser.status().networkBytesPerSecond === undefined).toBe(peerOnThisMachine);
+    }
+    const limited = setup({ mode: 'auto', uploadRate: 10_000, peerOnThisMachine: true });
+    limited.scheduler.enqueue('bulk', text.subarray(0, 8600), 'f');
+    limited.scheduler.enqueue('bulk', text.subarray(0, 8600), 'f');
+    limited.clock.advance(1_000);
+    expect(limited.sink.frames[1]!.length).toBeLessThan(8600 / 2);
   });
 
   it('compresses what shrinks and sends the rest raw; the peer decodes both', () => {
