@@ -13,13 +13,13 @@
  *   serving budget: an honest peer (a real daemon) still gets a new file
  *   promptly, and alpha's CPU stays far below what the unbounded version used.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Why } from '../../src/status/why.js';
 import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
+import { cpuSeconds } from '../support/process-cpu.js';
 import { waitFor } from '../support/wait.js';
 import { pack } from '../support/wire-msgpack.js';
 import { EntryMaker, folderRecord, frame, identityOf, indexMessage, contentHashHex, shortId, WIRE_PROTOCOL, WireListener, WirePeer, type WireEntry } from '../support/wire-peer.js';
@@ -37,14 +37,6 @@ let looperListener: WireListener;
 const MAX_COUNTER = 2 ** 52;
 /** The file the sums flood asks about: at least 16 MiB, so each request costs the most a sums answer may. */
 const BIG_BYTES = 16 * 1024 * 1024 + 4096;
-const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-
-/** User plus system CPU seconds of a process so far (/proc/PID/stat fields 14 and 15). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
 
 /** An index whose one entry has the counter a poisoned node's next edit made: 2^52 + 1, a protocol error. */
 function breakingIndex(author: string): Record<string, unknown> {
