@@ -169,8 +169,8 @@ it('F9 (issue 15 item 10): a flood of sums requests costing 16 MiB of hashing ea
   const detail = `fresh.bin at beta after ${syncMs} ms; ${answers} answers in ${wallSeconds.toFixed(1)} s; alpha used ${cores.toFixed(2)} cores`;
   // Measured on this 2-core machine under a load average of 11-15: unbounded, 27 answers in 2.1 s
   // and 0.55 cores (about 2 on an idle machine: both hashing threads busy); budgeted, 8 answers in
-  // 2.0-2.3 s, 0.19-0.20 cores, fresh.bin in 0.7-1.0 s (2.1 s unbounded).
-  expect(syncMs, detail).toBeLessThan(10_000);
+  // 2.0-2.3 s, 0.19-0.20 cores, fresh.bin in 0.7-1.0 s (2.1 s unbounded). How soon fresh.bin arrives is
+  // not asserted: a loaded machine sets that, and the wait above already fails a flood that starves it.
   // 64 MiB of hashing a second is 4 answers a second, after one at once.
   expect(answers, detail).toBeLessThanOrEqual(2 + 4.5 * wallSeconds);
   expect(cores, detail).toBeLessThan(0.6);
