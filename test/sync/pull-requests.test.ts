@@ -14,21 +14,23 @@
  * ticks in between. The round's work is a merge (the same content at
  * concurrent versions), which changes nothing on disk: a scan of a change
  * would ask for a pull of its own and so run the loop again.
+ *
+ * A path whose pull failed is tried again when its retry timer fires. Timers
+ * run on the monotonic clock and may fire a millisecond before the wall
+ * clock reaches the end of the wait; the path must be tried then all the
+ * same (the fake clock sets the wall clock that millisecond back).
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { DEFAULTS } from '../../src/config/schema.js';
 import { contentHash } from '../../src/core/content-hash.js';
-import { systemClock } from '../../src/core/clock.js';
 import type { FileEntry } from '../../src/index/entry.js';
 import { IndexStore } from '../../src/index/store.js';
 import { Folder } from '../../src/sync/folder.js';
-import { TransferSlots } from '../../src/sync/pull/transfer-slots.js';
-import { inlineRunner } from '../../src/workers/pool.js';
+import { loneFolderDeps } from '../support/lone-folder.js';
 import { fakePeer } from '../support/peer.js';
+import { FakeClock } from '../support/clock.js';
 import { waitFor } from '../support/wait.js';
 
 const ID = 'f';
@@ -67,33 +69,20 @@ it('a path asked for while the pull loop ends is pulled, whichever microtask the
   let onAnnounce: (() => void) | undefined;
   for (let depth = 0; depth <= MAX_DEPTH; depth++) writeFileSync(path.join(root, `same-${depth}.txt`), `same ${depth}`);
   const peer = fakePeer(served);
-  folder = new Folder({
-    id: ID,
-    root,
-    store,
-    localId: 'aaaaaaaaaaaaaaaa',
-    umask: 0o022,
-    clock: systemClock,
-    monotonicMs: () => performance.now(),
-    log: pino({ level: 'silent' }),
-    peers: {
-      connected: () => [PEER],
-      readBlock: peer.readBlock,
-      readSums: peer.readSums,
-      announce: () => {
-        const fn = onAnnounce;
-        onAnnounce = undefined;
-        fn?.();
+  folder = new Folder(
+    loneFolderDeps(ID, root, store, {
+      peers: {
+        connected: () => [PEER],
+        readBlock: peer.readBlock,
+        readSums: peer.readSums,
+        announce: () => {
+          const fn = onAnnounce;
+          onAnnounce = undefined;
+          fn?.();
+        },
       },
-    },
-    masterIgnore: () => '',
-    limits: () => DEFAULTS.limits,
-    rescanIntervalMs: () => 600_000,
-    deletionBudget: () => ({ percent: 50, perMinute: 1000 }),
-    tombstoneDays: () => 365,
-    runner: inlineRunner,
-    slots: new TransferSlots(() => 4),
-  });
+    }),
+  );
   await folder.start();
 
   const entry = (rel: string, content: string, sequence: number): FileEntry => ({
@@ -118,4 +107,28 @@ it('a path asked for while the pull loop ends is pulled, whichever microtask the
     await waitFor(`${late}, asked for ${depth} microtasks after the round's announce, to be pulled`, () => store.getLocal(ID, late) !== undefined, 10_000);
     expect(readFileSync(path.join(root, late), 'utf8')).toBe(served[late]);
   }
+});
+
+it('a failed pull is tried again when its retry timer fires, though the wall clock is a millisecond short of the wait', async () => {
+  const clock = new FakeClock(Date.UTC(2026, 11, 7, 12));
+  const content = 'served at the second try';
+  const peer = fakePeer({ 'later.txt': content });
+  peer.failAfterBytes = 0;
+  folder = new Folder(
+    loneFolderDeps(ID, root, store, {
+      clock,
+      monotonicMs: () => clock.monotonic(),
+      peers: { connected: () => [PEER], readBlock: peer.readBlock, readSums: peer.readSums, announce: () => undefined },
+    }),
+  );
+  await folder.start();
+  store.applyRemote(ID, PEER, 'peer-index', [{ path: 'later.txt', type: 'file', size: content.length, mtimeMs: 1_000_000, mode: 0o644, hash: contentHash(content), target: '', version: { [PEER]: 1 }, deleted: false, sequence: 1 }], true);
+  folder.requestPull(['later.txt']);
+  await waitFor('the first try to fail', () => folder?.errors().some((e) => e.includes('later.txt')));
+  peer.failAfterBytes = undefined;
+  // The retry timer's 1,000 ms pass on the monotonic clock; the wall clock stays 1 ms short of them.
+  clock.jump(-1);
+  clock.advance(1000);
+  await waitFor('later.txt pulled at the retry', () => store.getLocal(ID, 'later.txt') !== undefined, 10_000);
+  expect(readFileSync(path.join(root, 'later.txt'), 'utf8')).toBe(content);
 });

@@ -354,6 +354,9 @@ export class PullLoop {
     if (!changed || attempts > 3) {
       this.deps.log.warn({ path: rel, attempts, retryInMs: delay, err: describeError(err) }, 'sync of path failed; will retry');
     }
-    this.deps.after(delay, () => this.request([rel]));
+    this.deps.after(delay, () => {
+      this.deps.failures.due(rel, attempts);
+      this.request([rel]);
+    });
   }
 }
