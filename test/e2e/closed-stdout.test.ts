@@ -11,22 +11,15 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configPath } from '../../src/config/file.js';
 import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
+import { cpuSeconds } from '../support/process-cpu.js';
 import { waitFor } from '../support/wait.js';
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/wizard.js');
-/** Kernel clock ticks per second, the unit of utime and stime in /proc/PID/stat (USER_HZ: 100 on Linux). */
-const TICKS_PER_S = 100;
 
 let base: string;
 let a: TestNode;
 let b: TestNode;
 
-/** CPU seconds (user + system) the process has used so far. */
-function cpuSeconds(pid: number): number {
-  // The command name, in parentheses, may hold spaces: the fields counted from after it.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S;
-}
 
 beforeAll(async () => {
   base = tempDir('closed-stdout');

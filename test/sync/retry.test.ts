@@ -32,3 +32,18 @@ describe('RetryBook', () => {
     expect(book.isWaiting('a', T0 + DAY)).toBe(false);
   });
 });
+
+describe('RetryBook.due', () => {
+  it("ends the wait of the failure whose timer fired, though the wall clock is a millisecond short, and not a later failure's wait", () => {
+    const book = new RetryBook();
+    book.fail('a', new Error('x'), T0);
+    expect(book.isWaiting('a', T0 + 999)).toBe(true);
+    book.due('a', 1);
+    expect(book.isWaiting('a', T0 + 999)).toBe(false);
+    book.fail('a', new Error('x'), T0 + 999);
+    // The first failure's timer again (one set twice, say): the second failure's 2 s still hold.
+    book.due('a', 1);
+    expect(book.isWaiting('a', T0 + 2000)).toBe(true);
+    expect(book.attempts('a')).toBe(2);
+  });
+});

