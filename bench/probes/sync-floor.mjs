@@ -16,10 +16,9 @@
  * - the receiver verifies each file's hash and lands it as any crash-safe
  *   sync must: a temp file, written and fsynced, renamed into place, and the
  *   dir fsynced before the file counts as arrived.
- * SMALL and BIG (in a bench run's `--vs floor` only): the sender starts with
- * A already holding the template and sends all of it, a dir at a time (a
- * file bigger than a frame in pieces of 1 MiB, its hash after the last),
- * then watches; timed from the sender's start to the last file on B.
+ * SMALL (in a bench run's `--vs floor` only): the sender starts with A
+ * already holding the template and sends all of it, a dir at a time, then
+ * watches; timed from the sender's start to the last file on B.
  * Nothing else: no index, no versions, no requests, no acknowledgements,
  * no scans, no ignore rules. Every one of those costs Wizard something; this
  * costs only what no sync can skip.
@@ -36,7 +35,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, fchmodSync, fsync, futimesSync, lstatSync, mkdirSync, open, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsync, futimesSync, lstatSync, mkdirSync, open, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
@@ -129,39 +128,7 @@ async function receiver(dirB, certDir, durable) {
   const queue = [];
   let active = 0;
   let temps = 0;
-  // A file bigger than one frame (BIG) comes in pieces at increasing offsets, its hash with the last.
-  const partial = new Map();
-  const landPiece = async ({ header, body }) => {
-    const target = path.join(dirB, header.path);
-    let p = partial.get(header.path);
-    if (p === undefined) {
-      const dir = path.dirname(target);
-      if (!knownDirs.has(dir)) {
-        mkdirSync(dir, { recursive: true });
-        knownDirs.add(dir);
-      }
-      const temp = path.join(dir, `.floor-${path.basename(target)}-${++temps}.tmp`);
-      p = { temp, dir, fd: await openNew(temp), hash: createHash('sha256') };
-      partial.set(header.path, p);
-    }
-    for (let done = 0; done < body.length; ) done += writeSync(p.fd, body, done, body.length - done, header.offset + done);
-    p.hash.update(body);
-    if (header.hash === undefined) return;
-    partial.delete(header.path);
-    try {
-      if (p.hash.digest('hex') !== header.hash) throw new Error(`${header.path}: hash mismatch`);
-      fchmodSync(p.fd, header.mode & 0o777);
-      futimesSync(p.fd, new Date(), new Date(header.mtimeMs));
-      if (durable) await fsyncFd(p.fd);
-    } finally {
-      closeSync(p.fd);
-    }
-    renameSync(p.temp, target);
-    if (durable) await syncDir(p.dir);
-    landedAt[header.path] = Date.now();
-  };
   const land = async ({ header, body }) => {
-    if (header.offset !== undefined) return landPiece({ header, body });
     if (sha256(body) !== header.hash) throw new Error(`${header.path}: hash mismatch`);
     const target = path.join(dirB, header.path);
     const dir = path.dirname(target);
@@ -251,28 +218,8 @@ async function sender(dirA, port, walk) {
     for (const e of events) if (e.type !== 'delete') look(e.path);
   });
   console.log(JSON.stringify({ ready: true }));
-  // SMALL and BIG: what is in A when the sender starts is sent too, a dir at a time, each dir's
-  // files as they are listed, with the socket's backlog kept under 8 MiB (an initial sync's walk).
-  // A file bigger than a frame goes in pieces of 1 MiB, each read, hashed and sent in turn.
-  const backlog = () => (socket.writableLength > 8 * 1024 * 1024 ? new Promise((resolve) => socket.once('drain', resolve)) : new Promise((resolve) => setImmediate(resolve)));
-  const sendPieces = async (abs) => {
-    const st = lstatSync(abs);
-    const fd = openSync(abs, 'r');
-    const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(SEND_MAX_BYTES);
-    try {
-      for (let offset = 0; offset < st.size; ) {
-        const n = readSync(fd, buf, 0, Math.min(SEND_MAX_BYTES, st.size - offset), offset);
-        hash.update(buf.subarray(0, n));
-        const last = offset + n >= st.size;
-        socket.write(frame({ path: path.relative(dirA, abs), mode: st.mode, mtimeMs: st.mtimeMs, offset, ...(last ? { hash: hash.digest('hex') } : {}) }, buf.subarray(0, n)));
-        offset += n;
-        await backlog();
-      }
-    } finally {
-      closeSync(fd);
-    }
-  };
+  // SMALL: what is in A when the sender starts is sent too, a dir at a time, each dir's files as
+  // they are listed, with the socket's backlog kept under 8 MiB (an initial sync's walk).
   if (walk) {
     const dirs = [dirA];
     while (dirs.length > 0) {
@@ -280,10 +227,10 @@ async function sender(dirA, port, walk) {
       for (const d of readdirSync(dir, { withFileTypes: true })) {
         const abs = path.join(dir, d.name);
         if (d.isDirectory()) dirs.push(abs);
-        else if (d.isFile() && lstatSync(abs).size > SEND_MAX_BYTES) await sendPieces(abs);
         else look(abs);
       }
-      await backlog();
+      if (socket.writableLength > 8 * 1024 * 1024) await new Promise((resolve) => socket.once('drain', resolve));
+      else await new Promise((resolve) => setImmediate(resolve));
     }
   }
 }
