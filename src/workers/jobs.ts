@@ -60,6 +60,12 @@ export interface Jobs {
    * match `stat`; `prior` is the earlier version's signature of the same blocks (sliceSignature).
    */
   sums: { args: { path: string; stat: StatKey; blockSize: number; first: number; count: number; prior?: Signature }; result: Pick<Signature, 'weak' | 'strong'> };
+  /**
+   * The leaf digests and weak sums of `length` bytes at `start` (a multiple of the leaf size) of a
+   * file being downloaded, read back through `fd`, the caller's descriptor open on its temp file
+   * (kept open until the job ends): bytes the caller has written, in blocks of one leaf.
+   */
+  written: { args: { fd: number; start: number; length: number }; result: { leaves: Uint8Array; weak: Uint32Array } };
 }
 
 /** The name of a job. */
@@ -87,6 +93,10 @@ export function runJob<K extends JobKind>(kind: K, args: Jobs[K]['args']): Jobs[
     case 'sums': {
       const a = args as Jobs['sums']['args'];
       return sumsJob(a.path, a.stat, a.blockSize, a.first, a.count, a.prior);
+    }
+    case 'written': {
+      const a = args as Jobs['written']['args'];
+      return writtenJob(a.fd, a.start, a.length);
     }
   }
   throw new WizardError('INTERNAL', `unknown job ${String(kind)}`);
@@ -215,4 +225,15 @@ function sumsJob(path: string, stat: StatKey, blockSize: number, first: number, 
   } finally {
     closeSync(fd);
   }
+}
+
+function writtenJob(fd: number, start: number, length: number): Jobs['written']['result'] {
+  if (start % LEAF_BYTES !== 0 || length <= 0) throw new WizardError('INTERNAL', `written slice of ${length} bytes at ${start} is not on a leaf`);
+  const leaves: Buffer[] = [];
+  const sums = new SignatureBuilder(length, LEAF_BYTES, undefined, undefined, leaves);
+  const read = readRange(fd, start, length, Buffer.allocUnsafe(Math.min(READ_BYTES, length)), (chunk) => sums.push(chunk));
+  if (read !== length) throw new WizardError('INTERNAL', `temp file has ${read} of the ${length} bytes written at ${start}`);
+  // finish() hashes the last, short block, so its leaf is in `leaves` only after it.
+  const { weak } = sums.finish();
+  return { leaves: Buffer.concat(leaves), weak };
 }

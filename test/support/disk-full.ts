@@ -9,7 +9,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 export function diskFullAfter(bytes: number): { openTemp: (file: string) => Promise<FileHandle>; freed: () => void } {
   let room = bytes;
   const openTemp = async (file: string): Promise<FileHandle> => {
-    const fh = await open(file, 'wx', 0o600);
+    const fh = await open(file, 'wx+', 0o600);
     return new Proxy(fh, {
       get(target, prop) {
         if (prop === 'write') {

@@ -75,7 +75,7 @@ function watched(failAt?: number) {
     pool.give(data);
   };
   const openTemp = async (file: string): Promise<FileHandle> => {
-    const fh = await open(file, 'wx', 0o600);
+    const fh = await open(file, 'wx+', 0o600);
     return new Proxy(fh, {
       get(target, prop) {
         if (prop === 'write') {

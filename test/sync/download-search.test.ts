@@ -68,7 +68,7 @@ const temps = () => (existsSync(place.dir) ? readdirSync(place.dir).filter((n) =
  * a write to the temp file starts), and what is still running: search jobs
  * and writes. `onLocate(n)` runs as the n-th search job starts.
  */
-function watched(onLocate: (n: number) => void = () => undefined, openTemp: (file: string) => Promise<FileHandle> = (f) => open(f, 'wx', 0o600)) {
+function watched(onLocate: (n: number) => void = () => undefined, openTemp: (file: string) => Promise<FileHandle> = (f) => open(f, 'wx+', 0o600)) {
   const log: string[] = [];
   const running = { jobs: 0, writes: 0 };
   let locates = 0;

@@ -108,13 +108,14 @@ function sharedTempDirStat(root: string): { dir: string; dev: number } {
 }
 
 /**
- * Creates the temp file `name` in `place` and opens it for writing. In the
+ * Creates the temp file `name` in `place` and opens it for writing and
+ * reading (a big download's hashing reads its bytes back: written-hasher.ts). In the
  * shared dir the create goes through libuv's pool (`openTemp`, a test seam,
  * defaults to node's open); in a target's own dir it is made in one step with
  * the check of the dirs above, then opened again and checked to be the same
  * file (a FileHandle cannot be made from a descriptor).
  */
-export async function createTemp(place: TempPlace, name: string, openTemp: (file: string) => Promise<FileHandle> = (f) => open(f, 'wx', 0o600)): Promise<{ file: string; fh: FileHandle }> {
+export async function createTemp(place: TempPlace, name: string, openTemp: (file: string) => Promise<FileHandle> = (f) => open(f, 'wx+', 0o600)): Promise<{ file: string; fh: FileHandle }> {
   const file = path.join(place.dir, name);
   if (place.isShared) {
     sharedTempDir(place.root);

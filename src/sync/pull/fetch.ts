@@ -24,6 +24,7 @@ import { createTemp, createTempFd, openTempToRead, removeTemp, type TempPlace } 
 import { EarlyWriteback } from './writeback.js';
 import { contentHash } from '../../core/content-hash.js';
 import { wholeFileHasher, type WholeFileHasher } from './whole-hasher.js';
+import { isHashedWhenWritten, WrittenHasher } from './written-hasher.js';
 import { blockBodies } from '../../protocol/block-bodies.js';
 
 /** What a download needs: a delta's needs, and where a whole download's written blocks go back (blockBodies by default; tests watch it). */
@@ -254,7 +255,11 @@ async function fetchWhole(
   progress: { written: number },
   writeback: EarlyWriteback,
 ): Promise<Signature | undefined> {
-  const hash = wholeFileHasher(entry.size);
+  // A big file's bytes are hashed on the worker threads from the temp file (written-hasher.ts), a smaller one's here as they arrive.
+  const inWorkers = isHashedWhenWritten(entry.size) ? new WrittenHasher(deps.runner, fh.fd, entry.size) : undefined;
+  const hash = inWorkers === undefined ? wholeFileHasher(entry.size) : undefined;
+  // A thread's start (34-115 ms here) overlaps the first blocks' round trip instead of the first slice's hashing.
+  if (inWorkers !== undefined) deps.runner.warm?.();
   const blockDone = deps.blockDone ?? ((data: Buffer) => blockBodies.give(data));
   let next = 0;
   let sourceIndex = 0;
@@ -271,29 +276,40 @@ async function fetchWhole(
     inflight.push({ offset, promise });
   };
   while (next < entry.size && inflight.length < WINDOW) ask();
-  while (inflight.length > 0) {
-    deps.signal?.throwIfAborted();
-    const { offset, promise } = inflight.shift() as { offset: number; promise: Promise<Buffer> };
-    const data = await promise;
-    try {
-      const expected = Math.min(BLOCK_BYTES, entry.size - offset);
-      if (data.length !== expected) {
-        throw new WizardError('HASH_MISMATCH', `${entry.path}: peer sent ${data.length} bytes at ${offset}, expected ${expected}`);
+  try {
+    while (inflight.length > 0) {
+      deps.signal?.throwIfAborted();
+      const { offset, promise } = inflight.shift() as { offset: number; promise: Promise<Buffer> };
+      const data = await promise;
+      try {
+        const expected = Math.min(BLOCK_BYTES, entry.size - offset);
+        if (data.length !== expected) {
+          throw new WizardError('HASH_MISMATCH', `${entry.path}: peer sent ${data.length} bytes at ${offset}, expected ${expected}`);
+        }
+        // The next block is asked for now, not once this one is written and hashed: the sender keeps
+        // WINDOW requests to answer while this thread works, instead of one fewer for each block's turn here.
+        if (next < entry.size) ask();
+        if (hash !== undefined) await writeAndHash(fh, data, offset, hash);
+        else {
+          await fh.write(data, 0, data.length, offset);
+          inWorkers?.wroteTo(offset + data.length);
+        }
+        writeback.wrote(data.length);
+        progress.written = offset + data.length;
+      } finally {
+        // Written (or failed), and hashed here or left for the workers to read back from the file: nothing reads
+        // these bytes any more, so their buffer may carry the next block.
+        blockDone(data);
       }
-      // The next block is asked for now, not once this one is written and hashed: the sender keeps
-      // WINDOW requests to answer while this thread works, instead of one fewer for each block's turn here.
-      if (next < entry.size) ask();
-      await writeAndHash(fh, data, offset, hash);
-      writeback.wrote(data.length);
-      progress.written = offset + data.length;
-    } finally {
-      // Written (or failed) and hashed: nothing reads these bytes any more, so their buffer may carry the next block.
-      blockDone(data);
+      // Crash point: a partial temp file, the target untouched.
+      if (progress.written < entry.size) crashPoint('mid-block-write');
     }
-    // Crash point: a partial temp file, the target untouched.
-    if (progress.written < entry.size) crashPoint('mid-block-write');
+  } catch (err) {
+    // No job may still read the descriptor when the caller closes it.
+    await inWorkers?.settle();
+    throw err;
   }
-  const got = hash.finish();
+  const got = inWorkers !== undefined ? await inWorkers.finish() : (hash as WholeFileHasher).finish();
   if (got.hash !== entry.hash) {
     throw new WizardError('HASH_MISMATCH', `${entry.path}: received content does not match its hash; will retry`);
   }
