@@ -49,24 +49,26 @@ export function createFloorDriver(ctx) {
    * (Wizard's pipeline beat it), so its floor is big-floor.mjs's parts, measured apart.
    */
   async function initialSync(group, rep) {
-    const [template, files] = ['small', profile.small.files];
-    const base = freshDir(scratch, `${template}-${rep}`);
+    return inRunDir(group, rep, async (out, A, B) => {
+      await place(tpl.dir('small'), A);
+      pair = await startFloorPair({ dirA: A, dirB: B, certDir, walk: true });
+      const at = await arrivals('', profile.small.files, pair.senderAt);
+      const same = treeDigest(B).digest === tpl.digest('small');
+      out.push(same ? record(ID, 'SMALL', rep, 'ok', { ms: Math.max(...at), wire_bytes: null }) : record(ID, 'SMALL', rep, 'failed', {}, 'B differs from A'));
+      // The rest of the group (IDLE after SMALL) is not the floor's.
+      for (const w of group.workloads) if (w !== 'SMALL') out.push(record(ID, w, rep, 'n/a'));
+    });
+  }
+
+  /** Runs `body(out, A, B)` for one group's repetition in a fresh run dir, the pair stopped however it ends. */
+  function inRunDir(group, rep, body) {
+    const base = freshDir(scratch, `${group.name.toLowerCase()}-${rep}`);
     const stop = async () => {
       pair?.stop();
       pair = undefined;
     };
     const guard = { system: ID, group, rep, base, logDir: ctx.logDir, keepRunDirs: ctx.keepRunDirs, log, stop };
-    return guardedGroup(guard, async (out) => {
-      const A = path.join(base, 'A');
-      const B = path.join(base, 'B');
-      await place(tpl.dir(template), A);
-      pair = await startFloorPair({ dirA: A, dirB: B, certDir, walk: true });
-      const at = await arrivals('', files, pair.senderAt);
-      const same = treeDigest(B).digest === tpl.digest(template);
-      out.push(same ? record(ID, group.name, rep, 'ok', { ms: Math.max(...at), wire_bytes: null }) : record(ID, group.name, rep, 'failed', {}, 'B differs from A'));
-      // The rest of the group (IDLE after SMALL) is not the floor's.
-      for (const w of group.workloads) if (w !== group.name) out.push(record(ID, w, rep, 'n/a'));
-    });
+    return guardedGroup(guard, (out) => body(out, path.join(base, 'A'), path.join(base, 'B')));
   }
 
   /**
@@ -87,15 +89,7 @@ export function createFloorDriver(ctx) {
     if (group.name === 'SCALE') return scan(group, rep);
     if (group.name === 'SMALL') return initialSync(group, rep);
     if (group.name !== 'BURST' && group.name !== 'MIXED') return notApplicable(group, rep);
-    const base = freshDir(scratch, `${group.name.toLowerCase()}-${rep}`);
-    const stop = async () => {
-      pair?.stop();
-      pair = undefined;
-    };
-    const guard = { system: ID, group, rep, base, logDir: ctx.logDir, keepRunDirs: ctx.keepRunDirs, log, stop };
-    return guardedGroup(guard, async (out) => {
-      const A = path.join(base, 'A');
-      const B = path.join(base, 'B');
+    return inRunDir(group, rep, async (out, A, B) => {
       pair = await startFloorPair({ dirA: A, dirB: B, certDir });
       await sleep(profile.settleMs);
       if (group.name === 'BURST') {
