@@ -99,6 +99,13 @@ function alphasEntry(rel: string): WireEntry | undefined {
   return found;
 }
 
+/** Whether two version vectors are the same counters. */
+function sameVersion(x: Record<string, number> | undefined, y: Record<string, number> | undefined): boolean {
+  if (x === undefined || y === undefined) return false;
+  const keys = Object.keys(x);
+  return keys.length === Object.keys(y).length && keys.every((k) => x[k] === y[k]);
+}
+
 /** A tombstone for alpha's entry at `rel` whose version dominates alpha's (mallory's counter added). */
 function forgedTombstone(rel: string): WireEntry {
   const theirs = alphasEntry(rel);
@@ -158,12 +165,30 @@ it("7: a peer's forged tombstones for a whole dir in one message are held; the r
     throw new Error(`beta has ${existsSync(path.join(b.folder, 'victims')) ? readdirSync(path.join(b.folder, 'victims')).length : 0} victims`);
   });
   const victims = ['victims', ...Array.from({ length: 40 }, (_, i) => `victims/f${i}.txt`)];
-  // Its final version of each: one recorded mid-write (0 bytes) would be outdated, and a tombstone forged from it would lose.
-  await waitFor('alpha to tell mallory of every victim', () => victims.every((p, i) => i === 0 ? alphasEntry(p) !== undefined : alphasEntry(p)?.hash === contentHashHex(`victim ${i - 1}`)), WAIT_MS);
+  // Its final version of each, the one alpha and beta settled on: a tombstone forged from an outdated one would lose. A file
+  // recorded mid-write (0 bytes) is outdated; so is the dir when beta made it as the parent of a file it pulled first, recorded
+  // it as its own, and alpha merged the two versions after telling mallory of its own.
+  await waitFor('alpha to tell mallory of every victim as alpha and beta hold it', async () => {
+    if (!victims.every((p, i) => i === 0 ? alphasEntry(p) !== undefined : alphasEntry(p)?.hash === contentHashHex(`victim ${i - 1}`))) return false;
+    for (const p of victims) {
+      const w = await why(a, p);
+      const onBeta = w.peers.find((peer) => peer.id === b.id);
+      if (!sameVersion(alphasEntry(p)?.version, w.local.version) || onBeta?.relation !== 'same') return false;
+    }
+    return true;
+  }, WAIT_MS);
 
   mallory.send(indexMessage('shared', [...victims.map(forgedTombstone), make.file('from-mallory.txt', 'an ordinary new file')], MALLORY_INDEX));
   const victimsOn = (n: TestNode) => (existsSync(path.join(n.folder, 'victims')) ? readdirSync(path.join(n.folder, 'victims')).length : 0);
-  await waitFor('alpha to hold the deletions from mallory, or apply them', async () => (await heldFrom(a, m)) === victims.length || victimsOn(a) === 0, WAIT_MS);
+  await waitFor('alpha to hold the deletions from mallory, or apply them', async () => (await heldFrom(a, m)) === victims.length || victimsOn(a) === 0, WAIT_MS).catch(async (err: unknown) => {
+    // Which paths are neither held nor gone, and what alpha knows of them: a failure here says why.
+    const open = [];
+    for (const p of victims) {
+      const w = await why(a, p);
+      if (!w.reasons.some((r) => /held by the deletion budget/.test(r))) open.push({ path: p, local: w.local, peers: w.peers, reasons: w.reasons });
+    }
+    throw new Error(`${String(err)}: ${await heldFrom(a, m)} held, ${victimsOn(a)} on disk; not held: ${JSON.stringify(open)}`);
+  });
   expect(victimsOn(a)).toBe(40);
   await waitFor('the new file of the same message on alpha', () => existsSync(path.join(a.folder, 'from-mallory.txt')), WAIT_MS);
   const status = await runCli(a.home, ['status']);

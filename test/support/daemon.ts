@@ -44,13 +44,44 @@ export function runCli(home: string, args: string[], timeoutMs = 30_000): Promis
   });
 }
 
-/** A free TCP port on 127.0.0.1 (closed again before returning). */
+/**
+ * A free TCP port on 127.0.0.1, taken below the kernel's ephemeral range. The daemon binds it later,
+ * and a port the kernel handed out for `listen(0)` is one it may hand out again meanwhile as the
+ * local port of any outgoing connection (another test's peer dialling, say): the daemon then failed
+ * with EADDRINUSE. Ports below the range are only ever taken by an explicit bind.
+ */
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  const low = ephemeralLow() - 1;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
+    if (handedOut.has(port)) continue;
+    if (await canBind(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port found between 10000 and ${low}`);
+}
+
+/** Ports this process has given out: two nodes of one test never get the same one. */
+const handedOut = new Set<number>();
+
+/** The lowest port of the kernel's ephemeral range (Linux's default when it cannot be read). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 11_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 /** A temp dir removed when the test process ends (and by `cleanup`). */
