@@ -65,7 +65,7 @@ afterEach(async () => {
 const sha = contentHash;
 
 /** A folder on `root`; `served` is what the one peer serves, `connected` whether it is online. */
-function newFolder(opts: { served?: Record<string, Buffer | string>; connected?: boolean; readDir?: FolderDeps['readDir']; runner?: JobRunner; log?: Logger; clock?: FolderDeps['clock'] } = {}): Folder {
+function newFolder(opts: { served?: Record<string, Buffer | string>; connected?: boolean; readDir?: FolderDeps['readDir']; runner?: JobRunner; log?: Logger; clock?: FolderDeps['clock']; umask?: number } = {}): Folder {
   const peer = fakePeer(opts.served ?? {});
   const peers: FolderPeers = {
     connected: () => (opts.connected === true ? [PEER] : []),
@@ -78,7 +78,7 @@ function newFolder(opts: { served?: Record<string, Buffer | string>; connected?:
     root,
     store,
     localId: LOCAL,
-    umask: 0o022,
+    umask: opts.umask ?? 0o022,
     clock: opts.clock ?? systemClock,
     monotonicMs: () => performance.now(),
     log: opts.log ?? pino({ level: 'silent' }),
@@ -466,6 +466,22 @@ describe('a dir new to our index that a peer already has', () => {
     folder.queueScan(['made-by-a-download']);
     await waitFor('the deletion recorded', () => store.getLocal(ID, 'made-by-a-download')?.deleted === true);
     expect(dominates(store.getLocal(ID, 'made-by-a-download')?.version ?? {}, { [PEER]: 7 })).toBe(true);
+  });
+
+  it("is recorded at the peer's version when our umask made its mode (077 here, 0755 there), as a pull of theirs would have", async () => {
+    const folder = newFolder({ umask: 0o077 });
+    await folder.start();
+    const dirEntry = (p: string, sequence: number) => ({ path: p, type: 'dir' as const, size: 0, mtimeMs: 1, mode: 0o755, hash: '', target: '', version: { [PEER]: 7 }, deleted: false, sequence });
+    for (const [dir, mode] of [['parent-made-here', 0o700], ['group-readable', 0o750]] as const) {
+      mkdirSync(path.join(root, dir));
+      chmodSync(path.join(root, dir), mode);
+    }
+    store.applyRemote(ID, PEER, 'peer-index', [dirEntry('parent-made-here', 1), dirEntry('group-readable', 2)], true);
+    folder.queueScan(['parent-made-here', 'group-readable']);
+    await waitFor('both dirs recorded', () => store.getLocal(ID, 'parent-made-here') !== undefined && store.getLocal(ID, 'group-readable') !== undefined);
+    expect(store.getLocal(ID, 'parent-made-here')?.version).toEqual({ [PEER]: 7 });
+    // 0750 is not what our umask makes of 0755 (0700): a change of ours.
+    expect(store.getLocal(ID, 'group-readable')?.version).toEqual({ [LOCAL]: expect.any(Number) as number });
   });
 });
 

@@ -19,6 +19,7 @@ import { hashFile, INLINE_MAX_BYTES } from '../../workers/hash-file.js';
 import { HASH_BATCH_FILES, SmallFileHashes } from '../../workers/hash-batch.js';
 import { canonical, merge, type VersionVector } from '../../versions/vector.js';
 import type { RetryBook } from '../pull/retry.js';
+import { pulledDirMode } from '../disk/permissions.js';
 import { entryFor, sameObservation, tooFreshToHash, type Candidate } from './local-changes.js';
 import type { FolderControl } from '../folder-control.js';
 import type { FolderDeps } from '../folder-deps.js';
@@ -63,7 +64,7 @@ const FRESH_RETRY_MAX_MS = 2_000;
 
 /** What recording changes needs. */
 export interface ChangeRecorderDeps
-  extends Pick<FolderDeps, 'id' | 'root' | 'store' | 'localId' | 'clock' | 'log' | 'limits' | 'runner'>,
+  extends Pick<FolderDeps, 'id' | 'root' | 'store' | 'localId' | 'clock' | 'log' | 'limits' | 'runner' | 'umask'>,
     Pick<FolderControl, 'commitEntries' | 'announce' | 'requestPull' | 'queueScan' | 'after' | 'indexWriteFailed' | 'lifecycle'> {
   /** The folder's commit lock, shared with the pulls that land files. */
   readonly lock: Mutex;
@@ -284,14 +285,17 @@ export class ChangeRecorder {
 
   /**
    * The version to give a dir that is new to our index when peers have the
-   * same dir (same mode): theirs, merged, not a new one of ours. Such a dir is
-   * no change of ours: most often a parent our own download made before the
-   * dir's entry arrived. A version of our own would be concurrent with
-   * theirs, and a deletion on our side that came before the merge of the two
-   * would then lose to their copy and bring the dir back.
+   * same dir (same mode, or the mode a pull of theirs makes here through our
+   * umask): theirs, merged, not a new one of ours. Such a dir is no change of
+   * ours: most often a parent our own download made before the dir's entry
+   * arrived. A version of our own would be concurrent with theirs, and a
+   * deletion on our side that came before the merge of the two would then
+   * lose to their copy and bring the dir back; a peer's deletion sent from
+   * their version would meet a dir it does not cover.
    */
   private peersDirVersion(rel: string, mode: number): VersionVector | undefined {
-    const same = this.deps.store.remotesFor(this.deps.id, rel).filter((r) => r.entry.type === 'dir' && !r.entry.deleted && r.entry.mode === mode);
+    const asPulled = (theirs: number) => theirs === mode || pulledDirMode(theirs, this.deps.umask) === mode;
+    const same = this.deps.store.remotesFor(this.deps.id, rel).filter((r) => r.entry.type === 'dir' && !r.entry.deleted && asPulled(r.entry.mode));
     return same.length === 0 ? undefined : same.map((r) => r.entry.version).reduce(merge);
   }
 
