@@ -5,8 +5,8 @@
  * chains the next through promises that resolve at once, so without a real
  * yield no timer, socket or status request is served until the whole folder
  * is done: 8.5 s for 20,000 files, minutes for a million
- * (bench/probes/loop-gap.mjs). `maybe` yields (setImmediate) once `sliceMs`
- * of work has passed since the last yield, and costs a clock read otherwise.
+ * (bench/probes/loop-gap.mjs). `due` says when `sliceMs` of work has passed
+ * since the last yield, for a clock read; `turn` yields (setImmediate).
  */
 
 /** Yields to the event loop every `sliceMs` of work. */
@@ -15,9 +15,13 @@ export class LoopYielder {
 
   constructor(private readonly sliceMs = 10) {}
 
-  /** Resolves at once, or after the event loop had a turn when the slice is used up. */
-  async maybe(): Promise<void> {
-    if (performance.now() - this.since < this.sliceMs) return;
+  /** Whether the slice is used up: a caller that checks first awaits nothing (no promise) while it is not. */
+  due(): boolean {
+    return performance.now() - this.since >= this.sliceMs;
+  }
+
+  /** Gives the event loop a turn, and starts the next slice. */
+  async turn(): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.since = performance.now();
   }

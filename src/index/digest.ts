@@ -24,15 +24,24 @@ export const EMPTY_DIGEST_HEX = '0'.repeat(DIGEST_BYTES * 2);
 
 /** The digest of one entry: the first 16 bytes of SHA-256 over its path, canonical version and tombstone flag. */
 export function entryDigest(path: string, version: VersionVector, deleted: boolean): Buffer {
-  // NUL separates the fields because no valid path contains one, so no two
-  // different entries can produce the same hashed string.
-  const text = `${path}\0${canonical(version)}\0${deleted ? '1' : '0'}`;
-  return hash('sha256', text, 'buffer').subarray(0, DIGEST_BYTES);
+  return entryDigestOf(path, canonical(version), deleted).subarray(0, DIGEST_BYTES);
 }
 
-/** XORs `d` into `acc` in place. Both must be `DIGEST_BYTES` long. */
+/**
+ * The whole SHA-256 that `entryDigest` takes its first 16 bytes of, from the
+ * version in canonical form: for a caller that has that string already (the
+ * index writes it too) and XORs the digest in at once (xorInto reads only
+ * the first 16 bytes), so no second string and no view are made per entry.
+ */
+export function entryDigestOf(path: string, canonicalVersion: string, deleted: boolean): Buffer {
+  // NUL separates the fields because no valid path contains one, so no two
+  // different entries can produce the same hashed string.
+  return hash('sha256', `${path}\0${canonicalVersion}\0${deleted ? '1' : '0'}`, 'buffer');
+}
+
+/** XORs the first `DIGEST_BYTES` of `d` into `acc` in place; `acc` must be `DIGEST_BYTES` long, `d` at least that. */
 export function xorInto(acc: Buffer, d: Buffer): void {
-  if (acc.length !== DIGEST_BYTES || d.length !== DIGEST_BYTES) {
+  if (acc.length !== DIGEST_BYTES || d.length < DIGEST_BYTES) {
     throw new WizardError('INTERNAL', `digest length mismatch: ${acc.length} and ${d.length} bytes`);
   }
   for (let i = 0; i < DIGEST_BYTES; i++) acc[i] = (acc[i] ?? 0) ^ (d[i] ?? 0);

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { crashPoint } from '../core/crash-point.js';
 import { WizardError, describeError } from '../core/errors.js';
 import { parseCanonical } from '../versions/vector.js';
-import { EMPTY_DIGEST_HEX, entryDigest, xorInto } from './digest.js';
+import { EMPTY_DIGEST_HEX, entryDigest, entryDigestOf, xorInto } from './digest.js';
 import type { FileEntry, LocalEntry } from './entry.js';
 import { RemoteEntries, type PeerState } from './remote-entries.js';
 import { migrate } from './schema.js';
@@ -368,9 +368,11 @@ export class IndexStore {
       };
       // Unsaid, a live path keeps the name it has on disk: a pull writes over the file under that name.
       const diskName = change.deleted ? '' : (change.diskName ?? (previous === undefined || previous.deleted !== 0 ? '' : previous.disk_name));
-      xorInto(digest, entryDigest(entry.path, entry.version, entry.deleted));
+      // The version's canonical form once, for the digest and the row alike.
+      const params = toParams(entry);
+      xorInto(digest, entryDigestOf(entry.path, params.version, entry.deleted));
       if (stats !== undefined) count(stats, entry, entry.deleted, 1);
-      this.#putLocal.run({ ...toParams(entry), folder, inode: entry.inode, diskName });
+      this.#putLocal.run(Object.assign(params, { folder, inode: entry.inode, diskName }));
       // Crash point: inside the open transaction, a row written and the commit not reached.
       crashPoint('mid-index-write');
       stored.push(diskName === '' ? entry : { ...entry, diskName });

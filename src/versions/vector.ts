@@ -81,7 +81,10 @@ export function bump(v: VersionVector, id: string, nowMs = 0): VersionVector {
 
 /** A canonical string form (sorted keys) for hashing and storage. */
 export function canonical(v: VersionVector): string {
-  return Object.keys(v)
+  const keys = Object.keys(v);
+  // Most vectors have one author (a file only ever changed on one machine): no arrays to sort and join.
+  if (keys.length === 1) return `${keys[0]}:${v[keys[0] as string]}`;
+  return keys
     .sort()
     .map((k) => `${k}:${v[k]}`)
     .join(',');

@@ -6,10 +6,9 @@
  * since it looked (a pull that landed, a new write): every commit checks the
  * index and the disk again under the folder's commit lock.
  */
-import path from 'node:path';
-import pLimit from 'p-limit';
 import { describeError, hasCode } from '../../core/errors.js';
 import { LoopYielder } from '../../core/loop-yield.js';
+import { joinNames } from '../../core/paths.js';
 import type { Mutex } from '../../core/mutex.js';
 import type { LocalEntry } from '../../index/entry.js';
 import { isIndexWriteFailure } from '../../index/store.js';
@@ -129,9 +128,6 @@ export class ChangeRecorder {
       .filter((c) => !apart.includes(c) && !(c.obs?.type === 'file' && this.hashingApart.has(c.path)))
       .sort((x, y) => sizeOf(x) - sizeOf(y));
     const hashers = this.deps.limits().hashers;
-    const limit = pLimit(hashers);
-    // Small files go many to a job (SmallFileHashes): a batch's worth in flight per thread keeps every thread busy.
-    const smallLimit = pLimit(hashers * HASH_BATCH_FILES);
     // The records' own work (stat checks, entries, the commits) is on this thread: the loop must get its turns meanwhile.
     const yielder = new LoopYielder();
     const committed: string[] = [];
@@ -152,19 +148,17 @@ export class ChangeRecorder {
     };
     // A failed commit surfaces from the last flush below; these only start batches early.
     const flushSoon = (): void => void flush().catch(() => undefined);
-    await Promise.all(
-      candidates.map((c) =>
-        (isSmallFile(c) ? smallLimit : limit)(async () => {
-          await yielder.maybe();
-          const got = await this.record(c);
-          if (got === undefined) return;
-          if (got.entry.deleted) return void deletions.push([c, got]);
-          ready.push([c, got]);
-          if (ready.length >= COMMIT_BATCH) flushSoon();
-          else cancelTimer ??= this.deps.clock.setTimer(COMMIT_DELAY_MS, flushSoon);
-        }),
-      ),
-    );
+    const recordOne = async (c: Candidate): Promise<void> => {
+      if (yielder.due()) await yielder.turn();
+      const got = await this.record(c);
+      if (got === undefined) return;
+      if (got.entry.deleted) return void deletions.push([c, got]);
+      ready.push([c, got]);
+      if (ready.length >= COMMIT_BATCH) flushSoon();
+      else cancelTimer ??= this.deps.clock.setTimer(COMMIT_DELAY_MS, flushSoon);
+    };
+    // Small files go many to a job (SmallFileHashes): a batch's worth in flight per thread keeps every thread busy.
+    await Promise.all([inLanes(candidates.filter(isSmallFile), hashers * HASH_BATCH_FILES, recordOne), inLanes(candidates.filter((c) => !isSmallFile(c)), hashers, recordOne)]);
     await flush();
     return committed;
   }
@@ -261,7 +255,7 @@ export class ChangeRecorder {
     }
     this.freshRetries.delete(c.path);
     try {
-      const abs = path.join(this.deps.root, ...(c.obs.diskPath ?? c.path).split('/'));
+      const abs = joinNames(this.deps.root, c.obs.diskPath ?? c.path);
       const { hash, sums } = isSmallFile(c) ? { hash: await this.small.hash(abs, c.obs), sums: undefined } : await hashFile(this.deps.runner, abs, c.obs, this.priorSums(c));
       this.deps.readFailures.succeed(c.path);
       const entry = entryFor(c, hash, this.deps.localId, this.deps.clock.now());
@@ -325,4 +319,19 @@ function sameEntry(a: Omit<LocalEntry, 'sequence'>, b: LocalEntry): boolean {
     (a.diskName ?? '') === (b.diskName ?? '') &&
     canonical(a.version) === canonical(b.version)
   );
+}
+
+/**
+ * Runs `fn` over `items` in order, at most `width` at a time: `width` loops
+ * that each take the next item when done with one. The same order and bound
+ * as a p-limit queue holding every item, without a queued task (a closure and
+ * a promise) per item alive until its turn: a scan's batch is a thousand, and
+ * each collection of the young generation copied every one still waiting.
+ */
+async function inLanes<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
 }

@@ -69,12 +69,12 @@ export function entryFor(c: Candidate, hash: string, localId: string, nowMs = 0)
     if (prev === undefined) return undefined;
     return { ...prev, size: 0, hash: '', target: '', deleted: true, inode: 0, version: bump(prev.version, localId, nowMs) };
   }
-  const diskName = ownDiskName(c.path, obs.diskPath);
-  const entry = { path: c.path, type: obs.type, size: obs.size, mtimeMs: obs.mtimeMs, mode: obs.mode, hash, target: obs.target, deleted: false, inode: obs.inode, diskName };
   const contentSame =
     prev !== undefined && !prev.deleted && prev.type === obs.type && prev.hash === hash && prev.target === obs.target && prev.mode === obs.mode;
   const metaOnly = contentSame && (obs.type !== 'file' || prev.mtimeMs === obs.mtimeMs);
-  return { ...entry, version: metaOnly ? prev.version : bump(prev?.version ?? {}, localId, nowMs) };
+  const version = metaOnly ? prev.version : bump(prev?.version ?? {}, localId, nowMs);
+  const diskName = ownDiskName(c.path, obs.diskPath);
+  return { path: c.path, type: obs.type, size: obs.size, mtimeMs: obs.mtimeMs, mode: obs.mode, hash, target: obs.target, deleted: false, inode: obs.inode, diskName, version };
 }
 
 /** How long after its mtime a file must have been left alone before a size change under that mtime is suspicious (see looksUnflushed). */
