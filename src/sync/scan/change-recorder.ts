@@ -7,6 +7,7 @@
  * index and the disk again under the folder's commit lock.
  */
 import { describeError, hasCode } from '../../core/errors.js';
+import { inLanes } from '../../core/lanes.js';
 import { LoopYielder } from '../../core/loop-yield.js';
 import { joinNames } from '../../core/paths.js';
 import type { Mutex } from '../../core/mutex.js';
@@ -319,19 +320,4 @@ function sameEntry(a: Omit<LocalEntry, 'sequence'>, b: LocalEntry): boolean {
     (a.diskName ?? '') === (b.diskName ?? '') &&
     canonical(a.version) === canonical(b.version)
   );
-}
-
-/**
- * Runs `fn` over `items` in order, at most `width` at a time: `width` loops
- * that each take the next item when done with one. The same order and bound
- * as a p-limit queue holding every item, without a queued task (a closure and
- * a promise) per item alive until its turn: a scan's batch is a thousand, and
- * each collection of the young generation copied every one still waiting.
- */
-async function inLanes<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
 }
