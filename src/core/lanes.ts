@@ -10,9 +10,10 @@
 
 /** Runs `fn` over `items` in order, at most `width` at a time; rejects with the first failure (the other lanes run on to the end). */
 export async function inLanes<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  if (!(width >= 1)) throw new RangeError(`inLanes needs a width of at least 1, not ${width}`);
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < items.length) await fn(items[next++] as T);
   };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, width), items.length) }, lane));
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, lane));
 }

@@ -38,8 +38,9 @@ describe('inLanes', () => {
     expect(jobs.most()).toBe(3);
   });
 
-  it('rejects with a failure, and finishes an empty list at once', async () => {
+  it('rejects with a failure, and refuses a width that runs nothing', async () => {
     await expect(inLanes([1, 2], 2, (n) => (n === 2 ? Promise.reject(new Error('item 2 failed')) : Promise.resolve()))).rejects.toThrow('item 2 failed');
-    await expect(inLanes([], 4, () => Promise.reject(new Error('never called')))).resolves.toBeUndefined();
+    await expect(inLanes([1], Number.NaN, () => Promise.resolve())).rejects.toThrow(/width of at least 1/);
+    await expect(inLanes([1], 0, () => Promise.resolve())).rejects.toThrow(/width of at least 1/);
   });
 });

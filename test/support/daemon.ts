@@ -52,6 +52,8 @@ export function runCli(home: string, args: string[], timeoutMs = 30_000): Promis
  */
 export async function freePort(): Promise<number> {
   const low = ephemeralLow() - 1;
+  // A kernel whose ephemeral range starts that low leaves no room below it: the port listen(0) gives, as before.
+  if (low < 11_000) return anyFreePort();
   for (let attempt = 0; attempt < 100; attempt++) {
     const port = 10_000 + Math.floor(Math.random() * (low - 10_000));
     if (handedOut.has(port)) continue;
@@ -70,10 +72,19 @@ const handedOut = new Set<number>();
 function ephemeralLow(): number {
   try {
     const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
-    return Number.isInteger(low) && low > 11_000 ? low : 32_768;
+    return Number.isInteger(low) && low > 0 ? low : 32_768;
   } catch {
     return 32_768;
   }
+}
+
+/** A port listen(0) gives, closed again: free now, but the kernel may hand it out again (see freePort). */
+async function anyFreePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 function canBind(port: number): Promise<boolean> {

@@ -483,6 +483,21 @@ describe('a dir new to our index that a peer already has', () => {
     // 0750 is not what our umask makes of 0755 (0700): a change of ours.
     expect(store.getLocal(ID, 'group-readable')?.version).toEqual({ [LOCAL]: expect.any(Number) as number });
   });
+
+  it('never takes a merge that would be newer than a peer whose mode is not ours: that peer would take our mode', async () => {
+    const folder = newFolder({ umask: 0o077 });
+    await folder.start();
+    // Two peers with the dir at two modes our umask makes 0700 of, at concurrent versions.
+    const dir = (mode: number, version: Record<string, number>) => ({ path: 'shared-dir', type: 'dir' as const, size: 0, mtimeMs: 1, mode, hash: '', target: '', version, deleted: false, sequence: 1 });
+    store.applyRemote(ID, PEER, 'peer-index', [dir(0o755, { [PEER]: 3 })], true);
+    store.applyRemote(ID, 'other', 'other-index', [dir(0o750, { other: 1 })], true);
+    mkdirSync(path.join(root, 'shared-dir'));
+    chmodSync(path.join(root, 'shared-dir'), 0o700);
+    folder.queueScan(['shared-dir']);
+    await waitFor('the dir recorded', () => store.getLocal(ID, 'shared-dir') !== undefined);
+    // The merge {peer: 3, other: 1} at 0700 would dominate both and set 0700 on each: a version of our own instead.
+    expect(store.getLocal(ID, 'shared-dir')?.version).toEqual({ [LOCAL]: expect.any(Number) as number });
+  });
 });
 
 describe('a failed pull that is no longer needed', () => {

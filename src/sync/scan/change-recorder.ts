@@ -17,7 +17,7 @@ import { observeNow } from '../../index/scanner.js';
 import type { Signature } from '../../delta/signature.js';
 import { hashFile, INLINE_MAX_BYTES } from '../../workers/hash-file.js';
 import { HASH_BATCH_FILES, SmallFileHashes } from '../../workers/hash-batch.js';
-import { canonical, merge, type VersionVector } from '../../versions/vector.js';
+import { canonical, compare, merge, type VersionVector } from '../../versions/vector.js';
 import type { RetryBook } from '../pull/retry.js';
 import { pulledDirMode } from '../disk/permissions.js';
 import { entryFor, sameObservation, tooFreshToHash, type Candidate } from './local-changes.js';
@@ -287,11 +287,21 @@ export class ChangeRecorder {
    * deletion on our side that came before the merge of the two would then
    * lose to their copy and bring the dir back; a peer's deletion sent from
    * their version would meet a dir it does not cover.
+   *
+   * A peer whose mode is not ours must not find our record newer than its
+   * own version: it would take our mode, one that nobody set there. So its
+   * version counts only when the merge is exactly its version; a hostile
+   * peer's entry can then never make ours dominate an honest peer's.
    */
   private peersDirVersion(rel: string, mode: number): VersionVector | undefined {
-    const asPulled = (theirs: number) => theirs === mode || pulledDirMode(theirs, this.deps.umask) === mode;
-    const same = this.deps.store.remotesFor(this.deps.id, rel).filter((r) => r.entry.type === 'dir' && !r.entry.deleted && asPulled(r.entry.mode));
-    return same.length === 0 ? undefined : same.map((r) => r.entry.version).reduce(merge);
+    const dirs = this.deps.store.remotesFor(this.deps.id, rel).filter((r) => r.entry.type === 'dir' && !r.entry.deleted);
+    const same = dirs.filter((r) => r.entry.mode === mode).map((r) => r.entry.version);
+    const asPulled = dirs.filter((r) => r.entry.mode !== mode && pulledDirMode(r.entry.mode, this.deps.umask) === mode).map((r) => r.entry.version);
+    const all = [...same, ...asPulled];
+    if (all.length === 0) return undefined;
+    const merged = all.reduce(merge);
+    if (asPulled.every((v) => compare(v, merged) === 'equal')) return merged;
+    return same.length === 0 ? undefined : same.reduce(merge);
   }
 
   /** Stored sums of the version a changed file replaces (they spare the weak sums of its unchanged blocks). */
