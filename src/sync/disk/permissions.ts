@@ -61,3 +61,16 @@ export function restampFileNow(abs: string, inode: number, mode: number, mtimeMs
     closeSync(fd);
   }
 }
+
+/**
+ * Sets a dir's mode through a descriptor opened without following a link, so
+ * a dir swapped for a link by another process cannot have us chmod its target.
+ */
+export function chmodDirNow(abs: string, mode: number): void {
+  const fd = openSync(abs, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    fchmodSync(fd, mode);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -17,6 +17,7 @@ import { sameStat, type StatKey } from '../../index/hash.js';
 import { observeNow, type Observation } from '../../index/scanner.js';
 import { sameObservation } from '../scan/local-changes.js';
 import { caseVariant, listNow } from '../disk/case-variant.js';
+import { chmodDirNow } from '../disk/permissions.js';
 
 /** What the checks read: the folder's root, its index and where its paths are on disk. */
 export interface DiskView {
@@ -25,6 +26,13 @@ export interface DiskView {
   readonly getLocal: (rel: string) => LocalEntry | undefined;
   /** Where a path is on disk: under its recorded name when that is not NFC (see disk-names.ts); the path itself by default. */
   readonly onDisk?: (rel: string) => string;
+  /**
+   * The mode to give a missing dir made above a pulled path: a peer's mode
+   * for that dir through our umask, as a pull of its entry would make it.
+   * Undefined: the umask's default. A scan then finds the dir as a pull would
+   * have left it, and records it at the peer's version, not a new one of ours.
+   */
+  readonly parentMode?: (dir: string) => number | undefined;
 }
 
 /**
@@ -105,7 +113,10 @@ export function ensureParent(ctx: DiskView, rel: string): void {
     // The dir here under another spelling of its name, not yet scanned: a second dir of one name would clash with it.
     if (otherSpelling(ctx.root, disk) !== undefined) throw changed(rel);
     try {
-      mkdirSync(resolveOnDisk(ctx.root, disk));
+      const abs = resolveOnDisk(ctx.root, disk);
+      mkdirSync(abs);
+      const mode = ctx.parentMode?.(dir);
+      if (mode !== undefined) chmodDirNow(abs, mode);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }

@@ -29,6 +29,7 @@ import type { DeletionGate } from '../deletions/deletion-gate.js';
 import type { FolderControl } from '../folder-control.js';
 import type { FolderDeps } from '../folder-deps.js';
 import type { SkippedPaths } from '../scan/skipped-paths.js';
+import { pulledDirMode } from '../disk/permissions.js';
 
 /** What the pull loop needs. */
 export interface PullLoopDeps
@@ -318,6 +319,10 @@ export class PullLoop {
       onDeltaFallback: (rel, err) => this.deps.log.warn({ path: rel, err: describeError(err) }, 'delta transfer unusable; downloading the whole file'),
       getLocal: (rel) => store.getLocal(id, rel),
       onDisk: this.deps.onDisk,
+      parentMode: (dir) => {
+        const theirs = store.remotesFor(id, dir).find((r) => r.entry.type === 'dir' && !r.entry.deleted);
+        return theirs === undefined ? undefined : pulledDirMode(theirs.entry.mode, this.deps.umask);
+      },
       findByHash: (hash) => store.localWithHash(id, hash),
       locked: (fn) => this.deps.lock.run(fn),
       commit: (entries) => this.commitPulled(entries),

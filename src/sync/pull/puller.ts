@@ -18,12 +18,9 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import {
   closeSync,
-  constants,
-  fchmodSync,
   fstatSync,
   linkSync,
   mkdirSync,
-  openSync,
   rmSync,
   unlinkSync,
   type Stats,
@@ -50,7 +47,7 @@ export { caseVariant } from '../disk/case-variant.js';
 import { patchInPlace, type PatchHooks } from '../patch/apply.js';
 import { absOf, changed, diskOf, ensureParent, expectDecidedOn, expectStill, expectUnchanged } from './disk-checks.js';
 import { recorded, recordedAs } from './landed-entry.js';
-import { pulledDirMode, pulledFileMode, restampFileNow } from '../disk/permissions.js';
+import { chmodDirNow, pulledDirMode, pulledFileMode, restampFileNow } from '../disk/permissions.js';
 
 /** What applying a decision needs from the folder; the download part (peers, workers, abort signal) is DeltaDeps. */
 export interface PullContext extends DeltaDeps {
@@ -62,6 +59,8 @@ export interface PullContext extends DeltaDeps {
   readonly getLocal: (rel: string) => LocalEntry | undefined;
   /** Where a path is on disk: under its recorded name when that is not NFC (see disk-names.ts); the path itself by default. */
   readonly onDisk?: (rel: string) => string;
+  /** The mode of a missing dir made above a pulled path (see DiskView.parentMode). */
+  readonly parentMode?: (dir: string) => number | undefined;
   /** Runs `fn` holding the folder's commit lock (scans commit under the same lock). */
   readonly locked: <T>(fn: () => Promise<T> | T) => Promise<T>;
   /** Records entries in the index (called with the lock held). */
@@ -339,19 +338,6 @@ function secondName(ctx: PullContext, rel: string, copyRel: string): { rel: stri
 /** Removes `abs` (the path of `rel`, as spelled on disk) unless a dir above it changed meanwhile. */
 function removeNow(root: string, rel: string, abs: string): void {
   if (hasRealAncestors(root, rel)) rmSync(abs, { force: true });
-}
-
-/**
- * Sets a dir's mode through a descriptor opened without following a link, so
- * a dir swapped for a link by another process cannot have us chmod its target.
- */
-function chmodDirNow(abs: string, mode: number): void {
-  const fd = openSync(abs, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
-  try {
-    fchmodSync(fd, mode);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**
