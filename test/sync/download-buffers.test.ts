@@ -5,33 +5,20 @@
  * window of requests at the peer meanwhile. Real temp files; the peer hands
  * out blocks in pooled buffers, as a session's frame decoder does.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BlockBuffers } from '../../src/core/block-buffers.js';
 import { contentHash } from '../../src/core/content-hash.js';
 import type { FileEntry } from '../../src/index/entry.js';
 import { BLOCK_BYTES, download, WINDOW, type BlockSource } from '../../src/sync/pull/fetch.js';
-import { tempPlaceFor, type TempPlace } from '../../src/sync/disk/temp-place.js';
 import { inlineRunner } from '../../src/workers/pool.js';
 import { FakeClock } from '../support/clock.js';
+import { eachDownloadFolder } from '../support/download-folder.js';
 import { fakePeer } from '../support/peer.js';
 import { seededBytes } from '../support/random.js';
 
-let dir: string;
-let place: TempPlace;
-
-beforeEach(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'wizard-download-buffers-'));
-  mkdirSync(path.join(dir, '.wizard'));
-  place = tempPlaceFor(dir, 'f');
-});
-
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const folder = eachDownloadFolder('wizard-download-buffers-');
 
 /** Eight whole blocks, twice the download's window, and a short last one, which the pool does not lend (less than half its size). */
 const content = seededBytes(8 * BLOCK_BYTES + BLOCK_BYTES / 4, 21);
@@ -103,7 +90,7 @@ function watched(failAt?: number) {
 describe('a whole download and the block buffers', () => {
   it('gives each block back after its write completed, so no buffer is lent again while a write reads it', async () => {
     const w = watched();
-    const { temp } = await download(place, entry, ['peer'], undefined, w.deps);
+    const { temp } = await download(folder.place, entry, ['peer'], undefined, w.deps);
     expect(readFileSync(temp).equals(content)).toBe(true);
     expect(w.given.map((g) => g.offset)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => i * BLOCK_BYTES));
     expect(w.inWriteWhenGiven).toEqual([]);
@@ -114,7 +101,7 @@ describe('a whole download and the block buffers', () => {
 
   it('keeps a full window of requests at the peer while a block is written and hashed', async () => {
     const w = watched();
-    await download(place, entry, ['peer'], undefined, w.deps);
+    await download(folder.place, entry, ['peer'], undefined, w.deps);
     // Requests besides the block being written, at each block's write: the whole window until the
     // file's end is asked for (one fewer, had the next block waited for this one's write).
     const besides = w.askedAtWrite.map((asked, k) => asked - (k + 1));
@@ -124,7 +111,7 @@ describe('a whole download and the block buffers', () => {
 
   it('gives back the block whose write failed, once the write has ended', async () => {
     const w = watched(2 * BLOCK_BYTES);
-    const err = (await download(place, entry, ['peer'], undefined, w.deps).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    const err = (await download(folder.place, entry, ['peer'], undefined, w.deps).catch((e: unknown) => e)) as NodeJS.ErrnoException;
     expect(err.code).toBe('EIO');
     expect(w.given.map((g) => g.offset)).toEqual([0, BLOCK_BYTES, 2 * BLOCK_BYTES]);
     expect(w.inWriteWhenGiven).toEqual([]);

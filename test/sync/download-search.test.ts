@@ -6,44 +6,28 @@
  * strong sum before it is written, a wrong one fetched in its place, and no
  * write or search left running when the download returns or fails.
  */
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { contentHash } from '../../src/core/content-hash.js';
 import { signatureOf } from '../../src/delta/signature.js';
 import type { FileEntry } from '../../src/index/entry.js';
-import { tempPlaceFor, type TempPlace } from '../../src/sync/disk/temp-place.js';
 import { download } from '../../src/sync/pull/fetch.js';
-import { WorkerPool, type JobRunner } from '../../src/workers/pool.js';
+import type { JobRunner } from '../../src/workers/pool.js';
 import { diskFullAfter } from '../support/disk-full.js';
+import { eachDownloadFolder, fileWorkerPool } from '../support/download-folder.js';
 import { fakePeer } from '../support/peer.js';
 import { seededBytes } from '../support/random.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const workerScript = new URL('../../dist/workers/worker.js', import.meta.url);
-let pool: WorkerPool;
-let dir: string;
-let place: TempPlace;
+const workers = fileWorkerPool(1);
 const opened: number[] = [];
-
-beforeAll(() => {
-  pool = new WorkerPool(() => 1, { script: workerScript });
-});
-afterAll(async () => {
-  await pool.close();
-});
-beforeEach(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'wizard-download-search-'));
-  mkdirSync(path.join(dir, '.wizard'));
-  place = tempPlaceFor(dir, 'f');
-});
 afterEach(() => {
   for (const fd of opened.splice(0)) closeSync(fd);
-  rmSync(dir, { recursive: true, force: true });
 });
+const folder = eachDownloadFolder('wizard-download-search-');
 
 /** 17 MiB (blocks of one leaf), and the same with 100 bytes inserted at offset 0 (SHIFT). */
 const old = seededBytes(17 * MiB, 31);
@@ -51,8 +35,8 @@ const shifted = Buffer.concat([seededBytes(100, 32), old]);
 
 /** Our file `f` with `content` and its stored sums, open as a delta basis. */
 function basisOf(content: Buffer): { fd: number; sums: ReturnType<typeof signatureOf> } {
-  writeFileSync(path.join(dir, 'f'), content);
-  const fd = openSync(path.join(dir, 'f'), 'r');
+  writeFileSync(path.join(folder.dir, 'f'), content);
+  const fd = openSync(path.join(folder.dir, 'f'), 'r');
   opened.push(fd);
   return { fd, sums: signatureOf(content) };
 }
@@ -61,7 +45,7 @@ function entryOf(content: Buffer): FileEntry {
   return { path: 'f', type: 'file', size: content.length, mtimeMs: 0, mode: 0o644, hash: contentHash(content), target: '', version: { p: 1 }, deleted: false, sequence: 1 };
 }
 
-const temps = () => (existsSync(place.dir) ? readdirSync(place.dir).filter((n) => n.startsWith('.~wizard-')) : []);
+const temps = () => (existsSync(folder.place.dir) ? readdirSync(folder.place.dir).filter((n) => n.startsWith('.~wizard-')) : []);
 
 /**
  * What a download did, in order ('locate' as a search job starts, 'write' as
@@ -79,7 +63,7 @@ function watched(onLocate: (n: number) => void = () => undefined, openTemp: (fil
         onLocate(++locates);
       }
       running.jobs++;
-      return pool.run(kind, args).finally(() => running.jobs--);
+      return workers.pool.run(kind, args).finally(() => running.jobs--);
     },
     close: () => Promise.resolve(),
   };
@@ -106,7 +90,7 @@ describe('a shift searched while it is written (blocks of one leaf)', () => {
     const asked: number[] = [];
     const readSums: typeof peer.readSums = (p, req) => (asked.push(req.blockSize), peer.readSums(p, req));
     const w = watched();
-    const { temp, sums } = await download(place, entryOf(shifted), ['peer'], basisOf(old), { ...peer, readSums, runner: w.runner, openTemp: w.openTemp });
+    const { temp, sums } = await download(folder.place, entryOf(shifted), ['peer'], basisOf(old), { ...peer, readSums, runner: w.runner, openTemp: w.openTemp });
     expect(readFileSync(temp).equals(shifted)).toBe(true);
     expect(peer.blockBytes).toBe(64 * KiB);
     expect(w.log.indexOf('write')).toBeGreaterThanOrEqual(0);
@@ -125,8 +109,8 @@ describe('a shift searched while it is written (blocks of one leaf)', () => {
       const peer = fakePeer({ f: content });
       const order: string[] = [];
       const readSums: typeof peer.readSums = (p, req) => (order.push(req.group > 1 ? 'groups' : 'sums'), peer.readSums(p, req));
-      const runner: JobRunner = { run: (kind, args) => (order.push(kind), pool.run(kind, args)), close: () => Promise.resolve(), warm: () => order.push('warm') };
-      const { temp } = await download(place, entryOf(content), ['peer'], basisOf(old), { ...peer, readSums, runner });
+      const runner: JobRunner = { run: (kind, args) => (order.push(kind), workers.pool.run(kind, args)), close: () => Promise.resolve(), warm: () => order.push('warm') };
+      const { temp } = await download(folder.place, entryOf(content), ['peer'], basisOf(old), { ...peer, readSums, runner });
       expect(readFileSync(temp).equals(content)).toBe(true);
       expect(order.filter((o) => o === 'warm').length, order.join(' ')).toBe(warms);
       if (warms > 0) expect(order.slice(0, 3), order.join(' ')).toEqual(['groups', 'warm', 'sums']);
@@ -139,7 +123,7 @@ describe('a shift searched while it is written (blocks of one leaf)', () => {
     const peer = fakePeer({ f: edited });
     const asked: number[] = [];
     const readSums: typeof peer.readSums = (p, req) => (asked.push(req.blockSize), peer.readSums(p, req));
-    const { temp } = await download(place, entryOf(edited), ['peer'], basisOf(old), { ...peer, readSums, runner: pool });
+    const { temp } = await download(folder.place, entryOf(edited), ['peer'], basisOf(old), { ...peer, readSums, runner: workers.pool });
     expect(readFileSync(temp).equals(edited)).toBe(true);
     expect(asked).toContain(KiB);
     expect(peer.blockBytes).toBe(KiB);
@@ -153,7 +137,7 @@ describe('a shift searched while it is written (blocks of one leaf)', () => {
     const asked: number[] = [];
     const readSums: typeof peer.readSums = (p, req) => (asked.push(req.blockSize), peer.readSums(p, req));
     const w = watched();
-    const { temp } = await download(place, entryOf(target), ['peer'], basisOf(old), { ...peer, readSums, runner: w.runner, openTemp: w.openTemp });
+    const { temp } = await download(folder.place, entryOf(target), ['peer'], basisOf(old), { ...peer, readSums, runner: w.runner, openTemp: w.openTemp });
     expect(readFileSync(temp).equals(target)).toBe(true);
     expect(w.log.filter((e) => e === 'locate').length).toBeGreaterThan(1);
     expect(asked).toContain(KiB);
@@ -168,10 +152,10 @@ describe('a shift searched while it is written (blocks of one leaf)', () => {
     // (our bytes from 128 KiB - 100) before they are copied.
     const damaged = 2 * 64 * KiB - 100 + 10;
     const w = watched((n) => {
-      if (n === 2) writeFileSync(path.join(dir, 'f'), Buffer.concat([old.subarray(0, damaged), Buffer.alloc(KiB, 9), old.subarray(damaged + KiB)]), { flag: 'r+' });
+      if (n === 2) writeFileSync(path.join(folder.dir, 'f'), Buffer.concat([old.subarray(0, damaged), Buffer.alloc(KiB, 9), old.subarray(damaged + KiB)]), { flag: 'r+' });
     });
     const fallbacks: unknown[] = [];
-    const { temp, sums } = await download(place, entryOf(shifted), ['peer'], basis, { ...peer, runner: w.runner, openTemp: w.openTemp, onDeltaFallback: (_r, err) => fallbacks.push(err) });
+    const { temp, sums } = await download(folder.place, entryOf(shifted), ['peer'], basis, { ...peer, runner: w.runner, openTemp: w.openTemp, onDeltaFallback: (_r, err) => fallbacks.push(err) });
     expect(readFileSync(temp).equals(shifted)).toBe(true);
     expect(fallbacks).toEqual([]);
     // The new first block, and block 2 again: not the whole file.
@@ -185,20 +169,20 @@ describe('a shift searched while it is written (blocks of one leaf)', () => {
     const w = watched((n) => {
       if (n === 3) abort.abort();
     });
-    const err: unknown = await download(place, entryOf(shifted), ['peer'], basisOf(old), { ...peer, runner: w.runner, openTemp: w.openTemp, signal: abort.signal }).catch((e: unknown) => e);
+    const err: unknown = await download(folder.place, entryOf(shifted), ['peer'], basisOf(old), { ...peer, runner: w.runner, openTemp: w.openTemp, signal: abort.signal }).catch((e: unknown) => e);
     expect((err as Error).name).toBe('AbortError');
     expect(w.running).toEqual({ jobs: 0, writes: 0 });
     expect(w.log.filter((e) => e === 'locate').length).toBe(3);
-    expect(readFileSync(path.join(dir, 'f')).equals(old)).toBe(true);
+    expect(readFileSync(path.join(folder.dir, 'f')).equals(old)).toBe(true);
   });
 
   it('S1: a write failing with ENOSPC mid-search fails the download with it, leaves no temp file, and nothing still running', async () => {
     const peer = fakePeer({ f: shifted });
     const w = watched(undefined, diskFullAfter(MiB).openTemp);
-    const err: unknown = await download(place, entryOf(shifted), ['peer'], basisOf(old), { ...peer, runner: w.runner, openTemp: w.openTemp }).catch((e: unknown) => e);
+    const err: unknown = await download(folder.place, entryOf(shifted), ['peer'], basisOf(old), { ...peer, runner: w.runner, openTemp: w.openTemp }).catch((e: unknown) => e);
     expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
     expect(w.running).toEqual({ jobs: 0, writes: 0 });
     expect(temps()).toEqual([]);
-    expect(readFileSync(path.join(dir, 'f')).equals(old)).toBe(true);
+    expect(readFileSync(path.join(folder.dir, 'f')).equals(old)).toBe(true);
   });
 });

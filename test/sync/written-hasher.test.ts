@@ -4,45 +4,23 @@
  * (sync/pull/written-hasher.ts). Real worker threads (the built worker), real
  * temp files; the peer is in memory.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { contentHash, LeafHasher } from '../../src/core/content-hash.js';
 import { hasCode } from '../../src/core/errors.js';
 import { signatureOf } from '../../src/delta/signature.js';
 import type { FileEntry } from '../../src/index/entry.js';
-import { tempPlaceFor, type TempPlace } from '../../src/sync/disk/temp-place.js';
 import { BLOCK_BYTES, download } from '../../src/sync/pull/fetch.js';
 import { isHashedWhenWritten, SLICE_BYTES } from '../../src/sync/pull/written-hasher.js';
-import { WorkerPool, type JobRunner } from '../../src/workers/pool.js';
+import type { JobRunner } from '../../src/workers/pool.js';
+import { eachDownloadFolder, fileWorkerPool } from '../support/download-folder.js';
 import { fakePeer } from '../support/peer.js';
 import { seededBytes } from '../support/random.js';
 
-const workerScript = new URL('../../dist/workers/worker.js', import.meta.url);
 const MiB = 1024 * 1024;
-let pool: WorkerPool;
-let dir: string;
-let place: TempPlace;
-
-beforeAll(() => {
-  pool = new WorkerPool(() => 2, { script: workerScript });
-});
-
-afterAll(async () => {
-  await pool.close();
-});
-
-beforeEach(() => {
-  dir = mkdtempSync(path.join(os.tmpdir(), 'wizard-written-hasher-'));
-  mkdirSync(path.join(dir, '.wizard'));
-  place = tempPlaceFor(dir, 'f');
-});
-
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const workers = fileWorkerPool(2);
+const folder = eachDownloadFolder('wizard-written-hasher-');
 
 /** Two whole slices and a short third whose last leaf is short too. */
 const content = seededBytes(2 * SLICE_BYTES + MiB + 100, 31);
@@ -58,7 +36,7 @@ function watchedRunner(delayMs = 0) {
       state.running++;
       try {
         await new Promise((resolve) => setTimeout(resolve, delayMs));
-        return await pool.run(kind, args);
+        return await workers.pool.run(kind, args);
       } finally {
         state.running--;
       }
@@ -102,7 +80,7 @@ describe('a big whole download, hashed on the worker threads', () => {
     expect(isHashedWhenWritten(content.length)).toBe(true);
     const w = watchedRunner();
     const peer = fakePeer({ f: content });
-    const { temp, sums } = await download(place, entry, ['peer'], undefined, { ...peer, runner: w.runner });
+    const { temp, sums } = await download(folder.place, entry, ['peer'], undefined, { ...peer, runner: w.runner });
     expect(readFileSync(temp).equals(content)).toBe(true);
     const expected = signatureOf(content);
     expect(sums?.blockSize).toBe(expected.blockSize);
@@ -119,7 +97,7 @@ describe('a big whole download, hashed on the worker threads', () => {
     const runningAtClose: number[] = [];
     const peer = fakePeer({ f: content });
     const openTemp = tempWith({ at: 9 * BLOCK_BYTES, does: 'flip-a-byte' }, w.state, runningAtClose);
-    const err = await download(place, entry, ['peer'], undefined, { ...peer, runner: w.runner, openTemp }).catch((e: unknown) => e);
+    const err = await download(folder.place, entry, ['peer'], undefined, { ...peer, runner: w.runner, openTemp }).catch((e: unknown) => e);
     expect(hasCode(err, 'HASH_MISMATCH')).toBe(true);
     expect(runningAtClose).toEqual([0]);
   });
@@ -130,7 +108,7 @@ describe('a big whole download, hashed on the worker threads', () => {
     const runningAtClose: number[] = [];
     const peer = fakePeer({ f: content });
     const openTemp = tempWith({ at: 9 * BLOCK_BYTES, does: 'fail' }, w.state, runningAtClose);
-    const err = (await download(place, entry, ['peer'], undefined, { ...peer, runner: w.runner, openTemp }).catch((e: unknown) => e)) as NodeJS.ErrnoException;
+    const err = (await download(folder.place, entry, ['peer'], undefined, { ...peer, runner: w.runner, openTemp }).catch((e: unknown) => e)) as NodeJS.ErrnoException;
     expect(err.code).toBe('EIO');
     expect(w.kinds).toEqual(['written']);
     expect(runningAtClose).toEqual([0]);
