@@ -9,8 +9,7 @@ import { renameSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { crashPoint } from '../core/crash-point.js';
 import { WizardError, describeError } from '../core/errors.js';
-import { parseCanonical } from '../versions/vector.js';
-import { EMPTY_DIGEST_HEX, entryDigest, entryDigestOf, xorInto } from './digest.js';
+import { EMPTY_DIGEST_HEX, entryDigestOf, xorInto } from './digest.js';
 import type { FileEntry, LocalEntry } from './entry.js';
 import { RemoteEntries, type PeerState } from './remote-entries.js';
 import { migrate } from './schema.js';
@@ -350,7 +349,7 @@ export class IndexStore {
     for (const change of changes) {
       const previous = this.#getLocal.get({ folder, path: change.path });
       if (previous !== undefined) {
-        xorInto(digest, entryDigest(previous.path, parseCanonical(previous.version), previous.deleted !== 0));
+        xorInto(digest, entryDigestOf(previous.path, previous.version, previous.deleted !== 0));
         if (stats !== undefined) count(stats, previous, previous.deleted !== 0, -1);
       }
       const entry: LocalEntry = {
@@ -368,7 +367,7 @@ export class IndexStore {
       };
       // Unsaid, a live path keeps the name it has on disk: a pull writes over the file under that name.
       const diskName = change.deleted ? '' : (change.diskName ?? (previous === undefined || previous.deleted !== 0 ? '' : previous.disk_name));
-      // The version's canonical form once, for the digest and the row alike.
+      // The version's canonical form once, for the digest and the row alike (the old row's digest is of the string stored).
       const params = toParams(entry);
       xorInto(digest, entryDigestOf(entry.path, params.version, entry.deleted));
       if (stats !== undefined) count(stats, entry, entry.deleted, 1);
@@ -388,7 +387,7 @@ export class IndexStore {
     for (const path of paths) {
       const previous = this.#getLocal.get({ folder, path });
       if (previous === undefined) continue;
-      xorInto(digest, entryDigest(previous.path, parseCanonical(previous.version), previous.deleted !== 0));
+      xorInto(digest, entryDigestOf(previous.path, previous.version, previous.deleted !== 0));
       if (stats !== undefined) count(stats, previous, previous.deleted !== 0, -1);
       this.#deleteLocal.run({ folder, path });
     }
