@@ -136,7 +136,7 @@ export function resolveOnDisk(root: string, diskRel: string): string {
 
 function joinInside(root: string, clean: string, asGiven: string): string {
   // Names only: inside by construction, the same string the checked join below gives.
-  if (hasOnlyNames(clean)) return joinNames(root, clean);
+  if (hasOnlyNames(clean)) return namesUnder(root, clean);
   const full = path.join(root, ...clean.split('/'));
   const back = path.relative(path.resolve(root), path.resolve(full));
   if (back === '' || back === '..' || back.startsWith(`..${path.sep}`) || path.isAbsolute(back)) {
@@ -187,7 +187,11 @@ export function hasOnlyNames(rel: string): boolean {
  * Anything else takes path.join, so the result is always path.join's.
  */
 export function joinNames(root: string, rel: string): string {
-  if (!hasOnlyNames(rel)) return path.join(root, ...rel.split('/'));
+  return hasOnlyNames(rel) ? namesUnder(root, rel) : path.join(root, ...rel.split('/'));
+}
+
+/** joinNames of a `rel` the caller found hasOnlyNames of (a prefix of such a path is one too), without checking it again. */
+export function namesUnder(root: string, rel: string): string {
   const base = normalRoot(root);
   if (base === '.') return rel;
   return base.endsWith(path.sep) ? base + rel : `${base}${path.sep}${rel}`;

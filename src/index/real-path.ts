@@ -8,7 +8,7 @@
 import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import { BadPathError } from '../core/errors.js';
-import { hasOnlyNames, joinNames } from '../core/paths.js';
+import { hasOnlyNames, namesUnder } from '../core/paths.js';
 
 /**
  * True when every ancestor dir of `rel` below `root` is a real directory;
@@ -26,7 +26,7 @@ export function realAncestors(root: string, rel: string): boolean {
   // Each dir above is a prefix of `rel` (only names: no component to normalise) under the root.
   for (let slash = rel.indexOf('/'); slash >= 0; slash = rel.indexOf('/', slash + 1)) {
     const dir = rel.slice(0, slash);
-    if (!isRealDir(joinNames(root, dir), dir)) return false;
+    if (!isRealDir(namesUnder(root, dir), dir)) return false;
   }
   return true;
 }
