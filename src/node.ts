@@ -163,7 +163,7 @@ export class WizardNode {
       peerWaits: this.peerWaits,
       listenPort: () => this.listenPort(),
       isRevoked: (id) => this.isRevoked(id),
-      linkDown: (id) => this.dialers.linkDown(id),
+      linkDown: (id, restart) => this.dialers.linkDown(id, restart),
     });
     this.folders = new FolderSet({
       home: deps.home,

@@ -1,6 +1,6 @@
 /**
- * `wizard folder add|remove|share|unshare|accept|decline`: which folders this
- * node syncs and with whom. Each edit is validated before it is written,
+ * `wizard folder add|remove|share|unshare|accept|decline|mode|pause|unpause`:
+ * which folders this node syncs, with whom and how. Each edit is validated before it is written,
  * keeps the file's comments, and a running daemon applies it at once (links
  * whose shares changed start over). PEER is a name, a node ID or a prefix of
  * one (resolvePeerRef).
@@ -8,7 +8,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { addFolder, removeFolder, setFolderMode, shareFolder, unshareFolder, declineFolder, undeclineFolder } from '../config/edit.js';
+import { addFolder, removeFolder, setFolderMode, setFolderPaused, shareFolder, unshareFolder, declineFolder, undeclineFolder } from '../config/edit.js';
 import { FOLDER_MODES, type FolderMode } from '../config/folder-entry.js';
 import { configPath, editConfig } from '../config/file.js';
 import { resolvePeerRef } from '../config/peer-ref.js';
@@ -137,6 +137,7 @@ export function registerFolderCommands(program: Command, io: CliIo): void {
       else io.out(`Offers of folder '${printable(id)}' are no longer shown. ${applied(running)}`);
     });
   registerModeCommands(folder, io);
+  registerPauseCommands(folder, io);
 }
 
 /** Adds `folder mode|override|revert`: how a folder syncs, and the two commands that come with the one-way modes. */
@@ -166,6 +167,26 @@ function registerModeCommands(folder: Command, io: CliIo): void {
         const result = (await controlRequest(homeOf(cmd), { cmd: action, folder: id })) as { folder: string; paths: string[] };
         if (opts.json === true) io.out(JSON.stringify(result));
         else io.out(`Folder '${printable(id)}': ${result.paths.length} ${result.paths.length === 1 ? 'path' : 'paths'} ${action === 'override' ? 'now carry this node\'s version to the peers' : 'reverted to the peers\' versions (or moved to the trash, where no peer has them)'}.`);
+      });
+  }
+}
+
+/** Adds `folder pause|unpause`: a paused folder is not watched, scanned, pulled or offered to any peer. */
+function registerPauseCommands(folder: Command, io: CliIo): void {
+  for (const action of ['pause', 'unpause'] as const) {
+    const paused = action === 'pause';
+    folder
+      .command(action)
+      .description(paused ? 'stop syncing a folder until it is unpaused: it is not watched, scanned, pulled or offered to any peer, and its files stay as they are' : 'sync a paused folder again: it is scanned for what changed meanwhile, then synced with its peers')
+      .argument('<id>', 'the folder ID')
+      .option('--json', 'print one JSON object')
+      .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
+        const home = homeOf(cmd);
+        folderOf(configOf(cmd), id);
+        editConfig(home, (text) => setFolderPaused(text, id, paused, configPath(home)), { homeDir: os.homedir() });
+        const running = await reloadDaemon(home);
+        if (opts.json === true) io.out(JSON.stringify({ id, paused, daemonNotified: running }));
+        else io.out(`Folder '${printable(id)}' is ${paused ? 'paused' : 'unpaused'}. ${applied(running)}`);
       });
   }
 }

@@ -78,7 +78,7 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
 
   lines.push('Folders:');
   for (const f of s.folders) {
-    const state = f.state === 'halted' ? `HALTED: ${printable(f.haltReason ?? '')}` : f.inSync ? 'in sync' : `${f.state}, ${f.pending} left${f.bytesLeft > 0 ? ` (${formatBytes(f.bytesLeft)})` : ''}`;
+    const state = folderState(f);
     const mode = f.mode === 'send-receive' ? '' : `  (${f.mode})`;
     lines.push(`  ${printable(f.id)}  ${printable(f.path)}`);
     lines.push(`    ${counted(f.files, 'file')}, ${formatBytes(f.bytes)}  ${state}${mode}`);
@@ -133,6 +133,14 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
   return lines;
 }
 
+
+/** A folder's state in a few words: halted and why, paused, in sync, or what is left. */
+function folderState(f: StatusSnapshot['folders'][number]): string {
+  if (f.state === 'halted') return `HALTED: ${printable(f.haltReason ?? '')}`;
+  if (f.state === 'paused') return `paused ('wizard folder unpause ${printable(f.id)}' resumes it)`;
+  if (f.inSync) return 'in sync';
+  return `${f.state}, ${f.pending} left${f.bytesLeft > 0 ? ` (${formatBytes(f.bytesLeft)})` : ''}`;
+}
 /** LAN discovery in one line: on and what it sees, or off and why. */
 function discoveryLine(d: StatusSnapshot['discovery']): string {
   const dropped = Object.values(d.packets.dropped).reduce((a, b) => a + (b ?? 0), 0) - (d.packets.dropped.self ?? 0);

@@ -46,6 +46,7 @@ function folderChanges(before: Config, after: Config): string[] {
     }
     if (was.path !== f.path) out.push(`folder ${id} moved: ${was.path} -> ${f.path}`);
     if (was.mode !== f.mode) out.push(`folder ${id} mode: ${was.mode} -> ${f.mode}`);
+    if ((was.paused === true) !== (f.paused === true)) out.push(`folder ${id} ${f.paused === true ? 'paused' : 'unpaused'}`);
     const [a, b] = [[...was.shareWith].sort(), [...f.shareWith].sort()];
     if (JSON.stringify(a) !== JSON.stringify(b)) out.push(`folder ${id} shared with: ${a.map((p) => p.slice(0, 16)).join(', ') || 'no peer'} -> ${b.map((p) => p.slice(0, 16)).join(', ') || 'no peer'}`);
   }

@@ -136,6 +136,19 @@ export function setFolderMode(text: string, folderId: string, mode: FolderMode, 
 }
 
 /**
+ * Pauses or unpauses a folder. Unpausing removes the key rather than writing
+ * `paused: false`, so the entry reads as one that was never paused. Throws a
+ * ConfigError if the folder is not listed.
+ */
+export function setFolderPaused(text: string, folderId: string, paused: boolean, file = DEFAULT_FILE): string {
+  const ctx = editable(text, file);
+  const entry = folderEntry(ctx, folderId, file);
+  if (paused) entry.set('paused', true);
+  else entry.delete('paused');
+  return render(ctx.doc);
+}
+
+/**
  * Sets scalar settings by dotted key (`limits.transfers`, `limits.bandwidth.up`),
  * all in one edit: the caller validates the whole result (editConfig), so
  * either every value is written or none. A key whose parent is not a map in

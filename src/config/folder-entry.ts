@@ -1,12 +1,12 @@
 /**
  * One entry of the config's `folders` list: its ID, where it lives here, the
- * peers it is shared with, and its mode; and the list of folder IDs whose
+ * peers it is shared with, its mode and whether it is paused; and the list of folder IDs whose
  * offers the user declined. Pure: YAML nodes in, values out (I/O, such as
  * resolving symlinks, comes in through `realPath`).
  */
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Node } from 'yaml';
-import { type Ctx, fail, fields, lineOf, list, nodeId, oneOf, required, str } from './yaml-nodes.js';
+import { bool, type Ctx, fail, fields, lineOf, list, nodeId, oneOf, required, str } from './yaml-nodes.js';
 
 /** How a folder syncs: both ways, only out (peers' changes are not applied), or only in (local changes are not sent). */
 export type FolderMode = 'send-receive' | 'send-only' | 'receive-only';
@@ -17,13 +17,18 @@ export const FOLDER_MODES: readonly FolderMode[] = ['send-receive', 'send-only',
 /**
  * A synced folder: `id` is shared by every node that syncs it, `path` is
  * absolute on this node, `shareWith` the node IDs of the peers it is shared
- * with (only those listed in `peers` count), `mode` how it syncs.
+ * with (only those listed in `peers` count), `mode` how it syncs. A paused
+ * folder (`wizard folder pause`) is not watched, scanned, pulled or offered
+ * to any peer until it is unpaused; its index stays as it was. Absent means
+ * not paused, and only a paused folder carries the key, so a config that
+ * never paused anything reads as it did before the key existed.
  */
 export interface FolderConfig {
   id: string;
   path: string;
   shareWith: string[];
   mode: FolderMode;
+  paused?: true;
 }
 
 /** What reading the folders needs besides the document. */
@@ -37,7 +42,7 @@ export interface FolderReadOptions {
 }
 
 const FOLDER_ID = /^[A-Za-z0-9._-]{1,64}$/;
-const FOLDER_KEYS = ['id', 'path', 'shareWith', 'mode'] as const;
+const FOLDER_KEYS = ['id', 'path', 'shareWith', 'mode', 'paused'] as const;
 
 /**
  * Reads the `folders` list. A config written before folders had share lists
@@ -66,9 +71,10 @@ export function parseFolders(ctx: Ctx, node: Node | null, peerIds: readonly stri
     if (opts.home !== undefined) keysNeverSync(ctx, pathNode, id, path, opts.home, opts.realPath ?? ((p) => p));
     const shareWith = legacy ? [...peerIds] : [...new Set(list(ctx, f.get('shareWith')?.value ?? null, `folder '${id}' shareWith`).map((n) => nodeId(ctx, n, `folder '${id}' shareWith entry`)))];
     const mode = oneOf(ctx, f.get('mode')?.value ?? null, `folder '${id}' mode`, FOLDER_MODES, 'send-receive');
-    out.push({ id, path, shareWith, mode, line: lineOf(ctx, idNode) });
+    const paused = bool(ctx, f.get('paused')?.value ?? null, `folder '${id}' paused`, false);
+    out.push({ id, path, shareWith, mode, ...(paused ? { paused: true as const } : {}), line: lineOf(ctx, idNode) });
   }
-  return out.map(({ id, path, shareWith, mode }) => ({ id, path, shareWith, mode }));
+  return out.map(({ line: _line, ...folder }) => folder);
 }
 
 /** Reads `declinedFolders`: folder IDs whose offers from peers are no longer shown. */

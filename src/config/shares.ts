@@ -6,10 +6,13 @@
  */
 import type { Config, FolderConfig } from './schema.js';
 
-/** The folders shared with `peerId` (none for a node that is not a peer, or is revoked). */
+/**
+ * The folders shared with `peerId` now (none for a node that is not a peer,
+ * or is revoked). A paused folder is shared with nobody until it is unpaused.
+ */
 export function foldersSharedWith(config: Config, peerId: string): FolderConfig[] {
   if (!isPeer(config, peerId)) return [];
-  return config.folders.filter((f) => f.shareWith.includes(peerId));
+  return config.folders.filter((f) => f.shareWith.includes(peerId) && f.paused !== true);
 }
 
 /** Whether `folderId` is shared with `peerId` by this config. */
@@ -20,8 +23,8 @@ export function isSharedWith(config: Config, folderId: string, peerId: string): 
 /**
  * What a link with `peerId` was set up from: the folders shared with it, with
  * their paths and modes. A link whose key changes starts over, so its Hello
- * and index exchange match the new shares (and an unshared folder's session
- * state is gone at once).
+ * and index exchange match the new shares (and an unshared or paused
+ * folder's session state is gone at once).
  */
 export function shareKey(config: Config, peerId: string): string {
   return JSON.stringify(foldersSharedWith(config, peerId).map((f) => [f.id, f.path, f.mode]));

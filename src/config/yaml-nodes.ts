@@ -133,6 +133,13 @@ export function int(ctx: Ctx, node: Node | null, what: string, def: number, min:
   return v;
 }
 
+export function bool(ctx: Ctx, node: Node | null, what: string, def: boolean): boolean {
+  if (node === null) return def;
+  const v = isScalar(node) ? node.value : undefined;
+  if (typeof v !== 'boolean') fail(ctx, node, `${what} must be true or false${got(node)}`);
+  return v;
+}
+
 export function oneOf<T extends string>(ctx: Ctx, node: Node | null, what: string, options: readonly T[], def: T): T {
   if (node === null) return def;
   const v = isScalar(node) ? node.value : undefined;

@@ -1,8 +1,8 @@
 /**
  * The node's running folders, kept in step with the config: each is a
  * supervised service, so a folder that crashes is built afresh and started
- * again, and one removed from the config (or moved to another path) is
- * stopped. Also holds the master ignore list every folder scans by. Its own
+ * again, and one removed from the config, moved to another path or paused
+ * is stopped. Also holds the master ignore list every folder scans by. Its own
  * module because which folders run, and how each is built, is one job apart
  * from composing the node.
  */
@@ -17,6 +17,7 @@ import type { SteadyTime } from '../core/steady-time.js';
 import type { IndexStore } from '../index/store.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import { Folder } from '../sync/folder.js';
+import { type FolderStatus, pausedFolderStatus } from '../sync/folder-report.js';
 import type { FolderPeers } from '../sync/folder-deps.js';
 import type { TransferSlots } from '../sync/pull/transfer-slots.js';
 import { shortId } from '../versions/vector.js';
@@ -48,6 +49,11 @@ export interface FolderSetDeps {
   readonly noteError: (message: string, err: unknown) => void;
 }
 
+/** The folders the config wants running: every one not paused. */
+function runnable(config: Config): Config['folders'] {
+  return config.folders.filter((f) => f.paused !== true);
+}
+
 /** The supervisor's name for a folder's service. */
 export function folderService(id: string): string {
   return `folder:${id}`;
@@ -71,10 +77,16 @@ export class FolderSet {
     return [...this.folders.values()];
   }
 
-  /** Starts the folders the config names and not yet running, and stops those it no longer names. */
+  /** The status of every folder: the running ones', then the paused ones' (not running, so not in `all`). */
+  statuses(): FolderStatus[] {
+    const paused = this.deps.config().folders.filter((f) => f.paused === true && !this.folders.has(f.id));
+    return [...this.all().map((f) => f.status()), ...paused.map((f) => pausedFolderStatus(f, this.deps.store))];
+  }
+
+  /** Starts the folders the config names, not paused and not yet running, and stops the others. */
   sync(): void {
     const { supervisor, config } = this.deps;
-    const wanted = new Map(config().folders.map((f) => [f.id, f]));
+    const wanted = new Map(runnable(config()).map((f) => [f.id, f]));
     for (const [id, folder] of this.folders) {
       const cfg = wanted.get(id);
       if (cfg === undefined || cfg.path !== folder.root) {
@@ -82,7 +94,7 @@ export class FolderSet {
         void supervisor.remove(folderService(id));
       }
     }
-    for (const cfg of config().folders) {
+    for (const cfg of wanted.values()) {
       if (this.folders.has(cfg.id)) continue;
       // A restart after a crash builds the folder afresh: a stopped Folder cannot start again.
       let folder = this.newFolder(cfg);

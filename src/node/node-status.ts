@@ -62,7 +62,7 @@ export function nodeStatus(parts: NodeParts): StatusSnapshot {
     name: config.name,
     listen: parts.listen,
     peers,
-    folders: folders.map((f) => f.status()),
+    folders: parts.folders.statuses(),
     offers: folderOffers(config, links.allLive().map((l) => ({ peer: l.peerId, folders: l.session.peerHello?.folders.map((f) => f.id) ?? [] }))),
     pairingRequests: parts.pairing.requests.list(),
     errors: [...parts.recentErrors, ...folders.flatMap((f) => f.errors())],

@@ -65,8 +65,8 @@ export interface PeerLinksDeps {
   readonly listenPort: () => number;
   /** Revoked here or by the CA's signed list: refused before any message. */
   readonly isRevoked: (id: string) => boolean;
-  /** A link went down: its dial loop takes over again. */
-  readonly linkDown: (peerId: string) => void;
+  /** A link went down: its dial loop takes over again; `restart` when we closed it to start over with new shares. */
+  readonly linkDown: (peerId: string, restart: boolean) => void;
 }
 
 /** Sent and received bytes of one peer over every link it had. */
@@ -80,6 +80,8 @@ export class PeerLinks {
   private readonly links = new Map<string, PeerLink>();
   /** Bytes of links that have ended, per peer. */
   private readonly pastBytes = new Map<string, { sent: number; received: number }>();
+  /** Links closed by applyConfig to start over: the dial loop redials them at once. */
+  private readonly restarting = new WeakSet<PeerLink>();
   private stopped = false;
 
   constructor(private readonly deps: PeerLinksDeps) {}
@@ -130,7 +132,10 @@ export class PeerLinks {
     // index exchange and transfers with that peer at once.
     for (const link of [...this.links.values()]) {
       if (next.peers.every((p) => p.id !== link.peerId) || next.revoked.includes(link.peerId)) link.session.close('peer removed from config');
-      else if (shareKey(previous, link.peerId) !== shareKey(next, link.peerId)) link.session.close('shared folders changed');
+      else if (shareKey(previous, link.peerId) !== shareKey(next, link.peerId)) {
+        this.restarting.add(link);
+        link.session.close('shared folders changed');
+      }
     }
   }
 
@@ -249,7 +254,7 @@ export class PeerLinks {
     if (this.links.get(link.peerId) !== link) return;
     this.links.delete(link.peerId);
     this.deps.log.info({ peer: short(link.peerId), reason }, 'disconnected');
-    this.deps.linkDown(link.peerId);
+    this.deps.linkDown(link.peerId, this.restarting.has(link));
   }
 
   private hello(peer: string): Hello {

@@ -15,7 +15,7 @@ import type { FullScans } from './scan/scan-pass.js';
 import type { SkippedPaths } from './scan/skipped-paths.js';
 
 /** A folder's state, as status shows it. */
-export type FolderState = 'rehashing' | 'starting' | 'scanning' | 'syncing' | 'idle' | 'halted' | 'stopped';
+export type FolderState = 'rehashing' | 'starting' | 'scanning' | 'syncing' | 'idle' | 'halted' | 'stopped' | 'paused';
 
 /** Status of one folder. */
 export interface FolderStatus {
@@ -94,6 +94,29 @@ export function folderStatus(p: FolderStatusParts): FolderStatus {
     fullScans: p.fullScans,
     mode: p.mode,
     ...(p.mode === 'receive-only' ? { localChanges: localChangeCount(p.store, p.id) } : {}),
+  };
+}
+
+/**
+ * The status of a paused folder, which does not run: what its index held when
+ * it was paused. Never in sync, nothing pending: it is not compared with any
+ * peer until it is unpaused.
+ */
+export function pausedFolderStatus(folder: { readonly id: string; readonly path: string; readonly mode: FolderMode }, store: IndexStore): FolderStatus {
+  const stats = store.localStats(folder.id);
+  return {
+    id: folder.id,
+    path: folder.path,
+    state: 'paused',
+    files: stats.files,
+    bytes: stats.bytes,
+    conflicts: stats.conflicts,
+    inSync: false,
+    pending: 0,
+    heldDeletions: 0,
+    bytesLeft: 0,
+    fullScans: { count: 0, lastMs: 0, lastAtMs: 0 },
+    mode: folder.mode,
   };
 }
 

@@ -66,9 +66,9 @@ export class Dialers {
     }
   }
 
-  /** A link to `peerId` went down. */
-  linkDown(peerId: string): void {
-    this.loops.get(peerId)?.redialer?.linkDown();
+  /** A link to `peerId` went down; `restart`: closed here to start over (see Redialer.linkDown). */
+  linkDown(peerId: string, restart = false): void {
+    this.loops.get(peerId)?.redialer?.linkDown(restart);
   }
 
   /** `peerId` was just seen at a new address: a loop waiting after a failed dial tries again now. */

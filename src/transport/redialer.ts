@@ -41,6 +41,8 @@ export class Redialer {
   private endPause: (() => void) | undefined;
   /** The running pause follows a failed dial (not a violation's hold-off, not a link that just died). */
   private pauseAfterFailure = false;
+  /** The link that just went down was closed here to start over (a config change): dial again at once. */
+  private restartNow = false;
   private attempt = 0;
   private loop: Promise<void> | undefined;
 
@@ -55,9 +57,16 @@ export class Redialer {
     });
   }
 
-  /** A link to the peer went down: dial again, after the backoff the link's life calls for. */
-  linkDown(): void {
-    this.wakeOnLinkDown?.();
+  /**
+   * A link to the peer went down: dial again, after the backoff the link's
+   * life calls for. `restart`: this node closed it on purpose to start over
+   * (its shares changed), which says nothing about the link's health, so the
+   * dial is at once and the backoff does not grow.
+   */
+  linkDown(restart = false): void {
+    if (this.wakeOnLinkDown === undefined) return;
+    this.restartNow = restart;
+    this.wakeOnLinkDown();
   }
 
   /**
@@ -108,7 +117,8 @@ export class Redialer {
       if (signal.aborted) return;
       // A link that dies right after it came up (the peer drops us, say) must not turn into a redial storm.
       let delay = 0;
-      if (clock.now() - upAt < STABLE_LINK_MS) delay = backoffDelay(this.attempt++, random);
+      if (this.restartNow) this.restartNow = false;
+      else if (clock.now() - upAt < STABLE_LINK_MS) delay = backoffDelay(this.attempt++, random);
       else this.attempt = 0;
       await this.pause(Math.max(delay, this.holdOff()));
     }

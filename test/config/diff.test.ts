@@ -58,3 +58,9 @@ it('says a peer was removed and a revocation lifted', () => {
   const revoked = { ...base, revoked: [idB] };
   expect(configDiff(revoked, { ...base, peers: [] })).toEqual([`peer removed: server (${idA.slice(0, 16)})`, `no longer revoked: ${idB}`]);
 });
+
+it('says a folder was paused and unpaused', () => {
+  const paused: Config = { ...base, folders: [{ ...base.folders[0]!, paused: true }, base.folders[1]!] };
+  expect(configDiff(base, paused)).toEqual(['folder docs paused']);
+  expect(configDiff(paused, base)).toEqual(['folder docs unpaused']);
+});

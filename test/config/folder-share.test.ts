@@ -4,7 +4,7 @@
  * share and unshare, and the rule that no folder holds the Wizard home.
  */
 import { describe, expect, it } from 'vitest';
-import { addFolder, addPeer, declineFolder, materialiseShareLists, pairPeer, setFolderMode, shareFolder, undeclineFolder, unshareFolder } from '../../src/config/edit.js';
+import { addFolder, addPeer, declineFolder, materialiseShareLists, pairPeer, setFolderMode, setFolderPaused, shareFolder, undeclineFolder, unshareFolder } from '../../src/config/edit.js';
 import { commonFolders, foldersSharedWith, shareKey } from '../../src/config/shares.js';
 import { folderOffers } from '../../src/status/offers.js';
 import { type Config, parseConfig } from '../../src/config/schema.js';
@@ -61,6 +61,35 @@ describe('share lists', () => {
 
   it('sets a folder mode', () => {
     expect(parse(setFolderMode(legacy, 'pics', 'receive-only')).folders.map((f) => f.mode)).toEqual(['send-receive', 'receive-only']);
+  });
+});
+
+describe('paused folders', () => {
+  const shared = `name: n\nfolders:\n  - id: docs\n    path: /srv/docs # the papers\n    shareWith: [${idA}]\n  - id: pics\n    path: /srv/pics\n    shareWith: [${idA}]\n${peers}`;
+
+  it('pauses a folder and unpauses it, keeping the comments, and leaves no key behind once unpaused', () => {
+    const paused = setFolderPaused(shared, 'docs', true);
+    expect(parse(paused).folders.map((f) => f.paused === true)).toEqual([true, false]);
+    expect(paused).toContain('path: /srv/docs # the papers');
+    const unpaused = setFolderPaused(setFolderPaused(paused, 'docs', false), 'docs', false);
+    expect(parse(unpaused).folders).toEqual(parse(shared).folders);
+    expect(unpaused).not.toContain('paused');
+  });
+
+  it('shares a paused folder with nobody, and restarts a link when a folder it shares pauses or unpauses', () => {
+    const paused = parse(setFolderPaused(shared, 'docs', true));
+    expect(foldersSharedWith(paused, idA).map((f) => f.id)).toEqual(['pics']);
+    expect(shareKey(paused, idA)).not.toBe(shareKey(parse(shared), idA));
+    expect(shareKey(parse(setFolderPaused(setFolderPaused(shared, 'docs', true), 'docs', false)), idA)).toBe(shareKey(parse(shared), idA));
+  });
+
+  it('refuses a paused value that is not true or false, in one line at the value', () => {
+    const err = errorOf(() => parse(shared.replace('    shareWith: [' + idA + ']\n  - id: pics', '    shareWith: [' + idA + ']\n    paused: yes\n  - id: pics')));
+    expect(err.message).toBe(`config.yaml:6: folder 'docs' paused must be true or false (got "yes")`);
+  });
+
+  it('says which folder is missing when pausing one that is not listed', () => {
+    expect(errorOf(() => setFolderPaused(shared, 'music', true)).message).toBe('no folder music in config.yaml');
   });
 });
 

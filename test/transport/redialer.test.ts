@@ -35,9 +35,9 @@ function harness(opts: { fails?: boolean; diesAtStart?: boolean } = {}) {
     isConnected: () => state.connected,
     holdOffMs: () => state.holdOffMs,
   });
-  const linkDown = () => {
+  const linkDown = (restart = false) => {
     state.connected = false;
-    redialer.linkDown();
+    redialer.linkDown(restart);
   };
   return { clock, dials, state, redialer, linkDown };
 }
@@ -142,6 +142,33 @@ describe('Redialer', () => {
     g.linkDown();
     await settle();
     expect(g.dials).toEqual([0, 30_000]);
+  });
+
+  it('a young link this node closed to start over (its shares changed) is redialed at once, without growing the backoff; a penalty still holds', async () => {
+    const h = harness();
+    stop = () => h.redialer.stop();
+    h.redialer.start();
+    await settle();
+    h.clock.advance(100);
+    h.linkDown(true);
+    await settle();
+    expect(h.dials).toEqual([0, 100]);
+    // The next young link that dies starts from the shortest backoff: the restart did not count as a failure.
+    h.clock.advance(100);
+    h.linkDown();
+    await settle();
+    h.clock.advance(999);
+    await settle();
+    expect(h.dials).toEqual([0, 100]);
+    h.clock.advance(1);
+    await settle();
+    expect(h.dials).toEqual([0, 100, 1200]);
+    h.state.holdOffMs = 5_000;
+    h.linkDown(true);
+    await settle();
+    h.clock.advance(4_999);
+    await settle();
+    expect(h.dials).toEqual([0, 100, 1200]);
   });
 
   it('stop ends a backoff under way', async () => {
