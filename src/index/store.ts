@@ -5,20 +5,18 @@
  * either the state before a batch or the state after it.
  */
 import { randomBytes } from 'node:crypto';
-import { renameSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { crashPoint } from '../core/crash-point.js';
-import { WizardError, describeError } from '../core/errors.js';
+import { WizardError } from '../core/errors.js';
 import { EMPTY_DIGEST_HEX, entryDigestOf, xorInto } from './digest.js';
 import type { FileEntry, LocalEntry } from './entry.js';
 import { RemoteEntries, type PeerState } from './remote-entries.js';
-import { migrate } from './schema.js';
 import { ENTRY_COLUMNS, ENTRY_VALUES, type EntryParams, type FolderKey, type FolderRow, type LocalRow, type PathKey, type Statement, toLocal, toParams } from './store-rows.js';
 import { StaleHashes } from './stale-hashes.js';
 import { LocalReads } from './local-reads.js';
 import { BlockSumStore } from './sums.js';
 import { count, LOCAL_STATS_SQL, type LocalStats, type MutableStats } from './local-stats.js';
-import { isDamaged } from './index-failures.js';
+import { openIndexDatabase, openOrRebuildIndexDatabase } from './index-file.js';
 import type { CheckpointResult } from './wal-index.js';
 
 export type { PeerState } from './remote-entries.js';
@@ -123,44 +121,12 @@ export class IndexStore {
 
   /** Opens (creating and migrating as needed) the index at `file`; ':memory:' gives a throwaway one. */
   static open(file: string): IndexStore {
-    let db: Database.Database | undefined;
-    try {
-      db = new Database(file);
-      db.pragma('journal_mode = WAL');
-      // NORMAL under WAL: a power cut may lose the last commits but never
-      // corrupts the file; a rescan finds whatever those commits recorded.
-      db.pragma('synchronous = NORMAL');
-      db.pragma('foreign_keys = OFF');
-      db.pragma('busy_timeout = 5000');
-      migrate(db);
-      return new IndexStore(db);
-    } catch (err) {
-      db?.close();
-      if (err instanceof WizardError) throw err;
-      throw new WizardError('INTERNAL', `opening the index ${file}: ${describeError(err)}`, { cause: err });
-    }
+    return new IndexStore(openIndexDatabase(file));
   }
 
-  /**
-   * Opens the index; one that SQLite finds damaged (not a database, corrupt
-   * pages, a torn header) is moved aside with its WAL and a fresh one is
-   * created. Nothing is lost by that: the index only caches what a rescan
-   * finds on disk and what peers resend, and with no history every local file
-   * is new, so a difference with a peer becomes a conflict copy or a pull,
-   * never a deletion. `onRebuilt` hears where the damaged file went.
-   */
+  /** Opens the index; a damaged file is moved aside for a fresh one (openOrRebuildIndexDatabase). */
   static openOrRebuild(file: string, onRebuilt: (movedTo: string, err: unknown) => void): IndexStore {
-    try {
-      return IndexStore.open(file);
-    } catch (err) {
-      if (!isDamaged(err)) throw err;
-      const movedTo = `${file}.damaged-${Date.now()}`;
-      renameSync(file, movedTo);
-      // The WAL and shared-memory files belong to the damaged database; replayed into a new one they would corrupt it.
-      for (const suffix of ['-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
-      onRebuilt(movedTo, err);
-      return IndexStore.open(file);
-    }
+    return new IndexStore(openOrRebuildIndexDatabase(file, onRebuilt));
   }
 
   /**
