@@ -114,7 +114,8 @@ export class WizardNode {
       clock: deps.clock,
       monotonicMs: this.monotonicMs,
       steady: this.steady,
-      folders: () => this.config.folders.map((f) => ({ id: f.id, root: f.path })),
+      // A paused folder's trash stays as it is until it is unpaused (README, "Pausing a folder").
+      folders: () => this.config.folders.filter((f) => f.paused !== true).map((f) => ({ id: f.id, root: f.path })),
       retentionDays: () => this.config.trash.retentionDays,
       maxBytes: () => this.config.trash.maxBytes,
       log: deps.log.child({ part: 'trash' }),
@@ -280,10 +281,14 @@ export class WizardNode {
 
   /** Explains one path of a folder for `status --why`. */
   async why(folderId: string, rel: string): Promise<Why> {
-    const folder = this.folders.get(folderId);
-    if (folder === undefined) throw new WizardError('USAGE', `folder '${folderId}' is not running on this daemon`);
+    const folder = this.folders.running(folderId);
     const peers = this.config.peers.map((p) => ({ id: p.id, name: p.name, connected: this.links.isConnected(p.id) }));
     return explainPath(await gatherWhy({ folder, store: this.deps.store, peers, nowMs: this.deps.clock.now() }, rel));
+  }
+
+  /** Resolves once every folder stop under way (a pause, a removal) has ended. */
+  foldersSettled(): Promise<void> {
+    return this.folders.settled();
   }
 
   /** The status snapshot. */
@@ -326,8 +331,7 @@ export class WizardNode {
    * (receive-only: local changes are given up); returns the paths it changed.
    */
   async modeAction(folderId: string, action: 'override' | 'revert'): Promise<string[]> {
-    const folder = this.folders.get(folderId);
-    if (folder === undefined) throw new WizardError('USAGE', `no folder '${folderId}'; 'wizard status' lists the folders`);
+    const folder = this.folders.running(folderId);
     const needs = action === 'override' ? 'send-only' : 'receive-only';
     if (folder.mode !== needs) throw new WizardError('USAGE', `folder '${folderId}' is ${folder.mode}; ${action} is for a ${needs} folder ('wizard folder mode ${folderId} ${needs}')`);
     return action === 'override' ? folder.override() : folder.revert();
@@ -340,9 +344,7 @@ export class WizardNode {
 
   /** Lets a folder's held deletions go (`wizard resume`); returns how many were held. */
   resume(folderId: string): number {
-    const folder = this.folders.get(folderId);
-    if (folder === undefined) throw new WizardError('USAGE', `no folder '${folderId}'; 'wizard status' lists the folders`);
-    return folder.confirmDeletions();
+    return this.folders.running(folderId).confirmDeletions();
   }
 
   // ---- listener ------------------------------------------------------------------------------

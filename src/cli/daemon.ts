@@ -136,7 +136,9 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
     }
     if (req.cmd === 'reload') {
       watcher.reload();
-      return Promise.resolve({ reloaded: true });
+      // Answered once the folders the new config stops (paused, removed, moved) have stopped: 'wizard
+      // folder pause' then says "paused" when nothing of the folder runs any more.
+      return node.foldersSettled().then(() => ({ reloaded: true }));
     }
     if (req.cmd === 'resume') return Promise.resolve({ folder: req.folder, released: node.resume(req.folder) });
     if (req.cmd === 'accept-peer') return Promise.resolve({ id: req.id, shared: node.acceptPairing(req.id) });

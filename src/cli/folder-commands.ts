@@ -184,6 +184,7 @@ function registerPauseCommands(folder: Command, io: CliIo): void {
         const home = homeOf(cmd);
         folderOf(configOf(cmd), id);
         editConfig(home, (text) => setFolderPaused(text, id, paused, configPath(home)), { homeDir: os.homedir() });
+        // The daemon answers once a paused folder has stopped (reloadDaemon).
         const running = await reloadDaemon(home);
         if (opts.json === true) io.out(JSON.stringify({ id, paused, daemonNotified: running }));
         else io.out(`Folder '${printable(id)}' is ${paused ? 'paused' : 'unpaused'}. ${applied(running)}`);

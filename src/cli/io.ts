@@ -38,10 +38,17 @@ export function wholeNumber(what: string): (v: string) => number {
   };
 }
 
+/**
+ * How long a reload's answer may take: the daemon answers once the folders the
+ * new config stops (paused, removed, moved) have stopped, and a folder's stop
+ * waits up to 10 s for the files it is landing.
+ */
+const RELOAD_ANSWER_MS = 30_000;
+
 /** Asks the running daemon to re-read its config now; false when no daemon runs (it reads the file at start). */
 export async function reloadDaemon(home: string): Promise<boolean> {
   try {
-    await controlRequest(home, { cmd: 'reload' });
+    await controlRequest(home, { cmd: 'reload' }, RELOAD_ANSWER_MS);
     return true;
   } catch (err) {
     if (hasCode(err, 'NOT_RUNNING')) return false;

@@ -60,6 +60,7 @@ export function metricsRegistry(snapshot: () => StatusSnapshot): Registry {
   folderGauge('wizard_folder_pending_files', 'Paths still to sync with connected peers.', (f) => f.pending);
   folderGauge('wizard_folder_in_sync', '1 when the folder is idle and agrees with every connected peer, else 0.', (f) => (f.inSync ? 1 : 0));
   folderGauge('wizard_folder_halted', '1 while the folder is halted (see wizard status), else 0.', (f) => (f.state === 'halted' ? 1 : 0));
+  folderGauge('wizard_folder_paused', "1 while the folder is paused ('wizard folder unpause' resumes it), else 0.", (f) => (f.state === 'paused' ? 1 : 0));
   folderGauge('wizard_folder_held_deletions', "Deletions waiting for 'wizard resume'.", (f) => f.heldDeletions);
   folderGauge('wizard_folder_last_full_scan_seconds', 'How long the last whole-folder scan took.', (f) => f.fullScans.lastMs / 1000);
   new Counter({

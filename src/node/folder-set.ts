@@ -12,7 +12,7 @@ import { ignorePath } from '../config/file.js';
 import { nodeNameOf } from '../config/node-names.js';
 import type { Config } from '../config/schema.js';
 import type { Clock } from '../core/clock.js';
-import { describeError } from '../core/errors.js';
+import { describeError, WizardError } from '../core/errors.js';
 import type { SteadyTime } from '../core/steady-time.js';
 import type { IndexStore } from '../index/store.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
@@ -62,6 +62,12 @@ export function folderService(id: string): string {
 /** The running folders, by ID. */
 export class FolderSet {
   private readonly folders = new Map<string, Folder>();
+  /**
+   * Folders whose service is stopping after a pause, a removal or a move:
+   * a Folder started again on the same ID waits for that stop, so two never
+   * scan, recover patches or land files on one root at once.
+   */
+  private readonly stopping = new Map<string, Promise<void>>();
   /** The master ignore list; undefined while its file exists but has never been readable (folders wait for it). */
   private masterIgnore: string | undefined;
 
@@ -70,6 +76,24 @@ export class FolderSet {
   /** A folder by ID (also one stopped after a crash, until its restart replaces it). */
   get(id: string): Folder | undefined {
     return this.folders.get(id);
+  }
+
+  /**
+   * The running folder `id`, for a command that needs one; a usage error
+   * that says why when there is none (paused, not configured, not started).
+   */
+  running(id: string): Folder {
+    const folder = this.folders.get(id);
+    if (folder !== undefined) return folder;
+    const cfg = this.deps.config().folders.find((f) => f.id === id);
+    if (cfg === undefined) throw new WizardError('USAGE', `no folder '${id}'; 'wizard status' lists the folders`);
+    if (cfg.paused === true) throw new WizardError('USAGE', `folder '${id}' is paused; 'wizard folder unpause ${id}' first`);
+    throw new WizardError('USAGE', `folder '${id}' is not running on this daemon; 'wizard status' says why`);
+  }
+
+  /** Resolves once every folder stop under way (a pause, a removal) has ended. */
+  async settled(): Promise<void> {
+    await Promise.all(this.stopping.values());
   }
 
   /** Every folder. */
@@ -91,7 +115,7 @@ export class FolderSet {
       const cfg = wanted.get(id);
       if (cfg === undefined || cfg.path !== folder.root) {
         this.folders.delete(id);
-        void supervisor.remove(folderService(id));
+        this.stopService(id);
       }
     }
     for (const cfg of wanted.values()) {
@@ -102,6 +126,7 @@ export class FolderSet {
       void supervisor.add({
         name: folderService(cfg.id),
         start: async (crash) => {
+          await this.stopping.get(cfg.id);
           // The crashed folder is still in the map (see stop below), so it must be told apart by its state.
           if (this.folders.get(cfg.id) !== folder || folder.state === 'stopped') {
             folder = this.newFolder(cfg);
@@ -121,11 +146,25 @@ export class FolderSet {
     }
   }
 
-  /** Stops every folder's service, also one waiting to restart (not in the map). */
+  /** Stops every folder's service, also one waiting to restart (not in the map) or stopping after a pause. */
   async stopAll(): Promise<void> {
     const ids = new Set([...this.folders.keys(), ...this.deps.config().folders.map((f) => f.id)]);
     await Promise.all([...ids].map((id) => this.deps.supervisor.remove(folderService(id))));
+    await this.settled();
     this.folders.clear();
+  }
+
+  /** Stops folder `id`'s service and keeps the stop in `stopping` until it has ended. */
+  private stopService(id: string): void {
+    const before = this.stopping.get(id);
+    const stopped: Promise<void> = Promise.all([before, this.deps.supervisor.remove(folderService(id))]).then(
+      () => undefined,
+      (err: unknown) => this.deps.noteError(`folder ${id} did not stop cleanly: ${describeError(err)}`, err),
+    );
+    const done = stopped.finally(() => {
+      if (this.stopping.get(id) === done) this.stopping.delete(id);
+    });
+    this.stopping.set(id, done);
   }
 
   /**

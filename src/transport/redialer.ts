@@ -116,10 +116,12 @@ export class Redialer {
       await this.untilLinkDown();
       if (signal.aborted) return;
       // A link that dies right after it came up (the peer drops us, say) must not turn into a redial storm.
+      // A link we closed to start over is redialed at once, and counts as healthy only if it lasted.
       let delay = 0;
-      if (this.restartNow) this.restartNow = false;
-      else if (clock.now() - upAt < STABLE_LINK_MS) delay = backoffDelay(this.attempt++, random);
-      else this.attempt = 0;
+      const restart = this.restartNow;
+      this.restartNow = false;
+      if (clock.now() - upAt >= STABLE_LINK_MS) this.attempt = 0;
+      else if (!restart) delay = backoffDelay(this.attempt++, random);
       await this.pause(Math.max(delay, this.holdOff()));
     }
   }

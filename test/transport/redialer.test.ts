@@ -169,6 +169,38 @@ describe('Redialer', () => {
     h.clock.advance(4_999);
     await settle();
     expect(h.dials).toEqual([0, 100, 1200]);
+    h.state.holdOffMs = 0;
+    h.clock.advance(1);
+    await settle();
+    expect(h.dials).toEqual([0, 100, 1200, 6200]);
+  });
+
+  it('a restart of a link that lasted starts the backoff over, as its loss would have', async () => {
+    const h = harness();
+    stop = () => h.redialer.stop();
+    h.redialer.start();
+    await settle();
+    // Two young links die: the backoff has grown to 2 s.
+    for (const wait of [1000, 2000]) {
+      h.linkDown();
+      await settle();
+      h.clock.advance(wait);
+      await settle();
+    }
+    expect(h.dials).toEqual([0, 1000, 3000]);
+    // Up an hour, then restarted here: dialed at once, and the next young link's loss waits 1 s, not 4.
+    h.clock.advance(3_600_000);
+    h.linkDown(true);
+    await settle();
+    expect(h.dials).toEqual([0, 1000, 3000, 3_603_000]);
+    h.linkDown();
+    await settle();
+    h.clock.advance(999);
+    await settle();
+    expect(h.dials).toHaveLength(4);
+    h.clock.advance(1);
+    await settle();
+    expect(h.dials).toEqual([0, 1000, 3000, 3_603_000, 3_604_000]);
   });
 
   it('stop ends a backoff under way', async () => {
