@@ -12,7 +12,7 @@ import path from 'node:path';
 import { generate } from '../lib/gen.mjs';
 import { probeLatency } from '../lib/latprobe.mjs';
 import { mixedExpectation, watchMixed } from '../lib/mixedwatch.mjs';
-import { childPids, freePort, place, run, runOk, sampleGroups, sleep, spawnTracked, statusKib, stopChild, waitFor } from '../lib/proc.mjs';
+import { childPids, cpuMeter, freePort, place, run, runOk, sampleGroups, sleep, spawnTracked, statusKib, stopChild, waitFor } from '../lib/proc.mjs';
 import { primeDigest, waitSync } from '../lib/waitsync.mjs';
 import { compressPlan, compressRatio, freshDir, guardedGroup, record } from './common.mjs';
 
@@ -230,12 +230,14 @@ export function createSyncthingDriver(ctx) {
     await unpause(B, id);
     await waitIdle(B, id);
     const w0 = await wireTotal(A);
+    const cpu = cpuMeter([...pidsOf(A), ...pidsOf(B)]);
     const t0 = Date.now();
     await unpause(A, id);
     const r = await waitSync(B.folder(id), tpl.digest(template), t0, { timeoutMs: profile.syncTimeoutMs });
+    const cpuMs = cpu();
     if (!r.ok) return record(ID, workload, rep, 'timeout', {}, `B did not converge within ${Math.round(r.ms / 1000)} s`);
     await sleep(profile.afterSyncMs);
-    return record(ID, workload, rep, 'ok', { ms: r.ms, wire_bytes: (await wireTotal(A)) - w0 });
+    return record(ID, workload, rep, 'ok', { ms: r.ms, cpu_ms: cpuMs, wire_bytes: (await wireTotal(A)) - w0 });
   }
 
   async function liveChange(nodes, id, expected, workload, rep, mutate, { afterWrite = false } = {}) {

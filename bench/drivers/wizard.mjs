@@ -21,7 +21,7 @@ import path from 'node:path';
 import { generate } from '../lib/gen.mjs';
 import { probeLatency } from '../lib/latprobe.mjs';
 import { mixedExpectation, watchMixed } from '../lib/mixedwatch.mjs';
-import { childPids, freePort, place, runOk, sampleGroups, sleep, spawnTracked, statusKib, stopChild, waitFor } from '../lib/proc.mjs';
+import { childPids, cpuMeter, freePort, place, runOk, sampleGroups, sleep, spawnTracked, statusKib, stopChild, waitFor } from '../lib/proc.mjs';
 import { primeDigest, waitSync } from '../lib/waitsync.mjs';
 import { compressPlan, compressRatio, freshDir, guardedGroup, lastLogLine, record } from './common.mjs';
 
@@ -164,15 +164,17 @@ export function createWizardDriver(ctx) {
     await waitConnected(a, b);
     await place(tpl.dir(template), a.folder(id));
     const w0 = await wireBytes(b, a);
+    const cpu = cpuMeter([...pidsOf(a), ...pidsOf(b)]);
     const t0 = Date.now();
     // What `wizard folder unpause` does, without a node process starting inside the timed window
     // (Syncthing's unpause is one REST call).
     fs.writeFileSync(file, unpaused);
     await controlRequest(a.home, { cmd: 'reload' });
     const r = await waitSync(b.folder(id), tpl.digest(template), t0, { timeoutMs: profile.syncTimeoutMs });
+    const cpuMs = cpu();
     if (!r.ok) return record(ID, workload, rep, 'timeout', {}, `B did not converge within ${Math.round(r.ms / 1000)} s`);
     await sleep(profile.afterSyncMs);
-    return record(ID, workload, rep, 'ok', { ms: r.ms, wire_bytes: (await wireBytes(b, a)) - w0 });
+    return record(ID, workload, rep, 'ok', { ms: r.ms, cpu_ms: cpuMs, wire_bytes: (await wireBytes(b, a)) - w0 });
   }
 
   /** A live change on A (`mutate`), timed from the write (with `afterWrite`, from its end) until B holds `expected`. */

@@ -123,6 +123,16 @@ export function cpuTicks(pid) {
   }
 }
 
+/**
+ * CPU time (user + system, every thread) that `pids` spend from now: returns a function that
+ * gives the milliseconds spent so far. A process gone meanwhile counts what it had spent when
+ * last read, so read it while the processes still run.
+ */
+export function cpuMeter(pids) {
+  const before = pids.map(cpuTicks);
+  return () => pids.reduce((sum, pid, i) => sum + Math.max(0, cpuTicks(pid) - before[i]), 0) * (1000 / CLK_TCK);
+}
+
 /** A /proc/PID/status field in KiB (VmRSS, VmHWM), or 0 if the process is gone. */
 export function statusKib(pid, field) {
   try {
