@@ -1,9 +1,9 @@
 /**
  * `wizard folder add|remove|share|unshare|accept|decline|mode|pause|unpause`:
- * which folders this node syncs, with whom and how. Each edit is validated before it is written,
- * keeps the file's comments, and a running daemon applies it at once (links
- * whose shares changed start over). PEER is a name, a node ID or a prefix of
- * one (resolvePeerRef).
+ * which folders this node syncs, with whom and how. Each edit is validated
+ * before it is written, keeps the file's comments, and a running daemon
+ * applies it at once (links whose shares changed start over). PEER is a name,
+ * a node ID or a prefix of one (resolvePeerRef).
  */
 import os from 'node:os';
 import path from 'node:path';

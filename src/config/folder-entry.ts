@@ -1,8 +1,8 @@
 /**
  * One entry of the config's `folders` list: its ID, where it lives here, the
- * peers it is shared with, its mode and whether it is paused; and the list of folder IDs whose
- * offers the user declined. Pure: YAML nodes in, values out (I/O, such as
- * resolving symlinks, comes in through `realPath`).
+ * peers it is shared with, its mode and whether it is paused; and the list of
+ * folder IDs whose offers the user declined. Pure: YAML nodes in, values out
+ * (I/O, such as resolving symlinks, comes in through `realPath`).
  */
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Node } from 'yaml';
