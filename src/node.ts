@@ -286,9 +286,9 @@ export class WizardNode {
     return explainPath(await gatherWhy({ folder, store: this.deps.store, peers, nowMs: this.deps.clock.now() }, rel));
   }
 
-  /** Resolves once every folder stop under way (a pause, a removal) has ended. */
-  foldersSettled(): Promise<void> {
-    return this.folders.settled();
+  /** True once every folder stop under way (a pause, a removal) has ended; false if `maxMs` passes first. */
+  foldersSettled(maxMs: number): Promise<boolean> {
+    return this.folders.settled(maxMs);
   }
 
   /** The status snapshot. */

@@ -125,8 +125,8 @@ export function cpuTicks(pid) {
 
 /**
  * CPU time (user + system, every thread) that `pids` spend from now: returns a function that
- * gives the milliseconds spent so far. A process gone meanwhile counts what it had spent when
- * last read, so read it while the processes still run.
+ * gives the milliseconds spent so far. A process gone by then counts nothing (/proc has no
+ * figures for it), so read it while the processes still run.
  */
 export function cpuMeter(pids) {
   const before = pids.map(cpuTicks);

@@ -12,7 +12,7 @@ import { LogSink } from '../core/log-sink.js';
 import { IndexStore } from '../index/store.js';
 import { WalCheckpointer } from '../index/wal-checkpointer.js';
 import { WizardNode } from '../node.js';
-import { type ControlServer, controlSocketPath, serveControl, type ControlHandler } from '../status/control.js';
+import { type ControlServer, controlSocketPath, serveControl, type ControlHandler, RELOAD_WAIT_MS, type ReloadAnswer } from '../status/control.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { daemonMetrics } from '../gui/lazy-metrics.js';
 import { type GuiServer, startGuiServer } from '../gui/server.js';
@@ -136,9 +136,10 @@ export async function runDaemon(home: string, io: DaemonIo): Promise<number> {
     }
     if (req.cmd === 'reload') {
       watcher.reload();
-      // Answered once the folders the new config stops (paused, removed, moved) have stopped: 'wizard
-      // folder pause' then says "paused" when nothing of the folder runs any more.
-      return node.foldersSettled().then(() => ({ reloaded: true }));
+      // Answered once the folders the new config stops (paused, removed, moved) have stopped, so 'wizard
+      // folder pause' says "paused" when nothing of the folder runs any more; or, past RELOAD_WAIT_MS (a
+      // stop waits for the big file it is hashing), with `stopping`, and the stop goes on.
+      return node.foldersSettled(RELOAD_WAIT_MS).then((settled): ReloadAnswer => (settled ? { reloaded: true } : { reloaded: true, stopping: true }));
     }
     if (req.cmd === 'resume') return Promise.resolve({ folder: req.folder, released: node.resume(req.folder) });
     if (req.cmd === 'accept-peer') return Promise.resolve({ id: req.id, shared: node.acceptPairing(req.id) });

@@ -17,7 +17,7 @@ import { hasCode, UsageError, WizardError } from '../core/errors.js';
 import { controlRequest } from '../status/control.js';
 import type { StatusSnapshot } from '../status/snapshot.js';
 import { printable } from './format.js';
-import { type CliIo, configOf, homeOf, reloadDaemon } from './io.js';
+import { type CliIo, configOf, homeOf, reloadDaemon, reloadDaemonReport } from './io.js';
 import { parseFolderArg } from './init.js';
 
 const applied = (running: boolean) => (running ? 'The running daemon applied it.' : "It applies at the next 'wizard start'.");
@@ -184,10 +184,11 @@ function registerPauseCommands(folder: Command, io: CliIo): void {
         const home = homeOf(cmd);
         folderOf(configOf(cmd), id);
         editConfig(home, (text) => setFolderPaused(text, id, paused, configPath(home)), { homeDir: os.homedir() });
-        // The daemon answers once a paused folder has stopped (reloadDaemon).
-        const running = await reloadDaemon(home);
-        if (opts.json === true) io.out(JSON.stringify({ id, paused, daemonNotified: running }));
-        else io.out(`Folder '${printable(id)}' is ${paused ? 'paused' : 'unpaused'}. ${applied(running)}`);
+        // The daemon answers once a paused folder has stopped, or says it is still finishing (a big file's hash).
+        const { notified, stopping } = await reloadDaemonReport(home);
+        if (opts.json === true) io.out(JSON.stringify({ id, paused, daemonNotified: notified, ...(stopping ? { stopping } : {}) }));
+        else if (stopping) io.out(`Folder '${printable(id)}' is ${paused ? 'paused' : 'unpaused'}; the daemon applied it, and a folder it stopped is still finishing the file it was on, and stops once that is done.`);
+        else io.out(`Folder '${printable(id)}' is ${paused ? 'paused' : 'unpaused'}. ${applied(notified)}`);
       });
   }
 }

@@ -7,7 +7,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { readConfig } from '../config/file.js';
 import type { Config } from '../config/schema.js';
 import { hasCode } from '../core/errors.js';
-import { controlRequest } from '../status/control.js';
+import { controlRequest, RELOAD_WAIT_MS, type ReloadAnswer } from '../status/control.js';
 import { resolveHome } from './home.js';
 
 /** Output and context for a command. */
@@ -39,19 +39,28 @@ export function wholeNumber(what: string): (v: string) => number {
 }
 
 /**
- * How long a reload's answer may take: the daemon answers once the folders the
- * new config stops (paused, removed, moved) have stopped, and a folder's stop
- * waits up to 10 s for the files it is landing.
+ * How long a reload's answer may take: the daemon holds it up to
+ * RELOAD_WAIT_MS while the folders the new config stops (paused, removed,
+ * moved) finish stopping.
  */
-const RELOAD_ANSWER_MS = 30_000;
+const RELOAD_ANSWER_MS = RELOAD_WAIT_MS + 10_000;
 
-/** Asks the running daemon to re-read its config now; false when no daemon runs (it reads the file at start). */
-export async function reloadDaemon(home: string): Promise<boolean> {
+/**
+ * Asks the running daemon to re-read its config now. `notified` is false when
+ * no daemon runs (it reads the file at start); `stopping` when a folder the
+ * new config stops was still finishing its work when the daemon answered.
+ */
+export async function reloadDaemonReport(home: string): Promise<{ notified: boolean; stopping: boolean }> {
   try {
-    await controlRequest(home, { cmd: 'reload' }, RELOAD_ANSWER_MS);
-    return true;
+    const answer = (await controlRequest(home, { cmd: 'reload' }, RELOAD_ANSWER_MS)) as ReloadAnswer;
+    return { notified: true, stopping: answer.stopping === true };
   } catch (err) {
-    if (hasCode(err, 'NOT_RUNNING')) return false;
+    if (hasCode(err, 'NOT_RUNNING')) return { notified: false, stopping: false };
     throw err;
   }
+}
+
+/** reloadDaemonReport, for commands that only say whether the daemon applied the edit. */
+export async function reloadDaemon(home: string): Promise<boolean> {
+  return (await reloadDaemonReport(home)).notified;
 }

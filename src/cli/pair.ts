@@ -11,7 +11,7 @@ import { systemClock } from '../core/clock.js';
 import { hasCode, UsageError, WizardError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { DEFAULT_PORT } from '../node.js';
-import { controlRequest } from '../status/control.js';
+import { reloadDaemon } from './io.js';
 import { formatHostPort, parseHostPort } from '../transport/address.js';
 import { dial } from '../transport/tls.js';
 import { PeerSession } from '../transport/session.js';
@@ -76,12 +76,6 @@ export async function pair(home: string, target: string, share: readonly string[
   // What the peer answered it shares, of what we offered: never more.
   const shared = theirs === undefined ? offered : offered.filter((id) => theirs.folders.some((f) => f.id === id));
   editConfig(home, (text) => pairPeer(text, { id: peerId, name, address }, shared), { homeDir });
-  let daemonNotified = false;
-  try {
-    await controlRequest(home, { cmd: 'reload' });
-    daemonNotified = true;
-  } catch (err) {
-    if (!hasCode(err, 'NOT_RUNNING')) throw err;
-  }
+  const daemonNotified = await reloadDaemon(home);
   return { id: peerId, name, address, shared, daemonNotified, ...(waiting ? { awaitingApproval: true, thisNode: credentials.nodeId } : {}) };
 }

@@ -63,11 +63,12 @@ export function folderService(id: string): string {
 export class FolderSet {
   private readonly folders = new Map<string, Folder>();
   /**
-   * Folders whose service is stopping after a pause, a removal or a move:
-   * a Folder started again on the same ID waits for that stop, so two never
-   * scan, recover patches or land files on one root at once.
+   * Folders whose service is stopping after a pause, a removal or a move, by
+   * ID, with the root they ran on: a Folder started again on the same ID or
+   * the same root waits for that stop, so two never scan, recover patches or
+   * land files on one root at once.
    */
-  private readonly stopping = new Map<string, Promise<void>>();
+  private readonly stopping = new Map<string, { readonly root: string; readonly done: Promise<void> }>();
   /** The master ignore list; undefined while its file exists but has never been readable (folders wait for it). */
   private masterIgnore: string | undefined;
 
@@ -91,9 +92,17 @@ export class FolderSet {
     throw new WizardError('USAGE', `folder '${id}' is not running on this daemon; 'wizard status' says why`);
   }
 
-  /** Resolves once every folder stop under way (a pause, a removal) has ended. */
-  async settled(): Promise<void> {
-    await Promise.all(this.stopping.values());
+  /**
+   * Resolves with true once every folder stop under way (a pause, a removal)
+   * has ended, or with false when `maxMs` passes first (a stop waits for
+   * the file being hashed or landed, which can take long on a big file).
+   */
+  async settled(maxMs = Infinity): Promise<boolean> {
+    const all = Promise.all([...this.stopping.values()].map((s) => s.done)).then(() => true);
+    if (maxMs === Infinity) return all;
+    let cancel = () => undefined as void;
+    const late = new Promise<boolean>((resolve) => (cancel = this.deps.clock.setTimer(maxMs, () => resolve(false))));
+    return Promise.race([all, late]).finally(() => cancel());
   }
 
   /** Every folder. */
@@ -115,7 +124,7 @@ export class FolderSet {
       const cfg = wanted.get(id);
       if (cfg === undefined || cfg.path !== folder.root) {
         this.folders.delete(id);
-        this.stopService(id);
+        this.stopService(id, folder.root);
       }
     }
     for (const cfg of wanted.values()) {
@@ -126,7 +135,9 @@ export class FolderSet {
       void supervisor.add({
         name: folderService(cfg.id),
         start: async (crash) => {
-          await this.stopping.get(cfg.id);
+          await this.stopsOn(cfg.id, cfg.path);
+          // Paused, removed or moved while it waited: a later sync() has its own service for what the config wants now.
+          if (this.folders.get(cfg.id) !== folder) return;
           // The crashed folder is still in the map (see stop below), so it must be told apart by its state.
           if (this.folders.get(cfg.id) !== folder || folder.state === 'stopped') {
             folder = this.newFolder(cfg);
@@ -154,17 +165,22 @@ export class FolderSet {
     this.folders.clear();
   }
 
-  /** Stops folder `id`'s service and keeps the stop in `stopping` until it has ended. */
-  private stopService(id: string): void {
-    const before = this.stopping.get(id);
+  /** Stops folder `id`'s service (it ran on `root`) and keeps the stop in `stopping` until it has ended. */
+  private stopService(id: string, root: string): void {
+    const before = this.stopping.get(id)?.done;
     const stopped: Promise<void> = Promise.all([before, this.deps.supervisor.remove(folderService(id))]).then(
       () => undefined,
       (err: unknown) => this.deps.noteError(`folder ${id} did not stop cleanly: ${describeError(err)}`, err),
     );
     const done = stopped.finally(() => {
-      if (this.stopping.get(id) === done) this.stopping.delete(id);
+      if (this.stopping.get(id)?.done === done) this.stopping.delete(id);
     });
-    this.stopping.set(id, done);
+    this.stopping.set(id, { root, done });
+  }
+
+  /** Resolves once no stop under way is of folder `id` or of another folder on `root`. */
+  private async stopsOn(id: string, root: string): Promise<void> {
+    await Promise.all([...this.stopping].filter(([stoppingId, s]) => stoppingId === id || s.root === root).map(([, s]) => s.done));
   }
 
   /**

@@ -14,6 +14,18 @@ export function controlSocketPath(home: string): string {
   return path.join(home, 'wizard.sock');
 }
 
+/**
+ * How long the daemon holds its answer to `reload` for the folders the new
+ * config stops to finish stopping; past it, it answers `stopping: true`.
+ */
+export const RELOAD_WAIT_MS = 20_000;
+
+/** The daemon's answer to `reload`: `stopping` while a folder it stopped still finishes its work. */
+export interface ReloadAnswer {
+  readonly reloaded: true;
+  readonly stopping?: true;
+}
+
 /** A command to the daemon. */
 export type ControlRequest =
   | { cmd: 'status' }
