@@ -97,14 +97,18 @@ function gatedSet() {
   const running = (id: string) => set.get(id)?.state === 'idle';
   /** Whether `a` was logged, and before `b` (or `b` not at all). */
   const before = (a: string, b: string) => events.includes(a) && (!events.includes(b) || events.indexOf(a) < events.indexOf(b));
-  return { set, docs, events, release: () => release(), apply, running, before };
+  /** Starts the set with its one folder, 'docs', and waits until it runs. */
+  const startDocs = async () => {
+    set.loadIgnore();
+    set.sync();
+    await waitFor('the folder to run', () => events.includes('started docs#1') && running('docs'));
+  };
+  return { set, docs, events, release: () => release(), apply, running, before, startDocs };
 }
 
 it('a folder paused and unpaused at once starts again only after its old service has stopped', async () => {
-  const { set, docs, events, release, apply, running, before } = gatedSet();
-  set.loadIgnore();
-  set.sync();
-  await waitFor('the folder to run', () => events.includes('started docs#1') && running('docs'));
+  const { set, docs, events, release, apply, running, before, startDocs } = gatedSet();
+  await startDocs();
 
   apply([{ ...docs, paused: true }]);
   expect(set.statuses().map((s) => s.state)).toEqual(['paused']);
@@ -121,10 +125,8 @@ it('a folder paused and unpaused at once starts again only after its old service
 });
 
 it('paused again while its new service waits for the old stop, then unpaused, the folder runs (it is not left stopped)', async () => {
-  const { set, docs, events, release, apply, running } = gatedSet();
-  set.loadIgnore();
-  set.sync();
-  await waitFor('the folder to run', () => events.includes('started docs#1') && running('docs'));
+  const { set, docs, events, release, apply, running, startDocs } = gatedSet();
+  await startDocs();
   apply([{ ...docs, paused: true }]);
   apply([docs]);
   await waitFor('the second service to be asked to start', () => events.includes('start docs#2'));
@@ -138,10 +140,8 @@ it('paused again while its new service waits for the old stop, then unpaused, th
 });
 
 it('a folder added on the root of one still stopping starts only after that stop, whatever its ID', async () => {
-  const { set, docs, events, release, apply, running, before } = gatedSet();
-  set.loadIgnore();
-  set.sync();
-  await waitFor('the folder to run', () => events.includes('started docs#1') && running('docs'));
+  const { docs, events, release, apply, running, before, startDocs } = gatedSet();
+  await startDocs();
   apply([{ ...docs, id: 'papers' }]);
   await waitFor('papers\' service to be asked to start', () => events.includes('start papers#1'));
   await waitFor('papers to start early, or 2 s', () => events.includes('started papers#1'), 2000).catch(() => undefined);
@@ -151,10 +151,8 @@ it('a folder added on the root of one still stopping starts only after that stop
 });
 
 it('settled says false when a stop outlasts the time given, and true once it ends', async () => {
-  const { set, events, release, apply, running, docs } = gatedSet();
-  set.loadIgnore();
-  set.sync();
-  await waitFor('the folder to run', () => events.includes('started docs#1') && running('docs'));
+  const { set, release, apply, docs, startDocs } = gatedSet();
+  await startDocs();
   apply([{ ...docs, paused: true }]);
   expect(await set.settled(50)).toBe(false);
   release();
