@@ -86,7 +86,9 @@ function Folders({ status, onError }) {
         <td class="num">${f.pending}</td>
         <td class="actions">${f.heldDeletions > 0
           ? html`<${Action} label="Resume" title="apply the held deletions (wizard resume)" run=${() => call('/api/resume', { folder: f.id })} onError=${onError} />`
-          : null}</td>
+          : null}${f.state === 'paused'
+          ? html`<${Action} label="Unpause" title="sync it again: what changed meanwhile is scanned and synced (wizard folder unpause)" run=${() => call('/api/pause', { folder: f.id, paused: false })} onError=${onError} />`
+          : html`<${Action} label="Pause" title="stop syncing it until unpaused: not watched, scanned, pulled or offered to peers (wizard folder pause)" run=${() => call('/api/pause', { folder: f.id, paused: true })} onError=${onError} />`}</td>
       </tr>`,
     )}</tbody>
   </table>`;

@@ -50,6 +50,19 @@ export async function setFolderShare(home: string, config: Config, id: string, r
   return { peer, daemonNotified: await reload() };
 }
 
+/**
+ * `folder pause|unpause`: pauses or unpauses folder `id`; the edit is
+ * validated before it is written, then `reload` has the running daemon apply
+ * it (notified false when none runs; stopping while a folder it stopped
+ * still finishes the file it was on).
+ */
+export async function setFolderPause(home: string, config: Config, id: string, paused: boolean, reload: () => Promise<{ notified: boolean; stopping: boolean }>): Promise<{ id: string; paused: boolean; daemonNotified: boolean; stopping?: true }> {
+  folderOf(config, id);
+  editConfig(home, (text) => setFolderPaused(text, id, paused, configPath(home)), { homeDir: os.homedir() });
+  const { notified, stopping } = await reload();
+  return { id, paused, daemonNotified: notified, ...(stopping ? { stopping: true as const } : {}) };
+}
+
 /** Adds the `folder` commands to the program. */
 export function registerFolderCommands(program: Command, io: CliIo): void {
   const folder = program.command('folder').description('add, remove and share synced folders, and take folders peers offer');
@@ -182,13 +195,11 @@ function registerPauseCommands(folder: Command, io: CliIo): void {
       .option('--json', 'print one JSON object')
       .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
         const home = homeOf(cmd);
-        folderOf(configOf(cmd), id);
-        editConfig(home, (text) => setFolderPaused(text, id, paused, configPath(home)), { homeDir: os.homedir() });
         // The daemon answers once a paused folder has stopped, or says it is still finishing (a big file's hash).
-        const { notified, stopping } = await reloadDaemonReport(home);
-        if (opts.json === true) io.out(JSON.stringify({ id, paused, daemonNotified: notified, ...(stopping ? { stopping } : {}) }));
-        else if (stopping) io.out(`Folder '${printable(id)}' is ${paused ? 'paused' : 'unpaused'}; the daemon applied it, and a folder it stopped is still finishing the file it was on, and stops once that is done.`);
-        else io.out(`Folder '${printable(id)}' is ${paused ? 'paused' : 'unpaused'}. ${applied(notified)}`);
+        const r = await setFolderPause(home, configOf(cmd), id, paused, () => reloadDaemonReport(home));
+        if (opts.json === true) io.out(JSON.stringify(r));
+        else if (r.stopping === true) io.out(`Folder '${printable(id)}' is ${paused ? 'paused' : 'unpaused'}; the daemon applied it, and a folder it stopped is still finishing the file it was on, and stops once that is done.`);
+        else io.out(`Folder '${printable(id)}' is ${paused ? 'paused' : 'unpaused'}. ${applied(r.daemonNotified)}`);
       });
   }
 }

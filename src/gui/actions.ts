@@ -14,7 +14,8 @@ import { type ControlSend, inviteList, makeInvite, parseDuration } from '../cli/
 import { foldersOf } from '../cli/locate.js';
 import { trashList, trashRestore } from '../cli/trash.js';
 import { setConfig } from '../cli/config-commands.js';
-import { setFolderShare } from '../cli/folder-commands.js';
+import { setFolderPause, setFolderShare } from '../cli/folder-commands.js';
+import type { ReloadAnswer } from '../status/control.js';
 import { readMasterIgnore, writeMasterIgnore } from '../ignore/master-list.js';
 import { type GuiActions, LIMIT_KEYS, type LimitKey } from './api.js';
 
@@ -67,6 +68,11 @@ export function guiActions(deps: ActionDeps): GuiActions {
     },
     setLimits: (limits) => setConfig(deps.home, Object.entries(limits).map(([k, v]) => [LIMIT_KEYS[k as LimitKey], v] as const), reload),
     setIgnore: (text) => Promise.resolve(writeMasterIgnore(deps.home, text)),
+    pause: (folder, paused) =>
+      setFolderPause(deps.home, config(), folder, paused, async () => {
+        const answer = (await deps.control({ cmd: 'reload' })) as ReloadAnswer;
+        return { notified: true, stopping: answer.stopping === true };
+      }),
     share: async (folder, peer, shared) => {
       const r = await setFolderShare(deps.home, config(), folder, peer, shared, reload);
       return { id: folder, peer: r.peer.id, shared, daemonNotified: r.daemonNotified };

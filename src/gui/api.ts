@@ -24,6 +24,8 @@ export interface GuiActions {
   setIgnore(text: string): Promise<unknown>;
   /** `wizard folder share|unshare FOLDER PEER`. */
   share(folder: string, peer: string, shared: boolean): Promise<unknown>;
+  /** `wizard folder pause|unpause FOLDER`. */
+  pause(folder: string, paused: boolean): Promise<unknown>;
 }
 
 /** The limits the page edits, and their keys in the config file. */
@@ -121,6 +123,15 @@ export function routeOf(actions: GuiActions, method: string, path: string): Rout
           const body = obj(b);
           if (typeof body.shared !== 'boolean') throw new UsageError("'shared' must be true or false");
           return actions.share(str(body, 'folder'), str(body, 'peer'), body.shared);
+        },
+      };
+    case '/api/pause':
+      return {
+        kind: 'post',
+        run: (b) => {
+          const body = obj(b);
+          if (typeof body.paused !== 'boolean') throw new UsageError("'paused' must be true or false");
+          return actions.pause(str(body, 'folder'), body.paused);
         },
       };
     default:

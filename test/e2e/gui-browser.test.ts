@@ -216,7 +216,7 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     await browser?.close();
   });
 
-  it('is refused without the token; loads from the URL (a second browser opening it is refused), shows the folder and the peer live, resumes held deletions, resolves a conflict, restores from the trash, makes an invite code and edits limits, the ignore list and sharing', async () => {
+  it('is refused without the token; loads from the URL (a second browser opening it is refused), shows the folder and the peer live, resumes held deletions, pauses and unpauses the folder, resolves a conflict, restores from the trash, makes an invite code and edits limits, the ignore list and sharing', async () => {
     // Without the token: 401 and nothing else. On a page of its own: its refusals, the page's and its icon's,
     // are console errors, and the icon's can come after the page has loaded.
     const refused = await browser.newPage();
@@ -253,6 +253,15 @@ describe.skipIf(!hasChromium)('the page, in chromium', () => {
     await expect.poll(() => HELD.filter((n) => existsSync(path.join(a.folder, n))), { timeout: 10_000 }).toEqual([]);
     await expect.poll(() => folder.getByRole('button', { name: 'Resume' }).count()).toBe(0);
     await setConfig(a.home, [['deletionBudget.perMinute', 1000]], () => controlRequest(a.home, { cmd: 'reload' }).then(() => true));
+
+    // Pause and unpause (wizard folder pause|unpause): the folder says paused, the file says so, and it comes back.
+    await folder.getByRole('button', { name: 'Pause', exact: true }).click();
+    await expect.poll(() => folder.locator('td').nth(1).textContent()).toBe('paused');
+    expect(readFileSync(configPath(a.home), 'utf8')).toMatch(/^\s+paused: true$/m);
+    await folder.getByRole('button', { name: 'Unpause' }).click();
+    await expect.poll(() => folder.getByRole('button', { name: 'Pause', exact: true }).count()).toBe(1);
+    await expect.poll(() => folder.locator('td').nth(1).textContent(), { timeout: 10_000 }).not.toBe('paused');
+    expect(readFileSync(configPath(a.home), 'utf8')).not.toMatch(/^\s+paused:/m);
 
     if (process.env.WIZARD_SCREENSHOT === '1') {
       mkdirSync(path.join(repo, 'docs', 'images'), { recursive: true });
