@@ -43,6 +43,12 @@ const str = (body: Record<string, unknown>, key: string, max = 4096): string => 
   return v;
 };
 
+const bool = (body: Record<string, unknown>, key: string): boolean => {
+  const v = body[key];
+  if (typeof v !== 'boolean') throw new UsageError(`'${key}' must be true or false`);
+  return v;
+};
+
 const obj = (body: unknown): Record<string, unknown> => {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new UsageError('the body must be a JSON object');
   return body as Record<string, unknown>;
@@ -117,23 +123,9 @@ export function routeOf(actions: GuiActions, method: string, path: string): Rout
         },
       };
     case '/api/share':
-      return {
-        kind: 'post',
-        run: (b) => {
-          const body = obj(b);
-          if (typeof body.shared !== 'boolean') throw new UsageError("'shared' must be true or false");
-          return actions.share(str(body, 'folder'), str(body, 'peer'), body.shared);
-        },
-      };
+      return { kind: 'post', run: (b) => actions.share(str(obj(b), 'folder'), str(obj(b), 'peer'), bool(obj(b), 'shared')) };
     case '/api/pause':
-      return {
-        kind: 'post',
-        run: (b) => {
-          const body = obj(b);
-          if (typeof body.paused !== 'boolean') throw new UsageError("'paused' must be true or false");
-          return actions.pause(str(body, 'folder'), body.paused);
-        },
-      };
+      return { kind: 'post', run: (b) => actions.pause(str(obj(b), 'folder'), bool(obj(b), 'paused')) };
     default:
       return undefined;
   }
