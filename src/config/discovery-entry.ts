@@ -2,8 +2,8 @@
  * The `discovery` section of config.yaml: `lan: true|false`. A config from
  * before discovery had no section and reads as the default (on).
  */
-import { type Node, isScalar } from 'yaml';
-import { type Ctx, fail, fields } from './yaml-nodes.js';
+import type { Node } from 'yaml';
+import { bool, type Ctx, fields } from './yaml-nodes.js';
 
 /** How this node finds peers beyond their configured addresses. */
 export interface DiscoveryConfig {
@@ -17,8 +17,5 @@ export const DISCOVERY_DEFAULTS: Readonly<DiscoveryConfig> = Object.freeze({ lan
 /** Reads the section; absent or empty keys take the defaults. */
 export function parseDiscovery(ctx: Ctx, node: Node | null): DiscoveryConfig {
   const f = fields(ctx, node, ['lan']);
-  const lan = f.get('lan')?.value ?? null;
-  if (lan === null) return { ...DISCOVERY_DEFAULTS };
-  if (!isScalar(lan) || typeof lan.value !== 'boolean') fail(ctx, lan, `discovery.lan must be true or false (got ${JSON.stringify(isScalar(lan) ? lan.value : 'a list or map')})`);
-  return { lan: lan.value };
+  return { lan: bool(ctx, f.get('lan')?.value ?? null, 'discovery.lan', DISCOVERY_DEFAULTS.lan) };
 }
