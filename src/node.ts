@@ -27,7 +27,7 @@ import { ServeBudget } from './sync/serve/serve-budget.js';
 import { TrashPurger } from './sync/trash/trash-purger.js';
 import { formatHostPort, parseHostPort } from './transport/address.js';
 import { Dialers } from './transport/dialers.js';
-import type { PeerSession, SessionOptions } from './transport/session.js';
+import type { SessionOptions } from './transport/session.js';
 import { listen, type Listener } from './transport/tls.js';
 import { TokenBucket } from './transport/token-bucket.js';
 import { ViolationBackoff } from './transport/violation-backoff.js';
@@ -141,7 +141,7 @@ export class WizardNode {
       clock: deps.clock,
       log: deps.log,
       editConfig: (edit) => this.applyConfig(editConfig(deps.home, edit, { homeDir: deps.homeDir })),
-      session: (id) => this.liveSession(id),
+      session: (id) => this.links.live(id)?.session,
       sessions: () => this.links.allLive().map((l) => l.session),
     });
     this.links = new PeerLinks({
@@ -383,10 +383,6 @@ export class WizardNode {
   /** Revoked here (config.yaml) or by the CA's signed list: refused before any message. */
   private isRevoked(id: string): boolean {
     return this.config.revoked.includes(id) || this.trust.isRevoked(id);
-  }
-
-  private liveSession(id: string): PeerSession | undefined {
-    return this.links.live(id)?.session;
   }
 
   private peerConfig(id: string): PeerConfig | undefined {
