@@ -114,8 +114,7 @@ export class WizardNode {
       clock: deps.clock,
       monotonicMs: this.monotonicMs,
       steady: this.steady,
-      // A paused folder's trash stays as it is until it is unpaused (README, "Pausing a folder").
-      folders: () => this.config.folders.filter((f) => f.paused !== true).map((f) => ({ id: f.id, root: f.path })),
+      folders: () => this.folders.trashRoots(),
       retentionDays: () => this.config.trash.retentionDays,
       maxBytes: () => this.config.trash.maxBytes,
       log: deps.log.child({ part: 'trash' }),

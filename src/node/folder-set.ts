@@ -110,6 +110,11 @@ export class FolderSet {
     return [...this.folders.values()];
   }
 
+  /** The folders whose trash the purger keeps to its limits: a paused folder's stays as it is until it is unpaused. */
+  trashRoots(): Array<{ id: string; root: string }> {
+    return runnable(this.deps.config()).map((f) => ({ id: f.id, root: f.path }));
+  }
+
   /** The status of every folder: the running ones', then the paused ones' (not running, so not in `all`). */
   statuses(): FolderStatus[] {
     const paused = this.deps.config().folders.filter((f) => f.paused === true && !this.folders.has(f.id));

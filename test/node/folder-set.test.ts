@@ -158,3 +158,12 @@ it('settled says false when a stop outlasts the time given, and true once it end
   release();
   expect(await set.settled(10_000)).toBe(true);
 });
+
+it('leaves a paused folder out of what the trash purger keeps to its limits, and takes it back once unpaused', () => {
+  const { set, docs, apply } = gatedSet();
+  set.loadIgnore();
+  apply([{ ...docs, paused: true }]);
+  expect(set.trashRoots()).toEqual([]);
+  apply([docs]);
+  expect(set.trashRoots()).toEqual([{ id: 'docs', root: docs.path }]);
+});
