@@ -173,13 +173,12 @@ export function childPids(pid) {
  * A group is one node of a system (Syncthing: its monitor plus worker), summed.
  */
 export async function sampleGroups(groups, windowMs) {
-  const before = Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, pids.reduce((s, p) => s + cpuTicks(p), 0)]));
+  const meters = Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, cpuMeter(pids)]));
   await sleep(windowMs);
   const out = {};
   for (const [k, pids] of Object.entries(groups)) {
-    const ticks = pids.reduce((s, p) => s + cpuTicks(p), 0) - before[k];
     out[k] = {
-      cpu_pct: (ticks / CLK_TCK / (windowMs / 1000)) * 100,
+      cpu_pct: (meters[k]() / windowMs) * 100,
       rss_mib: pids.reduce((s, p) => s + statusKib(p, 'VmRSS'), 0) / 1024,
       // Not in the table: RSS counts the pages a node's processes share (a binary's code) once per
       // process; private memory is what only this node holds, PSS shares the rest among its users.

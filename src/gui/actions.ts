@@ -31,7 +31,8 @@ export function guiActions(deps: ActionDeps): GuiActions {
   const config = (): Config => readConfig(deps.home, { homeDir: deps.homeDir }).config;
   // A path the page sends is relative to its folder: the folder is the working dir, as `cd FOLDER && wizard ...`.
   // The daemon re-reads its config now, as 'wizard config set' and 'folder share' ask it to.
-  const reload = () => deps.control({ cmd: 'reload' }).then(() => true);
+  const reloadReport = async () => ({ notified: true, stopping: ((await deps.control({ cmd: 'reload' })) as ReloadAnswer).stopping === true });
+  const reload = () => reloadReport().then((r) => r.notified);
   const inFolder = (c: Config, folder: string) => ({ folder, cwd: foldersOf(c, folder)[0]?.path ?? '/' });
   return {
     status: () => deps.control({ cmd: 'status' }),
@@ -68,11 +69,7 @@ export function guiActions(deps: ActionDeps): GuiActions {
     },
     setLimits: (limits) => setConfig(deps.home, Object.entries(limits).map(([k, v]) => [LIMIT_KEYS[k as LimitKey], v] as const), reload),
     setIgnore: (text) => Promise.resolve(writeMasterIgnore(deps.home, text)),
-    pause: (folder, paused) =>
-      setFolderPause(deps.home, config(), folder, paused, async () => {
-        const answer = (await deps.control({ cmd: 'reload' })) as ReloadAnswer;
-        return { notified: true, stopping: answer.stopping === true };
-      }),
+    pause: (folder, paused) => setFolderPause(deps.home, config(), folder, paused, reloadReport),
     share: async (folder, peer, shared) => {
       const r = await setFolderShare(deps.home, config(), folder, peer, shared, reload);
       return { id: folder, peer: r.peer.id, shared, daemonNotified: r.daemonNotified };

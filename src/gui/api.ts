@@ -123,7 +123,13 @@ export function routeOf(actions: GuiActions, method: string, path: string): Rout
         },
       };
     case '/api/share':
-      return { kind: 'post', run: (b) => actions.share(str(obj(b), 'folder'), str(obj(b), 'peer'), bool(obj(b), 'shared')) };
+      return {
+        kind: 'post',
+        run: (b) => {
+          const body = obj(b);
+          return actions.share(str(body, 'folder'), str(body, 'peer'), bool(body, 'shared'));
+        },
+      };
     case '/api/pause':
       return { kind: 'post', run: (b) => actions.pause(str(obj(b), 'folder'), bool(obj(b), 'paused')) };
     default:
