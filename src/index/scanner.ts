@@ -9,6 +9,7 @@ import path from 'node:path';
 import { BadPathError } from '../core/errors.js';
 import { isTempName, joinNames, plainChildPath, toRelPath } from '../core/paths.js';
 import type { IgnoreMatcher } from '../ignore/matcher.js';
+import { DirListings, type Listing } from './dir-listings.js';
 import { clashReason, locate } from './disk-names.js';
 import { realAncestors } from './real-path.js';
 import type { EntryType } from './entry.js';
@@ -70,6 +71,12 @@ export interface WalkOptions {
   readonly readDir?: (abs: string) => Promise<Dirent[]>;
   /** Where an index path is on disk as far as the index knows (see DiskNames); the path itself by default. */
   readonly onDisk?: (rel: string) => string;
+  /**
+   * Asked just before each dir's listing begins to be read; the dir's step carries the answer
+   * (DirStep.mark). Listings are read ahead of the caller, so a caller that must know what it
+   * recorded before a listing began (the scan: a landing after it may be missing from it) asks here.
+   */
+  readonly mark?: () => number;
 }
 
 function readDirWithTypes(abs: string): Promise<Dirent[]> {
@@ -234,6 +241,8 @@ export interface DirStep {
   readonly skipped: Skipped[];
   /** Wizard temp files among the children (as spelled on disk). */
   readonly temps: string[];
+  /** What WalkOptions.mark answered just before this dir's listing began to be read; undefined for the first step, or without `mark`. */
+  readonly mark?: number;
 }
 
 /**
@@ -268,25 +277,29 @@ export async function* walkDirs(root: string, rel: string, opts: WalkOptions): A
 
   const stack = [{ key: rel, disk: located.disk }];
   const statMode = new StatMode();
+  const listings = new DirListings<{ key: string; disk: string }>(opts.readDir ?? readDirWithTypes, ({ disk }) => (disk === '' ? root : path.join(root, ...disk.split('/'))), opts.mark);
   while (stack.length > 0) {
     opts.signal?.throwIfAborted();
-    const { key: dir, disk: dirDisk } = stack.pop() as { key: string; disk: string };
-    yield await listDir(root, dir, dirDisk, opts, statMode, (child) => stack.push(child));
+    const next = stack.pop() as { key: string; disk: string };
+    const { listing, mark } = listings.take(next);
+    const listed = await listDir(root, next.key, next.disk, await listing, opts, statMode, (child) => stack.push(child));
+    const step = mark === undefined ? listed : { ...listed, mark };
+    // The dirs listed next are read while the caller compares this one with the index.
+    listings.ahead(stack);
+    yield step;
   }
 }
 
-/** One dir's step of walkDirs; `descend` hears of each child dir to list later. */
-async function listDir(root: string, dir: string, dirDisk: string, opts: WalkOptions, statMode: StatMode, descend: (child: { key: string; disk: string }) => void): Promise<DirStep> {
+/** One dir's step of walkDirs from its listing; `descend` hears of each child dir to list later. */
+async function listDir(root: string, dir: string, dirDisk: string, listing: Listing, opts: WalkOptions, statMode: StatMode, descend: (child: { key: string; disk: string }) => void): Promise<DirStep> {
   const step: DirStep = { dir, listed: false, seen: new Map(), unreadable: [], skipped: [], temps: [] };
-  let names: Dirent[];
-  try {
-    names = await (opts.readDir ?? readDirWithTypes)(dirDisk === '' ? root : path.join(root, ...dirDisk.split('/')));
-  } catch (err) {
+  if ('failed' in listing) {
     step.unreadable.push(dir);
-    if (dir !== '') step.skipped.push({ path: dir, reason: `cannot list this dir (${errorCode(err)}); nothing in it syncs, and nothing in it is deleted on peers` });
+    if (dir !== '') step.skipped.push({ path: dir, reason: `cannot list this dir (${errorCode(listing.failed)}); nothing in it syncs, and nothing in it is deleted on peers` });
     // Vanished or unreadable: either way nothing below it may be taken as deleted until a later scan reads it.
     return step;
   }
+  const { names } = listing;
   const listed: DirStep = { ...step, listed: true };
   // Each NFC name with its spelling here, or its spellings when it has more than one: a clash.
   const spellings = new Map<string, string | string[]>();

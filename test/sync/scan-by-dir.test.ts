@@ -13,7 +13,7 @@
  *   its parent's step and its own report it apart.
  */
 import type { Dirent } from 'node:fs';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -232,6 +232,41 @@ describe('what a scan holds', () => {
     const logged = lines.map((l) => JSON.parse(l) as { msg: string; path?: string }).filter((l) => l.msg === 'not syncing path');
     expect(logged.map((l) => l.path)).toEqual(['locked']);
     expect(folder.status().skipped?.count).toBe(1);
+  });
+});
+
+describe('listings read ahead of the scan', () => {
+  it('do not take a path recorded after its dir\'s listing began, and missing from it, for a deletion', async () => {
+    // What a pull does beside a scan: it lands a file in a dir whose listing has begun without it, and records it.
+    writeOld('top.txt', 'top');
+    writeOld('late/kept.txt', 'kept');
+    let arm = false;
+    let landedAt = -1;
+    const lateDir = path.join(root, 'late');
+    const readDir = (abs: string): Promise<Dirent[]> => {
+      if (!arm || abs !== lateDir) return readdir(abs, { withFileTypes: true });
+      arm = false;
+      const listing = readdirSync(abs, { withFileTypes: true });
+      // A burst, many times the folder: taken for deletions, it would be held as "most of the folder vanished".
+      const landed = Array.from({ length: 40 }, (_, i) => `late/landed-${i}.txt`);
+      store.commitLocal(ID, landed.map((rel) => {
+        const abs = path.join(root, ...rel.split('/'));
+        writeFileSync(abs, `from a peer: ${rel}`);
+        const st = lstatSync(abs);
+        return { path: rel, type: 'file' as const, size: st.size, mtimeMs: st.mtimeMs, mode: st.mode & 0o7777, inode: st.ino, hash: 'h', target: '', deleted: false, version: { peer: 1 } };
+      }));
+      landedAt = store.folderState(ID).maxSequence;
+      return Promise.resolve(listing);
+    };
+    const folder = newFolder({ readDir });
+    await folder.start();
+    arm = true;
+    folder.queueScan(['']);
+    await waitFor('the rescan', () => folder.status().fullScans.count === 2, 10_000);
+    expect(landedAt).toBeGreaterThan(0);
+    expect(folder.status().heldDeletions).toBe(0);
+    expect(store.getLocal(ID, 'late/landed-0.txt')?.deleted).toBe(false);
+    expect(existsSync(path.join(lateDir, 'landed-0.txt'))).toBe(true);
   });
 });
 

@@ -221,20 +221,23 @@ export class ScanPass {
     // scan beside this one): what the listing saw of that path may predate it. Counted as
     // deletions, a burst of downloads landing in a dir being walked held them as "most of the
     // folder vanished", waiting for a `wizard resume` that had nothing to confirm.
-    let listedAfter = store.folderState(id).maxSequence;
+    // The walk reads listings ahead of this loop, so each step says where the index was when its
+    // listing began (`mark`); the first step, the walked path itself, was looked at after this.
+    const walkBegan = store.folderState(id).maxSequence;
     for await (const step of walkDirs(root, rel, {
       matcher,
       isInternal: (p) => isAlwaysIgnored(p) || p === FOLDER_IGNORE,
       signal: this.deps.signal,
       onDisk: this.deps.onDisk,
+      mark: () => store.folderState(id).maxSequence,
       ...(this.deps.readDir === undefined ? {} : { readDir: this.deps.readDir }),
     })) {
       feed.sawStep(step.seen.size);
       this.noteSkipped(step, skippedBefore);
       await sweep(step.temps);
+      const listedAfter = step.mark ?? walkBegan;
       const changed = stepChanges(rel, step, index, rules).filter((c) => (c.prev === undefined || c.prev.sequence <= listedAfter) && (c.obs !== undefined || mayDelete(c.path)));
       await feed.add(this.setAsideUnflushed(changed, unflushed));
-      listedAfter = store.folderState(id).maxSequence;
     }
     if (removedTemps.length > 0) this.deps.log.info({ count: removedTemps.length, first: removedTemps[0] }, 'removed temp files left by interrupted downloads');
     // Paths under `rel` that no longer look unflushed are forgotten: an edit since is an ordinary change.
