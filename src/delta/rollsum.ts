@@ -4,6 +4,8 @@
  * Both halves stay small integers masked to 16 bits, which V8 keeps as SMIs.
  */
 
+import { BLOCK_SUM_MIN_BYTES, blockSums } from './block-sum.js';
+
 /** Added to every byte so runs of zeros still move the sum (librsync ROLLSUM_CHAR_OFFSET). */
 export const CHAR_OFFSET = 31;
 
@@ -112,8 +114,16 @@ function triangleMod16(n: number): number {
   return ((a % 65536) * (b % 65536)) % 65536;
 }
 
-/** The weak sum of `buf[start..end)` in one call, without an object. */
+/** The weak sum of `buf[start..end)` in one call, without an object: through WebAssembly's SIMD for a block of some length (block-sum.ts). */
 export function weakSum(buf: Uint8Array, start = 0, end = buf.length): number {
+  const raw = end - start >= BLOCK_SUM_MIN_BYTES ? blockSums(buf, start, end) : undefined;
+  if (raw !== undefined) {
+    // The offset, as update adds it: n*C to s1 and C*n(n+1)/2 to s2 (mod 2^16).
+    const n = end - start;
+    const s1 = ((raw & 0xffff) + n * CHAR_OFFSET) & 0xffff;
+    const s2 = ((raw >>> 16) + triangleMod16(n) * CHAR_OFFSET) & 0xffff;
+    return ((s2 << 16) | s1) >>> 0;
+  }
   const r = new Rollsum();
   r.update(buf, start, end);
   return r.digest();
