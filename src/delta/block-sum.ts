@@ -23,21 +23,34 @@ declare const WebAssembly: {
   Instance: new (module: object) => { readonly exports: object };
 };
 
-interface BlockSumModule {
+export interface BlockSumModule {
   readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   readonly sums: (ptr: number, len: number) => number;
+}
+
+/** s1 and s2 of the bytes 0..255, before the offset: what a module must answer before it is used. */
+const BYTES_0_TO_255_SUMS = ((0xaa80 << 16) | 0x7f80) >>> 0;
+
+/**
+ * The module made from `bytes` (base64), or null where it cannot be made or
+ * run, or answers the check sum wrong: its first call is made here, so a
+ * runtime that compiled it yet cannot run its SIMD is found here too.
+ */
+export function loadBlockSum(bytes: string): BlockSumModule | null {
+  try {
+    const mod = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(bytes, 'base64'))).exports as BlockSumModule;
+    new Uint8Array(mod.memory.buffer, 0, 256).set(Uint8Array.from({ length: 256 }, (_, i) => i));
+    return mod.sums(0, 256) >>> 0 === BYTES_0_TO_255_SUMS ? mod : null;
+  } catch {
+    return null;
+  }
 }
 
 let compiled: BlockSumModule | null | undefined;
 
 function blockSumModule(): BlockSumModule | null {
-  if (compiled !== undefined) return compiled;
-  try {
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(BLOCK_SUM_WASM, 'base64')));
-    compiled = instance.exports as BlockSumModule;
-  } catch {
-    compiled = null;
-  }
+  // Made once, null included: a runtime without SIMD is not asked again at every block.
+  if (compiled === undefined) compiled = loadBlockSum(BLOCK_SUM_WASM);
   return compiled;
 }
 

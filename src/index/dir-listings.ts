@@ -8,8 +8,14 @@
  */
 import type { Dirent } from 'node:fs';
 
-/** How many of the dirs next in line have their listing read ahead. */
-const LISTINGS_AHEAD = 2;
+/**
+ * How many of the dirs next in line have their listing read ahead, and the
+ * most listings read and not yet taken: a read that falls out of the next in
+ * line (the walk went down into a sibling's subtree) is dropped and read
+ * again when its dir's turn comes, so no listing is held across a subtree,
+ * older than the two steps before its own.
+ */
+export const LISTINGS_AHEAD = 2;
 
 /** A listing, or the error reading it met (kept, not thrown, so a listing read ahead and never taken rejects nothing). */
 export type Listing = { readonly names: Dirent[] } | { readonly failed: unknown };
@@ -21,7 +27,7 @@ export interface ListingRead {
 }
 
 export class DirListings<Dir extends object> {
-  private readonly pending = new WeakMap<Dir, ListingRead>();
+  private readonly pending = new Map<Dir, ListingRead>();
 
   /**
    * `read` lists a dir (absolute path) with file types; `absOf` is where a dir of the walk is;
@@ -40,12 +46,14 @@ export class DirListings<Dir extends object> {
     return read;
   }
 
-  /** Starts reading the listings of the dirs next in line: the top of the walk's stack (its last items). */
+  /**
+   * Starts reading the listings of the dirs next in line, the top of the walk's stack (its last
+   * items), and drops the reads of any other (a dropped read settles unheard: it cannot reject).
+   */
   ahead(stack: readonly Dir[]): void {
-    for (let i = stack.length - 1; i >= Math.max(0, stack.length - LISTINGS_AHEAD); i--) {
-      const dir = stack[i] as Dir;
-      if (!this.pending.has(dir)) this.pending.set(dir, this.start(dir));
-    }
+    const next = stack.slice(Math.max(0, stack.length - LISTINGS_AHEAD));
+    for (const dir of this.pending.keys()) if (!next.includes(dir)) this.pending.delete(dir);
+    for (const dir of next.reverse()) if (!this.pending.has(dir)) this.pending.set(dir, this.start(dir));
   }
 
   private start(dir: Dir): ListingRead {

@@ -6,7 +6,7 @@
  * bytes the daemon runs are the compile of the .wat in the tree.
  */
 import { describe, expect, it } from 'vitest';
-import { blockSums } from '../../src/delta/block-sum.js';
+import { blockSums, loadBlockSum } from '../../src/delta/block-sum.js';
 import { BLOCK_SUM_WASM } from '../../src/delta/block-sum-wasm.js';
 import { Rollsum, weakSum } from '../../src/delta/rollsum.js';
 import { compileBlockSum } from '../../scripts/block-sum-compile.mjs';
@@ -24,7 +24,7 @@ function jsRaw(buf: Uint8Array, start: number, end: number): number {
 }
 
 describe('blockSums (WebAssembly SIMD)', () => {
-  it('gives the JavaScript loop\'s sums for every length from 0 to 300 and at every offset mod 16', () => {
+  it('gives the JavaScript loop\'s sums for every length from 0 to 300, from every start mod 16 in the caller\'s buffer', () => {
     const data = seededBytes(1024, 3);
     for (let offset = 0; offset < 16; offset++) {
       for (let n = 0; n <= 300; n++) expect((blockSums(data, offset, offset + n) as number) >>> 0, `offset ${offset}, ${n} bytes`).toBe(jsRaw(data, offset, offset + n));
@@ -40,9 +40,23 @@ describe('blockSums (WebAssembly SIMD)', () => {
 
   it('is what weakSum gives for a block, with the offset added', () => {
     const data = seededBytes(70_000, 9);
-    const r = new Rollsum();
-    r.update(data, 3, 65_539);
-    expect(weakSum(data, 3, 65_539)).toBe(r.digest());
+    // Lengths whose offsets are not 0 mod 2^16 in either half (65,536 would leave s1's at 0).
+    for (const n of [257, 4_099, 65_000]) {
+      const r = new Rollsum();
+      r.update(data, 3, 3 + n);
+      expect(weakSum(data, 3, 3 + n), `${n} bytes`).toBe(r.digest());
+    }
+  });
+
+  it('refuses a module that cannot be made, or that answers the check sum wrong, so weakSum keeps to JavaScript', () => {
+    expect(loadBlockSum(Buffer.from('not a module').toString('base64'))).toBeNull();
+    // The same module with one weight changed: it compiles and runs, and its sums are wrong.
+    const wrong = Buffer.from(BLOCK_SUM_WASM, 'base64');
+    const weights = wrong.indexOf(Buffer.from([0x10, 0, 0x0f, 0, 0x0e, 0]));
+    expect(weights).toBeGreaterThan(0);
+    wrong[weights + 2] = 0x0e;
+    expect(loadBlockSum(wrong.toString('base64'))).toBeNull();
+    expect(loadBlockSum(BLOCK_SUM_WASM)).not.toBeNull();
   });
 
   it('runs the compile of block-sum.wat as it is in the tree (node scripts/build-block-sum.mjs after an edit)', async () => {

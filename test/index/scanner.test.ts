@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compileIgnore } from '../../src/ignore/matcher.js';
-import { classify, observeNow, StatMode, walk, type WalkOptions } from '../../src/index/scanner.js';
+import { LISTINGS_AHEAD } from '../../src/index/dir-listings.js';
+import { classify, observeNow, StatMode, walk, walkDirs, type WalkOptions } from '../../src/index/scanner.js';
 import { itAsNonRoot } from '../support/as-nobody.js';
 
 let root: string;
@@ -61,6 +62,40 @@ describe('walk', () => {
       expect(whole.unreadable).toEqual(['bad']);
     } finally {
       chmodSync(path.join(root, 'bad'), 0o755);
+    }
+  });
+});
+
+describe('walkDirs: listings read ahead', () => {
+  it('reads the next dirs\' listings before it hands over the step before, and never one older than two steps before its own', async () => {
+    // Three levels, two and three dirs wide: the walk goes down into one sibling while the others wait.
+    for (const d of ['t/a/x', 't/a/y', 't/b/x', 't/b/y', 't/b/z', 't/c']) mkdirSync(path.join(root, ...d.split('/')), { recursive: true });
+    const events: string[] = [];
+    const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');
+    const readDir = (abs: string): Promise<Dirent[]> => {
+      events.push(`read ${rel(abs)}`);
+      return readdir(abs, { withFileTypes: true });
+    };
+    let marks = 0;
+    const handed: string[] = [];
+    for await (const step of walkDirs(root, 't', { ...options(readDir), mark: () => ++marks })) {
+      if (step.dir === undefined) continue;
+      events.push(`step ${step.dir}`);
+      handed.push(step.dir);
+      // Each step's mark was taken as its own listing began: the latest mark taken before that read.
+      const read = events.lastIndexOf(`read ${step.dir}`);
+      expect(step.mark, step.dir).toBe(events.slice(0, read + 1).filter((e) => e.startsWith('read ')).length);
+    }
+    expect(new Set(handed)).toEqual(new Set(['t', 't/a', 't/a/x', 't/a/y', 't/b', 't/b/x', 't/b/y', 't/b/z', 't/c']));
+    // Read ahead: every dir but the first was read before the step before it was handed over.
+    for (const dir of handed.slice(1)) {
+      const at = handed.indexOf(dir);
+      expect(events.lastIndexOf(`read ${dir}`), dir).toBeLessThan(events.indexOf(`step ${handed[at - 1] as string}`));
+    }
+    // Never older than LISTINGS_AHEAD steps: a read the walk went past (into a sibling's subtree) was dropped and made again.
+    for (const dir of handed) {
+      const stepsBetween = events.slice(events.lastIndexOf(`read ${dir}`), events.indexOf(`step ${dir}`)).filter((e) => e.startsWith('step ')).length;
+      expect(stepsBetween, dir).toBeLessThanOrEqual(LISTINGS_AHEAD);
     }
   });
 });

@@ -200,7 +200,8 @@ export class ScanPass {
    * Walks one subtree and feeds what changed there since the index last
    * looked to `feed`, one dir at a time, with the deletions `mayDelete`
    * allows (the budget weighs them later, see admitDeletions). Holds one
-   * dir's listing and that dir's index entries, never the subtree's.
+   * dir's observations and that dir's index entries, never the subtree's
+   * (and the listings of the next two dirs, read ahead: DirListings).
    */
   private async changesUnder(rel: string, mayDelete: (path: string) => boolean, feed: ScanFeed, skippedBefore: ReadonlyMap<string, string>): Promise<void> {
     const { root, store, id } = this.deps;
