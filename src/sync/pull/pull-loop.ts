@@ -276,8 +276,10 @@ export class PullLoop {
     const winner = d.entry === undefined ? '' : lastModifier(d.entry.version);
     // What looks like a power cut's leftovers is replaced only while it is exactly that, and kept beside as a conflict copy.
     if (torn !== undefined) return { acceptDisk: torn, ...this.keepAsCopy(rel, this.deps.localId, winner) };
+    // Most takes replace nothing concurrent: no index read for them (one per pulled file, a burst's thousands).
+    if (!d.replacesConcurrent) return {};
     const local = this.deps.store.getLocal(this.deps.id, rel);
-    if (!d.replacesConcurrent || local === undefined || local.deleted || local.type === 'dir') return {};
+    if (local === undefined || local.deleted || local.type === 'dir') return {};
     return this.keepAsCopy(rel, lastModifier(local.version), winner);
   }
 
