@@ -133,7 +133,6 @@ export function formatStatus(s: StatusSnapshot, prev?: PreviousSnapshot, nowMs =
   return lines;
 }
 
-
 /** A folder's state in a few words: halted and why, paused, in sync, or what is left. */
 function folderState(f: StatusSnapshot['folders'][number]): string {
   if (f.state === 'halted') return `HALTED: ${printable(f.haltReason ?? '')}`;
@@ -141,6 +140,7 @@ function folderState(f: StatusSnapshot['folders'][number]): string {
   if (f.inSync) return 'in sync';
   return `${f.state}, ${f.pending} left${f.bytesLeft > 0 ? ` (${formatBytes(f.bytesLeft)})` : ''}`;
 }
+
 /** LAN discovery in one line: on and what it sees, or off and why. */
 function discoveryLine(d: StatusSnapshot['discovery']): string {
   const dropped = Object.values(d.packets.dropped).reduce((a, b) => a + (b ?? 0), 0) - (d.packets.dropped.self ?? 0);

@@ -74,11 +74,8 @@ export class Rollsum {
       s2 = (s2 + s1) & 0xffff;
     }
     const n = end - start;
-    // The offset is added once at the end, as librsync does: n*C to s1 and C*n(n+1)/2 to s2 (mod 2^16).
-    s1 = (s1 + n * CHAR_OFFSET) & 0xffff;
-    s2 = (s2 + triangleMod16(n) * CHAR_OFFSET) & 0xffff;
-    this.s1 = s1;
-    this.s2 = s2;
+    this.s1 = s1WithOffset(s1, n);
+    this.s2 = s2WithOffset(s2, n);
     this.count += n;
   }
 
@@ -108,6 +105,18 @@ export class Rollsum {
   }
 }
 
+/**
+ * The character offset of `n` bytes, added once at the end as librsync does:
+ * n*C to s1 and C*n(n+1)/2 to s2 (mod 2^16).
+ */
+function s1WithOffset(s1: number, n: number): number {
+  return (s1 + n * CHAR_OFFSET) & 0xffff;
+}
+
+function s2WithOffset(s2: number, n: number): number {
+  return (s2 + triangleMod16(n) * CHAR_OFFSET) & 0xffff;
+}
+
 /** n(n+1)/2 mod 2^16 without leaving exact integer range: halve the even factor first. */
 function triangleMod16(n: number): number {
   const [a, b] = n % 2 === 0 ? [n / 2, n + 1] : [n, (n + 1) / 2];
@@ -118,11 +127,8 @@ function triangleMod16(n: number): number {
 export function weakSum(buf: Uint8Array, start = 0, end = buf.length): number {
   const raw = end - start >= BLOCK_SUM_MIN_BYTES ? blockSums(buf, start, end) : undefined;
   if (raw !== undefined) {
-    // The offset, as update adds it: n*C to s1 and C*n(n+1)/2 to s2 (mod 2^16).
     const n = end - start;
-    const s1 = ((raw & 0xffff) + n * CHAR_OFFSET) & 0xffff;
-    const s2 = ((raw >>> 16) + triangleMod16(n) * CHAR_OFFSET) & 0xffff;
-    return ((s2 << 16) | s1) >>> 0;
+    return ((s2WithOffset(raw >>> 16, n) << 16) | s1WithOffset(raw & 0xffff, n)) >>> 0;
   }
   const r = new Rollsum();
   r.update(buf, start, end);

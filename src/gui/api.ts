@@ -131,7 +131,13 @@ export function routeOf(actions: GuiActions, method: string, path: string): Rout
         },
       };
     case '/api/pause':
-      return { kind: 'post', run: (b) => actions.pause(str(obj(b), 'folder'), bool(obj(b), 'paused')) };
+      return {
+        kind: 'post',
+        run: (b) => {
+          const body = obj(b);
+          return actions.pause(str(body, 'folder'), bool(body, 'paused'));
+        },
+      };
     default:
       return undefined;
   }

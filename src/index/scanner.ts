@@ -277,7 +277,7 @@ export async function* walkDirs(root: string, rel: string, opts: WalkOptions): A
 
   const stack = [{ key: rel, disk: located.disk }];
   const statMode = new StatMode();
-  const listings = new DirListings<{ key: string; disk: string }>(opts.readDir ?? readDirWithTypes, ({ disk }) => (disk === '' ? root : path.join(root, ...disk.split('/'))), opts.mark);
+  const listings = new DirListings<{ key: string; disk: string }>(opts.readDir ?? readDirWithTypes, ({ disk }) => joinNames(root, disk), opts.mark);
   while (stack.length > 0) {
     opts.signal?.throwIfAborted();
     const next = stack.pop() as { key: string; disk: string };
@@ -332,7 +332,7 @@ async function listDir(root: string, dir: string, dirDisk: string, listing: List
   }
   const children: Child[] = [];
   // What path.join(root, ...disk.split('/')) gives each child, without splitting and normalizing each: a name from a listing is one plain component.
-  const dirAbs = path.join(root, ...dirDisk.split('/'));
+  const dirAbs = joinNames(root, dirDisk);
   const prefix = dirAbs.endsWith('/') ? dirAbs : `${dirAbs}/`;
   for (const [key, disk] of spellings) {
     if (typeof disk === 'string') children.push({ key, disk, abs: prefix + disk.slice(disk.lastIndexOf('/') + 1) });

@@ -144,7 +144,7 @@ export class FolderSet {
           // Paused, removed or moved while it waited: a later sync() has its own service for what the config wants now.
           if (this.folders.get(cfg.id) !== folder) return;
           // The crashed folder is still in the map (see stop below), so it must be told apart by its state.
-          if (this.folders.get(cfg.id) !== folder || folder.state === 'stopped') {
+          if (folder.state === 'stopped') {
             folder = this.newFolder(cfg);
             this.folders.set(cfg.id, folder);
           }
