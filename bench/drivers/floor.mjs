@@ -1,6 +1,6 @@
 // The durable floor as a system (`--vs floor`): for SMALL, BURST and MIXED's small files, the least
 // a real-time, crash-safe sync must do on this machine, measured in the same run as the tools it
-// bounds (issue 17 asks BURST to come within 1.5x of it; SMALL's floor says what its goal stands on). The work is bench/probes/sync-floor.mjs's
+// bounds (issue 17 asks BURST to come within 1.5x of it; SMALL's and IDLE's floors say what their goals stand on). The work is bench/probes/sync-floor.mjs's
 // (bench/lib/floor-pair.mjs starts it): a sender watching A with @parcel/watcher that hashes and
 // pushes each reported file over one TLS socket, and a receiver that verifies it and lands it
 // through a temp file, fsync, rename and dir fsync. No index, versions, requests or scans, so
@@ -15,7 +15,9 @@ import { treeDigest } from '../lib/treehash.mjs';
 import { COMPRESS_CASES } from '../lib/args.mjs';
 import { freshDir, guardedGroup, record } from './common.mjs';
 
-const walkFloor = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'probes', 'walk-floor.mjs');
+const probes = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'probes');
+const walkFloor = path.join(probes, 'walk-floor.mjs');
+const idleFloor = path.join(probes, 'idle-floor.mjs');
 
 /** Creates the floor driver. */
 export function createFloorDriver(ctx) {
@@ -53,11 +55,24 @@ export function createFloorDriver(ctx) {
       await place(tpl.dir('small'), A);
       pair = await startFloorPair({ dirA: A, dirB: B, certDir, walk: true });
       const at = await arrivals('', profile.small.files, pair.senderAt);
+      const cpuUsed = pair.cpu();
       const same = treeDigest(B).digest === tpl.digest('small');
-      out.push(same ? record(ID, 'SMALL', rep, 'ok', { ms: Math.max(...at), wire_bytes: null }) : record(ID, 'SMALL', rep, 'failed', {}, 'B differs from A'));
-      // The rest of the group (IDLE after SMALL) is not the floor's.
-      for (const w of group.workloads) if (w !== 'SMALL') out.push(record(ID, w, rep, 'n/a'));
+      out.push(same ? record(ID, 'SMALL', rep, 'ok', { ms: Math.max(...at), cpu_ms: cpuUsed.ms, cpu_sys_ms: cpuUsed.sysMs, wire_bytes: null }) : record(ID, 'SMALL', rep, 'failed', {}, 'B differs from A'));
+      // IDLE after SMALL: the floor of a node's memory at rest; anything else in the group is not the floor's.
+      for (const w of group.workloads) if (w !== 'SMALL') out.push(w === 'IDLE' ? await idle(rep) : record(ID, w, rep, 'n/a'));
     });
+  }
+
+  /**
+   * IDLE: what an idle node cannot be under on this runtime, the floor of the issue's goal: `node`
+   * with the daemon's memory settings and modules loaded, nothing started (bench/probes/idle-floor.mjs,
+   * from the build being measured). Not a sync, so no CPU figure.
+   */
+  async function idle(rep) {
+    const dist = ctx.wizardEntry === undefined ? path.join(ctx.repoRoot, 'dist') : path.join(path.dirname(ctx.wizardEntry), '..', 'dist');
+    const { stdout } = await runOk(process.execPath, [idleFloor, '5', dist], { timeoutMs: 120_000 });
+    const got = JSON.parse(stdout.trim().split('\n').at(-1));
+    return record(ID, 'IDLE', rep, 'ok', { cpu_pct: null, rss_mib: got.rssMib, private_mib: got.privateMib, bare_node_rss_mib: got.bareRssMib });
   }
 
   /** Runs `body(out, A, B)` for one group's repetition in a fresh run dir, the pair stopped however it ends. */
@@ -122,7 +137,7 @@ export function createFloorDriver(ctx) {
   return {
     id: ID,
     label: 'durable floor',
-    config: 'bench/probes/sync-floor.mjs: a watcher and one TLS socket, each file hashed, verified, written to a temp file, fsynced, renamed and its dir fsynced; SMALL (what A holds, sent at the start), BURST and MIXED (small files only), nothing else; SCALE: bench/probes/walk-floor.mjs, one thread and no index',
+    config: 'bench/probes/sync-floor.mjs: a watcher and one TLS socket, each file hashed, verified, written to a temp file, fsynced, renamed and its dir fsynced; SMALL (what A holds, sent at the start), BURST and MIXED (small files only), nothing else; SCALE: bench/probes/walk-floor.mjs, one thread and no index; IDLE: bench/probes/idle-floor.mjs, node with the daemon\'s settings and modules loaded, nothing started',
     supports: () => true,
     async prepare() {
       certDir = floorCertificate(path.join(scratch, 'cert'));

@@ -234,10 +234,10 @@ export function createSyncthingDriver(ctx) {
     const t0 = Date.now();
     await unpause(A, id);
     const r = await waitSync(B.folder(id), tpl.digest(template), t0, { timeoutMs: profile.syncTimeoutMs });
-    const cpuMs = cpu();
+    const cpuUsed = cpu();
     if (!r.ok) return record(ID, workload, rep, 'timeout', {}, `B did not converge within ${Math.round(r.ms / 1000)} s`);
     await sleep(profile.afterSyncMs);
-    return record(ID, workload, rep, 'ok', { ms: r.ms, cpu_ms: cpuMs, wire_bytes: (await wireTotal(A)) - w0 });
+    return record(ID, workload, rep, 'ok', { ms: r.ms, cpu_ms: cpuUsed.ms, cpu_sys_ms: cpuUsed.sysMs, wire_bytes: (await wireTotal(A)) - w0 });
   }
 
   async function liveChange(nodes, id, expected, workload, rep, mutate, { afterWrite = false } = {}) {

@@ -171,10 +171,10 @@ export function createWizardDriver(ctx) {
     fs.writeFileSync(file, unpaused);
     await controlRequest(a.home, { cmd: 'reload' });
     const r = await waitSync(b.folder(id), tpl.digest(template), t0, { timeoutMs: profile.syncTimeoutMs });
-    const cpuMs = cpu();
+    const cpuUsed = cpu();
     if (!r.ok) return record(ID, workload, rep, 'timeout', {}, `B did not converge within ${Math.round(r.ms / 1000)} s`);
     await sleep(profile.afterSyncMs);
-    return record(ID, workload, rep, 'ok', { ms: r.ms, cpu_ms: cpuMs, wire_bytes: (await wireBytes(b, a)) - w0 });
+    return record(ID, workload, rep, 'ok', { ms: r.ms, cpu_ms: cpuUsed.ms, cpu_sys_ms: cpuUsed.sysMs, wire_bytes: (await wireBytes(b, a)) - w0 });
   }
 
   /** A live change on A (`mutate`), timed from the write (with `afterWrite`, from its end) until B holds `expected`. */

@@ -6,6 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuMeter } from './proc.mjs';
 
 const roles = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'probes', 'sync-floor.mjs');
 
@@ -32,9 +33,10 @@ function firstLine(child) {
 /**
  * Starts a receiver landing into `dirB` (fsyncing unless `durable` is false) and a sender watching
  * `dirA`, connected; with `walk`, the sender also sends what A holds when it starts. Resolves
- * { landed, stop, senderAt } once the sender's watch is up: `landed()` resolves with when each path
- * arrived (epoch ms, by path relative to B); `stop()` ends both; `senderAt` is when the sender was
- * started (epoch ms), the start of an initial sync.
+ * { landed, stop, senderAt, cpu } once the sender's watch is up: `landed()` resolves with when each
+ * path arrived (epoch ms, by path relative to B); `stop()` ends both; `senderAt` is when the sender
+ * was started (epoch ms), the start of an initial sync; `cpu()` is the CPU time both processes spent
+ * since then (cpuMeter's { ms, sysMs }: the sender's from its start, its boot included).
  */
 export async function startFloorPair({ dirA, dirB, certDir, durable = true, walk = false }) {
   mkdirSync(dirA, { recursive: true });
@@ -45,11 +47,19 @@ export async function startFloorPair({ dirA, dirB, certDir, durable = true, walk
     for (const c of children) c.kill();
   };
   let senderAt = 0;
+  let cpu;
   try {
     const { port } = await firstLine(recv);
+    const recvCpu = cpuMeter([recv.pid]);
     senderAt = Date.now();
     const send = spawn(process.execPath, [roles, '--role', 'sender', dirA, String(port), ...(walk ? ['walk'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(send);
+    // Read as it starts: its ticks are about 0 then, so the rest of its boot is counted.
+    const sendCpu = cpuMeter([send.pid]);
+    cpu = () => {
+      const [r, s] = [recvCpu(), sendCpu()];
+      return { ms: r.ms + s.ms, sysMs: r.sysMs + s.sysMs };
+    };
     await firstLine(send);
   } catch (err) {
     stop();
@@ -60,5 +70,5 @@ export async function startFloorPair({ dirA, dirB, certDir, durable = true, walk
       recv.once('message', (m) => resolve(m.landedAt));
       recv.send('report');
     });
-  return { landed, stop, senderAt };
+  return { landed, stop, senderAt, cpu };
 }

@@ -112,25 +112,36 @@ export async function place(src, dst) {
 
 const CLK_TCK = 100; // USER_HZ is 100 on every Linux ABI node runs on
 
-/** utime + stime of a process in clock ticks, or 0 if it is gone. */
+/** utime and stime of a process in clock ticks, or zeros if it is gone. */
 export function cpuTicks(pid) {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // fields 14 and 15 of proc(5)
+    return { user: Number(f[11]), sys: Number(f[12]) }; // fields 14 and 15 of proc(5)
   } catch {
-    return 0;
+    return { user: 0, sys: 0 };
   }
 }
 
 /**
- * CPU time (user + system, every thread) that `pids` spend from now: returns a function that
- * gives the milliseconds spent so far. A process gone by then counts nothing (/proc has no
- * figures for it), so read it while the processes still run.
+ * CPU time (every thread) that `pids` spend from now: returns a function that gives the
+ * milliseconds spent so far, user and system together (`ms`) and the system's part (`sysMs`:
+ * the kernel's work for them, file creation and fsync most of it). A process gone by then counts
+ * nothing (/proc has no figures for it), so read it while the processes still run.
  */
 export function cpuMeter(pids) {
   const before = pids.map(cpuTicks);
-  return () => pids.reduce((sum, pid, i) => sum + Math.max(0, cpuTicks(pid) - before[i]), 0) * (1000 / CLK_TCK);
+  return () => {
+    let user = 0;
+    let sys = 0;
+    pids.forEach((pid, i) => {
+      const now = cpuTicks(pid);
+      // A pid gone (zeros) counts nothing rather than a negative.
+      user += Math.max(0, now.user - before[i].user);
+      sys += Math.max(0, now.sys - before[i].sys);
+    });
+    return { ms: (user + sys) * (1000 / CLK_TCK), sysMs: sys * (1000 / CLK_TCK) };
+  };
 }
 
 /** A /proc/PID/status field in KiB (VmRSS, VmHWM), or 0 if the process is gone. */
@@ -178,7 +189,7 @@ export async function sampleGroups(groups, windowMs) {
   const out = {};
   for (const [k, pids] of Object.entries(groups)) {
     out[k] = {
-      cpu_pct: (meters[k]() / windowMs) * 100,
+      cpu_pct: (meters[k]().ms / windowMs) * 100,
       rss_mib: pids.reduce((s, p) => s + statusKib(p, 'VmRSS'), 0) / 1024,
       // Not in the table: RSS counts the pages a node's processes share (a binary's code) once per
       // process; private memory is what only this node holds, PSS shares the rest among its users.
