@@ -58,8 +58,11 @@ export function createFloorDriver(ctx) {
       const cpuUsed = pair.cpu();
       const same = treeDigest(B).digest === tpl.digest('small');
       out.push(same ? record(ID, 'SMALL', rep, 'ok', { ms: Math.max(...at), cpu_ms: cpuUsed.ms, cpu_sys_ms: cpuUsed.sysMs, wire_bytes: null }) : record(ID, 'SMALL', rep, 'failed', {}, 'B differs from A'));
-      // IDLE after SMALL: the floor of a node's memory at rest; anything else in the group is not the floor's.
-      for (const w of group.workloads) if (w !== 'SMALL') out.push(w === 'IDLE' ? await idle(rep) : record(ID, w, rep, 'n/a'));
+      // IDLE after SMALL (once, as the other systems' IDLE): the floor of a node's memory at rest; anything else in the group is not the floor's.
+      for (const w of group.workloads) {
+        if (w === 'IDLE' && rep === 1) out.push(await idle(rep));
+        else if (w !== 'SMALL' && w !== 'IDLE') out.push(record(ID, w, rep, 'n/a'));
+      }
     });
   }
 
