@@ -27,16 +27,16 @@ export function createFloorDriver(ctx) {
   let certDir;
   let pair;
 
-  /** Waits until `count` paths under `prefix` have landed on B; resolves their arrival times after `t0`. */
-  async function arrivals(prefix, count, t0) {
-    let landed = {};
-    const under = () => Object.entries(landed).filter(([p]) => p.startsWith(prefix));
-    const enough = async () => {
-      landed = await pair.landed();
-      return under().length >= count;
-    };
-    await waitFor(`${count} files under B/${prefix}`, enough, profile.syncTimeoutMs, 20);
-    return under().map(([, t]) => t - t0);
+  /**
+   * Waits until `count` paths under `prefix` have landed on B; resolves their arrival times after `t0`.
+   * The polls ask for a count and the times come once at the end: the receiver's CPU is measured.
+   */
+  async function arrivals(prefix, count, t0, onAllLanded = () => {}) {
+    await waitFor(`${count} files under B/${prefix}`, async () => (await pair.landedCount(prefix)) >= count, profile.syncTimeoutMs, 20);
+    onAllLanded();
+    return Object.entries(await pair.landed())
+      .filter(([p]) => p.startsWith(prefix))
+      .map(([, t]) => t - t0);
   }
 
   const notApplicable = (group, rep) => {
@@ -54,13 +54,13 @@ export function createFloorDriver(ctx) {
     return inRunDir(group, rep, async (out, A, B) => {
       await place(tpl.dir('small'), A);
       pair = await startFloorPair({ dirA: A, dirB: B, certDir, walk: true });
-      const at = await arrivals('', profile.small.files, pair.senderAt);
-      const cpuUsed = pair.cpu();
+      let cpuUsed;
+      const at = await arrivals('', profile.small.files, pair.senderAt, () => (cpuUsed = pair.cpu()));
       const same = treeDigest(B).digest === tpl.digest('small');
       out.push(same ? record(ID, 'SMALL', rep, 'ok', { ms: Math.max(...at), cpu_ms: cpuUsed.ms, cpu_sys_ms: cpuUsed.sysMs, wire_bytes: null }) : record(ID, 'SMALL', rep, 'failed', {}, 'B differs from A'));
       // IDLE after SMALL (once, as the other systems' IDLE): the floor of a node's memory at rest; anything else in the group is not the floor's.
       for (const w of group.workloads) {
-        if (w === 'IDLE' && rep === 1) out.push(await idle(rep));
+        if (w === 'IDLE' && rep === 1 && ctx.workloads.includes('IDLE')) out.push(await idle(rep));
         else if (w !== 'SMALL' && w !== 'IDLE') out.push(record(ID, w, rep, 'n/a'));
       }
     });

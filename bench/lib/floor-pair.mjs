@@ -33,10 +33,12 @@ function firstLine(child) {
 /**
  * Starts a receiver landing into `dirB` (fsyncing unless `durable` is false) and a sender watching
  * `dirA`, connected; with `walk`, the sender also sends what A holds when it starts. Resolves
- * { landed, stop, senderAt, cpu } once the sender's watch is up: `landed()` resolves with when each
- * path arrived (epoch ms, by path relative to B); `stop()` ends both; `senderAt` is when the sender
- * was started (epoch ms), the start of an initial sync; `cpu()` is the CPU time both processes spent
- * since then (cpuMeter's { ms, sysMs }: the sender's from its start, its boot included).
+ * { landed, landedCount, stop, senderAt, cpu } once the sender's watch is up: `landed()` resolves
+ * with when each path arrived (epoch ms, by path relative to B); `landedCount(prefix)` with how many
+ * paths under `prefix` have (a cheap poll); `stop()` ends both; `senderAt` is when the sender was
+ * started (epoch ms), the start of an initial sync; `cpu()` is the CPU time both processes spent on
+ * the sync (cpuMeter's { ms, sysMs }): the receiver's since the sender started, the sender's since
+ * its watch was up (its start, the watcher's load and the TLS handshake left out, as a daemon's are).
  */
 export async function startFloorPair({ dirA, dirB, certDir, durable = true, walk = false }) {
   mkdirSync(dirA, { recursive: true });
@@ -54,21 +56,31 @@ export async function startFloorPair({ dirA, dirB, certDir, durable = true, walk
     senderAt = Date.now();
     const send = spawn(process.execPath, [roles, '--role', 'sender', dirA, String(port), ...(walk ? ['walk'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(send);
-    // Read as it starts: its ticks are about 0 then, so the rest of its boot is counted.
+    // Read as it starts (its ticks are about 0 then); what it spent until its watch was up is taken off below.
     const sendCpu = cpuMeter([send.pid]);
+    const ready = await firstLine(send);
+    const bootMs = (ready.cpu.user + ready.cpu.system) / 1000;
+    const bootSysMs = ready.cpu.system / 1000;
     cpu = () => {
       const [r, s] = [recvCpu(), sendCpu()];
-      return { ms: r.ms + s.ms, sysMs: r.sysMs + s.sysMs };
+      return { ms: r.ms + Math.max(0, s.ms - bootMs), sysMs: r.sysMs + Math.max(0, s.sysMs - bootSysMs) };
     };
-    await firstLine(send);
   } catch (err) {
     stop();
     throw err;
   }
-  const landed = () =>
+  /** Sends `ask` to the receiver and resolves with the first answer that has `field`. */
+  const askReceiver = (ask, field) =>
     new Promise((resolve) => {
-      recv.once('message', (m) => resolve(m.landedAt));
-      recv.send('report');
+      const answer = (m) => {
+        if (m?.[field] === undefined) return;
+        recv.off('message', answer);
+        resolve(m[field]);
+      };
+      recv.on('message', answer);
+      recv.send(ask);
     });
-  return { landed, stop, senderAt, cpu };
+  const landed = () => askReceiver('report', 'landedAt');
+  const landedCount = (prefix) => askReceiver({ count: prefix }, 'count');
+  return { landed, landedCount, stop, senderAt, cpu };
 }

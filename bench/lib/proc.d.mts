@@ -1,3 +1,4 @@
+// Types for the parts of proc.mjs that TypeScript imports (the bench's tests); add a declaration here before importing another.
 /** CPU time spent since a meter started: user and system together, and the system's (kernel's) part, in ms. */
 export interface CpuUsed {
   readonly ms: number;

@@ -3,6 +3,7 @@
 // modules (dist/cli/daemon.js: SQLite, msgpackr, pino, the watcher, the codecs, TLS) and starts
 // nothing. No folder, index, socket or thread: what every Wizard node holds before it does anything.
 // Sampled after a full GC and a second's rest, RUNS times (median); a bare `node` the same way beside it.
+// A lower bound of a started daemon: `wizard start` also loads the CLI (dist/main.js, commander).
 // Prints one JSON line: { rssMib, privateMib, bareRssMib, barePrivateMib, runs }.
 // Usage: npm run build && node bench/probes/idle-floor.mjs [RUNS] [DIST] (DIST: a build's dist/, this tree's by default)
 import { spawn } from 'node:child_process';
@@ -25,7 +26,8 @@ function kib(pid, file, pattern) {
 /** Starts a node that runs `code` (imports, then a full GC), waits for its "ready" line, samples its memory, ends it. */
 async function sample(code) {
   const child = spawn(process.execPath, ['--max-semi-space-size=1', '--expose-gc', '--input-type=module', '-e', code], {
-    env: { ...process.env, MALLOC_ARENA_MAX: '2' },
+    // bin/wizard.js's settings: the arena cap, and libuv's pool of 32 (module loading starts it).
+    env: { ...process.env, MALLOC_ARENA_MAX: '2', UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? '32' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
@@ -39,7 +41,10 @@ async function sample(code) {
       priv: kib(child.pid, 'smaps_rollup', /^Private_(?:Clean|Dirty):\s+(\d+)/gm) / 1024,
     };
   } finally {
+    // Ended before the next sample starts, so two never overlap.
+    const ended = new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve)));
     child.kill();
+    await ended;
   }
 }
 

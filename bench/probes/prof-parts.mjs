@@ -13,9 +13,11 @@ const PARTS = [
   ['path checks (lstat of the dirs above, the temp dir)', (fn, url) => url.includes('index/real-path') || fn === 'sharedTempDirStat' || fn === 'sharedTempDir'],
   ['file writes: temp files, write, fsync, rename', (fn, url) => /disk\/temp-place|pull\/fetch|pull\/writeback|\/patch\//.test(url) || fn === 'replaceWith'],
   ['file reads for peers (open, fstat, read)', (fn, url) => url.includes('/serve/')],
-  ['SQLite: reads, writes, commits', (fn, url) => /better-sqlite3|\/index\/(store|remote-entries|local-reads|store-rows|stale-hashes|sums)/.test(url)],
-  ['hashing and scans', (fn, url) => /\/scan\/|index\/scanner|dir-tree-watch|dir-listings|\/workers\/|content-hash|\/delta\/|hasher/.test(url)],
-  ['messages: TLS, framing, codec', (fn, url) => /\/transport\/|\/protocol\/|node:tls|node:net|_tls_wrap|internal\/stream_base/.test(url)],
+  ['SQLite: reads, writes, commits', (fn, url) => /better-sqlite3|\/index\/(store|remote-entries|local-reads|store-rows|stale-hashes|sums|wal-checkpointer|wal-index|index-file|local-stats)/.test(url)],
+  ['hashing and scans', (fn, url) => /\/scan\/|index\/(scanner|dir-tree-watch|dir-listings|watcher|inotify-queue|coalescer)|\/workers\/|content-hash|\/delta\/|hasher/.test(url)],
+  // Peers' links only: TLS is theirs alone (the control socket and the web page are not TLS); a socket
+  // write deep in node's stream code is found by the transport frame above it.
+  ['messages: TLS, framing, codec', (fn, url) => /\/transport\/|\/protocol\/|node:tls|_tls_wrap/.test(url)],
 ];
 const OTHER = 'other';
 
@@ -26,7 +28,9 @@ const opt = (name) => {
 };
 const from = (opt('--from') ?? 0) * 1e6;
 const to = (opt('--to') ?? Infinity) * 1e6;
-const p = JSON.parse(fs.readFileSync(args[0], 'utf8'));
+const file = args.find((a, i) => !a.startsWith('--') && !['--from', '--to'].includes(args[i - 1] ?? ''));
+if (file === undefined) throw new Error('usage: node bench/probes/prof-parts.mjs FILE.cpuprofile [--from S] [--to S] [--json]');
+const p = JSON.parse(fs.readFileSync(file, 'utf8'));
 const byId = new Map(p.nodes.map((n) => [n.id, n]));
 const parentOf = new Map();
 for (const n of p.nodes) for (const c of n.children ?? []) parentOf.set(c, n);
