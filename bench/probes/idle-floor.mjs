@@ -10,18 +10,11 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { rollupKib, statusKib } from '../lib/proc.mjs';
 
 const daemonModule = process.argv[3] === undefined ? new URL('../../dist/cli/daemon.js', import.meta.url) : pathToFileURL(path.resolve(process.argv[3], 'cli', 'daemon.js'));
 if (!fs.existsSync(fileURLToPath(daemonModule))) throw new Error(`${fileURLToPath(daemonModule)} is missing: run npm run build`);
 const runs = Number(process.argv[2] ?? 5);
-
-/** A /proc field in KiB (VmRSS from status, Private_* summed from smaps_rollup). */
-function kib(pid, file, pattern) {
-  const text = fs.readFileSync(`/proc/${pid}/${file}`, 'utf8');
-  let sum = 0;
-  for (const m of text.matchAll(pattern)) sum += Number(m[1]);
-  return sum;
-}
 
 /** Starts a node that runs `code` (imports, then a full GC), waits for its "ready" line, samples its memory, ends it. */
 async function sample(code) {
@@ -37,8 +30,9 @@ async function sample(code) {
       child.stdout.on('data', (d) => String(d).includes('ready') && resolve());
     });
     return {
-      rss: kib(child.pid, 'status', /^VmRSS:\s+(\d+)/gm) / 1024,
-      priv: kib(child.pid, 'smaps_rollup', /^Private_(?:Clean|Dirty):\s+(\d+)/gm) / 1024,
+      rss: statusKib(child.pid, 'VmRSS') / 1024,
+      // As the bench's IDLE counts a node's private memory (sampleGroups).
+      priv: (rollupKib(child.pid, 'Private_Clean') + rollupKib(child.pid, 'Private_Dirty')) / 1024,
     };
   } finally {
     // Ended before the next sample starts, so two never overlap.

@@ -241,7 +241,7 @@ export interface DirStep {
   readonly skipped: Skipped[];
   /** Wizard temp files among the children (as spelled on disk). */
   readonly temps: string[];
-  /** What WalkOptions.mark answered just before this dir's listing began to be read; undefined for the first step, or without `mark`. */
+  /** What WalkOptions.mark answered just before this dir's listing began to be read; undefined without `mark`. */
   readonly mark?: number;
 }
 
