@@ -114,8 +114,10 @@ describe('a scan with small files hashed on the pool', () => {
     try {
       await folder.start();
       for (const [rel, bytes] of written) expect(store.getLocal('f', rel)?.hash, rel).toBe(contentHash(bytes));
-      expect(given.files).toBe(300);
-      expect(given.hashBatch).toBeLessThan(300 / 8);
+      // Most small files, many to a job. Not all 300: the scan yields the event loop now and then, and a turn that
+      // ends with fewer than POOL_MIN_FILES files asked for hashes those here, as it should (CI once saw 298).
+      expect(given.files).toBeGreaterThanOrEqual(300 / 2);
+      expect(given.hashBatch).toBeLessThan(given.files / POOL_MIN_FILES);
       expect(given.other).toBe(1);
     } finally {
       await folder.stop();
