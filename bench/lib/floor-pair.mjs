@@ -69,16 +69,26 @@ export async function startFloorPair({ dirA, dirB, certDir, durable = true, walk
     stop();
     throw err;
   }
-  /** Sends `ask` to the receiver and resolves with the first answer that has `field`. */
+  /** Sends `ask` to the receiver and resolves with the first answer that has `field`; rejects if the receiver has ended or ends first. */
   const askReceiver = (ask, field) =>
-    new Promise((resolve) => {
+    new Promise((resolve, reject) => {
+      const done = () => {
+        recv.off('message', answer);
+        recv.off('exit', ended);
+      };
       const answer = (m) => {
         if (m?.[field] === undefined) return;
-        recv.off('message', answer);
+        done();
         resolve(m[field]);
       };
+      const ended = (code) => {
+        done();
+        reject(new Error(`the floor's receiver exited with ${code} before answering`));
+      };
+      if (recv.exitCode !== null || recv.signalCode !== null) return ended(recv.exitCode ?? recv.signalCode);
       recv.on('message', answer);
-      recv.send(ask);
+      recv.on('exit', ended);
+      recv.send(ask, (err) => err && ended(err.message));
     });
   const landed = () => askReceiver('report', 'landedAt');
   const landedCount = (prefix) => askReceiver({ count: prefix }, 'count');
